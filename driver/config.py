@@ -1,0 +1,291 @@
+"""Configuration: an INI file, overlaid by the environment, validated into pydantic models.
+
+Who reads what:
+    [jira]    the Jira client (URL, auth, TLS, proxy, timeouts) and the API flavour
+    [driver]  the store (database path), the HTTP API (listen, api_token), day boundaries (timezone)
+    [ticket]  the seed of the Ticket Creation Table and how tickets are stamped with their GUID
+    [update]  the rate limiter for automatic updates
+    [log]     retention of the create/update log
+
+Precedence, lowest first: built-in defaults, the INI file, `JIRA_DRIVER_<SECTION>_<KEY>` variables.
+Environment names are matched against the known keys, never split on `_` (bearer_token has one).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from driver.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
+ENV_PREFIX = "JIRA_DRIVER_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class ApiType(StrEnum):
+    AUTO = "auto"
+    CLOUD = "cloud"
+    DATACENTER = "datacenter"
+
+
+class JiraSection(_Section):
+    url: str = "http://127.0.0.1:8080"
+    """Base URL of Jira, e.g. https://your-domain.atlassian.net or https://jira.example.com/jira."""
+    username: str = ""
+    """Basic auth user: the account e-mail on Cloud, the user name on Server/Data Center."""
+    password: SecretStr = SecretStr("")
+    """Basic auth secret: the API token on Cloud, the password on Server/Data Center."""
+    bearer_token: SecretStr = SecretStr("")
+    """Data Center personal access token, sent as `Authorization: Bearer <token>`."""
+    authorization_key: SecretStr = SecretStr("")
+    """The whole Authorization header value, sent as is (the connector's Authorization Key)."""
+    ticket_location: str = "rest/api/latest/issue"
+    """Path of the issue resource, relative to url."""
+    api_type: ApiType = ApiType.AUTO
+    """auto (ask serverInfo's deploymentType), cloud or datacenter."""
+    verify_tls: bool = True
+    """Verify Jira's TLS certificate. Turn off only for a test system."""
+    ca_bundle: str = ""
+    """A PEM file of CA certificates to trust instead of the system's (a company CA)."""
+    proxy: str = ""
+    """Empty: the environment's proxy (HTTPS_PROXY...). `bypass`: no proxy. Otherwise a proxy URL."""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """How long one request to Jira may take before it counts as failed."""
+    max_retries: int = Field(default=5, ge=0, le=100)
+    """Retries of a request after 5xx, timeouts and connection errors before it is Failed."""
+
+    @field_validator("url")
+    @classmethod
+    def _url_has_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected a URL starting with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("ticket_location")
+    @classmethod
+    def _relative_location(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if not value:
+            raise ValueError("expected a path such as rest/api/latest/issue")
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _bundle_exists(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError("expected the path of an existing PEM file")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_form(cls, value: str) -> str:
+        if value and value != "bypass" and "://" not in value:
+            raise ValueError("expected empty, 'bypass' or a proxy URL such as http://proxy:3128")
+        return value
+
+
+class DriverSection(_Section):
+    database: str = "jira-driver.db"
+    """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table."""
+    listen: str = "127.0.0.1:8750"
+    """host:port of the driver's HTTP API. Keep it on loopback unless api_token is set."""
+    api_token: SecretStr = SecretStr("")
+    """When set, the HTTP API requires `Authorization: Bearer <api_token>`."""
+    timezone: str = ""
+    """IANA time zone for the daily statistics, e.g. Europe/Brussels. Empty: the machine's."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:8750")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("expected an IANA time zone such as Europe/Brussels") from None
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class TicketSection(_Section):
+    project: str = "OPS"
+    """Project key that seeds the Ticket Creation Table on first start."""
+    issue_type: str = "Task"
+    """Issue type name that seeds the Ticket Creation Table on first start."""
+    guid_field: str = ""
+    """Custom field id (customfield_NNNNN, a text field) that stamps each ticket with its GUID.
+    Empty: stamp with a label instead."""
+    guid_label_prefix: str = "alarm-"
+    """Prefix of the GUID label when guid_field is empty."""
+
+    @field_validator("guid_field")
+    @classmethod
+    def _custom_field_id(cls, value: str) -> str:
+        if value and not (value.startswith("customfield_") and value[12:].isdigit()):
+            raise ValueError("expected empty or a custom field id such as customfield_10100")
+        return value
+
+    @field_validator("guid_label_prefix")
+    @classmethod
+    def _label_safe(cls, value: str) -> str:
+        if any(ch.isspace() for ch in value):
+            raise ValueError("expected a prefix without spaces (Jira labels cannot hold spaces)")
+        return value
+
+
+class UpdateSection(_Section):
+    max_updates: int = Field(default=5, ge=0)
+    """At most this many automatic updates per interval; 0 switches the limit off."""
+    interval_seconds: float = Field(default=60.0, gt=0)
+    """Length of the rate-limit window."""
+    scope: Literal["ticket", "global"] = "ticket"
+    """Count updates per ticket (default) or across all tickets."""
+    protected_fields: tuple[str, ...] = ()
+    """Fields that automatic UPDATEs never overwrite, comma separated, e.g. assignee, reporter."""
+
+    @field_validator("protected_fields", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+class LogSection(_Section):
+    max_entries: int = Field(default=10_000, ge=0)
+    """Keep at most this many log rows; the oldest go first. 0 = no limit."""
+    remove_older_than_days: int = Field(default=30, ge=0)
+    """Every 24 h, remove rows older than this many days. 0 = keep them."""
+
+
+class Config(BaseModel):
+    """The whole configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jira: JiraSection = JiraSection()
+    driver: DriverSection = DriverSection()
+    ticket: TicketSection = TicketSection()
+    update: UpdateSection = UpdateSection()
+    log: LogSection = LogSection()
+
+    def zone(self) -> ZoneInfo | None:
+        """The configured time zone, or None for the machine's local time."""
+        return ZoneInfo(self.driver.timezone) if self.driver.timezone else None
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    name: info.annotation  # type: ignore[misc]
+    for name, info in Config.model_fields.items()
+}
+
+
+def known_keys() -> dict[str, list[str]]:
+    """Every section and its keys, in declaration order."""
+    return {name: list(model.model_fields) for name, model in SECTIONS.items()}
+
+
+def _read_ini(path: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except configparser.Error as exc:
+        reason = f"not a valid INI file: {exc}".replace("\n", " ")
+        raise ConfigError("file", str(path), "", reason) from None
+    except OSError as exc:
+        raise ConfigError("file", str(path), "", f"cannot be read: {exc.strerror}") from None
+    data: dict[str, dict[str, str]] = {}
+    keys = known_keys()
+    for section in parser.sections():
+        if section not in keys:
+            raise ConfigError(section, "*", "", f"unknown section (known: {', '.join(keys)})")
+        for key, value in parser.items(section):
+            if key not in keys[section]:
+                allowed = f"unknown key (known in [{section}]: {', '.join(keys[section])})"
+                raise ConfigError(section, key, value, allowed)
+            data.setdefault(section, {})[key] = value
+    return data
+
+
+def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, str]) -> None:
+    for section, keys in known_keys().items():
+        for key in keys:
+            name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if name in environ:
+                data.setdefault(section, {})[key] = environ[name]
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return "expected a whole number"
+    if kind in {"float_parsing", "float_type"}:
+        return "expected a number"
+    if kind in {"bool_parsing", "bool_type"}:
+        return "expected true or false"
+    if kind == "greater_than_equal":
+        return f"expected a number >= {ctx['ge']}"
+    if kind == "greater_than":
+        return f"expected a number > {ctx['gt']}"
+    if kind == "less_than_equal":
+        return f"expected a number <= {ctx['le']}"
+    if kind in {"literal_error", "enum"}:
+        return f"expected one of {ctx.get('expected', '')}".replace("'", "")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load the configuration; without a path, ./jira-driver.ini when present, else defaults.
+
+    Raises ConfigError naming the first bad section, key and value.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        path = DEFAULT_CONFIG_FILE
+    data = _read_ini(path) if path is not None else {}
+    _overlay_environment(data, environ)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        section = str(first["loc"][0])
+        key = str(first["loc"][1]) if len(first["loc"]) > 1 else "*"
+        value = data.get(section, {}).get(key, first.get("input"))
+        if key in {"password", "bearer_token", "authorization_key", "api_token"}:
+            value = "[secret]"
+        raise ConfigError(section, key, value, _describe(dict(first))) from None

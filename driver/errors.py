@@ -1,0 +1,118 @@
+"""The errors the driver raises on purpose, so callers know what to catch.
+
+    DriverError
+    ├── ConfigError(section, key, value, allowed)     bad configuration: exit 2 at start-up
+    ├── CommandError(position, reason)                an Advanced command that does not parse
+    ├── ShapeError(field, value, expected)            a text value that cannot become the field's JSON
+    ├── QueryError(reason, line, column)              a Create Query that is not a valid ticket body
+    └── JiraError                                     Jira answered badly, or not at all
+        ├── JiraRetryable(reason, retry_after)        429, 5xx, 409, timeouts, connection errors: try later
+        │   └── JiraRateLimited(scope, reason_header) 429: pause the issue or everything until retry_after
+        ├── JiraAuthError(status, message)            401: stop sending until the credentials change
+        └── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
+
+Status codes are read in exactly one place (driver.jira_client); everything else branches on type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DriverError(Exception):
+    """Base of every error the driver raises on purpose."""
+
+
+class ConfigError(DriverError):
+    """A configuration value that is not allowed; the message is one line for the operator."""
+
+    def __init__(self, section: str, key: str, value: object, allowed: str) -> None:
+        self.section = section
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"[{section}] {key} = {value!r}: {allowed}")
+
+
+class CommandError(DriverError):
+    """An Advanced command that cannot be parsed; position is 1-based into the command text."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"position {position}: {reason}")
+
+
+class ShapeError(DriverError):
+    """A text value that cannot be turned into the JSON a Jira field expects."""
+
+    def __init__(self, field: str, value: str, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        super().__init__(f"field {field!r}: cannot use {shown!r}, expected {expected}")
+
+
+class QueryError(DriverError):
+    """A Create Query that is not valid JSON or not a ticket body; line/column are 1-based."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = f"line {line}, column {column}: " if line is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class JiraError(DriverError):
+    """Jira answered with an error, or could not be reached."""
+
+
+class JiraRetryable(JiraError):
+    """A failure worth retrying later; retry_after is Jira's minimum delay in seconds, if it gave one."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class JiraRateLimited(JiraRetryable):
+    """A 429. scope is 'issue' for per-issue write limits, 'all' for everything else."""
+
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None,
+        scope: str,
+        reason_header: str | None,
+    ) -> None:
+        self.scope = scope
+        self.reason_header = reason_header
+        super().__init__(reason, retry_after)
+
+
+class JiraAuthError(JiraError):
+    """A 401: nothing more is sent until the credentials change (DC locks accounts behind a CAPTCHA)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"HTTP {status}: {message}")
+
+
+class JiraRejected(JiraError):
+    """A permanent 4xx, carrying Jira's errorMessages and per-field errors."""
+
+    def __init__(
+        self,
+        status: int,
+        error_messages: Sequence[str] = (),
+        errors: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.error_messages = list(error_messages)
+        self.errors = dict(errors or {})
+        parts = list(self.error_messages) + [f"{k}: {v}" for k, v in self.errors.items()]
+        super().__init__(f"HTTP {status}: " + ("; ".join(parts) if parts else "no details"))

@@ -1,0 +1,1 @@
+"""A Jira REST simulator that follows Atlassian's OpenAPI descriptions, for demos, tests and benchmarks."""

@@ -1,0 +1,7 @@
+"""Shared fixtures. Each family lives in tests/fixtures/ and is loaded here as a plugin."""
+
+pytest_plugins = [
+    "tests.fixtures.paths",
+    "tests.fixtures.sim",
+    "tests.fixtures.driver",
+]
