@@ -1,0 +1,308 @@
+"""The driver's HTTP API bodies: the contract between the driver, the shell commands and the TUI.
+
+This is the only driver module the UI imports. It is pure: pydantic models and enums, no I/O.
+Every route of driver.api takes and returns these models; times are timezone-aware ISO 8601.
+
+Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` when one is set):
+    GET  /api/health                      -> Health              (no auth; liveness)
+    GET  /api/status                      -> DriverStatus        (the TUI polls it every ~0.5 s)
+    POST /api/advanced                    -> 202 AdvancedAccepted | 400 ErrorBody(details=CommandProblem)
+         text/plain: one command per line (blank lines ignored) | AdvancedRequest
+    POST /api/parse                       -> DryRun | 400 ErrorBody(details=CommandProblem)   (no side effect)
+    GET  /api/log?status=&type=&guid=&q=&since=&until=&before_id=&limit=  -> LogPage (newest first)
+    GET  /api/log/{id}                    -> LogEntry (with request/response detail)
+    GET  /api/stats                       -> Statistics
+    POST /api/stats/reset                 -> Statistics          body StatsReset
+    GET  /api/ticket                      -> TicketState
+    PUT  /api/ticket/rows                 -> TicketState | 400   body TicketRowsUpdate
+    PUT  /api/ticket/query                -> TicketState | 400 ErrorBody(details=QueryProblem)
+                                             body TicketQueryUpdate
+    POST /api/ticket/fields               -> TicketState | 400   body AddField
+    POST /api/execute                     -> 202 LogEntry        (Manual create of the Create Query
+                                             as it stands; ?wait_seconds=N waits up to N s for Jira)
+    GET  /api/settings                    -> Settings
+    PUT  /api/settings/update             -> Settings            body UpdateSettings
+    PUT  /api/settings/log                -> Settings            body LogSettings
+    PUT  /api/settings/jira               -> Settings            body JiraSettingsUpdate
+    PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
+    POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
+    POST /api/catalog/refresh             -> TicketState         (reload Jira's field list)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LogStatus(StrEnum):
+    PENDING = "Pending"
+    DEFERRED = "Deferred"
+    OK = "Ok"
+    FAILED = "Failed"
+
+
+class LogType(StrEnum):
+    MANUAL = "Manual"
+    AUTOMATIC = "Automatic"
+
+
+class Health(_Body):
+    ok: bool = True
+    version: str
+
+
+class JiraState(StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"  # a 401: sending stops until the credentials change
+    PAUSED = "paused"  # a 429 without per-issue scope: everything waits until paused_until
+
+
+class DriverStatus(_Body):
+    version: str
+    started_at: datetime
+    jira_state: JiraState
+    jira_message: str = ""
+    """Plain words for the operator, e.g. 'Jira answered 401: check the credentials'."""
+    api_type: Literal["cloud", "datacenter", "unknown"] = "unknown"
+    queue_depth: int
+    """Commands accepted and not yet settled (Pending + Deferred)."""
+    pending: int
+    deferred: int
+    failed_today: int = 0
+    paused_until: datetime | None = None
+    """Set after a 429: nothing (or, for per-issue limits, that issue) is sent before this time."""
+    pause_reason: str = ""
+    """Jira's RateLimit-Reason, e.g. jira-burst-based."""
+    near_limit: bool = False
+    """Jira said X-RateLimit-NearLimit: creates go before updates."""
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+class AdvancedRequest(_Body):
+    commands: list[str] = Field(min_length=1)
+
+
+class AcceptedCommand(_Body):
+    id: int
+    """The log row id of this command."""
+    guid: str
+    action: str
+
+
+class AdvancedAccepted(_Body):
+    accepted: list[AcceptedCommand]
+
+
+class CommandProblem(_Body):
+    line: int
+    """1-based line (or index in `commands`) of the bad command."""
+    position: int
+    """1-based character position in that command."""
+    reason: str
+    command: str
+
+
+class QueryProblem(_Body):
+    line: int | None = None
+    column: int | None = None
+    reason: str
+
+
+class ErrorBody(_Body):
+    error: str
+    """One line for people."""
+    details: CommandProblem | QueryProblem | dict[str, Any] | None = None
+
+
+class ParseRequest(_Body):
+    command: str
+
+
+class DryRun(_Body):
+    """What a command would send: the same shape `jira-driver parse` prints."""
+
+    guid: str
+    action: str
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    comments: list[Any] = []
+
+
+# --- log ----------------------------------------------------------------------------------------
+
+
+class LogEntry(_Body):
+    id: int
+    type: LogType
+    action: str
+    guid: str
+    time: datetime
+    """When the request was accepted (the connector's Time column)."""
+    status: LogStatus
+    ticket_id: str | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    error: str = ""
+    """The Error Message column: Jira's errorMessages/errors, or the driver's reason."""
+    attempts: int = 0
+    duration_ms: float | None = None
+    """Time from acceptance to Jira's final answer."""
+    note: str = ""
+    """What the driver did on its own, e.g. 'summary cut to 255 characters', 'merged 3 updates'."""
+    request: dict[str, Any] | None = None
+    """Only in GET /api/log/{id}: the body sent (never headers)."""
+    response: dict[str, Any] | None = None
+    """Only in GET /api/log/{id}: Jira's last answer (status and body)."""
+
+
+class LogPage(_Body):
+    rows: list[LogEntry]
+    total: int
+    """Rows matching the filter, for the scroll bar."""
+    next_before_id: int | None = None
+    """Pass as before_id for the next (older) page; None on the last page."""
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+class Counter(_Body):
+    today: int
+    yesterday: int
+    total: int
+
+
+class DayCount(_Body):
+    day: str
+    """YYYY-MM-DD in the configured time zone."""
+    created: int
+    updated: int
+
+
+class Statistics(_Body):
+    create: Counter
+    update: Counter
+    total: Counter
+    days: list[DayCount] = []
+    """The last 30 days, oldest first, including days with no activity."""
+    timezone: str
+
+
+class StatsReset(_Body):
+    counter: Literal["create", "update", "all"] = "all"
+    scope: Literal["daily", "total", "all"] = "all"
+    """daily: today's and yesterday's counts; total: the running totals."""
+
+
+# --- ticket creation ----------------------------------------------------------------------------
+
+
+class TicketRowBody(_Body):
+    field: str
+    """Jira field id, e.g. summary or customfield_10100."""
+    name: str
+    type: str
+    """A FieldType value, e.g. string, option, labels, json."""
+    value: str
+    mode: Literal["Included", "Excluded"]
+
+
+class FieldInfo(_Body):
+    id: str
+    name: str
+    type: str
+    custom: bool = False
+
+
+class TicketState(_Body):
+    rows: list[TicketRowBody]
+    query: dict[str, Any]
+    query_text: str
+    """The Create Query as shown to people (indented JSON)."""
+    catalog: list[FieldInfo]
+    """Known fields, for Add Field and for naming fields in Advanced commands."""
+    field_types: list[str]
+    """Types a custom field can be added with."""
+
+
+class TicketRowsUpdate(_Body):
+    rows: list[TicketRowBody]
+
+
+class TicketQueryUpdate(_Body):
+    query_text: str
+
+
+class AddField(_Body):
+    id: str
+    """A system field id (summary, priority, ...) or a custom field id (customfield_10100)."""
+    name: str = ""
+    type: str = ""
+    """Required for custom fields the catalog does not know."""
+    value: str = ""
+    mode: Literal["Included", "Excluded"] = "Included"
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+class UpdateSettings(_Body):
+    max_updates: int = Field(ge=0)
+    """0 switches the limit off."""
+    interval_seconds: float = Field(gt=0)
+    scope: Literal["ticket", "global"] = "ticket"
+
+
+class LogSettings(_Body):
+    max_entries: int = Field(ge=0)
+    remove_older_than_days: int = Field(ge=0)
+
+
+AuthMode = Literal["basic", "bearer", "authorization_key", "none"]
+
+
+class JiraSettings(_Body):
+    url: str
+    ticket_location: str
+    auth_mode: AuthMode
+    username: str = ""
+    has_secret: bool = False
+    """Whether a password, token or key is stored. The secret itself is never sent back."""
+    api_type: Literal["auto", "cloud", "datacenter"]
+
+
+class JiraSettingsUpdate(_Body):
+    ticket_location: str = Field(min_length=1)
+
+
+class AuthUpdate(_Body):
+    mode: AuthMode
+    username: str = ""
+    secret: str = Field(default="", repr=False)
+    """Password, API token, personal access token or the whole Authorization value; write-only."""
+
+
+class Settings(_Body):
+    update: UpdateSettings
+    log: LogSettings
+    jira: JiraSettings
+
+
+class CheckResult(_Body):
+    ok: bool
+    message: str
+    """One plain sentence: 'Connected to Jira Data Center 10.3 as admin', 'HTTP 401: ...', 'DNS: ...'."""
+    status_code: int | None = None
