@@ -1,0 +1,106 @@
+"""DriverClient's mapping of answers to models and errors (MockTransport: no server needed here)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from driver.api_client import (
+    LOG_COLUMNS,
+    DriverClient,
+    DriverRejected,
+    DriverUnreachable,
+    describe_problem,
+    driver_url,
+    format_table,
+    log_row_json,
+)
+from driver.config import load_config
+from driver.schemas import CommandProblem, LogEntry
+
+
+def _client(handler: httpx.MockTransport) -> DriverClient:
+    return DriverClient("http://driver.test", "tok", transport=handler)
+
+
+async def test_sends_commands_as_json_with_the_bearer_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json={"accepted": [{"id": 7, "guid": "G", "action": "CREATE"}]})
+
+    async with _client(httpx.MockTransport(handler)) as client:
+        accepted = await client.send_commands(["G|CREATE|summary;x"])
+    assert accepted.accepted[0].id == 7
+    assert seen[0].headers["Authorization"] == "Bearer tok"
+    assert json.loads(seen[0].content) == {"commands": ["G|CREATE|summary;x"]}
+
+
+async def test_a_rejected_command_carries_its_position() -> None:
+    problem = {"line": 2, "position": 5, "reason": "unknown action 'DELETE'", "command": "G|DELETE|"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": "line 2: unknown action", "details": problem})
+
+    async with _client(httpx.MockTransport(handler)) as client:
+        with pytest.raises(DriverRejected) as caught:
+            await client.send_commands(["ok", "G|DELETE|"])
+    assert caught.value.status == 400
+    assert caught.value.command_problem == CommandProblem(**problem)
+
+
+async def test_a_non_driver_error_body_still_becomes_a_readable_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="Bad gateway from a proxy")
+
+    async with _client(httpx.MockTransport(handler)) as client:
+        with pytest.raises(DriverRejected, match="Bad gateway from a proxy"):
+            await client.status()
+
+
+async def test_no_answer_is_unreachable() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with _client(httpx.MockTransport(handler)) as client:
+        with pytest.raises(DriverUnreachable, match="nothing answers"):
+            await client.health()
+
+
+def test_the_url_comes_from_listen_or_the_environment() -> None:
+    config = load_config(None, {"JIRA_DRIVER_DRIVER_LISTEN": "0.0.0.0:9000"})
+    assert driver_url(config, {}) == "http://127.0.0.1:9000"
+    assert driver_url(config, {"JIRA_DRIVER_URL": "http://ops-host:8750/"}) == "http://ops-host:8750"
+
+
+def test_describe_problem_puts_a_caret_under_the_position() -> None:
+    text = describe_problem(CommandProblem(line=1, position=3, reason="bad", command="abcdef"))
+    lines = text.splitlines()
+    assert lines[1] == "  abcdef"
+    assert lines[2] == "    ^"
+
+
+def test_log_json_has_exactly_the_documented_keys() -> None:
+    entry = LogEntry.model_validate(
+        {
+            "id": 1,
+            "type": "Automatic",
+            "action": "CREATE",
+            "guid": "G",
+            "time": "2026-11-24T10:00:00+00:00",
+            "status": "Ok",
+            "ticket_key": "OPS-1",
+            "request": {"fields": {}},
+        }
+    )
+    row = log_row_json(entry)
+    assert list(row) == list(LOG_COLUMNS)
+    assert row["time"] == "2026-11-24T10:00:00Z"
+
+
+def test_format_table_aligns_columns() -> None:
+    text = format_table(("A", "BB"), [("xxx", "y")])
+    assert text.splitlines() == ["A    BB", "---  --", "xxx  y"]
