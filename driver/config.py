@@ -224,18 +224,18 @@ def _read_ini(path: Path) -> dict[str, dict[str, str]]:
             parser.read_file(handle)
     except configparser.Error as exc:
         reason = f"not a valid INI file: {exc}".replace("\n", " ")
-        raise ConfigError("file", str(path), "", reason) from None
+        raise ConfigError("file", str(path), None, reason) from None
     except OSError as exc:
-        raise ConfigError("file", str(path), "", f"cannot be read: {exc.strerror}") from None
+        raise ConfigError("file", str(path), None, f"cannot be read: {exc.strerror}") from None
     data: dict[str, dict[str, str]] = {}
     keys = known_keys()
     for section in parser.sections():
         if section not in keys:
-            raise ConfigError(section, "*", "", f"unknown section (known: {', '.join(keys)})")
+            raise ConfigError(section, "*", None, f"unknown section (known: {', '.join(keys)})")
         for key, value in parser.items(section):
             if key not in keys[section]:
                 allowed = f"unknown key (known in [{section}]: {', '.join(keys[section])})"
-                raise ConfigError(section, key, value, allowed)
+                raise ConfigError(section, key, None, allowed)
             data.setdefault(section, {})[key] = value
     return data
 

@@ -24,14 +24,18 @@ class DriverError(Exception):
 
 
 class ConfigError(DriverError):
-    """A configuration value that is not allowed; the message is one line for the operator."""
+    """A configuration value that is not allowed; the message is one line for the operator.
+
+    value None leaves the value out of the message (an unknown key may hold a mistyped secret).
+    """
 
     def __init__(self, section: str, key: str, value: object, allowed: str) -> None:
         self.section = section
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"[{section}] {key} = {value!r}: {allowed}")
+        shown = "" if value is None else f" = {value!r}"
+        super().__init__(f"[{section}] {key}{shown}: {allowed}")
 
 
 class CommandError(DriverError):
