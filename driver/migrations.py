@@ -1,0 +1,81 @@
+"""The driver's SQLite schema, as ordered sqlite-utils migrations (`0001_initial`, ...).
+
+Each step runs in one transaction together with its record in `_sqlite_migrations`, so a crash
+mid-migration leaves the previous schema intact. Add steps at the end; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("jira_driver")
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    """Log (also the queue), tickets by GUID, settings, daily statistics."""
+    # AUTOINCREMENT: retention deletes old rows, and a reused id would confuse the TUI and shell
+    # users who refer to log rows by id.
+    db.execute(
+        """
+        CREATE TABLE log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            action TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            time TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            error TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            duration_ms REAL,
+            note TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            request TEXT,
+            response TEXT,
+            next_attempt_at REAL,
+            settled_at TEXT,
+            merged_into INTEGER
+        )
+        """
+    )
+    # The queue is the unsettled rows; a partial index keeps finding them cheap however long the
+    # log grows.
+    db.execute("CREATE INDEX log_open ON log (guid, id) WHERE status IN ('Pending', 'Deferred')")
+    db.execute("CREATE INDEX log_status ON log (status, id)")
+    db.execute("CREATE INDEX log_guid ON log (guid, id)")
+    db.execute("CREATE INDEX log_time ON log (time)")
+    db.execute(
+        """
+        CREATE TABLE tickets (
+            guid TEXT PRIMARY KEY,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            state TEXT NOT NULL,
+            create_log_id INTEGER,
+            intent_at TEXT,
+            probes INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE stats_days (
+            day TEXT PRIMARY KEY,
+            created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE TABLE stats_totals (counter TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO stats_totals (counter, value) VALUES ('create', 0), ('update', 0)")
+
+
+def apply(db: Database) -> None:
+    """Bring the schema up to date."""
+    migrations.apply(db)

@@ -1,0 +1,544 @@
+"""The driver's SQLite store: intake, the queue, the create/update log, tickets by GUID, settings
+and daily statistics.
+
+One Store owns the one write connection (WAL, synchronous=NORMAL: a commit is durable against a
+process crash, which is what kill -9 tests; an OS crash may lose the last few hundred ms). Every
+write runs in a transaction; the engine groups its writes with `with store.transaction():` so one
+wake-up costs one commit. All calls happen on the event loop thread: a commit in WAL mode without
+fsync takes microseconds, far less than a thread hop.
+
+The log doubles as the queue: rows with status Pending or Deferred are the work still to do, in
+id order. Retention never removes them.
+
+Ticket states (table `tickets`, one row per GUID):
+    creating   the intent to create is journaled; the request may or may not have gone out
+    in_doubt   a create went out and its outcome is unknown; a JQL probe settles it
+    created    Jira answered 201 (or a probe found the stamped ticket)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from driver import migrations
+from driver.schemas import LogEntry, LogPage, LogStatus, LogType, Statistics, StatsReset
+from driver.stats import day_of, reset_plan, summarize
+
+if TYPE_CHECKING:
+    from driver.fields import FieldCatalog
+    from driver.ticket_table import TicketTable
+
+Clock = Callable[[], datetime]
+OPEN_STATUSES = (LogStatus.PENDING.value, LogStatus.DEFERRED.value)
+
+# Settings keys.
+S_TICKET_TABLE = "ticket_table"
+S_CATALOG = "catalog"
+S_UPDATE = "update"
+S_LOG = "log"
+S_TICKET_LOCATION = "ticket_location"
+S_AUTH = "auth"
+
+
+def utc_now() -> datetime:
+    """The real clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """A UTC ISO 8601 text that sorts like the moment it names."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class NewEntry:
+    """A log row to create: one accepted command or one Manual execute."""
+
+    type: LogType
+    action: str
+    guid: str
+    payload: dict[str, Any]
+    note: str = ""
+
+
+@dataclass
+class Job:
+    """An unsettled log row, as the engine needs it."""
+
+    id: int
+    type: LogType
+    action: str
+    guid: str
+    time: datetime
+    status: LogStatus
+    attempts: int
+    payload: dict[str, Any]
+    next_attempt_at: float | None = None
+    note: str = ""
+
+
+@dataclass
+class TicketRecord:
+    """What the driver knows about the ticket of one GUID."""
+
+    guid: str
+    state: str
+    ticket_id: str | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    create_log_id: int | None = None
+    probes: int = 0
+
+
+@dataclass
+class LogFilter:
+    """Filters of GET /api/log."""
+
+    status: LogStatus | None = None
+    type: LogType | None = None
+    guid: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+    limit: int = 100
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # check_same_thread=False: the store is only used from the event loop thread, but uvicorn
+    # and tests may build it on another thread before the loop starts.
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    # Autocommit outside explicit transactions: a lone write must never sit in an implicit,
+    # uncommitted transaction (the legacy sqlite3 default).
+    conn.isolation_level = None
+    return conn
+
+
+class Store:
+    """The single owner of the driver's database."""
+
+    def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.zone = zone
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(_connect(self.path))
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit; nested uses become savepoints."""
+        with self.db.atomic():
+            yield
+
+    # --- intake ---------------------------------------------------------------------------------
+
+    def accept(self, entries: Sequence[NewEntry], max_entries: int = 0) -> list[Job]:
+        """Commit new log rows (status Pending) in one transaction and return them as jobs."""
+        now = self.clock()
+        stamp = iso(now)
+        jobs: list[Job] = []
+        conn = self.db.conn
+        with self.transaction():
+            for entry in entries:
+                cursor = conn.execute(
+                    "INSERT INTO log (type, action, guid, time, status, note, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.type.value,
+                        entry.action,
+                        entry.guid,
+                        stamp,
+                        LogStatus.PENDING.value,
+                        entry.note,
+                        _dumps(entry.payload),
+                    ),
+                )
+                row_id = cursor.lastrowid
+                assert row_id is not None
+                jobs.append(
+                    Job(
+                        id=row_id,
+                        type=entry.type,
+                        action=entry.action,
+                        guid=entry.guid,
+                        time=now,
+                        status=LogStatus.PENDING,
+                        attempts=0,
+                        payload=entry.payload,
+                        note=entry.note,
+                    )
+                )
+            if max_entries > 0:
+                self._trim(max_entries)
+        return jobs
+
+    def _trim(self, max_entries: int) -> int:
+        (count,) = self.db.execute("SELECT count(*) FROM log").fetchone()
+        excess = count - max_entries
+        if excess <= 0:
+            return 0
+        cursor = self.db.conn.execute(
+            "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE status NOT IN (?, ?) ORDER BY id LIMIT ?)",
+            (*OPEN_STATUSES, excess),
+        )
+        return cursor.rowcount
+
+    def trim(self, max_entries: int) -> int:
+        """Remove the oldest settled rows beyond max_entries (0: no limit); returns how many."""
+        if max_entries <= 0:
+            return 0
+        with self.transaction():
+            return self._trim(max_entries)
+
+    def remove_older_than(self, days: int) -> int:
+        """Remove settled rows older than `days` days (0: keep all); returns how many."""
+        if days <= 0:
+            return 0
+        edge = iso(self.clock() - timedelta(days=days))
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "DELETE FROM log WHERE time < ? AND status NOT IN (?, ?)", (edge, *OPEN_STATUSES)
+            )
+            return cursor.rowcount
+
+    # --- the queue ------------------------------------------------------------------------------
+
+    def open_jobs(self) -> list[Job]:
+        """Every Pending and Deferred row, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, type, action, guid, time, status, attempts, payload, next_attempt_at, note"
+            " FROM log WHERE status IN (?, ?) ORDER BY id",
+            OPEN_STATUSES,
+        ).fetchall()
+        return [
+            Job(
+                id=r[0],
+                type=LogType(r[1]),
+                action=r[2],
+                guid=r[3],
+                time=datetime.fromisoformat(r[4]),
+                status=LogStatus(r[5]),
+                attempts=r[6],
+                payload=json.loads(r[7]),
+                next_attempt_at=r[8],
+                note=r[9],
+            )
+            for r in rows
+        ]
+
+    def update_row(self, log_id: int, **values: Any) -> None:
+        """Set columns of one log row (status, attempts, error, note, next_attempt_at, ...)."""
+        if not values:
+            return
+        for key in ("request", "response"):
+            if key in values and values[key] is not None and not isinstance(values[key], str):
+                values[key] = _dumps(values[key])
+        if isinstance(values.get("status"), LogStatus):
+            values["status"] = values["status"].value
+        columns = ", ".join(f"{key} = ?" for key in values)
+        self.db.conn.execute(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
+
+    def settle(
+        self,
+        log_id: int,
+        status: LogStatus,
+        *,
+        ticket: TicketRecord | None = None,
+        error: str = "",
+        note: str | None = None,
+        attempts: int | None = None,
+        duration_ms: float | None = None,
+        request: Any = None,
+        response: Any = None,
+        merged_into: int | None = None,
+    ) -> None:
+        """Mark a row Ok or Failed with its outcome."""
+        values: dict[str, Any] = {
+            "status": status.value,
+            "error": error,
+            "settled_at": iso(self.clock()),
+            "next_attempt_at": None,
+        }
+        if ticket is not None:
+            values.update(
+                ticket_id=ticket.ticket_id, ticket_key=ticket.ticket_key, ticket_url=ticket.ticket_url
+            )
+        if note is not None:
+            values["note"] = note
+        if attempts is not None:
+            values["attempts"] = attempts
+        if duration_ms is not None:
+            values["duration_ms"] = duration_ms
+        if request is not None:
+            values["request"] = request
+        if response is not None:
+            values["response"] = response
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        self.update_row(log_id, **values)
+
+    def counts(self) -> tuple[int, int]:
+        """(pending, deferred) row counts."""
+        rows = dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM log WHERE status IN (?, ?) GROUP BY status",
+                OPEN_STATUSES,
+            ).fetchall()
+        )
+        return rows.get(LogStatus.PENDING.value, 0), rows.get(LogStatus.DEFERRED.value, 0)
+
+    def failed_today(self) -> int:
+        """Rows that failed since local midnight."""
+        now = self.clock()
+        local = now.astimezone(self.zone) if self.zone is not None else now.astimezone()
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        (count,) = self.db.execute(
+            "SELECT count(*) FROM log WHERE status = ? AND settled_at >= ?",
+            (LogStatus.FAILED.value, iso(midnight)),
+        ).fetchone()
+        return int(count)
+
+    # --- tickets --------------------------------------------------------------------------------
+
+    def ticket(self, guid: str) -> TicketRecord | None:
+        """The ticket record of a GUID, if any."""
+        row = self.db.execute(
+            "SELECT guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes"
+            " FROM tickets WHERE guid = ?",
+            (guid,),
+        ).fetchone()
+        return None if row is None else TicketRecord(*row)
+
+    def tickets_in(self, states: Sequence[str]) -> list[TicketRecord]:
+        """Ticket records in any of these states."""
+        marks = ", ".join("?" for _ in states)
+        rows = self.db.execute(
+            "SELECT guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes"
+            f" FROM tickets WHERE state IN ({marks})",
+            tuple(states),
+        ).fetchall()
+        return [TicketRecord(*row) for row in rows]
+
+    def journal_intent(self, guid: str, log_id: int) -> None:
+        """Record, before the create goes out, that this GUID's ticket is being created."""
+        self.db.conn.execute(
+            "INSERT INTO tickets (guid, state, create_log_id, intent_at, probes)"
+            " VALUES (?, 'creating', ?, ?, 0)"
+            " ON CONFLICT(guid) DO UPDATE SET state = 'creating', create_log_id = excluded.create_log_id,"
+            " intent_at = excluded.intent_at",
+            (guid, log_id, iso(self.clock())),
+        )
+
+    def set_ticket_state(self, guid: str, state: str, probes: int | None = None) -> None:
+        """Change the state (and probe count) of a GUID's ticket record."""
+        if probes is None:
+            self.db.conn.execute("UPDATE tickets SET state = ? WHERE guid = ?", (state, guid))
+        else:
+            self.db.conn.execute(
+                "UPDATE tickets SET state = ?, probes = ? WHERE guid = ?", (state, probes, guid)
+            )
+
+    def ticket_created(self, record: TicketRecord) -> None:
+        """Store the created ticket against its GUID."""
+        self.db.conn.execute(
+            "INSERT INTO tickets (guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes)"
+            " VALUES (?, 'created', ?, ?, ?, ?, 0)"
+            " ON CONFLICT(guid) DO UPDATE SET state = 'created', ticket_id = excluded.ticket_id,"
+            " ticket_key = excluded.ticket_key, ticket_url = excluded.ticket_url, probes = 0",
+            (record.guid, record.ticket_id, record.ticket_key, record.ticket_url, record.create_log_id),
+        )
+
+    def forget_ticket(self, guid: str) -> None:
+        """Drop a GUID's record: its create was refused, so no ticket exists."""
+        self.db.conn.execute("DELETE FROM tickets WHERE guid = ? AND state != 'created'", (guid,))
+
+    # --- statistics -----------------------------------------------------------------------------
+
+    def count(self, counter: str, n: int = 1) -> None:
+        """Add n to today's and the running total of 'create' or 'update'."""
+        day = day_of(self.clock(), self.zone)
+        column = "created" if counter == "create" else "updated"
+        conn = self.db.conn
+        conn.execute(
+            f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
+            f" ON CONFLICT(day) DO UPDATE SET {column} = {column} + excluded.{column}",
+            (day, n),
+        )
+        conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter))
+
+    def statistics(self) -> Statistics:
+        """The Statistics page as of the clock's now."""
+        days = {
+            row[0]: (int(row[1]), int(row[2]))
+            for row in self.db.execute("SELECT day, created, updated FROM stats_days").fetchall()
+        }
+        totals = dict(self.db.execute("SELECT counter, value FROM stats_totals").fetchall())
+        return summarize(days, totals, self.clock(), self.zone)
+
+    def reset_statistics(self, reset: StatsReset) -> Statistics:
+        """Clear totals and/or today's and yesterday's counts of one or both counters."""
+        plan = reset_plan(reset, self.clock(), self.zone)
+        with self.transaction():
+            for counter in plan.counters:
+                if plan.totals:
+                    self.db.conn.execute("UPDATE stats_totals SET value = 0 WHERE counter = ?", (counter,))
+                column = "created" if counter == "create" else "updated"
+                for day in plan.days:
+                    self.db.conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
+        return self.statistics()
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def setting(self, key: str) -> Any:
+        """A stored setting's JSON value, or None."""
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a setting (committed at once unless inside a transaction)."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, _dumps(value)),
+            )
+
+    # --- the log, read side ---------------------------------------------------------------------
+
+    _COLUMNS = (
+        "id, type, action, guid, time, status, ticket_id, ticket_key, ticket_url, error, attempts,"
+        " duration_ms, note"
+    )
+
+    @staticmethod
+    def _entry(row: Sequence[Any], request: Any = None, response: Any = None) -> LogEntry:
+        return LogEntry(
+            id=row[0],
+            type=LogType(row[1]),
+            action=row[2],
+            guid=row[3],
+            time=datetime.fromisoformat(row[4]),
+            status=LogStatus(row[5]),
+            ticket_id=row[6],
+            ticket_key=row[7],
+            ticket_url=row[8],
+            error=row[9] or "",
+            attempts=row[10],
+            duration_ms=row[11],
+            note=row[12] or "",
+            request=request,
+            response=response,
+        )
+
+    def log_entry(self, log_id: int) -> LogEntry | None:
+        """One log row with its request and response detail."""
+        row = self.db.execute(
+            f"SELECT {self._COLUMNS}, request, response, payload FROM log WHERE id = ?", (log_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        request = _loads(row[13])
+        if request is None:
+            # Not sent yet: show what will be sent.
+            request = _loads(row[15])
+        return self._entry(row, request, _loads(row[14]))
+
+    def log_page(self, flt: LogFilter) -> LogPage:
+        """Rows matching the filter, newest first, paged by before_id."""
+        where: list[str] = []
+        args: list[Any] = []
+        if flt.status is not None:
+            where.append("status = ?")
+            args.append(flt.status.value)
+        if flt.type is not None:
+            where.append("type = ?")
+            args.append(flt.type.value)
+        if flt.guid:
+            where.append("guid = ?")
+            args.append(flt.guid)
+        if flt.q:
+            where.append("(guid LIKE ? OR ticket_key LIKE ? OR error LIKE ? OR note LIKE ? OR action LIKE ?)")
+            pattern = f"%{flt.q}%"
+            args.extend([pattern] * 5)
+        if flt.since is not None:
+            where.append("time >= ?")
+            args.append(iso(flt.since))
+        if flt.until is not None:
+            where.append("time <= ?")
+            args.append(iso(flt.until))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        (total,) = self.db.execute(f"SELECT count(*) FROM log{clause}", args).fetchone()
+        page_where = list(where)
+        page_args = list(args)
+        if flt.before_id is not None:
+            page_where.append("id < ?")
+            page_args.append(flt.before_id)
+        page_clause = (" WHERE " + " AND ".join(page_where)) if page_where else ""
+        limit = max(1, min(flt.limit, 1000))
+        rows = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM log{page_clause} ORDER BY id DESC LIMIT ?",
+            (*page_args, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        entries = [self._entry(row) for row in rows]
+        return LogPage(
+            rows=entries, total=int(total), next_before_id=entries[-1].id if more and entries else None
+        )
+
+
+def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | None:
+    """The stored Ticket Creation Table and field catalog, read-only; None if there is none yet."""
+    from driver.fields import FieldCatalog
+    from driver.ticket_table import TicketTable
+
+    db_path = Path(path)
+    if not db_path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        rows: Mapping[str, str] = dict(
+            conn.execute(
+                "SELECT key, value FROM settings WHERE key IN (?, ?)", (S_TICKET_TABLE, S_CATALOG)
+            ).fetchall()
+        )
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    if S_TICKET_TABLE not in rows:
+        return None
+    table = TicketTable.model_validate(json.loads(rows[S_TICKET_TABLE]))
+    catalog = (
+        FieldCatalog.from_list(json.loads(rows[S_CATALOG])) if S_CATALOG in rows else FieldCatalog.system()
+    )
+    return table, catalog

@@ -1,0 +1,142 @@
+"""The SQLite store on a real file: intake, queue, retention, statistics, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from driver.schemas import LogStatus, LogType, StatsReset
+from driver.store import LogFilter, NewEntry, Store, TicketRecord, read_ticket_state
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def entry(guid: str, action: str = "CREATE") -> NewEntry:
+    return NewEntry(LogType.AUTOMATIC, action, guid, {"fields": {"summary": guid}})
+
+
+def test_accept_survives_reopen_in_order(db_path: Path) -> None:
+    store = Store(db_path)
+    jobs = store.accept([entry("a"), entry("b"), entry("a", "UPDATE")])
+    assert [j.id for j in jobs] == [1, 2, 3]
+    store.close()
+    store = Store(db_path)
+    open_jobs = store.open_jobs()
+    assert [(j.guid, j.action) for j in open_jobs] == [("a", "CREATE"), ("b", "CREATE"), ("a", "UPDATE")]
+    assert open_jobs[0].payload == {"fields": {"summary": "a"}}
+    assert store.counts() == (3, 0)
+    store.close()
+
+
+def test_wal_mode(db_path: Path) -> None:
+    store = Store(db_path)
+    assert store.db.journal_mode == "wal"
+    store.close()
+
+
+def test_max_entries_keeps_open_rows(db_path: Path) -> None:
+    store = Store(db_path)
+    first = store.accept([entry(f"g{i}") for i in range(5)])
+    with store.transaction():
+        for job in first[:3]:
+            store.settle(job.id, LogStatus.OK)
+    store.accept([entry("new")], max_entries=4)
+    ids = [row.id for row in store.log_page(LogFilter(limit=100)).rows]
+    # Two settled rows went; the pending ones stay even though 4 would be the limit.
+    assert ids == [6, 5, 4, 3]
+    store.accept([entry(f"more{i}") for i in range(5)], max_entries=4)
+    remaining = store.log_page(LogFilter(limit=100)).rows
+    assert all(r.status is LogStatus.PENDING for r in remaining)
+    store.close()
+
+
+def test_remove_older_than(db_path: Path) -> None:
+    clock = Clock()
+    store = Store(db_path, clock=clock)
+    old = store.accept([entry("old"), entry("old-pending")])
+    with store.transaction():
+        store.settle(old[0].id, LogStatus.FAILED, error="x")
+    clock.now += timedelta(days=10)
+    store.accept([entry("new")])
+    assert store.remove_older_than(7) == 1
+    assert [r.guid for r in store.log_page(LogFilter()).rows] == ["new", "old-pending"]
+    store.close()
+
+
+def test_log_filters_and_paging(db_path: Path) -> None:
+    store = Store(db_path)
+    jobs = store.accept([entry(f"g{i % 3}") for i in range(10)])
+    with store.transaction():
+        store.settle(
+            jobs[0].id,
+            LogStatus.OK,
+            ticket=TicketRecord("g0", "created", "10001", "OPS-1", "http://j/browse/OPS-1"),
+            request={"fields": {}},
+            response={"status": 201},
+        )
+    page = store.log_page(LogFilter(limit=4))
+    assert page.total == 10
+    assert [r.id for r in page.rows] == [10, 9, 8, 7]
+    assert page.next_before_id == 7
+    page2 = store.log_page(LogFilter(limit=4, before_id=7))
+    assert [r.id for r in page2.rows] == [6, 5, 4, 3]
+    last = store.log_page(LogFilter(limit=4, before_id=3))
+    assert last.next_before_id is None
+    assert store.log_page(LogFilter(guid="g1")).total == 3
+    ok = store.log_page(LogFilter(status=LogStatus.OK))
+    assert ok.total == 1
+    assert ok.rows[0].ticket_key == "OPS-1"
+    assert store.log_page(LogFilter(q="OPS-1")).total == 1
+    detail = store.log_entry(jobs[0].id)
+    assert detail is not None
+    assert detail.response == {"status": 201}
+    store.close()
+
+
+def test_statistics_day_rollover_and_reset(db_path: Path) -> None:
+    clock = Clock()
+    store = Store(db_path, clock=clock, zone=UTC)
+    with store.transaction():
+        store.count("create")
+        store.count("update", 2)
+    clock.now += timedelta(days=1)
+    store.count("create")
+    stats = store.statistics()
+    assert (stats.create.today, stats.create.yesterday, stats.create.total) == (1, 1, 2)
+    assert (stats.update.today, stats.update.yesterday, stats.update.total) == (0, 2, 2)
+    store.close()
+    store = Store(db_path, clock=clock, zone=UTC)
+    stats = store.reset_statistics(StatsReset(counter="create", scope="daily"))
+    assert (stats.create.today, stats.create.yesterday, stats.create.total) == (0, 0, 2)
+    stats = store.reset_statistics(StatsReset(counter="all", scope="total"))
+    assert stats.total.total == 0
+    assert stats.update.yesterday == 2
+    store.close()
+
+
+def test_tickets_and_settings(db_path: Path) -> None:
+    store = Store(db_path)
+    with store.transaction():
+        store.journal_intent("g", 1)
+    record = store.ticket("g")
+    assert record is not None
+    assert record.state == "creating"
+    store.ticket_created(TicketRecord("g", "created", "1", "OPS-1", "u", 1))
+    assert store.tickets_in(["created"])[0].ticket_key == "OPS-1"
+    store.put_setting("update", {"max_updates": 3})
+    assert store.setting("update") == {"max_updates": 3}
+    assert store.setting("missing") is None
+    store.close()
+
+
+def test_read_ticket_state_without_db(tmp_path: Path) -> None:
+    assert read_ticket_state(tmp_path / "nope.db") is None
+    store = Store(tmp_path / "x.db")
+    store.close()
+    assert read_ticket_state(tmp_path / "x.db") is None
