@@ -63,7 +63,11 @@ def test_pauses_all_and_per_issue() -> None:
 @pytest.mark.parametrize(("attempt", "low", "high"), [(1, 1.4, 2.6), (2, 2.8, 5.2), (10, 21, 39)])
 def test_backoff_is_exponential_jittered_and_capped(attempt: int, low: float, high: float) -> None:
     for r in (0.0, 0.5, 0.999):
-        assert low <= backoff_seconds(attempt, 2.0, rand=lambda r=r: r) <= high
+
+        def rand(r: float = r) -> float:
+            return r
+
+        assert low <= backoff_seconds(attempt, 2.0, rand=rand) <= high
 
 
 def test_retry_after_is_a_minimum() -> None:
