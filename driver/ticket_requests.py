@@ -1,0 +1,386 @@
+"""Request building: a resolved Advanced command (and the Ticket Creation Table) become Jira requests.
+
+- CREATE sends the table's Included fields, overridden by the command's fields, plus the table's
+  other top-level keys (update, properties, transition), stamped with the GUID:
+  `POST <ticket_location>`.
+- UPDATE sends only the command's fields, `PUT <ticket_location>/{key}`, minus the protected
+  fields, then one `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is
+  only known at run time (found with `stamp_jql`), so paths hold the placeholder `{key}`;
+  `RequestPlan.with_key` fills it in. An UPDATE with no field left sends no PUT at all.
+- Every body goes through `make_safe`, which trims what Jira would reject outright (summary over
+  255 characters, description/environment/comments over 32,767, spaces in labels) and says what
+  it changed.
+
+The GUID stamp makes creates idempotent (WIRE-FACTS §10): by default a label `<prefix><guid>`, or,
+when `[ticket] guid_field` names a text custom field, that field set to the GUID.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from driver.commands import Action, ResolvedCommand
+from driver.fields import FieldCatalog
+from driver.shaping import JSON, TextFormat, UserStyle, adf_to_text, text_format_for, text_to_adf
+from driver.shaping import user_style_for as _user_style_for
+from driver.ticket_table import TicketTable, table_to_query
+
+if TYPE_CHECKING:
+    from driver.config import Config
+
+__all__ = [
+    "KEY_PLACEHOLDER",
+    "MAX_LABEL",
+    "MAX_SUMMARY",
+    "MAX_TEXT",
+    "TRUNCATION_MARKER",
+    "PlannedRequest",
+    "RequestPlan",
+    "RequestSettings",
+    "comment_body",
+    "comment_bodies",
+    "create_body",
+    "drop_protected",
+    "edit_body",
+    "jql_string",
+    "make_safe",
+    "make_safe_comment",
+    "merge_updates",
+    "plan_requests",
+    "stamp_create_body",
+    "stamp_jql",
+    "stamp_label",
+]
+
+KEY_PLACEHOLDER = "{key}"
+MAX_SUMMARY = 255
+MAX_TEXT = 32_767
+MAX_LABEL = 255
+TRUNCATION_MARKER = "… [truncated by jira-driver]"
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    """Everything about the Jira side that changes the requests built."""
+
+    ticket_location: str = "rest/api/latest/issue"
+    user_style: UserStyle = "datacenter"
+    text_format: TextFormat = "plain"
+    guid_field: str = ""
+    guid_label_prefix: str = "alarm-"
+    protected_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config, user_style: UserStyle | None = None) -> RequestSettings:
+        """Settings from the configuration; user_style overrides `api_type` (e.g. once auto-detected)."""
+        location = config.jira.ticket_location
+        return cls(
+            ticket_location=location,
+            user_style=user_style or _user_style_for(str(config.jira.api_type)),
+            text_format=text_format_for(location),
+            guid_field=config.ticket.guid_field,
+            guid_label_prefix=config.ticket.guid_label_prefix,
+            protected_fields=tuple(config.update.protected_fields),
+        )
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One HTTP request to Jira; path is relative to the Jira URL and may hold `{key}`."""
+
+    method: str
+    path: str
+    body: dict[str, JSON]
+
+    def to_json(self) -> dict[str, JSON]:
+        """`{"method", "path", "body"}`."""
+        return {"method": self.method, "path": self.path, "body": self.body}
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    """The requests one command makes, in order, and what make_safe / protection changed."""
+
+    guid: str
+    action: Action
+    main: PlannedRequest | None
+    """The create (POST) or edit (PUT); None for an UPDATE with only comments."""
+    comments: tuple[PlannedRequest, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Human-readable changes made to the bodies, for the log."""
+    dropped_fields: tuple[str, ...] = ()
+    """Protected field ids removed from an UPDATE."""
+
+    def with_key(self, key: str) -> RequestPlan:
+        """The plan with `{key}` in every path replaced by the ticket key."""
+
+        def fill(request: PlannedRequest) -> PlannedRequest:
+            return replace(request, path=request.path.replace(KEY_PLACEHOLDER, key))
+
+        return replace(
+            self,
+            main=fill(self.main) if self.main else None,
+            comments=tuple(fill(c) for c in self.comments),
+        )
+
+
+def _issue_path(location: str, key: str | None = None) -> str:
+    base = location.strip().strip("/")
+    return base if key is None else f"{base}/{key}"
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+
+def create_body(
+    table: TicketTable,
+    command: ResolvedCommand | None = None,
+    user_style: UserStyle = "datacenter",
+    text_format: TextFormat = "plain",
+) -> dict[str, JSON]:
+    """The table's Create Query with the command's fields laid over it (command values win)."""
+    body = copy.deepcopy(table_to_query(table, user_style, text_format))
+    if command is None:
+        return body
+    fields: dict[str, JSON] = body["fields"]
+    fields.update(copy.deepcopy(command.fields))
+    update = body.get("update")
+    if isinstance(update, dict):
+        # Jira refuses a field in both `fields` and `update`; the command's value is the newer one.
+        for field_id in command.fields:
+            update.pop(field_id, None)
+    return body
+
+
+def edit_body(command: ResolvedCommand) -> dict[str, JSON]:
+    """The edit body of an UPDATE: only the command's fields."""
+    return {"fields": copy.deepcopy(command.fields)}
+
+
+def comment_body(text: str, text_format: TextFormat = "plain") -> dict[str, JSON]:
+    """A comment body: `{"body": text}` for v2/latest, `{"body": <ADF>}` for v3."""
+    return {"body": text_to_adf(text) if text_format == "adf" else text}
+
+
+def comment_bodies(command: ResolvedCommand, text_format: TextFormat = "plain") -> list[dict[str, JSON]]:
+    """The bodies of the command's comments, in order."""
+    return [comment_body(text, text_format) for text in command.comments]
+
+
+# --- GUID stamp -------------------------------------------------------------------------------
+
+
+def stamp_label(guid: str, prefix: str = "alarm-") -> str:
+    """The label `<prefix><guid>`, label-safe: whitespace -> `_`, at most 255 characters.
+
+    A label that would be longer keeps its start and ends with `-` and 16 hex digits of the
+    GUID's SHA-256, so the same GUID always gives the same label.
+    """
+    label = re.sub(r"\s", "_", prefix + guid)
+    if len(label) <= MAX_LABEL:
+        return label
+    digest = hashlib.sha256(guid.encode("utf-8")).hexdigest()[:16]
+    return label[: MAX_LABEL - 17] + "-" + digest
+
+
+def stamp_create_body(
+    body: Mapping[str, JSON],
+    guid: str,
+    guid_field: str = "",
+    label_prefix: str = "alarm-",
+) -> dict[str, JSON]:
+    """A copy of a create body stamped with the GUID (the guid_field, else a label)."""
+    stamped = copy.deepcopy(dict(body))
+    fields = stamped.setdefault("fields", {})
+    if guid_field:
+        fields[guid_field] = guid
+        return stamped
+    label = stamp_label(guid, label_prefix)
+    update = stamped.get("update")
+    if "labels" not in fields and isinstance(update, dict) and isinstance(update.get("labels"), list):
+        # labels are driven by `update` here; adding to `fields` too would be refused.
+        if {"add": label} not in update["labels"]:
+            update["labels"].append({"add": label})
+        return stamped
+    labels = fields.get("labels")
+    if not isinstance(labels, list):
+        fields["labels"] = [label]
+    elif label not in labels:
+        labels.append(label)
+    return stamped
+
+
+def jql_string(text: str) -> str:
+    """A JQL string literal: double quotes, with `\\` and `"` escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def stamp_jql(
+    guid: str,
+    guid_field: str = "",
+    label_prefix: str = "alarm-",
+    project: str | None = None,
+) -> str:
+    """JQL that finds the ticket stamped with this GUID.
+
+    With a guid_field this is a phrase search (`cf[N] ~`), which also matches longer texts that
+    contain the GUID: the caller must check the field's exact value on the issues found.
+    """
+    if guid_field:
+        number = guid_field.removeprefix("customfield_")
+        phrase = '"' + guid.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        clause = f"cf[{number}] ~ {jql_string(phrase)}"
+    else:
+        clause = f"labels = {jql_string(stamp_label(guid, label_prefix))}"
+    if project:
+        return f"project = {jql_string(project)} AND {clause}"
+    return clause
+
+
+# --- protection and safety --------------------------------------------------------------------
+
+
+def drop_protected(
+    body: Mapping[str, JSON],
+    protected: Iterable[str],
+    catalog: FieldCatalog | None = None,
+) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """An edit body without the protected fields (ids or display names) and the ids it dropped."""
+    wanted: set[str] = set()
+    for name in protected:
+        definition = catalog.resolve(name) if catalog is not None else None
+        wanted.add((definition.id if definition else name).strip().casefold())
+    result = copy.deepcopy(dict(body))
+    dropped: list[str] = []
+    for part in ("fields", "update"):
+        section = result.get(part)
+        if not isinstance(section, dict):
+            continue
+        for field_id in list(section):
+            if field_id.casefold() in wanted:
+                del section[field_id]
+                if field_id not in dropped:
+                    dropped.append(field_id)
+    return result, tuple(dropped)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+def _safe_text(value: JSON, limit: int, what: str, notes: list[str]) -> JSON:
+    if isinstance(value, str):
+        if len(value) > limit:
+            notes.append(f"{what} cut from {len(value)} to {limit} characters")
+            return _cut(value, limit)
+        return value
+    if isinstance(value, dict) and value.get("type") == "doc":
+        # ADF has no documented size of its own; we bound the visible text like v2's string.
+        text = adf_to_text(value)
+        if len(text) > limit:
+            notes.append(f"{what} cut from {len(text)} to {limit} characters (formatting dropped)")
+            return text_to_adf(_cut(text, limit))
+    return value
+
+
+def _safe_labels(labels: JSON, notes: list[str]) -> JSON:
+    if not isinstance(labels, list):
+        return labels
+    result: list[JSON] = []
+    for label in labels:
+        if isinstance(label, str):
+            fixed = re.sub(r"\s+", "_", label)
+            if len(fixed) > MAX_LABEL:
+                fixed = fixed[:MAX_LABEL]
+            if fixed != label:
+                notes.append(f"label {label!r} changed to {fixed!r}")
+            result.append(fixed)
+        else:
+            result.append(label)
+    return result
+
+
+def make_safe(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """A copy of a create/edit body that Jira will not refuse for size or label spaces, and notes."""
+    result = copy.deepcopy(dict(body))
+    notes: list[str] = []
+    fields = result.get("fields")
+    if isinstance(fields, dict):
+        if "summary" in fields:
+            fields["summary"] = _safe_text(fields["summary"], MAX_SUMMARY, "summary", notes)
+        for name in ("description", "environment"):
+            if name in fields:
+                fields[name] = _safe_text(fields[name], MAX_TEXT, name, notes)
+        if "labels" in fields:
+            fields["labels"] = _safe_labels(fields["labels"], notes)
+    return result, tuple(notes)
+
+
+def make_safe_comment(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """A copy of a comment body cut to 32,767 characters, and notes."""
+    result = copy.deepcopy(dict(body))
+    notes: list[str] = []
+    if "body" in result:
+        result["body"] = _safe_text(result["body"], MAX_TEXT, "comment", notes)
+    return result, tuple(notes)
+
+
+# --- merging and planning ---------------------------------------------------------------------
+
+
+def merge_updates(earlier: ResolvedCommand, later: ResolvedCommand) -> ResolvedCommand:
+    """One UPDATE doing both (later field values win, comments in order); ValueError if not mergeable."""
+    if earlier.action != Action.UPDATE or later.action != Action.UPDATE:
+        raise ValueError("only UPDATE commands can be merged")
+    if earlier.guid != later.guid:
+        raise ValueError(f"cannot merge updates of different GUIDs {earlier.guid!r} and {later.guid!r}")
+    fields = copy.deepcopy(earlier.fields)
+    fields.update(copy.deepcopy(later.fields))
+    return ResolvedCommand(
+        guid=earlier.guid,
+        action=Action.UPDATE,
+        fields=fields,
+        comments=earlier.comments + later.comments,
+    )
+
+
+def plan_requests(
+    command: ResolvedCommand,
+    table: TicketTable,
+    settings: RequestSettings,
+    catalog: FieldCatalog | None = None,
+) -> RequestPlan:
+    """The requests a command makes, bodies stamped, protected and made safe."""
+    location = settings.ticket_location
+    if command.action == Action.CREATE:
+        body = create_body(table, command, settings.user_style, settings.text_format)
+        body = stamp_create_body(body, command.guid, settings.guid_field, settings.guid_label_prefix)
+        body, create_notes = make_safe(body)
+        create = PlannedRequest("POST", _issue_path(location), body)
+        return RequestPlan(command.guid, command.action, create, notes=create_notes)
+
+    body, dropped = drop_protected(edit_body(command), settings.protected_fields, catalog)
+    body, notes_list = make_safe(body)
+    notes = list(notes_list)
+    if dropped:
+        notes.append("protected fields not updated: " + ", ".join(dropped))
+    path = _issue_path(location, KEY_PLACEHOLDER)
+    main = PlannedRequest("PUT", path, body) if body["fields"] else None
+    comments: list[PlannedRequest] = []
+    for text in command.comments:
+        comment, comment_notes = make_safe_comment(comment_body(text, settings.text_format))
+        notes.extend(comment_notes)
+        comments.append(PlannedRequest("POST", f"{path}/comment", comment))
+    return RequestPlan(
+        command.guid,
+        command.action,
+        main,
+        comments=tuple(comments),
+        notes=tuple(notes),
+        dropped_fields=dropped,
+    )
