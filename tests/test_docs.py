@@ -1,0 +1,39 @@
+"""The README tells the truth: two Quick start commands that exist, and the CLI's real commands."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from driver.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```console", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+
+
+def test_quick_start_has_exactly_two_commands_that_exist() -> None:
+    commands = _quick_start_commands()
+    assert commands == ["./scripts/demo", "./scripts/test"]
+    for command in commands:
+        script = REPO / command
+        assert script.is_file(), command
+        assert os.access(script, os.X_OK), command
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^scripts/test\b", ci, re.MULTILINE)
+
+
+def test_the_command_table_lists_exactly_the_cli_commands() -> None:
+    documented = set(re.findall(r"^\| `jira-driver (\w+)", README, re.MULTILINE))
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert documented == set(sub.choices or {})
