@@ -1,0 +1,493 @@
+"""The Jira REST client: one pooled httpx.AsyncClient, auth flows, and the one place that reads
+HTTP status codes and turns them into the driver.errors tree.
+
+    2xx            -> a typed result
+    401            -> JiraAuthError          (the engine stops sending until credentials change)
+    429            -> JiraRateLimited        (scope 'issue' for jira-per-issue-on-write, else 'all';
+                                              retry_after from Retry-After or X-RateLimit-Reset)
+    409, 5xx       -> JiraRetryable          (retry_after from Retry-After when Jira sends one)
+    timeout, connection errors -> JiraRetryable (the cause is kept as __cause__)
+    other 4xx      -> JiraRejected           (Jira's errorMessages / errors)
+
+Secrets never leave this module in text: the auth objects' reprs mask them like httpx's
+`[secure]`, errors carry no headers, and the bodies we log are request bodies only.
+`jira-driver check` (check_main) asks GET myself and serverInfo and says plainly what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import email.utils
+import ssl
+import sys
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from driver.config import Config, JiraSection
+from driver.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+)
+from driver.schemas import AuthMode, CheckResult
+
+Clock = Callable[[], datetime]
+ApiFlavor = Literal["cloud", "datacenter", "unknown"]
+PER_ISSUE_REASON = "jira-per-issue-on-write"
+SECURE = "[secure]"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNREACHABLE = 3
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+
+class BasicAuth(httpx.Auth):
+    """Basic user:password (Server/DC) or e-mail:API token (Cloud)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password={SECURE!r})"
+
+
+class BearerAuth(httpx.Auth):
+    """A Data Center personal access token."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(token={SECURE!r})"
+
+
+class HeaderAuth(httpx.Auth):
+    """The connector's Authorization Key: the whole header value, sent as is."""
+
+    def __init__(self, value: str) -> None:
+        self._header = value
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(value={SECURE!r})"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Which auth to use; the secret is never shown by repr."""
+
+    mode: AuthMode
+    username: str = ""
+    secret: str = ""
+
+    def __repr__(self) -> str:
+        shown = SECURE if self.secret else ""
+        return f"Credentials(mode={self.mode!r}, username={self.username!r}, secret={shown!r})"
+
+    def auth(self) -> httpx.Auth | None:
+        """The httpx auth flow for these credentials."""
+        if self.mode == "basic":
+            return BasicAuth(self.username, self.secret)
+        if self.mode == "bearer":
+            return BearerAuth(self.secret)
+        if self.mode == "authorization_key":
+            return HeaderAuth(self.secret)
+        return None
+
+
+def credentials_from_config(jira: JiraSection) -> Credentials:
+    """The configured credentials; an Authorization Key wins, then a bearer token, then Basic."""
+    if jira.authorization_key.get_secret_value():
+        return Credentials("authorization_key", "", jira.authorization_key.get_secret_value())
+    if jira.bearer_token.get_secret_value():
+        return Credentials("bearer", "", jira.bearer_token.get_secret_value())
+    if jira.username:
+        return Credentials("basic", jira.username, jira.password.get_secret_value())
+    return Credentials("none")
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """Jira's answer to one request: status and body (never headers), for the log."""
+
+    status: int
+    body: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer as the log stores it."""
+        return {"status": self.status, "body": self.body}
+
+
+@dataclass
+class CreatedIssue:
+    """A 201 to a create: the new ticket's id, key and browse URL."""
+
+    id: str
+    key: str
+    url: str
+    answer: Answer
+
+
+@dataclass
+class FoundIssue:
+    """One hit of a stamp search."""
+
+    id: str
+    key: str
+    url: str
+
+
+def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                moment = email.utils.parsedate_to_datetime(value)
+                return max(0.0, (moment - now).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return max(0.0, (moment - now).total_seconds())
+        except ValueError:
+            return None
+    return None
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        text = response.text
+        return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def describe_transport_error(exc: BaseException, url: str, timeout: float) -> tuple[str, bool]:
+    """Plain words for a failure to reach Jira, and whether it means 'unreachable'."""
+    text = str(exc) or exc.__class__.__name__
+    lowered = text.lower()
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
+    if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc.__context__, ssl.SSLError) or "ssl" in lowered or "certificate" in lowered:
+            return f"TLS: cannot establish a trusted connection to {host}: {text}", True
+        if any(
+            marker in lowered
+            for marker in ("name or service not known", "nodename nor servname", "getaddrinfo", "resolve")
+        ):
+            return f"DNS: cannot resolve the host name {host!r}", True
+        if "refused" in lowered:
+            return f"connection refused by {host} (is the URL and port right?)", True
+        return f"cannot connect to {url}: {text}", True
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return f"connection to {host} lost: {text}", True
+    return f"cannot reach {url}: {text}", True
+
+
+class JiraClient:
+    """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
+
+    def __init__(
+        self,
+        url: str,
+        ticket_location: str = "rest/api/latest/issue",
+        credentials: Credentials | None = None,
+        *,
+        verify_tls: bool = True,
+        ca_bundle: str = "",
+        proxy: str = "",
+        timeout_seconds: float = 30.0,
+        api_type: str = "auto",
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.configured_api_type = api_type
+        self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
+        self.near_limit = False
+        self.credentials = credentials or Credentials("none")
+        self.set_ticket_location(ticket_location)
+        verify: ssl.SSLContext | bool = verify_tls
+        if verify_tls and ca_bundle:
+            verify = ssl.create_default_context(cafile=ca_bundle)
+        kwargs: dict[str, Any] = {}
+        if proxy and proxy != "bypass":
+            kwargs["proxy"] = proxy
+        self._client = httpx.AsyncClient(
+            base_url=self.url + "/",
+            auth=self.credentials.auth(),
+            timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+            verify=verify,
+            # Empty proxy: follow the environment (HTTPS_PROXY ...); 'bypass': ignore it.
+            trust_env=proxy != "bypass",
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept": "application/json", "User-Agent": "jira-driver"},
+            transport=transport,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        jira: JiraSection,
+        credentials: Credentials | None = None,
+        ticket_location: str | None = None,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> JiraClient:
+        """A client for the [jira] section (stored overrides passed in by the caller)."""
+        return cls(
+            jira.url,
+            ticket_location or jira.ticket_location,
+            credentials or credentials_from_config(jira),
+            verify_tls=jira.verify_tls,
+            ca_bundle=jira.ca_bundle,
+            proxy=jira.proxy,
+            timeout_seconds=jira.timeout_seconds,
+            api_type=jira.api_type.value,
+            clock=clock,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"JiraClient(url={self.url!r}, auth={self.credentials!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def set_credentials(self, credentials: Credentials) -> None:
+        """Use new credentials from the next request on."""
+        self.credentials = credentials
+        self._client.auth = credentials.auth()  # type: ignore[assignment]
+
+    def set_ticket_location(self, ticket_location: str) -> None:
+        """Change the issue resource path (e.g. rest/api/3/issue)."""
+        self.ticket_location = ticket_location.strip().strip("/")
+        root = self.ticket_location
+        if root.endswith("/issue"):
+            root = root[: -len("/issue")]
+        self.api_root = root
+        self.api_prefix = root.rsplit("/", 1)[0] if "/" in root else root
+
+    def browse_url(self, key: str) -> str:
+        """Where people see a ticket."""
+        return f"{self.url}/browse/{key}"
+
+    # --- the one place that reads status codes --------------------------------------------------
+
+    async def _request(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, json=json, params=params)
+        except httpx.TimeoutException as exc:
+            raise JiraRetryable(
+                f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
+            ) from exc
+        except httpx.TransportError as exc:
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds)
+            raise JiraRetryable(message) from exc
+        self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
+        status = response.status_code
+        if status < 300:
+            return response
+        body = _body(response)
+        messages: list[str] = []
+        errors: dict[str, str] = {}
+        if isinstance(body, dict):
+            raw_messages = body.get("errorMessages")
+            if isinstance(raw_messages, list):
+                messages = [str(m) for m in raw_messages]
+            raw_errors = body.get("errors")
+            if isinstance(raw_errors, dict):
+                errors = {str(k): str(v) for k, v in raw_errors.items()}
+        elif isinstance(body, str) and body.strip() and len(body) < 300:
+            messages = [body.strip()]
+        detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
+        if status == 401:
+            raise JiraAuthError(status, detail or "Jira rejected the credentials")
+        if status == 429:
+            reason_header = response.headers.get("RateLimit-Reason")
+            scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
+            retry_after = _retry_after(response.headers, self.clock())
+            text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
+            raise JiraRateLimited(text, retry_after, scope, reason_header)
+        if status == 409 or status >= 500:
+            retry_after = _retry_after(response.headers, self.clock())
+            raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after)
+        raise JiraRejected(status, messages, errors)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue:
+        """POST the create body; the new ticket's id, key and URL."""
+        response = await self._request("POST", self.ticket_location, json=body)
+        data = _body(response)
+        if not isinstance(data, dict) or "key" not in data:
+            raise JiraRetryable(f"HTTP {response.status_code} without an issue key")
+        key = str(data["key"])
+        return CreatedIssue(
+            str(data.get("id", "")), key, self.browse_url(key), Answer(response.status_code, data)
+        )
+
+    async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """PUT an edit body to one issue."""
+        response = await self._request("PUT", f"{self.ticket_location}/{key}", json=body)
+        return Answer(response.status_code, _body(response))
+
+    async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """POST one comment to an issue."""
+        response = await self._request("POST", f"{self.ticket_location}/{key}/comment", json=body)
+        data = _body(response)
+        if isinstance(data, dict):
+            data = {k: data[k] for k in ("id", "self", "created") if k in data}
+        return Answer(response.status_code, data)
+
+    async def search_by_stamp(self, jql: str) -> list[FoundIssue]:
+        """Issues matching a (bounded) JQL, e.g. the GUID stamp; Cloud or DC endpoint."""
+        flavor = await self.detect_api_type()
+        payload: dict[str, Any] = {"jql": jql, "fields": ["key", "labels"], "maxResults": 10}
+        if flavor == "cloud":
+            response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
+        else:
+            response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
+        data = _body(response)
+        issues = data.get("issues", []) if isinstance(data, dict) else []
+        return [
+            FoundIssue(str(i.get("id", "")), str(i["key"]), self.browse_url(str(i["key"])))
+            for i in issues
+            if isinstance(i, dict) and "key" in i
+        ]
+
+    async def get_fields(self) -> list[dict[str, Any]]:
+        """Jira's field list (system and custom)."""
+        response = await self._request("GET", f"{self.api_root}/field")
+        data = _body(response)
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+    async def server_info(self) -> dict[str, Any]:
+        """GET serverInfo."""
+        response = await self._request("GET", f"{self.api_root}/serverInfo")
+        data = _body(response)
+        return data if isinstance(data, dict) else {}
+
+    async def myself(self) -> dict[str, Any]:
+        """GET myself: the connection and credentials test."""
+        response = await self._request("GET", f"{self.api_root}/myself")
+        data = _body(response)
+        return data if isinstance(data, dict) else {}
+
+    async def detect_api_type(self) -> ApiFlavor:
+        """Cloud or Data Center: configured, or from serverInfo's deploymentType (once)."""
+        if self.api_type != "unknown":
+            return self.api_type
+        info = await self.server_info()
+        deployment = str(info.get("deploymentType", "")).lower()
+        self.api_type = "cloud" if deployment == "cloud" else "datacenter"
+        return self.api_type
+
+
+async def check(client: JiraClient) -> tuple[CheckResult, bool]:
+    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable."""
+    try:
+        me = await client.myself()
+    except JiraAuthError as exc:
+        return (
+            CheckResult(
+                ok=False,
+                message=f"HTTP 401: Jira rejected the credentials ({exc.message}). "
+                "Check the user name and password, API token or key.",
+                status_code=401,
+            ),
+            False,
+        )
+    except JiraRejected as exc:
+        if exc.status == 403:
+            message = (
+                "HTTP 403: the credentials were accepted but this user may not use the REST API"
+                " (on Data Center the account may be locked behind a CAPTCHA after failed logins)."
+            )
+        elif exc.status == 404:
+            message = (
+                f"HTTP 404: no Jira REST API at {client.url}/{client.api_root}. "
+                "Check [jira] url (and its context path, e.g. /jira) and ticket_location."
+            )
+        else:
+            message = str(exc)
+        return CheckResult(ok=False, message=message, status_code=exc.status), False
+    except JiraRetryable as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            text, unreachable = describe_transport_error(cause, client.url, client.timeout_seconds)
+            return CheckResult(ok=False, message=text), unreachable
+        return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
+    except JiraError as exc:
+        return CheckResult(ok=False, message=str(exc)), False
+    user = me.get("displayName") or me.get("name") or me.get("emailAddress") or me.get("accountId") or "?"
+    product = "Jira"
+    try:
+        info = await client.server_info()
+        deployment = str(info.get("deploymentType", ""))
+        product = f"Jira {'Cloud' if deployment.lower() == 'cloud' else 'Data Center'}"
+        if info.get("version"):
+            product += f" {info['version']}"
+    except JiraError:
+        pass
+    return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False
+
+
+def check_main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver check`: 0 connected, 1 Jira refused, 3 unreachable."""
+
+    async def run() -> tuple[CheckResult, bool]:
+        client = JiraClient.from_config(config.jira)
+        try:
+            return await check(client)
+        finally:
+            await client.aclose()
+
+    result, unreachable = asyncio.run(run())
+    stream = sys.stdout if result.ok else sys.stderr
+    print(("ok: " if result.ok else "failed: ") + result.message, file=stream)  # noqa: T201
+    if result.ok:
+        return EXIT_OK
+    return EXIT_UNREACHABLE if unreachable else EXIT_FAILED
