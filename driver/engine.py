@@ -1,0 +1,831 @@
+"""The sending engine: store -> limiter -> Jira -> store, exactly once per GUID.
+
+Ordering and concurrency
+    Work is the log's unsettled rows. Rows of one GUID go strictly in id order (one request of a
+    GUID in flight at a time); different GUIDs go concurrently, up to `concurrency` requests.
+    Queues live in memory (loaded from the store at start, extended by intake), so picking the
+    next job never scans SQLite. One wake-up of the loop commits all its writes in one transaction.
+
+Exactly one ticket per GUID
+    Before a create goes out its intent is committed (tickets.state = creating). If the outcome is
+    unknown (timeout, lost connection, 5xx, or the driver died), the GUID is in doubt and the next
+    attempt first searches Jira for the GUID's stamp. Search may lag (Jira Cloud), so a miss is
+    only trusted after a second probe `probe_delay` seconds later; then the create is sent again.
+    A 429 or 401 proves nothing was created, so no probe follows those.
+
+Rate limits
+    Automatic UPDATEs pass the UpdateLimiter; past the limit they become Deferred and, when the
+    window allows, all queued UPDATEs of that GUID go out merged as one request. A 429 pauses its
+    issue (jira-per-issue-on-write) or everything until Retry-After / X-RateLimit-Reset; with
+    X-RateLimit-NearLimit creates are picked before updates. A 401 stops all sending until
+    credentials_changed() is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from driver.commands import Action, ResolvedCommand
+from driver.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+)
+from driver.fields import FieldCatalog
+from driver.limiter import Pauses, UpdateLimiter, backoff_seconds
+from driver.schemas import JiraState, LogStatus, LogType
+from driver.store import (
+    S_CATALOG,
+    S_TICKET_TABLE,
+    Job,
+    NewEntry,
+    Store,
+    TicketRecord,
+)
+from driver.ticket_requests import (
+    RequestSettings,
+    merge_updates,
+    plan_requests,
+    stamp_create_body,
+    stamp_jql,
+)
+from driver.ticket_table import TicketTable
+
+log = logging.getLogger("driver.engine")
+
+Clock = Callable[[], datetime]
+
+
+class CreatedLike(Protocol):
+    id: str
+    key: str
+    url: str
+
+    @property
+    def answer(self) -> Any: ...
+
+
+class FoundLike(Protocol):
+    id: str
+    key: str
+    url: str
+
+
+class JiraPort(Protocol):
+    """What the engine needs from Jira (driver.jira_client.JiraClient implements it)."""
+
+    near_limit: bool
+    api_type: Literal["cloud", "datacenter", "unknown"]
+
+    async def create_issue(self, body: Mapping[str, Any]) -> Any: ...
+    async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Any: ...
+    async def add_comment(self, key: str, body: Mapping[str, Any]) -> Any: ...
+    async def search_by_stamp(self, jql: str) -> list[Any]: ...
+    async def get_fields(self) -> list[dict[str, Any]]: ...
+    async def server_info(self) -> dict[str, Any]: ...
+    async def myself(self) -> dict[str, Any]: ...
+    async def detect_api_type(self) -> Literal["cloud", "datacenter", "unknown"]: ...
+
+
+def command_to_json(command: ResolvedCommand) -> dict[str, Any]:
+    """A resolved command as stored in a log row's payload."""
+    return {
+        "guid": command.guid,
+        "action": command.action.value,
+        "fields": command.fields,
+        "comments": list(command.comments),
+    }
+
+
+def command_from_json(data: Mapping[str, Any]) -> ResolvedCommand:
+    """The inverse of command_to_json."""
+    return ResolvedCommand(
+        guid=str(data["guid"]),
+        action=Action(str(data["action"])),
+        fields=dict(data.get("fields") or {}),
+        comments=tuple(data.get("comments") or ()),
+    )
+
+
+def _answer(value: Any) -> Any:
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+# --- outcomes of one unit of work -----------------------------------------------------------------
+
+
+@dataclass
+class _Work:
+    """One unit handed to a task: the jobs it settles (the first is the primary)."""
+
+    kind: Literal["create", "update", "probe"]
+    jobs: list[Job]
+    guid: str
+    body: dict[str, Any] | None = None
+    key: str = ""
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    probe_for: Literal["create", "update"] = "create"
+    started: float = 0.0
+
+
+@dataclass
+class _Outcome:
+    work: _Work
+    created: Any = None
+    found: Any = None
+    probed: bool = False
+    answers: list[Any] = field(default_factory=list)
+    error: BaseException | None = None
+    steps_done: int = 0
+
+
+class Engine:
+    """Sends accepted work to Jira in order per GUID, concurrently across GUIDs."""
+
+    def __init__(
+        self,
+        store: Store,
+        jira: JiraPort,
+        limiter: UpdateLimiter,
+        *,
+        clock: Clock | None = None,
+        settings: RequestSettings | None = None,
+        table: TicketTable | None = None,
+        catalog: FieldCatalog | None = None,
+        max_retries: int = 5,
+        retry_base: float = 2.0,
+        retry_cap: float = 30.0,
+        probe_delay: float = 5.0,
+        concurrency: int = 16,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.jira = jira
+        self.limiter = limiter
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.settings = settings or RequestSettings()
+        self.table = table or TicketTable()
+        self.catalog = catalog or FieldCatalog.system()
+        self.max_retries = max_retries
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.probe_delay = probe_delay
+        self.concurrency = concurrency
+        self.rand = rand
+        self.pauses = Pauses()
+        self.jira_state = JiraState.UNKNOWN
+        self.jira_message = ""
+        self.auth_failed = False
+        self._queues: dict[str, deque[Job]] = {}
+        self._busy: set[str] = set()
+        self._scheduled: set[str] = set()
+        self._ready_create: list[tuple[int, str]] = []
+        self._ready_update: list[tuple[int, str]] = []
+        self._timed: list[tuple[float, int, str]] = []
+        self._tickets: dict[str, TicketRecord | None] = {}
+        self._probe: set[str] = set()
+        self._steps: dict[int, int] = {}
+        self._rate_strikes = 0
+        self._done: list[_Outcome] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the pending work and in-doubt creates from the store (call once, before run)."""
+        for record in self.store.tickets_in(["creating", "in_doubt"]):
+            # Whatever was in flight when the driver stopped may have reached Jira.
+            self._probe.add(record.guid)
+            self._tickets[record.guid] = record
+        self._enqueue(self.store.open_jobs())
+
+    def start(self) -> None:
+        """Start the sending loop as a task of the running event loop."""
+        self._loop_task = asyncio.get_running_loop().create_task(self.run(), name="engine")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop sending; let in-flight requests finish for up to `grace` s, park the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        # Cancelled creates stay 'creating' in the store and are probed at the next start;
+        # cancelled updates stay Pending and are sent again.
+        self._flush()
+
+    def wake(self) -> None:
+        """Make the loop look at the queue and the clock now (tests advance a fake clock)."""
+        self._wake.set()
+
+    def submit(self, jobs: list[Job]) -> None:
+        """Queue jobs the store has just committed."""
+        self._enqueue(jobs)
+        self._wake.set()
+
+    def credentials_changed(self) -> None:
+        """New credentials: resume sending after a 401."""
+        if self.auth_failed:
+            log.info("credentials changed: sending resumes")
+        self.auth_failed = False
+        self.jira_state = JiraState.UNKNOWN
+        self.jira_message = ""
+        self._wake.set()
+
+    def queue_depth(self) -> int:
+        """Jobs not yet settled."""
+        return sum(len(q) for q in self._queues.values())
+
+    async def wait_settled(self, log_id: int, seconds: float) -> None:
+        """Wait until a row is Ok or Failed, or the timeout passes."""
+        if not any(job.id == log_id for q in self._queues.values() for job in q):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(log_id, []).append(future)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(future, seconds)
+
+    # --- Jira metadata ----------------------------------------------------------------------------
+
+    async def detect(self) -> None:
+        """Settle api_type (auto) and with it how user fields are shaped; failures are logged."""
+        try:
+            flavor = await self.jira.detect_api_type()
+        except JiraError as exc:
+            self._note_error(exc)
+            log.warning("cannot ask Jira for its deployment type yet: %s", exc)
+            return
+        if flavor in ("cloud", "datacenter") and self.settings.user_style != flavor:
+            self.settings = RequestSettings(
+                ticket_location=self.settings.ticket_location,
+                user_style=flavor,
+                text_format=self.settings.text_format,
+                guid_field=self.settings.guid_field,
+                guid_label_prefix=self.settings.guid_label_prefix,
+                protected_fields=self.settings.protected_fields,
+            )
+
+    async def refresh_catalog(self) -> FieldCatalog:
+        """Load Jira's field list into the catalog (kept in the store); JiraError if Jira fails."""
+        items = await self.jira.get_fields()
+        catalog = FieldCatalog.system().with_jira_fields(items)
+        # Custom fields someone added by hand (Add Field) stay known even if Jira omits them.
+        for definition in self.catalog:
+            if definition.custom and catalog.get(definition.id) is None:
+                catalog = catalog.with_field(definition)
+        self.catalog = catalog
+        self.store.put_setting(S_CATALOG, catalog.to_list())
+        self._mark_ok()
+        return catalog
+
+    def set_table(self, table: TicketTable) -> None:
+        """Use and persist a new Ticket Creation Table."""
+        self.table = table
+        self.store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
+
+    def manual_entry(self, body: Mapping[str, Any]) -> NewEntry:
+        """The log row of an Execute: the Create Query as it stands, stamped with a fresh GUID."""
+        guid = f"manual-{uuid.uuid4().hex[:12]}"
+        stamped = stamp_create_body(body, guid, self.settings.guid_field, self.settings.guid_label_prefix)
+        return NewEntry(LogType.MANUAL, Action.CREATE.value, guid, {"create": stamped, "notes": []})
+
+    def automatic_entry(self, command: ResolvedCommand) -> NewEntry:
+        """The log row of an accepted Advanced command (create bodies built now, from the table)."""
+        payload: dict[str, Any] = {"command": command_to_json(command)}
+        if command.action == Action.CREATE:
+            plan = plan_requests(command, self.table, self.settings, self.catalog)
+            assert plan.main is not None
+            payload["create"] = plan.main.body
+            payload["notes"] = list(plan.notes)
+        return NewEntry(LogType.AUTOMATIC, command.action.value, command.guid, payload)
+
+    # --- scheduling -----------------------------------------------------------------------------
+
+    def _now_ts(self) -> float:
+        return self.clock().timestamp()
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        touched: list[str] = []
+        for job in jobs:
+            queue = self._queues.get(job.guid)
+            if queue is None:
+                queue = self._queues[job.guid] = deque()
+            queue.append(job)
+            touched.append(job.guid)
+        for guid in touched:
+            self._schedule(guid)
+
+    def _schedule(self, guid: str) -> None:
+        if guid in self._busy or guid in self._scheduled:
+            return
+        queue = self._queues.get(guid)
+        if not queue:
+            self._queues.pop(guid, None)
+            return
+        head = queue[0]
+        self._scheduled.add(guid)
+        if head.next_attempt_at is not None and head.next_attempt_at > self._now_ts():
+            heapq.heappush(self._timed, (head.next_attempt_at, head.id, guid))
+        elif head.action == Action.CREATE.value:
+            heapq.heappush(self._ready_create, (head.id, guid))
+        else:
+            heapq.heappush(self._ready_update, (head.id, guid))
+
+    def _promote_due(self, now_ts: float) -> None:
+        while self._timed and self._timed[0][0] <= now_ts:
+            _, _, guid = heapq.heappop(self._timed)
+            self._scheduled.discard(guid)
+            queue = self._queues.get(guid)
+            if queue:
+                queue[0].next_attempt_at = None
+            self._schedule(guid)
+
+    def _pop_ready(self) -> str | None:
+        creates, updates = self._ready_create, self._ready_update
+        if not creates and not updates:
+            return None
+        prefer_creates = self.jira.near_limit and bool(creates)
+        take_create = prefer_creates or not updates or bool(creates and creates[0] < updates[0])
+        source = creates if take_create else updates
+        _, guid = heapq.heappop(source)
+        self._scheduled.discard(guid)
+        return guid
+
+    def _next_wait(self, now_ts: float) -> float | None:
+        moments = []
+        if self._timed:
+            moments.append(self._timed[0][0])
+        if self.pauses.all_until is not None:
+            moments.append(self.pauses.all_until.timestamp())
+        if not moments:
+            return None
+        return max(0.0, min(moments) - now_ts)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The sending loop; returns after stop()."""
+        while not self._stopping:
+            self._wake.clear()
+            self._flush()
+            if self._stopping:
+                break
+            now = self.clock()
+            now_ts = now.timestamp()
+            self._promote_due(now_ts)
+            blocked = self.auth_failed or self.pauses.paused_until(None, now) is not None
+            if not blocked:
+                with self.store.transaction():
+                    while len(self._tasks) < self.concurrency:
+                        guid = self._pop_ready()
+                        if guid is None:
+                            break
+                        self._dispatch(guid, now)
+            timeout = None if blocked and self.auth_failed else self._next_wait(now_ts)
+            if self._done:
+                continue
+            with contextlib.suppress(TimeoutError):
+                if timeout is None:
+                    await self._wake.wait()
+                else:
+                    await asyncio.wait_for(self._wake.wait(), timeout + 0.001)
+
+    def _ticket(self, guid: str) -> TicketRecord | None:
+        if guid not in self._tickets:
+            self._tickets[guid] = self.store.ticket(guid)
+        return self._tickets[guid]
+
+    def _dispatch(self, guid: str, now: datetime) -> None:
+        queue = self._queues[guid]
+        head = queue[0]
+        ticket = self._ticket(guid)
+        paused = self.pauses.paused_until(guid, now)
+        if paused is not None:
+            head.next_attempt_at = paused.timestamp()
+            self._schedule(guid)
+            return
+        if guid in self._probe:
+            probe_for: Literal["create", "update"] = (
+                "create" if head.action == Action.CREATE.value else "update"
+            )
+            self._launch(_Work("probe", [head], guid, probe_for=probe_for))
+            return
+        if head.action == Action.CREATE.value:
+            if ticket is not None and ticket.state == "created":
+                self._dispatch_update(guid, queue, ticket, now, duplicate=True)
+                return
+            body = head.payload.get("create")
+            if not isinstance(body, dict):
+                self._settle_now(head, LogStatus.FAILED, "the stored create body is missing")
+                return
+            self.store.journal_intent(guid, head.id)
+            self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=head.id)
+            notes = [str(n) for n in head.payload.get("notes") or ()]
+            self._launch(_Work("create", [head], guid, body=body, notes=notes))
+            return
+        if ticket is None or ticket.state != "created" or not ticket.ticket_key:
+            if ticket is not None and ticket.state in ("creating", "in_doubt"):
+                # The CREATE failed while its outcome was unknown: find out before giving up.
+                self._probe.add(guid)
+                self._launch(_Work("probe", [head], guid, probe_for="update"))
+                return
+            self._settle_now(
+                head,
+                LogStatus.FAILED,
+                f"no ticket for GUID {guid!r}: it was never created (or its CREATE failed)",
+            )
+            return
+        self._dispatch_update(guid, queue, ticket, now, duplicate=False)
+
+    def _dispatch_update(
+        self,
+        guid: str,
+        queue: deque[Job],
+        ticket: TicketRecord,
+        now: datetime,
+        duplicate: bool,
+    ) -> None:
+        head = queue[0]
+        key = ticket.ticket_key or ""
+        automatic = head.type == LogType.AUTOMATIC
+        if automatic:
+            allowed = self.limiter.next_allowed(key, now)
+            if allowed is not None:
+                moment = allowed.timestamp()
+                for job in queue:
+                    if job.type != LogType.AUTOMATIC:
+                        break
+                    if job.status != LogStatus.DEFERRED:
+                        job.status = LogStatus.DEFERRED
+                        self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=moment)
+                head.next_attempt_at = moment
+                self._schedule(guid)
+                return
+        jobs = [head]
+        raw = head.payload.get("command")
+        if raw is None:
+            self._settle_now(head, LogStatus.FAILED, "nothing to update: the stored command is missing")
+            return
+        command = command_from_json(raw)
+        notes: list[str] = []
+        if duplicate:
+            # The ticket's project and type are settled; a repeated CREATE only refreshes fields.
+            fields = {k: v for k, v in command.fields.items() if k not in ("project", "issuetype")}
+            command = ResolvedCommand(guid, Action.UPDATE, fields, ())
+            notes.append(f"a ticket already exists for this GUID ({key}): updated it instead of creating")
+        if head.status == LogStatus.DEFERRED and automatic:
+            # Everything queued behind a deferred update of this GUID goes out in one request.
+            for job in list(queue)[1:]:
+                if job.type != LogType.AUTOMATIC or job.action != Action.UPDATE.value:
+                    break
+                later = job.payload.get("command")
+                if later is None:
+                    break
+                command = merge_updates(command, command_from_json(later))
+                jobs.append(job)
+            if len(jobs) > 1:
+                notes.append(f"merged {len(jobs)} deferred updates into one request")
+        settings = self.settings
+        if not automatic:
+            settings = RequestSettings(
+                ticket_location=settings.ticket_location,
+                user_style=settings.user_style,
+                text_format=settings.text_format,
+                guid_field=settings.guid_field,
+                guid_label_prefix=settings.guid_label_prefix,
+            )
+        plan = plan_requests(command, self.table, settings, self.catalog).with_key(key)
+        notes.extend(plan.notes)
+        if automatic:
+            self.limiter.record(key, now)
+        self._launch(
+            _Work(
+                "update",
+                jobs,
+                guid,
+                body=plan.main.body if plan.main else None,
+                key=key,
+                comments=[c.body for c in plan.comments],
+                notes=notes,
+            )
+        )
+
+    def _settle_now(self, job: Job, status: LogStatus, error: str) -> None:
+        self.store.settle(job.id, status, error=error, duration_ms=self._duration(job), attempts=job.attempts)
+        if status == LogStatus.FAILED:
+            log.warning("log #%d %s %s failed: %s", job.id, job.action, job.guid, error)
+        self._pop(job.guid, [job])
+
+    def _duration(self, job: Job) -> float:
+        return max(0.0, (self.clock() - job.time).total_seconds() * 1000.0)
+
+    def _pop(self, guid: str, jobs: list[Job]) -> None:
+        queue = self._queues.get(guid)
+        ids = {job.id for job in jobs}
+        if queue is not None:
+            while queue and queue[0].id in ids:
+                queue.popleft()
+        for job_id in ids:
+            self._steps.pop(job_id, None)
+            for future in self._waiters.pop(job_id, []):
+                if not future.done():
+                    future.set_result(None)
+        self._busy.discard(guid)
+        self._schedule(guid)
+
+    def _launch(self, work: _Work) -> None:
+        self._busy.add(work.guid)
+        work.started = self._now_ts()
+        task = asyncio.get_running_loop().create_task(self._perform(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _perform(self, work: _Work) -> None:
+        outcome = _Outcome(work)
+        try:
+            if work.kind == "probe":
+                jql = stamp_jql(work.guid, self.settings.guid_field, self.settings.guid_label_prefix)
+                found = await self.jira.search_by_stamp(jql)
+                outcome.probed = True
+                outcome.found = self._exact_match(work.guid, found)
+            elif work.kind == "create":
+                assert work.body is not None
+                outcome.created = await self.jira.create_issue(work.body)
+            else:
+                done = self._steps.get(work.jobs[0].id, 0)
+                step = 0
+                if work.body is not None:
+                    if step >= done:
+                        outcome.answers.append(await self.jira.edit_issue(work.key, work.body))
+                        self._steps[work.jobs[0].id] = step + 1
+                    step += 1
+                for comment in work.comments:
+                    if step >= done:
+                        outcome.answers.append(await self.jira.add_comment(work.key, comment))
+                        self._steps[work.jobs[0].id] = step + 1
+                    step += 1
+        except JiraError as exc:
+            outcome.error = exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not kill the loop or lose the job
+            log.exception("unexpected error sending log #%d", work.jobs[0].id)
+            outcome.error = exc
+        self._done.append(outcome)
+        self._wake.set()
+
+    def _exact_match(self, guid: str, found: list[Any]) -> Any:
+        if not found:
+            return None
+        # A custom-field stamp is a phrase search; only a label stamp is an exact match. The JQL
+        # is exact for labels, and for guid_field we accept the first hit (one per GUID by design).
+        return found[0]
+
+    # --- settling -------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        with self.store.transaction():
+            for outcome in done:
+                self._settle(outcome)
+
+    def _mark_ok(self) -> None:
+        if self.jira_state != JiraState.OK:
+            self.jira_state = JiraState.OK
+            self.jira_message = ""
+
+    def _note_error(self, exc: BaseException) -> None:
+        if isinstance(exc, JiraAuthError):
+            return
+        if isinstance(exc, JiraRetryable) and exc.__cause__ is not None:
+            self.jira_state = JiraState.UNREACHABLE
+            self.jira_message = str(exc)
+
+    def _settle(self, outcome: _Outcome) -> None:
+        work = outcome.work
+        head = work.jobs[0]
+        guid = work.guid
+        now = self.clock()
+        error = outcome.error
+        if error is None:
+            self._mark_ok()
+            self._rate_strikes = 0
+            if work.kind == "probe":
+                self._settle_probe(outcome, now)
+            elif work.kind == "create":
+                created = outcome.created
+                record = TicketRecord(guid, "created", created.id, created.key, created.url, head.id)
+                self.store.ticket_created(record)
+                self._tickets[guid] = record
+                self._probe.discard(guid)
+                self.store.count("create")
+                self.store.settle(
+                    head.id,
+                    LogStatus.OK,
+                    ticket=record,
+                    note="; ".join(work.notes),
+                    attempts=head.attempts + 1,
+                    duration_ms=self._duration(head),
+                    request=work.body,
+                    response=_answer(created.answer),
+                )
+                self._pop(guid, [head])
+            else:
+                self._settle_update_ok(outcome)
+            return
+        self._note_error(error)
+        if isinstance(error, JiraAuthError):
+            if not self.auth_failed:
+                log.error("Jira answered 401: sending stops until the credentials change")
+            self.auth_failed = True
+            self.jira_state = JiraState.AUTH_FAILED
+            self.jira_message = (
+                f"Jira answered 401 ({error.message}): check the credentials; nothing is sent"
+                " until they change"
+            )
+            self._retry_later(work, None, count_attempt=False)
+            return
+        if isinstance(error, JiraRateLimited):
+            self._rate_strikes += 1
+            delay = backoff_seconds(
+                self._rate_strikes, self.retry_base, error.retry_after, self.retry_cap, self.rand
+            )
+            until = now + timedelta(seconds=delay)
+            if error.scope == "issue":
+                self.pauses.pause_issue(guid, until)
+            else:
+                self.pauses.pause_all(until, error.reason_header or "rate limited")
+                self.jira_state = JiraState.PAUSED
+                self.jira_message = f"Jira rate limit ({error.reason_header or '429'}): paused"
+            log.warning(
+                "%s: pausing %s for %.1f s",
+                error.reason,
+                "issue " + guid if error.scope == "issue" else "all sending",
+                delay,
+            )
+            self._retry_later(work, until.timestamp(), count_attempt=False, reason=error.reason)
+            return
+        if isinstance(error, JiraRetryable):
+            if work.kind == "create":
+                # It may have been created: settle by probing before any new create.
+                self.store.set_ticket_state(guid, "in_doubt")
+                self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=head.id)
+                self._probe.add(guid)
+            attempts = head.attempts + 1
+            if attempts > self.max_retries:
+                self._fail(work, f"{error.reason} (gave up after {attempts} attempts)", attempts)
+                return
+            delay = backoff_seconds(attempts, self.retry_base, error.retry_after, self.retry_cap, self.rand)
+            log.info("log #%d: %s; retry %d in %.2f s", head.id, error.reason, attempts, delay)
+            self._retry_later(work, now.timestamp() + delay, count_attempt=True, reason=error.reason)
+            return
+        if isinstance(error, JiraRejected):
+            if work.kind == "create":
+                self.store.forget_ticket(guid)
+                self._tickets.pop(guid, None)
+            self._fail(
+                work,
+                str(error),
+                head.attempts + 1,
+                response={
+                    "status": error.status,
+                    "body": {"errorMessages": error.error_messages, "errors": error.errors},
+                },
+            )
+            return
+        self._fail(work, f"internal error: {error}", head.attempts + 1)
+
+    def _settle_probe(self, outcome: _Outcome, now: datetime) -> None:
+        work = outcome.work
+        head = work.jobs[0]
+        guid = work.guid
+        found = outcome.found
+        if found is not None:
+            record = TicketRecord(guid, "created", found.id, found.key, found.url, head.id)
+            self.store.ticket_created(record)
+            self._tickets[guid] = record
+            self._probe.discard(guid)
+            if work.probe_for == "create":
+                self.store.count("create")
+                self.store.settle(
+                    head.id,
+                    LogStatus.OK,
+                    ticket=record,
+                    note=(
+                        f"the ticket created earlier was found by its GUID stamp ({found.key});"
+                        " not created again"
+                    ),
+                    attempts=head.attempts + 1,
+                    duration_ms=self._duration(head),
+                )
+                self._pop(guid, [head])
+            else:
+                self._busy.discard(guid)
+                self._schedule(guid)
+            return
+        ticket = self._ticket(guid)
+        probes = (ticket.probes if ticket else 0) + 1
+        if probes < 2:
+            # Search may lag behind creates (Jira Cloud): one miss is not proof.
+            self.store.set_ticket_state(guid, "in_doubt", probes)
+            if ticket is not None:
+                ticket.probes = probes
+            head.next_attempt_at = now.timestamp() + self.probe_delay
+            self._busy.discard(guid)
+            self._schedule(guid)
+            return
+        self._probe.discard(guid)
+        if work.probe_for == "update":
+            self.store.forget_ticket(guid)
+            self._tickets.pop(guid, None)
+            self._busy.discard(guid)
+            self._schedule(guid)
+            return
+        self.store.set_ticket_state(guid, "creating", 0)
+        if ticket is not None:
+            ticket.probes = 0
+        self._busy.discard(guid)
+        self._schedule(guid)
+
+    def _settle_update_ok(self, outcome: _Outcome) -> None:
+        work = outcome.work
+        head = work.jobs[0]
+        ticket = self._tickets.get(work.guid)
+        self.store.count("update")
+        request = {"edit": work.body, "comments": work.comments}
+        answers = [_answer(a) for a in outcome.answers]
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=ticket,
+            note="; ".join(work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=request,
+            response=answers[-1] if len(answers) == 1 else {"answers": answers},
+        )
+        for job in work.jobs[1:]:
+            self.store.settle(
+                job.id,
+                LogStatus.OK,
+                ticket=ticket,
+                note=f"merged into the request of log #{head.id}",
+                duration_ms=self._duration(job),
+                merged_into=head.id,
+            )
+        self._pop(work.guid, work.jobs)
+
+    def _retry_later(self, work: _Work, at: float | None, *, count_attempt: bool, reason: str = "") -> None:
+        head = work.jobs[0]
+        if count_attempt:
+            head.attempts += 1
+        head.next_attempt_at = at
+        values: dict[str, Any] = {"attempts": head.attempts, "next_attempt_at": at}
+        if reason:
+            values["error"] = f"retrying: {reason}"
+        self.store.update_row(head.id, **values)
+        self._busy.discard(work.guid)
+        self._schedule(work.guid)
+
+    def _fail(self, work: _Work, reason: str, attempts: int, response: Any = None) -> None:
+        head = work.jobs[0]
+        log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
+        request: Any = work.body if work.kind != "update" else {"edit": work.body, "comments": work.comments}
+        for job in work.jobs:
+            self.store.settle(
+                job.id,
+                LogStatus.FAILED,
+                error=reason,
+                note="; ".join(work.notes) if job is head else f"merged into the request of log #{head.id}",
+                attempts=attempts if job is head else job.attempts,
+                duration_ms=self._duration(job),
+                request=request if job is head else None,
+                response=response,
+            )
+        self._pop(work.guid, work.jobs)
