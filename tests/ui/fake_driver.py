@@ -1,0 +1,224 @@
+"""A canned, in-memory stand-in for the driver's API: fixed data, for deterministic snapshots.
+
+Pilot tests of behaviour run against the real driver; this double only feeds the screenshots,
+whose content must not depend on the date, the clock or the order processes start in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from driver.schemas import (
+    AcceptedCommand,
+    AddField,
+    AdvancedAccepted,
+    AuthUpdate,
+    CheckResult,
+    Counter,
+    DayCount,
+    DriverStatus,
+    FieldInfo,
+    JiraSettings,
+    JiraSettingsUpdate,
+    JiraState,
+    LogEntry,
+    LogPage,
+    LogSettings,
+    LogStatus,
+    LogType,
+    Settings,
+    Statistics,
+    StatsReset,
+    TicketRowBody,
+    TicketState,
+    UpdateSettings,
+)
+
+T0 = datetime(2025, 3, 14, 9, 0, 0, tzinfo=UTC)
+SECRET = "fake-secret-never-shown"
+
+CATALOG = [
+    FieldInfo(id="project", name="Project", type="project"),
+    FieldInfo(id="issuetype", name="Issue Type", type="issuetype"),
+    FieldInfo(id="summary", name="Summary", type="string"),
+    FieldInfo(id="description", name="Description", type="string"),
+    FieldInfo(id="priority", name="Priority", type="priority"),
+    FieldInfo(id="labels", name="Labels", type="labels"),
+    FieldInfo(id="customfield_10100", name="Alarm GUID", type="string", custom=True),
+]
+
+
+def _entry(i: int) -> LogEntry:
+    status = [LogStatus.OK, LogStatus.OK, LogStatus.DEFERRED, LogStatus.FAILED, LogStatus.PENDING][i % 5]
+    kind = LogType.MANUAL if i % 7 == 0 else LogType.AUTOMATIC
+    action = "CREATE" if i % 3 == 0 else "UPDATE"
+    ok = status is LogStatus.OK
+    return LogEntry(
+        id=i,
+        type=kind,
+        action=action,
+        guid=f"ALARM-{i % 13}",
+        time=T0 + timedelta(seconds=7 * i),
+        status=status,
+        ticket_id=str(10000 + i) if ok else None,
+        ticket_key=f"OPS-{i}" if ok else None,
+        ticket_url=f"http://jira.example/browse/OPS-{i}" if ok else None,
+        error="Jira answered 400: priority: Priority name 'Urgentt' is not valid"
+        if status is LogStatus.FAILED
+        else "",
+        attempts=1,
+        duration_ms=120.0,
+    )
+
+
+class FakeDriver:
+    """Implements ui.client.DriverApi over fixed data."""
+
+    base_url = "http://driver.test:8750"
+
+    def __init__(self, log_size: int = 60) -> None:
+        self.rows = [
+            TicketRowBody(field="project", name="Project", type="project", value="OPS", mode="Included"),
+            TicketRowBody(
+                field="issuetype", name="Issue Type", type="issuetype", value="Task", mode="Included"
+            ),
+            TicketRowBody(field="summary", name="Summary", type="string", value="Disk full", mode="Included"),
+            TicketRowBody(field="priority", name="Priority", type="priority", value="High", mode="Excluded"),
+        ]
+        self.log_rows = [_entry(i) for i in range(log_size, 0, -1)]
+        self.status_value = DriverStatus(
+            version="0.1.0",
+            started_at=T0,
+            jira_state=JiraState.OK,
+            api_type="datacenter",
+            queue_depth=3,
+            pending=2,
+            deferred=1,
+            failed_today=4,
+        )
+
+    def _query(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for row in self.rows:
+            if row.mode == "Included":
+                fields[row.field] = {"key": row.value} if row.field == "project" else row.value
+        return {"fields": fields}
+
+    def _state(self) -> TicketState:
+        query = self._query()
+        return TicketState(
+            rows=list(self.rows),
+            query=query,
+            query_text=json.dumps(query, indent=2),
+            catalog=CATALOG,
+            field_types=["string", "number", "option", "labels", "json"],
+        )
+
+    async def status(self) -> DriverStatus:
+        return self.status_value
+
+    async def send_commands(self, commands: Sequence[str]) -> AdvancedAccepted:
+        return AdvancedAccepted(accepted=[AcceptedCommand(id=999, guid="ALARM-1", action="CREATE")])
+
+    async def log(
+        self,
+        *,
+        status: LogStatus | str | None = None,
+        type: LogType | str | None = None,
+        q: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> LogPage:
+        rows = [
+            r
+            for r in self.log_rows
+            if (status is None or r.status == status)
+            and (type is None or r.type == type)
+            and (before_id is None or r.id < before_id)
+        ]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return LogPage(rows=page, total=len(rows), next_before_id=page[-1].id if more else None)
+
+    async def log_entry(self, entry_id: int) -> LogEntry:
+        entry = next(r for r in self.log_rows if r.id == entry_id)
+        return entry.model_copy(
+            update={
+                "request": {"fields": {"summary": "Disk full"}},
+                "response": {"status": 201, "body": {"key": entry.ticket_key}},
+            }
+        )
+
+    async def stats(self) -> Statistics:
+        days = [
+            DayCount(
+                day=(T0 - timedelta(days=29 - i)).strftime("%Y-%m-%d"),
+                created=(i * 7) % 11,
+                updated=(i * 5) % 17,
+            )
+            for i in range(30)
+        ]
+        return Statistics(
+            create=Counter(today=3, yesterday=9, total=412),
+            update=Counter(today=12, yesterday=30, total=1873),
+            total=Counter(today=15, yesterday=39, total=2285),
+            days=days,
+            timezone="Europe/Brussels",
+        )
+
+    async def reset_stats(self, reset: StatsReset) -> Statistics:
+        return await self.stats()
+
+    async def ticket(self) -> TicketState:
+        return self._state()
+
+    async def put_rows(self, rows: Sequence[TicketRowBody]) -> TicketState:
+        self.rows = list(rows)
+        return self._state()
+
+    async def put_query(self, query_text: str) -> TicketState:
+        return self._state()
+
+    async def add_field(self, field: AddField) -> TicketState:
+        return self._state()
+
+    async def execute(self, wait_seconds: float | None = None) -> LogEntry:
+        return _entry(1)
+
+    def _settings(self) -> Settings:
+        return Settings(
+            update=UpdateSettings(max_updates=5, interval_seconds=60, scope="ticket"),
+            log=LogSettings(max_entries=10000, remove_older_than_days=30),
+            jira=JiraSettings(
+                url="http://jira.example",
+                ticket_location="rest/api/latest/issue",
+                auth_mode="basic",
+                username="admin",
+                has_secret=True,
+                api_type="auto",
+            ),
+        )
+
+    async def settings(self) -> Settings:
+        return self._settings()
+
+    async def put_update_settings(self, body: UpdateSettings) -> Settings:
+        return self._settings()
+
+    async def put_log_settings(self, body: LogSettings) -> Settings:
+        return self._settings()
+
+    async def put_jira_settings(self, body: JiraSettingsUpdate) -> Settings:
+        return self._settings()
+
+    async def put_auth(self, body: AuthUpdate) -> Settings:
+        return self._settings()
+
+    async def check(self) -> CheckResult:
+        return CheckResult(ok=True, message="Connected to Jira Data Center 10.3 as admin", status_code=200)
+
+    async def aclose(self) -> None:
+        return None

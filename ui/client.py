@@ -1,0 +1,95 @@
+"""The UI's one door to the driver: the calls the pages may make, served by driver.api_client.
+
+Pages depend on the `DriverApi` protocol, never on URLs; `connect()` builds the real client.
+Failures the pages see (both are DriverClientError):
+    DriverUnreachable             the driver did not answer: shown as "disconnected, retrying"
+    DriverRejected(status, body)  the driver answered 4xx/5xx with an ErrorBody
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from driver.api_client import (
+    URL_ENV,
+    DriverClient,
+    DriverClientError,
+    DriverRejected,
+    DriverUnreachable,
+    driver_url,
+)
+from driver.config import Config
+from driver.schemas import (
+    AddField,
+    AdvancedAccepted,
+    AuthUpdate,
+    CheckResult,
+    DriverStatus,
+    JiraSettingsUpdate,
+    LogEntry,
+    LogPage,
+    LogSettings,
+    LogStatus,
+    LogType,
+    Settings,
+    Statistics,
+    StatsReset,
+    TicketRowBody,
+    TicketState,
+    UpdateSettings,
+)
+
+__all__ = [
+    "URL_ENV",
+    "DriverApi",
+    "DriverClient",
+    "DriverClientError",
+    "DriverRejected",
+    "DriverUnreachable",
+    "connect",
+    "url_for",
+]
+
+
+class DriverApi(Protocol):
+    """What the TUI asks of the driver; `DriverClient` provides it, test doubles may too."""
+
+    base_url: str
+
+    async def status(self) -> DriverStatus: ...
+    async def send_commands(self, commands: Sequence[str]) -> AdvancedAccepted: ...
+    async def log(
+        self,
+        *,
+        status: LogStatus | str | None = None,
+        type: LogType | str | None = None,
+        q: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> LogPage: ...
+    async def log_entry(self, entry_id: int) -> LogEntry: ...
+    async def stats(self) -> Statistics: ...
+    async def reset_stats(self, reset: StatsReset) -> Statistics: ...
+    async def ticket(self) -> TicketState: ...
+    async def put_rows(self, rows: Sequence[TicketRowBody]) -> TicketState: ...
+    async def put_query(self, query_text: str) -> TicketState: ...
+    async def add_field(self, field: AddField) -> TicketState: ...
+    async def execute(self, wait_seconds: float | None = None) -> LogEntry: ...
+    async def settings(self) -> Settings: ...
+    async def put_update_settings(self, body: UpdateSettings) -> Settings: ...
+    async def put_log_settings(self, body: LogSettings) -> Settings: ...
+    async def put_jira_settings(self, body: JiraSettingsUpdate) -> Settings: ...
+    async def put_auth(self, body: AuthUpdate) -> Settings: ...
+    async def check(self) -> CheckResult: ...
+    async def aclose(self) -> None: ...
+
+
+def url_for(config: Config, override: str | None = None) -> str:
+    """The driver's base URL: an explicit override, else $JIRA_DRIVER_URL, else [driver] listen."""
+    return override.rstrip("/") if override else driver_url(config)
+
+
+def connect(base_url: str, api_token: str | None) -> DriverClient:
+    """The real client for a driver at base_url; short timeout so an outage shows at once."""
+    return DriverClient(base_url, api_token or None, timeout=5.0)

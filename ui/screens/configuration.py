@@ -1,0 +1,254 @@
+"""The Configuration page: update and log settings, Jira location and credentials, Advanced."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from pydantic import ValidationError
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static
+
+from driver.schemas import (
+    AuthUpdate,
+    CommandProblem,
+    JiraSettings,
+    JiraSettingsUpdate,
+    LogSettings,
+    Settings,
+    UpdateSettings,
+)
+from ui.client import DriverApi, DriverRejected
+from ui.screens.base import DriverPage
+from ui.widgets.auth_modal import MODE_LABELS, AuthModal
+
+SCOPES = [("per ticket", "ticket"), ("across all tickets", "global")]
+
+
+def caret_under(problem: CommandProblem) -> Text:
+    """The bad command with a caret under the 1-based position, and the reason."""
+    pad = " " * max(0, problem.position - 1)
+    return Text.assemble(
+        ("✖ ", "bold red"),
+        (f"line {problem.line}, position {problem.position}: {problem.reason}\n", "bold"),
+        f"  {problem.command}\n",
+        (f"  {pad}^", "bold red"),
+    )
+
+
+def auth_summary(jira: JiraSettings) -> str:
+    """Who the driver signs in as, never the secret itself."""
+    who = f" as {jira.username}" if jira.username else ""
+    secret = "a secret is stored" if jira.has_secret else "no secret stored"
+    return f"{MODE_LABELS.get(jira.auth_mode, jira.auth_mode)}{who}; {secret}"
+
+
+def _first_error(exc: ValidationError, names: dict[str, str]) -> str:
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    return f"{names.get(field, field)}: {error['msg']}"
+
+
+class ConfigurationPage(DriverPage):
+    """Settings on the left, Jira on the right, as on the connector's page."""
+
+    FOCUS = "#max-updates"
+
+    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
+        super().__init__(client, id=id)
+        self.settings: Settings | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="config-left"):
+                yield Label("Update Settings", classes="section-title")
+                with Horizontal(classes="field"):
+                    yield Label("Max updates (0 = no limit)")
+                    yield Input(id="max-updates", type="integer")
+                with Horizontal(classes="field"):
+                    yield Label("Interval (seconds)")
+                    yield Input(id="interval", type="number")
+                with Horizontal(classes="field"):
+                    yield Label("Scope")
+                    yield Select(SCOPES, allow_blank=False, value="ticket", id="scope")
+                yield Button("Save update settings", id="save-update")
+                yield Label("Log Settings", classes="section-title")
+                with Horizontal(classes="field"):
+                    yield Label("Maximum entries (0 = all)")
+                    yield Input(id="max-entries", type="integer")
+                with Horizontal(classes="field"):
+                    yield Label("Remove older than (days)")
+                    yield Input(id="remove-older", type="integer")
+                yield Button("Save log settings", id="save-log")
+                yield Static("", id="settings-result")
+            with Vertical(id="config-right"):
+                yield Label("Jira", classes="section-title")
+                yield Static("", id="jira-url")
+                with Horizontal(classes="field"):
+                    yield Label("Ticket Location URL")
+                    yield Input(id="ticket-location", placeholder="rest/api/latest/issue")
+                    yield Button("Save", id="save-location")
+                yield Static("", id="auth-summary")
+                with Horizontal(classes="buttons"):
+                    yield Button("Authentication…", id="auth")
+                    yield Button("Test connection", id="check")
+                yield Static("", id="check-result")
+                yield Label("Advanced", classes="section-title")
+                with Horizontal(classes="field"):
+                    yield Input(id="advanced", placeholder="ALARM-1|CREATE|summary;Disk full|")
+                    yield Button("Send", id="send-advanced", variant="warning")
+                yield Static("", id="advanced-result")
+
+    def refresh_data(self) -> None:
+        self.load()
+
+    # --- driver calls ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="config", exit_on_error=False)
+    async def load(self) -> None:
+        """Fetch the settings into the form."""
+        self.show_settings(await self.client.settings())
+
+    @work(exclusive=True, group="config-save", exit_on_error=False)
+    async def save_update(self, body: UpdateSettings) -> None:
+        """Store the update settings."""
+        await self._saved(self.client.put_update_settings(body), "Update settings saved.")
+
+    @work(exclusive=True, group="config-save", exit_on_error=False)
+    async def save_log(self, body: LogSettings) -> None:
+        """Store the log settings."""
+        await self._saved(self.client.put_log_settings(body), "Log settings saved.")
+
+    @work(exclusive=True, group="config-save", exit_on_error=False)
+    async def save_location(self, body: JiraSettingsUpdate) -> None:
+        """Store the Ticket Location URL."""
+        await self._saved(self.client.put_jira_settings(body), "Ticket Location URL saved.")
+
+    @work(exclusive=True, group="config-save", exit_on_error=False)
+    async def save_auth(self, body: AuthUpdate) -> None:
+        """Store the credentials (the secret goes one way)."""
+        await self._saved(self.client.put_auth(body), "Authentication saved.")
+
+    async def _saved(self, call: Awaitable[Settings], done: str) -> None:
+        result = self.query_one("#settings-result", Static)
+        try:
+            settings = await call
+        except DriverRejected as exc:
+            result.update(Text(f"✖ {exc.body.error}", style="bold red"))
+            return
+        self.show_settings(settings)
+        result.update(Text(f"✔ {done}", style="green"))
+
+    @work(exclusive=True, group="config-check", exit_on_error=False)
+    async def run_check(self) -> None:
+        """Ask the driver to reach Jira with the stored credentials."""
+        out = self.query_one("#check-result", Static)
+        out.update("Testing the connection to Jira…")
+        answer = await self.client.check()
+        out.update(
+            Text(("✔ " if answer.ok else "✖ ") + answer.message, style="green" if answer.ok else "red")
+        )
+
+    @work(exclusive=True, group="config-advanced", exit_on_error=False)
+    async def send_advanced(self, command: str) -> None:
+        """Send one Advanced command; show the parse error under its position."""
+        out = self.query_one("#advanced-result", Static)
+        try:
+            accepted = await self.client.send_commands([command])
+        except DriverRejected as exc:
+            details = exc.body.details
+            out.update(caret_under(details) if isinstance(details, CommandProblem) else exc.body.error)
+            return
+        done = ", ".join(f"#{a.id} {a.guid} {a.action}" for a in accepted.accepted)
+        out.update(Text(f"✔ Accepted {done} (see the Log page)", style="green"))
+
+    # --- showing --------------------------------------------------------------------------------
+
+    def show_settings(self, settings: Settings) -> None:
+        """Fill the form from the driver's settings."""
+        self.settings = settings
+        self.query_one("#max-updates", Input).value = str(settings.update.max_updates)
+        self.query_one("#interval", Input).value = f"{settings.update.interval_seconds:g}"
+        self.query_one("#scope", Select).value = settings.update.scope
+        self.query_one("#max-entries", Input).value = str(settings.log.max_entries)
+        self.query_one("#remove-older", Input).value = str(settings.log.remove_older_than_days)
+        jira = settings.jira
+        self.query_one("#jira-url", Static).update(f"Jira at {jira.url} (API: {jira.api_type})")
+        self.query_one("#ticket-location", Input).value = jira.ticket_location
+        self.query_one("#auth-summary", Static).update(f"Authentication: {auth_summary(jira)}")
+
+    # --- operator actions -----------------------------------------------------------------------
+
+    def _value(self, selector: str) -> str:
+        return self.query_one(selector, Input).value.strip()
+
+    def _invalid(self, exc: ValidationError, names: dict[str, str]) -> None:
+        self.query_one("#settings-result", Static).update(
+            Text(f"✖ {_first_error(exc, names)}", style="bold red")
+        )
+
+    @on(Button.Pressed, "#save-update")
+    def _save_update(self) -> None:
+        names = {"max_updates": "Max updates", "interval_seconds": "Interval", "scope": "Scope"}
+        try:
+            body = UpdateSettings.model_validate(
+                {
+                    "max_updates": self._value("#max-updates") or None,
+                    "interval_seconds": self._value("#interval") or None,
+                    "scope": self.query_one("#scope", Select).value,
+                }
+            )
+        except ValidationError as exc:
+            self._invalid(exc, names)
+            return
+        self.save_update(body)
+
+    @on(Button.Pressed, "#save-log")
+    def _save_log(self) -> None:
+        names = {"max_entries": "Maximum entries", "remove_older_than_days": "Remove older than"}
+        try:
+            body = LogSettings.model_validate(
+                {
+                    "max_entries": self._value("#max-entries") or None,
+                    "remove_older_than_days": self._value("#remove-older") or None,
+                }
+            )
+        except ValidationError as exc:
+            self._invalid(exc, names)
+            return
+        self.save_log(body)
+
+    @on(Input.Submitted, "#ticket-location")
+    @on(Button.Pressed, "#save-location")
+    def _save_location(self) -> None:
+        try:
+            body = JiraSettingsUpdate(ticket_location=self._value("#ticket-location"))
+        except ValidationError as exc:
+            self._invalid(exc, {"ticket_location": "Ticket Location URL"})
+            return
+        self.save_location(body)
+
+    @on(Button.Pressed, "#auth")
+    def open_auth(self) -> None:
+        """Open the Authentication dialog."""
+        if self.settings is None:
+            return
+
+        def store(update: AuthUpdate | None) -> None:
+            if update is not None:
+                self.save_auth(update)
+
+        self.app.push_screen(AuthModal(self.settings.jira), store)
+
+    @on(Button.Pressed, "#check")
+    def _check(self) -> None:
+        self.run_check()
+
+    @on(Input.Submitted, "#advanced")
+    @on(Button.Pressed, "#send-advanced")
+    def _send(self) -> None:
+        command = self.query_one("#advanced", Input).value
+        if command.strip():
+            self.send_advanced(command)

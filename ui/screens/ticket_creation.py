@@ -1,0 +1,235 @@
+"""The Ticket Creation page: the table and the Create Query, kept in sync through the driver."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Button, Label, Static, TextArea
+
+from driver.schemas import AddField, LogEntry, LogStatus, QueryProblem, TicketRowBody, TicketState
+from ui.client import DriverApi, DriverRejected
+from ui.messages import TicketExecuted
+from ui.screens.base import DriverPage
+from ui.widgets.add_field_modal import AddFieldModal
+from ui.widgets.confirm_modal import ConfirmModal
+from ui.widgets.prompt_modal import PromptModal
+from ui.widgets.ticket_table import TicketTable
+
+QUERY_DEBOUNCE = 0.5
+"""Seconds of quiet typing before the Create Query is sent to the driver."""
+EXECUTE_WAIT = 10
+"""Seconds Execute waits for Jira's answer before reporting the request as still pending."""
+
+
+def query_editor() -> TextArea:
+    """A JSON editor, highlighted when tree-sitter's JSON grammar is installed."""
+    editor = TextArea.code_editor(id="create-query", soft_wrap=False)
+    if "json" in editor.available_languages:
+        editor.language = "json"
+    return editor
+
+
+def describe_problem(exc: DriverRejected) -> str:
+    """An inline error for a 400 on the Create Query: where, then why."""
+    details = exc.body.details
+    if isinstance(details, QueryProblem):
+        where = []
+        if details.line is not None:
+            where.append(f"line {details.line}")
+        if details.column is not None:
+            where.append(f"column {details.column}")
+        return f"{', '.join(where)}: {details.reason}" if where else details.reason
+    return exc.body.error
+
+
+def describe_execution(entry: LogEntry) -> Text:
+    """What Execute did, in one or two lines."""
+    if entry.status is LogStatus.OK:
+        return Text.assemble(
+            ("Created ", "bold"), (entry.ticket_key or "?", "bold green"), f"  {entry.ticket_url}"
+        )
+    if entry.status is LogStatus.FAILED:
+        return Text.assemble(("Jira refused the ticket: ", "bold red"), entry.error)
+    return Text(f"Request #{entry.id} is {entry.status.value}: Jira has not answered yet (see the Log page).")
+
+
+class TicketCreationPage(DriverPage):
+    """Edit the table or the JSON; each change goes to the driver, which returns both."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "add_field", "Add field"),
+        Binding("ctrl+g", "execute", "Execute"),
+        Binding("ctrl+s", "apply_query", "Apply JSON"),
+    ]
+
+    FOCUS = "#ticket-table"
+
+    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
+        super().__init__(client, id=id)
+        self.state: TicketState | None = None
+        self._shown_text = ""
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="ticket-left"):
+                yield Label("Ticket Creation Table", classes="section-title")
+                yield TicketTable(id="ticket-table")
+                yield Static("", id="ticket-error", classes="error")
+                with Horizontal(classes="buttons"):
+                    yield Button("Add Field", id="add-field")
+                    yield Button("Execute", id="execute", variant="warning")
+                yield Static("", id="execute-result")
+            with Vertical(id="ticket-right"):
+                yield Label("Create Query", classes="section-title")
+                yield query_editor()
+                yield Static("", id="query-error", classes="error")
+
+    def refresh_data(self) -> None:
+        self.load()
+
+    # --- driver calls ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="ticket", exit_on_error=False)
+    async def load(self) -> None:
+        """Fetch the table and the query."""
+        self.show_state(await self.client.ticket(), text=True)
+
+    @work(exclusive=True, group="ticket", exit_on_error=False)
+    async def push_rows(self, rows: list[TicketRowBody]) -> None:
+        """Send edited rows; the driver answers with the new query."""
+        try:
+            state = await self.client.put_rows(rows)
+        except DriverRejected as exc:
+            self.query_one("#ticket-error", Static).update(exc.body.error)
+            return
+        self.query_one("#ticket-error", Static).update("")
+        self.show_state(state, text=True)
+
+    @work(exclusive=True, group="ticket-query", exit_on_error=False)
+    async def push_query(self, text: str) -> None:
+        """Send the edited JSON; on a 400 show where it is wrong and leave the table alone."""
+        try:
+            state = await self.client.put_query(text)
+        except DriverRejected as exc:
+            self.query_one("#query-error", Static).update(f"✖ {describe_problem(exc)}")
+            return
+        self.query_one("#query-error", Static).update("")
+        self.show_state(state, text=False)
+
+    @work(exclusive=True, group="ticket", exit_on_error=False)
+    async def push_field(self, body: AddField) -> None:
+        """Add a field to the table."""
+        try:
+            state = await self.client.add_field(body)
+        except DriverRejected as exc:
+            self.query_one("#ticket-error", Static).update(exc.body.error)
+            return
+        self.query_one("#ticket-error", Static).update("")
+        self.show_state(state, text=True)
+
+    @work(exclusive=True, group="ticket-execute", exit_on_error=False)
+    async def run_execute(self) -> None:
+        """Create the ticket from the Create Query and say what came of it."""
+        result = self.query_one("#execute-result", Static)
+        result.update("Creating the ticket…")
+        try:
+            entry = await self.client.execute(wait_seconds=EXECUTE_WAIT)
+        except DriverRejected as exc:
+            result.update(Text.assemble(("Not sent: ", "bold red"), exc.body.error))
+            return
+        result.update(describe_execution(entry))
+        self.post_message(TicketExecuted(entry))
+
+    # --- showing --------------------------------------------------------------------------------
+
+    def show_state(self, state: TicketState, *, text: bool) -> None:
+        """Show the driver's table, and its query text unless the operator is typing it."""
+        self.state = state
+        self.query_one(TicketTable).show(state.rows)
+        if text:
+            self._shown_text = state.query_text
+            self.query_one("#create-query", TextArea).load_text(state.query_text)
+            self.query_one("#query-error", Static).update("")
+
+    # --- operator actions -----------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#create-query")
+    def _query_edited(self, event: TextArea.Changed) -> None:
+        if event.text_area.text == self._shown_text:
+            return  # our own load_text, not the operator
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(QUERY_DEBOUNCE, self.action_apply_query)
+
+    def action_apply_query(self) -> None:
+        """Send the JSON now instead of waiting for the pause in typing."""
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        text = self.query_one("#create-query", TextArea).text
+        if text != self._shown_text:
+            self._shown_text = text
+            self.push_query(text)
+
+    def _rows(self) -> list[TicketRowBody]:
+        return [row.model_copy() for row in self.state.rows] if self.state else []
+
+    @on(TicketTable.ModeToggled)
+    def _toggle_mode(self, event: TicketTable.ModeToggled) -> None:
+        rows = self._rows()
+        if 0 <= event.index < len(rows):
+            row = rows[event.index]
+            row.mode = "Excluded" if row.mode == "Included" else "Included"
+            self.push_rows(rows)
+
+    @on(TicketTable.RowRemoved)
+    def _remove_row(self, event: TicketTable.RowRemoved) -> None:
+        rows = self._rows()
+        if 0 <= event.index < len(rows):
+            del rows[event.index]
+            self.push_rows(rows)
+
+    @on(TicketTable.RowChosen)
+    def _edit_value(self, event: TicketTable.RowChosen) -> None:
+        rows = self._rows()
+        if not 0 <= event.index < len(rows):
+            return
+        row = rows[event.index]
+
+        def apply(value: str | None) -> None:
+            if value is not None and value != row.value:
+                row.value = value
+                self.push_rows(rows)
+
+        title = f"Value of {row.name or row.field} ({row.field}, {row.type})"
+        self.app.push_screen(PromptModal(title, row.value), apply)
+
+    @on(Button.Pressed, "#add-field")
+    def action_add_field(self) -> None:
+        """Open the Add Field dialog."""
+        if self.state is None:
+            return
+        present = {row.field for row in self.state.rows}
+        modal = AddFieldModal(self.state.catalog, self.state.field_types, present)
+
+        def add(body: AddField | None) -> None:
+            if body is not None:
+                self.push_field(body)
+
+        self.app.push_screen(modal, add)
+
+    @on(Button.Pressed, "#execute")
+    def action_execute(self) -> None:
+        """Ask, then create the ticket."""
+        question = "Create a ticket in Jira from the Create Query as it stands?"
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_execute()
+
+        self.app.push_screen(ConfirmModal(question, yes="Create ticket"), answer)

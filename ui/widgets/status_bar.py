@@ -1,0 +1,62 @@
+"""The always-visible line of driver state: connection, Jira, queue, pause."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from driver.schemas import DriverStatus, JiraState
+
+
+def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, str]:
+    """The bar's text for a status (or a failure to get one) and its CSS state class."""
+    if status is None:
+        if not error:
+            return Text(f"… connecting to the driver at {url}"), "-connecting"
+        return (
+            Text.assemble(("✖ disconnected", "bold"), f" from the driver at {url}: {error} — retrying"),
+            "-disconnected",
+        )
+    parts: list[Text | str | tuple[str, str]] = [("● connected", "bold"), f" driver {status.version}"]
+    state = "-ok"
+    if status.jira_state is JiraState.PAUSED and status.paused_until is not None:
+        until = status.paused_until.astimezone().strftime("%H:%M:%S")
+        reason = f" ({status.pause_reason})" if status.pause_reason else ""
+        parts += [" │ ", (f"⏸ paused by Jira until {until}{reason}", "bold")]
+        state = "-paused"
+    elif status.jira_state is JiraState.AUTH_FAILED:
+        parts += [" │ ", ("Jira auth failed", "bold"), f": {status.jira_message or 'check the credentials'}"]
+        state = "-auth-failed"
+    elif status.jira_state is JiraState.UNREACHABLE:
+        parts += [
+            " │ ",
+            ("Jira unreachable", "bold"),
+            f": {status.jira_message}" if status.jira_message else "",
+        ]
+        state = "-jira-down"
+    else:
+        parts.append(f" │ Jira {status.jira_state.value}")
+    parts.append(
+        f" │ queue {status.queue_depth} (pending {status.pending}, deferred {status.deferred})"
+        f" │ failed today {status.failed_today}"
+    )
+    if status.near_limit:
+        parts.append(" │ near Jira's rate limit")
+    return Text.assemble(*parts), state
+
+
+class StatusBar(Static):
+    """Driver state at a glance; the app sets `status`, `error` and `url`."""
+
+    status: reactive[DriverStatus | None] = reactive(None)
+    error: reactive[str] = reactive("")
+    url: reactive[str] = reactive("")
+
+    _STATES = ("-connecting", "-disconnected", "-ok", "-paused", "-auth-failed", "-jira-down")
+
+    def render(self) -> Text:
+        text, state = describe(self.status, self.error, self.url)
+        self.remove_class(*self._STATES)
+        self.add_class(state)
+        return text

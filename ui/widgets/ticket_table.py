@@ -1,0 +1,74 @@
+"""The Ticket Creation Table: field, name, type, value, mode; the page owns the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from driver.schemas import TicketRowBody
+
+COLUMNS = ("Field", "Name", "Type", "Value", "Mode")
+
+
+class TicketTable(DataTable[Text | str]):
+    """Shows rows; keys only report what the operator asked for, the page applies it."""
+
+    BINDINGS = [
+        Binding("m,space", "toggle_mode", "Mode"),
+        Binding("delete", "remove_row", "Remove row"),
+    ]
+
+    @dataclass
+    class ModeToggled(Message):
+        """The operator flipped the Mode of row `index`."""
+
+        table: TicketTable
+        index: int
+
+    @dataclass
+    class RowChosen(Message):
+        """The operator pressed Enter on row `index` to edit its value."""
+
+        table: TicketTable
+        index: int
+
+    @dataclass
+    class RowRemoved(Message):
+        """The operator asked to remove row `index`."""
+
+        table: TicketTable
+        index: int
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        for label in COLUMNS:
+            self.add_column(label, key=label)
+
+    def show(self, rows: list[TicketRowBody]) -> None:
+        """Replace the shown rows, keeping the cursor on the same line."""
+        row = self.cursor_row
+        self.clear()
+        for body in rows:
+            mode = Text(body.mode, style="bold" if body.mode == "Included" else "dim italic")
+            value = body.value.replace("\n", "⏎")
+            self.add_row(body.field, body.name, body.type, value, mode)
+        if rows:
+            self.move_cursor(row=min(row, len(rows) - 1), animate=False)
+
+    def action_toggle_mode(self) -> None:
+        if self.row_count:
+            self.post_message(self.ModeToggled(self, self.cursor_row))
+
+    def action_remove_row(self) -> None:
+        if self.row_count:
+            self.post_message(self.RowRemoved(self, self.cursor_row))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.RowChosen(self, event.cursor_row))
