@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from driver.errors import QueryError, ShapeError
 from driver.fields import FieldCatalog, FieldDef, FieldType
@@ -106,6 +106,19 @@ class TicketTable(BaseModel):
     """Top-level query keys other than `fields` (update, properties, transition...), in order."""
     fields_position: int = Field(default=0, ge=0)
     """Where `fields` sits among the top-level keys, so a hand-written order survives."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TicketTable:
+        seen: set[str] = set()
+        for row in self.rows:
+            if row.field in seen:
+                raise ValueError(f"field {row.field!r} has two rows")
+            seen.add(row.field)
+        if "fields" in self.extras:
+            raise ValueError("`fields` is made from the rows, it cannot be an extra key")
+        if self.fields_position > len(self.extras):
+            raise ValueError("fields_position is past the last extra key")
+        return self
 
     def row(self, field_id: str) -> TicketRow | None:
         """The row of this field id, or None."""

@@ -1,0 +1,254 @@
+"""Value shaping for every field type, good and bad values, the exact inverse, and ADF."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driver.errors import ShapeError
+from driver.fields import FieldDef, FieldType
+from driver.shaping import (
+    TextFormat,
+    adf_to_text,
+    canonical,
+    same_json,
+    shape,
+    text_format_for,
+    text_to_adf,
+    unshape,
+    user_style_for,
+)
+
+
+def f(kind: FieldType, field_id: str = "customfield_1") -> FieldDef:
+    return FieldDef(field_id, "Some field", kind)
+
+
+GOOD: list[tuple[FieldType, str, Any]] = [
+    (FieldType.STRING, "Disk full", "Disk full"),
+    (FieldType.STRING, "  spaced ; | ", "  spaced ; | "),
+    (FieldType.STRING, "", ""),
+    (FieldType.TEXT, "line 1\nline 2", "line 1\nline 2"),
+    (FieldType.NUMBER, "42", 42),
+    (FieldType.NUMBER, " -7 ", -7),
+    (FieldType.NUMBER, "2.0", 2),
+    (FieldType.NUMBER, "3.5", 3.5),
+    (FieldType.NUMBER, "1e3", 1000),
+    (FieldType.NUMBER, ".5", 0.5),
+    (FieldType.NUMBER, "", None),
+    (FieldType.OPTION, "Major", {"value": "Major"}),
+    (FieldType.OPTION, "", None),
+    (FieldType.MULTI_OPTION, "a, b", [{"value": "a"}, {"value": "b"}]),
+    (FieldType.MULTI_OPTION, "", []),
+    (FieldType.USER, "jsmith", {"name": "jsmith"}),
+    (FieldType.USER, "", None),
+    (FieldType.DATE, "2026-11-24", "2026-11-24"),
+    (FieldType.DATE, "2028-02-29", "2028-02-29"),
+    (FieldType.DATE, "", None),
+    (FieldType.DATETIME, "2026-11-24T10:00:00.000+0000", "2026-11-24T10:00:00.000+0000"),
+    (FieldType.DATETIME, "2026-11-24T10:00:00Z", "2026-11-24T10:00:00.000+0000"),
+    (FieldType.DATETIME, "2026-11-24T10:00+01:00", "2026-11-24T10:00:00.000+0100"),
+    (FieldType.DATETIME, "2026-11-24 10:00:00.123456-05:30", "2026-11-24T10:00:00.123-0530"),
+    (FieldType.DATETIME, "", None),
+    (FieldType.LABELS, "a,b", ["a", "b"]),
+    (FieldType.LABELS, " a , ,b ", ["a", "b"]),
+    (FieldType.LABELS, "", []),
+    (FieldType.JSON, '{"id": "10001"}', {"id": "10001"}),
+    (FieldType.JSON, "[1, 2.5, null, true]", [1, 2.5, None, True]),
+    (FieldType.PROJECT, "OPS", {"key": "OPS"}),
+    (FieldType.ISSUETYPE, "Bug", {"name": "Bug"}),
+    (FieldType.PRIORITY, "High", {"name": "High"}),
+    (FieldType.PRIORITY, "", None),
+    (FieldType.COMPONENTS, "X,Y", [{"name": "X"}, {"name": "Y"}]),
+    (FieldType.VERSIONS, "1.0", [{"name": "1.0"}]),
+    (FieldType.PARENT, "OPS-1", {"key": "OPS-1"}),
+    (FieldType.PARENT, "", None),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), GOOD)
+def test_shape_good(kind: FieldType, text: str, expected: Any) -> None:
+    assert same_json(shape(f(kind), text), expected)
+
+
+BAD: list[tuple[FieldType, str, str]] = [
+    (FieldType.NUMBER, "ten", "a number"),
+    (FieldType.NUMBER, "1_000", "a number"),
+    (FieldType.NUMBER, "nan", "a number"),
+    (FieldType.NUMBER, "inf", "a number"),
+    (FieldType.NUMBER, "1e999", "finite"),
+    (FieldType.NUMBER, "9" * 5000, "digits"),
+    (FieldType.DATE, "2026-02-30", "YYYY-MM-DD"),
+    (FieldType.DATE, "24/11/2026", "YYYY-MM-DD"),
+    (FieldType.DATE, "20261124", "YYYY-MM-DD"),
+    (FieldType.DATE, "2026-11-24T10:00", "YYYY-MM-DD"),
+    (FieldType.DATETIME, "2026-11-24T10:00", "offset"),
+    (FieldType.DATETIME, "2026-11-24", "offset"),
+    (FieldType.DATETIME, "yesterday", "offset"),
+    (FieldType.DATETIME, "2026-13-24T10:00Z", "offset"),
+    (FieldType.JSON, "{not json}", "valid JSON"),
+    (FieldType.JSON, "", "valid JSON"),
+    (FieldType.JSON, "NaN", "valid JSON"),
+    (FieldType.PROJECT, "  ", "project key"),
+    (FieldType.ISSUETYPE, "", "issue type"),
+    (FieldType.PARENT, "not a key", "issue key"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), BAD)
+def test_shape_bad(kind: FieldType, text: str, expected: str) -> None:
+    field = f(kind, "customfield_42")
+    with pytest.raises(ShapeError) as caught:
+        shape(field, text)
+    assert caught.value.field == "customfield_42"
+    assert caught.value.value == text
+    assert expected in caught.value.expected
+
+
+def test_user_style_cloud() -> None:
+    assert shape(f(FieldType.USER), "abc123", "cloud") == {"accountId": "abc123"}
+    assert unshape(f(FieldType.USER), {"accountId": "abc123"}, "cloud") == "abc123"
+    assert unshape(f(FieldType.USER), {"name": "abc123"}, "cloud") is None
+
+
+def test_text_in_v3_is_adf() -> None:
+    doc = shape(f(FieldType.TEXT), "a\nb\n\nc", text_format="adf")
+    assert doc == {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "a"},
+                    {"type": "hardBreak"},
+                    {"type": "text", "text": "b"},
+                ],
+            },
+            {"type": "paragraph", "content": [{"type": "text", "text": "c"}]},
+        ],
+    }
+    assert unshape(f(FieldType.TEXT), doc, text_format="adf") == "a\nb\n\nc"
+    # A plain string stays a string type for single-line fields, even in v3.
+    assert shape(f(FieldType.STRING), "a", text_format="adf") == "a"
+
+
+def test_adf_to_text_best_effort() -> None:
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [{"type": "text", "text": "Hi ", "marks": [{"type": "strong"}]}],
+            },
+            {"type": "paragraph", "content": [{"type": "mention", "attrs": {"id": "1", "text": "@Ann"}}]},
+            {
+                "type": "bulletList",
+                "content": [{"type": "listItem", "content": [{"type": "paragraph", "content": []}]}],
+            },
+        ],
+    }
+    assert adf_to_text(doc) == "Hi \n\n@Ann\n\n"
+    # Formatting cannot be written as table text, so the inverse refuses it.
+    assert unshape(f(FieldType.TEXT), doc, text_format="adf") is None
+    assert adf_to_text("plain") == "plain"
+    assert adf_to_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (FieldType.NUMBER, True),
+        (FieldType.NUMBER, "42"),
+        (FieldType.OPTION, {"id": "10001"}),
+        (FieldType.OPTION, {"value": "a", "id": "1"}),
+        (FieldType.LABELS, ["a,b"]),
+        (FieldType.LABELS, [" a"]),
+        (FieldType.LABELS, [""]),
+        (FieldType.LABELS, "a"),
+        (FieldType.MULTI_OPTION, [{"value": "x,y"}]),
+        (FieldType.COMPONENTS, [{"id": "1"}]),
+        (FieldType.PRIORITY, {"name": " High"}),
+        (FieldType.PRIORITY, {"id": "3"}),
+        (FieldType.DATETIME, "2026-11-24T10:00:00Z"),
+        (FieldType.DATE, "2026-2-3"),
+        (FieldType.STRING, 5),
+        (FieldType.TEXT, {"type": "doc"}),
+        (FieldType.PROJECT, None),
+        (FieldType.PARENT, {"key": "x"}),
+    ],
+)
+def test_unshape_refuses_what_the_table_cannot_express(kind: FieldType, value: Any) -> None:
+    assert unshape(f(kind), value) is None
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), GOOD)
+def test_unshape_inverts_shape(kind: FieldType, text: str, expected: Any) -> None:
+    text_back = unshape(f(kind), expected)
+    assert text_back is not None
+    assert same_json(shape(f(kind), text_back), expected)
+
+
+def test_canonical_forms() -> None:
+    assert canonical(f(FieldType.NUMBER), "2.0") == "2"
+    assert canonical(f(FieldType.LABELS), " a , b ") == "a,b"
+    assert canonical(f(FieldType.JSON), '{ "a" : [1, 2] }') == '{"a":[1,2]}'
+    assert canonical(f(FieldType.DATETIME), "2026-11-24T10:00Z") == "2026-11-24T10:00:00.000+0000"
+    with pytest.raises(ShapeError):
+        canonical(f(FieldType.DATE), "soon")
+
+
+def test_flavour_helpers() -> None:
+    assert user_style_for("cloud") == "cloud"
+    assert user_style_for("auto") == "datacenter"
+    assert user_style_for("datacenter") == "datacenter"
+    assert text_format_for("rest/api/3/issue") == "adf"
+    assert text_format_for("/rest/api/3/issue/") == "adf"
+    assert text_format_for("rest/api/2/issue") == "plain"
+    assert text_format_for("rest/api/latest/issue") == "plain"
+
+
+def test_same_json_is_strict() -> None:
+    assert same_json({"a": 1, "b": 2}, {"a": 1, "b": 2})
+    assert not same_json({"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert not same_json(1, 1.0)
+    assert not same_json(1, True)
+    assert not same_json(float("nan"), float("nan"))
+
+
+# --- properties -------------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(list(FieldType)), _json, st.sampled_from(["cloud", "datacenter"]), st.booleans())
+def test_unshape_is_exact_or_none(kind: FieldType, value: Any, style: Any, adf: bool) -> None:
+    fmt: TextFormat = "adf" if adf else "plain"
+    text = unshape(f(kind), value, style, fmt)
+    if text is not None:
+        assert same_json(shape(f(kind), text, style, fmt), value)
+
+
+@settings(max_examples=200)
+@given(st.text())
+def test_adf_round_trip_of_any_text(text: str) -> None:
+    assert adf_to_text(text_to_adf(text)) == text
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(list(FieldType)), st.text(max_size=30))
+def test_shape_raises_only_shape_error(kind: FieldType, text: str) -> None:
+    with contextlib.suppress(ShapeError):
+        shape(f(kind), text, "cloud", "adf")
