@@ -192,7 +192,10 @@ def _format_datetime(moment: datetime) -> str:
     sign = "-" if minutes < 0 else "+"
     hours, mins = divmod(abs(minutes), 60)
     millis = moment.microsecond // 1000
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}{sign}{hours:02d}{mins:02d}"
+    # strftime's %Y does not pad years below 1000 on every platform, so format by hand.
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    clock = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{millis:03d}"
+    return f"{day}T{clock}{sign}{hours:02d}{mins:02d}"
 
 
 def _shape_datetime(field: FieldDef, text: str) -> JSON:

@@ -53,6 +53,7 @@ GOOD: list[tuple[FieldType, str, Any]] = [
     (FieldType.DATETIME, "2026-11-24T10:00:00Z", "2026-11-24T10:00:00.000+0000"),
     (FieldType.DATETIME, "2026-11-24T10:00+01:00", "2026-11-24T10:00:00.000+0100"),
     (FieldType.DATETIME, "2026-11-24 10:00:00.123456-05:30", "2026-11-24T10:00:00.123-0530"),
+    (FieldType.DATETIME, "0999-01-01T00:00:00+00:00", "0999-01-01T00:00:00.000+0000"),
     (FieldType.DATETIME, "", None),
     (FieldType.LABELS, "a,b", ["a", "b"]),
     (FieldType.LABELS, " a , ,b ", ["a", "b"]),
