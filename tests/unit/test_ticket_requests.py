@@ -1,0 +1,278 @@
+"""Request building: create/edit/comment bodies, the GUID stamp and its JQL, protected fields,
+make_safe and the merge of deferred UPDATEs."""
+
+from __future__ import annotations
+
+import pytest
+
+from driver.commands import Action, ResolvedCommand, parse_command
+from driver.config import Config
+from driver.fields import FieldCatalog, FieldDef, FieldType
+from driver.ticket_requests import (
+    KEY_PLACEHOLDER,
+    MAX_SUMMARY,
+    MAX_TEXT,
+    TRUNCATION_MARKER,
+    PlannedRequest,
+    RequestSettings,
+    comment_bodies,
+    comment_body,
+    create_body,
+    drop_protected,
+    edit_body,
+    jql_string,
+    make_safe,
+    make_safe_comment,
+    merge_updates,
+    plan_requests,
+    stamp_create_body,
+    stamp_jql,
+    stamp_label,
+)
+from driver.ticket_table import Mode, add_row, query_to_table, seed_table, set_mode
+
+CATALOG = FieldCatalog.system().with_field(FieldDef("customfield_10101", "Alarm GUID", FieldType.STRING))
+TABLE = seed_table("OPS", "Task")
+
+
+def resolved(text: str) -> ResolvedCommand:
+    return parse_command(text, CATALOG)
+
+
+def test_create_body_lays_command_fields_over_the_table() -> None:
+    table = set_mode(TABLE, "priority", Mode.INCLUDED)
+    body = create_body(table, resolved("A|CREATE|summary;Disk full|labels;x|priority;High|"))
+    assert body == {
+        "fields": {
+            "project": {"key": "OPS"},
+            "issuetype": {"name": "Task"},
+            "summary": "Disk full",
+            "priority": {"name": "High"},
+            "labels": ["x"],
+        }
+    }
+    assert create_body(TABLE) == {
+        "fields": {
+            "project": {"key": "OPS"},
+            "issuetype": {"name": "Task"},
+            "summary": "Alarm from jira-driver",
+        }
+    }
+
+
+def test_create_body_keeps_extras_and_lets_command_fields_leave_update() -> None:
+    table = query_to_table(
+        {
+            "fields": {"summary": "s"},
+            "update": {"labels": [{"add": "a"}], "comment": []},
+            "transition": {"id": "5"},
+        },
+        TABLE,
+        CATALOG,
+    )
+    body = create_body(table, resolved("A|CREATE|labels;b|"))
+    assert body == {
+        "fields": {"summary": "s", "labels": ["b"]},
+        "update": {"comment": []},
+        "transition": {"id": "5"},
+    }
+    # The table itself is untouched.
+    assert table.extras["update"] == {"labels": [{"add": "a"}], "comment": []}
+
+
+def test_edit_and_comment_bodies() -> None:
+    command = resolved("A|UPDATE|priority;High|comment;one|comment;two\\nlines|")
+    assert edit_body(command) == {"fields": {"priority": {"name": "High"}}}
+    assert comment_bodies(command) == [{"body": "one"}, {"body": "two\nlines"}]
+    assert comment_body("x", "adf") == {
+        "body": {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x"}]}],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("guid", "label"),
+    [
+        ("12/345/6789", "alarm-12/345/6789"),
+        ("a b\tc", "alarm-a_b_c"),
+        ("9f1c2d3e-aaaa", "alarm-9f1c2d3e-aaaa"),
+    ],
+)
+def test_stamp_label(guid: str, label: str) -> None:
+    assert stamp_label(guid) == label
+
+
+def test_long_guid_labels_are_cut_with_a_stable_hash() -> None:
+    one, two = "G" * 256, "G" * 255 + "H"
+    assert len(stamp_label(one)) == 255
+    assert stamp_label(one) == stamp_label(one)
+    assert stamp_label(one) != stamp_label(two)
+    assert stamp_label(one)[:-17] == stamp_label(two)[:-17]
+
+
+def test_stamp_create_body_with_a_label() -> None:
+    assert stamp_create_body({"fields": {}}, "A1") == {"fields": {"labels": ["alarm-A1"]}}
+    assert stamp_create_body({"fields": {"labels": ["x"]}}, "A1") == {"fields": {"labels": ["x", "alarm-A1"]}}
+    assert stamp_create_body({"fields": {"labels": ["alarm-A1"]}}, "A1") == {
+        "fields": {"labels": ["alarm-A1"]}
+    }
+    assert stamp_create_body(
+        {"fields": {}, "update": {"labels": [{"add": "x"}]}}, "A1", label_prefix="dm-"
+    ) == {
+        "fields": {},
+        "update": {"labels": [{"add": "x"}, {"add": "dm-A1"}]},
+    }
+    original = {"fields": {"labels": ["x"]}}
+    stamp_create_body(original, "A1")
+    assert original == {"fields": {"labels": ["x"]}}
+
+
+def test_stamp_create_body_with_a_guid_field() -> None:
+    body = stamp_create_body({"fields": {"summary": "s"}}, "12/345", guid_field="customfield_10101")
+    assert body == {"fields": {"summary": "s", "customfield_10101": "12/345"}}
+
+
+def test_stamp_jql() -> None:
+    assert stamp_jql("12/345/6789") == 'labels = "alarm-12/345/6789"'
+    assert stamp_jql('a"b\\c', project="OPS") == 'project = "OPS" AND labels = "alarm-a\\"b\\\\c"'
+    assert stamp_jql("12/345", guid_field="customfield_10101") == 'cf[10101] ~ "\\"12/345\\""'
+    assert stamp_jql('x"y', guid_field="customfield_7") == 'cf[7] ~ "\\"x\\\\\\"y\\""'
+    assert jql_string('say "hi"') == '"say \\"hi\\""'
+
+
+def test_drop_protected_by_id_or_name() -> None:
+    body = {"fields": {"assignee": {"name": "x"}, "summary": "s", "customfield_10101": "g"}}
+    result, dropped = drop_protected(body, ["Assignee", "alarm guid", "reporter"], CATALOG)
+    assert result == {"fields": {"summary": "s"}}
+    assert dropped == ("assignee", "customfield_10101")
+    result, dropped = drop_protected({"fields": {}, "update": {"labels": []}}, ["labels"])
+    assert (result, dropped) == ({"fields": {}, "update": {}}, ("labels",))
+
+
+def test_make_safe() -> None:
+    body = {
+        "fields": {
+            "summary": "s" * 300,
+            "description": "d" * (MAX_TEXT + 1),
+            "labels": ["a b", "ok", "tab\there"],
+        }
+    }
+    safe, notes = make_safe(body)
+    fields = safe["fields"]
+    assert len(fields["summary"]) == MAX_SUMMARY
+    assert fields["summary"].endswith(TRUNCATION_MARKER)
+    assert len(fields["description"]) == MAX_TEXT
+    assert fields["description"].endswith(TRUNCATION_MARKER)
+    assert fields["labels"] == ["a_b", "ok", "tab_here"]
+    assert notes == (
+        "summary cut from 300 to 255 characters",
+        f"description cut from {MAX_TEXT + 1} to {MAX_TEXT} characters",
+        "label 'a b' changed to 'a_b'",
+        "label 'tab\\there' changed to 'tab_here'",
+    )
+    assert body["fields"]["summary"] == "s" * 300
+    assert make_safe({"fields": {"summary": "ok"}}) == ({"fields": {"summary": "ok"}}, ())
+
+
+def test_make_safe_adf() -> None:
+    body = {"fields": {"environment": comment_body("e" * (MAX_TEXT + 5), "adf")["body"]}}
+    safe, notes = make_safe(body)
+    text = safe["fields"]["environment"]["content"][0]["content"][0]["text"]
+    assert len(text) == MAX_TEXT
+    assert notes
+    comment, notes = make_safe_comment({"body": "c" * (MAX_TEXT + 1)})
+    assert len(comment["body"]) == MAX_TEXT
+    assert notes == (f"comment cut from {MAX_TEXT + 1} to {MAX_TEXT} characters",)
+
+
+def test_merge_updates() -> None:
+    first = resolved("A|UPDATE|priority;Low|summary;s|comment;one|")
+    second = resolved("A|UPDATE|priority;High|labels;x|comment;two|")
+    merged = merge_updates(first, second)
+    assert merged.fields == {"priority": {"name": "High"}, "summary": "s", "labels": ["x"]}
+    assert merged.comments == ("one", "two")
+    assert first.fields["priority"] == {"name": "Low"}
+    with pytest.raises(ValueError, match="different GUIDs"):
+        merge_updates(first, resolved("B|UPDATE|"))
+    with pytest.raises(ValueError, match="only UPDATE"):
+        merge_updates(first, resolved("A|CREATE|"))
+
+
+def test_plan_create() -> None:
+    plan = plan_requests(resolved("A1|CREATE|summary;Disk full|"), TABLE, RequestSettings())
+    assert plan.action == Action.CREATE
+    assert plan.main == PlannedRequest(
+        "POST",
+        "rest/api/latest/issue",
+        {
+            "fields": {
+                "project": {"key": "OPS"},
+                "issuetype": {"name": "Task"},
+                "summary": "Disk full",
+                "labels": ["alarm-A1"],
+            }
+        },
+    )
+    assert plan.comments == ()
+
+
+def test_plan_update_with_protection_comments_and_key() -> None:
+    settings = RequestSettings(
+        ticket_location="/rest/api/3/issue/", text_format="adf", protected_fields=("assignee",)
+    )
+    plan = plan_requests(
+        resolved("A1|UPDATE|assignee;bob|priority;High|comment;hi|"), TABLE, settings, CATALOG
+    )
+    assert plan.main == PlannedRequest(
+        "PUT", f"rest/api/3/issue/{KEY_PLACEHOLDER}", {"fields": {"priority": {"name": "High"}}}
+    )
+    assert plan.dropped_fields == ("assignee",)
+    assert plan.notes == ("protected fields not updated: assignee",)
+    assert [c.path for c in plan.comments] == ["rest/api/3/issue/{key}/comment"]
+    assert plan.comments[0].body["body"]["type"] == "doc"
+    keyed = plan.with_key("OPS-7")
+    assert keyed.main is not None
+    assert keyed.main.path == "rest/api/3/issue/OPS-7"
+    assert keyed.comments[0].path == "rest/api/3/issue/OPS-7/comment"
+
+
+def test_plan_update_with_only_comments_sends_no_edit() -> None:
+    plan = plan_requests(resolved("A1|UPDATE|comment;hi|"), TABLE, RequestSettings())
+    assert plan.main is None
+    assert [c.to_json() for c in plan.comments] == [
+        {"method": "POST", "path": "rest/api/latest/issue/{key}/comment", "body": {"body": "hi"}}
+    ]
+
+
+def test_plan_create_with_guid_field_and_custom_rows() -> None:
+    table = add_row(TABLE, FieldDef("customfield_5", "Count", FieldType.NUMBER), "3")
+    settings = RequestSettings(guid_field="customfield_10101")
+    plan = plan_requests(resolved("G|CREATE|"), table, settings)
+    assert plan.main is not None
+    assert plan.main.body["fields"]["customfield_5"] == 3
+    assert plan.main.body["fields"]["customfield_10101"] == "G"
+    assert "labels" not in plan.main.body["fields"]
+
+
+def test_settings_from_config() -> None:
+    config = Config.model_validate(
+        {
+            "jira": {"ticket_location": "rest/api/3/issue", "api_type": "cloud"},
+            "ticket": {"guid_field": "customfield_10101", "guid_label_prefix": "dm-"},
+            "update": {"protected_fields": "assignee, reporter"},
+        }
+    )
+    assert RequestSettings.from_config(config) == RequestSettings(
+        ticket_location="rest/api/3/issue",
+        user_style="cloud",
+        text_format="adf",
+        guid_field="customfield_10101",
+        guid_label_prefix="dm-",
+        protected_fields=("assignee", "reporter"),
+    )
+    default = RequestSettings.from_config(Config())
+    assert (default.user_style, default.text_format) == ("datacenter", "plain")
+    assert RequestSettings.from_config(Config(), user_style="cloud").user_style == "cloud"
