@@ -1,0 +1,68 @@
+"""One screenshot per page (and per dialog) over canned data; review SVG changes before accepting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tests.ui.conftest import settle, steady_cursors
+from tests.ui.fake_driver import SECRET, FakeDriver
+from ui.app import JiraDriverApp
+
+SIZE = (120, 36)
+SNAPSHOTS = Path(__file__).parent / "__snapshots__"
+SnapCompare = Callable[..., bool]
+
+
+def make_app() -> JiraDriverApp:
+    # One poll is enough for a still picture; later polls would only repaint the same bar.
+    return JiraDriverApp(FakeDriver(), poll_interval=3600)
+
+
+def prepare(*keys: str) -> Callable[[Pilot[object]], object]:
+    async def run_before(pilot: Pilot[object]) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        steady_cursors(pilot.app)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_ticket_creation_page(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare(), terminal_size=SIZE)
+
+
+def test_add_field_dialog(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("ctrl+n"), terminal_size=SIZE)
+
+
+def test_configuration_page(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f2"), terminal_size=SIZE)
+
+
+def test_authentication_dialog_masks_the_secret(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[object]) -> None:
+        await prepare("f2")(pilot)  # type: ignore[misc]
+        app = pilot.app
+        assert isinstance(app, JiraDriverApp)
+        await pilot.click("#auth")
+        await settle(pilot)
+        await pilot.click("#auth-secret")
+        await pilot.press(*SECRET)
+        steady_cursors(app)
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=run_before, terminal_size=SIZE)
+
+
+def test_log_page(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f3"), terminal_size=SIZE)
+
+
+def test_statistics_page(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f4"), terminal_size=SIZE)
