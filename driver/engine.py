@@ -299,7 +299,7 @@ class Engine:
                 catalog = catalog.with_field(definition)
         self.catalog = catalog
         self.store.put_setting(S_CATALOG, catalog.to_list())
-        self._mark_ok()
+        self.mark_ok()
         return catalog
 
     def set_table(self, table: TicketTable) -> None:
@@ -615,7 +615,8 @@ class Engine:
             for outcome in done:
                 self._settle(outcome)
 
-    def _mark_ok(self) -> None:
+    def mark_ok(self) -> None:
+        """Jira answered properly: clear an unreachable/unknown state."""
         if self.jira_state != JiraState.OK:
             self.jira_state = JiraState.OK
             self.jira_message = ""
@@ -634,7 +635,7 @@ class Engine:
         now = self.clock()
         error = outcome.error
         if error is None:
-            self._mark_ok()
+            self.mark_ok()
             self._rate_strikes = 0
             if work.kind == "probe":
                 self._settle_probe(outcome, now)
