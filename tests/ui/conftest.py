@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -21,7 +22,7 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def steady_cursors(app: App[object]) -> None:
+def steady_cursors(app: App[Any]) -> None:
     """Cursor blink off in every input of the current screen (deterministic screenshots)."""
     for widget in app.screen.query(Input):
         widget.cursor_blink = False
@@ -29,14 +30,14 @@ def steady_cursors(app: App[object]) -> None:
         area.cursor_blink = False
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[Any]) -> None:
     """Let messages, then workers, then the messages they posted, run out."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 
-async def wait_for(pilot: Pilot[object], condition: Callable[[], bool], within: float = 15.0) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], within: float = 15.0) -> None:
     """Process events until condition holds (the driver works on its own schedule)."""
     deadline = time.monotonic() + within
     while not condition():

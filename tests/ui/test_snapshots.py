@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -21,8 +22,8 @@ def make_app() -> JiraDriverApp:
     return JiraDriverApp(FakeDriver(), poll_interval=3600)
 
 
-def prepare(*keys: str) -> Callable[[Pilot[object]], object]:
-    async def run_before(pilot: Pilot[object]) -> None:
+def prepare(*keys: str) -> Callable[[Pilot[Any]], object]:
+    async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         for key in keys:
             await pilot.press(key)
@@ -46,7 +47,7 @@ def test_configuration_page(snap_compare: SnapCompare) -> None:
 
 
 def test_authentication_dialog_masks_the_secret(snap_compare: SnapCompare) -> None:
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
         await prepare("f2")(pilot)  # type: ignore[misc]
         app = pilot.app
         assert isinstance(app, JiraDriverApp)
