@@ -1,18 +1,181 @@
-"""Arguments and entry point of `jira-driver sim` (placeholder until the simulator lands)."""
+"""Arguments and entry point of `jira-driver sim`: a Jira REST simulator on loopback."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import socket
 import sys
+from pathlib import Path
+from typing import Any
+
+from driver.sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
+
+READY_PREFIX = "jira-sim listening on "
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's flags to its sub-command parser."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (default: 8080)")
+    parser.add_argument(
+        "--flavor",
+        choices=["datacenter", "cloud"],
+        default="datacenter",
+        help="Jira Data Center (v2 /search, Bearer PATs) or Jira Cloud (/search/jql, ADF on v3)",
+    )
+    parser.add_argument(
+        "--users-file", type=Path, metavar="FILE", help="JSON accounts file (see docs/simulator.md)"
+    )
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="add an account (repeatable); admin/admin always exists unless the users file redefines admin",
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="a personal access token of admin (repeatable)",
+    )
+    parser.add_argument(
+        "--no-create",
+        action="append",
+        default=[],
+        metavar="USER:PROJECT",
+        help="USER may not create issues in PROJECT: 403 (repeatable)",
+    )
+    parser.add_argument(
+        "--search-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="a new issue stays invisible to JQL search this long (Cloud's eventual consistency)",
+    )
+    parser.add_argument(
+        "--burst-limit", type=int, default=0, metavar="N", help="at most N requests/s, then 429"
+    )
+    parser.add_argument(
+        "--issue-write-limit", type=int, default=0, metavar="N", help="at most N writes per issue per window"
+    )
+    parser.add_argument(
+        "--issue-write-window",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="window of --issue-write-limit (default 2)",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="delay every answer")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="arm a fault: KIND[:COUNT][,key=value...], e.g. 429:3,retry_after=5 or drop:1,method=POST",
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="keep the last N requests (default 100000)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> SimSettings:
+    """Turn parsed flags into settings; ValueError names the bad flag."""
+    users: dict[str, UserSpec] = {"admin": UserSpec("admin", "admin", "admin@example.com", "Administrator")}
+    if args.users_file is not None:
+        for spec in load_users_file(args.users_file):
+            users[spec.name.lower()] = spec
+    for item in args.user:
+        name, sep, password = item.partition(":")
+        if not sep or not name or not password:
+            raise ValueError(f"--user {item!r}: expected NAME:PASSWORD")
+        users[name.lower()] = UserSpec(name, password)
+    if args.token:
+        admin = users["admin"]
+        users["admin"] = UserSpec(
+            admin.name,
+            admin.password,
+            admin.email,
+            admin.display_name,
+            admin.tokens + tuple(args.token),
+            admin.no_create,
+        )
+    for item in args.no_create:
+        name, sep, project = item.partition(":")
+        if not sep or name.lower() not in users:
+            raise ValueError(f"--no-create {item!r}: expected USER:PROJECT with a known user")
+        spec = users[name.lower()]
+        users[name.lower()] = UserSpec(
+            spec.name,
+            spec.password,
+            spec.email,
+            spec.display_name,
+            spec.tokens,
+            spec.no_create + (project.upper(),),
+        )
+    faults: list[FaultRule] = []
+    for item in args.fault:
+        try:
+            faults.append(parse_fault(item))
+        except ValueError as exc:
+            raise ValueError(f"--fault {item!r}: {exc}") from None
+    limits = Limits(
+        search_lag=args.search_lag,
+        burst_limit=args.burst_limit,
+        issue_write_limit=args.issue_write_limit,
+        issue_write_window=args.issue_write_window,
+        latency_ms=args.latency_ms,
+    )
+    return SimSettings(
+        flavor=args.flavor,
+        users=tuple(users.values()),
+        limits=limits,
+        faults=tuple(faults),
+        journal_size=args.journal_size,
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the simulator until interrupted."""
-    print("jira-driver sim: not built yet", file=sys.stderr)
-    return 1
+    """Run the simulator until interrupted; prints `jira-sim listening on URL` once it accepts connections."""
+    import uvicorn
+
+    from driver.sim.app import create_app
+
+    try:
+        settings = settings_from_args(args)
+    except (ValueError, OSError) as exc:
+        print(f"jira-driver sim: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        lifespan="off",
+    )
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.should_exit:
+                return
+            bound: Any = self.servers[0].sockets[0].getsockname()
+            host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            print(f"{READY_PREFIX}http://{host}:{bound[1]}", flush=True)
+
+    server = _Server(config)
+    try:
+        asyncio.run(server.serve())
+    except KeyboardInterrupt:
+        return 130
+    return 0 if server.started else 3

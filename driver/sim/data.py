@@ -1,0 +1,364 @@
+"""In-memory state: the catalog (users, projects, types, priorities, fields, workflow) and the issues."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from driver.sim.settings import SimSettings, UserSpec
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    key: str
+    account_id: str
+    display_name: str
+    email: str
+    password: str
+    tokens: frozenset[str]
+    no_create: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    key: str
+    name: str
+    lead: str
+
+
+@dataclass(frozen=True)
+class IssueType:
+    id: str
+    name: str
+    description: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class Priority:
+    id: str
+    name: str
+    color: str
+    rank: int  # larger is more urgent, so ORDER BY priority DESC lists Highest first
+
+
+@dataclass(frozen=True)
+class StatusCategory:
+    id: int
+    key: str
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Status:
+    id: str
+    name: str
+    category: StatusCategory
+
+
+@dataclass(frozen=True)
+class Resolution:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str
+    to: Status
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A field as GET /field lists it, plus how the simulator reads and writes it."""
+
+    id: str
+    name: str
+    kind: str  # internal value kind: string, richtext, number, option, options, user, date, labels, ...
+    schema: dict[str, Any]
+    custom: bool = False
+    settable: bool = True
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    clause_names: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ("set",)
+
+    def option(self, value: str | None = None, option_id: str | None = None) -> Option | None:
+        """The option with this value or id, if any."""
+        for option in self.options:
+            if (value is not None and option.value == value) or (
+                option_id is not None and option.id == option_id
+            ):
+                return option
+        return None
+
+
+CATEGORY_NEW = StatusCategory(2, "new", "To Do", "blue-gray")
+CATEGORY_IN_PROGRESS = StatusCategory(4, "indeterminate", "In Progress", "yellow")
+CATEGORY_DONE = StatusCategory(3, "done", "Done", "green")
+STATUS_TODO = Status("10000", "To Do", CATEGORY_NEW)
+STATUS_IN_PROGRESS = Status("3", "In Progress", CATEGORY_IN_PROGRESS)
+STATUS_DONE = Status("10001", "Done", CATEGORY_DONE)
+STATUSES = (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_DONE)
+# Jira's simplified workflow: one global transition into each status, named after it.
+TRANSITIONS = (
+    Transition("11", "To Do", STATUS_TODO),
+    Transition("21", "In Progress", STATUS_IN_PROGRESS),
+    Transition("31", "Done", STATUS_DONE),
+)
+RESOLUTIONS = (
+    Resolution("10000", "Done", "Work has been completed on this issue."),
+    Resolution("10001", "Won't Do", "This issue won't be actioned."),
+    Resolution("10002", "Duplicate", "The problem is a duplicate of an existing issue."),
+)
+PRIORITIES = (
+    Priority("1", "Highest", "#d04437", 5),
+    Priority("2", "High", "#f15C75", 4),
+    Priority("3", "Medium", "#f79232", 3),
+    Priority("4", "Low", "#707070", 2),
+    Priority("5", "Lowest", "#999999", 1),
+)
+DEFAULT_PRIORITY = PRIORITIES[2]
+ISSUE_TYPES = (
+    IssueType("10001", "Task", "A task that needs to be done.", "task"),
+    IssueType("10002", "Bug", "A problem which impairs or prevents the functions of the product.", "bug"),
+    IssueType("10003", "Incident", "A system incident, raised from an alarm.", "incident"),
+)
+PROJECTS = (
+    Project("10000", "OPS", "Operations", "admin"),
+    Project("10001", "NET", "Network", "admin"),
+)
+
+_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+
+def _system(fid: str, name: str, kind: str, schema_type: str, **extra: Any) -> FieldDef:
+    schema: dict[str, Any] = {"type": schema_type, "system": fid}
+    if "items" in extra:
+        schema["items"] = extra.pop("items")
+    return FieldDef(fid, name, kind, schema, clause_names=extra.pop("clauses", (fid,)), **extra)
+
+
+def _custom(num: int, name: str, kind: str, schema_type: str, custom: str, **extra: Any) -> FieldDef:
+    schema: dict[str, Any] = {"type": schema_type, "custom": _CF + custom, "customId": num}
+    if "items" in extra:
+        schema["items"] = extra.pop("items")
+    return FieldDef(
+        f"customfield_{num}", name, kind, schema, custom=True, clause_names=(f"cf[{num}]", name), **extra
+    )
+
+
+FIELDS: tuple[FieldDef, ...] = (
+    _system("summary", "Summary", "string", "string", required=True),
+    _system("description", "Description", "richtext", "string"),
+    _system("environment", "Environment", "richtext", "string"),
+    _system("project", "Project", "project", "project", required=True),
+    _system(
+        "issuetype", "Issue Type", "issuetype", "issuetype", required=True, clauses=("issuetype", "type")
+    ),
+    _system("priority", "Priority", "priority", "priority"),
+    _system("labels", "Labels", "labels", "array", items="string", operations=("add", "set", "remove")),
+    _system("assignee", "Assignee", "user", "user"),
+    _system("reporter", "Reporter", "user", "user"),
+    _system("duedate", "Due date", "date", "date", clauses=("due", "duedate")),
+    _system("status", "Status", "status", "status", settable=False),
+    _system("resolution", "Resolution", "resolution", "resolution", settable=False),
+    _system("resolutiondate", "Resolved", "datetime", "datetime", settable=False, clauses=("resolved",)),
+    _system("created", "Created", "datetime", "datetime", settable=False, clauses=("created", "createdDate")),
+    _system("updated", "Updated", "datetime", "datetime", settable=False, clauses=("updated", "updatedDate")),
+    _system("creator", "Creator", "user", "user", settable=False),
+    _system(
+        "comment",
+        "Comment",
+        "comments",
+        "comments-page",
+        settable=False,
+        operations=("add", "edit", "remove"),
+    ),
+    _system("issuekey", "Key", "key", "string", settable=False, clauses=("id", "issue", "issuekey", "key")),
+    _custom(
+        10100,
+        "Alarm Severity",
+        "option",
+        "option",
+        "select",
+        options=(
+            Option("10200", "Critical"),
+            Option("10201", "Major"),
+            Option("10202", "Minor"),
+            Option("10203", "Warning"),
+        ),
+    ),
+    _custom(10101, "Alarm GUID", "string", "string", "textfield"),
+    _custom(10102, "Alarm Count", "number", "number", "float"),
+    _custom(
+        10103,
+        "Affected Services",
+        "options",
+        "array",
+        "multiselect",
+        items="option",
+        options=(
+            Option("10210", "Network"),
+            Option("10211", "Storage"),
+            Option("10212", "Compute"),
+            Option("10213", "Database"),
+        ),
+        operations=("add", "set", "remove"),
+    ),
+    _custom(10104, "On-call Engineer", "user", "user", "userpicker"),
+    _custom(10105, "Detected On", "date", "date", "datepicker"),
+    _custom(10106, "Alarm Details", "richtext", "string", "textarea"),
+)
+
+
+def _account_id(name: str) -> str:
+    return "5b10ac8d82e05b22cc7d" + hashlib.sha1(name.encode()).hexdigest()[:4]
+
+
+def make_user(spec: UserSpec) -> User:
+    """The runtime account for a configured user."""
+    return User(
+        name=spec.name,
+        key=f"JIRAUSER{10000 + int(hashlib.sha1(spec.name.encode()).hexdigest()[:4], 16)}",
+        account_id=_account_id(spec.name),
+        display_name=spec.display_name or spec.name.capitalize(),
+        email=spec.email or f"{spec.name}@example.com",
+        password=spec.password,
+        tokens=frozenset(spec.tokens),
+        no_create=frozenset(spec.no_create),
+    )
+
+
+class Catalog:
+    """Every lookup the handlers need, by name (case-insensitive) and by id, as dicts."""
+
+    def __init__(self, settings: SimSettings) -> None:
+        self.users = [make_user(spec) for spec in settings.users]
+        self.user_by_name = {u.name.lower(): u for u in self.users}
+        self.user_by_email = {u.email.lower(): u for u in self.users}
+        self.user_by_account = {u.account_id: u for u in self.users}
+        self.user_by_key = {u.key: u for u in self.users}
+        self.user_by_token = {token: u for u in self.users for token in u.tokens}
+        self.projects = PROJECTS
+        self.project_by_key = {p.key: p for p in PROJECTS}
+        self.project_by_id = {p.id: p for p in PROJECTS}
+        self.issue_types = ISSUE_TYPES
+        self.issue_type_by_name = {t.name.lower(): t for t in ISSUE_TYPES}
+        self.issue_type_by_id = {t.id: t for t in ISSUE_TYPES}
+        self.priorities = PRIORITIES
+        self.priority_by_name = {p.name.lower(): p for p in PRIORITIES}
+        self.priority_by_id = {p.id: p for p in PRIORITIES}
+        self.statuses = STATUSES
+        self.status_by_name = {s.name.lower(): s for s in STATUSES}
+        self.status_by_id = {s.id: s for s in STATUSES}
+        self.transitions = TRANSITIONS
+        self.transition_by_id = {t.id: t for t in TRANSITIONS}
+        self.resolutions = RESOLUTIONS
+        self.resolution_by_name = {r.name.lower(): r for r in RESOLUTIONS}
+        self.resolution_by_id = {r.id: r for r in RESOLUTIONS}
+        self.fields = FIELDS
+        self.field_by_id = {f.id: f for f in FIELDS}
+
+    def project(self, key_or_id: str) -> Project | None:
+        """A project by key (case-insensitive) or id."""
+        return self.project_by_key.get(key_or_id.upper()) or self.project_by_id.get(key_or_id)
+
+
+def now() -> datetime:
+    """The current time in UTC, to the millisecond as Jira keeps it."""
+    current = datetime.now(UTC)
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)
+
+
+def jira_time(value: datetime) -> str:
+    """Jira's timestamp format, e.g. 2021-01-17T12:34:00.000+0000 (not RFC 3339: no colon in the offset)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+RichText = str | dict[str, Any]  # plain text (v2, DC) or an ADF document (Cloud v3) as it came in
+
+
+@dataclass
+class Comment:
+    id: str
+    author: User
+    body: RichText
+    created: datetime
+    updated: datetime
+
+
+@dataclass
+class Issue:
+    id: str
+    key: str
+    number: int
+    project: Project
+    issuetype: IssueType
+    summary: str
+    priority: Priority
+    reporter: User
+    creator: User
+    created: datetime
+    updated: datetime
+    status: Status = STATUS_TODO
+    resolution: Resolution | None = None
+    resolutiondate: datetime | None = None
+    assignee: User | None = None
+    labels: list[str] = field(default_factory=list)
+    # Every other field by id: richtext (str or ADF), option, tuple of options, user, str date, float.
+    values: dict[str, Any] = field(default_factory=dict)
+    comments: list[Comment] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    # monotonic time after which JQL search sees the issue (Cloud's eventual consistency)
+    searchable_at: float = 0.0
+
+
+class Store:
+    """The issues, by key and by id; create and lookup are dict operations."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every issue; keys start again at 1."""
+        self.by_key: dict[str, Issue] = {}
+        self.by_id: dict[str, Issue] = {}
+        self._ids = itertools.count(10000)
+        self._comment_ids = itertools.count(10000)
+        self._numbers: dict[str, itertools.count[int]] = {}
+
+    def next_key(self, project: Project) -> tuple[str, str, int]:
+        """A fresh (id, key, number) for an issue of this project."""
+        counter = self._numbers.setdefault(project.key, itertools.count(1))
+        number = next(counter)
+        return str(next(self._ids)), f"{project.key}-{number}", number
+
+    def next_comment_id(self) -> str:
+        """A fresh comment id."""
+        return str(next(self._comment_ids))
+
+    def add(self, issue: Issue, search_lag: float) -> None:
+        """Store a new issue; search sees it only after search_lag seconds."""
+        issue.searchable_at = time.monotonic() + search_lag if search_lag > 0 else 0.0
+        self.by_key[issue.key] = issue
+        self.by_id[issue.id] = issue
+
+    def get(self, key_or_id: str) -> Issue | None:
+        """An issue by key (case-insensitive) or id."""
+        return self.by_key.get(key_or_id.upper()) or self.by_id.get(key_or_id)

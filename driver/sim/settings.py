@@ -1,0 +1,141 @@
+"""What one simulator process is: flavour, accounts, limits and the faults it starts with."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Flavor = Literal["datacenter", "cloud"]
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """An account: Basic auth takes name or email with password or any token; Bearer takes a token."""
+
+    name: str
+    password: str = ""
+    email: str = ""
+    display_name: str = ""
+    tokens: tuple[str, ...] = ()
+    no_create: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One injected fault: `status` (429, 5xx), `drop` (close the socket unanswered), `drop_after`
+    (process the request, then close the socket unanswered) or `slow_after` (process, answer `seconds` late).
+
+    count < 0 means "until cleared". method and path (a prefix) narrow which requests it hits.
+    """
+
+    kind: Literal["status", "drop", "drop_after", "slow_after"]
+    count: int = 1
+    status: int = 0
+    retry_after: float | None = None
+    seconds: float = 0.0
+    method: str = ""
+    path: str = ""
+    reason: str = "jira-burst-based"
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the /_sim/faults endpoint shows it."""
+        return {
+            "kind": self.kind,
+            "count": self.count,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
+            "method": self.method,
+            "path": self.path,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Settings that /_sim/config may change while the simulator runs."""
+
+    search_lag: float = 0.0
+    burst_limit: int = 0
+    issue_write_limit: int = 0
+    issue_write_window: float = 2.0
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Everything `create_app` needs."""
+
+    flavor: Flavor = "datacenter"
+    users: tuple[UserSpec, ...] = (UserSpec("admin", "admin", "admin@example.com", "Administrator"),)
+    limits: Limits = field(default_factory=Limits)
+    faults: tuple[FaultRule, ...] = ()
+    journal_size: int = 100_000
+
+
+def parse_fault(text: str) -> FaultRule:
+    """Parse `KIND[:COUNT][,key=value...]`, e.g. `429:3,retry_after=5,method=POST,path=/rest/api/2/issue`."""
+    head, *options = [part.strip() for part in text.split(",")]
+    kind_text, _, count_text = head.partition(":")
+    values: dict[str, str] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise ValueError(f"expected key=value, got {option!r}")
+        values[key.strip()] = value.strip()
+    return fault_from_json({"kind": kind_text, "count": count_text or "1", **values})
+
+
+def fault_from_json(data: dict[str, Any]) -> FaultRule:
+    """Build a rule from the admin endpoint's JSON; `kind` may also be a status code such as 503."""
+    kind = str(data.get("kind", "status"))
+    status = int(data.get("status", 0) or 0)
+    if kind.isdigit():
+        kind, status = "status", int(kind)
+    if kind not in {"status", "drop", "drop_after", "slow_after"}:
+        raise ValueError(
+            f"unknown fault kind {kind!r} (expected a status code, status, drop, drop_after or slow_after)"
+        )
+    if kind == "status" and not (status == 429 or 500 <= status <= 599):
+        raise ValueError(f"a status fault needs status 429 or 5xx, got {status}")
+    retry_after = data.get("retry_after")
+    if retry_after is None and status == 429:
+        retry_after = 1
+    unknown = set(data) - {"kind", "count", "status", "retry_after", "seconds", "method", "path", "reason"}
+    if unknown:
+        raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+    return FaultRule(
+        kind=kind,  # type: ignore[arg-type]
+        count=int(data.get("count", 1)),
+        status=status,
+        retry_after=None if retry_after is None else float(retry_after),
+        seconds=float(data.get("seconds", 0) or 0),
+        method=str(data.get("method", "")).upper(),
+        path=str(data.get("path", "")),
+        reason=str(data.get("reason", "jira-burst-based")),
+    )
+
+
+def load_users_file(path: Path) -> tuple[UserSpec, ...]:
+    """Read `{"users": [{"name", "password", "email", "display_name", "tokens", "no_create"}]}`."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entries = data.get("users") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected {{'users': [...]}}")
+    users: list[UserSpec] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f"{path}: every user needs a string 'name'")
+        users.append(
+            UserSpec(
+                name=entry["name"],
+                password=str(entry.get("password", "")),
+                email=str(entry.get("email", "")),
+                display_name=str(entry.get("display_name", "")),
+                tokens=tuple(str(t) for t in entry.get("tokens", [])),
+                no_create=tuple(str(p).upper() for p in entry.get("no_create", [])),
+            )
+        )
+    return tuple(users)
