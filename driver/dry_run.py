@@ -38,14 +38,14 @@ def load_ticket_model_for_dry_run(config: Config) -> tuple[TicketTable, FieldCat
     path = Path(config.driver.database)
     if not path.is_file():
         return seed
-    # driver.store is being written alongside this module; until it provides
-    # read_ticket_state(path) -> (TicketTable, FieldCatalog) | None, or when the database predates
-    # its tables, the dry run falls back to the seed rather than failing.
+    # A dry run must not fail because of the database: one that predates the ticket tables, is
+    # locked, or holds a table this version cannot read means "no stored model", so use the seed.
+    # The store is imported lazily so `parse` stays cheap when there is no database at all.
     try:
-        from driver import store
+        from driver.store import read_ticket_state
 
-        state = store.read_ticket_state(path)  # type: ignore[attr-defined,unused-ignore]
-    except Exception:  # noqa: BLE001 - any store trouble means "no stored model"
+        state = read_ticket_state(path)
+    except Exception:
         return seed
     if state is None:
         return seed
