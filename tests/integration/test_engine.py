@@ -1,0 +1,336 @@
+"""The engine against the simulator over real loopback HTTP, with a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from driver.jira_client import Credentials
+from driver.schemas import JiraState, LogStatus
+from tests.fixtures.driver import EngineHarness, FakeClock
+
+Factory = Callable[..., EngineHarness]
+
+
+def sim_get(sim: Any, path: str) -> Any:
+    return httpx.get(f"{sim.url}{path}", timeout=5).json()
+
+
+def sim_post(sim: Any, path: str, body: dict[str, Any]) -> Any:
+    response = httpx.post(f"{sim.url}{path}", json=body, timeout=5)
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def writes(sim: Any) -> list[dict[str, Any]]:
+    """Journal entries that create, edit or comment (not searches or metadata)."""
+    return [
+        e
+        for e in sim_get(sim, "/_sim/journal")
+        if e["method"] in ("POST", "PUT") and "/search" not in e["path"]
+    ]
+
+
+def creates(sim: Any) -> list[dict[str, Any]]:
+    return [e for e in writes(sim) if e["method"] == "POST" and e["path"].endswith("/issue")]
+
+
+def issue(sim: Any, key: str) -> Any:
+    return sim_get(sim, f"/_sim/issues/{key}")
+
+
+async def test_create_update_comment(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send(
+        "A1|CREATE|summary;Disk full on db01|priority;High|",
+        "A1|UPDATE|summary;Disk full on db01 (95%)|",
+        "A1|UPDATE|comment;still rising|",
+    )
+    await h.settle()
+    rows = h.rows()
+    assert [r.status for r in rows] == [LogStatus.OK] * 3
+    key = rows[0].ticket_key
+    assert key is not None
+    assert rows[0].ticket_url == f"{sim.url}/browse/{key}"
+    assert all(r.ticket_key == key for r in rows)
+    ticket = issue(sim, key)
+    assert ticket["fields"]["summary"] == "Disk full on db01 (95%)"
+    assert "alarm-A1" in ticket["fields"]["labels"]
+    comments = ticket["fields"]["comment"]["comments"]
+    assert [c["body"] for c in comments] == ["still rising"]
+    stats = h.store.statistics()
+    assert (stats.create.today, stats.update.today, stats.total.today) == (1, 2, 3)
+    assert h.engine.jira_state is JiraState.OK
+
+
+async def test_per_guid_order_with_concurrency_across_guids(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    commands = []
+    for g in range(5):
+        commands.append(f"G{g}|CREATE|summary;v0|")
+        commands.extend(f"G{g}|UPDATE|summary;v{i}|" for i in range(1, 6))
+    await h.send(*commands)
+    await h.settle()
+    assert set(h.statuses()) == {LogStatus.OK}
+    for g in range(5):
+        key = h.rows(guid=f"G{g}")[0].ticket_key
+        assert issue(sim, key)["fields"]["summary"] == "v5"
+        edits = [e for e in writes(sim) if e.get("issue_key") == key and e["method"] == "PUT"]
+        assert [e["body"]["fields"]["summary"] for e in edits] == [f"v{i}" for i in range(1, 6)]
+    assert len(creates(sim)) == 5
+
+
+async def test_duplicate_create_updates_the_existing_ticket(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("D1|CREATE|summary;first|")
+    await h.settle()
+    await h.send("D1|CREATE|summary;second|")
+    await h.settle()
+    first, second = h.rows()
+    assert second.status is LogStatus.OK
+    assert second.ticket_key == first.ticket_key
+    assert "already exists" in second.note
+    assert len(creates(sim)) == 1
+    assert issue(sim, first.ticket_key)["fields"]["summary"] == "second"
+
+
+async def test_update_of_unknown_guid_fails_with_reason(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("NOPE|UPDATE|summary;x|")
+    await h.settle()
+    (row,) = h.rows()
+    assert row.status is LogStatus.FAILED
+    assert "never created" in row.error
+    assert writes(sim) == []
+
+
+async def test_rejected_create_fails_at_once_with_jiras_message(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("R1|CREATE|project;NOSUCH|")
+    await h.settle()
+    (row,) = h.rows()
+    assert row.status is LogStatus.FAILED
+    assert row.error.startswith("HTTP 400")
+    assert row.attempts == 1
+    assert h.store.ticket("R1") is None
+
+
+async def test_rate_limit_defers_and_merges(engine_factory: Factory, sim: Any, clock: FakeClock) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+    await h.start()
+    await h.send("F1|CREATE|summary;flap|")
+    await h.settle()
+    await h.send(
+        "F1|UPDATE|summary;down 1|",
+        "F1|UPDATE|summary;down 2|priority;High|",
+        "F1|UPDATE|comment;flap a|",
+        "F1|UPDATE|summary;down 3|comment;flap b|",
+    )
+    await h.settle(allow_deferred=True)
+    statuses = h.statuses()
+    assert statuses == [LogStatus.OK, LogStatus.OK] + [LogStatus.DEFERRED] * 3
+    key = h.rows()[0].ticket_key
+    assert len([e for e in writes(sim) if e["method"] == "PUT"]) == 1
+    clock.advance(61)
+    h.engine.wake()
+    await h.settle()
+    rows = h.rows()
+    assert [r.status for r in rows] == [LogStatus.OK] * 5
+    assert "merged 3 deferred updates" in rows[2].note
+    assert rows[3].note == f"merged into the request of log #{rows[2].id}"
+    puts = [e for e in writes(sim) if e["method"] == "PUT"]
+    assert len(puts) == 2
+    assert puts[1]["body"]["fields"] == {"summary": "down 3", "priority": {"name": "High"}}
+    ticket = issue(sim, key)
+    assert [c["body"] for c in ticket["fields"]["comment"]["comments"]] == ["flap a", "flap b"]
+    # A merged request counts as one update.
+    assert h.store.statistics().update.today == 2
+
+
+async def test_global_scope_limits_across_tickets(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=2, interval=10, scope="global")
+    await h.start()
+    await h.send(*(f"S{i}|CREATE|summary;x|" for i in range(3)))
+    await h.settle()
+    await h.send(*(f"S{i}|UPDATE|summary;y|" for i in range(3)))
+    await h.settle(allow_deferred=True)
+    assert h.statuses().count(LogStatus.DEFERRED) == 1
+    clock.advance(10.5)
+    h.engine.wake()
+    await h.settle()
+    assert set(h.statuses()) == {LogStatus.OK}
+
+
+async def test_429_pauses_and_recovers(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    sim_post(sim, "/_sim/faults", {"kind": "429", "count": 2, "retry_after": 0.2, "method": "POST"})
+    await h.send("L1|CREATE|summary;x|", "L2|CREATE|summary;y|")
+    await h.settle()
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK]
+    assert len(creates(sim)) == 4  # two answered 429, two created
+    assert sim_get(sim, "/_sim/counters")["issues"] == 2
+    # 429s do not count as failed attempts.
+    assert all(r.attempts == 1 for r in h.rows())
+
+
+async def test_per_issue_429_pauses_only_that_issue(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("P1|CREATE|summary;x|", "P2|CREATE|summary;x|")
+    await h.settle()
+    sim_post(
+        sim,
+        "/_sim/faults",
+        {"kind": "429", "count": 1, "retry_after": 0.3, "method": "PUT", "reason": "jira-per-issue-on-write"},
+    )
+    await h.send("P1|UPDATE|summary;z|", "P2|UPDATE|summary;z|")
+    await h.settle()
+    assert set(h.statuses()) == {LogStatus.OK}
+    assert h.engine.pauses.all_until is None
+
+
+async def test_5xx_retried_then_ok(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("E1|CREATE|summary;x|")
+    await h.settle()
+    sim_post(sim, "/_sim/faults", {"kind": "503", "count": 2, "method": "PUT"})
+    await h.send("E1|UPDATE|summary;after outage|")
+    await h.settle()
+    row = h.rows()[1]
+    assert row.status is LogStatus.OK
+    assert row.attempts == 3
+
+
+async def test_5xx_beyond_max_retries_fails_with_reason(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url, max_retries=2)
+    await h.start()
+    await h.send("E2|CREATE|summary;x|")
+    await h.settle()
+    sim_post(sim, "/_sim/faults", {"kind": "500", "count": -1, "method": "PUT"})
+    await h.send("E2|UPDATE|summary;never|")
+    await h.settle()
+    row = h.rows()[1]
+    assert row.status is LogStatus.FAILED
+    assert "HTTP 500" in row.error
+    assert "gave up after 3 attempts" in row.error
+
+
+@pytest.mark.parametrize("fault", ["slow_after", "drop_after"])
+async def test_ambiguous_create_is_settled_by_probe_not_recreated(
+    engine_factory: Factory, sim: Any, fault: str
+) -> None:
+    h = engine_factory(sim.url, timeout=0.5)
+    await h.start()
+    rule: dict[str, Any] = {"kind": fault, "count": 1, "method": "POST", "path": "/rest/api/latest/issue"}
+    if fault == "slow_after":
+        rule["seconds"] = 1.5
+    sim_post(sim, "/_sim/faults", rule)
+    await h.send("T1|CREATE|summary;x|", "T1|UPDATE|comment;after|")
+    await h.settle()
+    rows = h.rows()
+    assert [r.status for r in rows] == [LogStatus.OK, LogStatus.OK]
+    assert "found by its GUID stamp" in rows[0].note
+    assert sim_get(sim, "/_sim/counters")["issues"] == 1
+    # The slow answer is journaled only once sent; either way no second create went out.
+    assert len(creates(sim)) <= 1
+    assert h.store.statistics().create.today == 1
+
+
+async def test_search_lag_needs_the_second_probe(engine_factory: Factory, sim: Any) -> None:
+    sim_post(sim, "/_sim/config", {"search_lag": 0.6})
+    h = engine_factory(sim.url, timeout=0.3, probe_delay=0.8)
+    await h.start()
+    sim_post(
+        sim,
+        "/_sim/faults",
+        {"kind": "drop_after", "count": 1, "method": "POST", "path": "/rest/api/latest/issue"},
+    )
+    await h.send("LAG|CREATE|summary;x|")
+    await h.settle()
+    (row,) = h.rows()
+    assert row.status is LogStatus.OK
+    searches = [e for e in sim_get(sim, "/_sim/journal") if "/search" in e["path"]]
+    assert len(searches) == 2
+    assert sim_get(sim, "/_sim/counters")["issues"] == 1
+
+
+async def test_probe_miss_twice_creates_again(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url, probe_delay=0.05)
+    await h.start()
+    # A dropped connection before processing: nothing was created, two probes miss, then create.
+    sim_post(
+        sim, "/_sim/faults", {"kind": "drop", "count": 1, "method": "POST", "path": "/rest/api/latest/issue"}
+    )
+    await h.send("MISS|CREATE|summary;x|")
+    await h.settle()
+    (row,) = h.rows()
+    assert row.status is LogStatus.OK
+    assert row.attempts == 2
+    assert sim_get(sim, "/_sim/counters")["issues"] == 1
+
+
+async def test_401_stops_all_sending_until_credentials_change(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url, credentials=Credentials("basic", "admin", "wrong"))
+    await h.start()
+    await h.send("AU1|CREATE|summary;x|", "AU2|CREATE|summary;y|")
+    for _ in range(100):
+        if h.engine.auth_failed:
+            break
+        await asyncio.sleep(0.01)
+    assert h.engine.auth_failed
+    assert h.engine.jira_state is JiraState.AUTH_FAILED
+    await asyncio.sleep(0.2)
+    attempts = [e for e in sim_get(sim, "/_sim/journal") if e["status"] == 401]
+    # One failed login stops everything: no hammering (DC CAPTCHA).
+    assert len(attempts) <= 2
+    assert h.store.counts() == (2, 0)
+    h.jira.set_credentials(Credentials("basic", "admin", "admin"))
+    h.engine.credentials_changed()
+    await h.settle()
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK]
+
+
+async def test_pending_work_survives_restart(engine_factory: Factory, sim: Any, tmp_path: Any) -> None:
+    db = tmp_path / "restart.db"
+    first = engine_factory(sim.url, db_path=db)
+    await first.send("RS|CREATE|summary;x|", "RS|UPDATE|comment;y|")
+    await first.close()
+    second = engine_factory(sim.url, db_path=db)
+    await second.start()
+    await second.settle()
+    assert second.statuses() == [LogStatus.OK, LogStatus.OK]
+
+
+async def test_protected_fields_are_not_updated(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url, protected_fields=("assignee",))
+    await h.start()
+    await h.send("PR|CREATE|summary;x|", "PR|UPDATE|assignee;admin|summary;y|")
+    await h.settle()
+    row = h.rows()[1]
+    assert row.status is LogStatus.OK
+    assert "protected fields not updated: assignee" in row.note
+    put = [e for e in writes(sim) if e["method"] == "PUT"][0]
+    assert put["body"]["fields"] == {"summary": "y"}
+
+
+async def test_summary_cut_is_noted(engine_factory: Factory, sim: Any) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("LONG|CREATE|summary;" + "x" * 300 + "|")
+    await h.settle()
+    (row,) = h.rows()
+    assert row.status is LogStatus.OK
+    assert "summary cut from 300 to 255" in row.note
