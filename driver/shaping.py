@@ -37,11 +37,13 @@ __all__ = [
     "adf_to_text",
     "canonical",
     "compact_json",
+    "MAX_JSON_DEPTH",
     "loads_strict",
     "same_json",
     "shape",
     "text_format_for",
     "text_to_adf",
+    "too_deep",
     "unshape",
     "user_style_for",
 ]
@@ -69,9 +71,33 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+MAX_JSON_DEPTH = 100
+"""Deepest nesting accepted in raw JSON; Jira bodies need far less, and the table is stored by
+pydantic, which refuses deep recursion."""
+
+
+def too_deep(value: JSON, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects nest deeper than limit (checked without recursion)."""
+    stack: list[tuple[JSON, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def loads_strict(text: str) -> JSON:
-    """json.loads without NaN/Infinity; raises json.JSONDecodeError or ValueError."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """json.loads without NaN/Infinity or deep nesting; raises json.JSONDecodeError or ValueError."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if too_deep(value):
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 def compact_json(value: JSON) -> str:
@@ -220,7 +246,7 @@ def _shape_json(field: FieldDef, text: str) -> JSON:
     try:
         return loads_strict(text)
     except ValueError as exc:
-        reason = f" ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = f" ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else f" ({exc})"
         raise ShapeError(field.id, text, f"valid JSON{reason}") from None
 
 

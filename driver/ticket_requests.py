@@ -8,8 +8,8 @@
   only known at run time (found with `stamp_jql`), so paths hold the placeholder `{key}`;
   `RequestPlan.with_key` fills it in. An UPDATE with no field left sends no PUT at all.
 - Every body goes through `make_safe`, which trims what Jira would reject outright (summary over
-  255 characters, description/environment/comments over 32,767, spaces in labels) and says what
-  it changed.
+  255 characters or with line breaks, description/environment/comments over 32,767, spaces in
+  labels) and says what it changed.
 
 The GUID stamp makes creates idempotent (WIRE-FACTS §10): by default a label `<prefix><guid>`, or,
 when `[ticket] guid_field` names a text custom field, that field set to the GUID.
@@ -306,13 +306,18 @@ def _safe_labels(labels: JSON, notes: list[str]) -> JSON:
 
 
 def make_safe(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
-    """A copy of a create/edit body that Jira will not refuse for size or label spaces, and notes."""
+    """A copy of a create/edit body Jira will not refuse for size, line breaks or label spaces, and notes."""
     result = copy.deepcopy(dict(body))
     notes: list[str] = []
     fields = result.get("fields")
     if isinstance(fields, dict):
         if "summary" in fields:
-            fields["summary"] = _safe_text(fields["summary"], MAX_SUMMARY, "summary", notes)
+            summary = fields["summary"]
+            if isinstance(summary, str) and ("\n" in summary or "\r" in summary):
+                # Jira refuses a summary with line breaks ("can't contain newline characters").
+                summary = re.sub(r"[\r\n]+", " ", summary)
+                notes.append("summary line breaks replaced by spaces")
+            fields["summary"] = _safe_text(summary, MAX_SUMMARY, "summary", notes)
         for name in ("description", "environment"):
             if name in fields:
                 fields[name] = _safe_text(fields[name], MAX_TEXT, name, notes)

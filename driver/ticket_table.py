@@ -32,18 +32,20 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from driver.errors import QueryError, ShapeError
 from driver.fields import FieldCatalog, FieldDef, FieldType
 from driver.shaping import (
     JSON,
+    MAX_JSON_DEPTH,
     TextFormat,
     UserStyle,
     canonical,
     compact_json,
     loads_strict,
     shape,
+    too_deep,
     unshape,
 )
 
@@ -264,10 +266,10 @@ def parse_query(query: str | Mapping[str, Any]) -> dict[str, JSON]:
             raise QueryError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except ValueError as exc:
             raise QueryError(f"not valid JSON: {exc}") from None
-        except RecursionError:
-            raise QueryError("not valid JSON: nested too deeply") from None
     else:
         data = dict(query)
+        if too_deep(data):
+            raise QueryError(f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(data, dict):
         raise QueryError('the query must be a JSON object such as {"fields": {...}}')
     if "fields" not in data:
@@ -331,7 +333,10 @@ def query_to_table(
 
     keys = list(data)
     extras = {k: v for k, v in data.items() if k != "fields"}
-    return TicketTable(rows=tuple(rows), extras=extras, fields_position=keys.index("fields"))
+    try:
+        return TicketTable(rows=tuple(rows), extras=extras, fields_position=keys.index("fields"))
+    except ValidationError as exc:  # defensive: parse_query already refused what pydantic would
+        raise QueryError(f"not a ticket body: {exc.errors()[0]['msg']}") from None
 
 
 def check_value(

@@ -3,6 +3,8 @@ trips render <-> parse, and a fuzz test that arbitrary text only yields a Comman
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -267,3 +269,16 @@ def test_fuzz_values_of_known_fields(field: str, value: str) -> None:
     outcome = _outcome(lambda t: resolve(parse(t), CATALOG, "cloud", "adf"), text)
     if isinstance(outcome, CommandError):
         assert 1 <= outcome.position <= len(text) + 1
+
+
+def test_the_pure_modules_import_no_io_library() -> None:
+    code = (
+        "import sys, driver.commands, driver.fields, driver.shaping, driver.ticket_table, "
+        "driver.ticket_requests\n"
+        "heavy = ('httpx', 'sqlite_utils', 'fastapi', 'textual', 'uvicorn'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

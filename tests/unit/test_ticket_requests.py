@@ -175,6 +175,10 @@ def test_make_safe() -> None:
     )
     assert body["fields"]["summary"] == "s" * 300
     assert make_safe({"fields": {"summary": "ok"}}) == ({"fields": {"summary": "ok"}}, ())
+    assert make_safe({"fields": {"summary": "two\r\nlines\nhere"}}) == (
+        {"fields": {"summary": "two lines here"}},
+        ("summary line breaks replaced by spaces",),
+    )
 
 
 def test_make_safe_adf() -> None:

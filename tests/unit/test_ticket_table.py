@@ -3,6 +3,7 @@ table -> query -> table and query -> table -> query are identities."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta, timezone
 from typing import Any
@@ -178,7 +179,8 @@ def test_top_level_key_order_survives() -> None:
         ('{"update": {}}', "needs a `fields` object", None, None),
         ('{"fields": []}', "`fields` must be an object", None, None),
         ('{"fields": "x"}', "`fields` must be an object", None, None),
-        ("[" * 100_000, "nested too deeply", None, None),
+        ("[" * 100_000, "nested deeper than 100 levels", None, None),
+        ('{"fields": {}, "update": ' + "[" * 101 + "]" * 101 + "}", "nested deeper", None, None),
     ],
 )
 def test_invalid_query_is_a_query_error(text: str, reason: str, line: int | None, column: int | None) -> None:
@@ -189,6 +191,24 @@ def test_invalid_query_is_a_query_error(text: str, reason: str, line: int | None
     assert reason in caught.value.reason
     assert (caught.value.line, caught.value.column) == (line, column)
     assert table.model_dump(mode="json") == before
+
+
+def test_deep_but_allowed_nesting_round_trips() -> None:
+    deep: Any = []
+    for _ in range(96):  # the body, `fields` and 97 lists: 99 levels
+        deep = [deep]
+    query = {"fields": {"customfield_1": deep}, "update": deep}
+    table = query_to_table(query, TicketTable(), CATALOG)
+    assert same_json(table_to_query(table), query)
+    with pytest.raises(QueryError, match="nested deeper"):
+        query_to_table({"fields": {"customfield_1": [[deep]]}}, TicketTable(), CATALOG)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from(list('{}[]":,fieldsupdat 01.-eE\\n')), max_size=60))
+def test_fuzz_query_text_yields_table_or_query_error(text: str) -> None:
+    with contextlib.suppress(QueryError):
+        query_to_table(text, seed_table("OPS", "Task"), CATALOG)
 
 
 def test_table_model_validation() -> None:
