@@ -53,8 +53,10 @@ def test_intake_text_and_json_then_log(driver: DriverProcess) -> None:
         assert page.total == 3
         detail = LogEntry.model_validate(client.get(f"/api/log/{accepted[0].id}").json())
         assert detail.ticket_key is not None
-        assert detail.request is not None and detail.request["fields"]["summary"] == "Disk full"
-        assert detail.response is not None and detail.response["status"] == 201
+        assert detail.request is not None
+        assert detail.request["fields"]["summary"] == "Disk full"
+        assert detail.response is not None
+        assert detail.response["status"] == 201
         assert client.get("/api/log/99999").status_code == 404
         by_guid = LogPage.model_validate(client.get("/api/log", params={"guid": "API2"}).json())
         assert [r.action for r in by_guid.rows] == ["CREATE"]
@@ -127,8 +129,8 @@ def test_ticket_table_endpoints_and_execute(driver: DriverProcess, sim: Any) -> 
         )
         assert response.status_code == 202, response.text
         driver.wait_settled()
-        row = LogPage.model_validate(client.get("/api/log", params={"guid": "SEV"}).json()).rows[0]
-        assert sim.admin(f"issues/{row.ticket_key}")["fields"]["customfield_10100"]["value"] == "Major"
+        sev = LogPage.model_validate(client.get("/api/log", params={"guid": "SEV"}).json()).rows[0]
+        assert sim.admin(f"issues/{sev.ticket_key}")["fields"]["customfield_10100"]["value"] == "Major"
 
 
 def test_settings_persist_and_secrets_never_come_back(driver: DriverProcess) -> None:
