@@ -20,6 +20,8 @@ import argparse
 import asyncio
 import base64
 import email.utils
+import errno
+import socket
 import ssl
 import sys
 from collections.abc import Callable, Generator, Mapping
@@ -196,6 +198,17 @@ def _body(response: httpx.Response) -> Any:
         return text if len(text) <= 2000 else text[:2000] + "..."
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            seen.extend(current.exceptions)
+    return seen
+
+
 def describe_transport_error(exc: BaseException, url: str, timeout: float) -> tuple[str, bool]:
     """Plain words for a failure to reach Jira, and whether it means 'unreachable'."""
     text = str(exc) or exc.__class__.__name__
@@ -204,7 +217,20 @@ def describe_transport_error(exc: BaseException, url: str, timeout: float) -> tu
     if isinstance(exc, httpx.TimeoutException):
         return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
     if isinstance(exc, httpx.ConnectError):
-        if isinstance(exc.__context__, ssl.SSLError) or "ssl" in lowered or "certificate" in lowered:
+        for inner in _chain(exc):
+            if isinstance(inner, socket.gaierror):
+                return f"DNS: cannot resolve the host name {host!r}", True
+            if isinstance(inner, ssl.SSLError):
+                return f"TLS: cannot establish a trusted connection to {host}: {inner}", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ):
+                return (
+                    f"connection refused by {host}:{httpx.URL(url).port or ''} (is the URL and port right?)",
+                    True,
+                )
+        if "ssl" in lowered or "certificate" in lowered:
             return f"TLS: cannot establish a trusted connection to {host}: {text}", True
         if any(
             marker in lowered
