@@ -334,3 +334,22 @@ async def test_summary_cut_is_noted(engine_factory: Factory, sim: Any) -> None:
     (row,) = h.rows()
     assert row.status is LogStatus.OK
     assert "summary cut from 300 to 255" in row.note
+
+
+async def test_cloud_v3_adf_and_search_jql(engine_factory: Factory, sim_factory: Any) -> None:
+    cloud = sim_factory("--flavor", "cloud", "--search-lag", "0.2")
+    h = engine_factory(cloud.url, ticket_location="rest/api/3/issue", timeout=0.5, probe_delay=0.4)
+    await h.start()
+    cloud.faults(kind="drop_after", count=1, method="POST", path="/rest/api/3/issue")
+    await h.send(
+        "C1|CREATE|summary;cloud|description;line one|",
+        "C1|UPDATE|comment;from the driver|",
+    )
+    await h.settle()
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK]
+    assert h.jira.api_type == "cloud"
+    journal = cloud.journal()
+    assert any(e["path"] == "/rest/api/3/search/jql" for e in journal)
+    comment = [e for e in journal if e["path"].endswith("/comment")][0]
+    assert comment["body"]["body"]["type"] == "doc"
+    assert cloud.counters()["issues"] == 1
