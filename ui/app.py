@@ -70,7 +70,10 @@ class JiraDriverApp(App[None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(StatusBar).url = self.client.base_url
+        # Held, not queried later: app.query_one looks at the top screen, which may be a dialog.
+        self.status_bar = self.query_one(StatusBar)
+        self.tabs = self.query_one("#pages", TabbedContent)
+        self.status_bar.url = self.client.base_url
         self.poll_status()
         if self.quit_after > 0:
             self.set_timer(self.quit_after, self.exit)
@@ -81,8 +84,7 @@ class JiraDriverApp(App[None]):
     @property
     def page(self) -> DriverPage:
         """The visible page."""
-        tabs = self.query_one("#pages", TabbedContent)
-        return tabs.get_pane(tabs.active).query_one(DriverPage)
+        return self.tabs.get_pane(self.tabs.active).query_one(DriverPage)
 
     # --- the status poller ----------------------------------------------------------------------
 
@@ -103,7 +105,7 @@ class JiraDriverApp(App[None]):
 
     @on(DriverStatusChanged)
     def _status_changed(self, message: DriverStatusChanged) -> None:
-        bar = self.query_one(StatusBar)
+        bar = self.status_bar
         bar.error = message.error
         bar.status = message.status
         if message.status is None:
@@ -133,7 +135,7 @@ class JiraDriverApp(App[None]):
 
     def action_show_page(self, tab: str) -> None:
         """Switch to a page."""
-        self.query_one("#pages", TabbedContent).active = tab
+        self.tabs.active = tab
 
     def action_refresh_page(self) -> None:
         """Reload the visible page from the driver."""

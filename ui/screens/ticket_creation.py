@@ -27,7 +27,7 @@ EXECUTE_WAIT = 10
 
 def query_editor() -> TextArea:
     """A JSON editor, highlighted when tree-sitter's JSON grammar is installed."""
-    editor = TextArea.code_editor(id="create-query", soft_wrap=False, tab_behavior="focus")
+    editor = TextArea.code_editor(id="create-query", soft_wrap=True, tab_behavior="focus")
     if "json" in editor.available_languages:
         editor.language = "json"
     return editor

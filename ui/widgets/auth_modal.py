@@ -42,7 +42,11 @@ class AuthModal(ModalScreen[AuthUpdate | None]):
             )
             yield Input(self.jira.username, placeholder="user (e-mail on Cloud)", id="auth-user")
             yield Input(placeholder="secret: password, token or key", password=True, id="auth-secret")
-            stored = "A secret is stored." if self.jira.has_secret else "No secret is stored."
+            stored = (
+                "A secret is stored; leave the field empty to keep it."
+                if self.jira.has_secret
+                else "No secret is stored."
+            )
             yield Label(stored, id="auth-stored")
             yield Label("", id="auth-error", classes="error")
             with Horizontal(classes="buttons"):

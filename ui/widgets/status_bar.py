@@ -18,29 +18,26 @@ def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, s
             Text.assemble(("✖ disconnected", "bold"), f" from the driver at {url}: {error} — retrying"),
             "-disconnected",
         )
-    parts: list[Text | str | tuple[str, str]] = [("● connected", "bold"), f" driver {status.version}"]
+    # Queue first: Jira's message can be long, and the counts must never be cut off.
+    parts: list[Text | str | tuple[str, str]] = [
+        ("● connected", "bold"),
+        f" │ queue {status.queue_depth} (pending {status.pending}, deferred {status.deferred})"
+        f" │ failed today {status.failed_today} │ ",
+    ]
     state = "-ok"
     if status.jira_state is JiraState.PAUSED and status.paused_until is not None:
         until = status.paused_until.astimezone().strftime("%H:%M:%S")
         reason = f" ({status.pause_reason})" if status.pause_reason else ""
-        parts += [" │ ", (f"⏸ paused by Jira until {until}{reason}", "bold")]
+        parts.append((f"⏸ paused by Jira until {until}{reason}", "bold"))
         state = "-paused"
     elif status.jira_state is JiraState.AUTH_FAILED:
-        parts += [" │ ", ("Jira auth failed", "bold"), f": {status.jira_message or 'check the credentials'}"]
+        parts += [("Jira auth failed", "bold"), f": {status.jira_message or 'check the credentials'}"]
         state = "-auth-failed"
     elif status.jira_state is JiraState.UNREACHABLE:
-        parts += [
-            " │ ",
-            ("Jira unreachable", "bold"),
-            f": {status.jira_message}" if status.jira_message else "",
-        ]
+        parts += [("Jira unreachable", "bold"), f": {status.jira_message}" if status.jira_message else ""]
         state = "-jira-down"
     else:
-        parts.append(f" │ Jira {status.jira_state.value}")
-    parts.append(
-        f" │ queue {status.queue_depth} (pending {status.pending}, deferred {status.deferred})"
-        f" │ failed today {status.failed_today}"
-    )
+        parts.append(f"Jira {status.jira_state.value}")
     if status.near_limit:
         parts.append(" │ near Jira's rate limit")
     return Text.assemble(*parts), state
@@ -57,6 +54,8 @@ class StatusBar(Static):
 
     def render(self) -> Text:
         text, state = describe(self.status, self.error, self.url)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         self.remove_class(*self._STATES)
         self.add_class(state)
         return text

@@ -14,6 +14,12 @@ from driver.schemas import TicketRowBody
 COLUMNS = ("Field", "Name", "Type", "Value", "Mode")
 
 
+def _cut(text: str, width: int) -> str:
+    # The whole value is in the Create Query and the edit dialog; the table keeps Mode in view.
+    text = text.replace("\n", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class TicketTable(DataTable[Text | str]):
     """Shows rows; keys only report what the operator asked for, the page applies it."""
 
@@ -56,8 +62,7 @@ class TicketTable(DataTable[Text | str]):
         self.clear()
         for body in rows:
             mode = Text(body.mode, style="bold" if body.mode == "Included" else "dim italic")
-            value = body.value.replace("\n", "⏎")
-            self.add_row(body.field, body.name, body.type, value, mode)
+            self.add_row(body.field, _cut(body.name, 14), body.type, _cut(body.value, 16), mode)
         if rows:
             self.move_cursor(row=min(row, len(rows) - 1), animate=False)
 

@@ -1,0 +1,350 @@
+"""Pilot tests of each page against a real driver and simulator: the newcomer's walk-through."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static, TextArea
+
+from driver.schemas import LogStatus, Statistics, TicketState
+from tests.fixtures.driver import DriverProcess
+from tests.ui.conftest import settle, wait_for
+from ui.app import JiraDriverApp
+from ui.client import connect
+from ui.messages import CountersReset, DriverStatusChanged, TicketExecuted
+from ui.screens.log import LogViewPage
+from ui.widgets.add_field_modal import AddFieldModal
+from ui.widgets.confirm_modal import ConfirmModal
+from ui.widgets.log_table import LogTable
+from ui.widgets.prompt_modal import PromptModal
+from ui.widgets.status_bar import StatusBar
+from ui.widgets.ticket_table import TicketTable
+
+SIZE = (120, 36)
+
+
+class Session:
+    """A running app, its pilot, the messages it saw and the driver behind it."""
+
+    def __init__(self, app: JiraDriverApp, pilot: Pilot[Any], messages: list[Message], driver: DriverProcess):
+        self.app = app
+        self.pilot = pilot
+        self.messages = messages
+        self.driver = driver
+
+    def get(self, path: str) -> Any:
+        with self.driver.client() as client:
+            response = client.get(path)
+            response.raise_for_status()
+            return response.json()
+
+    def text(self, selector: str) -> str:
+        return str(self.app.screen.query_one(selector, Static).render())
+
+    async def wait(self, condition: Callable[[], bool], within: float = 15.0) -> None:
+        await wait_for(self.pilot, condition, within)
+
+
+@asynccontextmanager
+async def running(driver: DriverProcess) -> AsyncIterator[Session]:
+    messages: list[Message] = []
+    app = JiraDriverApp(connect(driver.url, driver.api_token))
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        session = Session(app, pilot, messages, driver)
+        await session.wait(lambda: app.connected)
+        await settle(pilot)
+        yield session
+
+
+@pytest.fixture
+async def ui(driver: DriverProcess) -> AsyncIterator[Session]:
+    """The TUI on the standard driver (api token set)."""
+    async with running(driver) as session:
+        yield session
+
+
+def ticket(session: Session) -> TicketState:
+    return TicketState.model_validate(session.get("/api/ticket"))
+
+
+# --- Ticket Creation -------------------------------------------------------------------------
+
+
+async def test_add_a_custom_field(ui: Session) -> None:
+    pilot = ui.pilot
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    modal = ui.app.screen
+    assert isinstance(modal, AddFieldModal)
+    await pilot.click("#custom-id")
+    await pilot.press(*"customfield_10100")
+    await pilot.press("tab", *"Alarm GUID")
+    # The type Select: open it, walk down to "string" (the first type), choose it.
+    await pilot.press("tab", "enter")
+    await settle(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+    assert modal.query_one("#custom-type", Select).value == "string"
+    await pilot.click("#field-value")
+    await pilot.press(*"ALARM-42", "enter")
+    await settle(pilot)
+    await ui.wait(lambda: any(r.field == "customfield_10100" for r in ticket(ui).rows))
+    row = next(r for r in ticket(ui).rows if r.field == "customfield_10100")
+    assert (row.name, row.type, row.value, row.mode) == ("Alarm GUID", "string", "ALARM-42", "Included")
+    await ui.wait(lambda: "customfield_10100" in ui.app.query_one("#create-query", TextArea).text)
+    table = ui.app.query_one(TicketTable)
+    assert table.row_count == len(ticket(ui).rows)
+
+
+async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
+    pilot = ui.pilot
+    table = ui.app.query_one(TicketTable)
+    index = next(i for i, r in enumerate(ticket(ui).rows) if r.field == "summary")
+    table.focus()
+    table.move_cursor(row=index)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(ui.app.screen, PromptModal)
+    ui.app.screen.query_one(Input).value = ""
+    await pilot.press(*"Disk full on core-router-01", "enter")
+    await settle(pilot)
+    editor = ui.app.query_one("#create-query", TextArea)
+    assert '"summary": "Disk full on core-router-01"' in editor.text
+    assert ticket(ui).query["fields"]["summary"] == "Disk full on core-router-01"
+
+    await pilot.press("m")
+    await settle(pilot)
+    assert ticket(ui).rows[index].mode == "Excluded"
+    assert "summary" not in ticket(ui).query["fields"]
+    assert '"summary"' not in editor.text
+
+
+async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
+    pilot = ui.pilot
+    editor = ui.app.query_one("#create-query", TextArea)
+    rows_before = ticket(ui).rows
+    editor.focus()
+    editor.move_cursor((0, 0))
+    await pilot.press("x", "ctrl+s")
+    await settle(pilot)
+    error = ui.text("#query-error")
+    assert "line 1" in error
+    assert "column" in error
+    assert ticket(ui).rows == rows_before  # the driver kept the table
+    assert ui.app.query_one(TicketTable).row_count == len(rows_before)
+
+    # A valid edit: change the summary in the JSON; the table follows.
+    text = ticket(ui).query_text
+    editor.load_text(text.replace(ticket(ui).query["fields"]["summary"], "Edited in the JSON"))
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert ui.text("#query-error") == ""
+    summary = next(r for r in ticket(ui).rows if r.field == "summary")
+    assert summary.value == "Edited in the JSON"
+    table = ui.app.query_one(TicketTable)
+    # The table cuts long values; the start of the new one is enough to see it followed.
+    cells = table.get_row_at(rows_index(ticket(ui), "summary"))
+    assert any(str(c).startswith("Edited in the") for c in cells)
+
+
+def rows_index(state: TicketState, field: str) -> int:
+    return next(i for i, r in enumerate(state.rows) if r.field == field)
+
+
+async def test_execute_creates_a_ticket_after_confirmation(ui: Session) -> None:
+    pilot = ui.pilot
+    await pilot.press("ctrl+g")
+    await settle(pilot)
+    assert isinstance(ui.app.screen, ConfirmModal)
+    await pilot.press("y")
+    await ui.wait(lambda: any(isinstance(m, TicketExecuted) for m in ui.messages))
+    # The hook sees a message at each node it bubbles through: one event, several sightings.
+    [executed] = {id(m): m for m in ui.messages if isinstance(m, TicketExecuted)}.values()
+    assert executed.entry.status is LogStatus.OK
+    assert executed.entry.ticket_key
+    result = ui.text("#execute-result")
+    assert f"Created {executed.entry.ticket_key}" in result
+    assert str(executed.entry.ticket_url) in result
+
+
+async def test_execute_can_be_cancelled(ui: Session) -> None:
+    await ui.pilot.press("ctrl+g")
+    await settle(ui.pilot)
+    await ui.pilot.press("n")
+    await settle(ui.pilot)
+    assert not isinstance(ui.app.screen, ConfirmModal)
+    assert ui.get("/api/log")["total"] == 0
+
+
+# --- Configuration ---------------------------------------------------------------------------
+
+
+async def test_settings_auth_check_and_advanced(ui: Session) -> None:
+    pilot = ui.pilot
+    await pilot.press("f2")
+    await settle(pilot)
+    app = ui.app
+    app.query_one("#max-updates", Input).value = "1"
+    app.query_one("#interval", Input).value = "45"
+    await pilot.click("#save-update")
+    await settle(pilot)
+    assert "saved" in ui.text("#settings-result")
+    assert ui.get("/api/settings")["update"]["max_updates"] == 1
+    assert ui.get("/api/settings")["update"]["interval_seconds"] == 45
+
+    # Authentication: the secret is typed masked and never comes back.
+    await pilot.click("#auth")
+    await settle(pilot)
+    secret_input = app.screen.query_one("#auth-secret", Input)
+    assert secret_input.password
+    secret_input.focus()
+    await pilot.press(*"admin", "enter")
+    await settle(pilot)
+    assert "a secret is stored" in ui.text("#auth-summary")
+    assert "admin" in ui.text("#auth-summary")
+    assert ui.get("/api/settings")["jira"]["has_secret"] is True
+
+    await pilot.click("#check")
+    await settle(pilot)
+    await ui.wait(lambda: ui.text("#check-result").startswith("✔"))
+
+    # Advanced: a bad command is shown again with a caret under the bad position.
+    advanced = app.query_one("#advanced", Input)
+    advanced.focus()
+    await pilot.press(*"ALARM-1|CREAT|summary;x", "enter")
+    await settle(pilot)
+    shown = ui.text("#advanced-result")
+    assert "position 9" in shown
+    lines = shown.splitlines()
+    command_line = next(line for line in lines if "ALARM-1|CREAT" in line)
+    caret_line = lines[lines.index(command_line) + 1]
+    assert caret_line.index("^") == command_line.index("CREAT")
+    advanced.value = ""
+    await pilot.press(*"ALARM-2|CREATE|summary;From Advanced|", "enter")
+    await settle(pilot)
+    assert "Accepted" in ui.text("#advanced-result")
+
+
+# --- Log -------------------------------------------------------------------------------------
+
+
+async def test_updates_arrive_by_themselves_and_are_deferred(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    drv = driver_factory(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "60"}})
+    async with running(drv) as ui:
+        await ui.pilot.press("f3")
+        await settle(ui.pilot)
+        drv.send("ALARM-7|CREATE|summary;Fan failure|")
+        await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+        drv.send("ALARM-7|UPDATE|summary;Fan failure (2)|", "ALARM-7|UPDATE|summary;Fan failure (3)|")
+        table = ui.app.query_one(LogTable)
+        # Nobody presses anything: the status poller brings the new rows and the Deferred state.
+        await ui.wait(lambda: any(e.status is LogStatus.DEFERRED for e in table.entries.values()), 5)
+        await ui.wait(lambda: table.row_count >= 3, 5)
+        bar = ui.app.query_one(StatusBar)
+        await ui.wait(lambda: bar.status is not None and bar.status.deferred >= 1, 5)
+        assert "deferred" in str(bar.render())
+        newest = table.get_row_at(0)
+        assert "UPDATE" in newest
+        assert any(isinstance(m, DriverStatusChanged) and m.status for m in ui.messages)
+
+
+async def test_find_a_failed_request_and_read_why(ui: Session) -> None:
+    ui.driver.send("ALARM-1|CREATE|summary;ok|", "ALARM-2|CREATE|summary;bad|priority;Urgentt|")
+    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    pilot = ui.pilot
+    await pilot.press("f3")
+    await settle(pilot)
+    page = ui.app.query_one(LogViewPage)
+    status = page.query_one("#filter-status", Select)
+    status.value = "Failed"
+    await settle(pilot)
+    table = ui.app.query_one(LogTable)
+    await ui.wait(lambda: table.row_count == 1 and page.total == 1)
+    [entry] = table.entries.values()
+    assert entry.status is LogStatus.FAILED
+    table.focus()
+    await pilot.press("down", "up")
+    await settle(pilot)
+    detail = ui.text("#log-detail")
+    assert "Priority name 'Urgentt' is not valid" in detail
+    assert "Request:" in detail
+
+
+async def test_ticket_url_opens_in_a_browser_or_is_copied(
+    ui: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("ui.screens.log.browser_available", lambda: True)
+
+    def fake_open(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr("webbrowser.open", fake_open)
+    ui.driver.send("ALARM-3|CREATE|summary;Link me|")
+    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    await ui.pilot.press("f3")
+    await settle(ui.pilot)
+    table = ui.app.query_one(LogTable)
+    await ui.wait(lambda: table.current is not None and table.current.ticket_url is not None)
+    url = table.current.ticket_url if table.current else None
+    table.focus()
+    await ui.pilot.press("o")
+    await settle(ui.pilot)
+    assert opened == [url]
+    monkeypatch.setattr("ui.screens.log.browser_available", lambda: False)
+    await ui.pilot.press("o")
+    await settle(ui.pilot)
+    assert ui.app.clipboard == url
+
+
+# --- Statistics ------------------------------------------------------------------------------
+
+
+async def test_reset_the_daily_counters(ui: Session) -> None:
+    ui.driver.send("ALARM-4|CREATE|summary;Count me|")
+    await ui.wait(lambda: ui.get("/api/stats")["create"]["today"] == 1)
+    pilot = ui.pilot
+    await pilot.press("f4")
+    await settle(pilot)
+    await ui.wait(lambda: "Today             1" in ui.text("#counts-create"))
+    await pilot.click("#reset-create-daily")
+    await settle(pilot)
+    assert isinstance(ui.app.screen, ConfirmModal)
+    await pilot.press("y")
+    await ui.wait(lambda: any(isinstance(m, CountersReset) for m in ui.messages))
+    stats = Statistics.model_validate(ui.get("/api/stats"))
+    assert stats.create.today == 0
+    assert stats.create.total == 1  # only the daily numbers were reset
+    assert "Today             0" in ui.text("#counts-create")
+
+
+# --- connection ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_driver_outage_is_shown_and_recovered_from(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    port = free_port()
+    drv = driver_factory(sim.url, ini={"driver": {"listen": f"127.0.0.1:{port}"}})
+    async with running(drv) as ui:
+        bar = ui.app.query_one(StatusBar)
+        drv.stop()
+        await ui.wait(lambda: "disconnected" in str(bar.render()), 5)
+        drv.start()
+        await ui.wait(lambda: ui.app.connected and "connected" in str(bar.render()), 10)
+        assert "disconnected" not in str(bar.render())
