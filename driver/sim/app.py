@@ -1,4 +1,4 @@
-"""The simulator's FastAPI app: Jira's REST resources and /_sim/ for tests, behind auth/fault/limit middleware."""
+"""The simulator's FastAPI app: Jira's REST resources and /_sim/ for tests, behind auth, faults and limits."""
 
 from __future__ import annotations
 
@@ -334,10 +334,12 @@ async def _body(request: Request, required: bool = True) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise JiraError(
             400, [f"Unexpected character: {exc.msg} (line {exc.lineno}, column {exc.colno})"]
         ) from None
+    except ValueError:
+        raise JiraError(400, ["Unexpected character in the request body"]) from None
     if not isinstance(data, dict):
         raise JiraError(400, ["Can not deserialize instance of the request bean out of START_ARRAY token"])
     return data

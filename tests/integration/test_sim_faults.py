@@ -1,0 +1,139 @@
+"""Injected faults and Cloud-style rate limits, seen by a real HTTP client."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.sim import SimProcess, SpecChecker, checked_client
+
+ISSUE = "/rest/api/2/issue"
+RESET_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+NEW: dict[str, Any] = {"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "x"}}
+
+
+@pytest.fixture
+def client(sim: SimProcess, spec_check: SpecChecker) -> Iterator[httpx.Client]:
+    with checked_client(sim, spec_check) as c:
+        yield c
+
+
+def test_injected_429_has_cloud_headers_then_clears(sim: SimProcess, client: httpx.Client) -> None:
+    sim.faults(kind=429, count=2, retry_after=7, method="POST", path=ISSUE)
+    assert client.get("/rest/api/2/myself").status_code == 200
+    for _ in range(2):
+        limited = client.post(ISSUE, json=NEW)
+        assert limited.status_code == 429
+        headers = limited.headers
+        assert headers["Retry-After"] == "7"
+        assert headers["RateLimit-Reason"] == "jira-burst-based"
+        assert headers["X-RateLimit-Remaining"] == "0"
+        assert RESET_FORMAT.match(headers["X-RateLimit-Reset"])
+        reset = datetime.strptime(headers["X-RateLimit-Reset"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert 0 <= (reset - datetime.now(UTC)).total_seconds() <= 8
+    assert client.post(ISSUE, json=NEW).status_code == 201
+    assert sim.counters()["created"] == 1
+    assert [e["fault"] for e in sim.journal()] == [None, "429", "429", None]
+
+
+def test_injected_5xx_some_with_retry_after(sim: SimProcess, client: httpx.Client) -> None:
+    sim.admin("faults", {"rules": [{"kind": 503, "retry_after": 3}, {"kind": "status", "status": 500}]})
+    unavailable = client.get("/rest/api/2/myself")
+    assert unavailable.status_code == 503
+    assert unavailable.headers["Retry-After"] == "3"
+    failed = client.get("/rest/api/2/myself")
+    assert failed.status_code == 500
+    assert "Retry-After" not in failed.headers
+    assert client.get("/rest/api/2/myself").status_code == 200
+
+
+def test_dropped_connection_is_a_transport_error(sim: SimProcess) -> None:
+    sim.faults(kind="drop")
+    with httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=5) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post(ISSUE, json=NEW)
+        assert client.get("/rest/api/2/myself").status_code == 200
+    assert sim.issues() == []
+    assert sim.journal()[0]["status"] is None
+    assert sim.counters()["dropped"] == 1
+
+
+def test_drop_after_processing_creates_the_issue_unanswered(sim: SimProcess) -> None:
+    sim.faults(kind="drop_after", method="POST")
+    client = httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=5)
+    with client, pytest.raises(httpx.RemoteProtocolError):
+        client.post(ISSUE, json=NEW)
+    assert [i["key"] for i in sim.issues()] == ["OPS-1"]
+
+
+def test_slow_after_processing_times_out_the_client_but_creates(sim: SimProcess) -> None:
+    sim.faults(kind="slow_after", seconds=1.5)
+    client = httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=0.4)
+    with client, pytest.raises(httpx.ReadTimeout):
+        client.post(ISSUE, json={**NEW, "fields": {**NEW["fields"], "labels": ["ambiguous"]}})
+    [issue] = sim.issues()
+    assert issue["fields"]["labels"] == ["ambiguous"]
+
+
+def test_latency_is_added(sim: SimProcess, client: httpx.Client) -> None:
+    sim.faults(latency_ms=150)
+    started = time.monotonic()
+    client.get("/rest/api/2/myself")
+    assert time.monotonic() - started >= 0.15
+    sim.admin("faults", method="DELETE")
+    assert sim.admin("faults") == {"latency_ms": 0.0, "rules": []}
+
+
+def test_burst_limit_answers_429_with_headers(sim: SimProcess, client: httpx.Client) -> None:
+    sim.config(burst_limit=5)
+    answers = [client.get("/rest/api/2/myself") for _ in range(7)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    assert answers[0].headers["X-RateLimit-Limit"] == "5"
+    assert answers[0].headers["X-RateLimit-Remaining"] == "4"
+    assert "X-RateLimit-NearLimit" not in answers[0].headers
+    assert answers[4].headers["X-RateLimit-NearLimit"] == "true"
+    limited = answers[5].headers
+    assert limited["RateLimit-Reason"] == "jira-burst-based"
+    assert limited["Retry-After"] == "1"
+    assert RESET_FORMAT.match(limited["X-RateLimit-Reset"])
+    time.sleep(1.05)
+    assert client.get("/rest/api/2/myself").status_code == 200
+    assert sim.counters()["rate_limited"] == 2
+
+
+def test_per_issue_write_limit(sim: SimProcess, client: httpx.Client) -> None:
+    sim.config(issue_write_limit=3, issue_write_window=30)
+    first = client.post(ISSUE, json=NEW).json()["key"]
+    second = client.post(ISSUE, json=NEW).json()["key"]
+    writes = [client.put(f"{ISSUE}/{first}", json={"fields": {"summary": f"s{n}"}}) for n in range(3)]
+    assert [w.status_code for w in writes] == [204, 204, 204]
+    assert writes[2].headers["X-RateLimit-NearLimit"] == "true"
+    limited = client.post(f"{ISSUE}/{first}/comment", json={"body": "one too many"})
+    assert limited.status_code == 429
+    assert limited.headers["RateLimit-Reason"] == "jira-per-issue-on-write"
+    assert int(limited.headers["Retry-After"]) >= 29
+    assert client.get(f"{ISSUE}/{first}").status_code == 200
+    assert client.put(f"{ISSUE}/{second}", json={"fields": {"summary": "other issue"}}).status_code == 204
+    sim.reset()
+    assert sim.admin("config")["issue_write_limit"] == 0
+
+
+def test_cli_flags_arm_faults_and_limits(sim_factory: Any) -> None:
+    sim = sim_factory("--fault", "503:1,retry_after=2", "--burst-limit", "50", "--latency-ms", "1")
+    response = httpx.get(f"{sim.url}/rest/api/2/myself", auth=("admin", "admin"))
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "2")
+    ok = httpx.get(f"{sim.url}/rest/api/2/myself", auth=("admin", "admin"))
+    assert ok.headers["X-RateLimit-Limit"] == "50"
+    assert sim.admin("config")["latency_ms"] == 1.0
+
+
+def test_bad_fault_requests_are_refused(sim: SimProcess) -> None:
+    response = httpx.post(f"{sim.url}/_sim/faults", json={"kind": 404})
+    assert response.status_code == 400
+    assert httpx.post(f"{sim.url}/_sim/config", json={"nope": 1}).status_code == 400
