@@ -140,3 +140,18 @@ def test_read_ticket_state_without_db(tmp_path: Path) -> None:
     store = Store(tmp_path / "x.db")
     store.close()
     assert read_ticket_state(tmp_path / "x.db") is None
+
+
+def test_read_ticket_state_returns_stored_table_and_catalog(tmp_path: Path) -> None:
+    from driver.fields import FieldCatalog, FieldDef, FieldType
+    from driver.ticket_table import seed_table
+
+    store = Store(tmp_path / "t.db")
+    table = seed_table("NET", "Bug")
+    catalog = FieldCatalog.system().with_field(FieldDef("customfield_1", "Sev", FieldType.OPTION))
+    store.put_setting("ticket_table", table.model_dump(mode="json"))
+    store.put_setting("catalog", catalog.to_list())
+    state = read_ticket_state(tmp_path / "t.db")
+    store.close()
+    assert state is not None
+    assert state == (table, catalog)
