@@ -71,6 +71,11 @@ class JiraSection(_Section):
     """How long one request to Jira may take before it counts as failed."""
     max_retries: int = Field(default=5, ge=0, le=100)
     """Retries of a request after 5xx, timeouts and connection errors before it is Failed."""
+    retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
+    """First retry delay; it doubles on each retry, with jitter (Atlassian's recipe)."""
+    probe_delay_seconds: float = Field(default=5.0, ge=0, le=600)
+    """After a create with no answer, wait this long before the second search for its GUID stamp
+    (Cloud search is eventually consistent: one miss is not proof)."""
 
     @field_validator("url")
     @classmethod
@@ -111,6 +116,8 @@ class DriverSection(_Section):
     """When set, the HTTP API requires `Authorization: Bearer <api_token>`."""
     timezone: str = ""
     """IANA time zone for the daily statistics, e.g. Europe/Brussels. Empty: the machine's."""
+    concurrency: int = Field(default=16, ge=1, le=256)
+    """Jira requests in flight at once, across GUIDs (one GUID's commands always go in order)."""
 
     @field_validator("listen")
     @classmethod

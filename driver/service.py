@@ -7,11 +7,6 @@ start the engine and uvicorn in the same event loop, print `jira-driver listenin
 Shut-down on SIGINT/SIGTERM: stop taking commands (503), let uvicorn finish open HTTP requests,
 give in-flight Jira requests a few seconds, park the rest (an unanswered create stays journaled
 and is settled by a probe at the next start), close the store; exit 0 well within 10 s.
-
-Tuning knobs for tests and operators, read from the environment (not config keys, yet):
-    JIRA_DRIVER_RETRY_BASE_SECONDS   first retry delay after 5xx/timeouts (default 2)
-    JIRA_DRIVER_PROBE_DELAY_SECONDS  delay before the second stamp probe (default 5)
-    JIRA_DRIVER_CONCURRENCY          Jira requests in flight across GUIDs (default 16)
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
 import socket
 import sys
@@ -93,15 +87,6 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    try:
-        return float(value) if value else default
-    except ValueError:
-        log.warning("ignoring %s=%r: not a number", name, value)
-        return default
-
-
 def build(config: Config) -> DriverContext:
     """Open the store and build the client and engine, with settings changed at run time restored."""
     zone = config.zone()
@@ -150,9 +135,9 @@ def build(config: Config) -> DriverContext:
         table=table,
         catalog=catalog,
         max_retries=config.jira.max_retries,
-        retry_base=_env_float("JIRA_DRIVER_RETRY_BASE_SECONDS", 2.0),
-        probe_delay=_env_float("JIRA_DRIVER_PROBE_DELAY_SECONDS", 5.0),
-        concurrency=max(1, int(_env_float("JIRA_DRIVER_CONCURRENCY", 16))),
+        retry_base=config.jira.retry_base_seconds,
+        probe_delay=config.jira.probe_delay_seconds,
+        concurrency=config.driver.concurrency,
     )
     ctx = DriverContext(
         config=config,
