@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from driver.api_client import DriverClient, DriverClientError, format_table
+from driver.api_client import DriverClient, DriverClientError
 from driver.config import Config
 from driver.schemas import LogEntry, LogStatus
 
@@ -153,26 +153,25 @@ async def _feed(client: DriverClient, stop: threading.Event) -> None:
             await client.send_commands(commands)
 
 
+COLUMNS = (("ID", 5), ("TYPE", 9), ("ACTION", 6), ("GUID", 14), ("STATUS", 8), ("TICKET", 7))
+
+
+def _line(cells: list[str]) -> str:
+    fixed = "  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=False))
+    return f"{fixed}  {cells[-1]}".rstrip()
+
+
 def _print_rows(rows: list[LogEntry]) -> None:
-    table = [
-        (
-            str(e.id),
-            e.type.value,
-            e.action,
-            e.guid,
-            e.status.value,
-            e.ticket_key or "",
-            (e.note or e.error).replace("\n", " ")[:70],
-        )
-        for e in rows
-    ]
-    header = ("ID", "TYPE", "ACTION", "GUID", "STATUS", "TICKET", "NOTE / ERROR")
-    print(format_table(header, table), flush=True)
+    for e in rows:
+        detail = (e.note or e.error).replace("\n", " ")[:70]
+        cells = [str(e.id), e.type.value, e.action, e.guid, e.status.value, e.ticket_key or "", detail]
+        print(_line(cells), flush=True)
 
 
 async def _watch(client: DriverClient, stop: threading.Event, seconds: float) -> None:
     """Print each log row once it settles, until stopped."""
     shown: dict[int, LogStatus] = {}
+    print(_line([name for name, _ in COLUMNS] + ["NOTE / ERROR"]), flush=True)
     deadline = time.monotonic() + seconds if seconds else None
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
         await asyncio.sleep(0.5)
