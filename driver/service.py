@@ -87,6 +87,23 @@ class _Server(uvicorn.Server):
         yield
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket for the API (port 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted connections only then, and without it
+    # every keep-alive answer waits ~40 ms for a delayed ACK (headers and body go in two writes)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
 def build(config: Config) -> DriverContext:
     """Open the store and build the client and engine, with settings changed at run time restored."""
     zone = config.zone()
@@ -188,18 +205,14 @@ async def serve(config: Config) -> int:
 
     host, port = config.driver.host, config.driver.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = listening_socket(host, port)
     except OSError as exc:
         log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
         await engine.stop(0)
         ctx.store.close()
         await ctx.jira.aclose()
         return 1
-    sock.listen(1024)
-    sock.setblocking(False)
     bound_port = sock.getsockname()[1]
     app = create_app(ctx)
     server = _Server(
