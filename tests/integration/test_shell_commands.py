@@ -1,0 +1,132 @@
+"""`jira-driver send`, `log` and `stats` as an operator runs them: real processes, real HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.driver import DriverProcess
+
+
+def cli(driver: DriverProcess, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m driver ARGS --config <the driver's ini>` the way a shell would."""
+    env = {**os.environ, "JIRA_DRIVER_URL": driver.url, "JIRA_DRIVER_DRIVER_API_TOKEN": driver.api_token}
+    return subprocess.run(
+        [sys.executable, "-m", "driver", *args, "--config", str(driver.config_path)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_send_accepts_commands_and_log_json_shows_exactly_what_happened(
+    driver: DriverProcess, sim: Any
+) -> None:
+    sent = cli(driver, "send", "G-1|CREATE|summary;Disk full|priority;High|", "G-1|UPDATE|comment;at 95%|")
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.splitlines() == ["accepted #1 CREATE G-1", "accepted #2 UPDATE G-1"]
+    driver.wait_settled()
+
+    logged = cli(driver, "log", "--json")
+    assert logged.returncode == 0, logged.stderr
+    rows = [json.loads(line) for line in logged.stdout.splitlines()]
+    assert [list(r) for r in rows] == [
+        ["id", "type", "action", "guid", "time", "status", "ticket_id", "ticket_key", "ticket_url", "error"]
+    ] * 2
+    newest, oldest = rows
+    assert (oldest["id"], oldest["action"], oldest["status"], oldest["type"]) == (
+        1,
+        "CREATE",
+        "Ok",
+        "Automatic",
+    )
+    assert (newest["id"], newest["action"], newest["status"]) == (2, "UPDATE", "Ok")
+    key = oldest["ticket_key"]
+    assert newest["ticket_key"] == key
+    assert oldest["ticket_url"] == f"{sim.url}/browse/{key}"
+    # the simulator holds exactly that ticket, with the comment
+    issues = sim.issues()
+    assert [i["key"] for i in issues] == [key]
+
+
+def test_send_reads_stdin_and_rejects_the_whole_batch_on_one_bad_line(driver: DriverProcess) -> None:
+    result = cli(driver, "send", stdin="A|CREATE|summary;one|\nB|DELETE|summary;two|\n")
+    assert result.returncode == 2
+    assert "line 2, position 3: unknown action 'DELETE'" in result.stderr
+    assert "nothing was queued" in result.stderr
+    assert cli(driver, "log", "--json").stdout == ""
+
+
+def test_send_without_a_driver_says_so_and_exits_3(tmp_path: Path) -> None:
+    ini = tmp_path / "c.ini"
+    ini.write_text("[driver]\nlisten = 127.0.0.1:9\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "driver", "send", "A|CREATE|summary;x|", "--config", str(ini)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "JIRA_DRIVER_URL"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "cannot reach the driver at http://127.0.0.1:9" in result.stderr
+
+
+def test_a_wrong_api_token_is_refused(driver: DriverProcess) -> None:
+    env = {**os.environ, "JIRA_DRIVER_URL": driver.url, "JIRA_DRIVER_DRIVER_API_TOKEN": "tok-XYZZY-9"}
+    result = subprocess.run(
+        [sys.executable, "-m", "driver", "stats", "--config", str(driver.config_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "HTTP 401" in result.stderr
+    assert "XYZZY" not in result.stderr
+
+
+def test_log_filters_by_status_and_limits(driver: DriverProcess) -> None:
+    assert cli(driver, "send", "X|CREATE|summary;a|", "Y|UPDATE|comment;never created|").returncode == 0
+    driver.wait_settled()
+    failed = [
+        json.loads(line) for line in cli(driver, "log", "--json", "--status", "failed").stdout.splitlines()
+    ]
+    assert [(r["guid"], r["status"]) for r in failed] == [("Y", "Failed")]
+    assert "never" in failed[0]["error"] or "no ticket" in failed[0]["error"]
+    limited = cli(driver, "log", "--json", "--limit", "1").stdout.splitlines()
+    assert len(limited) == 1
+    people = cli(driver, "log").stdout.splitlines()
+    assert people[0].split() == ["ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR"]
+    assert len(people) == 4
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_stats_count_what_was_created_and_updated(driver: DriverProcess, as_json: bool) -> None:
+    commands = ["S1|CREATE|summary;one|", "S2|CREATE|summary;two|", "S1|UPDATE|comment;hello|"]
+    assert cli(driver, "send", *commands).returncode == 0
+    driver.wait_settled()
+    result = cli(driver, "stats", *(["--json"] if as_json else []))
+    assert result.returncode == 0, result.stderr
+    if as_json:
+        assert json.loads(result.stdout) == {
+            "create": {"today": 2, "yesterday": 0, "total": 2},
+            "update": {"today": 1, "yesterday": 0, "total": 1},
+            "total": {"today": 3, "yesterday": 0, "total": 3},
+        }
+    else:
+        lines = result.stdout.splitlines()
+        assert lines[0].split() == ["TODAY", "YESTERDAY", "TOTAL"]
+        assert lines[2].split() == ["created", "2", "0", "2"]
+        assert lines[3].split() == ["updated", "1", "0", "1"]
+        assert lines[4].split() == ["total", "3", "0", "3"]
