@@ -44,32 +44,3 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], within: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await pilot.pause(0.05)
-
-
-# TEMPORARY until tests/fixtures/sim.py provides `sim`: a real `jira-driver sim` on a free port.
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-
-@dataclass
-class _Sim:
-    url: str
-    proc: subprocess.Popen[str]
-
-
-@pytest.fixture
-def sim() -> Iterator[_Sim]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "driver", "sim", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    url = line.strip().rsplit(" ", 1)[1]
-    yield _Sim(url, proc)
-    proc.terminate()
-    proc.wait(10)
-    proc.stdout.close()

@@ -1,0 +1,124 @@
+"""`jira-driver ui` in a real terminal (tmux): it starts, connects, takes keys and draws the answer."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.driver import DriverProcess
+
+pytestmark = pytest.mark.tmux
+
+REPO = Path(__file__).resolve().parents[2]
+TMUX = shutil.which("tmux")
+
+
+class Terminal:
+    """One tmux session on a private server socket, so no one else's tmux is touched."""
+
+    def __init__(self, name: str) -> None:
+        assert TMUX is not None
+        # -f /dev/null: the tester's own tmux.conf must not change sizes or keys.
+        self.base = [TMUX, "-L", name, "-f", "/dev/null"]
+        self.target = name
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run([*self.base, *args], capture_output=True, text=True, check=True, timeout=10)
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.target)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.target, *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.target, "-l", text)
+
+    def wait_for(self, condition: Callable[[str], bool], within: float = 15.0) -> str:
+        deadline = time.monotonic() + within
+        while True:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen never showed what was expected:\n{screen}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def terminal(driver: DriverProcess) -> Iterator[Terminal]:
+    if TMUX is None:
+        pytest.skip("the tmux binary is not installed; this test drives the TUI inside tmux")
+    term = Terminal(f"jira-driver-ui-test-{os.getpid()}")
+    env = {
+        "JIRA_DRIVER_URL": driver.url,
+        "PYTHONPATH": str(REPO),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        # Textual believes COLUMNS/LINES over the terminal; whatever pytest inherited must not win.
+        "COLUMNS": "120",
+        "LINES": "36",
+    }
+    command = " ".join(
+        [
+            "env",
+            *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+            shlex.quote(sys.executable),
+            "-m",
+            "driver",
+            "ui",
+            "--config",
+            shlex.quote(str(driver.config_path)),
+        ]
+    )
+    term.tmux("new-session", "-d", "-s", term.target, "-x", "120", "-y", "36", "-c", str(REPO), command)
+    # Without an attached client tmux may still size the window 80x24; insist on the size we test.
+    term.tmux("set-option", "-t", term.target, "window-size", "manual")
+    term.tmux("resize-window", "-t", term.target, "-x", "120", "-y", "36")
+    try:
+        yield term
+    finally:
+        subprocess.run([*term.base, "kill-server"], capture_output=True, check=False, timeout=10)
+
+
+def test_ui_in_tmux_connects_takes_keys_and_shows_the_log(driver: DriverProcess, terminal: Terminal) -> None:
+    assert driver.send("ALARM-5|CREATE|summary;Typed through tmux|").status_code == 202
+    driver.wait_settled()
+    screen = terminal.wait_for(lambda s: "● connected" in s and "Ticket Creation Table" in s)
+    assert "test-token" not in screen
+
+    terminal.keys("F3")
+    terminal.wait_for(lambda s: "1 of 1 shown" in s)
+
+    def filter_line(screen: str) -> str:
+        return next((line for line in screen.splitlines() if "any status" in line), "")
+
+    # Focus moves on a later turn of the app's loop, and a terminal gives no signal for it: keys
+    # typed in the same instant may land on the table. Re-aim and retype, as a person would.
+    for _attempt in range(3):
+        terminal.keys("/")
+        terminal.wait_for(lambda s: "Copy URL" not in s)
+        terminal.keys("C-u")
+        terminal.type("ALARM-5")
+        try:
+            terminal.wait_for(lambda s: "ALARM-5" in filter_line(s), within=3)
+            break
+        except AssertionError:
+            continue
+    terminal.keys("Enter")
+    terminal.wait_for(lambda s: "ALARM-5" in filter_line(s) and "1 of 1 shown" in s)
+
+    terminal.keys("F4")
+    terminal.wait_for(lambda s: "Create Statistics" in s)
+    terminal.wait_for(lambda s: "Today             1" in s)
+    terminal.keys("C-q")
+    terminal.wait_for(lambda s: "Ticket Creation" not in s, within=10)
