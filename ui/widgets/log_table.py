@@ -66,6 +66,7 @@ class LogTable(DataTable[Text | str]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.entries: dict[int, LogEntry] = {}
+        self._filling = False
 
     def on_mount(self) -> None:
         for label in COLUMNS:
@@ -92,11 +93,16 @@ class LogTable(DataTable[Text | str]):
 
     def append(self, entries: list[LogEntry]) -> None:
         """Add an older page below the loaded rows."""
-        for entry in entries:
-            if entry.id in self.entries:
-                continue
-            self.entries[entry.id] = entry
-            self.add_row(*_cells(entry), key=str(entry.id))
+        # Adding rows moves the cursor bookkeeping; that is not the operator nearing the end.
+        self._filling = True
+        try:
+            for entry in entries:
+                if entry.id in self.entries:
+                    continue
+                self.entries[entry.id] = entry
+                self.add_row(*_cells(entry), key=str(entry.id))
+        finally:
+            self._filling = False
 
     def merge_newest(self, entries: list[LogEntry]) -> bool:
         """Fold a fresh first page in: update changed rows, put new ones on top. True if anything moved."""
@@ -125,7 +131,7 @@ class LogTable(DataTable[Text | str]):
         return changed
 
     def _near_end(self, row: int) -> bool:
-        return self.row_count > 0 and row >= self.row_count - NEAR_END
+        return not self._filling and self.row_count > 0 and row >= self.row_count - NEAR_END
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
