@@ -145,6 +145,12 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         migrations.apply(self.db)
+        # Retention needs the log's row count on every intake; counting a big log each time costs
+        # a full index scan, so it is counted once and then kept by the writes that change it.
+        self._rows: int | None = None
+        # The last trim found no settled row to remove, and nothing has settled since: with only
+        # open rows over the limit, every intake would otherwise scan them all for nothing.
+        self._trim_idle = False
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
@@ -164,7 +170,7 @@ class Store:
         stamp = iso(now)
         jobs: list[Job] = []
         conn = self.db.conn
-        with self.transaction():
+        with self._keeping_count():
             for entry in entries:
                 cursor = conn.execute(
                     "INSERT INTO log (type, action, guid, time, status, note, payload)"
@@ -194,26 +200,47 @@ class Store:
                         note=entry.note,
                     )
                 )
+            if self._rows is not None:
+                self._rows += len(jobs)
             if max_entries > 0:
                 self._trim(max_entries)
         return jobs
 
+    @contextmanager
+    def _keeping_count(self) -> Iterator[None]:
+        """A transaction that changes the row count; a rollback makes the count unknown again."""
+        try:
+            with self.transaction():
+                yield
+        except BaseException:
+            self._rows = None
+            self._trim_idle = False
+            raise
+
+    def _row_count(self) -> int:
+        if self._rows is None:
+            (count,) = self.db.execute("SELECT count(*) FROM log").fetchone()
+            self._rows = int(count)
+        return self._rows
+
     def _trim(self, max_entries: int) -> int:
-        (count,) = self.db.execute("SELECT count(*) FROM log").fetchone()
-        excess = count - max_entries
-        if excess <= 0:
+        excess = self._row_count() - max_entries
+        if excess <= 0 or self._trim_idle:
             return 0
         cursor = self.db.conn.execute(
             "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE status NOT IN (?, ?) ORDER BY id LIMIT ?)",
             (*OPEN_STATUSES, excess),
         )
-        return cursor.rowcount
+        removed = max(0, cursor.rowcount)
+        self._rows = self._row_count() - removed
+        self._trim_idle = removed < excess
+        return removed
 
     def trim(self, max_entries: int) -> int:
         """Remove the oldest settled rows beyond max_entries (0: no limit); returns how many."""
         if max_entries <= 0:
             return 0
-        with self.transaction():
+        with self._keeping_count():
             return self._trim(max_entries)
 
     def remove_older_than(self, days: int) -> int:
@@ -221,11 +248,14 @@ class Store:
         if days <= 0:
             return 0
         edge = iso(self.clock() - timedelta(days=days))
-        with self.transaction():
+        with self._keeping_count():
             cursor = self.db.conn.execute(
                 "DELETE FROM log WHERE time < ? AND status NOT IN (?, ?)", (edge, *OPEN_STATUSES)
             )
-            return cursor.rowcount
+            removed = max(0, cursor.rowcount)
+            if self._rows is not None:
+                self._rows -= removed
+            return removed
 
     # --- the queue ------------------------------------------------------------------------------
 
@@ -279,6 +309,8 @@ class Store:
         merged_into: int | None = None,
     ) -> None:
         """Mark a row Ok or Failed with its outcome."""
+        # A settled row is one retention may remove.
+        self._trim_idle = False
         values: dict[str, Any] = {
             "status": status.value,
             "error": error,

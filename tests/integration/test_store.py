@@ -155,3 +155,55 @@ def test_read_ticket_state_returns_stored_table_and_catalog(tmp_path: Path) -> N
     store.close()
     assert state is not None
     assert state == (table, catalog)
+
+
+def test_intake_does_not_count_the_log_each_time(db_path: Path) -> None:
+    store = Store(db_path)
+    jobs = store.accept([entry(f"g{i}") for i in range(50)])
+    with store.transaction():
+        for job in jobs:
+            store.settle(job.id, LogStatus.OK)
+    store.accept([entry("first")], max_entries=100)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    for i in range(20):
+        store.accept([entry(f"steady{i}")], max_entries=100)
+    store.db.conn.set_trace_callback(None)
+    # Under the limit an intake is its inserts, not a scan of the whole log.
+    assert not [s for s in statements if "count(" in s.lower()]
+    assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    store.close()
+
+
+def test_max_entries_kept_across_trim_age_removal_and_reopen(db_path: Path) -> None:
+    clock = Clock()
+    store = Store(db_path, clock=clock)
+    jobs = store.accept([entry(f"g{i}") for i in range(6)], max_entries=8)
+    with store.transaction():
+        for job in jobs[:4]:
+            store.settle(job.id, LogStatus.OK)
+    clock.now += timedelta(days=10)
+    store.accept([entry("young")], max_entries=8)
+    assert store.remove_older_than(7) == 4
+    # 3 rows left (2 old pending + young): 5 more fit under 8 without removing anything.
+    store.accept([entry(f"n{i}") for i in range(5)], max_entries=8)
+    assert store.log_page(LogFilter(limit=100)).total == 8
+    with store.transaction():
+        store.settle(jobs[4].id, LogStatus.OK)
+    store.accept([entry("over")], max_entries=8)
+    rows = store.log_page(LogFilter(limit=100)).rows
+    assert len(rows) == 8
+    assert jobs[4].id not in {r.id for r in rows}
+    # Only open rows over the limit: nothing to remove, and they all stay.
+    store.accept([entry(f"p{i}") for i in range(3)], max_entries=8)
+    assert store.log_page(LogFilter(limit=100)).total == 11
+    store.close()
+    store = Store(db_path, clock=clock)
+    settled = store.open_jobs()[:4]
+    with store.transaction():
+        for job in settled:
+            store.settle(job.id, LogStatus.OK)
+    store.accept([entry("after-reopen")], max_entries=8)
+    assert store.log_page(LogFilter(limit=100)).total == 8
+    assert store.trim(5) == 0  # the rest are all open
+    store.close()
