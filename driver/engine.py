@@ -215,6 +215,10 @@ class Engine:
             # Whatever was in flight when the driver stopped may have reached Jira.
             self._probe.add(record.guid)
             self._tickets[record.guid] = record
+        if self.limiter.enabled:
+            # The window of the update limit is in memory: rebuild it from what the log says went
+            # out, so a restart does not let a flapping alarm through again at once.
+            self.limiter.restore(self.store.recent_updates(self.clock() - self.limiter.interval))
         self._enqueue(self.store.open_jobs())
 
     def start(self) -> None:

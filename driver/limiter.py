@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -67,6 +67,17 @@ class UpdateLimiter:
         """Count one update of this ticket sent at now."""
         if self.enabled:
             self._window(ticket, now).append(now)
+
+    def restore(self, sends: Iterable[tuple[str, datetime]]) -> None:
+        """Count updates sent before this process started (oldest first), e.g. from the log.
+
+        Without them a restart would open a fresh window, and a flapping alarm could get
+        max_updates more through at once.
+        """
+        if not self.enabled:
+            return
+        for ticket, moment in sorted(sends, key=lambda send: send[1]):
+            self._sent.setdefault(self._key(ticket), deque()).append(moment)
 
     def forget_idle(self, now: datetime) -> None:
         """Drop empty windows so a long run over many tickets does not grow memory."""

@@ -282,6 +282,23 @@ class Store:
             for r in rows
         ]
 
+    def recent_updates(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(ticket key, settled time) of the automatic update requests that went out Ok since then.
+
+        One per request: rows merged into another row's request are not counted, and a repeated
+        CREATE that became an update is (its request has an `edit` part, a real create's has not).
+        """
+        rows = self.db.execute(
+            "SELECT ticket_key, settled_at FROM log"
+            # `+status`: the planner would otherwise walk every Ok row by log_status, not the
+            # few recent ones by log_settled.
+            " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
+            " AND ticket_key IS NOT NULL AND json_type(request, '$.edit') IS NOT NULL"
+            " ORDER BY settled_at",
+            (iso(since), LogStatus.OK.value, LogType.AUTOMATIC.value),
+        ).fetchall()
+        return [(str(key), datetime.fromisoformat(at)) for key, at in rows]
+
     def update_row(self, log_id: int, **values: Any) -> None:
         """Set columns of one log row (status, attempts, error, note, next_attempt_at, ...)."""
         if not values:

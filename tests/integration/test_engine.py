@@ -353,3 +353,31 @@ async def test_cloud_v3_adf_and_search_jql(engine_factory: Factory, sim_factory:
     comment = [e for e in journal if e["path"].endswith("/comment")][0]
     assert comment["body"]["body"]["type"] == "doc"
     assert cloud.counters()["issues"] == 1
+
+
+async def test_update_limit_window_survives_restart(
+    engine_factory: Factory, sim: Any, clock: FakeClock, tmp_path: Any
+) -> None:
+    db = tmp_path / "window.db"
+    first = engine_factory(sim.url, clock=clock, max_updates=2, interval=60, db_path=db)
+    await first.start()
+    await first.send("W1|CREATE|summary;x|", "W2|CREATE|summary;x|")
+    await first.settle()
+    await first.send("W1|UPDATE|summary;a|", "W1|UPDATE|summary;b|", "W2|UPDATE|summary;a|")
+    await first.settle()
+    await first.close()
+    clock.advance(20)
+    second = engine_factory(sim.url, clock=clock, max_updates=2, interval=60, db_path=db)
+    await second.start()
+    await second.send("W1|UPDATE|summary;c|", "W2|UPDATE|summary;b|")
+    await second.settle(allow_deferred=True)
+    # W1 used its 2 updates 20 s ago, before the restart; W2 has one left.
+    assert [r.status for r in second.rows(guid="W1")][-1] is LogStatus.DEFERRED
+    assert [r.status for r in second.rows(guid="W2")][-1] is LogStatus.OK
+    puts = [e for e in writes(sim) if e["method"] == "PUT"]
+    assert len(puts) == 4
+    clock.advance(41)
+    second.engine.wake()
+    await second.settle()
+    assert set(second.statuses()) == {LogStatus.OK}
+    assert issue(sim, second.rows(guid="W1")[0].ticket_key)["fields"]["summary"] == "c"

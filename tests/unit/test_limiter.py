@@ -73,3 +73,17 @@ def test_backoff_is_exponential_jittered_and_capped(attempt: int, low: float, hi
 def test_retry_after_is_a_minimum() -> None:
     assert backoff_seconds(1, 0.01, retry_after=7, rand=lambda: 0.0) == 7
     assert 7 <= backoff_seconds(1, 0.01, retry_after=7) <= 7.7
+
+
+def test_restore_counts_earlier_sends_per_ticket_and_globally() -> None:
+    limiter = UpdateLimiter(2, 60, "ticket")
+    limiter.restore([("OPS-1", at(-30)), ("OPS-2", at(-50)), ("OPS-1", at(-10)), ("OPS-1", at(-90))])
+    # OPS-1: two sends inside the window (the one 90 s ago has left it).
+    assert limiter.next_allowed("OPS-1", at(0)) == at(30)
+    assert limiter.next_allowed("OPS-2", at(0)) is None
+    overall = UpdateLimiter(2, 60, "global")
+    overall.restore([("OPS-2", at(-50)), ("OPS-1", at(-10))])
+    assert overall.next_allowed("OPS-3", at(0)) == at(10)
+    off = UpdateLimiter(0, 60, "ticket")
+    off.restore([("OPS-1", at(-1))])
+    assert off.next_allowed("OPS-1", at(0)) is None
