@@ -334,14 +334,37 @@ class Engine:
 
     def _enqueue(self, jobs: list[Job]) -> None:
         touched: list[str] = []
-        for job in jobs:
-            queue = self._queues.get(job.guid)
-            if queue is None:
-                queue = self._queues[job.guid] = deque()
-            queue.append(job)
-            touched.append(job.guid)
+        now_ts = self._now_ts()
+        with self.store.transaction():
+            for job in jobs:
+                queue = self._queues.get(job.guid)
+                if queue is None:
+                    queue = self._queues[job.guid] = deque()
+                head = queue[0] if queue else None
+                queue.append(job)
+                touched.append(job.guid)
+                if (
+                    head is not None
+                    and head.status == LogStatus.DEFERRED
+                    and head.next_attempt_at is not None
+                    and head.next_attempt_at > now_ts
+                    and job.guid not in self._busy
+                ):
+                    # It waits for the same window as the deferred rows ahead of it (and goes out
+                    # merged with them): Pending would tell the operator it is about to go.
+                    self._defer_waiting(queue, head.next_attempt_at)
         for guid in touched:
             self._schedule(guid)
+
+    def _defer_waiting(self, queue: deque[Job], moment: float) -> None:
+        """Mark the automatic rows at the front of a GUID's queue Deferred until `moment`."""
+        for job in queue:
+            if job.type != LogType.AUTOMATIC:
+                break
+            if job.status != LogStatus.DEFERRED or job.next_attempt_at != moment:
+                job.status = LogStatus.DEFERRED
+                job.next_attempt_at = moment
+                self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=moment)
 
     def _schedule(self, guid: str) -> None:
         if guid in self._busy or guid in self._scheduled:
@@ -480,12 +503,7 @@ class Engine:
             allowed = self.limiter.next_allowed(key, now)
             if allowed is not None:
                 moment = allowed.timestamp()
-                for job in queue:
-                    if job.type != LogType.AUTOMATIC:
-                        break
-                    if job.status != LogStatus.DEFERRED:
-                        job.status = LogStatus.DEFERRED
-                        self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=moment)
+                self._defer_waiting(queue, moment)
                 head.next_attempt_at = moment
                 self._schedule(guid)
                 return

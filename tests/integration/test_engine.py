@@ -381,3 +381,37 @@ async def test_update_limit_window_survives_restart(
     await second.settle()
     assert set(second.statuses()) == {LogStatus.OK}
     assert issue(sim, second.rows(guid="W1")[0].ticket_key)["fields"]["summary"] == "c"
+
+
+def next_attempts(h: EngineHarness) -> dict[int, float | None]:
+    rows = h.store.db.execute("SELECT id, next_attempt_at FROM log").fetchall()
+    return {int(r[0]): r[1] for r in rows}
+
+
+async def test_rows_behind_a_deferred_row_show_deferred(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+    await h.start()
+    await h.send("BD|CREATE|summary;x|")
+    await h.settle()
+    await h.send("BD|UPDATE|summary;1|", "BD|UPDATE|summary;2|")
+    await h.settle(allow_deferred=True)
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK, LogStatus.DEFERRED]
+    # Arrives after the deferral: it waits for the same window, so it says so.
+    (late,) = await h.send("BD|UPDATE|summary;3|comment;late|")
+    await h.settle(allow_deferred=True)
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK, LogStatus.DEFERRED, LogStatus.DEFERRED]
+    moments = next_attempts(h)
+    deferred_head = h.rows()[2].id
+    assert moments[late.id] == moments[deferred_head] == (clock.now.timestamp() + 60)
+    assert h.store.counts() == (0, 2)
+    clock.advance(61)
+    h.engine.wake()
+    await h.settle()
+    rows = h.rows()
+    assert [r.status for r in rows] == [LogStatus.OK] * 4
+    assert rows[3].note == f"merged into the request of log #{deferred_head}"
+    key = rows[0].ticket_key
+    assert issue(sim, key)["fields"]["summary"] == "3"
+    assert len([e for e in writes(sim) if e["method"] == "PUT"]) == 2
