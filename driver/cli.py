@@ -132,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     p.add_argument("--no-ui", action="store_true", help="print the log instead of opening the TUI")
 
-    add("ui", _cmd_ui, "open the operator TUI on a running driver")
+    p = add("ui", _cmd_ui, "open the operator TUI on a running driver")
+    p.add_argument(
+        "--url",
+        metavar="URL",
+        help="the driver's API, e.g. http://ops-host:8750 (default: $JIRA_DRIVER_URL, else [driver] listen)",
+    )
     return parser
 
 

@@ -149,6 +149,6 @@ def run_app(url: str, api_token: str | None, *, seconds: float = 0) -> None:
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver ui`: the TUI on the configured driver ($JIRA_DRIVER_URL for another host)."""
-    url = url_for(config, getattr(args, "url", None))
+    url = url_for(config, args.url)
     run_app(url, config.driver.api_token.get_secret_value() or None)
     return 0
