@@ -30,7 +30,7 @@ import logging
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -46,6 +46,7 @@ from driver.errors import (
 from driver.fields import FieldCatalog
 from driver.limiter import Pauses, UpdateLimiter, backoff_seconds
 from driver.schemas import JiraState, LogStatus, LogType
+from driver.shaping import adf_to_text
 from driver.store import (
     S_CATALOG,
     S_TICKET_TABLE,
@@ -60,6 +61,7 @@ from driver.ticket_requests import (
     plan_requests,
     stamp_create_body,
     stamp_jql,
+    stamp_label,
 )
 from driver.ticket_table import TicketTable
 
@@ -92,7 +94,7 @@ class JiraPort(Protocol):
     async def create_issue(self, body: Mapping[str, Any]) -> Any: ...
     async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Any: ...
     async def add_comment(self, key: str, body: Mapping[str, Any]) -> Any: ...
-    async def search_by_stamp(self, jql: str) -> list[Any]: ...
+    async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[Any]: ...
     async def get_fields(self) -> list[dict[str, Any]]: ...
     async def server_info(self) -> dict[str, Any]: ...
     async def myself(self) -> dict[str, Any]: ...
@@ -590,8 +592,9 @@ class Engine:
         outcome = _Outcome(work)
         try:
             if work.kind == "probe":
-                jql = stamp_jql(work.guid, self.settings.guid_field, self.settings.guid_label_prefix)
-                found = await self.jira.search_by_stamp(jql)
+                settings = self.settings
+                jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)
+                found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
                 outcome.probed = True
                 outcome.found = self._exact_match(work.guid, found)
             elif work.kind == "create":
@@ -621,11 +624,27 @@ class Engine:
         self._wake.set()
 
     def _exact_match(self, guid: str, found: list[Any]) -> Any:
-        if not found:
-            return None
-        # A custom-field stamp is a phrase search; only a label stamp is an exact match. The JQL
-        # is exact for labels, and for guid_field we accept the first hit (one per GUID by design).
-        return found[0]
+        """The hit that carries exactly this GUID's stamp, if any.
+
+        A custom-field stamp is found by a phrase search (`cf[N] ~`), which also matches longer
+        texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
+        value proves it. Labels are matched by `=`, but Jira compares them case-insensitively.
+        """
+        field_id = self.settings.guid_field
+        label = stamp_label(guid, self.settings.guid_label_prefix)
+        for hit in found:
+            values = getattr(hit, "fields", None) or {}
+            if field_id:
+                value = values.get(field_id)
+                if isinstance(value, dict):
+                    value = adf_to_text(value)
+                if isinstance(value, str) and value.strip() == guid:
+                    return hit
+            else:
+                labels = values.get("labels")
+                if not isinstance(labels, list) or label in labels:
+                    return hit
+        return None
 
     # --- settling -------------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ import errno
 import socket
 import ssl
 import sys
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -158,11 +158,12 @@ class CreatedIssue:
 
 @dataclass
 class FoundIssue:
-    """One hit of a stamp search."""
+    """One hit of a stamp search, with the fields the search asked for."""
 
     id: str
     key: str
     url: str
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
@@ -408,21 +409,49 @@ class JiraClient:
             data = {k: data[k] for k in ("id", "self", "created") if k in data}
         return Answer(response.status_code, data)
 
-    async def search_by_stamp(self, jql: str) -> list[FoundIssue]:
-        """Issues matching a (bounded) JQL, e.g. the GUID stamp; Cloud or DC endpoint."""
+    async def search_by_stamp(
+        self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
+    ) -> list[FoundIssue]:
+        """Issues matching a (bounded) JQL, e.g. the GUID stamp, with `fields`; Cloud or DC endpoint.
+
+        Every page up to `max_pages` is read: a phrase search (custom-field stamp) can match
+        many longer texts before the exact one, so the first page is not enough.
+        """
         flavor = await self.detect_api_type()
-        payload: dict[str, Any] = {"jql": jql, "fields": ["key", "labels"], "maxResults": 10}
-        if flavor == "cloud":
-            response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
-        else:
-            response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
-        data = _body(response)
-        issues = data.get("issues", []) if isinstance(data, dict) else []
-        return [
-            FoundIssue(str(i.get("id", "")), str(i["key"]), self.browse_url(str(i["key"])))
-            for i in issues
-            if isinstance(i, dict) and "key" in i
-        ]
+        wanted = ["key", *(f for f in fields if f != "key")]
+        payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
+        found: list[FoundIssue] = []
+        for _ in range(max_pages):
+            if flavor == "cloud":
+                response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
+            else:
+                response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
+            data = _body(response)
+            if not isinstance(data, dict):
+                break
+            issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
+            for item in issues:
+                key = str(item["key"])
+                values = item.get("fields")
+                found.append(
+                    FoundIssue(
+                        str(item.get("id", "")),
+                        key,
+                        self.browse_url(key),
+                        dict(values) if isinstance(values, dict) else {},
+                    )
+                )
+            if flavor == "cloud":
+                token = data.get("nextPageToken")
+                if not issues or not token or data.get("isLast") is True:
+                    break
+                payload["nextPageToken"] = token
+            else:
+                start = int(data.get("startAt") or 0) + len(issues)
+                if not issues or start >= int(data.get("total") or 0):
+                    break
+                payload["startAt"] = start
+        return found
 
     async def get_fields(self) -> list[dict[str, Any]]:
         """Jira's field list (system and custom)."""

@@ -203,3 +203,40 @@ async def test_check_ok() -> None:
     await client.aclose()
     assert result.ok
     assert result.message == "Connected to Jira Data Center 10.3.0 at http://jira.test/ctx as Admin"
+
+
+async def test_stamp_search_reads_every_page_with_the_asked_fields() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def issue(n: int) -> dict[str, object]:
+        return {"id": str(n), "key": f"OPS-{n}", "fields": {"customfield_7": f"G {n}"}}
+
+    def dc(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        start = int(body.get("startAt", 0))
+        chosen = [issue(n) for n in range(start, min(start + 100, 150))]
+        return httpx.Response(200, json={"startAt": start, "total": 150, "issues": chosen})
+
+    client = client_for(dc, api_type="datacenter")
+    found = await client.search_by_stamp('cf[7] ~ "\\"G\\""', ["customfield_7"])
+    await client.aclose()
+    assert len(found) == 150
+    assert found[149].fields == {"customfield_7": "G 149"}
+    assert bodies[0]["fields"] == ["key", "customfield_7"]
+    assert [b.get("startAt", 0) for b in bodies] == [0, 100]
+
+    tokens: list[object] = []
+
+    def cloud(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        tokens.append(body.get("nextPageToken"))
+        if body.get("nextPageToken") is None:
+            return httpx.Response(200, json={"issues": [issue(1)], "nextPageToken": "p2", "isLast": False})
+        return httpx.Response(200, json={"issues": [issue(2)], "isLast": True})
+
+    client = client_for(cloud, api_type="cloud")
+    found = await client.search_by_stamp('cf[7] ~ "\\"G\\""', ["customfield_7"])
+    await client.aclose()
+    assert [f.key for f in found] == ["OPS-1", "OPS-2"]
+    assert tokens == [None, "p2"]
