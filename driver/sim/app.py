@@ -345,6 +345,24 @@ async def _body(request: Request, required: bool = True) -> dict[str, Any]:
     return data
 
 
+def _createmeta_page(request: Request, items: list[Any], cloud_key: str) -> Response:
+    """One page of a createmeta listing: Cloud names the list after its items, DC calls it values."""
+    start = _int_param(request.query_params.get("startAt"), "startAt", 0)
+    size = _int_param(request.query_params.get("maxResults"), "maxResults", 50)
+    chosen, total = items[start : start + size], len(items)
+    if request.app.state.sim.settings.flavor == "cloud":
+        return _json({cloud_key: chosen, "maxResults": size, "startAt": start, "total": total})
+    return _json(
+        {
+            "maxResults": size,
+            "startAt": start,
+            "total": total,
+            "isLast": start + size >= total,
+            "values": chosen,
+        }
+    )
+
+
 def _int_param(value: Any, name: str, default: int) -> int:
     if value is None or value == "":
         return default
@@ -537,21 +555,8 @@ def create_app(settings: SimSettings) -> FastAPI:
         found = catalog.project(request.path_params["key"])
         if found is None:
             raise JiraError(400, [f"No project could be found with key '{request.path_params['key']}'."])
-        start = _int_param(request.query_params.get("startAt"), "startAt", 0)
-        size = _int_param(request.query_params.get("maxResults"), "maxResults", 50)
-        chosen = [shapes.issuetype_json(api, t) for t in catalog.issue_types][start : start + size]
-        total = len(catalog.issue_types)
-        if cloud:
-            return _json({"issueTypes": chosen, "maxResults": size, "startAt": start, "total": total})
-        return _json(
-            {
-                "maxResults": size,
-                "startAt": start,
-                "total": total,
-                "isLast": start + size >= total,
-                "values": chosen,
-            }
-        )
+        types = [shapes.issuetype_json(api, t) for t in catalog.issue_types]
+        return _createmeta_page(request, types, "issueTypes")
 
     @app.get(rest + "/issue/createmeta/{key}/issuetypes/{type_id}")
     async def createmeta_fields(request: Request) -> Response:
@@ -560,25 +565,10 @@ def create_app(settings: SimSettings) -> FastAPI:
         issuetype = catalog.issue_type_by_id.get(request.path_params["type_id"])
         if found is None or issuetype is None:
             raise JiraError(400, ["Issue Does Not Exist"])
-        start = _int_param(request.query_params.get("startAt"), "startAt", 0)
-        size = _int_param(request.query_params.get("maxResults"), "maxResults", 50)
-        all_fields = shapes.create_fields(catalog)
-        chosen = [
-            shapes.field_meta_json(api, catalog, f, with_field_id=True)
-            for f in all_fields[start : start + size]
+        metas = [
+            shapes.field_meta_json(api, catalog, f, with_field_id=True) for f in shapes.create_fields(catalog)
         ]
-        total = len(all_fields)
-        if cloud:
-            return _json({"fields": chosen, "maxResults": size, "startAt": start, "total": total})
-        return _json(
-            {
-                "maxResults": size,
-                "startAt": start,
-                "total": total,
-                "isLast": start + size >= total,
-                "values": chosen,
-            }
-        )
+        return _createmeta_page(request, metas, "fields")
 
     # --- issues ------------------------------------------------------------------------------
 
