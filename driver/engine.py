@@ -200,7 +200,8 @@ class Engine:
         self._timed: list[tuple[float, int, str]] = []
         self._tickets: dict[str, TicketRecord | None] = {}
         self._probe: set[str] = set()
-        self._steps: dict[int, int] = {}
+        self._edits_sent: dict[int, Any] = {}
+        self._comments_done: dict[int, int] = {}
         self._rate_strikes = 0
         self._done: list[_Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -574,7 +575,8 @@ class Engine:
             while queue and queue[0].id in ids:
                 queue.popleft()
         for job_id in ids:
-            self._steps.pop(job_id, None)
+            self._edits_sent.pop(job_id, None)
+            self._comments_done.pop(job_id, None)
             for future in self._waiters.pop(job_id, []):
                 if not future.done():
                     future.set_result(None)
@@ -601,18 +603,17 @@ class Engine:
                 assert work.body is not None
                 outcome.created = await self.jira.create_issue(work.body)
             else:
-                done = self._steps.get(work.jobs[0].id, 0)
-                step = 0
-                if work.body is not None:
-                    if step >= done:
-                        outcome.answers.append(await self.jira.edit_issue(work.key, work.body))
-                        self._steps[work.jobs[0].id] = step + 1
-                    step += 1
-                for comment in work.comments:
-                    if step >= done:
+                head_id = work.jobs[0].id
+                # A retry re-sends the edit unless this very body already went out: rows merged in
+                # since the last attempt change it, and skipping it would lose their fields.
+                if work.body is not None and self._edits_sent.get(head_id) != work.body:
+                    outcome.answers.append(await self.jira.edit_issue(work.key, work.body))
+                    self._edits_sent[head_id] = work.body
+                done = self._comments_done.get(head_id, 0)
+                for index, comment in enumerate(work.comments):
+                    if index >= done:
                         outcome.answers.append(await self.jira.add_comment(work.key, comment))
-                        self._steps[work.jobs[0].id] = step + 1
-                    step += 1
+                        self._comments_done[head_id] = index + 1
         except JiraError as exc:
             outcome.error = exc
         except asyncio.CancelledError:

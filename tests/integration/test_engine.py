@@ -415,3 +415,38 @@ async def test_rows_behind_a_deferred_row_show_deferred(
     key = rows[0].ticket_key
     assert issue(sim, key)["fields"]["summary"] == "3"
     assert len([e for e in writes(sim) if e["method"] == "PUT"]) == 2
+
+
+async def test_rows_merged_into_a_retry_are_not_lost(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+    await h.start()
+    await h.send("MR|CREATE|summary;x|")
+    await h.settle()
+    await h.send("MR|UPDATE|summary;first|", "MR|UPDATE|summary;a|comment;c1|")
+    await h.settle(allow_deferred=True)
+    key = h.rows()[0].ticket_key
+    # The deferred row goes out: its edit lands, its comment meets a 503 and waits for a retry.
+    sim_post(
+        sim,
+        "/_sim/faults",
+        {"kind": "503", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
+    )
+    clock.advance(61)
+    h.engine.wake()
+    for _ in range(200):
+        if any(e.get("status") == 503 for e in sim_get(sim, "/_sim/journal")):
+            break
+        await asyncio.sleep(0.01)
+    await h.settle(allow_deferred=True)
+    assert issue(sim, key)["fields"]["summary"] == "a"
+    # A later row queues behind it and is merged into the retry: its summary must go out.
+    await h.send("MR|UPDATE|summary;b|")
+    await h.settle(allow_deferred=True)
+    clock.advance(61)
+    h.engine.wake()
+    await h.settle()
+    assert set(h.statuses()) == {LogStatus.OK}
+    assert issue(sim, key)["fields"]["summary"] == "b"
+    assert [c["body"] for c in issue(sim, key)["fields"]["comment"]["comments"]] == ["c1"]
