@@ -83,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="keep the last N requests (default 100000)",
     )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (chain); needs --tls-key",
+    )
+    parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
 
 
 def settings_from_args(args: argparse.Namespace) -> SimSettings:
@@ -152,6 +159,14 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"jira-driver sim: {exc}", file=sys.stderr)
         return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("jira-driver sim: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path is not None and not path.is_file():
+            print(f"jira-driver sim: {flag} {path}: no such file", file=sys.stderr)
+            return 2
+    scheme = "https" if args.tls_cert is not None else "http"
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -162,6 +177,8 @@ def main(args: argparse.Namespace) -> int:
         proxy_headers=False,
         server_header=False,
         lifespan="off",
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
 
     class _Server(uvicorn.Server):
@@ -171,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
                 return
             bound: Any = self.servers[0].sockets[0].getsockname()
             host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            print(f"{READY_PREFIX}http://{host}:{bound[1]}", flush=True)
+            print(f"{READY_PREFIX}{scheme}://{host}:{bound[1]}", flush=True)
 
     server = _Server(config)
     try:
