@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.paths",
     "tests.fixtures.sim",
     "tests.fixtures.driver",
+    "tests.fixtures.proxy",
 ]
