@@ -94,6 +94,7 @@ class JiraPort(Protocol):
     async def create_issue(self, body: Mapping[str, Any]) -> Any: ...
     async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Any: ...
     async def add_comment(self, key: str, body: Mapping[str, Any]) -> Any: ...
+    async def list_comments(self, key: str) -> list[dict[str, Any]]: ...
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[Any]: ...
     async def get_fields(self) -> list[dict[str, Any]]: ...
     async def server_info(self) -> dict[str, Any]: ...
@@ -126,6 +127,40 @@ def _answer(value: Any) -> Any:
     return as_dict() if callable(as_dict) else value
 
 
+# Jira's clock and ours may differ: an in-doubt comment may carry a creation time a little before
+# its row's intake as our clock saw it.
+COMMENT_CLOCK_SKEW = timedelta(minutes=2)
+# How long the ids of posted comments are kept to tell a repeated comment text from an in-doubt one.
+COMMENT_JOURNAL_KEEP = timedelta(days=7)
+
+
+def _people(user: Any) -> frozenset[str]:
+    """The ids a Jira user is known by (Cloud accountId, DC name and key)."""
+    if not isinstance(user, Mapping):
+        return frozenset()
+    return frozenset(
+        f"{name}:{user[name]}"
+        for name in ("accountId", "name", "key")
+        if isinstance(user.get(name), str) and user[name]
+    )
+
+
+def _jira_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _comment_text(body: Any) -> str:
+    """A comment body's text as compared: ADF reduced to its text, line ends and edges normalized."""
+    text = adf_to_text(body) if isinstance(body, Mapping) else str(body or "")
+    return text.replace("\r\n", "\n").strip()
+
+
 # --- outcomes of one unit of work -----------------------------------------------------------------
 
 
@@ -139,6 +174,8 @@ class _Work:
     body: dict[str, Any] | None = None
     key: str = ""
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # (log row, index of the comment in that row's command), one per comment: the journal's key.
+    comment_refs: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     probe_for: Literal["create", "update"] = "create"
     started: float = 0.0
@@ -152,7 +189,8 @@ class _Outcome:
     probed: bool = False
     answers: list[Any] = field(default_factory=list)
     error: BaseException | None = None
-    steps_done: int = 0
+    # The comment whose POST was on the wire when `error` came.
+    comment_in_flight: tuple[int, int] | None = None
 
 
 class Engine:
@@ -201,7 +239,7 @@ class Engine:
         self._tickets: dict[str, TicketRecord | None] = {}
         self._probe: set[str] = set()
         self._edits_sent: dict[int, Any] = {}
-        self._comments_done: dict[int, int] = {}
+        self._me: frozenset[str] | None = None
         self._rate_strikes = 0
         self._done: list[_Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -223,6 +261,11 @@ class Engine:
             # out, so a restart does not let a flapping alarm through again at once.
             self.limiter.restore(self.store.recent_updates(self.clock() - self.limiter.interval))
         self._enqueue(self.store.open_jobs())
+        self.prune_journal()
+
+    def prune_journal(self) -> None:
+        """Forget old entries of the comment journal (at start and with the daily retention)."""
+        self.store.prune_comment_journal(COMMENT_JOURNAL_KEEP)
 
     def start(self) -> None:
         """Start the sending loop as a task of the running event loop."""
@@ -261,6 +304,7 @@ class Engine:
         self.auth_failed = False
         self.jira_state = JiraState.UNKNOWN
         self.jira_message = ""
+        self._me = None
         self._wake.set()
 
     def queue_depth(self) -> int:
@@ -522,6 +566,7 @@ class Engine:
             fields = {k: v for k, v in command.fields.items() if k not in ("project", "issuetype")}
             command = ResolvedCommand(guid, Action.UPDATE, fields, ())
             notes.append(f"a ticket already exists for this GUID ({key}): updated it instead of creating")
+        refs = [(head.id, index) for index in range(len(command.comments))]
         if head.status == LogStatus.DEFERRED and automatic:
             # Everything queued behind a deferred update of this GUID goes out in one request.
             for job in list(queue)[1:]:
@@ -530,7 +575,9 @@ class Engine:
                 later = job.payload.get("command")
                 if later is None:
                     break
-                command = merge_updates(command, command_from_json(later))
+                later_command = command_from_json(later)
+                command = merge_updates(command, later_command)
+                refs.extend((job.id, index) for index in range(len(later_command.comments)))
                 jobs.append(job)
             if len(jobs) > 1:
                 notes.append(f"merged {len(jobs)} deferred updates into one request")
@@ -555,6 +602,9 @@ class Engine:
                 body=plan.main.body if plan.main else None,
                 key=key,
                 comments=[c.body for c in plan.comments],
+                comment_refs=refs
+                if len(refs) == len(plan.comments)
+                else [(head.id, i) for i in range(len(plan.comments))],
                 notes=notes,
             )
         )
@@ -576,7 +626,6 @@ class Engine:
                 queue.popleft()
         for job_id in ids:
             self._edits_sent.pop(job_id, None)
-            self._comments_done.pop(job_id, None)
             for future in self._waiters.pop(job_id, []):
                 if not future.done():
                     future.set_result(None)
@@ -609,11 +658,7 @@ class Engine:
                 if work.body is not None and self._edits_sent.get(head_id) != work.body:
                     outcome.answers.append(await self.jira.edit_issue(work.key, work.body))
                     self._edits_sent[head_id] = work.body
-                done = self._comments_done.get(head_id, 0)
-                for index, comment in enumerate(work.comments):
-                    if index >= done:
-                        outcome.answers.append(await self.jira.add_comment(work.key, comment))
-                        self._comments_done[head_id] = index + 1
+                await self._send_comments(work, outcome)
         except JiraError as exc:
             outcome.error = exc
         except asyncio.CancelledError:
@@ -623,6 +668,77 @@ class Engine:
             outcome.error = exc
         self._done.append(outcome)
         self._wake.set()
+
+    async def _send_comments(self, work: _Work, outcome: _Outcome) -> None:
+        """Post the work's comments, each exactly once across retries, timeouts and crashes.
+
+        The journal (store.comment_sends) is written outside the loop's transactions, so each
+        write commits at once: the intent before the POST, 'sent' with Jira's id after the 201.
+        A comment still 'sending' when its work comes round again is in doubt (a timeout, a lost
+        answer, a 5xx, or the process died with the POST on the wire) and is looked up on the
+        ticket before anything is posted.
+        """
+        journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))
+        in_doubt = [i for i, ref in enumerate(work.comment_refs) if journal.get(ref) == "sending"]
+        if in_doubt:
+            await self._settle_comments_in_doubt(work, in_doubt, journal)
+        for comment, ref in zip(work.comments, work.comment_refs, strict=True):
+            if journal.get(ref) == "sent":
+                continue
+            self.store.journal_comment(ref[0], ref[1], work.key)
+            outcome.comment_in_flight = ref
+            answer = await self.jira.add_comment(work.key, comment)
+            outcome.comment_in_flight = None
+            body = getattr(answer, "body", None)
+            comment_id = str(body["id"]) if isinstance(body, dict) and "id" in body else None
+            self.store.comment_sent(ref[0], ref[1], work.key, comment_id)
+            journal[ref] = "sent"
+            outcome.answers.append(answer)
+
+    async def _settle_comments_in_doubt(
+        self, work: _Work, in_doubt: list[int], journal: dict[tuple[int, int], str]
+    ) -> None:
+        """Look for in-doubt comments on the ticket: found -> 'sent', missing -> sent afresh.
+
+        A match is a comment by the driver's Jira user, created at or after the intake of the
+        row it belongs to (less COMMENT_CLOCK_SKEW for Jira's clock), with the same text (ADF
+        compared by its text), and not one the driver already knows it posted (a flapping alarm
+        repeats the same comment text). Reading comments is consistent, unlike search: one
+        miss is proof.
+        """
+        me = await self._identity()
+        posted = await self.jira.list_comments(work.key)
+        known = self.store.our_comment_ids(work.key)
+        intake = {job.id: job.time for job in work.jobs}
+        candidates: list[tuple[str, datetime | None, str]] = []
+        for item in posted:
+            comment_id = str(item.get("id", ""))
+            if comment_id in known or not (_people(item.get("author")) & me):
+                continue
+            candidates.append((comment_id, _jira_time(item.get("created")), _comment_text(item.get("body"))))
+        for index in in_doubt:
+            ref = work.comment_refs[index]
+            text = _comment_text(work.comments[index].get("body"))
+            since = intake.get(ref[0], work.jobs[0].time) - COMMENT_CLOCK_SKEW
+            match = next(
+                (c for c in candidates if c[2] == text and (c[1] is None or c[1] >= since)),
+                None,
+            )
+            if match is None:
+                self.store.forget_comment(ref[0], ref[1])
+                journal.pop(ref, None)
+                continue
+            candidates.remove(match)
+            self.store.comment_sent(ref[0], ref[1], work.key, match[0])
+            journal[ref] = "sent"
+            work.notes.append(
+                f"comment {index + 1} was already on {work.key} (comment {match[0]}): not posted again"
+            )
+
+    async def _identity(self) -> frozenset[str]:
+        if self._me is None:
+            self._me = _people(await self.jira.myself())
+        return self._me
 
     def _exact_match(self, guid: str, found: list[Any]) -> Any:
         """The hit that carries exactly this GUID's stamp, if any.
@@ -703,6 +819,11 @@ class Engine:
                 self._settle_update_ok(outcome)
             return
         self._note_error(error)
+        if outcome.comment_in_flight is not None and isinstance(
+            error, JiraAuthError | JiraRateLimited | JiraRejected
+        ):
+            # Jira answered and refused: that comment is not on the ticket, no lookup needed.
+            self.store.forget_comment(*outcome.comment_in_flight)
         if isinstance(error, JiraAuthError):
             if not self.auth_failed:
                 log.error("Jira answered 401: sending stops until the credentials change")

@@ -409,6 +409,25 @@ class JiraClient:
             data = {k: data[k] for k in ("id", "self", "created") if k in data}
         return Answer(response.status_code, data)
 
+    async def list_comments(
+        self, key: str, page_size: int = 100, max_pages: int = 100
+    ) -> list[dict[str, Any]]:
+        """The comments of an issue, oldest first (`id`, `author`, `created`, `body` as Jira sends them)."""
+        path = f"{self.ticket_location}/{key}/comment"
+        comments: list[dict[str, Any]] = []
+        start = 0
+        for _ in range(max_pages):
+            response = await self._request("GET", path, params={"startAt": start, "maxResults": page_size})
+            data = _body(response)
+            if not isinstance(data, dict):
+                break
+            chunk = [c for c in data.get("comments") or [] if isinstance(c, dict)]
+            comments.extend(chunk)
+            start += len(chunk)
+            if not chunk or start >= int(data.get("total") or 0):
+                break
+        return comments
+
     async def search_by_stamp(
         self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
     ) -> list[FoundIssue]:

@@ -82,6 +82,31 @@ def log_settled_at(db: Database) -> None:
     db.execute("CREATE INDEX log_settled ON log (settled_at) WHERE settled_at IS NOT NULL")
 
 
+@migrations(name="0003_comment_sends")
+def comment_sends(db: Database) -> None:
+    """The comment journal: which comment of which log row is being sent, or was, and its Jira id.
+
+    A comment POST is not idempotent. Its intent is journaled ('sending') before it goes out and
+    marked 'sent' with Jira's comment id after the 201, so a comment whose answer was lost (or
+    whose process was killed) is looked up on the ticket instead of being posted twice.
+    """
+    db.execute(
+        """
+        CREATE TABLE comment_sends (
+            log_id INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            ticket_key TEXT NOT NULL,
+            state TEXT NOT NULL,
+            comment_id TEXT,
+            intent_at TEXT NOT NULL,
+            PRIMARY KEY (log_id, idx)
+        )
+        """
+    )
+    db.execute("CREATE INDEX comment_sends_ticket ON comment_sends (ticket_key)")
+    db.execute("CREATE INDEX comment_sends_intent ON comment_sends (intent_at)")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

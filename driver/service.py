@@ -186,6 +186,7 @@ async def _retention(ctx: DriverContext) -> None:
         removed = ctx.store.remove_older_than(ctx.log_settings.remove_older_than_days)
         if removed:
             log.info("log retention removed %d rows", removed)
+        ctx.engine.prune_journal()
         await asyncio.sleep(RETENTION_PERIOD)
 
 

@@ -427,6 +427,69 @@ class Store:
         """Drop a GUID's record: its create was refused, so no ticket exists."""
         self.db.conn.execute("DELETE FROM tickets WHERE guid = ? AND state != 'created'", (guid,))
 
+    # --- the comment journal ------------------------------------------------------------------
+
+    def comment_journal(self, log_ids: Sequence[int]) -> dict[tuple[int, int], str]:
+        """State ('sending' or 'sent') of the journaled comments of these log rows, by (row, index)."""
+        if not log_ids:
+            return {}
+        marks = ", ".join("?" for _ in log_ids)
+        rows = self.db.execute(
+            f"SELECT log_id, idx, state FROM comment_sends WHERE log_id IN ({marks})", tuple(log_ids)
+        ).fetchall()
+        return {(int(r[0]), int(r[1])): str(r[2]) for r in rows}
+
+    def journal_comment(self, log_id: int, idx: int, ticket_key: str) -> None:
+        """Record, before the POST goes out, that comment `idx` of this row is being sent."""
+        self.db.conn.execute(
+            "INSERT INTO comment_sends (log_id, idx, ticket_key, state, intent_at)"
+            " VALUES (?, ?, ?, 'sending', ?)"
+            " ON CONFLICT(log_id, idx) DO UPDATE SET state = 'sending', ticket_key = excluded.ticket_key,"
+            " comment_id = NULL, intent_at = excluded.intent_at",
+            (log_id, idx, ticket_key, iso(self.clock())),
+        )
+
+    def comment_sent(self, log_id: int, idx: int, ticket_key: str, comment_id: str | None) -> None:
+        """Comment `idx` of this row is on the ticket (Jira's 201, or found there)."""
+        self.db.conn.execute(
+            "INSERT INTO comment_sends (log_id, idx, ticket_key, state, comment_id, intent_at)"
+            " VALUES (?, ?, ?, 'sent', ?, ?)"
+            " ON CONFLICT(log_id, idx) DO UPDATE SET state = 'sent', comment_id = excluded.comment_id",
+            (log_id, idx, ticket_key, comment_id, iso(self.clock())),
+        )
+
+    def forget_comment(self, log_id: int, idx: int) -> None:
+        """Comment `idx` of this row is known not to be on the ticket: it may be sent afresh."""
+        self.db.conn.execute("DELETE FROM comment_sends WHERE log_id = ? AND idx = ?", (log_id, idx))
+
+    def our_comment_ids(self, ticket_key: str) -> set[str]:
+        """Jira ids of the comments the driver knows it put on this ticket."""
+        rows = self.db.execute(
+            "SELECT comment_id FROM comment_sends WHERE ticket_key = ? AND comment_id IS NOT NULL",
+            (ticket_key,),
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def prune_comment_journal(self, keep: timedelta) -> int:
+        """Forget journaled comments of settled rows older than `keep` (and than the oldest open row).
+
+        An in-doubt comment is matched only against comments created after its row's intake, so
+        the ids of older comments are no longer needed to tell ours apart.
+        """
+        (oldest,) = self.db.execute(
+            "SELECT min(time) FROM log WHERE status IN (?, ?)", OPEN_STATUSES
+        ).fetchone()
+        edge = self.clock() - keep
+        if oldest is not None:
+            edge = min(edge, datetime.fromisoformat(oldest) - keep)
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "DELETE FROM comment_sends WHERE intent_at < ?"
+                " AND log_id NOT IN (SELECT id FROM log WHERE status IN (?, ?))",
+                (iso(edge), *OPEN_STATUSES),
+            )
+            return max(0, cursor.rowcount)
+
     # --- statistics -----------------------------------------------------------------------------
 
     def count(self, counter: str, n: int = 1) -> None:

@@ -5,14 +5,16 @@ Real simulator over loopback, real SQLite; faults come from the simulator's `/_s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from driver.schemas import LogStatus
 from driver.ticket_requests import stamp_jql
-from tests.fixtures.driver import EngineHarness
+from tests.fixtures.driver import DriverProcess, EngineHarness
 
 Factory = Callable[..., EngineHarness]
 GUID_FIELD = "customfield_10101"  # the simulator's "Alarm GUID" text field
@@ -75,3 +77,122 @@ async def test_guid_field_ambiguous_create_is_adopted_by_exact_value(
     assert "found by its GUID stamp" in row.note
     assert sim_issue(sim, row.ticket_key)["fields"][GUID_FIELD] == "Y-2"
     assert sim.counters()["issues"] == 2
+
+
+def comments_on(sim: Any, key: str) -> list[str]:
+    return [c["body"] for c in sim_issue(sim, key)["fields"]["comment"]["comments"]]
+
+
+@pytest.mark.parametrize("fault", ["slow_after", "drop_after"])
+async def test_ambiguous_comment_is_found_not_posted_twice(
+    engine_factory: Factory, sim: Any, fault: str
+) -> None:
+    h = engine_factory(sim.url, timeout=0.5)
+    await h.start()
+    await h.send("AC|CREATE|summary;x|")
+    await h.settle()
+    key = h.rows()[0].ticket_key
+    # Jira adds the comment, the answer never arrives (lost connection, or past the timeout).
+    rule: dict[str, Any] = {
+        "kind": fault,
+        "count": 1,
+        "method": "POST",
+        "path": f"/rest/api/latest/issue/{key}/comment",
+    }
+    if fault == "slow_after":
+        rule["seconds"] = 1.5
+    sim_post(sim, "/_sim/faults", rule)
+    await h.send("AC|UPDATE|summary;y|comment;first|comment;second|")
+    await h.settle()
+    row = h.rows()[1]
+    assert row.status is LogStatus.OK
+    assert comments_on(sim, key) == ["first", "second"]
+    assert f"comment 1 was already on {key}" in row.note
+    assert sim_issue(sim, key)["fields"]["summary"] == "y"
+
+
+async def test_comment_lost_before_jira_is_posted_again_not_confused_with_an_earlier_one(
+    engine_factory: Factory, sim: Any
+) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("RP|CREATE|summary;x|", "RP|UPDATE|comment;still down|")
+    await h.settle()
+    key = h.rows()[0].ticket_key
+    # Dropped before Jira processed it: the same text is on the ticket, but that is the earlier
+    # row's comment (known by its id), so this one must still be posted.
+    sim_post(
+        sim,
+        "/_sim/faults",
+        {"kind": "drop", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
+    )
+    await h.send("RP|UPDATE|comment;still down|")
+    await h.settle()
+    assert h.statuses() == [LogStatus.OK] * 3
+    assert comments_on(sim, key) == ["still down", "still down"]
+
+
+async def test_comment_refused_with_429_is_sent_again_without_lookup(
+    engine_factory: Factory, sim: Any
+) -> None:
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("RL|CREATE|summary;x|")
+    await h.settle()
+    key = h.rows()[0].ticket_key
+    sim_post(
+        sim,
+        "/_sim/faults",
+        {
+            "kind": "429",
+            "count": 1,
+            "retry_after": 0.1,
+            "method": "POST",
+            "path": f"/rest/api/latest/issue/{key}/comment",
+        },
+    )
+    await h.send("RL|UPDATE|comment;once|")
+    await h.settle()
+    assert comments_on(sim, key) == ["once"]
+    lookups = [e for e in sim.journal() if e["method"] == "GET" and e["path"].endswith("/comment")]
+    assert lookups == []
+
+
+async def test_cloud_adf_comment_in_doubt_is_matched_by_text(
+    engine_factory: Factory, sim_factory: Any
+) -> None:
+    cloud = sim_factory("--flavor", "cloud")
+    h = engine_factory(cloud.url, ticket_location="rest/api/3/issue", timeout=0.5)
+    await h.start()
+    await h.send("CA|CREATE|summary;x|")
+    await h.settle()
+    key = h.rows()[0].ticket_key
+    cloud.faults(kind="drop_after", count=1, method="POST", path=f"/rest/api/3/issue/{key}/comment")
+    await h.send("CA|UPDATE|comment;line one\\nline two|")
+    await h.settle()
+    assert h.statuses() == [LogStatus.OK, LogStatus.OK]
+    assert len(sim_issue(cloud, key)["fields"]["comment"]["comments"]) == 1
+
+
+def test_kill_9_with_a_comment_on_the_wire(driver_factory: Callable[..., DriverProcess], sim: Any) -> None:
+    driver = driver_factory(sim.url)
+    assert driver.send("KC|CREATE|summary;x|").status_code == 202
+    driver.wait_settled()
+    key = sim.issues()[0]["key"]
+    # Jira adds the comment and holds the answer; the driver dies waiting for it.
+    sim.faults(
+        kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/comment"
+    )
+    assert driver.send("KC|UPDATE|comment;exactly once|").status_code == 202
+    deadline = time.monotonic() + 5
+    while sim.counters()["comments"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.counters()["comments"] == 1
+    driver.kill()
+    httpx.delete(f"{sim.url}/_sim/faults", timeout=5)
+    driver.restart()
+    driver.wait_settled()
+    with driver.client() as client:
+        rows = client.get("/api/log", params={"guid": "KC"}).json()["rows"]
+    assert [r["status"] for r in rows] == ["Ok", "Ok"]
+    assert [c["body"] for c in sim_issue(sim, key)["fields"]["comment"]["comments"]] == ["exactly once"]

@@ -240,3 +240,21 @@ async def test_stamp_search_reads_every_page_with_the_asked_fields() -> None:
     await client.aclose()
     assert [f.key for f in found] == ["OPS-1", "OPS-2"]
     assert tokens == [None, "p2"]
+
+
+async def test_list_comments_reads_every_page() -> None:
+    starts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/ctx/rest/api/latest/issue/OPS-1/comment"
+        start = int(request.url.params["startAt"])
+        starts.append(start)
+        # Jira may answer with fewer than asked for.
+        chosen = [{"id": str(n), "body": f"c{n}"} for n in range(start, min(start + 40, 90))]
+        return httpx.Response(200, json={"startAt": start, "total": 90, "comments": chosen})
+
+    client = client_for(handler)
+    comments = await client.list_comments("OPS-1")
+    await client.aclose()
+    assert [c["id"] for c in comments] == [str(n) for n in range(90)]
+    assert starts == [0, 40, 80]
