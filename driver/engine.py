@@ -255,6 +255,11 @@ class Engine:
         for record in self.store.tickets_in(["creating", "in_doubt"]):
             # Whatever was in flight when the driver stopped may have reached Jira.
             self._probe.add(record.guid)
+            if record.probes:
+                # A miss before the restart may be moments old: the second probe must still come
+                # probe_delay after a first one, or a lagging search (Cloud) makes a duplicate.
+                self.store.set_ticket_state(record.guid, record.state, 0)
+                record.probes = 0
             self._tickets[record.guid] = record
         if self.limiter.enabled:
             # The window of the update limit is in memory: rebuild it from what the log says went

@@ -26,6 +26,18 @@ def sim_post(sim: Any, path: str, body: dict[str, Any]) -> Any:
     return response.json()
 
 
+def jira_create(sim: Any, fields: dict[str, Any]) -> Any:
+    """An issue made behind the driver's back, as a previous run of it would have."""
+    response = httpx.post(
+        f"{sim.url}/rest/api/2/issue",
+        auth=("admin", "admin"),
+        json={"fields": {"summary": "x", **fields}},
+        timeout=5,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def sim_issue(sim: Any, key: str) -> Any:
     return httpx.get(f"{sim.url}/_sim/issues/{key}", timeout=5).json()
 
@@ -196,3 +208,27 @@ def test_kill_9_with_a_comment_on_the_wire(driver_factory: Callable[..., DriverP
         rows = client.get("/api/log", params={"guid": "KC"}).json()["rows"]
     assert [r["status"] for r in rows] == ["Ok", "Ok"]
     assert [c["body"] for c in sim_issue(sim, key)["fields"]["comment"]["comments"]] == ["exactly once"]
+
+
+async def test_restart_after_one_probe_miss_still_waits_for_a_second_probe(
+    engine_factory: Factory, sim: Any, tmp_path: Any
+) -> None:
+    db = tmp_path / "probes.db"
+    first = engine_factory(sim.url, db_path=db)
+    (job,) = await first.send("PM|CREATE|summary;x|")
+    # The state a killed driver leaves: the create reached Jira, one probe missed it (search lag).
+    with first.store.transaction():
+        first.store.journal_intent("PM", job.id)
+        first.store.set_ticket_state("PM", "in_doubt", 1)
+    await first.close()
+    sim_post(sim, "/_sim/config", {"search_lag": 1.0})
+    created = jira_create(
+        sim, {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "labels": ["alarm-PM"]}
+    )
+    second = engine_factory(sim.url, db_path=db, probe_delay=1.3)
+    await second.start()
+    await second.settle()
+    (row,) = second.rows()
+    assert row.status is LogStatus.OK
+    assert row.ticket_key == created["key"]
+    assert sim.counters()["issues"] == 1
