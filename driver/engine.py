@@ -483,7 +483,13 @@ class Engine:
                         guid = self._pop_ready()
                         if guid is None:
                             break
-                        self._dispatch(guid, now)
+                        try:
+                            with self.store.transaction():
+                                self._dispatch(guid, now)
+                        except Exception as exc:  # a bug must not stop the loop for every GUID
+                            log.exception("unexpected error preparing the next job of GUID %s", guid)
+                            head = self._queues[guid][0]
+                            self._internal_failure(_Work("update", [head], guid), exc)
             timeout = None if blocked and self.auth_failed else self._next_wait(now_ts)
             if self._done:
                 continue
@@ -776,7 +782,14 @@ class Engine:
         done, self._done = self._done, []
         with self.store.transaction():
             for outcome in done:
-                self._settle(outcome)
+                try:
+                    with self.store.transaction():
+                        self._settle(outcome)
+                except Exception as exc:  # a bug must not stop the loop: everything queued would wait
+                    log.exception(
+                        "unexpected error recording the outcome of log #%d", outcome.work.jobs[0].id
+                    )
+                    self._internal_failure(outcome.work, exc)
 
     def mark_ok(self) -> None:
         """Jira answered properly: clear an unreachable/unknown state."""
@@ -969,6 +982,14 @@ class Engine:
                 merged_into=head.id,
             )
         self._pop(work.guid, work.jobs)
+
+    def _internal_failure(self, work: _Work, exc: Exception) -> None:
+        """Fail the work's rows with the bug's text; the GUID's later rows go on."""
+        if work.kind == "create" or work.guid in self._probe:
+            # Whatever reached Jira is unknown: later rows of this GUID probe first.
+            self._probe.add(work.guid)
+        with self.store.transaction():
+            self._fail(work, f"internal error: {exc!r}", work.jobs[0].attempts + 1)
 
     def _retry_later(self, work: _Work, at: float | None, *, count_attempt: bool, reason: str = "") -> None:
         head = work.jobs[0]

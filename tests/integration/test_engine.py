@@ -450,3 +450,37 @@ async def test_rows_merged_into_a_retry_are_not_lost(
     assert set(h.statuses()) == {LogStatus.OK}
     assert issue(sim, key)["fields"]["summary"] == "b"
     assert [c["body"] for c in issue(sim, key)["fields"]["comment"]["comments"]] == ["c1"]
+
+
+async def test_a_bug_fails_its_row_and_the_loop_goes_on(
+    engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driver.engine as engine_module
+
+    real_plan = engine_module.plan_requests
+    real_settle = engine_module.Engine._settle_update_ok  # noqa: SLF001
+
+    def plan(command: Any, *args: Any, **kwargs: Any) -> Any:
+        if command.guid == "BUG1" and command.action.value == "UPDATE":
+            raise RuntimeError("planning bug")
+        return real_plan(command, *args, **kwargs)
+
+    def settle(self: Any, outcome: Any) -> None:
+        if outcome.work.guid == "BUG2":
+            raise RuntimeError("settling bug")
+        real_settle(self, outcome)
+
+    monkeypatch.setattr(engine_module, "plan_requests", plan)
+    monkeypatch.setattr(engine_module.Engine, "_settle_update_ok", settle)
+    h = engine_factory(sim.url)
+    await h.start()
+    await h.send("BUG1|CREATE|summary;x|", "BUG2|CREATE|summary;x|")
+    await h.settle(3)
+    await h.send("BUG1|UPDATE|summary;y|", "BUG2|UPDATE|summary;y|", "OK1|CREATE|summary;z|")
+    await h.settle(3)
+    by_guid = {(r.guid, r.action): r for r in h.rows()}
+    assert by_guid[("BUG1", "UPDATE")].status is LogStatus.FAILED
+    assert "planning bug" in by_guid[("BUG1", "UPDATE")].error
+    assert by_guid[("BUG2", "UPDATE")].status is LogStatus.FAILED
+    assert "settling bug" in by_guid[("BUG2", "UPDATE")].error
+    assert by_guid[("OK1", "CREATE")].status is LogStatus.OK
