@@ -456,8 +456,9 @@ async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import driver.engine as engine_module
+    from driver import ticket_requests
 
-    real_plan = engine_module.plan_requests
+    real_plan = ticket_requests.plan_requests
     real_settle = engine_module.Engine._settle_update_ok  # noqa: SLF001
 
     def plan(command: Any, *args: Any, **kwargs: Any) -> Any:
