@@ -24,6 +24,7 @@ import errno
 import socket
 import ssl
 import sys
+import urllib.request
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,19 +211,47 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def describe_transport_error(exc: BaseException, url: str, timeout: float) -> tuple[str, bool]:
-    """Plain words for a failure to reach Jira, and whether it means 'unreachable'."""
+def proxy_for(url: str, proxy: str) -> str:
+    """The proxy requests to `url` go through, as httpx picks it: the configured one, none for
+    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host)."""
+    if proxy == "bypass":
+        return ""
+    if proxy:
+        return proxy
+    target = httpx.URL(url)
+    found = urllib.request.getproxies()
+    chosen = found.get(target.scheme) or found.get("all", "")
+    netloc = target.host + (f":{target.port}" if target.port else "")
+    if not chosen or urllib.request.proxy_bypass(netloc):
+        return ""
+    return chosen if "://" in chosen else f"http://{chosen}"
+
+
+def describe_transport_error(
+    exc: BaseException, url: str, timeout: float, proxy: str = ""
+) -> tuple[str, bool]:
+    """Plain words for a failure to reach Jira (or the `proxy` in between), and whether it means
+    'unreachable'."""
     text = str(exc) or exc.__class__.__name__
     lowered = text.lower()
     host = httpx.URL(url).host
     if isinstance(exc, httpx.TimeoutException):
         return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy {proxy or '(from the environment)'} refused the tunnel to {host}: {text}", True
     if isinstance(exc, httpx.ConnectError):
         for inner in _chain(exc):
+            if isinstance(inner, socket.gaierror) and proxy:
+                return f"DNS: cannot resolve the host name of the proxy {proxy}", True
             if isinstance(inner, socket.gaierror):
                 return f"DNS: cannot resolve the host name {host!r}", True
             if isinstance(inner, ssl.SSLError):
                 return f"TLS: cannot establish a trusted connection to {host}: {inner}", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ) and proxy:
+                return f"connection refused by the proxy {proxy} (is [jira] proxy or *_PROXY right?)", True
             if (
                 isinstance(inner, ConnectionRefusedError)
                 or getattr(inner, "errno", None) == errno.ECONNREFUSED
@@ -272,6 +301,7 @@ class JiraClient:
         self.near_limit = False
         self.credentials = credentials or Credentials("none")
         self.set_ticket_location(ticket_location)
+        self.proxy = proxy_for(self.url, proxy)  # for error messages only; httpx decides itself
         verify: ssl.SSLContext | bool = verify_tls
         if verify_tls and ca_bundle:
             verify = ssl.create_default_context(cafile=ca_bundle)
@@ -351,7 +381,7 @@ class JiraClient:
                 f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
             ) from exc
         except httpx.TransportError as exc:
-            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds)
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
             raise JiraRetryable(message) from exc
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
         status = response.status_code
@@ -531,7 +561,9 @@ async def check(client: JiraClient) -> tuple[CheckResult, bool]:
     except JiraRetryable as exc:
         cause = exc.__cause__
         if cause is not None:
-            text, unreachable = describe_transport_error(cause, client.url, client.timeout_seconds)
+            text, unreachable = describe_transport_error(
+                cause, client.url, client.timeout_seconds, client.proxy
+            )
             return CheckResult(ok=False, message=text), unreachable
         return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
     except JiraError as exc:

@@ -1,0 +1,154 @@
+"""HTTP proxies between the driver and Jira, with a real forward proxy on loopback.
+
+[jira] proxy = URL sends every request through that proxy (absolute-URI requests for http://,
+CONNECT tunnels for https://); `bypass` ignores the environment's proxy variables; empty follows
+them (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY). A proxy that is down is reported as the
+proxy being down (check: exit 3), and commands wait through retries and end Failed, never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.driver import DriverProcess
+from tests.fixtures.proxy import ForwardProxy, network_env, run_check
+from tests.fixtures.sim import SimProcess
+from tests.integration.test_tls import issue, tls_flags
+
+FAST_FAIL = {"max_retries": "1", "retry_base_seconds": "0.05"}
+
+
+def log_rows(driver: DriverProcess) -> list[dict[str, Any]]:
+    """GET /api/log: what an operator sees, oldest first."""
+    with driver.client() as api:
+        rows: list[dict[str, Any]] = api.get("/api/log", params={"limit": 100}).json()["rows"]
+    return list(reversed(rows))
+
+
+def create_one(driver: DriverProcess, guid: str) -> list[dict[str, Any]]:
+    """Send one CREATE, wait until it settles, the log rows."""
+    assert driver.send(f"{guid}|CREATE|summary;via {guid}|").status_code == 202
+    driver.wait_settled()
+    return log_rows(driver)
+
+
+def test_configured_proxy_carries_check_and_creates(
+    tmp_path: Path,
+    sim: SimProcess,
+    forward_proxy: ForwardProxy,
+    driver_factory: Callable[..., DriverProcess],
+) -> None:
+    result = run_check(tmp_path, {"url": sim.url, "proxy": forward_proxy.url})
+    assert result.returncode == 0, result.stderr
+    assert f"GET {sim.url}/rest/api/latest/myself" in forward_proxy.forwarded
+
+    driver = driver_factory(sim.url, ini={"jira": {"proxy": forward_proxy.url}}, env=network_env())
+    rows = create_one(driver, "PX-1")
+    assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
+    assert f"POST {sim.url}/rest/api/latest/issue" in forward_proxy.forwarded
+    assert [i["key"] for i in sim.issues()] == [rows[0]["ticket_key"]]
+
+
+def test_configured_proxy_tunnels_https(
+    tmp_path: Path,
+    sim_factory: Callable[..., SimProcess],
+    forward_proxy: ForwardProxy,
+    driver_factory: Callable[..., DriverProcess],
+) -> None:
+    tls = issue(tmp_path / "tls", "127.0.0.1", "localhost")
+    sim = sim_factory(*tls_flags(tls), verify=tls.ca)
+    jira = {"proxy": forward_proxy.url, "ca_bundle": str(tls.ca)}
+    driver = driver_factory(sim.url, ini={"jira": jira}, env=network_env())
+    rows = create_one(driver, "PX-2")
+    assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
+    target = sim.url.removeprefix("https://")
+    assert forward_proxy.tunnels
+    assert set(forward_proxy.tunnels) == {target}
+    assert forward_proxy.forwarded == []  # nothing in clear: all of it inside the tunnel
+    assert len(sim.issues()) == 1
+
+
+def test_bypass_ignores_a_dead_environment_proxy(
+    tmp_path: Path,
+    sim: SimProcess,
+    dead_proxy_url: str,
+    driver_factory: Callable[..., DriverProcess],
+) -> None:
+    env = network_env(http=dead_proxy_url, https=dead_proxy_url, all=dead_proxy_url)
+    # the control: with an empty proxy setting these variables are followed, and lead nowhere
+    assert run_check(tmp_path, {"url": sim.url}, env).returncode == 3
+    result = run_check(tmp_path, {"url": sim.url, "proxy": "bypass"}, env)
+    assert result.returncode == 0, result.stderr
+
+    driver = driver_factory(sim.url, ini={"jira": {"proxy": "bypass"}}, env=env)
+    rows = create_one(driver, "PX-3")
+    assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
+    assert len(sim.issues()) == 1
+
+
+def test_empty_proxy_follows_the_environment_even_for_loopback(
+    tmp_path: Path,
+    sim: SimProcess,
+    forward_proxy: ForwardProxy,
+    driver_factory: Callable[..., DriverProcess],
+) -> None:
+    # httpx (0.28) exempts no host by itself, loopback included: only NO_PROXY does (its
+    # get_environment_proxies maps each NO_PROXY entry to a proxy-less mount). So a Jira on
+    # 127.0.0.1 goes through HTTP_PROXY unless NO_PROXY names it.
+    result = run_check(tmp_path, {"url": sim.url}, network_env(http=forward_proxy.url))
+    assert result.returncode == 0, result.stderr
+    assert f"GET {sim.url}/rest/api/latest/myself" in forward_proxy.forwarded
+
+    driver = driver_factory(sim.url, env=network_env(http=forward_proxy.url))
+    rows = create_one(driver, "PX-4")
+    assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
+    assert f"POST {sim.url}/rest/api/latest/issue" in forward_proxy.forwarded
+
+    # NO_PROXY names the host: straight to Jira
+    before = forward_proxy.count
+    excluded = network_env(http=forward_proxy.url, no="127.0.0.1")
+    assert run_check(tmp_path, {"url": sim.url}, excluded).returncode == 0
+    assert forward_proxy.count == before
+
+
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_dead_proxy_is_named_and_the_command_fails_visibly(
+    tmp_path: Path,
+    sim: SimProcess,
+    dead_proxy_url: str,
+    driver_factory: Callable[..., DriverProcess],
+    source: str,
+) -> None:
+    jira = {"proxy": dead_proxy_url} if source == "config" else {}
+    env = network_env() if source == "config" else network_env(http=dead_proxy_url)
+    result = run_check(tmp_path, {"url": sim.url, **jira}, env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.startswith(f"failed: connection refused by the proxy {dead_proxy_url}"), (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+    driver = driver_factory(sim.url, ini={"jira": {**jira, **FAST_FAIL}}, env=env)
+    rows = create_one(driver, "PX-5")
+    assert [row["status"] for row in rows] == ["Failed"]
+    error = rows[0]["error"]
+    assert error.startswith(f"connection refused by the proxy {dead_proxy_url}"), error
+    assert "gave up after 2 attempts" in error
+    assert sim.issues() == []
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_named(
+    tmp_path: Path, forward_proxy: ForwardProxy, dead_proxy_url: str
+) -> None:
+    # the proxy is up, but cannot reach Jira: it answers CONNECT with 502
+    nowhere = dead_proxy_url.replace("http://", "https://")
+    result = run_check(tmp_path, {"url": nowhere, "proxy": forward_proxy.url})
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.startswith(f"failed: the proxy {forward_proxy.url} refused the tunnel to"), (
+        result.stderr
+    )
+    assert "502 Bad Gateway" in result.stderr
