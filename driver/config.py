@@ -66,7 +66,8 @@ class JiraSection(_Section):
     ca_bundle: str = ""
     """A PEM file of CA certificates to trust instead of the system's (a company CA)."""
     proxy: str = ""
-    """Empty: the environment's proxy (HTTPS_PROXY...). `bypass`: no proxy. Otherwise a proxy URL."""
+    """Empty: the environment's proxy (HTTPS_PROXY...), for every host NO_PROXY does not name,
+    loopback included. `bypass`: no proxy (and no SSL_CERT_FILE either). Otherwise a proxy URL."""
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """How long one request to Jira may take before it counts as failed."""
     max_retries: int = Field(default=5, ge=0, le=100)

@@ -46,6 +46,7 @@ Clock = Callable[[], datetime]
 ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 PER_ISSUE_REASON = "jira-per-issue-on-write"
 SECURE = "[secure]"
+TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -246,7 +247,7 @@ def describe_transport_error(
             if isinstance(inner, socket.gaierror):
                 return f"DNS: cannot resolve the host name {host!r}", True
             if isinstance(inner, ssl.SSLError):
-                return f"TLS: cannot establish a trusted connection to {host}: {inner}", True
+                return f"TLS: cannot establish a trusted connection to {host}: {inner}{TLS_HINT}", True
             if (
                 isinstance(inner, ConnectionRefusedError)
                 or getattr(inner, "errno", None) == errno.ECONNREFUSED
@@ -261,7 +262,7 @@ def describe_transport_error(
                     True,
                 )
         if "ssl" in lowered or "certificate" in lowered:
-            return f"TLS: cannot establish a trusted connection to {host}: {text}", True
+            return f"TLS: cannot establish a trusted connection to {host}: {text}{TLS_HINT}", True
         if any(
             marker in lowered
             for marker in ("name or service not known", "nodename nor servname", "getaddrinfo", "resolve")
