@@ -6,8 +6,10 @@
     ├── ShapeError(field, value, expected)            a text value that cannot become the field's JSON
     ├── QueryError(reason, line, column)              a Create Query that is not a valid ticket body
     └── JiraError                                     Jira answered badly, or not at all
-        ├── JiraRetryable(reason, retry_after)        429, 5xx, 409, timeouts, connection errors: try later
-        │   └── JiraRateLimited(scope, reason_header) 429: pause the issue or everything until retry_after
+        ├── JiraRetryable(reason, retry_after)        500, 409, read timeouts: this request, try later
+        │   ├── JiraRateLimited(scope, reason_header) 429: pause the issue or everything until retry_after
+        │   └── JiraUnavailable                       Jira cannot be reached at all (refused, DNS, TLS,
+        │                                             proxy, 502/503/504): pause everything, count nothing
         ├── JiraAuthError(status, message)            401: stop sending until the credentials change
         └── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
 
@@ -95,6 +97,10 @@ class JiraRateLimited(JiraRetryable):
         self.scope = scope
         self.reason_header = reason_header
         super().__init__(reason, retry_after)
+
+
+class JiraUnavailable(JiraRetryable):
+    """Jira as a whole cannot be reached or is down; an outage delays every command, fails none."""
 
 
 class JiraAuthError(JiraError):
