@@ -11,7 +11,16 @@ Exactly one ticket per GUID
     unknown (timeout, lost connection, 5xx, or the driver died), the GUID is in doubt and the next
     attempt first searches Jira for the GUID's stamp. Search may lag (Jira Cloud), so a miss is
     only trusted after a second probe `probe_delay` seconds later; then the create is sent again.
-    A 429 or 401 proves nothing was created, so no probe follows those.
+    A 429 or 401 proves nothing was created, so no probe follows those; nor does a failure to
+    connect (refused, DNS, TLS, proxy), which proves nothing was sent. A 502/503/504 does not:
+    a gateway may answer so after Jira got the request.
+
+Outages
+    When Jira as a whole cannot be reached (JiraUnavailable), nothing fails and no attempt is
+    counted: all sending pauses for a backoff that doubles from `retry_base` up to `outage_cap`
+    (Retry-After a minimum), the job waits with "waiting for Jira: <reason>", and jira_state is
+    UNREACHABLE. After the pause one request at a time tests the water; the first success ends
+    the outage and the queue drains in order. `max_retries` counts only failures of one request.
 
 Rate limits
     Automatic UPDATEs pass the UpdateLimiter; past the limit they become Deferred and, when the
@@ -42,6 +51,7 @@ from driver.errors import (
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
+    JiraUnavailable,
 )
 from driver.fields import FieldCatalog
 from driver.limiter import Pauses, UpdateLimiter, backoff_seconds
@@ -161,6 +171,15 @@ def _comment_text(body: Any) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
+def _never_sent(error: BaseException) -> bool:
+    """An outage that proves the request never reached Jira: no connection was made.
+
+    driver.jira_client raises JiraUnavailable from the transport error for a failed connect, and
+    without a cause for a 502/503/504 (something answered, so the request may have arrived).
+    """
+    return isinstance(error, JiraUnavailable) and error.__cause__ is not None
+
+
 # --- outcomes of one unit of work -----------------------------------------------------------------
 
 
@@ -211,6 +230,7 @@ class Engine:
         retry_cap: float = 30.0,
         probe_delay: float = 5.0,
         concurrency: int = 16,
+        outage_cap: float = 60.0,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
@@ -225,8 +245,12 @@ class Engine:
         self.retry_cap = retry_cap
         self.probe_delay = probe_delay
         self.concurrency = concurrency
+        self.outage_cap = outage_cap
         self.rand = rand
         self.pauses = Pauses()
+        # An outage pause is kept apart from Pauses: a success ends it at once, a 429 pause not.
+        self._outage_strikes = 0
+        self._outage_until: datetime | None = None
         self.jira_state = JiraState.UNKNOWN
         self.jira_message = ""
         self.auth_failed = False
@@ -460,6 +484,8 @@ class Engine:
             moments.append(self._timed[0][0])
         if self.pauses.all_until is not None:
             moments.append(self.pauses.all_until.timestamp())
+        if self._outage_until is not None:
+            moments.append(self._outage_until.timestamp())
         if not moments:
             return None
         return max(0.0, min(moments) - now_ts)
@@ -476,10 +502,16 @@ class Engine:
             now = self.clock()
             now_ts = now.timestamp()
             self._promote_due(now_ts)
-            blocked = self.auth_failed or self.pauses.paused_until(None, now) is not None
+            blocked = (
+                self.auth_failed
+                or self.pauses.paused_until(None, now) is not None
+                or (self._outage_until is not None and self._outage_until > now)
+            )
+            # While Jira is out, one request tests whether it is back instead of a whole wave.
+            limit = 1 if self._outage_strikes else self.concurrency
             if not blocked:
                 with self.store.transaction():
-                    while len(self._tasks) < self.concurrency:
+                    while len(self._tasks) < limit:
                         guid = self._pop_ready()
                         if guid is None:
                             break
@@ -792,7 +824,12 @@ class Engine:
                     self._internal_failure(outcome.work, exc)
 
     def mark_ok(self) -> None:
-        """Jira answered properly: clear an unreachable/unknown state."""
+        """Jira answered properly: clear an unreachable/unknown state and end an outage."""
+        if self._outage_strikes:
+            log.warning("Jira answers again: sending resumes")
+            self._outage_strikes = 0
+            self._outage_until = None
+            self._wake.set()
         if self.jira_state != JiraState.OK:
             self.jira_state = JiraState.OK
             self.jira_message = ""
@@ -800,9 +837,9 @@ class Engine:
     def _note_error(self, exc: BaseException) -> None:
         if isinstance(exc, JiraAuthError):
             return
-        if isinstance(exc, JiraRetryable) and exc.__cause__ is not None:
+        if isinstance(exc, JiraUnavailable):
             self.jira_state = JiraState.UNREACHABLE
-            self.jira_message = str(exc)
+            self.jira_message = exc.reason
 
     def _settle(self, outcome: _Outcome) -> None:
         work = outcome.work
@@ -837,10 +874,10 @@ class Engine:
                 self._settle_update_ok(outcome)
             return
         self._note_error(error)
-        if outcome.comment_in_flight is not None and isinstance(
-            error, JiraAuthError | JiraRateLimited | JiraRejected
+        if outcome.comment_in_flight is not None and (
+            isinstance(error, JiraAuthError | JiraRateLimited | JiraRejected) or _never_sent(error)
         ):
-            # Jira answered and refused: that comment is not on the ticket, no lookup needed.
+            # Jira refused it, or it never left: that comment is not on the ticket, no lookup needed.
             self.store.forget_comment(*outcome.comment_in_flight)
         if isinstance(error, JiraAuthError):
             if not self.auth_failed:
@@ -873,6 +910,9 @@ class Engine:
             )
             self._retry_later(work, until.timestamp(), count_attempt=False, reason=error.reason)
             return
+        if isinstance(error, JiraUnavailable):
+            self._park_for_outage(work, error, now)
+            return
         if isinstance(error, JiraRetryable):
             if work.kind == "create":
                 # It may have been created: settle by probing before any new create.
@@ -902,6 +942,32 @@ class Engine:
             )
             return
         self._fail(work, f"internal error: {error}", head.attempts + 1)
+
+    def _park_for_outage(self, work: _Work, error: JiraUnavailable, now: datetime) -> None:
+        """Jira is down: pause all sending, keep the job as it is (no attempt counted)."""
+        guid = work.guid
+        if work.kind == "create":
+            if _never_sent(error):
+                # No connection was made: no ticket exists, so the next attempt simply creates.
+                self.store.forget_ticket(guid)
+                self._tickets.pop(guid, None)
+            else:
+                # A gateway's 502/504 (or a 503) may come after Jira took the create: probe first.
+                self.store.set_ticket_state(guid, "in_doubt")
+                self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.jobs[0].id)
+                self._probe.add(guid)
+        if self._outage_until is None or self._outage_until <= now:
+            # Requests in flight when the outage began fail alike: only the first one backs off.
+            self._outage_strikes += 1
+            delay = backoff_seconds(
+                self._outage_strikes, self.retry_base, error.retry_after, self.outage_cap, self.rand
+            )
+            self._outage_until = now + timedelta(seconds=delay)
+            log.warning("Jira is unreachable (%s): all sending waits %.1f s", error.reason, delay)
+        elif error.retry_after is not None:
+            self._outage_until = max(self._outage_until, now + timedelta(seconds=error.retry_after))
+        # Ready at once in memory: the outage pause holds it, and a success lifts that pause early.
+        self._retry_later(work, None, count_attempt=False, reason=error.reason, prefix="waiting for Jira: ")
 
     def _settle_probe(self, outcome: _Outcome, now: datetime) -> None:
         work = outcome.work
@@ -991,14 +1057,22 @@ class Engine:
         with self.store.transaction():
             self._fail(work, f"internal error: {exc!r}", work.jobs[0].attempts + 1)
 
-    def _retry_later(self, work: _Work, at: float | None, *, count_attempt: bool, reason: str = "") -> None:
+    def _retry_later(
+        self,
+        work: _Work,
+        at: float | None,
+        *,
+        count_attempt: bool,
+        reason: str = "",
+        prefix: str = "retrying: ",
+    ) -> None:
         head = work.jobs[0]
         if count_attempt:
             head.attempts += 1
         head.next_attempt_at = at
         values: dict[str, Any] = {"attempts": head.attempts, "next_attempt_at": at}
         if reason:
-            values["error"] = f"retrying: {reason}"
+            values["error"] = prefix + reason
         self.store.update_row(head.id, **values)
         self._busy.discard(work.guid)
         self._schedule(work.guid)

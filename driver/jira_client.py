@@ -5,9 +5,17 @@ HTTP status codes and turns them into the driver.errors tree.
     401            -> JiraAuthError          (the engine stops sending until credentials change)
     429            -> JiraRateLimited        (scope 'issue' for jira-per-issue-on-write, else 'all';
                                               retry_after from Retry-After or X-RateLimit-Reset)
-    409, 5xx       -> JiraRetryable          (retry_after from Retry-After when Jira sends one)
-    timeout, connection errors -> JiraRetryable (the cause is kept as __cause__)
+    502, 503, 504  -> JiraUnavailable        (Jira as a whole is down or behind a dead gateway;
+                                              retry_after from Retry-After; no __cause__)
+    connect failures -> JiraUnavailable      (refused, DNS, TLS, connect timeout, the proxy: the
+                                              request never left; the httpx error is __cause__)
+    409, other 5xx -> JiraRetryable          (this request; retry_after from Retry-After)
+    read/write timeout, connection lost -> JiraRetryable (the request may have arrived; __cause__)
     other 4xx      -> JiraRejected           (Jira's errorMessages / errors)
+
+A JiraUnavailable with a __cause__ proves nothing reached Jira; one without (a gateway's 502/504,
+or a 503) was answered by something in front of Jira or by Jira itself, so the request may have
+reached it.
 
 Secrets never leave this module in text: the auth objects' reprs mask them like httpx's
 `[secure]`, errors carry no headers, and the bodies we log are request bodies only.
@@ -39,6 +47,7 @@ from driver.errors import (
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
+    JiraUnavailable,
 )
 from driver.schemas import AuthMode, CheckResult
 
@@ -377,6 +386,10 @@ class JiraClient:
     ) -> httpx.Response:
         try:
             response = await self._client.request(method, path, json=json, params=params)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            # No connection to Jira (or through the proxy) was made: nothing of this request left.
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+            raise JiraUnavailable(message) from exc
         except httpx.TimeoutException as exc:
             raise JiraRetryable(
                 f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
@@ -409,6 +422,10 @@ class JiraClient:
             retry_after = _retry_after(response.headers, self.clock())
             text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
             raise JiraRateLimited(text, retry_after, scope, reason_header)
+        if status in (502, 503, 504):
+            retry_after = _retry_after(response.headers, self.clock())
+            text = f"HTTP {status} {response.reason_phrase}".rstrip()
+            raise JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
         if status == 409 or status >= 500:
             retry_after = _retry_after(response.headers, self.clock())
             raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after)

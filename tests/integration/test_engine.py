@@ -206,7 +206,7 @@ async def test_5xx_retried_then_ok(engine_factory: Factory, sim: Any) -> None:
     await h.start()
     await h.send("E1|CREATE|summary;x|")
     await h.settle()
-    sim_post(sim, "/_sim/faults", {"kind": "503", "count": 2, "method": "PUT"})
+    sim_post(sim, "/_sim/faults", {"kind": "500", "count": 2, "method": "PUT"})
     await h.send("E1|UPDATE|summary;after outage|")
     await h.settle()
     row = h.rows()[1]
@@ -427,16 +427,16 @@ async def test_rows_merged_into_a_retry_are_not_lost(
     await h.send("MR|UPDATE|summary;first|", "MR|UPDATE|summary;a|comment;c1|")
     await h.settle(allow_deferred=True)
     key = h.rows()[0].ticket_key
-    # The deferred row goes out: its edit lands, its comment meets a 503 and waits for a retry.
+    # The deferred row goes out: its edit lands, its comment meets a 500 and waits for a retry.
     sim_post(
         sim,
         "/_sim/faults",
-        {"kind": "503", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
+        {"kind": "500", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
     )
     clock.advance(61)
     h.engine.wake()
     for _ in range(200):
-        if any(e.get("status") == 503 for e in sim_get(sim, "/_sim/journal")):
+        if any(e.get("status") == 500 for e in sim_get(sim, "/_sim/journal")):
             break
         await asyncio.sleep(0.01)
     await h.settle(allow_deferred=True)

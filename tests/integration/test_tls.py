@@ -2,12 +2,14 @@
 
 [jira] verify_tls = true with the system's CAs refuses it, plainly (check: exit 3, "TLS ...
 certificate"); ca_bundle = the CA's PEM trusts it; verify_tls = false skips the check. A driver
-that cannot establish TLS keeps the command and ends it Failed, with the reason in the log.
+that cannot establish TLS keeps the command Pending (an outage: no attempt counted, nothing
+failed) with the reason in the log, and sends it once the CA is trusted.
 """
 
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,23 +148,35 @@ def test_driver_creates_a_ticket_over_https(
 
 
 def test_driver_keeps_the_command_and_says_it_is_a_certificate_problem(
-    https_sim: SimProcess, driver_factory: Callable[..., DriverProcess]
+    https_sim: SimProcess, tls: TlsFiles, driver_factory: Callable[..., DriverProcess]
 ) -> None:
     driver = driver_factory(
         https_sim.url,
         ini={"jira": {"max_retries": "1", "retry_base_seconds": "0.05", "probe_delay_seconds": "0"}},
         env=network_env(),
     )
-    assert driver.send("TLS-2|CREATE|summary;never arrives|").status_code == 202
-    driver.wait_settled()
-    rows = log_rows(driver)
-    assert [row["status"] for row in rows] == ["Failed"]
+    assert driver.send("TLS-2|CREATE|summary;arrives once trusted|").status_code == 202
+    rows = driver.wait_rows(lambda rows: rows[0]["error"].startswith("waiting for Jira: TLS"))
+    # longer than max_retries = 1 takes at this retry base: an outage counts no attempts
+    time.sleep(0.6)
+    rows = driver.rows()
+    assert [(row["status"], row["attempts"]) for row in rows] == [("Pending", 0)]
     error = rows[0]["error"]
-    assert error.startswith("TLS: cannot establish a trusted connection to 127.0.0.1"), error
+    assert error.startswith("waiting for Jira: TLS: cannot establish a trusted connection to 127.0.0.1"), (
+        error
+    )
     assert "certificate verify failed" in error
-    assert "gave up after 2 attempts" in error
-    with driver.client() as api:
-        status = api.get("/api/status").json()
+    status = driver.status()
     assert status["jira_state"] == "unreachable"
-    assert "TLS" in status["jira_message"]
+    assert status["jira_message"].startswith("TLS: ")
     assert https_sim.issues() == []
+
+    # the operator trusts the company CA and restarts: the kept command goes out, once
+    driver.stop()
+    text = driver.config_path.read_text(encoding="utf-8")
+    driver.config_path.write_text(text.replace("[jira]\n", f"[jira]\nca_bundle = {tls.ca}\n"), "utf-8")
+    driver.restart()
+    driver.wait_settled()
+    rows = driver.rows()
+    assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
+    assert [issue["key"] for issue in https_sim.issues()] == [rows[0]["ticket_key"]]
