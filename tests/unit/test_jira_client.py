@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraRetryable
+from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraRetryable, JiraUnavailable
 from driver.jira_client import (
     BasicAuth,
     BearerAuth,
@@ -131,6 +131,77 @@ async def test_timeouts_and_connection_errors_are_retryable() -> None:
         await client.edit_issue("OPS-1", {"fields": {}})
     assert "timeout" in exc.value.reason
     await client.aclose()
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_gateway_statuses_mean_jira_is_unavailable(status: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"Retry-After": "4"}, text="<html>down</html>")
+
+    client = client_for(handler)
+    with pytest.raises(JiraUnavailable) as exc:
+        await client.create_issue({})
+    await client.aclose()
+    assert exc.value.reason.startswith(f"HTTP {status} ")
+    assert exc.value.retry_after == 4
+    # Something answered: the request may have reached Jira, which the engine tells by the cause.
+    assert exc.value.__cause__ is None
+
+
+@pytest.mark.parametrize("status", [500, 501, 409])
+async def test_other_server_errors_are_failures_of_one_request(status: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status)
+
+    client = client_for(handler)
+    with pytest.raises(JiraRetryable) as exc:
+        await client.create_issue({})
+    await client.aclose()
+    assert not isinstance(exc.value, JiraUnavailable)
+    assert exc.value.reason.startswith(f"HTTP {status}")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused by jira.test"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "DNS: cannot resolve"),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "TLS: "),
+        (httpx.ConnectTimeout("connect"), "timeout: Jira at http://jira.test/ctx"),
+        (httpx.ProxyError("502 Bad Gateway"), "the proxy (from the environment) refused the tunnel"),
+    ],
+)
+async def test_failures_to_connect_mean_jira_is_unavailable(error: Exception, words: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    client = client_for(handler)
+    with pytest.raises(JiraUnavailable) as exc:
+        await client.create_issue({})
+    await client.aclose()
+    assert exc.value.reason.startswith(words), exc.value.reason
+    # No connection was made: nothing was sent, which the engine tells by the transport cause.
+    assert exc.value.__cause__ is error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.WriteTimeout("slow"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.ReadError("connection reset"),
+    ],
+)
+async def test_failures_after_sending_are_failures_of_one_request(error: Exception) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    client = client_for(handler)
+    with pytest.raises(JiraRetryable) as exc:
+        await client.create_issue({})
+    await client.aclose()
+    assert not isinstance(exc.value, JiraUnavailable)
 
 
 async def test_search_endpoint_depends_on_flavor() -> None:
