@@ -351,14 +351,14 @@ class Engine:
 
     # --- Jira metadata ----------------------------------------------------------------------------
 
-    async def detect(self) -> None:
-        """Settle api_type (auto) and with it how user fields are shaped; failures are logged."""
+    async def detect(self) -> bool:
+        """Settle api_type (auto) and with it how user fields are shaped; False if Jira did not answer."""
         try:
             flavor = await self.jira.detect_api_type()
         except JiraError as exc:
             self._note_error(exc)
             log.warning("cannot ask Jira for its deployment type yet: %s", exc)
-            return
+            return False
         if flavor in ("cloud", "datacenter") and self.settings.user_style != flavor:
             self.settings = RequestSettings(
                 ticket_location=self.settings.ticket_location,
@@ -368,6 +368,7 @@ class Engine:
                 guid_label_prefix=self.settings.guid_label_prefix,
                 protected_fields=self.settings.protected_fields,
             )
+        return True
 
     async def refresh_catalog(self) -> FieldCatalog:
         """Load Jira's field list into the catalog (kept in the store); JiraError if Jira fails."""

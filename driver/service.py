@@ -48,6 +48,7 @@ from driver.ticket_table import TicketTable, seed_table
 
 log = logging.getLogger("driver")
 RETENTION_PERIOD = 24 * 3600.0
+METADATA_RETRY_MAX = 300.0
 METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
 
@@ -172,13 +173,28 @@ def build(config: Config) -> DriverContext:
     return ctx
 
 
-async def _metadata(engine: Engine) -> None:
-    await engine.detect()
-    try:
-        catalog = await engine.refresh_catalog()
-        log.info("field catalog loaded from Jira: %d fields", len(catalog))
-    except JiraError as exc:
-        log.warning("cannot load Jira's field list (using the stored catalog): %s", exc)
+async def _metadata(engine: Engine, first_delay: float, first_try: asyncio.Event) -> None:
+    """Learn Jira's flavour and field list, trying again until Jira answers.
+
+    Jira may be down when the driver starts (a reboot of both); without this, custom fields named by
+    their display name would be refused until the next restart.
+    """
+    delay = first_delay
+    while True:
+        detected = await engine.detect()
+        try:
+            catalog = await engine.refresh_catalog()
+        except JiraError as exc:
+            log.warning("cannot load Jira's field list (using the stored catalog): %s", exc)
+        else:
+            log.info("field catalog loaded from Jira: %d fields", len(catalog))
+            if detected:
+                first_try.set()
+                return
+        first_try.set()
+        log.info("asking Jira for its metadata again in %.0f s", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, METADATA_RETRY_MAX)
 
 
 async def _retention(ctx: DriverContext) -> None:
@@ -198,9 +214,12 @@ async def serve(config: Config) -> int:
     pending = engine.queue_depth()
     if pending:
         log.info("resuming %d pending commands", pending)
-    metadata = asyncio.create_task(_metadata(engine))
+    # commands are shaped with what Jira tells (flavour, custom fields), so wait for one answer,
+    # briefly: a Jira that is down must not keep the API from taking commands
+    first_try = asyncio.Event()
+    metadata = asyncio.create_task(_metadata(engine, config.jira.retry_base_seconds, first_try))
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(metadata), METADATA_WAIT)
+        await asyncio.wait_for(first_try.wait(), METADATA_WAIT)
     engine.start()
     retention = asyncio.create_task(_retention(ctx))
 

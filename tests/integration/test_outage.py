@@ -203,3 +203,29 @@ async def test_a_502_after_a_create_is_probed_not_created_again(
         if "/search" in e["path"] or e["path"].endswith("/issue")
     ]
     assert reached == ["create", "search"]
+
+
+def test_jira_down_at_start_its_field_list_is_loaded_once_it_answers(
+    driver_factory: Callable[..., DriverProcess], sim_factory: Callable[..., SimProcess]
+) -> None:
+    port = free_port()
+    driver = driver_factory(f"http://127.0.0.1:{port}")
+    # Jira is down: the display name of a custom field is not known yet
+    refused = driver.send("AS-1|CREATE|summary;x|Alarm Severity;Critical|")
+    assert refused.status_code == 400
+    assert "unknown field 'Alarm Severity'" in refused.text
+    sim = sim_factory("--port", str(port))
+
+    def knows_the_field() -> bool:
+        with driver.client() as api:
+            catalog = api.get("/api/ticket").json()["catalog"]
+        return any(f["name"] == "Alarm Severity" for f in catalog)
+
+    deadline = time.monotonic() + 15
+    while not knows_the_field():
+        assert time.monotonic() < deadline, "the field list was never loaded after Jira came back"
+        time.sleep(0.1)
+    assert driver.send("AS-1|CREATE|summary;x|Alarm Severity;Critical|").status_code == 202
+    driver.wait_settled()
+    [created] = creates(sim)
+    assert created["body"]["fields"]["customfield_10100"] == {"value": "Critical"}
