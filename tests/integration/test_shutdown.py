@@ -1,0 +1,42 @@
+"""SIGTERM while creates are on the wire: exit 0 within 10 s, and a restart makes each ticket once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.fixtures.driver import DriverProcess
+
+GUIDS = [f"SD-{i}" for i in range(10)]
+
+
+def test_sigterm_parks_in_flight_creates_and_a_restart_settles_them_once(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini={"jira": {"timeout_seconds": "30"}})
+    # Jira makes each ticket at once but holds its answer for 8 s, longer than the driver waits
+    sim.faults(kind="slow_after", count=len(GUIDS), seconds=8, method="POST")
+    assert driver.send(*(f"{g}|CREATE|summary;{g}|" for g in GUIDS)).status_code == 202
+    deadline = time.monotonic() + 10
+    while sim.counters()["issues"] < len(GUIDS):
+        assert time.monotonic() < deadline, "the creates never reached Jira"
+        time.sleep(0.05)
+    # all ten tickets exist and no answer has come back: the creates are in flight
+    with driver.client() as api:
+        assert api.get("/api/status").json()["pending"] == len(GUIDS)
+    started = time.monotonic()
+    assert driver.stop() == 0
+    assert time.monotonic() - started < 10
+
+    driver.start()
+    rows = driver.wait_rows(lambda rs: all(r["status"] == "Ok" for r in rs), timeout=30)
+    assert sorted(r["guid"] for r in rows) == sorted(GUIDS)
+    issues = sim.issues()
+    assert sorted(i["fields"]["summary"] for i in issues) == sorted(GUIDS), "one ticket per GUID"
+    journal = sim.journal()
+    posts = [e for e in journal if e["method"] == "POST" and e["path"].endswith("/issue")]
+    assert len(posts) == len(GUIDS), (
+        "the restart must settle the parked creates by search, not send them again"
+    )
+    assert any("/search" in e["path"] for e in journal)
