@@ -6,14 +6,13 @@ Ordering and concurrency
     Queues live in memory (loaded from the store at start, extended by intake), so picking the
     next job never scans SQLite. One wake-up of the loop commits all its writes in one transaction.
 
-Exactly one ticket per GUID
-    Before a create goes out its intent is committed (tickets.state = creating). If the outcome is
-    unknown (timeout, lost connection, 5xx, or the driver died), the GUID is in doubt and the next
-    attempt first searches Jira for the GUID's stamp. Search may lag (Jira Cloud), so a miss is
-    only trusted after a second probe `probe_delay` seconds later; then the create is sent again.
-    A 429 or 401 proves nothing was created, so no probe follows those; nor does a failure to
-    connect (refused, DNS, TLS, proxy), which proves nothing was sent. A 502/503/504 does not:
-    a gateway may answer so after Jira got the request.
+Exactly one ticket per GUID, each comment once
+    Before a create goes out its intent is committed (tickets.state = creating); before each
+    comment's POST, its entry in the comment journal. An outcome left unknown (timeout, lost
+    connection, 5xx, or the driver died) puts that create or comment in doubt: the next attempt
+    first probes Jira for the GUID's stamp (twice, `probe_delay` apart, before a miss is trusted)
+    or looks the comment up on the ticket. The rules (what proves nothing was sent, what counts
+    as a match) are in driver.exactly_once.
 
 Outages
     When Jira as a whole cannot be reached (JiraUnavailable), nothing fails and no attempt is
@@ -53,10 +52,20 @@ from driver.errors import (
     JiraRetryable,
     JiraUnavailable,
 )
+from driver.exactly_once import (
+    COMMENT_CLOCK_SKEW,
+    COMMENT_JOURNAL_KEEP,
+    PROBE_MISSES_TRUSTED,
+    comment_not_added,
+    exact_match,
+    find_comment,
+    never_sent,
+    our_comments,
+    people,
+)
 from driver.fields import FieldCatalog
 from driver.limiter import Pauses, UpdateLimiter, backoff_seconds
 from driver.schemas import JiraState, LogStatus, LogType
-from driver.shaping import adf_to_text
 from driver.store import (
     S_CATALOG,
     S_TICKET_TABLE,
@@ -71,7 +80,6 @@ from driver.ticket_requests import (
     plan_requests,
     stamp_create_body,
     stamp_jql,
-    stamp_label,
 )
 from driver.ticket_table import TicketTable
 
@@ -135,49 +143,6 @@ def command_from_json(data: Mapping[str, Any]) -> ResolvedCommand:
 def _answer(value: Any) -> Any:
     as_dict = getattr(value, "as_dict", None)
     return as_dict() if callable(as_dict) else value
-
-
-# Jira's clock and ours may differ: an in-doubt comment may carry a creation time a little before
-# its row's intake as our clock saw it.
-COMMENT_CLOCK_SKEW = timedelta(minutes=2)
-# How long the ids of posted comments are kept to tell a repeated comment text from an in-doubt one.
-COMMENT_JOURNAL_KEEP = timedelta(days=7)
-
-
-def _people(user: Any) -> frozenset[str]:
-    """The ids a Jira user is known by (Cloud accountId, DC name and key)."""
-    if not isinstance(user, Mapping):
-        return frozenset()
-    return frozenset(
-        f"{name}:{user[name]}"
-        for name in ("accountId", "name", "key")
-        if isinstance(user.get(name), str) and user[name]
-    )
-
-
-def _jira_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _comment_text(body: Any) -> str:
-    """A comment body's text as compared: ADF reduced to its text, line ends and edges normalized."""
-    text = adf_to_text(body) if isinstance(body, Mapping) else str(body or "")
-    return text.replace("\r\n", "\n").strip()
-
-
-def _never_sent(error: BaseException) -> bool:
-    """An outage that proves the request never reached Jira: no connection was made.
-
-    driver.jira_client raises JiraUnavailable from the transport error for a failed connect, and
-    without a cause for a 502/503/504 (something answered, so the request may have arrived).
-    """
-    return isinstance(error, JiraUnavailable) and error.__cause__ is not None
 
 
 # --- outcomes of one unit of work -----------------------------------------------------------------
@@ -752,60 +717,31 @@ class Engine:
         """
         me = await self._identity()
         posted = await self.jira.list_comments(work.key)
-        known = self.store.our_comment_ids(work.key)
+        candidates = our_comments(posted, me, self.store.our_comment_ids(work.key))
         intake = {job.id: job.time for job in work.jobs}
-        candidates: list[tuple[str, datetime | None, str]] = []
-        for item in posted:
-            comment_id = str(item.get("id", ""))
-            if comment_id in known or not (_people(item.get("author")) & me):
-                continue
-            candidates.append((comment_id, _jira_time(item.get("created")), _comment_text(item.get("body"))))
         for index in in_doubt:
             ref = work.comment_refs[index]
-            text = _comment_text(work.comments[index].get("body"))
             since = intake.get(ref[0], work.jobs[0].time) - COMMENT_CLOCK_SKEW
-            match = next(
-                (c for c in candidates if c[2] == text and (c[1] is None or c[1] >= since)),
-                None,
-            )
+            match = find_comment(candidates, work.comments[index].get("body"), since)
             if match is None:
                 self.store.forget_comment(ref[0], ref[1])
                 journal.pop(ref, None)
                 continue
             candidates.remove(match)
-            self.store.comment_sent(ref[0], ref[1], work.key, match[0])
+            self.store.comment_sent(ref[0], ref[1], work.key, match.id)
             journal[ref] = "sent"
             work.notes.append(
-                f"comment {index + 1} was already on {work.key} (comment {match[0]}): not posted again"
+                f"comment {index + 1} was already on {work.key} (comment {match.id}): not posted again"
             )
 
     async def _identity(self) -> frozenset[str]:
         if self._me is None:
-            self._me = _people(await self.jira.myself())
+            self._me = people(await self.jira.myself())
         return self._me
 
     def _exact_match(self, guid: str, found: list[Any]) -> Any:
-        """The hit that carries exactly this GUID's stamp, if any.
-
-        A custom-field stamp is found by a phrase search (`cf[N] ~`), which also matches longer
-        texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
-        value proves it. Labels are matched by `=`, but Jira compares them case-insensitively.
-        """
-        field_id = self.settings.guid_field
-        label = stamp_label(guid, self.settings.guid_label_prefix)
-        for hit in found:
-            values = getattr(hit, "fields", None) or {}
-            if field_id:
-                value = values.get(field_id)
-                if isinstance(value, dict):
-                    value = adf_to_text(value)
-                if isinstance(value, str) and value.strip() == guid:
-                    return hit
-            else:
-                labels = values.get("labels")
-                if not isinstance(labels, list) or label in labels:
-                    return hit
-        return None
+        """The hit that carries exactly this GUID's stamp, if any (see exactly_once.exact_match)."""
+        return exact_match(guid, found, self.settings.guid_field, self.settings.guid_label_prefix)
 
     # --- settling -------------------------------------------------------------------------------
 
@@ -875,9 +811,7 @@ class Engine:
                 self._settle_update_ok(outcome)
             return
         self._note_error(error)
-        if outcome.comment_in_flight is not None and (
-            isinstance(error, JiraAuthError | JiraRateLimited | JiraRejected) or _never_sent(error)
-        ):
+        if outcome.comment_in_flight is not None and comment_not_added(error):
             # Jira refused it, or it never left: that comment is not on the ticket, no lookup needed.
             self.store.forget_comment(*outcome.comment_in_flight)
         if isinstance(error, JiraAuthError):
@@ -948,7 +882,7 @@ class Engine:
         """Jira is down: pause all sending, keep the job as it is (no attempt counted)."""
         guid = work.guid
         if work.kind == "create":
-            if _never_sent(error):
+            if never_sent(error):
                 # No connection was made: no ticket exists, so the next attempt simply creates.
                 self.store.forget_ticket(guid)
                 self._tickets.pop(guid, None)
@@ -1000,7 +934,7 @@ class Engine:
             return
         ticket = self._ticket(guid)
         probes = (ticket.probes if ticket else 0) + 1
-        if probes < 2:
+        if probes < PROBE_MISSES_TRUSTED:
             # Search may lag behind creates (Jira Cloud): one miss is not proof.
             self.store.set_ticket_state(guid, "in_doubt", probes)
             if ticket is not None:

@@ -16,6 +16,7 @@ PURE_MODULES = [
     "driver.limiter",
     "driver.stats",
     "driver.schemas",
+    "driver.exactly_once",
 ]
 IO_PACKAGES = ["textual", "httpx", "sqlite_utils", "fastapi", "uvicorn"]
 

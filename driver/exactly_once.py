@@ -1,0 +1,149 @@
+"""Exactly once under ambiguity: the rules the engine applies when Jira's answer is unknown.
+
+The engine (driver.engine) owns the journals and the requests; this module holds the decisions,
+as pure functions over what Jira and the store returned.
+
+Creates
+    Before a create goes out its intent is committed (tickets.state = creating). If the outcome is
+    unknown (timeout, lost connection, 5xx, or the driver died), the GUID is in doubt and the next
+    attempt first searches Jira for the GUID's stamp. Search may lag (Jira Cloud), so a miss is
+    only trusted after a second probe `probe_delay` seconds later (PROBE_MISSES_TRUSTED); then the
+    create is sent again.
+    A hit counts only if it carries the stamp exactly (`exact_match`).
+    A 429 or 401 proves nothing was created, so no probe follows those; nor does a failure to
+    connect (refused, DNS, TLS, proxy), which proves nothing was sent (`never_sent`). A
+    502/503/504 does not: a gateway may answer so after Jira got the request.
+
+Comments
+    Each comment's POST is journaled (store.comment_sends): 'sending' before, 'sent' with Jira's
+    id after the 201. A refusal, or a request that never left, drops the entry (`comment_not_added`).
+    An entry still 'sending' when its row comes round again is in doubt and is looked up on the
+    ticket: a comment by the driver's Jira user, created at or after the row's intake (less
+    COMMENT_CLOCK_SKEW), with the same text, and not one the driver already knows it posted
+    (`our_comments`, `find_comment`). Reading comments is consistent: one miss is proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraUnavailable
+from driver.shaping import adf_to_text
+from driver.ticket_requests import stamp_label
+
+# Jira's clock and ours may differ: an in-doubt comment may carry a creation time a little before
+# its row's intake as our clock saw it.
+COMMENT_CLOCK_SKEW = timedelta(minutes=2)
+# Search may lag behind creates (Jira Cloud): a probe's miss is proof only once this many probes,
+# `probe_delay` apart, have all missed.
+PROBE_MISSES_TRUSTED = 2
+# How long the ids of posted comments are kept to tell a repeated comment text from an in-doubt one.
+COMMENT_JOURNAL_KEEP = timedelta(days=7)
+
+
+def never_sent(error: BaseException) -> bool:
+    """An outage that proves the request never reached Jira: no connection was made.
+
+    driver.jira_client raises JiraUnavailable from the transport error for a failed connect, and
+    without a cause for a 502/503/504 (something answered, so the request may have arrived).
+    """
+    return isinstance(error, JiraUnavailable) and error.__cause__ is not None
+
+
+def comment_not_added(error: BaseException) -> bool:
+    """A comment POST that failed so that the comment is surely not on the ticket.
+
+    Jira refused it (401, 429, other 4xx), or it never left: no lookup is needed.
+    """
+    return isinstance(error, JiraAuthError | JiraRateLimited | JiraRejected) or never_sent(error)
+
+
+def exact_match(guid: str, found: Sequence[Any], guid_field: str, guid_label_prefix: str) -> Any:
+    """The probe hit that carries exactly this GUID's stamp, if any.
+
+    A custom-field stamp is found by a phrase search (`cf[N] ~`), which also matches longer
+    texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
+    value proves it. Labels are matched by `=`, but Jira compares them case-insensitively.
+    """
+    label = stamp_label(guid, guid_label_prefix)
+    for hit in found:
+        values = getattr(hit, "fields", None) or {}
+        if guid_field:
+            value = values.get(guid_field)
+            if isinstance(value, dict):
+                value = adf_to_text(value)
+            if isinstance(value, str) and value.strip() == guid:
+                return hit
+        else:
+            labels = values.get("labels")
+            if not isinstance(labels, list) or label in labels:
+                return hit
+    return None
+
+
+def people(user: Any) -> frozenset[str]:
+    """The ids a Jira user is known by (Cloud accountId, DC name and key)."""
+    if not isinstance(user, Mapping):
+        return frozenset()
+    return frozenset(
+        f"{name}:{user[name]}"
+        for name in ("accountId", "name", "key")
+        if isinstance(user.get(name), str) and user[name]
+    )
+
+
+def jira_time(value: Any) -> datetime | None:
+    """A timestamp as Jira writes it, made aware (UTC if it has no zone); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def comment_text(body: Any) -> str:
+    """A comment body's text as compared: ADF reduced to its text, line ends and edges normalized."""
+    text = adf_to_text(body) if isinstance(body, Mapping) else str(body or "")
+    return text.replace("\r\n", "\n").strip()
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    """A comment on the ticket that may be one of ours: Jira's id, creation time and text."""
+
+    id: str
+    created: datetime | None
+    text: str
+
+
+def our_comments(
+    posted: Sequence[Mapping[str, Any]], me: frozenset[str], known: Collection[str]
+) -> list[PostedComment]:
+    """The ticket's comments that could be an in-doubt one of ours.
+
+    Written by the driver's Jira user (`me`, as `people` gives it) and not among the ids the
+    driver already knows it posted (a flapping alarm repeats the same comment text).
+    """
+    candidates: list[PostedComment] = []
+    for item in posted:
+        comment_id = str(item.get("id", ""))
+        if comment_id in known or not (people(item.get("author")) & me):
+            continue
+        candidates.append(
+            PostedComment(comment_id, jira_time(item.get("created")), comment_text(item.get("body")))
+        )
+    return candidates
+
+
+def find_comment(candidates: Sequence[PostedComment], body: Any, since: datetime) -> PostedComment | None:
+    """The first candidate with this body's text created at or after `since` (or of unknown time)."""
+    text = comment_text(body)
+    return next(
+        (c for c in candidates if c.text == text and (c.created is None or c.created >= since)),
+        None,
+    )
