@@ -97,23 +97,28 @@ def test_ui_in_tmux_connects_takes_keys_and_shows_the_log(driver: DriverProcess,
     assert "test-token" not in screen
 
     terminal.keys("F3")
-    terminal.wait_for(lambda s: "1 of 1 shown" in s)
+    # the page is ready when its table holds the focus: its keys (Copy URL) are in the footer
+    terminal.wait_for(lambda s: "1 of 1 shown" in s and "Copy URL" in s)
 
     def filter_line(screen: str) -> str:
         return next((line for line in screen.splitlines() if "any status" in line), "")
 
-    # Focus moves on a later turn of the app's loop, and a terminal gives no signal for it: keys
-    # typed in the same instant may land on the table. Re-aim and retype, as a person would.
+    # Focus moves on a later turn of the app's loop, and a terminal gives no signal for it but the
+    # footer: wait for the table's keys to leave it before typing, and on a busy machine give the
+    # redraw time. Re-aim and retype if the text still went elsewhere, as a person would.
     for _attempt in range(3):
-        terminal.keys("/")
-        terminal.wait_for(lambda s: "Copy URL" not in s)
+        if "Copy URL" in terminal.screen():
+            terminal.keys("/")
+            terminal.wait_for(lambda s: "Copy URL" not in s)
         terminal.keys("C-u")
         terminal.type("ALARM-5")
         try:
-            terminal.wait_for(lambda s: "ALARM-5" in filter_line(s), within=3)
+            terminal.wait_for(lambda s: "ALARM-5" in filter_line(s), within=10)
             break
         except AssertionError:
             continue
+    else:
+        raise AssertionError(f"the typed filter never reached the search box:\n{terminal.screen()}")
     terminal.keys("Enter")
     terminal.wait_for(lambda s: "ALARM-5" in filter_line(s) and "1 of 1 shown" in s)
 
