@@ -69,9 +69,12 @@ class SimState:
     faults: Faults
     limits: Limits
     rate: RateLimits
+    generation: int = 0
+    """Bumped by every reset; a request from an earlier generation no longer belongs to anyone."""
 
     def reset(self) -> None:
         """Clear issues, journal and faults; limits go back to the command line's."""
+        self.generation += 1
         self.store.reset()
         self.journal.reset()
         self.faults = Faults(self.settings.faults, self.settings.limits.latency_ms)
@@ -166,6 +169,9 @@ class SimMiddleware:
             await self.app(scope, receive, send)
             return
         state = self.state
+        # A test resets the simulator between tests while answers it held (latency, slow_after) may
+        # still be on their way; such a request must neither change the new state nor be journaled.
+        generation = state.generation
         method: str = scope["method"]
         path: str = scope["path"]
         headers = dict(scope["headers"])
@@ -212,6 +218,9 @@ class SimMiddleware:
             rule = state.faults.take(method, path)
             if state.faults.latency_ms > 0:
                 await asyncio.sleep(state.faults.latency_ms / 1000)
+                if state.generation != generation:
+                    await _abort_connection(send)
+                    return
             if rule is not None:
                 record["fault"] = rule.kind if rule.kind != "status" else str(rule.status)
                 state.journal.counters.faults += 1
@@ -251,7 +260,8 @@ class SimMiddleware:
             record["issue_key"] = record["issue_key"] or scope["state"].get("sim_issue_key")
             record["body"] = _journal_body(b"".join(chunks))
             record["ms"] = round((time.monotonic() - started) * 1000, 2)
-            state.journal.record(record)
+            if state.generation == generation:
+                state.journal.record(record)
 
     async def _rate_limited(
         self,

@@ -137,3 +137,28 @@ def test_bad_fault_requests_are_refused(sim: SimProcess) -> None:
     response = httpx.post(f"{sim.url}/_sim/faults", json={"kind": 404})
     assert response.status_code == 400
     assert httpx.post(f"{sim.url}/_sim/config", json={"nope": 1}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "arm",
+    [
+        pytest.param({"kind": "slow_after", "seconds": 1.0}, id="answer held after processing"),
+        pytest.param({"latency_ms": 1000}, id="latency before processing"),
+    ],
+)
+def test_a_request_from_before_a_reset_leaves_no_trace_after_it(
+    sim_factory: Any, arm: dict[str, Any]
+) -> None:
+    sim: SimProcess = sim_factory()
+    sim.admin("faults", arm)
+    with (
+        httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=0.3) as client,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        client.post(ISSUE, json=NEW)
+    sim.reset()
+    # let the held answer (or the delayed request) run out in the reset simulator
+    time.sleep(1.3)
+    assert sim.journal() == []
+    assert sim.issues() == []
+    assert sim.counters()["requests"] == 0
