@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import random
@@ -40,9 +41,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from driver.clock import Clock, utc_now
 from driver.commands import Action, ResolvedCommand
 from driver.errors import (
     JiraAuthError,
@@ -84,23 +86,6 @@ from driver.ticket_requests import (
 from driver.ticket_table import TicketTable
 
 log = logging.getLogger("driver.engine")
-
-Clock = Callable[[], datetime]
-
-
-class CreatedLike(Protocol):
-    id: str
-    key: str
-    url: str
-
-    @property
-    def answer(self) -> Any: ...
-
-
-class FoundLike(Protocol):
-    id: str
-    key: str
-    url: str
 
 
 class JiraPort(Protocol):
@@ -201,7 +186,7 @@ class Engine:
         self.store = store
         self.jira = jira
         self.limiter = limiter
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.clock: Clock = clock or utc_now
         self.settings = settings or RequestSettings()
         self.table = table or TicketTable()
         self.catalog = catalog or FieldCatalog.system()
@@ -325,14 +310,7 @@ class Engine:
             log.warning("cannot ask Jira for its deployment type yet: %s", exc)
             return False
         if flavor in ("cloud", "datacenter") and self.settings.user_style != flavor:
-            self.settings = RequestSettings(
-                ticket_location=self.settings.ticket_location,
-                user_style=flavor,
-                text_format=self.settings.text_format,
-                guid_field=self.settings.guid_field,
-                guid_label_prefix=self.settings.guid_label_prefix,
-                protected_fields=self.settings.protected_fields,
-            )
+            self.settings = dataclasses.replace(self.settings, user_style=flavor)
         return True
 
     async def refresh_catalog(self) -> FieldCatalog:
@@ -592,13 +570,8 @@ class Engine:
                 notes.append(f"merged {len(jobs)} deferred updates into one request")
         settings = self.settings
         if not automatic:
-            settings = RequestSettings(
-                ticket_location=settings.ticket_location,
-                user_style=settings.user_style,
-                text_format=settings.text_format,
-                guid_field=settings.guid_field,
-                guid_label_prefix=settings.guid_label_prefix,
-            )
+            # protected_fields guard people's edits against automation; a Manual execute is a person
+            settings = dataclasses.replace(settings, protected_fields=())
         plan = plan_requests(command, self.table, settings, self.catalog).with_key(key)
         notes.extend(plan.notes)
         if automatic:

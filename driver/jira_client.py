@@ -33,13 +33,14 @@ import socket
 import ssl
 import sys
 import urllib.request
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 
+from driver.clock import Clock, utc_now
 from driver.config import Config, JiraSection
 from driver.errors import (
     JiraAuthError,
@@ -51,7 +52,6 @@ from driver.errors import (
 )
 from driver.schemas import AuthMode, CheckResult
 
-Clock = Callable[[], datetime]
 ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 PER_ISSUE_REASON = "jira-per-issue-on-write"
 SECURE = "[secure]"
@@ -305,7 +305,7 @@ class JiraClient:
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout_seconds = timeout_seconds
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.clock: Clock = clock or utc_now
         self.configured_api_type = api_type
         self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
         self.near_limit = False

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from driver import migrations
+from driver.clock import Clock, utc_now
 from driver.schemas import LogEntry, LogPage, LogStatus, LogType, Statistics, StatsReset
 from driver.stats import day_of, reset_plan, summarize
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from driver.fields import FieldCatalog
     from driver.ticket_table import TicketTable
 
-Clock = Callable[[], datetime]
 OPEN_STATUSES = (LogStatus.PENDING.value, LogStatus.DEFERRED.value)
 
 # Settings keys.
@@ -47,11 +47,6 @@ S_UPDATE = "update"
 S_LOG = "log"
 S_TICKET_LOCATION = "ticket_location"
 S_AUTH = "auth"
-
-
-def utc_now() -> datetime:
-    """The real clock, timezone-aware."""
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:

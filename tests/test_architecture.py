@@ -8,6 +8,7 @@ import sys
 import pytest
 
 PURE_MODULES = [
+    "driver.clock",
     "driver.commands",
     "driver.fields",
     "driver.shaping",
