@@ -149,6 +149,15 @@ class _Work:
     probe_for: Literal["create", "update"] = "create"
     started: float = 0.0
 
+    @property
+    def logged_request(self) -> Any:
+        """What the log row keeps as the request sent: the body, or for an update its edit and comments."""
+        return {"edit": self.body, "comments": self.comments} if self.kind == "update" else self.body
+
+
+def _merged_note(head: Job) -> str:
+    return f"merged into the request of log #{head.id}"
+
 
 @dataclass
 class _Outcome:
@@ -934,7 +943,6 @@ class Engine:
         head = work.jobs[0]
         ticket = self._tickets.get(work.guid)
         self.store.count("update")
-        request = {"edit": work.body, "comments": work.comments}
         answers = [_answer(a) for a in outcome.answers]
         self.store.settle(
             head.id,
@@ -943,7 +951,7 @@ class Engine:
             note="; ".join(work.notes),
             attempts=head.attempts + 1,
             duration_ms=self._duration(head),
-            request=request,
+            request=work.logged_request,
             response=answers[-1] if len(answers) == 1 else {"answers": answers},
         )
         for job in work.jobs[1:]:
@@ -951,7 +959,7 @@ class Engine:
                 job.id,
                 LogStatus.OK,
                 ticket=ticket,
-                note=f"merged into the request of log #{head.id}",
+                note=_merged_note(head),
                 duration_ms=self._duration(job),
                 merged_into=head.id,
             )
@@ -988,13 +996,13 @@ class Engine:
     def _fail(self, work: _Work, reason: str, attempts: int, response: Any = None) -> None:
         head = work.jobs[0]
         log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
-        request: Any = work.body if work.kind != "update" else {"edit": work.body, "comments": work.comments}
+        request = work.logged_request
         for job in work.jobs:
             self.store.settle(
                 job.id,
                 LogStatus.FAILED,
                 error=reason,
-                note="; ".join(work.notes) if job is head else f"merged into the request of log #{head.id}",
+                note="; ".join(work.notes) if job is head else _merged_note(head),
                 attempts=attempts if job is head else job.attempts,
                 duration_ms=self._duration(job),
                 request=request if job is head else None,
