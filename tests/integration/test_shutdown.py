@@ -12,11 +12,8 @@ GUIDS = [f"SD-{i}" for i in range(10)]
 
 
 def test_sigterm_parks_in_flight_creates_and_a_restart_settles_them_once(
-    driver_factory: Callable[..., DriverProcess], sim_factory: Callable[..., Any]
+    driver_factory: Callable[..., DriverProcess], sim: Any
 ) -> None:
-    # its own simulator: the answers it holds come out after the test and must not land in the
-    # journal of the next test that shares the pooled one
-    sim = sim_factory()
     driver = driver_factory(sim.url, ini={"jira": {"timeout_seconds": "30"}})
     # Jira makes each ticket at once but holds its answer for 8 s, longer than the driver waits
     sim.faults(kind="slow_after", count=len(GUIDS), seconds=8, method="POST")
