@@ -24,7 +24,9 @@ from driver.config import Config
 from driver.engine import Engine
 from driver.errors import CommandError, JiraError, QueryError, ShapeError
 from driver.fields import CUSTOM_TYPES, FieldDef, FieldType
+from driver.intake import IntakeError, Line, TableError, accept_lines, accept_manual, split_lines
 from driver.jira_client import Credentials, JiraClient, check
+from driver.jira_metadata import refresh_catalog
 from driver.schemas import (
     AcceptedCommand,
     AddField,
@@ -56,8 +58,17 @@ from driver.schemas import (
     TicketState,
     UpdateSettings,
 )
-from driver.store import S_AUTH, S_CATALOG, S_LOG, S_TICKET_LOCATION, S_UPDATE, LogFilter, Store
-from driver.ticket_requests import RequestSettings, make_safe, plan_requests
+from driver.store import (
+    S_AUTH,
+    S_CATALOG,
+    S_LOG,
+    S_TICKET_LOCATION,
+    S_TICKET_TABLE,
+    S_UPDATE,
+    LogFilter,
+    Store,
+)
+from driver.ticket_requests import plan_requests
 from driver.ticket_table import (
     Mode,
     TicketRow,
@@ -92,9 +103,9 @@ def _error(status: int, message: str, details: Any = None) -> JSONResponse:
 
 def _ticket_state(ctx: DriverContext) -> TicketState:
     engine = ctx.engine
-    settings = engine.settings
+    settings = engine.ticket.settings
     try:
-        query = table_to_query(engine.table, settings.user_style, settings.text_format)
+        query = table_to_query(engine.ticket.table, settings.user_style, settings.text_format)
     except ShapeError:
         # A stored value that no longer shapes (e.g. the type changed): show the rows anyway.
         query = {"fields": {}}
@@ -103,11 +114,13 @@ def _ticket_state(ctx: DriverContext) -> TicketState:
             TicketRowBody(
                 field=row.field, name=row.name, type=row.type.value, value=row.value, mode=row.mode.value
             )
-            for row in engine.table.rows
+            for row in engine.ticket.table.rows
         ],
         query=query,
         query_text=render_query(query),
-        catalog=[FieldInfo(id=f.id, name=f.name, type=f.type.value, custom=f.custom) for f in engine.catalog],
+        catalog=[
+            FieldInfo(id=f.id, name=f.name, type=f.type.value, custom=f.custom) for f in engine.ticket.catalog
+        ],
         field_types=[t.value for t in CUSTOM_TYPES],
     )
 
@@ -119,7 +132,7 @@ def _settings(ctx: DriverContext) -> Settings:
         log=ctx.log_settings,
         jira=JiraSettings(
             url=ctx.config.jira.url,
-            ticket_location=ctx.engine.settings.ticket_location,
+            ticket_location=ctx.engine.ticket.settings.ticket_location,
             auth_mode=creds.mode,
             username=creds.username,
             has_secret=bool(creds.secret),
@@ -174,19 +187,19 @@ def create_app(ctx: DriverContext) -> FastAPI:
         engine = ctx.engine
         pending, deferred = ctx.store.counts()
         now = engine.clock()
-        paused = engine.pauses.paused_until(None, now)
+        paused = engine.health.pauses.paused_until(None, now)
         return DriverStatus(
             version=__version__,
             started_at=ctx.started_at,
-            jira_state=engine.jira_state,
-            jira_message=engine.jira_message,
+            jira_state=engine.health.state,
+            jira_message=engine.health.message,
             api_type=engine.jira.api_type,
             queue_depth=pending + deferred,
             pending=pending,
             deferred=deferred,
             failed_today=ctx.store.failed_today(),
             paused_until=paused,
-            pause_reason=engine.pauses.reason if paused else "",
+            pause_reason=engine.health.pauses.reason if paused else "",
             near_limit=engine.jira.near_limit,
         )
 
@@ -210,25 +223,23 @@ def create_app(ctx: DriverContext) -> FastAPI:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 return _error(400, "the body is not UTF-8 text")
-            lines = _split_lines(text)
+            lines = [(line.number, line.text) for line in split_lines(text)]
         if not lines:
             return _error(400, "no commands: send one Advanced command per line")
         engine = ctx.engine
-        settings = engine.settings
-        entries = []
-        for number, line in lines:
-            try:
-                command = parse_command(line, engine.catalog, settings.user_style, settings.text_format)
-                entries.append(engine.automatic_entry(command))
-            except CommandError as exc:
-                problem = CommandProblem(line=number, position=exc.position, reason=exc.reason, command=line)
-                return _error(400, f"line {number}, position {exc.position}: {exc.reason}", problem)
-            except ShapeError as exc:
-                # The table's own values no longer shape: the command is fine, the table is not.
-                problem = CommandProblem(line=number, position=1, reason=str(exc), command=line)
-                return _error(400, f"line {number}: the Ticket Creation Table is invalid: {exc}", problem)
-        jobs = ctx.store.accept(entries, ctx.log_settings.max_entries)
-        engine.submit(jobs)
+        try:
+            jobs = accept_lines(
+                [Line(n, text) for n, text in lines],
+                engine.ticket,
+                ctx.store,
+                engine.submit,
+                ctx.log_settings.max_entries,
+            )
+        except IntakeError as exc:
+            problem = CommandProblem(
+                line=exc.line, position=exc.position, reason=exc.reason, command=exc.command
+            )
+            return _error(400, str(exc), problem)
         return AdvancedAccepted(
             accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action) for job in jobs]
         )
@@ -236,10 +247,12 @@ def create_app(ctx: DriverContext) -> FastAPI:
     @app.post("/api/parse", response_model=DryRun, dependencies=auth)
     async def parse(body: ParseRequest) -> Any:
         engine = ctx.engine
-        settings = engine.settings
+        settings = engine.ticket.settings
         try:
-            command = parse_command(body.command, engine.catalog, settings.user_style, settings.text_format)
-            plan = plan_requests(command, engine.table, settings, engine.catalog)
+            command = parse_command(
+                body.command, engine.ticket.catalog, settings.user_style, settings.text_format
+            )
+            plan = plan_requests(command, engine.ticket.table, settings, engine.ticket.catalog)
         except CommandError as exc:
             problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)
             return _error(400, f"position {exc.position}: {exc.reason}", problem)
@@ -306,7 +319,7 @@ def create_app(ctx: DriverContext) -> FastAPI:
     @app.put("/api/ticket/rows", response_model=TicketState, dependencies=auth)
     async def ticket_rows(body: TicketRowsUpdate) -> Any:
         engine = ctx.engine
-        settings = engine.settings
+        settings = engine.ticket.settings
         rows: list[TicketRow] = []
         try:
             for row in body.rows:
@@ -322,7 +335,9 @@ def create_app(ctx: DriverContext) -> FastAPI:
         except ValueError as exc:
             return _error(400, f"invalid row: {exc}")
         table = TicketTable(
-            rows=tuple(rows), extras=engine.table.extras, fields_position=engine.table.fields_position
+            rows=tuple(rows),
+            extras=engine.ticket.table.extras,
+            fields_position=engine.ticket.table.fields_position,
         )
         try:
             # Canonicalise every value through the shaping rules; a bad one is a 400.
@@ -339,27 +354,31 @@ def create_app(ctx: DriverContext) -> FastAPI:
             table_to_query(canon, settings.user_style, settings.text_format)
         except ShapeError as exc:
             return _error(400, str(exc), {"field": exc.field, "value": exc.value, "expected": exc.expected})
-        engine.set_table(canon)
+        _set_table(ctx, canon)
         return _ticket_state(ctx)
 
     @app.put("/api/ticket/query", response_model=TicketState, dependencies=auth)
     async def ticket_query(body: TicketQueryUpdate) -> Any:
         engine = ctx.engine
-        settings = engine.settings
+        settings = engine.ticket.settings
         try:
             table = query_to_table(
-                body.query_text, engine.table, engine.catalog, settings.user_style, settings.text_format
+                body.query_text,
+                engine.ticket.table,
+                engine.ticket.catalog,
+                settings.user_style,
+                settings.text_format,
             )
         except QueryError as exc:
             return _error(400, str(exc), QueryProblem(line=exc.line, column=exc.column, reason=exc.reason))
-        engine.set_table(table)
+        _set_table(ctx, table)
         return _ticket_state(ctx)
 
     @app.post("/api/ticket/fields", response_model=TicketState, dependencies=auth)
     async def ticket_fields(body: AddField) -> Any:
         engine = ctx.engine
-        settings = engine.settings
-        known = engine.catalog.get(body.id)
+        settings = engine.ticket.settings
+        known = engine.ticket.catalog.get(body.id)
         if body.type:
             try:
                 kind = FieldType(body.type)
@@ -374,7 +393,7 @@ def create_app(ctx: DriverContext) -> FastAPI:
         definition = FieldDef(body.id, name, kind)
         try:
             table = add_row(
-                engine.table,
+                engine.ticket.table,
                 definition,
                 body.value,
                 Mode(body.mode),
@@ -384,9 +403,8 @@ def create_app(ctx: DriverContext) -> FastAPI:
         except ShapeError as exc:
             return _error(400, str(exc), {"field": exc.field, "value": exc.value, "expected": exc.expected})
         if definition.custom and known is None:
-            engine.catalog = engine.catalog.with_field(definition)
-            ctx.store.put_setting(S_CATALOG, engine.catalog.to_list())
-        engine.set_table(table)
+            ctx.store.put_setting(S_CATALOG, engine.ticket.with_field(definition).to_list())
+        _set_table(ctx, table)
         return _ticket_state(ctx)
 
     @app.post("/api/execute", status_code=202, response_model=LogEntry, dependencies=auth)
@@ -394,16 +412,11 @@ def create_app(ctx: DriverContext) -> FastAPI:
         if not ctx.accepting:
             return _error(503, "the driver is shutting down and takes no new commands")
         engine = ctx.engine
-        settings = engine.settings
         try:
-            query = table_to_query(engine.table, settings.user_style, settings.text_format)
-        except ShapeError as exc:
-            return _error(400, f"the Ticket Creation Table is invalid: {exc}")
-        body, notes = make_safe(query)
-        entry = engine.manual_entry(body)
-        entry.payload["notes"] = list(notes)
-        jobs = ctx.store.accept([entry], ctx.log_settings.max_entries)
-        engine.submit(jobs)
+            job = accept_manual(engine.ticket, ctx.store, engine.submit, ctx.log_settings.max_entries)
+        except TableError as exc:
+            return _error(400, str(exc))
+        jobs = [job]
         if wait_seconds > 0:
             await engine.wait_settled(jobs[0].id, wait_seconds)
         result = ctx.store.log_entry(jobs[0].id)
@@ -465,7 +478,7 @@ def create_app(ctx: DriverContext) -> FastAPI:
     @app.post("/api/catalog/refresh", response_model=TicketState, dependencies=auth)
     async def catalog_refresh() -> Any:
         try:
-            await ctx.engine.refresh_catalog()
+            await refresh_catalog(ctx.jira, ctx.engine.ticket, ctx.store, ctx.engine.health)
         except JiraError as exc:
             return _error(502, f"cannot load Jira's field list: {exc}")
         return _ticket_state(ctx)
@@ -475,15 +488,11 @@ def create_app(ctx: DriverContext) -> FastAPI:
 
 def apply_ticket_location(ctx: DriverContext, location: str) -> None:
     """Point the client and the request builder at a new issue path (v3 switches to ADF)."""
-    from driver.shaping import text_format_for
-
     ctx.jira.set_ticket_location(location)
-    old = ctx.engine.settings
-    ctx.engine.settings = RequestSettings(
-        ticket_location=location,
-        user_style=old.user_style,
-        text_format=text_format_for(location),
-        guid_field=old.guid_field,
-        guid_label_prefix=old.guid_label_prefix,
-        protected_fields=old.protected_fields,
-    )
+    ctx.engine.ticket.set_location(location)
+
+
+def _set_table(ctx: DriverContext, table: TicketTable) -> None:
+    """Use and persist a new Ticket Creation Table."""
+    ctx.engine.ticket.table = table
+    ctx.store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))

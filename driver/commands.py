@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from enum import StrEnum
 
-from driver.errors import CommandError, ShapeError
+from driver.errors import CommandError, ShapeError, UnknownFieldError
 from driver.fields import FieldCatalog
 from driver.shaping import JSON, TextFormat, UserStyle, shape
 
@@ -270,7 +270,7 @@ def resolve(
             continue
         definition = catalog.resolve(pair.field)
         if definition is None:
-            raise CommandError(
+            raise UnknownFieldError(
                 pair.field_position,
                 f"unknown field {pair.field!r} (use a Jira field id or a display name from the catalog)",
             )

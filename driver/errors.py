@@ -126,3 +126,11 @@ class JiraRejected(JiraError):
         self.errors = dict(errors or {})
         parts = list(self.error_messages) + [f"{k}: {v}" for k, v in self.errors.items()]
         super().__init__(f"HTTP {status}: " + ("; ".join(parts) if parts else "no details"))
+
+
+class UnknownFieldError(CommandError):
+    """A command names a field the catalog does not know (it may not be loaded from Jira yet)."""
+
+
+class JiraTimeout(JiraRetryable):
+    """Jira took the connection but did not answer in time; repeated across requests, an outage."""

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraUnavailable
+from driver.jira_answers import JiraComment, JiraUser
 from driver.shaping import adf_to_text
 from driver.ticket_requests import stamp_label
 
@@ -84,28 +85,6 @@ def exact_match(guid: str, found: Sequence[Any], guid_field: str, guid_label_pre
     return None
 
 
-def people(user: Any) -> frozenset[str]:
-    """The ids a Jira user is known by (Cloud accountId, DC name and key)."""
-    if not isinstance(user, Mapping):
-        return frozenset()
-    return frozenset(
-        f"{name}:{user[name]}"
-        for name in ("accountId", "name", "key")
-        if isinstance(user.get(name), str) and user[name]
-    )
-
-
-def jira_time(value: Any) -> datetime | None:
-    """A timestamp as Jira writes it, made aware (UTC if it has no zone); None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def comment_text(body: Any) -> str:
     """A comment body's text as compared: ADF reduced to its text, line ends and edges normalized."""
     text = adf_to_text(body) if isinstance(body, Mapping) else str(body or "")
@@ -121,22 +100,17 @@ class PostedComment:
     text: str
 
 
-def our_comments(
-    posted: Sequence[Mapping[str, Any]], me: frozenset[str], known: Collection[str]
-) -> list[PostedComment]:
+def our_comments(posted: Sequence[JiraComment], me: JiraUser, known: Collection[str]) -> list[PostedComment]:
     """The ticket's comments that could be an in-doubt one of ours.
 
-    Written by the driver's Jira user (`me`, as `people` gives it) and not among the ids the
+    Written by the driver's Jira user (`me`, by any id it is known by) and not among the ids the
     driver already knows it posted (a flapping alarm repeats the same comment text).
     """
     candidates: list[PostedComment] = []
     for item in posted:
-        comment_id = str(item.get("id", ""))
-        if comment_id in known or not (people(item.get("author")) & me):
+        if item.id in known or not (item.author.ids & me.ids):
             continue
-        candidates.append(
-            PostedComment(comment_id, jira_time(item.get("created")), comment_text(item.get("body")))
-        )
+        candidates.append(PostedComment(item.id, item.created, comment_text(item.body)))
     return candidates
 
 

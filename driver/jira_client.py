@@ -34,7 +34,7 @@ import ssl
 import sys
 import urllib.request
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -48,8 +48,10 @@ from driver.errors import (
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
+    JiraTimeout,
     JiraUnavailable,
 )
+from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
 from driver.schemas import AuthMode, CheckResult
 
 ApiFlavor = Literal["cloud", "datacenter", "unknown"]
@@ -143,38 +145,6 @@ def credentials_from_config(jira: JiraSection) -> Credentials:
 
 
 # --- results --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    """Jira's answer to one request: status and body (never headers), for the log."""
-
-    status: int
-    body: Any
-
-    def as_dict(self) -> dict[str, Any]:
-        """The answer as the log stores it."""
-        return {"status": self.status, "body": self.body}
-
-
-@dataclass
-class CreatedIssue:
-    """A 201 to a create: the new ticket's id, key and browse URL."""
-
-    id: str
-    key: str
-    url: str
-    answer: Answer
-
-
-@dataclass
-class FoundIssue:
-    """One hit of a stamp search, with the fields the search asked for."""
-
-    id: str
-    key: str
-    url: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
@@ -391,7 +361,7 @@ class JiraClient:
             message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
             raise JiraUnavailable(message) from exc
         except httpx.TimeoutException as exc:
-            raise JiraRetryable(
+            raise JiraTimeout(
                 f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
             ) from exc
         except httpx.TransportError as exc:
@@ -457,12 +427,10 @@ class JiraClient:
             data = {k: data[k] for k in ("id", "self", "created") if k in data}
         return Answer(response.status_code, data)
 
-    async def list_comments(
-        self, key: str, page_size: int = 100, max_pages: int = 100
-    ) -> list[dict[str, Any]]:
-        """The comments of an issue, oldest first (`id`, `author`, `created`, `body` as Jira sends them)."""
+    async def list_comments(self, key: str, page_size: int = 100, max_pages: int = 100) -> list[JiraComment]:
+        """The comments of an issue, oldest first (`getComments`, paged by startAt)."""
         path = f"{self.ticket_location}/{key}/comment"
-        comments: list[dict[str, Any]] = []
+        comments: list[JiraComment] = []
         start = 0
         for _ in range(max_pages):
             response = await self._request("GET", path, params={"startAt": start, "maxResults": page_size})
@@ -470,7 +438,7 @@ class JiraClient:
             if not isinstance(data, dict):
                 break
             chunk = [c for c in data.get("comments") or [] if isinstance(c, dict)]
-            comments.extend(chunk)
+            comments.extend(JiraComment.from_json(c) for c in chunk)
             start += len(chunk)
             if not chunk or start >= int(data.get("total") or 0):
                 break
@@ -537,6 +505,10 @@ class JiraClient:
         response = await self._request("GET", f"{self.api_root}/myself")
         data = _body(response)
         return data if isinstance(data, dict) else {}
+
+    async def current_user(self) -> JiraUser:
+        """The user these credentials act as (GET myself), with every id it is known by."""
+        return JiraUser.from_json(await self.myself())
 
     async def detect_api_type(self) -> ApiFlavor:
         """Cloud or Data Center: configured, or from serverInfo's deploymentType (once)."""

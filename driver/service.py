@@ -32,6 +32,7 @@ from driver.engine import Engine
 from driver.errors import JiraError
 from driver.fields import FieldCatalog
 from driver.jira_client import Credentials, JiraClient, credentials_from_config
+from driver.jira_metadata import detect, refresh_catalog
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogSettings, UpdateSettings
 from driver.store import (
@@ -43,6 +44,7 @@ from driver.store import (
     S_UPDATE,
     Store,
 )
+from driver.ticket_config import TicketConfig
 from driver.ticket_requests import RequestSettings
 from driver.ticket_table import TicketTable, seed_table
 
@@ -145,13 +147,17 @@ def build(config: Config) -> DriverContext:
 
     jira = JiraClient.from_config(config.jira, credentials)
     limiter = UpdateLimiter(update.max_updates, update.interval_seconds, update.scope)
+    ticket = TicketConfig(
+        table=table,
+        catalog=catalog,
+        settings=RequestSettings.from_config(config),
+        catalog_loaded=stored_catalog is not None,
+    )
     engine = Engine(
         store,
         jira,
         limiter,
-        settings=RequestSettings.from_config(config),
-        table=table,
-        catalog=catalog,
+        ticket,
         max_retries=config.jira.max_retries,
         retry_base=config.jira.retry_base_seconds,
         probe_delay=config.jira.probe_delay_seconds,
@@ -173,17 +179,19 @@ def build(config: Config) -> DriverContext:
     return ctx
 
 
-async def _metadata(engine: Engine, first_delay: float, first_try: asyncio.Event) -> None:
+async def _metadata(ctx: DriverContext, first_delay: float, first_try: asyncio.Event) -> None:
     """Learn Jira's flavour and field list, trying again until Jira answers.
 
     Jira may be down when the driver starts (a reboot of both); without this, custom fields named by
     their display name would be refused until the next restart.
     """
     delay = first_delay
+    engine = ctx.engine
     while True:
-        detected = await engine.detect()
+        detected = await detect(ctx.jira, engine.ticket, engine.health)
         try:
-            catalog = await engine.refresh_catalog()
+            catalog = await refresh_catalog(ctx.jira, engine.ticket, ctx.store, engine.health)
+            engine.mark_ok()
         except JiraError as exc:
             log.warning("cannot load Jira's field list (using the stored catalog): %s", exc)
         else:
@@ -217,7 +225,7 @@ async def serve(config: Config) -> int:
     # commands are shaped with what Jira tells (flavour, custom fields), so wait for one answer,
     # briefly: a Jira that is down must not keep the API from taking commands
     first_try = asyncio.Event()
-    metadata = asyncio.create_task(_metadata(engine, config.jira.retry_base_seconds, first_try))
+    metadata = asyncio.create_task(_metadata(ctx, config.jira.retry_base_seconds, first_try))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(first_try.wait(), METADATA_WAIT)
     engine.start()

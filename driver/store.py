@@ -31,6 +31,8 @@ from sqlite_utils import Database
 
 from driver import migrations
 from driver.clock import Clock, utc_now
+from driver.commands import Action
+from driver.jobs import Job, JobPayload, NewEntry, TicketRecord
 from driver.schemas import LogEntry, LogPage, LogStatus, LogType, Statistics, StatsReset
 from driver.stats import day_of, reset_plan, summarize
 
@@ -52,46 +54,6 @@ S_AUTH = "auth"
 def iso(moment: datetime) -> str:
     """A UTC ISO 8601 text that sorts like the moment it names."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass
-class NewEntry:
-    """A log row to create: one accepted command or one Manual execute."""
-
-    type: LogType
-    action: str
-    guid: str
-    payload: dict[str, Any]
-    note: str = ""
-
-
-@dataclass
-class Job:
-    """An unsettled log row, as the engine needs it."""
-
-    id: int
-    type: LogType
-    action: str
-    guid: str
-    time: datetime
-    status: LogStatus
-    attempts: int
-    payload: dict[str, Any]
-    next_attempt_at: float | None = None
-    note: str = ""
-
-
-@dataclass
-class TicketRecord:
-    """What the driver knows about the ticket of one GUID."""
-
-    guid: str
-    state: str
-    ticket_id: str | None = None
-    ticket_key: str | None = None
-    ticket_url: str | None = None
-    create_log_id: int | None = None
-    probes: int = 0
 
 
 @dataclass
@@ -138,7 +100,7 @@ class Store:
         self.db = Database(_connect(self.path))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("PRAGMA busy_timeout=250")
         migrations.apply(self.db)
         # Retention needs the log's row count on every intake; counting a big log each time costs
         # a full index scan, so it is counted once and then kept by the writes that change it.
@@ -172,12 +134,12 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         entry.type.value,
-                        entry.action,
+                        entry.action.value,
                         entry.guid,
                         stamp,
                         LogStatus.PENDING.value,
                         entry.note,
-                        _dumps(entry.payload),
+                        _dumps(entry.payload.to_json()),
                     ),
                 )
                 row_id = cursor.lastrowid
@@ -265,13 +227,13 @@ class Store:
             Job(
                 id=r[0],
                 type=LogType(r[1]),
-                action=r[2],
+                action=Action(r[2]),
                 guid=r[3],
                 time=datetime.fromisoformat(r[4]),
                 status=LogStatus(r[5]),
                 attempts=r[6],
-                payload=json.loads(r[7]),
-                next_attempt_at=r[8],
+                payload=JobPayload.model_validate_json(r[7]),
+                next_attempt_at=None if r[8] is None else datetime.fromtimestamp(r[8], UTC),
                 note=r[9],
             )
             for r in rows
@@ -303,6 +265,9 @@ class Store:
                 values[key] = _dumps(values[key])
         if isinstance(values.get("status"), LogStatus):
             values["status"] = values["status"].value
+        if isinstance(values.get("next_attempt_at"), datetime):
+            # kept as epoch seconds: a column the log's readers never show
+            values["next_attempt_at"] = values["next_attempt_at"].timestamp()
         columns = ", ".join(f"{key} = ?" for key in values)
         self.db.conn.execute(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
 

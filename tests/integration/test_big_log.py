@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from driver.commands import Action
+from driver.jobs import JobPayload, NewEntry
 from driver.schemas import LogStatus, LogType
-from driver.store import NewEntry, Store
+from driver.store import Store
 from tests.fixtures.driver import DriverProcess
 
 ROWS = 100_000
@@ -23,7 +25,12 @@ def _seed(db_path: Path) -> None:
     try:
         with store.transaction():
             entries = [
-                NewEntry(LogType.AUTOMATIC, "UPDATE", f"alarm/{i % 5000}", {"guid": f"alarm/{i % 5000}"})
+                NewEntry(
+                    LogType.AUTOMATIC,
+                    Action.UPDATE,
+                    f"alarm/{i % 5000}",
+                    JobPayload(text=f"alarm/{i % 5000}|UPDATE|summary;x|"),
+                )
                 for i in range(ROWS)
             ]
             jobs = store.accept(entries)

@@ -65,7 +65,7 @@ async def test_create_update_comment(engine_factory: Factory, sim: Any) -> None:
     assert [c["body"] for c in comments] == ["still rising"]
     stats = h.store.statistics()
     assert (stats.create.today, stats.update.today, stats.total.today) == (1, 2, 3)
-    assert h.engine.jira_state is JiraState.OK
+    assert h.engine.health.state is JiraState.OK
 
 
 async def test_per_guid_order_with_concurrency_across_guids(engine_factory: Factory, sim: Any) -> None:
@@ -198,7 +198,7 @@ async def test_per_issue_429_pauses_only_that_issue(engine_factory: Factory, sim
     await h.send("P1|UPDATE|summary;z|", "P2|UPDATE|summary;z|")
     await h.settle()
     assert set(h.statuses()) == {LogStatus.OK}
-    assert h.engine.pauses.all_until is None
+    assert h.engine.health.pauses.all_until is None
 
 
 async def test_5xx_retried_then_ok(engine_factory: Factory, sim: Any) -> None:
@@ -287,11 +287,11 @@ async def test_401_stops_all_sending_until_credentials_change(engine_factory: Fa
     await h.start()
     await h.send("AU1|CREATE|summary;x|", "AU2|CREATE|summary;y|")
     for _ in range(100):
-        if h.engine.auth_failed:
+        if h.engine.health.auth_failed:
             break
         await asyncio.sleep(0.01)
-    assert h.engine.auth_failed
-    assert h.engine.jira_state is JiraState.AUTH_FAILED
+    assert h.engine.health.auth_failed
+    assert h.engine.health.state is JiraState.AUTH_FAILED
     await asyncio.sleep(0.2)
     attempts = [e for e in sim_get(sim, "/_sim/journal") if e["status"] == 401]
     # One failed login stops everything: no hammering (DC CAPTCHA).
@@ -455,24 +455,25 @@ async def test_rows_merged_into_a_retry_are_not_lost(
 async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import driver.dispatch as dispatch_module
     import driver.engine as engine_module
     from driver import ticket_requests
 
     real_plan = ticket_requests.plan_requests
-    real_settle = engine_module.Engine._settle_update_ok  # noqa: SLF001
+    real_settle = engine_module.Engine._settle_updated  # noqa: SLF001
 
     def plan(command: Any, *args: Any, **kwargs: Any) -> Any:
         if command.guid == "BUG1" and command.action.value == "UPDATE":
             raise RuntimeError("planning bug")
         return real_plan(command, *args, **kwargs)
 
-    def settle(self: Any, outcome: Any) -> None:
+    def settle(self: Any, outcome: Any, after: Any) -> None:
         if outcome.work.guid == "BUG2":
             raise RuntimeError("settling bug")
-        real_settle(self, outcome)
+        real_settle(self, outcome, after)
 
-    monkeypatch.setattr(engine_module, "plan_requests", plan)
-    monkeypatch.setattr(engine_module.Engine, "_settle_update_ok", settle)
+    monkeypatch.setattr(dispatch_module, "plan_requests", plan)
+    monkeypatch.setattr(engine_module.Engine, "_settle_updated", settle)
     h = engine_factory(sim.url)
     await h.start()
     await h.send("BUG1|CREATE|summary;x|", "BUG2|CREATE|summary;x|")

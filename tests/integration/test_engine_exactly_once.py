@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from driver.exactly_once import exact_match
 from driver.schemas import LogStatus
 from driver.ticket_requests import stamp_jql
 from tests.fixtures.driver import DriverProcess, EngineHarness
@@ -66,8 +67,8 @@ async def test_guid_field_probe_needs_the_exact_value(engine_factory: Factory, s
     await h.settle()
     found = await h.jira.search_by_stamp(stamp_jql("X-1", GUID_FIELD), [GUID_FIELD])
     assert len(found) == 3
-    assert h.engine._exact_match("X-1", found).key == mine.ticket_key  # noqa: SLF001
-    assert h.engine._exact_match("X-1 we", found) is None  # noqa: SLF001
+    assert exact_match("X-1", found, GUID_FIELD, "alarm-").key == mine.ticket_key
+    assert exact_match("X-1 we", found, GUID_FIELD, "alarm-") is None
 
 
 async def test_guid_field_ambiguous_create_is_adopted_by_exact_value(

@@ -40,7 +40,7 @@ def answered(sim: SimProcess, status: int) -> int:
 
 def jira_state(h: EngineHarness) -> JiraState:
     """Read afresh (an assert on the attribute would narrow its type for the rest of the test)."""
-    return h.engine.jira_state
+    return h.engine.health.state
 
 
 async def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -111,7 +111,7 @@ async def test_an_outage_by_503_fails_nothing_and_duplicates_nothing(
     assert [(r.status, r.attempts) for r in rows] == [(LogStatus.PENDING, 0)] * 6
     assert all(r.error.startswith("waiting for Jira: HTTP 503") for r in rows if r.action == "CREATE")
     assert jira_state(h) is JiraState.UNREACHABLE
-    assert h.engine.jira_message.startswith("HTTP 503")
+    assert h.engine.health.message.startswith("HTTP 503")
 
     sim.admin("faults", method="DELETE")
     await h.settle(15)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from driver.commands import Action
+from driver.jobs import JobPayload, NewEntry, TicketRecord
 from driver.schemas import LogStatus, LogType, StatsReset
-from driver.store import LogFilter, NewEntry, Store, TicketRecord, read_ticket_state
+from driver.store import LogFilter, Store, read_ticket_state
 
 
 class Clock:
@@ -18,7 +20,9 @@ class Clock:
 
 
 def entry(guid: str, action: str = "CREATE") -> NewEntry:
-    return NewEntry(LogType.AUTOMATIC, action, guid, {"fields": {"summary": guid}})
+    return NewEntry(
+        LogType.AUTOMATIC, Action(action), guid, JobPayload(text=f"{guid}|{action}|summary;{guid}|")
+    )
 
 
 def test_accept_survives_reopen_in_order(db_path: Path) -> None:
@@ -29,7 +33,7 @@ def test_accept_survives_reopen_in_order(db_path: Path) -> None:
     store = Store(db_path)
     open_jobs = store.open_jobs()
     assert [(j.guid, j.action) for j in open_jobs] == [("a", "CREATE"), ("b", "CREATE"), ("a", "UPDATE")]
-    assert open_jobs[0].payload == {"fields": {"summary": "a"}}
+    assert open_jobs[0].payload == JobPayload(text="a|CREATE|summary;a|")
     assert store.counts() == (3, 0)
     store.close()
 

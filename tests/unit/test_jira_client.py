@@ -327,5 +327,5 @@ async def test_list_comments_reads_every_page() -> None:
     client = client_for(handler)
     comments = await client.list_comments("OPS-1")
     await client.aclose()
-    assert [c["id"] for c in comments] == [str(n) for n in range(90)]
+    assert [c.id for c in comments] == [str(n) for n in range(90)]
     assert starts == [0, 40, 80]

@@ -1,0 +1,151 @@
+"""Delivering one unit of work to Jira: the requests, and each comment exactly once (I/O).
+
+`deliver` makes the requests of a Work (driver.dispatch) and returns its Outcome; it never raises
+but for cancellation: Jira's errors, the comment journal's database errors and the driver's own
+bugs all come back as `Outcome.error`, for driver.settlement to judge.
+
+The comment journal (store.comment_sends) is written outside any transaction, so each write commits
+at once: the intent before the POST, 'sent' with Jira's id after the 201. A comment still 'sending'
+when its work comes round again is in doubt (a timeout, a lost answer, a 5xx, or the process died
+with the POST on the wire) and is looked up on the ticket before anything is posted
+(driver.exactly_once: our_comments, find_comment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from driver.dispatch import Work, WorkKind
+from driver.errors import JiraError
+from driver.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
+from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
+from driver.store import Store
+from driver.ticket_requests import RequestSettings, stamp_jql
+
+log = logging.getLogger("driver.delivery")
+
+
+class JiraPort(Protocol):
+    """What the engine needs from Jira (driver.jira_client.JiraClient implements it)."""
+
+    near_limit: bool
+    api_type: Literal["cloud", "datacenter", "unknown"]
+
+    async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue: ...
+    async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer: ...
+    async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer: ...
+    async def list_comments(self, key: str) -> list[JiraComment]: ...
+    async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[FoundIssue]: ...
+    async def current_user(self) -> JiraUser: ...
+
+
+@dataclass
+class Outcome:
+    """What came of one Work: Jira's answers, or the error that stopped it."""
+
+    work: Work
+    created: CreatedIssue | None = None
+    found: FoundIssue | None = None
+    answers: list[Answer] = field(default_factory=list)
+    error: BaseException | None = None
+    comment_in_flight: tuple[int, int] | None = None
+    """The comment whose POST was on the wire when `error` came."""
+
+
+class Delivery:
+    """Makes the requests of one Work against Jira, journaling comments in the store."""
+
+    def __init__(self, jira: JiraPort, store: Store) -> None:
+        self.jira = jira
+        self.store = store
+        self._me: JiraUser | None = None
+        # The last edit body sent per head row: a retry re-sends the edit unless this very body
+        # already went out (rows merged in since the last attempt change it).
+        self._edits_sent: dict[int, dict[str, Any]] = {}
+
+    def forget_identity(self) -> None:
+        """New credentials may be another Jira user."""
+        self._me = None
+
+    def settled(self, job_id: int) -> None:
+        """A row is settled: drop what was kept for its retries."""
+        self._edits_sent.pop(job_id, None)
+
+    async def deliver(self, work: Work, settings: RequestSettings) -> Outcome:
+        """Make the work's requests; see the module docstring."""
+        outcome = Outcome(work)
+        try:
+            if work.kind == WorkKind.PROBE:
+                jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)
+                found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
+                outcome.found = exact_match(work.guid, found, settings.guid_field, settings.guid_label_prefix)
+            elif work.kind == WorkKind.CREATE:
+                assert work.body is not None
+                outcome.created = await self.jira.create_issue(work.body)
+            else:
+                head_id = work.head.id
+                if work.body is not None and self._edits_sent.get(head_id) != work.body:
+                    outcome.answers.append(await self.jira.edit_issue(work.key, work.body))
+                    self._edits_sent[head_id] = work.body
+                await self._send_comments(work, outcome)
+        except (JiraError, sqlite3.Error) as exc:
+            outcome.error = exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not kill a worker or lose the job
+            log.exception("unexpected error sending log #%d", work.head.id)
+            outcome.error = exc
+        return outcome
+
+    async def _send_comments(self, work: Work, outcome: Outcome) -> None:
+        journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))
+        in_doubt = [i for i, ref in enumerate(work.comment_refs) if journal.get(ref) == "sending"]
+        if in_doubt:
+            await self._settle_in_doubt(work, in_doubt, journal)
+        for comment, ref in zip(work.comments, work.comment_refs, strict=True):
+            if journal.get(ref) == "sent":
+                continue
+            self.store.journal_comment(ref[0], ref[1], work.key)
+            outcome.comment_in_flight = ref
+            answer = await self.jira.add_comment(work.key, comment)
+            outcome.comment_in_flight = None
+            body = answer.body
+            comment_id = str(body["id"]) if isinstance(body, dict) and "id" in body else None
+            self.store.comment_sent(ref[0], ref[1], work.key, comment_id)
+            journal[ref] = "sent"
+            outcome.answers.append(answer)
+
+    async def _settle_in_doubt(
+        self, work: Work, in_doubt: list[int], journal: dict[tuple[int, int], str]
+    ) -> None:
+        """Look for in-doubt comments on the ticket: found -> 'sent', missing -> sent afresh.
+
+        A match is a comment by the driver's Jira user, created at or after the intake of the
+        row it belongs to (less COMMENT_CLOCK_SKEW for Jira's clock), with the same text (ADF
+        compared by its text), and not one the driver already knows it posted. Reading comments
+        is consistent, unlike search: one miss is proof.
+        """
+        if self._me is None:
+            self._me = await self.jira.current_user()
+        posted = await self.jira.list_comments(work.key)
+        candidates = our_comments(posted, self._me, self.store.our_comment_ids(work.key))
+        intake = {job.id: job.time for job in work.jobs}
+        for index in in_doubt:
+            ref = work.comment_refs[index]
+            since = intake.get(ref[0], work.head.time) - COMMENT_CLOCK_SKEW
+            match = find_comment(candidates, work.comments[index].get("body"), since)
+            if match is None:
+                self.store.forget_comment(ref[0], ref[1])
+                journal.pop(ref, None)
+                continue
+            candidates.remove(match)
+            self.store.comment_sent(ref[0], ref[1], work.key, match.id)
+            journal[ref] = "sent"
+            work.notes.append(
+                f"comment {index + 1} was already on {work.key} (comment {match.id}): not posted again"
+            )

@@ -1,0 +1,99 @@
+"""Jira's answers as typed values (pure): what the Jira client returns and the engine reads.
+
+Each is built by driver.jira_client from one response; the wire shapes are those of the spec
+operations named on each class (../shared/jira-openapi, WIRE-FACTS §1 and §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Jira's answer to one request: status and body (never headers), for the log."""
+
+    status: int
+    body: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer as the log stores it: `{"status", "body"}`."""
+        return {"status": self.status, "body": self.body}
+
+
+@dataclass(frozen=True)
+class CreatedIssue:
+    """A 201 to `createIssue` (POST /issue): the new ticket's id, key and browse URL."""
+
+    id: str
+    key: str
+    url: str
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class FoundIssue:
+    """One hit of a JQL search (`searchForIssuesUsingJql*`), with the fields the search asked for."""
+
+    id: str
+    key: str
+    url: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JiraUser:
+    """A user as Jira names one (`getCurrentUser`, a comment's author): every id it is known by.
+
+    `ids` holds `accountId:<id>` (Cloud) and `name:<n>` / `key:<k>` (Data Center).
+    """
+
+    ids: frozenset[str] = frozenset()
+    display_name: str = ""
+
+    @classmethod
+    def from_json(cls, user: Any) -> JiraUser:
+        """From Jira's user JSON (any shape; missing parts give an empty user)."""
+        if not isinstance(user, dict):
+            return cls()
+        ids = frozenset(
+            f"{name}:{user[name]}"
+            for name in ("accountId", "name", "key")
+            if isinstance(user.get(name), str) and user[name]
+        )
+        shown = user.get("displayName")
+        return cls(ids, shown if isinstance(shown, str) else "")
+
+
+@dataclass(frozen=True)
+class JiraComment:
+    """One comment of `getComments` (GET /issue/{key}/comment): id, author, creation time, body."""
+
+    id: str
+    author: JiraUser
+    created: datetime | None
+    body: Any
+    """A string (v2) or an ADF document (v3)."""
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> JiraComment:
+        """From one element of the `comments` list."""
+        return cls(
+            str(item.get("id", "")),
+            JiraUser.from_json(item.get("author")),
+            jira_time(item.get("created")),
+            item.get("body"),
+        )
+
+
+def jira_time(value: Any) -> datetime | None:
+    """A timestamp as Jira writes it, made aware (UTC if it has no zone); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

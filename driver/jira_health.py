@@ -1,0 +1,167 @@
+"""Jira's health as the driver sees it, and how long to wait (pure: every call takes `now`).
+
+States (driver.schemas.JiraState), shown by GET /api/status and the TUI's status line:
+
+    unknown      nothing answered yet (start-up, or new credentials)
+    ok           the last request got a proper answer
+    unreachable  an outage: refused, DNS, TLS, proxy, 502/503/504, or timeouts repeating across
+                 requests. All sending waits `outage_until`, then one request tests the water;
+                 the first proper answer ends the outage. Nothing fails, no attempt is counted.
+    paused       a 429 whose scope is everything (WIRE-FACTS §3): nothing goes out before Retry-After
+    auth_failed  a 401 (WIRE-FACTS §2): no request with these credentials leaves the driver until
+                 they change (Data Center locks an account after a few failed logins)
+
+The sending limit (how many requests may be in flight) follows the health: 1 while Jira is out or
+while the credentials are unproven (a canary, so a wrong password costs one failed login, not a
+wave), and after a 429 pause it grows back by one per proper answer (additive increase, as TCP
+does), instead of releasing every worker at once into the same limit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from driver.errors import JiraAuthError, JiraRateLimited, JiraUnavailable
+from driver.limiter import Pauses, backoff_seconds
+from driver.schemas import JiraState
+
+RATE_JITTER = 0.1
+"""A 429 pause lasts Retry-After plus up to this fraction of it (at least RATE_JITTER_MIN s)."""
+RATE_JITTER_MIN = 0.05
+
+
+@dataclass
+class JiraHealth:
+    """The one record of Jira's health; the engine feeds it outcomes, the API reads it."""
+
+    retry_base: float = 2.0
+    """First outage backoff and fallback 429 pause, in seconds."""
+    outage_cap: float = 60.0
+    """Longest outage backoff, in seconds."""
+    rate_cap: float = 30.0
+    """Longest 429 pause when Jira gave no Retry-After, in seconds."""
+    rand: Callable[[], float] = random.random
+    state: JiraState = JiraState.UNKNOWN
+    message: str = ""
+    auth_failed: bool = False
+    credentials_proven: bool = False
+    """A request with the current credentials got an answer other than 401."""
+    outage_strikes: int = 0
+    outage_until: datetime | None = None
+    rate_strikes: int = 0
+    ramp: int | None = None
+    """After a 429 pause, the sending limit growing back; None when not ramping."""
+    pauses: Pauses = field(default_factory=Pauses)
+
+    # --- what the engine reports -----------------------------------------------------------------
+
+    def answered(self) -> bool:
+        """Jira answered a request properly (any status but 401/429/outage). True if an outage ended."""
+        ended = self.outage_strikes > 0
+        self.outage_strikes = 0
+        self.outage_until = None
+        self.rate_strikes = 0
+        self.credentials_proven = True
+        if self.ramp is not None:
+            self.ramp += 1
+        if self.state != JiraState.OK:
+            self.state = JiraState.OK
+            self.message = ""
+        return ended
+
+    def refused_credentials(self, error: JiraAuthError) -> bool:
+        """A 401: stop everything until credentials_changed. True the first time."""
+        first = not self.auth_failed
+        self.auth_failed = True
+        self.credentials_proven = False
+        self.state = JiraState.AUTH_FAILED
+        self.message = (
+            f"Jira answered 401 ({error.message}): check the credentials; nothing is sent until they change"
+        )
+        return first
+
+    def credentials_changed(self) -> None:
+        """New credentials: they may be tried again (one canary request first)."""
+        self.auth_failed = False
+        self.credentials_proven = False
+        self.state = JiraState.UNKNOWN
+        self.message = ""
+
+    def rate_limited(self, error: JiraRateLimited, now: datetime, issue: str | None) -> datetime:
+        """A 429: pause its scope until Retry-After (plus a little jitter); returns the end of the pause.
+
+        Several 429s answered for one wave (requests that were in flight together) are one strike:
+        a 429 that arrives while the pause it would start is already running extends it to its own
+        Retry-After at most, and does not double the fallback backoff.
+        """
+        running = self.pauses.all_until is not None and self.pauses.all_until > now
+        if error.retry_after is not None:
+            wait = error.retry_after + max(RATE_JITTER_MIN, RATE_JITTER * error.retry_after) * self.rand()
+        else:
+            if not running:
+                self.rate_strikes += 1
+            wait = backoff_seconds(max(1, self.rate_strikes), self.retry_base, None, self.rate_cap, self.rand)
+        until = now + timedelta(seconds=wait)
+        if error.scope == "issue" and issue is not None:
+            self.pauses.pause_issue(issue, until)
+            return until
+        if running and self.pauses.all_until is not None and until <= self.pauses.all_until:
+            return self.pauses.all_until
+        self.pauses.pause_all(until, error.reason_header or "rate limited")
+        self.state = JiraState.PAUSED
+        self.message = f"Jira rate limit ({error.reason_header or '429'}): paused"
+        self.ramp = 1
+        return until
+
+    def unavailable(self, error: JiraUnavailable, now: datetime) -> tuple[datetime, bool]:
+        """An outage: all sending waits. Returns (until, whether this began a new backoff step).
+
+        Requests in flight when Jira went away fail alike: only the first one backs off further.
+        """
+        self.state = JiraState.UNREACHABLE
+        self.message = error.reason
+        if self.outage_until is None or self.outage_until <= now:
+            self.outage_strikes += 1
+            delay = backoff_seconds(
+                self.outage_strikes, self.retry_base, error.retry_after, self.outage_cap, self.rand
+            )
+            self.outage_until = now + timedelta(seconds=delay)
+            return self.outage_until, True
+        if error.retry_after is not None:
+            self.outage_until = max(self.outage_until, now + timedelta(seconds=error.retry_after))
+        return self.outage_until, False
+
+    # --- what the engine asks --------------------------------------------------------------------
+
+    def blocked_until(self, now: datetime) -> datetime | None:
+        """When sending of anything may resume; None if it may now. datetime.max after a 401."""
+        if self.auth_failed:
+            return datetime.max.replace(tzinfo=now.tzinfo)
+        moments = [m for m in (self.pauses.paused_until(None, now), self.outage_until) if m is not None]
+        moments = [m for m in moments if m > now]
+        if not moments and self.state == JiraState.PAUSED:
+            self.state = JiraState.OK
+            self.message = ""
+        return max(moments) if moments else None
+
+    def issue_paused_until(self, issue: str, now: datetime) -> datetime | None:
+        """When this issue (GUID) may be written again; None if it may now."""
+        return self.pauses.paused_until(issue, now)
+
+    def send_limit(self, concurrency: int) -> int:
+        """How many requests may be in flight now, of at most `concurrency`."""
+        if self.outage_strikes or not self.credentials_proven:
+            return 1
+        if self.ramp is not None:
+            if self.ramp >= concurrency:
+                self.ramp = None
+                return concurrency
+            return max(1, self.ramp)
+        return concurrency
+
+    def paused_all_until(self, now: datetime) -> datetime | None:
+        """The running 429 pause of everything, if any (for GET /api/status)."""
+        return self.pauses.paused_until(None, now)

@@ -1,0 +1,126 @@
+"""Jobs: the log rows still to send, as the engine holds them (pure, no I/O).
+
+A log row is created by intake (driver.intake) as a NewEntry, committed by the store, and comes
+back as a Job while it is Pending or Deferred. Its payload is what intake kept of the command:
+
+- an Advanced command keeps the command **as typed** (`text`): the request body is built when it
+  is sent, with the field catalog, the Jira flavour and the Ticket Creation Table known then
+  (a Jira that was down at start-up must not fix the shape of every command taken meanwhile);
+- a Manual execute keeps the Create Query it sent (`create`), stamped with its own GUID.
+
+Rows written by round 1 hold the resolved command (`command`) and, for a CREATE, the body built at
+intake (`create`); they load and are sent as they were shaped then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from driver.commands import Action, ResolvedCommand
+from driver.schemas import LogStatus, LogType
+from driver.shaping import JSON
+
+
+class StoredCommand(BaseModel):
+    """A resolved command as a round-1 log row holds it (field ids and shaped JSON values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guid: str
+    action: Action
+    fields: dict[str, Any] = {}
+    comments: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, command: ResolvedCommand) -> StoredCommand:
+        """The stored form of a resolved command."""
+        return cls(guid=command.guid, action=command.action, fields=command.fields, comments=command.comments)
+
+    def resolved(self) -> ResolvedCommand:
+        """The resolved command again."""
+        return ResolvedCommand(self.guid, self.action, dict(self.fields), tuple(self.comments))
+
+
+class JobPayload(BaseModel):
+    """What a log row keeps to be sent (the `payload` column, as JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    text: str | None = None
+    """The Advanced command as typed; parsed and shaped again when it is sent."""
+    command: StoredCommand | None = None
+    """Round 1 only: the command resolved at intake."""
+    create: dict[str, Any] | None = None
+    """The create body: a Manual execute's stamped Create Query (or a round-1 CREATE's)."""
+    notes: tuple[str, ...] = ()
+    """What intake changed in the body (make_safe), for the log."""
+
+    def to_json(self) -> dict[str, JSON]:
+        """The JSON kept in the log row (unset parts left out)."""
+        data: dict[str, JSON] = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        return data
+
+
+def command_to_json(command: ResolvedCommand) -> dict[str, Any]:
+    """A resolved command as a round-1 payload stores it."""
+    return StoredCommand.of(command).model_dump(mode="json")
+
+
+def command_from_json(data: dict[str, Any]) -> ResolvedCommand:
+    """The inverse of command_to_json."""
+    return StoredCommand.model_validate(data).resolved()
+
+
+@dataclass
+class NewEntry:
+    """A log row to create: one accepted command or one Manual execute."""
+
+    type: LogType
+    action: Action
+    guid: str
+    payload: JobPayload
+    note: str = ""
+
+
+@dataclass
+class Job:
+    """An unsettled log row, as the engine needs it. Times are aware datetimes."""
+
+    id: int
+    type: LogType
+    action: Action
+    guid: str
+    time: datetime
+    status: LogStatus
+    attempts: int
+    payload: JobPayload
+    next_attempt_at: datetime | None = None
+    note: str = ""
+
+    @property
+    def automatic(self) -> bool:
+        """An Advanced command (the update limit applies), not a person's Manual execute."""
+        return self.type == LogType.AUTOMATIC
+
+
+TicketState = Literal["creating", "in_doubt", "created"]
+"""A GUID's ticket: the intent to create is journaled (the request may or may not have gone out);
+a create went out and its outcome is unknown (a stamp search settles it); Jira answered 201 or a
+search found the stamped ticket."""
+
+
+@dataclass
+class TicketRecord:
+    """What the driver knows about the ticket of one GUID."""
+
+    guid: str
+    state: TicketState
+    ticket_id: str | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    create_log_id: int | None = None
+    probes: int = 0
