@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from driver.commands import Action, parse_command
-from driver.errors import CommandError, DriverError, ShapeError
+from driver.commands import Action, parse, parse_command
+from driver.errors import CommandError, DriverError, ShapeError, UnknownFieldError
 from driver.jobs import Job, JobPayload, NewEntry
 from driver.schemas import LogType
 from driver.store import Store
@@ -64,6 +64,13 @@ def entry_for(line: Line, config: TicketConfig) -> NewEntry:
         if command.action == Action.CREATE:
             # The table's own values must shape too, or every create would fail at send time.
             plan_requests(command, config.table, settings, config.catalog)
+    except UnknownFieldError as exc:
+        if config.catalog_loaded:
+            raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
+        # Jira's field list was never loaded (Jira down since the first start): the field may
+        # well exist. The row waits for the list, and is checked again when it is sent.
+        raw = parse(line.text)
+        return NewEntry(LogType.AUTOMATIC, raw.action, raw.guid, JobPayload(text=line.text))
     except CommandError as exc:
         raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
     except ShapeError as exc:
