@@ -239,6 +239,11 @@ class Engine:
         return len(self.queues)
 
     @property
+    def idle(self) -> bool:
+        """Every worker waits and nothing is at Jira: only new work, time or a change moves it."""
+        return self._in_flight == 0 and len(self._idle) == len(self._workers) > 0
+
+    @property
     def in_flight(self) -> int:
         """Requests at Jira now."""
         return self._in_flight

@@ -54,7 +54,7 @@ class RandomJira:
         fate = self.fates.pop(0) if self.fates else "ok"
         delay = self.delays[self.calls % len(self.delays)]
         if fate == "stall":
-            time.sleep(0.004)  # the whole process is busy: answers pile up unread
+            time.sleep(0.004)  # noqa: ASYNC251  (the whole process is busy: answers pile up unread)
         await asyncio.sleep(delay * (5 if fate == "slow" else 1))
         if fate == "429":
             raise JiraRateLimited("HTTP 429", 0.002, "all", "jira-burst-based")
