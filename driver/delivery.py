@@ -34,6 +34,7 @@ class JiraPort(Protocol):
     """What the engine needs from Jira (driver.jira_client.JiraClient implements it)."""
 
     near_limit: bool
+    rate_hint: float | None
     api_type: Literal["cloud", "datacenter", "unknown"]
 
     async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue: ...

@@ -339,6 +339,7 @@ class Engine:
                 continue
             if work is not None:
                 self._in_flight += 1
+                self.health.sent(now)
                 self._database_ok()
                 return work
         return None
@@ -415,6 +416,8 @@ class Engine:
         self._database_ok()
         self._in_flight -= 1
         after.run()
+        if self.jira.near_limit:
+            self.health.near_limit(self.jira.rate_hint, self.clock())
         self._notify()
 
     def _settle(self, outcome: Outcome, now: datetime, after: _After) -> None:

@@ -93,9 +93,12 @@ class JiraRateLimited(JiraRetryable):
         retry_after: float | None,
         scope: str,
         reason_header: str | None,
+        limit: float | None = None,
     ) -> None:
         self.scope = scope
         self.reason_header = reason_header
+        self.limit = limit
+        """The requests/s Jira says it allows, when it said (WIRE-FACTS §8)."""
         super().__init__(reason, retry_after)
 
 

@@ -170,6 +170,25 @@ def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
     return None
 
 
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
+def _rate_hint(response: httpx.Response) -> float | None:
+    """The requests/s Jira allows, from its headers (WIRE-FACTS §8), or None.
+
+    Data Center's token bucket says X-RateLimit-FillRate per X-RateLimit-Interval-Seconds; Cloud's
+    burst limit is per second, so its X-RateLimit-Limit is the rate.
+    """
+    fill = _int_header(response, "X-RateLimit-FillRate")
+    interval = _int_header(response, "X-RateLimit-Interval-Seconds")
+    if fill and interval:
+        return fill / interval
+    limit = _int_header(response, "X-RateLimit-Limit")
+    return float(limit) if limit else None
+
+
 def _body(response: httpx.Response) -> Any:
     if not response.content:
         return None
@@ -279,6 +298,8 @@ class JiraClient:
         self.configured_api_type = api_type
         self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
         self.near_limit = False
+        self.rate_hint: float | None = None
+        """Requests/s Jira says it allows (WIRE-FACTS §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
         self.set_ticket_location(ticket_location)
         self.proxy = proxy_for(self.url, proxy)  # for error messages only; httpx decides itself
@@ -368,6 +389,7 @@ class JiraClient:
             message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
             raise JiraRetryable(message) from exc
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
+        self.rate_hint = _rate_hint(response) or self.rate_hint
         status = response.status_code
         if status < 300:
             return response
@@ -391,7 +413,9 @@ class JiraClient:
             scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
             retry_after = _retry_after(response.headers, self.clock())
             text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
-            raise JiraRateLimited(text, retry_after, scope, reason_header)
+            raise JiraRateLimited(
+                text, retry_after, scope, reason_header, _int_header(response, "X-RateLimit-Limit")
+            )
         if status in (502, 503, 504):
             retry_after = _retry_after(response.headers, self.clock())
             text = f"HTTP {status} {response.reason_phrase}".rstrip()

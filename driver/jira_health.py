@@ -13,13 +13,20 @@ States (driver.schemas.JiraState), shown by GET /api/status and the TUI's status
 
 The sending limit (how many requests may be in flight) follows the health: 1 while Jira is out or
 while the credentials are unproven (a canary, so a wrong password costs one failed login, not a
-wave), and after a 429 pause it grows back by one per proper answer (additive increase, as TCP
-does), instead of releasing every worker at once into the same limit.
+wave).
+
+Jira's burst limit is met, not fought (WIRE-FACTS §8). A 429 for everything pauses all sending for
+Retry-After plus a little jitter; the 429s of one wave (requests that were in flight together) are
+one strike. After it, requests are paced: a send rate starts just under Jira's limit
+(X-RateLimit-Limit, per second for the burst limit; else the rate that was just refused) and grows
+additively while Jira accepts it, back off multiplicatively on the next 429 (AIMD, as TCP does),
+instead of releasing every worker at once into the same limit.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +35,15 @@ from driver.errors import JiraAuthError, JiraRateLimited, JiraUnavailable
 from driver.limiter import Pauses, backoff_seconds
 from driver.schemas import JiraState
 
+PACE_DECREASE = 0.9
+"""After a 429 wave the send rate is this fraction of Jira's limit (or of the rate refused)."""
+PACE_INCREASE = 0.05
+"""While Jira accepts, the rate grows by this fraction of its start value per second."""
+PACE_CEILING = 0.95
+"""Paced sends stay at most this fraction of Jira's own limit: exactly at it, timer jitter puts an
+extra request into some window now and then, and every 429 costs a whole Retry-After pause."""
+PACE_OFF = 500.0
+"""Requests/s above which pacing without a known limit is dropped (the workers are the limit)."""
 RATE_JITTER = 0.1
 """A 429 pause lasts Retry-After plus up to this fraction of it (at least RATE_JITTER_MIN s)."""
 RATE_JITTER_MIN = 0.05
@@ -49,14 +65,47 @@ class JiraHealth:
     auth_failed: bool = False
     credentials_proven: bool = False
     """A request with the current credentials got an answer other than 401."""
+    ramp: int = 1
+    """Requests allowed in flight while the credentials are new: one more per proper answer (a slow
+    start, so that a limit Jira announces on its first answers is heard before a whole wave goes)."""
     outage_strikes: int = 0
     outage_until: datetime | None = None
     rate_strikes: int = 0
-    ramp: int | None = None
-    """After a 429 pause, the sending limit growing back; None when not ramping."""
+    pace: float | None = None
+    """Requests per second after a burst 429; None: not paced."""
+    pace_ceiling: float | None = None
+    """Jira's own limit, requests per second, when a 429 said it."""
+    pace_step: float = 0.0
+    pace_since: datetime | None = None
+    next_send_at: datetime | None = None
+    sends: deque[datetime] = field(default_factory=deque)
+    """Send times of the last second (the rate a 429 refused)."""
     pauses: Pauses = field(default_factory=Pauses)
 
     # --- what the engine reports -----------------------------------------------------------------
+
+    def sent(self, now: datetime) -> None:
+        """A request leaves now: count it, and when paced, book the next one's moment."""
+        self.sends.append(now)
+        edge = now - timedelta(seconds=1)
+        while self.sends and self.sends[0] <= edge:
+            self.sends.popleft()
+        if self.pace is None:
+            return
+        if self.pace_since is not None and self.pace_ceiling != self.pace:
+            # Additive increase while Jira accepts: one step per second since the last change.
+            grown = self.pace + self.pace_step * (now - self.pace_since).total_seconds()
+            self.pace_since = now
+            self.pace = min(grown, self.pace_ceiling) if self.pace_ceiling else grown
+            if self.pace_ceiling is None and self.pace > PACE_OFF:
+                self.pace = self.next_send_at = None
+                return
+        interval = timedelta(seconds=1.0 / self.pace)
+        # The next slot follows the booked one, not the moment this send got to run: a worker woken
+        # a little late (timer slack, a busy host) must not push every later send back. It catches
+        # up by half an interval at most, so no second holds more than Jira's limit.
+        booked = self.next_send_at if self.next_send_at is not None else now
+        self.next_send_at = max(booked, now - interval / 2) + interval
 
     def answered(self) -> bool:
         """Jira answered a request properly (any status but 401/429/outage). True if an outage ended."""
@@ -65,8 +114,7 @@ class JiraHealth:
         self.outage_until = None
         self.rate_strikes = 0
         self.credentials_proven = True
-        if self.ramp is not None:
-            self.ramp += 1
+        self.ramp += 1
         if self.state != JiraState.OK:
             self.state = JiraState.OK
             self.message = ""
@@ -87,6 +135,7 @@ class JiraHealth:
         """New credentials: they may be tried again (one canary request first)."""
         self.auth_failed = False
         self.credentials_proven = False
+        self.ramp = 1
         self.state = JiraState.UNKNOWN
         self.message = ""
 
@@ -110,11 +159,34 @@ class JiraHealth:
             return until
         if running and self.pauses.all_until is not None and until <= self.pauses.all_until:
             return self.pauses.all_until
+        if not running:
+            self._slow_down(error.limit, now)
         self.pauses.pause_all(until, error.reason_header or "rate limited")
         self.state = JiraState.PAUSED
         self.message = f"Jira rate limit ({error.reason_header or '429'}): paused"
-        self.ramp = 1
         return until
+
+    def near_limit(self, rate: float | None, now: datetime) -> None:
+        """Jira said it is near its limit (X-RateLimit-NearLimit): pace at its rate before it refuses."""
+        if self.pace is None and rate is not None and rate > 0:
+            self.pace = self.pace_ceiling = PACE_CEILING * rate
+            self.pace_step = 0.0
+            self.pace_since = now
+            self.next_send_at = None
+
+    def _slow_down(self, limit: float | None, now: datetime) -> None:
+        """A new 429 wave: pace just under Jira's limit, or under the rate it refused (multiplicative)."""
+        refused = float(len([t for t in self.sends if t > now - timedelta(seconds=1)]) or 1)
+        if limit is not None and limit > 0:
+            self.pace_ceiling = PACE_CEILING * limit
+            base = min(float(limit), self.pace or float(limit))
+        else:
+            self.pace_ceiling = None
+            base = min(refused, self.pace) if self.pace is not None else refused
+        self.pace = max(0.5, PACE_DECREASE * base)
+        self.pace_step = max(0.05, PACE_INCREASE * self.pace)
+        self.pace_since = now
+        self.next_send_at = None
 
     def unavailable(self, error: JiraUnavailable, now: datetime) -> tuple[datetime, bool]:
         """An outage: all sending waits. Returns (until, whether this began a new backoff step).
@@ -140,7 +212,11 @@ class JiraHealth:
         """When sending of anything may resume; None if it may now. datetime.max after a 401."""
         if self.auth_failed:
             return datetime.max.replace(tzinfo=now.tzinfo)
-        moments = [m for m in (self.pauses.paused_until(None, now), self.outage_until) if m is not None]
+        moments = [
+            m
+            for m in (self.pauses.paused_until(None, now), self.outage_until, self.next_send_at)
+            if m is not None
+        ]
         moments = [m for m in moments if m > now]
         if not moments and self.state == JiraState.PAUSED:
             self.state = JiraState.OK
@@ -155,12 +231,7 @@ class JiraHealth:
         """How many requests may be in flight now, of at most `concurrency`."""
         if self.outage_strikes or not self.credentials_proven:
             return 1
-        if self.ramp is not None:
-            if self.ramp >= concurrency:
-                self.ramp = None
-                return concurrency
-            return max(1, self.ramp)
-        return concurrency
+        return max(1, min(concurrency, self.ramp))
 
     def paused_all_until(self, now: datetime) -> datetime | None:
         """The running 429 pause of everything, if any (for GET /api/status)."""

@@ -41,6 +41,7 @@ class RandomJira:
     """A Jira whose every answer follows the next drawn fate (then 'ok' once they run out)."""
 
     near_limit = False
+    rate_hint: float | None = None
     api_type: Literal["cloud", "datacenter", "unknown"] = "datacenter"
 
     def __init__(self, fates: Sequence[Fate], delays: Sequence[float]) -> None:
@@ -103,8 +104,9 @@ def idle_while_ready(engine: Engine, now: datetime) -> bool:
         or (health.outage_until is not None and health.outage_until > now)
         or health.outage_strikes > 0
         or not health.credentials_proven
+        or (health.next_send_at is not None and health.next_send_at > now)
     )
-    limit = engine.concurrency if health.ramp is None else max(1, health.ramp)
+    limit = min(engine.concurrency, health.ramp)
     return bool(engine._idle) and engine.queues.has_ready() and not blocked and engine.in_flight < limit  # noqa: SLF001
 
 

@@ -1,0 +1,113 @@
+"""Burst-limit benchmark: creates through the driver to a simulator that allows N requests/s.
+
+Run:  .venv/bin/python tests/bench/bench_burst_limit.py [--creates 300] [--limit 10]
+
+It starts `jira-driver sim --burst-limit N` (a sliding one-second window; 429 with Retry-After,
+X-RateLimit-Limit and RateLimit-Reason jira-burst-based past it, as Jira Cloud answers) and
+`jira-driver run` (update limit off, concurrency 16) as real processes on loopback, submits the
+creates in one batch and waits until every row is settled. It prints, against the targets of
+issue 9: the requests Jira accepted per second as a share of its limit (>= 90%), and the share of
+requests answered 429 (<= 5%). Figures, not assertions: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.bench_throughput import reset_sim, start, stop, write_config  # noqa: E402
+
+TARGET_SHARE = 0.90
+TARGET_429 = 0.05
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--creates", type=int, default=300)
+    parser.add_argument("--limit", type=int, default=10, help="the simulator's burst limit, requests/s")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    python = sys.executable
+    tmp = Path(tempfile.mkdtemp(prefix="jira-driver-burst-"))
+    print(f"jira-driver burst-limit benchmark: {args.creates} creates, Jira allows {args.limit} requests/s")
+    sim = start(
+        [python, "-m", "driver", "sim", "--port", "0", "--burst-limit", str(args.limit)], tmp / "sim.log"
+    )
+    try:
+        ini = tmp / "burst.ini"
+        write_config(ini, sim.url, tmp / "driver.db")
+        drv = start([python, "-m", "driver", "run", "--config", str(ini)], tmp / "driver.log")
+        try:
+            with httpx.Client(base_url=drv.url, timeout=30) as api:
+                # the driver's start-up requests (flavour, field list) are done: count from here
+                time.sleep(1.5)
+                reset_sim(sim.url)
+                body = "\n".join(f"burst/{n}|CREATE|summary;Alarm {n}|" for n in range(args.creates))
+                started = time.monotonic()
+                accepted = api.post("/api/advanced", content=body, headers={"Content-Type": "text/plain"})
+                accepted.raise_for_status()
+                deadline = started + args.timeout
+                while True:
+                    status = api.get("/api/status").json()
+                    if status["pending"] + status["deferred"] == 0:
+                        break
+                    if time.monotonic() > deadline:
+                        print(f"not settled after {args.timeout:.0f} s: {status['pending']} pending")
+                        break
+                    time.sleep(0.1)
+                elapsed = time.monotonic() - started
+                failed = api.get("/api/log", params={"status": "Failed", "limit": 1}).json()["total"]
+        finally:
+            stop(drv)
+        counters = httpx.get(f"{sim.url}/_sim/counters", timeout=10).json()
+    finally:
+        stop(sim)
+    statuses = {int(k): int(v) for k, v in counters["statuses"].items()}
+    total = sum(statuses.values())
+    limited = statuses.get(429, 0)
+    accepted_requests = total - limited
+    rate = accepted_requests / elapsed
+    share = rate / args.limit
+    limited_share = limited / total if total else 0.0
+
+    def verdict(ok: bool) -> str:
+        return "meets target" if ok else "BELOW TARGET"
+
+    rows = [
+        (
+            "creates settled",
+            f"{args.creates} in {elapsed:.1f} s",
+            f"ideal {args.creates / args.limit:.0f} s",
+            "",
+        ),
+        ("accepted by Jira", f"{rate:.2f} requests/s", f"limit {args.limit}/s", ""),
+        ("  share of the limit", f"{share:.0%}", f">= {TARGET_SHARE:.0%}", verdict(share >= TARGET_SHARE)),
+        (
+            "answered 429",
+            f"{limited} of {total} ({limited_share:.1%})",
+            f"<= {TARGET_429:.0%}",
+            verdict(limited_share <= TARGET_429),
+        ),
+        ("failed commands", f"{failed}", "0", verdict(failed == 0)),
+        (
+            "tickets created",
+            f"{counters['issues']}",
+            f"{args.creates}",
+            verdict(counters["issues"] == args.creates),
+        ),
+    ]
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, width, strict=True)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
