@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from driver.sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
+from jira_sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
 
 READY_PREFIX = "jira-sim listening on "
 
@@ -152,7 +152,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the simulator until interrupted; prints `jira-sim listening on URL` once it accepts connections."""
     import uvicorn
 
-    from driver.sim.app import create_app
+    from jira_sim.app import create_app
 
     try:
         settings = settings_from_args(args)

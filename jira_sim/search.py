@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driver.sim.data import Catalog, FieldDef, Issue, Store, User
-from driver.sim.issues import rich_text
-from driver.sim.jql import JqlError, JqlField
+from jira_sim.data import Catalog, FieldDef, Issue, Store, User
+from jira_sim.issues import rich_text
+from jira_sim.jql import JqlError, JqlField
 
 _RELATIVE = re.compile(r"^([-+]?)(\d+)([wdhm])$")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}

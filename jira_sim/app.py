@@ -20,8 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from driver.sim import issues as shapes
-from driver.sim.data import (
+from jira_sim import issues as shapes
+from jira_sim.data import (
     DEFAULT_PRIORITY,
     Catalog,
     Comment,
@@ -31,13 +31,13 @@ from driver.sim.data import (
     jira_time,
     now,
 )
-from driver.sim.errors import ISSUE_NOT_FOUND, JiraError
-from driver.sim.faults import Faults, RateLimits, limited_headers, reset_header
-from driver.sim.issues import Api, FieldProblem
-from driver.sim.journal import Journal
-from driver.sim.jql import JqlError, compile_query
-from driver.sim.search import build_fields, functions_for, lookup, sort_default
-from driver.sim.settings import FaultRule, Limits, SimSettings, fault_from_json
+from jira_sim.errors import ISSUE_NOT_FOUND, JiraError
+from jira_sim.faults import Faults, RateLimits, limited_headers, reset_header
+from jira_sim.issues import Api, FieldProblem
+from jira_sim.journal import Journal
+from jira_sim.jql import JqlError, compile_query
+from jira_sim.search import build_fields, functions_for, lookup, sort_default
+from jira_sim.settings import FaultRule, Limits, SimSettings, fault_from_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from driver.sim.settings import SimSettings, UserSpec
+from jira_sim.settings import SimSettings, UserSpec
 
 
 @dataclass(frozen=True)
