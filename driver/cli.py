@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace, Config], int]
 
 
 def _cmd_sim(args: argparse.Namespace, config: Config) -> int:
-    from driver.sim.cli import main as sim_main
+    from jira_sim.cli import main as sim_main
 
     return sim_main(args)
 
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json-logs", action="store_true", help="log JSON lines instead of plain text")
 
     p = add("sim", _cmd_sim, "run the Jira REST simulator (loopback by default)")
-    from driver.sim.cli import add_arguments as add_sim_arguments
+    from jira_sim.cli import add_arguments as add_sim_arguments
 
     add_sim_arguments(p)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +26,8 @@ GONE = {
 
 @pytest.fixture(scope="module")
 def cloud_sim() -> Iterator[SimProcess]:
-    with running_sim("--flavor", "cloud") as sim:
+    # a manual clock: the search-lag test advances it instead of sleeping
+    with running_sim("--flavor", "cloud", "--manual-clock") as sim:
         yield sim
 
 
@@ -140,7 +140,9 @@ def test_search_lag_hides_new_issues_until_it_passes(cloud_sim: SimProcess, clou
     assert cloud.get(f"/rest/api/3/issue/{created['key']}").status_code == 200
     reconciled = cloud.post("/rest/api/3/search/jql", json=query | {"reconcileIssues": [int(created["id"])]})
     assert [i["key"] for i in reconciled.json()["issues"]] == [created["key"]]
-    time.sleep(0.7)
+    cloud_sim.advance(0.5)
+    assert cloud.post("/rest/api/3/search/jql", json=query).json()["issues"] == []
+    cloud_sim.advance(0.2)
     assert [i["key"] for i in cloud.post("/rest/api/3/search/jql", json=query).json()["issues"]] == [
         created["key"]
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -90,7 +90,14 @@ def test_latency_is_added(sim: SimProcess, client: httpx.Client) -> None:
     assert sim.admin("faults") == {"latency_ms": 0.0, "rules": []}
 
 
-def test_burst_limit_answers_429_with_headers(sim: SimProcess, client: httpx.Client) -> None:
+@pytest.fixture
+def manual_client(manual_sim: SimProcess, spec_check: SpecChecker) -> Iterator[httpx.Client]:
+    with checked_client(manual_sim, spec_check) as c:
+        yield c
+
+
+def test_burst_limit_answers_429_with_headers(manual_sim: SimProcess, manual_client: httpx.Client) -> None:
+    sim, client = manual_sim, manual_client
     sim.config(burst_limit=5)
     answers = [client.get("/rest/api/2/myself") for _ in range(7)]
     assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
@@ -102,9 +109,59 @@ def test_burst_limit_answers_429_with_headers(sim: SimProcess, client: httpx.Cli
     assert limited["RateLimit-Reason"] == "jira-burst-based"
     assert limited["Retry-After"] == "1"
     assert RESET_FORMAT.match(limited["X-RateLimit-Reset"])
-    time.sleep(1.05)
+    # the clock stood still, so the window reopens exactly one second after the first request
+    assert limited["X-RateLimit-Reset"] == _reset_after(sim, 1.0)
+    sim.advance(1.05)
     assert client.get("/rest/api/2/myself").status_code == 200
     assert sim.counters()["rate_limited"] == 2
+
+
+def test_burst_window_reopens_a_second_after_its_first_request(
+    manual_sim: SimProcess, manual_client: httpx.Client
+) -> None:
+    manual_sim.config(burst_limit=2)
+    assert [manual_client.get("/rest/api/2/myself").status_code for _ in range(3)] == [200, 200, 429]
+    manual_sim.advance(0.99)
+    assert manual_client.get("/rest/api/2/myself").status_code == 429
+    manual_sim.advance(0.02)
+    assert manual_client.get("/rest/api/2/myself").status_code == 200
+
+
+def _reset_after(sim: SimProcess, seconds: float) -> str:
+    """X-RateLimit-Reset for `seconds` after the manual clock's current time."""
+    now = datetime.strptime(sim.clock()["now"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    return (now + timedelta(seconds=seconds)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_per_issue_write_window_reopens_when_the_clock_passes_it(
+    manual_sim: SimProcess, manual_client: httpx.Client
+) -> None:
+    manual_sim.config(issue_write_limit=2, issue_write_window=30)
+    key = manual_client.post(ISSUE, json=NEW).json()["key"]
+    edit = {"fields": {"summary": "again"}}
+    assert [manual_client.put(f"{ISSUE}/{key}", json=edit).status_code for _ in range(3)] == [204, 204, 429]
+    manual_sim.advance(29.5)
+    limited = manual_client.put(f"{ISSUE}/{key}", json=edit)
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")
+    manual_sim.advance(0.51)
+    assert manual_client.put(f"{ISSUE}/{key}", json=edit).status_code == 204
+
+
+def test_the_clock_moves_only_on_a_manual_clock(sim: SimProcess, manual_sim: SimProcess) -> None:
+    refused = httpx.post(f"{sim.url}/_sim/clock", json={"advance": 1})
+    assert refused.status_code == 409
+    assert sim.clock()["manual"] is False
+    before = manual_sim.clock()
+    assert before["manual"] is True
+    after = manual_sim.advance(90)
+    assert after["monotonic"] == before["monotonic"] + 90
+    moved = datetime.strptime(after["now"], "%Y-%m-%dT%H:%M:%S.%f%z") - datetime.strptime(
+        before["now"], "%Y-%m-%dT%H:%M:%S.%f%z"
+    )
+    assert moved == timedelta(seconds=90)
+    for bad in ({"advance": -1}, {"advance": "1"}, {"back": 1}):
+        assert httpx.post(f"{manual_sim.url}/_sim/clock", json=bad).status_code == 400
+    assert manual_sim.clock() == after
 
 
 def test_per_issue_write_limit(sim: SimProcess, client: httpx.Client) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driver.sim.data import (
+from jira_sim.data import (
     DEFAULT_PRIORITY,
     STATUS_DONE,
     STATUS_IN_PROGRESS,
@@ -16,9 +16,9 @@ from driver.sim.data import (
     Store,
     now,
 )
-from driver.sim.jql import And, Clause, JqlError, Not, Or, Query, Value, compile_query, parse
-from driver.sim.search import build_fields, functions_for, lookup, sort_default
-from driver.sim.settings import SimSettings
+from jira_sim.jql import And, Clause, JqlError, Not, Or, Query, Value, compile_query, parse
+from jira_sim.search import build_fields, functions_for, lookup, sort_default
+from jira_sim.settings import SimSettings
 
 
 def _store() -> tuple[Catalog, Store]:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from driver.sim.faults import Faults, SlidingWindow, limited_headers, reset_header
-from driver.sim.settings import FaultRule, parse_fault
+from jira_sim.faults import Faults, SlidingWindow, limited_headers, reset_header
+from jira_sim.settings import FaultRule, parse_fault
 
 WALL = datetime(2026, 1, 1, 1, 1, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from driver.sim import adf
-from driver.sim.data import (
+from jira_sim import adf
+from jira_sim.data import (
     Catalog,
     Comment,
     FieldDef,
@@ -24,8 +24,8 @@ from driver.sim.data import (
     User,
     jira_time,
 )
-from driver.sim.errors import JiraError
-from driver.sim.settings import Flavor
+from jira_sim.errors import JiraError
+from jira_sim.settings import Flavor
 
 SUMMARY_MAX = 255
 LABEL_MAX = 255

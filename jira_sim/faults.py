@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from driver.sim.settings import FaultRule, Limits
+from jira_sim.settings import FaultRule, Limits
 
 NEAR_LIMIT_SHARE = 0.2
 

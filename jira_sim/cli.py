@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from driver.sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
+from jira_sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
 
 READY_PREFIX = "jira-sim listening on "
 
@@ -90,6 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve HTTPS with this PEM certificate (chain); needs --tls-key",
     )
     parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
+    parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help='for tests: time stands still until POST /_sim/clock {"advance": SECONDS} moves it',
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> SimSettings:
@@ -152,7 +157,8 @@ def main(args: argparse.Namespace) -> int:
     """Run the simulator until interrupted; prints `jira-sim listening on URL` once it accepts connections."""
     import uvicorn
 
-    from driver.sim.app import create_app
+    from jira_sim.app import create_app
+    from jira_sim.clock import SYSTEM_CLOCK, Clock, ManualClock
 
     try:
         settings = settings_from_args(args)
@@ -167,7 +173,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"jira-driver sim: {flag} {path}: no such file", file=sys.stderr)
             return 2
     scheme = "https" if args.tls_cert is not None else "http"
-    app = create_app(settings)
+    clock: Clock = ManualClock() if args.manual_clock else SYSTEM_CLOCK
+    app = create_app(settings, clock)
     config = uvicorn.Config(
         app,
         host=args.host,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from driver.sim.settings import SimSettings, UserSpec
+from jira_sim.clock import SYSTEM_CLOCK, Clock
+from jira_sim.settings import SimSettings, UserSpec
 
 
 @dataclass(frozen=True)
@@ -280,9 +280,9 @@ class Catalog:
         return self.project_by_key.get(key_or_id.upper()) or self.project_by_id.get(key_or_id)
 
 
-def now() -> datetime:
-    """The current time in UTC, to the millisecond as Jira keeps it."""
-    current = datetime.now(UTC)
+def now(clock: Clock = SYSTEM_CLOCK) -> datetime:
+    """The clock's time in UTC, to the millisecond as Jira keeps it."""
+    current = clock.now().astimezone(UTC)
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 
@@ -325,14 +325,15 @@ class Issue:
     values: dict[str, Any] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
-    # monotonic time after which JQL search sees the issue (Cloud's eventual consistency)
+    # the clock's monotonic time after which JQL search sees the issue (Cloud's eventual consistency)
     searchable_at: float = 0.0
 
 
 class Store:
     """The issues, by key and by id; create and lookup are dict operations."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self.reset()
 
     def reset(self) -> None:
@@ -354,8 +355,8 @@ class Store:
         return str(next(self._comment_ids))
 
     def add(self, issue: Issue, search_lag: float) -> None:
-        """Store a new issue; search sees it only after search_lag seconds."""
-        issue.searchable_at = time.monotonic() + search_lag if search_lag > 0 else 0.0
+        """Store a new issue; search sees it only after search_lag seconds of the store's clock."""
+        issue.searchable_at = self.clock.monotonic() + search_lag if search_lag > 0 else 0.0
         self.by_key[issue.key] = issue
         self.by_id[issue.id] = issue
 

@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driver.sim.data import Catalog, FieldDef, Issue, Store, User
-from driver.sim.issues import rich_text
-from driver.sim.jql import JqlError, JqlField
+from jira_sim.clock import SYSTEM_CLOCK, Clock
+from jira_sim.data import Catalog, FieldDef, Issue, Store, User
+from jira_sim.issues import rich_text
+from jira_sim.jql import JqlError, JqlField
 
 _RELATIVE = re.compile(r"^([-+]?)(\d+)([wdhm])$")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
@@ -19,14 +20,14 @@ def _no_value(field: str, value: str) -> JqlError:
     return JqlError(f"The value '{value}' does not exist for the field '{field}'.")
 
 
-def parse_moment(text: str, field: str) -> datetime:
-    """A JQL date: yyyy-MM-dd, yyyy/MM/dd, optionally HH:mm, or relative such as -1d, -4h, -15m."""
+def parse_moment(text: str, field: str, clock: Clock = SYSTEM_CLOCK) -> datetime:
+    """A JQL date: yyyy-MM-dd, yyyy/MM/dd, optionally HH:mm, or relative to `clock` (-1d, -4h, -15m)."""
     text = text.strip()
     relative = _RELATIVE.match(text)
     if relative:
         sign, amount, unit = relative.groups()
         delta = timedelta(**{_UNITS[unit]: int(amount)})
-        return datetime.now(UTC) + (-delta if sign == "-" else delta)
+        return clock.now() + (-delta if sign == "-" else delta)
     for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
@@ -61,7 +62,7 @@ def _user_field(name: str, catalog: Catalog, read: Callable[[Issue], User | None
     return JqlField(name, "exact", values, resolve, sort_key)
 
 
-def _custom_field(fdef: FieldDef, catalog: Catalog) -> JqlField:
+def _custom_field(fdef: FieldDef, catalog: Catalog, clock: Clock) -> JqlField:
     fid, name = fdef.id, fdef.name
     if fdef.kind in {"string", "richtext"}:
         return JqlField(name, "text", lambda i: (rich_text(i.values[fid]),) if fid in i.values else ())
@@ -109,7 +110,7 @@ def _custom_field(fdef: FieldDef, catalog: Catalog) -> JqlField:
         name,
         "ordered",
         lambda i: (i.values[fid],) if fid in i.values else (),
-        lambda text: parse_moment(text, name).date().isoformat(),
+        lambda text: parse_moment(text, name, clock).date().isoformat(),
         lambda i: i.values.get(fid),
     )
 
@@ -121,8 +122,11 @@ def _stored_text(fid: str) -> Callable[[Issue], Sequence[str]]:
     return read
 
 
-def build_fields(catalog: Catalog, store: Store) -> dict[str, JqlField]:
-    """Every JQL field name (lower case) the simulator answers, mapped to how it reads an issue."""
+def build_fields(catalog: Catalog, store: Store, clock: Clock = SYSTEM_CLOCK) -> dict[str, JqlField]:
+    """Every JQL field name (lower case) the simulator answers, mapped to how it reads an issue.
+
+    Relative dates (`created > -1d`) count from `clock`.
+    """
     fields: dict[str, JqlField] = {}
 
     def project_resolve(text: str) -> str:
@@ -242,7 +246,7 @@ def build_fields(catalog: Catalog, store: Store) -> dict[str, JqlField]:
             name,
             "ordered",
             lambda i: () if read(i) is None else (read(i),),
-            lambda text: parse_moment(text, name),
+            lambda text: parse_moment(text, name, clock),
             read,
         )
 
@@ -250,25 +254,25 @@ def build_fields(catalog: Catalog, store: Store) -> dict[str, JqlField]:
     fields["updated"] = fields["updateddate"] = moment_field("updated", lambda i: i.updated)
     fields["resolutiondate"] = fields["resolved"] = moment_field("resolved", lambda i: i.resolutiondate)
     due = catalog.field_by_id["duedate"]
-    fields["duedate"] = fields["due"] = _custom_field(due, catalog)
+    fields["duedate"] = fields["due"] = _custom_field(due, catalog, clock)
     fields["assignee"] = _user_field("assignee", catalog, lambda i: i.assignee)
     fields["reporter"] = _user_field("reporter", catalog, lambda i: i.reporter)
     fields["creator"] = _user_field("creator", catalog, lambda i: i.creator)
     for fdef in catalog.fields:
         if not fdef.custom:
             continue
-        jql_field = _custom_field(fdef, catalog)
+        jql_field = _custom_field(fdef, catalog, clock)
         number = fdef.schema["customId"]
         for alias in (f"cf[{number}]", fdef.id, fdef.name.lower()):
             fields[alias] = jql_field
     return fields
 
 
-def functions_for(user: User) -> dict[str, Callable[[], str]]:
-    """The JQL functions the simulator knows, bound to the asking user."""
+def functions_for(user: User, clock: Clock = SYSTEM_CLOCK) -> dict[str, Callable[[], str]]:
+    """The JQL functions the simulator knows, bound to the asking user; now() reads `clock`."""
     return {
         "currentuser": lambda: user.name,
-        "now": lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "now": lambda: clock.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
     }
 
 

@@ -1,0 +1,70 @@
+"""Authentication of /rest/ requests: Basic (name or email, password or API token) and, on DC, Bearer PATs.
+
+An unauthenticated request gets Jira's 401 (WIRE-FACTS §9); only serverInfo answers anonymously, and
+only when no Authorization header was sent at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from jira_sim.data import User
+from jira_sim.middleware.exchange import ASGIApp, Receive, Scope, Send, exchange_of
+from jira_sim.responses import error_response
+from jira_sim.state import SimState
+
+NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
+_ANONYMOUS = frozenset({"serverInfo"})
+
+
+def authenticate(state: SimState, header: bytes | None) -> User | None:
+    """The user of an Authorization header: Basic name-or-email:password-or-token, or Bearer PAT (DC)."""
+    if not header:
+        return None
+    scheme, _, credentials = header.decode("latin-1").partition(" ")
+    catalog = state.catalog
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, sep, secret = decoded.partition(":")
+        if not sep or not secret:
+            return None
+        user = catalog.user_by_name.get(name.lower()) or catalog.user_by_email.get(name.lower())
+        if user is None:
+            return None
+        return user if secret == user.password or secret in user.tokens else None
+    if scheme.lower() == "bearer" and state.settings.flavor == "datacenter":
+        return catalog.user_by_token.get(credentials.strip())
+    return None
+
+
+class AuthMiddleware:
+    """Finds the request's user (routes read it as `request.state.sim_user`) or answers 401."""
+
+    def __init__(self, app: ASGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_of(scope)
+        if exchange is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        user = authenticate(self.state, headers.get(b"authorization"))
+        if user is None:
+            anonymous = scope["path"].rsplit("/", 1)[-1] in _ANONYMOUS and b"authorization" not in headers
+            if not anonymous:
+                denied = error_response(401, [NOT_AUTHENTICATED])
+                denied.headers["WWW-Authenticate"] = 'Basic realm="protected-area"'
+                if self.state.settings.flavor == "datacenter" and b"authorization" in headers:
+                    denied.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
+                await denied(scope, receive, send)
+                return
+        else:
+            exchange.user = user.name
+            scope["state"]["sim_user"] = user
+        await self.app(scope, receive, send)

@@ -1,0 +1,116 @@
+"""Issues: create (POST /issue), read (GET /issue/{key}) and edit (PUT /issue/{key})."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from jira_sim import issues as shapes
+from jira_sim.data import DEFAULT_PRIORITY, Issue, now
+from jira_sim.errors import JiraError
+from jira_sim.issues import FieldProblem
+from jira_sim.routes.changes import add_comment, move, read_properties, transition_id
+from jira_sim.routes.common import (
+    REST,
+    api_of,
+    csv_params,
+    issue_of,
+    json_response,
+    list_param,
+    read_body,
+    user_of,
+)
+from jira_sim.state import State
+
+router = APIRouter(prefix=REST)
+
+
+@router.post("/issue")
+async def create_issue(request: Request, state: State) -> Response:
+    api = api_of(request, state)
+    catalog = state.catalog
+    user = user_of(request)
+    body = await read_body(request)
+    fields_in = body.get("fields")
+    if not isinstance(fields_in, dict):
+        fields_in = {}
+    update_in = body.get("update") if isinstance(body.get("update"), dict) else {}
+    assert isinstance(update_in, dict)
+    present = {**{k: True for k in update_in}, **fields_in}
+    errors = shapes.required_errors(state.settings.flavor, present)
+    project_obj = None
+    if "project" not in errors:
+        try:
+            project_obj = shapes.read_project(catalog, fields_in.get("project"))
+        except FieldProblem as problem:
+            errors["project"] = str(problem)
+    if project_obj is not None and project_obj.key in user.no_create:
+        raise JiraError(403, ["You do not have permission to create issues in this project."])
+    changes = shapes.read_changes(api, catalog, body, creating=True)
+    for fid, message in changes.errors.items():
+        errors.setdefault(fid, message)
+    properties = read_properties(body.get("properties"), errors)
+    to = transition_id(body.get("transition")) if body.get("transition") is not None else None
+    if to is not None and to not in catalog.transition_by_id:
+        errors.setdefault("transition", f"Transition id '{to}' is not valid for this issue.")
+    if errors:
+        raise JiraError(400, [], errors)
+    assert project_obj is not None
+    issue_id, key, number = state.store.next_key(project_obj)
+    stamp = now(state.clock)
+    issue = Issue(
+        id=issue_id,
+        key=key,
+        number=number,
+        project=project_obj,
+        issuetype=changes.sets["issuetype"],
+        summary=changes.sets["summary"],
+        priority=changes.sets.get("priority") or DEFAULT_PRIORITY,
+        reporter=changes.sets.get("reporter") or user,
+        creator=user,
+        created=stamp,
+        updated=stamp,
+        properties=properties,
+    )
+    shapes.apply_changes(issue, changes)
+    if to is not None:
+        move(state, issue, to, None)
+    state.store.add(issue, state.limits.search_lag)
+    state.journal.counters.created += 1
+    request.state.sim_issue_key = key
+    return json_response({"id": issue_id, "key": key, "self": f"{api.rest}/issue/{issue_id}"}, 201)
+
+
+@router.get("/issue/{key}")
+async def get_issue(request: Request, state: State) -> Response:
+    api = api_of(request, state)
+    issue = issue_of(request, state)
+    wanted = shapes.wanted_fields(state.catalog, list_param(request, "fields"))
+    properties = csv_params(request, "properties")
+    return json_response(shapes.issue_json(api, state.catalog, issue, wanted, properties))
+
+
+@router.put("/issue/{key}")
+async def edit_issue(request: Request, state: State) -> Response:
+    api = api_of(request, state)
+    catalog = state.catalog
+    issue = issue_of(request, state)
+    body = await read_body(request, required=False)
+    changes = shapes.read_changes(api, catalog, body, creating=False)
+    if changes.errors:
+        raise JiraError(400, [], changes.errors)
+    if "properties" in body:
+        errors: dict[str, str] = {}
+        new_properties = read_properties(body["properties"], errors)
+        if errors:
+            raise JiraError(400, [], errors)
+        issue.properties.update(new_properties)
+    shapes.apply_changes(issue, changes)
+    stamp = now(state.clock)
+    for text in changes.comments:
+        add_comment(state, issue, user_of(request), text, stamp)
+    issue.updated = stamp
+    state.journal.counters.edits += 1
+    if request.query_params.get("returnIssue") == "true":
+        return json_response(shapes.issue_json(api, catalog, issue, shapes.wanted_fields(catalog, None)))
+    return Response(status_code=204)

@@ -1,0 +1,80 @@
+"""The simulator's state, shared by every route and middleware layer through one typed object.
+
+Routes receive it as a FastAPI dependency (`state: State`); the middleware layers are given it when the
+app is built. `create_app` puts it in `app.state.sim`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from jira_sim.clock import Clock
+from jira_sim.data import Catalog, Store
+from jira_sim.faults import Faults, RateLimits
+from jira_sim.journal import Journal
+from jira_sim.jql import JqlField
+from jira_sim.search import build_fields, lookup
+from jira_sim.settings import Limits, SimSettings
+
+
+@dataclass
+class SimState:
+    """Everything that changes while the simulator runs; /_sim/reset puts it back (the clock excepted)."""
+
+    settings: SimSettings
+    clock: Clock
+    catalog: Catalog
+    store: Store
+    journal: Journal
+    faults: Faults
+    limits: Limits
+    rate: RateLimits
+    jql: Callable[[str], JqlField | None]
+    """The JQL field of a (lower-case) name, over `store`."""
+    generation: int = 0
+    """Bumped by every reset; a request from an earlier generation no longer belongs to anyone."""
+
+    @classmethod
+    def start(cls, settings: SimSettings, clock: Clock) -> SimState:
+        """Fresh state for one simulator process: no issues, the settings' faults and limits armed."""
+        catalog = Catalog(settings)
+        store = Store(clock)
+        return cls(
+            settings=settings,
+            clock=clock,
+            catalog=catalog,
+            store=store,
+            journal=Journal(settings.journal_size),
+            faults=Faults(settings.faults, settings.limits.latency_ms),
+            limits=settings.limits,
+            rate=RateLimits(settings.limits),
+            jql=lookup(build_fields(catalog, store, clock)),
+        )
+
+    @property
+    def cloud(self) -> bool:
+        """Whether this is the Jira Cloud flavour (else Data Center)."""
+        return self.settings.flavor == "cloud"
+
+    def reset(self) -> None:
+        """Clear issues, journal and faults; limits go back to the command line's. Time does not go back."""
+        self.generation += 1
+        self.store.reset()
+        self.journal.reset()
+        self.faults = Faults(self.settings.faults, self.settings.limits.latency_ms)
+        self.limits = self.settings.limits
+        self.rate.configure(self.limits)
+
+
+def sim_state(request: Request) -> SimState:
+    """The state of the app serving `request` (a FastAPI dependency)."""
+    state: SimState = request.app.state.sim
+    return state
+
+
+State = Annotated[SimState, Depends(sim_state)]
+"""A route parameter annotated `state: State` receives the simulator's state."""
