@@ -301,6 +301,9 @@ class JiraClient:
         self.rate_hint: float | None = None
         """Requests/s Jira says it allows (WIRE-FACTS §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
+        self._proven = False
+        self._refused: JiraAuthError | None = None
+        self._canary = asyncio.Lock()
         self.set_ticket_location(ticket_location)
         self.proxy = proxy_for(self.url, proxy)  # for error messages only; httpx decides itself
         verify: ssl.SSLContext | bool = verify_tls
@@ -353,9 +356,20 @@ class JiraClient:
         await self._client.aclose()
 
     def set_credentials(self, credentials: Credentials) -> None:
-        """Use new credentials from the next request on."""
+        """Use new credentials from the next request on (unproven again: one canary first)."""
         self.credentials = credentials
         self._client.auth = credentials.auth()  # type: ignore[assignment]
+        self._proven = False
+        self._refused = None
+
+    def forget_refusal(self) -> None:
+        """A person asks to try the refused credentials again (`check`): the next request may go."""
+        self._refused = None
+
+    @property
+    def credentials_refused(self) -> bool:
+        """Jira answered 401 to these credentials: no request leaves until they change."""
+        return self._refused is not None
 
     def set_ticket_location(self, ticket_location: str) -> None:
         """Change the issue resource path (e.g. rest/api/3/issue)."""
@@ -373,6 +387,33 @@ class JiraClient:
     # --- the one place that reads status codes --------------------------------------------------
 
     async def _request(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        """One request, under the credential rule (WIRE-FACTS §9: Data Center locks an account
+        behind a CAPTCHA after a few failed logins): after a 401 nothing leaves with the same
+        credentials (JiraAuthError at once), and while they are unproven requests go one at a time,
+        so a wrong password costs one failed login, whoever asks (engine, field list, probes)."""
+        if self._refused is not None:
+            raise JiraAuthError(self._refused.status, self._refused.message)
+        if self._proven:
+            return await self._send(method, path, json=json, params=params)
+        async with self._canary:
+            if self._refused is not None:
+                raise JiraAuthError(self._refused.status, self._refused.message)
+            try:
+                response = await self._send(method, path, json=json, params=params)
+            except JiraAuthError as exc:
+                self._refused = exc
+                raise
+            except (JiraRateLimited, JiraUnavailable):
+                raise  # answered by a limit or a gateway: nothing said about the credentials
+            except JiraRejected:
+                self._proven = True
+                raise
+            self._proven = True
+            return response
+
+    async def _send(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
         try:
@@ -545,7 +586,11 @@ class JiraClient:
 
 
 async def check(client: JiraClient) -> tuple[CheckResult, bool]:
-    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable."""
+    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable.
+
+    A person asked: credentials Jira refused before are tried once more.
+    """
+    client.forget_refusal()
     try:
         me = await client.myself()
     except JiraAuthError as exc:

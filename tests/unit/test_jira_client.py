@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime
@@ -103,6 +104,9 @@ async def test_status_mapping() -> None:
     client = client_for(handler)
     with pytest.raises(JiraAuthError):
         await client.create_issue({})
+    # A 401 keeps every later request in (see test_after_a_401_nothing_leaves): as if a person
+    # gave the credentials again, for the next mappings.
+    client.forget_refusal()
     with pytest.raises(JiraRateLimited) as issue_limit:
         await client.create_issue({})
     assert issue_limit.value.scope == "issue"
@@ -329,3 +333,25 @@ async def test_list_comments_reads_every_page() -> None:
     await client.aclose()
     assert [c.id for c in comments] == [str(n) for n in range(90)]
     assert starts == [0, 40, 80]
+
+
+async def test_after_a_401_nothing_leaves_until_the_credentials_change() -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("Authorization", ""))
+        if request.headers.get("Authorization") == "Basic " + base64.b64encode(b"admin:admin").decode():
+            return httpx.Response(200, json={"name": "admin"})
+        return httpx.Response(401, text="Unauthorized")
+
+    client = client_for(handler)
+    client.set_credentials(Credentials("basic", "admin", "wrong"))
+    results = await asyncio.gather(*(client.myself() for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, JiraAuthError) for r in results)
+    # unproven credentials go one at a time, and the first 401 answers for all the others
+    assert len(sent) == 1
+    assert client.credentials_refused
+    client.set_credentials(Credentials("basic", "admin", "admin"))
+    assert (await client.myself())["name"] == "admin"
+    assert len(sent) == 2
+    await client.aclose()
