@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from driver import __version__
 from driver.commands import parse_command
 from driver.config import Config
+from driver.dry_run import build_dry_run
 from driver.engine import Engine
 from driver.errors import CommandError, JiraError, QueryError, ShapeError
 from driver.fields import CUSTOM_TYPES, FieldDef, FieldType
@@ -57,7 +58,7 @@ from driver.schemas import (
     UpdateSettings,
 )
 from driver.store import S_AUTH, S_CATALOG, S_LOG, S_TICKET_LOCATION, S_UPDATE, LogFilter, Store
-from driver.ticket_requests import RequestSettings, make_safe, plan_requests
+from driver.ticket_requests import RequestSettings, make_safe
 from driver.ticket_table import (
     Mode,
     TicketRow,
@@ -236,25 +237,14 @@ def create_app(ctx: DriverContext) -> FastAPI:
     @app.post("/api/parse", response_model=DryRun, dependencies=auth)
     async def parse(body: ParseRequest) -> Any:
         engine = ctx.engine
-        settings = engine.settings
         try:
-            command = parse_command(body.command, engine.catalog, settings.user_style, settings.text_format)
-            plan = plan_requests(command, engine.table, settings, engine.catalog)
+            return build_dry_run(body.command, engine.table, engine.catalog, engine.settings).dry_run
         except CommandError as exc:
             problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)
             return _error(400, f"position {exc.position}: {exc.reason}", problem)
         except ShapeError as exc:
             problem = CommandProblem(line=1, position=1, reason=str(exc), command=body.command)
             return _error(400, str(exc), problem)
-        main = plan.main
-        return DryRun(
-            guid=plan.guid,
-            action=plan.action.value,
-            method=main.method if main else "",
-            path=main.path if main else "",
-            body=main.body if main else None,
-            comments=[c.to_json() for c in plan.comments],
-        )
 
     # --- log and statistics ---------------------------------------------------------------------
 
