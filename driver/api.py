@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from driver import __version__
-from driver.commands import parse_command
 from driver.config import Config
+from driver.dry_run import build_dry_run
 from driver.engine import Engine
 from driver.errors import CommandError, JiraError, QueryError, ShapeError
 from driver.fields import CUSTOM_TYPES, FieldDef, FieldType
@@ -68,7 +68,6 @@ from driver.store import (
     LogFilter,
     Store,
 )
-from driver.ticket_requests import plan_requests
 from driver.ticket_table import (
     Mode,
     TicketRow,
@@ -247,27 +246,15 @@ def create_app(ctx: DriverContext) -> FastAPI:
     @app.post("/api/parse", response_model=DryRun, dependencies=auth)
     async def parse(body: ParseRequest) -> Any:
         engine = ctx.engine
-        settings = engine.ticket.settings
+        ticket = engine.ticket
         try:
-            command = parse_command(
-                body.command, engine.ticket.catalog, settings.user_style, settings.text_format
-            )
-            plan = plan_requests(command, engine.ticket.table, settings, engine.ticket.catalog)
+            return build_dry_run(body.command, ticket.table, ticket.catalog, ticket.settings).dry_run
         except CommandError as exc:
             problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)
             return _error(400, f"position {exc.position}: {exc.reason}", problem)
         except ShapeError as exc:
             problem = CommandProblem(line=1, position=1, reason=str(exc), command=body.command)
             return _error(400, str(exc), problem)
-        main = plan.main
-        return DryRun(
-            guid=plan.guid,
-            action=plan.action.value,
-            method=main.method if main else "",
-            path=main.path if main else "",
-            body=main.body if main else None,
-            comments=[c.to_json() for c in plan.comments],
-        )
 
     # --- log and statistics ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`jira-driver demo`: the simulator, a driver against it and a feed of sample alarms.
+"""`jira-driver demo` (driver.cli.demo): the simulator, a driver against it and a feed of sample alarms.
 
 Everything runs as real processes on loopback, the way an operator would run them, so the demo
 shows the product rather than a mock-up. The state lives in ./demo-data (removed at each start).
@@ -6,7 +6,6 @@ shows the product rather than a mock-up. The state lives in ./demo-data (removed
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -23,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driver.api_client import DriverClient, DriverClientError
-from driver.config import Config
 from driver.schemas import LogEntry, LogStatus
 
 DEMO_DIR = Path("demo-data")
 START_TIMEOUT = 30.0
 LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class DemoError(Exception):
+    """A process of the demo did not start; the message names its log file."""
 
 
 @dataclass
@@ -67,7 +69,7 @@ def _start(name: str, argv: list[str], log_path: Path) -> Child:
     while not found:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"{name} did not start; see {log_path}")
+            raise DemoError(f"the {name} did not start; see {log_path}")
         time.sleep(0.05)
     return Child(name, process, found[0])
 
@@ -192,8 +194,13 @@ async def _watch(client: DriverClient, stop: threading.Event, seconds: float) ->
     )
 
 
-def main(args: argparse.Namespace, config: Config) -> int:
-    """Run the demo until Ctrl-C (or --seconds), then stop everything it started."""
+def run_demo(seconds: float, use_ui: bool) -> None:
+    """Run the demo until Ctrl-C (or `seconds` > 0), then stop everything it started.
+
+    use_ui opens the TUI (the caller checks that a terminal is there for it), else the log rows
+    are printed as they settle. Raises DemoError when a child does not start, OSError when
+    ./demo-data cannot be made, DriverClientError when the driver stops answering.
+    """
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir()
     python = sys.executable
@@ -208,8 +215,10 @@ def main(args: argparse.Namespace, config: Config) -> int:
         drv = _start("driver", [python, "-m", "driver", "run", "--config", str(ini)], DEMO_DIR / "driver.log")
         children.append(drv)
         print(f"driver API at {drv.url}; logs in {DEMO_DIR}/", flush=True)
-        use_ui = not args.no_ui and sys.stdout.isatty() and sys.stdin.isatty()
-        return _run_ui(drv.url, args.seconds) if use_ui else _run_plain(drv.url, args.seconds)
+        if use_ui:
+            _run_ui(drv.url, seconds)
+        else:
+            _run_plain(drv.url, seconds)
     finally:
         for child in reversed(children):
             _stop(child)
@@ -225,7 +234,7 @@ def _feed_in_thread(url: str, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def _run_plain(url: str, seconds: float) -> int:
+def _run_plain(url: str, seconds: float) -> None:
     stop = threading.Event()
     _feed_in_thread(url, stop)
     print("feeding sample alarms; press Ctrl-C to stop\n", flush=True)
@@ -240,10 +249,9 @@ def _run_plain(url: str, seconds: float) -> int:
         pass
     finally:
         stop.set()
-    return 0
 
 
-def _run_ui(url: str, seconds: float) -> int:
+def _run_ui(url: str, seconds: float) -> None:
     # the TUI is optional for the driver package; import it only when a terminal is there for it
     from ui.app import run_app
 
@@ -254,4 +262,3 @@ def _run_ui(url: str, seconds: float) -> int:
         run_app(url, None, seconds=seconds)
     finally:
         stop.set()
-    return 0

@@ -19,19 +19,18 @@ reached it.
 
 Secrets never leave this module in text: the auth objects' reprs mask them like httpx's
 `[secure]`, errors carry no headers, and the bodies we log are request bodies only.
-`jira-driver check` (check_main) asks GET myself and serverInfo and says plainly what is wrong.
+check() (`jira-driver check`, driver.cli.check) asks GET myself and serverInfo and says plainly
+what is wrong.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import email.utils
 import errno
 import socket
 import ssl
-import sys
 import urllib.request
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from typing import Any, Literal
 import httpx
 
 from driver.clock import Clock, utc_now
-from driver.config import Config, JiraSection
+from driver.config import JiraSection
 from driver.errors import (
     JiraAuthError,
     JiraError,
@@ -58,10 +57,6 @@ ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 PER_ISSUE_REASON = "jira-per-issue-on-write"
 SECURE = "[secure]"
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_UNREACHABLE = 3
 
 
 # --- auth -----------------------------------------------------------------------------------------
@@ -638,21 +633,3 @@ async def check(client: JiraClient) -> tuple[CheckResult, bool]:
     except JiraError:
         pass
     return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False
-
-
-def check_main(args: argparse.Namespace, config: Config) -> int:
-    """`jira-driver check`: 0 connected, 1 Jira refused, 3 unreachable."""
-
-    async def run() -> tuple[CheckResult, bool]:
-        client = JiraClient.from_config(config.jira)
-        try:
-            return await check(client)
-        finally:
-            await client.aclose()
-
-    result, unreachable = asyncio.run(run())
-    stream = sys.stdout if result.ok else sys.stderr
-    print(("ok: " if result.ok else "failed: ") + result.message, file=stream)  # noqa: T201
-    if result.ok:
-        return EXIT_OK
-    return EXIT_UNREACHABLE if unreachable else EXIT_FAILED

@@ -131,12 +131,15 @@ class ParseRequest(_Body):
 
 
 class DryRun(_Body):
-    """What a command would send: the same shape `jira-driver parse` prints."""
+    """What a command would send: the same shape `jira-driver parse` prints (driver.dry_run).
+
+    method, path and body are None for an UPDATE with only comments (it sends no edit).
+    """
 
     guid: str
     action: str
-    method: str
-    path: str
+    method: str | None
+    path: str | None
     body: dict[str, Any] | None
     comments: list[Any] = []
 

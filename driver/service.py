@@ -1,4 +1,4 @@
-"""`jira-driver run`: wire the store, the Jira client, the engine and the HTTP API, then serve.
+"""`jira-driver run` (driver.cli.run): wire the store, the Jira client, the engine and the HTTP API, serve.
 
 Start-up: open the store (migrations), restore settings changed at run time, load pending work and
 in-doubt creates, ask Jira for its flavour and field list (bounded wait, then in the background),
@@ -11,7 +11,6 @@ and is settled by a probe at the next start), close the store; exit 0 well withi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -214,8 +213,11 @@ async def _retention(ctx: DriverContext) -> None:
         await asyncio.sleep(RETENTION_PERIOD)
 
 
-async def serve(config: Config) -> int:
-    """Run until SIGINT/SIGTERM; 0 on a clean stop."""
+async def serve(config: Config) -> bool:
+    """Run until SIGINT/SIGTERM: True on a clean stop, False when the address cannot be listened on.
+
+    Raises sqlite3.Error or OSError when the database cannot be opened (driver.cli.run reports it).
+    """
     ctx = build(config)
     engine = ctx.engine
     engine.load()
@@ -240,7 +242,7 @@ async def serve(config: Config) -> int:
         await engine.stop(0)
         ctx.store.close()
         await ctx.jira.aclose()
-        return 1
+        return False
     bound_port = sock.getsockname()[1]
     app = create_app(ctx)
     server = _Server(
@@ -285,10 +287,4 @@ async def serve(config: Config) -> int:
         await ctx.jira.aclose()
         ctx.store.close()
         log.info("stopped")
-    return 0
-
-
-def main(args: argparse.Namespace, config: Config) -> int:
-    """`jira-driver run`."""
-    setup_logging(bool(getattr(args, "json_logs", False)))
-    return asyncio.run(serve(config))
+    return True

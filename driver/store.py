@@ -586,7 +586,11 @@ class Store:
 
 
 def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | None:
-    """The stored Ticket Creation Table and field catalog, read-only; None if there is none yet."""
+    """The stored Ticket Creation Table and field catalog, read-only; None if there is none yet.
+
+    Raises sqlite3.Error when the file is not a database SQLite can read (corrupt, locked), and
+    ValueError when the stored table or catalog is not one this version reads.
+    """
     from driver.fields import FieldCatalog
     from driver.ticket_table import TicketTable
 
@@ -603,8 +607,11 @@ def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | No
                 "SELECT key, value FROM settings WHERE key IN (?, ?)", (S_TICKET_TABLE, S_CATALOG)
             ).fetchall()
         )
-    except sqlite3.Error:
-        return None
+    except sqlite3.OperationalError as exc:
+        # an empty file, or a database from before the settings table, holds no ticket state yet
+        if str(exc).startswith("no such table"):
+            return None
+        raise
     finally:
         conn.close()
     if S_TICKET_TABLE not in rows:

@@ -1,11 +1,10 @@
-"""Arguments and entry point of `jira-driver sim`: a Jira REST simulator on loopback."""
+"""Arguments and runner of `jira-driver sim` (driver.cli.sim): a Jira REST simulator on loopback."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -153,39 +152,39 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
     )
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the simulator until interrupted; prints `jira-sim listening on URL` once it accepts connections."""
+def serve(
+    settings: SimSettings,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    manual_clock: bool = False,
+) -> bool:
+    """Run the simulator until interrupted; prints `jira-sim listening on URL` once it accepts connections.
+
+    HTTPS when tls_cert and tls_key (PEM files) are given. False when it never started (the port
+    is taken, the address does not exist); the command's handler is driver.cli.sim. With
+    manual_clock the simulator's time moves only by POST /_sim/clock (tests).
+    """
     import uvicorn
 
     from jira_sim.app import create_app
     from jira_sim.clock import SYSTEM_CLOCK, Clock, ManualClock
 
-    try:
-        settings = settings_from_args(args)
-    except (ValueError, OSError) as exc:
-        print(f"jira-driver sim: {exc}", file=sys.stderr)
-        return 2
-    if (args.tls_cert is None) != (args.tls_key is None):
-        print("jira-driver sim: --tls-cert and --tls-key go together", file=sys.stderr)
-        return 2
-    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
-        if path is not None and not path.is_file():
-            print(f"jira-driver sim: {flag} {path}: no such file", file=sys.stderr)
-            return 2
-    scheme = "https" if args.tls_cert is not None else "http"
-    clock: Clock = ManualClock() if args.manual_clock else SYSTEM_CLOCK
+    scheme = "https" if tls_cert is not None else "http"
+    clock: Clock = ManualClock() if manual_clock else SYSTEM_CLOCK
     app = create_app(settings, clock)
     config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         log_level="warning",
         access_log=False,
         proxy_headers=False,
         server_header=False,
         lifespan="off",
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
 
     class _Server(uvicorn.Server):
@@ -194,12 +193,9 @@ def main(args: argparse.Namespace) -> int:
             if self.should_exit:
                 return
             bound: Any = self.servers[0].sockets[0].getsockname()
-            host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            print(f"{READY_PREFIX}{scheme}://{host}:{bound[1]}", flush=True)
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            print(f"{READY_PREFIX}{scheme}://{shown}:{bound[1]}", flush=True)  # noqa: T201
 
     server = _Server(config)
-    try:
-        asyncio.run(server.serve())
-    except KeyboardInterrupt:
-        return 130
-    return 0 if server.started else 3
+    asyncio.run(server.serve())
+    return bool(server.started)

@@ -18,6 +18,7 @@ PURE_MODULES = [
     "driver.stats",
     "driver.schemas",
     "driver.exactly_once",
+    "driver.dry_run",
 ]
 IO_PACKAGES = ["textual", "httpx", "sqlite_utils", "fastapi", "uvicorn"]
 

@@ -53,3 +53,21 @@ def test_unreachable(tmp_path: Path) -> None:
     result = run_check(tmp_path, f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 3
     assert "refused" in result.stderr
+
+
+def test_a_ca_bundle_that_holds_no_certificate_is_one_line(tmp_path: Path) -> None:
+    bundle = tmp_path / "company-ca.pem"
+    bundle.write_text("this is not a PEM certificate\n", encoding="utf-8")
+    ini = tmp_path / "check.ini"
+    ini.write_text(f"[jira]\nurl = https://127.0.0.1:{free_port()}\nca_bundle = {bundle}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "driver", "check", "--config", str(ini)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("jira-driver check: configuration error: [jira] ca_bundle: ")

@@ -9,7 +9,6 @@ counted, nothing failed), never lost, and go out once a working proxy is configu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.proxy import ForwardProxy, network_env, run_check
 from tests.fixtures.sim import SimProcess
-from tests.integration.test_tls import issue, tls_flags
+from tests.integration.test_tls import issue, outage_strikes, tls_flags, wait_for
 
 FAST_FAIL = {"max_retries": "1", "retry_base_seconds": "0.05"}
 
@@ -110,10 +109,12 @@ def test_empty_proxy_follows_the_environment_even_for_loopback(
     assert [(row["status"], row["error"]) for row in rows] == [("Ok", "")]
     assert f"POST {sim.url}/rest/api/latest/issue" in forward_proxy.forwarded
 
-    # NO_PROXY names the host: straight to Jira
+    # NO_PROXY names the host: straight to Jira (which saw the check; the proxy saw nothing more)
     before = forward_proxy.count
+    asked = len(sim.journal())
     excluded = network_env(http=forward_proxy.url, no="127.0.0.1")
     assert run_check(tmp_path, {"url": sim.url}, excluded).returncode == 0
+    assert "/rest/api/latest/myself" in [e["path"] for e in sim.journal()[asked:]]
     assert forward_proxy.count == before
 
 
@@ -138,8 +139,8 @@ def test_a_dead_proxy_is_named_and_the_command_waits_for_it(
     assert driver.send("PX-5|CREATE|summary;via PX-5|").status_code == 202
     waiting = f"waiting for Jira: connection refused by the proxy {dead_proxy_url}"
     driver.wait_rows(lambda rows: rows[0]["error"].startswith(waiting))
-    # longer than max_retries = 1 takes at this retry base: an outage counts no attempts
-    time.sleep(0.6)
+    # three tries, more than max_retries = 1 allows a failing request: an outage counts no attempts
+    wait_for(lambda: outage_strikes(driver) >= 3, "three tries through the dead proxy")
     rows = driver.rows()
     assert [(row["status"], row["attempts"]) for row in rows] == [("Pending", 0)]
     assert rows[0]["error"].startswith(waiting), rows[0]["error"]

@@ -130,3 +130,36 @@ def test_stats_count_what_was_created_and_updated(driver: DriverProcess, as_json
         assert lines[2].split() == ["created", "2", "0", "2"]
         assert lines[3].split() == ["updated", "1", "0", "1"]
         assert lines[4].split() == ["total", "3", "0", "3"]
+
+
+def plain_cli(tmp_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`python -m driver ARGS` with no driver around, UTF-8 streams whatever the locale says."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run(
+        [sys.executable, "-m", "driver", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_send_of_stdin_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    result = plain_cli(tmp_path, "send", stdin=b"A|CREATE|summary;caf\xe9|\n")
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode().splitlines() == ["jira-driver send: stdin is not utf-8 text (byte 20)"]
+
+
+def test_run_with_a_database_it_cannot_create_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    ini = tmp_path / "run.ini"
+    ini.write_text(f"[driver]\ndatabase = {tmp_path / 'a-file' / 'driver.db'}\nlisten = 127.0.0.1:0\n")
+    result = plain_cli(tmp_path, "run", "--config", str(ini))
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert b"Traceback" not in result.stderr
+    [line] = result.stderr.decode().splitlines()
+    assert line.startswith("jira-driver run: "), line
+    assert "a-file" in line, line

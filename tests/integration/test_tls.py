@@ -76,6 +76,20 @@ def log_rows(driver: DriverProcess) -> list[dict[str, Any]]:
     return list(reversed(rows))
 
 
+def outage_strikes(driver: DriverProcess) -> int:
+    """How often the driver found Jira unreachable: its log warns once per outage backoff it starts."""
+    return driver.stderr_path.read_text(encoding="utf-8").count("Jira is unreachable")
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Poll until predicate() holds; AssertionError naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.05)
+
+
 def test_sim_announces_https_and_serves_only_tls(https_sim: SimProcess, tls: TlsFiles) -> None:
     assert https_sim.url.startswith("https://127.0.0.1:")
     trusted = ssl.create_default_context(cafile=str(tls.ca))
@@ -156,9 +170,9 @@ def test_driver_keeps_the_command_and_says_it_is_a_certificate_problem(
         env=network_env(),
     )
     assert driver.send("TLS-2|CREATE|summary;arrives once trusted|").status_code == 202
-    rows = driver.wait_rows(lambda rows: rows[0]["error"].startswith("waiting for Jira: TLS"))
-    # longer than max_retries = 1 takes at this retry base: an outage counts no attempts
-    time.sleep(0.6)
+    driver.wait_rows(lambda rows: rows[0]["error"].startswith("waiting for Jira: TLS"))
+    # three tries, more than max_retries = 1 allows a failing request: an outage counts no attempts
+    wait_for(lambda: outage_strikes(driver) >= 3, "three tries of the unreachable Jira")
     rows = driver.rows()
     assert [(row["status"], row["attempts"]) for row in rows] == [("Pending", 0)]
     error = rows[0]["error"]
@@ -170,6 +184,7 @@ def test_driver_keeps_the_command_and_says_it_is_a_certificate_problem(
     assert status["jira_state"] == "unreachable"
     assert status["jira_message"].startswith("TLS: ")
     assert https_sim.issues() == []
+    assert https_sim.journal() == []  # no try got past the handshake
 
     # the operator trusts the company CA and restarts: the kept command goes out, once
     driver.stop()

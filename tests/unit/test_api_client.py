@@ -7,18 +7,9 @@ import json
 import httpx
 import pytest
 
-from driver.api_client import (
-    LOG_COLUMNS,
-    DriverClient,
-    DriverRejected,
-    DriverUnreachable,
-    describe_problem,
-    driver_url,
-    format_table,
-    log_row_json,
-)
+from driver.api_client import DriverClient, DriverRejected, DriverUnreachable, driver_url
 from driver.config import load_config
-from driver.schemas import CommandProblem, LogEntry
+from driver.schemas import CommandProblem
 
 
 def _client(handler: httpx.MockTransport) -> DriverClient:
@@ -74,33 +65,3 @@ def test_the_url_comes_from_listen_or_the_environment() -> None:
     config = load_config(None, {"JIRA_DRIVER_DRIVER_LISTEN": "0.0.0.0:9000"})
     assert driver_url(config, {}) == "http://127.0.0.1:9000"
     assert driver_url(config, {"JIRA_DRIVER_URL": "http://ops-host:8750/"}) == "http://ops-host:8750"
-
-
-def test_describe_problem_puts_a_caret_under_the_position() -> None:
-    text = describe_problem(CommandProblem(line=1, position=3, reason="bad", command="abcdef"))
-    lines = text.splitlines()
-    assert lines[1] == "  abcdef"
-    assert lines[2] == "    ^"
-
-
-def test_log_json_has_exactly_the_documented_keys() -> None:
-    entry = LogEntry.model_validate(
-        {
-            "id": 1,
-            "type": "Automatic",
-            "action": "CREATE",
-            "guid": "G",
-            "time": "2026-11-24T10:00:00+00:00",
-            "status": "Ok",
-            "ticket_key": "OPS-1",
-            "request": {"fields": {}},
-        }
-    )
-    row = log_row_json(entry)
-    assert list(row) == list(LOG_COLUMNS)
-    assert row["time"] == "2026-11-24T10:00:00Z"
-
-
-def test_format_table_aligns_columns() -> None:
-    text = format_table(("A", "BB"), [("xxx", "y")])
-    assert text.splitlines() == ["A    BB", "---  --", "xxx  y"]

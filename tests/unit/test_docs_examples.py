@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from driver.cli.parse import caret_message, dry_run, dry_run_json
 from driver.commands import parse, render
 from driver.config import Config, load_config
-from driver.dry_run import caret_message, dry_run
 from driver.errors import CommandError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "advanced-commands.md"
@@ -103,8 +103,9 @@ def test_extraction_refuses_malformed_examples(tmp_path: Path) -> None:
 def test_doc_example(example: Example, tmp_path: Path) -> None:
     config = example_config(example, tmp_path)
     if example.kind == "output":
-        output, _notes = dry_run(example.command, config)
-        assert json.dumps(output, indent=2, ensure_ascii=False) == example.expected
+        result = dry_run(example.command, config)
+        assert dry_run_json(result.dry_run) == example.expected
+        json.loads(example.expected)
         command = parse(example.command)
         assert parse(render(command)) == command
     else:

@@ -48,6 +48,28 @@ def test_reconfigure_at_run_time() -> None:
     assert limiter.next_allowed("OPS-1", at(120)) is None
 
 
+def tracked(limiter: UpdateLimiter) -> set[str]:
+    """The tickets the limiter keeps a window for. Read from its state: every public call that
+    looks at a ticket's window also creates it, so only the state shows what forget_idle removes."""
+    return set(limiter._sent)
+
+
+def test_forget_idle_drops_exactly_the_windows_with_nothing_left_in_them() -> None:
+    limiter = UpdateLimiter(2, 60, "ticket")
+    for n in range(100):
+        limiter.record(f"OPS-{n}", at(n))
+    limiter.record("OPS-KEEP", at(130))
+    assert len(tracked(limiter)) == 101
+    # at 140 the window reaches back to 80: the sends at 0..80 have left it
+    limiter.forget_idle(at(140))
+    assert tracked(limiter) == {f"OPS-{n}" for n in range(81, 100)} | {"OPS-KEEP"}
+    # the windows kept are whole: OPS-KEEP's send still counts
+    limiter.record("OPS-KEEP", at(141))
+    assert limiter.next_allowed("OPS-KEEP", at(142)) == at(190)
+    limiter.forget_idle(at(1000))
+    assert tracked(limiter) == set()
+
+
 def test_pauses_all_and_per_issue() -> None:
     pauses = Pauses()
     pauses.pause_issue("g1", at(5))

@@ -1,81 +1,86 @@
 """The `jira-driver` command line: one sub-command per job, thin handlers, heavy imports deferred.
 
-Exit codes: 0 success, 1 the job failed, 2 bad input or configuration (nothing changed),
-3 the driver (or Jira, for `check`) cannot be reached.
-stdout carries the command's result; diagnostics go to stderr.
+Each sub-command's handler is a module of this package (driver.cli.send, .parse, .run ...): it reads
+the arguments, calls the logic where it lives (driver.api_client, driver.dry_run, driver.service,
+driver.jira_client, driver.demo, jira_sim.cli) and prints. Exit statuses: driver.cli.exit_codes
+(0 success, 1 the job failed, 2 bad input or configuration, nothing changed, 3 the driver, or Jira
+for `check`, cannot be reached, 130 interrupted). stdout carries the command's result; diagnostics
+go to stderr, one line per error.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from driver import __version__
-from driver.config import Config, load_config
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import say
+from driver.config import DEFAULT_CONFIG_FILE, Config, load_config
 from driver.errors import ConfigError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNREACHABLE = 3
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
-def _cmd_sim(args: argparse.Namespace, config: Config) -> int:
-    from jira_sim.cli import main as sim_main
+# Each handler imports its module only when its command runs, so `jira-driver --help` and the light
+# commands never load the server stack or the TUI.
 
-    return sim_main(args)
+
+def _cmd_sim(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import sim
+
+    return sim.main(args, config)
 
 
 def _cmd_parse(args: argparse.Namespace, config: Config) -> int:
-    from driver.dry_run import main as parse_main
+    from driver.cli import parse
 
-    return parse_main(args, config)
+    return parse.main(args, config)
 
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from driver.service import main as run_main
+    from driver.cli import run
 
-    return run_main(args, config)
+    return run.main(args, config)
 
 
 def _cmd_send(args: argparse.Namespace, config: Config) -> int:
-    from driver.api_client import send_main
+    from driver.cli import send
 
-    return send_main(args, config)
+    return send.main(args, config)
 
 
 def _cmd_check(args: argparse.Namespace, config: Config) -> int:
-    from driver.jira_client import check_main
+    from driver.cli import check
 
-    return check_main(args, config)
+    return check.main(args, config)
 
 
 def _cmd_log(args: argparse.Namespace, config: Config) -> int:
-    from driver.api_client import log_main
+    from driver.cli import log
 
-    return log_main(args, config)
+    return log.main(args, config)
 
 
 def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
-    from driver.api_client import stats_main
+    from driver.cli import stats
 
-    return stats_main(args, config)
+    return stats.main(args, config)
 
 
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from driver.demo import main as demo_main
+    from driver.cli import demo
 
-    return demo_main(args, config)
+    return demo.main(args, config)
 
 
 def _cmd_ui(args: argparse.Namespace, config: Config) -> int:
-    from ui.app import main as ui_main
+    from driver.cli import ui
 
-    return ui_main(args, config)
+    return ui.main(args, config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,15 +147,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script and of `python -m driver`: the command's exit status.
+
+    The errors every command can meet end as one line on stderr, never a traceback: a bad
+    configuration (2), Ctrl-C (130), a reader of stdout that went away (1). Each command's own
+    errors are handled in its module.
+    """
     args = build_parser().parse_args(argv)
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"jira-driver: configuration error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            say(f"jira-driver: configuration error: {exc}")
+            return ExitCode.BAD_INPUT
+        except UnicodeDecodeError:
+            # configparser reads the file as UTF-8 text and lets a decoding error through
+            path = args.config or DEFAULT_CONFIG_FILE
+            say(f"jira-driver: configuration error: [file] {path}: not UTF-8 text")
+            return ExitCode.BAD_INPUT
         handler: Handler = args.handler
-        return handler(args, config)
+        status = handler(args, config)
+        # flushed here, not at exit, so that a closed pipe is met inside this try
+        sys.stdout.flush()
+        return status
     except KeyboardInterrupt:
-        return 130
+        say("jira-driver: interrupted")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `jira-driver log | head`: the reader left; point stdout at /dev/null so that the flush at
+        # exit does not complain about the same broken pipe again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.FAILED

@@ -1,0 +1,95 @@
+"""`jira-driver log [--json] [--limit N] [--status S]`: the newest rows of the create/update log,
+read from the running driver. 0 printed, 1 the driver refused, 2 bad flags, 3 unreachable."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from driver.api_client import LOG_PAGE_MAX, DriverClient, DriverRejected, DriverUnreachable
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import format_table, say
+from driver.config import Config
+from driver.schemas import LogEntry
+
+LOG_COLUMNS = (
+    "id",
+    "type",
+    "action",
+    "guid",
+    "time",
+    "status",
+    "ticket_id",
+    "ticket_key",
+    "ticket_url",
+    "error",
+)
+"""The keys of a `log --json` line, in order (the documented contract)."""
+
+
+async def collect_log(client: DriverClient, limit: int, status: str | None) -> list[LogEntry]:
+    """The newest `limit` rows (newest first), paged by the API's page size."""
+    rows: list[LogEntry] = []
+    before_id: int | None = None
+    while len(rows) < limit:
+        page = await client.log(
+            status=status, before_id=before_id, limit=min(limit - len(rows), LOG_PAGE_MAX)
+        )
+        rows.extend(page.rows)
+        if page.next_before_id is None or not page.rows:
+            break
+        before_id = page.next_before_id
+    return rows[:limit]
+
+
+def log_row_json(entry: LogEntry) -> dict[str, Any]:
+    """The documented `log --json` object of a row."""
+    data = entry.model_dump(mode="json", include=set(LOG_COLUMNS))
+    return {key: data[key] for key in LOG_COLUMNS}
+
+
+def log_table(rows: list[LogEntry]) -> str:
+    """The rows for people: local times, the error on one line and cut at 80 characters."""
+    header = ("ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR")
+    table = [
+        (
+            str(e.id),
+            e.type.value,
+            e.action,
+            e.guid,
+            e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            e.status.value,
+            e.ticket_key or "",
+            e.error.replace("\n", " ")[:80],
+        )
+        for e in rows
+    ]
+    return format_table(header, table) if table else "(the log is empty)"
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver log`."""
+    if args.limit < 1:
+        say("jira-driver log: --limit must be at least 1")
+        return ExitCode.BAD_INPUT
+
+    async def fetch() -> list[LogEntry]:
+        async with DriverClient.from_config(config) as client:
+            return await collect_log(client, args.limit, args.status)
+
+    try:
+        rows = asyncio.run(fetch())
+    except DriverUnreachable as exc:
+        say(f"jira-driver log: {exc}")
+        return ExitCode.UNREACHABLE
+    except DriverRejected as exc:
+        say(f"jira-driver log: {exc}")
+        return ExitCode.FAILED
+    if args.json:
+        for entry in rows:
+            print(json.dumps(log_row_json(entry), ensure_ascii=False))
+    else:
+        print(log_table(rows))
+    return ExitCode.OK

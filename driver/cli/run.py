@@ -1,0 +1,35 @@
+"""`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
+SIGINT/SIGTERM. 0 on a clean stop; 1 when it cannot start (the address is taken, the database
+cannot be opened); 2 when the TLS set-up of the configuration cannot be used."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import ssl
+
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import say
+from driver.config import Config
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver run`."""
+    from driver.service import serve, setup_logging
+
+    setup_logging(bool(args.json_logs))
+    try:
+        stopped_cleanly = asyncio.run(serve(config))
+    except sqlite3.Error as exc:
+        say(f"jira-driver run: cannot use the database {config.driver.database}: {exc}")
+        return ExitCode.FAILED
+    except ssl.SSLError as exc:
+        # a [jira] ca_bundle that exists but holds no usable PEM certificate
+        say(f"jira-driver run: configuration error: [jira] ca_bundle: {exc.reason or exc}")
+        return ExitCode.BAD_INPUT
+    except OSError as exc:
+        # e.g. the database's directory cannot be created; the error names the path
+        say(f"jira-driver run: {exc}")
+        return ExitCode.FAILED
+    return ExitCode.OK if stopped_cleanly else ExitCode.FAILED

@@ -1,0 +1,47 @@
+"""`jira-driver stats [--json]`: created / updated / total for today, yesterday and in total, read
+from the running driver. 0 printed, 1 the driver refused, 3 unreachable."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import format_table, say
+from driver.config import Config
+from driver.schemas import Statistics
+
+
+def stats_json(stats: Statistics) -> dict[str, Any]:
+    """The documented `stats --json` object."""
+    return {name: getattr(stats, name).model_dump(mode="json") for name in ("create", "update", "total")}
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver stats`."""
+
+    async def fetch() -> Statistics:
+        async with DriverClient.from_config(config) as client:
+            return await client.stats()
+
+    try:
+        stats = asyncio.run(fetch())
+    except DriverUnreachable as exc:
+        say(f"jira-driver stats: {exc}")
+        return ExitCode.UNREACHABLE
+    except DriverRejected as exc:
+        say(f"jira-driver stats: {exc}")
+        return ExitCode.FAILED
+    if args.json:
+        print(json.dumps(stats_json(stats)))
+        return ExitCode.OK
+    rows = [
+        (label, str(c.today), str(c.yesterday), str(c.total))
+        for label, c in (("created", stats.create), ("updated", stats.update), ("total", stats.total))
+    ]
+    print(format_table(("", "TODAY", "YESTERDAY", "TOTAL"), rows))
+    print(f"(days in {stats.timezone})")
+    return ExitCode.OK

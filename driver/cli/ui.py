@@ -1,0 +1,19 @@
+"""`jira-driver ui [--url URL]`: the operator TUI on a running driver (--url, else $JIRA_DRIVER_URL,
+else the address of [driver] listen). The TUI is imported only here, when the command runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from driver.api_client import driver_url
+from driver.cli.exit_codes import ExitCode
+from driver.config import Config
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver ui`: 0 when the operator quits."""
+    from ui.app import run_app
+
+    url = args.url.rstrip("/") if args.url else driver_url(config)
+    run_app(url, config.driver.api_token.get_secret_value() or None)
+    return ExitCode.OK

@@ -1,0 +1,49 @@
+"""The shell commands' pure parts: exit codes, the caret form, the documented JSON lines, tables."""
+
+from __future__ import annotations
+
+from driver.cli.exit_codes import ExitCode
+from driver.cli.log import LOG_COLUMNS, log_row_json
+from driver.cli.output import format_table
+from driver.cli.send import describe_problem
+from driver.schemas import CommandProblem, LogEntry
+
+
+def test_the_exit_codes_are_the_documented_numbers() -> None:
+    assert [(c.name, int(c)) for c in ExitCode] == [
+        ("OK", 0),
+        ("FAILED", 1),
+        ("BAD_INPUT", 2),
+        ("UNREACHABLE", 3),
+        ("INTERRUPTED", 130),
+    ]
+
+
+def test_describe_problem_puts_a_caret_under_the_position() -> None:
+    text = describe_problem(CommandProblem(line=1, position=3, reason="bad", command="abcdef"))
+    lines = text.splitlines()
+    assert lines[1] == "  abcdef"
+    assert lines[2] == "    ^"
+
+
+def test_log_json_has_exactly_the_documented_keys() -> None:
+    entry = LogEntry.model_validate(
+        {
+            "id": 1,
+            "type": "Automatic",
+            "action": "CREATE",
+            "guid": "G",
+            "time": "2026-11-24T10:00:00+00:00",
+            "status": "Ok",
+            "ticket_key": "OPS-1",
+            "request": {"fields": {}},
+        }
+    )
+    row = log_row_json(entry)
+    assert list(row) == list(LOG_COLUMNS)
+    assert row["time"] == "2026-11-24T10:00:00Z"
+
+
+def test_format_table_aligns_columns() -> None:
+    text = format_table(("A", "BB"), [("xxx", "y")])
+    assert text.splitlines() == ["A    BB", "---  --", "xxx  y"]
