@@ -1,9 +1,14 @@
-"""Pilot tests of each page against a real driver and simulator: the newcomer's walk-through."""
+"""Pilot tests of each page against the real driver and simulator: the newcomer's walk-through.
+
+The driver is the real app, served in-process (tests/ui/conftest.py `inprocess_driver`) over a
+real SQLite file and talking real HTTP to the simulator; the outage test needs a process to stop,
+so it runs `jira-driver run` instead.
+"""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,9 +19,9 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from driver.schemas import LogStatus, Statistics, TicketState
 from tests.fixtures.driver import DriverProcess
-from tests.ui.conftest import settle, wait_for
+from tests.ui.conftest import Condition, InProcessDriver, settle, wait_for
 from ui.app import JiraDriverApp
-from ui.client import connect
+from ui.client import DriverApi, connect
 from ui.messages import CountersReset, DriverStatusChanged, TicketExecuted
 from ui.screens.log import LogViewPage
 from ui.widgets.add_field_modal import AddFieldModal
@@ -32,29 +37,43 @@ SIZE = (120, 36)
 class Session:
     """A running app, its pilot, the messages it saw and the driver behind it."""
 
-    def __init__(self, app: JiraDriverApp, pilot: Pilot[Any], messages: list[Message], driver: DriverProcess):
+    def __init__(
+        self,
+        app: JiraDriverApp,
+        pilot: Pilot[Any],
+        messages: list[Message],
+        driver: InProcessDriver | None,
+    ):
         self.app = app
         self.pilot = pilot
         self.messages = messages
         self.driver = driver
 
-    def get(self, path: str) -> Any:
-        with self.driver.client() as client:
-            response = client.get(path)
-            response.raise_for_status()
-            return response.json()
+    async def get(self, path: str) -> Any:
+        """The driver's answer to GET path, through its API (not the UI's)."""
+        assert self.driver is not None, "this session's driver is a process: ask it directly"
+        return await self.driver.get(path)
+
+    async def send(self, *commands: str) -> None:
+        """Submit Advanced commands to the driver as an alarm feed would; they must be accepted."""
+        assert self.driver is not None, "this session's driver is a process: ask it directly"
+        assert (await self.driver.send(*commands)).status_code == 202
 
     def text(self, selector: str) -> str:
         return str(self.app.screen.query_one(selector, Static).render())
 
-    async def wait(self, condition: Callable[[], bool], within: float = 15.0) -> None:
+    async def wait(self, condition: Condition, within: float = 15.0) -> None:
         await wait_for(self.pilot, condition, within)
+
+    async def settled(self) -> bool:
+        """Nothing Pending or Deferred in the driver."""
+        return bool((await self.get("/api/status"))["queue_depth"] == 0)
 
 
 @asynccontextmanager
-async def running(driver: DriverProcess) -> AsyncIterator[Session]:
+async def running(client: DriverApi, driver: InProcessDriver | None = None) -> AsyncIterator[Session]:
     messages: list[Message] = []
-    app = JiraDriverApp(connect(driver.url, driver.api_token))
+    app = JiraDriverApp(client)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         session = Session(app, pilot, messages, driver)
         await session.wait(lambda: app.connected)
@@ -62,15 +81,19 @@ async def running(driver: DriverProcess) -> AsyncIterator[Session]:
         yield session
 
 
+InProcessFactory = Callable[..., Awaitable[InProcessDriver]]
+
+
 @pytest.fixture
-async def ui(driver: DriverProcess) -> AsyncIterator[Session]:
+async def ui(inprocess_driver: InProcessFactory, sim: Any) -> AsyncIterator[Session]:
     """The TUI on the standard driver (api token set)."""
-    async with running(driver) as session:
+    drv = await inprocess_driver(sim.url)
+    async with running(drv.client(), drv) as session:
         yield session
 
 
-def ticket(session: Session) -> TicketState:
-    return TicketState.model_validate(session.get("/api/ticket"))
+async def ticket(session: Session) -> TicketState:
+    return TicketState.model_validate(await session.get("/api/ticket"))
 
 
 # --- Ticket Creation -------------------------------------------------------------------------
@@ -94,18 +117,22 @@ async def test_add_a_custom_field(ui: Session) -> None:
     await pilot.click("#field-value")
     await pilot.press(*"ALARM-42", "enter")
     await settle(pilot)
-    await ui.wait(lambda: any(r.field == "customfield_10100" for r in ticket(ui).rows))
-    row = next(r for r in ticket(ui).rows if r.field == "customfield_10100")
+
+    async def added() -> bool:
+        return any(r.field == "customfield_10100" for r in (await ticket(ui)).rows)
+
+    await ui.wait(added)
+    row = next(r for r in (await ticket(ui)).rows if r.field == "customfield_10100")
     assert (row.name, row.type, row.value, row.mode) == ("Alarm GUID", "string", "ALARM-42", "Included")
     await ui.wait(lambda: "customfield_10100" in ui.app.query_one("#create-query", TextArea).text)
     table = ui.app.query_one(TicketTable)
-    assert table.row_count == len(ticket(ui).rows)
+    assert table.row_count == len((await ticket(ui)).rows)
 
 
 async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
     pilot = ui.pilot
     table = ui.app.query_one(TicketTable)
-    index = next(i for i, r in enumerate(ticket(ui).rows) if r.field == "summary")
+    index = next(i for i, r in enumerate((await ticket(ui)).rows) if r.field == "summary")
     table.focus()
     table.move_cursor(row=index)
     await pilot.press("enter")
@@ -116,19 +143,19 @@ async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
     await settle(pilot)
     editor = ui.app.query_one("#create-query", TextArea)
     assert '"summary": "Disk full on core-router-01"' in editor.text
-    assert ticket(ui).query["fields"]["summary"] == "Disk full on core-router-01"
+    assert (await ticket(ui)).query["fields"]["summary"] == "Disk full on core-router-01"
 
     await pilot.press("m")
     await settle(pilot)
-    assert ticket(ui).rows[index].mode == "Excluded"
-    assert "summary" not in ticket(ui).query["fields"]
+    assert (await ticket(ui)).rows[index].mode == "Excluded"
+    assert "summary" not in (await ticket(ui)).query["fields"]
     assert '"summary"' not in editor.text
 
 
 async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
     pilot = ui.pilot
     editor = ui.app.query_one("#create-query", TextArea)
-    rows_before = ticket(ui).rows
+    rows_before = (await ticket(ui)).rows
     editor.focus()
     editor.move_cursor((0, 0))
     await pilot.press("x", "ctrl+s")
@@ -136,20 +163,20 @@ async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session
     error = ui.text("#query-error")
     assert "line 1" in error
     assert "column" in error
-    assert ticket(ui).rows == rows_before  # the driver kept the table
+    assert (await ticket(ui)).rows == rows_before  # the driver kept the table
     assert ui.app.query_one(TicketTable).row_count == len(rows_before)
 
     # A valid edit: change the summary in the JSON; the table follows.
-    text = ticket(ui).query_text
-    editor.load_text(text.replace(ticket(ui).query["fields"]["summary"], "Edited in the JSON"))
+    state = await ticket(ui)
+    editor.load_text(state.query_text.replace(state.query["fields"]["summary"], "Edited in the JSON"))
     await pilot.press("ctrl+s")
     await settle(pilot)
     assert ui.text("#query-error") == ""
-    summary = next(r for r in ticket(ui).rows if r.field == "summary")
+    summary = next(r for r in (await ticket(ui)).rows if r.field == "summary")
     assert summary.value == "Edited in the JSON"
     table = ui.app.query_one(TicketTable)
     # The table cuts long values; the start of the new one is enough to see it followed.
-    cells = table.get_row_at(rows_index(ticket(ui), "summary"))
+    cells = table.get_row_at(rows_index(await ticket(ui), "summary"))
     assert any(str(c).startswith("Edited in the") for c in cells)
 
 
@@ -179,7 +206,7 @@ async def test_execute_can_be_cancelled(ui: Session) -> None:
     await ui.pilot.press("n")
     await settle(ui.pilot)
     assert not isinstance(ui.app.screen, ConfirmModal)
-    assert ui.get("/api/log")["total"] == 0
+    assert (await ui.get("/api/log"))["total"] == 0
 
 
 # --- Configuration ---------------------------------------------------------------------------
@@ -195,8 +222,8 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     await pilot.click("#save-update")
     await settle(pilot)
     assert "saved" in ui.text("#settings-result")
-    assert ui.get("/api/settings")["update"]["max_updates"] == 1
-    assert ui.get("/api/settings")["update"]["interval_seconds"] == 45
+    assert (await ui.get("/api/settings"))["update"]["max_updates"] == 1
+    assert (await ui.get("/api/settings"))["update"]["interval_seconds"] == 45
 
     # Authentication: the secret is typed masked and never comes back.
     await pilot.click("#auth")
@@ -208,7 +235,7 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     await settle(pilot)
     assert "a secret is stored" in ui.text("#auth-summary")
     assert "admin" in ui.text("#auth-summary")
-    assert ui.get("/api/settings")["jira"]["has_secret"] is True
+    assert (await ui.get("/api/settings"))["jira"]["has_secret"] is True
 
     await pilot.click("#check")
     await settle(pilot)
@@ -235,15 +262,15 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
 
 
 async def test_updates_arrive_by_themselves_and_are_deferred(
-    driver_factory: Callable[..., DriverProcess], sim: Any
+    inprocess_driver: InProcessFactory, sim: Any
 ) -> None:
-    drv = driver_factory(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "60"}})
-    async with running(drv) as ui:
+    drv = await inprocess_driver(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "60"}})
+    async with running(drv.client(), drv) as ui:
         await ui.pilot.press("f3")
         await settle(ui.pilot)
-        drv.send("ALARM-7|CREATE|summary;Fan failure|")
-        await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
-        drv.send("ALARM-7|UPDATE|summary;Fan failure (2)|", "ALARM-7|UPDATE|summary;Fan failure (3)|")
+        await drv.send("ALARM-7|CREATE|summary;Fan failure|")
+        await ui.wait(ui.settled)
+        await drv.send("ALARM-7|UPDATE|summary;Fan failure (2)|", "ALARM-7|UPDATE|summary;Fan failure (3)|")
         table = ui.app.query_one(LogTable)
         # Nobody presses anything: the status poller brings the new rows and the Deferred state.
         await ui.wait(lambda: any(e.status is LogStatus.DEFERRED for e in table.entries.values()), 5)
@@ -257,8 +284,8 @@ async def test_updates_arrive_by_themselves_and_are_deferred(
 
 
 async def test_find_a_failed_request_and_read_why(ui: Session) -> None:
-    ui.driver.send("ALARM-1|CREATE|summary;ok|", "ALARM-2|CREATE|summary;bad|priority;Urgentt|")
-    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    await ui.send("ALARM-1|CREATE|summary;ok|", "ALARM-2|CREATE|summary;bad|priority;Urgentt|")
+    await ui.wait(ui.settled)
     pilot = ui.pilot
     await pilot.press("f3")
     await settle(pilot)
@@ -289,8 +316,8 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
         return True
 
     monkeypatch.setattr("webbrowser.open", fake_open)
-    ui.driver.send("ALARM-3|CREATE|summary;Link me|")
-    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    await ui.send("ALARM-3|CREATE|summary;Link me|")
+    await ui.wait(ui.settled)
     await ui.pilot.press("f3")
     await settle(ui.pilot)
     table = ui.app.query_one(LogTable)
@@ -310,8 +337,12 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
 
 
 async def test_reset_the_daily_counters(ui: Session) -> None:
-    ui.driver.send("ALARM-4|CREATE|summary;Count me|")
-    await ui.wait(lambda: ui.get("/api/stats")["create"]["today"] == 1)
+    await ui.send("ALARM-4|CREATE|summary;Count me|")
+
+    async def counted() -> bool:
+        return bool((await ui.get("/api/stats"))["create"]["today"] == 1)
+
+    await ui.wait(counted)
     pilot = ui.pilot
     await pilot.press("f4")
     await settle(pilot)
@@ -321,7 +352,7 @@ async def test_reset_the_daily_counters(ui: Session) -> None:
     assert isinstance(ui.app.screen, ConfirmModal)
     await pilot.press("y")
     await ui.wait(lambda: any(isinstance(m, CountersReset) for m in ui.messages))
-    stats = Statistics.model_validate(ui.get("/api/stats"))
+    stats = Statistics.model_validate(await ui.get("/api/stats"))
     assert stats.create.today == 0
     assert stats.create.total == 1  # only the daily numbers were reset
     assert "Today             0" in ui.text("#counts-create")
@@ -341,7 +372,7 @@ async def test_driver_outage_is_shown_and_recovered_from(
 ) -> None:
     port = free_port()
     drv = driver_factory(sim.url, ini={"driver": {"listen": f"127.0.0.1:{port}"}})
-    async with running(drv) as ui:
+    async with running(connect(drv.url, drv.api_token)) as ui:
         bar = ui.app.query_one(StatusBar)
         drv.stop()
         await ui.wait(lambda: "disconnected" in str(bar.render()), 5)
