@@ -14,16 +14,18 @@ from typing import Any
 
 import pytest
 from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Button, Input, Select, Static, TextArea
 
-from driver.schemas import LogStatus, Statistics, TicketState
+from driver.schemas import LogStatus, Settings, Statistics, TicketState, UpdateSettings
 from tests.fixtures.driver import DriverProcess
-from tests.ui.conftest import Condition, InProcessDriver, settle, wait_for
+from tests.ui.conftest import Condition, InProcessDriver, press_together, settle, wait_for
 from ui.app import JiraDriverApp
-from ui.client import DriverApi, connect
+from ui.client import DriverApi, DriverClient, DriverUnreachable, connect
 from ui.messages import CountersReset, DriverStatusChanged, TicketExecuted
 from ui.screens.log import LogViewPage
+from ui.screens.ticket_creation import TicketCreationPage
 from ui.widgets.add_field_modal import AddFieldModal
 from ui.widgets.confirm_modal import ConfirmModal
 from ui.widgets.log_table import LogTable
@@ -152,6 +154,54 @@ async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
     assert '"summary"' not in editor.text
 
 
+FLIPPED = {"Included": "Excluded", "Excluded": "Included"}
+
+
+def shown_modes(table: TicketTable) -> list[str]:
+    return [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+
+
+async def test_two_quick_mode_toggles_both_stick(ui: Session) -> None:
+    before = await ticket(ui)
+    first = rows_index(before, "summary")
+    second = rows_index(before, "description")
+    assert second == first + 1
+    table = ui.app.query_one(TicketTable)
+    table.focus()
+    table.move_cursor(row=first)
+    await settle(ui.pilot)
+    # No pause between the keys: the second toggle is asked while the first is still on its way.
+    press_together(ui.pilot, "m", "down", "m")
+    await settle(ui.pilot)
+    after = await ticket(ui)
+    expected = [
+        FLIPPED[row.mode] if row.field in ("summary", "description") else row.mode for row in before.rows
+    ]
+    assert [row.mode for row in after.rows] == expected
+    assert "summary" not in after.query["fields"]
+    assert "description" in after.query["fields"]
+    assert shown_modes(table) == expected
+    assert ui.app.query_one("#create-query", TextArea).text == after.query_text
+
+
+async def test_two_quick_toggles_of_one_row_cancel_out_and_an_edit_between_is_kept(ui: Session) -> None:
+    before = await ticket(ui)
+    index = rows_index(before, "summary")
+    table = ui.app.query_one(TicketTable)
+    page = ui.app.query_one(TicketCreationPage)
+    table.focus()
+    table.move_cursor(row=index)
+    await settle(ui.pilot)
+    # Three changes asked before any answer: toggle, a new value (as the Enter dialog would), toggle.
+    press_together(ui.pilot, "m")
+    page.edit_rows("Edit", "summary", lambda row: row.model_copy(update={"value": "Asked in between"}))
+    press_together(ui.pilot, "m")
+    await settle(ui.pilot)
+    row = (await ticket(ui)).rows[index]
+    assert (row.mode, row.value) == (before.rows[index].mode, "Asked in between")
+    assert shown_modes(table) == [r.mode for r in before.rows]
+
+
 async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
     pilot = ui.pilot
     editor = ui.app.query_one("#create-query", TextArea)
@@ -225,6 +275,20 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     assert (await ui.get("/api/settings"))["update"]["max_updates"] == 1
     assert (await ui.get("/api/settings"))["update"]["interval_seconds"] == 45
 
+    # Two saves in a row, the second asked before the first is answered: both are stored.
+    app.query_one("#max-updates", Input).value = "3"
+    app.query_one("#interval", Input).value = "30"
+    app.query_one("#max-entries", Input).value = "500"
+    app.query_one("#remove-older", Input).value = "7"
+    app.query_one("#save-update", Button).press()
+    app.query_one("#save-log", Button).press()
+    await settle(pilot)
+    settings = await ui.get("/api/settings")
+    assert settings["update"] == {"max_updates": 3, "interval_seconds": 30, "scope": "ticket"}
+    assert settings["log"] == {"max_entries": 500, "remove_older_than_days": 7}
+    assert "Log settings saved" in ui.text("#settings-result")
+    assert app.query_one("#max-updates", Input).value == "3"
+
     # Authentication: the secret is typed masked and never comes back.
     await pilot.click("#auth")
     await settle(pilot)
@@ -256,6 +320,40 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     await pilot.press(*"ALARM-2|CREATE|summary;From Advanced|", "enter")
     await settle(pilot)
     assert "Accepted" in ui.text("#advanced-result")
+
+
+class FirstSaveLost(DriverClient):
+    """The real client, except that the driver is gone for the first update-settings save."""
+
+    lost = False
+
+    async def put_update_settings(self, body: UpdateSettings) -> Settings:
+        if not self.lost:
+            self.lost = True
+            raise DriverUnreachable(self.base_url, "connection reset")
+        return await super().put_update_settings(body)
+
+
+async def test_a_change_that_fails_is_reported_and_the_next_still_runs(
+    inprocess_driver: InProcessFactory, sim: Any
+) -> None:
+    drv = await inprocess_driver(sim.url)
+    client = FirstSaveLost(drv.base_url, drv.api_token, transport=drv.transport)
+    async with running(client, drv) as ui:
+        await ui.pilot.press("f2")
+        await settle(ui.pilot)
+        before = await ui.get("/api/settings")
+        app = ui.app
+        app.query_one("#max-updates", Input).value = "3"
+        app.query_one("#max-entries", Input).value = "500"
+        app.query_one("#save-update", Button).press()
+        app.query_one("#save-log", Button).press()
+        await settle(ui.pilot)
+        after = await ui.get("/api/settings")
+        assert after["update"] == before["update"]
+        assert after["log"]["max_entries"] == 500
+        told = [m.notification.message for m in ui.messages if isinstance(m, Notify)]
+        assert any("Save the update settings was not made: connection reset" in text for text in told)
 
 
 # --- Log -------------------------------------------------------------------------------------
