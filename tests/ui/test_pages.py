@@ -202,6 +202,21 @@ async def test_two_quick_toggles_of_one_row_cancel_out_and_an_edit_between_is_ke
     assert shown_modes(table) == [r.mode for r in before.rows]
 
 
+async def test_a_toggle_of_a_row_removed_just_before_changes_nothing_else(ui: Session) -> None:
+    before = await ticket(ui)
+    table = ui.app.query_one(TicketTable)
+    table.focus()
+    table.move_cursor(row=rows_index(before, "summary"))
+    await settle(ui.pilot)
+    # Both keys meet the row as drawn: the toggle is meant for summary, which is gone by its turn.
+    press_together(ui.pilot, "delete", "m")
+    await settle(ui.pilot)
+    after = await ticket(ui)
+    assert after.rows == [row for row in before.rows if row.field != "summary"]
+    assert "summary is no longer in the table" in ui.text("#ticket-error")
+    assert table.row_count == len(after.rows)
+
+
 async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
     pilot = ui.pilot
     editor = ui.app.query_one("#create-query", TextArea)

@@ -115,9 +115,11 @@ class TicketCreationPage(DriverPage):
         """
 
         async def change() -> None:
-            rows = list((await self.client.ticket()).rows)
+            current = await self.client.ticket()
+            rows = list(current.rows)
             index = next((i for i, row in enumerate(rows) if row.field == field), None)
             if index is None:
+                self.show_state(current, text=True)
                 self.query_one("#ticket-error", Static).update(f"{what}: {field} is no longer in the table.")
                 return
             edited = edit(rows[index].model_copy())
