@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from ui.client import DriverApi, DriverRejected, DriverUnreachable, connect, url_for
 from ui.messages import DriverCallFailed, DriverStatusChanged
+from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage
 from ui.screens.configuration import ConfigurationPage
 from ui.screens.log import LogViewPage
@@ -52,6 +53,7 @@ class JiraDriverApp(App[None]):
     ) -> None:
         super().__init__()
         self.client = client
+        self.mutations = MutationQueue(self)
         self.poll_interval = poll_interval
         self.quit_after = quit_after
         self.connected = False
@@ -60,13 +62,13 @@ class JiraDriverApp(App[None]):
         yield StatusBar(id="status-bar")
         with TabbedContent(initial="ticket", id="pages"):
             with TabPane("Ticket Creation", id="ticket"):
-                yield TicketCreationPage(self.client, id="ticket-page")
+                yield TicketCreationPage(self.client, self.mutations, id="ticket-page")
             with TabPane("Configuration", id="config"):
-                yield ConfigurationPage(self.client, id="config-page")
+                yield ConfigurationPage(self.client, self.mutations, id="config-page")
             with TabPane("Log", id="log"):
-                yield LogViewPage(self.client, id="log-page")
+                yield LogViewPage(self.client, self.mutations, id="log-page")
             with TabPane("Statistics", id="stats"):
-                yield StatisticsPage(self.client, id="stats-page")
+                yield StatisticsPage(self.client, self.mutations, id="stats-page")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:

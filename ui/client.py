@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import httpx
+
 from driver.api_client import (
     URL_ENV,
     DriverClient,
@@ -90,6 +92,13 @@ def url_for(config: Config, override: str | None = None) -> str:
     return override.rstrip("/") if override else driver_url(config)
 
 
-def connect(base_url: str, api_token: str | None) -> DriverClient:
-    """The real client for a driver at base_url; short timeout so an outage shows at once."""
-    return DriverClient(base_url, api_token or None, timeout=5.0)
+def connect(
+    base_url: str, api_token: str | None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> DriverClient:
+    """The real client for a driver at base_url; short timeout so an outage shows at once.
+
+    `transport` replaces the network under the client (None: TCP to base_url). The TUI's tests pass
+    an httpx.ASGITransport over the real driver app, so the pages run against the real API without
+    a process; the UI itself never needs to know which it got.
+    """
+    return DriverClient(base_url, api_token or None, timeout=5.0, transport=transport)

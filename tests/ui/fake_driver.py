@@ -1,7 +1,9 @@
 """A canned, in-memory stand-in for the driver's API: fixed data, for deterministic snapshots.
 
-Pilot tests of behaviour run against the real driver; this double only feeds the screenshots,
-whose content must not depend on the date, the clock or the order processes start in.
+Pilot tests of behaviour run against the real driver (in-process, tests/ui/conftest.py); this
+double only feeds the screenshots, whose content must not depend on the date, the clock or the
+order processes start in. Where it answers a question the real API answers (log filters, `total`)
+it answers the same way; tests/ui/test_fake_driver.py holds it to that.
 """
 
 from __future__ import annotations
@@ -132,16 +134,26 @@ class FakeDriver:
         before_id: int | None = None,
         limit: int = 100,
     ) -> LogPage:
-        rows = [
+        # As driver.store.log_page: `total` counts every row the filters match, whatever the page;
+        # `q` is a case-insensitive substring of the GUID, ticket key, error, note or action.
+        needle = q.lower() if q else None
+        matching = [
             r
             for r in self.log_rows
             if (status is None or r.status == status)
             and (type is None or r.type == type)
-            and (before_id is None or r.id < before_id)
+            and (
+                needle is None
+                or any(
+                    needle in (text or "").lower()
+                    for text in (r.guid, r.ticket_key, r.error, r.note, r.action)
+                )
+            )
         ]
+        rows = [r for r in matching if before_id is None or r.id < before_id]
         page = rows[:limit]
         more = len(rows) > limit
-        return LogPage(rows=page, total=len(rows), next_before_id=page[-1].id if more else None)
+        return LogPage(rows=page, total=len(matching), next_before_id=page[-1].id if more else None)
 
     async def log_entry(self, entry_id: int) -> LogEntry:
         entry = next(r for r in self.log_rows if r.id == entry_id)

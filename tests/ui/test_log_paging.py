@@ -2,26 +2,66 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import settle, wait_for
-from tests.ui.fake_driver import FakeDriver
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driver.schemas import LogStatus, LogType
+from driver.store import NewEntry, Store
+from tests.ui.conftest import InProcessDriver, settle, wait_for
 from ui.app import JiraDriverApp
 from ui.screens.log import PAGE_SIZE, LogViewPage
 from ui.widgets.log_table import LogTable
 
+ROWS = 100_000
 
-async def test_pages_load_as_the_cursor_nears_the_end() -> None:
-    app = JiraDriverApp(FakeDriver(log_size=100_000), poll_interval=3600)
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding 100,000 settled rows, as a long-running driver would have left them."""
+    path = tmp_path_factory.mktemp("big-log") / "template.db"
+    store = Store(path)
+    try:
+        with store.transaction():
+            entries = [
+                NewEntry(LogType.AUTOMATIC, "UPDATE", f"alarm/{i % 5000}", {"guid": f"alarm/{i % 5000}"})
+                for i in range(ROWS)
+            ]
+            for job in store.accept(entries):
+                store.settle(job.id, LogStatus.OK)
+    finally:
+        store.close()
+    return path
+
+
+async def test_pages_load_as_the_cursor_nears_the_end(
+    inprocess_driver: Callable[..., Awaitable[InProcessDriver]], sim: Any, tmp_path: Path, big_log: Path
+) -> None:
+    database = tmp_path / "seeded.db"
+    shutil.copyfile(big_log, database)
+    drv = await inprocess_driver(
+        sim.url,
+        ini={
+            "driver": {"database": str(database)},
+            "log": {"max_entries": "0", "remove_older_than_days": "0"},
+        },
+    )
+    app = JiraDriverApp(drv.client())
     async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.connected)
         await settle(pilot)
         await pilot.press("f3")
         await settle(pilot)
         table = app.query_one(LogTable)
         page = app.query_one(LogViewPage)
         assert table.row_count == PAGE_SIZE
-        assert page.total == 100_000
+        assert page.total == ROWS
         table.focus()
         await pilot.press("ctrl+end")
         await wait_for(pilot, lambda: table.row_count == 2 * PAGE_SIZE)
         await settle(pilot)
-        assert table.row_count < 100_000
-        assert min(table.entries) == 100_000 - 2 * PAGE_SIZE + 1
+        assert table.row_count < ROWS
+        assert min(table.entries) == ROWS - 2 * PAGE_SIZE + 1

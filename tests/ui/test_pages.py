@@ -1,24 +1,31 @@
-"""Pilot tests of each page against a real driver and simulator: the newcomer's walk-through."""
+"""Pilot tests of each page against the real driver and simulator: the newcomer's walk-through.
+
+The driver is the real app, served in-process (tests/ui/conftest.py `inprocess_driver`) over a
+real SQLite file and talking real HTTP to the simulator; the outage test needs a process to stop,
+so it runs `jira-driver run` instead.
+"""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Button, Input, Select, Static, TextArea
 
-from driver.schemas import LogStatus, Statistics, TicketState
+from driver.schemas import LogStatus, Settings, Statistics, TicketState, UpdateSettings
 from tests.fixtures.driver import DriverProcess
-from tests.ui.conftest import settle, wait_for
+from tests.ui.conftest import Condition, InProcessDriver, press_together, settle, wait_for
 from ui.app import JiraDriverApp
-from ui.client import connect
+from ui.client import DriverApi, DriverClient, DriverUnreachable, connect
 from ui.messages import CountersReset, DriverStatusChanged, TicketExecuted
 from ui.screens.log import LogViewPage
+from ui.screens.ticket_creation import TicketCreationPage
 from ui.widgets.add_field_modal import AddFieldModal
 from ui.widgets.confirm_modal import ConfirmModal
 from ui.widgets.log_table import LogTable
@@ -32,29 +39,43 @@ SIZE = (120, 36)
 class Session:
     """A running app, its pilot, the messages it saw and the driver behind it."""
 
-    def __init__(self, app: JiraDriverApp, pilot: Pilot[Any], messages: list[Message], driver: DriverProcess):
+    def __init__(
+        self,
+        app: JiraDriverApp,
+        pilot: Pilot[Any],
+        messages: list[Message],
+        driver: InProcessDriver | None,
+    ):
         self.app = app
         self.pilot = pilot
         self.messages = messages
         self.driver = driver
 
-    def get(self, path: str) -> Any:
-        with self.driver.client() as client:
-            response = client.get(path)
-            response.raise_for_status()
-            return response.json()
+    async def get(self, path: str) -> Any:
+        """The driver's answer to GET path, through its API (not the UI's)."""
+        assert self.driver is not None, "this session's driver is a process: ask it directly"
+        return await self.driver.get(path)
+
+    async def send(self, *commands: str) -> None:
+        """Submit Advanced commands to the driver as an alarm feed would; they must be accepted."""
+        assert self.driver is not None, "this session's driver is a process: ask it directly"
+        assert (await self.driver.send(*commands)).status_code == 202
 
     def text(self, selector: str) -> str:
         return str(self.app.screen.query_one(selector, Static).render())
 
-    async def wait(self, condition: Callable[[], bool], within: float = 15.0) -> None:
+    async def wait(self, condition: Condition, within: float = 15.0) -> None:
         await wait_for(self.pilot, condition, within)
+
+    async def settled(self) -> bool:
+        """Nothing Pending or Deferred in the driver."""
+        return bool((await self.get("/api/status"))["queue_depth"] == 0)
 
 
 @asynccontextmanager
-async def running(driver: DriverProcess) -> AsyncIterator[Session]:
+async def running(client: DriverApi, driver: InProcessDriver | None = None) -> AsyncIterator[Session]:
     messages: list[Message] = []
-    app = JiraDriverApp(connect(driver.url, driver.api_token))
+    app = JiraDriverApp(client)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         session = Session(app, pilot, messages, driver)
         await session.wait(lambda: app.connected)
@@ -62,15 +83,19 @@ async def running(driver: DriverProcess) -> AsyncIterator[Session]:
         yield session
 
 
+InProcessFactory = Callable[..., Awaitable[InProcessDriver]]
+
+
 @pytest.fixture
-async def ui(driver: DriverProcess) -> AsyncIterator[Session]:
+async def ui(inprocess_driver: InProcessFactory, sim: Any) -> AsyncIterator[Session]:
     """The TUI on the standard driver (api token set)."""
-    async with running(driver) as session:
+    drv = await inprocess_driver(sim.url)
+    async with running(drv.client(), drv) as session:
         yield session
 
 
-def ticket(session: Session) -> TicketState:
-    return TicketState.model_validate(session.get("/api/ticket"))
+async def ticket(session: Session) -> TicketState:
+    return TicketState.model_validate(await session.get("/api/ticket"))
 
 
 # --- Ticket Creation -------------------------------------------------------------------------
@@ -94,18 +119,22 @@ async def test_add_a_custom_field(ui: Session) -> None:
     await pilot.click("#field-value")
     await pilot.press(*"ALARM-42", "enter")
     await settle(pilot)
-    await ui.wait(lambda: any(r.field == "customfield_10100" for r in ticket(ui).rows))
-    row = next(r for r in ticket(ui).rows if r.field == "customfield_10100")
+
+    async def added() -> bool:
+        return any(r.field == "customfield_10100" for r in (await ticket(ui)).rows)
+
+    await ui.wait(added)
+    row = next(r for r in (await ticket(ui)).rows if r.field == "customfield_10100")
     assert (row.name, row.type, row.value, row.mode) == ("Alarm GUID", "string", "ALARM-42", "Included")
     await ui.wait(lambda: "customfield_10100" in ui.app.query_one("#create-query", TextArea).text)
     table = ui.app.query_one(TicketTable)
-    assert table.row_count == len(ticket(ui).rows)
+    assert table.row_count == len((await ticket(ui)).rows)
 
 
 async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
     pilot = ui.pilot
     table = ui.app.query_one(TicketTable)
-    index = next(i for i, r in enumerate(ticket(ui).rows) if r.field == "summary")
+    index = next(i for i, r in enumerate((await ticket(ui)).rows) if r.field == "summary")
     table.focus()
     table.move_cursor(row=index)
     await pilot.press("enter")
@@ -116,19 +145,82 @@ async def test_edit_a_value_and_toggle_its_mode(ui: Session) -> None:
     await settle(pilot)
     editor = ui.app.query_one("#create-query", TextArea)
     assert '"summary": "Disk full on core-router-01"' in editor.text
-    assert ticket(ui).query["fields"]["summary"] == "Disk full on core-router-01"
+    assert (await ticket(ui)).query["fields"]["summary"] == "Disk full on core-router-01"
 
     await pilot.press("m")
     await settle(pilot)
-    assert ticket(ui).rows[index].mode == "Excluded"
-    assert "summary" not in ticket(ui).query["fields"]
+    assert (await ticket(ui)).rows[index].mode == "Excluded"
+    assert "summary" not in (await ticket(ui)).query["fields"]
     assert '"summary"' not in editor.text
+
+
+FLIPPED = {"Included": "Excluded", "Excluded": "Included"}
+
+
+def shown_modes(table: TicketTable) -> list[str]:
+    return [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+
+
+async def test_two_quick_mode_toggles_both_stick(ui: Session) -> None:
+    before = await ticket(ui)
+    first = rows_index(before, "summary")
+    second = rows_index(before, "description")
+    assert second == first + 1
+    table = ui.app.query_one(TicketTable)
+    table.focus()
+    table.move_cursor(row=first)
+    await settle(ui.pilot)
+    # No pause between the keys: the second toggle is asked while the first is still on its way.
+    press_together(ui.pilot, "m", "down", "m")
+    await settle(ui.pilot)
+    after = await ticket(ui)
+    expected = [
+        FLIPPED[row.mode] if row.field in ("summary", "description") else row.mode for row in before.rows
+    ]
+    assert [row.mode for row in after.rows] == expected
+    assert "summary" not in after.query["fields"]
+    assert "description" in after.query["fields"]
+    assert shown_modes(table) == expected
+    assert ui.app.query_one("#create-query", TextArea).text == after.query_text
+
+
+async def test_two_quick_toggles_of_one_row_cancel_out_and_an_edit_between_is_kept(ui: Session) -> None:
+    before = await ticket(ui)
+    index = rows_index(before, "summary")
+    table = ui.app.query_one(TicketTable)
+    page = ui.app.query_one(TicketCreationPage)
+    table.focus()
+    table.move_cursor(row=index)
+    await settle(ui.pilot)
+    # Three changes asked before any answer: toggle, a new value (as the Enter dialog would), toggle.
+    press_together(ui.pilot, "m")
+    page.edit_rows("Edit", "summary", lambda row: row.model_copy(update={"value": "Asked in between"}))
+    press_together(ui.pilot, "m")
+    await settle(ui.pilot)
+    row = (await ticket(ui)).rows[index]
+    assert (row.mode, row.value) == (before.rows[index].mode, "Asked in between")
+    assert shown_modes(table) == [r.mode for r in before.rows]
+
+
+async def test_a_toggle_of_a_row_removed_just_before_changes_nothing_else(ui: Session) -> None:
+    before = await ticket(ui)
+    table = ui.app.query_one(TicketTable)
+    table.focus()
+    table.move_cursor(row=rows_index(before, "summary"))
+    await settle(ui.pilot)
+    # Both keys meet the row as drawn: the toggle is meant for summary, which is gone by its turn.
+    press_together(ui.pilot, "delete", "m")
+    await settle(ui.pilot)
+    after = await ticket(ui)
+    assert after.rows == [row for row in before.rows if row.field != "summary"]
+    assert "summary is no longer in the table" in ui.text("#ticket-error")
+    assert table.row_count == len(after.rows)
 
 
 async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
     pilot = ui.pilot
     editor = ui.app.query_one("#create-query", TextArea)
-    rows_before = ticket(ui).rows
+    rows_before = (await ticket(ui)).rows
     editor.focus()
     editor.move_cursor((0, 0))
     await pilot.press("x", "ctrl+s")
@@ -136,20 +228,20 @@ async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session
     error = ui.text("#query-error")
     assert "line 1" in error
     assert "column" in error
-    assert ticket(ui).rows == rows_before  # the driver kept the table
+    assert (await ticket(ui)).rows == rows_before  # the driver kept the table
     assert ui.app.query_one(TicketTable).row_count == len(rows_before)
 
     # A valid edit: change the summary in the JSON; the table follows.
-    text = ticket(ui).query_text
-    editor.load_text(text.replace(ticket(ui).query["fields"]["summary"], "Edited in the JSON"))
+    state = await ticket(ui)
+    editor.load_text(state.query_text.replace(state.query["fields"]["summary"], "Edited in the JSON"))
     await pilot.press("ctrl+s")
     await settle(pilot)
     assert ui.text("#query-error") == ""
-    summary = next(r for r in ticket(ui).rows if r.field == "summary")
+    summary = next(r for r in (await ticket(ui)).rows if r.field == "summary")
     assert summary.value == "Edited in the JSON"
     table = ui.app.query_one(TicketTable)
     # The table cuts long values; the start of the new one is enough to see it followed.
-    cells = table.get_row_at(rows_index(ticket(ui), "summary"))
+    cells = table.get_row_at(rows_index(await ticket(ui), "summary"))
     assert any(str(c).startswith("Edited in the") for c in cells)
 
 
@@ -179,7 +271,7 @@ async def test_execute_can_be_cancelled(ui: Session) -> None:
     await ui.pilot.press("n")
     await settle(ui.pilot)
     assert not isinstance(ui.app.screen, ConfirmModal)
-    assert ui.get("/api/log")["total"] == 0
+    assert (await ui.get("/api/log"))["total"] == 0
 
 
 # --- Configuration ---------------------------------------------------------------------------
@@ -195,8 +287,22 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     await pilot.click("#save-update")
     await settle(pilot)
     assert "saved" in ui.text("#settings-result")
-    assert ui.get("/api/settings")["update"]["max_updates"] == 1
-    assert ui.get("/api/settings")["update"]["interval_seconds"] == 45
+    assert (await ui.get("/api/settings"))["update"]["max_updates"] == 1
+    assert (await ui.get("/api/settings"))["update"]["interval_seconds"] == 45
+
+    # Two saves in a row, the second asked before the first is answered: both are stored.
+    app.query_one("#max-updates", Input).value = "3"
+    app.query_one("#interval", Input).value = "30"
+    app.query_one("#max-entries", Input).value = "500"
+    app.query_one("#remove-older", Input).value = "7"
+    app.query_one("#save-update", Button).press()
+    app.query_one("#save-log", Button).press()
+    await settle(pilot)
+    settings = await ui.get("/api/settings")
+    assert settings["update"] == {"max_updates": 3, "interval_seconds": 30, "scope": "ticket"}
+    assert settings["log"] == {"max_entries": 500, "remove_older_than_days": 7}
+    assert "Log settings saved" in ui.text("#settings-result")
+    assert app.query_one("#max-updates", Input).value == "3"
 
     # Authentication: the secret is typed masked and never comes back.
     await pilot.click("#auth")
@@ -208,7 +314,7 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     await settle(pilot)
     assert "a secret is stored" in ui.text("#auth-summary")
     assert "admin" in ui.text("#auth-summary")
-    assert ui.get("/api/settings")["jira"]["has_secret"] is True
+    assert (await ui.get("/api/settings"))["jira"]["has_secret"] is True
 
     await pilot.click("#check")
     await settle(pilot)
@@ -231,19 +337,53 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     assert "Accepted" in ui.text("#advanced-result")
 
 
+class FirstSaveLost(DriverClient):
+    """The real client, except that the driver is gone for the first update-settings save."""
+
+    lost = False
+
+    async def put_update_settings(self, body: UpdateSettings) -> Settings:
+        if not self.lost:
+            self.lost = True
+            raise DriverUnreachable(self.base_url, "connection reset")
+        return await super().put_update_settings(body)
+
+
+async def test_a_change_that_fails_is_reported_and_the_next_still_runs(
+    inprocess_driver: InProcessFactory, sim: Any
+) -> None:
+    drv = await inprocess_driver(sim.url)
+    client = FirstSaveLost(drv.base_url, drv.api_token, transport=drv.transport)
+    async with running(client, drv) as ui:
+        await ui.pilot.press("f2")
+        await settle(ui.pilot)
+        before = await ui.get("/api/settings")
+        app = ui.app
+        app.query_one("#max-updates", Input).value = "3"
+        app.query_one("#max-entries", Input).value = "500"
+        app.query_one("#save-update", Button).press()
+        app.query_one("#save-log", Button).press()
+        await settle(ui.pilot)
+        after = await ui.get("/api/settings")
+        assert after["update"] == before["update"]
+        assert after["log"]["max_entries"] == 500
+        told = [m.notification.message for m in ui.messages if isinstance(m, Notify)]
+        assert any("Save the update settings was not made: connection reset" in text for text in told)
+
+
 # --- Log -------------------------------------------------------------------------------------
 
 
 async def test_updates_arrive_by_themselves_and_are_deferred(
-    driver_factory: Callable[..., DriverProcess], sim: Any
+    inprocess_driver: InProcessFactory, sim: Any
 ) -> None:
-    drv = driver_factory(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "60"}})
-    async with running(drv) as ui:
+    drv = await inprocess_driver(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "60"}})
+    async with running(drv.client(), drv) as ui:
         await ui.pilot.press("f3")
         await settle(ui.pilot)
-        drv.send("ALARM-7|CREATE|summary;Fan failure|")
-        await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
-        drv.send("ALARM-7|UPDATE|summary;Fan failure (2)|", "ALARM-7|UPDATE|summary;Fan failure (3)|")
+        await drv.send("ALARM-7|CREATE|summary;Fan failure|")
+        await ui.wait(ui.settled)
+        await drv.send("ALARM-7|UPDATE|summary;Fan failure (2)|", "ALARM-7|UPDATE|summary;Fan failure (3)|")
         table = ui.app.query_one(LogTable)
         # Nobody presses anything: the status poller brings the new rows and the Deferred state.
         await ui.wait(lambda: any(e.status is LogStatus.DEFERRED for e in table.entries.values()), 5)
@@ -257,8 +397,8 @@ async def test_updates_arrive_by_themselves_and_are_deferred(
 
 
 async def test_find_a_failed_request_and_read_why(ui: Session) -> None:
-    ui.driver.send("ALARM-1|CREATE|summary;ok|", "ALARM-2|CREATE|summary;bad|priority;Urgentt|")
-    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    await ui.send("ALARM-1|CREATE|summary;ok|", "ALARM-2|CREATE|summary;bad|priority;Urgentt|")
+    await ui.wait(ui.settled)
     pilot = ui.pilot
     await pilot.press("f3")
     await settle(pilot)
@@ -289,8 +429,8 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
         return True
 
     monkeypatch.setattr("webbrowser.open", fake_open)
-    ui.driver.send("ALARM-3|CREATE|summary;Link me|")
-    await ui.wait(lambda: ui.get("/api/status")["queue_depth"] == 0)
+    await ui.send("ALARM-3|CREATE|summary;Link me|")
+    await ui.wait(ui.settled)
     await ui.pilot.press("f3")
     await settle(ui.pilot)
     table = ui.app.query_one(LogTable)
@@ -310,8 +450,12 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
 
 
 async def test_reset_the_daily_counters(ui: Session) -> None:
-    ui.driver.send("ALARM-4|CREATE|summary;Count me|")
-    await ui.wait(lambda: ui.get("/api/stats")["create"]["today"] == 1)
+    await ui.send("ALARM-4|CREATE|summary;Count me|")
+
+    async def counted() -> bool:
+        return bool((await ui.get("/api/stats"))["create"]["today"] == 1)
+
+    await ui.wait(counted)
     pilot = ui.pilot
     await pilot.press("f4")
     await settle(pilot)
@@ -321,7 +465,7 @@ async def test_reset_the_daily_counters(ui: Session) -> None:
     assert isinstance(ui.app.screen, ConfirmModal)
     await pilot.press("y")
     await ui.wait(lambda: any(isinstance(m, CountersReset) for m in ui.messages))
-    stats = Statistics.model_validate(ui.get("/api/stats"))
+    stats = Statistics.model_validate(await ui.get("/api/stats"))
     assert stats.create.today == 0
     assert stats.create.total == 1  # only the daily numbers were reset
     assert "Today             0" in ui.text("#counts-create")
@@ -341,7 +485,7 @@ async def test_driver_outage_is_shown_and_recovered_from(
 ) -> None:
     port = free_port()
     drv = driver_factory(sim.url, ini={"driver": {"listen": f"127.0.0.1:{port}"}})
-    async with running(drv) as ui:
+    async with running(connect(drv.url, drv.api_token)) as ui:
         bar = ui.app.query_one(StatusBar)
         drv.stop()
         await ui.wait(lambda: "disconnected" in str(bar.render()), 5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 from rich.text import Text
@@ -21,6 +21,7 @@ from driver.schemas import (
     UpdateSettings,
 )
 from ui.client import DriverApi, DriverRejected
+from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage
 from ui.widgets.auth_modal import MODE_LABELS, AuthModal
 
@@ -56,8 +57,8 @@ class ConfigurationPage(DriverPage):
 
     FOCUS = "#max-updates"
 
-    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
-        super().__init__(client, id=id)
+    def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
+        super().__init__(client, mutations, id=id)
         self.settings: Settings | None = None
 
     def compose(self) -> ComposeResult:
@@ -106,63 +107,80 @@ class ConfigurationPage(DriverPage):
 
     # --- driver calls ---------------------------------------------------------------------------
 
-    @work(exclusive=True, group="config", exit_on_error=False)
+    @work(exclusive=True, group="config-read", exit_on_error=False)
     async def load(self) -> None:
-        """Fetch the settings into the form."""
-        self.show_settings(await self.client.settings())
+        """Fetch the settings into the form (a newer load supersedes this one)."""
+        token = self.read_started()
+        settings = await self.client.settings()
+        if self.read_current(token):
+            self.show_settings(settings)
 
-    @work(exclusive=True, group="config-save", exit_on_error=False)
-    async def save_update(self, body: UpdateSettings) -> None:
-        """Store the update settings."""
-        await self._saved(self.client.put_update_settings(body), "Update settings saved.")
-
-    @work(exclusive=True, group="config-save", exit_on_error=False)
-    async def save_log(self, body: LogSettings) -> None:
-        """Store the log settings."""
-        await self._saved(self.client.put_log_settings(body), "Log settings saved.")
-
-    @work(exclusive=True, group="config-save", exit_on_error=False)
-    async def save_location(self, body: JiraSettingsUpdate) -> None:
-        """Store the Ticket Location URL."""
-        await self._saved(self.client.put_jira_settings(body), "Ticket Location URL saved.")
-
-    @work(exclusive=True, group="config-save", exit_on_error=False)
-    async def save_auth(self, body: AuthUpdate) -> None:
-        """Store the credentials (the secret goes one way)."""
-        await self._saved(self.client.put_auth(body), "Authentication saved.")
-
-    async def _saved(self, call: Awaitable[Settings], done: str) -> None:
-        result = self.query_one("#settings-result", Static)
-        try:
-            settings = await call
-        except DriverRejected as exc:
-            result.update(Text(f"✖ {exc.body.error}", style="bold red"))
-            return
-        self.show_settings(settings)
-        result.update(Text(f"✔ {done}", style="green"))
-
-    @work(exclusive=True, group="config-check", exit_on_error=False)
-    async def run_check(self) -> None:
-        """Ask the driver to reach Jira with the stored credentials."""
-        out = self.query_one("#check-result", Static)
-        out.update("Testing the connection to Jira…")
-        answer = await self.client.check()
-        out.update(
-            Text(("✔ " if answer.ok else "✖ ") + answer.message, style="green" if answer.ok else "red")
+    def save_update(self, body: UpdateSettings) -> None:
+        """Queue storing the update settings."""
+        self._save(
+            "Save the update settings",
+            lambda: self.client.put_update_settings(body),
+            "Update settings saved.",
         )
 
-    @work(exclusive=True, group="config-advanced", exit_on_error=False)
-    async def send_advanced(self, command: str) -> None:
-        """Send one Advanced command; show the parse error under its position."""
+    def save_log(self, body: LogSettings) -> None:
+        """Queue storing the log settings."""
+        self._save("Save the log settings", lambda: self.client.put_log_settings(body), "Log settings saved.")
+
+    def save_location(self, body: JiraSettingsUpdate) -> None:
+        """Queue storing the Ticket Location URL."""
+        self._save(
+            "Save the Ticket Location URL",
+            lambda: self.client.put_jira_settings(body),
+            "Ticket Location URL saved.",
+        )
+
+    def save_auth(self, body: AuthUpdate) -> None:
+        """Queue storing the credentials (the secret goes one way)."""
+        self._save("Save the authentication", lambda: self.client.put_auth(body), "Authentication saved.")
+
+    def _save(self, what: str, call: Callable[[], Awaitable[Settings]], done: str) -> None:
+        async def change() -> None:
+            result = self.query_one("#settings-result", Static)
+            try:
+                settings = await call()
+            except DriverRejected as exc:
+                result.update(Text(f"✖ {exc.body.error}", style="bold red"))
+                return
+            self.show_settings(settings)
+            result.update(Text(f"✔ {done}", style="green"))
+
+        self.mutate(what, change)
+
+    def run_check(self) -> None:
+        """Queue asking the driver to reach Jira with the credentials stored by then."""
+        out = self.query_one("#check-result", Static)
+        out.update("Testing the connection to Jira…")
+
+        async def change() -> None:
+            answer = await self.client.check()
+            out.update(
+                Text(("✔ " if answer.ok else "✖ ") + answer.message, style="green" if answer.ok else "red")
+            )
+
+        # Not a change, but it must test what an authentication save queued before it stored.
+        self.mutate("Test connection", change, changes_view=False)
+
+    def send_advanced(self, command: str) -> None:
+        """Queue sending one Advanced command; show the parse error under its position."""
         out = self.query_one("#advanced-result", Static)
-        try:
-            accepted = await self.client.send_commands([command])
-        except DriverRejected as exc:
-            details = exc.body.details
-            out.update(caret_under(details) if isinstance(details, CommandProblem) else exc.body.error)
-            return
-        done = ", ".join(f"#{a.id} {a.guid} {a.action}" for a in accepted.accepted)
-        out.update(Text(f"✔ Accepted {done} (see the Log page)", style="green"))
+
+        async def change() -> None:
+            try:
+                accepted = await self.client.send_commands([command])
+            except DriverRejected as exc:
+                details = exc.body.details
+                out.update(caret_under(details) if isinstance(details, CommandProblem) else exc.body.error)
+                return
+            done = ", ".join(f"#{a.id} {a.guid} {a.action}" for a in accepted.accepted)
+            out.update(Text(f"✔ Accepted {done} (see the Log page)", style="green"))
+
+        self.mutate("Send the Advanced command", change, changes_view=False)
 
     # --- showing --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from textual.widgets import Input, Select, Static
 
 from driver.schemas import DriverStatus, LogEntry, LogPage, LogStatus, LogType
 from ui.client import DriverApi
+from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage
 from ui.widgets.log_table import LogTable, status_text
 
@@ -74,8 +75,8 @@ class LogViewPage(DriverPage):
 
     FOCUS = "#log-table"
 
-    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
-        super().__init__(client, id=id)
+    def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
+        super().__init__(client, mutations, id=id)
         self.total = 0
         self.next_before_id: int | None = None
         self._requested_before: int | None = None

@@ -12,6 +12,7 @@ from textual.widgets import Button, Label, Static
 from driver.schemas import Counter, DriverStatus, Statistics, StatsReset
 from ui.client import DriverApi
 from ui.messages import CountersReset
+from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage
 from ui.widgets.confirm_modal import ConfirmModal
 from ui.widgets.stats_chart import StatsChart
@@ -40,8 +41,8 @@ class StatisticsPage(DriverPage):
 
     FOCUS = "#reset-create-daily"
 
-    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
-        super().__init__(client, id=id)
+    def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
+        super().__init__(client, mutations, id=id)
         self.statistics: Statistics | None = None
 
     def compose(self) -> ComposeResult:
@@ -63,17 +64,23 @@ class StatisticsPage(DriverPage):
     def status_changed(self, status: DriverStatus) -> None:
         self.load()
 
-    @work(exclusive=True, group="stats", exit_on_error=False)
+    @work(exclusive=True, group="stats-read", exit_on_error=False)
     async def load(self) -> None:
-        """Fetch the counters."""
-        self.show(await self.client.stats())
+        """Fetch the counters (a newer load supersedes this one)."""
+        token = self.read_started()
+        statistics = await self.client.stats()
+        if self.read_current(token):
+            self.show(statistics)
 
-    @work(exclusive=True, group="stats-reset", exit_on_error=False)
-    async def reset(self, counter: CounterName, scope: Scope) -> None:
-        """Reset one counter's daily or total numbers."""
-        statistics = await self.client.reset_stats(StatsReset(counter=counter, scope=scope))
-        self.show(statistics)
-        self.post_message(CountersReset(statistics))
+    def reset(self, counter: CounterName, scope: Scope) -> None:
+        """Queue resetting one counter's daily or total numbers."""
+
+        async def change() -> None:
+            statistics = await self.client.reset_stats(StatsReset(counter=counter, scope=scope))
+            self.show(statistics)
+            self.post_message(CountersReset(statistics))
+
+        self.mutate(f"Reset the {scope} {counter} counters", change)
 
     def show(self, statistics: Statistics) -> None:
         """Display the numbers (the chart only when its days changed)."""

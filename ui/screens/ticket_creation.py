@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from textual.widgets import Button, Label, Static, TextArea
 from driver.schemas import AddField, LogEntry, LogStatus, QueryProblem, TicketRowBody, TicketState
 from ui.client import DriverApi, DriverRejected
 from ui.messages import TicketExecuted
+from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage
 from ui.widgets.add_field_modal import AddFieldModal
 from ui.widgets.confirm_modal import ConfirmModal
@@ -68,11 +71,12 @@ class TicketCreationPage(DriverPage):
 
     FOCUS = "#ticket-table"
 
-    def __init__(self, client: DriverApi, *, id: str | None = None) -> None:
-        super().__init__(client, id=id)
+    def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
+        super().__init__(client, mutations, id=id)
         self.state: TicketState | None = None
         self._shown_text = ""
         self._debounce: Timer | None = None
+        self._query_pushes = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -94,64 +98,104 @@ class TicketCreationPage(DriverPage):
 
     # --- driver calls ---------------------------------------------------------------------------
 
-    @work(exclusive=True, group="ticket", exit_on_error=False)
+    @work(exclusive=True, group="ticket-read", exit_on_error=False)
     async def load(self) -> None:
-        """Fetch the table and the query."""
-        self.show_state(await self.client.ticket(), text=True)
+        """Fetch the table and the query (a newer load supersedes this one)."""
+        token = self.read_started()
+        state = await self.client.ticket()
+        if self.read_current(token):
+            self.show_state(state, text=True)
 
-    @work(exclusive=True, group="ticket", exit_on_error=False)
-    async def push_rows(self, rows: list[TicketRowBody]) -> None:
-        """Send edited rows; the driver answers with the new query."""
-        try:
-            state = await self.client.put_rows(rows)
-        except DriverRejected as exc:
-            self.query_one("#ticket-error", Static).update(exc.body.error)
-            return
-        self.query_one("#ticket-error", Static).update("")
-        self.show_state(state, text=True)
+    def edit_rows(self, what: str, field: str, edit: Callable[[TicketRowBody], TicketRowBody | None]) -> None:
+        """Queue a change of one row, identified by its field id, as a delta.
 
-    @work(exclusive=True, group="ticket-query", exit_on_error=False)
-    async def push_query(self, text: str) -> None:
-        """Send the edited JSON; on a 400 show where it is wrong and leave the table alone."""
-        try:
-            state = await self.client.put_query(text)
-        except DriverRejected as exc:
-            self.query_one("#query-error", Static).update(f"✖ {describe_problem(exc)}")
-            return
-        self.query_one("#query-error", Static).update("")
-        self.show_state(state, text=False)
+        When its turn comes the rows are read from the driver, `edit` is applied to that field's
+        row (None removes it) and the result is sent: whatever changed since the screen was drawn,
+        by an earlier change of ours or by anyone else, is kept.
+        """
 
-    @work(exclusive=True, group="ticket", exit_on_error=False)
-    async def push_field(self, body: AddField) -> None:
-        """Add a field to the table."""
-        try:
-            state = await self.client.add_field(body)
-        except DriverRejected as exc:
-            self.query_one("#ticket-error", Static).update(exc.body.error)
-            return
-        self.query_one("#ticket-error", Static).update("")
-        self.show_state(state, text=True)
+        async def change() -> None:
+            current = await self.client.ticket()
+            rows = list(current.rows)
+            index = next((i for i, row in enumerate(rows) if row.field == field), None)
+            if index is None:
+                self.show_state(current, text=True)
+                self.query_one("#ticket-error", Static).update(f"{what}: {field} is no longer in the table.")
+                return
+            edited = edit(rows[index].model_copy())
+            if edited is None:
+                del rows[index]
+            else:
+                rows[index] = edited
+            try:
+                state = await self.client.put_rows(rows)
+            except DriverRejected as exc:
+                self.query_one("#ticket-error", Static).update(exc.body.error)
+                return
+            self.query_one("#ticket-error", Static).update("")
+            self.show_state(state, text=True)
 
-    @work(exclusive=True, group="ticket-execute", exit_on_error=False)
-    async def run_execute(self) -> None:
-        """Create the ticket from the Create Query and say what came of it."""
+        self.mutate(what, change)
+
+    def push_query(self, text: str) -> None:
+        """Queue the edited JSON; on a 400 show where it is wrong and leave the table alone."""
+        self._query_pushes += 1
+
+        async def change() -> None:
+            try:
+                state = await self.client.put_query(text)
+            except DriverRejected as exc:
+                self.query_one("#query-error", Static).update(f"✖ {describe_problem(exc)}")
+                return
+            finally:
+                self._query_pushes -= 1
+            self.query_one("#query-error", Static).update("")
+            self.show_state(state, text=False)
+
+        self.mutate("Apply the Create Query", change)
+
+    def push_field(self, body: AddField) -> None:
+        """Queue adding a field to the table."""
+
+        async def change() -> None:
+            try:
+                state = await self.client.add_field(body)
+            except DriverRejected as exc:
+                self.query_one("#ticket-error", Static).update(exc.body.error)
+                return
+            self.query_one("#ticket-error", Static).update("")
+            self.show_state(state, text=True)
+
+        self.mutate(f"Add field {body.id}", change)
+
+    def run_execute(self) -> None:
+        """Queue creating the ticket from the Create Query as every earlier change left it."""
         result = self.query_one("#execute-result", Static)
         result.update("Creating the ticket…")
-        try:
-            entry = await self.client.execute(wait_seconds=EXECUTE_WAIT)
-        except DriverRejected as exc:
-            result.update(Text.assemble(("Not sent: ", "bold red"), exc.body.error))
-            return
-        result.update(describe_execution(entry))
-        self.post_message(TicketExecuted(entry))
+
+        async def change() -> None:
+            try:
+                entry = await self.client.execute(wait_seconds=EXECUTE_WAIT)
+            except DriverRejected as exc:
+                result.update(Text.assemble(("Not sent: ", "bold red"), exc.body.error))
+                return
+            result.update(describe_execution(entry))
+            self.post_message(TicketExecuted(entry))
+
+        # Execute changes the log, not the table: a refresh of the page need not wait for Jira.
+        self.mutate("Execute", change, changes_view=False)
 
     # --- showing --------------------------------------------------------------------------------
 
     def show_state(self, state: TicketState, *, text: bool) -> None:
-        """Show the driver's table, and its query text unless the operator is typing it."""
+        """Show the driver's table, and its query text unless the operator's JSON is on its way.
+
+        text=False (the answer to the operator's own JSON) keeps the editor as typed; a queued
+        JSON push also keeps it, so what the operator typed stays on screen until it is applied.
+        """
         self.state = state
         self.query_one(TicketTable).show(state.rows)
-        if text:
+        if text and not self._query_pushes:
             self._shown_text = state.query_text
             self.query_one("#create-query", TextArea).load_text(state.query_text)
             self.query_one("#query-error", Static).update("")
@@ -176,38 +220,48 @@ class TicketCreationPage(DriverPage):
             self._shown_text = text
             self.push_query(text)
 
-    def _rows(self) -> list[TicketRowBody]:
-        return [row.model_copy() for row in self.state.rows] if self.state else []
+    def _shown_row(self, index: int) -> TicketRowBody | None:
+        """The row the operator sees at `index` (what a key press on that line means)."""
+        rows = self.state.rows if self.state else []
+        return rows[index] if 0 <= index < len(rows) else None
 
     @on(TicketTable.ModeToggled)
     def _toggle_mode(self, event: TicketTable.ModeToggled) -> None:
-        rows = self._rows()
-        if 0 <= event.index < len(rows):
-            row = rows[event.index]
+        shown = self._shown_row(event.index)
+        if shown is None:
+            return
+
+        def flip(row: TicketRowBody) -> TicketRowBody:
+            # Flipped from the driver's mode when the change runs: two quick toggles cancel out.
             row.mode = "Excluded" if row.mode == "Included" else "Included"
-            self.push_rows(rows)
+            return row
+
+        self.edit_rows(f"Toggle Mode of {shown.field}", shown.field, flip)
 
     @on(TicketTable.RowRemoved)
     def _remove_row(self, event: TicketTable.RowRemoved) -> None:
-        rows = self._rows()
-        if 0 <= event.index < len(rows):
-            del rows[event.index]
-            self.push_rows(rows)
+        shown = self._shown_row(event.index)
+        if shown is not None:
+            self.edit_rows(f"Remove {shown.field}", shown.field, lambda row: None)
 
     @on(TicketTable.RowChosen)
     def _edit_value(self, event: TicketTable.RowChosen) -> None:
-        rows = self._rows()
-        if not 0 <= event.index < len(rows):
+        shown = self._shown_row(event.index)
+        if shown is None:
             return
-        row = rows[event.index]
 
         def apply(value: str | None) -> None:
-            if value is not None and value != row.value:
-                row.value = value
-                self.push_rows(rows)
+            if value is None or value == shown.value:
+                return
 
-        title = f"Value of {row.name or row.field} ({row.field}, {row.type})"
-        self.app.push_screen(PromptModal(title, row.value), apply)
+            def set_value(row: TicketRowBody) -> TicketRowBody:
+                row.value = value
+                return row
+
+            self.edit_rows(f"Edit the value of {shown.field}", shown.field, set_value)
+
+        title = f"Value of {shown.name or shown.field} ({shown.field}, {shown.type})"
+        self.app.push_screen(PromptModal(title, shown.value), apply)
 
     @on(Button.Pressed, "#add-field")
     def action_add_field(self) -> None:
