@@ -21,12 +21,14 @@ from driver.ticket_requests import (
     drop_protected,
     edit_body,
     jql_string,
+    legacy_stamp_label,
     make_safe,
     make_safe_comment,
     merge_updates,
     plan_requests,
     stamp_create_body,
     stamp_jql,
+    stamp_key,
     stamp_label,
 )
 from driver.ticket_table import Mode, add_row, query_to_table, seed_table, set_mode
@@ -101,16 +103,34 @@ def test_edit_and_comment_bodies() -> None:
         ("9f1c2d3e-aaaa", "alarm-9f1c2d3e-aaaa"),
     ],
 )
+def test_legacy_stamp_label(guid: str, label: str) -> None:
+    # The label earlier versions wrote (still searched for): whitespace became `_`.
+    assert legacy_stamp_label(guid) == label
+
+
+@pytest.mark.parametrize(
+    ("guid", "label"),
+    [
+        ("12/345/6789", "alarm-12/345/6789"),
+        ("9f1c2d3e-aaaa", "alarm-9f1c2d3e-aaaa"),
+        ("a b\tc", "alarm-a_b_c_" + stamp_key("a b\tc")),
+        ("a_b_c", "alarm-a_b_c_" + stamp_key("a_b_c")),
+    ],
+)
 def test_stamp_label(guid: str, label: str) -> None:
     assert stamp_label(guid) == label
 
 
 def test_long_guid_labels_are_cut_with_a_stable_hash() -> None:
     one, two = "G" * 256, "G" * 255 + "H"
+    assert len(legacy_stamp_label(one)) == 255
+    assert legacy_stamp_label(one) != legacy_stamp_label(two)
+    assert legacy_stamp_label(one)[:-17] == legacy_stamp_label(two)[:-17]
     assert len(stamp_label(one)) == 255
     assert stamp_label(one) == stamp_label(one)
     assert stamp_label(one) != stamp_label(two)
-    assert stamp_label(one)[:-17] == stamp_label(two)[:-17]
+    assert stamp_label(one)[:-35] == stamp_label(two)[:-35]
+    assert stamp_label(one).endswith("_" + stamp_key(one))
 
 
 def test_stamp_create_body_with_a_label() -> None:
