@@ -4,7 +4,7 @@
   other top-level keys (update, properties, transition), stamped with the GUID:
   `POST <ticket_location>`.
 - UPDATE sends only the command's fields, `PUT <ticket_location>/{key}`, minus the protected
-  fields, then one `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is
+  fields, never removing the GUID stamp (`keep_stamp`), then one `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is
   only known at run time (found with `stamp_jql`), so paths hold the placeholder `{key}`;
   `RequestPlan.with_key` fills it in. An UPDATE with no field left sends no PUT at all.
 - Every body goes through `make_safe`, which trims what Jira would reject outright (summary over
@@ -60,6 +60,7 @@ __all__ = [
     "drop_protected",
     "edit_body",
     "jql_string",
+    "keep_stamp",
     "legacy_label_trusted",
     "legacy_value_trusted",
     "legacy_stamp_label",
@@ -482,6 +483,33 @@ def merge_updates(earlier: ResolvedCommand, later: ResolvedCommand) -> ResolvedC
     )
 
 
+def keep_stamp(
+    body: Mapping[str, JSON], guid: str, guid_field: str = "", label_prefix: str = "alarm-"
+) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """An UPDATE's edit body that cannot remove the ticket's GUID stamp, and notes.
+
+    Labels: a PUT of `fields.labels` replaces the whole set, so the stamp label is added to it
+    (an old ticket then carries the current stamp). guid_field: the field is the stamp and is
+    left out of the edit.
+    """
+    result = copy.deepcopy(dict(body))
+    fields = result.get("fields")
+    notes: list[str] = []
+    if not isinstance(fields, dict):
+        return result, ()
+    if guid_field:
+        if guid_field in fields:
+            del fields[guid_field]
+            notes.append(f"{guid_field} holds the GUID stamp: not updated")
+        return result, tuple(notes)
+    labels = fields.get("labels")
+    if isinstance(labels, list):
+        label = stamp_label(guid, label_prefix)
+        if label not in labels:
+            labels.append(label)
+    return result, tuple(notes)
+
+
 def plan_requests(
     command: ResolvedCommand,
     table: TicketTable,
@@ -494,12 +522,15 @@ def plan_requests(
         body = create_body(table, command, settings.user_style, settings.text_format)
         body = stamp_create_body(body, command.guid, settings.guid_field, settings.guid_label_prefix)
         body, create_notes = make_safe(body)
+        if command.left_out:
+            create_notes = (f"left out (empty value): {', '.join(command.left_out)}", *create_notes)
         create = PlannedRequest("POST", _issue_path(location), body)
         return RequestPlan(command.guid, command.action, create, notes=create_notes)
 
     body, dropped = drop_protected(edit_body(command), settings.protected_fields, catalog)
+    body, stamp_notes = keep_stamp(body, command.guid, settings.guid_field, settings.guid_label_prefix)
     body, notes_list = make_safe(body)
-    notes = list(notes_list)
+    notes = list(stamp_notes) + list(notes_list)
     if dropped:
         notes.append("protected fields not updated: " + ", ".join(dropped))
     path = _issue_path(location, KEY_PLACEHOLDER)
