@@ -254,9 +254,10 @@ def render(command: Command) -> str:
 
 
 UNCLEARABLE: dict[FieldType, str] = {
-    # Project and issue type are refused by their shapers already. The specs give priority no empty value (bulk edit's JiraPriorityField requires a
-    # priorityId; clearable fields such as single selects document how to clear), and Jira gives
-    # every issue one (the default when a create names none).
+    # Project and issue type are refused by their shapers already. The specs give priority no
+    # empty value (spec v3 bulk edit: JiraPriorityField requires a priorityId, while clearable
+    # fields such as JiraSingleSelectField say how to clear), and Jira gives every issue one
+    # (the default when a create names none).
     FieldType.PRIORITY: (
         "a priority cannot be cleared (Jira keeps one on every issue): "
         "name one, e.g. priority;Medium or priority;id:3"

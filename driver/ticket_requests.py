@@ -4,9 +4,10 @@
   other top-level keys (update, properties, transition), stamped with the GUID:
   `POST <ticket_location>`.
 - UPDATE sends only the command's fields, `PUT <ticket_location>/{key}`, minus the protected
-  fields, never removing the GUID stamp (`keep_stamp`), then one `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is
-  only known at run time (found with `stamp_jql`), so paths hold the placeholder `{key}`;
-  `RequestPlan.with_key` fills it in. An UPDATE with no field left sends no PUT at all.
+  fields, never removing the GUID stamp (`keep_stamp`), then one
+  `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is only known at
+  run time (found with `stamp_jql`), so paths hold the placeholder `{key}`; `RequestPlan.with_key`
+  fills it in. An UPDATE with no field left sends no PUT at all.
 - Every body goes through `make_safe`, which trims what Jira would reject outright (summary over
   255 UTF-16 units or with line breaks, description/environment/comments over 32,767, spaces in
   labels) and says what it changed. Jira counts lengths as Java does, in UTF-16 code units.
@@ -206,12 +207,44 @@ def comment_bodies(command: ResolvedCommand, text_format: TextFormat = "plain") 
 # ends in a key, so the two forms cannot meet; two keyed stamps meet only if SHA-256 collides.
 
 STAMP_KEY_HEX = 32
-_KEY_TAIL = re.compile(r"jd[0-9a-f]{%d}\Z" % STAMP_KEY_HEX)
-_KEY_WIDTH = 2 + STAMP_KEY_HEX
+_KEY_TAIL = re.compile(r"jd[0-9a-f]{" + str(STAMP_KEY_HEX) + r"}\Z")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 LUCENE_STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then "
-    "there these they this to was will with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
 )
 """The English stop words Jira's text index drops (Lucene's list): a GUID made only of these is
 not found by `~`."""

@@ -455,8 +455,41 @@ class CompiledQuery:
 # inside a phrase: Jira then finds `ok?*` only in a word longer than "ok"), and every other
 # clause must match. No stemming. A query with no word left matches nothing.
 STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then "
-    "there these they this to was will with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
 )
 _WORD = re.compile(r"\w+")
 
@@ -504,6 +537,8 @@ def _parse_text_query(pattern: str) -> list[tuple[bool, list[_Piece]]]:
     chars: list[tuple[str, bool]] = []
     phrase = False
     i = 0
+    # Lower-cased first, as analyze() does: some letters lower into two characters (İ).
+    pattern = pattern.lower()
 
     def close(as_phrase: bool) -> None:
         pieces = _pieces(chars)
