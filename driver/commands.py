@@ -12,6 +12,8 @@ Grammar (docs/advanced-commands.md has the full story with tested examples):
 - field: a Jira field id or a catalog display name, any case, surrounding spaces ignored.
 - value: kept exactly, spaces included; it may contain `;`.
 - On UPDATE, `comment;text` adds a comment (several allowed, kept in order) instead of a field.
+- An empty (or all-space) value clears the field on UPDATE (not project, issue type or
+  priority: UNCLEARABLE) and leaves the pair out on CREATE.
 - One trailing line ending of the whole text is ignored (commands often come from files or
   stdin), and so is a final segment made only of spaces.
 - Positions are 1-based character (Unicode code point) offsets into the text as given.
@@ -28,13 +30,14 @@ from dataclasses import field as _field
 from enum import StrEnum
 
 from driver.errors import CommandError, ShapeError, UnknownFieldError
-from driver.fields import FieldCatalog
+from driver.fields import FieldCatalog, FieldType
 from driver.shaping import JSON, TextFormat, UserStyle, shape
 
 __all__ = [
     "ACTIONS",
     "COMMENT",
     "MAX_GUID_LENGTH",
+    "UNCLEARABLE",
     "Action",
     "ActionSpec",
     "Command",
@@ -108,6 +111,8 @@ class ResolvedCommand:
     """Field id -> JSON value; a field given twice keeps its first place and its last value."""
     comments: tuple[str, ...] = ()
     """Comment texts, in order (bodies are built by driver.ticket_requests)."""
+    left_out: tuple[str, ...] = _field(default=(), compare=False)
+    """Field ids a CREATE named with an empty value, so left out (for the log's note only)."""
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -248,6 +253,19 @@ def render(command: Command) -> str:
 # --- resolving --------------------------------------------------------------------------------
 
 
+UNCLEARABLE: dict[FieldType, str] = {
+    # Project and issue type are refused by their shapers already. The specs give priority no
+    # empty value (spec v3 bulk edit: JiraPriorityField requires a priorityId, while clearable
+    # fields such as JiraSingleSelectField say how to clear), and Jira gives every issue one
+    # (the default when a create names none).
+    FieldType.PRIORITY: (
+        "a priority cannot be cleared (Jira keeps one on every issue): "
+        "name one, e.g. priority;Medium or priority;id:3"
+    ),
+}
+"""Field types an UPDATE cannot set to nothing (beyond project and issue type), with the reason."""
+
+
 def resolve(
     command: Command,
     catalog: FieldCatalog,
@@ -258,6 +276,7 @@ def resolve(
     spec = ACTIONS[command.action.value]
     fields: dict[str, JSON] = {}
     comments: list[str] = []
+    left_out: list[str] = []
     for pair in command.pairs:
         if pair.field.strip().casefold() == COMMENT:
             if not spec.allows_comments:
@@ -274,13 +293,25 @@ def resolve(
                 pair.field_position,
                 f"unknown field {pair.field!r} (use a Jira field id or a display name from the catalog)",
             )
+        if not pair.value.strip():
+            if command.action == Action.CREATE:
+                # Nothing to set: sending [] or null would be refused for a field that is not on
+                # the create screen, so the pair is left out (the table's value, if any, stays).
+                fields.pop(definition.id, None)
+                if definition.id not in left_out:
+                    left_out.append(definition.id)
+                continue
+            if definition.type in UNCLEARABLE:
+                raise CommandError(pair.value_position, UNCLEARABLE[definition.type])
+        elif definition.id in left_out:
+            left_out.remove(definition.id)
         try:
             fields[definition.id] = shape(definition, pair.value, user_style, text_format)
         except ShapeError as exc:
             raise CommandError(pair.value_position, str(exc)) from None
         except (ValueError, RecursionError) as exc:  # defensive: shaping promises ShapeError only
             raise CommandError(pair.value_position, f"field {definition.id!r}: {exc}") from None
-    return ResolvedCommand(command.guid, command.action, fields, tuple(comments))
+    return ResolvedCommand(command.guid, command.action, fields, tuple(comments), tuple(left_out))
 
 
 def parse_command(

@@ -33,7 +33,13 @@ from typing import Any
 from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraUnavailable
 from driver.jira_answers import JiraComment, JiraUser
 from driver.shaping import adf_to_text
-from driver.ticket_requests import stamp_label
+from driver.ticket_requests import (
+    legacy_label_trusted,
+    legacy_stamp_label,
+    legacy_value_trusted,
+    stamp_label,
+    stamp_value,
+)
 
 # Jira's clock and ours may differ: an in-doubt comment may carry a creation time a little before
 # its row's intake as our clock saw it.
@@ -65,22 +71,33 @@ def comment_not_added(error: BaseException) -> bool:
 def exact_match(guid: str, found: Sequence[Any], guid_field: str, guid_label_prefix: str) -> Any:
     """The probe hit that carries exactly this GUID's stamp, if any.
 
-    A custom-field stamp is found by a phrase search (`cf[N] ~`), which also matches longer
+    A custom-field stamp is found by a full-text search (`cf[N] ~`), which also matches longer
     texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
-    value proves it. Labels are matched by `=`, but Jira compares them case-insensitively.
+    value (ticket_requests.stamp_value, or the bare GUID earlier versions wrote, see
+    legacy_value_trusted) proves it.
+    Labels are matched by `=`, but Jira compares them case-insensitively, so the label must be
+    among the hit's labels as written: this GUID's stamp_label, or its legacy label when that is
+    trusted (ticket_requests.legacy_label_trusted: never for a GUID holding a space or `_`).
     """
-    label = stamp_label(guid, guid_label_prefix)
+    if guid_field:
+        wanted = {stamp_value(guid).strip()}
+        if legacy_value_trusted(guid):
+            wanted.add(guid.strip())
+    else:
+        wanted = {stamp_label(guid, guid_label_prefix)}
+        if legacy_label_trusted(guid):
+            wanted.add(legacy_stamp_label(guid, guid_label_prefix))
     for hit in found:
         values = getattr(hit, "fields", None) or {}
         if guid_field:
             value = values.get(guid_field)
             if isinstance(value, dict):
                 value = adf_to_text(value)
-            if isinstance(value, str) and value.strip() == guid:
+            if isinstance(value, str) and value.strip() in wanted:
                 return hit
         else:
             labels = values.get("labels")
-            if not isinstance(labels, list) or label in labels:
+            if not isinstance(labels, list) or wanted & {x for x in labels if isinstance(x, str)}:
                 return hit
     return None
 

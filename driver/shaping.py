@@ -10,7 +10,16 @@ value as a raw-JSON row). Exactness is checked, not assumed: every candidate tex
 and compared with the original JSON, types and key order included.
 
 An empty text clears a field: `""` for string and text, `[]` for list types, JSON null for the
-others. Project and issue type cannot be cleared, and raw JSON must parse.
+others. Project and issue type cannot be cleared, and raw JSON must parse. (What an empty value
+means in a command depends on the action: driver.commands leaves it out of a CREATE.)
+
+Fields whose values are Jira objects with an id or a name (project, issue type, priority,
+components, versions, select options) also take an explicit id, `id:10001`, which
+becomes `{"id": "10001"}`; `name:` forces the name form for a name that starts with `id:`.
+
+Numbers are read as Jira keeps them, 64-bit floating point: ASCII digits only, and at most
+2**53 in size (see MAX_NUMBER). Lengths Jira limits are counted as Jira (Java) counts them, in
+UTF-16 code units (`utf16_len`, `cut_utf16`).
 
 Two properties of the Jira side change the JSON: the user style (Cloud names people by
 `accountId`, Server/Data Center by `name`) and the text format (v3 takes Atlassian Document
@@ -25,6 +34,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from driver.errors import ShapeError
@@ -32,11 +42,13 @@ from driver.fields import FieldDef, FieldType
 
 __all__ = [
     "JSON",
+    "MAX_NUMBER",
     "TextFormat",
     "UserStyle",
     "adf_to_text",
     "canonical",
     "compact_json",
+    "cut_utf16",
     "MAX_JSON_DEPTH",
     "loads_strict",
     "same_json",
@@ -46,6 +58,7 @@ __all__ = [
     "too_deep",
     "unshape",
     "user_style_for",
+    "utf16_len",
 ]
 
 UserStyle = Literal["cloud", "datacenter"]
@@ -118,6 +131,34 @@ def same_json(a: JSON, b: JSON) -> bool:
     return bool(a == b)
 
 
+# --- lengths as Jira counts them --------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """The length of a text in UTF-16 code units, as Java's String.length() (and so Jira) counts it.
+
+    A character outside the Basic Multilingual Plane (an emoji, U+1F600) counts 2.
+    """
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def cut_utf16(text: str, limit: int) -> str:
+    """The longest start of text at most `limit` UTF-16 units long; never splits a surrogate pair.
+
+    Cuts between code points, so an astral character is kept whole or left out whole.
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit // 2 or utf16_len(text) <= limit:
+        return text
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
 # --- Atlassian Document Format ----------------------------------------------------------------
 
 
@@ -173,7 +214,7 @@ def adf_to_text(doc: Any) -> str:
 
 # --- shaping ----------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
 _DATETIME_EXPECTED = "an ISO 8601 date-time with an offset, e.g. 2026-11-24T10:00:00.000+0000"
@@ -183,21 +224,40 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+MAX_NUMBER = 2**53
+"""The largest magnitude a number field takes: 9,007,199,254,740,992.
+
+Jira stores number fields as Java doubles. Up to 2**53 every whole number is stored exactly;
+beyond it Jira would keep a different number than the one sent (12345678901234567890 becomes
+12345678901234567168) without saying so, so the driver refuses it at intake instead.
+"""
+_NUMBER_RANGE = (
+    f"a finite number Jira can store, between -{MAX_NUMBER} and {MAX_NUMBER} (at most 16 digits "
+    "before the point; Jira keeps numbers as 64-bit floating point)"
+)
+
+
 def _shape_number(field: FieldDef, text: str) -> JSON:
     stripped = text.strip()
     if not stripped:
         return None
     if not _NUMBER.fullmatch(stripped):
+        if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in stripped):
+            raise ShapeError(field.id, text, "a number written with the digits 0-9, such as 42 or 3.5")
         raise ShapeError(field.id, text, "a number such as 42 or 3.5")
+    # Decimal reads any length of digits exactly (int() stops at 4,300 digits), so the range
+    # check sees the number as written, not as float() rounded it.
     try:
-        if re.fullmatch(r"[+-]?\d+", stripped):
-            return int(stripped)
-        number = float(stripped)
-        if not math.isfinite(number):
-            raise ValueError("not finite")
-        return int(number) if number.is_integer() else number
-    except ValueError:
-        raise ShapeError(field.id, text, "a finite number with at most 4300 digits") from None
+        exact = Decimal(stripped)
+        too_big = exact.copy_abs() > MAX_NUMBER
+        number = float(exact)
+    except ArithmeticError:  # an exponent past what decimal compares (1e99999999999999999999)
+        too_big, number = True, math.inf
+    if too_big:
+        raise ShapeError(field.id, text, _NUMBER_RANGE)
+    if number == 0 and exact != 0:
+        raise ShapeError(field.id, text, "a number Jira can store: this one is too close to zero")
+    return int(number) if number.is_integer() else number
 
 
 def _shape_date(field: FieldDef, text: str) -> JSON:
@@ -250,9 +310,31 @@ def _shape_json(field: FieldDef, text: str) -> JSON:
         raise ShapeError(field.id, text, f"valid JSON{reason}") from None
 
 
+_ID_FORM = "id:"
+_NAME_FORM = "name:"
+_ID_EXAMPLE = "an id of digits after id:, e.g. id:10001"
+
+
+def _reference(field: FieldDef, text: str, key: str, item: str) -> dict[str, JSON]:
+    """`{key: item}`, `{"id": N}` for `id:N`, `{key: rest}` for `name:rest` (item is stripped)."""
+    lowered = item.lower()
+    if lowered.startswith(_ID_FORM):
+        ident = item[len(_ID_FORM) :].strip()
+        # Jira's ids of priorities, types, options, components, versions and projects are numbers.
+        if not (ident.isascii() and ident.isdigit()):
+            raise ShapeError(field.id, text, _ID_EXAMPLE)
+        return {"id": ident}
+    if lowered.startswith(_NAME_FORM):
+        name = item[len(_NAME_FORM) :].strip()
+        if not name:
+            raise ShapeError(field.id, text, f"a name after {_NAME_FORM}")
+        return {key: name}
+    return {key: item}
+
+
 def _named(key: str) -> Callable[[FieldDef, str, UserStyle, TextFormat], JSON]:
     def shaper(field: FieldDef, text: str, style: UserStyle, fmt: TextFormat) -> JSON:
-        return {key: text.strip()} if text.strip() else None
+        return _reference(field, text, key, text.strip()) if text.strip() else None
 
     return shaper
 
@@ -261,14 +343,14 @@ def _required_named(key: str, example: str) -> Callable[[FieldDef, str, UserStyl
     def shaper(field: FieldDef, text: str, style: UserStyle, fmt: TextFormat) -> JSON:
         if not text.strip():
             raise ShapeError(field.id, text, f"a non-empty {example}")
-        return {key: text.strip()}
+        return _reference(field, text, key, text.strip())
 
     return shaper
 
 
 def _named_list(key: str) -> Callable[[FieldDef, str, UserStyle, TextFormat], JSON]:
     def shaper(field: FieldDef, text: str, style: UserStyle, fmt: TextFormat) -> JSON:
-        return [{key: part} for part in _split_list(text)]
+        return [_reference(field, text, key, part) for part in _split_list(text)]
 
     return shaper
 
@@ -326,9 +408,17 @@ def shape(
 # --- unshaping --------------------------------------------------------------------------------
 
 
-def _name_of(value: JSON, key: str) -> str | None:
+def _name_of(value: JSON, key: str, reference: bool = True) -> str | None:
+    """The text of `{key: name}`; `name:` in front when the name itself reads as an id or name form.
+
+    An `{"id": ...}` object gives None: names are the table's spelling, and a query edited to
+    hold an id keeps it as a raw JSON row (or as the row's own `id:` text, see ticket_table).
+    """
     if isinstance(value, dict) and list(value) == [key] and isinstance(value[key], str):
-        return str(value[key])
+        name = str(value[key])
+        if reference and name.strip().lower().startswith((_ID_FORM, _NAME_FORM)):
+            return _NAME_FORM + name
+        return name
     return None
 
 
@@ -368,13 +458,15 @@ def _candidate(field: FieldDef, value: JSON, style: UserStyle, fmt: TextFormat) 
         return _join_names(value, "name")
     if kind == FieldType.MULTI_OPTION:
         return _join_names(value, "value")
+    if kind == FieldType.USER:
+        return _name_of(value, "accountId" if style == "cloud" else "name", reference=False)
+    if kind == FieldType.PARENT:
+        return _name_of(value, "key", reference=False)
     keys = {
         FieldType.OPTION: "value",
         FieldType.PROJECT: "key",
         FieldType.ISSUETYPE: "name",
         FieldType.PRIORITY: "name",
-        FieldType.PARENT: "key",
-        FieldType.USER: "accountId" if style == "cloud" else "name",
     }
     return _name_of(value, keys[kind])
 

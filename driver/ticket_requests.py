@@ -4,12 +4,13 @@
   other top-level keys (update, properties, transition), stamped with the GUID:
   `POST <ticket_location>`.
 - UPDATE sends only the command's fields, `PUT <ticket_location>/{key}`, minus the protected
-  fields, then one `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is
-  only known at run time (found with `stamp_jql`), so paths hold the placeholder `{key}`;
-  `RequestPlan.with_key` fills it in. An UPDATE with no field left sends no PUT at all.
+  fields, never removing the GUID stamp (`keep_stamp`), then one
+  `POST <ticket_location>/{key}/comment` per comment, in order. The ticket key is only known at
+  run time (found with `stamp_jql`), so paths hold the placeholder `{key}`; `RequestPlan.with_key`
+  fills it in. An UPDATE with no field left sends no PUT at all.
 - Every body goes through `make_safe`, which trims what Jira would reject outright (summary over
-  255 characters or with line breaks, description/environment/comments over 32,767, spaces in
-  labels) and says what it changed.
+  255 UTF-16 units or with line breaks, description/environment/comments over 32,767, spaces in
+  labels) and says what it changed. Jira counts lengths as Java does, in UTF-16 code units.
 
 The GUID stamp makes creates idempotent (WIRE-FACTS §10): by default a label `<prefix><guid>`, or,
 when `[ticket] guid_field` names a text custom field, that field set to the GUID.
@@ -26,7 +27,16 @@ from typing import TYPE_CHECKING
 
 from driver.commands import Action, ResolvedCommand
 from driver.fields import FieldCatalog
-from driver.shaping import JSON, TextFormat, UserStyle, adf_to_text, text_format_for, text_to_adf
+from driver.shaping import (
+    JSON,
+    TextFormat,
+    UserStyle,
+    adf_to_text,
+    cut_utf16,
+    text_format_for,
+    text_to_adf,
+    utf16_len,
+)
 from driver.shaping import user_style_for as _user_style_for
 from driver.ticket_table import TicketTable, table_to_query
 
@@ -35,9 +45,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_PLACEHOLDER",
+    "LUCENE_STOP_WORDS",
     "MAX_LABEL",
     "MAX_SUMMARY",
     "MAX_TEXT",
+    "MAX_TEXT_FIELD",
+    "STAMP_KEY_HEX",
     "TRUNCATION_MARKER",
     "PlannedRequest",
     "RequestPlan",
@@ -48,19 +61,28 @@ __all__ = [
     "drop_protected",
     "edit_body",
     "jql_string",
+    "keep_stamp",
+    "legacy_label_trusted",
+    "legacy_value_trusted",
+    "legacy_stamp_label",
+    "lucene_phrase",
     "make_safe",
     "make_safe_comment",
     "merge_updates",
     "plan_requests",
     "stamp_create_body",
     "stamp_jql",
+    "stamp_key",
     "stamp_label",
+    "stamp_value",
 ]
 
 KEY_PLACEHOLDER = "{key}"
 MAX_SUMMARY = 255
 MAX_TEXT = 32_767
 MAX_LABEL = 255
+MAX_TEXT_FIELD = 255
+"""A single-line text custom field's limit (UTF-16 units), which bounds a guid_field stamp."""
 TRUNCATION_MARKER = "… [truncated by jira-driver]"
 
 
@@ -173,19 +195,135 @@ def comment_bodies(command: ResolvedCommand, text_format: TextFormat = "plain") 
 
 
 # --- GUID stamp -------------------------------------------------------------------------------
+#
+# Two alarms must never share a stamp, and a stamp must be found again by the search Jira offers
+# for where it lives: `labels = "..."` (exact, case-insensitive) or `cf[N] ~ "..."` (full text).
+#
+# Plain GUIDs keep the stamp they always had: the label `<prefix><guid>` when the GUID holds no
+# space and no `_`, the guid_field value `<guid>` when the GUID has a word full-text search can
+# find. Every other GUID gets a readable part plus STAMP_KEY (`jd` and 32 hex digits of the
+# GUID's SHA-256), one token Jira's tokenizer keeps whole: label `<prefix><guid, spaces as
+# _>_jd<hex>`, field `<guid> jd<hex>`. A plain label has no `_` and a plain field value never
+# ends in a key, so the two forms cannot meet; two keyed stamps meet only if SHA-256 collides.
+
+STAMP_KEY_HEX = 32
+_KEY_TAIL = re.compile(r"jd[0-9a-f]{" + str(STAMP_KEY_HEX) + r"}\Z")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+LUCENE_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+"""The English stop words Jira's text index drops (Lucene's list): a GUID made only of these is
+not found by `~`."""
+_LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\')
 
 
-def stamp_label(guid: str, prefix: str = "alarm-") -> str:
-    """The label `<prefix><guid>`, label-safe: whitespace -> `_`, at most 255 characters.
+def stamp_key(guid: str) -> str:
+    """`jd` and the first 32 hex digits of SHA-256(UTF-8 GUID): letters and digits only, one token."""
+    return "jd" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()[:STAMP_KEY_HEX]
 
-    A label that would be longer keeps its start and ends with `-` and 16 hex digits of the
-    GUID's SHA-256, so the same GUID always gives the same label.
+
+def legacy_stamp_label(guid: str, prefix: str = "alarm-") -> str:
+    """The label earlier versions stamped: `<prefix><guid>`, whitespace -> `_`, long ones digested.
+
+    Not injective (`env TEST` and `env_TEST` share `alarm-env_TEST`); kept to find old tickets.
     """
     label = re.sub(r"\s", "_", prefix + guid)
     if len(label) <= MAX_LABEL:
         return label
-    digest = hashlib.sha256(guid.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return label[: MAX_LABEL - 17] + "-" + digest
+
+
+def legacy_label_trusted(guid: str) -> bool:
+    """Whether a ticket carrying this GUID's legacy label is surely this GUID's ticket.
+
+    The legacy label wrote spaces as `_`, so for a GUID holding either, another GUID (the one
+    with `_` and space swapped) had the same label: such a label proves nothing and is ignored.
+    """
+    return not any(ch.isspace() or ch == "_" for ch in guid)
+
+
+def _plain_label(guid: str, prefix: str) -> bool:
+    return legacy_label_trusted(guid) and utf16_len(prefix + guid) <= MAX_LABEL
+
+
+def stamp_label(guid: str, prefix: str = "alarm-") -> str:
+    """The GUID's label, distinct for distinct GUIDs, at most 255 UTF-16 units, no whitespace.
+
+    `<prefix><guid>` for a GUID without spaces and `_` whose label fits; otherwise
+    `<prefix><guid with spaces as _, cut to fit>_<stamp_key(guid)>`.
+    """
+    if _plain_label(guid, prefix):
+        return prefix + guid
+    tail = "_" + stamp_key(guid)
+    room = MAX_LABEL - len(tail)
+    head = cut_utf16(re.sub(r"\s", "_", prefix + guid), room)
+    return head + tail
+
+
+def _findable_words(guid: str) -> bool:
+    return any(word.lower() not in LUCENE_STOP_WORDS for word in _ASCII_WORD.findall(guid))
+
+
+def _plain_value(guid: str) -> bool:
+    return utf16_len(guid) <= MAX_TEXT_FIELD and _findable_words(guid) and not _KEY_TAIL.search(guid)
+
+
+def legacy_value_trusted(guid: str) -> bool:
+    """Whether a guid_field holding exactly this GUID (as earlier versions wrote it) is its ticket.
+
+    Always, except for a GUID that itself ends like a key: its text could be another GUID's
+    `<guid> <key>` stamp.
+    """
+    return not _KEY_TAIL.search(guid)
+
+
+def stamp_value(guid: str) -> str:
+    """The guid_field value: the GUID itself when full-text search can find it, else `<guid> <key>`.
+
+    Findable: at most 255 UTF-16 units (a text field's limit), a word of ASCII letters or digits
+    that is not a stop word, and not ending like a key. Otherwise the GUID (cut to fit) is
+    followed by a space and stamp_key(guid), which `~` always finds as one token.
+    """
+    if _plain_value(guid):
+        return guid
+    key = stamp_key(guid)
+    head = cut_utf16(guid, MAX_TEXT_FIELD - 1 - len(key)).rstrip()
+    return f"{head} {key}" if head else key
 
 
 def stamp_create_body(
@@ -198,7 +336,7 @@ def stamp_create_body(
     stamped = copy.deepcopy(dict(body))
     fields = stamped.setdefault("fields", {})
     if guid_field:
-        fields[guid_field] = guid
+        fields[guid_field] = stamp_value(guid)
         return stamped
     label = stamp_label(guid, label_prefix)
     update = stamped.get("update")
@@ -220,23 +358,41 @@ def jql_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def lucene_phrase(text: str) -> str:
+    """A full-text phrase query for text: in double quotes, Lucene's special characters escaped.
+
+    Unescaped, `?` and `*` are wildcards and `"`, `\\`, `(`... syntax (WIRE-FACTS has no text-search
+    section; Jira's JQL text-search help lists `+ - & | ! ( ) { } [ ] ^ ~ * ? \\ :` as special).
+    """
+    return '"' + "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text) + '"'
+
+
 def stamp_jql(
     guid: str,
     guid_field: str = "",
     label_prefix: str = "alarm-",
     project: str | None = None,
 ) -> str:
-    """JQL that finds the ticket stamped with this GUID.
+    """JQL that finds the ticket stamped with this GUID (and one stamped by earlier versions).
 
-    With a guid_field this is a phrase search (`cf[N] ~`), which also matches longer texts that
-    contain the GUID: the caller must check the field's exact value on the issues found.
+    guid_field: `cf[N] ~ <phrase of the GUID>` for a GUID stamped plain, else `cf[N] ~ "<key>"`.
+    A phrase also matches longer texts holding it, so the caller must check the field's exact
+    value (exactly_once.exact_match). Labels: `labels = "<label>"`, or `labels in (label,
+    legacy label)` when an earlier version stamped this GUID differently and that label is
+    trusted (legacy_label_trusted).
     """
     if guid_field:
         number = guid_field.removeprefix("customfield_")
-        phrase = '"' + guid.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        clause = f"cf[{number}] ~ {jql_string(phrase)}"
+        value = stamp_value(guid)
+        query = lucene_phrase(value) if value == guid else stamp_key(guid)
+        clause = f"cf[{number}] ~ {jql_string(query)}"
     else:
-        clause = f"labels = {jql_string(stamp_label(guid, label_prefix))}"
+        label = stamp_label(guid, label_prefix)
+        legacy = legacy_stamp_label(guid, label_prefix)
+        if legacy != label and legacy_label_trusted(guid):
+            clause = f"labels in ({jql_string(label)}, {jql_string(legacy)})"
+        else:
+            clause = f"labels = {jql_string(label)}"
     if project:
         return f"project = {jql_string(project)} AND {clause}"
     return clause
@@ -270,20 +426,28 @@ def drop_protected(
 
 
 def _cut(text: str, limit: int) -> str:
-    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+    return cut_utf16(text, limit - utf16_len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
+
+
+def _cut_note(what: str, text: str, limit: int) -> str:
+    units = utf16_len(text)
+    if units == len(text):
+        return f"{what} cut from {units} to {limit} characters"
+    return f"{what} cut from {units} to at most {limit} UTF-16 units ({len(text)} characters)"
 
 
 def _safe_text(value: JSON, limit: int, what: str, notes: list[str]) -> JSON:
+    # Jira counts lengths in UTF-16 units (Java strings): an emoji is 2 of them.
     if isinstance(value, str):
-        if len(value) > limit:
-            notes.append(f"{what} cut from {len(value)} to {limit} characters")
+        if utf16_len(value) > limit:
+            notes.append(_cut_note(what, value, limit))
             return _cut(value, limit)
         return value
     if isinstance(value, dict) and value.get("type") == "doc":
         # ADF has no documented size of its own; we bound the visible text like v2's string.
         text = adf_to_text(value)
-        if len(text) > limit:
-            notes.append(f"{what} cut from {len(text)} to {limit} characters (formatting dropped)")
+        if utf16_len(text) > limit:
+            notes.append(_cut_note(what, text, limit) + " (formatting dropped)")
             return text_to_adf(_cut(text, limit))
     return value
 
@@ -294,9 +458,7 @@ def _safe_labels(labels: JSON, notes: list[str]) -> JSON:
     result: list[JSON] = []
     for label in labels:
         if isinstance(label, str):
-            fixed = re.sub(r"\s+", "_", label)
-            if len(fixed) > MAX_LABEL:
-                fixed = fixed[:MAX_LABEL]
+            fixed = cut_utf16(re.sub(r"\s+", "_", label), MAX_LABEL)
             if fixed != label:
                 notes.append(f"label {label!r} changed to {fixed!r}")
             result.append(fixed)
@@ -327,7 +489,7 @@ def make_safe(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...
 
 
 def make_safe_comment(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
-    """A copy of a comment body cut to 32,767 characters, and notes."""
+    """A copy of a comment body cut to 32,767 UTF-16 units, and notes."""
     result = copy.deepcopy(dict(body))
     notes: list[str] = []
     if "body" in result:
@@ -354,6 +516,33 @@ def merge_updates(earlier: ResolvedCommand, later: ResolvedCommand) -> ResolvedC
     )
 
 
+def keep_stamp(
+    body: Mapping[str, JSON], guid: str, guid_field: str = "", label_prefix: str = "alarm-"
+) -> tuple[dict[str, JSON], tuple[str, ...]]:
+    """An UPDATE's edit body that cannot remove the ticket's GUID stamp, and notes.
+
+    Labels: a PUT of `fields.labels` replaces the whole set, so the stamp label is added to it
+    (an old ticket then carries the current stamp). guid_field: the field is the stamp and is
+    left out of the edit.
+    """
+    result = copy.deepcopy(dict(body))
+    fields = result.get("fields")
+    notes: list[str] = []
+    if not isinstance(fields, dict):
+        return result, ()
+    if guid_field:
+        if guid_field in fields:
+            del fields[guid_field]
+            notes.append(f"{guid_field} holds the GUID stamp: not updated")
+        return result, tuple(notes)
+    labels = fields.get("labels")
+    if isinstance(labels, list):
+        label = stamp_label(guid, label_prefix)
+        if label not in labels:
+            labels.append(label)
+    return result, tuple(notes)
+
+
 def plan_requests(
     command: ResolvedCommand,
     table: TicketTable,
@@ -366,12 +555,15 @@ def plan_requests(
         body = create_body(table, command, settings.user_style, settings.text_format)
         body = stamp_create_body(body, command.guid, settings.guid_field, settings.guid_label_prefix)
         body, create_notes = make_safe(body)
+        if command.left_out:
+            create_notes = (f"left out (empty value): {', '.join(command.left_out)}", *create_notes)
         create = PlannedRequest("POST", _issue_path(location), body)
         return RequestPlan(command.guid, command.action, create, notes=create_notes)
 
     body, dropped = drop_protected(edit_body(command), settings.protected_fields, catalog)
+    body, stamp_notes = keep_stamp(body, command.guid, settings.guid_field, settings.guid_label_prefix)
     body, notes_list = make_safe(body)
-    notes = list(notes_list)
+    notes = list(stamp_notes) + list(notes_list)
     if dropped:
         notes.append("protected fields not updated: " + ", ".join(dropped))
     path = _issue_path(location, KEY_PLACEHOLDER)

@@ -44,6 +44,7 @@ from driver.shaping import (
     canonical,
     compact_json,
     loads_strict,
+    same_json,
     shape,
     too_deep,
     unshape,
@@ -293,6 +294,15 @@ def _row_for(
 ) -> TicketRow:
     known = catalog.get(field_id)
     name = previous.name if previous else known.name if known else field_id
+    if previous is not None and previous.type != FieldType.JSON:
+        # The row's own text still gives this JSON (an `id:` spelling, which unshape never
+        # writes): keep it as it was written.
+        try:
+            same = same_json(shape(previous.field_def(), previous.value, user_style, text_format), value)
+        except ShapeError:
+            same = False
+        if same:
+            return TicketRow(field=field_id, name=name, type=previous.type, value=previous.value)
     # The previous row's type first: a row someone made raw JSON must stay raw JSON.
     for candidate in (previous.field_def() if previous else None, known):
         if candidate is None:

@@ -60,6 +60,11 @@ class Api:
         return f"{self.base}/rest/api/{self.version}"
 
 
+def units(text: str) -> int:
+    """A text's length as Jira (Java) counts it: UTF-16 code units, 2 for an astral character."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 class FieldProblem(Exception):
     """A value Jira would refuse for one field; the message lands in `errors[field]`."""
 
@@ -465,7 +470,7 @@ def read_rich_text(api: Api, value: Any) -> RichText | None:
         if not isinstance(value, str):
             raise FieldProblem(NOT_STRING)
         text = value
-    if len(text) > TEXT_MAX:
+    if units(text) > TEXT_MAX:
         raise FieldProblem(TOO_LONG.format(TEXT_MAX))
     return value  # type: ignore[no-any-return]
 
@@ -476,7 +481,7 @@ def read_label(value: Any) -> str:
         raise FieldProblem(NOT_STRING)
     if not value or any(ch.isspace() for ch in value):
         raise FieldProblem(f"The label '{value}' contains spaces which is invalid.")
-    if len(value) > LABEL_MAX:
+    if units(value) > LABEL_MAX:
         raise FieldProblem(
             f"The label '{value}' exceeds the maximum length for a single label of {LABEL_MAX} characters."
         )
@@ -526,11 +531,11 @@ def read_value(api: Api, catalog: Catalog, fdef: FieldDef, value: Any) -> Any:
         if fdef.id == "summary":
             if not value.strip():
                 raise FieldProblem("You must specify a summary of the issue.")
-            if len(value) > SUMMARY_MAX:
+            if units(value) > SUMMARY_MAX:
                 raise FieldProblem(f"Summary must be less than {SUMMARY_MAX} characters.")
             if "\n" in value or "\r" in value:
                 raise FieldProblem("The summary is invalid because it contains newline characters.")
-        elif len(value) > TEXTFIELD_MAX:
+        elif units(value) > TEXTFIELD_MAX:
             raise FieldProblem(TOO_LONG.format(TEXTFIELD_MAX))
         return value
     if kind == "richtext":
@@ -672,7 +677,7 @@ def read_comment_body(api: Api, body: Any) -> RichText:
         text = body or ""
     if not text.strip():
         raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
-    if len(text) > TEXT_MAX:
+    if units(text) > TEXT_MAX:
         raise JiraError(400, [], {"comment": TOO_LONG.format(TEXT_MAX)})
     return body  # type: ignore[no-any-return]
 

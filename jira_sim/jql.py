@@ -448,25 +448,146 @@ class CompiledQuery:
         return items
 
 
-_TERM = re.compile(r"[\w*?]+")
+# Full text (`~`), as Jira's Lucene index treats it: text is cut into words of letters, digits
+# and `_`, lower-cased, and English stop words are dropped, in the issue and in the query alike.
+# In the query a backslash makes the next character literal (so it only separates words), a
+# double-quoted part is a phrase (its words in a row), unescaped `*` and `?` are wildcards (also
+# inside a phrase: Jira then finds `ok?*` only in a word longer than "ok"), and every other
+# clause must match. No stemming. A query with no word left matches nothing.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
 _WORD = re.compile(r"\w+")
 
 
+def analyze(text: str) -> list[str]:
+    """The words the index keeps for a text, in order."""
+    return [word for word in _WORD.findall(text.lower()) if word not in STOP_WORDS]
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    text: str
+    wildcard: bool
+
+
+def _pieces(chars: list[tuple[str, bool]]) -> list[_Piece]:
+    """Words of one query term; chars are (character, escaped)."""
+    pieces: list[_Piece] = []
+    word: list[str] = []
+    wild = False
+
+    def flush() -> None:
+        nonlocal wild
+        text = "".join(word).lower()
+        if text and (wild or text not in STOP_WORDS):
+            pieces.append(_Piece(text, wild))
+        word.clear()
+        wild = False
+
+    for ch, escaped in chars:
+        if not escaped and ch in "*?":
+            word.append(ch)
+            wild = True
+        elif _WORD.fullmatch(ch):
+            word.append(ch)
+        else:
+            flush()
+    flush()
+    return pieces
+
+
+def _parse_text_query(pattern: str) -> list[tuple[bool, list[_Piece]]]:
+    """(is_phrase, words) clauses of a full-text query."""
+    clauses: list[tuple[bool, list[_Piece]]] = []
+    chars: list[tuple[str, bool]] = []
+    phrase = False
+    i = 0
+    # Lower-cased first, as analyze() does: some letters lower into two characters (İ).
+    pattern = pattern.lower()
+
+    def close(as_phrase: bool) -> None:
+        pieces = _pieces(chars)
+        if pieces:
+            clauses.append((as_phrase, pieces))
+        chars.clear()
+
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            chars.append((pattern[i + 1], True))
+            i += 2
+            continue
+        if ch == '"':
+            close(phrase)
+            phrase = not phrase
+        elif ch.isspace() and not phrase:
+            close(False)
+        else:
+            chars.append((ch, False))
+        i += 1
+    close(phrase)
+    return clauses
+
+
+def _piece_matches(piece: _Piece, word: str) -> bool:
+    if not piece.wildcard:
+        return piece.text == word
+    regex = "".join(r"\w*" if c == "*" else r"\w" if c == "?" else re.escape(c) for c in piece.text)
+    return re.fullmatch(regex, word) is not None
+
+
 def _text_matcher(pattern: str) -> Callable[[str], bool]:
-    terms = [t.lower() for t in _TERM.findall(pattern)]
+    clauses = _parse_text_query(pattern)
+
+    def found(pieces: list[_Piece], words: list[str], phrase: bool) -> bool:
+        if not phrase:
+            return all(any(_piece_matches(p, w) for w in words) for p in pieces)
+        width = len(pieces)
+        return any(
+            all(_piece_matches(p, w) for p, w in zip(pieces, words[start : start + width], strict=True))
+            for start in range(len(words) - width + 1)
+        )
 
     def match(text: str) -> bool:
-        if not terms:
+        if not clauses:
             return False
-        words = set(_WORD.findall(text.lower()))
-        for term in terms:
-            if term.endswith("*") and "*" not in term[:-1]:
-                prefix = term[:-1]
-                if not any(word.startswith(prefix) for word in words):
-                    return False
-            elif term not in words:
-                return False
-        return True
+        words = analyze(text)
+        return all(found(pieces, words, phrase) for phrase, pieces in clauses)
 
     return match
 

@@ -15,12 +15,14 @@ from driver.shaping import (
     TextFormat,
     adf_to_text,
     canonical,
+    cut_utf16,
     same_json,
     shape,
     text_format_for,
     text_to_adf,
     unshape,
     user_style_for,
+    utf16_len,
 )
 
 
@@ -253,3 +255,96 @@ def test_adf_round_trip_of_any_text(text: str) -> None:
 def test_shape_raises_only_shape_error(kind: FieldType, text: str) -> None:
     with contextlib.suppress(ShapeError):
         shape(f(kind), text, "cloud", "adf")
+
+
+# --- numbers as Jira stores them, lengths as Jira counts them, id forms (issue 10) ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e400", "between -9007199254740992 and 9007199254740992"),
+        ("9" * 5000, "between -9007199254740992 and 9007199254740992"),
+        ("9007199254740993", "64-bit floating point"),
+        ("1e99999999999999999999", "Jira can store"),
+        ("1e-400", "too close to zero"),
+        ("٣", "the digits 0-9"),
+        ("１２", "the digits 0-9"),
+        ("4٣", "the digits 0-9"),
+    ],
+)
+def test_numbers_jira_cannot_store_are_refused_plainly(text: str, expected: str) -> None:
+    with pytest.raises(ShapeError) as caught:
+        shape(f(FieldType.NUMBER, "customfield_42"), text)
+    assert expected in caught.value.expected
+    assert "4300" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("9007199254740992", 9007199254740992), ("-9007199254740992", -9007199254740992), ("1e15", 10**15)],
+)
+def test_numbers_up_to_two_to_the_53_are_exact(text: str, expected: int) -> None:
+    assert same_json(shape(f(FieldType.NUMBER), text), expected)
+
+
+@given(st.integers(min_value=-(2**53), max_value=2**53))
+def test_every_whole_number_in_range_round_trips(number: int) -> None:
+    shaped = shape(f(FieldType.NUMBER), str(number))
+    assert shaped == number
+    assert float(shaped) == number
+
+
+_astral_text = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"]) | st.characters(min_codepoint=0x10000), max_size=400
+)
+
+
+@given(_astral_text, st.integers(min_value=0, max_value=300))
+def test_cut_utf16_fits_and_never_splits_a_character(text: str, limit: int) -> None:
+    cut = cut_utf16(text, limit)
+    assert text.startswith(cut)
+    assert utf16_len(cut) <= limit
+    # Longest such start: one more character would not fit.
+    if cut != text:
+        assert utf16_len(text[: len(cut) + 1]) > limit
+    # Every character is whole: encodable, with no lone surrogate left by the cut.
+    cut.encode("utf-16-le")
+
+
+def test_utf16_len_counts_astral_characters_twice() -> None:
+    assert utf16_len("😀" * 300) == 600
+    assert utf16_len("aé中") == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        (FieldType.PRIORITY, "id:2", {"id": "2"}),
+        (FieldType.PRIORITY, " ID: 2 ", {"id": "2"}),
+        (FieldType.PRIORITY, "name:id:2", {"name": "id:2"}),
+        (FieldType.ISSUETYPE, "id:10002", {"id": "10002"}),
+        (FieldType.PROJECT, "id:10000", {"id": "10000"}),
+        (FieldType.OPTION, "id:10200", {"id": "10200"}),
+        (FieldType.MULTI_OPTION, "id:10210,Storage", [{"id": "10210"}, {"value": "Storage"}]),
+        (FieldType.COMPONENTS, "id:10000, Backend", [{"id": "10000"}, {"name": "Backend"}]),
+        (FieldType.VERSIONS, "name:name:x", [{"name": "name:x"}]),
+    ],
+)
+def test_id_forms(kind: FieldType, text: str, expected: Any) -> None:
+    assert same_json(shape(f(kind), text), expected)
+
+
+@pytest.mark.parametrize("text", ["id:", "id:High", "id:٣", "name:"])
+def test_bad_id_forms(text: str) -> None:
+    with pytest.raises(ShapeError):
+        shape(f(FieldType.PRIORITY), text)
+
+
+def test_names_that_look_like_id_forms_unshape_with_name_prefix() -> None:
+    field = f(FieldType.PRIORITY)
+    assert unshape(field, {"name": "id:2"}) == "name:id:2"
+    assert unshape(field, {"name": "Name:x"}) == "name:Name:x"
+    assert unshape(field, {"id": "2"}) is None
+    # People are not references: a user called "id:x" is just that name.
+    assert unshape(f(FieldType.USER), {"name": "id:x"}) == "id:x"

@@ -4,12 +4,17 @@ make_safe and the merge of deferred UPDATEs."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driver.commands import Action, ResolvedCommand, parse_command
 from driver.config import Config
+from driver.errors import CommandError
 from driver.fields import FieldCatalog, FieldDef, FieldType
+from driver.shaping import utf16_len
 from driver.ticket_requests import (
     KEY_PLACEHOLDER,
+    MAX_LABEL,
     MAX_SUMMARY,
     MAX_TEXT,
     TRUNCATION_MARKER,
@@ -21,12 +26,14 @@ from driver.ticket_requests import (
     drop_protected,
     edit_body,
     jql_string,
+    legacy_stamp_label,
     make_safe,
     make_safe_comment,
     merge_updates,
     plan_requests,
     stamp_create_body,
     stamp_jql,
+    stamp_key,
     stamp_label,
 )
 from driver.ticket_table import Mode, add_row, query_to_table, seed_table, set_mode
@@ -101,16 +108,34 @@ def test_edit_and_comment_bodies() -> None:
         ("9f1c2d3e-aaaa", "alarm-9f1c2d3e-aaaa"),
     ],
 )
+def test_legacy_stamp_label(guid: str, label: str) -> None:
+    # The label earlier versions wrote (still searched for): whitespace became `_`.
+    assert legacy_stamp_label(guid) == label
+
+
+@pytest.mark.parametrize(
+    ("guid", "label"),
+    [
+        ("12/345/6789", "alarm-12/345/6789"),
+        ("9f1c2d3e-aaaa", "alarm-9f1c2d3e-aaaa"),
+        ("a b\tc", "alarm-a_b_c_" + stamp_key("a b\tc")),
+        ("a_b_c", "alarm-a_b_c_" + stamp_key("a_b_c")),
+    ],
+)
 def test_stamp_label(guid: str, label: str) -> None:
     assert stamp_label(guid) == label
 
 
 def test_long_guid_labels_are_cut_with_a_stable_hash() -> None:
     one, two = "G" * 256, "G" * 255 + "H"
+    assert len(legacy_stamp_label(one)) == 255
+    assert legacy_stamp_label(one) != legacy_stamp_label(two)
+    assert legacy_stamp_label(one)[:-17] == legacy_stamp_label(two)[:-17]
     assert len(stamp_label(one)) == 255
     assert stamp_label(one) == stamp_label(one)
     assert stamp_label(one) != stamp_label(two)
-    assert stamp_label(one)[:-17] == stamp_label(two)[:-17]
+    assert stamp_label(one)[:-35] == stamp_label(two)[:-35]
+    assert stamp_label(one).endswith("_" + stamp_key(one))
 
 
 def test_stamp_create_body_with_a_label() -> None:
@@ -280,3 +305,88 @@ def test_settings_from_config() -> None:
     default = RequestSettings.from_config(Config())
     assert (default.user_style, default.text_format) == ("datacenter", "plain")
     assert RequestSettings.from_config(Config(), user_style="cloud").user_style == "cloud"
+
+
+# --- issue 10: empty values on CREATE, the stamp kept on UPDATE, lengths in UTF-16 units -----
+
+
+def test_create_leaves_out_empty_values_and_keeps_the_tables() -> None:
+    table = set_mode(
+        add_row(TABLE, FieldDef("labels", "Labels", FieldType.LABELS), "ops"), "labels", Mode.INCLUDED
+    )
+    command = resolved("A1|CREATE|components;|labels;|priority;|assignee;|summary;x|components;|")
+    assert command.fields == {"summary": "x"}
+    assert command.left_out == ("components", "labels", "priority", "assignee")
+    plan = plan_requests(command, table, RequestSettings())
+    assert plan.main is not None
+    fields = plan.main.body["fields"]
+    assert "components" not in fields
+    assert "priority" not in fields  # the seeded priority row is Excluded
+    assert "assignee" not in fields
+    assert fields["labels"] == ["ops", "alarm-A1"]  # the table's Included value stays
+    assert plan.notes == ("left out (empty value): components, labels, priority, assignee",)
+    # A later non-empty value of the same field wins again.
+    assert resolved("A1|CREATE|components;|components;X|").fields == {"components": [{"name": "X"}]}
+
+
+def test_update_still_clears_with_empty_values() -> None:
+    command = resolved("A1|UPDATE|components;|assignee;|duedate;|")
+    assert command.fields == {"components": [], "assignee": None, "duedate": None}
+
+
+@pytest.mark.parametrize("guid", ["A1", "env TEST", "G" * 256])
+def test_update_of_labels_keeps_the_stamp_label(guid: str) -> None:
+    for labels in ("a,b", ""):
+        plan = plan_requests(resolved(f"{guid}|UPDATE|labels;{labels}|"), TABLE, RequestSettings())
+        assert plan.main is not None
+        expected = [x for x in labels.split(",") if x] + [stamp_label(guid)]
+        assert plan.main.body["fields"]["labels"] == expected
+    # Already there: not twice.
+    plan = plan_requests(resolved(f"{guid}|UPDATE|labels;{stamp_label(guid)},c|"), TABLE, RequestSettings())
+    assert plan.main is not None
+    assert plan.main.body["fields"]["labels"] == [stamp_label(guid), "c"]
+
+
+def test_update_never_touches_the_guid_field_stamp() -> None:
+    settings = RequestSettings(guid_field="customfield_10101")
+    plan = plan_requests(resolved("A1|UPDATE|Alarm GUID;other|labels;a|"), TABLE, settings, CATALOG)
+    assert plan.main is not None
+    assert plan.main.body == {"fields": {"labels": ["a"]}}
+    assert plan.notes == ("customfield_10101 holds the GUID stamp: not updated",)
+    # An edit of only the stamp field sends no PUT at all.
+    only = plan_requests(resolved("A1|UPDATE|customfield_10101;x|"), TABLE, settings, CATALOG)
+    assert only.main is None
+
+
+def test_update_cannot_clear_priority() -> None:
+    with pytest.raises(CommandError) as caught:
+        resolved("A1|UPDATE|priority;|")
+    assert "cannot be cleared" in caught.value.reason
+    assert caught.value.position == len("A1|UPDATE|priority;") + 1
+
+
+def test_summary_of_emoji_is_cut_in_utf16_units() -> None:
+    body, notes = make_safe({"fields": {"summary": "😀" * 300}})
+    summary = body["fields"]["summary"]
+    assert utf16_len(summary) <= MAX_SUMMARY
+    assert summary.endswith(TRUNCATION_MARKER)
+    assert set(summary.removesuffix(TRUNCATION_MARKER)) == {"😀"}
+    assert notes == ("summary cut from 600 to at most 255 UTF-16 units (300 characters)",)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n")
+        | st.characters(min_codepoint=0x10000),
+        max_size=400,
+    )
+)
+def test_make_safe_fits_every_summary_and_label_in_utf16_units(text: str) -> None:
+    body, _ = make_safe({"fields": {"summary": text, "labels": [text.replace(" ", "") or "x"]}})
+    summary = body["fields"]["summary"]
+    assert utf16_len(summary) <= MAX_SUMMARY
+    assert utf16_len(body["fields"]["labels"][0]) <= MAX_LABEL
+    summary.encode("utf-16-le")  # no lone surrogate: no pair was split
+    if utf16_len(text) <= MAX_SUMMARY:
+        assert summary == text

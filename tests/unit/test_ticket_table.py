@@ -271,9 +271,9 @@ _TEXT_FOR: dict[FieldType, st.SearchStrategy[str]] = {
     FieldType.LABELS: st.lists(_word, max_size=3).map(",".join),
     FieldType.JSON: _json.map(compact_json),
     FieldType.PROJECT: st.from_regex(r"[A-Z][A-Z0-9]{1,5}", fullmatch=True),
-    FieldType.ISSUETYPE: st.sampled_from(["Task", "Bug", "Incident"]),
-    FieldType.PRIORITY: st.sampled_from(["", "High", "Low"]),
-    FieldType.COMPONENTS: st.lists(_word, max_size=3).map(",".join),
+    FieldType.ISSUETYPE: st.sampled_from(["Task", "Bug", "Incident", "id:10001"]),
+    FieldType.PRIORITY: st.sampled_from(["", "High", "Low", "id:3", "name:id:3"]),
+    FieldType.COMPONENTS: st.lists(_word | st.just("id:10000"), max_size=3).map(",".join),
     FieldType.VERSIONS: st.lists(_word, max_size=3).map(",".join),
     FieldType.PARENT: st.one_of(st.from_regex(r"[A-Z]{2,4}-[1-9][0-9]{0,3}", fullmatch=True), st.just("")),
 }
