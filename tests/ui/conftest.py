@@ -140,6 +140,7 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
     """
     from driver.api import create_app
     from driver.errors import JiraError
+    from driver.jira_metadata import detect, refresh_catalog
     from driver.service import build
 
     contexts: list[Any] = []
@@ -167,9 +168,10 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
         contexts.append(ctx)
         engine = ctx.engine
         engine.load()
-        await engine.detect()
+        await detect(ctx.jira, engine.ticket, engine.health)
         with contextlib.suppress(JiraError):
-            await engine.refresh_catalog()
+            await refresh_catalog(ctx.jira, engine.ticket, ctx.store, engine.health)
+            engine.mark_ok()
         engine.start()
         transport = httpx.ASGITransport(app=create_app(ctx))
         return InProcessDriver(transport, api_token, Path(ctx.config.driver.database))

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from driver.commands import Action
+from driver.jobs import JobPayload, NewEntry
 from driver.schemas import LogStatus, LogType
-from driver.store import LogFilter, NewEntry, Store
+from driver.store import LogFilter, Store
 from tests.ui.fake_driver import FakeDriver
 
 QUERIES: list[dict[str, Any]] = [
@@ -38,7 +40,13 @@ def store(tmp_path: Path, fake: FakeDriver) -> Iterator[Store]:
     store = Store(tmp_path / "driver.db")
     with store.transaction():
         for row in sorted(fake.log_rows, key=lambda r: r.id):
-            [job] = store.accept([NewEntry(row.type, row.action, row.guid, {"guid": row.guid})])
+            [job] = store.accept(
+                [
+                    NewEntry(
+                        row.type, Action(row.action), row.guid, JobPayload(text=f"{row.guid}|{row.action}|")
+                    )
+                ]
+            )
             assert job.id == row.id
             store.update_row(job.id, status=row.status, ticket_key=row.ticket_key, error=row.error)
     yield store

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from driver.commands import Action
+from driver.jobs import JobPayload, NewEntry
 from driver.schemas import LogStatus, LogType
-from driver.store import NewEntry, Store
+from driver.store import Store
 from tests.ui.conftest import InProcessDriver, settle, wait_for
 from ui.app import JiraDriverApp
 from ui.screens.log import PAGE_SIZE, LogViewPage
@@ -27,7 +29,12 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         with store.transaction():
             entries = [
-                NewEntry(LogType.AUTOMATIC, "UPDATE", f"alarm/{i % 5000}", {"guid": f"alarm/{i % 5000}"})
+                NewEntry(
+                    LogType.AUTOMATIC,
+                    Action.UPDATE,
+                    f"alarm/{i % 5000}",
+                    JobPayload(text=f"alarm/{i % 5000}|UPDATE|summary;x|"),
+                )
                 for i in range(ROWS)
             ]
             for job in store.accept(entries):
