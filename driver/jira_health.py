@@ -65,9 +65,6 @@ class JiraHealth:
     auth_failed: bool = False
     credentials_proven: bool = False
     """A request with the current credentials got an answer other than 401."""
-    ramp: int = 1
-    """Requests allowed in flight while the credentials are new: one more per proper answer (a slow
-    start, so that a limit Jira announces on its first answers is heard before a whole wave goes)."""
     outage_strikes: int = 0
     outage_until: datetime | None = None
     rate_strikes: int = 0
@@ -114,7 +111,6 @@ class JiraHealth:
         self.outage_until = None
         self.rate_strikes = 0
         self.credentials_proven = True
-        self.ramp += 1
         if self.state != JiraState.OK:
             self.state = JiraState.OK
             self.message = ""
@@ -135,7 +131,6 @@ class JiraHealth:
         """New credentials: they may be tried again (one canary request first)."""
         self.auth_failed = False
         self.credentials_proven = False
-        self.ramp = 1
         self.state = JiraState.UNKNOWN
         self.message = ""
 
@@ -231,7 +226,7 @@ class JiraHealth:
         """How many requests may be in flight now, of at most `concurrency`."""
         if self.outage_strikes or not self.credentials_proven:
             return 1
-        return max(1, min(concurrency, self.ramp))
+        return concurrency
 
     def paused_all_until(self, now: datetime) -> datetime | None:
         """The running 429 pause of everything, if any (for GET /api/status)."""

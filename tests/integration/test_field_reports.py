@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from driver.errors import CommandError
+from driver.exactly_once import exact_match
 from driver.fields import FieldCatalog, FieldDef, FieldType
 from driver.schemas import LogStatus
 from driver.shaping import utf16_len
@@ -50,7 +51,7 @@ def issue(sim: Any, key: str) -> Any:
 
 def engine(factory: Factory, sim: Any, **options: Any) -> EngineHarness:
     h = factory(sim.url, probe_delay=0.05, timeout=0.5, **options)
-    h.engine.catalog = CATALOG
+    h.engine.ticket.catalog = CATALOG
     return h
 
 
@@ -210,7 +211,8 @@ async def test_an_update_of_labels_keeps_the_stamp(
         assert fields["labels"] == [stamp_label("L 1")]
     # Should the database lose the link, the stamp still finds the ticket.
     found = await h.jira.search_by_stamp(stamp_jql("L 1", guid_field), [guid_field or "labels"])
-    assert h.engine._exact_match("L 1", found).key == key  # noqa: SLF001
+    settings = h.engine.ticket.settings
+    assert exact_match("L 1", found, settings.guid_field, settings.guid_label_prefix).key == key
 
 
 # --- 8. lengths as Jira counts them ----------------------------------------------------------

@@ -106,7 +106,7 @@ def idle_while_ready(engine: Engine, now: datetime) -> bool:
         or not health.credentials_proven
         or (health.next_send_at is not None and health.next_send_at > now)
     )
-    limit = min(engine.concurrency, health.ramp)
+    limit = engine.concurrency
     return bool(engine._idle) and engine.queues.has_ready() and not blocked and engine.in_flight < limit  # noqa: SLF001
 
 

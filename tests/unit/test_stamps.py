@@ -12,12 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driver.exactly_once import exact_match
-from driver.jira_client import FoundIssue
+from driver.jira_answers import FoundIssue
 from driver.shaping import utf16_len
-from driver.sim.data import DEFAULT_PRIORITY, Catalog, Issue, Store, now
-from driver.sim.jql import compile_query
-from driver.sim.search import build_fields, functions_for, lookup
-from driver.sim.settings import SimSettings
 from driver.ticket_requests import (
     MAX_LABEL,
     MAX_TEXT_FIELD,
@@ -27,6 +23,10 @@ from driver.ticket_requests import (
     stamp_label,
     stamp_value,
 )
+from jira_sim.data import DEFAULT_PRIORITY, Catalog, Issue, Store, now
+from jira_sim.jql import compile_query
+from jira_sim.search import build_fields, functions_for, lookup
+from jira_sim.settings import SimSettings
 
 FIELD = "customfield_10101"  # the simulator's "Alarm GUID" text field
 # GUIDs as the parser lets them through: printable, no surrounding spaces, 1 to 256 characters.
