@@ -21,8 +21,8 @@ Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` w
     POST /api/execute                     -> 202 LogEntry        (Manual create of the Create Query
                                              as it stands; ?wait_seconds=N waits up to N s for Jira)
     GET  /api/settings                    -> Settings
-    PUT  /api/settings/update             -> Settings            body UpdateSettings
-    PUT  /api/settings/log                -> Settings            body LogSettings
+    PUT  /api/settings/update             -> Settings            body UpdateSettingsBody (UpdateSettings)
+    PUT  /api/settings/log                -> Settings            body LogSettingsBody (LogSettings)
     PUT  /api/settings/jira               -> Settings            body JiraSettingsUpdate
     PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
     POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class _Body(BaseModel):
@@ -80,10 +80,24 @@ def _utc_moment(value: datetime) -> datetime:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    """Refuse a number where a date-time is expected (pydantic would read it as a Unix time)."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    if isinstance(number, int | float):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-03-02T09:00:00Z")
+    return value
+
+
 Moment = Annotated[
     datetime,
+    BeforeValidator(_iso_text),
     AfterValidator(_utc_moment),
-    Field(description="ISO 8601, years 1970-9999; without a UTC offset it is taken as UTC"),
+    Field(description="ISO 8601 date-time, years 1970-9999; without a UTC offset it is taken as UTC"),
 ]
 
 
@@ -334,11 +348,24 @@ class UpdateSettings(_Body):
     scope: Literal["ticket", "global"] = "ticket"
 
 
+class UpdateSettingsBody(UpdateSettings):
+    """The body of PUT /api/settings/update: as UpdateSettings, with JSON's types taken strictly
+    (`false` or `"5"` is not a number; the TUI's forms convert their text with UpdateSettings)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class LogSettings(_Body):
     max_entries: int = Field(ge=0, le=MAX_LOG_ENTRIES)
     """Keep at most this many rows (0: no limit)."""
     remove_older_than_days: int = Field(ge=0, le=MAX_RETENTION_DAYS)
     """Remove settled rows older than this (0: keep them)."""
+
+
+class LogSettingsBody(LogSettings):
+    """The body of PUT /api/settings/log: as LogSettings, with JSON's types taken strictly."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 AuthMode = Literal["basic", "bearer", "authorization_key", "none"]

@@ -11,7 +11,8 @@ Domain errors are mapped here too, so handlers never build error bodies:
     IntakeError -> 400 CommandProblem, TableError -> 400, ShapeError -> 400 {field, value, expected},
     QueryError -> 400 QueryProblem, SettingsError -> 400, JiraError -> 502,
     sqlite3.OperationalError (locked, busy, disk full, I/O error) -> 503 with Retry-After,
-    RequestValidationError -> 400 {errors: [{loc, msg}]}, anything else -> 500 (logged, no details).
+    RequestValidationError -> 400 {errors: [{loc, msg}]}, Starlette's HTTPException (unparsable body,
+    unknown route, method not allowed) -> its status, anything else -> 500 (logged, no details).
 Every body is a driver.schemas.ErrorBody.
 """
 
@@ -25,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from driver.errors import JiraError, QueryError, ShapeError
 from driver.intake import IntakeError, TableError
@@ -128,6 +130,11 @@ def as_api_error(exc: Exception) -> ApiError | None:
         return UpstreamFailed(f"Jira: {exc}")
     if isinstance(exc, sqlite3.OperationalError):
         return Unavailable(database_message(exc))
+    if isinstance(exc, HTTPException):
+        # Starlette's own refusals (an unparsable body, an unknown route, a method not allowed)
+        error = ApiError(str(exc.detail), headers=dict(exc.headers or {}))
+        error.status = exc.status_code
+        return error
     return None
 
 
@@ -159,7 +166,16 @@ def install(app: FastAPI) -> None:
         return _answer(error)
 
     app.add_exception_handler(RequestValidationError, on_validation)
-    for kind in (ApiError, IntakeError, TableError, ShapeError, QueryError, SettingsError, JiraError):
+    for kind in (
+        ApiError,
+        HTTPException,
+        IntakeError,
+        TableError,
+        ShapeError,
+        QueryError,
+        SettingsError,
+        JiraError,
+    ):
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(sqlite3.OperationalError, on_error)
     app.add_exception_handler(Exception, on_error)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from driver.api.deps import Context, SettingsDep
 from driver.api.views import settings_view
-from driver.schemas import AuthUpdate, JiraSettingsUpdate, LogSettings, Settings, UpdateSettings
+from driver.schemas import AuthUpdate, JiraSettingsUpdate, LogSettingsBody, Settings, UpdateSettingsBody
 
 router = APIRouter(tags=["settings"])
 
@@ -18,14 +18,14 @@ async def get_settings(ctx: Context) -> Settings:
 
 
 @router.put("/api/settings/update", response_model=Settings)
-async def put_update(ctx: Context, settings: SettingsDep, body: UpdateSettings) -> Settings:
+async def put_update(ctx: Context, settings: SettingsDep, body: UpdateSettingsBody) -> Settings:
     """The update limit."""
     settings.set_update(body)
     return settings_view(ctx)
 
 
 @router.put("/api/settings/log", response_model=Settings)
-async def put_log(ctx: Context, settings: SettingsDep, body: LogSettings) -> Settings:
+async def put_log(ctx: Context, settings: SettingsDep, body: LogSettingsBody) -> Settings:
     """Log retention, applied at once."""
     settings.set_log(body)
     return settings_view(ctx)
