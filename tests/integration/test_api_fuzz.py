@@ -48,7 +48,7 @@ schema = schemathesis.pytest.from_fixture("driver_schema")
     ],
     derandomize=True,
 )
-def test_the_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+def test_the_api_conforms_to_its_schema(case: schemathesis.Case[Any]) -> None:
     if isinstance(case.query, dict) and "wait_seconds" in case.query:
         wait = case.query["wait_seconds"]
         if isinstance(wait, int | float) and not isinstance(wait, bool) and wait > MAX_WAIT:
