@@ -102,8 +102,9 @@ def _first_problem(exc: ValidationError) -> str:
     if not errors:
         return "invalid"
     first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "value"
-    return f"{where}: {first.get('msg', 'invalid')}"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return f"{where}: {message}" if where else message
 
 
 def _from_config(model: type[_Model], section: str, values: dict[str, Any]) -> _Model:

@@ -19,8 +19,8 @@ class DriverContext:
 
     `settings` is the one place run-time settings are read from and changed through
     (driver.runtime_settings); `accepting` turns False at shut-down (intake then answers 503).
-    `db_problem` is why intake's last commit failed ('' once one succeeds), shown by /api/status
-    beside the engine's own.
+    `db_problem` is why the API's last write failed ('' once one succeeds; driver.api.deps
+    watch_database), shown by /api/status beside the engine's own.
     """
 
     config: Config

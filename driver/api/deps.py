@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import sqlite3
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -63,3 +65,17 @@ def require_accepting(ctx: Context) -> None:
     """ShuttingDown (503) once the driver takes no new commands."""
     if not ctx.accepting:
         raise ShuttingDown()
+
+
+async def watch_database(request: Request, ctx: Context) -> AsyncIterator[None]:
+    """For routes that write: a write the database refuses sets ctx.db_problem, one it takes clears it.
+
+    /api/status shows it beside the engine's own, so an idle engine does not hide a locked database.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        ctx.db_problem = str(exc)
+        raise
+    if request.method != "GET":
+        ctx.db_problem = ""

@@ -159,9 +159,6 @@ def install(app: FastAPI) -> None:
             log.error("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
             error = ApiError("internal error: see the driver's log")
         elif isinstance(exc, sqlite3.OperationalError):
-            ctx = getattr(request.app.state, "ctx", None)
-            if ctx is not None:
-                ctx.db_problem = str(exc)
             log.warning("%s %s answered 503: %s", request.method, request.url.path, error.message)
         return _answer(error)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from driver import __version__
-from driver.api.deps import Context, EngineDep, StoreDep
+from driver.api.deps import Context, EngineDep, StoreDep, watch_database
 from driver.api.errors import UpstreamFailed, database_message, documented
 from driver.api.views import ticket_state
 from driver.errors import JiraError
@@ -61,6 +61,7 @@ async def check_jira(ctx: Context, engine: EngineDep) -> CheckResult:
 @router.post(
     "/api/catalog/refresh",
     response_model=TicketState,
+    dependencies=[Depends(watch_database)],
     responses={502: documented("Jira failed the request for its field list")},
 )
 async def catalog_refresh(ctx: Context, engine: EngineDep, store: StoreDep) -> TicketState:

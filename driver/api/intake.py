@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
-from driver.api.deps import Context, EngineDep, SettingsDep, StoreDep, require_accepting
+from driver.api.deps import EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest
 from driver.commands import parse_command
 from driver.errors import CommandError, ShapeError
@@ -67,16 +67,15 @@ async def _lines(request: Request) -> list[Line]:
     "/api/advanced",
     status_code=202,
     response_model=AdvancedAccepted,
-    dependencies=[Depends(require_accepting)],
+    dependencies=[Depends(require_accepting), Depends(watch_database)],
     openapi_extra=_ADVANCED_BODY,
 )
 async def advanced(
-    request: Request, ctx: Context, engine: EngineDep, store: StoreDep, settings: SettingsDep
+    request: Request, engine: EngineDep, store: StoreDep, settings: SettingsDep
 ) -> AdvancedAccepted:
     """Accept a batch of Advanced commands, all or nothing."""
     lines = await _lines(request)
     jobs = accept_lines(lines, engine.ticket, store, engine.submit, settings.max_entries)
-    ctx.db_problem = ""
     return AdvancedAccepted(
         accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action) for job in jobs]
     )
@@ -111,10 +110,9 @@ async def parse(body: ParseRequest, engine: EngineDep) -> DryRun:
     "/api/execute",
     status_code=202,
     response_model=LogEntry,
-    dependencies=[Depends(require_accepting)],
+    dependencies=[Depends(require_accepting), Depends(watch_database)],
 )
 async def execute(
-    ctx: Context,
     engine: EngineDep,
     store: StoreDep,
     settings: SettingsDep,
@@ -122,7 +120,6 @@ async def execute(
 ) -> LogEntry:
     """A Manual create of the Create Query as it stands; waits up to wait_seconds for Jira."""
     job = accept_manual(engine.ticket, store, engine.submit, settings.max_entries)
-    ctx.db_problem = ""
     if wait_seconds > 0:
         await engine.wait_settled(job.id, wait_seconds)
     entry = store.log_entry(job.id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from driver.api.deps import StoreDep
+from driver.api.deps import StoreDep, watch_database
 from driver.api.errors import NotFound, documented
 from driver.schemas import INT64_MAX, LogEntry, LogPage, LogQuery, Statistics, StatsReset
 from driver.store import LogFilter
@@ -46,7 +46,7 @@ async def stats(store: StoreDep) -> Statistics:
     return store.statistics()
 
 
-@router.post("/api/stats/reset", response_model=Statistics)
+@router.post("/api/stats/reset", response_model=Statistics, dependencies=[Depends(watch_database)])
 async def stats_reset(store: StoreDep, body: StatsReset) -> Statistics:
     """Reset counters; the statistics after it."""
     return store.reset_statistics(body)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from driver.api.deps import Context, SettingsDep
+from driver.api.deps import Context, SettingsDep, watch_database
 from driver.api.views import settings_view
 from driver.schemas import AuthUpdate, JiraSettingsUpdate, LogSettingsBody, Settings, UpdateSettingsBody
 
-router = APIRouter(tags=["settings"])
+router = APIRouter(tags=["settings"], dependencies=[Depends(watch_database)])
 
 
 @router.get("/api/settings", response_model=Settings)

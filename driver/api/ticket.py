@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from driver.api.deps import SettingsDep
+from driver.api.deps import SettingsDep, watch_database
 from driver.api.views import ticket_state
 from driver.schemas import AddField, TicketQueryUpdate, TicketRowsUpdate, TicketState
 
-router = APIRouter(tags=["ticket"])
+router = APIRouter(tags=["ticket"], dependencies=[Depends(watch_database)])
 
 
 @router.get("/api/ticket", response_model=TicketState)

@@ -21,7 +21,7 @@ from driver.api import DriverContext, create_app
 from driver.config import Config, DriverSection, UpdateSection
 from driver.errors import ConfigError
 from driver.runtime_settings import RuntimeSettings
-from driver.schemas import ErrorBody, Settings
+from driver.schemas import DriverStatus, ErrorBody, Settings
 from driver.service import build
 from driver.store import S_AUTH, S_LOG, S_UPDATE, Store
 
@@ -229,6 +229,46 @@ async def test_the_schema_says_400_and_states_the_bounds(
     params = {p["name"]: p for p in schema["paths"]["/api/log"]["get"]["parameters"]}
     assert params["before_id"]["schema"]["anyOf"][0]["maximum"] == 2**63 - 1
     assert params["limit"]["schema"]["maximum"] == 1000
+
+
+async def test_a_change_the_database_refuses_is_not_applied(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, ctx = app_ctx
+    before = await settings_of(client)
+    table = ctx.engine.ticket.table
+    body = {"max_updates": 2, "interval_seconds": 10, "scope": "global"}
+    lock = sqlite3.connect(str(ctx.store.path), isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        for response in (
+            await client.put("/api/settings/update", json=body),
+            await client.put("/api/settings/jira", json={"ticket_location": "rest/api/3/issue"}),
+            await client.put("/api/settings/auth", json={"mode": "bearer", "secret": "tok-2"}),
+            await client.put("/api/ticket/query", json={"query_text": '{"fields": {"summary": "s"}}'}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "1"
+            assert ErrorBody.model_validate(response.json()).error.startswith("database unavailable: ")
+        assert ctx.engine.limiter.max_updates == before.update.max_updates
+        assert ctx.jira.ticket_location == "rest/api/latest/issue"
+        assert ctx.jira.credentials.mode == before.jira.auth_mode
+        assert ctx.engine.ticket.table is table
+        # the engine is idle (not even started here): the status says what the API met
+        status = DriverStatus.model_validate((await client.get("/api/status")).json())
+        assert status.database == "unavailable"
+        assert status.database_message == "database unavailable: database is locked"
+        assert not status.engine_running
+        lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+    assert await settings_of(client) == before
+    response = await client.put("/api/settings/update", json=body)
+    assert response.status_code == 200, response.text
+    assert (ctx.engine.limiter.max_updates, ctx.engine.limiter.scope) == (2, "global")
+    assert ctx.store.setting(S_UPDATE) == {"max_updates": 2, "interval_seconds": 10.0, "scope": "global"}
+    status = DriverStatus.model_validate((await client.get("/api/status")).json())
+    assert (status.database, status.database_message) == ("ok", "")
 
 
 def test_a_config_value_out_of_bounds_stops_start_up_with_one_line(tmp_path: Path) -> None:
