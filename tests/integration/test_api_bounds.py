@@ -59,6 +59,10 @@ async def settings_of(client: httpx.AsyncClient) -> Settings:
         {"max_updates": -1, "interval_seconds": 30, "scope": "global"},
         '{"max_updates": 3, "interval_seconds": 1e400, "scope": "global"}',
         '{"max_updates": 3, "interval_seconds": NaN, "scope": "global"}',
+        {"max_updates": False, "interval_seconds": 30, "scope": "global"},
+        {"max_updates": "5", "interval_seconds": 30, "scope": "global"},
+        {"max_updates": 5, "interval_seconds": True, "scope": "global"},
+        {"max_updates": 5, "interval_seconds": 30, "scope": "global", "extra": 1},
     ],
 )
 async def test_update_settings_out_of_bounds_change_nothing(
@@ -86,6 +90,8 @@ async def test_update_settings_out_of_bounds_change_nothing(
         {"max_entries": HUGE, "remove_older_than_days": 7},
         {"max_entries": 10, "remove_older_than_days": 10**12},
         {"max_entries": 10, "remove_older_than_days": -3},
+        {"max_entries": 0, "remove_older_than_days": False},
+        {"max_entries": "10", "remove_older_than_days": 1},
     ],
 )
 async def test_log_settings_out_of_bounds_change_nothing(
@@ -124,6 +130,8 @@ async def test_settings_at_their_bounds_are_taken(app_ctx: tuple[httpx.AsyncClie
         ("/api/log", {"until": "9999-12-31T23:00:00-05:00"}),
         ("/api/log", {"since": "1969-12-31T23:59:59Z"}),
         ("/api/log", {"since": str(HUGE)}),
+        ("/api/log", {"until": "0.5"}),
+        ("/api/log", {"since": "1700000000"}),
         (f"/api/log/{HUGE}", {}),
         (f"/api/log/{2**63}", {}),
         ("/api/log/-5", {}),
