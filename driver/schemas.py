@@ -21,25 +21,84 @@ Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` w
     POST /api/execute                     -> 202 LogEntry        (Manual create of the Create Query
                                              as it stands; ?wait_seconds=N waits up to N s for Jira)
     GET  /api/settings                    -> Settings
-    PUT  /api/settings/update             -> Settings            body UpdateSettings
-    PUT  /api/settings/log                -> Settings            body LogSettings
+    PUT  /api/settings/update             -> Settings            body UpdateSettingsBody (UpdateSettings)
+    PUT  /api/settings/log                -> Settings            body LogSettingsBody (LogSettings)
     PUT  /api/settings/jira               -> Settings            body JiraSettingsUpdate
     PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
     POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
-    POST /api/catalog/refresh             -> TicketState         (reload Jira's field list)
+    POST /api/catalog/refresh             -> TicketState | 502   (reload Jira's field list)
+
+Errors: every refusal is an ErrorBody. 400 for a body or parameter that is not valid (a value out of
+the bounds below included: nothing of the change is applied), 401 without the API token, 404 for
+an unknown log row, 502 when Jira fails the request the route makes, 503 with Retry-After when the
+driver is shutting down or its database cannot take the write (nothing is queued or stored).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# --- bounds -------------------------------------------------------------------------------------
+# Every number the API takes has bounds, stated here so that the OpenAPI schema states them too:
+# a value past them is refused with 400 before anything is applied or stored (an unbounded one
+# used to end in OverflowError, a 500, or a setting that made the driver refuse to start again).
+
+INT64_MAX = 2**63 - 1
+"""The largest SQLite integer: log ids and before_id beyond it cannot name a row."""
+MAX_UPDATES = 10_000
+MIN_INTERVAL_SECONDS = 1.0
+MAX_INTERVAL_SECONDS = 7 * 86_400.0
+MAX_LOG_ENTRIES = 100_000_000
+MAX_RETENTION_DAYS = 36_500
+MAX_WAIT_SECONDS = 120.0
+MAX_PAGE = 1000
+MIN_YEAR = 1970
+MAX_YEAR = 9999
+
+LogId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+
+
+def _utc_moment(value: datetime) -> datetime:
+    """A moment as UTC; a naive one is taken as UTC. ValueError outside years 1970-9999."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"expected a moment between the years {MIN_YEAR} and {MAX_YEAR}") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"expected a moment between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    """Refuse a number where a date-time is expected (pydantic would read it as a Unix time)."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    if isinstance(number, int | float):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-03-02T09:00:00Z")
+    return value
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc_moment),
+    Field(description="ISO 8601 date-time, years 1970-9999; without a UTC offset it is taken as UTC"),
+]
 
 
 class LogStatus(StrEnum):
@@ -85,6 +144,12 @@ class DriverStatus(_Body):
     """Jira's RateLimit-Reason, e.g. jira-burst-based."""
     near_limit: bool = False
     """Jira said X-RateLimit-NearLimit: creates go before updates."""
+    database: Literal["ok", "unavailable"] = "ok"
+    """Whether the driver's own database takes writes (locked, busy, disk full, I/O error: not)."""
+    database_message: str = ""
+    """'database unavailable: <reason>' while it does not; the engine keeps trying meanwhile."""
+    engine_running: bool = True
+    """Every sending worker is alive (False before start, after stop, or after a bug)."""
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -169,6 +234,22 @@ class LogEntry(_Body):
     """Only in GET /api/log/{id}: the body sent (never headers)."""
     response: dict[str, Any] | None = None
     """Only in GET /api/log/{id}: Jira's last answer (status and body)."""
+
+
+class LogQuery(BaseModel):
+    """The filters of GET /api/log (query parameters); unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: LogStatus | None = None
+    type: LogType | None = None
+    guid: str | None = None
+    q: str | None = None
+    """Text searched in the GUID, ticket key, error, note and action."""
+    since: Moment | None = None
+    until: Moment | None = None
+    before_id: LogId | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
 class LogPage(_Body):
@@ -263,15 +344,31 @@ class AddField(_Body):
 
 
 class UpdateSettings(_Body):
-    max_updates: int = Field(ge=0)
+    max_updates: int = Field(ge=0, le=MAX_UPDATES)
     """0 switches the limit off."""
-    interval_seconds: float = Field(gt=0)
+    interval_seconds: float = Field(ge=MIN_INTERVAL_SECONDS, le=MAX_INTERVAL_SECONDS, allow_inf_nan=False)
+    """Length of the window, 1 s to 7 days."""
     scope: Literal["ticket", "global"] = "ticket"
 
 
+class UpdateSettingsBody(UpdateSettings):
+    """The body of PUT /api/settings/update: as UpdateSettings, with JSON's types taken strictly
+    (`false` or `"5"` is not a number; the TUI's forms convert their text with UpdateSettings)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class LogSettings(_Body):
-    max_entries: int = Field(ge=0)
-    remove_older_than_days: int = Field(ge=0)
+    max_entries: int = Field(ge=0, le=MAX_LOG_ENTRIES)
+    """Keep at most this many rows (0: no limit)."""
+    remove_older_than_days: int = Field(ge=0, le=MAX_RETENTION_DAYS)
+    """Remove settled rows older than this (0: keep them)."""
+
+
+class LogSettingsBody(LogSettings):
+    """The body of PUT /api/settings/log: as LogSettings, with JSON's types taken strictly."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 AuthMode = Literal["basic", "bearer", "authorization_key", "none"]
@@ -288,13 +385,20 @@ class JiraSettings(_Body):
 
 
 class JiraSettingsUpdate(_Body):
-    ticket_location: str = Field(min_length=1)
+    ticket_location: str = Field(
+        min_length=1, max_length=500, pattern=r"^\s*/*[A-Za-z0-9._~-]+(/+[A-Za-z0-9._~-]+)*/*\s*$"
+    )
+    """Path of the issue resource relative to the Jira URL, e.g. rest/api/3/issue."""
+
+
+_HEADER_SAFE = r"^[^\x00-\x1f\x7f]*$"
+"""No control characters: the value goes into an HTTP header, where CR/LF would end it."""
 
 
 class AuthUpdate(_Body):
     mode: AuthMode
-    username: str = ""
-    secret: str = Field(default="", repr=False)
+    username: str = Field(default="", max_length=500, pattern=_HEADER_SAFE)
+    secret: str = Field(default="", repr=False, max_length=10_000, pattern=_HEADER_SAFE)
     """Password, API token, personal access token or the whole Authorization value; write-only."""
 
 

@@ -1,6 +1,7 @@
 """`jira-driver run` (driver.cli.run): wire the store, the Jira client, the engine and the HTTP API, serve.
 
-Start-up: open the store (migrations), restore settings changed at run time, load pending work and
+Start-up: open the store (migrations), restore settings changed at run time (driver.runtime_settings:
+a stored value that is no longer valid is logged and the config file's is used), load pending work and
 in-doubt creates, ask Jira for its flavour and field list (bounded wait, then in the background),
 start the engine and uvicorn in the same event loop, print `jira-driver listening on URL`.
 
@@ -25,27 +26,14 @@ from typing import Any
 
 import uvicorn
 
-from driver.api import DriverContext, apply_ticket_location, create_app
+from driver.api import DriverContext, create_app
 from driver.config import Config
 from driver.engine import Engine
 from driver.errors import JiraError
-from driver.fields import FieldCatalog
-from driver.jira_client import Credentials, JiraClient, credentials_from_config
+from driver.jira_client import JiraClient
 from driver.jira_metadata import detect, refresh_catalog
-from driver.limiter import UpdateLimiter
-from driver.schemas import LogSettings, UpdateSettings
-from driver.store import (
-    S_AUTH,
-    S_CATALOG,
-    S_LOG,
-    S_TICKET_LOCATION,
-    S_TICKET_TABLE,
-    S_UPDATE,
-    Store,
-)
-from driver.ticket_config import TicketConfig
-from driver.ticket_requests import RequestSettings
-from driver.ticket_table import TicketTable, seed_table
+from driver.runtime_settings import RuntimeSettings
+from driver.store import Store
 
 log = logging.getLogger("driver")
 RETENTION_PERIOD = 24 * 3600.0
@@ -107,75 +95,32 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def build(config: Config) -> DriverContext:
-    """Open the store and build the client and engine, with settings changed at run time restored."""
-    zone = config.zone()
-    store = Store(Path(config.driver.database), zone=zone)
-    stored_update = store.setting(S_UPDATE)
-    update = (
-        UpdateSettings.model_validate(stored_update)
-        if stored_update
-        else UpdateSettings(
-            max_updates=config.update.max_updates,
-            interval_seconds=config.update.interval_seconds,
-            scope=config.update.scope,
-        )
-    )
-    stored_log = store.setting(S_LOG)
-    log_settings = (
-        LogSettings.model_validate(stored_log)
-        if stored_log
-        else LogSettings(
-            max_entries=config.log.max_entries,
-            remove_older_than_days=config.log.remove_older_than_days,
-        )
-    )
-    stored_auth = store.setting(S_AUTH)
-    credentials = (
-        Credentials(stored_auth["mode"], stored_auth.get("username", ""), stored_auth.get("secret", ""))
-        if isinstance(stored_auth, dict)
-        else credentials_from_config(config.jira)
-    )
-    stored_table = store.setting(S_TICKET_TABLE)
-    if stored_table is not None:
-        table = TicketTable.model_validate(stored_table)
-    else:
-        table = seed_table(config.ticket.project, config.ticket.issue_type)
-        store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
-    stored_catalog = store.setting(S_CATALOG)
-    catalog = FieldCatalog.from_list(stored_catalog) if stored_catalog else FieldCatalog.system()
+    """Open the store and build the client and engine, with the settings changed at run time restored.
 
-    jira = JiraClient.from_config(config.jira, credentials)
-    limiter = UpdateLimiter(update.max_updates, update.interval_seconds, update.scope)
-    ticket = TicketConfig(
-        table=table,
-        catalog=catalog,
-        settings=RequestSettings.from_config(config),
-        catalog_loaded=stored_catalog is not None,
-    )
+    Raises ConfigError when a config file value is outside what the API would accept.
+    """
+    store = Store(Path(config.driver.database), zone=config.zone())
+    settings = RuntimeSettings.load(config, store)
+    jira = JiraClient.from_config(config.jira, settings.credentials, settings.ticket_location)
     engine = Engine(
         store,
         jira,
-        limiter,
-        ticket,
+        settings.limiter(),
+        settings.ticket,
         max_retries=config.jira.max_retries,
         retry_base=config.jira.retry_base_seconds,
         probe_delay=config.jira.probe_delay_seconds,
         concurrency=config.driver.concurrency,
     )
-    ctx = DriverContext(
+    settings.attach(jira, engine)
+    return DriverContext(
         config=config,
         store=store,
         engine=engine,
         jira=jira,
+        settings=settings,
         started_at=datetime.now(UTC),
-        update_settings=update,
-        log_settings=log_settings,
-        credentials=credentials,
     )
-    stored_location = store.setting(S_TICKET_LOCATION)
-    if isinstance(stored_location, str) and stored_location:
-        apply_ticket_location(ctx, stored_location)
-    return ctx
 
 
 async def _metadata(ctx: DriverContext, first_delay: float, first_try: asyncio.Event) -> None:
@@ -206,7 +151,7 @@ async def _metadata(ctx: DriverContext, first_delay: float, first_try: asyncio.E
 
 async def _retention(ctx: DriverContext) -> None:
     while True:
-        removed = ctx.store.remove_older_than(ctx.log_settings.remove_older_than_days)
+        removed = ctx.store.remove_older_than(ctx.settings.log.remove_older_than_days)
         if removed:
             log.info("log retention removed %d rows", removed)
         ctx.engine.prune_journal()
@@ -216,7 +161,8 @@ async def _retention(ctx: DriverContext) -> None:
 async def serve(config: Config) -> bool:
     """Run until SIGINT/SIGTERM: True on a clean stop, False when the address cannot be listened on.
 
-    Raises sqlite3.Error or OSError when the database cannot be opened (driver.cli.run reports it).
+    Raises ConfigError for a configured value out of bounds, sqlite3.Error or OSError when the
+    database cannot be opened (driver.cli.run reports each in one line).
     """
     ctx = build(config)
     engine = ctx.engine

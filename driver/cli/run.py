@@ -1,6 +1,7 @@
 """`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
 SIGINT/SIGTERM. 0 on a clean stop; 1 when it cannot start (the address is taken, the database
-cannot be opened); 2 when the TLS set-up of the configuration cannot be used."""
+cannot be opened); 2 when a configured value is out of bounds or the TLS set-up of the configuration
+cannot be used."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import ssl
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
+from driver.errors import ConfigError
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
@@ -21,6 +23,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
     setup_logging(bool(args.json_logs))
     try:
         stopped_cleanly = asyncio.run(serve(config))
+    except ConfigError as exc:
+        say(f"jira-driver run: configuration error: {exc}")
+        return ExitCode.BAD_INPUT
     except sqlite3.Error as exc:
         say(f"jira-driver run: cannot use the database {config.driver.database}: {exc}")
         return ExitCode.FAILED

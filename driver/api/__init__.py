@@ -1,0 +1,74 @@
+"""The driver's HTTP API (FastAPI): intake, the read side for the TUI and shell, settings, execute.
+
+Routes and bodies are those of driver.schemas (its docstring lists them), one APIRouter per area:
+
+    driver.api.intake     POST /api/advanced, /api/parse, /api/execute
+    driver.api.log        GET /api/log, /api/log/{id}, /api/stats; POST /api/stats/reset
+    driver.api.ticket     GET /api/ticket; PUT /api/ticket/rows, /api/ticket/query; POST /api/ticket/fields
+    driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
+    driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
+
+Handlers take the driver's parts by `Depends` (driver.api.deps), change settings only through
+driver.runtime_settings, and raise errors instead of returning error bodies: driver.api.errors
+turns them into ErrorBody answers in one place. The OpenAPI schema at /openapi.json states the
+same: 400 (not FastAPI's 422) for invalid input, and every error status a route may answer.
+
+Every handler runs on the event loop thread, like the engine, so the store has one user and no
+locks. When `[driver] api_token` is set every route but /api/health needs `Authorization: Bearer
+<token>`, compared in constant time. Secrets never appear in any response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from driver import __version__
+from driver.api import errors, health, intake, log, settings, ticket
+from driver.api.context import DriverContext
+from driver.api.deps import require_token
+from driver.api.errors import documented
+
+__all__ = ["DriverContext", "create_app"]
+
+
+_COMMON: dict[int | str, dict[str, Any]] = {
+    400: documented("Invalid body or parameter (out of bounds included); nothing was applied"),
+    401: documented("Missing or wrong API token", **{"WWW-Authenticate": "Bearer"}),
+    503: documented(
+        "Shutting down, or the database cannot take the write; nothing was queued or stored",
+        **{"Retry-After": "seconds to wait before trying again"},
+    ),
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with the driver's error answers: 400 ErrorBody where FastAPI says 422."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            answers.pop("422", None)
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(ctx: DriverContext) -> FastAPI:
+    """The FastAPI application serving one driver."""
+    app = FastAPI(title="jira-driver", version=__version__, docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(health.open_router)
+    guarded = APIRouter(dependencies=[Depends(require_token)], responses=_COMMON)
+    for area in (health.router, intake.router, log.router, ticket.router, settings.router):
+        guarded.include_router(area)
+    app.include_router(guarded)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,46 @@
+"""What the API serves from: the driver's parts, built and wired by driver.service.build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from driver.config import Config
+from driver.engine import Engine
+from driver.jira_client import Credentials, JiraClient
+from driver.runtime_settings import RuntimeSettings
+from driver.schemas import LogSettings, UpdateSettings
+from driver.store import Store
+
+
+@dataclass
+class DriverContext:
+    """Everything the API serves from; built by driver.service.build.
+
+    `settings` is the one place run-time settings are read from and changed through
+    (driver.runtime_settings); `accepting` turns False at shut-down (intake then answers 503).
+    `db_problem` is why the API's last write failed ('' once one succeeds; driver.api.deps
+    watch_database), shown by /api/status beside the engine's own.
+    """
+
+    config: Config
+    store: Store
+    engine: Engine
+    jira: JiraClient
+    settings: RuntimeSettings
+    started_at: datetime
+    accepting: bool = True
+    db_problem: str = ""
+
+    # Read-only views kept for callers of round 1 (tests, fixtures); change them through `settings`.
+    @property
+    def update_settings(self) -> UpdateSettings:
+        return self.settings.update
+
+    @property
+    def log_settings(self) -> LogSettings:
+        return self.settings.log
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.settings.credentials

@@ -1,0 +1,81 @@
+"""Dependencies of the routes: the driver's parts, the API token check, the shut-down gate."""
+
+from __future__ import annotations
+
+import hmac
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
+
+from driver.api.context import DriverContext
+from driver.api.errors import ShuttingDown, Unauthorized
+from driver.engine import Engine
+from driver.runtime_settings import RuntimeSettings
+from driver.store import Store
+
+# Declares the bearer scheme in the OpenAPI schema; the check itself is require_token's, so a
+# refusal is the driver's 401 ErrorBody rather than FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="The [driver] api_token, when one is set")
+
+
+def context(request: Request) -> DriverContext:
+    """The DriverContext create_app was given."""
+    ctx: DriverContext = request.app.state.ctx
+    return ctx
+
+
+Context = Annotated[DriverContext, Depends(context)]
+
+
+def _store(ctx: Context) -> Store:
+    return ctx.store
+
+
+def _engine(ctx: Context) -> Engine:
+    return ctx.engine
+
+
+def _settings(ctx: Context) -> RuntimeSettings:
+    return ctx.settings
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+SettingsDep = Annotated[RuntimeSettings, Depends(_settings)]
+
+
+async def require_token(request: Request, ctx: Context, _: Annotated[object, Security(_bearer)]) -> None:
+    """Unauthorized unless the request carries `Authorization: Bearer <api_token>` (when one is set).
+
+    Compared in constant time, so the answer's timing does not tell how much of a guess was right.
+    """
+    token = ctx.config.driver.api_token.get_secret_value()
+    if not token:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+        raise Unauthorized()
+
+
+def require_accepting(ctx: Context) -> None:
+    """ShuttingDown (503) once the driver takes no new commands."""
+    if not ctx.accepting:
+        raise ShuttingDown()
+
+
+async def watch_database(request: Request, ctx: Context) -> AsyncIterator[None]:
+    """For routes that write: a write the database refuses sets ctx.db_problem, one it takes clears it.
+
+    /api/status shows it beside the engine's own, so an idle engine does not hide a locked database.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        ctx.db_problem = str(exc)
+        raise
+    if request.method != "GET":
+        ctx.db_problem = ""

@@ -1,0 +1,50 @@
+"""Response bodies built from the driver's state (pure reads, no changes)."""
+
+from __future__ import annotations
+
+from driver.api.context import DriverContext
+from driver.errors import ShapeError
+from driver.fields import CUSTOM_TYPES
+from driver.schemas import FieldInfo, JiraSettings, Settings, TicketRowBody, TicketState
+from driver.ticket_config import TicketConfig
+from driver.ticket_table import render_query, table_to_query
+
+
+def ticket_state(ticket: TicketConfig) -> TicketState:
+    """The Ticket Creation Table, its Create Query and the field catalog."""
+    settings = ticket.settings
+    try:
+        query = table_to_query(ticket.table, settings.user_style, settings.text_format)
+    except ShapeError:
+        # A stored value that no longer shapes (e.g. the type changed): show the rows anyway.
+        query = {"fields": {}}
+    return TicketState(
+        rows=[
+            TicketRowBody(
+                field=row.field, name=row.name, type=row.type.value, value=row.value, mode=row.mode.value
+            )
+            for row in ticket.table.rows
+        ],
+        query=query,
+        query_text=render_query(query),
+        catalog=[FieldInfo(id=f.id, name=f.name, type=f.type.value, custom=f.custom) for f in ticket.catalog],
+        field_types=[t.value for t in CUSTOM_TYPES],
+    )
+
+
+def settings_view(ctx: DriverContext) -> Settings:
+    """The settings in force; the secret only as has_secret."""
+    settings = ctx.settings
+    creds = settings.credentials
+    return Settings(
+        update=settings.update,
+        log=settings.log,
+        jira=JiraSettings(
+            url=ctx.config.jira.url,
+            ticket_location=settings.ticket_location,
+            auth_mode=creds.mode,
+            username=creds.username,
+            has_secret=bool(creds.secret),
+            api_type=ctx.config.jira.api_type.value,
+        ),
+    )

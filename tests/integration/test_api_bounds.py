@@ -1,0 +1,316 @@
+"""Settings and parameters are valid or refused whole (issue 9.5): the app in-process on a real database.
+
+Every value past its bounds answers 400 with an ErrorBody, leaves the settings in force and stored
+as they were, and the next request on the same connection is answered normally. The published
+OpenAPI schema says the same: 400 (never 422) and the bounds themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from driver.api import DriverContext, create_app
+from driver.config import Config, DriverSection, UpdateSection
+from driver.errors import ConfigError
+from driver.runtime_settings import RuntimeSettings
+from driver.schemas import DriverStatus, ErrorBody, Settings
+from driver.service import build
+from driver.store import S_AUTH, S_LOG, S_UPDATE, Store
+
+HUGE = 10**30
+
+
+@pytest_asyncio.fixture
+async def app_ctx(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DriverContext]]:
+    config = Config(driver=DriverSection(database=str(tmp_path / "driver.db"), api_token="tok"))
+    ctx = build(config)
+    transport = httpx.ASGITransport(app=create_app(ctx))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://driver", headers={"Authorization": "Bearer tok"}
+    ) as client:
+        yield client, ctx
+    await ctx.jira.aclose()
+    ctx.store.close()
+
+
+def refused(response: httpx.Response) -> ErrorBody:
+    assert response.status_code == 400, (response.status_code, response.text)
+    return ErrorBody.model_validate(response.json())
+
+
+async def settings_of(client: httpx.AsyncClient) -> Settings:
+    return Settings.model_validate((await client.get("/api/settings")).json())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_updates": 3, "interval_seconds": 1e11, "scope": "global"},
+        {"max_updates": HUGE, "interval_seconds": 30, "scope": "global"},
+        {"max_updates": 3, "interval_seconds": 0.5, "scope": "global"},
+        {"max_updates": -1, "interval_seconds": 30, "scope": "global"},
+        '{"max_updates": 3, "interval_seconds": 1e400, "scope": "global"}',
+        '{"max_updates": 3, "interval_seconds": NaN, "scope": "global"}',
+        {"max_updates": False, "interval_seconds": 30, "scope": "global"},
+        {"max_updates": "5", "interval_seconds": 30, "scope": "global"},
+        {"max_updates": 5, "interval_seconds": True, "scope": "global"},
+        {"max_updates": 5, "interval_seconds": 30, "scope": "global", "extra": 1},
+    ],
+)
+async def test_update_settings_out_of_bounds_change_nothing(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any] | str
+) -> None:
+    client, ctx = app_ctx
+    before = await settings_of(client)
+    if isinstance(body, str):
+        response = await client.put(
+            "/api/settings/update", content=body, headers={"Content-Type": "application/json"}
+        )
+    else:
+        response = await client.put("/api/settings/update", json=body)
+    error = refused(response)
+    assert error.error.startswith("invalid request: body.")
+    assert await settings_of(client) == before
+    assert ctx.store.setting(S_UPDATE) is None
+    assert ctx.engine.limiter.interval.total_seconds() == before.update.interval_seconds
+    assert ctx.engine.limiter.max_updates == before.update.max_updates
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_entries": HUGE, "remove_older_than_days": 7},
+        {"max_entries": 10, "remove_older_than_days": 10**12},
+        {"max_entries": 10, "remove_older_than_days": -3},
+        {"max_entries": 0, "remove_older_than_days": False},
+        {"max_entries": "10", "remove_older_than_days": 1},
+    ],
+)
+async def test_log_settings_out_of_bounds_change_nothing(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any]
+) -> None:
+    client, ctx = app_ctx
+    before = await settings_of(client)
+    refused(await client.put("/api/settings/log", json=body))
+    assert await settings_of(client) == before
+    assert ctx.store.setting(S_LOG) is None
+
+
+async def test_settings_at_their_bounds_are_taken(app_ctx: tuple[httpx.AsyncClient, DriverContext]) -> None:
+    client, ctx = app_ctx
+    body = {"max_updates": 10_000, "interval_seconds": 7 * 86_400, "scope": "global"}
+    response = await client.put("/api/settings/update", json=body)
+    assert response.status_code == 200, response.text
+    assert ctx.store.setting(S_UPDATE) == {**body, "interval_seconds": 604800.0}
+    assert ctx.engine.limiter.max_updates == 10_000
+    assert ctx.engine.limiter.scope == "global"
+    response = await client.put(
+        "/api/settings/log", json={"max_entries": 0, "remove_older_than_days": 36_500}
+    )
+    assert response.status_code == 200, response.text
+    assert (await settings_of(client)).log.remove_older_than_days == 36_500
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/log", {"before_id": str(HUGE)}),
+        ("/api/log", {"before_id": "0"}),
+        ("/api/log", {"limit": "1001"}),
+        ("/api/log", {"since": "99999-01-01T00:00:00Z"}),
+        ("/api/log", {"since": "0001-01-01T00:00:00+01:00"}),
+        ("/api/log", {"until": "9999-12-31T23:00:00-05:00"}),
+        ("/api/log", {"since": "1969-12-31T23:59:59Z"}),
+        ("/api/log", {"since": str(HUGE)}),
+        ("/api/log", {"until": "0.5"}),
+        ("/api/log", {"since": "1700000000"}),
+        (f"/api/log/{HUGE}", {}),
+        (f"/api/log/{2**63}", {}),
+        ("/api/log/-5", {}),
+    ],
+)
+async def test_log_parameters_out_of_bounds_answer_400_and_the_connection_goes_on(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], path: str, params: dict[str, str]
+) -> None:
+    client, _ = app_ctx
+    refused(await client.get(path, params=params))
+    assert (await client.get("/api/log")).status_code == 200
+
+
+async def test_log_moments_naive_as_utc_and_largest_id(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, _ = app_ctx
+    assert (await client.get("/api/log", params={"since": "2026-01-01T00:00:00"})).status_code == 200
+    assert (await client.get("/api/log", params={"until": "9999-12-31T00:00:00+00:00"})).status_code == 200
+    assert (await client.get("/api/log", params={"before_id": str(2**63 - 1)})).status_code == 200
+    assert (await client.get(f"/api/log/{2**63 - 1}")).status_code == 404
+
+
+@pytest.mark.parametrize("wait", ["1e300", "121", "-1", "nan", "inf"])
+async def test_execute_wait_out_of_bounds_queues_nothing(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], wait: str
+) -> None:
+    client, ctx = app_ctx
+    refused(await client.post("/api/execute", params={"wait_seconds": wait}))
+    assert ctx.store.counts() == (0, 0)
+    assert ctx.engine.queue_depth() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "bearer", "secret": "token\r\nX-Injected: 1"},
+        {"mode": "basic", "username": "admin\nroot", "secret": "pw"},
+        {"mode": "sometimes", "secret": "pw"},
+    ],
+)
+async def test_credentials_that_cannot_be_a_header_change_nothing(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any]
+) -> None:
+    client, ctx = app_ctx
+    before = ctx.jira.credentials
+    response = await client.put("/api/settings/auth", json=body)
+    refused(response)
+    assert "pw" not in response.text
+    assert "X-Injected" not in response.text
+    assert ctx.jira.credentials is before
+    assert ctx.store.setting(S_AUTH) is None
+
+
+@pytest.mark.parametrize(
+    "location", ["", "   ", "https://elsewhere/issue", "rest/api/3/issue?x=1", "a" * 501]
+)
+async def test_ticket_location_must_be_a_path(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext], location: str
+) -> None:
+    client, ctx = app_ctx
+    refused(await client.put("/api/settings/jira", json={"ticket_location": location}))
+    assert ctx.jira.ticket_location == "rest/api/latest/issue"
+    assert ctx.engine.ticket.settings.ticket_location == "rest/api/latest/issue"
+
+
+async def test_ticket_location_change_reaches_client_and_requests(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, ctx = app_ctx
+    response = await client.put("/api/settings/jira", json={"ticket_location": " /rest/api/3/issue/ "})
+    assert response.status_code == 200, response.text
+    assert ctx.jira.ticket_location == "rest/api/3/issue"
+    assert ctx.engine.ticket.settings.text_format == "adf"
+    assert (await settings_of(client)).jira.ticket_location == "rest/api/3/issue"
+
+
+async def test_two_rows_for_one_field_are_refused_whole(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, ctx = app_ctx
+    table = ctx.engine.ticket.table
+    state = (await client.get("/api/ticket")).json()
+    rows = state["rows"] + [dict(state["rows"][0], value="again")]
+    error = refused(await client.put("/api/ticket/rows", json={"rows": rows}))
+    assert error.error.startswith("invalid row:")
+    assert ctx.engine.ticket.table is table
+
+
+async def test_the_schema_says_400_and_states_the_bounds(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, _ = app_ctx
+    schema = (await client.get("/openapi.json")).json()
+    assert "422" not in json.dumps(schema)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path != "/api/health":
+                assert {"400", "401", "503"} <= set(operation["responses"]), (method, path)
+    update = schema["components"]["schemas"]["UpdateSettings"]["properties"]
+    assert update["interval_seconds"]["maximum"] == 604800
+    assert update["max_updates"]["maximum"] == 10_000
+    params = {p["name"]: p for p in schema["paths"]["/api/log"]["get"]["parameters"]}
+    assert params["before_id"]["schema"]["anyOf"][0]["maximum"] == 2**63 - 1
+    assert params["limit"]["schema"]["maximum"] == 1000
+
+
+async def test_a_change_the_database_refuses_is_not_applied(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, ctx = app_ctx
+    before = await settings_of(client)
+    table = ctx.engine.ticket.table
+    body = {"max_updates": 2, "interval_seconds": 10, "scope": "global"}
+    lock = sqlite3.connect(str(ctx.store.path), isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        for response in (
+            await client.put("/api/settings/update", json=body),
+            await client.put("/api/settings/jira", json={"ticket_location": "rest/api/3/issue"}),
+            await client.put("/api/settings/auth", json={"mode": "bearer", "secret": "tok-2"}),
+            await client.put("/api/ticket/query", json={"query_text": '{"fields": {"summary": "s"}}'}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "1"
+            assert ErrorBody.model_validate(response.json()).error.startswith("database unavailable: ")
+        assert ctx.engine.limiter.max_updates == before.update.max_updates
+        assert ctx.jira.ticket_location == "rest/api/latest/issue"
+        assert ctx.jira.credentials.mode == before.jira.auth_mode
+        assert ctx.engine.ticket.table is table
+        # the engine is idle (not even started here): the status says what the API met
+        status = DriverStatus.model_validate((await client.get("/api/status")).json())
+        assert status.database == "unavailable"
+        assert status.database_message == "database unavailable: database is locked"
+        assert not status.engine_running
+        lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+    assert await settings_of(client) == before
+    response = await client.put("/api/settings/update", json=body)
+    assert response.status_code == 200, response.text
+    assert (ctx.engine.limiter.max_updates, ctx.engine.limiter.scope) == (2, "global")
+    assert ctx.store.setting(S_UPDATE) == {"max_updates": 2, "interval_seconds": 10.0, "scope": "global"}
+    status = DriverStatus.model_validate((await client.get("/api/status")).json())
+    assert (status.database, status.database_message) == ("ok", "")
+
+
+def test_a_config_value_out_of_bounds_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    config = Config(
+        driver=DriverSection(database=str(tmp_path / "d.db")), update=UpdateSection(interval_seconds=1e11)
+    )
+    store = Store(tmp_path / "d.db")
+    try:
+        with pytest.raises(ConfigError, match=r"^\[update\] interval_seconds = 100000000000\.0: "):
+            RuntimeSettings.load(config, store)
+    finally:
+        store.close()
+
+
+def test_bad_stored_settings_fall_back_without_showing_the_value(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "d.db"
+    Store(path).close()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    for key, value in [
+        (S_LOG, {"max_entries": HUGE, "remove_older_than_days": 1}),
+        (S_AUTH, {"mode": "telepathy", "secret": "hunter2-never-logged"}),
+    ]:
+        conn.execute("INSERT INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+    conn.close()
+    config = Config(driver=DriverSection(database=str(path)))
+    store = Store(path)
+    try:
+        settings = RuntimeSettings.load(config, store)
+    finally:
+        store.close()
+    assert settings.log.max_entries == config.log.max_entries
+    assert settings.credentials.mode == "none"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "driver.settings"]
+    assert len(warnings) == 2, warnings
+    assert not any("hunter2" in w or str(HUGE) in w for w in warnings)
