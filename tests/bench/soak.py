@@ -1,0 +1,207 @@
+"""Soak: kill -9 the driver again and again during a stream of commands, with Jira faults armed.
+
+Run:  .venv/bin/python tests/bench/soak.py [--kills 50] [--guids 40]
+
+It starts `jira-driver sim` and `jira-driver run` as real processes on loopback and streams
+Advanced commands (one CREATE per GUID, then UPDATEs that each add a uniquely numbered comment)
+in small batches. Every `--interval` seconds (jittered) it kills the driver with SIGKILL and
+starts it again on the same database, and it arms a random Jira fault now and then (503s, a
+create processed but unanswered, a 429 with Retry-After, a slow answer past the timeout, a dropped
+connection). A batch counts as acknowledged only when its 202 was read; a batch whose answer was
+cut off by a kill is "unknown" (it may or may not have been committed) and is not resent.
+
+At the end it disarms the faults, waits until every row is settled, and prints, from what the
+simulator holds: acknowledged commands, lost (an acknowledged CREATE without its ticket, or an
+acknowledged comment not on its ticket), duplicates (a GUID with two tickets, a comment posted
+twice), out of order (a ticket's comments not in the order they were sent), and Failed rows.
+Targets (issue 9): 0 lost, 0 duplicates, 0 out of order over at least 50 kills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.bench_throughput import Proc, start, stop  # noqa: E402
+
+FAULTS = [
+    {"kind": "503", "count": 3},
+    {"kind": "drop_after", "count": 1, "method": "POST", "path": "/rest/api/2/issue"},
+    {"kind": "drop_after", "count": 1, "method": "POST"},
+    {"kind": "429", "count": 2, "retry_after": 1},
+    {"kind": "slow_after", "count": 1, "seconds": 3},
+    {"kind": "drop", "count": 2},
+]
+
+
+def write_config(path: Path, sim_url: str, db: Path) -> None:
+    path.write_text(
+        f"[jira]\nurl = {sim_url}\nusername = admin\npassword = admin\nticket_location = rest/api/2/issue\n"
+        "timeout_seconds = 2\nmax_retries = 100\nretry_base_seconds = 0.05\nprobe_delay_seconds = 0.3\n"
+        f"[driver]\ndatabase = {db}\nlisten = 127.0.0.1:0\n"
+        "[update]\nmax_updates = 0\n[log]\nmax_entries = 0\nremove_older_than_days = 0\n"
+    )
+
+
+class Stream:
+    """The commands to send, and which were acknowledged (202 read) or unknown (answer lost)."""
+
+    def __init__(self, guids: int, updates: int, seed: int) -> None:
+        rng = random.Random(seed)
+        self.pending: list[str] = [f"soak/{g}|CREATE|summary;soak {g}|" for g in range(guids)]
+        later: list[tuple[int, int]] = [(g, n) for g in range(guids) for n in range(updates)]
+        rng.shuffle(later)
+        # comments of one GUID keep their numbers in order whatever the interleaving
+        counters: Counter[int] = Counter()
+        for g, _ in later:
+            counters[g] += 1
+            self.pending.append(f"soak/{g}|UPDATE|comment;c{g}-{counters[g]:04d}|")
+        self.acknowledged: list[str] = []
+        self.unknown: list[str] = []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--guids", type=int, default=40)
+    parser.add_argument("--updates", type=int, default=25, help="comment updates per GUID")
+    parser.add_argument("--interval", type=float, default=1.2, help="seconds between kills (jittered)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to settle at the end")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    python = sys.executable
+    tmp = Path(tempfile.mkdtemp(prefix="jira-driver-soak-"))
+    stream = Stream(args.guids, args.updates, args.seed)
+    total = len(stream.pending)
+    print(f"jira-driver soak: {total} commands over {args.guids} GUIDs, {args.kills} kills, faults armed")
+    sim = start([python, "-m", "driver", "sim", "--port", "0"], tmp / "sim.log")
+    ini = tmp / "soak.ini"
+    write_config(ini, sim.url, tmp / "driver.db")
+    argv = [python, "-m", "driver", "run", "--config", str(ini)]
+    drv: Proc | None = start(argv, tmp / "driver-0.log")
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def feed() -> None:
+        while stream.pending and not done.is_set():
+            with lock:
+                current = drv
+            if current is None:
+                time.sleep(0.02)
+                continue
+            batch = stream.pending[: args.batch]
+            try:
+                answer = httpx.post(
+                    f"{current.url}/api/advanced",
+                    content="\n".join(batch),
+                    headers={"Content-Type": "text/plain"},
+                    timeout=5,
+                )
+            except httpx.ConnectError:
+                time.sleep(0.02)  # nothing reached the driver: send the same batch again
+                continue
+            except httpx.HTTPError:
+                del stream.pending[: len(batch)]
+                stream.unknown.extend(batch)
+                continue
+            del stream.pending[: len(batch)]
+            if answer.status_code == 202:
+                stream.acknowledged.extend(batch)
+            else:
+                stream.unknown.extend(batch)
+            time.sleep(pause)
+
+    # spread the stream over the whole run, so that every kill falls in the middle of it
+    pause = max(0.01, args.kills * args.interval / max(1, total / args.batch))
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    kills = 0
+    try:
+        while kills < args.kills and stream.pending:
+            time.sleep(args.interval * (0.5 + rng.random()))
+            if rng.random() < 0.5:
+                httpx.post(f"{sim.url}/_sim/faults", json=rng.choice(FAULTS), timeout=5)
+            with lock:
+                assert drv is not None
+                os.kill(drv.process.pid, signal.SIGKILL)
+                drv.process.wait()
+                drv = None
+            kills += 1
+            restarted = start(argv, tmp / f"driver-{kills}.log")
+            with lock:
+                drv = restarted
+        done.set()
+        feeder.join(timeout=10)
+        httpx.delete(f"{sim.url}/_sim/faults", timeout=5)
+        assert drv is not None
+        deadline = time.monotonic() + args.timeout
+        with httpx.Client(base_url=drv.url, timeout=30) as api:
+            while True:
+                status = api.get("/api/status").json()
+                if status["pending"] + status["deferred"] == 0:
+                    break
+                if time.monotonic() > deadline:
+                    print(f"not settled after {args.timeout:.0f} s: {status['pending']} pending")
+                    break
+                time.sleep(0.2)
+            failed = api.get("/api/log", params={"status": "Failed", "limit": 1}).json()["total"]
+        issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
+    finally:
+        if drv is not None:
+            stop(drv)
+        stop(sim)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    tickets: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for item in issues:
+        summary = str(item["fields"]["summary"])
+        if summary.startswith("soak "):
+            tickets[summary.removeprefix("soak ")].append(item)
+    duplicates = sum(len(found) - 1 for found in tickets.values() if len(found) > 1)
+    comments: dict[str, list[str]] = {}
+    for guid, found in tickets.items():
+        texts = [str(c["body"]) for item in found for c in item["fields"]["comment"]["comments"]]  # type: ignore[index]
+        comments[guid] = texts
+        seen = Counter(texts)
+        duplicates += sum(n - 1 for n in seen.values() if n > 1)
+    lost = 0
+    for command in stream.acknowledged:
+        guid = command.split("|")[0].removeprefix("soak/")
+        if "|CREATE|" in command:
+            lost += guid not in tickets
+        else:
+            text = command.split("comment;")[1].rstrip("|")
+            lost += text not in comments.get(guid, [])
+    out_of_order = sum(1 for texts in comments.values() if texts != sorted(texts))
+    rows = [
+        ("kills (SIGKILL)", f"{kills}", ">= 50"),
+        ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} sent"),
+        ("answer cut off by a kill", f"{len(stream.unknown)}", "(not counted either way)"),
+        ("lost", f"{lost}", "0"),
+        ("duplicates", f"{duplicates}", "0"),
+        ("tickets out of order", f"{out_of_order}", "0"),
+        ("rows Failed", f"{failed}", "0"),
+    ]
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, width, strict=True)).rstrip())
+    return 0 if lost == duplicates == out_of_order == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
