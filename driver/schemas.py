@@ -150,6 +150,10 @@ class DriverStatus(_Body):
     """'database unavailable: <reason>' while it does not; the engine keeps trying meanwhile."""
     engine_running: bool = True
     """Every sending worker is alive (False before start, after stop, or after a bug)."""
+    outage_attempts: int = 0
+    """Tries in a row that found Jira out (an outage); 0 while it answers."""
+    outage_until: datetime | None = None
+    """During an outage: when the next try goes."""
 
 
 # --- intake -------------------------------------------------------------------------------------

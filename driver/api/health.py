@@ -46,6 +46,8 @@ async def status(ctx: Context, engine: EngineDep, store: StoreDep) -> DriverStat
         database="unavailable" if problem else "ok",
         database_message=database_message(problem) if problem else "",
         engine_running=engine.running,
+        outage_attempts=engine.health.outage_strikes,
+        outage_until=engine.health.outage_until if engine.health.outage_strikes else None,
     )
 
 

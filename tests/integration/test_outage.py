@@ -65,8 +65,8 @@ def test_connection_refused_delays_every_command_and_loses_none(
         return all(r["error"].startswith(waiting) for r in rows if r["action"] == "CREATE")
 
     driver.wait_rows(creates_waiting, timeout=10)
-    # max_retries = 1 at the fixture's 0.05 s retry base would have failed them long before this
-    time.sleep(1.0)
+    # Jira found out three times in a row: max_retries = 1 would have failed a row on the second.
+    driver.wait_rows(lambda _: driver.status()["outage_attempts"] >= 3, timeout=15)
     rows = driver.rows()
     assert [(r["status"], r["attempts"]) for r in rows] == [("Pending", 0)] * len(commands)
     assert creates_waiting(rows), rows

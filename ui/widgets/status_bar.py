@@ -25,14 +25,24 @@ def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, s
         f" │ failed today {status.failed_today} │ ",
     ]
     state = "-ok"
+    if status.database == "unavailable":
+        # The driver's own trouble comes first: nothing is recorded (or taken) until it passes.
+        parts += [
+            ("database unavailable", "bold"),
+            f": {status.database_message.removeprefix('database unavailable: ')} │ ",
+        ]
+        state = "-jira-down"
+    if not status.engine_running:
+        parts += [("sending stopped", "bold"), " (see the driver's log) │ "]
+        state = "-jira-down"
     if status.jira_state is JiraState.PAUSED and status.paused_until is not None:
         until = status.paused_until.astimezone().strftime("%H:%M:%S")
         reason = f" ({status.pause_reason})" if status.pause_reason else ""
         parts.append((f"⏸ paused by Jira until {until}{reason}", "bold"))
-        state = "-paused"
+        state = "-paused" if state == "-ok" else state
     elif status.jira_state is JiraState.AUTH_FAILED:
         parts += [("Jira auth failed", "bold"), f": {status.jira_message or 'check the credentials'}"]
-        state = "-auth-failed"
+        state = "-auth-failed" if state == "-ok" else state
     elif status.jira_state is JiraState.UNREACHABLE:
         parts += [("Jira unreachable", "bold"), f": {status.jira_message}" if status.jira_message else ""]
         state = "-jira-down"

@@ -1,0 +1,42 @@
+"""The status line says when the driver's own database or its sending workers are in trouble."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from driver.schemas import DriverStatus, JiraState
+from ui.widgets.status_bar import describe
+
+
+def status(**changes: object) -> DriverStatus:
+    base = DriverStatus(
+        version="x",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        jira_state=JiraState.OK,
+        queue_depth=3,
+        pending=3,
+        deferred=0,
+    )
+    return base.model_copy(update=changes)
+
+
+def test_a_locked_database_is_named_with_its_reason_while_jira_is_fine() -> None:
+    text, state = describe(
+        status(database="unavailable", database_message="database unavailable: database is locked"), "", "u"
+    )
+    assert "database unavailable: database is locked" in text.plain
+    assert "queue 3" in text.plain
+    assert state == "-jira-down"
+
+
+def test_stopped_workers_are_said() -> None:
+    text, state = describe(status(engine_running=False), "", "u")
+    assert "sending stopped" in text.plain
+    assert state == "-jira-down"
+
+
+def test_all_well_says_nothing_of_either() -> None:
+    text, state = describe(status(), "", "u")
+    assert "database" not in text.plain
+    assert "stopped" not in text.plain
+    assert state == "-ok"
