@@ -119,6 +119,10 @@ class DriverSection(_Section):
     """IANA time zone for the daily statistics, e.g. Europe/Brussels. Empty: the machine's."""
     concurrency: int = Field(default=16, ge=1, le=256)
     """Jira requests in flight at once, across GUIDs (one GUID's commands always go in order)."""
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """Largest body POST /api/advanced takes; a larger one is refused with 413 before it is read."""
+    max_batch_lines: int = Field(default=20_000, ge=1, le=1_000_000)
+    """Most commands one POST /api/advanced takes; more is refused with 413 (nothing queued)."""
 
     @field_validator("listen")
     @classmethod

@@ -94,6 +94,24 @@ def manual_entry(config: TicketConfig) -> NewEntry:
     return NewEntry(LogType.MANUAL, Action.CREATE, guid, JobPayload(create=stamped, notes=notes))
 
 
+def check_lines(lines: Sequence[Line], config: TicketConfig) -> list[NewEntry]:
+    """The log rows of a batch, every line checked; IntakeError at the first bad one.
+
+    Pure work on values (the config's parts are replaced whole, never changed in place), so a
+    large batch may be checked on a worker thread while the event loop goes on.
+    """
+    return [entry_for(line, config) for line in lines]
+
+
+def commit(
+    entries: Sequence[NewEntry], store: Store, submit: Callable[[list[Job]], None], max_entries: int = 0
+) -> list[Job]:
+    """Commit checked rows in one transaction, then hand them to the engine."""
+    jobs = store.accept(entries, max_entries)
+    submit(jobs)
+    return jobs
+
+
 def accept_lines(
     lines: Sequence[Line],
     config: TicketConfig,
@@ -102,10 +120,7 @@ def accept_lines(
     max_entries: int = 0,
 ) -> list[Job]:
     """Check every line, commit them all in one transaction, hand them to the engine; IntakeError."""
-    entries = [entry_for(line, config) for line in lines]
-    jobs = store.accept(entries, max_entries)
-    submit(jobs)
-    return jobs
+    return commit(check_lines(lines, config), store, submit, max_entries)
 
 
 def accept_manual(

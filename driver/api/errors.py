@@ -60,6 +60,12 @@ class BadRequest(ApiError):
     status = 400
 
 
+class TooLarge(ApiError):
+    """A body or batch over the configured limit (named in the message); nothing was read or queued."""
+
+    status = 413
+
+
 class Unauthorized(ApiError):
     status = 401
 

@@ -7,16 +7,17 @@ cannot take the commit: nothing is queued either way).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
-from driver.api.deps import EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
-from driver.api.errors import BadRequest
+from driver.api.deps import Context, EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
+from driver.api.errors import BadRequest, TooLarge, documented
 from driver.dry_run import build_dry_run
 from driver.errors import CommandError, ShapeError
-from driver.intake import Line, accept_lines, accept_manual, split_lines
+from driver.intake import Line, accept_manual, check_lines, commit, split_lines
 from driver.schemas import (
     MAX_WAIT_SECONDS,
     AcceptedCommand,
@@ -41,9 +42,35 @@ _ADVANCED_BODY = {
 }
 
 
-async def _lines(request: Request) -> list[Line]:
+THREAD_BATCH = 200
+"""Batches of more lines than this are checked on a worker thread, so other routes stay responsive."""
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes (TooLarge past it)."""
+
+    def too_large() -> TooLarge:
+        return TooLarge(
+            f"the body is larger than [driver] max_request_bytes = {limit} bytes:"
+            " send fewer commands per request"
+        )
+
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _lines(request: Request, max_bytes: int, max_lines: int) -> list[Line]:
     """The command lines of the body: text/plain split on line feeds, or AdvancedRequest JSON."""
-    raw = await request.body()
+    raw = await _body(request, max_bytes)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = AdvancedRequest.model_validate_json(raw)
@@ -59,6 +86,11 @@ async def _lines(request: Request) -> list[Line]:
         lines = split_lines(text)
     if not lines:
         raise BadRequest("no commands: send one Advanced command per line")
+    if len(lines) > max_lines:
+        raise TooLarge(
+            f"{len(lines)} commands in one request: at most [driver] max_batch_lines = {max_lines};"
+            " nothing was queued"
+        )
     return lines
 
 
@@ -68,13 +100,19 @@ async def _lines(request: Request) -> list[Line]:
     response_model=AdvancedAccepted,
     dependencies=[Depends(require_accepting), Depends(watch_database)],
     openapi_extra=_ADVANCED_BODY,
+    responses={413: documented("The body or the batch is over [driver] max_request_bytes / max_batch_lines")},
 )
 async def advanced(
-    request: Request, engine: EngineDep, store: StoreDep, settings: SettingsDep
+    request: Request, ctx: Context, engine: EngineDep, store: StoreDep, settings: SettingsDep
 ) -> AdvancedAccepted:
     """Accept a batch of Advanced commands, all or nothing."""
-    lines = await _lines(request)
-    jobs = accept_lines(lines, engine.ticket, store, engine.submit, settings.max_entries)
+    limits = ctx.config.driver
+    lines = await _lines(request, limits.max_request_bytes, limits.max_batch_lines)
+    if len(lines) > THREAD_BATCH:
+        entries = await asyncio.to_thread(check_lines, lines, engine.ticket)
+    else:
+        entries = check_lines(lines, engine.ticket)
+    jobs = commit(entries, store, engine.submit, settings.max_entries)
     return AdvancedAccepted(
         accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action) for job in jobs]
     )
