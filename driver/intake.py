@@ -26,18 +26,17 @@ from driver.ticket_requests import make_safe, plan_requests, stamp_create_body
 from driver.ticket_table import table_to_query
 
 
-class IntakeError(DriverError):
+class IntakeError(CommandError):
     """A command line that is refused; `line` and `position` are 1-based, `table` marks a table fault."""
 
     def __init__(self, line: int, position: int, reason: str, command: str, *, table: bool = False) -> None:
+        super().__init__(position, reason)
         self.line = line
-        self.position = position
-        self.reason = reason
         self.command = command
         self.table = table
         where = f"line {line}" if table else f"line {line}, position {position}"
         what = f"the Ticket Creation Table is invalid: {reason}" if table else reason
-        super().__init__(f"{where}: {what}")
+        self.args = (f"{where}: {what}",)
 
 
 class TableError(DriverError):

@@ -8,7 +8,7 @@ text/plain body became two commands, the second an injected CREATE.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -31,7 +31,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
         assert "max_request_bytes = 65536" in answer.json()["error"]
 
         # Refused from its Content-Length too when it is declared: one that is not is cut off.
-        def chunks() -> object:
+        def chunks() -> Iterator[bytes]:
             for n in range(100):
                 yield (f"BIG-{n}|CREATE|summary;{'y' * 2000}|\n").encode()
 
