@@ -24,15 +24,35 @@ from typing import Any
 
 from driver.commands import Action, ResolvedCommand, parse_command
 from driver.errors import CommandError, ShapeError, UnknownFieldError
+from driver.fields import FieldType
 from driver.jobs import Job, TicketRecord
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogStatus
 from driver.ticket_config import TicketConfig
 from driver.ticket_requests import merge_updates, plan_requests
+from driver.ticket_table import Mode
 
 CATALOG_RECHECK = timedelta(seconds=2)
-"""How often a row waiting for Jira's field list looks again."""
+"""How often a row waiting for Jira's field list (or flavour) looks again."""
 WAITING_FOR_CATALOG = "waiting for Jira's field list: "
+WAITING_FOR_FLAVOUR = (
+    "waiting for Jira to answer: user fields are shaped for Cloud (accountId) or Data Center (name)"
+)
+
+
+class _NeedsFlavour(Exception):
+    """The request holds user fields and Jira's flavour is not known yet."""
+
+
+def _check_flavour(command: ResolvedCommand, config: TicketConfig, with_table: bool) -> None:
+    if config.flavour_known:
+        return
+    users = {d.id for d in config.catalog if d.type == FieldType.USER}
+    named = set(command.fields)
+    if with_table:
+        named |= {row.field for row in config.table.rows if row.mode == Mode.INCLUDED}
+    if users & named:
+        raise _NeedsFlavour
 
 
 class WorkKind(StrEnum):
@@ -133,6 +153,8 @@ def plan_next(
                 return Send(Work(WorkKind.PROBE, [head], guid, probe_for=Action.UPDATE))
             return Refuse(f"no ticket for GUID {guid!r}: it was never created (or its CREATE failed)")
         return _plan_update(queue, ticket, config, limiter, now, duplicate=False)
+    except _NeedsFlavour:
+        return Hold(now + CATALOG_RECHECK, reason=WAITING_FOR_FLAVOUR)
     except UnknownFieldError as exc:
         if not config.catalog_loaded:
             return Hold(now + CATALOG_RECHECK, reason=WAITING_FOR_CATALOG + exc.reason)
@@ -151,6 +173,7 @@ def _plan_create(head: Job, config: TicketConfig) -> Plan:
             Work(WorkKind.CREATE, [head], head.guid, body=dict(payload.create), notes=list(payload.notes))
         )
     command = resolve(head, config)
+    _check_flavour(command, config, with_table=True)
     plan = plan_requests(command, config.table, config.settings, config.catalog)
     assert plan.main is not None
     return Send(Work(WorkKind.CREATE, [head], head.guid, body=plan.main.body, notes=list(plan.notes)))
@@ -172,6 +195,7 @@ def _plan_update(
         if allowed is not None:
             return Hold(allowed, defer=True)
     command = resolve(head, config)
+    _check_flavour(command, config, with_table=False)
     notes: list[str] = []
     if duplicate:
         # The ticket's project and type are settled; a repeated CREATE only refreshes fields.

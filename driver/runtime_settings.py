@@ -235,6 +235,8 @@ class RuntimeSettings:
             catalog=loaded.catalog,
             settings=RequestSettings.from_config(config),
             catalog_loaded=loaded.catalog_loaded,
+            # auto: Jira says which it is when it first answers (driver.jira_metadata.detect)
+            flavour_known=config.jira.api_type.value in ("cloud", "datacenter"),
         )
         ticket.set_location(loaded.location)
         return cls(store, loaded.update, loaded.log, loaded.credentials, ticket)

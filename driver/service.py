@@ -37,7 +37,7 @@ from driver.store import Store
 
 log = logging.getLogger("driver")
 RETENTION_PERIOD = 24 * 3600.0
-METADATA_RETRY_MAX = 300.0
+METADATA_RETRY_MAX = 30.0
 METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
 

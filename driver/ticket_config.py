@@ -32,6 +32,9 @@ class TicketConfig:
     settings: RequestSettings = field(default_factory=RequestSettings)
     catalog_loaded: bool = False
     """True once Jira's own field list has been read (this run or a stored earlier one)."""
+    flavour_known: bool = True
+    """The user style is Jira's own: configured, or detected (False while `api_type = auto` and
+    Jira has not answered yet, so user fields cannot be shaped for it)."""
 
     def set_location(self, location: str) -> None:
         """A new ticket location (path relative to the Jira URL); v3 switches text to ADF."""
@@ -43,6 +46,7 @@ class TicketConfig:
         """Shape user fields for this flavour of Jira (Cloud accountId, Data Center name)."""
         if self.settings.user_style != style:
             self.settings = replace(self.settings, user_style=style)
+        self.flavour_known = True
 
     def with_field(self, definition: FieldDef) -> FieldCatalog:
         """Add a field to the catalog (Add Field); returns the new catalog."""
