@@ -26,8 +26,9 @@ from typing import Any
 
 import uvicorn
 
+from driver import database_file
 from driver.api import DriverContext, apply_ticket_location, create_app
-from driver.config import Config
+from driver.config import Config, config_file_in_use, exposed_secrets_warning
 from driver.engine import Engine
 from driver.errors import JiraError
 from driver.fields import FieldCatalog
@@ -42,6 +43,7 @@ from driver.store import (
     S_TICKET_LOCATION,
     S_TICKET_TABLE,
     S_UPDATE,
+    DatabaseFileError,
     Store,
 )
 from driver.ticket_config import TicketConfig
@@ -214,11 +216,25 @@ async def _retention(ctx: DriverContext) -> None:
         await asyncio.sleep(RETENTION_PERIOD)
 
 
-async def serve(config: Config) -> int:
-    """Run until SIGINT/SIGTERM; 0 on a clean stop."""
-    ctx = build(config)
+async def serve(config: Config, *, init: bool = False, config_file: Path | None = None) -> int:
+    """Run until SIGINT/SIGTERM; 0 on a clean stop, 2 when the database file cannot be used.
+
+    init: `run --init`, start on a missing, empty or replaced database (driver.database_file).
+    config_file: the file the config came from, checked for secrets others may read.
+    """
+    if warning := exposed_secrets_warning(config_file):
+        log.warning("%s", warning)
+    try:
+        opening = database_file.check(Path(config.driver.database), init=init)
+        ctx = build(config)
+        probe = database_file.settle(ctx.store, opening, config.ticket.search_before_create)
+        ctx.engine.probe_unknown_guids = probe
+        ctx.engine.load()
+    except DatabaseFileError as exc:
+        # one line, no traceback: 2 is the CLI's "bad input or configuration" code (driver.cli)
+        sys.stderr.write(f"jira-driver: {exc}\n")
+        return 2
     engine = ctx.engine
-    engine.load()
     pending = engine.queue_depth()
     if pending:
         log.info("resuming %d pending commands", pending)
@@ -291,4 +307,5 @@ async def serve(config: Config) -> int:
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
     setup_logging(bool(getattr(args, "json_logs", False)))
-    return asyncio.run(serve(config))
+    config_file = config_file_in_use(getattr(args, "config", None))
+    return asyncio.run(serve(config, init=bool(getattr(args, "init", False)), config_file=config_file))
