@@ -315,13 +315,15 @@ def exposed_secrets_warning(path: Path | None) -> str | None:
 
 
 def _redact_url(value: object) -> object:
-    """A URL with any user:password@ part replaced, for error messages."""
+    """A URL (or a scheme-less host) with any user:password@ part replaced, for error messages."""
     if not isinstance(value, str) or "@" not in value:
         return value
-    parts = urlsplit(value)
-    if "@" not in parts.netloc:
+    scheme, sep, rest = value.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
         return value
-    return parts._replace(netloc="[credentials]@" + parts.netloc.rpartition("@")[2]).geturl()
+    authority = "[credentials]@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 def _describe(error: dict[str, Any]) -> str:
