@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import configparser
 import os
+import stat
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -83,6 +85,13 @@ class JiraSection(_Section):
     def _url_has_scheme(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected a URL starting with http:// or https://")
+        if "@" in urlsplit(value).netloc:
+            # It would be shown in every ticket URL, the log, GET /api/settings and the TUI.
+            raise ValueError(
+                "expected a URL without credentials: put the user in [jira] username and the"
+                " password or API token in [jira] password (or the JIRA_DRIVER_JIRA_PASSWORD"
+                " environment variable)"
+            )
         return value.rstrip("/")
 
     @field_validator("ticket_location")
@@ -162,6 +171,9 @@ class TicketSection(_Section):
     Empty: stamp with a label instead."""
     guid_label_prefix: str = "alarm-"
     """Prefix of the GUID label when guid_field is empty."""
+    search_before_create: Literal["auto", "always", "never"] = "auto"
+    """Search Jira for the stamp of a GUID the store has no ticket for before creating its ticket:
+    auto (only on a database started with `run --init` in place of an earlier one), always, never."""
 
     @field_validator("guid_field")
     @classmethod
@@ -261,6 +273,63 @@ def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, 
                 data.setdefault(section, {})[key] = environ[name]
 
 
+def secret_keys() -> dict[str, list[str]]:
+    """The keys whose values are secrets (SecretStr), by section."""
+    found: dict[str, list[str]] = {}
+    for name, model in SECTIONS.items():
+        keys = [key for key, info in model.model_fields.items() if info.annotation is SecretStr]
+        if keys:
+            found[name] = keys
+    return found
+
+
+def config_file_in_use(path: Path | None) -> Path | None:
+    """The file load_config(path) reads: path, else ./jira-driver.ini when present, else None."""
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        return DEFAULT_CONFIG_FILE
+    return path
+
+
+def exposed_secrets_warning(path: Path | None) -> str | None:
+    """A warning when the config file sets a secret and group or others may read it; else None.
+
+    The text names the file and the keys (never their values) and says `chmod 600`.
+    """
+    if path is None:
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        data = _read_ini(path)
+    except (OSError, ConfigError):
+        return None
+    if not mode & 0o077:
+        return None
+    held = [
+        f"[{section}] {key}"
+        for section, keys in secret_keys().items()
+        for key in keys
+        if data.get(section, {}).get(key, "").strip()
+    ]
+    if not held:
+        return None
+    return (
+        f"{path} holds {', '.join(held)} and other users may read it (mode {mode:03o}):"
+        f" run `chmod 600 {path}`, or move the secrets to JIRA_DRIVER_<SECTION>_<KEY> variables"
+    )
+
+
+def _redact_url(value: object) -> object:
+    """A URL (or a scheme-less host) with any user:password@ part replaced, for error messages."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    scheme, sep, rest = value.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return value
+    authority = "[credentials]@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
 def _describe(error: dict[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
@@ -299,6 +368,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         section = str(first["loc"][0])
         key = str(first["loc"][1]) if len(first["loc"]) > 1 else "*"
         value = data.get(section, {}).get(key, first.get("input"))
-        if key in {"password", "bearer_token", "authorization_key", "api_token"}:
+        if key in secret_keys().get(section, ()):
             value = "[secret]"
+        elif key in {"url", "proxy"}:
+            value = _redact_url(value)
         raise ConfigError(section, key, value, _describe(dict(first))) from None

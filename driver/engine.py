@@ -117,6 +117,7 @@ class Engine:
         concurrency: int = 16,
         outage_cap: float = 60.0,
         rand: Callable[[], float] = random.random,
+        probe_unknown_guids: bool = False,
     ) -> None:
         self.store = store
         self.jira = jira
@@ -139,6 +140,10 @@ class Engine:
         self._db_strikes = 0
         self._tickets: dict[str, TicketRecord | None] = {}
         self._in_doubt: set[str] = set()
+        self.probe_unknown_guids = probe_unknown_guids
+        """A GUID with no ticket record is in doubt until one stamp search (a database taken over
+        with `run --init` may not know tickets created earlier; driver.database_file)."""
+        self._unknown_probed: set[str] = set()
         self._timeout_rows: set[int] = set()
         self._in_flight = 0
         self._idle: set[asyncio.Future[None]] = set()
@@ -349,6 +354,11 @@ class Engine:
             self._tickets[guid] = self.store.ticket(guid)
         return self._tickets[guid]
 
+    def _is_in_doubt(self, guid: str, ticket: TicketRecord | None) -> bool:
+        if guid in self._in_doubt:
+            return True
+        return self.probe_unknown_guids and ticket is None and guid not in self._unknown_probed
+
     def _prepare(self, guid: str, now: datetime) -> Work | None:
         """The head row's request, or None after holding or refusing it (the GUID released)."""
         queue = self.queues.queue(guid)
@@ -358,7 +368,8 @@ class Engine:
             head.next_attempt_at = paused
             self.queues.release(guid, now)
             return None
-        plan = plan_next(queue, self._ticket(guid), guid in self._in_doubt, self.ticket, self.limiter, now)
+        ticket = self._ticket(guid)
+        plan = plan_next(queue, ticket, self._is_in_doubt(guid, ticket), self.ticket, self.limiter, now)
         if isinstance(plan, Hold):
             with self.store.transaction():
                 if plan.defer:
@@ -579,6 +590,15 @@ class Engine:
                 after(lambda: self.queues.release(guid, now))
             return
         ticket = self._ticket(guid)
+        if ticket is None and guid not in self._in_doubt:
+            # A GUID unknown to the store (probe_unknown_guids): a ticket made with an earlier
+            # database is old enough for search to show it, so one miss is proof.
+            def unknown() -> None:
+                self._unknown_probed.add(guid)
+                self.queues.release(guid, now)
+
+            after(unknown)
+            return
         probes = (ticket.probes if ticket else 0) + 1
         if probes < PROBE_MISSES_TRUSTED:
             # Search may lag behind creates (Jira Cloud): one miss is not proof.

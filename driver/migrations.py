@@ -6,6 +6,8 @@ mid-migration leaves the previous schema intact. Add steps at the end; never edi
 
 from __future__ import annotations
 
+import secrets
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -105,6 +107,27 @@ def comment_sends(db: Database) -> None:
     )
     db.execute("CREATE INDEX comment_sends_ticket ON comment_sends (ticket_key)")
     db.execute("CREATE INDEX comment_sends_intent ON comment_sends (intent_at)")
+
+
+@migrations(name="0004_identity")
+def identity(db: Database) -> None:
+    """The database's own random id (one row), also kept beside it in `<database>.id`.
+
+    A start compares the two, so a database deleted, emptied or replaced by another file while the
+    driver was stopped is noticed instead of being taken for a first start (driver.database_file).
+    `replaces` holds the id of the database this one took over from (`run --init`): creates for
+    GUIDs it does not know then search Jira for their stamp first.
+    """
+    db.execute(
+        """
+        CREATE TABLE identity (
+            id TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            replaces TEXT
+        )
+        """
+    )
+    db.execute("INSERT INTO identity (id) VALUES (?)", (secrets.token_hex(16),))
 
 
 def apply(db: Database) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 
 import uvicorn
 
+from driver import database_file
 from driver.api import DriverContext, create_app
-from driver.config import Config
+from driver.config import Config, exposed_secrets_warning
 from driver.engine import Engine
 from driver.errors import JiraError
 from driver.jira_client import JiraClient
@@ -158,15 +159,24 @@ async def _retention(ctx: DriverContext) -> None:
         await asyncio.sleep(RETENTION_PERIOD)
 
 
-async def serve(config: Config) -> bool:
+async def serve(config: Config, *, init: bool = False, config_file: Path | None = None) -> bool:
     """Run until SIGINT/SIGTERM: True on a clean stop, False when the address cannot be listened on.
 
-    Raises ConfigError for a configured value out of bounds, sqlite3.Error or OSError when the
-    database cannot be opened (driver.cli.run reports each in one line).
+    init: `run --init`, start on a missing, empty or replaced database (driver.database_file).
+    config_file: the file the config came from, checked for secrets others may read.
+    Raises DatabaseFileError when the database file cannot be used, ConfigError for a configured
+    value out of bounds, sqlite3.Error or OSError when the database cannot be opened
+    (driver.cli.run reports each in one line).
     """
+    if warning := exposed_secrets_warning(config_file):
+        log.warning("%s", warning)
+    opening = database_file.check(Path(config.driver.database), init=init)
     ctx = build(config)
+    ctx.engine.probe_unknown_guids = database_file.settle(
+        ctx.store, opening, config.ticket.search_before_create
+    )
+    ctx.engine.load()
     engine = ctx.engine
-    engine.load()
     pending = engine.queue_depth()
     if pending:
         log.info("resuming %d pending commands", pending)

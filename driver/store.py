@@ -14,12 +14,20 @@ Ticket states (table `tickets`, one row per GUID):
     creating   the intent to create is journaled; the request may or may not have gone out
     in_doubt   a create went out and its outcome is unknown; a JQL probe settles it
     created    Jira answered 201 (or a probe found the stamped ticket)
+
+On disk: the database and its -wal/-shm files hold credentials set at run time, so a new database
+is created 0600 (SQLite gives its -wal/-shm the database file's mode) and wider modes found on
+existing files are tightened with a warning. A file that is not SQLite or is corrupt raises
+DatabaseFileError (one line naming the file and what to do), never a raw sqlite3 error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +40,7 @@ from sqlite_utils import Database
 from driver import migrations
 from driver.clock import Clock, utc_now
 from driver.commands import Action
+from driver.errors import DriverError
 from driver.jobs import Job, JobPayload, NewEntry, TicketRecord
 from driver.schemas import LogEntry, LogPage, LogStatus, LogType, Statistics, StatsReset
 from driver.stats import day_of, reset_plan, summarize
@@ -39,6 +48,8 @@ from driver.stats import day_of, reset_plan, summarize
 if TYPE_CHECKING:
     from driver.fields import FieldCatalog
     from driver.ticket_table import TicketTable
+
+log = logging.getLogger("driver.store")
 
 OPEN_STATUSES = (LogStatus.PENDING.value, LogStatus.DEFERRED.value)
 
@@ -54,6 +65,14 @@ S_AUTH = "auth"
 def iso(moment: datetime) -> str:
     """A UTC ISO 8601 text that sorts like the moment it names."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Who a database is: its random id (hex), and the id of the database it replaced, if any."""
+
+    id: str
+    replaces: str | None = None
 
 
 @dataclass
@@ -79,6 +98,79 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+RESTORE_HINT = (
+    "stop the driver and restore it from a backup (docs/operations.md, 'State, backups and upgrades'),"
+    " or move it away and start once with `jira-driver run --init` to begin an empty one"
+)
+FILE_MODE = 0o600
+"""The mode of the database and its -wal/-shm files: they hold credentials set at run time."""
+# SQLITE_CORRUPT and SQLITE_NOTADB (primary result codes, https://sqlite.org/rescode.html)
+_CORRUPT_CODES = (11, 26)
+
+
+class DatabaseFileError(DriverError):
+    """The database file cannot be used as it is; the message is one line for the operator.
+
+    path is the file, problem what is wrong with it, remedy what to do (restore, --init).
+    """
+
+    def __init__(self, path: Path, problem: str, remedy: str = RESTORE_HINT) -> None:
+        self.path = path
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"database {path}: {problem}; {remedy}")
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """True for "file is not a database" and "database disk image is malformed" (not for locks)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in _CORRUPT_CODES
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
+
+
+def corrupt_error(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
+    """The one-line error for a database SQLite refuses as corrupt."""
+    return DatabaseFileError(path, f"not a usable SQLite database ({exc})")
+
+
+def database_files(path: Path) -> tuple[Path, Path, Path]:
+    """The database file and its WAL and shared-memory files."""
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def tighten_modes(path: Path) -> list[Path]:
+    """chmod 0600 the database and its -wal/-shm files where group or others may read them.
+
+    Returns the files changed (each also logged as a warning). Raises OSError if one cannot be changed.
+    """
+    changed: list[Path] = []
+    for file in database_files(path):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning(
+                "%s was readable or writable by others (mode %03o): changed to 600 (it may hold credentials)",
+                file,
+                mode,
+            )
+            file.chmod(FILE_MODE)
+            changed.append(file)
+    return changed
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file 0600 unless it exists (an empty file is an empty database)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     # check_same_thread=False: the store is only used from the event loop thread, but uvicorn
     # and tests may build it on another thread before the loop starts.
@@ -97,11 +189,21 @@ class Store:
         self.clock = clock
         self.zone = zone
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Created before SQLite opens it, so it never exists with the umask's mode (0644), and
+        # SQLite creates the -wal and -shm files with the database file's mode.
+        _create_private(self.path)
+        tighten_modes(self.path)
         self.db = Database(_connect(self.path))
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=250")
-        migrations.apply(self.db)
+        try:
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=250")
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+            self.db.close()
+            raise corrupt_error(self.path, exc) from None
         # Retention needs the log's row count on every intake; counting a big log each time costs
         # a full index scan, so it is counted once and then kept by the writes that change it.
         self._rows: int | None = None
@@ -485,6 +587,18 @@ class Store:
                     self.db.conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
         return self.statistics()
 
+    # --- identity -------------------------------------------------------------------------------
+
+    def identity(self) -> DatabaseIdentity:
+        """The database's random id and the id of the one it replaced (`run --init`), if any."""
+        row = self.db.execute("SELECT id, replaces FROM identity").fetchone()
+        return DatabaseIdentity(str(row[0]), None if row[1] is None else str(row[1]))
+
+    def record_replaced(self, previous: str) -> None:
+        """Record that this database took over from the one with id `previous` (committed at once)."""
+        with self.transaction():
+            self.db.conn.execute("UPDATE identity SET replaces = ?", (previous,))
+
     # --- settings -------------------------------------------------------------------------------
 
     def setting(self, key: str) -> Any:
@@ -588,8 +702,9 @@ class Store:
 def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | None:
     """The stored Ticket Creation Table and field catalog, read-only; None if there is none yet.
 
-    Raises sqlite3.Error when the file is not a database SQLite can read (corrupt, locked), and
-    ValueError when the stored table or catalog is not one this version reads.
+    Raises DatabaseFileError when the file is not SQLite or is corrupt, sqlite3.Error when it
+    cannot be read now (locked), and ValueError when the stored table or catalog is not one this
+    version reads. A database from before the settings table holds no ticket state yet: None.
     """
     from driver.fields import FieldCatalog
     from driver.ticket_table import TicketTable
@@ -607,9 +722,11 @@ def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | No
                 "SELECT key, value FROM settings WHERE key IN (?, ?)", (S_TICKET_TABLE, S_CATALOG)
             ).fetchall()
         )
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
+        if is_corrupt(exc):
+            raise corrupt_error(db_path, exc) from None
         # an empty file, or a database from before the settings table, holds no ticket state yet
-        if str(exc).startswith("no such table"):
+        if isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("no such table"):
             return None
         raise
     finally:

@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("run", _cmd_run, "run the driver: store, sending engine and HTTP API")
     p.add_argument("--json-logs", action="store_true", help="log JSON lines instead of plain text")
+    p.add_argument(
+        "--init",
+        action="store_true",
+        help="start on a missing, empty or replaced database (see docs/operations.md)",
+    )
 
     p = add("sim", _cmd_sim, "run the Jira REST simulator (loopback by default)")
     from jira_sim.cli import add_arguments as add_sim_arguments

@@ -46,10 +46,12 @@ def load_ticket_model(config: Config) -> tuple[TicketTable, FieldCatalog]:
     if not path.is_file():
         return seed
     # the store is imported only now, so that `parse` stays cheap when there is no database at all
-    from driver.store import read_ticket_state
+    from driver.store import DatabaseFileError, read_ticket_state
 
     try:
         state = read_ticket_state(path)
+    except DatabaseFileError as exc:
+        raise UnreadableDatabase(str(exc)) from None
     except sqlite3.Error as exc:
         raise UnreadableDatabase(f"cannot read the database {path}: {exc}") from None
     except ValueError as exc:

@@ -12,17 +12,23 @@ import ssl
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config
+from driver.config import Config, config_file_in_use
 from driver.errors import ConfigError
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
     from driver.service import serve, setup_logging
+    from driver.store import DatabaseFileError
 
     setup_logging(bool(args.json_logs))
+    config_file = config_file_in_use(getattr(args, "config", None))
     try:
-        stopped_cleanly = asyncio.run(serve(config))
+        stopped_cleanly = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))
+    except DatabaseFileError as exc:
+        # what is wrong with the file and what to do (restore, --init), in one line
+        say(f"jira-driver: {exc}")
+        return ExitCode.BAD_INPUT
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT

@@ -1,0 +1,86 @@
+"""Secrets in the configuration: never in the Jira URL, never echoed, and a readable file is warned about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driver.config import config_file_in_use, exposed_secrets_warning, load_config, secret_keys
+from driver.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ops:s3cr3t@jira.example.com",
+        "https://ops@jira.example.com/jira",
+        "http://:s3cr3t@127.0.0.1:8080",
+    ],
+)
+def test_credentials_in_the_jira_url_are_refused_and_not_shown(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"JIRA_DRIVER_JIRA_URL": url})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "s3cr3t" not in message
+    assert "ops@" not in message
+    assert message.startswith("[jira] url = '")
+    assert "[credentials]@" in message
+    assert "[jira] username" in message
+    assert "[jira] password" in message
+    assert "JIRA_DRIVER_JIRA_PASSWORD" in message
+
+
+def test_an_at_sign_in_the_path_is_not_credentials() -> None:
+    config = load_config(None, {"JIRA_DRIVER_JIRA_URL": "https://jira.example.com/jira/@team"})
+    assert config.jira.url == "https://jira.example.com/jira/@team"
+
+
+def test_a_bad_proxy_value_does_not_echo_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"JIRA_DRIVER_JIRA_PROXY": "user:pw-123@proxy:3128"})
+    assert "pw-123" not in str(caught.value)
+    assert "[credentials]@proxy:3128" in str(caught.value)
+
+
+def test_every_secret_key_is_known() -> None:
+    assert secret_keys() == {
+        "jira": ["password", "bearer_token", "authorization_key"],
+        "driver": ["api_token"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("jira", "password"), ("jira", "bearer_token"), ("jira", "authorization_key"), ("driver", "api_token")],
+)
+def test_a_readable_file_holding_a_secret_is_warned_about(tmp_path: Path, section: str, key: str) -> None:
+    ini = tmp_path / "driver.ini"
+    ini.write_text(f"[{section}]\n{key} = very-secret\n", encoding="utf-8")
+    ini.chmod(0o640)
+    warning = exposed_secrets_warning(ini)
+    assert warning is not None
+    assert f"{ini} holds [{section}] {key}" in warning
+    assert f"chmod 600 {ini}" in warning
+    assert "very-secret" not in warning
+    ini.chmod(0o600)
+    assert exposed_secrets_warning(ini) is None
+
+
+def test_a_readable_file_without_secrets_is_not_warned_about(tmp_path: Path) -> None:
+    ini = tmp_path / "driver.ini"
+    ini.write_text("[jira]\nusername = ops\npassword =\n[driver]\nlisten = 127.0.0.1:0\n", encoding="utf-8")
+    ini.chmod(0o644)
+    assert exposed_secrets_warning(ini) is None
+    assert exposed_secrets_warning(None) is None
+
+
+def test_the_file_in_use_is_the_default_one_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert config_file_in_use(None) is None
+    (tmp_path / "jira-driver.ini").write_text("", encoding="utf-8")
+    assert config_file_in_use(None) == Path("jira-driver.ini")
+    assert config_file_in_use(tmp_path / "x.ini") == tmp_path / "x.ini"
