@@ -147,9 +147,11 @@ class DriverClient:
         *,
         json_body: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Model:
         content = json_body.model_dump_json() if json_body is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        headers.update(extra_headers or {})
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._http.request(method, path, content=content, headers=headers, params=clean)
@@ -173,10 +175,19 @@ class DriverClient:
         """Queue depth, Jira state, pauses."""
         return await self._request("GET", "/api/status", DriverStatus)
 
-    async def send_commands(self, commands: Sequence[str]) -> AdvancedAccepted:
-        """Submit Advanced commands; all are accepted or none (DriverRejected with the bad line)."""
+    async def send_commands(
+        self, commands: Sequence[str], idempotency_key: str | None = None
+    ) -> AdvancedAccepted:
+        """Submit Advanced commands; all are accepted or none (DriverRejected with the bad line).
+
+        With an idempotency_key, sending the same batch again (after a lost answer) queues nothing
+        more and answers as the first time.
+        """
         body = AdvancedRequest(commands=list(commands))
-        return await self._request("POST", "/api/advanced", AdvancedAccepted, json_body=body)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._request(
+            "POST", "/api/advanced", AdvancedAccepted, json_body=body, extra_headers=headers
+        )
 
     async def parse(self, command: str) -> DryRun:
         """What a command would send, without sending it."""

@@ -103,10 +103,14 @@ def check_lines(lines: Sequence[Line], config: TicketConfig) -> list[NewEntry]:
 
 
 def commit(
-    entries: Sequence[NewEntry], store: Store, submit: Callable[[list[Job]], None], max_entries: int = 0
+    entries: Sequence[NewEntry],
+    store: Store,
+    submit: Callable[[list[Job]], None],
+    max_entries: int = 0,
+    idempotency: tuple[str, str] | None = None,
 ) -> list[Job]:
-    """Commit checked rows in one transaction, then hand them to the engine."""
-    jobs = store.accept(entries, max_entries)
+    """Commit checked rows in one transaction (with their idempotency key), then hand them to the engine."""
+    jobs = store.accept(entries, max_entries, idempotency)
     submit(jobs)
     return jobs
 

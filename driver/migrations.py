@@ -130,6 +130,26 @@ def identity(db: Database) -> None:
     db.execute("INSERT INTO identity (id) VALUES (?)", (secrets.token_hex(16),))
 
 
+@migrations(name="0005_idempotency")
+def idempotency(db: Database) -> None:
+    """Idempotency keys of accepted batches: a repeated key answers as the first time, queues nothing.
+
+    `body` is a digest of the request it came with (the same key with another body is refused);
+    `answer` the accepted rows as JSON. Kept IDEMPOTENCY_KEEP (a day), pruned with retention.
+    """
+    db.execute(
+        """
+        CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

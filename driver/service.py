@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 from collections.abc import Generator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from driver.store import Store
 
 log = logging.getLogger("driver")
 RETENTION_PERIOD = 24 * 3600.0
+IDEMPOTENCY_KEEP = timedelta(days=1)
+"""How long a batch's Idempotency-Key answers a repeat (a client retries in seconds, not days)."""
 METADATA_RETRY_MAX = 30.0
 METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
@@ -156,6 +158,7 @@ async def _retention(ctx: DriverContext) -> None:
         if removed:
             log.info("log retention removed %d rows", removed)
         ctx.engine.prune_journal()
+        ctx.store.prune_idempotency(IDEMPOTENCY_KEEP)
         await asyncio.sleep(RETENTION_PERIOD)
 
 

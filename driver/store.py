@@ -223,8 +223,32 @@ class Store:
 
     # --- intake ---------------------------------------------------------------------------------
 
-    def accept(self, entries: Sequence[NewEntry], max_entries: int = 0) -> list[Job]:
-        """Commit new log rows (status Pending) in one transaction and return them as jobs."""
+    def remembered(self, key: str) -> tuple[str, list[tuple[int, str, str]]] | None:
+        """What an idempotency key was first accepted with: (body digest, [(id, guid, action)])."""
+        row = self.db.execute("SELECT body, answer FROM idempotency WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), [(int(i), str(g), str(a)) for i, g, a in json.loads(row[1])]
+
+    def prune_idempotency(self, keep: timedelta) -> int:
+        """Forget idempotency keys older than `keep`; returns how many."""
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "DELETE FROM idempotency WHERE created_at < ?", (iso(self.clock() - keep),)
+            )
+            return max(0, cursor.rowcount)
+
+    def accept(
+        self,
+        entries: Sequence[NewEntry],
+        max_entries: int = 0,
+        idempotency: tuple[str, str] | None = None,
+    ) -> list[Job]:
+        """Commit new log rows (status Pending) in one transaction and return them as jobs.
+
+        idempotency: (key, body digest) recorded in the same transaction, so a batch and its key
+        are committed together or not at all (sqlite3.IntegrityError when the key is taken).
+        """
         now = self.clock()
         stamp = iso(now)
         jobs: list[Job] = []
@@ -258,6 +282,12 @@ class Store:
                         payload=entry.payload,
                         note=entry.note,
                     )
+                )
+            if idempotency is not None:
+                answer = [[job.id, job.guid, job.action.value] for job in jobs]
+                conn.execute(
+                    "INSERT INTO idempotency (key, body, answer, created_at) VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], _dumps(answer), stamp),
                 )
             if self._rows is not None:
                 self._rows += len(jobs)

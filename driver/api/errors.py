@@ -80,6 +80,10 @@ class NotFound(ApiError):
     status = 404
 
 
+class Conflict(ApiError):
+    status = 409
+
+
 class UpstreamFailed(ApiError):
     status = 502
 

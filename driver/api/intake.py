@@ -8,13 +8,15 @@ cannot take the commit: nothing is queued either way).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import sqlite3
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
 from driver.api.deps import Context, EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
-from driver.api.errors import BadRequest, TooLarge, documented
+from driver.api.errors import BadRequest, Conflict, TooLarge, documented
 from driver.dry_run import build_dry_run
 from driver.errors import CommandError, ShapeError
 from driver.intake import Line, accept_manual, check_lines, commit, split_lines
@@ -28,6 +30,7 @@ from driver.schemas import (
     LogEntry,
     ParseRequest,
 )
+from driver.store import Store
 
 router = APIRouter(tags=["intake"])
 
@@ -42,6 +45,8 @@ _ADVANCED_BODY = {
 }
 
 
+MAX_IDEMPOTENCY_KEY = 200
+"""Characters an Idempotency-Key may have (printable ASCII, no spaces)."""
 THREAD_BATCH = 200
 """Batches of more lines than this are checked on a worker thread, so other routes stay responsive."""
 
@@ -68,9 +73,8 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _lines(request: Request, max_bytes: int, max_lines: int) -> list[Line]:
+def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
     """The command lines of the body: text/plain split on line feeds, or AdvancedRequest JSON."""
-    raw = await _body(request, max_bytes)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = AdvancedRequest.model_validate_json(raw)
@@ -100,22 +104,72 @@ async def _lines(request: Request, max_bytes: int, max_lines: int) -> list[Line]
     response_model=AdvancedAccepted,
     dependencies=[Depends(require_accepting), Depends(watch_database)],
     openapi_extra=_ADVANCED_BODY,
-    responses={413: documented("The body or the batch is over [driver] max_request_bytes / max_batch_lines")},
+    responses={
+        409: documented("The Idempotency-Key was used with another body; nothing was queued"),
+        413: documented("The body or the batch is over [driver] max_request_bytes / max_batch_lines"),
+    },
 )
 async def advanced(
-    request: Request, ctx: Context, engine: EngineDep, store: StoreDep, settings: SettingsDep
+    request: Request,
+    response: Response,
+    ctx: Context,
+    engine: EngineDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=MAX_IDEMPOTENCY_KEY,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Sent again with the same body, answers as the first time and queues nothing.",
+        ),
+    ] = None,
 ) -> AdvancedAccepted:
-    """Accept a batch of Advanced commands, all or nothing."""
+    """Accept a batch of Advanced commands, all or nothing.
+
+    With an Idempotency-Key, a client that lost the answer can send the same batch again: the
+    key is committed with the rows, and a repeat gets the first answer (header
+    Idempotent-Replayed: true) without queuing anything; the key with another body is a 409.
+    """
     limits = ctx.config.driver
-    lines = await _lines(request, limits.max_request_bytes, limits.max_batch_lines)
+    raw = await _body(request, limits.max_request_bytes)
+    digest = hashlib.sha256(request.headers.get("content-type", "").encode() + b"\0" + raw).hexdigest()
+    if idempotency_key is not None and (first := _replay(store, idempotency_key, digest, response)):
+        return first
+    lines = _lines(request, raw, limits.max_batch_lines)
     if len(lines) > THREAD_BATCH:
         entries = await asyncio.to_thread(check_lines, lines, engine.ticket)
     else:
         entries = check_lines(lines, engine.ticket)
-    jobs = commit(entries, store, engine.submit, settings.max_entries)
+    key = None if idempotency_key is None else (idempotency_key, digest)
+    try:
+        jobs = commit(entries, store, engine.submit, settings.max_entries, key)
+    except sqlite3.IntegrityError:
+        # the same key committed by a request that overtook this one while its lines were checked
+        assert idempotency_key is not None
+        if first := _replay(store, idempotency_key, digest, response):
+            return first
+        raise
     return AdvancedAccepted(
         accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action) for job in jobs]
     )
+
+
+def _replay(store: Store, key: str, digest: str, response: Response) -> AdvancedAccepted | None:
+    """The first answer to this key, if it was accepted before; Conflict if with another body."""
+    seen = store.remembered(key)
+    if seen is None:
+        return None
+    body, accepted = seen
+    if body != digest:
+        raise Conflict(
+            "this Idempotency-Key was used with another body: use a new key for a new batch"
+            " (nothing was queued)"
+        )
+    response.headers["Idempotent-Replayed"] = "true"
+    return AdvancedAccepted(accepted=[AcceptedCommand(id=i, guid=g, action=a) for i, g, a in accepted])
 
 
 @router.post("/api/parse", response_model=DryRun)

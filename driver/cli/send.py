@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 
 from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
 from driver.schemas import AdvancedAccepted, CommandProblem
+
+SEND_ATTEMPTS = 3
+RETRY_DELAY = 0.3
+"""Seconds before the second try, twice that before the third."""
 
 
 def describe_problem(problem: CommandProblem) -> str:
@@ -27,7 +32,8 @@ def commands_from(args: argparse.Namespace) -> list[str]:
 
     Raises UnicodeDecodeError when stdin is not text in the locale's encoding.
     """
-    lines: list[str] = list(args.commands) or sys.stdin.read().splitlines()
+    # only a line feed ends a line: str.splitlines would also break a comment at U+2028 and the like
+    lines: list[str] = list(args.commands) or sys.stdin.read().split("\n")
     # a trailing CR from a Windows-made file is not part of the command
     return [line.rstrip("\r") for line in lines if line.strip()]
 
@@ -44,8 +50,18 @@ def main(args: argparse.Namespace, config: Config) -> int:
         return ExitCode.BAD_INPUT
 
     async def submit() -> AdvancedAccepted:
+        # One key for the batch: if the answer is lost (the connection dropped after sending), the
+        # batch is sent again under the same key and the driver queues it once.
+        key = f"send-{uuid.uuid4()}"
         async with DriverClient.from_config(config) as client:
-            return await client.send_commands(commands)
+            for attempt in range(1, SEND_ATTEMPTS + 1):
+                try:
+                    return await client.send_commands(commands, idempotency_key=key)
+                except DriverUnreachable:
+                    if attempt == SEND_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(RETRY_DELAY * attempt)
+        raise AssertionError("unreachable")
 
     try:
         accepted = asyncio.run(submit())
