@@ -36,7 +36,8 @@ def test_a_repeated_key_answers_as_the_first_time_and_queues_nothing(
         assert other.status_code == 409
         assert "another body" in other.json()["error"]
         for bad in (b"has space", b"x" * 201, "naïve".encode()):
-            refused = api.post("/api/advanced", content=body, headers={**headers, "Idempotency-Key": bad})
+            raw_headers = [(b"Content-Type", b"text/plain"), (b"Idempotency-Key", bad)]
+            refused = api.post("/api/advanced", content=body, headers=raw_headers)
             assert refused.status_code == 400, bad
     driver.wait_settled()
     assert [(r["action"], r["status"]) for r in driver.rows()] == [("CREATE", "Ok"), ("UPDATE", "Ok")]
