@@ -36,6 +36,7 @@ from driver.fields import FieldCatalog, FieldDef, FieldType
 from driver.jira_client import Credentials, credentials_from_config
 from driver.limiter import UpdateLimiter
 from driver.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
+from driver.secret_file import read_secret, secret_path, write_secret
 from driver.store import S_AUTH, S_CATALOG, S_LOG, S_TICKET_LOCATION, S_TICKET_TABLE, S_UPDATE, Store
 from driver.ticket_config import TicketConfig
 from driver.ticket_requests import RequestSettings
@@ -86,6 +87,7 @@ class StoredAuth(BaseModel):
     mode: AuthMode
     username: str = ""
     secret: str = ""
+    """Only in databases of older versions: moved to driver.secret_file at the next start."""
 
 
 def normal_location(text: str) -> str:
@@ -174,12 +176,30 @@ def _load(config: Config, store: Store) -> _Loaded:
     if raw_auth is not None:
         try:
             auth = StoredAuth.model_validate(raw_auth)
-            credentials = Credentials(auth.mode, auth.username, auth.secret)
+            if auth.secret:
+                # An older version kept the secret in the database: move it out (secret_file).
+                write_secret(store.path, auth.secret)
+                store.forget_secret_setting(
+                    S_AUTH, StoredAuth(mode=auth.mode, username=auth.username).model_dump()
+                )
+                log.info("moved the stored Jira secret out of the database into %s", secret_path(store.path))
+                secret = auth.secret
+            else:
+                found = read_secret(store.path)
+                if found is None and auth.mode != "none":
+                    log.warning(
+                        "the Jira secret set at run time is missing (%s): set the credentials again",
+                        secret_path(store.path),
+                    )
+                secret = found or ""
+            credentials = Credentials(auth.mode, auth.username, secret)
         except ValidationError as exc:
             log.warning(
                 "stored setting 'auth' is invalid (%s): using the config file's credentials",
                 _first_problem(exc),
             )
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read the stored Jira secret (%s): using the config file's credentials", exc)
     location = config.jira.ticket_location
     raw_location = store.setting(S_TICKET_LOCATION)
     if raw_location is not None:
@@ -310,8 +330,10 @@ class RuntimeSettings:
         if not secret and mode == self._credentials.mode:
             secret = self._credentials.secret
         credentials = Credentials(mode, username if mode == "basic" else "", secret)
-        stored = StoredAuth(mode=credentials.mode, username=credentials.username, secret=credentials.secret)
-        self.store.put_setting(S_AUTH, stored.model_dump(mode="json"))
+        # The secret goes beside the database (0600), never into it (driver.secret_file).
+        write_secret(self.store.path, credentials.secret)
+        stored = StoredAuth(mode=credentials.mode, username=credentials.username)
+        self.store.put_setting(S_AUTH, stored.model_dump(mode="json", exclude={"secret"}))
         self._credentials = credentials
         if self._jira is not None:
             self._jira.set_credentials(credentials)

@@ -636,6 +636,18 @@ class Store:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def forget_secret_setting(self, key: str, value: Any) -> None:
+        """Replace a setting that held a secret so that no copy of it stays in the file.
+
+        secure_delete zeroes the freed bytes, and a truncating checkpoint drops the WAL's copy.
+        """
+        self.db.execute("PRAGMA secure_delete = ON")
+        try:
+            self.put_setting(key, value)
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.execute("PRAGMA secure_delete = OFF")
+
     def put_setting(self, key: str, value: Any) -> None:
         """Store a setting (committed at once unless inside a transaction)."""
         with self.transaction():
