@@ -166,6 +166,13 @@ def check(path: Path, *, init: bool) -> Opening:
     or when the file is corrupt, not SQLite or unreadable (whatever `init` says).
     """
     marker = marker_path(path)
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise DatabaseFileError(
+            path,
+            f"cannot be created: {folder} is a file, not a folder",
+            "set [driver] database to a path in a folder",
+        )
     previous = _read_marker(marker)
     state, database_id = examine(path)
     if state != FileState.READY:

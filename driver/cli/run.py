@@ -27,7 +27,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
         stopped_cleanly = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))
     except DatabaseFileError as exc:
         # what is wrong with the file and what to do (restore, --init), in one line
-        say(f"jira-driver: {exc}")
+        say(f"jira-driver run: {exc}")
         return ExitCode.BAD_INPUT
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")

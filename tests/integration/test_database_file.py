@@ -45,7 +45,7 @@ def _assert_one_line_refusal(result: subprocess.CompletedProcess[str], *words: s
     assert result.returncode == EXIT_BAD_INPUT, result.stderr
     assert "Traceback" not in result.stderr
     assert "listening on" not in result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.startswith("jira-driver: ")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("jira-driver run: ")]
     assert len(lines) == 1, result.stderr
     for word in words:
         assert word in lines[0], lines[0]

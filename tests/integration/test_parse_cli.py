@@ -166,7 +166,10 @@ def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "jira-driver.db").write_bytes(b"not a database, just text\n" * 200)
     result = run_parse("A|CREATE|", tmp_path)
     assert_one_line_error(
-        result, "jira-driver parse: cannot read the database jira-driver.db: file is not a database"
+        result,
+        "jira-driver parse: database jira-driver.db: not a usable SQLite database (file is not a database);"
+        " stop the driver and restore it from a backup (docs/operations.md, 'State, backups and upgrades'),"
+        " or move it away and start once with `jira-driver run --init` to begin an empty one",
     )
 
 

@@ -158,7 +158,9 @@ def test_run_with_a_database_it_cannot_create_is_one_line(tmp_path: Path) -> Non
     ini = tmp_path / "run.ini"
     ini.write_text(f"[driver]\ndatabase = {tmp_path / 'a-file' / 'driver.db'}\nlisten = 127.0.0.1:0\n")
     result = plain_cli(tmp_path, "run", "--config", str(ini))
-    assert (result.returncode, result.stdout) == (1, b"")
+    # a database path that cannot be a file is a configuration fault (the database-file checks
+    # come before anything is opened)
+    assert (result.returncode, result.stdout) == (2, b"")
     assert b"Traceback" not in result.stderr
     [line] = result.stderr.decode().splitlines()
     assert line.startswith("jira-driver run: "), line
