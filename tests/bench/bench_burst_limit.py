@@ -23,6 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_throughput import reset_sim, start, stop, write_config  # noqa: E402
+from tests.bench.report import print_table, verdict, wait_settled  # noqa: E402
 
 TARGET_SHARE = 0.90
 TARGET_429 = 0.05
@@ -53,17 +54,8 @@ def main() -> int:
                 started = time.monotonic()
                 accepted = api.post("/api/advanced", content=body, headers={"Content-Type": "text/plain"})
                 accepted.raise_for_status()
-                deadline = started + args.timeout
-                while True:
-                    status = api.get("/api/status").json()
-                    if status["pending"] + status["deferred"] == 0:
-                        break
-                    if time.monotonic() > deadline:
-                        print(f"not settled after {args.timeout:.0f} s: {status['pending']} pending")
-                        break
-                    time.sleep(0.1)
+                failed = wait_settled(api, args.timeout)
                 elapsed = time.monotonic() - started
-                failed = api.get("/api/log", params={"status": "Failed", "limit": 1}).json()["total"]
         finally:
             stop(drv)
         counters = httpx.get(f"{sim.url}/_sim/counters", timeout=10).json()
@@ -76,9 +68,6 @@ def main() -> int:
     rate = accepted_requests / elapsed
     share = rate / args.limit
     limited_share = limited / total if total else 0.0
-
-    def verdict(ok: bool) -> str:
-        return "meets target" if ok else "BELOW TARGET"
 
     rows = [
         (
@@ -103,9 +92,7 @@ def main() -> int:
             verdict(counters["issues"] == args.creates),
         ),
     ]
-    width = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, width, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

@@ -35,7 +35,10 @@ from typing import Any
 
 import httpx
 
-from driver.api_client import DriverClient
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from driver.api_client import DriverClient  # noqa: E402
+from tests.bench.report import print_table, verdict  # noqa: E402
 
 TARGET_INTAKE = 2000.0
 TARGET_E2E_SHARE = 0.5
@@ -297,9 +300,6 @@ def main() -> int:
     e2e = n / result["done_s"]
     share = e2e / ceiling_rate
 
-    def verdict(ok: bool) -> str:
-        return "meets target" if ok else "BELOW TARGET"
-
     rows = [
         (
             "intake, batched",
@@ -327,9 +327,7 @@ def main() -> int:
             "",
         ),
     ]
-    width = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, width, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

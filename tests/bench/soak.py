@@ -36,6 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_throughput import Proc, start, stop  # noqa: E402
+from tests.bench.report import print_table, wait_settled  # noqa: E402
 
 FAULTS = [
     {"kind": "503", "count": 3},
@@ -149,17 +150,8 @@ def main() -> int:
         feeder.join(timeout=10)
         httpx.delete(f"{sim.url}/_sim/faults", timeout=5)
         assert drv is not None
-        deadline = time.monotonic() + args.timeout
         with httpx.Client(base_url=drv.url, timeout=30) as api:
-            while True:
-                status = api.get("/api/status").json()
-                if status["pending"] + status["deferred"] == 0:
-                    break
-                if time.monotonic() > deadline:
-                    print(f"not settled after {args.timeout:.0f} s: {status['pending']} pending")
-                    break
-                time.sleep(0.2)
-            failed = api.get("/api/log", params={"status": "Failed", "limit": 1}).json()["total"]
+            failed = wait_settled(api, args.timeout, poll=0.2)
         issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
     finally:
         if drv is not None:
@@ -197,9 +189,7 @@ def main() -> int:
         ("tickets out of order", f"{out_of_order}", "0"),
         ("rows Failed", f"{failed}", "0"),
     ]
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, width, strict=True)).rstrip())
+    print_table(rows)
     return 0 if lost == duplicates == out_of_order == 0 else 1
 
 

@@ -10,7 +10,6 @@ as a full file system does; then the limit is lifted, as an operator freeing spa
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import httpx
@@ -18,6 +17,7 @@ import httpx
 from driver.schemas import LogStatus
 from tests.fixtures.driver import EngineHarness
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
 GUIDS = [f"FULL-{n}" for n in range(12)]
@@ -41,13 +41,6 @@ class HeldAnswers(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_full_disk_while_answers_come_back_delays_and_fails_nothing(

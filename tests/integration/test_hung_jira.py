@@ -11,7 +11,6 @@ delivered: nothing Failed, one ticket per GUID, the updates in order.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import httpx
@@ -19,6 +18,7 @@ import httpx
 from driver.schemas import JiraState, LogStatus
 from tests.fixtures.driver import EngineHarness
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
 GUIDS = [f"HANG-{n}" for n in range(8)]
@@ -57,13 +57,6 @@ class HungJira(httpx.AsyncBaseTransport):
 def jira_state(h: EngineHarness) -> JiraState:
     """Read afresh (an assert on the attribute would narrow its type for the rest of the test)."""
     return h.engine.health.state
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_hung_jira_delays_everything_and_fails_nothing(

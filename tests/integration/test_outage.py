@@ -9,7 +9,6 @@ its row Failed after max_retries.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from driver.schemas import JiraState, LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.proxy import free_port
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
 GUIDS = ("OUT-1", "OUT-2", "OUT-3")
@@ -41,13 +41,6 @@ def answered(sim: SimProcess, status: int) -> int:
 def jira_state(h: EngineHarness) -> JiraState:
     """Read afresh (an assert on the attribute would narrow its type for the rest of the test)."""
     return h.engine.health.state
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def test_connection_refused_delays_every_command_and_loses_none(
