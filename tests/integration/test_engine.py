@@ -462,11 +462,11 @@ async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import driver.dispatch as dispatch_module
-    import driver.engine as engine_module
+    import driver.recording as recording_module
     from driver import ticket_requests
 
     real_plan = ticket_requests.plan_requests
-    real_settle = engine_module.Engine._settle_updated  # noqa: SLF001
+    real_settle = recording_module.Recorder._settle_updated  # noqa: SLF001
 
     def plan(command: Any, *args: Any, **kwargs: Any) -> Any:
         if command.guid == "BUG1" and command.action.value == "UPDATE":
@@ -479,7 +479,7 @@ async def test_a_bug_fails_its_row_and_the_loop_goes_on(
         real_settle(self, outcome, after)
 
     monkeypatch.setattr(dispatch_module, "plan_requests", plan)
-    monkeypatch.setattr(engine_module.Engine, "_settle_updated", settle)
+    monkeypatch.setattr(recording_module.Recorder, "_settle_updated", settle)
     h = engine_factory(sim.url)
     await h.start()
     await h.send("BUG1|CREATE|summary;x|", "BUG2|CREATE|summary;x|")

@@ -1,0 +1,457 @@
+"""Recording outcomes: a settlement decision applied to the store, then to memory (I/O: SQLite).
+
+The engine (driver.engine) hands every Outcome of driver.delivery to `Recorder.record`, which asks
+driver.settlement what it means and writes it:
+
+    done     the row Ok with the request and Jira's answer (merged rows Ok, pointing at the head),
+             the ticket record for a create or a probe that found it, the day's statistics
+    retry    attempts, the next attempt's time and the reason in the row's error column
+    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx)
+    park     JiraHealth pauses all sending; at the outage's start every GUID's head row says why
+    pause    JiraHealth pauses the issue or all sending until the 429's moment
+    stop     JiraHealth stops sending until the credentials change
+
+What a create's outcome says about its ticket (driver.exactly_once) is kept here too: the ticket
+records by GUID (a cache of store.tickets) and the GUIDs in doubt, whose next row is a stamp search.
+
+Every decision is committed before memory follows it: the writes of one outcome are one
+transaction, and what memory does with them (the rows leave their queue, the GUID's next row
+becomes ready, the ticket record changes, waiters wake) is collected as `After` steps that run only
+once the transaction has committed. A write that fails raises sqlite3.OperationalError with memory
+as it was, so the engine can try the same step again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from driver.clock import Clock
+from driver.commands import Action
+from driver.delivery import Delivery, Outcome
+from driver.dispatch import Work, WorkKind
+from driver.errors import (
+    JiraAuthError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+    JiraTimeout,
+    JiraUnavailable,
+)
+from driver.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
+from driver.guid_queues import GuidQueues
+from driver.jira_health import JiraHealth
+from driver.jobs import Job, TicketRecord
+from driver.limiter import backoff_seconds
+from driver.schemas import LogStatus
+from driver.settlement import Decision, Verdict, decide
+from driver.store import Store
+
+# These lines were the engine's before recording had a module of its own: log filters keep working.
+log = logging.getLogger("driver.engine")
+
+DB_RETRY_BASE = 0.2
+"""Seconds before a row whose request met the driver's own database error goes again."""
+
+
+def _answer(value: Any) -> Any:
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+def _jira_spoke(error: BaseException | None) -> bool:
+    """Jira answered the request itself (whatever it said), so it is up and the credentials work."""
+    if error is None or isinstance(error, JiraRejected):
+        return True
+    return isinstance(error, JiraRetryable) and not isinstance(
+        error, JiraTimeout | JiraUnavailable | JiraRateLimited
+    )
+
+
+def _merged_note(head: Job) -> str:
+    return f"merged into the request of log #{head.id}"
+
+
+@dataclass
+class After:
+    """What memory does once a step's writes are committed (nothing, if they are not)."""
+
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+    def __call__(self, step: Callable[[], None]) -> None:
+        self.steps.append(step)
+
+    def run(self) -> None:
+        """Run the steps in the order they were added (call only after the commit)."""
+        for step in self.steps:
+            step()
+
+
+class Recorder:
+    """Writes what each outcome means to the store, then lets memory follow.
+
+    `settled(log_id)` is called for every row once it has left its queue (the engine wakes the
+    callers of wait_settled with it). `max_retries` counts failed attempts of one row;
+    `retry_base`/`retry_cap` (s) bound its backoff; `probe_delay` (s) separates the stamp searches
+    of one create (search lags behind creates on Jira Cloud).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        queues: GuidQueues,
+        health: JiraHealth,
+        delivery: Delivery,
+        *,
+        clock: Clock,
+        settled: Callable[[int], None],
+        max_retries: int = 5,
+        retry_base: float = 2.0,
+        retry_cap: float = 30.0,
+        probe_delay: float = 5.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.queues = queues
+        self.health = health
+        self.delivery = delivery
+        self.clock = clock
+        self.max_retries = max_retries
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.probe_delay = probe_delay
+        self.rand = rand
+        self._settled = settled
+        self._tickets: dict[str, TicketRecord | None] = {}
+        self._in_doubt: set[str] = set()
+        self._unknown_probed: set[str] = set()
+        self._timeout_rows: set[int] = set()
+
+    # --- the ticket records ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Take the creates in flight or in doubt when the driver stopped as in doubt (at start)."""
+        for record in self.store.tickets_in(["creating", "in_doubt"]):
+            # Whatever was in flight when the driver stopped may have reached Jira.
+            self._in_doubt.add(record.guid)
+            if record.probes:
+                # A miss before the restart may be moments old: the second probe must still come
+                # probe_delay after a first one, or a lagging search (Cloud) makes a duplicate.
+                self.store.set_ticket_state(record.guid, record.state, 0)
+                record.probes = 0
+            self._tickets[record.guid] = record
+
+    def ticket(self, guid: str) -> TicketRecord | None:
+        """The GUID's ticket record (read from the store once, then kept); None if it has none."""
+        if guid not in self._tickets:
+            self._tickets[guid] = self.store.ticket(guid)
+        return self._tickets[guid]
+
+    def is_in_doubt(self, guid: str, ticket: TicketRecord | None, probe_unknown: bool) -> bool:
+        """The GUID's next row must be a stamp search: an earlier create may have reached Jira, or
+        (`probe_unknown`) the store has no record of it and it was not searched for yet."""
+        if guid in self._in_doubt:
+            return True
+        return probe_unknown and ticket is None and guid not in self._unknown_probed
+
+    def journal_create(self, guid: str, log_id: int) -> None:
+        """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
+        self.store.journal_intent(guid, log_id)
+        self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=log_id)
+
+    # --- recording ------------------------------------------------------------------------------
+
+    def record(self, outcome: Outcome) -> After:
+        """Commit what the outcome means; returns what memory does next (run it once this returns).
+
+        Raises sqlite3.OperationalError with nothing committed and memory as it was; any other
+        exception is a bug (the caller fails the work with `internal_failure`).
+        """
+        after = After()
+        with self.store.transaction():
+            self._settle(outcome, self.clock(), after)
+        return after
+
+    def refuse(self, work: Work, reason: str) -> None:
+        """Fail the work's rows with `reason`, nothing sent; sqlite3.OperationalError as `record`."""
+        after = After()
+        with self.store.transaction():
+            self._settle_rows(work, LogStatus.FAILED, reason, after)
+        after.run()
+
+    def internal_failure(self, work: Work, exc: Exception) -> None:
+        """Fail the work's rows with the bug's text; the GUID's later rows go on."""
+        after = After()
+        with self.store.transaction():
+            self._settle_rows(work, LogStatus.FAILED, f"internal error: {exc!r}", after)
+        if work.kind == WorkKind.CREATE or work.guid in self._in_doubt:
+            # Whatever reached Jira is unknown: later rows of this GUID probe first.
+            self._in_doubt.add(work.guid)
+        after.run()
+
+    def _settle(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        error = outcome.error
+        if outcome.comment_in_flight is not None and error is not None and comment_not_added(error):
+            # Jira refused it, or it never left: that comment is not on the ticket, no lookup needed.
+            self.store.forget_comment(*outcome.comment_in_flight)
+        jira_out = isinstance(error, JiraTimeout) and self._timeouts_repeat(head.id)
+        decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
+        if _jira_spoke(error):
+            after(self._timeout_rows.clear)
+            after(self._jira_answered)
+        if decision.verdict == Verdict.DONE:
+            if work.kind == WorkKind.PROBE:
+                self._settle_probe(outcome, now, after)
+            elif work.kind == WorkKind.CREATE:
+                self._settle_created(outcome, after)
+            else:
+                self._settle_updated(outcome, after)
+            return
+        self._apply_ticket_effect(work, decision)
+        if decision.verdict == Verdict.FAIL:
+            self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response)
+            return
+        assert error is not None
+        at, prefix = self._when_again(work, decision, error, now)
+        attempts = head.attempts + (1 if decision.count_attempt else 0)
+        self.store.update_row(head.id, attempts=attempts, next_attempt_at=at, error=prefix + decision.reason)
+
+        def again() -> None:
+            head.attempts = attempts
+            head.next_attempt_at = at
+            self.queues.release(work.guid, now)
+
+        after(again)
+
+    def _timeouts_repeat(self, job_id: int) -> bool:
+        """A timeout while others time out too (different rows, no answer between), or in an outage."""
+        self._timeout_rows.add(job_id)
+        return self.health.outage_strikes > 0 or len(self._timeout_rows) >= 2
+
+    def _jira_answered(self) -> None:
+        if self.health.answered():
+            log.warning("Jira answers again: sending resumes")
+
+    def _when_again(
+        self, work: Work, decision: Decision, error: BaseException, now: datetime
+    ) -> tuple[datetime | None, str]:
+        """When the head row goes again, and the words its error column gets meanwhile."""
+        if decision.verdict == Verdict.STOP:
+            assert isinstance(error, JiraAuthError)
+            if self.health.refused_credentials(error):
+                log.error("Jira answered 401: sending stops until the credentials change")
+            return None, ""
+        if decision.verdict == Verdict.PAUSE:
+            assert isinstance(error, JiraRateLimited)
+            until = self.health.rate_limited(error, now, work.guid)
+            log.warning(
+                "%s: pausing %s until %s",
+                error.reason,
+                "issue " + work.guid if error.scope == "issue" else "all sending",
+                until.isoformat(timespec="milliseconds"),
+            )
+            return until, "retrying: "
+        if decision.verdict == Verdict.PARK:
+            assert isinstance(error, JiraUnavailable | JiraTimeout)
+            until, began = self.health.unavailable(
+                error if isinstance(error, JiraUnavailable) else JiraUnavailable(error.reason), now
+            )
+            if began:
+                wait = (until - now).total_seconds()
+                log.warning("Jira is unreachable (%s): all sending waits %.1f s", error.reason, wait)
+                if self.health.outage_strikes == 1:
+                    self._mark_heads_waiting("waiting for Jira: " + error.reason)
+            # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
+            return None, "waiting for Jira: "
+        if isinstance(error, sqlite3.Error):
+            return now + timedelta(seconds=DB_RETRY_BASE), "retrying: "
+        attempt = work.head.attempts + 1
+        retry_after = getattr(error, "retry_after", None)
+        delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
+        log.info("log #%d: %s; retry %d in %.2f s", work.head.id, decision.reason, attempt, delay)
+        return now + timedelta(seconds=delay), "retrying: "
+
+    def _mark_heads_waiting(self, reason: str) -> None:
+        """An outage began: every GUID's next row says why it waits (one request tests the water)."""
+        for guid in self.queues.guids():
+            head = self.queues.head(guid)
+            if head is not None and not self.queues.is_busy(guid):
+                self.store.update_row(head.id, error=reason)
+
+    def _apply_ticket_effect(self, work: Work, decision: Decision) -> None:
+        if work.kind != WorkKind.CREATE or decision.ticket == "keep":
+            return
+        guid = work.guid
+        if decision.ticket == "forget":
+            self.store.forget_ticket(guid)
+            self._tickets.pop(guid, None)
+            return
+        # It may have been created: settle by probing before any new create.
+        self.store.set_ticket_state(guid, "in_doubt")
+        self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
+        self._in_doubt.add(guid)
+
+    def _settle_created(self, outcome: Outcome, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        created = outcome.created
+        assert created is not None
+        record = TicketRecord(work.guid, "created", created.id, created.key, created.url, head.id)
+        self.store.ticket_created(record)
+        self.store.count("create")
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=record,
+            note="; ".join(work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=work.body,
+            response=_answer(created.answer),
+        )
+        self._remember_ticket(record, after)
+        self._pop(work, after)
+
+    def _remember_ticket(self, record: TicketRecord, after: After) -> None:
+        def remember() -> None:
+            self._tickets[record.guid] = record
+            self._in_doubt.discard(record.guid)
+
+        after(remember)
+
+    def _settle_probe(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        guid = work.guid
+        found = outcome.found
+        if found is not None:
+            record = TicketRecord(guid, "created", found.id, found.key, found.url, head.id)
+            self.store.ticket_created(record)
+            self._remember_ticket(record, after)
+            if work.probe_for == Action.CREATE:
+                self.store.count("create")
+                self.store.settle(
+                    head.id,
+                    LogStatus.OK,
+                    ticket=record,
+                    note=(
+                        f"the ticket created earlier was found by its GUID stamp ({found.key});"
+                        " not created again"
+                    ),
+                    attempts=head.attempts + 1,
+                    duration_ms=self._duration(head),
+                )
+                self._pop(work, after)
+            else:
+                after(lambda: self.queues.release(guid, now))
+            return
+        ticket = self.ticket(guid)
+        if ticket is None and guid not in self._in_doubt:
+            # A GUID unknown to the store (probe_unknown_guids): a ticket made with an earlier
+            # database is old enough for search to show it, so one miss is proof.
+            def unknown() -> None:
+                self._unknown_probed.add(guid)
+                self.queues.release(guid, now)
+
+            after(unknown)
+            return
+        probes = (ticket.probes if ticket else 0) + 1
+        if probes < PROBE_MISSES_TRUSTED:
+            # Search may lag behind creates (Jira Cloud): one miss is not proof.
+            self.store.set_ticket_state(guid, "in_doubt", probes)
+            again = now + timedelta(seconds=self.probe_delay)
+
+            def later() -> None:
+                if ticket is not None:
+                    ticket.probes = probes
+                head.next_attempt_at = again
+                self.queues.release(guid, now)
+
+            after(later)
+            return
+        if work.probe_for == Action.UPDATE:
+            self.store.forget_ticket(guid)
+        else:
+            self.store.set_ticket_state(guid, "creating", 0)
+
+        def trusted() -> None:
+            self._in_doubt.discard(guid)
+            if work.probe_for == Action.UPDATE:
+                self._tickets.pop(guid, None)
+            elif ticket is not None:
+                ticket.probes = 0
+            self.queues.release(guid, now)
+
+        after(trusted)
+
+    def _settle_updated(self, outcome: Outcome, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        ticket = self._tickets.get(work.guid)
+        self.store.count("update")
+        answers = [_answer(a) for a in outcome.answers]
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=ticket,
+            note="; ".join(work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=work.logged_request,
+            response=answers[-1] if len(answers) == 1 else {"answers": answers},
+        )
+        for job in work.jobs[1:]:
+            self.store.settle(
+                job.id,
+                LogStatus.OK,
+                ticket=ticket,
+                note=_merged_note(head),
+                duration_ms=self._duration(job),
+                merged_into=head.id,
+            )
+        self._pop(work, after)
+
+    def _settle_rows(
+        self,
+        work: Work,
+        status: LogStatus,
+        reason: str,
+        after: After,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        """Settle every row of the work with one status (Failed, with the reason)."""
+        head = work.head
+        log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
+        request = work.logged_request
+        for job in work.jobs:
+            self.store.settle(
+                job.id,
+                status,
+                error=reason,
+                note="; ".join(work.notes) if job is head else _merged_note(head),
+                attempts=head.attempts + 1 if job is head else job.attempts,
+                duration_ms=self._duration(job),
+                request=request if job is head else None,
+                response=response,
+            )
+        self._pop(work, after)
+
+    def _duration(self, job: Job) -> float:
+        return max(0.0, (self.clock() - job.time).total_seconds() * 1000.0)
+
+    def _pop(self, work: Work, after: After) -> None:
+        def pop() -> None:
+            now = self.clock()
+            for job in self.queues.pop(work.guid, [job.id for job in work.jobs]):
+                self.delivery.settled(job.id)
+                self._settled(job.id)
+            self.queues.release(work.guid, now)
+
+        after(pop)
