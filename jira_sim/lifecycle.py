@@ -80,7 +80,7 @@ def snapshot(api: Api, issue: Issue) -> Snapshot:
 def diff(state: SimState, before: Snapshot, after: Snapshot) -> list[ChangeItem]:
     """Changelog items for every field whose value differs, system fields first."""
     items: list[ChangeItem] = []
-    order = [*_SYSTEM_TRACKED, *sorted(set(before) | set(after) - set(_SYSTEM_TRACKED))]
+    order = [*_SYSTEM_TRACKED, *sorted((set(before) | set(after)) - set(_SYSTEM_TRACKED))]
     for fid in order:
         old, new = before.get(fid, (None, None)), after.get(fid, (None, None))
         if old == new:
