@@ -15,7 +15,18 @@ from jira_sim import middleware
 from jira_sim.clock import SYSTEM_CLOCK, Clock
 from jira_sim.errors import JiraError
 from jira_sim.responses import error_response, json_response
-from jira_sim.routes import admin, browse, comments, issues, metadata, properties, search, transitions
+from jira_sim.routes import (
+    act,
+    admin,
+    browse,
+    comments,
+    issues,
+    metadata,
+    properties,
+    search,
+    transitions,
+    webhooks,
+)
 from jira_sim.settings import SimSettings
 from jira_sim.state import SimState
 
@@ -28,6 +39,9 @@ ROUTERS = (
     properties.router,
     search.router,
     browse.router,
+    webhooks.rest,
+    webhooks.sim,
+    act.router,
     admin.router,
 )
 

@@ -8,7 +8,17 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from jira_sim.settings import FaultRule, Limits, SimSettings, UserSpec, load_users_file, parse_fault
+from jira_sim.settings import (
+    DEFAULT_USERS,
+    FaultRule,
+    Limits,
+    SimSettings,
+    UserSpec,
+    WebhookSpec,
+    load_users_file,
+    parse_fault,
+)
+from jira_sim.webhooks import check_spec
 
 READY_PREFIX = "jira-sim listening on "
 
@@ -90,6 +100,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
     parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an admin webhook for every event, delivered to this loopback URL (repeatable)",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="the HMAC secret of the --webhook webhooks (X-Hub-Signature: sha256=...)",
+    )
+    parser.add_argument(
         "--manual-clock",
         action="store_true",
         help='for tests: time stands still until POST /_sim/clock {"advance": SECONDS} moves it',
@@ -98,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> SimSettings:
     """Turn parsed flags into settings; ValueError names the bad flag."""
-    users: dict[str, UserSpec] = {"admin": UserSpec("admin", "admin", "admin@example.com", "Administrator")}
+    users: dict[str, UserSpec] = {spec.name: spec for spec in DEFAULT_USERS}
     if args.users_file is not None:
         for spec in load_users_file(args.users_file):
             users[spec.name.lower()] = spec
@@ -143,8 +165,15 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
         issue_write_window=args.issue_write_window,
         latency_ms=args.latency_ms,
     )
+    webhooks = tuple(WebhookSpec(url, secret=args.webhook_secret or None) for url in args.webhook)
+    for hook in webhooks:
+        try:
+            check_spec(hook)
+        except ValueError as exc:
+            raise ValueError(f"--webhook {hook.url!r}: {exc}") from None
     return SimSettings(
         flavor=args.flavor,
+        webhooks=webhooks,
         users=tuple(users.values()),
         limits=limits,
         faults=tuple(faults),

@@ -6,7 +6,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from jira_sim.clock import SYSTEM_CLOCK, Clock
 from jira_sim.settings import SimSettings, UserSpec
@@ -72,9 +72,52 @@ class Resolution:
 
 @dataclass(frozen=True)
 class Transition:
+    """One move of a workflow: from `sources` (empty: a global transition, from any other status) to `to`.
+
+    `screen` is True when the transition shows a screen; `resolution` says how its screen treats the
+    resolution field: "required" (the classic Resolve Issue screen), "optional", or "absent" (the field
+    cannot be set, Jira's "not on the appropriate screen").
+    """
+
     id: str
     name: str
     to: Status
+    sources: frozenset[str] = frozenset()
+    resolution: Literal["required", "optional", "absent"] = "absent"
+
+    @property
+    def is_global(self) -> bool:
+        return not self.sources
+
+    def available_from(self, status: Status) -> bool:
+        """Whether an issue in `status` can take this transition (a global one never leads to itself)."""
+        if self.is_global:
+            return self.to != status
+        return status.id in self.sources
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A named workflow: its statuses (the first is the initial one) and transitions, in ops-bar order."""
+
+    name: str
+    statuses: tuple[Status, ...]
+    transitions: tuple[Transition, ...]
+
+    @property
+    def initial(self) -> Status:
+        return self.statuses[0]
+
+    def transition(self, transition_id: str) -> Transition | None:
+        """The transition with this id, if the workflow has one."""
+        for transition in self.transitions:
+            if transition.id == transition_id:
+                return transition
+        return None
+
+    def available(self, status: Status) -> list[Transition]:
+        """The transitions an issue in `status` offers, in order."""
+        return [t for t in self.transitions if t.available_from(status)]
 
 
 @dataclass(frozen=True)
@@ -114,18 +157,64 @@ CATEGORY_DONE = StatusCategory(3, "done", "Done", "green")
 STATUS_TODO = Status("10000", "To Do", CATEGORY_NEW)
 STATUS_IN_PROGRESS = Status("3", "In Progress", CATEGORY_IN_PROGRESS)
 STATUS_DONE = Status("10001", "Done", CATEGORY_DONE)
-STATUSES = (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_DONE)
-# Jira's simplified workflow: one global transition into each status, named after it.
-TRANSITIONS = (
-    Transition("11", "To Do", STATUS_TODO),
-    Transition("21", "In Progress", STATUS_IN_PROGRESS),
-    Transition("31", "Done", STATUS_DONE),
+# Jira's own ids for the classic statuses; Reopened is in the To Do (new) category, as in Jira.
+STATUS_REOPENED = Status("4", "Reopened", CATEGORY_NEW)
+STATUS_RESOLVED = Status("5", "Resolved", CATEGORY_DONE)
+STATUSES = (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_DONE, STATUS_REOPENED, STATUS_RESOLVED)
+
+_TODO, _PROGRESS, _DONE, _REOPENED, _RESOLVED = (s.id for s in STATUSES)
+
+# Jira's simplified workflow (company-managed "Software Simplified Workflow"): one global transition into
+# each status, named after it; Done sets a resolution (Done unless the request names another).
+SIMPLIFIED_WORKFLOW = Workflow(
+    "Software Simplified Workflow for Project OPS",
+    (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_DONE),
+    (
+        Transition("11", "To Do", STATUS_TODO),
+        Transition("21", "In Progress", STATUS_IN_PROGRESS),
+        Transition("31", "Done", STATUS_DONE, resolution="optional"),
+    ),
 )
+# A classic workflow with a resolve screen (resolution required) and a Reopened status.
+CLASSIC_WORKFLOW = Workflow(
+    "NET: Incident and Task workflow",
+    (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_DONE, STATUS_REOPENED),
+    (
+        Transition("11", "Start Progress", STATUS_IN_PROGRESS, frozenset({_TODO, _REOPENED})),
+        Transition("21", "Stop Progress", STATUS_TODO, frozenset({_PROGRESS})),
+        Transition("31", "Resolve Issue", STATUS_DONE, frozenset({_TODO, _PROGRESS, _REOPENED}), "required"),
+        Transition("41", "Reopen Issue", STATUS_REOPENED, frozenset({_DONE})),
+    ),
+)
+# After Jira's classic default workflow ("jira"), with its transition ids (4, 301, 5, 2, 701, 3) and an
+# extra done status, Resolved (Done plays the classic Closed): the same names as CLASSIC_WORKFLOW under
+# other ids, so a client that caches transition ids per project and issue type is put to the test.
+RESOLVED_WORKFLOW = Workflow(
+    "NET: Bug workflow",
+    (STATUS_TODO, STATUS_IN_PROGRESS, STATUS_RESOLVED, STATUS_DONE, STATUS_REOPENED),
+    (
+        Transition("4", "Start Progress", STATUS_IN_PROGRESS, frozenset({_TODO, _REOPENED})),
+        Transition("301", "Stop Progress", STATUS_TODO, frozenset({_PROGRESS})),
+        Transition(
+            "5", "Resolve Issue", STATUS_RESOLVED, frozenset({_TODO, _PROGRESS, _REOPENED}), "required"
+        ),
+        Transition("2", "Close Issue", STATUS_DONE, frozenset({_TODO, _PROGRESS, _REOPENED}), "required"),
+        Transition("701", "Close Issue", STATUS_DONE, frozenset({_RESOLVED})),
+        Transition("3", "Reopen Issue", STATUS_REOPENED, frozenset({_RESOLVED, _DONE})),
+    ),
+)
+WORKFLOWS = (SIMPLIFIED_WORKFLOW, CLASSIC_WORKFLOW, RESOLVED_WORKFLOW)
+# Jira's defaults: the classic resolutions (ids 1-5) and Cloud's newer ones (10000+).
 RESOLUTIONS = (
+    Resolution("1", "Fixed", "A fix for this issue is checked into the tree and tested."),
+    Resolution("2", "Won't Fix", "The problem described is an issue which will never be fixed."),
+    Resolution("4", "Incomplete", "The problem is not completely described."),
+    Resolution("5", "Cannot Reproduce", "All attempts at reproducing this issue failed."),
     Resolution("10000", "Done", "Work has been completed on this issue."),
     Resolution("10001", "Won't Do", "This issue won't be actioned."),
     Resolution("10002", "Duplicate", "The problem is a duplicate of an existing issue."),
 )
+DEFAULT_RESOLUTION = RESOLUTIONS[4]
 PRIORITIES = (
     Priority("1", "Highest", "#d04437", 5),
     Priority("2", "High", "#f15C75", 4),
@@ -267,13 +356,19 @@ class Catalog:
         self.statuses = STATUSES
         self.status_by_name = {s.name.lower(): s for s in STATUSES}
         self.status_by_id = {s.id: s for s in STATUSES}
-        self.transitions = TRANSITIONS
-        self.transition_by_id = {t.id: t for t in TRANSITIONS}
+        self.workflows = WORKFLOWS
         self.resolutions = RESOLUTIONS
         self.resolution_by_name = {r.name.lower(): r for r in RESOLUTIONS}
         self.resolution_by_id = {r.id: r for r in RESOLUTIONS}
         self.fields = FIELDS
         self.field_by_id = {f.id: f for f in FIELDS}
+
+    def workflow(self, project: Project, issuetype: IssueType) -> Workflow:
+        """The workflow of a project and issue type: OPS has the simplified one for every type; NET Bug
+        the classic one with Resolved; other NET types the classic one with a required resolution."""
+        if project.key != "NET":
+            return SIMPLIFIED_WORKFLOW
+        return RESOLVED_WORKFLOW if issuetype.name == "Bug" else CLASSIC_WORKFLOW
 
     def project(self, key_or_id: str) -> Project | None:
         """A project by key (case-insensitive) or id."""
@@ -303,6 +398,31 @@ class Comment:
     updated: datetime
 
 
+@dataclass(frozen=True)
+class ChangeItem:
+    """One changed field of a change group, as Jira's changelog and webhooks show it (WIRE-FACTS §12):
+    `source`/`target` are ids or keys (a status id, a user's name or accountId), the strings what a
+    person reads."""
+
+    field: str
+    field_id: str
+    custom: bool
+    source: str | None
+    source_string: str | None
+    target: str | None
+    target_string: str | None
+
+
+@dataclass(frozen=True)
+class ChangeGroup:
+    """One history entry of an issue: who changed which fields when."""
+
+    id: str
+    author: User
+    created: datetime
+    items: tuple[ChangeItem, ...]
+
+
 @dataclass
 class Issue:
     id: str
@@ -325,6 +445,7 @@ class Issue:
     values: dict[str, Any] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    changelog: list[ChangeGroup] = field(default_factory=list)
     # the clock's monotonic time after which JQL search sees the issue (Cloud's eventual consistency)
     searchable_at: float = 0.0
 
@@ -342,6 +463,7 @@ class Store:
         self.by_id: dict[str, Issue] = {}
         self._ids = itertools.count(10000)
         self._comment_ids = itertools.count(10000)
+        self._history_ids = itertools.count(10000)
         self._numbers: dict[str, itertools.count[int]] = {}
 
     def next_key(self, project: Project) -> tuple[str, str, int]:
@@ -353,6 +475,15 @@ class Store:
     def next_comment_id(self) -> str:
         """A fresh comment id."""
         return str(next(self._comment_ids))
+
+    def next_history_id(self) -> str:
+        """A fresh changelog (change group) id."""
+        return str(next(self._history_ids))
+
+    def remove(self, issue: Issue) -> None:
+        """Delete an issue: its key and id no longer find it (keys are not reused)."""
+        self.by_key.pop(issue.key, None)
+        self.by_id.pop(issue.id, None)
 
     def add(self, issue: Issue, search_lag: float) -> None:
         """Store a new issue; search sees it only after search_lag seconds of the store's clock."""

@@ -17,6 +17,7 @@ class Counters:
     edits: int = 0
     comments: int = 0
     transitions: int = 0
+    deleted: int = 0
     dropped: int = 0
     faults: int = 0
     rate_limited: int = 0
@@ -30,6 +31,7 @@ class Counters:
             "edits": self.edits,
             "comments": self.comments,
             "transitions": self.transitions,
+            "deleted": self.deleted,
             "dropped": self.dropped,
             "faults": self.faults,
             "rate_limited": self.rate_limited,

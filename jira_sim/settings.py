@@ -64,15 +64,37 @@ class Limits:
     latency_ms: float = 0.0
 
 
+ADMIN = UserSpec("admin", "admin", "admin@example.com", "Administrator")
+PERSON = UserSpec("jsmith", "jsmith", "jsmith@example.com", "Jane Smith")
+"""A person working in Jira (not the driver's account), for /_sim/act, tests and the demo."""
+DEFAULT_USERS = (ADMIN, PERSON)
+
+WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created")
+"""The admin-webhook events the simulator delivers (WIRE-FACTS §12)."""
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """An admin webhook as registered: where to, which events, an optional JQL filter and HMAC secret."""
+
+    url: str
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+    name: str = "jira-sim webhook"
+    jql: str | None = None
+    secret: str | None = None
+
+
 @dataclass(frozen=True)
 class SimSettings:
     """Everything `create_app` needs."""
 
     flavor: Flavor = "datacenter"
-    users: tuple[UserSpec, ...] = (UserSpec("admin", "admin", "admin@example.com", "Administrator"),)
+    users: tuple[UserSpec, ...] = field(default_factory=lambda: DEFAULT_USERS)
     limits: Limits = field(default_factory=Limits)
     faults: tuple[FaultRule, ...] = ()
     journal_size: int = 100_000
+    webhooks: tuple[WebhookSpec, ...] = ()
+    """Registered at start and again after every reset (`--webhook`)."""
 
 
 def parse_fault(text: str) -> FaultRule:

@@ -19,6 +19,7 @@ from jira_sim.journal import Journal
 from jira_sim.jql import JqlField
 from jira_sim.search import build_fields, lookup
 from jira_sim.settings import Limits, SimSettings
+from jira_sim.webhooks import Webhooks
 
 
 @dataclass
@@ -35,6 +36,8 @@ class SimState:
     rate: RateLimits
     jql: Callable[[str], JqlField | None]
     """The JQL field of a (lower-case) name, over `store`."""
+    webhooks: Webhooks
+    """Admin webhooks and their deliveries."""
     generation: int = 0
     """Bumped by every reset; a request from an earlier generation no longer belongs to anyone."""
 
@@ -53,6 +56,7 @@ class SimState:
             limits=settings.limits,
             rate=RateLimits(settings.limits),
             jql=lookup(build_fields(catalog, store, clock)),
+            webhooks=Webhooks(clock, settings.webhooks),
         )
 
     @property
@@ -61,8 +65,10 @@ class SimState:
         return self.settings.flavor == "cloud"
 
     def reset(self) -> None:
-        """Clear issues, journal and faults; limits go back to the command line's. Time does not go back."""
+        """Clear issues, journal, faults and webhooks (the command line's come back) and disown deliveries
+        under way; limits go back to the command line's. Time does not go back."""
         self.generation += 1
+        self.webhooks.reset()
         self.store.reset()
         self.journal.reset()
         self.faults = Faults(self.settings.faults, self.settings.limits.latency_ms)

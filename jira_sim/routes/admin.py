@@ -134,6 +134,7 @@ async def set_clock(request: Request, state: State) -> Response:
         clock.advance(float(seconds))
     except ValueError as exc:
         return json_response({"error": str(exc)}, 400)
+    state.webhooks.clock_moved()
     return _clock(state)
 
 

@@ -1,14 +1,17 @@
-"""Changes that more than one resource makes to an issue: comments, workflow moves, entity properties."""
+"""Request parts more than one resource reads: entity properties, the transition of a body, its screen.
+
+What the changes then do to an issue (history, webhooks) is `jira_sim.lifecycle`.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from jira_sim.data import Comment, Issue, Resolution, User, now
+from jira_sim import issues as shapes
+from jira_sim.data import Catalog, Resolution, RichText, Transition
 from jira_sim.errors import JiraError
-from jira_sim.state import SimState
+from jira_sim.issues import Api, FieldProblem
 
 PROPERTY_VALUE_MAX = 32768
 """Bytes of JSON an entity property value may hold (WIRE-FACTS §10)."""
@@ -41,22 +44,70 @@ def transition_id(value: Any) -> str:
     return str(value["id"])
 
 
-def move(state: SimState, issue: Issue, transition: str, resolution: Resolution | None) -> None:
-    """Put the issue in the transition's target status; a done status gets a resolution and its date."""
-    target = state.catalog.transition_by_id[transition].to
-    issue.status = target
-    if target.category.key == "done":
-        issue.resolution = resolution or state.catalog.resolutions[0]
-        issue.resolutiondate = now(state.clock)
-    else:
-        issue.resolution = None
-        issue.resolutiondate = None
+RESOLUTION_REQUIRED = "Field Resolution is required."
+"""Jira's answer to a transition whose screen requires a resolution the request does not give (400,
+in errorMessages; seen from Jira in checkmarx-cxflow-github-action#46 and jira-bugzilla-integration#1055)."""
 
 
-def add_comment(state: SimState, issue: Issue, user: User, text: Any, stamp: datetime) -> Comment:
-    """Append a comment (plain text or ADF, as it came) written at `stamp`; the issue is updated then too."""
-    comment = Comment(state.store.next_comment_id(), user, text, stamp, stamp)
-    issue.comments.append(comment)
-    issue.updated = stamp
-    state.journal.counters.comments += 1
-    return comment
+def not_valid(transition: str) -> JiraError:
+    """Jira's 400 for a transition id the workflow lacks or the issue's status does not offer."""
+    return JiraError(400, [f"Transition id '{transition}' is not valid for this issue."])
+
+
+def read_screen(
+    api: Api, catalog: Catalog, transition: Transition, body: dict[str, Any]
+) -> tuple[Resolution | None, list[RichText]]:
+    """The resolution and comments of a doTransition body, checked against the transition's screen.
+
+    JiraError 400: a field not on the screen (`errors[field]`: "cannot be set"), an unknown resolution
+    (`errors.resolution`), a missing required resolution (`RESOLUTION_REQUIRED`), a bad comment.
+    """
+    fields_in = body.get("fields") or {}
+    if not isinstance(fields_in, dict):
+        raise JiraError(400, ["Can not deserialize instance of java.util.HashMap out of START_ARRAY token"])
+    resolution = None
+    errors: dict[str, str] = {}
+    for fid, value in fields_in.items():
+        if fid != "resolution" or transition.resolution == "absent":
+            errors[fid] = shapes.NOT_SETTABLE.format(fid)
+            continue
+        try:
+            name, ident = shapes._by_name_or_id(value, "resolution")
+        except FieldProblem as problem:
+            errors[fid] = str(problem)
+            continue
+        resolution = (
+            catalog.resolution_by_name.get(name.lower())
+            if name
+            else catalog.resolution_by_id.get(ident or "")
+        )
+        if resolution is None:
+            errors[fid] = f"Resolution '{name or ident}' is not valid"
+    comments: list[RichText] = []
+    update = body.get("update") or {}
+    if isinstance(update, dict) and update:
+        changes = shapes.Changes({}, {}, {}, [], {})
+        for fid, operations in update.items():
+            if fid == "comment":
+                shapes._read_comment_updates(api, operations, changes)
+            else:
+                errors[fid] = shapes.NOT_SETTABLE.format(fid)
+        errors.update(changes.errors)
+        comments = changes.comments
+    if errors:
+        raise JiraError(400, [], errors)
+    if transition.resolution == "required" and resolution is None:
+        raise JiraError(400, [RESOLUTION_REQUIRED])
+    return resolution, comments
+
+
+def screen_fields_json(api: Api, catalog: Catalog, transition: Transition) -> dict[str, Any]:
+    """The `fields` of a transition under `expand=transitions.fields`: its screen's resolution, if any."""
+    if transition.resolution == "absent":
+        return {}
+    meta = shapes.field_meta_json(
+        api, catalog, catalog.field_by_id["resolution"], with_field_id=not api.cloud
+    )
+    meta["required"] = transition.resolution == "required"
+    meta["allowedValues"] = [shapes.resolution_json(api, r) for r in catalog.resolutions]
+    return {"resolution": meta}

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jira_sim import issues as shapes
-from jira_sim.data import now
-from jira_sim.routes.changes import add_comment
+from jira_sim import lifecycle
 from jira_sim.routes.common import REST, api_of, int_param, issue_of, json_response, read_body, user_of
 from jira_sim.state import State
 
@@ -31,5 +30,5 @@ async def create_comment(request: Request, state: State) -> Response:
     issue = issue_of(request, state)
     body = await read_body(request)
     text = shapes.read_comment_body(api, body.get("body"))
-    comment = add_comment(state, issue, user_of(request), text, now(state.clock))
+    comment = lifecycle.comment(state, api, issue, user_of(request), text)
     return json_response(shapes.comment_json(api, issue, comment), 201)

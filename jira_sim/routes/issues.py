@@ -1,4 +1,4 @@
-"""Issues: create (POST /issue), read (GET /issue/{key}) and edit (PUT /issue/{key})."""
+"""Issues: create (POST /issue), read (GET /issue/{key}), edit (PUT /issue/{key}), delete (DELETE)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jira_sim import issues as shapes
+from jira_sim import lifecycle
 from jira_sim.data import DEFAULT_PRIORITY, Issue, now
 from jira_sim.errors import JiraError
 from jira_sim.issues import FieldProblem
-from jira_sim.routes.changes import add_comment, move, read_properties, transition_id
+from jira_sim.routes.changes import read_properties, transition_id
 from jira_sim.routes.common import (
     REST,
     api_of,
@@ -51,11 +52,18 @@ async def create_issue(request: Request, state: State) -> Response:
         errors.setdefault(fid, message)
     properties = read_properties(body.get("properties"), errors)
     to = transition_id(body.get("transition")) if body.get("transition") is not None else None
-    if to is not None and to not in catalog.transition_by_id:
+    workflow = (
+        catalog.workflow(project_obj, changes.sets["issuetype"])
+        if project_obj is not None and "issuetype" in changes.sets
+        else None
+    )
+    initial = None if workflow is None or to is None else workflow.transition(to)
+    if to is not None and workflow is not None and initial is None:
         errors.setdefault("transition", f"Transition id '{to}' is not valid for this issue.")
     if errors:
         raise JiraError(400, [], errors)
     assert project_obj is not None
+    assert workflow is not None
     issue_id, key, number = state.store.next_key(project_obj)
     stamp = now(state.clock)
     issue = Issue(
@@ -71,12 +79,14 @@ async def create_issue(request: Request, state: State) -> Response:
         created=stamp,
         updated=stamp,
         properties=properties,
+        status=workflow.initial,
     )
     shapes.apply_changes(issue, changes)
-    if to is not None:
-        move(state, issue, to, None)
+    if initial is not None:
+        lifecycle.enter_status(state, issue, initial, None)
     state.store.add(issue, state.limits.search_lag)
     state.journal.counters.created += 1
+    lifecycle.created(state, api, issue, user)
     request.state.sim_issue_key = key
     return json_response({"id": issue_id, "key": key, "self": f"{api.rest}/issue/{issue_id}"}, 201)
 
@@ -87,7 +97,10 @@ async def get_issue(request: Request, state: State) -> Response:
     issue = issue_of(request, state)
     wanted = shapes.wanted_fields(state.catalog, list_param(request, "fields"))
     properties = csv_params(request, "properties")
-    return json_response(shapes.issue_json(api, state.catalog, issue, wanted, properties))
+    body = shapes.issue_json(api, state.catalog, issue, wanted, properties)
+    if "changelog" in csv_params(request, "expand"):
+        body["changelog"] = lifecycle.changelog_json(api, issue)
+    return json_response(body)
 
 
 @router.put("/issue/{key}")
@@ -105,12 +118,17 @@ async def edit_issue(request: Request, state: State) -> Response:
         if errors:
             raise JiraError(400, [], errors)
         issue.properties.update(new_properties)
-    shapes.apply_changes(issue, changes)
-    stamp = now(state.clock)
-    for text in changes.comments:
-        add_comment(state, issue, user_of(request), text, stamp)
-    issue.updated = stamp
-    state.journal.counters.edits += 1
+    lifecycle.edit(state, api, issue, changes, user_of(request))
     if request.query_params.get("returnIssue") == "true":
         return json_response(shapes.issue_json(api, catalog, issue, shapes.wanted_fields(catalog, None)))
+    return Response(status_code=204)
+
+
+@router.delete("/issue/{key}")
+async def delete_issue(request: Request, state: State) -> Response:
+    """deleteIssue: 204, and the key answers 404 from then on (subtasks do not exist here)."""
+    api = api_of(request, state)
+    issue = issue_of(request, state)
+    lifecycle.delete(state, api, issue, user_of(request))
+    state.journal.counters.deleted += 1
     return Response(status_code=204)

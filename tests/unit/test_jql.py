@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jira_sim.clock import ManualClock
 from jira_sim.data import (
     DEFAULT_PRIORITY,
     STATUS_DONE,
@@ -240,3 +244,68 @@ def test_arbitrary_unicode_never_escapes_the_parser(text: str) -> None:
         assert message.startswith("Error in the JQL Query: ")
         return
     assert isinstance(query, Query)
+
+
+# --- `updated >= ...` polls, with a manual clock ----------------------------------------------
+
+
+def _updated_store() -> tuple[Store, Callable[[str], list[str]]]:
+    """Three NET issues updated 10, 5 and 1 minutes before the clock's now (12:00 UTC on 2026-03-10)."""
+    clock = ManualClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    catalog = Catalog(SimSettings())
+    store = Store(clock)
+    admin = catalog.users[0]
+    for minutes in (10, 1, 5):
+        issue_id, key, number = store.next_key(catalog.project_by_key["NET"])
+        stamp = clock.now() - timedelta(minutes=minutes)
+        store.add(
+            Issue(
+                issue_id,
+                key,
+                number,
+                catalog.project_by_key["NET"],
+                catalog.issue_type_by_name["incident"],
+                f"updated {minutes} min ago",
+                DEFAULT_PRIORITY,
+                admin,
+                admin,
+                stamp,
+                stamp,
+            ),
+            0,
+        )
+    fields = lookup(build_fields(catalog, store, clock))
+
+    def poll(jql: str) -> list[str]:
+        compiled = compile_query(jql, fields, functions_for(admin, clock))
+        found = [i for i in store.by_key.values() if compiled.matches(i)]
+        return [i.key for i in (compiled.sort(found) if compiled.order_by else sort_default(found))]
+
+    return store, poll
+
+
+@pytest.mark.parametrize(
+    ("jql", "keys"),
+    [
+        ('updated >= "2026/03/10 11:54" ORDER BY updated DESC', ["NET-2", "NET-3"]),
+        ('updated >= "2026-03-10 11:55" ORDER BY updated ASC', ["NET-3", "NET-2"]),
+        ("updated >= 2026-03-10 ORDER BY updated", ["NET-1", "NET-3", "NET-2"]),
+        ("updated >= -6m ORDER BY updated DESC", ["NET-2", "NET-3"]),
+        ('updated > "2026/03/10 11:58" ORDER BY key', ["NET-2"]),
+        ('updated > "2026/03/10 11:59"', []),
+        ('updated >= "2026/03/10 11:59"', ["NET-2"]),
+        ('updated < "2026/03/10 11:51"', ["NET-1"]),
+        ('project = NET AND updated >= "2026/03/10 12:00"', []),
+    ],
+)
+def test_updated_since_polls_select_and_order_by_update_time(jql: str, keys: list[str]) -> None:
+    _, poll = _updated_store()
+    assert poll(jql) == keys
+
+
+def test_an_update_moves_an_issue_into_the_poll_window() -> None:
+    store, poll = _updated_store()
+    since = 'updated >= "2026/03/10 11:58" ORDER BY updated DESC'
+    assert poll(since) == ["NET-2"]
+    store.by_key["NET-1"].updated = store.clock.now()
+    assert poll(since) == ["NET-1", "NET-2"]
