@@ -39,6 +39,10 @@ PACE_DECREASE = 0.9
 """After a 429 wave the send rate is this fraction of Jira's limit (or of the rate refused)."""
 PACE_INCREASE = 0.05
 """While Jira accepts, the rate grows by this fraction of its start value per second."""
+PACE_GROWTH_UNKNOWN = 0.25
+"""Without Jira's rate, the paced rate grows by this fraction of itself per second."""
+PACE_FLOOR_UNKNOWN = 2.0
+"""Without Jira's rate, pacing never starts below this many requests per second."""
 PACE_CEILING = 0.95
 """Paced sends stay at most this fraction of Jira's own limit: exactly at it, timer jitter puts an
 extra request into some window now and then, and every 429 costs a whole Retry-After pause."""
@@ -91,7 +95,10 @@ class JiraHealth:
             return
         if self.pace_since is not None and self.pace_ceiling != self.pace:
             # Additive increase while Jira accepts: one step per second since the last change.
-            grown = self.pace + self.pace_step * (now - self.pace_since).total_seconds()
+            # Jira's rate known: creep towards it (additive). Unknown: the rate refused may have
+            # been a lull's, so grow in proportion (at least 1 request/s per second).
+            step = self.pace_step if self.pace_ceiling else max(1.0, PACE_GROWTH_UNKNOWN * self.pace)
+            grown = self.pace + step * (now - self.pace_since).total_seconds()
             self.pace_since = now
             self.pace = min(grown, self.pace_ceiling) if self.pace_ceiling else grown
             if self.pace_ceiling is None and self.pace > PACE_OFF:
@@ -178,7 +185,7 @@ class JiraHealth:
         else:
             self.pace_ceiling = None
             base = min(refused, self.pace) if self.pace is not None else refused
-        self.pace = max(0.5, PACE_DECREASE * base)
+        self.pace = max(0.5 if self.pace_ceiling else PACE_FLOOR_UNKNOWN, PACE_DECREASE * base)
         self.pace_step = max(0.05, PACE_INCREASE * self.pace)
         self.pace_since = now
         self.next_send_at = None

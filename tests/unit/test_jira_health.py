@@ -1,0 +1,66 @@
+"""Jira's health and pacing, pure: time is passed in, nothing sleeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from driver.errors import JiraRateLimited
+from driver.jira_health import PACE_CEILING, JiraHealth
+from driver.schemas import JiraState
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def burst(retry_after: float | None = 1.0, limit: float | None = None) -> JiraRateLimited:
+    return JiraRateLimited("HTTP 429", retry_after, "all", "jira-burst-based", limit)
+
+
+def send_until(health: JiraHealth, start: datetime, seconds: float) -> list[datetime]:
+    """Send whenever allowed for `seconds`; the send times."""
+    now, sent = start, []
+    end = start + timedelta(seconds=seconds)
+    while now < end:
+        blocked = health.blocked_until(now)
+        if blocked is not None:
+            now = blocked
+            continue
+        health.sent(now)
+        health.answered()
+        sent.append(now)
+    return sent
+
+
+@given(st.floats(min_value=0.5, max_value=5.0), st.integers(min_value=2, max_value=16))
+def test_a_wave_of_429s_is_one_pause_of_retry_after_plus_a_little(retry_after: float, wave: int) -> None:
+    health = JiraHealth(rand=lambda: 1.0)
+    ends = [health.rate_limited(burst(retry_after), T0, None) for _ in range(wave)]
+    assert len(set(ends)) == 1
+    waited = (ends[0] - T0).total_seconds()
+    assert retry_after <= waited <= retry_after * 1.1 + 0.05
+    assert health.state is JiraState.PAUSED
+
+
+def test_after_a_burst_429_with_jira_s_rate_no_second_holds_more_than_it() -> None:
+    health = JiraHealth(rand=lambda: 0.5)
+    resume = health.rate_limited(burst(1.0, limit=10), T0, None)
+    sent = send_until(health, resume, 30)
+    # paced just under Jira's 10/s: at least 90% of it, never more than 10 in any second
+    assert len(sent) >= 0.9 * 10 * 30
+    for i, moment in enumerate(sent):
+        in_window = [t for t in sent[i:] if t < moment + timedelta(seconds=1)]
+        assert len(in_window) <= 10
+    assert health.pace is not None
+    assert health.pace <= PACE_CEILING * 10
+
+
+def test_without_jira_s_rate_a_429_after_a_lull_does_not_throttle_for_long() -> None:
+    health = JiraHealth(rand=lambda: 0.5)
+    health.sent(T0)
+    resume = health.rate_limited(burst(1.0), T0, None)
+    sent = send_until(health, resume, 15)
+    late = [t for t in sent if t > resume + timedelta(seconds=10)]
+    # one send in the second before the 429: the pace starts low, and grows in proportion
+    assert len(late) >= 5 * 10
