@@ -47,7 +47,7 @@ _ADVANCED_BODY = {
 
 MAX_IDEMPOTENCY_KEY = 200
 """Characters an Idempotency-Key may have (printable ASCII, no spaces)."""
-THREAD_BATCH = 200
+THREAD_BATCH = 1000
 """Batches of more lines than this are checked on a worker thread, so other routes stay responsive."""
 
 
