@@ -278,6 +278,10 @@ class Engine:
 
     def _take(self, now: datetime) -> Work | None:
         self.queues.promote_due(now)
+        if self.jira.rate_hint is not None:
+            # Jira says what it allows (its headers on any answer, start-up's included): never
+            # send faster than that, rather than learn it from a wave of 429s.
+            self.health.known_rate(self.jira.rate_hint, now)
         if self.health.blocked_until(now) is not None:
             return None
         while self._in_flight < self.health.send_limit(self.concurrency):
@@ -369,8 +373,6 @@ class Engine:
         self._database_ok()
         self._in_flight -= 1
         after.run()
-        if self.jira.near_limit:
-            self.health.near_limit(self.jira.rate_hint, self.clock())
         self._notify()
 
     def _row_settled(self, log_id: int) -> None:

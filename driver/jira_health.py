@@ -168,9 +168,9 @@ class JiraHealth:
         self.message = f"Jira rate limit ({error.reason_header or '429'}): paused"
         return until
 
-    def near_limit(self, rate: float | None, now: datetime) -> None:
-        """Jira said it is near its limit (X-RateLimit-NearLimit): pace at its rate before it refuses."""
-        if self.pace is None and rate is not None and rate > 0:
+    def known_rate(self, rate: float, now: datetime) -> None:
+        """Jira stated the rate it allows (WIRE-FACTS §8): pace at just under it, before it refuses."""
+        if self.pace is None and rate > 0:
             self.pace = self.pace_ceiling = PACE_CEILING * rate
             self.pace_step = 0.0
             self.pace_since = now
