@@ -10,13 +10,14 @@ the children, the driver first, then the simulator, and a second signal while th
 them at once. If the demo itself is killed (SIGKILL), its children notice by themselves: each
 holds the read end of a pipe whose write end only the demo holds (driver.parent_watch), so the
 kernel's closing of that end tells them, and they stop as if sent SIGTERM. The directory stays
-behind in that one case.
+behind in that one case, until the next demo starts and removes it (its lock is free).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import random
 import re
@@ -43,6 +44,48 @@ LISTENING = re.compile(r"listening on (http://\S+)")
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+
+
+STATE_PREFIX = "jira-driver-demo-"
+LOCK_NAME = ".demo.lock"
+
+
+def claim_state_dir(state_dir: Path) -> int:
+    """Lock state_dir's lock file for as long as this process lives; returns the descriptor.
+
+    The lock file gets its name only once it is locked, so a directory with a free lock is one
+    whose demo is gone (the kernel releases an flock when its holder dies, SIGKILL included).
+    The descriptor is not inherited: the children do not keep the lock.
+    """
+    unnamed = state_dir / f"{LOCK_NAME}.new"
+    fd = os.open(unnamed, os.O_WRONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(unnamed, state_dir / LOCK_NAME)
+    return fd
+
+
+def sweep_stale_state_dirs(parent: Path) -> list[Path]:
+    """Remove the `jira-driver-demo-*` directories in parent whose demo was killed; the removed.
+
+    A directory is removed only when its lock file exists and can be locked (its demo is gone);
+    one without (being made, or not a demo's) or still locked is left alone.
+    """
+    removed: list[Path] = []
+    for state_dir in sorted(parent.glob(f"{STATE_PREFIX}*")):
+        try:
+            fd = os.open(state_dir / LOCK_NAME, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its demo is running
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+            removed.append(state_dir)
+        finally:
+            os.close(fd)
+    return removed
 
 
 class DemoError(Exception):
@@ -276,7 +319,10 @@ def run_demo(seconds: float, use_ui: bool) -> None:
     directory is then kept and the message names the log), OSError when the temporary directory
     cannot be made. Whatever happens, the children are stopped before it returns or raises.
     """
-    demo_dir = Path(tempfile.mkdtemp(prefix="jira-driver-demo-"))
+    # the directories of demos that were killed (the one case where they stay) go at the next start
+    sweep_stale_state_dirs(Path(tempfile.gettempdir()))
+    demo_dir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
+    lock_fd = claim_state_dir(demo_dir)
     stopper = _Stopper()
     children: list[Child] = []
     # the watched pipe: the children get the read end; the write end stays here, never written,
@@ -306,6 +352,7 @@ def run_demo(seconds: float, use_ui: bool) -> None:
         os.close(write_end)
         if not keep_dir:
             shutil.rmtree(demo_dir, ignore_errors=True)
+        os.close(lock_fd)
 
 
 def _run(

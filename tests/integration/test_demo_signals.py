@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from driver.demo import sweep_stale_state_dirs
+
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -202,6 +204,9 @@ def test_each_stop_signal_stops_the_children_and_removes_the_state(tmp_path: Pat
         for run in runs.values():
             [state_dir] = run.demo.state_dirs()
             assert (state_dir / "driver.db").is_file()
+            # a running demo's directory is never taken for a killed one's
+            assert sweep_stale_state_dirs(run.demo.tmpdir) == []
+            assert state_dir.is_dir()
         for sig in STOP_SIGNALS:
             runs[sig.name].process.send_signal(sig)
 
@@ -225,6 +230,9 @@ def test_the_children_stop_by_themselves_when_the_demo_is_killed(tmp_path: Path)
         driver_log = (state_dir / "driver.log").read_text(encoding="utf-8")
         assert "SIGTERM: stopping" in driver_log, driver_log
         assert driver_log.rstrip().endswith("stopped"), driver_log
+        # the directory stays (a killed process removes nothing); the next demo's start removes it
+        assert sweep_stale_state_dirs(run.demo.tmpdir) == [state_dir]
+        assert run.demo.state_dirs() == []
 
 
 @pytest.mark.tmux
