@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from driver import parent_watch
 from driver.demo import sweep_stale_state_dirs
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")
@@ -277,3 +278,15 @@ def test_closing_the_terminal_under_the_tui_stops_everything(tmp_path: Path) -> 
         for pid in [demo.pid, *demo.children]:
             if pid and alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("value", ["not-a-number", "987654"])
+def test_a_parent_fd_that_is_not_an_open_descriptor_is_reported_and_ignored(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(parent_watch.ENV_VAR, value)
+
+    assert parent_watch.watch_parent_from_env() is False
+
+    assert parent_watch.ENV_VAR not in os.environ  # nothing started from here inherits it
+    assert f"{parent_watch.ENV_VAR}={value!r} is not an open file descriptor" in capsys.readouterr().err
