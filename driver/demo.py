@@ -1,13 +1,23 @@
 """`jira-driver demo` (driver.cli.demo): the simulator, a driver against it and a feed of sample alarms.
 
 Everything runs as real processes on loopback, the way an operator would run them, so the demo
-shows the product rather than a mock-up. The state lives in ./demo-data (removed at each start).
+shows the product rather than a mock-up. Its state (configuration, database, the children's logs)
+lives in a private temporary directory, `$TMPDIR/jira-driver-demo-*`, removed when the demo stops;
+it is kept, and named, when a child fails, so its log can be read.
+
+The demo leaves nothing running behind it: SIGINT, SIGTERM and SIGHUP (the terminal closed) stop
+the children, the driver first, then the simulator, and a second signal while they stop kills
+them at once. If the demo itself is killed (SIGKILL), its children notice by themselves: each
+holds the read end of a pipe whose write end only the demo holds (driver.parent_watch), so the
+kernel's closing of that end tells them, and they stop as if sent SIGTERM. The directory stays
+behind in that one case, until the next demo starts and removes it (its lock is free).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import random
 import re
@@ -15,72 +25,178 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from driver.api_client import DriverClient, DriverClientError
+from driver.parent_watch import ENV_VAR as PARENT_FD_VAR
 from driver.schemas import LogEntry, LogStatus
 
-DEMO_DIR = Path("demo-data")
 START_TIMEOUT = 30.0
+# the driver stops within about 7 s (uvicorn's 3 s graceful shut-down, the engine's 4 s grace)
+STOP_TIMEOUT = 12.0
 LISTENING = re.compile(r"listening on (http://\S+)")
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+STATE_PREFIX = "jira-driver-demo-"
+LOCK_NAME = ".demo.lock"
+
+
+def claim_state_dir(state_dir: Path) -> int:
+    """Lock state_dir's lock file for as long as this process lives; returns the descriptor.
+
+    The lock file gets its name only once it is locked, so a directory with a free lock is one
+    whose demo is gone (the kernel releases an flock when its holder dies, SIGKILL included).
+    The descriptor is not inherited: the children do not keep the lock.
+    """
+    unnamed = state_dir / f"{LOCK_NAME}.new"
+    fd = os.open(unnamed, os.O_WRONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(unnamed, state_dir / LOCK_NAME)
+    return fd
+
+
+def sweep_stale_state_dirs(parent: Path) -> list[Path]:
+    """Remove the `jira-driver-demo-*` directories in parent whose demo was killed; the removed.
+
+    A directory is removed only when its lock file exists and can be locked (its demo is gone);
+    one without (being made, or not a demo's) or still locked is left alone.
+    """
+    removed: list[Path] = []
+    for state_dir in sorted(parent.glob(f"{STATE_PREFIX}*")):
+        try:
+            fd = os.open(state_dir / LOCK_NAME, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its demo is running
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+            removed.append(state_dir)
+        finally:
+            os.close(fd)
+    return removed
 
 
 class DemoError(Exception):
-    """A process of the demo did not start; the message names its log file."""
+    """A process of the demo did not start or stopped answering; the message names its log file."""
 
 
 @dataclass
 class Child:
-    """A process of the demo and the URL it announced."""
+    """A process of the demo and the URL it announced ("" until it has)."""
 
     name: str
     process: subprocess.Popen[str]
-    url: str
+    url: str = ""
 
 
-def _start(name: str, argv: list[str], log_path: Path) -> Child:
-    """Start a child and wait for its `... listening on URL` line."""
-    log_file = log_path.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=log_file,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        # its own process group: Ctrl-C in the TUI must not kill the children before we stop them
-        start_new_session=True,
-    )
+class _Interrupted(KeyboardInterrupt):
+    """A stop signal that came when there was nothing to wake (starting up) or a second time.
+
+    A KeyboardInterrupt so that asyncio lets it through a running loop, as it does Ctrl-C.
+    """
+
+
+class _Stopper:
+    """The demo's handler of SIGINT, SIGTERM and SIGHUP, installed for the length of run_demo.
+
+    The first signal calls the phase's wake-up (ask the TUI to exit, end the printed log); with
+    none (while a child starts) it raises _Interrupted. While the children are being stopped a
+    signal sets `hurry`: they are killed instead of waited for.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.stopping = False
+        self.hurry = threading.Event()
+        self._wake: Callable[[], object] | None = None
+
+    def wake_with(self, wake: Callable[[], object] | None) -> None:
+        self._wake = wake
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.received is None
+        self.received = signum
+        if self.stopping:
+            self.hurry.set()
+        elif first and self._wake is not None:
+            self._wake()
+        else:
+            raise _Interrupted(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _handling_signals(stopper: _Stopper) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, stopper.handle) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _start(name: str, argv: list[str], log_path: Path, parent_fd: int, children: list[Child]) -> Child:
+    """Start a child (appended to children at once) and wait for its `... listening on URL` line.
+
+    parent_fd is the read end of the demo's watched pipe, handed to the child (driver.parent_watch).
+    """
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            # its own session: neither Ctrl-C nor the terminal's hang-up reaches it; the demo stops it
+            start_new_session=True,
+            pass_fds=(parent_fd,),
+            env={**os.environ, PARENT_FD_VAR: str(parent_fd)},
+        )
+    child = Child(name, process)
+    children.append(child)
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
-    found: list[str] = []
+    announced = threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             match = LISTENING.search(line)
-            if match and not found:
-                found.append(match.group(1))
+            if match and not announced.is_set():
+                child.url = match.group(1)
+                announced.set()
 
     threading.Thread(target=read, daemon=True).start()
-    while not found:
+    while not announced.wait(0.05):
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
             raise DemoError(f"the {name} did not start; see {log_path}")
-        time.sleep(0.05)
-    return Child(name, process, found[0])
+    return child
 
 
-def _stop(child: Child) -> None:
-    if child.process.poll() is None:
-        child.process.send_signal(signal.SIGTERM)
-        try:
-            child.process.wait(timeout=12)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
+def _stop(child: Child, hurry: threading.Event) -> None:
+    """SIGTERM, then wait up to STOP_TIMEOUT (less if hurried) before SIGKILL."""
+    process = child.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while process.poll() is None:
+        if hurry.is_set() or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.05)
 
 
 def _write_config(path: Path, sim_url: str, database: Path) -> None:
@@ -195,33 +311,69 @@ async def _watch(client: DriverClient, stop: threading.Event, seconds: float) ->
 
 
 def run_demo(seconds: float, use_ui: bool) -> None:
-    """Run the demo until Ctrl-C (or `seconds` > 0), then stop everything it started.
+    """Run the demo until Ctrl-C, SIGTERM or SIGHUP (or `seconds` > 0), then stop all it started.
 
     use_ui opens the TUI (the caller checks that a terminal is there for it), else the log rows
-    are printed as they settle. Raises DemoError when a child does not start, OSError when
-    ./demo-data cannot be made, DriverClientError when the driver stops answering.
+    are printed as they settle. Must be called from the main thread (it handles the signals).
+    Raises DemoError when a child does not start or the driver stops answering (the demo's
+    directory is then kept and the message names the log), OSError when the temporary directory
+    cannot be made. Whatever happens, the children are stopped before it returns or raises.
     """
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    DEMO_DIR.mkdir()
-    python = sys.executable
-    print("starting the Jira simulator ...", flush=True)
-    sim = _start("simulator", [python, "-m", "driver", "sim", "--port", "0"], DEMO_DIR / "sim.log")
-    children = [sim]
+    # the directories of demos that were killed (the one case where they stay) go at the next start
+    sweep_stale_state_dirs(Path(tempfile.gettempdir()))
+    demo_dir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
+    lock_fd = claim_state_dir(demo_dir)
+    stopper = _Stopper()
+    children: list[Child] = []
+    # the watched pipe: the children get the read end; the write end stays here, never written,
+    # and its closing (at the end, or by the kernel when the demo is killed) tells them to stop
+    read_end, write_end = os.pipe()
+    keep_dir = False
     try:
-        ini = DEMO_DIR / "demo.ini"
-        _write_config(ini, sim.url, (DEMO_DIR / "driver.db").resolve())
-        print(f"simulator at {sim.url} (browse tickets at {sim.url}/browse/OPS-1)", flush=True)
-        print("starting the driver ...", flush=True)
-        drv = _start("driver", [python, "-m", "driver", "run", "--config", str(ini)], DEMO_DIR / "driver.log")
-        children.append(drv)
-        print(f"driver API at {drv.url}; logs in {DEMO_DIR}/", flush=True)
-        if use_ui:
-            _run_ui(drv.url, seconds)
-        else:
-            _run_plain(drv.url, seconds)
+        with _handling_signals(stopper):
+            try:
+                _run(demo_dir, seconds, use_ui, read_end, stopper, children)
+            except _Interrupted:
+                pass
+            except DriverClientError as exc:
+                keep_dir = True
+                raise DemoError(
+                    f"the driver stopped answering: {exc}; see {demo_dir / 'driver.log'}"
+                ) from exc
+            except BaseException:
+                keep_dir = True
+                raise
+            finally:
+                stopper.stopping = True
+                for child in reversed(children):
+                    _stop(child, stopper.hurry)
     finally:
-        for child in reversed(children):
-            _stop(child)
+        os.close(read_end)
+        os.close(write_end)
+        if not keep_dir:
+            shutil.rmtree(demo_dir, ignore_errors=True)
+        os.close(lock_fd)
+
+
+def _run(
+    demo_dir: Path, seconds: float, use_ui: bool, parent_fd: int, stopper: _Stopper, children: list[Child]
+) -> None:
+    python = sys.executable
+    print(f"demo state (configuration, database, logs) in {demo_dir}, removed at the end", flush=True)
+    print("starting the Jira simulator ...", flush=True)
+    sim_argv = [python, "-m", "driver", "sim", "--port", "0"]
+    sim = _start("simulator", sim_argv, demo_dir / "sim.log", parent_fd, children)
+    ini = demo_dir / "demo.ini"
+    _write_config(ini, sim.url, demo_dir / "driver.db")
+    print(f"simulator at {sim.url} (browse tickets at {sim.url}/browse/OPS-1)", flush=True)
+    print("starting the driver ...", flush=True)
+    drv_argv = [python, "-m", "driver", "run", "--config", str(ini)]
+    drv = _start("driver", drv_argv, demo_dir / "driver.log", parent_fd, children)
+    print(f"driver API at {drv.url}", flush=True)
+    if use_ui:
+        _run_ui(drv.url, seconds, stopper)
+    else:
+        _run_plain(drv.url, seconds, stopper)
 
 
 def _feed_in_thread(url: str, stop: threading.Event) -> threading.Thread:
@@ -234,8 +386,10 @@ def _feed_in_thread(url: str, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def _run_plain(url: str, seconds: float) -> None:
+def _run_plain(url: str, seconds: float, stopper: _Stopper) -> None:
     stop = threading.Event()
+    # a stop signal ends the watch at its next poll, which prints the day's figures
+    stopper.wake_with(stop.set)
     _feed_in_thread(url, stop)
     print("feeding sample alarms; press Ctrl-C to stop\n", flush=True)
 
@@ -245,20 +399,32 @@ def _run_plain(url: str, seconds: float) -> None:
 
     try:
         asyncio.run(watch())
-    except KeyboardInterrupt:
-        pass
     finally:
+        stopper.wake_with(None)
         stop.set()
 
 
-def _run_ui(url: str, seconds: float) -> None:
+def _run_ui(url: str, seconds: float, stopper: _Stopper) -> None:
     # the TUI is optional for the driver package; import it only when a terminal is there for it
-    from ui.app import run_app
+    from ui.app import JiraDriverApp
 
     stop = threading.Event()
     _feed_in_thread(url, stop)
     os.environ["JIRA_DRIVER_URL"] = url
+    # what ui.app.run_app does, with the app and its loop at hand so that a stop signal can ask
+    # the app to exit the way its Quit key does (the terminal is restored, the loop ends)
+    app = JiraDriverApp(DriverClient(url, None, timeout=5.0), quit_after=seconds)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        # call_soon_threadsafe also wakes the loop out of its select(), which a signal alone does not
+        stopper.wake_with(lambda: loop.call_soon_threadsafe(app.exit))
+        try:
+            await app.run_async()
+        finally:
+            stopper.wake_with(None)
+
     try:
-        run_app(url, None, seconds=seconds)
+        asyncio.run(run())
     finally:
         stop.set()

@@ -1,6 +1,6 @@
 """`jira-driver demo [--seconds S] [--no-ui]`: the simulator, a driver against it and a feed of
 sample alarms (driver.demo), in the TUI when a terminal is there, else as printed log rows.
-0 after Ctrl-C or --seconds, 1 when the demo could not run."""
+0 after Ctrl-C, SIGTERM, SIGHUP or --seconds (the children stopped), 1 when the demo could not run."""
 
 from __future__ import annotations
 
@@ -14,19 +14,12 @@ from driver.config import Config
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver demo`; it writes its own configuration, so `config` is not used."""
-    from driver.api_client import DriverClientError
     from driver.demo import DemoError, run_demo
 
     use_ui = not args.no_ui and sys.stdout.isatty() and sys.stdin.isatty()
     try:
         run_demo(args.seconds, use_ui)
-    except DemoError as exc:
-        say(f"jira-driver demo: {exc}")
-        return ExitCode.FAILED
-    except DriverClientError as exc:
-        say(f"jira-driver demo: the driver stopped answering: {exc}")
-        return ExitCode.FAILED
-    except OSError as exc:
+    except (DemoError, OSError) as exc:
         say(f"jira-driver demo: {exc}")
         return ExitCode.FAILED
     return ExitCode.OK

@@ -18,9 +18,12 @@ from driver.errors import ConfigError
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
+    from driver.parent_watch import watch_parent_from_env
     from driver.service import serve, setup_logging
     from driver.store import DatabaseFileError
 
+    # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.parent_watch)
+    watch_parent_from_env()
     setup_logging(bool(args.json_logs))
     config_file = config_file_in_use(getattr(args, "config", None))
     try:

@@ -1,0 +1,292 @@
+"""`jira-driver demo` leaves nothing behind: whatever ends it, its simulator and driver stop.
+
+Each test starts the real demo (its children are real processes on loopback), waits until both
+children listen, ends the demo one way (SIGHUP, SIGINT, SIGTERM; SIGKILL, where only the watched
+pipe of driver.parent_watch can tell them; the terminal closed under the TUI, in tmux), then
+waits, with a deadline, for the children to be gone and their ports to be free again.
+Linux only: the children and their sockets are found through /proc.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from driver import parent_watch
+from driver.demo import sweep_stale_state_dirs
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")
+
+REPO = Path(__file__).resolve().parents[2]
+TMUX = shutil.which("tmux")
+# how long a start or a stop may take on a loaded machine; each takes 1-3 s when measured
+START_WITHIN = 30.0
+STOP_WITHIN = 15.0
+
+
+def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s: {what}")
+        time.sleep(0.05)
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of pid (every thread's children)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                found.extend(int(p) for p in f.read().split())
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [p for p in found if alive(p)]
+
+
+def alive(pid: int) -> bool:
+    """Running, or stopped, but not a zombie (a zombie holds no file and no port)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports pid listens on: its socket inodes matched in /proc/net/tcp{,6} (state 0A)."""
+    inodes: set[str] = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with_link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if with_link.startswith("socket:["):
+                inodes.add(with_link[8:-1])
+    except (FileNotFoundError, ProcessLookupError):
+        return set()
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as f:
+            for line in f.read().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def port_is_free(port: int) -> bool:
+    """A new server could listen on 127.0.0.1:port (SO_REUSEADDR, as servers bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Demo:
+    """A running demo as the tests see it: its pid, its two children and their ports."""
+
+    pid: int
+    tmpdir: Path
+    children: list[int] = field(default_factory=list)
+    ports: set[int] = field(default_factory=set)
+
+    def wait_until_up(self) -> None:
+        def up() -> bool:
+            kids = children_of(self.pid)
+            ports = [listening_ports(k) for k in kids]
+            if len(kids) == 2 and all(ports):
+                self.children, self.ports = kids, set().union(*ports)
+                return True
+            return False
+
+        wait_for(up, START_WITHIN, "the demo's simulator and driver listening")
+        assert len(self.ports) == 2
+
+    def state_dirs(self) -> list[Path]:
+        return sorted(self.tmpdir.glob("jira-driver-demo-*"))
+
+    def assert_left_nothing_running(self, case: str) -> None:
+        wait_for(
+            lambda: not any(alive(k) for k in self.children),
+            STOP_WITHIN,
+            f"{case}: the demo's children {self.children} gone",
+        )
+        assert all(port_is_free(p) for p in self.ports), (case, self.ports)
+
+
+def demo_env(tmpdir: Path) -> dict[str, str]:
+    # TMPDIR: the demo's state directory is made where the test can look at it
+    return {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(REPO)}
+
+
+@dataclass
+class PlainDemo:
+    """`python -m driver demo --no-ui` in its own directory, its output gathered line by line."""
+
+    demo: Demo
+    process: subprocess.Popen[str]
+    lines: list[str]
+
+    def feeding(self) -> bool:
+        return any("feeding sample alarms" in line for line in self.lines)
+
+
+@contextlib.contextmanager
+def plain_demos(tmp_path: Path, names: list[str]) -> Iterator[dict[str, PlainDemo]]:
+    """One demo per name, started at once (their start-ups overlap), each up when yielded.
+
+    Whatever the test did, every demo and child still alive at the end is killed, and every pipe closed.
+    """
+    runs: dict[str, PlainDemo] = {}
+    readers: list[threading.Thread] = []
+    try:
+        for name in names:
+            home = tmp_path / name
+            home.mkdir()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "driver", "demo", "--no-ui"],
+                cwd=home,
+                env=demo_env(home),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            run = PlainDemo(Demo(process.pid, home), process, [])
+            runs[name] = run
+            assert process.stdout is not None
+            reader = threading.Thread(target=run.lines.extend, args=(process.stdout,), daemon=True)
+            reader.start()
+            readers.append(reader)
+        for name, run in runs.items():
+            run.demo.wait_until_up()
+            # the ports listen a moment before the driver is ready; the demo's line says it is
+            wait_for(run.feeding, START_WITHIN, f"{name}: the demo feeding its driver")
+        yield runs
+    finally:
+        for run in runs.values():
+            if run.process.poll() is None:
+                run.process.kill()
+            run.process.wait(timeout=STOP_WITHIN)
+            for kid in run.demo.children:
+                if alive(kid):
+                    os.kill(kid, signal.SIGKILL)
+        for reader in readers:
+            reader.join(timeout=STOP_WITHIN)
+        for run in runs.values():
+            assert run.process.stdout is not None
+            run.process.stdout.close()
+
+
+STOP_SIGNALS = [signal.SIGHUP, signal.SIGINT, signal.SIGTERM]
+
+
+def test_each_stop_signal_stops_the_children_and_removes_the_state(tmp_path: Path) -> None:
+    # one demo per signal, side by side: the three start-ups overlap, which keeps the test short
+    with plain_demos(tmp_path, [sig.name for sig in STOP_SIGNALS]) as runs:
+        for run in runs.values():
+            [state_dir] = run.demo.state_dirs()
+            assert (state_dir / "driver.db").is_file()
+            # a running demo's directory is never taken for a killed one's
+            assert sweep_stale_state_dirs(run.demo.tmpdir) == []
+            assert state_dir.is_dir()
+        for sig in STOP_SIGNALS:
+            runs[sig.name].process.send_signal(sig)
+
+        for sig in STOP_SIGNALS:
+            run = runs[sig.name]
+            run.demo.assert_left_nothing_running(sig.name)
+            assert run.process.wait(timeout=STOP_WITHIN) == 0, (sig.name, "".join(run.lines))
+            assert run.demo.state_dirs() == [], f"{sig.name}: the demo's directory was not removed"
+
+
+def test_the_children_stop_by_themselves_when_the_demo_is_killed(tmp_path: Path) -> None:
+    with plain_demos(tmp_path, ["SIGKILL"]) as runs:
+        run = runs["SIGKILL"]
+        [state_dir] = run.demo.state_dirs()
+
+        run.process.kill()
+        assert run.process.wait(timeout=STOP_WITHIN) == -signal.SIGKILL
+
+        run.demo.assert_left_nothing_running("SIGKILL")
+        # they stopped the orderly way (as on SIGTERM), not by being killed in turn
+        driver_log = (state_dir / "driver.log").read_text(encoding="utf-8")
+        assert "SIGTERM: stopping" in driver_log, driver_log
+        assert driver_log.rstrip().endswith("stopped"), driver_log
+        # the directory stays (a killed process removes nothing); the next demo's start removes it
+        assert sweep_stale_state_dirs(run.demo.tmpdir) == [state_dir]
+        assert run.demo.state_dirs() == []
+
+
+@pytest.mark.tmux
+def test_closing_the_terminal_under_the_tui_stops_everything(tmp_path: Path) -> None:
+    if TMUX is None:
+        pytest.skip("the tmux binary is not installed; this test closes a real terminal under the TUI")
+    tmux = [TMUX, "-L", f"jira-driver-demo-test-{os.getpid()}", "-f", "/dev/null"]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*tmux, *args], capture_output=True, text=True, check=True, timeout=10)
+        return done.stdout
+
+    env = {"TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "COLUMNS": "120"}
+    # exec: the pane's process is the demo itself, so its pid is tmux's pane_pid
+    command = " ".join(
+        [
+            "exec env",
+            *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+            shlex.quote(sys.executable),
+            "-m driver demo",
+        ]
+    )
+    run("new-session", "-d", "-s", "demo", "-x", "120", "-y", "36", "-c", str(tmp_path), command)
+    demo = Demo(0, tmp_path)
+    try:
+        demo.pid = int(run("display-message", "-p", "-t", "demo", "#{pane_pid}").strip())
+        demo.wait_until_up()
+        wait_for(
+            lambda: "● connected" in run("capture-pane", "-p", "-t", "demo"),
+            START_WITHIN,
+            "the TUI drawn and connected to the demo's driver",
+        )
+        assert len(demo.state_dirs()) == 1
+
+        run("kill-session", "-t", "demo")  # the terminal goes away: SIGHUP to the demo
+
+        demo.assert_left_nothing_running("terminal closed")
+        wait_for(lambda: not alive(demo.pid), STOP_WITHIN, "the demo gone")
+        assert demo.state_dirs() == [], "the demo's directory was not removed"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, check=False, timeout=10)
+        for pid in [demo.pid, *demo.children]:
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("value", ["not-a-number", "987654"])
+def test_a_parent_fd_that_is_not_an_open_descriptor_is_reported_and_ignored(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(parent_watch.ENV_VAR, value)
+
+    assert parent_watch.watch_parent_from_env() is False
+
+    assert parent_watch.ENV_VAR not in os.environ  # nothing started from here inherits it
+    assert f"{parent_watch.ENV_VAR}={value!r} is not an open file descriptor" in capsys.readouterr().err
