@@ -128,7 +128,8 @@ def main() -> int:
             time.sleep(pause)
 
     # spread the stream over the whole run, so that every kill falls in the middle of it
-    pause = max(0.01, args.kills * args.interval / max(1, total / args.batch))
+    # (each kill also costs a restart of a second or two, during which the stream waits)
+    pause = max(0.01, args.kills * (args.interval + 0.8) / max(1, total / args.batch))
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     kills = 0
@@ -152,6 +153,10 @@ def main() -> int:
         assert drv is not None
         with httpx.Client(base_url=drv.url, timeout=30) as api:
             failed = wait_settled(api, args.timeout, poll=0.2)
+            reasons = Counter(
+                str(r["error"])[:120]
+                for r in api.get("/api/log", params={"status": "Failed", "limit": 1000}).json()["rows"]
+            )
         issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
     finally:
         if drv is not None:
@@ -190,6 +195,8 @@ def main() -> int:
         ("rows Failed", f"{failed}", "0"),
     ]
     print_table(rows)
+    for reason, count in reasons.most_common(5):
+        print(f"  failed x{count}: {reason}")
     return 0 if lost == duplicates == out_of_order == 0 else 1
 
 
