@@ -7,8 +7,8 @@ Advanced commands (one CREATE per GUID, then UPDATEs that each add a uniquely nu
 in small batches. Every `--interval` seconds (jittered) it kills the driver with SIGKILL and
 starts it again on the same database, and it arms a random Jira fault now and then (503s, a
 create processed but unanswered, a 429 with Retry-After, a slow answer past the timeout, a dropped
-connection). A batch counts as acknowledged only when its 202 was read; a batch whose answer was
-cut off by a kill is "unknown" (it may or may not have been committed) and is not resent.
+connection). Every batch carries an Idempotency-Key; one whose answer was cut off by a kill (it
+may or may not have been committed) is sent again under the same key until a 202 is read.
 
 At the end it disarms the faults, waits until every row is settled, and prints, from what the
 simulator holds: acknowledged commands, lost (an acknowledged CREATE without its ticket, or an
@@ -58,7 +58,7 @@ def write_config(path: Path, sim_url: str, db: Path) -> None:
 
 
 class Stream:
-    """The commands to send, and which were acknowledged (202 read) or unknown (answer lost)."""
+    """The commands to send, and which were acknowledged (202 read) or refused."""
 
     def __init__(self, guids: int, updates: int, seed: int) -> None:
         rng = random.Random(seed)
@@ -71,7 +71,9 @@ class Stream:
             counters[g] += 1
             self.pending.append(f"soak/{g}|UPDATE|comment;c{g}-{counters[g]:04d}|")
         self.acknowledged: list[str] = []
-        self.unknown: list[str] = []
+        self.refused: list[str] = []
+        self.resent = 0
+        """Batches whose answer was lost and that were sent again under their key."""
 
 
 def main() -> int:
@@ -99,6 +101,10 @@ def main() -> int:
     done = threading.Event()
 
     def feed() -> None:
+        # Every batch has an Idempotency-Key, and a batch whose answer was lost (the driver was
+        # killed mid-request) is sent again under it, as a careful client does: the driver must
+        # queue it exactly once, whether or not the first try was committed.
+        number = 0
         while stream.pending and not done.is_set():
             with lock:
                 current = drv
@@ -110,21 +116,20 @@ def main() -> int:
                 answer = httpx.post(
                     f"{current.url}/api/advanced",
                     content="\n".join(batch),
-                    headers={"Content-Type": "text/plain"},
+                    headers={"Content-Type": "text/plain", "Idempotency-Key": f"soak-{number}"},
                     timeout=5,
                 )
-            except httpx.ConnectError:
-                time.sleep(0.02)  # nothing reached the driver: send the same batch again
-                continue
-            except httpx.HTTPError:
-                del stream.pending[: len(batch)]
-                stream.unknown.extend(batch)
+            except httpx.HTTPError as exc:
+                if not isinstance(exc, httpx.ConnectError):
+                    stream.resent += 1
+                time.sleep(0.05)  # the same batch again, under the same key, once a driver answers
                 continue
             del stream.pending[: len(batch)]
+            number += 1
             if answer.status_code == 202:
                 stream.acknowledged.extend(batch)
             else:
-                stream.unknown.extend(batch)
+                stream.refused.extend(batch)
             time.sleep(pause)
 
     # spread the stream over the whole run, so that every kill falls in the middle of it
@@ -187,8 +192,9 @@ def main() -> int:
     out_of_order = sum(1 for texts in comments.values() if texts != sorted(texts))
     rows = [
         ("kills (SIGKILL)", f"{kills}", ">= 50"),
-        ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} sent"),
-        ("answer cut off by a kill", f"{len(stream.unknown)}", "(not counted either way)"),
+        ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} in the stream"),
+        ("batches resent, answer lost", f"{stream.resent}", "(same Idempotency-Key)"),
+        ("commands refused", f"{len(stream.refused)}", "0"),
         ("lost", f"{lost}", "0"),
         ("duplicates", f"{duplicates}", "0"),
         ("tickets out of order", f"{out_of_order}", "0"),
