@@ -85,13 +85,27 @@ class JiraSection(_Section):
     def _url_has_scheme(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected a URL starting with http:// or https://")
-        if "@" in urlsplit(value).netloc:
+        if any(c.isspace() or ord(c) < 32 for c in value):
+            raise ValueError("expected a URL without spaces or control characters")
+        parts = urlsplit(value)
+        if "@" in parts.netloc:
             # It would be shown in every ticket URL, the log, GET /api/settings and the TUI.
             raise ValueError(
                 "expected a URL without credentials: put the user in [jira] username and the"
                 " password or API token in [jira] password (or the JIRA_DRIVER_JIRA_PASSWORD"
                 " environment variable)"
             )
+        if parts.query or parts.fragment or value.endswith(("?", "#")):
+            # Request paths are appended to it: a query or fragment would end up in the middle.
+            raise ValueError(
+                "expected a base URL without ?query or #fragment, e.g. https://jira.example.com/jira"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("expected a port from 1 to 65535 after the host") from None
+        if not parts.hostname or port == 0:
+            raise ValueError("expected a host name (and a port from 1 to 65535, if any)")
         return value.rstrip("/")
 
     @field_validator("ticket_location")
@@ -100,6 +114,10 @@ class JiraSection(_Section):
         value = value.strip().strip("/")
         if not value:
             raise ValueError("expected a path such as rest/api/latest/issue")
+        from driver.ticket_requests import location_problem
+
+        if problem := location_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("ca_bundle")
@@ -319,7 +337,12 @@ def exposed_secrets_warning(path: Path | None) -> str | None:
 
 
 def _redact_url(value: object) -> object:
-    """A URL (or a scheme-less host) with any user:password@ part replaced, for error messages."""
+    """A URL (or a scheme-less host) with any user:password@ part, and anything after a space
+    (often a pasted secret), replaced, for error messages."""
+    if isinstance(value, str) and any(c.isspace() for c in value):
+        value = value.split()[0] + " [...]" if value.split() else ""
+    if isinstance(value, str) and ("?" in value or "#" in value):
+        value = value.split("?")[0].split("#")[0] + "[?...]"
     if not isinstance(value, str) or "@" not in value:
         return value
     scheme, sep, rest = value.rpartition("://")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from driver.dispatch import Work, WorkKind
-from driver.errors import JiraError
+from driver.errors import JiraError, StampAmbiguous
 from driver.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
 from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
 from driver.store import Store
@@ -84,7 +84,14 @@ class Delivery:
             if work.kind == WorkKind.PROBE:
                 jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)
                 found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
-                outcome.found = exact_match(work.guid, found, settings.guid_field, settings.guid_label_prefix)
+                hits = [
+                    hit
+                    for hit in found
+                    if exact_match(work.guid, [hit], settings.guid_field, settings.guid_label_prefix)
+                ]
+                if len(hits) > 1:
+                    raise StampAmbiguous(work.guid, [hit.key for hit in hits])
+                outcome.found = hits[0] if hits else None
             elif work.kind == WorkKind.CREATE:
                 assert work.body is not None
                 outcome.created = await self.jira.create_issue(work.body)

@@ -137,3 +137,20 @@ class UnknownFieldError(CommandError):
 
 class JiraTimeout(JiraRetryable):
     """Jira took the connection but did not answer in time; repeated across requests, an outage."""
+
+
+class StampAmbiguous(JiraError):
+    """A stamp search found several tickets carrying one GUID's stamp: none is adopted.
+
+    The stamp is unique per GUID (driver.ticket_requests), so more than one means tickets made by
+    hand or by a table that sets the same label: a person must decide which one is the alarm's.
+    """
+
+    def __init__(self, guid: str, keys: list[str]) -> None:
+        self.guid = guid
+        self.keys = keys
+        shown = ", ".join(keys[:10]) + (" ..." if len(keys) > 10 else "")
+        super().__init__(
+            f"{len(keys)} tickets carry the stamp of GUID {guid!r} ({shown}): none was adopted;"
+            " leave the stamp on one ticket in Jira (or remove the label from the Ticket Creation Table)"
+        )

@@ -39,7 +39,7 @@ from driver.schemas import AddField, AuthMode, LogSettings, TicketRowBody, Updat
 from driver.secret_file import read_secret, secret_path, write_secret
 from driver.store import S_AUTH, S_CATALOG, S_LOG, S_TICKET_LOCATION, S_TICKET_TABLE, S_UPDATE, Store
 from driver.ticket_config import TicketConfig
-from driver.ticket_requests import RequestSettings
+from driver.ticket_requests import RequestSettings, location_problem
 from driver.ticket_table import (
     Mode,
     TicketRow,
@@ -95,6 +95,9 @@ def normal_location(text: str) -> str:
     location = text.strip().strip("/")
     if not location:
         raise SettingsError("ticket_location: expected a path such as rest/api/latest/issue")
+    problem = location_problem(location)
+    if problem:
+        raise SettingsError(f"ticket_location: {problem}")
     return location
 
 

@@ -240,6 +240,10 @@ class LogEntry(_Body):
     """Only in GET /api/log/{id}: Jira's last answer (status and body)."""
 
 
+MAX_SEARCH_TEXT = 1000
+"""Longest GUID or search text of GET /api/log (SQLite's LIKE refuses much longer patterns)."""
+
+
 class LogQuery(BaseModel):
     """The filters of GET /api/log (query parameters); unknown parameters are ignored."""
 
@@ -247,9 +251,10 @@ class LogQuery(BaseModel):
 
     status: LogStatus | None = None
     type: LogType | None = None
-    guid: str | None = None
-    q: str | None = None
-    """Text searched in the GUID, ticket key, error, note and action."""
+    guid: str | None = Field(default=None, max_length=MAX_SEARCH_TEXT)
+    q: str | None = Field(default=None, max_length=MAX_SEARCH_TEXT)
+    """Text searched (as typed: % and _ are plain characters) in the GUID, ticket key, error,
+    note and action."""
     since: Moment | None = None
     until: Moment | None = None
     before_id: LogId | None = None

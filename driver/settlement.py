@@ -31,6 +31,7 @@ from driver.errors import (
     JiraRetryable,
     JiraTimeout,
     JiraUnavailable,
+    StampAmbiguous,
 )
 from driver.exactly_once import never_sent
 
@@ -102,6 +103,9 @@ def decide(
                 Verdict.FAIL, effect, reason=f"{error.reason} (gave up after {attempts + 1} attempts)"
             )
         return Decision(Verdict.RETRY, effect, count_attempt=True, reason=error.reason)
+    if isinstance(error, StampAmbiguous):
+        # Nothing is created and nothing adopted until a person leaves one ticket with the stamp.
+        return Decision(Verdict.FAIL, "keep", reason=str(error))
     if isinstance(error, JiraRejected):
         return Decision(
             Verdict.FAIL,

@@ -711,8 +711,13 @@ class Store:
             where.append("guid = ?")
             args.append(flt.guid)
         if flt.q:
-            where.append("(guid LIKE ? OR ticket_key LIKE ? OR error LIKE ? OR note LIKE ? OR action LIKE ?)")
-            pattern = f"%{flt.q}%"
+            where.append(
+                "(guid LIKE ? ESCAPE '\\' OR ticket_key LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\'"
+                " OR note LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\')"
+            )
+            # the operator's text as typed: % and _ are not wildcards
+            typed = flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{typed}%"
             args.extend([pattern] * 5)
         if flt.since is not None:
             where.append("time >= ?")

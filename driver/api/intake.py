@@ -84,9 +84,17 @@ def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
         lines = [Line(n, text) for n, text in enumerate(body.commands, start=1)]
     else:
         try:
-            text = raw.decode("utf-8")
+            # a byte-order mark is how some Windows tools start a UTF-8 file, not part of a GUID
+            text = raw.decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError:
             raise BadRequest("the body is not UTF-8 text") from None
+        breaks = text.count("\n")
+        if breaks > 2 * max_lines:
+            # counted before splitting: millions of blank lines must not hold the event loop
+            raise TooLarge(
+                f"{breaks + 1} lines in one request: at most [driver] max_batch_lines = {max_lines}"
+                " commands (and twice as many lines, blank ones included); nothing was queued"
+            )
         lines = split_lines(text)
     if not lines:
         raise BadRequest("no commands: send one Advanced command per line")

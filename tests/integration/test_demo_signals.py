@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 TMUX = shutil.which("tmux")
 # how long a start or a stop may take on a loaded machine; each takes 1-3 s when measured
 START_WITHIN = 30.0
-STOP_WITHIN = 15.0
+STOP_WITHIN = 30.0
 
 
 def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
