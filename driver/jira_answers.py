@@ -1,7 +1,8 @@
 """Jira's answers as typed values (pure): what the Jira client returns and the engine reads.
 
 Each is built by driver.jira_client from one response; the wire shapes are those of the spec
-operations named on each class (../shared/jira-openapi, WIRE-FACTS §1 and §4).
+operations named on each class (Atlassian's OpenAPI descriptions, vendored in tests/specs/jira-openapi;
+the project's WIRE-FACTS notes, §1 and §4).
 """
 
 from __future__ import annotations
