@@ -118,7 +118,10 @@ class JiraHealth:
         self.outage_until = None
         self.rate_strikes = 0
         self.credentials_proven = True
-        if self.state != JiraState.OK:
+        # Answers to requests sent before a 429 arrive during its pause: the pause still holds
+        # (blocked_until ends PAUSED when it is over).
+        paused = self.state == JiraState.PAUSED and self.pauses.all_until is not None
+        if self.state != JiraState.OK and not paused:
             self.state = JiraState.OK
             self.message = ""
         return ended

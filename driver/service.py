@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import signal
@@ -162,6 +163,16 @@ async def _retention(ctx: DriverContext) -> None:
         await asyncio.sleep(RETENTION_PERIOD)
 
 
+def _loopback(host: str) -> bool:
+    """The address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def serve(config: Config, *, init: bool = False, config_file: Path | None = None) -> bool:
     """Run until SIGINT/SIGTERM: True on a clean stop, False when the address cannot be listened on.
 
@@ -173,6 +184,12 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
     """
     if warning := exposed_secrets_warning(config_file):
         log.warning("%s", warning)
+    if not _loopback(config.driver.host) and not config.driver.api_token.get_secret_value():
+        log.warning(
+            "the HTTP API listens on %s without [driver] api_token: anyone who reaches it can send"
+            " commands and change the Jira credentials; set api_token (docs/operations.md)",
+            config.driver.listen,
+        )
     opening = database_file.check(Path(config.driver.database), init=init)
     ctx = build(config)
     ctx.engine.probe_unknown_guids = database_file.settle(

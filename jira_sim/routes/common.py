@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from jira_sim.data import Issue, User
 from jira_sim.errors import ISSUE_NOT_FOUND, JiraError
@@ -71,7 +72,11 @@ def issue_of(request: Request, state: SimState) -> Issue:
 
 async def read_body(request: Request, required: bool = True) -> dict[str, Any]:
     """The request's JSON object; JiraError 400 with Jira's parser messages when it is empty or not one."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # the client went away mid-request (a driver killed by a test): nobody reads the answer
+        raise JiraError(400, ["The client closed the connection before the body was read"]) from None
     if not raw.strip():
         if required:
             raise JiraError(400, ["No content to map to Object due to end of input"])

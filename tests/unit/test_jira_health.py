@@ -14,6 +14,11 @@ from driver.schemas import JiraState
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def state_of(health: JiraHealth) -> JiraState:
+    """Read afresh (an assert on the attribute would narrow its type for the rest of the test)."""
+    return health.state
+
+
 def burst(retry_after: float | None = 1.0, limit: float | None = None) -> JiraRateLimited:
     return JiraRateLimited("HTTP 429", retry_after, "all", "jira-burst-based", limit)
 
@@ -64,3 +69,14 @@ def test_without_jira_s_rate_a_429_after_a_lull_does_not_throttle_for_long() -> 
     late = [t for t in sent if t > resume + timedelta(seconds=10)]
     # one send in the second before the 429: the pace starts low, and grows in proportion
     assert len(late) >= 5 * 10
+
+
+def test_answers_to_requests_sent_before_a_429_do_not_end_its_pause() -> None:
+    health = JiraHealth(rand=lambda: 0.0)
+    health.answered()
+    until = health.rate_limited(burst(2.0), T0, None)
+    health.answered()  # a request that was in flight when the 429 came back got its 201
+    assert state_of(health) is JiraState.PAUSED
+    assert health.blocked_until(T0 + timedelta(seconds=1)) == until
+    assert health.blocked_until(until + timedelta(milliseconds=1)) is None
+    assert state_of(health) is JiraState.OK
