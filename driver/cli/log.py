@@ -4,13 +4,12 @@ read from the running driver. 0 printed, 1 the driver refused, 2 bad flags, 3 un
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
 
-from driver.api_client import LOG_PAGE_MAX, DriverClient, DriverRejected, DriverUnreachable
+from driver.api_client import LOG_PAGE_MAX, DriverClient
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import format_table, say
+from driver.cli.output import ask_driver, format_table, say
 from driver.config import Config
 from driver.schemas import LogEntry
 
@@ -75,18 +74,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
         say("jira-driver log: --limit must be at least 1")
         return ExitCode.BAD_INPUT
 
-    async def fetch() -> list[LogEntry]:
-        async with DriverClient.from_config(config) as client:
-            return await collect_log(client, args.limit, args.status)
-
-    try:
-        rows = asyncio.run(fetch())
-    except DriverUnreachable as exc:
-        say(f"jira-driver log: {exc}")
-        return ExitCode.UNREACHABLE
-    except DriverRejected as exc:
-        say(f"jira-driver log: {exc}")
-        return ExitCode.FAILED
+    rows = ask_driver("log", config, lambda client: collect_log(client, args.limit, args.status))
+    if isinstance(rows, ExitCode):
+        return rows
     if args.json:
         for entry in rows:
             print(json.dumps(log_row_json(entry), ensure_ascii=False))

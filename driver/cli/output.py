@@ -1,9 +1,17 @@
-"""What the sub-commands share for writing: diagnostics on stderr, aligned tables on stdout."""
+"""What the sub-commands share: diagnostics on stderr, aligned tables on stdout, asking the driver."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
+from driver.cli.exit_codes import ExitCode
+from driver.config import Config
+
+T = TypeVar("T")
 
 
 def say(text: str) -> None:
@@ -20,3 +28,21 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
     )
+
+
+def ask_driver(command: str, config: Config, call: Callable[[DriverClient], Awaitable[T]]) -> T | ExitCode:
+    """One read from the running driver; on failure the line said and the exit code (3 unreachable,
+    1 refused) instead of the answer."""
+
+    async def run() -> T:
+        async with DriverClient.from_config(config) as client:
+            return await call(client)
+
+    try:
+        return asyncio.run(run())
+    except DriverUnreachable as exc:
+        say(f"jira-driver {command}: {exc}")
+        return ExitCode.UNREACHABLE
+    except DriverRejected as exc:
+        say(f"jira-driver {command}: {exc}")
+        return ExitCode.FAILED

@@ -4,13 +4,12 @@ from the running driver. 0 printed, 1 the driver refused, 3 unreachable."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
 
-from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
+from driver.api_client import DriverClient
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import format_table, say
+from driver.cli.output import ask_driver, format_table
 from driver.config import Config
 from driver.schemas import Statistics
 
@@ -23,18 +22,9 @@ def stats_json(stats: Statistics) -> dict[str, Any]:
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver stats`."""
 
-    async def fetch() -> Statistics:
-        async with DriverClient.from_config(config) as client:
-            return await client.stats()
-
-    try:
-        stats = asyncio.run(fetch())
-    except DriverUnreachable as exc:
-        say(f"jira-driver stats: {exc}")
-        return ExitCode.UNREACHABLE
-    except DriverRejected as exc:
-        say(f"jira-driver stats: {exc}")
-        return ExitCode.FAILED
+    stats = ask_driver("stats", config, DriverClient.stats)
+    if isinstance(stats, ExitCode):
+        return stats
     if args.json:
         print(json.dumps(stats_json(stats)))
         return ExitCode.OK

@@ -9,46 +9,16 @@ from typing import Any
 
 import pytest
 
-from driver.commands import Action
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogStatus, LogType
-from driver.store import Store
+from tests.fixtures.big_log import ROWS, seed_settled_log
 from tests.fixtures.driver import DriverProcess
 
-ROWS = 100_000
 FAILED_EVERY = 1000
-
-
-def _seed(db_path: Path) -> None:
-    """100,000 settled rows, as a long-running driver would have left them."""
-    store = Store(db_path)
-    try:
-        with store.transaction():
-            entries = [
-                NewEntry(
-                    LogType.AUTOMATIC,
-                    Action.UPDATE,
-                    f"alarm/{i % 5000}",
-                    JobPayload(text=f"alarm/{i % 5000}|UPDATE|summary;x|"),
-                )
-                for i in range(ROWS)
-            ]
-            jobs = store.accept(entries)
-            for job in jobs:
-                failed = job.id % FAILED_EVERY == 0
-                store.settle(
-                    job.id,
-                    LogStatus.FAILED if failed else LogStatus.OK,
-                    error=f"HTTP 400: priority: row {job.id} is broken" if failed else "",
-                )
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("big-log") / "template.db"
-    _seed(path)
+    seed_settled_log(path, ROWS, FAILED_EVERY)
     return path
 
 

@@ -9,38 +9,18 @@ from typing import Any
 
 import pytest
 
-from driver.commands import Action
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogStatus, LogType
-from driver.store import Store
+from tests.fixtures.big_log import ROWS, seed_settled_log
 from tests.ui.conftest import InProcessDriver, settle, wait_for
 from ui.app import JiraDriverApp
 from ui.screens.log import PAGE_SIZE, LogViewPage
 from ui.widgets.log_table import LogTable
-
-ROWS = 100_000
 
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database holding 100,000 settled rows, as a long-running driver would have left them."""
     path = tmp_path_factory.mktemp("big-log") / "template.db"
-    store = Store(path)
-    try:
-        with store.transaction():
-            entries = [
-                NewEntry(
-                    LogType.AUTOMATIC,
-                    Action.UPDATE,
-                    f"alarm/{i % 5000}",
-                    JobPayload(text=f"alarm/{i % 5000}|UPDATE|summary;x|"),
-                )
-                for i in range(ROWS)
-            ]
-            for job in store.accept(entries):
-                store.settle(job.id, LogStatus.OK)
-    finally:
-        store.close()
+    seed_settled_log(path, ROWS)
     return path
 
 
