@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -544,6 +545,10 @@ def test_reset_disowns_deliveries_waiting_to_retry(manual_sim: SimProcess) -> No
         old_id = old.headers["x-atlassian-webhook-identifier"]
         assert later.headers["x-atlassian-webhook-identifier"] != old_id
         assert [r.headers["x-atlassian-webhook-identifier"] for r in receiver.received].count(old_id) == 1
+        # The receiver has answered; the simulator records the attempt just after.
+        deadline = time.monotonic() + 10
+        while [d["state"] for d in deliveries(manual_sim)] == ["pending"] and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert [d["state"] for d in deliveries(manual_sim)] == ["delivered"]
     finally:
         receiver.stop()
