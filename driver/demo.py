@@ -128,9 +128,12 @@ class _Stopper:
     def handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.received is None
         self.received = signum
-        if self.stopping:
+        if self.stopping or not first:
+            # A repeat (a closed terminal often sends SIGHUP twice) only hurries the stop: raising
+            # again would land at any point of the stop already under way, the TUI's exit included,
+            # and could leave the demo hanging with its children running.
             self.hurry.set()
-        elif first and self._wake is not None:
+        elif self._wake is not None:
             self._wake()
         else:
             raise _Interrupted(signal.Signals(signum).name)

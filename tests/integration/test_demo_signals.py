@@ -237,6 +237,7 @@ def test_the_children_stop_by_themselves_when_the_demo_is_killed(tmp_path: Path)
 
 
 @pytest.mark.tmux
+@pytest.mark.serial
 def test_closing_the_terminal_under_the_tui_stops_everything(tmp_path: Path) -> None:
     if TMUX is None:
         pytest.skip("the tmux binary is not installed; this test closes a real terminal under the TUI")
