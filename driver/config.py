@@ -30,6 +30,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from driver.errors import ConfigError
@@ -233,6 +234,58 @@ class LogSection(_Section):
     """Every 24 h, remove rows older than this many days. 0 = keep them."""
 
 
+class LifecycleSection(_Section):
+    resolve_target: str = "done"
+    """Where RESOLVE moves a ticket: a status category (done, new, indeterminate) or a status name
+    (`status:Resolved`, or any other name). Transitions are looked up on the ticket (WIRE-FACTS §4)."""
+    reopen_target: str = "new"
+    """Where REOPEN (and a CREATE that reopens) moves a ticket; the same forms as resolve_target."""
+    resolution: str = "Done"
+    """The resolution a RESOLVE sets when its screen has one and the command names none."""
+    reopen_window_minutes: float = Field(default=60.0, ge=0, le=525_600)
+    """A CREATE for a GUID whose ticket the driver resolved at most this long ago reopens it;
+    later, it creates a new ticket. 0 = always a new ticket."""
+    resolve_hold_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    """A RESOLVE waits this long; a CREATE, UPDATE or REOPEN of its GUID meanwhile cancels it
+    (a flapping alarm). 0 = resolve at once."""
+
+    @field_validator("resolve_target", "reopen_target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        value = value.strip()
+        if not value or value.lower() in ("status:", "category:"):
+            raise ValueError("expected a status category (done, new, indeterminate) or a status name")
+        if value.lower().startswith("category:") and value[9:].strip().lower() not in (
+            "done",
+            "new",
+            "indeterminate",
+        ):
+            raise ValueError("a status category is one of done, new, indeterminate")
+        return value
+
+
+class SyncSection(_Section):
+    mode: Literal["off", "webhook", "poll", "both"] = "off"
+    """How the driver hears what people do in Jira: a webhook Jira calls, polling, both, or off."""
+    webhook_secret: SecretStr = SecretStr("")
+    """The admin webhook's secret: POST /api/jira/webhook checks X-Hub-Signature (HMAC-SHA256)
+    with it. Required for mode webhook or both."""
+    poll_seconds: float = Field(default=60.0, ge=5, le=86_400)
+    """How often polling asks Jira for the driver's tickets updated since the last poll."""
+    when_resolved_in_jira: Literal["keep", "reopen", "new_ticket"] = "keep"
+    """What the next CREATE/UPDATE of a still-active alarm does with a ticket a person resolved:
+    update it as it is, reopen it first, or open a new ticket for the GUID."""
+
+    @model_validator(mode="after")
+    def _secret_for_webhook(self) -> SyncSection:
+        if self.mode in ("webhook", "both") and not self.webhook_secret.get_secret_value():
+            raise ValueError(
+                f"mode = {self.mode} needs webhook_secret (the secret registered with Jira's admin"
+                " webhook); use mode = poll where Jira cannot sign its webhooks"
+            )
+        return self
+
+
 class Config(BaseModel):
     """The whole configuration."""
 
@@ -243,6 +296,8 @@ class Config(BaseModel):
     ticket: TicketSection = TicketSection()
     update: UpdateSection = UpdateSection()
     log: LogSection = LogSection()
+    lifecycle: LifecycleSection = LifecycleSection()
+    sync: SyncSection = SyncSection()
 
     def zone(self) -> ZoneInfo | None:
         """The configured time zone, or None for the machine's local time."""

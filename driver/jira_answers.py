@@ -89,6 +89,71 @@ class JiraComment:
         )
 
 
+STATUS_CATEGORIES = ("new", "indeterminate", "done")
+"""The keys of Jira's status categories (StatusDetails.statusCategory.key; WIRE-FACTS §4)."""
+
+
+@dataclass(frozen=True)
+class IssueState:
+    """Where an issue stands: its status and category, resolution, assignee, project and type.
+
+    Read from an IssueBean's `fields` (getIssue, a search hit, a webhook's `issue`): `status`
+    (StatusDetails: name, statusCategory.key), `resolution` (name, or null), `assignee` (a user, or
+    null), `project.key`, `issuetype.name`, `updated` (WIRE-FACTS §4, §12).
+    """
+
+    key: str
+    id: str = ""
+    status: str = ""
+    status_category: str = ""
+    """new, indeterminate or done ('' when Jira did not say)."""
+    resolution: str | None = None
+    assignee: str | None = None
+    """The assignee's display name (or id when Jira gives no name); None when unassigned."""
+    project: str = ""
+    issuetype: str = ""
+    updated: datetime | None = None
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The fields as Jira sent them (a stamp is looked for in them)."""
+
+    @classmethod
+    def from_issue(cls, issue: Any) -> IssueState | None:
+        """From an IssueBean (`{id, key, fields}`); None when it has no key."""
+        if not isinstance(issue, dict) or not isinstance(issue.get("key"), str):
+            return None
+
+        def part(mapping: dict[str, Any], name: str) -> dict[str, Any]:
+            value = mapping.get(name)
+            return value if isinstance(value, dict) else {}
+
+        fields = part(issue, "fields")
+        status = part(fields, "status")
+        category = part(status, "statusCategory")
+        resolution = fields.get("resolution")
+        assignee = fields.get("assignee")
+        project = part(fields, "project")
+        issuetype = part(fields, "issuetype")
+        key = category.get("key")
+        who: str | None = None
+        if isinstance(assignee, dict):
+            user = JiraUser.from_json(assignee)
+            who = user.display_name or next(iter(sorted(user.ids)), None)
+        return cls(
+            key=issue["key"],
+            id=str(issue.get("id", "")),
+            status=str(status.get("name") or ""),
+            status_category=key if key in STATUS_CATEGORIES else "",
+            resolution=str(resolution["name"])
+            if isinstance(resolution, dict) and resolution.get("name")
+            else None,
+            assignee=who,
+            project=str(project.get("key") or ""),
+            issuetype=str(issuetype.get("name") or ""),
+            updated=jira_time(fields.get("updated")),
+            fields=dict(fields),
+        )
+
+
 def jira_time(value: Any) -> datetime | None:
     """A timestamp as Jira writes it, made aware (UTC if it has no zone); None if it is not one."""
     if not isinstance(value, str):

@@ -124,3 +124,50 @@ class TicketRecord:
     ticket_url: str | None = None
     create_log_id: int | None = None
     probes: int = 0
+    generation: int = 1
+    """Which of the GUID's tickets this is (1 for the first); its stamp carries it."""
+    project: str | None = None
+    issuetype: str | None = None
+    jira_status: str | None = None
+    """The last status the driver knows of (its own transitions, sync, a read of the ticket)."""
+    status_category: str | None = None
+    """new, indeterminate or done."""
+    resolution: str | None = None
+    assignee: str | None = None
+    changed_by: str | None = None
+    """Who changed the ticket last, as sync saw it (a person's name, or the driver's account)."""
+    changed_by_driver: bool | None = None
+    resolved_at: datetime | None = None
+    """When it entered a done status (None while it is not resolved)."""
+    resolved_by_driver: bool | None = None
+    """Whether the driver resolved it (False: a person did, in Jira)."""
+    deleted_at: datetime | None = None
+    """When the driver learnt it was deleted in Jira (sync, or a 404)."""
+    jira_updated: datetime | None = None
+    synced_at: datetime | None = None
+    created_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        """A ticket exists in Jira for the GUID as far as the driver knows."""
+        return self.state == "created" and bool(self.ticket_key) and self.deleted_at is None
+
+    @property
+    def resolved(self) -> bool:
+        """The live ticket is in a done status."""
+        return self.live and self.status_category == "done"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One ticket a GUID has had: its generation, key, when it was made, and how it ended."""
+
+    guid: str
+    generation: int
+    ticket_id: str | None
+    ticket_key: str | None
+    ticket_url: str | None
+    created_at: datetime | None
+    ended_at: datetime | None
+    ended: str | None
+    """None while it is the GUID's ticket; 'superseded' (a new ticket was made), 'deleted'."""

@@ -150,6 +150,80 @@ def idempotency(db: Database) -> None:
     db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
 
 
+@migrations(name="0006_lifecycle")
+def lifecycle(db: Database) -> None:
+    """The ticket's whole life: what Jira says of it, the GUID's tickets over time, transitions, webhooks.
+
+    tickets       gains the ticket's generation (1 for the GUID's first ticket; each new ticket for
+                  the GUID takes the next, and its stamp carries it, so stamps stay unique per
+                  ticket), its project and type (the transition cache's key), and the last known
+                  Jira state (status, category, resolution, assignee, who changed it last and
+                  whether that was the driver's own account, who resolved it, deleted).
+    ticket_history every ticket a GUID has had, by generation: when it was made and how it ended
+                  (superseded by a new ticket, deleted in Jira).
+    transition_sends the transition journal: the intent, committed before the POST; an entry found
+                  when its row comes round again means the outcome is unknown, and the ticket's
+                  status settles it (driver.exactly_once).
+    webhook_deliveries the X-Atlassian-Webhook-Identifier of each webhook handled, so Jira's
+                  retries change nothing (kept a week).
+    """
+    for column in (
+        "generation INTEGER NOT NULL DEFAULT 1",
+        "project TEXT",
+        "issuetype TEXT",
+        "jira_status TEXT",
+        "status_category TEXT",
+        "resolution TEXT",
+        "assignee TEXT",
+        "changed_by TEXT",
+        "changed_by_driver INTEGER",
+        "resolved_at TEXT",
+        "resolved_by_driver INTEGER",
+        "deleted_at TEXT",
+        "jira_updated TEXT",
+        "synced_at TEXT",
+        "created_at TEXT",
+    ):
+        db.execute(f"ALTER TABLE tickets ADD COLUMN {column}")
+    db.execute("CREATE INDEX tickets_key ON tickets (ticket_key)")
+    db.execute(
+        """
+        CREATE TABLE ticket_history (
+            guid TEXT NOT NULL,
+            generation INTEGER NOT NULL,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            created_at TEXT,
+            ended_at TEXT,
+            ended TEXT,
+            PRIMARY KEY (guid, generation)
+        )
+        """
+    )
+    db.execute("CREATE INDEX ticket_history_key ON ticket_history (ticket_key)")
+    db.execute(
+        """
+        INSERT INTO ticket_history (guid, generation, ticket_id, ticket_key, ticket_url)
+        SELECT guid, 1, ticket_id, ticket_key, ticket_url FROM tickets WHERE state = 'created'
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE transition_sends (
+            log_id INTEGER PRIMARY KEY,
+            ticket_key TEXT NOT NULL,
+            transition_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            intent_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE webhook_deliveries (identifier TEXT PRIMARY KEY, received_at TEXT NOT NULL)")
+    db.execute("CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at)")
+    db.execute("INSERT OR IGNORE INTO stats_totals (counter, value) VALUES ('webhook_ignored', 0)")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

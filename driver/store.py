@@ -41,7 +41,7 @@ from driver import migrations
 from driver.clock import Clock, utc_now
 from driver.commands import Action
 from driver.errors import DriverError
-from driver.jobs import Job, JobPayload, NewEntry, TicketRecord
+from driver.jobs import HistoryEntry, Job, JobPayload, NewEntry, TicketRecord
 from driver.schemas import LogEntry, LogPage, LogStatus, LogType, Statistics, StatsReset
 from driver.stats import day_of, reset_plan, summarize
 
@@ -467,33 +467,110 @@ class Store:
 
     # --- tickets --------------------------------------------------------------------------------
 
+    _TICKET_COLUMNS = (
+        "guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes, generation, project,"
+        " issuetype, jira_status, status_category, resolution, assignee, changed_by, changed_by_driver,"
+        " resolved_at, resolved_by_driver, deleted_at, jira_updated, synced_at, created_at"
+    )
+
+    @staticmethod
+    def _ticket(row: Sequence[Any]) -> TicketRecord:
+        def moment(value: Any) -> datetime | None:
+            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+        def flag(value: Any) -> bool | None:
+            return None if value is None else bool(value)
+
+        return TicketRecord(
+            guid=row[0],
+            state=row[1],
+            ticket_id=row[2],
+            ticket_key=row[3],
+            ticket_url=row[4],
+            create_log_id=row[5],
+            probes=row[6],
+            generation=int(row[7] or 1),
+            project=row[8],
+            issuetype=row[9],
+            jira_status=row[10],
+            status_category=row[11],
+            resolution=row[12],
+            assignee=row[13],
+            changed_by=row[14],
+            changed_by_driver=flag(row[15]),
+            resolved_at=moment(row[16]),
+            resolved_by_driver=flag(row[17]),
+            deleted_at=moment(row[18]),
+            jira_updated=moment(row[19]),
+            synced_at=moment(row[20]),
+            created_at=moment(row[21]),
+        )
+
     def ticket(self, guid: str) -> TicketRecord | None:
         """The ticket record of a GUID, if any."""
         row = self.db.execute(
-            "SELECT guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes"
-            " FROM tickets WHERE guid = ?",
-            (guid,),
+            f"SELECT {self._TICKET_COLUMNS} FROM tickets WHERE guid = ?", (guid,)
         ).fetchone()
-        return None if row is None else TicketRecord(*row)
+        return None if row is None else self._ticket(row)
+
+    def ticket_by_key(self, key: str) -> TicketRecord | None:
+        """The record whose current ticket has this key (or id), if any."""
+        row = self.db.execute(
+            f"SELECT {self._TICKET_COLUMNS} FROM tickets WHERE ticket_key = ? OR ticket_id = ?"
+            " ORDER BY ticket_key = ? DESC LIMIT 1",
+            (key, key, key),
+        ).fetchone()
+        return None if row is None else self._ticket(row)
 
     def tickets_in(self, states: Sequence[str]) -> list[TicketRecord]:
         """Ticket records in any of these states."""
         marks = ", ".join("?" for _ in states)
         rows = self.db.execute(
-            "SELECT guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes"
-            f" FROM tickets WHERE state IN ({marks})",
+            f"SELECT {self._TICKET_COLUMNS} FROM tickets WHERE state IN ({marks})",
             tuple(states),
         ).fetchall()
-        return [TicketRecord(*row) for row in rows]
+        return [self._ticket(row) for row in rows]
 
-    def journal_intent(self, guid: str, log_id: int) -> None:
-        """Record, before the create goes out, that this GUID's ticket is being created."""
-        self.db.conn.execute(
-            "INSERT INTO tickets (guid, state, create_log_id, intent_at, probes)"
-            " VALUES (?, 'creating', ?, ?, 0)"
+    def live_ticket_projects(self) -> list[str]:
+        """The project keys of the GUIDs' live tickets (what polling searches), sorted."""
+        rows = self.db.execute(
+            "SELECT DISTINCT coalesce(project, substr(ticket_key, 1, instr(ticket_key, '-') - 1))"
+            " FROM tickets WHERE state = 'created' AND deleted_at IS NULL AND ticket_key IS NOT NULL"
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows if r[0])
+
+    def max_generation(self, guid: str) -> int:
+        """The highest generation of a ticket the GUID has had (0: none yet)."""
+        row = self.db.execute(
+            "SELECT max(g) FROM (SELECT generation AS g FROM tickets WHERE guid = ?"
+            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?)",
+            (guid, guid),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def journal_intent(self, guid: str, log_id: int, generation: int = 1) -> None:
+        """Record, before the create goes out, that this GUID's ticket (of `generation`) is being made.
+
+        A new generation replaces the GUID's earlier ticket (which ticket_history keeps).
+        """
+        now = iso(self.clock())
+        conn = self.db.conn
+        conn.execute(
+            "UPDATE ticket_history SET ended = 'superseded', ended_at = ?"
+            " WHERE guid = ? AND generation < ? AND ended IS NULL",
+            (now, guid, generation),
+        )
+        conn.execute(
+            "INSERT INTO tickets (guid, state, create_log_id, intent_at, probes, generation)"
+            " VALUES (?, 'creating', ?, ?, 0, ?)"
             " ON CONFLICT(guid) DO UPDATE SET state = 'creating', create_log_id = excluded.create_log_id,"
-            " intent_at = excluded.intent_at",
-            (guid, log_id, iso(self.clock())),
+            " intent_at = excluded.intent_at,"
+            " probes = CASE WHEN tickets.generation = excluded.generation THEN tickets.probes ELSE 0 END,"
+            " ticket_id = CASE WHEN tickets.generation = excluded.generation THEN tickets.ticket_id END,"
+            " ticket_key = CASE WHEN tickets.generation = excluded.generation THEN tickets.ticket_key END,"
+            " ticket_url = CASE WHEN tickets.generation = excluded.generation THEN tickets.ticket_url END,"
+            " generation = excluded.generation",
+            (guid, log_id, now, generation),
         )
 
     def set_ticket_state(self, guid: str, state: str, probes: int | None = None) -> None:
@@ -506,18 +583,168 @@ class Store:
             )
 
     def ticket_created(self, record: TicketRecord) -> None:
-        """Store the created ticket against its GUID."""
-        self.db.conn.execute(
-            "INSERT INTO tickets (guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes)"
-            " VALUES (?, 'created', ?, ?, ?, ?, 0)"
+        """Store the created (or found) ticket against its GUID, and in the GUID's history.
+
+        The Jira state known of an earlier ticket of the GUID is cleared; `record`'s own (a new
+        ticket is in its workflow's initial status, which the caller may not know) is kept.
+        """
+        now = iso(self.clock())
+        created = iso(record.created_at) if record.created_at else now
+        conn = self.db.conn
+        conn.execute(
+            "INSERT INTO tickets (guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes,"
+            " generation, project, issuetype, jira_status, status_category, created_at)"
+            " VALUES (?, 'created', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(guid) DO UPDATE SET state = 'created', ticket_id = excluded.ticket_id,"
-            " ticket_key = excluded.ticket_key, ticket_url = excluded.ticket_url, probes = 0",
-            (record.guid, record.ticket_id, record.ticket_key, record.ticket_url, record.create_log_id),
+            " ticket_key = excluded.ticket_key, ticket_url = excluded.ticket_url, probes = 0,"
+            " generation = excluded.generation, project = excluded.project,"
+            " issuetype = excluded.issuetype, jira_status = excluded.jira_status,"
+            " status_category = excluded.status_category, resolution = NULL, assignee = NULL,"
+            " changed_by = NULL, changed_by_driver = NULL, resolved_at = NULL,"
+            " resolved_by_driver = NULL, deleted_at = NULL, jira_updated = NULL, synced_at = NULL,"
+            " created_at = excluded.created_at",
+            (
+                record.guid,
+                record.ticket_id,
+                record.ticket_key,
+                record.ticket_url,
+                record.create_log_id,
+                record.generation,
+                record.project,
+                record.issuetype,
+                record.jira_status,
+                record.status_category,
+                created,
+            ),
         )
+        conn.execute(
+            "INSERT INTO ticket_history (guid, generation, ticket_id, ticket_key, ticket_url, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guid, generation) DO UPDATE SET"
+            " ticket_id = excluded.ticket_id, ticket_key = excluded.ticket_key,"
+            " ticket_url = excluded.ticket_url, ended = NULL, ended_at = NULL",
+            (record.guid, record.generation, record.ticket_id, record.ticket_key, record.ticket_url, created),
+        )
+
+    def record_jira_state(self, record: TicketRecord) -> None:
+        """Store what is known of the GUID's ticket in Jira (the lifecycle columns of `record`)."""
+
+        def at(value: datetime | None) -> str | None:
+            return iso(value) if value is not None else None
+
+        def flag(value: bool | None) -> int | None:
+            return None if value is None else int(value)
+
+        self.db.conn.execute(
+            "UPDATE tickets SET project = ?, issuetype = ?, jira_status = ?, status_category = ?,"
+            " resolution = ?, assignee = ?, changed_by = ?, changed_by_driver = ?, resolved_at = ?,"
+            " resolved_by_driver = ?, deleted_at = ?, jira_updated = ?, synced_at = ?"
+            " WHERE guid = ? AND generation = ?",
+            (
+                record.project,
+                record.issuetype,
+                record.jira_status,
+                record.status_category,
+                record.resolution,
+                record.assignee,
+                record.changed_by,
+                flag(record.changed_by_driver),
+                at(record.resolved_at),
+                flag(record.resolved_by_driver),
+                at(record.deleted_at),
+                at(record.jira_updated),
+                at(record.synced_at),
+                record.guid,
+                record.generation,
+            ),
+        )
+        if record.deleted_at is not None:
+            self.db.conn.execute(
+                "UPDATE ticket_history SET ended = 'deleted', ended_at = ?"
+                " WHERE guid = ? AND generation = ? AND ended IS NULL",
+                (iso(record.deleted_at), record.guid, record.generation),
+            )
+
+    def ticket_history(self, guid: str) -> list[HistoryEntry]:
+        """Every ticket the GUID has had, oldest first."""
+
+        def moment(value: Any) -> datetime | None:
+            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+        rows = self.db.execute(
+            "SELECT guid, generation, ticket_id, ticket_key, ticket_url, created_at, ended_at, ended"
+            " FROM ticket_history WHERE guid = ? ORDER BY generation",
+            (guid,),
+        ).fetchall()
+        return [
+            HistoryEntry(r[0], int(r[1]), r[2], r[3], r[4], moment(r[5]), moment(r[6]), r[7]) for r in rows
+        ]
+
+    def guid_of_old_ticket(self, key: str) -> str | None:
+        """The GUID an earlier (superseded or deleted) ticket with this key or id belonged to."""
+        row = self.db.execute(
+            "SELECT guid FROM ticket_history WHERE ticket_key = ? OR ticket_id = ? LIMIT 1", (key, key)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def forget_ticket(self, guid: str) -> None:
         """Drop a GUID's record: its create was refused, so no ticket exists."""
         self.db.conn.execute("DELETE FROM tickets WHERE guid = ? AND state != 'created'", (guid,))
+
+    # --- the transition journal ---------------------------------------------------------------
+
+    def transition_intent(self, log_id: int) -> tuple[str, str, str] | None:
+        """The journaled transition of a log row: (ticket key, transition id, target), if any."""
+        row = self.db.execute(
+            "SELECT ticket_key, transition_id, target FROM transition_sends WHERE log_id = ?", (log_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def journal_transition(self, log_id: int, ticket_key: str, transition_id: str, target: str) -> None:
+        """Commit, before the POST, that log row `log_id` moves `ticket_key` by `transition_id`."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO transition_sends (log_id, ticket_key, transition_id, target, intent_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(log_id) DO UPDATE SET"
+                " ticket_key = excluded.ticket_key, transition_id = excluded.transition_id,"
+                " target = excluded.target, intent_at = excluded.intent_at",
+                (log_id, ticket_key, transition_id, target, iso(self.clock())),
+            )
+
+    def forget_transition(self, log_id: int) -> None:
+        """The journaled transition of this row is settled (done, refused, or surely not sent)."""
+        with self.transaction():
+            self.db.conn.execute("DELETE FROM transition_sends WHERE log_id = ?", (log_id,))
+
+    # --- webhook deliveries -------------------------------------------------------------------
+
+    def webhook_seen(self, identifier: str) -> bool:
+        """Record a webhook delivery's identifier; False if it was recorded before (a retry)."""
+        cursor = self.db.conn.execute(
+            "INSERT OR IGNORE INTO webhook_deliveries (identifier, received_at) VALUES (?, ?)",
+            (identifier, iso(self.clock())),
+        )
+        return cursor.rowcount == 1
+
+    def prune_webhook_deliveries(self, keep: timedelta) -> int:
+        """Forget delivery identifiers older than `keep`; returns how many."""
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "DELETE FROM webhook_deliveries WHERE received_at < ?", (iso(self.clock() - keep),)
+            )
+            return max(0, cursor.rowcount)
+
+    def count_total(self, counter: str, n: int = 1) -> None:
+        """Add n to a running total other than the daily create/update statistics."""
+        self.db.conn.execute(
+            "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
+            " ON CONFLICT(counter) DO UPDATE SET value = value + excluded.value",
+            (counter, n),
+        )
+
+    def total(self, counter: str) -> int:
+        """A running total (0 when never counted)."""
+        row = self.db.execute("SELECT value FROM stats_totals WHERE counter = ?", (counter,)).fetchone()
+        return int(row[0]) if row else 0
 
     # --- the comment journal ------------------------------------------------------------------
 

@@ -174,7 +174,7 @@ def test_a_malformed_database_is_refused_in_one_line(
     driver = driver_factory(sim.url)
     assert driver.stop() == 0
     with_rows(driver.db_path, 3000)
-    _corrupt_pages(driver.db_path, 6, 30)
+    _corrupt_pages(driver.db_path, 16, 40)
     _assert_one_line_refusal(_run_refused(driver), str(driver.db_path), "corrupt", "backup")
 
 

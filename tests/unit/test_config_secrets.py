@@ -48,6 +48,7 @@ def test_every_secret_key_is_known() -> None:
     assert secret_keys() == {
         "jira": ["password", "bearer_token", "authorization_key"],
         "driver": ["api_token"],
+        "sync": ["webhook_secret"],
     }
 
 
