@@ -132,7 +132,9 @@ def is_corrupt(exc: sqlite3.Error) -> bool:
 
 def corrupt_error(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
     """The one-line error for a database SQLite refuses as corrupt."""
-    return DatabaseFileError(path, f"not a usable SQLite database ({exc})")
+    reason = str(exc)
+    shown = reason if "corrupt" in reason or "not a database" in reason else f"corrupt: {reason}"
+    return DatabaseFileError(path, f"not a usable SQLite database ({shown})")
 
 
 def database_files(path: Path) -> tuple[Path, Path, Path]:
