@@ -46,7 +46,7 @@ from driver.dispatch import Hold, Refuse, Work, WorkKind, plan_next
 from driver.exactly_once import COMMENT_JOURNAL_KEEP
 from driver.guid_queues import GuidQueues
 from driver.jira_health import JiraHealth
-from driver.jobs import Job
+from driver.jobs import Job, TicketRecord
 from driver.limiter import UpdateLimiter, backoff_seconds
 from driver.recording import DB_RETRY_BASE, After, Recorder
 from driver.schemas import LogStatus, LogType
@@ -188,6 +188,12 @@ class Engine:
             log.info("credentials changed: sending resumes")
         self.health.credentials_changed()
         self.delivery.forget_identity()
+        self._notify()
+
+    def ticket_changed(self, record: TicketRecord) -> None:
+        """Sync stored what Jira says of a GUID's ticket (a person resolved or deleted it): the GUID's
+        next rows are planned with it."""
+        self._recorder.ticket_changed(record)
         self._notify()
 
     def mark_ok(self) -> None:

@@ -74,6 +74,10 @@ class GuidQueues:
         """Every GUID with open rows."""
         return iter(list(self._queues))
 
+    def guids_set(self) -> frozenset[str]:
+        """The GUIDs that have open rows."""
+        return frozenset(self._queues)
+
     # --- changing --------------------------------------------------------------------------------
 
     def add(self, jobs: Iterable[Job], now: datetime) -> list[str]:

@@ -89,6 +89,11 @@ class JiraComment:
         )
 
 
+def _part(mapping: dict[str, Any], name: str) -> dict[str, Any]:
+    value = mapping.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 STATUS_CATEGORIES = ("new", "indeterminate", "done")
 """The keys of Jira's status categories (StatusDetails.statusCategory.key; WIRE-FACTS §4)."""
 
@@ -122,17 +127,13 @@ class IssueState:
         if not isinstance(issue, dict) or not isinstance(issue.get("key"), str):
             return None
 
-        def part(mapping: dict[str, Any], name: str) -> dict[str, Any]:
-            value = mapping.get(name)
-            return value if isinstance(value, dict) else {}
-
-        fields = part(issue, "fields")
-        status = part(fields, "status")
-        category = part(status, "statusCategory")
+        fields = _part(issue, "fields")
+        status = _part(fields, "status")
+        category = _part(status, "statusCategory")
         resolution = fields.get("resolution")
         assignee = fields.get("assignee")
-        project = part(fields, "project")
-        issuetype = part(fields, "issuetype")
+        project = _part(fields, "project")
+        issuetype = _part(fields, "issuetype")
         key = category.get("key")
         who: str | None = None
         if isinstance(assignee, dict):
@@ -151,6 +152,60 @@ class IssueState:
             issuetype=str(issuetype.get("name") or ""),
             updated=jira_time(fields.get("updated")),
             fields=dict(fields),
+        )
+
+
+@dataclass(frozen=True)
+class ScreenField:
+    """A field of a transition's screen (`IssueTransition.fields[id]`, under expand=transitions.fields)."""
+
+    id: str
+    name: str
+    required: bool
+    allowed: tuple[str, ...] = ()
+    """The names (or values) of its allowedValues, e.g. the resolutions a resolve screen offers."""
+
+
+@dataclass(frozen=True)
+class IssueTransition:
+    """One transition an issue offers now (`getTransitions`; WIRE-FACTS §4): where it leads, its screen."""
+
+    id: str
+    name: str
+    to_status: str
+    to_category: str
+    """new, indeterminate or done ('' when Jira did not say)."""
+    fields: dict[str, ScreenField] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, item: Any) -> IssueTransition | None:
+        """From one element of `transitions`; None when it has no id."""
+        if not isinstance(item, dict) or item.get("id") in (None, ""):
+            return None
+        to = _part(item, "to")
+        category = _part(to, "statusCategory")
+        screen: dict[str, ScreenField] = {}
+        raw_fields = item.get("fields")
+        if isinstance(raw_fields, dict):
+            for fid, meta in raw_fields.items():
+                if not isinstance(meta, dict):
+                    continue
+                allowed = []
+                for value in meta.get("allowedValues") or []:
+                    if isinstance(value, dict):
+                        shown = value.get("name") or value.get("value")
+                        if isinstance(shown, str):
+                            allowed.append(shown)
+                screen[str(fid)] = ScreenField(
+                    str(fid), str(meta.get("name") or fid), bool(meta.get("required")), tuple(allowed)
+                )
+        key = category.get("key")
+        return cls(
+            str(item["id"]),
+            str(item.get("name") or ""),
+            str(to.get("name") or ""),
+            key if key in STATUS_CATEGORIES else "",
+            screen,
         )
 
 

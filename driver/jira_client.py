@@ -50,10 +50,20 @@ from driver.errors import (
     JiraTimeout,
     JiraUnavailable,
 )
-from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
+from driver.jira_answers import (
+    Answer,
+    CreatedIssue,
+    FoundIssue,
+    IssueState,
+    IssueTransition,
+    JiraComment,
+    JiraUser,
+)
 from driver.schemas import AuthMode, CheckResult
 
 ApiFlavor = Literal["cloud", "datacenter", "unknown"]
+ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
+"""The fields that tell where an issue stands (IssueState), and the label stamp."""
 PER_ISSUE_REASON = "jira-per-issue-on-write"
 SECURE = "[secure]"
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
@@ -512,6 +522,16 @@ class JiraClient:
         Every page up to `max_pages` is read: a phrase search (custom-field stamp) can match
         many longer texts before the exact one, so the first page is not enough.
         """
+        return await self.search(jql, fields, max_pages)
+
+    async def search(
+        self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
+    ) -> list[FoundIssue]:
+        """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`.
+
+        Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
+        paged by startAt (WIRE-FACTS §5). Raises the JiraError of the first page that fails.
+        """
         flavor = await self.detect_api_type()
         wanted = ["key", *(f for f in fields if f != "key")]
         payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
@@ -547,6 +567,35 @@ class JiraClient:
                     break
                 payload["startAt"] = start
         return found
+
+    async def get_issue(self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS) -> IssueState:
+        """One issue's status, resolution, assignee, project and type (`getIssue` with `fields`).
+
+        Raises JiraRejected(404) when the issue does not exist (or this user may not see it).
+        """
+        response = await self._request(
+            "GET", f"{self.ticket_location}/{key}", params={"fields": ",".join(fields)}
+        )
+        state = IssueState.from_issue(_body(response))
+        if state is None:
+            raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
+        return state
+
+    async def get_transitions(self, key: str) -> list[IssueTransition]:
+        """The transitions the issue offers now, with their screens' fields (`getTransitions`,
+        expand=transitions.fields; WIRE-FACTS §4)."""
+        response = await self._request(
+            "GET", f"{self.ticket_location}/{key}/transitions", params={"expand": "transitions.fields"}
+        )
+        data = _body(response)
+        items = data.get("transitions") if isinstance(data, dict) else None
+        found = [IssueTransition.from_json(item) for item in items or []]
+        return [t for t in found if t is not None]
+
+    async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """POST a transition (`doTransition`: `{transition: {id}, fields?, update?}`); Jira answers 204."""
+        response = await self._request("POST", f"{self.ticket_location}/{key}/transitions", json=body)
+        return Answer(response.status_code, _body(response))
 
     async def get_fields(self) -> list[dict[str, Any]]:
         """Jira's field list (system and custom)."""

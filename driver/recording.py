@@ -152,6 +152,11 @@ class Recorder:
             self._tickets[guid] = self.store.ticket(guid)
         return self._tickets[guid]
 
+    def ticket_changed(self, record: TicketRecord) -> None:
+        """The store's record of a GUID's ticket changed outside the engine (sync): keep the new one."""
+        if record.guid in self._tickets or record.guid in self.queues.guids_set():
+            self._tickets[record.guid] = record
+
     def is_in_doubt(self, guid: str, ticket: TicketRecord | None, probe_unknown: bool) -> bool:
         """The GUID's next row must be a stamp search: an earlier create may have reached Jira, or
         (`probe_unknown`) the store has no record of it and it was not searched for yet."""

@@ -106,6 +106,8 @@ class LogStatus(StrEnum):
     DEFERRED = "Deferred"
     OK = "Ok"
     FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    """A RESOLVE its alarm took back within resolve_hold_seconds: nothing was sent."""
 
 
 class LogType(StrEnum):
