@@ -8,10 +8,11 @@ Grammar (docs/advanced-commands.md has the full story with tested examples):
 
 - Any other character after `\` is an error ("unknown escape"), and so is a `\` at the very end.
 - GUID: surrounding spaces stripped; then 1 to 256 characters, no control characters.
-- ACTION: CREATE or UPDATE, any case, surrounding spaces ignored.
+- ACTION: CREATE, UPDATE, RESOLVE or REOPEN, any case, surrounding spaces ignored.
 - field: a Jira field id or a catalog display name, any case, surrounding spaces ignored.
 - value: kept exactly, spaces included; it may contain `;`.
-- On UPDATE, `comment;text` adds a comment (several allowed, kept in order) instead of a field.
+- On UPDATE, RESOLVE and REOPEN, `comment;text` adds a comment (several allowed, kept in order)
+  instead of a field; on RESOLVE and REOPEN, `resolution;name` names the transition's resolution.
 - An empty (or all-space) value clears the field on UPDATE (not project, issue type or
   priority: UNCLEARABLE) and leaves the pair out on CREATE.
 - One trailing line ending of the whole text is ignored (commands often come from files or
@@ -52,7 +53,9 @@ __all__ = [
 
 MAX_GUID_LENGTH = 256
 COMMENT = "comment"
-"""The pseudo-field that adds a comment on UPDATE."""
+"""The pseudo-field that adds a comment on UPDATE, RESOLVE and REOPEN."""
+RESOLUTION = "resolution"
+"""The pseudo-field that names the resolution a RESOLVE (or REOPEN) sets on the transition's screen."""
 
 
 class Action(StrEnum):
@@ -60,6 +63,15 @@ class Action(StrEnum):
 
     CREATE = "CREATE"
     UPDATE = "UPDATE"
+    RESOLVE = "RESOLVE"
+    """The alarm cleared: move the ticket to the resolve target (a transition)."""
+    REOPEN = "REOPEN"
+    """Move the ticket back to the reopen target (a transition)."""
+
+    @property
+    def transitions(self) -> bool:
+        """The action moves the ticket in its workflow."""
+        return self in (Action.RESOLVE, Action.REOPEN)
 
 
 @dataclass(frozen=True)
@@ -71,11 +83,19 @@ class ActionSpec:
     """`comment;text` pairs are comments (UPDATE) rather than an error."""
     needs_existing_ticket: bool
     """The ticket must be found by its GUID stamp before the request can be sent."""
+    names_resolution: bool = False
+    """`resolution;name` names the transition's resolution rather than being an error."""
 
 
 ACTIONS: dict[str, ActionSpec] = {
     "CREATE": ActionSpec(Action.CREATE, allows_comments=False, needs_existing_ticket=False),
     "UPDATE": ActionSpec(Action.UPDATE, allows_comments=True, needs_existing_ticket=True),
+    "RESOLVE": ActionSpec(
+        Action.RESOLVE, allows_comments=True, needs_existing_ticket=True, names_resolution=True
+    ),
+    "REOPEN": ActionSpec(
+        Action.REOPEN, allows_comments=True, needs_existing_ticket=True, names_resolution=True
+    ),
 }
 """Every action the parser accepts, by its upper-case name."""
 
@@ -113,6 +133,8 @@ class ResolvedCommand:
     """Comment texts, in order (bodies are built by driver.ticket_requests)."""
     left_out: tuple[str, ...] = _field(default=(), compare=False)
     """Field ids a CREATE named with an empty value, so left out (for the log's note only)."""
+    resolution: str | None = None
+    """RESOLVE/REOPEN: the resolution named by `resolution;name` (None: the configured one)."""
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -200,11 +222,15 @@ def parse(text: str) -> Command:
             raise CommandError(offset + 1, f"non-printable character {char!r} in the GUID")
 
     if len(segments) < 2:
-        raise CommandError(len(text) + 1, "missing action: expected |CREATE| or |UPDATE| after the GUID")
+        raise CommandError(
+            len(text) + 1, "missing action: expected |CREATE|, |UPDATE|, |RESOLVE| or |REOPEN| after the GUID"
+        )
     action_segment = segments[1]
     action_text = action_segment.text.strip()
     if not action_text:
-        raise CommandError(_lead(action_segment), "missing action: expected CREATE or UPDATE")
+        raise CommandError(
+            _lead(action_segment), "missing action: expected CREATE, UPDATE, RESOLVE or REOPEN"
+        )
     spec = ACTIONS.get(action_text.upper())
     if spec is None:
         known = ", ".join(ACTIONS)
@@ -277,15 +303,22 @@ def resolve(
     fields: dict[str, JSON] = {}
     comments: list[str] = []
     left_out: list[str] = []
+    resolution: str | None = None
     for pair in command.pairs:
         if pair.field.strip().casefold() == COMMENT:
             if not spec.allows_comments:
                 raise CommandError(
-                    pair.field_position, f"comments can only be added by UPDATE, not {command.action.value}"
+                    pair.field_position,
+                    f"comments can only be added by UPDATE, RESOLVE or REOPEN, not {command.action.value}",
                 )
             if not pair.value.strip():
                 raise CommandError(pair.value_position, "empty comment")
             comments.append(pair.value)
+            continue
+        if spec.names_resolution and pair.field.strip().casefold() == RESOLUTION:
+            if not pair.value.strip():
+                raise CommandError(pair.value_position, "empty resolution (name one, e.g. resolution;Fixed)")
+            resolution = pair.value.strip()
             continue
         definition = catalog.resolve(pair.field)
         if definition is None:
@@ -311,7 +344,7 @@ def resolve(
             raise CommandError(pair.value_position, str(exc)) from None
         except (ValueError, RecursionError) as exc:  # defensive: shaping promises ShapeError only
             raise CommandError(pair.value_position, f"field {definition.id!r}: {exc}") from None
-    return ResolvedCommand(command.guid, command.action, fields, tuple(comments), tuple(left_out))
+    return ResolvedCommand(command.guid, command.action, fields, tuple(comments), tuple(left_out), resolution)
 
 
 def parse_command(

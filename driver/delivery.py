@@ -9,6 +9,13 @@ at once: the intent before the POST, 'sent' with Jira's id after the 201. A comm
 when its work comes round again is in doubt (a timeout, a lost answer, a 5xx, or the process died
 with the POST on the wire) and is looked up on the ticket before anything is posted
 (driver.exactly_once: our_comments, find_comment).
+
+A transition (RESOLVE, REOPEN, a reopen before an update) reads the ticket first: already where the
+target says, it sends nothing. Otherwise the transition is found (cached per project, issue type
+and status; driver.transitions), journaled in store.transition_sends (committed at once), and
+POSTed with its screen's fields and the comments in one request. A journal entry found when the
+row comes round again means the outcome is unknown: the status read first settles it, so a
+transition is never sent twice (driver.exactly_once).
 """
 
 from __future__ import annotations
@@ -21,13 +28,46 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from driver.dispatch import Work, WorkKind
-from driver.errors import JiraError, StampAmbiguous
+from driver.errors import JiraError, JiraRejected, JiraRetryable, StampAmbiguous, TransitionFailed
 from driver.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
-from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
+from driver.jira_answers import (
+    Answer,
+    CreatedIssue,
+    FoundIssue,
+    IssueState,
+    IssueTransition,
+    JiraComment,
+    JiraUser,
+)
 from driver.store import Store
 from driver.ticket_requests import RequestSettings, stamp_jql
+from driver.transitions import (
+    Target,
+    TransitionCache,
+    TransitionRefused,
+    choose,
+    no_transition_reason,
+    transition_request,
+)
 
 log = logging.getLogger("driver.delivery")
+
+
+def _wrong_id(error: BaseException) -> bool:
+    """Jira's answer to a transition id its workflow does not have: 409 (Cloud), 500 (DC, spec DC)."""
+    return isinstance(error, JiraRetryable) and error.reason.startswith(("HTTP 409", "HTTP 500"))
+
+
+def _resolution_after(work: Work, transition: IssueTransition, before: IssueState) -> str | None:
+    """The resolution the ticket has after the transition, as far as the request says."""
+    if transition.to_category != "done":
+        return None  # Jira's workflows clear the resolution when an issue leaves done
+    body = work.body or {}
+    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    chosen = fields.get("resolution") if isinstance(fields, dict) else None
+    if isinstance(chosen, dict) and isinstance(chosen.get("name"), str):
+        return str(chosen["name"])
+    return before.resolution
 
 
 class JiraPort(Protocol):
@@ -43,6 +83,9 @@ class JiraPort(Protocol):
     async def list_comments(self, key: str) -> list[JiraComment]: ...
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[FoundIssue]: ...
     async def current_user(self) -> JiraUser: ...
+    async def get_issue(self, key: str) -> IssueState: ...
+    async def get_transitions(self, key: str) -> list[IssueTransition]: ...
+    async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer: ...
 
 
 @dataclass
@@ -56,6 +99,10 @@ class Outcome:
     error: BaseException | None = None
     comment_in_flight: tuple[int, int] | None = None
     """The comment whose POST was on the wire when `error` came."""
+    issue: IssueState | None = None
+    """A transition's ticket as it stands after it (or as it was found, already there)."""
+    transitioned: bool = False
+    """A transition was POSTed and answered (False: the ticket was already there)."""
 
 
 class Delivery:
@@ -68,6 +115,7 @@ class Delivery:
         # The last edit body sent per head row: a retry re-sends the edit unless this very body
         # already went out (rows merged in since the last attempt change it).
         self._edits_sent: dict[int, dict[str, Any]] = {}
+        self.transitions = TransitionCache()
 
     def forget_identity(self) -> None:
         """New credentials may be another Jira user."""
@@ -82,7 +130,7 @@ class Delivery:
         outcome = Outcome(work)
         try:
             if work.kind == WorkKind.PROBE:
-                jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)
+                jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)  # TODO generation
                 found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
                 hits = [
                     hit
@@ -95,6 +143,8 @@ class Delivery:
             elif work.kind == WorkKind.CREATE:
                 assert work.body is not None
                 outcome.created = await self.jira.create_issue(work.body)
+            elif work.kind == WorkKind.TRANSITION:
+                await self._transition(work, outcome)
             else:
                 head_id = work.head.id
                 if work.body is not None and self._edits_sent.get(head_id) != work.body:
@@ -109,6 +159,90 @@ class Delivery:
             log.exception("unexpected error sending log #%d", work.head.id)
             outcome.error = exc
         return outcome
+
+    async def _transition(self, work: Work, outcome: Outcome) -> None:
+        """Move the ticket to the work's target (see the module docstring)."""
+        head = work.head
+        target = work.target
+        assert target is not None
+        key = work.key
+        journaled = self.store.transition_intent(head.id)
+        state = await self.jira.get_issue(key)
+        outcome.issue = state
+        if target.reached(state.status, state.status_category):
+            if journaled is not None:
+                work.notes.append(
+                    f"the transition sent earlier went through ({key} is in {state.status!r}): not sent again"
+                )
+            else:
+                work.notes.append(f"{key} is already in {state.status!r}: nothing sent")
+            return
+        if journaled is not None:
+            # Journaled, and the ticket is not there: the earlier POST did not go through.
+            self.store.forget_transition(head.id)
+        cached = self.transitions.get(state.project, state.issuetype, state.status, target)
+        transition = cached or await self._find(key, state, target)
+        try:
+            await self._do(work, outcome, transition, self._request(work, transition))
+        except (JiraRejected, JiraRetryable) as exc:
+            status = getattr(exc, "status", None)
+            refused = isinstance(exc, JiraRejected) and status == 400
+            if cached is None or not (refused or _wrong_id(exc)):
+                raise
+            # The cached id may belong to a workflow the ticket no longer has: ask once more.
+            self.transitions.drop(state.project, state.issuetype, state.status, target)
+            self.store.forget_transition(head.id)
+            transition = await self._find(key, state, target)
+            await self._do(work, outcome, transition, self._request(work, transition))
+        outcome.issue = IssueState(
+            key=state.key,
+            id=state.id,
+            status=transition.to_status,
+            status_category=transition.to_category,
+            resolution=_resolution_after(work, transition, state),
+            assignee=state.assignee,
+            project=state.project,
+            issuetype=state.issuetype,
+        )
+        outcome.transitioned = True
+
+    async def _find(self, key: str, state: IssueState, target: Target) -> IssueTransition:
+        offered = await self.jira.get_transitions(key)
+        transition = choose(offered, target)
+        if transition is None:
+            raise TransitionFailed(no_transition_reason(key, state.status, target, offered))
+        self.transitions.put(state.project, state.issuetype, state.status, target, transition)
+        return transition
+
+    def _request(
+        self, work: Work, transition: IssueTransition
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        try:
+            planned = transition_request(
+                transition, work.fields, work.comments, work.resolution, work.default_resolution
+            )
+        except TransitionRefused as exc:
+            raise TransitionFailed(str(exc)) from None
+        work.body = planned.body
+        for note in planned.notes:
+            if note not in work.notes:
+                work.notes.append(note)
+        return planned.body, planned.edit
+
+    async def _do(
+        self,
+        work: Work,
+        outcome: Outcome,
+        transition: IssueTransition,
+        request: tuple[dict[str, Any], dict[str, Any] | None],
+    ) -> None:
+        body, edit = request
+        head_id = work.head.id
+        if edit is not None and self._edits_sent.get(head_id) != edit:
+            outcome.answers.append(await self.jira.edit_issue(work.key, edit))
+            self._edits_sent[head_id] = edit
+        self.store.journal_transition(head_id, work.key, transition.id, str(work.target))
+        outcome.answers.append(await self.jira.do_transition(work.key, body))
 
     async def _send_comments(self, work: Work, outcome: Outcome) -> None:
         journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))

@@ -2,12 +2,19 @@
 
 `plan_next` looks at the oldest open row of a GUID and says one of:
 
-    Send(work)     a request to make: a create, an update (deferred rows merged in), or a stamp
-                   search (probe) when an earlier create's outcome is unknown
-    Hold(until)    not yet: the update limit (the rows become Deferred), a per-issue 429, or the
-                   field list that a command names a field of is not loaded yet
-    Refuse(reason) the row cannot be sent at all (no ticket for an UPDATE, a command that no
-                   longer parses with the current catalog): it is Failed with that reason
+    Send(work)     a request to make: a create, an update (deferred rows merged in), a transition
+                   (RESOLVE, REOPEN, or the reopen before a CREATE's update), or a stamp search
+                   (probe) when an earlier create's outcome is unknown
+    Hold(until)    not yet: the update limit (the rows become Deferred), a per-issue 429, a RESOLVE
+                   in its resolve hold, or the field list that a command names a field of is not
+                   loaded yet
+    Refuse(reason) the row cannot be sent at all (no ticket for an UPDATE, a ticket deleted in
+                   Jira, a command that no longer parses with the current catalog): it is Failed
+    Cancel(reason) a RESOLVE its alarm took back within the resolve hold: Cancelled, nothing sent
+
+What a CREATE or UPDATE does with a resolved or deleted ticket is driver.lifecycle's rule; some
+courses take two requests (reopen, then update; a new ticket, then the UPDATE on it): the first is
+a Work with `continues`, after which the head row is planned again.
 
 Commands are kept as typed (driver.jobs) and resolved here, when they are sent, with the field
 catalog, the user style of the Jira that will receive them and the Ticket Creation Table as they
@@ -26,11 +33,13 @@ from driver.commands import Action, ResolvedCommand, parse_command
 from driver.errors import CommandError, ShapeError, UnknownFieldError
 from driver.fields import FieldType
 from driver.jobs import Job, TicketRecord
+from driver.lifecycle import CANCELS_RESOLVE, Course, course, hold_until
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogStatus
 from driver.ticket_config import TicketConfig
 from driver.ticket_requests import merge_updates, plan_requests
 from driver.ticket_table import Mode
+from driver.transitions import Target
 
 CATALOG_RECHECK = timedelta(seconds=2)
 """How often a row waiting for Jira's field list (or flavour) looks again."""
@@ -61,6 +70,7 @@ class WorkKind(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     PROBE = "probe"
+    TRANSITION = "transition"
 
 
 @dataclass
@@ -78,6 +88,19 @@ class Work:
     notes: list[str] = field(default_factory=list)
     probe_for: Action = Action.CREATE
     automatic: bool = True
+    generation: int = 1
+    """The generation of the ticket a create makes, or a probe looks for (its stamp carries it)."""
+    target: Target | None = None
+    """A transition's target status or category."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """A transition's fields: those on its screen go in its body, the rest in an edit before it."""
+    resolution: str | None = None
+    """The resolution the command named (a transition)."""
+    default_resolution: str = ""
+    """The resolution set when the transition's screen has one and the command names none."""
+    continues: bool = False
+    """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
+    planned again once this is done."""
 
     @property
     def head(self) -> Job:
@@ -89,6 +112,8 @@ class Work:
         """What the log row keeps as the request sent: the body, or for an update its edit and comments."""
         if self.kind == WorkKind.UPDATE:
             return {"edit": self.body, "comments": self.comments}
+        if self.kind == WorkKind.TRANSITION:
+            return self.body or {"target": str(self.target), "fields": self.fields, "comments": self.comments}
         return self.body
 
 
@@ -115,7 +140,14 @@ class Refuse:
     reason: str
 
 
-Plan = Send | Hold | Refuse
+@dataclass(frozen=True)
+class Cancel:
+    """Settle the head row Cancelled with this reason, sending nothing (a RESOLVE taken back)."""
+
+    reason: str
+
+
+Plan = Send | Hold | Refuse | Cancel
 
 
 def resolve(job: Job, config: TicketConfig) -> ResolvedCommand:
@@ -136,22 +168,47 @@ def plan_next(
     config: TicketConfig,
     limiter: UpdateLimiter,
     now: datetime,
+    known_generation: int = 0,
 ) -> Plan:
-    """The next step for the GUID whose open rows (oldest first) are `queue`."""
+    """The next step for the GUID whose open rows (oldest first) are `queue`.
+
+    known_generation: the highest generation of a ticket the GUID has had (store.max_generation),
+    needed only when `ticket` is None; a new ticket takes the next.
+    """
     head = queue[0]
     guid = head.guid
     if in_doubt:
-        return Send(Work(WorkKind.PROBE, [head], guid, probe_for=head.action))
+        generation = ticket.generation if ticket is not None else max(1, known_generation)
+        return Send(Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=generation))
     try:
+        if head.action.transitions:
+            return _plan_transition(queue, ticket, config, limiter, now)
         if head.action == Action.CREATE:
-            if ticket is not None and ticket.state == "created":
-                return _plan_update(queue, ticket, config, limiter, now, duplicate=True)
-            return _plan_create(head, config)
+            return _plan_create_command(queue, ticket, config, limiter, now, known_generation)
         if ticket is None or ticket.state != "created" or not ticket.ticket_key:
             if ticket is not None and ticket.state in ("creating", "in_doubt"):
                 # The CREATE failed while its outcome was unknown: find out before giving up.
-                return Send(Work(WorkKind.PROBE, [head], guid, probe_for=Action.UPDATE))
+                return Send(
+                    Work(WorkKind.PROBE, [head], guid, probe_for=Action.UPDATE, generation=ticket.generation)
+                )
             return Refuse(f"no ticket for GUID {guid!r}: it was never created (or its CREATE failed)")
+        if ticket.deleted_at is not None:
+            return Refuse(_deleted(ticket))
+        # One step before a row's own request at most: a reopen that leaves the ticket resolved (a
+        # reopen_target in a done category) must not loop.
+        chosen = Course.UPDATE if head.steps_done else course(Action.UPDATE, ticket, config.lifecycle, now)
+        if chosen == Course.REOPEN_THEN_UPDATE:
+            return _plan_reopen_first(head, ticket, config, limiter, now)
+        if chosen == Course.NEW_TICKET:
+            return _plan_create(
+                head,
+                config,
+                _new_generation(ticket, known_generation),
+                table_only=True,
+                notes=[
+                    f"{ticket.ticket_key} was resolved in Jira by {_who(ticket)}: a new ticket for the GUID"
+                ],
+            )
         return _plan_update(queue, ticket, config, limiter, now, duplicate=False)
     except _NeedsFlavour:
         return Hold(now + CATALOG_RECHECK, reason=WAITING_FOR_FLAVOUR)
@@ -165,18 +222,188 @@ def plan_next(
         return Refuse(f"the Ticket Creation Table is invalid: {exc}")
 
 
-def _plan_create(head: Job, config: TicketConfig) -> Plan:
+def _who(ticket: TicketRecord) -> str:
+    return ticket.changed_by or "a person"
+
+
+def _deleted(ticket: TicketRecord) -> str:
+    return (
+        f"the ticket {ticket.ticket_key} of GUID {ticket.guid!r} was deleted in Jira: forgotten;"
+        " the GUID's next CREATE makes a new ticket"
+    )
+
+
+def _new_generation(ticket: TicketRecord | None, known_generation: int) -> int:
+    """The generation of the ticket a create makes now."""
+    if ticket is None:
+        return known_generation + 1
+    if ticket.state == "created":
+        return ticket.generation + 1
+    return ticket.generation  # the same create again (refused before, or its search missed twice)
+
+
+def _plan_create_command(
+    queue: Sequence[Job],
+    ticket: TicketRecord | None,
+    config: TicketConfig,
+    limiter: UpdateLimiter,
+    now: datetime,
+    known_generation: int,
+) -> Plan:
+    head = queue[0]
+    if ticket is not None and ticket.state != "created":
+        return _plan_create(head, config, ticket.generation)
+    chosen = Course.UPDATE if head.steps_done else course(Action.CREATE, ticket, config.lifecycle, now)
+    if chosen == Course.UPDATE:
+        assert ticket is not None
+        return _plan_update(queue, ticket, config, limiter, now, duplicate=True)
+    if chosen == Course.REOPEN_THEN_UPDATE:
+        assert ticket is not None
+        return _plan_reopen_first(head, ticket, config, limiter, now)
+    notes: list[str] = []
+    if ticket is not None and ticket.deleted_at is not None:
+        notes.append(f"the GUID's earlier ticket {ticket.ticket_key} was deleted in Jira: a new ticket")
+    elif ticket is not None and ticket.resolved:
+        if ticket.resolved_by_driver is False:
+            notes.append(
+                f"{ticket.ticket_key} was resolved in Jira by {_who(ticket)}: a new ticket for the GUID"
+            )
+        else:
+            notes.append(
+                f"{ticket.ticket_key} was resolved longer ago than the reopen window:"
+                " a new ticket for the GUID"
+            )
+    return _plan_create(head, config, _new_generation(ticket, known_generation), notes=notes)
+
+
+def _plan_create(
+    head: Job,
+    config: TicketConfig,
+    generation: int = 1,
+    *,
+    table_only: bool = False,
+    notes: Sequence[str] = (),
+) -> Plan:
+    """A create: the head's own (a CREATE), or with `table_only` one from the Ticket Creation Table
+    alone before the head (an UPDATE) is applied to it (`continues`)."""
     payload = head.payload
-    if payload.text is None and payload.create is not None:
+    if not table_only and payload.text is None and payload.create is not None:
         # A Manual execute (or a round-1 CREATE): its body was fixed when it was taken.
         return Send(
             Work(WorkKind.CREATE, [head], head.guid, body=dict(payload.create), notes=list(payload.notes))
         )
-    command = resolve(head, config)
+    command = ResolvedCommand(head.guid, Action.CREATE) if table_only else resolve(head, config)
     _check_flavour(command, config, with_table=True)
     plan = plan_requests(command, config.table, config.settings, config.catalog)
     assert plan.main is not None
-    return Send(Work(WorkKind.CREATE, [head], head.guid, body=plan.main.body, notes=list(plan.notes)))
+    return Send(
+        Work(
+            WorkKind.CREATE,
+            [head],
+            head.guid,
+            body=plan.main.body,
+            notes=[*notes, *plan.notes],
+            generation=generation,
+            continues=table_only,
+            automatic=head.automatic,
+        )
+    )
+
+
+def _limit_hold(head: Job, key: str, limiter: UpdateLimiter, now: datetime) -> Hold | None:
+    if not head.automatic:
+        return None
+    allowed = limiter.next_allowed(key, now)
+    return None if allowed is None else Hold(allowed, defer=True)
+
+
+def _plan_reopen_first(
+    head: Job, ticket: TicketRecord, config: TicketConfig, limiter: UpdateLimiter, now: datetime
+) -> Plan:
+    """Reopen the resolved ticket; the head row (a CREATE or UPDATE) then updates it."""
+    key = ticket.ticket_key or ""
+    held = _limit_hold(head, key, limiter, now)
+    if held is not None:
+        return held
+    lifecycle = config.lifecycle
+    by = "in Jira by " + _who(ticket) if ticket.resolved_by_driver is False else "by the driver"
+    return Send(
+        Work(
+            WorkKind.TRANSITION,
+            [head],
+            head.guid,
+            key=key,
+            target=lifecycle.reopen_target,
+            notes=[f"{key} had been resolved {by}: reopened it"],
+            automatic=head.automatic,
+            generation=ticket.generation,
+            continues=True,
+        )
+    )
+
+
+def _plan_transition(
+    queue: Sequence[Job],
+    ticket: TicketRecord | None,
+    config: TicketConfig,
+    limiter: UpdateLimiter,
+    now: datetime,
+) -> Plan:
+    """A RESOLVE or REOPEN: its hold, its ticket, the update limit, then the transition."""
+    head = queue[0]
+    guid = head.guid
+    lifecycle = config.lifecycle
+    if head.action == Action.RESOLVE:
+        until = hold_until(head.time, lifecycle)
+        if until is not None:
+            back = next((job for job in list(queue)[1:] if job.action in CANCELS_RESOLVE), None)
+            if back is not None:
+                return Cancel(
+                    f"cancelled: the alarm came back within the resolve hold"
+                    f" ({lifecycle.resolve_hold.total_seconds():g} s): log #{back.id} {back.action.value}"
+                )
+            if now < until:
+                return Hold(
+                    until,
+                    reason=(
+                        f"resolve hold: goes at {until.isoformat(timespec='seconds')} unless a CREATE,"
+                        " UPDATE or REOPEN of the GUID comes first"
+                    ),
+                )
+    verb = head.action.value
+    if ticket is None or not ticket.live:
+        if ticket is not None and ticket.deleted_at is not None:
+            return Refuse(_deleted(ticket))
+        if ticket is not None and ticket.state in ("creating", "in_doubt"):
+            return Send(
+                Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=ticket.generation)
+            )
+        return Refuse(f"no ticket for GUID {guid!r} to {verb}: it was never created (or its CREATE failed)")
+    key = ticket.ticket_key or ""
+    held = _limit_hold(head, key, limiter, now)
+    if held is not None:
+        return held
+    command = resolve(head, config)
+    _check_flavour(command, config, with_table=False)
+    as_update = ResolvedCommand(guid, Action.UPDATE, command.fields, command.comments)
+    plan = plan_requests(as_update, config.table, config.settings, config.catalog)
+    fields = plan.main.body.get("fields", {}) if plan.main else {}
+    return Send(
+        Work(
+            WorkKind.TRANSITION,
+            [head],
+            guid,
+            key=key,
+            comments=[c.body for c in plan.comments],
+            notes=list(plan.notes),
+            automatic=head.automatic,
+            generation=ticket.generation,
+            target=lifecycle.target(head.action),
+            fields=dict(fields) if isinstance(fields, dict) else {},
+            resolution=command.resolution,
+            default_resolution=lifecycle.resolution if head.action == Action.RESOLVE else "",
+        )
+    )
 
 
 def _plan_update(
@@ -190,25 +417,25 @@ def _plan_update(
 ) -> Plan:
     head = queue[0]
     key = ticket.ticket_key or ""
-    if head.automatic:
-        allowed = limiter.next_allowed(key, now)
-        if allowed is not None:
-            return Hold(allowed, defer=True)
+    held = _limit_hold(head, key, limiter, now)
+    if held is not None and not head.steps_done:
+        return held
     command = resolve(head, config)
     _check_flavour(command, config, with_table=False)
-    notes: list[str] = []
+    notes: list[str] = list(head.steps_done)
     if duplicate:
         # The ticket's project and type are settled; a repeated CREATE only refreshes fields.
         fields = {k: v for k, v in command.fields.items() if k not in ("project", "issuetype")}
         command = ResolvedCommand(head.guid, Action.UPDATE, fields, ())
-        notes.append(f"a ticket already exists for this GUID ({key}): updated it instead of creating")
+        if not head.steps_done:
+            notes.append(f"a ticket already exists for this GUID ({key}): updated it instead of creating")
     jobs = [head]
     refs = [(head.id, index) for index in range(len(command.comments))]
     if head.status == LogStatus.DEFERRED and head.automatic:
         # Everything queued behind a deferred update of this GUID goes out in one request.
         for job in list(queue)[1:]:
             if not job.automatic or job.action != Action.UPDATE:
-                break
+                break  # a CREATE, RESOLVE or REOPEN is never merged away: it goes on its own turn
             try:
                 later = resolve(job, config)
             except CommandError:
@@ -237,5 +464,6 @@ def _plan_update(
             comment_refs=refs,
             notes=notes,
             automatic=head.automatic,
+            generation=ticket.generation,
         )
     )

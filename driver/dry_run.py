@@ -8,6 +8,10 @@ POST /api/parse returns it. The shape (driver.schemas.DryRun):
 `path` is relative to the Jira URL; an UPDATE's ticket key is only known at run time, so its paths
 hold `{key}`. `comments` is a list of `{"method", "path", "body"}` requests, sent after the edit.
 An UPDATE with only comments sends no edit: method, path and body are then null.
+A RESOLVE or REOPEN is a transition (`POST .../issue/{key}/transitions`): which transition reaches
+the target is asked of Jira when it is sent, so its id shows as `{transition}`; the body shows the
+resolution (when the screen has one), the fields and the comments as they would go out in the one
+request. Fields the transition's screen does not take are set by an edit first (WIRE-FACTS §4).
 The notes about bodies made safe (cut summaries, label spaces) come beside it, not inside.
 """
 
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driver.commands import parse_command
+from driver.commands import Action, ResolvedCommand, parse_command
 from driver.fields import FieldCatalog
+from driver.lifecycle import LifecycleSettings
 from driver.schemas import DryRun
+from driver.shaping import JSON
 from driver.ticket_requests import RequestSettings, plan_requests
 from driver.ticket_table import TicketTable
 
@@ -31,7 +37,11 @@ class DryRunResult:
 
 
 def build_dry_run(
-    command_text: str, table: TicketTable, catalog: FieldCatalog, settings: RequestSettings
+    command_text: str,
+    table: TicketTable,
+    catalog: FieldCatalog,
+    settings: RequestSettings,
+    lifecycle: LifecycleSettings | None = None,
 ) -> DryRunResult:
     """The dry run of one Advanced command against this table, catalog and settings.
 
@@ -40,6 +50,8 @@ def build_dry_run(
     no longer fits its field (the command is fine, the table is not).
     """
     command = parse_command(command_text, catalog, settings.user_style, settings.text_format)
+    if command.action.transitions:
+        return _transition_dry_run(command, table, catalog, settings, lifecycle or LifecycleSettings())
     plan = plan_requests(command, table, settings, catalog)
     main = plan.main
     dry_run = DryRun(
@@ -51,3 +63,43 @@ def build_dry_run(
         comments=[c.to_json() for c in plan.comments],
     )
     return DryRunResult(dry_run, plan.notes)
+
+
+def _transition_dry_run(
+    command: ResolvedCommand,
+    table: TicketTable,
+    catalog: FieldCatalog,
+    settings: RequestSettings,
+    lifecycle: LifecycleSettings,
+) -> DryRunResult:
+    as_update = ResolvedCommand(command.guid, Action.UPDATE, command.fields, command.comments)
+    plan = plan_requests(as_update, table, settings, catalog)
+    body: dict[str, JSON] = {"transition": {"id": "{transition}"}}
+    fields: dict[str, JSON] = dict(plan.main.body.get("fields") or {}) if plan.main else {}
+    resolution = command.resolution or (lifecycle.resolution if command.action == Action.RESOLVE else "")
+    if resolution:
+        fields["resolution"] = {"name": resolution}
+    if fields:
+        body["fields"] = fields
+    if plan.comments:
+        body["update"] = {"comment": [{"add": dict(c.body)} for c in plan.comments]}
+    target = lifecycle.target(command.action)
+    path = _transitions_path(settings.ticket_location)
+    notes = (
+        f"{command.action.value} moves the ticket to {target} by the transition Jira offers for it"
+        " (looked up when sent; an issue already there is left alone)",
+        *plan.notes,
+    )
+    dry_run = DryRun(
+        guid=command.guid,
+        action=command.action.value,
+        method="POST",
+        path=path,
+        body=body,
+        comments=[],
+    )
+    return DryRunResult(dry_run, notes)
+
+
+def _transitions_path(location: str) -> str:
+    return location.strip().strip("/") + "/{key}/transitions"

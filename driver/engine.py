@@ -41,8 +41,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from driver.clock import Clock, utc_now
+from driver.commands import Action
 from driver.delivery import Delivery, JiraPort, Outcome
-from driver.dispatch import Hold, Refuse, Work, WorkKind, plan_next
+from driver.dispatch import Cancel, Hold, Refuse, Work, WorkKind, plan_next
 from driver.exactly_once import COMMENT_JOURNAL_KEEP
 from driver.guid_queues import GuidQueues
 from driver.jira_health import JiraHealth
@@ -166,6 +167,9 @@ class Engine:
         for guid in self.queues.add(jobs, now):
             queue = self.queues.queue(guid)
             head = queue[0]
+            if head.action == Action.RESOLVE and len(queue) > 1:
+                # A RESOLVE in its hold is taken back by a later CREATE/UPDATE/REOPEN: look now.
+                self.queues.wake(guid, now)
             if (
                 head.status == LogStatus.DEFERRED
                 and head.next_attempt_at is not None
@@ -327,7 +331,8 @@ class Engine:
             return None
         ticket = self._recorder.ticket(guid)
         in_doubt = self._recorder.is_in_doubt(guid, ticket, self.probe_unknown_guids)
-        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now)
+        known = self.store.max_generation(guid) if ticket is None else 0
+        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known)
         if isinstance(plan, Hold):
             with self.store.transaction():
                 if plan.defer:
@@ -340,10 +345,14 @@ class Engine:
         if isinstance(plan, Refuse):
             self._recorder.refuse(Work(WorkKind.UPDATE, [head], guid), plan.reason)
             return None
+        if isinstance(plan, Cancel):
+            self._recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
+            return None
         work = plan.work
         if work.kind == WorkKind.CREATE:
-            self._recorder.journal_create(guid, head.id)
-        elif work.kind == WorkKind.UPDATE and work.automatic:
+            self._recorder.journal_create(guid, head.id, work.generation)
+        elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
+            # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.key, now)
         return work
 

@@ -154,3 +154,12 @@ class StampAmbiguous(JiraError):
             f"{len(keys)} tickets carry the stamp of GUID {guid!r} ({shown}): none was adopted;"
             " leave the stamp on one ticket in Jira (or remove the label from the Ticket Creation Table)"
         )
+
+
+class TransitionFailed(JiraError):
+    """No request can move the ticket as asked: no transition leads to the target (the message lists
+    what the ticket offers), or the command names a resolution the screen does not offer."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -34,6 +34,8 @@ class GuidQueues:
         self._ready_create: list[tuple[int, str]] = []
         self._ready_update: list[tuple[int, str]] = []
         self._timed: list[tuple[datetime, int, str]] = []
+        # The moment each timed GUID waits for: a heap entry that disagrees is stale (wake()).
+        self._timed_at: dict[str, datetime] = {}
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -68,7 +70,12 @@ class GuidQueues:
 
     def next_due(self) -> datetime | None:
         """The earliest moment a timed GUID becomes ready."""
+        self._drop_stale()
         return self._timed[0][0] if self._timed else None
+
+    def _drop_stale(self) -> None:
+        while self._timed and self._timed_at.get(self._timed[0][2]) != self._timed[0][0]:
+            heapq.heappop(self._timed)
 
     def guids(self) -> Iterator[str]:
         """Every GUID with open rows."""
@@ -94,8 +101,12 @@ class GuidQueues:
 
     def promote_due(self, now: datetime) -> None:
         """Make every GUID whose moment has come ready."""
-        while self._timed and self._timed[0][0] <= now:
+        while True:
+            self._drop_stale()
+            if not self._timed or self._timed[0][0] > now:
+                break
             _, _, guid = heapq.heappop(self._timed)
+            del self._timed_at[guid]
             self._placed.discard(guid)
             head = self.head(guid)
             if head is not None:
@@ -114,6 +125,17 @@ class GuidQueues:
         self._placed.discard(guid)
         self._busy.add(guid)
         return guid
+
+    def wake(self, guid: str, now: datetime) -> None:
+        """A timed GUID is looked at again now (a row that changes its head's plan arrived)."""
+        if guid not in self._timed_at or guid in self._busy:
+            return
+        del self._timed_at[guid]
+        self._placed.discard(guid)
+        head = self.head(guid)
+        if head is not None:
+            head.next_attempt_at = None
+        self._place(guid, now)
 
     def release(self, guid: str, now: datetime) -> None:
         """The GUID's request is settled (or was not sent): place its head row again."""
@@ -140,6 +162,7 @@ class GuidQueues:
             return
         self._placed.add(guid)
         if head.next_attempt_at is not None and head.next_attempt_at > now:
+            self._timed_at[guid] = head.next_attempt_at
             heapq.heappush(self._timed, (head.next_attempt_at, head.id, guid))
         elif head.action == Action.CREATE:
             heapq.heappush(self._ready_create, (head.id, guid))

@@ -14,7 +14,7 @@ intake (`create`); they load and are sent as they were shaped then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -100,6 +100,9 @@ class Job:
     payload: JobPayload
     next_attempt_at: datetime | None = None
     note: str = ""
+    steps_done: list[str] = field(default_factory=list)
+    """What steps before the row's own request did (a reopen, a new ticket), for its log note.
+    Memory only: after a restart the step's effect is in the ticket record and the row plans anew."""
 
     @property
     def automatic(self) -> bool:

@@ -27,7 +27,7 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,18 @@ def _jira_spoke(error: BaseException | None) -> bool:
     return isinstance(error, JiraRetryable) and not isinstance(
         error, JiraTimeout | JiraUnavailable | JiraRateLimited
     )
+
+
+def _project_of(body: Any) -> str | None:
+    fields = body.get("fields") if isinstance(body, dict) else None
+    project = fields.get("project") if isinstance(fields, dict) else None
+    return str(project["key"]) if isinstance(project, dict) and project.get("key") else None
+
+
+def _issuetype_of(body: Any) -> str | None:
+    fields = body.get("fields") if isinstance(body, dict) else None
+    issuetype = fields.get("issuetype") if isinstance(fields, dict) else None
+    return str(issuetype["name"]) if isinstance(issuetype, dict) and issuetype.get("name") else None
 
 
 def _merged_note(head: Job) -> str:
@@ -164,10 +176,10 @@ class Recorder:
             return True
         return probe_unknown and ticket is None and guid not in self._unknown_probed
 
-    def journal_create(self, guid: str, log_id: int) -> None:
+    def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
         """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
-        self.store.journal_intent(guid, log_id)
-        self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=log_id)
+        self.store.journal_intent(guid, log_id, generation)
+        self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=log_id, generation=generation)
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -187,6 +199,22 @@ class Recorder:
         after = After()
         with self.store.transaction():
             self._settle_rows(work, LogStatus.FAILED, reason, after)
+        after.run()
+
+    def cancel(self, work: Work, reason: str) -> None:
+        """Settle the head row Cancelled (a RESOLVE taken back in its hold), nothing sent."""
+        after = After()
+        head = work.head
+        with self.store.transaction():
+            self.store.settle(
+                head.id,
+                LogStatus.CANCELLED,
+                note=reason,
+                attempts=head.attempts,
+                duration_ms=self._duration(head),
+            )
+            self._pop(work, after)
+        log.info("log #%d RESOLVE %s %s", head.id, head.guid, reason)
         after.run()
 
     def internal_failure(self, work: Work, exc: Exception) -> None:
@@ -216,11 +244,17 @@ class Recorder:
                 self._settle_probe(outcome, now, after)
             elif work.kind == WorkKind.CREATE:
                 self._settle_created(outcome, after)
+            elif work.kind == WorkKind.TRANSITION:
+                self._settle_transition(outcome, now, after)
             else:
                 self._settle_updated(outcome, after)
             return
         self._apply_ticket_effect(work, decision)
         if decision.verdict == Verdict.FAIL:
+            if work.kind == WorkKind.TRANSITION:
+                self.store.forget_transition_in(head.id)
+            if decision.ticket == "deleted":
+                decision = replace(decision, reason=self._ticket_gone(work, now, after, decision.reason))
             self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response)
             return
         assert error is not None
@@ -303,14 +337,100 @@ class Recorder:
         self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
         self._in_doubt.add(guid)
 
+    def _ticket_gone(self, work: Work, now: datetime, after: After, reason: str) -> str:
+        """Jira answered 404 for the GUID's ticket: deleted in Jira, so forgotten (a CREATE makes anew)."""
+        ticket = self.ticket(work.guid)
+        if ticket is None or not ticket.live or ticket.ticket_key != work.key:
+            return reason
+        gone = replace(ticket, deleted_at=now)
+        self.store.record_jira_state(gone)
+        after(lambda: self._tickets.__setitem__(work.guid, gone))
+        return (
+            f"{reason}: ticket {work.key} no longer exists in Jira (deleted?): forgotten;"
+            " the GUID's next CREATE makes a new ticket"
+        )
+
+    def _settle_transition(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        ticket = self._tickets.get(work.guid) or self.ticket(work.guid)
+        issue = outcome.issue
+        if ticket is not None and issue is not None:
+            done = issue.status_category == "done"
+            was_done = ticket.status_category == "done"
+            by_driver = outcome.transitioned or (ticket.resolved_by_driver if was_done else None)
+            updated = replace(
+                ticket,
+                project=issue.project or ticket.project,
+                issuetype=issue.issuetype or ticket.issuetype,
+                jira_status=issue.status or None,
+                status_category=issue.status_category or None,
+                resolution=issue.resolution,
+                assignee=issue.assignee,
+                changed_by_driver=True if outcome.transitioned else ticket.changed_by_driver,
+                resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else now)
+                if done
+                else None,
+                resolved_by_driver=(by_driver if by_driver is not None else True) if done else None,
+                jira_updated=issue.updated or ticket.jira_updated,
+            )
+            self.store.record_jira_state(updated)
+            after(lambda: self._tickets.__setitem__(work.guid, updated))
+        self.store.forget_transition_in(head.id)
+        if work.continues:
+            note = "; ".join(work.notes)
+
+            def step_done() -> None:
+                head.steps_done.append(note)
+                self.queues.release(work.guid, now)
+
+            after(step_done)
+            return
+        if outcome.transitioned:
+            self.store.count("update")
+        answers = [_answer(a) for a in outcome.answers]
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=ticket,
+            note="; ".join(work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=work.logged_request if outcome.transitioned else None,
+            response=(answers[-1] if len(answers) == 1 else {"answers": answers}) if answers else None,
+        )
+        self._pop(work, after)
+
     def _settle_created(self, outcome: Outcome, after: After) -> None:
         work = outcome.work
         head = work.head
         created = outcome.created
         assert created is not None
-        record = TicketRecord(work.guid, "created", created.id, created.key, created.url, head.id)
+        record = TicketRecord(
+            work.guid,
+            "created",
+            created.id,
+            created.key,
+            created.url,
+            head.id,
+            generation=work.generation,
+            project=_project_of(work.body),
+            issuetype=_issuetype_of(work.body),
+        )
         self.store.ticket_created(record)
         self.store.count("create")
+        if work.continues:
+            # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
+            self._remember_ticket(record, after)
+            note = "; ".join([*work.notes, f"created {created.key} for the GUID"])
+            now = self.clock()
+
+            def step_done() -> None:
+                head.steps_done.append(note)
+                self.queues.release(work.guid, now)
+
+            after(step_done)
+            return
         self.store.settle(
             head.id,
             LogStatus.OK,
@@ -337,7 +457,9 @@ class Recorder:
         guid = work.guid
         found = outcome.found
         if found is not None:
-            record = TicketRecord(guid, "created", found.id, found.key, found.url, head.id)
+            record = TicketRecord(
+                guid, "created", found.id, found.key, found.url, head.id, generation=work.generation
+            )
             self.store.ticket_created(record)
             self._remember_ticket(record, after)
             if work.probe_for == Action.CREATE:
@@ -381,14 +503,14 @@ class Recorder:
 
             after(later)
             return
-        if work.probe_for == Action.UPDATE:
+        if work.probe_for != Action.CREATE:
             self.store.forget_ticket(guid)
         else:
             self.store.set_ticket_state(guid, "creating", 0)
 
         def trusted() -> None:
             self._in_doubt.discard(guid)
-            if work.probe_for == Action.UPDATE:
+            if work.probe_for != Action.CREATE:
                 self._tickets.pop(guid, None)
             elif ticket is not None:
                 ticket.probes = 0

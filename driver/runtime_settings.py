@@ -34,6 +34,7 @@ from driver.config import Config
 from driver.errors import ConfigError, DriverError
 from driver.fields import FieldCatalog, FieldDef, FieldType
 from driver.jira_client import Credentials, credentials_from_config
+from driver.lifecycle import LifecycleSettings
 from driver.limiter import UpdateLimiter
 from driver.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
 from driver.secret_file import read_secret, secret_path, write_secret
@@ -260,6 +261,7 @@ class RuntimeSettings:
             catalog_loaded=loaded.catalog_loaded,
             # auto: Jira says which it is when it first answers (driver.jira_metadata.detect)
             flavour_known=config.jira.api_type.value in ("cloud", "datacenter"),
+            lifecycle=LifecycleSettings.from_config(config),
         )
         ticket.set_location(loaded.location)
         return cls(store, loaded.update, loaded.log, loaded.credentials, ticket)

@@ -11,7 +11,9 @@
     stop     a 401: the row waits for new credentials, no attempt counted
 
 With it, what the outcome says about a create's ticket (driver.exactly_once for the rules): it may
-exist (`in_doubt`: probe before any new create) or surely does not (`forget`).
+exist (`in_doubt`: probe before any new create) or surely does not (`forget`); and of an existing
+ticket: a 404 to its update or transition means it was deleted in Jira (`deleted`: forgotten, the
+GUID's next CREATE makes a new ticket).
 A stamp search (probe) is never failed for a retryable error: the create it settles can still
 succeed, and failing it would cascade "no ticket" onto every later row of its GUID.
 """
@@ -32,6 +34,7 @@ from driver.errors import (
     JiraTimeout,
     JiraUnavailable,
     StampAmbiguous,
+    TransitionFailed,
 )
 from driver.exactly_once import never_sent
 
@@ -47,7 +50,7 @@ class Verdict(StrEnum):
     STOP = "stop"
 
 
-TicketEffect = Literal["keep", "in_doubt", "forget"]
+TicketEffect = Literal["keep", "in_doubt", "forget", "deleted"]
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,16 @@ def decide(
                 Verdict.FAIL, effect, reason=f"{error.reason} (gave up after {attempts + 1} attempts)"
             )
         return Decision(Verdict.RETRY, effect, count_attempt=True, reason=error.reason)
+    if isinstance(error, TransitionFailed):
+        return Decision(Verdict.FAIL, "keep", reason=error.reason)
     if isinstance(error, StampAmbiguous):
         # Nothing is created and nothing adopted until a person leaves one ticket with the stamp.
         return Decision(Verdict.FAIL, "keep", reason=str(error))
     if isinstance(error, JiraRejected):
+        gone = error.status == 404 and kind in (WorkKind.UPDATE, WorkKind.TRANSITION)
         return Decision(
             Verdict.FAIL,
-            "forget" if create else "keep",
+            "forget" if create else "deleted" if gone else "keep",
             reason=str(error),
             response={
                 "status": error.status,

@@ -712,6 +712,10 @@ class Store:
                 (log_id, ticket_key, transition_id, target, iso(self.clock())),
             )
 
+    def forget_transition_in(self, log_id: int) -> None:
+        """forget_transition inside the caller's transaction (a settled row)."""
+        self.db.conn.execute("DELETE FROM transition_sends WHERE log_id = ?", (log_id,))
+
     def forget_transition(self, log_id: int) -> None:
         """The journaled transition of this row is settled (done, refused, or surely not sent)."""
         with self.transaction():

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from driver.fields import FieldCatalog, FieldDef
+from driver.lifecycle import LifecycleSettings
 from driver.shaping import UserStyle, text_format_for
 from driver.ticket_requests import RequestSettings
 from driver.ticket_table import TicketTable
@@ -32,6 +33,8 @@ class TicketConfig:
     settings: RequestSettings = field(default_factory=RequestSettings)
     catalog_loaded: bool = False
     """True once Jira's own field list has been read (this run or a stored earlier one)."""
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    """What RESOLVE, REOPEN and a CREATE for a resolved ticket do ([lifecycle], [sync])."""
     flavour_known: bool = True
     """The user style is Jira's own: configured, or detected (False while `api_type = auto` and
     Jira has not answered yet, so user fields cannot be shaped for it)."""

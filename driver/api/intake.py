@@ -185,7 +185,9 @@ async def parse(body: ParseRequest, engine: EngineDep) -> DryRun:
     """What a command would send, without sending it."""
     ticket = engine.ticket
     try:
-        return build_dry_run(body.command, ticket.table, ticket.catalog, ticket.settings).dry_run
+        return build_dry_run(
+            body.command, ticket.table, ticket.catalog, ticket.settings, ticket.lifecycle
+        ).dry_run
     except CommandError as exc:
         problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)
         raise BadRequest(str(exc), problem) from exc

@@ -21,6 +21,7 @@ from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import DEFAULT_CONFIG_FILE, Config, load_config
 from driver.errors import ConfigError
+from driver.schemas import LogStatus
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows (default 50)")
     p.add_argument(
         "--status",
-        choices=["Pending", "Deferred", "Ok", "Failed"],
+        choices=[s.value for s in LogStatus],
         type=str.capitalize,
         help="only rows with this status",
     )

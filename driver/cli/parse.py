@@ -24,6 +24,7 @@ from driver.config import Config
 from driver.dry_run import DryRunResult, build_dry_run
 from driver.errors import CommandError, ShapeError
 from driver.fields import FieldCatalog
+from driver.lifecycle import LifecycleSettings
 from driver.schemas import DryRun
 from driver.ticket_requests import RequestSettings
 from driver.ticket_table import TicketTable, seed_table
@@ -76,7 +77,9 @@ def dry_run(text: str, config: Config) -> DryRunResult:
     Raises CommandError, ShapeError (driver.dry_run.build_dry_run) and UnreadableDatabase.
     """
     table, catalog = load_ticket_model(config)
-    return build_dry_run(text, table, catalog, RequestSettings.from_config(config))
+    return build_dry_run(
+        text, table, catalog, RequestSettings.from_config(config), LifecycleSettings.from_config(config)
+    )
 
 
 def dry_run_json(result: DryRun) -> str:

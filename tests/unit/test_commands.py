@@ -105,7 +105,7 @@ def test_positions_count_escapes_in_the_raw_text() -> None:
         ("A1|", 4, "missing action"),
         ("A1|  |summary;x", 4, "missing action"),
         ("A1|DELETE|", 4, "unknown action 'DELETE'"),
-        ("A1| resolve |", 5, "unknown action 'resolve'"),
+        ("A1| close |", 5, "unknown action 'close'"),
         ("A1|CREATE|summary", 11, "expected field;value"),
         ("A1|CREATE|summary;x|  priority", 23, "expected field;value"),
         ("A1|CREATE|;x|", 11, "empty field name"),

@@ -17,6 +17,7 @@ STATUS_STYLE: dict[LogStatus, str] = {
     LogStatus.DEFERRED: "bold magenta",
     LogStatus.OK: "bold green",
     LogStatus.FAILED: "bold red",
+    LogStatus.CANCELLED: "dim",
 }
 
 COLUMNS = ("#", "Type", "Action", "GUID", "Time", "Status", "Ticket", "Error")

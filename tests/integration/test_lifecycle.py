@@ -1,0 +1,287 @@
+"""The ticket's whole life against the simulator: RESOLVE, REOPEN, a CREATE after a resolve (inside
+and outside the reopen window), the resolve hold, transitions that cannot be made, an in-doubt
+transition, and a ticket deleted in Jira. Real driver processes, real HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.fixtures.driver import DriverProcess
+
+Factory = Callable[..., DriverProcess]
+NET = {"ticket": {"project": "NET", "issue_type": "Task"}}
+
+
+def _ini(*parts: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for part in parts:
+        for section, keys in part.items():
+            merged.setdefault(section, {}).update(keys)
+    return merged
+
+
+def issue(sim: Any, key: str) -> dict[str, Any]:
+    data: dict[str, Any] = httpx.get(f"{sim.url}/_sim/issues/{key}", timeout=5).json()
+    return data
+
+
+def transition_posts(sim: Any, key: str) -> list[dict[str, Any]]:
+    return [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith(f"/{key}/transitions")]
+
+
+def row_of(driver: DriverProcess, guid: str, action: str) -> dict[str, Any]:
+    rows = [r for r in driver.rows() if r["guid"] == guid and r["action"] == action]
+    assert rows, f"no {action} row for {guid}"
+    return rows[-1]
+
+
+def settled(driver: DriverProcess, timeout: float = 20.0) -> list[dict[str, Any]]:
+    driver.wait_settled(timeout)
+    return driver.rows()
+
+
+def created_key(driver: DriverProcess, guid: str) -> str:
+    key = row_of(driver, guid, "CREATE")["ticket_key"]
+    assert key
+    return str(key)
+
+
+def test_resolve_sets_resolution_and_comment_in_one_request(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    assert driver.send("L-1|CREATE|summary;link down|").status_code == 202
+    settled(driver)
+    key = created_key(driver, "L-1")
+    assert driver.send("L-1|RESOLVE|resolution;Fixed|comment;cleared at 10:02|").status_code == 202
+    settled(driver)
+    row = row_of(driver, "L-1", "RESOLVE")
+    assert row["status"] == "Ok", row
+    posts = transition_posts(sim, key)
+    assert len(posts) == 1
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Done"
+    assert fields["resolution"]["name"] == "Fixed"
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["cleared at 10:02"]
+    # the comment went with the transition: no separate comment POST
+    assert not [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith("/comment")]
+
+
+def test_resolve_uses_the_configured_resolution_and_reopen_moves_back(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini=_ini(NET, {"lifecycle": {"resolution": "Won't Fix"}}))
+    driver.send("L-2|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "L-2")
+    driver.send("L-2|RESOLVE|")
+    settled(driver)
+    assert issue(sim, key)["fields"]["resolution"]["name"] == "Won't Fix"
+    driver.send("L-2|REOPEN|comment;it is back|")
+    settled(driver)
+    assert row_of(driver, "L-2", "REOPEN")["status"] == "Ok"
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Reopened"
+    assert fields["resolution"] is None
+
+
+def test_resolve_of_a_ticket_already_resolved_sends_nothing(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url)
+    driver.send("L-3|CREATE|summary;x|", "L-3|RESOLVE|", "L-3|RESOLVE|")
+    rows = settled(driver)
+    key = created_key(driver, "L-3")
+    resolves = [r for r in rows if r["action"] == "RESOLVE"]
+    assert [r["status"] for r in resolves] == ["Ok", "Ok"]
+    assert "already in 'Done': nothing sent" in resolves[1]["note"]
+    assert len(transition_posts(sim, key)) == 1
+
+
+def test_resolve_or_reopen_without_a_ticket_fails_with_that_reason(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url)
+    driver.send("NOPE|RESOLVE|", "NOPE2|REOPEN|")
+    rows = settled(driver)
+    assert [r["status"] for r in rows] == ["Failed", "Failed"]
+    assert "no ticket for GUID 'NOPE' to RESOLVE" in rows[0]["error"]
+    assert "no ticket for GUID 'NOPE2' to REOPEN" in rows[1]["error"]
+
+
+def test_unknown_resolution_fails_with_the_resolutions_that_exist(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("L-4|CREATE|summary;x|", "L-4|RESOLVE|resolution;Sorted|")
+    settled(driver)
+    key = created_key(driver, "L-4")
+    row = row_of(driver, "L-4", "RESOLVE")
+    assert row["status"] == "Failed"
+    assert "unknown resolution 'Sorted'" in row["error"]
+    assert "Fixed" in row["error"] and "Won't Fix" in row["error"]
+    assert transition_posts(sim, key) == []
+    assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
+
+
+def test_no_transition_to_the_target_lists_what_exists(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=_ini(NET, {"lifecycle": {"resolve_target": "status:Closed"}}))
+    driver.send("L-5|CREATE|summary;x|", "L-5|RESOLVE|")
+    settled(driver)
+    row = row_of(driver, "L-5", "RESOLVE")
+    assert row["status"] == "Failed"
+    error = row["error"]
+    assert "no transition of" in error and "status 'Closed'" in error
+    for offered in ("Start Progress -> In Progress", "Resolve Issue -> Done"):
+        assert offered in error, error
+
+
+def test_transition_ids_differ_per_issue_type_and_are_found_for_each(
+    driver_factory: Factory, sim: Any
+) -> None:
+    # NET Task and NET Bug share transition names under other ids: a cache keyed by project alone
+    # would send Task's id to the Bug.
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("T-1|CREATE|summary;task|", "B-1|CREATE|summary;bug|issuetype;Bug|")
+    settled(driver)
+    driver.send("T-1|RESOLVE|", "B-1|RESOLVE|")
+    rows = settled(driver)
+    assert [r["status"] for r in rows if r["action"] == "RESOLVE"] == ["Ok", "Ok"]
+    assert issue(sim, created_key(driver, "T-1"))["fields"]["status"]["name"] == "Done"
+    assert issue(sim, created_key(driver, "B-1"))["fields"]["status"]["name"] == "Resolved"
+
+
+def test_create_after_resolve_inside_the_window_reopens_the_ticket(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("W-1|CREATE|summary;first|")
+    settled(driver)
+    key = created_key(driver, "W-1")
+    driver.send("W-1|RESOLVE|")
+    settled(driver)
+    driver.send("W-1|CREATE|summary;again|")
+    settled(driver)
+    last = [r for r in driver.rows() if r["action"] == "CREATE"][-1]
+    assert last["status"] == "Ok"
+    assert last["ticket_key"] == key
+    assert "reopened it" in last["note"]
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Reopened"
+    assert fields["summary"] == "again"
+    assert len(sim.issues()) == 1
+
+
+def test_create_after_resolve_outside_the_window_makes_a_new_ticket(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=_ini(NET, {"lifecycle": {"reopen_window_minutes": "0"}}))
+    driver.send("W-2|CREATE|summary;first|")
+    settled(driver)
+    first = created_key(driver, "W-2")
+    driver.send("W-2|RESOLVE|", "W-2|CREATE|summary;second|")
+    settled(driver)
+    second = [r for r in driver.rows() if r["action"] == "CREATE"][-1]
+    assert second["status"] == "Ok"
+    assert second["ticket_key"] and second["ticket_key"] != first
+    assert "a new ticket for the GUID" in second["note"]
+    assert issue(sim, first)["fields"]["status"]["name"] == "Done"
+    # both tickets carry a stamp of their own, so a stamp search finds exactly one of them
+    labels = [set(issue(sim, k)["fields"]["labels"]) for k in (first, str(second["ticket_key"]))]
+    assert labels[0] and labels[1] and not labels[0] & labels[1]
+    # and later commands go to the new ticket
+    driver.send("W-2|UPDATE|summary;second, updated|")
+    settled(driver)
+    assert issue(sim, str(second["ticket_key"]))["fields"]["summary"] == "second, updated"
+    assert issue(sim, first)["fields"]["summary"] == "first"
+
+
+def test_a_flap_inside_the_hold_cancels_the_resolve(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini={"lifecycle": {"resolve_hold_seconds": "30"}})
+    driver.send("F-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "F-1")
+    driver.send("F-1|RESOLVE|")
+    driver.wait_rows(lambda rows: "resolve hold" in row_of(driver, "F-1", "RESOLVE")["error"])
+    driver.send("F-1|UPDATE|comment;flapped back|")
+    rows = settled(driver, 10)
+    resolve = next(r for r in rows if r["action"] == "RESOLVE")
+    assert resolve["status"] == "Cancelled"
+    assert "came back within the resolve hold" in resolve["note"]
+    assert transition_posts(sim, key) == []
+    assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
+
+
+def test_a_resolve_goes_once_its_hold_has_passed(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini={"lifecycle": {"resolve_hold_seconds": "1"}})
+    driver.send("F-2|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "F-2")
+    started = time.monotonic()
+    driver.send("F-2|RESOLVE|")
+    settled(driver)
+    assert time.monotonic() - started >= 1.0
+    assert row_of(driver, "F-2", "RESOLVE")["status"] == "Ok"
+    assert issue(sim, key)["fields"]["status"]["name"] == "Done"
+
+
+def test_an_in_doubt_transition_is_settled_by_reading_the_status(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("D-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "D-1")
+    # Jira does the transition, then the connection drops before the answer
+    sim.faults(kind="drop_after", count=1, method="POST", path=f"/rest/api/latest/issue/{key}/transitions")
+    driver.send("D-1|RESOLVE|comment;once|")
+    settled(driver)
+    row = row_of(driver, "D-1", "RESOLVE")
+    assert row["status"] == "Ok", row
+    assert "the transition sent earlier went through" in row["note"]
+    assert len(transition_posts(sim, key)) == 1
+    assert len(issue(sim, key)["fields"]["comment"]["comments"]) == 1
+
+
+def test_kill_9_with_a_transition_on_the_wire_makes_one_transition(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("K-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "K-1")
+    sim.faults(
+        kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
+    )
+    driver.send("K-1|RESOLVE|comment;exactly once|")
+    # Jira has done it and holds the answer (the simulator journals requests once answered)
+    deadline = time.monotonic() + 4
+    while issue(sim, key)["fields"]["status"]["name"] != "Done":
+        assert time.monotonic() < deadline, "the transition never reached the simulator"
+        time.sleep(0.02)
+    with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM transition_sends").fetchone() == (1,)
+    driver.kill()
+    driver.restart()
+    settled(driver)
+    row = row_of(driver, "K-1", "RESOLVE")
+    assert row["status"] == "Ok"
+    assert "the transition sent earlier went through" in row["note"]
+    # the killed POST is journaled by the simulator only if it finished answering a dead socket;
+    # no second POST was made, and the comment that rode on the transition is there once
+    assert len(transition_posts(sim, key)) <= 1
+    assert len(issue(sim, key)["fields"]["comment"]["comments"]) == 1
+
+
+def test_a_ticket_deleted_in_jira_is_forgotten_and_the_next_create_makes_a_new_one(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url)
+    driver.send("X-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "X-1")
+    answer = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "delete"}, timeout=5
+    )
+    assert answer.status_code == 200, answer.text
+    driver.send("X-1|UPDATE|summary;y|")
+    settled(driver)
+    update = row_of(driver, "X-1", "UPDATE")
+    assert update["status"] == "Failed"
+    assert f"ticket {key} no longer exists in Jira" in update["error"]
+    driver.send("X-1|UPDATE|summary;z|", "X-1|CREATE|summary;new life|")
+    rows = settled(driver)
+    assert "was deleted in Jira" in rows[-2]["error"]
+    create = rows[-1]
+    assert create["status"] == "Ok", create
+    assert create["ticket_key"] and create["ticket_key"] != key
+    assert "deleted in Jira: a new ticket" in create["note"]
