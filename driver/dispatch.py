@@ -98,6 +98,8 @@ class Work:
     """The resolution the command named (a transition)."""
     default_resolution: str = ""
     """The resolution set when the transition's screen has one and the command names none."""
+    limited_at: datetime | None = None
+    """When the update limiter counted this request (taken back if it did not reach Jira)."""
     continues: bool = False
     """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
     planned again once this is done."""

@@ -354,6 +354,7 @@ class Engine:
         elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.key, now)
+            work.limited_at = now
         return work
 
     def _mark_deferred(self, guid: str, moment: datetime) -> None:
@@ -387,6 +388,10 @@ class Engine:
             break
         self._database_ok()
         self._in_flight -= 1
+        work = outcome.work
+        nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
+        if work.limited_at is not None and (outcome.error is not None or nothing_sent):
+            self.limiter.unrecord(work.key, work.limited_at)
         after.run()
         self._notify()
 

@@ -68,6 +68,13 @@ class UpdateLimiter:
         if self.enabled:
             self._window(ticket, now).append(now)
 
+    def unrecord(self, ticket: str, moment: datetime) -> None:
+        """Take back the update counted at `moment`: it did not reach Jira (an outage, a 429, a
+        refusal), and a retry must not use up the window a flapping alarm is limited by."""
+        window = self._sent.get(self._key(ticket))
+        if window is not None and moment in window:
+            window.remove(moment)
+
     def restore(self, sends: Iterable[tuple[str, datetime]]) -> None:
         """Count updates sent before this process started (oldest first), e.g. from the log.
 

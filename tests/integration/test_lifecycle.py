@@ -40,6 +40,12 @@ def row_of(driver: DriverProcess, guid: str, action: str) -> dict[str, Any]:
     return rows[-1]
 
 
+def stats(driver: DriverProcess) -> dict[str, Any]:
+    with driver.client() as client:
+        data: dict[str, Any] = client.get("/api/stats").json()
+    return data
+
+
 def settled(driver: DriverProcess, timeout: float = 20.0) -> list[dict[str, Any]]:
     driver.wait_settled(timeout)
     return driver.rows()
@@ -285,3 +291,41 @@ def test_a_ticket_deleted_in_jira_is_forgotten_and_the_next_create_makes_a_new_o
     assert create["status"] == "Ok", create
     assert create["ticket_key"] and create["ticket_key"] != key
     assert "deleted in Jira: a new ticket" in create["note"]
+
+
+def test_a_deferred_update_and_a_resolve_go_out_in_order_and_count_as_updates(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini={"update": {"max_updates": "1", "interval_seconds": "2"}})
+    driver.send("O-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "O-1")
+    before = stats(driver)
+    driver.send("O-1|UPDATE|summary;a|", "O-1|UPDATE|summary;b|", "O-1|UPDATE|summary;c|", "O-1|RESOLVE|")
+    rows = settled(driver, 30)
+    statuses = [(r["action"], r["status"]) for r in rows if r["guid"] == "O-1"]
+    assert statuses == [("CREATE", "Ok"), ("UPDATE", "Ok"), ("UPDATE", "Ok"), ("UPDATE", "Ok"), ("RESOLVE", "Ok")]
+    writes = [
+        e["path"].rsplit("/", 1)[-1]
+        for e in sim.journal()
+        if e["method"] in ("PUT", "POST") and f"/{key}" in e["path"]
+    ]
+    # the first update, the two deferred ones merged, then the transition: the resolve is never
+    # merged away and never overtakes an update queued before it
+    assert writes == [key, key, "transitions"]
+    assert issue(sim, key)["fields"]["summary"] == "c"
+    after = stats(driver)
+    assert after["update"]["total"] - before["update"]["total"] == 3
+
+
+def test_a_resolve_waits_out_a_jira_outage(driver_factory: Factory, sim: Any) -> None:
+    driver = driver_factory(sim.url)
+    driver.send("U-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "U-1")
+    sim.faults(kind="status", status=503, count=6, method="GET", path=f"/rest/api/latest/issue/{key}")
+    driver.send("U-1|RESOLVE|")
+    rows = settled(driver, 60)
+    resolve = next(r for r in rows if r["action"] == "RESOLVE")
+    assert resolve["status"] == "Ok", resolve
+    assert issue(sim, key)["fields"]["status"]["name"] == "Done"
