@@ -122,7 +122,8 @@ def test_unknown_resolution_fails_with_the_resolutions_that_exist(driver_factory
     row = row_of(driver, "L-4", "RESOLVE")
     assert row["status"] == "Failed"
     assert "unknown resolution 'Sorted'" in row["error"]
-    assert "Fixed" in row["error"] and "Won't Fix" in row["error"]
+    assert "Fixed" in row["error"]
+    assert "Won't Fix" in row["error"]
     assert transition_posts(sim, key) == []
     assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
 
@@ -134,7 +135,8 @@ def test_no_transition_to_the_target_lists_what_exists(driver_factory: Factory, 
     row = row_of(driver, "L-5", "RESOLVE")
     assert row["status"] == "Failed"
     error = row["error"]
-    assert "no transition of" in error and "status 'Closed'" in error
+    assert "no transition of" in error
+    assert "status 'Closed'" in error
     for offered in ("Start Progress -> In Progress", "Resolve Issue -> Done"):
         assert offered in error, error
 
@@ -173,7 +175,9 @@ def test_create_after_resolve_inside_the_window_reopens_the_ticket(driver_factor
     assert len(sim.issues()) == 1
 
 
-def test_create_after_resolve_outside_the_window_makes_a_new_ticket(driver_factory: Factory, sim: Any) -> None:
+def test_create_after_resolve_outside_the_window_makes_a_new_ticket(
+    driver_factory: Factory, sim: Any
+) -> None:
     driver = driver_factory(sim.url, ini=_ini(NET, {"lifecycle": {"reopen_window_minutes": "0"}}))
     driver.send("W-2|CREATE|summary;first|")
     settled(driver)
@@ -182,12 +186,15 @@ def test_create_after_resolve_outside_the_window_makes_a_new_ticket(driver_facto
     settled(driver)
     second = [r for r in driver.rows() if r["action"] == "CREATE"][-1]
     assert second["status"] == "Ok"
-    assert second["ticket_key"] and second["ticket_key"] != first
+    assert second["ticket_key"]
+    assert second["ticket_key"] != first
     assert "a new ticket for the GUID" in second["note"]
     assert issue(sim, first)["fields"]["status"]["name"] == "Done"
     # both tickets carry a stamp of their own, so a stamp search finds exactly one of them
     labels = [set(issue(sim, k)["fields"]["labels"]) for k in (first, str(second["ticket_key"]))]
-    assert labels[0] and labels[1] and not labels[0] & labels[1]
+    assert labels[0]
+    assert labels[1]
+    assert not labels[0] & labels[1]
     # and later commands go to the new ticket
     driver.send("W-2|UPDATE|summary;second, updated|")
     settled(driver)
@@ -289,7 +296,8 @@ def test_a_ticket_deleted_in_jira_is_forgotten_and_the_next_create_makes_a_new_o
     assert "was deleted in Jira" in rows[-2]["error"]
     create = rows[-1]
     assert create["status"] == "Ok", create
-    assert create["ticket_key"] and create["ticket_key"] != key
+    assert create["ticket_key"]
+    assert create["ticket_key"] != key
     assert "deleted in Jira: a new ticket" in create["note"]
 
 
@@ -304,7 +312,13 @@ def test_a_deferred_update_and_a_resolve_go_out_in_order_and_count_as_updates(
     driver.send("O-1|UPDATE|summary;a|", "O-1|UPDATE|summary;b|", "O-1|UPDATE|summary;c|", "O-1|RESOLVE|")
     rows = settled(driver, 30)
     statuses = [(r["action"], r["status"]) for r in rows if r["guid"] == "O-1"]
-    assert statuses == [("CREATE", "Ok"), ("UPDATE", "Ok"), ("UPDATE", "Ok"), ("UPDATE", "Ok"), ("RESOLVE", "Ok")]
+    assert statuses == [
+        ("CREATE", "Ok"),
+        ("UPDATE", "Ok"),
+        ("UPDATE", "Ok"),
+        ("UPDATE", "Ok"),
+        ("RESOLVE", "Ok"),
+    ]
     writes = [
         e["path"].rsplit("/", 1)[-1]
         for e in sim.journal()
