@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -44,6 +45,7 @@ from driver.schemas import (
     TicketRowBody,
     TicketRowsUpdate,
     TicketState,
+    TicketView,
     UpdateSettings,
 )
 
@@ -231,6 +233,14 @@ class DriverClient:
         """Reset daily counters, totals, or both."""
         return await self._request("POST", "/api/stats/reset", Statistics, json_body=reset)
 
+    async def ticket_view(self, guid: str) -> TicketView:
+        """What the driver records of one GUID: its ticket and Jira state, earlier tickets, alarm state.
+
+        The GUID is percent-encoded whole (`/` included), so any GUID reaches the route as typed.
+        DriverRejected with status 404 for a GUID the driver has never seen.
+        """
+        return await self._request("GET", guid_path(guid), TicketView)
+
     async def ticket(self) -> TicketState:
         """The Ticket Creation Table, the Create Query and the field catalog."""
         return await self._request("GET", "/api/ticket", TicketState)
@@ -281,6 +291,14 @@ class DriverClient:
     async def refresh_catalog(self) -> TicketState:
         """Reload Jira's field list into the field catalog."""
         return await self._request("POST", "/api/catalog/refresh", TicketState)
+
+
+def guid_path(guid: str) -> str:
+    """The path of GET /api/tickets/{guid}: every character but letters, digits and `-_.~` escaped.
+
+    `.` is escaped too, so that a GUID such as `..` is not taken for a dot segment of the path.
+    """
+    return "/api/tickets/" + quote(guid, safe="").replace(".", "%2E")
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

@@ -130,12 +130,20 @@ class Delivery:
         outcome = Outcome(work)
         try:
             if work.kind == WorkKind.PROBE:
-                jql = stamp_jql(work.guid, settings.guid_field, settings.guid_label_prefix)  # TODO generation
+                jql = stamp_jql(
+                    work.guid, settings.guid_field, settings.guid_label_prefix, generation=work.generation
+                )
                 found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
                 hits = [
                     hit
                     for hit in found
-                    if exact_match(work.guid, [hit], settings.guid_field, settings.guid_label_prefix)
+                    if exact_match(
+                        work.guid,
+                        [hit],
+                        settings.guid_field,
+                        settings.guid_label_prefix,
+                        generation=work.generation,
+                    )
                 ]
                 if len(hits) > 1:
                     raise StampAmbiguous(work.guid, [hit.key for hit in hits])

@@ -296,7 +296,7 @@ def _plan_create(
         )
     command = ResolvedCommand(head.guid, Action.CREATE) if table_only else resolve(head, config)
     _check_flavour(command, config, with_table=True)
-    plan = plan_requests(command, config.table, config.settings, config.catalog)
+    plan = plan_requests(command, config.table, config.settings, config.catalog, generation=generation)
     assert plan.main is not None
     return Send(
         Work(
@@ -388,7 +388,9 @@ def _plan_transition(
     command = resolve(head, config)
     _check_flavour(command, config, with_table=False)
     as_update = ResolvedCommand(guid, Action.UPDATE, command.fields, command.comments)
-    plan = plan_requests(as_update, config.table, config.settings, config.catalog)
+    plan = plan_requests(
+        as_update, config.table, config.settings, config.catalog, generation=ticket.generation
+    )
     fields = plan.main.body.get("fields", {}) if plan.main else {}
     return Send(
         Work(
@@ -451,7 +453,9 @@ def _plan_update(
     if not head.automatic:
         # protected_fields guard people's edits against automation; a Manual execute is a person
         settings = replace(settings, protected_fields=())
-    plan = plan_requests(command, config.table, settings, config.catalog).with_key(key)
+    plan = plan_requests(
+        command, config.table, settings, config.catalog, generation=ticket.generation
+    ).with_key(key)
     notes.extend(plan.notes)
     if len(refs) != len(plan.comments):
         refs = [(head.id, i) for i in range(len(plan.comments))]

@@ -68,24 +68,30 @@ def comment_not_added(error: BaseException) -> bool:
     return isinstance(error, JiraAuthError | JiraRateLimited | JiraRejected) or never_sent(error)
 
 
-def exact_match(guid: str, found: Sequence[Any], guid_field: str, guid_label_prefix: str) -> Any:
-    """The probe hit that carries exactly this GUID's stamp, if any.
+def exact_match(
+    guid: str, found: Sequence[Any], guid_field: str, guid_label_prefix: str, *, generation: int = 1
+) -> Any:
+    """The probe hit that carries exactly the stamp of this GUID's ticket `generation`, if any.
 
+    found holds search hits with a `fields` mapping (driver.jira_answers.FoundIssue); the first
+    that matches is returned, else None.
     A custom-field stamp is found by a full-text search (`cf[N] ~`), which also matches longer
     texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
-    value (ticket_requests.stamp_value, or the bare GUID earlier versions wrote, see
-    legacy_value_trusted) proves it.
+    value (ticket_requests.stamp_value, or, for generation 1, the bare GUID earlier versions
+    wrote, see legacy_value_trusted) proves it.
     Labels are matched by `=`, but Jira compares them case-insensitively, so the label must be
-    among the hit's labels as written: this GUID's stamp_label, or its legacy label when that is
-    trusted (ticket_requests.legacy_label_trusted: never for a GUID holding a space or `_`).
+    among the hit's labels as written: the generation's stamp_label, or, for generation 1, the
+    GUID's legacy label when that is trusted (ticket_requests.legacy_label_trusted: never for a
+    GUID holding a space or `_`). No other generation's stamp is ever accepted.
+    ValueError for a generation below 1.
     """
     if guid_field:
-        wanted = {stamp_value(guid).strip()}
-        if legacy_value_trusted(guid):
+        wanted = {stamp_value(guid, generation).strip()}
+        if generation == 1 and legacy_value_trusted(guid):
             wanted.add(guid.strip())
     else:
-        wanted = {stamp_label(guid, guid_label_prefix)}
-        if legacy_label_trusted(guid):
+        wanted = {stamp_label(guid, guid_label_prefix, generation)}
+        if generation == 1 and legacy_label_trusted(guid):
             wanted.add(legacy_stamp_label(guid, guid_label_prefix))
     for hit in found:
         values = getattr(hit, "fields", None) or {}

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from driver import migrations
+from driver.alarm_state import GuidRows, RowFacts
 from driver.clock import Clock, utc_now
 from driver.commands import Action
 from driver.errors import DriverError
@@ -691,6 +692,43 @@ class Store:
     def forget_ticket(self, guid: str) -> None:
         """Drop a GUID's record: its create was refused, so no ticket exists."""
         self.db.conn.execute("DELETE FROM tickets WHERE guid = ? AND state != 'created'", (guid,))
+
+    def guid_rows(self, guid: str) -> GuidRows:
+        """What a GUID's ticket view needs of its log rows (driver.alarm_state.GuidRows).
+
+        Its newest row, its newest automatic row that is not Cancelled (what the alarm last did),
+        and how many of its rows are Pending or Deferred. Each is a walk of one index (log_guid
+        from its newest row, the partial log_open), not of the whole log.
+        """
+
+        def facts(row: Sequence[Any] | None) -> RowFacts | None:
+            if row is None:
+                return None
+            return RowFacts(
+                id=int(row[0]),
+                type=LogType(row[1]),
+                action=str(row[2]),
+                status=LogStatus(row[3]),
+                time=datetime.fromisoformat(row[4]),
+                error=row[5] or "",
+            )
+
+        columns = "id, type, action, status, time, error"
+        latest = self.db.execute(
+            f"SELECT {columns} FROM log WHERE guid = ? ORDER BY id DESC LIMIT 1", (guid,)
+        ).fetchone()
+        alarm = self.db.execute(
+            f"SELECT {columns} FROM log WHERE guid = ? AND type = ? AND status != ? ORDER BY id DESC LIMIT 1",
+            (guid, LogType.AUTOMATIC.value, LogStatus.CANCELLED.value),
+        ).fetchone()
+        # Unasked, SQLite counts through log_guid, every row the GUID ever had; the statuses are
+        # literals so that it can prove the partial index applies.
+        (open_rows,) = self.db.execute(
+            "SELECT count(*) FROM log INDEXED BY log_open"
+            " WHERE guid = ? AND status IN ('Pending', 'Deferred')",
+            (guid,),
+        ).fetchone()
+        return GuidRows(latest=facts(latest), alarm=facts(alarm), open_rows=int(open_rows))
 
     # --- the transition journal ---------------------------------------------------------------
 

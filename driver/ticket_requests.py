@@ -13,7 +13,9 @@
   labels) and says what it changed. Jira counts lengths as Java does, in UTF-16 code units.
 
 The GUID stamp makes creates idempotent (WIRE-FACTS §10): by default a label `<prefix><guid>`, or,
-when `[ticket] guid_field` names a text custom field, that field set to the GUID.
+when `[ticket] guid_field` names a text custom field, that field set to the GUID. A GUID may have
+several tickets over time (TicketRecord.generation 1, 2, ...): each generation has a stamp of its
+own, so exactly-once holds per ticket.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from driver.config import Config
 
 __all__ = [
+    "GENERATION_SEPARATOR",
     "KEY_PLACEHOLDER",
     "LUCENE_STOP_WORDS",
     "MAX_LABEL",
@@ -224,6 +227,11 @@ def comment_bodies(command: ResolvedCommand, text_format: TextFormat = "plain") 
 # GUID's SHA-256), one token Jira's tokenizer keeps whole: label `<prefix><guid, spaces as
 # _>_jd<hex>`, field `<guid> jd<hex>`. A plain label has no `_` and a plain field value never
 # ends in a key, so the two forms cannot meet; two keyed stamps meet only if SHA-256 collides.
+#
+# Those are generation 1's stamps (a GUID's first ticket, and every ticket made before
+# generations existed). A later ticket n > 1 of the same GUID is always keyed, its key taken over
+# `<guid>\x1f<n>`: a GUID is printable, so no GUID and no other (guid, n) pair hashes the same
+# text, and the plain and legacy forms (which only generation 1 has) cannot meet it either.
 
 STAMP_KEY_HEX = 32
 _KEY_TAIL = re.compile(r"jd[0-9a-f]{" + str(STAMP_KEY_HEX) + r"}\Z")
@@ -270,9 +278,24 @@ not found by `~`."""
 _LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\')
 
 
-def stamp_key(guid: str) -> str:
-    """`jd` and the first 32 hex digits of SHA-256(UTF-8 GUID): letters and digits only, one token."""
-    return "jd" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()[:STAMP_KEY_HEX]
+GENERATION_SEPARATOR = "\x1f"
+"""Joins a GUID and a generation n > 1 in the text stamp_key hashes; never in a (printable) GUID."""
+
+
+def _check_generation(generation: int) -> None:
+    if generation < 1:
+        raise ValueError(f"a ticket generation is 1 or more, not {generation}")
+
+
+def stamp_key(guid: str, generation: int = 1) -> str:
+    """`jd` and 32 lowercase hex digits: letters and digits only, one token to full-text search.
+
+    The digits are the first 32 of SHA-256 over the UTF-8 GUID for generation 1, and over
+    `<guid>\x1f<generation>` (decimal) for a later one. ValueError for a generation below 1.
+    """
+    _check_generation(generation)
+    text = guid if generation == 1 else f"{guid}{GENERATION_SEPARATOR}{generation}"
+    return "jd" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:STAMP_KEY_HEX]
 
 
 def legacy_stamp_label(guid: str, prefix: str = "alarm-") -> str:
@@ -300,15 +323,19 @@ def _plain_label(guid: str, prefix: str) -> bool:
     return legacy_label_trusted(guid) and utf16_len(prefix + guid) <= MAX_LABEL
 
 
-def stamp_label(guid: str, prefix: str = "alarm-") -> str:
-    """The GUID's label, distinct for distinct GUIDs, at most 255 UTF-16 units, no whitespace.
+def stamp_label(guid: str, prefix: str = "alarm-", generation: int = 1) -> str:
+    """The label of the GUID's ticket `generation`: at most 255 UTF-16 units, no whitespace.
 
-    `<prefix><guid>` for a GUID without spaces and `_` whose label fits; otherwise
-    `<prefix><guid with spaces as _, cut to fit>_<stamp_key(guid)>`.
+    Distinct for distinct (GUID, generation) pairs under one prefix (a prefix of at most 220
+    UTF-16 units, or one without `_`). Generation 1: `<prefix><guid>` for a GUID without
+    whitespace and `_` whose label fits, otherwise `<prefix><guid, whitespace as _, cut to
+    fit>_<stamp_key(guid)>`. Generation n > 1: always the second form, with stamp_key(guid, n).
+    ValueError for a generation below 1.
     """
-    if _plain_label(guid, prefix):
+    _check_generation(generation)
+    if generation == 1 and _plain_label(guid, prefix):
         return prefix + guid
-    tail = "_" + stamp_key(guid)
+    tail = "_" + stamp_key(guid, generation)
     room = MAX_LABEL - len(tail)
     head = cut_utf16(re.sub(r"\s", "_", prefix + guid), room)
     return head + tail
@@ -331,16 +358,20 @@ def legacy_value_trusted(guid: str) -> bool:
     return not _KEY_TAIL.search(guid)
 
 
-def stamp_value(guid: str) -> str:
-    """The guid_field value: the GUID itself when full-text search can find it, else `<guid> <key>`.
+def stamp_value(guid: str, generation: int = 1) -> str:
+    """The guid_field value of the GUID's ticket `generation`, at most 255 UTF-16 units.
 
-    Findable: at most 255 UTF-16 units (a text field's limit), a word of ASCII letters or digits
-    that is not a stop word, and not ending like a key. Otherwise the GUID (cut to fit) is
-    followed by a space and stamp_key(guid), which `~` always finds as one token.
+    Distinct for distinct (GUID, generation) pairs. Generation 1: the GUID itself when
+    full-text search can find it (at most 255 UTF-16 units, a word of ASCII letters or digits
+    that is not a stop word, not ending like a key); otherwise the GUID (cut to fit, trailing
+    spaces dropped) followed by a space and stamp_key(guid), which `~` always finds as one token
+    (the key alone if nothing of the GUID is left). Generation n > 1: always that keyed form,
+    with stamp_key(guid, n). ValueError for a generation below 1.
     """
-    if _plain_value(guid):
+    _check_generation(generation)
+    if generation == 1 and _plain_value(guid):
         return guid
-    key = stamp_key(guid)
+    key = stamp_key(guid, generation)
     head = cut_utf16(guid, MAX_TEXT_FIELD - 1 - len(key)).rstrip()
     return f"{head} {key}" if head else key
 
@@ -350,14 +381,20 @@ def stamp_create_body(
     guid: str,
     guid_field: str = "",
     label_prefix: str = "alarm-",
+    *,
+    generation: int = 1,
 ) -> dict[str, JSON]:
-    """A copy of a create body stamped with the GUID (the guid_field, else a label)."""
+    """A copy of a create body stamped for the GUID's ticket `generation`.
+
+    The guid_field set to stamp_value, else stamp_label added to the labels (to `update.labels`
+    as `{"add": label}` when the body drives labels there). ValueError for a generation below 1.
+    """
     stamped = copy.deepcopy(dict(body))
     fields = stamped.setdefault("fields", {})
     if guid_field:
-        fields[guid_field] = stamp_value(guid)
+        fields[guid_field] = stamp_value(guid, generation)
         return stamped
-    label = stamp_label(guid, label_prefix)
+    label = stamp_label(guid, label_prefix, generation)
     update = stamped.get("update")
     if "labels" not in fields and isinstance(update, dict) and isinstance(update.get("labels"), list):
         # labels are driven by `update` here; adding to `fields` too would be refused.
@@ -391,24 +428,27 @@ def stamp_jql(
     guid_field: str = "",
     label_prefix: str = "alarm-",
     project: str | None = None,
+    *,
+    generation: int = 1,
 ) -> str:
-    """JQL that finds the ticket stamped with this GUID (and one stamped by earlier versions).
+    """JQL that finds the GUID's ticket `generation` by its stamp (for 1, also earlier versions' stamp).
 
-    guid_field: `cf[N] ~ <phrase of the GUID>` for a GUID stamped plain, else `cf[N] ~ "<key>"`.
-    A phrase also matches longer texts holding it, so the caller must check the field's exact
-    value (exactly_once.exact_match). Labels: `labels = "<label>"`, or `labels in (label,
-    legacy label)` when an earlier version stamped this GUID differently and that label is
-    trusted (legacy_label_trusted).
+    guid_field: `cf[N] ~ <phrase of the GUID>` for a GUID stamped plain, else `cf[N] ~ "<key>"`
+    (stamp_key(guid, generation)). Either also matches longer texts holding it, so the caller
+    must check the field's exact value (exactly_once.exact_match). Labels: `labels = "<label>"`,
+    or, for generation 1 only, `labels in (label, legacy label)` when an earlier version stamped
+    this GUID differently and that label is trusted (legacy_label_trusted). With a project,
+    `project = "<project>" AND <clause>`. ValueError for a generation below 1.
     """
     if guid_field:
         number = guid_field.removeprefix("customfield_")
-        value = stamp_value(guid)
-        query = lucene_phrase(value) if value == guid else stamp_key(guid)
+        value = stamp_value(guid, generation)
+        query = lucene_phrase(value) if value == guid else stamp_key(guid, generation)
         clause = f"cf[{number}] ~ {jql_string(query)}"
     else:
-        label = stamp_label(guid, label_prefix)
+        label = stamp_label(guid, label_prefix, generation)
         legacy = legacy_stamp_label(guid, label_prefix)
-        if legacy != label and legacy_label_trusted(guid):
+        if generation == 1 and legacy != label and legacy_label_trusted(guid):
             clause = f"labels in ({jql_string(label)}, {jql_string(legacy)})"
         else:
             clause = f"labels = {jql_string(label)}"
@@ -536,14 +576,21 @@ def merge_updates(earlier: ResolvedCommand, later: ResolvedCommand) -> ResolvedC
 
 
 def keep_stamp(
-    body: Mapping[str, JSON], guid: str, guid_field: str = "", label_prefix: str = "alarm-"
+    body: Mapping[str, JSON],
+    guid: str,
+    guid_field: str = "",
+    label_prefix: str = "alarm-",
+    *,
+    generation: int = 1,
 ) -> tuple[dict[str, JSON], tuple[str, ...]]:
-    """An UPDATE's edit body that cannot remove the ticket's GUID stamp, and notes.
+    """An UPDATE's edit body that cannot remove the GUID stamp of ticket `generation`, and notes.
 
-    Labels: a PUT of `fields.labels` replaces the whole set, so the stamp label is added to it
-    (an old ticket then carries the current stamp). guid_field: the field is the stamp and is
-    left out of the edit.
+    Labels: a PUT of `fields.labels` replaces the whole set, so the generation's stamp label is
+    added to it (an old ticket then carries the current stamp; never another generation's, which
+    would make it match that ticket's search). guid_field: the field is the stamp and is left out
+    of the edit.
     """
+    _check_generation(generation)
     result = copy.deepcopy(dict(body))
     fields = result.get("fields")
     notes: list[str] = []
@@ -556,7 +603,7 @@ def keep_stamp(
         return result, tuple(notes)
     labels = fields.get("labels")
     if isinstance(labels, list):
-        label = stamp_label(guid, label_prefix)
+        label = stamp_label(guid, label_prefix, generation)
         if label not in labels:
             labels.append(label)
     return result, tuple(notes)
@@ -567,12 +614,22 @@ def plan_requests(
     table: TicketTable,
     settings: RequestSettings,
     catalog: FieldCatalog | None = None,
+    *,
+    generation: int = 1,
 ) -> RequestPlan:
-    """The requests a command makes, bodies stamped, protected and made safe."""
+    """The requests a command makes, bodies stamped, protected and made safe.
+
+    generation is the GUID's ticket the requests are for (TicketRecord.generation; a CREATE's is
+    the ticket it makes): its stamp goes on a CREATE, and an UPDATE that sets labels keeps it.
+    ValueError for a generation below 1.
+    """
+    _check_generation(generation)
     location = settings.ticket_location
     if command.action == Action.CREATE:
         body = create_body(table, command, settings.user_style, settings.text_format)
-        body = stamp_create_body(body, command.guid, settings.guid_field, settings.guid_label_prefix)
+        body = stamp_create_body(
+            body, command.guid, settings.guid_field, settings.guid_label_prefix, generation=generation
+        )
         body, create_notes = make_safe(body)
         if command.left_out:
             create_notes = (f"left out (empty value): {', '.join(command.left_out)}", *create_notes)
@@ -580,7 +637,9 @@ def plan_requests(
         return RequestPlan(command.guid, command.action, create, notes=create_notes)
 
     body, dropped = drop_protected(edit_body(command), settings.protected_fields, catalog)
-    body, stamp_notes = keep_stamp(body, command.guid, settings.guid_field, settings.guid_label_prefix)
+    body, stamp_notes = keep_stamp(
+        body, command.guid, settings.guid_field, settings.guid_label_prefix, generation=generation
+    )
     body, notes_list = make_safe(body)
     notes = list(stamp_notes) + list(notes_list)
     if dropped:

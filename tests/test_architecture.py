@@ -19,6 +19,11 @@ PURE_MODULES = [
     "driver.schemas",
     "driver.exactly_once",
     "driver.dry_run",
+    "driver.alarm_state",
+    "driver.ticket_view",
+    "driver.lifecycle",
+    "driver.transitions",
+    "driver.dispatch",
 ]
 IO_PACKAGES = ["textual", "httpx", "sqlite_utils", "fastapi", "uvicorn"]
 

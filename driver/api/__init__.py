@@ -5,6 +5,8 @@ Routes and bodies are those of driver.schemas (its docstring lists them), one AP
     driver.api.intake     POST /api/advanced, /api/parse, /api/execute
     driver.api.log        GET /api/log, /api/log/{id}, /api/stats; POST /api/stats/reset
     driver.api.ticket     GET /api/ticket; PUT /api/ticket/rows, /api/ticket/query; POST /api/ticket/fields
+    driver.api.tickets    GET /api/tickets/{guid} (a GUID's ticket, history and alarm; the GUID
+                          percent-encoded, as it may hold `/`)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
     driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
 
@@ -26,7 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from driver import __version__
-from driver.api import errors, health, intake, log, settings, ticket
+from driver.api import errors, health, intake, log, settings, ticket, tickets
 from driver.api.context import DriverContext
 from driver.api.deps import require_token
 from driver.api.errors import documented
@@ -67,7 +69,7 @@ def create_app(ctx: DriverContext) -> FastAPI:
     errors.install(app)
     app.include_router(health.open_router)
     guarded = APIRouter(dependencies=[Depends(require_token)], responses=_COMMON)
-    for area in (health.router, intake.router, log.router, ticket.router, settings.router):
+    for area in (health.router, intake.router, log.router, ticket.router, tickets.router, settings.router):
         guarded.include_router(area)
     app.include_router(guarded)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

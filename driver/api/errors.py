@@ -3,7 +3,7 @@
     ApiError(status, message, details, headers)      every refusal the API makes on purpose
     ├── BadRequest          400  a body or parameter that is not valid
     ├── Unauthorized        401  missing or wrong API token (WWW-Authenticate: Bearer)
-    ├── NotFound            404  no such log row
+    ├── NotFound            404  no such log row, a GUID the driver has never seen
     ├── UpstreamFailed      502  Jira failed the request this route makes
     └── Unavailable         503  shutting down, or the database cannot take the write (Retry-After)
 

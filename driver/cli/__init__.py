@@ -66,6 +66,12 @@ def _cmd_log(args: argparse.Namespace, config: Config) -> int:
     return log.main(args, config)
 
 
+def _cmd_ticket(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import ticket
+
+    return ticket.main(args, config)
+
+
 def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import stats
 
@@ -135,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.capitalize,
         help="only rows with this status",
     )
+
+    p = add("ticket", _cmd_ticket, "print what the driver records of one GUID: its ticket and alarm")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID, e.g. '12/345/6789' (quote it)")
+    p.add_argument("--json", action="store_true", help="the API's JSON, one object")
 
     p = add("stats", _cmd_stats, "print the daily statistics")
     p.add_argument("--json", action="store_true", help="one JSON object")

@@ -1,4 +1,5 @@
-"""GUID stamps: injective in both modes, within Jira's rules, found by the simulator's search.
+"""GUID stamps: injective in both modes and over a GUID's ticket generations, within Jira's rules,
+found by the simulator's search.
 
 The search half runs the JQL the driver builds through the simulator's JQL engine (its `~`
 tokenizes like Jira's index: words, stop words dropped, escapes, phrases, wildcards).
@@ -6,8 +7,10 @@ tokenizes like Jira's index: words, stop words dropped, escapes, phrases, wildca
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +169,154 @@ def test_old_guid_field_values_are_still_accepted() -> None:
     hit = FoundIssue("1", "OPS-9", "", {FIELD: lookalike})
     assert exact_match(lookalike, [hit], FIELD, "alarm-") is None
     assert exact_match("---", [hit], FIELD, "alarm-") is hit
+
+
+# --- generations: a GUID's later tickets (issue 11) -------------------------------------------
+
+# Small generations, so that pairs share one often; and a few large ones.
+generations = st.integers(min_value=1, max_value=4) | st.integers(min_value=1, max_value=10**9)
+tickets = st.tuples(any_guid, generations)
+DECOY = "some other label"  # a label beside the stamp; holding spaces, it is no GUID's stamp
+
+
+@st.composite
+def ticket_pairs(draw: st.DrawFn) -> tuple[tuple[str, int], tuple[str, int]]:
+    """Two (GUID, generation) pairs; half the time of the same GUID, to make near misses likely."""
+    one = draw(tickets)
+    two = (one[0], draw(generations)) if draw(st.booleans()) else draw(tickets)
+    return one, two
+
+
+def _takes_labels(guid: str, generation: int, prefix: str, labels: list[str]) -> bool:
+    """Whether exact_match takes a hit carrying these labels for the GUID's ticket `generation`."""
+    hit = FoundIssue("1", "OPS-1", "", {"labels": labels})
+    return exact_match(guid, [hit], "", prefix, generation=generation) is hit
+
+
+def _takes_value(guid: str, generation: int, value: str) -> bool:
+    """Whether exact_match takes a hit whose guid_field holds this value."""
+    hit = FoundIssue("1", "OPS-1", "", {FIELD: value})
+    return exact_match(guid, [hit], FIELD, "alarm-", generation=generation) is hit
+
+
+def _every_stamp(guid: str, generation: int, prefix: str) -> tuple[list[str], list[str]]:
+    """Every label and value a ticket of this generation may carry, legacy forms included."""
+    labels = [stamp_label(guid, prefix, generation)]
+    values = [stamp_value(guid, generation)]
+    if generation == 1:
+        labels.append(legacy_stamp_label(guid, prefix))
+        values.append(guid)
+    return labels, values
+
+
+@settings(max_examples=500, deadline=None)
+@given(ticket_pairs(), prefixes)
+def test_distinct_tickets_get_distinct_stamps(
+    pair: tuple[tuple[str, int], tuple[str, int]], prefix: str
+) -> None:
+    (guid, generation), (other, other_generation) = pair
+    label, value = stamp_label(guid, prefix, generation), stamp_value(guid, generation)
+    their_label, their_value = (
+        stamp_label(other, prefix, other_generation),
+        stamp_value(other, other_generation),
+    )
+    if (guid, generation) == (other, other_generation):
+        assert (label, value) == (their_label, their_value)
+        return
+    assert label != their_label
+    assert value != their_value
+    # exact_match takes a ticket's own stamp and never the other ticket's.
+    assert _takes_labels(guid, generation, prefix, [DECOY, label])
+    assert _takes_value(guid, generation, value)
+    assert not _takes_labels(guid, generation, prefix, [DECOY, their_label])
+    assert not _takes_value(guid, generation, their_value)
+    if generation > 1:
+        # A later ticket accepts no legacy form at all, not even of its own GUID's first ticket.
+        # (Between first tickets a legacy form may be another GUID's: see test_old_* above.)
+        their_labels, their_values = _every_stamp(other, other_generation, prefix)
+        assert not _takes_labels(guid, generation, prefix, their_labels)
+        assert not any(_takes_value(guid, generation, v) for v in their_values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    any_guid, st.integers(min_value=2, max_value=10**9), st.integers(min_value=1, max_value=10**9), prefixes
+)
+def test_a_later_generation_never_takes_another_generations_stamp(
+    guid: str, generation: int, other: int, prefix: str
+) -> None:
+    if other == generation:
+        return
+    labels, values = _every_stamp(guid, other, prefix)
+    # Not one at a time and not all together (a ticket may carry several labels).
+    assert not _takes_labels(guid, generation, prefix, labels)
+    assert not any(_takes_labels(guid, generation, prefix, [x]) for x in labels)
+    assert not any(_takes_value(guid, generation, v) for v in values)
+    # Nor does the first generation take a later one's.
+    later_labels, later_values = _every_stamp(guid, generation, prefix)
+    assert not _takes_labels(guid, 1, prefix, later_labels)
+    assert not any(_takes_value(guid, 1, v) for v in later_values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_guid, st.integers(min_value=2, max_value=10**9), prefixes)
+def test_later_stamps_keep_jiras_rules_and_their_shape(guid: str, generation: int, prefix: str) -> None:
+    key = stamp_key(guid, generation)
+    assert key != stamp_key(guid)
+    label = stamp_label(guid, prefix, generation)
+    assert utf16_len(label) <= MAX_LABEL
+    assert not any(ch.isspace() for ch in label)
+    assert label.endswith("_" + key)
+    value = stamp_value(guid, generation)
+    assert utf16_len(value) <= MAX_TEXT_FIELD
+    assert value == key or value.endswith(" " + key)
+    assert (stamp_label(guid, prefix, generation), stamp_value(guid, generation)) == (label, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_guid, prefixes)
+def test_generation_one_is_the_stamp_tickets_always_had(guid: str, prefix: str) -> None:
+    assert stamp_key(guid, 1) == stamp_key(guid)
+    assert stamp_label(guid, prefix, generation=1) == stamp_label(guid, prefix)
+    assert stamp_value(guid, generation=1) == stamp_value(guid)
+    for field in ("", FIELD):
+        assert stamp_jql(guid, field, prefix, generation=1) == stamp_jql(guid, field, prefix)
+
+
+def test_later_stamps_pinned() -> None:
+    # Written to Jira, so they must never change: the key is over `<guid>\x1f<n>`.
+    key = "jd" + hashlib.sha256(b"A1\x1f2").hexdigest()[:32]
+    assert stamp_key("A1", 2) == key
+    assert stamp_label("A1", generation=2) == "alarm-A1_" + key
+    assert stamp_value("A1", generation=2) == "A1 " + key
+    # The example in docs/advanced-commands.md, as a literal.
+    assert stamp_label("ALARM-1", generation=2) == "alarm-ALARM-1_jdba35bc0f935e04f28c4aebb6b6e65a86"
+    assert stamp_jql("A1", generation=2) == f'labels = "alarm-A1_{key}"'
+    assert stamp_jql("A1", FIELD, generation=2) == f'cf[10101] ~ "{key}"'
+    # The legacy label is searched for the first ticket only.
+    assert "labels in" in stamp_jql("G" * 256)
+    assert stamp_jql("G" * 256, generation=2) == f'labels = "{stamp_label("G" * 256, generation=2)}"'
+    for bad in (0, -1):
+        for make in (stamp_key, stamp_value):
+            with pytest.raises(ValueError, match="generation"):
+                make("A1", bad)
+        with pytest.raises(ValueError, match="generation"):
+            stamp_label("A1", generation=bad)
+
+
+@settings(max_examples=100, deadline=None)
+@given(any_guid, any_guid)
+def test_each_generation_is_found_by_its_search_and_only_its_ticket_matches(guid: str, other: str) -> None:
+    store = Store()
+    made: dict[tuple[str, int], tuple[Issue, Issue]] = {}
+    for g in {guid, other}:
+        for n in (1, 2, 3):
+            made[(g, n)] = (
+                _issue(store, labels=["x", stamp_label(g, generation=n)]),
+                _issue(store, value=stamp_value(g, n)),
+            )
+    for (g, n), (labelled, valued) in made.items():
+        by_label = _search(store, stamp_jql(g, project="OPS", generation=n))
+        assert exact_match(g, by_label, "", "alarm-", generation=n).key == labelled.key
+        by_value = _search(store, stamp_jql(g, FIELD, generation=n))
+        assert exact_match(g, by_value, FIELD, "alarm-", generation=n).key == valued.key

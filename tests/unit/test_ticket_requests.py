@@ -35,6 +35,7 @@ from driver.ticket_requests import (
     stamp_jql,
     stamp_key,
     stamp_label,
+    stamp_value,
 )
 from driver.ticket_table import Mode, add_row, query_to_table, seed_table, set_mode
 
@@ -390,3 +391,41 @@ def test_make_safe_fits_every_summary_and_label_in_utf16_units(text: str) -> Non
     summary.encode("utf-16-le")  # no lone surrogate: no pair was split
     if utf16_len(text) <= MAX_SUMMARY:
         assert summary == text
+
+
+# --- issue 11: a GUID's later tickets carry their own stamp ----------------------------------
+
+
+def test_plan_stamps_the_tickets_generation() -> None:
+    create = resolved("A1|CREATE|summary;Disk full|")
+    first = plan_requests(create, TABLE, RequestSettings())
+    assert first == plan_requests(create, TABLE, RequestSettings(), generation=1)
+    second = plan_requests(create, TABLE, RequestSettings(), generation=2)
+    assert second.main is not None
+    assert second.main.body["fields"]["labels"] == [stamp_label("A1", generation=2)]
+    assert second.main.body["fields"]["labels"] != ["alarm-A1"]
+    by_field = plan_requests(create, TABLE, RequestSettings(guid_field="customfield_10101"), generation=3)
+    assert by_field.main is not None
+    assert by_field.main.body["fields"]["customfield_10101"] == stamp_value("A1", 3)
+    assert "labels" not in by_field.main.body["fields"]
+    # An UPDATE that sets labels keeps its own ticket's stamp, and not the first ticket's.
+    update = plan_requests(resolved("A1|UPDATE|labels;a|"), TABLE, RequestSettings(), generation=2)
+    assert update.main is not None
+    assert update.main.body["fields"]["labels"] == ["a", stamp_label("A1", generation=2)]
+    with pytest.raises(ValueError, match="generation"):
+        plan_requests(create, TABLE, RequestSettings(), generation=0)
+
+
+def test_stamp_create_body_and_jql_of_a_later_generation() -> None:
+    label = stamp_label("A1", generation=2)
+    assert stamp_create_body({"fields": {"labels": ["x"]}}, "A1", generation=2) == {
+        "fields": {"labels": ["x", label]}
+    }
+    assert stamp_create_body({"fields": {}, "update": {"labels": []}}, "A1", generation=2) == {
+        "fields": {},
+        "update": {"labels": [{"add": label}]},
+    }
+    assert stamp_jql("A1", project="OPS", generation=2) == f'project = "OPS" AND labels = "{label}"'
+    assert stamp_jql("12/345", guid_field="customfield_10101", generation=2) == (
+        f'cf[10101] ~ "{stamp_key("12/345", 2)}"'
+    )

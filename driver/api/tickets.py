@@ -1,0 +1,47 @@
+"""A GUID's ticket and alarm, as the driver records them (read side): GET /api/tickets/{guid}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from driver.api.deps import Context
+from driver.api.errors import NotFound, documented
+from driver.commands import MAX_GUID_LENGTH
+from driver.schemas import TicketView
+from driver.ticket_view import build_view
+
+router = APIRouter(tags=["tickets"])
+
+# `:path`: a GUID may hold `/` (12/345/6789). Clients send it percent-encoded (`/` as %2F, space
+# as %20, `%` as %25); the server decodes the path before routing, so the route sees it as typed.
+GuidParam = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_GUID_LENGTH,
+        description="The GUID exactly as in its commands (surrounding spaces stripped), percent-encoded",
+    ),
+]
+
+
+@router.get(
+    "/api/tickets/{guid:path}",
+    response_model=TicketView,
+    responses={404: documented("The driver has never seen this GUID: no log row, no ticket")},
+)
+async def ticket_view(ctx: Context, guid: GuidParam) -> TicketView:
+    """The GUID's current ticket with its Jira state, its earlier tickets, its alarm's state and log rows."""
+    store = ctx.store
+    view = build_view(
+        guid,
+        store.ticket(guid),
+        store.ticket_history(guid),
+        store.guid_rows(guid),
+        ctx.config.lifecycle.resolve_hold_seconds,
+        store.clock(),
+    )
+    if view is None:
+        raise NotFound(f"the driver has never seen GUID {guid!r}: no log row and no ticket")
+    return view
