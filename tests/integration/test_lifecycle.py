@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from driver.api_client import guid_path
 from tests.fixtures.driver import DriverProcess
 
 Factory = Callable[..., DriverProcess]
@@ -38,6 +39,15 @@ def row_of(driver: DriverProcess, guid: str, action: str) -> dict[str, Any]:
     rows = [r for r in driver.rows() if r["guid"] == guid and r["action"] == action]
     assert rows, f"no {action} row for {guid}"
     return rows[-1]
+
+
+def view(driver: DriverProcess, guid: str) -> dict[str, Any]:
+    """GET /api/tickets/{guid}: what the driver records of the GUID's ticket."""
+    with driver.client() as client:
+        answer = client.get(guid_path(guid))
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()
+    return data
 
 
 def stats(driver: DriverProcess) -> dict[str, Any]:
@@ -74,6 +84,13 @@ def test_resolve_sets_resolution_and_comment_in_one_request(driver_factory: Fact
     assert [c["body"] for c in fields["comment"]["comments"]] == ["cleared at 10:02"]
     # the comment went with the transition: no separate comment POST
     assert not [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith("/comment")]
+    seen = view(driver, "L-1")
+    assert seen["alarm"] == "cleared"
+    ticket = seen["ticket"]
+    assert (ticket["key"], ticket["status"], ticket["status_category"]) == (key, "Done", "done")
+    assert ticket["resolution"] == "Fixed"
+    assert ticket["resolved_by_driver"] is True
+    assert ticket["resolved_at"]
 
 
 def test_resolve_uses_the_configured_resolution_and_reopen_moves_back(
@@ -200,6 +217,13 @@ def test_create_after_resolve_outside_the_window_makes_a_new_ticket(
     settled(driver)
     assert issue(sim, str(second["ticket_key"]))["fields"]["summary"] == "second, updated"
     assert issue(sim, first)["fields"]["summary"] == "first"
+    seen = view(driver, "W-2")
+    assert seen["ticket"]["key"] == second["ticket_key"]
+    assert seen["ticket"]["generation"] == 2
+    assert [(t["key"], t["ended"]) for t in seen["tickets"]] == [
+        (first, "superseded"),
+        (second["ticket_key"], None),
+    ]
 
 
 def test_a_flap_inside_the_hold_cancels_the_resolve(driver_factory: Factory, sim: Any) -> None:
@@ -209,11 +233,13 @@ def test_a_flap_inside_the_hold_cancels_the_resolve(driver_factory: Factory, sim
     key = created_key(driver, "F-1")
     driver.send("F-1|RESOLVE|")
     driver.wait_rows(lambda rows: "resolve hold" in row_of(driver, "F-1", "RESOLVE")["error"])
+    assert view(driver, "F-1")["alarm"] == "resolve_hold"
     driver.send("F-1|UPDATE|comment;flapped back|")
     rows = settled(driver, 10)
     resolve = next(r for r in rows if r["action"] == "RESOLVE")
     assert resolve["status"] == "Cancelled"
     assert "came back within the resolve hold" in resolve["note"]
+    assert view(driver, "F-1")["alarm"] == "active"
     assert transition_posts(sim, key) == []
     assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
 
@@ -299,6 +325,12 @@ def test_a_ticket_deleted_in_jira_is_forgotten_and_the_next_create_makes_a_new_o
     assert create["ticket_key"]
     assert create["ticket_key"] != key
     assert "deleted in Jira: a new ticket" in create["note"]
+    seen = view(driver, "X-1")
+    assert seen["ticket"]["key"] == create["ticket_key"]
+    assert [(t["key"], t["ended"]) for t in seen["tickets"]] == [
+        (key, "deleted"),
+        (create["ticket_key"], None),
+    ]
 
 
 def test_a_deferred_update_and_a_resolve_go_out_in_order_and_count_as_updates(
