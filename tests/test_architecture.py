@@ -19,6 +19,7 @@ PURE_MODULES = [
     "driver.schemas",
     "driver.exactly_once",
     "driver.dry_run",
+    "driver.jira_sync",
 ]
 IO_PACKAGES = ["textual", "httpx", "sqlite_utils", "fastapi", "uvicorn"]
 
