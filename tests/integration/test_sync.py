@@ -15,6 +15,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -400,3 +401,34 @@ def test_the_simulators_search_expands_the_changelog_as_jira_does(
         assert histories[-1]["author"]["displayName"] == "Jane Smith"
         plain = client.post(path, json={**body, "expand": [] if flavor == "datacenter" else ""}).json()
         assert "changelog" not in plain["issues"][0]
+
+
+def test_a_poll_that_meets_a_429_pauses_every_request_until_retry_after(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = driver_factory(sim.url, api_token=TOKEN, ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    key = create(driver, "POLL-2")
+    pause = 8  # longer than poll_seconds: the next poll must wait for it, not for its interval
+    sim.faults(kind=429, count=1, retry_after=pause, method="POST", path="/rest/api/2/search")
+
+    def refused() -> dict[str, Any] | None:
+        return next((e for e in sim.journal() if e["status"] == 429), None)
+
+    refusal = wait_for(refused, "the poll's 429", seconds=15)
+    assert (refusal["method"], refusal["path"]) == ("POST", "/rest/api/2/search")  # only polls search here
+    # the engine's requests wait for the same pause: the pause is Jira's, not the poll's
+    assert driver.send("POLL-2|UPDATE|comment;Still down|").status_code == 202
+    act(sim, user="jsmith", key=key, action="resolve", resolution="Fixed")
+    wait_ticket(driver, "POLL-2", lambda r: r["status_category"] == "done", "the resolve", seconds=40)
+    driver.wait_settled(timeout=30)
+    after = [e for e in sim.journal() if e["seq"] > refusal["seq"] and e["path"].startswith("/rest/api/")]
+    assert after, "nothing was sent after the 429"
+    refused_at = jira_moment(refusal["time"])
+    for entry in after:
+        waited = (jira_moment(entry["time"]) - refused_at).total_seconds()
+        assert waited >= pause, f"{entry['method']} {entry['path']} went {waited:.2f} s after the 429"
+    assert ("POST", f"/rest/api/latest/issue/{key}/comment") in {(e["method"], e["path"]) for e in after}
+
+
+def jira_moment(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
