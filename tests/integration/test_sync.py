@@ -15,7 +15,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -432,3 +432,24 @@ def test_a_poll_that_meets_a_429_pauses_every_request_until_retry_after(
 
 def jira_moment(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def test_a_restart_polls_from_the_stored_cursor(driver_factory: Factory, sim: SimProcess) -> None:
+    driver = driver_factory(sim.url, api_token=TOKEN, ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    key = create(driver, "POLL-3")
+    wait_for(lambda: sync_status(driver)["last_poll_at"], "a first poll")
+    assert driver.stop() == 0
+    act(sim, user="jsmith", key=key, action="resolve", resolution="Fixed")
+    # as if the driver had been stopped for ten minutes: longer than a first poll reaches back
+    since = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    with sqlite3.connect(driver.db_path) as db:
+        db.execute("UPDATE settings SET value = ? WHERE key = 'sync_poll'", (json.dumps({"since": since}),))
+    seen = len(sim.journal())
+    driver.restart()
+    row = wait_ticket(driver, "POLL-3", lambda r: r["status_category"] == "done", "the resolve after restart")
+    assert (row["resolution"], row["changed_by"]) == ("Fixed", "Jane Smith")
+    polls = [e for e in sim.journal()[seen:] if e["path"] == "/rest/api/2/search"]
+    minutes = int(polls[0]["body"]["jql"].split('updated >= "-', 1)[1].split("m", 1)[0])
+    assert 10 + 2 <= minutes <= 10 + 2 + 1  # ten minutes, the margin, and the minute the restart took
+    [(moved,)] = table(driver, "SELECT value FROM settings WHERE key = 'sync_poll'")
+    assert json.loads(moved)["since"] > since
