@@ -42,6 +42,8 @@ class FoundIssue:
     key: str
     url: str
     fields: dict[str, Any] = field(default_factory=dict)
+    changelog: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The issue's `changelog` (`{histories: [{author, created, items}]}`) when the search expanded it."""
 
 
 @dataclass(frozen=True)

@@ -525,16 +525,24 @@ class JiraClient:
         return await self.search(jql, fields, max_pages)
 
     async def search(
-        self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
+        self,
+        jql: str,
+        fields: Sequence[str] = ("labels",),
+        max_pages: int = 10,
+        expand: Sequence[str] = (),
     ) -> list[FoundIssue]:
         """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`.
 
         Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
-        paged by startAt (WIRE-FACTS §5). Raises the JiraError of the first page that fails.
+        paged by startAt (WIRE-FACTS §5). `expand` (e.g. changelog) is a comma-separated string on
+        Cloud's SearchAndReconcileRequestBean and a list on DC's SearchRequestBean (the specs).
+        Raises the JiraError of the first page that fails.
         """
         flavor = await self.detect_api_type()
         wanted = ["key", *(f for f in fields if f != "key")]
         payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
+        if expand:
+            payload["expand"] = ",".join(expand) if flavor == "cloud" else list(expand)
         found: list[FoundIssue] = []
         for _ in range(max_pages):
             if flavor == "cloud":
@@ -548,12 +556,14 @@ class JiraClient:
             for item in issues:
                 key = str(item["key"])
                 values = item.get("fields")
+                changelog = item.get("changelog")
                 found.append(
                     FoundIssue(
                         str(item.get("id", "")),
                         key,
                         self.browse_url(key),
                         dict(values) if isinstance(values, dict) else {},
+                        dict(changelog) if isinstance(changelog, dict) else {},
                     )
                 )
             if flavor == "cloud":

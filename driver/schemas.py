@@ -28,6 +28,8 @@ Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` w
     PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
     POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
     POST /api/catalog/refresh             -> TicketState | 502   (reload Jira's field list)
+    POST /api/jira/webhook                -> WebhookAnswer | 400 | 401 | 413   (Jira's admin webhook;
+                                             no API token: X-Hub-Signature authenticates it)
 
 Errors: every refusal is an ErrorBody. 400 for a body or parameter that is not valid (a value out of
 the bounds below included: nothing of the change is applied), 401 without the API token, 404 for
@@ -130,6 +132,36 @@ class JiraState(StrEnum):
     PAUSED = "paused"  # a 429 without per-issue scope: everything waits until paused_until
 
 
+class SyncStatus(_Body):
+    """Hearing back from Jira: the mode, the last poll, and what webhook deliveries came to."""
+
+    mode: Literal["off", "webhook", "poll", "both"] = "off"
+    last_poll_at: datetime | None = None
+    """When the last poll that Jira answered finished (None: none yet, or polling is off)."""
+    last_poll_error: str = ""
+    """Why the last poll failed or did not go ('' when it worked)."""
+    webhooks_applied: int = 0
+    """Deliveries that changed what the driver records of one of its tickets (running total)."""
+    webhooks_unchanged: int = 0
+    """Deliveries about the driver's tickets that told nothing new (older, or after a deletion)."""
+    webhooks_duplicate: int = 0
+    """Jira's retries of deliveries already handled (same X-Atlassian-Webhook-Identifier)."""
+    webhooks_ignored: int = 0
+    """Deliveries about issues that are not the driver's, or events sync does not use."""
+
+
+class WebhookAnswer(_Body):
+    """The answer to one Jira webhook delivery (POST /api/jira/webhook)."""
+
+    result: Literal["applied", "unchanged", "duplicate", "ignored"]
+    """applied: the ticket's record changed; unchanged: the driver's ticket, nothing new;
+    duplicate: a retry of a delivery already handled; ignored: not the driver's issue, or an
+    event sync does not use."""
+    key: str = ""
+    """The issue key the delivery is about ('' when it names none)."""
+    reason: str = ""
+
+
 class DriverStatus(_Body):
     version: str
     started_at: datetime
@@ -158,6 +190,8 @@ class DriverStatus(_Body):
     """Tries in a row that found Jira out (an outage); 0 while it answers."""
     outage_until: datetime | None = None
     """During an outage: when the next try goes."""
+    sync: SyncStatus = Field(default_factory=SyncStatus)
+    """How the driver hears back from Jira ([sync]): polls and webhook deliveries."""
 
 
 # --- intake -------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Start-up: open the store (migrations), restore settings changed at run time (driver.runtime_settings:
 a stored value that is no longer valid is logged and the config file's is used), load pending work and
 in-doubt creates, ask Jira for its flavour and field list (bounded wait, then in the background),
-start the engine and uvicorn in the same event loop, print `jira-driver listening on URL`.
+start the engine and uvicorn in the same event loop, print `jira-driver listening on URL`. With
+`[sync] mode` poll or both, polling Jira for changes to the driver's tickets starts too
+(driver.sync; the webhook needs nothing started: it is a route).
 
 Shut-down on SIGINT/SIGTERM: stop taking commands (503), let uvicorn finish open HTTP requests,
 give in-flight Jira requests a few seconds, park the rest (an unanswered create stays journaled
@@ -36,6 +38,7 @@ from driver.jira_client import JiraClient
 from driver.jira_metadata import detect, refresh_catalog
 from driver.runtime_settings import RuntimeSettings
 from driver.store import Store
+from driver.sync import Sync
 
 log = logging.getLogger("driver")
 RETENTION_PERIOD = 24 * 3600.0
@@ -124,6 +127,7 @@ def build(config: Config) -> DriverContext:
         jira=jira,
         settings=settings,
         started_at=datetime.now(UTC),
+        sync=Sync(config.sync, store, jira, engine),
     )
 
 
@@ -160,6 +164,8 @@ async def _retention(ctx: DriverContext) -> None:
             log.info("log retention removed %d rows", removed)
         ctx.engine.prune_journal()
         ctx.store.prune_idempotency(IDEMPOTENCY_KEEP)
+        if ctx.sync is not None:
+            ctx.sync.prune()
         await asyncio.sleep(RETENTION_PERIOD)
 
 
@@ -208,6 +214,8 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         await asyncio.wait_for(first_try.wait(), METADATA_WAIT)
     engine.start()
     retention = asyncio.create_task(_retention(ctx))
+    if ctx.sync is not None:
+        ctx.sync.start()
 
     host, port = config.driver.host, config.driver.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -215,6 +223,9 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         sock = listening_socket(host, port)
     except OSError as exc:
         log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
+        retention.cancel()
+        if ctx.sync is not None:
+            await ctx.sync.stop()
         await engine.stop(0)
         ctx.store.close()
         await ctx.jira.aclose()
@@ -259,6 +270,8 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         announcer.cancel()
         retention.cancel()
         metadata.cancel()
+        if ctx.sync is not None:
+            await ctx.sync.stop()
         await engine.stop(ENGINE_GRACE)
         await ctx.jira.aclose()
         ctx.store.close()

@@ -24,6 +24,7 @@ PURE_MODULES = [
     "driver.lifecycle",
     "driver.transitions",
     "driver.dispatch",
+    "driver.jira_sync",
 ]
 IO_PACKAGES = ["textual", "httpx", "sqlite_utils", "fastapi", "uvicorn"]
 

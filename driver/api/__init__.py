@@ -9,6 +9,7 @@ Routes and bodies are those of driver.schemas (its docstring lists them), one AP
                           percent-encoded, as it may hold `/`)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
     driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
+    driver.api.webhook    POST /api/jira/webhook (open to Jira: its signature authenticates it)
 
 Handlers take the driver's parts by `Depends` (driver.api.deps), change settings only through
 driver.runtime_settings, and raise errors instead of returning error bodies: driver.api.errors
@@ -16,8 +17,9 @@ turns them into ErrorBody answers in one place. The OpenAPI schema at /openapi.j
 same: 400 (not FastAPI's 422) for invalid input, and every error status a route may answer.
 
 Every handler runs on the event loop thread, like the engine, so the store has one user and no
-locks. When `[driver] api_token` is set every route but /api/health needs `Authorization: Bearer
-<token>`, compared in constant time. Secrets never appear in any response.
+locks. When `[driver] api_token` is set every route but /api/health and /api/jira/webhook needs
+`Authorization: Bearer <token>`, compared in constant time; the webhook is authenticated by its
+X-Hub-Signature instead (Jira cannot send the token). Secrets never appear in any response.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from driver import __version__
-from driver.api import errors, health, intake, log, settings, ticket, tickets
+from driver.api import errors, health, intake, log, settings, ticket, tickets, webhook
 from driver.api.context import DriverContext
 from driver.api.deps import require_token
 from driver.api.errors import documented
@@ -68,6 +70,7 @@ def create_app(ctx: DriverContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(health.open_router)
+    app.include_router(webhook.router)
     guarded = APIRouter(dependencies=[Depends(require_token)], responses=_COMMON)
     for area in (health.router, intake.router, log.router, ticket.router, tickets.router, settings.router):
         guarded.include_router(area)

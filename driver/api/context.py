@@ -11,6 +11,7 @@ from driver.jira_client import Credentials, JiraClient
 from driver.runtime_settings import RuntimeSettings
 from driver.schemas import LogSettings, UpdateSettings
 from driver.store import Store
+from driver.sync import Sync
 
 
 @dataclass
@@ -20,7 +21,8 @@ class DriverContext:
     `settings` is the one place run-time settings are read from and changed through
     (driver.runtime_settings); `accepting` turns False at shut-down (intake then answers 503).
     `db_problem` is why the API's last write failed ('' once one succeeds; driver.api.deps
-    watch_database), shown by /api/status beside the engine's own.
+    watch_database), shown by /api/status beside the engine's own. `sync` hears back from Jira
+    (driver.sync: POST /api/jira/webhook, polling); None only where no service built one.
     """
 
     config: Config
@@ -31,6 +33,7 @@ class DriverContext:
     started_at: datetime
     accepting: bool = True
     db_problem: str = ""
+    sync: Sync | None = None
 
     # Read-only views kept for callers of round 1 (tests, fixtures); change them through `settings`.
     @property

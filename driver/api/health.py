@@ -11,7 +11,7 @@ from driver.api.views import ticket_state
 from driver.errors import JiraError
 from driver.jira_client import check
 from driver.jira_metadata import refresh_catalog
-from driver.schemas import CheckResult, DriverStatus, Health, TicketState
+from driver.schemas import CheckResult, DriverStatus, Health, SyncStatus, TicketState
 
 open_router = APIRouter(tags=["health"])
 router = APIRouter(tags=["health"])
@@ -25,7 +25,7 @@ async def health() -> Health:
 
 @router.get("/api/status", response_model=DriverStatus)
 async def status(ctx: Context, engine: EngineDep, store: StoreDep) -> DriverStatus:
-    """The status line: Jira's state, the queue, pauses, the database and the engine."""
+    """The status line: Jira's state, the queue, pauses, the database, the engine and sync."""
     pending, deferred = store.counts()
     now = engine.clock()
     paused = engine.health.paused_all_until(now)
@@ -48,6 +48,7 @@ async def status(ctx: Context, engine: EngineDep, store: StoreDep) -> DriverStat
         engine_running=engine.running,
         outage_attempts=engine.health.outage_strikes,
         outage_until=engine.health.outage_until if engine.health.outage_strikes else None,
+        sync=ctx.sync.status() if ctx.sync is not None else SyncStatus(mode=ctx.config.sync.mode),
     )
 
 

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jira_sim import issues as shapes
+from jira_sim import lifecycle
 from jira_sim.data import Issue
 from jira_sim.errors import JiraError
+from jira_sim.issues import Api
 from jira_sim.jql import JqlError, compile_query
 from jira_sim.routes.common import REST, api_of, int_param, json_response, not_found, read_body, user_of
 from jira_sim.search import functions_for, sort_default
@@ -81,6 +83,16 @@ def _jql(params: dict[str, Any]) -> str:
     return jql
 
 
+def _rendered(
+    api: Api, state: SimState, issue: Issue, wanted: list[str], properties: list[str], expand: list[str]
+) -> dict[str, Any]:
+    """A hit as an IssueBean; `expand=changelog` adds its change history, as getIssue does."""
+    body = shapes.issue_json(api, state.catalog, issue, wanted, properties)
+    if "changelog" in expand:
+        body["changelog"] = lifecycle.changelog_json(api, issue)
+    return body
+
+
 def _page_token(offset: int, jql: str) -> str:
     raw = f"{offset}:{zlib.crc32(jql.encode()):08x}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -109,6 +121,7 @@ async def search(request: Request, state: State) -> Response:
     size = min(int_param(params.get("maxResults"), "maxResults", 50), 1000)
     wanted = shapes.wanted_fields(catalog, _as_list(params.get("fields"), "fields"))
     properties = _as_list(params.get("properties"), "properties") or []
+    expand = _as_list(params.get("expand"), "expand") or []
     found, _ = _search(request, state, jql)
     page = found[start : start + size]
     return json_response(
@@ -117,7 +130,7 @@ async def search(request: Request, state: State) -> Response:
             "startAt": start,
             "maxResults": size,
             "total": len(found),
-            "issues": [shapes.issue_json(api, catalog, i, wanted, properties) for i in page],
+            "issues": [_rendered(api, state, i, wanted, properties, expand) for i in page],
         }
     )
 
@@ -135,6 +148,7 @@ async def search_jql(request: Request, state: State) -> Response:
     start = _read_token(token, jql) if isinstance(token, str) and token else 0
     requested = _as_list(params.get("fields"), "fields")
     properties = _as_list(params.get("properties"), "properties") or []
+    expand = _as_list(params.get("expand"), "expand") or []
     reconcile_raw = params.get("reconcileIssues") or []
     if not isinstance(reconcile_raw, list):
         raise JiraError(400, ["reconcileIssues must be a list of issue ids."])
@@ -147,7 +161,7 @@ async def search_jql(request: Request, state: State) -> Response:
         issues_out: list[dict[str, Any]] = [{"id": i.id} for i in page]
     else:
         wanted = shapes.wanted_fields(catalog, requested)
-        issues_out = [shapes.issue_json(api, catalog, i, wanted, properties) for i in page]
+        issues_out = [_rendered(api, state, i, wanted, properties, expand) for i in page]
     result: dict[str, Any] = {"issues": issues_out}
     is_last = start + size >= len(found)
     if not is_last:

@@ -13,6 +13,10 @@ checks about *whether* a request is accepted are left out:
 - negative_data_rejection counts as "invalid" a request that only adds unknown query parameters
   (which the API ignores, as HTTP APIs do) or drops the Authorization header (which this test
   always sends). Refusals of invalid values are asserted one by one in test_api_bounds.py.
+
+The driver takes webhooks (`[sync] mode = webhook`), so POST /api/jira/webhook reads and checks each
+generated body; none is signed with the secret, so each is answered 401 (a declared ErrorBody).
+What a signed delivery does is asserted in test_sync.py against the simulator's real webhook.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ MAX_WAIT = 0.2
 
 @pytest.fixture
 def driver_schema(driver_factory: Callable[..., DriverProcess], sim: Any) -> Any:
-    driver = driver_factory(sim.url, api_token=TOKEN)
+    driver = driver_factory(
+        sim.url, api_token=TOKEN, ini={"sync": {"mode": "webhook", "webhook_secret": "fuzz-secret"}}
+    )
     return schemathesis.openapi.from_url(f"{driver.url}/openapi.json")
 
 

@@ -1,0 +1,107 @@
+"""Jira's admin webhook: POST /api/jira/webhook (WIRE-FACTS §12), handled by driver.sync.
+
+Jira must reach it, so it takes no API token even when `[driver] api_token` is set: the
+`X-Hub-Signature` (HMAC-SHA256 of the raw body with `[sync] webhook_secret`) authenticates it, and
+a delivery without it, or with a wrong one, is refused 401 before its body is parsed. The body is
+read no further than 1 MiB (413). Nothing is changed by a refusal; a 503 (shutting down, or the
+database cannot take it) makes Jira send the delivery again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from driver.api.deps import Context, require_accepting, watch_database
+from driver.api.errors import ApiError, BadRequest, TooLarge, documented
+from driver.jira_sync import MAX_WEBHOOK_BYTES, WebhookBody
+from driver.schemas import WebhookAnswer
+from driver.sync import WebhookRefused
+
+router = APIRouter(tags=["sync"])
+
+
+class SignatureRefused(ApiError):
+    """401: the delivery is not signed with the webhook secret (or webhooks are off)."""
+
+    status = 401
+
+
+_WEBHOOK_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "X-Hub-Signature",
+            "in": "header",
+            "required": True,
+            "description": "sha256=<hex HMAC-SHA256 of the raw body, keyed on [sync] webhook_secret>",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "X-Atlassian-Webhook-Identifier",
+            "in": "header",
+            "required": False,
+            "description": "the same on Jira's retries of one delivery: a repeat is answered `duplicate`",
+            "schema": {"type": "string"},
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": WebhookBody.model_json_schema()}},
+    },
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The body, read no further than MAX_WEBHOOK_BYTES (TooLarge past it)."""
+
+    def too_large() -> TooLarge:
+        return TooLarge(f"the body is larger than {MAX_WEBHOOK_BYTES} bytes; nothing was changed")
+
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/api/jira/webhook",
+    response_model=WebhookAnswer,
+    dependencies=[Depends(require_accepting), Depends(watch_database)],
+    openapi_extra=_WEBHOOK_DOC,
+    responses={
+        400: documented("The body is not JSON, or not a Jira webhook body; nothing was changed"),
+        401: documented(
+            "X-Hub-Signature is missing or wrong, or [sync] mode takes no webhooks; nothing was changed"
+        ),
+        413: documented("The body is over 1 MiB; nothing was changed"),
+        503: documented(
+            "Shutting down, or the database cannot take it; nothing was changed (Jira sends it again)",
+            **{"Retry-After": "seconds to wait before trying again"},
+        ),
+    },
+)
+async def jira_webhook(request: Request, ctx: Context) -> WebhookAnswer:
+    """One delivery of Jira's admin webhook (jira:issue_updated, jira:issue_deleted, comment_created).
+
+    Authenticated by its signature alone (no API token). Answers what became of it: `applied`
+    (a ticket's record changed), `unchanged`, `duplicate` (a retry) or `ignored` (not the driver's).
+    """
+    sync = ctx.sync
+    if sync is None or not sync.takes_webhooks:
+        raise SignatureRefused(f"webhooks are off ([sync] mode = {ctx.config.sync.mode})")
+    raw = await _raw_body(request)
+    try:
+        handled = await sync.handle_webhook(raw, request.headers)
+    except WebhookRefused as exc:
+        if exc.kind == "malformed":
+            raise BadRequest(str(exc)) from None
+        raise SignatureRefused(str(exc)) from None
+    return WebhookAnswer(result=handled.result, key=handled.key, reason=handled.reason)

@@ -1,0 +1,411 @@
+"""Hearing back from Jira (I/O): webhook deliveries and polls, through one handler, into the store.
+
+`[sync] mode` says which way Jira's changes arrive (driver.jira_sync has the rules, pure):
+
+    webhook   POST /api/jira/webhook (driver.api.webhook) hands the raw body and headers to
+              `Sync.handle_webhook`: the signature is checked on the raw bytes, the body parsed,
+              Jira's retries (the same X-Atlassian-Webhook-Identifier) answered `duplicate`.
+    poll      `run_polling` calls `poll_once` every `poll_seconds`: one JQL search for the driver's
+              projects' issues updated since the last poll, oldest change first, with each hit's
+              changelog and comments (who changed it). The cursor (the moment the next poll counts
+              from) is a settings row, so a restart neither misses changes nor reads a week again.
+
+Both end in `_handle`: find whose issue it is (a current ticket key or id, an earlier ticket of a
+GUID, or a create in doubt recognised by its stamp), apply driver.jira_sync.apply_change, store it
+(`store.record_jira_state`, in the same transaction as the delivery's identifier and the counters),
+and then tell the engine (`Engine.ticket_changed`), so the GUID's next rows are planned with it.
+Nothing awaits between reading the record and telling the engine, so no engine step interleaves.
+
+Polling's requests (and the one GET myself that tells the driver's own account) obey the engine's
+JiraHealth like every request: nothing is sent after a 401 until the credentials change, nor
+during a 429 pause or an outage; a 401, 429 or outage met here is reported to it, and an answer
+ends an outage (driver.recording does the same for the engine's requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+
+from driver.clock import Clock
+from driver.config import SyncSection
+from driver.engine import Engine
+from driver.errors import (
+    DriverError,
+    JiraAuthError,
+    JiraError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraUnavailable,
+)
+from driver.jira_answers import JiraUser
+from driver.jira_client import ISSUE_STATE_FIELDS, JiraClient
+from driver.jira_sync import (
+    WEBHOOK_IDS_KEEP,
+    Handled,
+    JiraChange,
+    WebhookBody,
+    apply_change,
+    changed,
+    next_cursor,
+    poll_change,
+    poll_jql,
+    poll_minutes,
+    signature_valid,
+    stamp_owner,
+    webhook_change,
+)
+from driver.jobs import TicketRecord
+from driver.schemas import SyncStatus
+from driver.store import Store, iso
+
+log = logging.getLogger("driver.sync")
+
+POLL_PAGES = 20
+"""Search pages one poll reads at most (100 issues each): the rest waits for the next poll."""
+IDENTITY_WAIT = 3.0
+"""Seconds a webhook waits for GET myself (once per credentials) before it is handled without."""
+CURSOR_SETTING = "sync_poll"
+"""The settings row holding the poll cursor: `{"since": ISO moment}`."""
+COUNTERS = {
+    "applied": "webhook_applied",
+    "unchanged": "webhook_unchanged",
+    "duplicate": "webhook_duplicate",
+    "ignored": "webhook_ignored",
+}
+"""stats_totals counters of webhook deliveries, by result."""
+DOUBTFUL = ("creating", "in_doubt")
+
+
+class WebhookRefused(DriverError):
+    """A delivery refused before anything was read into the store.
+
+    kind: 'disabled' ([sync] mode takes no webhooks), 'signature' (X-Hub-Signature missing or
+    wrong), 'malformed' (not JSON, or not a webhook body).
+    """
+
+    def __init__(self, kind: Literal["disabled", "signature", "malformed"], message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class Sync:
+    """What the driver hears back from Jira, by webhook and by polling (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: SyncSection,
+        store: Store,
+        jira: JiraClient,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.mode = config.mode
+        self.poll_seconds = config.poll_seconds
+        self._secret = config.webhook_secret
+        self.store = store
+        self.jira = jira
+        self.engine = engine
+        self.clock: Clock = clock or engine.clock
+        self.last_poll_at: datetime | None = None
+        self.last_poll_error = ""
+        self._retry_at: datetime | None = None
+        self._me: JiraUser | None = None
+        self._me_for: object = None
+        self._asking: asyncio.Task[JiraUser | None] | None = None
+        self._polling: asyncio.Task[None] | None = None
+
+    @property
+    def takes_webhooks(self) -> bool:
+        """Mode webhook or both."""
+        return self.mode in ("webhook", "both")
+
+    @property
+    def polls(self) -> bool:
+        """Mode poll or both."""
+        return self.mode in ("poll", "both")
+
+    def start(self) -> None:
+        """Start polling as a task of the running loop when the mode polls (the webhook is a route)."""
+        if self.polls and self._polling is None:
+            self._polling = asyncio.get_running_loop().create_task(self.run_polling(), name="sync-poll")
+            log.info("polling Jira for changes to the driver's tickets every %g s", self.poll_seconds)
+
+    async def stop(self) -> None:
+        """Stop polling and any GET myself in flight (a poll cut off moves no cursor)."""
+        tasks = [t for t in (self._polling, self._asking) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0)
+        self._polling = None
+
+    # --- the webhook ----------------------------------------------------------------------------
+
+    async def handle_webhook(self, raw: bytes, headers: Mapping[str, str]) -> Handled:
+        """Handle one delivery: its raw body and its HTTP headers (any case).
+
+        Raises WebhookRefused (nothing changed) when webhooks are off, the signature is missing or
+        wrong, or the body is not a webhook's; sqlite3.OperationalError when the database cannot
+        take it (nothing changed either: Jira sends it again).
+        """
+        if not self.takes_webhooks:
+            raise WebhookRefused("disabled", f"webhooks are off ([sync] mode = {self.mode})")
+        named = {name.lower(): value for name, value in headers.items()}
+        if not signature_valid(self._secret.get_secret_value(), raw, named.get("x-hub-signature")):
+            raise WebhookRefused(
+                "signature",
+                "missing or wrong X-Hub-Signature (HMAC-SHA256 of the body with [sync] webhook_secret)",
+            )
+        try:
+            body = WebhookBody.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+            raise WebhookRefused("malformed", f"not a Jira webhook body: {where}: {first['msg']}") from None
+        identifier = named.get("x-atlassian-webhook-identifier", "").strip()[:200] or None
+        change = webhook_change(body)
+        me = await self.identity(IDENTITY_WAIT) if change is not None else None
+        key = body.issue.key if body.issue is not None else ""
+        return self._handle(change, me, key=key, identifier=identifier, counted=True)
+
+    # --- the one handler ------------------------------------------------------------------------
+
+    def _handle(
+        self,
+        change: JiraChange | None,
+        me: JiraUser | None,
+        *,
+        key: str,
+        identifier: str | None = None,
+        counted: bool = False,
+    ) -> Handled:
+        """Apply one change in one transaction (with the delivery's identifier and its counter),
+        then tell the engine about a record that changed. No await: nothing interleaves."""
+        now = self.clock()
+        after: TicketRecord | None = None
+        with self.store.transaction():
+            if identifier is not None and not self.store.webhook_seen(identifier):
+                handled = Handled("duplicate", key, "a retry of a delivery already handled")
+            elif change is None:
+                handled = Handled("ignored", key, "an event sync does not use")
+            else:
+                handled, after = self._apply(change, me, now)
+            if counted:
+                self.store.count_total(COUNTERS[handled.result])
+        if after is not None:
+            self.engine.ticket_changed(after)
+        return handled
+
+    def _apply(
+        self, change: JiraChange, me: JiraUser | None, now: datetime
+    ) -> tuple[Handled, TicketRecord | None]:
+        key = change.key
+        record = self.store.ticket_by_key(key)
+        if record is None and change.id:
+            record = self.store.ticket_by_key(change.id)
+        if record is not None and record.state == "created" and record.ticket_key:
+            new = apply_change(record, change, me, now)
+            if new is None:
+                why = "known deleted" if record.deleted_at is not None else "older than what the driver has"
+                return Handled("unchanged", key, why), None
+            self.store.record_jira_state(new)
+            if not changed(record, new):
+                return Handled("unchanged", key, "nothing new"), None
+            return Handled("applied", key, _summary(new)), new
+        if record is not None:
+            return Handled("unchanged", key, "the driver's ticket, its create still being settled"), None
+        if self.store.guid_of_old_ticket(key) or (change.id and self.store.guid_of_old_ticket(change.id)):
+            return Handled("unchanged", key, "an earlier ticket of a GUID"), None
+        settings = self.engine.ticket.settings
+        doubtful = [r.guid for r in self.store.tickets_in(DOUBTFUL)]
+        if doubtful and stamp_owner(change.state, doubtful, settings.guid_field, settings.guid_label_prefix):
+            return Handled("unchanged", key, "the driver's ticket, its create still being settled"), None
+        return Handled("ignored", key, "not one of the driver's tickets"), None
+
+    # --- the driver's own account ---------------------------------------------------------------
+
+    async def identity(self, wait: float) -> JiraUser | None:
+        """The Jira user the driver's credentials act as (GET myself once per credentials).
+
+        None when it is not known within `wait` seconds, or Jira may not be asked now (a 401, a
+        429 pause, an outage): who changed a ticket is then recorded without saying whether it
+        was the driver.
+        """
+        credentials = self.jira.credentials
+        if self._me is not None and self._me_for is credentials:
+            return self._me
+        if self._asking is None or self._asking.done():
+            if self._blocked(self.clock()):
+                return None
+            self._asking = asyncio.get_running_loop().create_task(self._ask_identity(credentials))
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(self._asking), wait)
+        return None
+
+    async def _ask_identity(self, credentials: object) -> JiraUser | None:
+        now = self.clock()
+        self.engine.health.sent(now)
+        try:
+            me = await self.jira.current_user()
+        except JiraError as exc:
+            self._jira_failed(exc, now)
+            log.warning("cannot ask Jira who the driver is (GET myself): %s", exc)
+            return None
+        self.engine.mark_ok()
+        if self.jira.credentials is credentials:
+            self._me, self._me_for = me, credentials
+        return me
+
+    # --- polling --------------------------------------------------------------------------------
+
+    async def run_polling(self) -> None:
+        """Poll every `poll_seconds` until cancelled (a poll held back by Jira's health goes as soon
+        as it may, within the interval)."""
+        while True:
+            try:
+                await self.poll_once()
+            except sqlite3.OperationalError as exc:
+                self.last_poll_error = f"database unavailable: {exc}"
+                log.warning("poll not recorded: database unavailable: %s", exc)
+            except Exception:  # a bug must not end polling
+                log.exception("unexpected error in a poll")
+                self.last_poll_error = "internal error: see the driver's log"
+            await asyncio.sleep(self._next_delay())
+
+    def _next_delay(self) -> float:
+        if self._retry_at is None:
+            return self.poll_seconds
+        wait = (self._retry_at - self.clock()).total_seconds()
+        return min(self.poll_seconds, max(0.05, wait))
+
+    def _blocked(self, now: datetime) -> bool:
+        health = self.engine.health
+        return health.auth_failed or health.blocked_until(now) is not None
+
+    async def poll_once(self) -> int | None:
+        """One poll: search, handle every hit, move the cursor. The number of hits; None when it did
+        not go (Jira's health holds every request, or Jira failed it: `last_poll_error` says)."""
+        now = self.clock()
+        health = self.engine.health
+        self._retry_at = None
+        if health.auth_failed:
+            self.last_poll_error = "not sent: Jira refused the credentials (401); waiting for new ones"
+            return None
+        blocked = health.blocked_until(now)
+        if blocked is not None:
+            self._retry_at = blocked
+            self.last_poll_error = f"not sent: requests to Jira wait until {iso(blocked)}"
+            return None
+        projects = self.store.live_ticket_projects()
+        if not projects:
+            self._save_cursor(now)
+            self._polled("")
+            return 0
+        me = await self.identity(IDENTITY_WAIT)
+        now = self.clock()
+        if self._blocked(now):
+            self._retry_at = health.blocked_until(now)
+            self.last_poll_error = "not sent: requests to Jira are held (see jira_state)"
+            return None
+        jql = poll_jql(projects, poll_minutes(self._cursor(), now, self.poll_seconds))
+        guid_field = self.engine.ticket.settings.guid_field
+        fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
+        health.sent(now)
+        try:
+            hits = await self.jira.search(jql, fields, POLL_PAGES, expand=("changelog",))
+        except JiraError as exc:
+            self._jira_failed(exc, now)
+            self.last_poll_error = f"poll failed: {exc}"
+            log.warning("poll failed: %s", exc)
+            return None
+        self.engine.mark_ok()
+        last_updated: datetime | None = None
+        for hit in hits:
+            change = poll_change(hit.id, hit.key, hit.fields, hit.changelog)
+            if change is None:
+                continue
+            self._handle(change, me, key=hit.key)
+            if change.moment is not None:
+                last_updated = change.moment
+        self._save_cursor(next_cursor(now, last_updated))
+        note = ""
+        if len(hits) >= POLL_PAGES * 100:
+            note = f"{len(hits)} issues updated since the last poll: the rest comes with the next polls"
+            log.warning("poll: %s", note)
+        self._polled(note)
+        return len(hits)
+
+    def _polled(self, note: str) -> None:
+        self.last_poll_at = self.clock()
+        self.last_poll_error = note
+
+    def _cursor(self) -> datetime | None:
+        stored = self.store.setting(CURSOR_SETTING)
+        since = stored.get("since") if isinstance(stored, dict) else None
+        if not isinstance(since, str):
+            return None
+        try:
+            return datetime.fromisoformat(since)
+        except ValueError:
+            return None
+
+    def _save_cursor(self, since: datetime) -> None:
+        self.store.put_setting(CURSOR_SETTING, {"since": iso(since)})
+
+    def _jira_failed(self, exc: JiraError, now: datetime) -> None:
+        """Tell Jira's health what a request of sync met, as the engine's recording does."""
+        health = self.engine.health
+        if isinstance(exc, JiraAuthError):
+            if health.refused_credentials(exc):
+                log.error("Jira answered 401: sending stops until the credentials change")
+        elif isinstance(exc, JiraRateLimited):
+            until = health.rate_limited(exc, now, None)
+            self._retry_at = until
+            log.warning("%s: pausing all sending until %s", exc.reason, iso(until))
+        elif isinstance(exc, JiraUnavailable):
+            until, began = health.unavailable(exc, now)
+            self._retry_at = until
+            if began:
+                wait = (until - now).total_seconds()
+                log.warning("Jira is unreachable (%s): all sending waits %.1f s", exc.reason, wait)
+        elif isinstance(exc, JiraRejected):
+            self.engine.mark_ok()  # Jira answered: it is up, the credentials work
+
+    # --- retention and status -------------------------------------------------------------------
+
+    def prune(self) -> int:
+        """Forget webhook delivery identifiers older than a week (Jira retries within hours)."""
+        return self.store.prune_webhook_deliveries(WEBHOOK_IDS_KEEP)
+
+    def status(self) -> SyncStatus:
+        """The `sync` part of GET /api/status."""
+        total = self.store.total
+        return SyncStatus(
+            mode=self.mode,
+            last_poll_at=self.last_poll_at,
+            last_poll_error=self.last_poll_error,
+            webhooks_applied=total(COUNTERS["applied"]),
+            webhooks_unchanged=total(COUNTERS["unchanged"]),
+            webhooks_duplicate=total(COUNTERS["duplicate"]),
+            webhooks_ignored=total(COUNTERS["ignored"]),
+        )
+
+
+def _summary(record: TicketRecord) -> str:
+    if record.deleted_at is not None:
+        return "deleted in Jira"
+    parts = [f"status {record.jira_status or '?'}"]
+    if record.resolution:
+        parts.append(f"resolution {record.resolution}")
+    if record.changed_by:
+        parts.append(f"by {record.changed_by}")
+    return ", ".join(parts)
