@@ -21,6 +21,7 @@ import fcntl
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import httpx
 
 from driver.api_client import DriverClient, DriverClientError
 from driver.parent_watch import ENV_VAR as PARENT_FD_VAR
@@ -202,7 +205,9 @@ def _stop(child: Child, hurry: threading.Event) -> None:
             process.wait(timeout=0.05)
 
 
-def _write_config(path: Path, sim_url: str, database: Path) -> None:
+def _write_config(path: Path, sim_url: str, database: Path, webhook_secret: str) -> None:
+    # it holds a secret: private before anything is written to it
+    path.touch(mode=0o600)
     path.write_text(
         "\n".join(
             [
@@ -222,6 +227,16 @@ def _write_config(path: Path, sim_url: str, database: Path) -> None:
                 "; small numbers so that the demo shows updates being Deferred and merged",
                 "max_updates = 2",
                 "interval_seconds = 15",
+                "[lifecycle]",
+                "; a cleared alarm's RESOLVE waits a little: an alarm that comes back takes it back",
+                f"resolve_hold_seconds = {RESOLVE_HOLD:g}",
+                "reopen_window_minutes = 60",
+                "[sync]",
+                "; the simulator calls the driver's webhook; a ticket a person resolves while its",
+                "; alarm is active is reopened by the alarm's next command",
+                "mode = webhook",
+                f"webhook_secret = {webhook_secret}",
+                "when_resolved_in_jira = reopen",
                 "",
             ]
         ),
@@ -240,38 +255,109 @@ PROBLEMS = [
 ]
 
 
-def sample_alarms(rng: random.Random) -> Iterator[tuple[float, list[str]]]:
-    """(delay in seconds, commands) pairs: new alarms, their updates, and one flapping alarm."""
+RESOLVE_HOLD = 4.0
+PERSON = "jsmith"
+"""The simulator's person who resolves a ticket in Jira while its alarm is still active."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the feed, `delay` s after the previous: commands to send, or a person's act in Jira."""
+
+    delay: float
+    commands: tuple[str, ...] = ()
+    resolve_in_jira: str = ""
+    """The GUID whose ticket the person resolves (through the simulator's /_sim/act)."""
+
+
+def sample_alarms(rng: random.Random) -> Iterator[Step]:
+    """The feed: new alarms and their updates, alarms that clear, one that flaps inside the resolve
+    hold, and one whose ticket a person resolves in Jira while the alarm is still active."""
+    guids: list[str] = []
     for n in range(1, 7):
         element = ELEMENTS[n - 1]
         problem, severity = PROBLEMS[n - 1]
         guid = f"12/{3400 + n}/{rng.randint(10000, 99999)}"
+        guids.append(guid)
         priority = {"Critical": "Highest", "Major": "High"}.get(severity, "Medium")
-        yield (
+        yield Step(
             0.8,
-            [
+            (
                 f"{guid}|CREATE|summary;{element}: {problem}|priority;{priority}"
-                f"|labels;demo,{element}|description;Raised by the demo feed on {element}.|"
-            ],
+                f"|labels;demo,{element}|description;Raised by the demo feed on {element}.|",
+            ),
         )
         if n % 2 == 0:
-            yield 1.0, [f"{guid}|UPDATE|comment;Operator acknowledged {problem.lower()}.|"]
+            yield Step(1.0, (f"{guid}|UPDATE|comment;Operator acknowledged {problem.lower()}.|",))
     flapping = "12/3999/1"
-    yield 0.5, [f"{flapping}|CREATE|summary;mux-bru-2: Link flapping|priority;High|labels;demo,flapping|"]
+    yield Step(
+        0.5, (f"{flapping}|CREATE|summary;mux-bru-2: Link flapping|priority;High|labels;demo,flapping|",)
+    )
     # a flapping alarm: many updates in a short time; the limiter defers and merges them
     for i in range(1, 9):
         state = "CLEARED" if i % 2 == 0 else "RAISED"
-        yield 0.4, [f"{flapping}|UPDATE|comment;Link state {state} (change {i})|"]
-    yield 1.0, ["12/0000/404|UPDATE|comment;An update for an alarm that never had a ticket|"]
+        yield Step(0.4, (f"{flapping}|UPDATE|comment;Link state {state} (change {i})|",))
+    yield Step(1.0, ("12/0000/404|UPDATE|comment;An update for an alarm that never had a ticket|",))
+    # two alarms clear: their tickets are resolved once the hold has passed
+    for guid in (guids[0], guids[2]):
+        yield Step(0.8, (f"{guid}|RESOLVE|resolution;Fixed|comment;The alarm cleared.|",))
+    # the flapping alarm clears, and is back within the hold: its RESOLVE is Cancelled
+    yield Step(0.5, (f"{flapping}|RESOLVE|comment;Link stable again.|",))
+    yield Step(RESOLVE_HOLD / 2, (f"{flapping}|CREATE|summary;mux-bru-2: Link flapping|",))
+    # a person resolves a ticket in Jira while its alarm is still active; the webhook tells the
+    # driver, and the alarm's next update reopens the ticket ([sync] when_resolved_in_jira)
+    yield Step(1.0, resolve_in_jira=guids[4])
+    yield Step(3.0, (f"{guids[4]}|UPDATE|comment;Still alarming: {PROBLEMS[4][0].lower()}.|",))
+    # and the last one clears too
+    yield Step(1.0, (f"{guids[5]}|RESOLVE|comment;The alarm cleared.|",))
 
 
-async def _feed(client: DriverClient, stop: threading.Event) -> None:
+async def _feed(client: DriverClient, sim_url: str, stop: threading.Event) -> None:
     rng = random.Random(2026)
-    for delay, commands in sample_alarms(rng):
-        if stop.wait(delay):
+    for step in sample_alarms(rng):
+        if stop.wait(step.delay):
             return
-        with contextlib.suppress(DriverClientError):
-            await client.send_commands(commands)
+        with contextlib.suppress(DriverClientError, httpx.HTTPError):
+            if step.commands:
+                await client.send_commands(list(step.commands))
+            if step.resolve_in_jira:
+                await _resolve_in_jira(client, sim_url, step.resolve_in_jira)
+
+
+async def _resolve_in_jira(client: DriverClient, sim_url: str, guid: str) -> None:
+    """The person resolves the GUID's ticket in the simulator (as if in Jira's web page)."""
+    key = (await client.ticket_view(guid)).ticket
+    if key is None or key.key is None:
+        return
+    async with httpx.AsyncClient(base_url=sim_url, timeout=5.0) as sim:
+        await sim.post(
+            "/_sim/act",
+            json={
+                "user": PERSON,
+                "key": key.key,
+                "action": "resolve",
+                "resolution": "Won't Fix",
+                "comment": "Looks fine from here; closing.",
+            },
+        )
+
+
+async def _register_webhook(sim_url: str, driver_url: str, secret: str) -> None:
+    """Register the driver's webhook with the simulator, as a Jira administrator would (WIRE-FACTS §12)."""
+    async with httpx.AsyncClient(base_url=sim_url, timeout=5.0, auth=("admin", "admin")) as sim:
+        answer = await sim.post(
+            "/rest/webhooks/1.0/webhook",
+            json={
+                "name": "jira-driver demo",
+                "url": f"{driver_url}/api/jira/webhook",
+                "events": ["jira:issue_updated", "jira:issue_deleted", "comment_created"],
+                "secret": secret,
+            },
+        )
+        if answer.status_code >= 300:
+            raise DemoError(
+                f"the simulator refused the demo's webhook: HTTP {answer.status_code} {answer.text}"
+            )
 
 
 COLUMNS = (("ID", 5), ("TYPE", 9), ("ACTION", 6), ("GUID", 14), ("STATUS", 8), ("TICKET", 7))
@@ -367,33 +453,36 @@ def _run(
     sim_argv = [python, "-m", "driver", "sim", "--port", "0"]
     sim = _start("simulator", sim_argv, demo_dir / "sim.log", parent_fd, children)
     ini = demo_dir / "demo.ini"
-    _write_config(ini, sim.url, demo_dir / "driver.db")
+    secret = secrets.token_urlsafe(24)
+    _write_config(ini, sim.url, demo_dir / "driver.db", secret)
     print(f"simulator at {sim.url} (browse tickets at {sim.url}/browse/OPS-1)", flush=True)
     print("starting the driver ...", flush=True)
     drv_argv = [python, "-m", "driver", "run", "--config", str(ini)]
     drv = _start("driver", drv_argv, demo_dir / "driver.log", parent_fd, children)
     print(f"driver API at {drv.url}", flush=True)
+    asyncio.run(_register_webhook(sim.url, drv.url, secret))
+    print("the simulator sends its webhooks to the driver (a person's changes flow back)", flush=True)
     if use_ui:
-        _run_ui(drv.url, seconds, stopper)
+        _run_ui(drv.url, sim.url, seconds, stopper)
     else:
-        _run_plain(drv.url, seconds, stopper)
+        _run_plain(drv.url, sim.url, seconds, stopper)
 
 
-def _feed_in_thread(url: str, stop: threading.Event) -> threading.Thread:
+def _feed_in_thread(url: str, sim_url: str, stop: threading.Event) -> threading.Thread:
     async def run() -> None:
         async with DriverClient(url) as client:
-            await _feed(client, stop)
+            await _feed(client, sim_url, stop)
 
     thread = threading.Thread(target=lambda: asyncio.run(run()), daemon=True)
     thread.start()
     return thread
 
 
-def _run_plain(url: str, seconds: float, stopper: _Stopper) -> None:
+def _run_plain(url: str, sim_url: str, seconds: float, stopper: _Stopper) -> None:
     stop = threading.Event()
     # a stop signal ends the watch at its next poll, which prints the day's figures
     stopper.wake_with(stop.set)
-    _feed_in_thread(url, stop)
+    _feed_in_thread(url, sim_url, stop)
     print("feeding sample alarms; press Ctrl-C to stop\n", flush=True)
 
     async def watch() -> None:
@@ -407,12 +496,12 @@ def _run_plain(url: str, seconds: float, stopper: _Stopper) -> None:
         stop.set()
 
 
-def _run_ui(url: str, seconds: float, stopper: _Stopper) -> None:
+def _run_ui(url: str, sim_url: str, seconds: float, stopper: _Stopper) -> None:
     # the TUI is optional for the driver package; import it only when a terminal is there for it
     from ui.app import JiraDriverApp
 
     stop = threading.Event()
-    _feed_in_thread(url, stop)
+    _feed_in_thread(url, sim_url, stop)
     os.environ["JIRA_DRIVER_URL"] = url
     # what ui.app.run_app does, with the app and its loop at hand so that a stop signal can ask
     # the app to exit the way its Quit key does (the terminal is restored, the loop ends)

@@ -341,8 +341,10 @@ def changed(old: TicketRecord, new: TicketRecord) -> bool:
     return replace(old, synced_at=None) != replace(new, synced_at=None)
 
 
-def stamp_owner(state: IssueState, guids: Iterable[str], guid_field: str, label_prefix: str) -> str | None:
-    """Which of these GUIDs (creates in doubt) the issue is stamped for, if any.
+def stamp_owner(
+    state: IssueState, guids: Iterable[tuple[str, int]], guid_field: str, label_prefix: str
+) -> str | None:
+    """Which of these (GUID, generation) pairs (creates in doubt) the issue is stamped for, if any.
 
     The stamp is the guid_field's exact value, or else the GUID's label among `labels`
     (driver.exactly_once.exact_match). An issue whose fields do not include the stamp's field
@@ -354,10 +356,8 @@ def stamp_owner(state: IssueState, guids: Iterable[str], guid_field: str, label_
     if not guid_field and not isinstance(fields.get("labels"), list):
         return None
     hit = [state]
-    # TODO(generation): stamps of a GUID's later tickets carry their generation once
-    # driver.ticket_requests takes it; a create in doubt knows its generation (TicketRecord).
-    for guid in guids:
-        if exact_match(guid, hit, guid_field, label_prefix) is not None:
+    for guid, generation in guids:
+        if exact_match(guid, hit, guid_field, label_prefix, generation=generation) is not None:
             return guid
     return None
 

@@ -226,7 +226,7 @@ class Sync:
         if self.store.guid_of_old_ticket(key) or (change.id and self.store.guid_of_old_ticket(change.id)):
             return Handled("unchanged", key, "an earlier ticket of a GUID"), None
         settings = self.engine.ticket.settings
-        doubtful = [r.guid for r in self.store.tickets_in(DOUBTFUL)]
+        doubtful = [(r.guid, r.generation) for r in self.store.tickets_in(DOUBTFUL)]
         if doubtful and stamp_owner(change.state, doubtful, settings.guid_field, settings.guid_label_prefix):
             return Handled("unchanged", key, "the driver's ticket, its create still being settled"), None
         return Handled("ignored", key, "not one of the driver's tickets"), None

@@ -409,13 +409,18 @@ def test_a_create_in_doubt_is_recognised_by_its_stamp() -> None:
     guid = "site 7/alarm 1"
     labelled = IssueState.from_issue(_issue(labels=["other", stamp_label(guid, "alarm-")]))
     assert labelled is not None
-    assert stamp_owner(labelled, ["X-9", guid], "", "alarm-") == guid
-    assert stamp_owner(labelled, ["X-9"], "", "alarm-") is None
+    assert stamp_owner(labelled, [("X-9", 1), (guid, 1)], "", "alarm-") == guid
+    assert stamp_owner(labelled, [("X-9", 1)], "", "alarm-") is None
     unlabelled = IssueState.from_issue({"key": "OPS-1", "fields": {"summary": "x"}})
     assert unlabelled is not None
-    assert stamp_owner(unlabelled, [guid], "", "alarm-") is None
+    assert stamp_owner(unlabelled, [(guid, 1)], "", "alarm-") is None
     field = "customfield_10101"
     stamped = IssueState.from_issue(_issue(**{field: stamp_value(guid)}))
     assert stamped is not None
-    assert stamp_owner(stamped, [guid], field, "alarm-") == guid
-    assert stamp_owner(labelled, [guid], field, "alarm-") is None
+    assert stamp_owner(stamped, [(guid, 1)], field, "alarm-") == guid
+    assert stamp_owner(labelled, [(guid, 1)], field, "alarm-") is None
+    # a later ticket of the GUID carries its generation's stamp, not the first ticket's
+    second = IssueState.from_issue(_issue(labels=[stamp_label(guid, "alarm-", 2)]))
+    assert second is not None
+    assert stamp_owner(second, [(guid, 1)], "", "alarm-") is None
+    assert stamp_owner(second, [(guid, 2)], "", "alarm-") == guid
