@@ -360,7 +360,7 @@ async def _register_webhook(sim_url: str, driver_url: str, secret: str) -> None:
             )
 
 
-COLUMNS = (("ID", 5), ("TYPE", 9), ("ACTION", 6), ("GUID", 14), ("STATUS", 8), ("TICKET", 7))
+COLUMNS = (("ID", 5), ("TYPE", 9), ("ACTION", 7), ("GUID", 14), ("STATUS", 9), ("TICKET", 7))
 
 
 def _line(cells: list[str]) -> str:
