@@ -511,6 +511,9 @@ def test_a_retry_after_a_500_carries_the_same_identifier(manual_sim: SimProcess)
         assert [a["status"] for a in pending["attempts"]] == [500]
         manual_sim.advance(1.0)  # the first retry waits 1 s of the simulator's clock
         second = receiver.wait(2)[1]
+        # the second retry is scheduled from the clock when the 503 is recorded: advancing before
+        # that would leave it due after the advance, and it would never come
+        recorded(manual_sim, lambda journal: bool(journal and len(journal[0]["attempts"]) >= 2))
         manual_sim.advance(2.0)
         third = receiver.wait(3)[2]
         ids = {r.headers["x-atlassian-webhook-identifier"] for r in (first, second, third)}
