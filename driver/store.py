@@ -378,14 +378,16 @@ class Store:
         """(ticket key, settled time) of the automatic update requests that went out Ok since then.
 
         One per request: rows merged into another row's request are not counted, and a repeated
-        CREATE that became an update is (its request has an `edit` part, a real create's has not).
+        CREATE that became an update is (its request has an `edit` part, a real create's has not);
+        so is a RESOLVE or REOPEN that made a transition (its request has a `transition` part).
         """
         rows = self.db.execute(
             "SELECT ticket_key, settled_at FROM log"
             # `+status`: the planner would otherwise walk every Ok row by log_status, not the
             # few recent ones by log_settled.
             " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
-            " AND ticket_key IS NOT NULL AND json_type(request, '$.edit') IS NOT NULL"
+            " AND ticket_key IS NOT NULL"
+            " AND (json_type(request, '$.edit') IS NOT NULL OR json_type(request, '$.transition') IS NOT NULL)"
             " ORDER BY settled_at",
             (iso(since), LogStatus.OK.value, LogType.AUTOMATIC.value),
         ).fetchall()

@@ -4,6 +4,7 @@ UPDATE does with a resolved or deleted ticket."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 
 from driver.commands import Action
 from driver.jira_answers import IssueTransition, ScreenField
-from driver.jobs import TicketRecord
+from driver.jobs import JobPayload, NewEntry, TicketRecord
 from driver.lifecycle import Course, LifecycleSettings, course, hold_until
+from driver.schemas import LogStatus, LogType
+from driver.store import Store
 from driver.transitions import (
     Target,
     TransitionCache,
@@ -184,3 +187,20 @@ def test_the_resolve_hold() -> None:
     assert hold_until(NOW, LifecycleSettings(resolve_hold=timedelta(seconds=30))) == NOW + timedelta(
         seconds=30
     )
+
+
+def test_a_transition_counts_for_the_update_limit_after_a_restart(tmp_path: Path) -> None:
+    store = Store(tmp_path / "driver.db")
+    entries = [
+        NewEntry(LogType.AUTOMATIC, action, "G", JobPayload(text=f"G|{action.value}|"))
+        for action in (Action.RESOLVE, Action.RESOLVE, Action.REOPEN)
+    ]
+    transitioned, nothing_sent, reopened = store.accept(entries)
+    ticket = TicketRecord("G", "created", "1", "OPS-1", "u", 1)
+    with store.transaction():
+        store.settle(transitioned.id, LogStatus.OK, ticket=ticket, request={"transition": {"id": "31"}})
+        store.settle(nothing_sent.id, LogStatus.OK, ticket=ticket, note="already in 'Done': nothing sent")
+        store.settle(reopened.id, LogStatus.OK, ticket=ticket, request={"transition": {"id": "11"}})
+    recent = store.recent_updates(datetime.now(UTC) - timedelta(minutes=1))
+    assert [key for key, _ in recent] == ["OPS-1", "OPS-1"]
+    store.close()
