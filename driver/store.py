@@ -387,7 +387,8 @@ class Store:
             # few recent ones by log_settled.
             " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
             " AND ticket_key IS NOT NULL"
-            " AND (json_type(request, '$.edit') IS NOT NULL OR json_type(request, '$.transition') IS NOT NULL)"
+            " AND (json_type(request, '$.edit') IS NOT NULL"
+            " OR json_type(request, '$.transition') IS NOT NULL)"
             " ORDER BY settled_at",
             (iso(since), LogStatus.OK.value, LogType.AUTOMATIC.value),
         ).fetchall()

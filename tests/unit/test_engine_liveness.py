@@ -23,7 +23,15 @@ from hypothesis import strategies as st
 from driver.engine import Engine
 from driver.errors import JiraRateLimited, JiraRetryable, JiraUnavailable
 from driver.intake import Line, accept_lines
-from driver.jira_answers import Answer, CreatedIssue, FoundIssue, JiraComment, JiraUser
+from driver.jira_answers import (
+    Answer,
+    CreatedIssue,
+    FoundIssue,
+    IssueState,
+    IssueTransition,
+    JiraComment,
+    JiraUser,
+)
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogStatus
 from driver.store import LogFilter, Store
@@ -45,6 +53,7 @@ class RandomJira:
     api_type: Literal["cloud", "datacenter", "unknown"] = "datacenter"
 
     def __init__(self, fates: Sequence[Fate], delays: Sequence[float]) -> None:
+        self.resolved: set[str] = set()
         self.fates = list(fates)
         self.delays = list(delays) or [0.0]
         self.calls = 0
@@ -93,6 +102,25 @@ class RandomJira:
 
     async def current_user(self) -> JiraUser:
         return JiraUser(frozenset({"name:admin"}))
+
+    async def get_issue(self, key: str) -> IssueState:
+        await self._answer()
+        done = key in self.resolved
+        return IssueState(
+            key, key, "Done" if done else "To Do", "done" if done else "new", None, None, "OPS", "Task"
+        )
+
+    async def get_transitions(self, key: str) -> list[IssueTransition]:
+        await self._answer()
+        return [IssueTransition("31", "Done", "Done", "done"), IssueTransition("11", "To Do", "To Do", "new")]
+
+    async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer:
+        await self._answer()
+        if body["transition"]["id"] == "31":
+            self.resolved.add(key)
+        else:
+            self.resolved.discard(key)
+        return Answer(204, None)
 
 
 def idle_while_ready(engine: Engine, now: datetime) -> bool:
@@ -146,7 +174,11 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
 
         watcher = asyncio.create_task(monitor())
         lines = [Line(n + 1, f"G{n}|CREATE|summary;alarm {n}|") for n in range(guids)]
-        lines += [Line(0, f"G{n % guids}|UPDATE|comment;update {n}|") for n in range(updates)]
+        # every third command of a GUID after its create is a RESOLVE or a REOPEN (transitions)
+        actions = ("UPDATE|comment;update {n}", "RESOLVE|comment;cleared {n}", "REOPEN")
+        lines += [
+            Line(0, f"G{n % guids}|" + actions[(n // guids) % 3].format(n=n) + "|") for n in range(updates)
+        ]
         jobs = accept_lines(lines, engine.ticket, store, engine.submit)
         deadline = time.monotonic() + 20
         while store.counts() != (0, 0):
