@@ -388,17 +388,7 @@ class Recorder:
             return
         if outcome.transitioned:
             self.store.count("update")
-        answers = [_answer(a) for a in outcome.answers]
-        self.store.settle(
-            head.id,
-            LogStatus.OK,
-            ticket=ticket,
-            note="; ".join(work.notes),
-            attempts=head.attempts + 1,
-            duration_ms=self._duration(head),
-            request=work.logged_request if outcome.transitioned else None,
-            response=(answers[-1] if len(answers) == 1 else {"answers": answers}) if answers else None,
-        )
+        self._settle_head_ok(outcome, ticket, work.logged_request if outcome.transitioned else None)
         self._pop(work, after)
 
     def _settle_created(self, outcome: Outcome, after: After) -> None:
@@ -523,17 +513,7 @@ class Recorder:
         head = work.head
         ticket = self._tickets.get(work.guid)
         self.store.count("update")
-        answers = [_answer(a) for a in outcome.answers]
-        self.store.settle(
-            head.id,
-            LogStatus.OK,
-            ticket=ticket,
-            note="; ".join(work.notes),
-            attempts=head.attempts + 1,
-            duration_ms=self._duration(head),
-            request=work.logged_request,
-            response=answers[-1] if len(answers) == 1 else {"answers": answers},
-        )
+        self._settle_head_ok(outcome, ticket, work.logged_request)
         for job in work.jobs[1:]:
             self.store.settle(
                 job.id,
@@ -544,6 +524,21 @@ class Recorder:
                 merged_into=head.id,
             )
         self._pop(work, after)
+
+    def _settle_head_ok(self, outcome: Outcome, ticket: TicketRecord | None, request: Any) -> None:
+        """The head row Ok with its notes, the request sent and Jira's answer (or answers)."""
+        head = outcome.work.head
+        answers = [_answer(a) for a in outcome.answers]
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=ticket,
+            note="; ".join(outcome.work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=request,
+            response=(answers[-1] if len(answers) == 1 else {"answers": answers}) if answers else None,
+        )
 
     def _settle_rows(
         self,

@@ -91,6 +91,11 @@ class LogFilter:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _moment(value: Any) -> datetime | None:
+    """A time stored by `iso`, or None for NULL or ''."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -481,9 +486,6 @@ class Store:
 
     @staticmethod
     def _ticket(row: Sequence[Any]) -> TicketRecord:
-        def moment(value: Any) -> datetime | None:
-            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
         def flag(value: Any) -> bool | None:
             return None if value is None else bool(value)
 
@@ -504,12 +506,12 @@ class Store:
             assignee=row[13],
             changed_by=row[14],
             changed_by_driver=flag(row[15]),
-            resolved_at=moment(row[16]),
+            resolved_at=_moment(row[16]),
             resolved_by_driver=flag(row[17]),
-            deleted_at=moment(row[18]),
-            jira_updated=moment(row[19]),
-            synced_at=moment(row[20]),
-            created_at=moment(row[21]),
+            deleted_at=_moment(row[18]),
+            jira_updated=_moment(row[19]),
+            synced_at=_moment(row[20]),
+            created_at=_moment(row[21]),
         )
 
     def ticket(self, guid: str) -> TicketRecord | None:
@@ -673,16 +675,13 @@ class Store:
     def ticket_history(self, guid: str) -> list[HistoryEntry]:
         """Every ticket the GUID has had, oldest first."""
 
-        def moment(value: Any) -> datetime | None:
-            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
         rows = self.db.execute(
             "SELECT guid, generation, ticket_id, ticket_key, ticket_url, created_at, ended_at, ended"
             " FROM ticket_history WHERE guid = ? ORDER BY generation",
             (guid,),
         ).fetchall()
         return [
-            HistoryEntry(r[0], int(r[1]), r[2], r[3], r[4], moment(r[5]), moment(r[6]), r[7]) for r in rows
+            HistoryEntry(r[0], int(r[1]), r[2], r[3], r[4], _moment(r[5]), _moment(r[6]), r[7]) for r in rows
         ]
 
     def guid_of_old_ticket(self, key: str) -> str | None:
