@@ -370,7 +370,7 @@ def _line(cells: list[str]) -> str:
 
 def _print_rows(rows: list[LogEntry]) -> None:
     for e in rows:
-        detail = (e.note or e.error).replace("\n", " ")[:70]
+        detail = (e.note or e.error).replace("\n", " ")
         cells = [str(e.id), e.type.value, e.action, e.guid, e.status.value, e.ticket_key or "", detail]
         print(_line(cells), flush=True)
 

@@ -79,8 +79,16 @@ def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
         try:
             body = AdvancedRequest.model_validate_json(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise BadRequest(f"invalid request body: {first['msg']}", {"errors": str(exc)}) from None
+            problems = [
+                {"at": ".".join(str(part) for part in error["loc"]) or "body", "problem": error["msg"]}
+                for error in exc.errors(include_url=False, include_input=False)[:20]
+            ]
+            first = problems[0]
+            raise BadRequest(
+                f"invalid request body at {first['at']}: {first['problem']}"
+                ' (expected {"commands": ["GUID|ACTION|field;value|", ...]})',
+                {"errors": problems},
+            ) from None
         lines = [Line(n, text) for n, text in enumerate(body.commands, start=1)]
     else:
         try:

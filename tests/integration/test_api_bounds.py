@@ -314,3 +314,21 @@ def test_bad_stored_settings_fall_back_without_showing_the_value(
     warnings = [r.getMessage() for r in caplog.records if r.name == "driver.settings"]
     assert len(warnings) == 2, warnings
     assert not any("hunter2" in w or str(HUGE) in w for w in warnings)
+
+
+async def test_a_bad_json_body_names_where_it_is_wrong(
+    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+) -> None:
+    client, ctx = app_ctx
+    wrong = refused(await client.post("/api/advanced", json={"commands": ["A|CREATE|", 7]}))
+    missing = refused(await client.post("/api/advanced", json={"command": "A|CREATE|"}))
+    broken = refused(
+        await client.post(
+            "/api/advanced", content=b'{"commands": [', headers={"Content-Type": "application/json"}
+        )
+    )
+    assert wrong.error.startswith("invalid request body at commands.1: Input should be a valid string")
+    assert wrong.details == {"errors": [{"at": "commands.1", "problem": "Input should be a valid string"}]}
+    assert "at commands: Field required" in missing.error
+    assert broken.error.startswith("invalid request body at body: ")
+    assert ctx.store.counts() == (0, 0)
