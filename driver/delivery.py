@@ -183,7 +183,10 @@ class Delivery:
                     f"the transition sent earlier went through ({key} is in {state.status!r}): not sent again"
                 )
             else:
-                work.notes.append(f"{key} is already in {state.status!r}: nothing sent")
+                dropped = [f"{len(work.comments)} comment(s)"] if work.comments else []
+                dropped += [", ".join(work.fields)] if work.fields else []
+                left = f" ({' and '.join(dropped)} not added)" if dropped else ""
+                work.notes.append(f"{key} is already in {state.status!r}: nothing sent{left}")
             return
         if journaled is not None:
             # Journaled, and the ticket is not there: the earlier POST did not go through.

@@ -254,15 +254,20 @@ def _plan_create_command(
 ) -> Plan:
     head = queue[0]
     if ticket is not None and ticket.state != "created":
-        return _plan_create(head, config, ticket.generation)
-    chosen = Course.UPDATE if head.steps_done else course(Action.CREATE, ticket, config.lifecycle, now)
+        return _plan_create(head, config, ticket.generation, notes=head.earlier)
+    if ticket is None or not ticket.live:
+        chosen = Course.NEW_TICKET
+    elif head.steps_done:
+        chosen = Course.UPDATE
+    else:
+        chosen = course(Action.CREATE, ticket, config.lifecycle, now)
     if chosen == Course.UPDATE:
         assert ticket is not None
         return _plan_update(queue, ticket, config, limiter, now, duplicate=True)
     if chosen == Course.REOPEN_THEN_UPDATE:
         assert ticket is not None
         return _plan_reopen_first(head, ticket, config, limiter, now)
-    notes: list[str] = []
+    notes: list[str] = list(head.earlier)
     if ticket is not None and ticket.deleted_at is not None:
         notes.append(f"the GUID's earlier ticket {ticket.ticket_key} was deleted in Jira: a new ticket")
     elif ticket is not None and ticket.resolved:
@@ -294,7 +299,14 @@ def _plan_create(
         return Send(
             Work(WorkKind.CREATE, [head], head.guid, body=dict(payload.create), notes=list(payload.notes))
         )
-    command = ResolvedCommand(head.guid, Action.CREATE) if table_only else resolve(head, config)
+    if table_only:
+        # An UPDATE's new ticket: the table's create with the update's own values (not the ones
+        # it clears), so the ticket shows the alarm as it is now; the update then follows.
+        update = resolve(head, config)
+        values = {k: v for k, v in update.fields.items() if v not in (None, "", [])}
+        command = ResolvedCommand(head.guid, Action.CREATE, values)
+    else:
+        command = resolve(head, config)
     _check_flavour(command, config, with_table=True)
     plan = plan_requests(command, config.table, config.settings, config.catalog, generation=generation)
     assert plan.main is not None

@@ -329,7 +329,12 @@ def apply_change(
     was_done = record.status_category == "done"
     if new.status_category == "done" and not was_done:
         new.resolved_at = moment or now
-        new.resolved_by_driver = is_driver(change.status_actor or actor, me)
+        # Who moved it is what counts, never who touched it last: an edit's actor after a missed
+        # status webhook is not the resolver. Unknown means not the driver, whose own transitions
+        # are recorded by the engine itself (driver.recording) when they are answered.
+        new.resolved_by_driver = (
+            is_driver(change.status_actor, me) if change.status_actor is not None else False
+        )
     elif new.status_category != "done":
         new.resolved_at = None
         new.resolved_by_driver = None

@@ -100,6 +100,9 @@ class Job:
     payload: JobPayload
     next_attempt_at: datetime | None = None
     note: str = ""
+    earlier: list[str] = field(default_factory=list)
+    """What earlier attempts of the row found that changed its course (its ticket deleted in Jira),
+    for its log note. Memory only, like steps_done."""
     steps_done: list[str] = field(default_factory=list)
     """What steps before the row's own request did (a reopen, a new ticket), for its log note.
     Memory only: after a restart the step's effect is in the ticket record and the row plans anew."""

@@ -254,7 +254,18 @@ class Recorder:
             if work.kind == WorkKind.TRANSITION:
                 self.store.forget_transition_in(head.id)
             if decision.ticket == "deleted":
-                decision = replace(decision, reason=self._ticket_gone(work, now, after, decision.reason))
+                reason, gone = self._ticket_gone(work, now, after, decision.reason)
+                if gone and head.action == Action.CREATE and work.kind == WorkKind.UPDATE:
+                    # A repeated CREATE met its vanished ticket: it makes the new one instead.
+                    note = f"{work.key} was deleted in Jira (HTTP 404 to its update)"
+
+                    def replan() -> None:
+                        head.earlier.append(note)
+                        self.queues.release(work.guid, now)
+
+                    after(replan)
+                    return
+                decision = replace(decision, reason=reason)
             self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response)
             return
         assert error is not None
@@ -337,18 +348,18 @@ class Recorder:
         self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
         self._in_doubt.add(guid)
 
-    def _ticket_gone(self, work: Work, now: datetime, after: After, reason: str) -> str:
+    def _ticket_gone(self, work: Work, now: datetime, after: After, reason: str) -> tuple[str, bool]:
         """Jira answered 404 for the GUID's ticket: deleted in Jira, so forgotten (a CREATE makes anew)."""
         ticket = self.ticket(work.guid)
         if ticket is None or not ticket.live or ticket.ticket_key != work.key:
-            return reason
+            return reason, False
         gone = replace(ticket, deleted_at=now)
         self.store.record_jira_state(gone)
         after(lambda: self._tickets.__setitem__(work.guid, gone))
         return (
             f"{reason}: ticket {work.key} no longer exists in Jira (deleted?): forgotten;"
             " the GUID's next CREATE makes a new ticket"
-        )
+        ), True
 
     def _settle_transition(self, outcome: Outcome, now: datetime, after: After) -> None:
         work = outcome.work
@@ -359,6 +370,11 @@ class Recorder:
             done = issue.status_category == "done"
             was_done = ticket.status_category == "done"
             by_driver = outcome.transitioned or (ticket.resolved_by_driver if was_done else None)
+            if done and head.action == Action.RESOLVE and not outcome.transitioned:
+                # The alarm cleared on a ticket someone resolved already: the driver takes the
+                # resolve as its own from now (the reopen window runs from this RESOLVE, and
+                # when_resolved_in_jira, which is about still-active alarms, no longer applies).
+                by_driver, was_done = True, False
             updated = replace(
                 ticket,
                 project=issue.project or ticket.project,

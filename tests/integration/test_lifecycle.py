@@ -375,3 +375,22 @@ def test_a_resolve_waits_out_a_jira_outage(driver_factory: Factory, sim: Any) ->
     resolve = next(r for r in rows if r["action"] == "RESOLVE")
     assert resolve["status"] == "Ok", resolve
     assert issue(sim, key)["fields"]["status"]["name"] == "Done"
+
+
+def test_a_create_that_meets_its_deleted_ticket_makes_the_new_one(driver_factory: Factory, sim: Any) -> None:
+    # no sync: the driver learns of the deletion from Jira's 404 to the CREATE's update
+    driver = driver_factory(sim.url)
+    driver.send("X-2|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "X-2")
+    httpx.post(f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "delete"}, timeout=5)
+    driver.send("X-2|CREATE|summary;raised again|priority;High|", "X-2|UPDATE|comment;still raised|")
+    rows = settled(driver)
+    create, update = rows[-2], rows[-1]
+    assert create["status"] == "Ok", create
+    assert create["ticket_key"] not in (None, key)
+    assert f"{key} was deleted in Jira (HTTP 404 to its update)" in create["note"]
+    assert update["status"] == "Ok", update
+    fields = issue(sim, create["ticket_key"])["fields"]
+    assert (fields["summary"], fields["priority"]["name"]) == ("raised again", "High")
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["still raised"]

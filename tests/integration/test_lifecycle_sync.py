@@ -93,6 +93,27 @@ def test_new_ticket_opens_a_new_ticket_for_the_still_active_alarm(
     assert [t["key"] for t in seen["tickets"]] == [key, row["ticket_key"]]
 
 
+@pytest.mark.parametrize(("window", "expected"), [("60", "reopened it"), ("0", "a new ticket for the GUID")])
+def test_a_resolve_of_a_ticket_a_person_resolved_makes_the_window_rule_apply(
+    driver_factory: Factory, sim: SimProcess, window: str, expected: str
+) -> None:
+    # the alarm cleared after the person closed its ticket: when the alarm comes back, the
+    # reopen window decides, not when_resolved_in_jira (which is about still-active alarms)
+    driver = synced_driver(driver_factory, sim, "keep", reopen_window_minutes=window)
+    guid = f"P-6-{window}"
+    key = resolved_by_a_person(driver, sim, guid)
+    driver.send(f"{guid}|RESOLVE|comment;cleared|")
+    resolve = last_row(driver)
+    assert resolve["status"] == "Ok"
+    assert "nothing sent (1 comment(s) not added)" in resolve["note"]
+    assert view(driver, guid)["ticket"]["resolved_by_driver"] is True
+    driver.send(f"{guid}|CREATE|summary;back|")
+    row = last_row(driver)
+    assert row["status"] == "Ok", row
+    assert expected in row["note"]
+    assert (row["ticket_key"] == key) == (window == "60")
+
+
 def test_the_drivers_own_resolve_heard_back_is_the_drivers(driver_factory: Factory, sim: SimProcess) -> None:
     # the webhook of the driver's own transition must not make the ticket "resolved by a person"
     driver = synced_driver(driver_factory, sim, "new_ticket")

@@ -259,6 +259,15 @@ def test_the_driver_resolving_is_recorded_as_the_driver() -> None:
     assert resolved.changed_by_driver
 
 
+def test_a_resolve_seen_without_its_status_change_is_not_the_drivers() -> None:
+    # the person's status webhook was missed; the driver's own edit is what arrives next
+    edit = _change(_state("Done", "done", "Duplicate"), T0, ME, moved=False)
+    resolved = apply_change(_record(), edit, ME, T0)
+    assert resolved is not None
+    assert resolved.resolved_by_driver is False
+    assert resolved.changed_by_driver is True
+
+
 def test_an_older_change_rolls_nothing_back() -> None:
     record = _record(jira_status="Done", status_category="done", jira_updated=T0)
     older = _change(_state("In Progress", "indeterminate"), T0 - timedelta(seconds=1), JANE)
