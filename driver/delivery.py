@@ -25,6 +25,7 @@ import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from driver.dispatch import Work, WorkKind
@@ -38,6 +39,7 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
+    StatusChange,
 )
 from driver.store import Store
 from driver.ticket_requests import RequestSettings, stamp_jql
@@ -85,6 +87,7 @@ class JiraPort(Protocol):
     async def current_user(self) -> JiraUser: ...
     async def get_issue(self, key: str) -> IssueState: ...
     async def get_transitions(self, key: str) -> list[IssueTransition]: ...
+    async def status_changes(self, key: str) -> list[StatusChange]: ...
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer: ...
 
 
@@ -189,7 +192,9 @@ class Delivery:
                 work.notes.append(f"{key} is already in {state.status!r}: nothing sent{left}")
             return
         if journaled is not None:
-            # Journaled, and the ticket is not there: the earlier POST did not go through.
+            if await self._went_through(work, journaled):
+                return
+            # Journaled, not there, and no move of ours since: the earlier POST did not go through.
             self.store.forget_transition(head.id)
         cached = self.transitions.get(state.project, state.issuetype, state.status, target)
         transition = cached or await self._find(key, state, target)
@@ -216,6 +221,28 @@ class Delivery:
             issuetype=state.issuetype,
         )
         outcome.transitioned = True
+
+    async def _went_through(self, work: Work, journaled: tuple[str, str, str, datetime]) -> bool:
+        """Whether the journaled transition was done although the ticket is elsewhere now (a person
+        moved it on since): the ticket's changelog holds a move to that status by the driver's
+        account since the intent (less COMMENT_CLOCK_SKEW for Jira's clock)."""
+        _, _, to_status, intent_at = journaled
+        if self._me is None:
+            self._me = await self.jira.current_user()
+        since = intent_at - COMMENT_CLOCK_SKEW
+        for change in await self.jira.status_changes(work.key):
+            ours = bool(change.author.ids & self._me.ids)
+            if (
+                ours
+                and change.to_status.casefold() == to_status.casefold()
+                and (change.created is None or change.created >= since)
+            ):
+                work.notes.append(
+                    f"the transition sent earlier went through (to {to_status!r}), and {work.key} has"
+                    " been moved on since: not sent again"
+                )
+                return True
+        return False
 
     async def _find(self, key: str, state: IssueState, target: Target) -> IssueTransition:
         offered = await self.jira.get_transitions(key)
@@ -252,7 +279,7 @@ class Delivery:
         if edit is not None and self._edits_sent.get(head_id) != edit:
             outcome.answers.append(await self.jira.edit_issue(work.key, edit))
             self._edits_sent[head_id] = edit
-        self.store.journal_transition(head_id, work.key, transition.id, str(work.target))
+        self.store.journal_transition(head_id, work.key, transition.id, transition.to_status)
         outcome.answers.append(await self.jira.do_transition(work.key, body))
 
     async def _send_comments(self, work: Work, outcome: Outcome) -> None:

@@ -211,6 +211,35 @@ class IssueTransition:
         )
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A status change in an issue's changelog (getIssue with expand=changelog: a history's author,
+    created and its item with field `status`, toString the new status's name)."""
+
+    author: JiraUser
+    created: datetime | None
+    to_status: str
+
+    @classmethod
+    def all_in(cls, changelog: Any) -> list[StatusChange]:
+        """The status changes of a `changelog` object (`{histories: [...]}`), oldest first."""
+        histories = changelog.get("histories") if isinstance(changelog, dict) else None
+        found: list[StatusChange] = []
+        for group in histories if isinstance(histories, list) else []:
+            if not isinstance(group, dict):
+                continue
+            for item in group.get("items") or []:
+                if isinstance(item, dict) and (item.get("fieldId") or item.get("field")) == "status":
+                    found.append(
+                        cls(
+                            JiraUser.from_json(group.get("author")),
+                            jira_time(group.get("created")),
+                            str(item.get("toString") or ""),
+                        )
+                    )
+        return found
+
+
 def jira_time(value: Any) -> datetime | None:
     """A timestamp as Jira writes it, made aware (UTC if it has no zone); None if it is not one."""
     if not isinstance(value, str):

@@ -58,6 +58,7 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
+    StatusChange,
 )
 from driver.schemas import AuthMode, CheckResult
 
@@ -590,6 +591,14 @@ class JiraClient:
         if state is None:
             raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
         return state
+
+    async def status_changes(self, key: str) -> list[StatusChange]:
+        """The issue's status changes, oldest first (`getIssue` with expand=changelog, fields=status)."""
+        response = await self._request(
+            "GET", f"{self.ticket_location}/{key}", params={"fields": "status", "expand": "changelog"}
+        )
+        data = _body(response)
+        return StatusChange.all_in(data.get("changelog") if isinstance(data, dict) else None)
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         """The transitions the issue offers now, with their screens' fields (`getTransitions`,

@@ -734,15 +734,20 @@ class Store:
 
     # --- the transition journal ---------------------------------------------------------------
 
-    def transition_intent(self, log_id: int) -> tuple[str, str, str] | None:
-        """The journaled transition of a log row: (ticket key, transition id, target), if any."""
+    def transition_intent(self, log_id: int) -> tuple[str, str, str, datetime] | None:
+        """The journaled transition of a log row: (ticket key, transition id, the status it leads
+        to, when it was journaled), if any."""
         row = self.db.execute(
-            "SELECT ticket_key, transition_id, target FROM transition_sends WHERE log_id = ?", (log_id,)
+            "SELECT ticket_key, transition_id, target, intent_at FROM transition_sends WHERE log_id = ?",
+            (log_id,),
         ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+        if row is None:
+            return None
+        return str(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3])
 
     def journal_transition(self, log_id: int, ticket_key: str, transition_id: str, target: str) -> None:
-        """Commit, before the POST, that log row `log_id` moves `ticket_key` by `transition_id`."""
+        """Commit, before the POST, that log row `log_id` moves `ticket_key` by `transition_id` to the
+        status named `target`."""
         with self.transaction():
             self.db.conn.execute(
                 "INSERT INTO transition_sends (log_id, ticket_key, transition_id, target, intent_at)"

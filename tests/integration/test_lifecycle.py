@@ -394,3 +394,34 @@ def test_a_create_that_meets_its_deleted_ticket_makes_the_new_one(driver_factory
     fields = issue(sim, create["ticket_key"])["fields"]
     assert (fields["summary"], fields["priority"]["name"]) == ("raised again", "High")
     assert [c["body"] for c in fields["comment"]["comments"]] == ["still raised"]
+
+
+def test_a_transition_on_the_wire_at_a_kill_that_a_person_undid_is_not_sent_again(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("K-2|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "K-2")
+    sim.faults(
+        kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
+    )
+    driver.send("K-2|RESOLVE|comment;exactly once|")
+    deadline = time.monotonic() + 4
+    while issue(sim, key)["fields"]["status"]["name"] != "Done":
+        assert time.monotonic() < deadline, "the transition never reached the simulator"
+        time.sleep(0.02)
+    driver.kill()
+    # while the driver is down, a person reopens the ticket
+    answer = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "reopen"}, timeout=5
+    )
+    assert answer.status_code == 200, answer.text
+    driver.restart()
+    settled(driver)
+    row = row_of(driver, "K-2", "RESOLVE")
+    assert row["status"] == "Ok", row
+    assert "has been moved on since: not sent again" in row["note"]
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Reopened"
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["exactly once"]

@@ -31,6 +31,7 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
+    StatusChange,
 )
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogStatus
@@ -109,6 +110,10 @@ class RandomJira:
         return IssueState(
             key, key, "Done" if done else "To Do", "done" if done else "new", None, None, "OPS", "Task"
         )
+
+    async def status_changes(self, key: str) -> list[StatusChange]:
+        await self._answer()
+        return []
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         await self._answer()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
+    StatusChange,
 )
 from driver.jobs import Job, JobPayload
 from driver.schemas import LogStatus, LogType
@@ -30,6 +31,8 @@ from driver.ticket_requests import RequestSettings
 from driver.transitions import Target
 
 DONE = Target("category", "done")
+ME = JiraUser(frozenset({"name:admin"}), "Administrator")
+JANE = JiraUser(frozenset({"name:jsmith"}), "Jane Smith")
 
 
 class ScriptedJira:
@@ -44,10 +47,15 @@ class ScriptedJira:
         self.refuse = set(refuse)
         self.status = ("To Do", "new")
         self.calls: list[str] = []
+        self.changes: list[StatusChange] = []
 
     async def get_issue(self, key: str) -> IssueState:
         self.calls.append("GET issue")
         return IssueState(key, "1", self.status[0], self.status[1], None, None, "NET", "Task")
+
+    async def status_changes(self, key: str) -> list[StatusChange]:
+        self.calls.append("GET changelog")
+        return self.changes
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         self.calls.append("GET transitions")
@@ -81,7 +89,7 @@ class ScriptedJira:
         return []
 
     async def current_user(self) -> JiraUser:
-        return JiraUser()
+        return ME
 
 
 def _work(log_id: int) -> Work:
@@ -140,5 +148,29 @@ def test_a_journaled_transition_whose_ticket_is_not_there_is_sent(tmp_path: Path
     store.journal_transition(8, "NET-1", "31", str(DONE))
     outcome = asyncio.run(Delivery(jira, store).deliver(_work(8), RequestSettings()))
     assert outcome.transitioned
-    assert jira.calls == ["GET issue", "GET transitions", "POST 31"]
+    assert jira.calls == ["GET issue", "GET changelog", "GET transitions", "POST 31"]
+    store.close()
+
+
+def test_a_journaled_transition_a_person_undid_since_is_not_sent_again(tmp_path: Path) -> None:
+    # the driver died with its POST on the wire; Jira did it; a person reopened the ticket before
+    # the driver came back: the ticket is not "there", but the changelog shows the driver's move
+    store = Store(tmp_path / "driver.db")
+    jira = ScriptedJira([IssueTransition("31", "Resolve Issue", "Done", "done")])
+    store.journal_transition(9, "NET-1", "31", "Done")
+    now = datetime.now(UTC)
+    jira.changes = [StatusChange(ME, now, "Done"), StatusChange(JANE, now, "Reopened")]
+    work = _work(9)
+    outcome = asyncio.run(Delivery(jira, store).deliver(work, RequestSettings()))
+    assert outcome.error is None
+    assert not outcome.transitioned
+    assert jira.calls == ["GET issue", "GET changelog"]
+    assert "went through (to 'Done'), and NET-1 has been moved on since" in work.notes[0]
+    # a move by someone else, or one from before the intent, is not the driver's POST
+    store.journal_transition(10, "NET-1", "31", "Done")
+    jira.changes = [StatusChange(JANE, now, "Done"), StatusChange(ME, now - timedelta(hours=1), "Done")]
+    jira.calls.clear()
+    again = asyncio.run(Delivery(jira, store).deliver(_work(10), RequestSettings()))
+    assert again.transitioned
+    assert jira.calls == ["GET issue", "GET changelog", "GET transitions", "POST 31"]
     store.close()
