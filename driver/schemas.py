@@ -148,6 +148,10 @@ class SyncStatus(_Body):
     """Jira's retries of deliveries already handled (same X-Atlassian-Webhook-Identifier)."""
     webhooks_ignored: int = 0
     """Deliveries about issues that are not the driver's, or events sync does not use."""
+    webhooks_refused: int = 0
+    """Deliveries refused (bad or missing signature, malformed) since the driver started."""
+    last_refused_at: datetime | None = None
+    last_refused_reason: str = ""
 
 
 class WebhookAnswer(_Body):

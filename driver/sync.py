@@ -67,6 +67,8 @@ from driver.schemas import SyncStatus
 from driver.store import Store, iso
 
 log = logging.getLogger("driver.sync")
+REFUSAL_LOG_EVERY = 60.0
+"""Seconds between two log lines about refused webhook deliveries."""
 
 POLL_PAGES = 20
 """Search pages one poll reads at most (100 issues each): the rest waits for the next poll."""
@@ -117,6 +119,12 @@ class Sync:
         self.clock: Clock = clock or engine.clock
         self.last_poll_at: datetime | None = None
         self.last_poll_error = ""
+        # Refused deliveries are counted in memory, not in the store: whoever can reach the
+        # endpoint unsigned must not be able to make the driver write.
+        self.refused = 0
+        self.last_refused_at: datetime | None = None
+        self.last_refused_reason = ""
+        self._refusal_logged: datetime | None = None
         self._retry_at: datetime | None = None
         self._me: JiraUser | None = None
         self._me_for: object = None
@@ -382,6 +390,22 @@ class Sync:
 
     # --- retention and status -------------------------------------------------------------------
 
+    def note_refused(self, reason: str) -> None:
+        """A delivery was refused (401 or 400): counted, shown in the status, logged once a minute
+        (a webhook registered with another secret would otherwise fail unseen on this side)."""
+        now = self.clock()
+        self.refused += 1
+        self.last_refused_at = now
+        self.last_refused_reason = reason
+        if self._refusal_logged is None or (now - self._refusal_logged).total_seconds() >= REFUSAL_LOG_EVERY:
+            self._refusal_logged = now
+            log.warning(
+                "webhook delivery refused: %s (%d refused so far; is the webhook registered in Jira"
+                " with [sync] webhook_secret?)",
+                reason,
+                self.refused,
+            )
+
     def prune(self) -> int:
         """Forget webhook delivery identifiers older than a week (Jira retries within hours)."""
         return self.store.prune_webhook_deliveries(WEBHOOK_IDS_KEEP)
@@ -397,6 +421,9 @@ class Sync:
             webhooks_unchanged=total(COUNTERS["unchanged"]),
             webhooks_duplicate=total(COUNTERS["duplicate"]),
             webhooks_ignored=total(COUNTERS["ignored"]),
+            webhooks_refused=self.refused,
+            last_refused_at=self.last_refused_at,
+            last_refused_reason=self.last_refused_reason,
         )
 
 

@@ -101,6 +101,7 @@ async def jira_webhook(request: Request, ctx: Context) -> WebhookAnswer:
     try:
         handled = await sync.handle_webhook(raw, request.headers)
     except WebhookRefused as exc:
+        sync.note_refused(str(exc))
         if exc.kind == "malformed":
             raise BadRequest(str(exc)) from None
         raise SignatureRefused(str(exc)) from None

@@ -231,7 +231,13 @@ def test_refusals_change_nothing_and_a_replay_is_a_duplicate(
     assert too_large.status_code == 413, too_large.text
     assert ticket(driver, "SYNC-2") == untouched
     assert table(driver, "SELECT count(*) FROM webhook_deliveries") == [(0,)]
-    assert sync_status(driver)["webhooks_applied"] == 0
+    status = sync_status(driver)
+    assert status["webhooks_applied"] == 0
+    # a webhook registered with another secret fails on Jira's side; this side shows it too
+    assert status["webhooks_refused"] == 6
+    assert status["last_refused_at"]
+    assert status["last_refused_reason"]
+    assert "webhook delivery refused" in driver.stderr_path.read_text(encoding="utf-8")
 
     # the identifier of the refused deliveries was not taken: the signed one is applied
     first = post_hook(driver, body, identifier=identifier)
