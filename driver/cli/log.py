@@ -24,6 +24,7 @@ LOG_COLUMNS = (
     "ticket_key",
     "ticket_url",
     "error",
+    "note",
 )
 """The keys of a `log --json` line, in order (the documented contract)."""
 
@@ -50,8 +51,9 @@ def log_row_json(entry: LogEntry) -> dict[str, Any]:
 
 
 def log_table(rows: list[LogEntry]) -> str:
-    """The rows for people: local times, the error on one line and cut at 80 characters."""
-    header = ("ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR")
+    """The rows for people: local times, and the error (or, for a row without one, its note: what
+    the driver did, e.g. "reopened it", why a RESOLVE was Cancelled) on one line, cut at 100."""
+    header = ("ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR / NOTE")
     table = [
         (
             str(e.id),
@@ -61,7 +63,7 @@ def log_table(rows: list[LogEntry]) -> str:
             e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             e.status.value,
             e.ticket_key or "",
-            e.error.replace("\n", " ")[:80],
+            (e.error or e.note).replace("\n", " ")[:100],
         )
         for e in rows
     ]

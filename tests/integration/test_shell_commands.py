@@ -40,7 +40,19 @@ def test_send_accepts_commands_and_log_json_shows_exactly_what_happened(
     assert logged.returncode == 0, logged.stderr
     rows = [json.loads(line) for line in logged.stdout.splitlines()]
     assert [list(r) for r in rows] == [
-        ["id", "type", "action", "guid", "time", "status", "ticket_id", "ticket_key", "ticket_url", "error"]
+        [
+            "id",
+            "type",
+            "action",
+            "guid",
+            "time",
+            "status",
+            "ticket_id",
+            "ticket_key",
+            "ticket_url",
+            "error",
+            "note",
+        ]
     ] * 2
     newest, oldest = rows
     assert (oldest["id"], oldest["action"], oldest["status"], oldest["type"]) == (
@@ -107,7 +119,18 @@ def test_log_filters_by_status_and_limits(driver: DriverProcess) -> None:
     limited = cli(driver, "log", "--json", "--limit", "1").stdout.splitlines()
     assert len(limited) == 1
     people = cli(driver, "log").stdout.splitlines()
-    assert people[0].split() == ["ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR"]
+    assert people[0].split() == [
+        "ID",
+        "TYPE",
+        "ACTION",
+        "GUID",
+        "TIME",
+        "STATUS",
+        "TICKET",
+        "ERROR",
+        "/",
+        "NOTE",
+    ]
     assert len(people) == 4
 
 
