@@ -29,11 +29,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from driver.errors import ConfigError
+from driver.transitions import Target
 
 DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
 ENV_PREFIX = "JIRA_DRIVER_"
@@ -255,19 +256,17 @@ class LifecycleSection(_Section):
         value = value.strip()
         if not value or value.lower() in ("status:", "category:"):
             raise ValueError("expected a status category (done, new, indeterminate) or a status name")
-        if value.lower().startswith("category:") and value[9:].strip().lower() not in (
-            "done",
-            "new",
-            "indeterminate",
-        ):
-            raise ValueError("a status category is one of done, new, indeterminate")
+        try:
+            Target.parse(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
 
 class SyncSection(_Section):
     mode: Literal["off", "webhook", "poll", "both"] = "off"
     """How the driver hears what people do in Jira: a webhook Jira calls, polling, both, or off."""
-    webhook_secret: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = Field(default=SecretStr(""), validate_default=True)
     """The admin webhook's secret: POST /api/jira/webhook checks X-Hub-Signature (HMAC-SHA256)
     with it. Required for mode webhook or both."""
     poll_seconds: float = Field(default=60.0, ge=5, le=86_400)
@@ -276,14 +275,16 @@ class SyncSection(_Section):
     """What the next CREATE/UPDATE of a still-active alarm does with a ticket a person resolved:
     update it as it is, reopen it first, or open a new ticket for the GUID."""
 
-    @model_validator(mode="after")
-    def _secret_for_webhook(self) -> SyncSection:
-        if self.mode in ("webhook", "both") and not self.webhook_secret.get_secret_value():
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_for_webhook(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        mode = info.data.get("mode")
+        if mode in ("webhook", "both") and not value.get_secret_value():
             raise ValueError(
-                f"mode = {self.mode} needs webhook_secret (the secret registered with Jira's admin"
+                f"mode = {mode} needs webhook_secret (the secret registered with Jira's admin"
                 " webhook); use mode = poll where Jira cannot sign its webhooks"
             )
-        return self
+        return value
 
 
 class Config(BaseModel):

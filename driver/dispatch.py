@@ -348,7 +348,7 @@ def _plan_reopen_first(
             head.guid,
             key=key,
             target=lifecycle.reopen_target,
-            notes=[f"{key} had been resolved {by}: reopened it"],
+            notes=[f"{key} had been resolved {by}"],
             automatic=head.automatic,
             generation=ticket.generation,
             continues=True,

@@ -394,7 +394,8 @@ class Recorder:
             after(lambda: self._tickets.__setitem__(work.guid, updated))
         self.store.forget_transition_in(head.id)
         if work.continues:
-            note = "; ".join(work.notes)
+            first, *rest = work.notes or [""]
+            note = "; ".join([first + ": reopened it" if outcome.transitioned else first, *rest])
 
             def step_done() -> None:
                 head.steps_done.append(note)

@@ -50,6 +50,9 @@ class Target:
             return cls("status", name)
         if lowered in STATUS_CATEGORIES:
             return cls("category", lowered)
+        prefix, colon, _ = text.partition(":")
+        if colon and prefix.strip().isalpha():
+            raise ValueError(f"unknown prefix {prefix.strip() + ':'!r} (write status:NAME or category:KEY)")
         if not text:
             raise ValueError("empty target")
         return cls("status", text)

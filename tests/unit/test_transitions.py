@@ -48,7 +48,7 @@ def test_targets_parse(text: str, target: Target) -> None:
     assert Target.parse(text) == target
 
 
-@pytest.mark.parametrize("text", ["", "category:finished", "status:"])
+@pytest.mark.parametrize("text", ["", "category:finished", "status:", "bogus:thing", "Status :Done"])
 def test_bad_targets_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="status|category|target"):
         Target.parse(text)
