@@ -43,6 +43,9 @@ from driver.schemas import LogEntry, LogStatus
 START_TIMEOUT = 30.0
 # the driver stops within about 7 s (uvicorn's 3 s graceful shut-down, the engine's 4 s grace)
 STOP_TIMEOUT = 12.0
+WATCHDOG_GRACE = 5.0
+"""Seconds the demo's main thread gets, after a stop signal, before a watchdog stops the children
+itself (the TUI's exit can hang once its terminal is gone), and as much again before it exits."""
 LISTENING = re.compile(r"listening on (http://\S+)")
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -124,6 +127,8 @@ class _Stopper:
         self.stopping = False
         self.hurry = threading.Event()
         self._wake: Callable[[], object] | None = None
+        self.on_signal: Callable[[], object] | None = None
+        """Called on the first signal, whatever the phase (the watchdog starts with it)."""
 
     def wake_with(self, wake: Callable[[], object] | None) -> None:
         self._wake = wake
@@ -131,6 +136,8 @@ class _Stopper:
     def handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.received is None
         self.received = signum
+        if first and self.on_signal is not None:
+            self.on_signal()
         if self.stopping or not first:
             # A repeat (a closed terminal often sends SIGHUP twice) only hurries the stop: raising
             # again would land at any point of the stop already under way, the TUI's exit included,
@@ -188,6 +195,41 @@ def _start(name: str, argv: list[str], log_path: Path, parent_fd: int, children:
         if process.poll() is not None or time.monotonic() > deadline:
             raise DemoError(f"the {name} did not start; see {log_path}")
     return child
+
+
+def start_watchdog(
+    children: list[Child],
+    demo_dir: Path,
+    begun: threading.Event,
+    stopped: threading.Event,
+    grace: float = WATCHDOG_GRACE,
+    end: Callable[[int], object] = os._exit,
+) -> threading.Thread:
+    """After a stop signal: if the demo has not begun stopping its children within WATCHDOG_GRACE,
+    stop them from here; if it has not stopped them all by then, end the process after removing
+    its directory.
+
+    The main thread may be stuck in the TUI's exit when the terminal is gone (writing to a closed
+    pty); the children must not outlive the demo's user for that, nor the demo its terminal.
+    """
+
+    def watch() -> None:
+        # once the main thread is stopping them, it gets the children's own time, and some more
+        if begun.wait(grace) and stopped.wait(len(children) * STOP_TIMEOUT + grace):
+            return
+        hurry = threading.Event()
+        hurry.set()
+        for child in reversed(list(children)):
+            with contextlib.suppress(OSError):
+                _stop(child, hurry)
+        if stopped.wait(grace):
+            return
+        shutil.rmtree(demo_dir, ignore_errors=True)
+        end(1)
+
+    thread = threading.Thread(target=watch, name="demo-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 def _stop(child: Child, hurry: threading.Event) -> None:
@@ -414,6 +456,8 @@ def run_demo(seconds: float, use_ui: bool) -> None:
     lock_fd = claim_state_dir(demo_dir)
     stopper = _Stopper()
     children: list[Child] = []
+    begun, stopped = threading.Event(), threading.Event()
+    stopper.on_signal = lambda: start_watchdog(children, demo_dir, begun, stopped)
     # the watched pipe: the children get the read end; the write end stays here, never written,
     # and its closing (at the end, or by the kernel when the demo is killed) tells them to stop
     read_end, write_end = os.pipe()
@@ -434,8 +478,10 @@ def run_demo(seconds: float, use_ui: bool) -> None:
                 raise
             finally:
                 stopper.stopping = True
+                begun.set()
                 for child in reversed(children):
                     _stop(child, stopper.hurry)
+                stopped.set()
     finally:
         os.close(read_end)
         os.close(write_end)

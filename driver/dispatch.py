@@ -373,8 +373,9 @@ def _plan_transition(
             back = next((job for job in list(queue)[1:] if job.action in CANCELS_RESOLVE), None)
             if back is not None:
                 return Cancel(
-                    f"cancelled: the alarm came back within the resolve hold"
-                    f" ({lifecycle.resolve_hold.total_seconds():g} s): log #{back.id} {back.action.value}"
+                    "cancelled: the alarm came back before the RESOLVE went out"
+                    f" (resolve hold {lifecycle.resolve_hold.total_seconds():g} s):"
+                    f" log #{back.id} {back.action.value}"
                 )
             if now < until:
                 return Hold(

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from driver import parent_watch
-from driver.demo import sweep_stale_state_dirs
+from driver.demo import Child, start_watchdog, sweep_stale_state_dirs
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")
 
@@ -291,3 +291,41 @@ def test_a_parent_fd_that_is_not_an_open_descriptor_is_reported_and_ignored(
 
     assert parent_watch.ENV_VAR not in os.environ  # nothing started from here inherits it
     assert f"{parent_watch.ENV_VAR}={value!r} is not an open file descriptor" in capsys.readouterr().err
+
+
+def test_the_watchdog_stops_the_children_when_the_demo_is_stuck_after_a_signal(tmp_path: Path) -> None:
+    # the main thread never gets to stop the children (the TUI's exit hangs on a dead terminal)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], text=True)
+    state = tmp_path / "jira-driver-demo-stuck"
+    state.mkdir()
+    ended: list[int] = []
+    begun, stopped = threading.Event(), threading.Event()
+    watchdog = start_watchdog([Child("driver", sleeper)], state, begun, stopped, 0.1, ended.append)
+    try:
+        sleeper.wait(timeout=20)
+        watchdog.join(timeout=20)
+        assert not watchdog.is_alive()
+        assert sleeper.returncode is not None
+        assert ended == [1]  # the demo would have ended itself, its directory removed
+        assert not state.exists()
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
+
+
+def test_the_watchdog_leaves_a_demo_that_is_stopping_alone(tmp_path: Path) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], text=True)
+    ended: list[int] = []
+    begun, stopped = threading.Event(), threading.Event()
+    begun.set()
+    watchdog = start_watchdog([Child("driver", sleeper)], tmp_path, begun, stopped, 0.1, ended.append)
+    try:
+        stopped.set()
+        watchdog.join(timeout=20)
+        assert not watchdog.is_alive()
+        assert sleeper.poll() is None  # the main thread's own stop is left to it
+        assert ended == []
+    finally:
+        sleeper.kill()
+        sleeper.wait()

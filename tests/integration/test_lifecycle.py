@@ -238,7 +238,7 @@ def test_a_flap_inside_the_hold_cancels_the_resolve(driver_factory: Factory, sim
     rows = settled(driver, 10)
     resolve = next(r for r in rows if r["action"] == "RESOLVE")
     assert resolve["status"] == "Cancelled"
-    assert "came back within the resolve hold" in resolve["note"]
+    assert "came back before the RESOLVE went out (resolve hold 30 s)" in resolve["note"]
     assert view(driver, "F-1")["alarm"] == "active"
     assert transition_posts(sim, key) == []
     assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
