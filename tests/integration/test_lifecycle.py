@@ -273,15 +273,17 @@ def test_an_in_doubt_transition_is_settled_by_reading_the_status(driver_factory:
     assert len(issue(sim, key)["fields"]["comment"]["comments"]) == 1
 
 
-def test_kill_9_with_a_transition_on_the_wire_makes_one_transition(driver_factory: Factory, sim: Any) -> None:
+def resolve_then_kill(driver_factory: Factory, sim: Any, guid: str) -> tuple[DriverProcess, str]:
+    """A NET ticket for `guid`, whose RESOLVE Jira does while it holds the answer; the driver is
+    killed with the POST on the wire (checked: journaled). The driver, not restarted, and the key."""
     driver = driver_factory(sim.url, ini=NET)
-    driver.send("K-1|CREATE|summary;x|")
+    driver.send(f"{guid}|CREATE|summary;x|")
     settled(driver)
-    key = created_key(driver, "K-1")
+    key = created_key(driver, guid)
     sim.faults(
         kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
     )
-    driver.send("K-1|RESOLVE|comment;exactly once|")
+    driver.send(f"{guid}|RESOLVE|comment;exactly once|")
     # Jira has done it and holds the answer (the simulator journals requests once answered)
     deadline = time.monotonic() + 4
     while issue(sim, key)["fields"]["status"]["name"] != "Done":
@@ -290,6 +292,11 @@ def test_kill_9_with_a_transition_on_the_wire_makes_one_transition(driver_factor
     with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True) as db:
         assert db.execute("SELECT count(*) FROM transition_sends").fetchone() == (1,)
     driver.kill()
+    return driver, key
+
+
+def test_kill_9_with_a_transition_on_the_wire_makes_one_transition(driver_factory: Factory, sim: Any) -> None:
+    driver, key = resolve_then_kill(driver_factory, sim, "K-1")
     driver.restart()
     settled(driver)
     row = row_of(driver, "K-1", "RESOLVE")
@@ -399,19 +406,7 @@ def test_a_create_that_meets_its_deleted_ticket_makes_the_new_one(driver_factory
 def test_a_transition_on_the_wire_at_a_kill_that_a_person_undid_is_not_sent_again(
     driver_factory: Factory, sim: Any
 ) -> None:
-    driver = driver_factory(sim.url, ini=NET)
-    driver.send("K-2|CREATE|summary;x|")
-    settled(driver)
-    key = created_key(driver, "K-2")
-    sim.faults(
-        kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
-    )
-    driver.send("K-2|RESOLVE|comment;exactly once|")
-    deadline = time.monotonic() + 4
-    while issue(sim, key)["fields"]["status"]["name"] != "Done":
-        assert time.monotonic() < deadline, "the transition never reached the simulator"
-        time.sleep(0.02)
-    driver.kill()
+    driver, key = resolve_then_kill(driver_factory, sim, "K-2")
     # while the driver is down, a person reopens the ticket
     answer = httpx.post(
         f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "reopen"}, timeout=5
