@@ -262,6 +262,7 @@ class Delivery:
         except TransitionRefused as exc:
             raise TransitionFailed(str(exc)) from None
         work.body = planned.body
+        work.edit = planned.edit
         for note in planned.notes:
             if note not in work.notes:
                 work.notes.append(note)

@@ -98,6 +98,8 @@ class Work:
     """The resolution the command named (a transition)."""
     default_resolution: str = ""
     """The resolution set when the transition's screen has one and the command names none."""
+    edit: dict[str, Any] | None = None
+    """A transition's edit, sent before it, of the fields its screen does not take (for the log)."""
     limited_at: datetime | None = None
     """When the update limiter counted this request (taken back if it did not reach Jira)."""
     continues: bool = False
@@ -115,7 +117,9 @@ class Work:
         if self.kind == WorkKind.UPDATE:
             return {"edit": self.body, "comments": self.comments}
         if self.kind == WorkKind.TRANSITION:
-            return self.body or {"target": str(self.target), "fields": self.fields, "comments": self.comments}
+            if self.body is None:
+                return {"target": str(self.target), "fields": self.fields, "comments": self.comments}
+            return {"edit": self.edit, **self.body} if self.edit else self.body
         return self.body
 
 

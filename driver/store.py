@@ -687,7 +687,9 @@ class Store:
     def guid_of_old_ticket(self, key: str) -> str | None:
         """The GUID an earlier (superseded or deleted) ticket with this key or id belonged to."""
         row = self.db.execute(
-            "SELECT guid FROM ticket_history WHERE ticket_key = ? OR ticket_id = ? LIMIT 1", (key, key)
+            "SELECT guid FROM ticket_history WHERE (ticket_key = ? OR ticket_id = ?) AND ended IS NOT NULL"
+            " LIMIT 1",
+            (key, key),
         ).fetchone()
         return None if row is None else str(row[0])
 

@@ -218,6 +218,10 @@ class Sync:
     ) -> tuple[Handled, TicketRecord | None]:
         key = change.key
         record = self.store.ticket_by_key(key)
+        if record is not None and change.id and record.ticket_id and record.ticket_id != change.id:
+            # Jira never gives one key to two issues at once: an event whose id is another than
+            # the ticket's is about some other issue (or a moved one, found by its id below).
+            record = None
         if record is None and change.id:
             record = self.store.ticket_by_key(change.id)
         if record is not None and record.state == "created" and record.ticket_key:

@@ -71,6 +71,13 @@ async def _raw_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+# A URL registered with a trailing slash must work: Jira does not follow the redirect FastAPI answers.
+@router.post(
+    "/api/jira/webhook/",
+    include_in_schema=False,
+    response_model=WebhookAnswer,
+    dependencies=[Depends(require_accepting), Depends(watch_database)],
+)
 @router.post(
     "/api/jira/webhook",
     response_model=WebhookAnswer,

@@ -420,3 +420,22 @@ def test_a_transition_on_the_wire_at_a_kill_that_a_person_undid_is_not_sent_agai
     fields = issue(sim, key)["fields"]
     assert fields["status"]["name"] == "Reopened"
     assert [c["body"] for c in fields["comment"]["comments"]] == ["exactly once"]
+
+
+def test_fields_not_on_the_transition_screen_are_set_by_an_edit_first(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url)
+    driver.send("E-1|CREATE|summary;x|", "E-1|RESOLVE|summary;cleared: x|comment;gone|")
+    settled(driver)
+    key = created_key(driver, "E-1")
+    fields = issue(sim, key)["fields"]
+    assert (fields["summary"], fields["status"]["name"]) == ("cleared: x", "Done")
+    writes = [e["method"] for e in sim.journal() if e["method"] in ("PUT", "POST") and f"/{key}" in e["path"]]
+    assert writes == ["PUT", "POST"]
+    row = row_of(driver, "E-1", "RESOLVE")
+    with driver.client() as client:
+        request = client.get(f"/api/log/{row['id']}").json()["request"]
+    assert request["edit"] == {"fields": {"summary": "cleared: x"}}
+    assert request["transition"]["id"]
+    assert request["update"] == {"comment": [{"add": {"body": "gone"}}]}

@@ -459,3 +459,27 @@ def test_a_restart_polls_from_the_stored_cursor(driver_factory: Factory, sim: Si
     assert 10 + 2 <= minutes <= 10 + 2 + 1  # ten minutes, the margin, and the minute the restart took
     [(moved,)] = table(driver, "SELECT value FROM settings WHERE key = 'sync_poll'")
     assert json.loads(moved)["since"] > since
+
+
+def test_a_url_with_a_trailing_slash_and_an_event_for_another_issue_id(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = webhook_driver(driver_factory, sim)
+    key = create(driver, "SYNC-9")
+    issue_id = str(ticket(driver, "SYNC-9")["ticket_id"])
+    event = {
+        "webhookEvent": "jira:issue_deleted",
+        "timestamp": 1,
+        "issue": {"id": str(int(issue_id) + 1000), "key": key, "fields": {}},
+    }
+    body = json.dumps(event).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    # Jira does not follow a redirect: the slash form is answered, not sent elsewhere
+    answer = httpx.post(driver.url + HOOK_PATH + "/", content=body, headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    # the key is the driver's ticket's, the id is not: some other issue, nothing deleted
+    assert answer.json()["result"] == "ignored"
+    assert ticket(driver, "SYNC-9")["deleted_at"] is None
