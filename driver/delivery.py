@@ -281,6 +281,7 @@ class Delivery:
             outcome.answers.append(await self.jira.edit_issue(work.key, edit))
             self._edits_sent[head_id] = edit
         self.store.journal_transition(head_id, work.key, transition.id, transition.to_status)
+        work.head.transition_journaled = True
         outcome.answers.append(await self.jira.do_transition(work.key, body))
 
     async def _send_comments(self, work: Work, outcome: Outcome) -> None:

@@ -272,7 +272,9 @@ def _plan_create_command(
         assert ticket is not None
         return _plan_reopen_first(head, ticket, config, limiter, now)
     notes: list[str] = list(head.earlier)
-    if ticket is not None and ticket.deleted_at is not None:
+    if head.earlier:
+        pass  # what an earlier attempt found says it already (the 404 to its update)
+    elif ticket is not None and ticket.deleted_at is not None:
         notes.append(f"the GUID's earlier ticket {ticket.ticket_key} was deleted in Jira: a new ticket")
     elif ticket is not None and ticket.resolved:
         if ticket.resolved_by_driver is False:
@@ -375,13 +377,19 @@ def _plan_transition(
         until = hold_until(head.time, lifecycle)
         if until is not None:
             back = next((job for job in list(queue)[1:] if job.action in CANCELS_RESOLVE), None)
-            if back is not None:
+            # A RESOLVE journaled before a POST whose answer was lost may have been done: it is
+            # settled (the ticket's status read), never taken back as if nothing had gone out.
+            if back is not None and not head.transition_journaled:
+                within = (
+                    f" within its resolve hold ({lifecycle.resolve_hold.total_seconds():g} s)"
+                    if back.time <= until
+                    else ""
+                )
                 return Cancel(
-                    "cancelled: the alarm came back before the RESOLVE went out"
-                    f" (resolve hold {lifecycle.resolve_hold.total_seconds():g} s):"
+                    f"cancelled: the alarm came back{within} before the RESOLVE went out:"
                     f" log #{back.id} {back.action.value}"
                 )
-            if now < until:
+            if now < until and not head.transition_journaled:
                 return Hold(
                     until,
                     reason=(

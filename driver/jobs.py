@@ -100,6 +100,9 @@ class Job:
     payload: JobPayload
     next_attempt_at: datetime | None = None
     note: str = ""
+    transition_journaled: bool = False
+    """A transition of this row was journaled before its POST (store.transition_sends): it may have
+    been done, so the row is never Cancelled, only settled."""
     earlier: list[str] = field(default_factory=list)
     """What earlier attempts of the row found that changed its course (its ticket deleted in Jira),
     for its log note. Memory only, like steps_done."""

@@ -359,7 +359,8 @@ class Store:
     def open_jobs(self) -> list[Job]:
         """Every Pending and Deferred row, oldest first."""
         rows = self.db.execute(
-            "SELECT id, type, action, guid, time, status, attempts, payload, next_attempt_at, note"
+            "SELECT id, type, action, guid, time, status, attempts, payload, next_attempt_at, note,"
+            " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id)"
             " FROM log WHERE status IN (?, ?) ORDER BY id",
             OPEN_STATUSES,
         ).fetchall()
@@ -375,6 +376,7 @@ class Store:
                 payload=JobPayload.model_validate_json(r[7]),
                 next_attempt_at=None if r[8] is None else datetime.fromtimestamp(r[8], UTC),
                 note=r[9],
+                transition_journaled=bool(r[10]),
             )
             for r in rows
         ]

@@ -238,7 +238,7 @@ def test_a_flap_inside_the_hold_cancels_the_resolve(driver_factory: Factory, sim
     rows = settled(driver, 10)
     resolve = next(r for r in rows if r["action"] == "RESOLVE")
     assert resolve["status"] == "Cancelled"
-    assert "came back before the RESOLVE went out (resolve hold 30 s)" in resolve["note"]
+    assert "came back within its resolve hold (30 s) before the RESOLVE went out" in resolve["note"]
     assert view(driver, "F-1")["alarm"] == "active"
     assert transition_posts(sim, key) == []
     assert issue(sim, key)["fields"]["status"]["name"] == "To Do"
@@ -439,3 +439,32 @@ def test_fields_not_on_the_transition_screen_are_set_by_an_edit_first(
     assert request["edit"] == {"fields": {"summary": "cleared: x"}}
     assert request["transition"]["id"]
     assert request["update"] == {"comment": [{"add": {"body": "gone"}}]}
+
+
+def test_a_resolve_whose_answer_was_lost_is_settled_not_cancelled_by_the_alarms_return(
+    driver_factory: Factory, sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini={"lifecycle": {"resolve_hold_seconds": "1"}})
+    driver.send("H-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "H-1")
+    sim.faults(
+        kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
+    )
+    driver.send("H-1|RESOLVE|comment;cleared|")
+    # Jira has done it and holds the answer; the alarm comes back meanwhile
+    deadline = time.monotonic() + 10
+    while issue(sim, key)["fields"]["status"]["name"] != "Done":
+        assert time.monotonic() < deadline, "the transition never reached the simulator"
+        time.sleep(0.02)
+    driver.send("H-1|UPDATE|summary;back|")
+    rows = settled(driver, 30)
+    resolve, update = rows[-2], rows[-1]
+    assert resolve["status"] == "Ok", resolve
+    assert "the transition sent earlier went through" in resolve["note"]
+    assert update["status"] == "Ok", update
+    seen = view(driver, "H-1")["ticket"]
+    assert (seen["status"], seen["resolved_by_driver"]) == ("Done", True)
+    fields = issue(sim, key)["fields"]
+    assert fields["summary"] == "back"
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["cleared"]
