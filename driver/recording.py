@@ -429,7 +429,7 @@ class Recorder:
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
-            note = "; ".join([*work.notes, f"created {created.key} for the GUID"])
+            note = "; ".join([*work.notes, f"created {created.key}"])
             now = self.clock()
 
             def step_done() -> None:
