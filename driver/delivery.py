@@ -14,8 +14,9 @@ A transition (RESOLVE, REOPEN, a reopen before an update) reads the ticket first
 target says, it sends nothing. Otherwise the transition is found (cached per project, issue type
 and status; driver.transitions), journaled in store.transition_sends (committed at once), and
 POSTed with its screen's fields and the comments in one request. A journal entry found when the
-row comes round again means the outcome is unknown: the status read first settles it, so a
-transition is never sent twice (driver.exactly_once).
+row comes round again means the outcome is unknown: the status read first settles it (there: it
+went through), else the changelog (a move there by the driver's account since the intent: it went
+through and was moved on since), so a transition is never sent twice.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ from driver.transitions import (
 log = logging.getLogger("driver.delivery")
 
 
-def _wrong_id(error: BaseException) -> bool:
-    """Jira's answer to a transition id its workflow does not have: 409 (Cloud), 500 (DC, spec DC)."""
-    return isinstance(error, JiraRetryable) and error.reason.startswith(("HTTP 409", "HTTP 500"))
+def _stale_id(error: BaseException) -> bool:
+    """Jira's answer to a transition id the ticket's workflow does not have (now): 400 or 409
+    (Cloud, spec v3 doTransition), 500 "If transition ID is incorrect" (spec DC); WIRE-FACTS §4."""
+    if isinstance(error, JiraRejected):
+        return error.status == 400
+    return isinstance(error, JiraRetryable) and error.status in (409, 500)
 
 
 def _resolution_after(work: Work, transition: IssueTransition, before: IssueState) -> str | None:
@@ -119,6 +123,12 @@ class Delivery:
         # already went out (rows merged in since the last attempt change it).
         self._edits_sent: dict[int, dict[str, Any]] = {}
         self.transitions = TransitionCache()
+
+    async def _identity(self) -> JiraUser:
+        """The driver's own Jira user (GET myself once per credentials)."""
+        if self._me is None:
+            self._me = await self.jira.current_user()
+        return self._me
 
     def forget_identity(self) -> None:
         """New credentials may be another Jira user."""
@@ -201,9 +211,7 @@ class Delivery:
         try:
             await self._do(work, outcome, transition, self._request(work, transition))
         except (JiraRejected, JiraRetryable) as exc:
-            status = getattr(exc, "status", None)
-            refused = isinstance(exc, JiraRejected) and status == 400
-            if cached is None or not (refused or _wrong_id(exc)):
+            if cached is None or not _stale_id(exc):
                 raise
             # The cached id may belong to a workflow the ticket no longer has: ask once more.
             self.transitions.drop(state.project, state.issuetype, state.status, target)
@@ -227,11 +235,10 @@ class Delivery:
         moved it on since): the ticket's changelog holds a move to that status by the driver's
         account since the intent (less COMMENT_CLOCK_SKEW for Jira's clock)."""
         _, _, to_status, intent_at = journaled
-        if self._me is None:
-            self._me = await self.jira.current_user()
+        me = await self._identity()
         since = intent_at - COMMENT_CLOCK_SKEW
         for change in await self.jira.status_changes(work.key):
-            ours = bool(change.author.ids & self._me.ids)
+            ours = bool(change.author.ids & me.ids)
             if (
                 ours
                 and change.to_status.casefold() == to_status.casefold()
@@ -312,10 +319,9 @@ class Delivery:
         compared by its text), and not one the driver already knows it posted. Reading comments
         is consistent, unlike search: one miss is proof.
         """
-        if self._me is None:
-            self._me = await self.jira.current_user()
+        me = await self._identity()
         posted = await self.jira.list_comments(work.key)
-        candidates = our_comments(posted, self._me, self.store.our_comment_ids(work.key))
+        candidates = our_comments(posted, me, self.store.our_comment_ids(work.key))
         intake = {job.id: job.time for job in work.jobs}
         for index in in_doubt:
             ref = work.comment_refs[index]

@@ -78,9 +78,11 @@ class JiraError(DriverError):
 class JiraRetryable(JiraError):
     """A failure worth retrying later; retry_after is Jira's minimum delay in seconds, if it gave one."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None) -> None:
         self.reason = reason
         self.retry_after = retry_after
+        self.status = status
+        """Jira's HTTP status (409, 5xx), None when it gave no answer to read."""
         super().__init__(reason)
 
 

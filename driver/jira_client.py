@@ -469,7 +469,7 @@ class JiraClient:
             raise JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
         if status == 409 or status >= 500:
             retry_after = _retry_after(response.headers, self.clock())
-            raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after)
+            raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
         raise JiraRejected(status, messages, errors)
 
     # --- operations -----------------------------------------------------------------------------

@@ -73,16 +73,11 @@ def _jira_spoke(error: BaseException | None) -> bool:
     )
 
 
-def _project_of(body: Any) -> str | None:
+def _named(body: Any, field_id: str, name: str) -> str | None:
+    """`fields.<field_id>.<name>` of a create body (the project's key, the issue type's name)."""
     fields = body.get("fields") if isinstance(body, dict) else None
-    project = fields.get("project") if isinstance(fields, dict) else None
-    return str(project["key"]) if isinstance(project, dict) and project.get("key") else None
-
-
-def _issuetype_of(body: Any) -> str | None:
-    fields = body.get("fields") if isinstance(body, dict) else None
-    issuetype = fields.get("issuetype") if isinstance(fields, dict) else None
-    return str(issuetype["name"]) if isinstance(issuetype, dict) and issuetype.get("name") else None
+    value = fields.get(field_id) if isinstance(fields, dict) else None
+    return str(value[name]) if isinstance(value, dict) and value.get(name) else None
 
 
 def _merged_note(head: Job) -> str:
@@ -396,12 +391,7 @@ class Recorder:
         if work.continues:
             first, *rest = work.notes or [""]
             note = "; ".join([first + ": reopened it" if outcome.transitioned else first, *rest])
-
-            def step_done() -> None:
-                head.steps_done.append(note)
-                self.queues.release(work.guid, now)
-
-            after(step_done)
+            self._step_done(work, note, now, after)
             return
         if outcome.transitioned:
             self.store.count("update")
@@ -421,22 +411,15 @@ class Recorder:
             created.url,
             head.id,
             generation=work.generation,
-            project=_project_of(work.body),
-            issuetype=_issuetype_of(work.body),
+            project=_named(work.body, "project", "key"),
+            issuetype=_named(work.body, "issuetype", "name"),
         )
         self.store.ticket_created(record)
         self.store.count("create")
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
-            note = "; ".join([*work.notes, f"created {created.key}"])
-            now = self.clock()
-
-            def step_done() -> None:
-                head.steps_done.append(note)
-                self.queues.release(work.guid, now)
-
-            after(step_done)
+            self._step_done(work, "; ".join([*work.notes, f"created {created.key}"]), self.clock(), after)
             return
         self.store.settle(
             head.id,
@@ -541,6 +524,16 @@ class Recorder:
                 merged_into=head.id,
             )
         self._pop(work, after)
+
+    def _step_done(self, work: Work, note: str, now: datetime, after: After) -> None:
+        """A step before the head row's own request is done (`continues`): the head stays open,
+        keeps the step's note for its own, and is planned again."""
+
+        def done() -> None:
+            work.head.steps_done.append(note)
+            self.queues.release(work.guid, now)
+
+        after(done)
 
     def _settle_head_ok(self, outcome: Outcome, ticket: TicketRecord | None, request: Any) -> None:
         """The head row Ok with its notes, the request sent and Jira's answer (or answers)."""
