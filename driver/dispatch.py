@@ -272,21 +272,24 @@ def _plan_create_command(
         assert ticket is not None
         return _plan_reopen_first(head, ticket, config, limiter, now)
     notes: list[str] = list(head.earlier)
-    if head.earlier:
-        pass  # what an earlier attempt found says it already (the 404 to its update)
-    elif ticket is not None and ticket.deleted_at is not None:
-        notes.append(f"the GUID's earlier ticket {ticket.ticket_key} was deleted in Jira: a new ticket")
-    elif ticket is not None and ticket.resolved:
-        if ticket.resolved_by_driver is False:
-            notes.append(
-                f"{ticket.ticket_key} was resolved in Jira by {_who(ticket)}: a new ticket for the GUID"
-            )
-        else:
-            notes.append(
-                f"{ticket.ticket_key} was resolved longer ago than the reopen window:"
-                " a new ticket for the GUID"
-            )
+    # an earlier attempt's finding (the 404 to its update) already says why there is a new ticket
+    why = None if head.earlier else _why_new_ticket(ticket)
+    if why:
+        notes.append(why)
     return _plan_create(head, config, _new_generation(ticket, known_generation), notes=notes)
+
+
+def _why_new_ticket(ticket: TicketRecord | None) -> str | None:
+    """Why a CREATE makes a new ticket for a GUID that had one (None: its first)."""
+    if ticket is None:
+        return None
+    if ticket.deleted_at is not None:
+        return f"the GUID's earlier ticket {ticket.ticket_key} was deleted in Jira: a new ticket"
+    if not ticket.resolved:
+        return None
+    if ticket.resolved_by_driver is False:
+        return f"{ticket.ticket_key} was resolved in Jira by {_who(ticket)}: a new ticket for the GUID"
+    return f"{ticket.ticket_key} was resolved longer ago than the reopen window: a new ticket for the GUID"
 
 
 def _plan_create(
