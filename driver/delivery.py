@@ -12,25 +12,35 @@ with the POST on the wire) and is looked up on the ticket before anything is pos
 
 A transition (RESOLVE, REOPEN, a reopen before an update) reads the ticket first: already where the
 target says, it sends nothing. Otherwise the transition is found (cached per project, issue type
-and status; driver.transitions), journaled in store.transition_sends (committed at once), and
-POSTed with its screen's fields and the comments in one request. A journal entry found when the
-row comes round again means the outcome is unknown: the status read first settles it (there: it
-went through), else the changelog (a move there by the driver's account since the intent: it went
-through and was moved on since), so a transition is never sent twice.
+and status; driver.transitions), journaled in store.transition_sends with a random attempt id
+(committed at once), and POSTed with its screen's fields, the comments and the attempt's marker
+(an issue property, driver.transitions.MARKER_PROPERTY) in one request. A journal entry found when
+the row comes round again means the outcome of that attempt is unknown (a lost answer, a 503, a
+dropped connection, a kill): the ticket is read with the property, and only that attempt's marker
+proves it went through (wherever the ticket is now); without it, the transition is sent again. A
+move to the same status made earlier (a flapping alarm's last RESOLVE) is never taken for it. An
+attempt that never reached Jira (no connection made) is not in doubt: its entry is dropped at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from driver.dispatch import Work, WorkKind
-from driver.errors import JiraError, JiraRejected, JiraRetryable, StampAmbiguous, TransitionFailed
+from driver.errors import (
+    JiraError,
+    JiraNotReached,
+    JiraRejected,
+    JiraRetryable,
+    StampAmbiguous,
+    TransitionFailed,
+)
 from driver.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
 from driver.jira_answers import (
     Answer,
@@ -40,15 +50,17 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
-    StatusChange,
 )
 from driver.store import Store
 from driver.ticket_requests import RequestSettings, stamp_jql
 from driver.transitions import (
+    MARKER_PROPERTY,
     Target,
     TransitionCache,
     TransitionRefused,
     choose,
+    marked_by,
+    marker,
     no_transition_reason,
     transition_request,
 )
@@ -89,9 +101,8 @@ class JiraPort(Protocol):
     async def list_comments(self, key: str) -> list[JiraComment]: ...
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[FoundIssue]: ...
     async def current_user(self) -> JiraUser: ...
-    async def get_issue(self, key: str) -> IssueState: ...
+    async def get_issue(self, key: str, *, properties: Sequence[str] = ...) -> IssueState: ...
     async def get_transitions(self, key: str) -> list[IssueTransition]: ...
-    async def status_changes(self, key: str) -> list[StatusChange]: ...
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer: ...
 
 
@@ -187,25 +198,9 @@ class Delivery:
         target = work.target
         assert target is not None
         key = work.key
-        journaled = self.store.transition_intent(head.id)
-        state = await self.jira.get_issue(key)
-        outcome.issue = state
-        if target.reached(state.status, state.status_category):
-            if journaled is not None:
-                work.notes.append(
-                    f"the transition sent earlier went through ({key} is in {state.status!r}): not sent again"
-                )
-            else:
-                dropped = [f"{len(work.comments)} comment(s)"] if work.comments else []
-                dropped += [", ".join(work.fields)] if work.fields else []
-                left = f" ({' and '.join(dropped)} not added)" if dropped else ""
-                work.notes.append(f"{key} is already in {state.status!r}: nothing sent{left}")
+        state = await self.jira.get_issue(key, properties=(MARKER_PROPERTY,))
+        if self._settled(work, outcome, state):
             return
-        if journaled is not None:
-            if await self._went_through(work, journaled):
-                return
-            # Journaled, not there, and no move of ours since: the earlier POST did not go through.
-            self.store.forget_transition(head.id)
         cached = self.transitions.get(state.project, state.issuetype, state.status, target)
         transition = cached or await self._find(key, state, target)
         try:
@@ -215,7 +210,14 @@ class Delivery:
                 raise
             # The cached id may belong to a workflow the ticket no longer has: ask once more.
             self.transitions.drop(state.project, state.issuetype, state.status, target)
-            self.store.forget_transition(head.id)
+            if isinstance(exc, JiraRetryable):
+                # DC answers 500 to an unknown id, but a 500 (or 409) may also come from a Jira that
+                # applied the transition before failing: read the ticket before sending again.
+                state = await self.jira.get_issue(key, properties=(MARKER_PROPERTY,))
+                if self._settled(work, outcome, state):
+                    return
+            else:
+                self.store.forget_transition(head.id)  # a 400: refused unprocessed
             transition = await self._find(key, state, target)
             await self._do(work, outcome, transition, self._request(work, transition))
         outcome.issue = IssueState(
@@ -230,25 +232,29 @@ class Delivery:
         )
         outcome.transitioned = True
 
-    async def _went_through(self, work: Work, journaled: tuple[str, str, str, datetime]) -> bool:
-        """Whether the journaled transition was done although the ticket is elsewhere now (a person
-        moved it on since): the ticket's changelog holds a move to that status by the driver's
-        account since the intent (less COMMENT_CLOCK_SKEW for Jira's clock)."""
-        _, _, to_status, intent_at = journaled
-        me = await self._identity()
-        since = intent_at - COMMENT_CLOCK_SKEW
-        for change in await self.jira.status_changes(work.key):
-            ours = bool(change.author.ids & me.ids)
-            if (
-                ours
-                and change.to_status.casefold() == to_status.casefold()
-                and (change.created is None or change.created >= since)
-            ):
-                work.notes.append(
-                    f"the transition sent earlier went through (to {to_status!r}), and {work.key} has"
-                    " been moved on since: not sent again"
-                )
-                return True
+    def _settled(self, work: Work, outcome: Outcome, state: IssueState) -> bool:
+        """Whether nothing is to be sent: this row's journaled attempt went through (its marker is on
+        the ticket, wherever the ticket is now), or the ticket is already where the target says.
+        Otherwise a journaled attempt surely did not go through and is forgotten, to be sent anew."""
+        target = work.target
+        assert target is not None
+        journaled = self.store.transition_intent(work.head.id)
+        outcome.issue = state
+        there = target.reached(state.status, state.status_category)
+        if journaled is not None and marked_by(state.properties, journaled.attempt):
+            moved_on = "" if there else f", and {work.key} has been moved on since"
+            went = f"the transition sent earlier went through (to {journaled.target!r})"
+            work.notes.append(f"{went}{moved_on}: not sent again")
+            return True
+        if there:
+            dropped = [f"{len(work.comments)} comment(s)"] if work.comments else []
+            dropped += [", ".join(work.fields)] if work.fields else []
+            left = f" ({' and '.join(dropped)} not added)" if dropped else ""
+            work.notes.append(f"{work.key} is already in {state.status!r}: nothing sent{left}")
+            return True
+        if journaled is not None:
+            # Journaled, not there, and without this attempt's marker: it did not go through.
+            self.store.forget_transition(work.head.id)
         return False
 
     async def _find(self, key: str, state: IssueState, target: Target) -> IssueTransition:
@@ -287,9 +293,19 @@ class Delivery:
         if edit is not None and self._edits_sent.get(head_id) != edit:
             outcome.answers.append(await self.jira.edit_issue(work.key, edit))
             self._edits_sent[head_id] = edit
-        self.store.journal_transition(head_id, work.key, transition.id, transition.to_status)
+        attempt = secrets.token_hex(8)
+        self.store.journal_transition(head_id, work.key, transition.id, transition.to_status, attempt)
         work.head.transition_journaled = True
-        outcome.answers.append(await self.jira.do_transition(work.key, body))
+        try:
+            answer = await self.jira.do_transition(
+                work.key, {**body, "properties": [marker(head_id, attempt)]}
+            )
+        except JiraNotReached:
+            # Nothing left the driver: not in doubt, so the alarm's return may still cancel it.
+            self.store.forget_transition(head_id)
+            work.head.transition_journaled = False
+            raise
+        outcome.answers.append(answer)
 
     async def _send_comments(self, work: Work, outcome: Outcome) -> None:
         journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))

@@ -9,7 +9,8 @@
         ├── JiraRetryable(reason, retry_after)        500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header) 429: pause the issue or everything until retry_after
         │   └── JiraUnavailable                       Jira cannot be reached at all (refused, DNS, TLS,
-        │                                             proxy, 502/503/504): pause everything, count nothing
+        │       │                                     proxy, 502/503/504): pause everything, count nothing
+        │       └── JiraNotReached                    no connection made: the request surely not sent
         ├── JiraAuthError(status, message)            401: stop sending until the credentials change
         └── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
 
@@ -106,6 +107,11 @@ class JiraRateLimited(JiraRetryable):
 
 class JiraUnavailable(JiraRetryable):
     """Jira as a whole cannot be reached or is down; an outage delays every command, fails none."""
+
+
+class JiraNotReached(JiraUnavailable):
+    """No connection to Jira was made (refused, DNS, a connect timeout, the proxy refused the tunnel):
+    nothing of the request left the driver, so it is not in doubt (a 503 or a dropped connection may be)."""
 
 
 class JiraAuthError(JiraError):

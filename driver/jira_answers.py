@@ -122,6 +122,8 @@ class IssueState:
     updated: datetime | None = None
     fields: dict[str, Any] = field(default_factory=dict, compare=False)
     """The fields as Jira sent them (a stamp is looked for in them)."""
+    properties: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The issue properties asked for (`getIssue` with `properties=`: IssueBean.properties, {key: value})."""
 
     @classmethod
     def from_issue(cls, issue: Any) -> IssueState | None:
@@ -154,6 +156,7 @@ class IssueState:
             issuetype=str(issuetype.get("name") or ""),
             updated=jira_time(fields.get("updated")),
             fields=dict(fields),
+            properties=dict(_part(issue, "properties")),
         )
 
 
@@ -209,35 +212,6 @@ class IssueTransition:
             key if key in STATUS_CATEGORIES else "",
             screen,
         )
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """A status change in an issue's changelog (getIssue with expand=changelog: a history's author,
-    created and its item with field `status`, toString the new status's name)."""
-
-    author: JiraUser
-    created: datetime | None
-    to_status: str
-
-    @classmethod
-    def all_in(cls, changelog: Any) -> list[StatusChange]:
-        """The status changes of a `changelog` object (`{histories: [...]}`), oldest first."""
-        histories = changelog.get("histories") if isinstance(changelog, dict) else None
-        found: list[StatusChange] = []
-        for group in histories if isinstance(histories, list) else []:
-            if not isinstance(group, dict):
-                continue
-            for item in group.get("items") or []:
-                if isinstance(item, dict) and (item.get("fieldId") or item.get("field")) == "status":
-                    found.append(
-                        cls(
-                            JiraUser.from_json(group.get("author")),
-                            jira_time(group.get("created")),
-                            str(item.get("toString") or ""),
-                        )
-                    )
-        return found
 
 
 def jira_time(value: Any) -> datetime | None:

@@ -44,6 +44,7 @@ from driver.config import JiraSection
 from driver.errors import (
     JiraAuthError,
     JiraError,
+    JiraNotReached,
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
@@ -58,7 +59,6 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
-    StatusChange,
 )
 from driver.schemas import AuthMode, CheckResult
 
@@ -427,7 +427,7 @@ class JiraClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
             # No connection to Jira (or through the proxy) was made: nothing of this request left.
             message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
-            raise JiraUnavailable(message) from exc
+            raise JiraNotReached(message) from exc
         except httpx.TimeoutException as exc:
             raise JiraTimeout(
                 f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
@@ -579,26 +579,22 @@ class JiraClient:
                 payload["startAt"] = start
         return found
 
-    async def get_issue(self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS) -> IssueState:
-        """One issue's status, resolution, assignee, project and type (`getIssue` with `fields`).
+    async def get_issue(
+        self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS, properties: Sequence[str] = ()
+    ) -> IssueState:
+        """One issue's status, resolution, assignee, project and type (`getIssue` with `fields`), and
+        the issue properties named in `properties` (`getIssue` with `properties=`, spec v3/DC).
 
         Raises JiraRejected(404) when the issue does not exist (or this user may not see it).
         """
-        response = await self._request(
-            "GET", f"{self.ticket_location}/{key}", params={"fields": ",".join(fields)}
-        )
+        params = {"fields": ",".join(fields)}
+        if properties:
+            params["properties"] = ",".join(properties)
+        response = await self._request("GET", f"{self.ticket_location}/{key}", params=params)
         state = IssueState.from_issue(_body(response))
         if state is None:
             raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
         return state
-
-    async def status_changes(self, key: str) -> list[StatusChange]:
-        """The issue's status changes, oldest first (`getIssue` with expand=changelog, fields=status)."""
-        response = await self._request(
-            "GET", f"{self.ticket_location}/{key}", params={"fields": "status", "expand": "changelog"}
-        )
-        data = _body(response)
-        return StatusChange.all_in(data.get("changelog") if isinstance(data, dict) else None)
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         """The transitions the issue offers now, with their screens' fields (`getTransitions`,

@@ -162,8 +162,8 @@ def lifecycle(db: Database) -> None:
     ticket_history every ticket a GUID has had, by generation: when it was made and how it ended
                   (superseded by a new ticket, deleted in Jira).
     transition_sends the transition journal: the intent, committed before the POST; an entry found
-                  when its row comes round again means the outcome is unknown, and the ticket's
-                  status settles it (driver.exactly_once).
+                  when its row comes round again means the outcome is unknown, and the attempt's
+                  marker on the ticket settles it (driver.delivery, 0007).
     webhook_deliveries the X-Atlassian-Webhook-Identifier of each webhook handled, so Jira's
                   retries change nothing (kept a week).
     """
@@ -222,6 +222,15 @@ def lifecycle(db: Database) -> None:
     db.execute("CREATE TABLE webhook_deliveries (identifier TEXT PRIMARY KEY, received_at TEXT NOT NULL)")
     db.execute("CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at)")
     db.execute("INSERT OR IGNORE INTO stats_totals (counter, value) VALUES ('webhook_ignored', 0)")
+
+
+@migrations(name="0007_transition_attempt")
+def m0007_transition_attempt(db: Database) -> None:
+    """transition_sends.attempt: a random id per POST, sent with the transition as an issue property
+    (driver.transitions.MARKER_PROPERTY) and read back to settle that very attempt when its outcome
+    is unknown. An entry journaled before this column ('') has no evidence: it is sent again unless
+    the ticket is already where it leads."""
+    db.execute("ALTER TABLE transition_sends ADD COLUMN attempt TEXT NOT NULL DEFAULT ''")
 
 
 def apply(db: Database) -> None:

@@ -76,6 +76,20 @@ class DatabaseIdentity:
     replaces: str | None = None
 
 
+@dataclass(frozen=True)
+class TransitionIntent:
+    """A transition journaled before its POST (store.transition_sends)."""
+
+    ticket_key: str
+    transition_id: str
+    target: str
+    """The name of the status the transition leads to."""
+    intent_at: datetime
+    attempt: str
+    """The attempt's marker, sent with the transition as an issue property ('' for an entry written
+    before markers existed: no evidence can settle it)."""
+
+
 @dataclass
 class LogFilter:
     """Filters of GET /api/log."""
@@ -738,27 +752,31 @@ class Store:
 
     # --- the transition journal ---------------------------------------------------------------
 
-    def transition_intent(self, log_id: int) -> tuple[str, str, str, datetime] | None:
-        """The journaled transition of a log row: (ticket key, transition id, the status it leads
-        to, when it was journaled), if any."""
+    def transition_intent(self, log_id: int) -> TransitionIntent | None:
+        """The journaled transition of a log row, if any."""
         row = self.db.execute(
-            "SELECT ticket_key, transition_id, target, intent_at FROM transition_sends WHERE log_id = ?",
+            "SELECT ticket_key, transition_id, target, intent_at, attempt FROM transition_sends"
+            " WHERE log_id = ?",
             (log_id,),
         ).fetchone()
         if row is None:
             return None
-        return str(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3])
+        return TransitionIntent(
+            str(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3]), str(row[4])
+        )
 
-    def journal_transition(self, log_id: int, ticket_key: str, transition_id: str, target: str) -> None:
+    def journal_transition(
+        self, log_id: int, ticket_key: str, transition_id: str, target: str, attempt: str = ""
+    ) -> None:
         """Commit, before the POST, that log row `log_id` moves `ticket_key` by `transition_id` to the
-        status named `target`."""
+        status named `target`, in the attempt whose marker is `attempt` (driver.transitions.marker)."""
         with self.transaction():
             self.db.conn.execute(
-                "INSERT INTO transition_sends (log_id, ticket_key, transition_id, target, intent_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(log_id) DO UPDATE SET"
+                "INSERT INTO transition_sends (log_id, ticket_key, transition_id, target, intent_at, attempt)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(log_id) DO UPDATE SET"
                 " ticket_key = excluded.ticket_key, transition_id = excluded.transition_id,"
-                " target = excluded.target, intent_at = excluded.intent_at",
-                (log_id, ticket_key, transition_id, target, iso(self.clock())),
+                " target = excluded.target, intent_at = excluded.intent_at, attempt = excluded.attempt",
+                (log_id, ticket_key, transition_id, target, iso(self.clock()), attempt),
             )
 
     def forget_transition_in(self, log_id: int) -> None:

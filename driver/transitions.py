@@ -10,6 +10,11 @@ status the issue is in (`TransitionCache`), and drops an entry Jira refuses.
 A target (`[lifecycle] resolve_target`, `reopen_target`) is a status category (`done`, `new`,
 `indeterminate`, or `category:done`) or a status name (`status:Resolved`, or any other name),
 compared case-insensitively. The first transition in Jira's order that leads there is taken.
+
+Each POST carries a marker of its own attempt, an issue property (`MARKER_PROPERTY`) set by the
+transition itself (doTransition's body is IssueUpdateDetails, whose `properties` Jira sets with
+it). When the answer is lost, reading the property back tells whether that very attempt went
+through: a move to the same status made earlier (a flapping alarm) is no evidence.
 """
 
 from __future__ import annotations
@@ -21,6 +26,21 @@ from typing import Any, Literal
 from driver.jira_answers import STATUS_CATEGORIES, IssueTransition
 
 RESOLUTION_FIELD = "resolution"
+MARKER_PROPERTY = "jira-driver.transition"
+"""The issue property a transition POST sets to name its attempt (WIRE-FACTS §10: key <= 255
+characters, a JSON value)."""
+
+
+def marker(log_id: int, attempt: str) -> dict[str, Any]:
+    """The `properties` entry of a transition body naming this attempt of log row `log_id`."""
+    return {"key": MARKER_PROPERTY, "value": {"log": log_id, "attempt": attempt}}
+
+
+def marked_by(properties: Mapping[str, Any], attempt: str) -> bool:
+    """Whether an issue's properties (IssueBean.properties) carry this attempt's marker; never for
+    an empty attempt (a journal entry older than markers)."""
+    value = properties.get(MARKER_PROPERTY)
+    return bool(attempt) and isinstance(value, dict) and value.get("attempt") == attempt
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,14 @@ class UserSpec:
 @dataclass(frozen=True)
 class FaultRule:
     """One injected fault: `status` (429, 5xx), `drop` (close the socket unanswered), `drop_after`
-    (process the request, then close the socket unanswered) or `slow_after` (process, answer `seconds` late).
+    (process the request, then close the socket unanswered), `slow_after` (process, answer `seconds`
+    late) or `status_after` (process the request, then answer `status` as if it had failed: a Jira
+    that applied a request before a 500, which a client must not take for "not done").
 
     count < 0 means "until cleared". method and path (a prefix) narrow which requests it hits.
     """
 
-    kind: Literal["status", "drop", "drop_after", "slow_after"]
+    kind: Literal["status", "drop", "drop_after", "slow_after", "status_after"]
     count: int = 1
     status: int = 0
     retry_after: float | None = None
@@ -116,11 +118,12 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
     status = int(data.get("status", 0) or 0)
     if kind.isdigit():
         kind, status = "status", int(kind)
-    if kind not in {"status", "drop", "drop_after", "slow_after"}:
+    if kind not in {"status", "drop", "drop_after", "slow_after", "status_after"}:
         raise ValueError(
-            f"unknown fault kind {kind!r} (expected a status code, status, drop, drop_after or slow_after)"
+            f"unknown fault kind {kind!r} (expected a status code, status, drop, drop_after,"
+            " slow_after or status_after)"
         )
-    if kind == "status" and not (status == 429 or 500 <= status <= 599):
+    if kind in ("status", "status_after") and not (status == 429 or 500 <= status <= 599):
         raise ValueError(f"a status fault needs status 429 or 5xx, got {status}")
     retry_after = data.get("retry_after")
     if retry_after is None and status == 429:

@@ -20,7 +20,8 @@ from jira_sim.state import SimState
 
 
 class FaultsMiddleware:
-    """Applies the rule a request triggers; `drop_after` and `slow_after` act on the app's answer."""
+    """Applies the rule a request triggers; `drop_after`, `slow_after` and `status_after` act on the
+    app's answer."""
 
     def __init__(self, app: ASGIApp, state: SimState) -> None:
         self.app = app
@@ -48,6 +49,14 @@ class FaultsMiddleware:
             await exchange.abort()
             return
         if rule.kind == "status":
+            await fault_response(rule, state.clock)(scope, receive, send)
+            return
+        if rule.kind == "status_after":
+
+            async def discard(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, discard)
             await fault_response(rule, state.clock)(scope, receive, send)
             return
         drop = rule.kind == "drop_after"

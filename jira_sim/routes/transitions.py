@@ -13,7 +13,8 @@ from fastapi.responses import Response
 
 from jira_sim import issues as shapes
 from jira_sim import lifecycle
-from jira_sim.routes.changes import not_valid, read_screen, screen_fields_json, transition_id
+from jira_sim.errors import JiraError
+from jira_sim.routes.changes import not_valid, read_properties, read_screen, screen_fields_json, transition_id
 from jira_sim.routes.common import REST, api_of, issue_of, json_response, read_body, user_of
 from jira_sim.state import State
 
@@ -65,5 +66,12 @@ async def do_transition(request: Request, state: State) -> Response:
     if transition is None or not transition.available_from(issue.status):
         raise not_valid(chosen)
     resolution, comments = read_screen(api, state.catalog, transition, body)
+    errors: dict[str, str] = {}
+    properties = read_properties(body.get("properties"), errors)
+    if errors:
+        raise JiraError(400, [], errors)
+    # The body's properties (IssueUpdateDetails.properties, spec doTransition) are set with the
+    # transition or not at all: a client reads them back to learn whether its transition happened.
+    issue.properties.update(properties)
     lifecycle.transition(state, api, issue, transition, resolution, comments, user_of(request))
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from driver.api_client import guid_path
 from tests.fixtures.driver import DriverProcess
@@ -271,6 +272,82 @@ def test_an_in_doubt_transition_is_settled_by_reading_the_status(driver_factory:
     assert "the transition sent earlier went through" in row["note"]
     assert len(transition_posts(sim, key)) == 1
     assert len(issue(sim, key)["fields"]["comment"]["comments"]) == 1
+
+
+def _flap_to_a_refused_transition(
+    driver_factory: Factory, sim: Any, guid: str, last: str, fault: dict[str, Any]
+) -> tuple[DriverProcess, str]:
+    """A flapping alarm: RESOLVE and REOPEN done, then the `last` transition (RESOLVE or REOPEN, with
+    a comment) whose first POST meets `fault`: the driver's own earlier move to the same status is
+    seconds old."""
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send(f"{guid}|CREATE|summary;flapping|", f"{guid}|RESOLVE|comment;first clear|")
+    settled(driver)
+    key = created_key(driver, guid)
+    driver.send(f"{guid}|REOPEN|comment;back|")
+    settled(driver)
+    if last == "REOPEN":
+        driver.send(f"{guid}|RESOLVE|comment;second clear|")
+        settled(driver)
+    sim.faults(method="POST", path=f"/rest/api/latest/issue/{key}/transitions", count=1, **fault)
+    driver.send(f"{guid}|{last}|comment;the last word|")
+    settled(driver)
+    return driver, key
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"kind": "status", "status": 503}, id="503 unprocessed"),
+        pytest.param({"kind": "drop"}, id="connection dropped unprocessed"),
+    ],
+)
+@pytest.mark.parametrize("last", ["RESOLVE", "REOPEN"])
+def test_a_transition_refused_unprocessed_is_not_settled_by_the_drivers_earlier_move(
+    driver_factory: Factory, sim: Any, last: str, fault: dict[str, Any]
+) -> None:
+    driver, key = _flap_to_a_refused_transition(driver_factory, sim, f"FLAP-{last}", last, fault)
+    row = [r for r in driver.rows() if r["action"] == last][-1]
+    assert row["status"] == "Ok", row
+    assert "went through" not in (row["note"] or ""), row
+    fields = issue(sim, key)["fields"]
+    expected = "Done" if last == "RESOLVE" else "Reopened"
+    assert fields["status"]["name"] == expected, "the row is Ok, so Jira must hold its transition"
+    bodies = [c["body"] for c in fields["comment"]["comments"]]
+    assert bodies.count("the last word") == 1, bodies
+    # one refused POST, then the one that went through
+    moves = [e for e in transition_posts(sim, key) if e["status"] == 204]
+    assert len(moves) == (3 if last == "RESOLVE" else 4)
+
+
+def test_a_500_from_a_jira_that_applied_a_cached_transition_makes_one_transition(
+    driver_factory: Factory, sim: Any
+) -> None:
+    # the second cycle sends the cached Reopened -> Done id; Jira applies it and answers 500 (DC's
+    # answer to a stale id): the driver reads the ticket before looking the id up again, and sends
+    # nothing more
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("FLAP-500|CREATE|summary;x|", "FLAP-500|RESOLVE|", "FLAP-500|REOPEN|", "FLAP-500|RESOLVE|")
+    settled(driver)
+    key = created_key(driver, "FLAP-500")
+    driver.send("FLAP-500|REOPEN|")
+    settled(driver)
+    sim.faults(
+        kind="status_after",
+        status=500,
+        count=1,
+        method="POST",
+        path=f"/rest/api/latest/issue/{key}/transitions",
+    )
+    driver.send("FLAP-500|RESOLVE|comment;the last word|")
+    settled(driver)
+    row = [r for r in driver.rows() if r["action"] == "RESOLVE"][-1]
+    assert row["status"] == "Ok", row
+    assert "the transition sent earlier went through" in row["note"], row
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Done"
+    assert [c["body"] for c in fields["comment"]["comments"]].count("the last word") == 1
+    assert len(transition_posts(sim, key)) == 5, "four moves, and the one answered 500 after it was done"
 
 
 def resolve_then_kill(driver_factory: Factory, sim: Any, guid: str) -> tuple[DriverProcess, str]:

@@ -324,6 +324,58 @@ def test_transition_errors_have_jiras_shapes(sim: SimProcess, spec_check: SpecCh
         assert client.get(f"{ISSUE}/{key}", params={"expand": "changelog"}).json()["changelog"]["total"] == 0
 
 
+def test_a_transitions_properties_are_set_with_it_and_only_when_it_is_done(
+    sim: SimProcess, spec_check: SpecChecker
+) -> None:
+    mark = [{"key": "jira-driver.transition", "value": {"log": 7, "attempt": "a7"}}]
+    with checked_client(sim, spec_check) as client:
+        key = client.post(ISSUE, json=net()).json()["key"]
+        path = f"{ISSUE}/{key}/transitions"
+
+        def marker() -> Any:
+            answer = client.get(f"{ISSUE}/{key}", params={"properties": "jira-driver.transition"})
+            return answer.json().get("properties", {}).get("jira-driver.transition")
+
+        refused = client.post(path, json={"transition": {"id": "31"}, "properties": mark})
+        assert refused.status_code == 400, "Resolution is required on this screen"
+        assert marker() is None
+        bad = client.post(
+            path,
+            json={
+                "transition": {"id": "31"},
+                "fields": {"resolution": {"name": "Fixed"}},
+                "properties": [{"value": 1}],
+            },
+        )
+        assert bad.status_code == 400
+        assert fields_of(client, key)["status"]["name"] == "To Do"
+        done = client.post(
+            path,
+            json={
+                "transition": {"id": "31"},
+                "fields": {"resolution": {"name": "Fixed"}},
+                "properties": mark,
+            },
+        )
+        assert done.status_code == 204, done.text
+        assert marker() == {"log": 7, "attempt": "a7"}
+
+
+def test_a_status_after_fault_applies_the_request_then_answers_the_error(sim: SimProcess) -> None:
+    with httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=5) as client:
+        key = client.post(ISSUE, json=net()).json()["key"]
+        sim.faults(kind="status_after", status=500, count=1, method="POST", path=f"{ISSUE}/{key}/transitions")
+        answer = client.post(
+            f"{ISSUE}/{key}/transitions",
+            json={"transition": {"id": "31"}, "fields": {"resolution": {"name": "Fixed"}}},
+        )
+        assert answer.status_code == 500
+        assert fields_of(client, key)["status"]["name"] == "Done"
+    assert (
+        httpx.post(f"{sim.url}/_sim/faults", json={"kind": "status_after", "status": 404}).status_code == 400
+    )
+
+
 def test_cloud_v3_transition_with_an_adf_comment(sim_factory: Any, spec_check: SpecChecker) -> None:
     cloud = sim_factory("--flavor", "cloud")
     adf = {

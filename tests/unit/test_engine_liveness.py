@@ -31,7 +31,6 @@ from driver.jira_answers import (
     IssueTransition,
     JiraComment,
     JiraUser,
-    StatusChange,
 )
 from driver.limiter import UpdateLimiter
 from driver.schemas import LogStatus
@@ -104,16 +103,12 @@ class RandomJira:
     async def current_user(self) -> JiraUser:
         return JiraUser(frozenset({"name:admin"}))
 
-    async def get_issue(self, key: str) -> IssueState:
+    async def get_issue(self, key: str, *, properties: Sequence[str] = ()) -> IssueState:
         await self._answer()
         done = key in self.resolved
         return IssueState(
             key, key, "Done" if done else "To Do", "done" if done else "new", None, None, "OPS", "Task"
         )
-
-    async def status_changes(self, key: str) -> list[StatusChange]:
-        await self._answer()
-        return []
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         await self._answer()
