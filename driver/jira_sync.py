@@ -49,6 +49,12 @@ COMMENT_EVENTS = ("comment_created", "comment_updated")
 SYNC_EVENTS = (*ISSUE_EVENTS, DELETE_EVENT, *COMMENT_EVENTS)
 """The `webhookEvent`s sync acts on (WIRE-FACTS §12); any other event is answered and ignored."""
 
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the driver's clock an event's time may be and still count as it is: Jira's clock
+and the driver's differ a little. A later time (a sender's bad clock, an event signed with a leaked
+secret) is taken as the driver's clock when it arrives, or every later event would look older and
+the record would freeze."""
+
 POLL_MARGIN_MINUTES = 2
 """Minutes each poll reaches back beyond the last successful one: JQL's relative dates count whole
 minutes, a poll takes time, and Jira Cloud's search index lags behind its writes (WIRE-FACTS §5)."""
@@ -280,11 +286,22 @@ def is_driver(user: JiraUser | None, me: JiraUser | None) -> bool | None:
     return bool(user.ids & me.ids)
 
 
+def _beyond(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment > now + EVENT_CLOCK_SKEW
+
+
+def from_the_future(change: JiraChange, now: datetime) -> bool:
+    """Whether the change's time is beyond now + EVENT_CLOCK_SKEW (apply_change takes it as now)."""
+    return _beyond(change.moment, now)
+
+
 def apply_change(
     record: TicketRecord, change: JiraChange, me: JiraUser | None, now: datetime
 ) -> TicketRecord | None:
     """The record once `change` is known; None when it changes nothing.
 
+    A change dated beyond now + EVENT_CLOCK_SKEW counts as made now; a record's `jira_updated` beyond
+    it (written by a driver that did not clamp) counts as unknown, so the record takes changes again.
     None for a change older than the record's `jira_updated` (a late retry, an overlapping poll),
     and for anything but a deletion once the ticket is known deleted. A deletion sets `deleted_at`
     (now: when the driver learnt it). Entering a done status sets `resolved_at` (the change's
@@ -305,8 +322,9 @@ def apply_change(
         )
     if record.deleted_at is not None:
         return None
-    moment = change.moment
-    if moment is not None and record.jira_updated is not None and moment < record.jira_updated:
+    moment = now if _beyond(change.moment, now) else change.moment
+    known = None if _beyond(record.jira_updated, now) else record.jira_updated
+    if moment is not None and known is not None and moment < known:
         return None
     state, sent = change.state, change.state.fields
     new = replace(record, synced_at=now)

@@ -48,12 +48,14 @@ from driver.errors import (
 from driver.jira_answers import JiraUser
 from driver.jira_client import ISSUE_STATE_FIELDS, JiraClient
 from driver.jira_sync import (
+    EVENT_CLOCK_SKEW,
     WEBHOOK_IDS_KEEP,
     Handled,
     JiraChange,
     WebhookBody,
     apply_change,
     changed,
+    from_the_future,
     next_cursor,
     poll_change,
     poll_jql,
@@ -125,6 +127,8 @@ class Sync:
         self.last_refused_at: datetime | None = None
         self.last_refused_reason = ""
         self._refusal_logged: datetime | None = None
+        self.future_events = 0
+        self._future_logged: datetime | None = None
         self._retry_at: datetime | None = None
         self._me: JiraUser | None = None
         self._me_for: object = None
@@ -225,6 +229,8 @@ class Sync:
         if record is None and change.id:
             record = self.store.ticket_by_key(change.id)
         if record is not None and record.state == "created" and record.ticket_key:
+            if from_the_future(change, now):
+                self._note_future(change, now)
             new = apply_change(record, change, me, now)
             if new is None:
                 why = "known deleted" if record.deleted_at is not None else "older than what the driver has"
@@ -408,6 +414,21 @@ class Sync:
                 " with [sync] webhook_secret?)",
                 reason,
                 self.refused,
+            )
+
+    def _note_future(self, change: JiraChange, now: datetime) -> None:
+        """A change dated beyond the driver's clock: counted, and logged at most once a minute."""
+        self.future_events += 1
+        if self._future_logged is None or (now - self._future_logged).total_seconds() >= REFUSAL_LOG_EVERY:
+            self._future_logged = now
+            log.warning(
+                "a change of %s is dated %s, beyond this host's clock (%s): taken as %s"
+                " (%d such changes so far; is a clock wrong?)",
+                change.key,
+                change.moment.isoformat() if change.moment else "?",
+                now.isoformat(),
+                (now + EVENT_CLOCK_SKEW).isoformat(),
+                self.future_events,
             )
 
     def prune(self) -> int:

@@ -322,6 +322,36 @@ def test_a_replay_of_a_real_delivery_is_a_duplicate(driver_factory: Factory, sim
     assert ticket(driver, "SYNC-3") == row
 
 
+def test_a_signed_delivery_dated_years_ahead_freezes_nothing(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = webhook_driver(driver_factory, sim)
+    register(sim, driver)
+    key = create(driver, "SYNC-FUTURE")
+    issue = httpx.get(f"{sim.url}/rest/api/2/issue/{key}", auth=("admin", "admin"), timeout=10).json()
+    ten_years = 10 * 365 * 24 * 3600
+    issue["fields"]["updated"] = time.strftime(
+        "%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(time.time() + ten_years)
+    )
+    event = {
+        "timestamp": int((time.time() + ten_years) * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"name": "jsmith", "key": "JIRAUSER10100", "displayName": "Jane Smith"},
+        "issue": issue,
+        "changelog": {"id": "1", "items": [{"field": "summary"}]},
+    }
+    future = post_hook(driver, json.dumps(event).encode(), identifier=str(uuid.uuid4()))
+    assert future.status_code == 200, future.text
+    assert future.json()["result"] == "applied"
+    # a person's real resolve, delivered by Jira a moment later, is still applied
+    act(sim, user="jsmith", key=key, action="resolve", resolution="Fixed")
+    row = wait_ticket(driver, "SYNC-FUTURE", lambda r: r["status_category"] == "done", "the resolve")
+    assert (row["jira_status"], row["resolution"]) == ("Done", "Fixed")
+    assert row["jira_updated"] < "2030", row["jira_updated"]
+    assert "beyond this host's clock" in driver.stderr_path.read_text(encoding="utf-8")
+
+
 def test_a_deletion_seen_by_webhook_marks_the_ticket_deleted(
     driver_factory: Factory, sim: SimProcess
 ) -> None:

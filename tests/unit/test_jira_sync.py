@@ -18,12 +18,14 @@ from pydantic import ValidationError
 
 from driver.jira_answers import IssueState, JiraUser
 from driver.jira_sync import (
+    EVENT_CLOCK_SKEW,
     POLL_MARGIN_MINUTES,
     POLL_MAX_MINUTES,
     JiraChange,
     WebhookBody,
     apply_change,
     changed,
+    from_the_future,
     is_driver,
     next_cursor,
     poll_change,
@@ -277,6 +279,48 @@ def test_an_older_change_rolls_nothing_back() -> None:
     assert same.jira_status == "Done"
 
 
+def test_a_change_dated_years_ahead_freezes_nothing() -> None:
+    # a signed event from a sender whose clock is ten years ahead, then a person's real resolve
+    future = _change(_state("In Progress", "indeterminate"), T0 + timedelta(days=3650), JANE)
+    assert from_the_future(future, T0)
+    first = apply_change(_record(), future, ME, T0)
+    assert first is not None
+    assert first.jira_updated == T0, "taken as the driver's clock when it arrived"
+    later = T0 + timedelta(seconds=1)
+    resolved = apply_change(first, _change(_state("Done", "done", "Fixed"), later, JANE), ME, later)
+    assert resolved is not None
+    assert resolved.jira_status == "Done"
+
+
+def test_a_record_frozen_by_an_older_driver_takes_changes_again() -> None:
+    # written before times were clamped: its jira_updated is years ahead
+    frozen = _record(jira_status="To Do", status_category="new", jira_updated=T0 + timedelta(days=3650))
+    now = T0 + timedelta(minutes=10)
+    resolved = apply_change(frozen, _change(_state("Done", "done", "Fixed"), now, JANE), ME, now)
+    assert resolved is not None
+    assert resolved.jira_status == "Done"
+    # a change inside the skew is not from the future, and an older one still rolls nothing back
+    assert not from_the_future(_change(_state("Done", "done"), now + timedelta(minutes=4), JANE), now)
+    assert apply_change(resolved, _change(_state("To Do", "new"), T0, JANE), ME, now) is None
+
+
+@given(
+    ahead=st.timedeltas(
+        min_value=EVENT_CLOCK_SKEW + timedelta(microseconds=1), max_value=timedelta(days=365 * 50)
+    ),
+    step=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=2)),
+)
+def test_after_any_future_dated_change_a_later_real_change_is_applied(
+    ahead: timedelta, step: timedelta
+) -> None:
+    first = apply_change(_record(), _change(_state("To Do", "new"), T0 + ahead, JANE), ME, T0)
+    assert first is not None
+    now = T0 + step
+    after = apply_change(first, _change(_state("Done", "done", "Fixed"), now, JANE), ME, now)
+    assert after is not None
+    assert after.jira_status == "Done"
+
+
 def test_a_deletion_is_final() -> None:
     now = T0 + timedelta(hours=1)
     deleted = apply_change(
@@ -343,9 +387,10 @@ def test_out_of_order_deliveries_end_at_the_newest_change(
     shuffled = list(changes)
     order.shuffle(shuffled)
     record = _record()
-    for change in shuffled:
-        record = apply_change(record, change, ME, T0) or record
     newest = max(changes, key=lambda c: c.moment or T0)
+    now = newest.moment or T0  # the deliveries arrive once all of them happened
+    for change in shuffled:
+        record = apply_change(record, change, ME, now) or record
     assert record.jira_updated == newest.moment
     assert (record.jira_status, record.status_category) == (newest.state.status, newest.state.status_category)
     assert record.changed_by == (newest.actor.display_name if newest.actor else None)
