@@ -21,6 +21,10 @@ class Counters:
     dropped: int = 0
     faults: int = 0
     rate_limited: int = 0
+    in_flight: int = 0
+    """Requests received and not yet answered (or dropped): a test waits on it instead of sleeping."""
+    disowned: int = 0
+    """Requests from before the last reset that ended since (journaled nowhere, counted only here)."""
     statuses: Counter[int] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
@@ -35,6 +39,8 @@ class Counters:
             "dropped": self.dropped,
             "faults": self.faults,
             "rate_limited": self.rate_limited,
+            "in_flight": self.in_flight,
+            "disowned": self.disowned,
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
         }
 

@@ -48,6 +48,7 @@ class JournalMiddleware:
         }
         chunks: list[bytes] = []
         statuses: list[int] = []
+        state.journal.counters.in_flight += 1
 
         async def receive_body() -> Message:
             message = await receive()
@@ -71,7 +72,10 @@ class JournalMiddleware:
             record["body"] = _journal_body(b"".join(chunks))
             record["ms"] = round((time.monotonic() - started) * 1000, 2)
             if state.generation == exchange.generation:
+                state.journal.counters.in_flight -= 1
                 state.journal.record(record)
+            else:
+                state.journal.counters.disowned += 1
 
 
 def _auth_scheme(headers: dict[bytes, bytes]) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 from driver.jira_client import Credentials
 from driver.schemas import JiraState, LogStatus
 from tests.fixtures.driver import EngineHarness, FakeClock
+from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
 
@@ -190,15 +191,36 @@ async def test_per_issue_429_pauses_only_that_issue(engine_factory: Factory, sim
     await h.start()
     await h.send("P1|CREATE|summary;x|", "P2|CREATE|summary;x|")
     await h.settle()
+    p1_key = next(r.ticket_key for r in h.rows() if r.guid == "P1")
     sim_post(
         sim,
         "/_sim/faults",
-        {"kind": "429", "count": 1, "retry_after": 0.3, "method": "PUT", "reason": "jira-per-issue-on-write"},
+        {
+            "kind": "429",
+            "count": 1,
+            "retry_after": 4,
+            "method": "PUT",
+            "path": f"/{h.jira.ticket_location}/{p1_key}",
+            "reason": "jira-per-issue-on-write",
+        },
     )
-    await h.send("P1|UPDATE|summary;z|", "P2|UPDATE|summary;z|")
+    p1, p2 = await h.send("P1|UPDATE|summary;z|", "P2|UPDATE|summary;z|")
+
+    def status(job_id: int) -> LogStatus:
+        return next(r.status for r in h.rows() if r.id == job_id)
+
+    # P1 is paused for 4 s; P2's update goes out meanwhile, not after the pause
+    await wait_until(lambda: status(p2.id) is LogStatus.OK, 3.0, "P2's update while P1 waits out its 429")
+    assert status(p1.id) is LogStatus.PENDING
+    assert h.engine.health.pauses.all_until is None, "a per-issue 429 pauses that issue only"
     await h.settle()
     assert set(h.statuses()) == {LogStatus.OK}
-    assert h.engine.health.pauses.all_until is None
+    assert [
+        w["status"] for w in writes(sim) if w["method"] == "PUT" and w["path"].endswith(f"/{p1_key}")
+    ] == [
+        429,
+        204,
+    ]
 
 
 async def test_5xx_retried_then_ok(engine_factory: Factory, sim: Any) -> None:

@@ -228,8 +228,11 @@ def test_a_request_from_before_a_reset_leaves_no_trace_after_it(
     ):
         client.post(ISSUE, json=NEW)
     sim.reset()
-    # let the held answer (or the delayed request) run out in the reset simulator
-    time.sleep(1.3)
+    # the held answer (or the delayed request) runs out in the reset simulator
+    deadline = time.monotonic() + 10
+    while sim.counters()["disowned"] < 1:
+        assert time.monotonic() < deadline, "the request from before the reset never ended"
+        time.sleep(0.02)
     assert sim.journal() == []
     assert sim.issues() == []
     assert sim.counters()["requests"] == 0

@@ -25,6 +25,13 @@ from tests.fixtures.sim import SimProcess
 Factory = Callable[..., EngineHarness]
 
 
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.01)
+
+
 class WaveGate(httpx.AsyncBaseTransport):
     """Holds the answers to creates until `wave` of them are in, then hands them over all at once."""
 
@@ -80,11 +87,15 @@ def test_a_driver_stopped_while_a_wave_is_at_jira_sends_everything(
     count = 2 * concurrency
     response = driver.send(*(f"STOP-{n}|CREATE|summary;stopped {n}|" for n in range(count)))
     assert response.status_code == 202
-    # The first wave is at Jira; the host is busy for 1.5 s, so all of its answers wait to be read.
-    time.sleep(0.3)
+    # The first wave is at Jira (a whole pool of requests held by the latency); the host is busy
+    # while every one of them is answered, so all the answers wait to be read together.
+    wait_for(lambda: sim.counters()["in_flight"] == concurrency, "a whole wave in flight at Jira")
     os.kill(driver.pid, signal.SIGSTOP)
     try:
-        time.sleep(1.5)
+        wait_for(
+            lambda: sim.counters()["in_flight"] == 0 and sim.counters()["created"] >= concurrency,
+            "the wave answered while the driver is stopped",
+        )
     finally:
         os.kill(driver.pid, signal.SIGCONT)
     rows = driver.wait_rows(lambda rows: all(r["status"] == "Ok" for r in rows), timeout=30)
