@@ -207,7 +207,8 @@ async def test_per_issue_429_pauses_only_that_issue(engine_factory: Factory, sim
     p1, p2 = await h.send("P1|UPDATE|summary;z|", "P2|UPDATE|summary;z|")
 
     def status(job_id: int) -> LogStatus:
-        return next(r.status for r in h.rows() if r.id == job_id)
+        found: LogStatus = next(r.status for r in h.rows() if r.id == job_id)
+        return found
 
     # P1 is paused for 4 s; P2's update goes out meanwhile, not after the pause
     await wait_until(lambda: status(p2.id) is LogStatus.OK, 3.0, "P2's update while P1 waits out its 429")
