@@ -175,12 +175,18 @@ def plan_next(
     limiter: UpdateLimiter,
     now: datetime,
     known_generation: int = 0,
+    *,
+    wall: datetime | None = None,
 ) -> Plan:
     """The next step for the GUID whose open rows (oldest first) are `queue`.
 
-    known_generation: the highest generation of a ticket the GUID has had (store.max_generation),
-    needed only when `ticket` is None; a new ticket takes the next.
+    now: the instant on the monotonic timeline (driver.clock.Timer) that holds and the update limit
+    are measured on; wall: the wall time now, for the reopen window counted from a resolve's stored
+    time (None: `now`, for callers on one timeline). known_generation: the highest generation of a
+    ticket the GUID has had (store.max_generation), needed only when `ticket` is None; a new ticket
+    takes the next.
     """
+    wall = now if wall is None else wall
     head = queue[0]
     guid = head.guid
     if in_doubt:
@@ -190,7 +196,7 @@ def plan_next(
         if head.action.transitions:
             return _plan_transition(queue, ticket, config, limiter, now)
         if head.action == Action.CREATE:
-            return _plan_create_command(queue, ticket, config, limiter, now, known_generation)
+            return _plan_create_command(queue, ticket, config, limiter, now, wall, known_generation)
         if ticket is None or ticket.state != "created" or not ticket.ticket_key:
             if ticket is not None and ticket.state in ("creating", "in_doubt"):
                 # The CREATE failed while its outcome was unknown: find out before giving up.
@@ -202,7 +208,7 @@ def plan_next(
             return Refuse(_deleted(ticket))
         # One step before a row's own request at most: a reopen that leaves the ticket resolved (a
         # reopen_target in a done category) must not loop.
-        chosen = Course.UPDATE if head.steps_done else course(Action.UPDATE, ticket, config.lifecycle, now)
+        chosen = Course.UPDATE if head.steps_done else course(Action.UPDATE, ticket, config.lifecycle, wall)
         if chosen == Course.REOPEN_THEN_UPDATE:
             return _plan_reopen_first(head, ticket, config, limiter, now)
         if chosen == Course.NEW_TICKET:
@@ -226,6 +232,11 @@ def plan_next(
         return Refuse(f"the command no longer resolves: position {exc.position}: {exc.reason}")
     except ShapeError as exc:
         return Refuse(f"the Ticket Creation Table is invalid: {exc}")
+
+
+def _accepted(job: Job) -> datetime:
+    """When the row was accepted, on the timeline of `now` (the engine sets accepted_at)."""
+    return job.accepted_at if job.accepted_at is not None else job.time
 
 
 def _who(ticket: TicketRecord) -> str:
@@ -254,6 +265,7 @@ def _plan_create_command(
     config: TicketConfig,
     limiter: UpdateLimiter,
     now: datetime,
+    wall: datetime,
     known_generation: int,
 ) -> Plan:
     head = queue[0]
@@ -264,7 +276,7 @@ def _plan_create_command(
     elif head.steps_done:
         chosen = Course.UPDATE
     else:
-        chosen = course(Action.CREATE, ticket, config.lifecycle, now)
+        chosen = course(Action.CREATE, ticket, config.lifecycle, wall)
     if chosen == Course.UPDATE:
         assert ticket is not None
         return _plan_update(queue, ticket, config, limiter, now, duplicate=True)
@@ -377,7 +389,7 @@ def _plan_transition(
     guid = head.guid
     lifecycle = config.lifecycle
     if head.action == Action.RESOLVE:
-        until = hold_until(head.time, lifecycle)
+        until = hold_until(_accepted(head), lifecycle)
         if until is not None:
             back = next((job for job in list(queue)[1:] if job.action in CANCELS_RESOLVE), None)
             # A RESOLVE journaled before a POST whose answer was lost may have been done: it is
@@ -385,7 +397,7 @@ def _plan_transition(
             if back is not None and not head.transition_journaled:
                 within = (
                     f" within its resolve hold ({lifecycle.resolve_hold.total_seconds():g} s)"
-                    if back.time <= until
+                    if _accepted(back) <= until
                     else ""
                 )
                 return Cancel(
@@ -396,8 +408,8 @@ def _plan_transition(
                 return Hold(
                     until,
                     reason=(
-                        f"resolve hold: goes at {until.isoformat(timespec='seconds')} unless a CREATE,"
-                        " UPDATE or REOPEN of the GUID comes first"
+                        f"resolve hold ({lifecycle.resolve_hold.total_seconds():g} s): goes when it ends"
+                        " unless a CREATE, UPDATE or REOPEN of the GUID comes first"
                     ),
                 )
     verb = head.action.value

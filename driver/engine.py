@@ -38,9 +38,9 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from driver.clock import Clock, utc_now
+from driver.clock import Clock, Timer, instant_of, monotonic_now, utc_now, wall_of
 from driver.commands import Action
 from driver.delivery import Delivery, JiraPort, Outcome
 from driver.dispatch import Cancel, Hold, Refuse, Work, WorkKind, plan_next
@@ -71,6 +71,7 @@ class Engine:
         health: JiraHealth | None = None,
         *,
         clock: Clock | None = None,
+        timer: Timer | None = None,
         max_retries: int = 5,
         retry_base: float = 2.0,
         retry_cap: float = 30.0,
@@ -88,6 +89,7 @@ class Engine:
             retry_base=retry_base, outage_cap=outage_cap, rate_cap=retry_cap, rand=rand
         )
         self.clock: Clock = clock or utc_now
+        self.timer: Timer = timer or monotonic_now
         self.concurrency = max(1, concurrency)
         self.rand = rand
         self.queues = GuidQueues()
@@ -104,6 +106,7 @@ class Engine:
             self.health,
             self.delivery,
             clock=self.clock,
+            timer=self.timer,
             settled=self._row_settled,
             max_retries=max_retries,
             retry_base=retry_base,
@@ -122,11 +125,24 @@ class Engine:
     def load(self) -> None:
         """Load the open rows and in-doubt creates from the store (call once, before start)."""
         self._recorder.load()
+        wall, now = self.clock(), self.timer()
         if self.limiter.enabled:
             # The update limit's window is in memory: rebuild it from what the log says went out,
-            # so a restart does not let a flapping alarm through again at once.
-            self.limiter.restore(self.store.recent_updates(self.clock() - self.limiter.interval))
-        self.submit(self.store.open_jobs())
+            # so a restart does not let a flapping alarm through again at once. Stored wall times
+            # are clamped into the window: a wall clock moved meanwhile cannot lengthen it.
+            interval = self.limiter.interval
+            self.limiter.restore(
+                (key, instant_of(moment, wall, now, interval))
+                for key, moment in self.store.recent_updates(wall - interval)
+            )
+        jobs = self.store.open_jobs()
+        for job in jobs:
+            # The resolve hold runs from intake: the time since is read on the wall clock once,
+            # never less than nothing (a clock set back), so it ends at most a hold from now.
+            job.accepted_at = now - max(timedelta(0), wall - job.time)
+            # A retry or Deferred moment is planned again (the limit's window is rebuilt above).
+            job.next_attempt_at = None
+        self.submit(jobs)
         self.prune_journal()
 
     def prune_journal(self) -> None:
@@ -163,7 +179,10 @@ class Engine:
 
     def submit(self, jobs: list[Job]) -> None:
         """Queue rows the store has just committed (rows behind a Deferred one wait with it)."""
-        now = self.clock()
+        now = self.timer()
+        for job in jobs:
+            if job.accepted_at is None:
+                job.accepted_at = now
         for guid in self.queues.add(jobs, now):
             queue = self.queues.queue(guid)
             head = queue[0]
@@ -181,6 +200,10 @@ class Engine:
                 with contextlib.suppress(sqlite3.OperationalError):
                     self._mark_deferred(guid, head.next_attempt_at)
         self._notify()
+
+    def wall_of(self, instant: datetime) -> datetime:
+        """The wall time of an instant of the engine's timer, for people (status, a Deferred row)."""
+        return wall_of(instant, self.clock(), self.timer())
 
     def wake(self) -> None:
         """Look at the queue and the clock now (tests advance a fake clock, settings change)."""
@@ -247,7 +270,7 @@ class Engine:
 
     async def _next_work(self) -> Work | None:
         while not self._stopping:
-            now = self.clock()
+            now = self.timer()
             try:
                 work = self._take(now)
             except sqlite3.OperationalError as exc:
@@ -332,7 +355,7 @@ class Engine:
         ticket = self._recorder.ticket(guid)
         in_doubt = self._recorder.is_in_doubt(guid, ticket, self.probe_unknown_guids)
         known = self.store.max_generation(guid) if ticket is None else 0
-        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known)
+        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known, wall=self.clock())
         if isinstance(plan, Hold):
             with self.store.transaction():
                 if plan.defer:
@@ -363,7 +386,7 @@ class Engine:
             if job.type != LogType.AUTOMATIC:
                 break
             if job.status != LogStatus.DEFERRED or job.next_attempt_at != moment:
-                self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=moment)
+                self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=self.wall_of(moment))
                 job.status = LogStatus.DEFERRED
                 job.next_attempt_at = moment
 

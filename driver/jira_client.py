@@ -153,15 +153,24 @@ def credentials_from_config(jira: JiraSection) -> Credentials:
 # --- results --------------------------------------------------------------------------------------
 
 
+RETRY_AFTER_MAX = 600.0
+"""The longest wait a Retry-After (or X-RateLimit-Reset) is taken for, in seconds: a date in a
+header is read against this host's wall clock, which may be off by hours; a wait cut short costs one
+more request that is refused again."""
+
+
 def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset (WIRE-FACTS
+    §8), read once on arrival against the wall time `now` and clamped to [0, RETRY_AFTER_MAX]: the
+    engine then waits on its monotonic timer."""
     value = headers.get("Retry-After")
     if value:
         try:
-            return max(0.0, float(value))
+            return min(RETRY_AFTER_MAX, max(0.0, float(value)))
         except ValueError:
             try:
                 moment = email.utils.parsedate_to_datetime(value)
-                return max(0.0, (moment - now).total_seconds())
+                return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
             except (TypeError, ValueError):
                 pass
     reset = headers.get("X-RateLimit-Reset")
@@ -170,7 +179,7 @@ def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
             moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            return max(0.0, (moment - now).total_seconds())
+            return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
         except ValueError:
             return None
     return None

@@ -88,7 +88,9 @@ class NewEntry:
 
 @dataclass
 class Job:
-    """An unsettled log row, as the engine needs it. Times are aware datetimes."""
+    """An unsettled log row, as the engine needs it. Times are aware datetimes: `time` on the wall
+    clock (when it was accepted, as the log shows it), `accepted_at` and `next_attempt_at` instants
+    on the monotonic timeline (driver.clock.Timer), set by the engine."""
 
     id: int
     type: LogType
@@ -99,7 +101,10 @@ class Job:
     attempts: int
     payload: JobPayload
     next_attempt_at: datetime | None = None
+    """The instant it may go (None: now). The log keeps its wall time for people."""
     note: str = ""
+    accepted_at: datetime | None = None
+    """The instant it was accepted (the resolve hold runs from it); None until the engine takes it."""
     transition_journaled: bool = False
     """A transition of this row was journaled before its POST (store.transition_sends): it may have
     been done, so the row is never Cancelled, only settled."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from driver.clock import Clock
+from driver.clock import Clock, Timer, monotonic_now, wall_of
 from driver.commands import Action
 from driver.delivery import Delivery, Outcome
 from driver.dispatch import Work, WorkKind
@@ -116,6 +116,7 @@ class Recorder:
         delivery: Delivery,
         *,
         clock: Clock,
+        timer: Timer = monotonic_now,
         settled: Callable[[int], None],
         max_retries: int = 5,
         retry_base: float = 2.0,
@@ -128,6 +129,7 @@ class Recorder:
         self.health = health
         self.delivery = delivery
         self.clock = clock
+        self.timer = timer
         self.max_retries = max_retries
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -186,7 +188,8 @@ class Recorder:
         """
         after = After()
         with self.store.transaction():
-            self._settle(outcome, self.clock(), after)
+            # `now` is on the timer's timeline (waits); wall times are read where they are stored
+            self._settle(outcome, self.timer(), after)
         return after
 
     def refuse(self, work: Work, reason: str) -> None:
@@ -249,7 +252,7 @@ class Recorder:
             if work.kind == WorkKind.TRANSITION:
                 self.store.forget_transition_in(head.id)
             if decision.ticket == "deleted":
-                reason, gone = self._ticket_gone(work, now, after, decision.reason)
+                reason, gone = self._ticket_gone(work, after, decision.reason)
                 if gone and head.action == Action.CREATE and work.kind == WorkKind.UPDATE:
                     # A repeated CREATE met its vanished ticket: it makes the new one instead.
                     note = f"{work.key} was deleted in Jira (HTTP 404 to its update)"
@@ -266,7 +269,12 @@ class Recorder:
         assert error is not None
         at, prefix = self._when_again(work, decision, error, now)
         attempts = head.attempts + (1 if decision.count_attempt else 0)
-        self.store.update_row(head.id, attempts=attempts, next_attempt_at=at, error=prefix + decision.reason)
+        self.store.update_row(
+            head.id,
+            attempts=attempts,
+            next_attempt_at=None if at is None else wall_of(at, self.clock(), now),
+            error=prefix + decision.reason,
+        )
 
         def again() -> None:
             head.attempts = attempts
@@ -297,10 +305,10 @@ class Recorder:
             assert isinstance(error, JiraRateLimited)
             until = self.health.rate_limited(error, now, work.guid)
             log.warning(
-                "%s: pausing %s until %s",
+                "%s: pausing %s for %.1f s",
                 error.reason,
                 "issue " + work.guid if error.scope == "issue" else "all sending",
-                until.isoformat(timespec="milliseconds"),
+                (until - now).total_seconds(),
             )
             return until, "retrying: "
         if decision.verdict == Verdict.PARK:
@@ -343,12 +351,12 @@ class Recorder:
         self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
         self._in_doubt.add(guid)
 
-    def _ticket_gone(self, work: Work, now: datetime, after: After, reason: str) -> tuple[str, bool]:
+    def _ticket_gone(self, work: Work, after: After, reason: str) -> tuple[str, bool]:
         """Jira answered 404 for the GUID's ticket: deleted in Jira, so forgotten (a CREATE makes anew)."""
         ticket = self.ticket(work.guid)
         if ticket is None or not ticket.live or ticket.ticket_key != work.key:
             return reason, False
-        gone = replace(ticket, deleted_at=now)
+        gone = replace(ticket, deleted_at=self.clock())
         self.store.record_jira_state(gone)
         after(lambda: self._tickets.__setitem__(work.guid, gone))
         return (
@@ -379,7 +387,7 @@ class Recorder:
                 resolution=issue.resolution,
                 assignee=issue.assignee,
                 changed_by_driver=True if outcome.transitioned else ticket.changed_by_driver,
-                resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else now)
+                resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else self.clock())
                 if done
                 else None,
                 resolved_by_driver=(by_driver if by_driver is not None else True) if done else None,
@@ -576,11 +584,13 @@ class Recorder:
         self._pop(work, after)
 
     def _duration(self, job: Job) -> float:
-        return max(0.0, (self.clock() - job.time).total_seconds() * 1000.0)
+        """Milliseconds from intake to now, on the timer when the engine took the row."""
+        since = (self.timer() - job.accepted_at) if job.accepted_at is not None else self.clock() - job.time
+        return max(0.0, since.total_seconds() * 1000.0)
 
     def _pop(self, work: Work, after: After) -> None:
         def pop() -> None:
-            now = self.clock()
+            now = self.timer()
             for job in self.queues.pop(work.guid, [job.id for job in work.jobs]):
                 self.delivery.settled(job.id)
                 self._settled(job.id)

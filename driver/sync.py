@@ -34,7 +34,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from driver.clock import Clock
+from driver.clock import Clock, Timer
 from driver.config import SyncSection
 from driver.engine import Engine
 from driver.errors import (
@@ -119,6 +119,8 @@ class Sync:
         self.jira = jira
         self.engine = engine
         self.clock: Clock = clock or engine.clock
+        self.timer: Timer = engine.timer
+        """Waits (retries, Jira's pauses) are on the engine's timer; the cursor is on the wall clock."""
         self.last_poll_at: datetime | None = None
         self.last_poll_error = ""
         # Refused deliveries are counted in memory, not in the store: whoever can reach the
@@ -262,7 +264,7 @@ class Sync:
         if self._me is not None and self._me_for is credentials:
             return self._me
         if self._asking is None or self._asking.done():
-            if self._blocked(self.clock()):
+            if self._blocked(self.timer()):
                 return None
             self._asking = asyncio.get_running_loop().create_task(self._ask_identity(credentials))
         with contextlib.suppress(TimeoutError):
@@ -270,7 +272,7 @@ class Sync:
         return None
 
     async def _ask_identity(self, credentials: object) -> JiraUser | None:
-        now = self.clock()
+        now = self.timer()
         self.engine.health.sent(now)
         try:
             me = await self.jira.current_user()
@@ -302,7 +304,7 @@ class Sync:
     def _next_delay(self) -> float:
         if self._retry_at is None:
             return self.poll_seconds
-        wait = (self._retry_at - self.clock()).total_seconds()
+        wait = (self._retry_at - self.timer()).total_seconds()
         return min(self.poll_seconds, max(0.05, wait))
 
     def _blocked(self, now: datetime) -> bool:
@@ -318,10 +320,12 @@ class Sync:
         if health.auth_failed:
             self.last_poll_error = "not sent: Jira refused the credentials (401); waiting for new ones"
             return None
-        blocked = health.blocked_until(now)
+        blocked = health.blocked_until(self.timer())
         if blocked is not None:
             self._retry_at = blocked
-            self.last_poll_error = f"not sent: requests to Jira wait until {iso(blocked)}"
+            self.last_poll_error = (
+                f"not sent: requests to Jira wait until {iso(self.engine.wall_of(blocked))}"
+            )
             return None
         projects = self.store.live_ticket_projects()
         if not projects:
@@ -329,19 +333,19 @@ class Sync:
             self._polled("")
             return 0
         me = await self.identity(IDENTITY_WAIT)
-        now = self.clock()
-        if self._blocked(now):
-            self._retry_at = health.blocked_until(now)
+        now, instant = self.clock(), self.timer()
+        if self._blocked(instant):
+            self._retry_at = health.blocked_until(instant)
             self.last_poll_error = "not sent: requests to Jira are held (see jira_state)"
             return None
         jql = poll_jql(projects, poll_minutes(self._cursor(), now, self.poll_seconds))
         guid_field = self.engine.ticket.settings.guid_field
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
-        health.sent(now)
+        health.sent(instant)
         try:
             hits = await self.jira.search(jql, fields, POLL_PAGES, expand=("changelog",))
         except JiraError as exc:
-            self._jira_failed(exc, now)
+            self._jira_failed(exc, instant)
             self.last_poll_error = f"poll failed: {exc}"
             log.warning("poll failed: %s", exc)
             return None
@@ -388,7 +392,7 @@ class Sync:
         elif isinstance(exc, JiraRateLimited):
             until = health.rate_limited(exc, now, None)
             self._retry_at = until
-            log.warning("%s: pausing all sending until %s", exc.reason, iso(until))
+            log.warning("%s: pausing all sending for %.1f s", exc.reason, (until - now).total_seconds())
         elif isinstance(exc, JiraUnavailable):
             until, began = health.unavailable(exc, now)
             self._retry_at = until

@@ -27,8 +27,9 @@ async def health() -> Health:
 async def status(ctx: Context, engine: EngineDep, store: StoreDep) -> DriverStatus:
     """The status line: Jira's state, the queue, pauses, the database, the engine and sync."""
     pending, deferred = store.counts()
-    now = engine.clock()
+    now = engine.timer()
     paused = engine.health.paused_all_until(now)
+    outage = engine.health.outage_until if engine.health.outage_strikes else None
     problem = engine.db_problem or ctx.db_problem
     return DriverStatus(
         version=__version__,
@@ -40,14 +41,14 @@ async def status(ctx: Context, engine: EngineDep, store: StoreDep) -> DriverStat
         pending=pending,
         deferred=deferred,
         failed_today=store.failed_today(),
-        paused_until=paused,
+        paused_until=engine.wall_of(paused) if paused is not None else None,
         pause_reason=engine.health.pauses.reason if paused else "",
         near_limit=ctx.jira.near_limit,
         database="unavailable" if problem else "ok",
         database_message=database_message(problem) if problem else "",
         engine_running=engine.running,
         outage_attempts=engine.health.outage_strikes,
-        outage_until=engine.health.outage_until if engine.health.outage_strikes else None,
+        outage_until=engine.wall_of(outage) if outage is not None else None,
         sync=ctx.sync.status() if ctx.sync is not None else SyncStatus(mode=ctx.config.sync.mode),
     )
 

@@ -164,7 +164,7 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
             # only a ready row left while workers idle for longer than timer slack is a stall.
             since: float | None = None
             while not stop:
-                if idle_while_ready(engine, engine.clock()):
+                if idle_while_ready(engine, engine.timer()):
                     since = since or time.monotonic()
                     if time.monotonic() - since > TIMER_SLACK:
                         violations.append(f"idle={len(engine._idle)} in_flight={engine.in_flight}")  # noqa: SLF001
