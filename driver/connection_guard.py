@@ -55,10 +55,18 @@ def raise_file_limit() -> tuple[int, int]:
     return soft, hard
 
 
-def connection_limit(configured: int, soft_limit: int, concurrency: int) -> int:
-    """The API connections allowed: `configured`, less if the file limit cannot hold them (min 16)."""
-    room = soft_limit - FD_RESERVE - concurrency
-    return max(16, min(configured, room))
+def connection_budget(configured: int, soft_limit: int, concurrency: int) -> tuple[int, int]:
+    """(API connections allowed, listen backlog) that fit in the open-file limit `soft_limit`.
+
+    The backlog counts too: asyncio's accept loop takes up to `backlog` connections in one go
+    before any of them reaches the protocol (CPython Lib/asyncio/selector_events.py
+    `_accept_connection`), so connections + backlog + FD_RESERVE + concurrency must stay under the
+    limit or accept() fails with EMFILE and is paused a second. Both at least 16; the backlog at
+    most 1,024 (the listen backlog the socket had before).
+    """
+    room = max(32, soft_limit - FD_RESERVE - concurrency)
+    backlog = max(16, min(1024, room // 4))
+    return max(16, min(configured, room - backlog)), backlog
 
 
 _WAITING_STATES = (h11.IDLE, h11.SEND_BODY)
@@ -88,7 +96,7 @@ class GuardedH11Protocol(H11Protocol):
                 transport.abort()
                 type(self).dropped += 1
                 return
-            victim._drop("the connection limit")
+            victim._evict()
         super().connection_made(transport)
         self._follow()
 
@@ -118,8 +126,8 @@ class GuardedH11Protocol(H11Protocol):
         self._phase = state
         self.waiting[self] = None
         seconds = self.header_timeout if state is h11.IDLE else self.body_timeout
-        what = "its request head" if state is h11.IDLE else "its request body"
-        self._deadline = self.loop.call_later(seconds, self._drop, f"{what} ({seconds:g} s)")
+        what = "head" if state is h11.IDLE else "body"
+        self._deadline = self.loop.call_later(seconds, self._expire, what, seconds)
 
     def _leave(self) -> None:
         self._phase = None
@@ -128,10 +136,20 @@ class GuardedH11Protocol(H11Protocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _drop(self, why: str) -> None:
+    def _expire(self, what: str, seconds: float) -> None:
+        log.warning("dropped an API connection: its request %s did not arrive within %g s", what, seconds)
+        self._drop()
+
+    def _evict(self) -> None:
+        log.warning(
+            "%d API connections open (the limit): dropped the one waiting longest for its request",
+            self.max_connections,
+        )
+        self._drop()
+
+    def _drop(self) -> None:
         self._leave()
         type(self).dropped += 1
-        log.warning("dropping API connections that wait too long for %s", why)
         self.transport.abort()
 
 
@@ -196,23 +214,30 @@ class RepeatFilter(logging.Filter):
 
 
 def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
-    """Report accept() failing for lack of descriptors in one line, without its traceback.
+    """Route the loop's error reports through RepeatFilter-friendly records.
 
-    asyncio's selector loop reports it through the loop's exception handler ("socket.accept() out of
-    system resource", CPython Lib/asyncio/selector_events.py) and retries a second later; the default
-    handler logs a full traceback each time. Everything else goes to the default handler.
+    accept() failing for lack of descriptors is one line without its traceback. asyncio's selector
+    loop reports it through the loop's exception handler ("socket.accept() out of system resource",
+    CPython Lib/asyncio/selector_events.py `_accept_connection`), and the default handler logs a
+    traceback each time with text that varies by the handle's repr, so a flood of one failure never
+    looked "identical" (150,000 tracebacks, 80 MB in 10 s under 2,000 slow sockets). Every other
+    report keeps its traceback but is logged under one template per exception type, so RepeatFilter
+    holds back repeats.
     """
 
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         message = str(context.get("message", ""))
+        exc = context.get("exception")
         if "accept()" in message and "out of system resource" in message:
-            exc = context.get("exception")
             log.error(
                 "cannot accept API connections: %s (the open-file limit is reached; see LimitNOFILE"
                 " in docs/operations.md)",
                 getattr(exc, "strerror", None) or exc,
             )
             return
-        loop.default_exception_handler(context)
+        details = "; ".join(f"{key}: {value!r}" for key, value in context.items() if key != "exception")
+        logging.getLogger("asyncio").error(
+            "event loop error: %s", details, exc_info=exc if isinstance(exc, BaseException) else None
+        )
 
     loop.set_exception_handler(handler)

@@ -37,7 +37,7 @@ from driver.api import DriverContext, create_app
 from driver.config import Config, exposed_secrets_warning
 from driver.connection_guard import (
     RepeatFilter,
-    connection_limit,
+    connection_budget,
     guarded_protocol,
     quiet_accept_errors,
     raise_file_limit,
@@ -297,7 +297,9 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
 
     bound_port = sock.getsockname()[1]
     app = create_app(ctx)
-    connections = connection_limit(config.driver.max_connections, soft_files, config.driver.concurrency)
+    connections, backlog = connection_budget(
+        config.driver.max_connections, soft_files, config.driver.concurrency
+    )
     if connections < config.driver.max_connections:
         log.warning(
             "the open-file limit (%d) holds %d API connections, not [driver] max_connections %d;"
@@ -321,6 +323,7 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
             ),
             # a request head larger than this is refused (431) before it is buffered further
             h11_max_incomplete_event_size=64 * 1024,
+            backlog=backlog,
         )
     )
     loop = asyncio.get_running_loop()
