@@ -38,9 +38,12 @@ def test_the_log_comes_down_to_max_entries_without_a_new_command(
 
     rows = driver.wait_rows(lambda rows: len(rows) == 20, timeout=20)
 
-    # the newest 20 stay, the oldest went
-    assert [row["guid"] for row in rows] == [f"RET-{i}" for i in range(40, 60)]
+    # the timer may have trimmed while rows were settling (oldest settled first, not oldest id):
+    # which 20 stay depends on the order Jira answered; that 20 settled rows stay does not
+    assert len({row["guid"] for row in rows}) == 20
+    assert {row["status"] for row in rows} == {"Ok"}
     assert _total(driver) == 20
+    assert driver.status()["queue_depth"] == 0
 
 
 def test_open_rows_are_never_trimmed(driver_factory: Callable[..., DriverProcess], sim: Any) -> None:
