@@ -199,6 +199,8 @@ async def _trimmer(ctx: DriverContext, interval: float) -> None:
     """
     while True:
         await asyncio.sleep(interval)
+        if not ctx.store.over_limit(ctx.settings.max_entries):
+            continue  # known in memory: no transaction for nothing
         removed = await _in_batches(lambda: ctx.store.trim(ctx.settings.max_entries, TRIM_BATCH))
         if removed:
             log.info("log retention removed %d rows over max_entries %d", removed, ctx.settings.max_entries)
