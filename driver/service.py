@@ -323,8 +323,8 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
             http=guarded_protocol(
                 connections, config.driver.header_timeout_seconds, config.driver.body_timeout_seconds
             ),
-            # a request head larger than this is refused (431) before it is buffered further
-            h11_max_incomplete_event_size=64 * 1024,
+            # h11's default, named: a request head larger than 16 KiB is refused, not buffered
+            h11_max_incomplete_event_size=16 * 1024,
             backlog=backlog,
         )
     )
