@@ -13,6 +13,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -110,3 +111,19 @@ def test_slow_heads_and_bodies_are_dropped_at_their_deadlines(
     seconds, status = _timed_status(driver)
     assert status == 200
     assert driver.rows() == []
+
+
+def _open_files_limit(pid: int) -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE of a running process, from /proc/PID/limits."""
+    for line in Path(f"/proc/{pid}/limits").read_text(encoding="utf-8").splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no 'Max open files' line")
+
+
+def test_the_soft_open_file_limit_is_raised_to_the_hard_one_at_start(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(sim.url, nofile=(256, 4096))  # systemd's shape: a low soft, a high hard
+    assert _open_files_limit(driver.pid) == (4096, 4096)
