@@ -242,8 +242,8 @@ class LogSection(_Section):
     remove_older_than_days: int = Field(default=30, ge=0)
     """Every 24 h, remove rows older than this many days. 0 = keep them."""
     trim_interval_seconds: float = Field(default=30.0, gt=0, le=86_400)
-    """How often the log is trimmed back to max_entries even when no command arrives (rows over the
-    limit that were still open at intake are removed once they settle)."""
+    """How often the log is trimmed back to max_entries even when no command arrives; rows settling
+    also wake a trim (at most one a second), so rows still open at intake go once they settle."""
 
 
 class LifecycleSection(_Section):

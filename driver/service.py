@@ -57,6 +57,8 @@ IDEMPOTENCY_KEEP = timedelta(days=1)
 METADATA_RETRY_MAX = 30.0
 METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
+SETTLE_TRIM_PAUSE = 1.0
+"""Least seconds between two trims woken by settled rows."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -192,18 +194,29 @@ async def _retention(ctx: DriverContext) -> None:
 
 
 async def _trimmer(ctx: DriverContext, interval: float) -> None:
-    """Every `interval` s, trim the log back to `max_entries` whether or not commands arrive.
+    """Trim the log back to `max_entries` when rows settle and every `interval` s, without intake.
 
     Intake trims too, but rows still open then are over the limit once they settle; without this
     they stayed until the next command (issue 15 item 5: 19,738 rows left with max_entries 10,000).
+    A stream of settlements wakes it at most once per SETTLE_TRIM_PAUSE s (monotonic), so the
+    writer sees one short batch a second at most, not one per settled row.
     """
-    while True:
-        await asyncio.sleep(interval)
-        if not ctx.store.over_limit(ctx.settings.max_entries):
-            continue  # known in memory: no transaction for nothing
-        removed = await _in_batches(lambda: ctx.store.trim(ctx.settings.max_entries, TRIM_BATCH))
-        if removed:
-            log.info("log retention removed %d rows over max_entries %d", removed, ctx.settings.max_entries)
+    settled = asyncio.Event()
+    ctx.store.on_settle = settled.set
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), interval)
+            settled.clear()
+            if ctx.store.over_limit(ctx.settings.max_entries):  # in memory: no transaction for nothing
+                removed = await _in_batches(lambda: ctx.store.trim(ctx.settings.max_entries, TRIM_BATCH))
+                if removed:
+                    log.info(
+                        "log retention removed %d rows over max_entries %d", removed, ctx.settings.max_entries
+                    )
+            await asyncio.sleep(min(SETTLE_TRIM_PAUSE, interval))
+    finally:
+        ctx.store.on_settle = None
 
 
 async def _in_batches(step: Callable[[], int]) -> int:

@@ -29,7 +29,7 @@ import os
 import sqlite3
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -221,6 +221,9 @@ class Store:
         # The last trim found no settled row to remove, and nothing has settled since: with only
         # open rows over the limit, every intake would otherwise scan them all for nothing.
         self._trim_idle = False
+        self.on_settle: Callable[[], None] | None = None
+        """Called (on the writer's thread, inside its transaction) when a row settles: the service
+        wakes its retention trimmer with it. Must not touch the store."""
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
@@ -450,6 +453,8 @@ class Store:
         """Mark a row Ok or Failed with its outcome."""
         # A settled row is one retention may remove.
         self._trim_idle = False
+        if self.on_settle is not None:
+            self.on_settle()
         values: dict[str, Any] = {
             "status": status.value,
             "error": error,

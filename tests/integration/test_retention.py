@@ -46,6 +46,20 @@ def test_the_log_comes_down_to_max_entries_without_a_new_command(
     assert driver.status()["queue_depth"] == 0
 
 
+def test_rows_are_trimmed_when_they_settle_without_waiting_for_the_timer(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    # the timer would first run in an hour: only settling rows can wake the trim
+    driver = driver_factory(sim.url, ini={"log": {**FAST_TRIM, "trim_interval_seconds": "3600"}})
+    assert driver.send(*[f"SET-{i}|CREATE|summary;row {i}|" for i in range(60)]).status_code == 202
+    driver.wait_settled(timeout=60)
+
+    rows = driver.wait_rows(lambda rows: len(rows) == 20, timeout=20)
+
+    assert {row["status"] for row in rows} == {"Ok"}
+    assert _total(driver) == 20
+
+
 def test_open_rows_are_never_trimmed(driver_factory: Callable[..., DriverProcess], sim: Any) -> None:
     driver = driver_factory(sim.url, ini={"log": {**FAST_TRIM, "max_entries": "5"}})
     assert driver.send(*[f"DONE-{i}|CREATE|summary;d|" for i in range(10)]).status_code == 202
