@@ -152,6 +152,14 @@ class DriverSection(_Section):
     """Largest body POST /api/advanced takes; a larger one is refused with 413 before it is read."""
     max_batch_lines: int = Field(default=20_000, ge=1, le=1_000_000)
     """Most commands one POST /api/advanced takes; more is refused with 413 (nothing queued)."""
+    max_connections: int = Field(default=1000, ge=16, le=100_000)
+    """Most HTTP connections the API holds open; a new one over it evicts the connection that has
+    waited longest for its request (fewer when the open-file limit is lower: driver.connection_guard)."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """A connection whose request head has not fully arrived this long after it opened (or after its
+    previous answer) is dropped: slow-header sockets cannot hold the API's connections."""
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """A request whose body has not fully arrived this long after its head is dropped."""
 
     @field_validator("listen")
     @classmethod
@@ -233,6 +241,9 @@ class LogSection(_Section):
     """Keep at most this many log rows; the oldest go first. 0 = no limit."""
     remove_older_than_days: int = Field(default=30, ge=0)
     """Every 24 h, remove rows older than this many days. 0 = keep them."""
+    trim_interval_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    """How often the log is trimmed back to max_entries even when no command arrives; rows settling
+    also wake a trim (at most one a second), so rows still open at intake go once they settle."""
 
 
 class LifecycleSection(_Section):

@@ -19,10 +19,18 @@ one by the id. Its limit: a directory lost as a whole (a volume not mounted) tak
 over from; from then on (`[ticket] search_before_create = auto`) the first command of a GUID the
 store has no ticket for searches Jira for the GUID's stamp before creating, so tickets made with
 the earlier database are found instead of created twice.
+
+One driver per database: `lock` takes `fcntl.flock(LOCK_EX | LOCK_NB)` on `<database>.lock` before
+anything else touches the database and holds it for the life of the process. Two drivers on one
+file would both send every queued row (comments posted twice). The kernel drops a flock when its
+process ends however it ends (kill -9 included), so a crash never leaves a stale lock; the PID
+written into the file is only there to name the holder in the refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -80,6 +88,76 @@ class Opening:
 def marker_path(database: Path) -> Path:
     """`<database>.id`, beside the database."""
     return database.with_name(database.name + ".id")
+
+
+def lock_path(database: Path) -> Path:
+    """`<database>.lock`, beside the database."""
+    return database.with_name(database.name + ".lock")
+
+
+IN_USE_HINT = "stop it or give this one another [driver] database"
+
+
+@dataclass
+class DatabaseLock:
+    """The held lock on a database (`lock`): an open descriptor with an exclusive flock on it."""
+
+    path: Path
+    fd: int
+
+    def release(self) -> None:
+        """Drop the lock (the process ending drops it too)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _check_folder(path: Path) -> None:
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise DatabaseFileError(
+            path,
+            f"cannot be created: {folder} is a file, not a folder",
+            "set [driver] database to a path in a folder",
+        )
+
+
+def lock(path: Path) -> DatabaseLock:
+    """Take the database's lock for this process: the first thing `jira-driver run` does.
+
+    Creates the database's folder if missing. Raises DatabaseFileError naming the holder's PID
+    when another process holds the lock, or when the lock file cannot be opened (permissions).
+    """
+    _check_folder(path)
+    file = lock_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # not O_TRUNC: the holder's PID must survive a refused start opening the file
+        fd = os.open(file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise DatabaseFileError(
+            path, f"its lock file {file.name} cannot be opened ({exc.strerror})", "fix its permissions"
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise DatabaseFileError(
+            path, f"is in use by jira-driver PID {holder} ({file.name})", IN_USE_HINT
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return DatabaseLock(file, fd)
+
+
+def _holder(fd: int) -> str:
+    """The PID the lock's holder wrote (or "unknown": it may be between open and write)."""
+    with contextlib.suppress(OSError):
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if text.isdigit():
+            return text
+    return "unknown"
 
 
 def _read_marker(marker: Path) -> str | None:
@@ -166,13 +244,7 @@ def check(path: Path, *, init: bool) -> Opening:
     or when the file is corrupt, not SQLite or unreadable (whatever `init` says).
     """
     marker = marker_path(path)
-    folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        raise DatabaseFileError(
-            path,
-            f"cannot be created: {folder} is a file, not a folder",
-            "set [driver] database to a path in a folder",
-        )
+    _check_folder(path)
     previous = _read_marker(marker)
     state, database_id = examine(path)
     if state != FileState.READY:

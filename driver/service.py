@@ -1,6 +1,8 @@
 """`jira-driver run` (driver.cli.run): wire the store, the Jira client, the engine and the HTTP API, serve.
 
-Start-up: open the store (migrations), restore settings changed at run time (driver.runtime_settings:
+Start-up: take the database's lock (driver.database_file.lock: one driver per database), raise the
+open-file limit, bind the API's socket (a taken port stops the start before anything is loaded or
+sent), then open the store (migrations), restore settings changed at run time (driver.runtime_settings:
 a stored value that is no longer valid is logged and the config file's is used), load pending work and
 in-doubt creates, ask Jira for its flavour and field list (bounded wait, then in the background),
 start the engine and uvicorn in the same event loop, print `jira-driver listening on URL`. With
@@ -21,8 +23,9 @@ import json
 import logging
 import signal
 import socket
+import sqlite3
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,19 @@ import uvicorn
 from driver import database_file
 from driver.api import DriverContext, create_app
 from driver.config import Config, exposed_secrets_warning
+from driver.connection_guard import (
+    RepeatFilter,
+    connection_budget,
+    guarded_protocol,
+    quiet_accept_errors,
+    raise_file_limit,
+)
 from driver.engine import Engine
 from driver.errors import JiraError
 from driver.jira_client import JiraClient
 from driver.jira_metadata import detect, refresh_catalog
 from driver.runtime_settings import RuntimeSettings
-from driver.store import Store
+from driver.store import TRIM_BATCH, Store
 from driver.sync import Sync
 
 log = logging.getLogger("driver")
@@ -47,6 +57,8 @@ IDEMPOTENCY_KEEP = timedelta(days=1)
 METADATA_RETRY_MAX = 30.0
 METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
+SETTLE_TRIM_PAUSE = 1.0
+"""Least seconds between two trims woken by settled rows."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -63,8 +75,13 @@ class _JsonFormatter(logging.Formatter):
 
 
 def setup_logging(json_lines: bool) -> None:
-    """Plain lines (or JSON lines) on stderr; httpx's per-request lines stay quiet."""
+    """Plain lines (or JSON lines) on stderr; httpx's per-request lines stay quiet.
+
+    Repeated records of one kind are rate-limited (connection_guard.RepeatFilter): a flood of one
+    failure must not fill the disk.
+    """
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatFilter())
     if json_lines:
         handler.setFormatter(_JsonFormatter())
     else:
@@ -158,15 +175,68 @@ async def _metadata(ctx: DriverContext, first_delay: float, first_try: asyncio.E
 
 
 async def _retention(ctx: DriverContext) -> None:
+    """The daily clean-up: rows older than `remove_older_than_days` (in batches), journals, keys."""
     while True:
-        removed = ctx.store.remove_older_than(ctx.settings.log.remove_older_than_days)
+        removed = await _in_batches(
+            lambda: ctx.store.remove_older_than(ctx.settings.log.remove_older_than_days, TRIM_BATCH)
+        )
         if removed:
-            log.info("log retention removed %d rows", removed)
+            log.info(
+                "log retention removed %d rows older than %d days",
+                removed,
+                ctx.settings.log.remove_older_than_days,
+            )
         ctx.engine.prune_journal()
         ctx.store.prune_idempotency(IDEMPOTENCY_KEEP)
         if ctx.sync is not None:
             ctx.sync.prune()
         await asyncio.sleep(RETENTION_PERIOD)
+
+
+async def _trimmer(ctx: DriverContext, interval: float) -> None:
+    """Trim the log back to `max_entries` when rows settle and every `interval` s, without intake.
+
+    Intake trims too, but rows still open then are over the limit once they settle; without this
+    they stayed until the next command (issue 15 item 5: 19,738 rows left with max_entries 10,000).
+    A stream of settlements wakes it at most once per SETTLE_TRIM_PAUSE s (monotonic), so the
+    writer sees one short batch a second at most, not one per settled row.
+    """
+    settled = asyncio.Event()
+    ctx.store.on_settle = settled.set
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), interval)
+            settled.clear()
+            if ctx.store.over_limit(ctx.settings.max_entries):  # in memory: no transaction for nothing
+                removed = await _in_batches(lambda: ctx.store.trim(ctx.settings.max_entries, TRIM_BATCH))
+                if removed:
+                    log.info(
+                        "log retention removed %d rows over max_entries %d", removed, ctx.settings.max_entries
+                    )
+            await asyncio.sleep(min(SETTLE_TRIM_PAUSE, interval))
+    finally:
+        ctx.store.on_settle = None
+
+
+async def _in_batches(step: Callable[[], int]) -> int:
+    """Run a deletion of at most TRIM_BATCH rows until it removes fewer; the total removed.
+
+    Each batch is its own transaction and the loop yields between batches, so intake and settlement
+    wait for one batch (a few ms), never for the whole clean-up.
+    """
+    total = 0
+    while True:
+        try:
+            removed = step()
+        except sqlite3.OperationalError as exc:
+            # a locked or full database: retention is retried at its next turn, nothing is lost
+            log.warning("log retention postponed: %s", exc)
+            return total
+        total += removed
+        if removed < TRIM_BATCH:
+            return total
+        await asyncio.sleep(0)
 
 
 def _loopback(host: str) -> bool:
@@ -196,6 +266,28 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
             " commands and change the Jira credentials; set api_token (docs/operations.md)",
             config.driver.listen,
         )
+    # one driver per database, decided before the database is read (two would both send everything)
+    held = database_file.lock(Path(config.driver.database))
+    soft_files, _ = raise_file_limit()
+    host, port = config.driver.host, config.driver.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # the port before the store: a taken port stops the start before anything is loaded or sent
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
+        held.release()
+        return False
+    try:
+        return await _run(config, sock, family, soft_files, init=init)
+    finally:
+        sock.close()
+        held.release()
+
+
+async def _run(config: Config, sock: socket.socket, family: int, soft_files: int, *, init: bool) -> bool:
+    """The driver on its locked database and bound socket, until SIGINT/SIGTERM."""
+    host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
     ctx = build(config)
     ctx.engine.probe_unknown_guids = database_file.settle(
@@ -214,24 +306,23 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         await asyncio.wait_for(first_try.wait(), METADATA_WAIT)
     engine.start()
     retention = asyncio.create_task(_retention(ctx))
+    trimmer = asyncio.create_task(_trimmer(ctx, config.log.trim_interval_seconds))
     if ctx.sync is not None:
         ctx.sync.start()
 
-    host, port = config.driver.host, config.driver.port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = listening_socket(host, port)
-    except OSError as exc:
-        log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
-        retention.cancel()
-        if ctx.sync is not None:
-            await ctx.sync.stop()
-        await engine.stop(0)
-        ctx.store.close()
-        await ctx.jira.aclose()
-        return False
     bound_port = sock.getsockname()[1]
     app = create_app(ctx)
+    connections, backlog = connection_budget(
+        config.driver.max_connections, soft_files, config.driver.concurrency
+    )
+    if connections < config.driver.max_connections:
+        log.warning(
+            "the open-file limit (%d) holds %d API connections, not [driver] max_connections %d;"
+            " raise LimitNOFILE (docs/operations.md)",
+            soft_files,
+            connections,
+            config.driver.max_connections,
+        )
     server = _Server(
         uvicorn.Config(
             app,
@@ -240,9 +331,18 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
             lifespan="off",
             timeout_graceful_shutdown=3,
             server_header=False,
+            # connections are bounded by the protocol (uvicorn's limit_concurrency would count idle
+            # slow sockets and answer a real client 503: driver.connection_guard)
+            http=guarded_protocol(
+                connections, config.driver.header_timeout_seconds, config.driver.body_timeout_seconds
+            ),
+            # h11's default, named: a request head larger than 16 KiB is refused, not buffered
+            h11_max_incomplete_event_size=16 * 1024,
+            backlog=backlog,
         )
     )
     loop = asyncio.get_running_loop()
+    quiet_accept_errors(loop)
 
     def stop(signame: str) -> None:
         if not server.should_exit:
@@ -269,6 +369,7 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         ctx.accepting = False
         announcer.cancel()
         retention.cancel()
+        trimmer.cancel()
         metadata.cancel()
         if ctx.sync is not None:
             await ctx.sync.stop()

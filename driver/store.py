@@ -28,7 +28,8 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -123,6 +124,8 @@ RESTORE_HINT = (
     " or move it away and start once with `jira-driver run --init` to begin an empty one"
 )
 FILE_MODE = 0o600
+TRIM_BATCH = 500
+"""Most log rows one retention transaction removes (a few ms of the writer)."""
 """The mode of the database and its -wal/-shm files: they hold credentials set at run time."""
 # SQLITE_CORRUPT and SQLITE_NOTADB (primary result codes, https://sqlite.org/rescode.html)
 _CORRUPT_CODES = (11, 26)
@@ -232,6 +235,9 @@ class Store:
         # The last trim found no settled row to remove, and nothing has settled since: with only
         # open rows over the limit, every intake would otherwise scan them all for nothing.
         self._trim_idle = False
+        self.on_settle: Callable[[], None] | None = None
+        """Called (on the writer's thread, inside its transaction) when a row settles: the service
+        wakes its retention trimmer with it. Must not touch the store."""
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
@@ -314,7 +320,8 @@ class Store:
             if self._rows is not None:
                 self._rows += len(jobs)
             if max_entries > 0:
-                self._trim(max_entries)
+                # bounded: a big backlog of settled rows is left to the retention timer's batches
+                self._trim(max_entries, TRIM_BATCH)
         return jobs
 
     @contextmanager
@@ -334,34 +341,47 @@ class Store:
             self._rows = int(count)
         return self._rows
 
-    def _trim(self, max_entries: int) -> int:
+    def _trim(self, max_entries: int, limit: int) -> int:
         excess = self._row_count() - max_entries
         if excess <= 0 or self._trim_idle:
             return 0
+        wanted = min(excess, limit)
         cursor = self.db.conn.execute(
             "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE status NOT IN (?, ?) ORDER BY id LIMIT ?)",
-            (*OPEN_STATUSES, excess),
+            (*OPEN_STATUSES, wanted),
         )
         removed = max(0, cursor.rowcount)
         self._rows = self._row_count() - removed
-        self._trim_idle = removed < excess
+        # fewer than asked: no settled row is left to remove until one settles
+        self._trim_idle = removed < wanted
         return removed
 
-    def trim(self, max_entries: int) -> int:
-        """Remove the oldest settled rows beyond max_entries (0: no limit); returns how many."""
+    def trim(self, max_entries: int, limit: int = sys.maxsize) -> int:
+        """Remove the oldest settled rows beyond max_entries (0: no limit); returns how many.
+
+        limit: at most this many rows in this transaction (the retention timer trims in batches so
+        the writer is never held long). Pending and Deferred rows are never removed.
+        """
         if max_entries <= 0:
             return 0
         with self._keeping_count():
-            return self._trim(max_entries)
+            return self._trim(max_entries, limit)
 
-    def remove_older_than(self, days: int) -> int:
-        """Remove settled rows older than `days` days (0: keep all); returns how many."""
+    def over_limit(self, max_entries: int) -> bool:
+        """True when the log holds more than max_entries rows and one may be removable (0: no limit)."""
+        return max_entries > 0 and not self._trim_idle and self._row_count() > max_entries
+
+    def remove_older_than(self, days: int, limit: int = sys.maxsize) -> int:
+        """Remove settled rows older than `days` days (0: keep all), at most `limit` of them, oldest
+        first; returns how many."""
         if days <= 0:
             return 0
         edge = iso(self.clock() - timedelta(days=days))
         with self._keeping_count():
             cursor = self.db.conn.execute(
-                "DELETE FROM log WHERE time < ? AND status NOT IN (?, ?)", (edge, *OPEN_STATUSES)
+                "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE time < ? AND status NOT IN (?, ?)"
+                " ORDER BY id LIMIT ?)",
+                (edge, *OPEN_STATUSES, limit),
             )
             removed = max(0, cursor.rowcount)
             if self._rows is not None:
@@ -447,6 +467,8 @@ class Store:
         """Mark a row Ok or Failed with its outcome."""
         # A settled row is one retention may remove.
         self._trim_idle = False
+        if self.on_settle is not None:
+            self.on_settle()
         values: dict[str, Any] = {
             "status": status.value,
             "error": error,

@@ -1,7 +1,8 @@
 """`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
 SIGINT/SIGTERM. 0 on a clean stop; 1 when it cannot start (the address is taken, the database
-cannot be opened); 2 when a configured value is out of bounds or the TLS set-up of the configuration
-cannot be used."""
+cannot be opened); 2 when another driver holds the database (one line naming its PID), the database
+file is refused (driver.database_file), a configured value is out of bounds or the TLS set-up of
+the configuration cannot be used."""
 
 from __future__ import annotations
 
