@@ -124,9 +124,9 @@ RESTORE_HINT = (
     " or move it away and start once with `jira-driver run --init` to begin an empty one"
 )
 FILE_MODE = 0o600
+"""The mode of the database and its -wal/-shm files: they hold credentials set at run time."""
 TRIM_BATCH = 500
 """Most log rows one retention transaction removes (a few ms of the writer)."""
-"""The mode of the database and its -wal/-shm files: they hold credentials set at run time."""
 # SQLITE_CORRUPT and SQLITE_NOTADB (primary result codes, https://sqlite.org/rescode.html)
 _CORRUPT_CODES = (11, 26)
 
