@@ -1,0 +1,122 @@
+"""A wall clock set back an hour or forward a day changes no wait (in-process, a fake clock).
+
+Each test holds the engine in one kind of wait on its monotonic timer (a 429 pause, an outage's
+Retry-After, the update window, the resolve hold), then moves the wall clock alone, forward a day
+and back an hour: the row does not go before the wait's end on the timer, and goes once it passes.
+Before waits moved to the timer, a day forward ended every wait at once and an hour back made each
+one last an hour longer. The real-process test with the wall clock moved is test_wall_clock.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from driver.schemas import LogStatus
+from tests.fixtures.driver import EngineHarness, FakeClock
+from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_until
+
+Factory = Callable[..., EngineHarness]
+DAY = 24 * 3600.0
+
+
+def status(h: EngineHarness, job_id: int) -> LogStatus:
+    found: LogStatus = next(r.status for r in h.rows() if r.id == job_id)
+    return found
+
+
+async def still_waiting(h: EngineHarness, job_id: int, clock: FakeClock, sim: SimProcess) -> None:
+    """Move the wall clock forward a day, then back a day and an hour: after each, the engine looks
+    at its clocks again and settles into waiting, and the row has not gone."""
+    sent = len(sim.journal())
+    for jump in (DAY, -DAY - 3600):
+        clock.set_wall(jump)
+        h.engine.wake()
+        await wait_until(lambda: h.engine.idle, 5, "the engine back to waiting after the clock moved")
+        assert status(h, job_id) in (LogStatus.PENDING, LogStatus.DEFERRED), "it went before its wait ended"
+        assert len(sim.journal()) == sent, "a request left before the wait ended"
+
+
+async def goes_when_the_wait_ends(h: EngineHarness, job_id: int, clock: FakeClock, seconds: float) -> None:
+    """Let `seconds` pass (both clocks): the row goes, although the wall clock is an hour behind."""
+    clock.advance(seconds)
+    h.engine.wake()
+    await h.settle()
+    assert status(h, job_id) is LogStatus.OK
+
+
+async def created(h: EngineHarness, guid: str) -> str:
+    await h.send(f"{guid}|CREATE|summary;x|")
+    await h.settle()
+    key: str = next(r.ticket_key for r in h.rows() if r.guid == guid)
+    return key
+
+
+def arm(sim: SimProcess, **rule: Any) -> None:
+    answer = httpx.post(f"{sim.url}/_sim/faults", json=rule, timeout=5)
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_429_pause_neither_ends_nor_lasts_longer_when_the_wall_clock_moves(
+    engine_factory: Factory, sim: SimProcess, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock)
+    await h.start()
+    await created(h, "CL-429")
+    arm(sim, kind="429", count=1, retry_after=5, method="PUT")
+    (update,) = await h.send("CL-429|UPDATE|summary;paused|")
+    await wait_until(lambda: h.engine.health.pauses.all_until is not None, 5, "the 429 pause")
+    until = h.engine.health.pauses.all_until
+    assert until is not None
+    await still_waiting(h, update.id, clock, sim)
+    await goes_when_the_wait_ends(h, update.id, clock, (until - clock.timer()).total_seconds() + 0.01)
+
+
+async def test_an_outage_retry_after_ends_on_the_timer(
+    engine_factory: Factory, sim: SimProcess, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock)
+    await h.start()
+    await created(h, "CL-503")
+    arm(sim, kind="503", count=1, retry_after=5, method="PUT")
+    (update,) = await h.send("CL-503|UPDATE|summary;after the outage|")
+    await wait_until(lambda: h.engine.health.outage_strikes > 0, 5, "the outage")
+    until = h.engine.health.outage_until
+    assert until is not None
+    await still_waiting(h, update.id, clock, sim)
+    await goes_when_the_wait_ends(h, update.id, clock, (until - clock.timer()).total_seconds() + 0.01)
+
+
+async def test_the_update_window_ends_on_the_timer(
+    engine_factory: Factory, sim: SimProcess, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+    await h.start()
+    await created(h, "CL-LIMIT")
+    await h.send("CL-LIMIT|UPDATE|summary;1|")
+    await h.settle()
+    (deferred,) = await h.send("CL-LIMIT|UPDATE|summary;2|")
+    await h.settle(allow_deferred=True)
+    assert status(h, deferred.id) is LogStatus.DEFERRED
+    await still_waiting(h, deferred.id, clock, sim)
+    await goes_when_the_wait_ends(h, deferred.id, clock, 61)
+
+
+async def test_the_resolve_hold_ends_on_the_timer(
+    engine_factory: Factory, sim: SimProcess, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock)
+    h.engine.ticket.lifecycle = replace(h.engine.ticket.lifecycle, resolve_hold=timedelta(seconds=5))
+    await h.start()
+    key = await created(h, "CL-HOLD")
+    (resolve,) = await h.send("CL-HOLD|RESOLVE|comment;cleared|")
+    await wait_until(lambda: h.engine.idle, 5, "the RESOLVE in its hold")
+    await still_waiting(h, resolve.id, clock, sim)
+    await goes_when_the_wait_ends(h, resolve.id, clock, 5.1)
+    issue = httpx.get(f"{sim.url}/_sim/issues/{key}", timeout=5).json()
+    assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
