@@ -12,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
-
-import httpx
-
 from driver.schemas import LogStatus
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.sim import SimProcess
@@ -57,18 +53,13 @@ async def created(h: EngineHarness, guid: str) -> str:
     return key
 
 
-def arm(sim: SimProcess, **rule: Any) -> None:
-    answer = httpx.post(f"{sim.url}/_sim/faults", json=rule, timeout=5)
-    assert answer.status_code == 200, answer.text
-
-
 async def test_a_429_pause_neither_ends_nor_lasts_longer_when_the_wall_clock_moves(
     engine_factory: Factory, sim: SimProcess, clock: FakeClock
 ) -> None:
     h = engine_factory(sim.url, clock=clock)
     await h.start()
     await created(h, "CL-429")
-    arm(sim, kind="429", count=1, retry_after=5, method="PUT")
+    sim.faults(kind="429", count=1, retry_after=5, method="PUT")
     (update,) = await h.send("CL-429|UPDATE|summary;paused|")
     await wait_until(lambda: h.engine.health.pauses.all_until is not None, 5, "the 429 pause")
     until = h.engine.health.pauses.all_until
@@ -83,7 +74,7 @@ async def test_an_outage_retry_after_ends_on_the_timer(
     h = engine_factory(sim.url, clock=clock)
     await h.start()
     await created(h, "CL-503")
-    arm(sim, kind="503", count=1, retry_after=5, method="PUT")
+    sim.faults(kind="503", count=1, retry_after=5, method="PUT")
     (update,) = await h.send("CL-503|UPDATE|summary;after the outage|")
     await wait_until(lambda: h.engine.health.outage_strikes > 0, 5, "the outage")
     until = h.engine.health.outage_until
@@ -118,5 +109,5 @@ async def test_the_resolve_hold_ends_on_the_timer(
     await wait_until(lambda: h.engine.idle, 5, "the RESOLVE in its hold")
     await still_waiting(h, resolve.id, clock, sim)
     await goes_when_the_wait_ends(h, resolve.id, clock, 5.1)
-    issue = httpx.get(f"{sim.url}/_sim/issues/{key}", timeout=5).json()
+    issue = sim.admin(f"issues/{key}")
     assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
