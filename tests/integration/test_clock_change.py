@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+
 from driver.schemas import LogStatus
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.sim import SimProcess
