@@ -32,7 +32,7 @@ import errno
 import socket
 import ssl
 import urllib.request
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -541,33 +541,47 @@ class JiraClient:
         max_pages: int = 10,
         expand: Sequence[str] = (),
     ) -> list[FoundIssue]:
-        """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`.
+        """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`
+        (`search_pages` gathered). Raises the JiraError of the first page that fails."""
+        found: list[FoundIssue] = []
+        async for page in self.search_pages(jql, fields, expand):
+            found.extend(page)
+            max_pages -= 1
+            if max_pages <= 0:
+                break
+        return found
+
+    async def search_pages(
+        self, jql: str, fields: Sequence[str] = ("labels",), expand: Sequence[str] = ()
+    ) -> AsyncGenerator[list[FoundIssue], None]:
+        """The pages of a bounded JQL's result, 100 issues at most each, one request per page as the
+        caller asks for the next, until the last.
 
         Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
         paged by startAt (WIRE-FACTS §5). `expand` (e.g. changelog) is a comma-separated string on
         Cloud's SearchAndReconcileRequestBean and a list on DC's SearchRequestBean (the specs).
-        Raises the JiraError of the first page that fails.
+        Raises the JiraError of a page that fails.
         """
         flavor = await self.detect_api_type()
         wanted = ["key", *(f for f in fields if f != "key")]
         payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
         if expand:
             payload["expand"] = ",".join(expand) if flavor == "cloud" else list(expand)
-        found: list[FoundIssue] = []
-        for _ in range(max_pages):
+        while True:
             if flavor == "cloud":
                 response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
             else:
                 response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
             data = _body(response)
             if not isinstance(data, dict):
-                break
+                return
             issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
+            page: list[FoundIssue] = []
             for item in issues:
                 key = str(item["key"])
                 values = item.get("fields")
                 changelog = item.get("changelog")
-                found.append(
+                page.append(
                     FoundIssue(
                         str(item.get("id", "")),
                         key,
@@ -576,17 +590,17 @@ class JiraClient:
                         dict(changelog) if isinstance(changelog, dict) else {},
                     )
                 )
+            yield page
             if flavor == "cloud":
                 token = data.get("nextPageToken")
                 if not issues or not token or data.get("isLast") is True:
-                    break
+                    return
                 payload["nextPageToken"] = token
             else:
                 start = int(data.get("startAt") or 0) + len(issues)
                 if not issues or start >= int(data.get("total") or 0):
-                    break
+                    return
                 payload["startAt"] = start
-        return found
 
     async def get_issue(
         self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS, properties: Sequence[str] = ()

@@ -403,8 +403,8 @@ def poll_minutes(since: datetime | None, now: datetime, poll_seconds: float) -> 
 def poll_jql(projects: Sequence[str], minutes: int) -> str:
     """The poll's JQL: the projects' issues updated in the last `minutes`, oldest change first.
 
-    Oldest first, so a poll cut short by the page limit can go on from its last hit
-    (`next_cursor`). Raises ValueError without projects.
+    Oldest first, so a poll cut short (driver.sync reads every page, up to a bound) can go on from
+    its last hit (`next_cursor`). Raises ValueError without projects.
     """
     if not projects:
         raise ValueError("polling needs at least one project")
@@ -415,7 +415,7 @@ def poll_jql(projects: Sequence[str], minutes: int) -> str:
 def next_cursor(started: datetime, last_updated: datetime | None) -> datetime:
     """What the next poll counts from: this poll's start, or its last hit's `updated` if earlier.
 
-    The hits come oldest change first, so a poll cut short by the page limit has seen everything
+    The hits come oldest change first, so a poll cut short at its bound has seen everything
     up to its last hit, and the next one goes on from there. A complete poll only reads its last
     few hits again (nothing new: they change nothing). `updated` is Jira's clock; the margin
     (POLL_MARGIN_MINUTES) covers a small skew between the two.

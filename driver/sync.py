@@ -72,8 +72,9 @@ log = logging.getLogger("driver.sync")
 REFUSAL_LOG_EVERY = 60.0
 """Seconds between two log lines about refused webhook deliveries."""
 
-POLL_PAGES = 20
-"""Search pages one poll reads at most (100 issues each): the rest waits for the next poll."""
+POLL_MAX_PAGES = 1000
+"""Pages of 100 issues one poll reads at most (a bound on one poll's time, not on its progress: a
+poll cut there goes on from its last hit the next time)."""
 IDENTITY_WAIT = 3.0
 """Seconds a webhook waits for GET myself (once per credentials) before it is handled without."""
 CURSOR_SETTING = "sync_poll"
@@ -341,30 +342,45 @@ class Sync:
         jql = poll_jql(projects, poll_minutes(self._cursor(), now, self.poll_seconds))
         guid_field = self.engine.ticket.settings.guid_field
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
-        health.sent(instant)
-        try:
-            hits = await self.jira.search(jql, fields, POLL_PAGES, expand=("changelog",))
-        except JiraError as exc:
-            self._jira_failed(exc, instant)
-            self.last_poll_error = f"poll failed: {exc}"
-            log.warning("poll failed: %s", exc)
-            return None
-        self.engine.mark_ok()
+        # Every page of the result, handled as it comes (memory holds one page): a poll that
+        # stopped at a fixed number of hits began again at the same oldest ones next time, and
+        # with a backlog of other issues it never reached a person's change (issue 15).
+        pages = self.jira.search_pages(jql, fields, expand=("changelog",))
+        hits, complete = 0, False
         last_updated: datetime | None = None
-        for hit in hits:
-            change = poll_change(hit.id, hit.key, hit.fields, hit.changelog)
-            if change is None:
-                continue
-            self._handle(change, me, key=hit.key)
-            if change.moment is not None:
-                last_updated = change.moment
+        try:
+            for _ in range(POLL_MAX_PAGES):
+                health.sent(self.timer())
+                page = await anext(pages, None)
+                if page is None:
+                    complete = True
+                    break
+                self.engine.mark_ok()
+                for hit in page:
+                    change = poll_change(hit.id, hit.key, hit.fields, hit.changelog)
+                    hits += 1
+                    if change is None:
+                        continue
+                    self._handle(change, me, key=hit.key)
+                    if change.moment is not None:
+                        last_updated = change.moment
+                await asyncio.sleep(0)  # the engine and the API run between pages
+        except JiraError as exc:
+            self._jira_failed(exc, self.timer())
+            if last_updated is not None:
+                self._save_cursor(next_cursor(now, last_updated))  # what was handled stays handled
+            self.last_poll_error = f"poll failed: {exc}"
+            log.warning("poll failed after %d issues: %s", hits, exc)
+            return None
+        finally:
+            await pages.aclose()
         self._save_cursor(next_cursor(now, last_updated))
         note = ""
-        if len(hits) >= POLL_PAGES * 100:
-            note = f"{len(hits)} issues updated since the last poll: the rest comes with the next polls"
+        if not complete:
+            note = f"{hits} issues updated since the last poll: the rest comes with the next polls"
             log.warning("poll: %s", note)
         self._polled(note)
-        return len(hits)
+        return hits
 
     def _polled(self, note: str) -> None:
         self.last_poll_at = self.clock()

@@ -64,6 +64,10 @@ class Limits:
     issue_write_limit: int = 0
     issue_write_window: float = 2.0
     latency_ms: float = 0.0
+    search_page_max: int = 0
+    """At most this many issues per search page whatever maxResults asks (0: Jira's own caps, 1000
+    on DC and 5000 on Cloud): Jira "may return fewer items per page" (WIRE-FACTS §5), and a test
+    makes a small backlog need many pages."""
 
 
 ADMIN = UserSpec("admin", "admin", "admin@example.com", "Administrator")

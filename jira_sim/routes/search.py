@@ -109,6 +109,12 @@ def _read_token(token: str, jql: str) -> int:
         raise JiraError(400, ["The provided next page token is invalid or expired."]) from None
 
 
+def _page_size(state: SimState, asked: int, cap: int) -> int:
+    """The issues one page holds: what was asked, within Jira's cap and the configured page max."""
+    most = state.limits.search_page_max
+    return min(asked, cap, most) if most > 0 else min(asked, cap)
+
+
 @router.api_route("/search", methods=["GET", "POST"])
 async def search(request: Request, state: State) -> Response:
     api = api_of(request, state)
@@ -118,7 +124,7 @@ async def search(request: Request, state: State) -> Response:
     params = await _search_params(request)
     jql = _jql(params)
     start = int_param(params.get("startAt"), "startAt", 0)
-    size = min(int_param(params.get("maxResults"), "maxResults", 50), 1000)
+    size = _page_size(state, int_param(params.get("maxResults"), "maxResults", 50), 1000)
     wanted = shapes.wanted_fields(catalog, _as_list(params.get("fields"), "fields"))
     properties = _as_list(params.get("properties"), "properties") or []
     expand = _as_list(params.get("expand"), "expand") or []
@@ -143,7 +149,7 @@ async def search_jql(request: Request, state: State) -> Response:
     catalog = state.catalog
     params = await _search_params(request)
     jql = _jql(params)
-    size = min(int_param(params.get("maxResults"), "maxResults", 50), 5000)
+    size = _page_size(state, int_param(params.get("maxResults"), "maxResults", 50), 5000)
     token = params.get("nextPageToken")
     start = _read_token(token, jql) if isinstance(token, str) and token else 0
     requested = _as_list(params.get("fields"), "fields")

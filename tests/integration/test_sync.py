@@ -409,6 +409,32 @@ def test_polling_sees_a_persons_resolve(
     assert json.loads(cursor)["since"]
 
 
+@pytest.mark.parametrize("flavor", ["datacenter", "cloud"])
+def test_a_poll_gets_past_a_backlog_of_other_issues(
+    driver_factory: Factory, sim: SimProcess, sim_factory: Callable[..., SimProcess], flavor: str
+) -> None:
+    # 300 other issues of the project updated since the last poll, served 5 a page: more than a
+    # poll read before it began again at the same oldest hits, so a person's later resolve was
+    # never reached. Every poll now pages through the whole result.
+    jira = sim if flavor == "datacenter" else sim_factory("--flavor", "cloud")
+    driver = driver_factory(jira.url, api_token=TOKEN, ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    key = create(driver, "POLL-BACKLOG")
+    api = "3" if flavor == "cloud" else "2"
+    with httpx.Client(base_url=jira.url, auth=("admin", "admin"), timeout=10) as client:
+        for n in range(300):
+            body = {
+                "fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": f"other {n}"}
+            }
+            assert client.post(f"/rest/api/{api}/issue", json=body).status_code == 201
+    jira.config(search_page_max=5)
+    act(jira, user="jsmith", key=key, action="resolve", resolution="Fixed")
+    row = wait_ticket(
+        driver, "POLL-BACKLOG", lambda r: r["status_category"] == "done", "the resolve behind the backlog", 30
+    )
+    assert (row["jira_status"], row["resolution"]) == ("Done", "Fixed")
+    assert sync_status(driver)["last_poll_error"] == ""
+
+
 @pytest.mark.parametrize(
     ("flavor", "path", "expand"),
     [("datacenter", "/rest/api/2/search", ["changelog"]), ("cloud", "/rest/api/3/search/jql", "changelog")],
