@@ -29,7 +29,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import ValidationError
@@ -130,8 +130,11 @@ class Sync:
         self.last_refused_at: datetime | None = None
         self.last_refused_reason = ""
         self._refusal_logged: datetime | None = None
+        """Timer instants of the last log line of each kind (a wall clock set back must not mute them)."""
         self.future_events = 0
         self._future_logged: datetime | None = None
+        self._cursor_at: tuple[datetime, datetime, datetime] | None = None
+        """(the cursor saved last in this process, the wall time and the timer's instant then)."""
         self._retry_at: datetime | None = None
         self._me: JiraUser | None = None
         self._me_for: object = None
@@ -339,7 +342,7 @@ class Sync:
             self._retry_at = health.blocked_until(instant)
             self.last_poll_error = "not sent: requests to Jira are held (see jira_state)"
             return None
-        jql = poll_jql(projects, poll_minutes(self._cursor(), now, self.poll_seconds))
+        jql = poll_jql(projects, poll_minutes(self._since(), now, self.poll_seconds))
         guid_field = self.engine.ticket.settings.guid_field
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
         # Every page of the result, handled as it comes (memory holds one page): a poll that
@@ -398,6 +401,17 @@ class Sync:
 
     def _save_cursor(self, since: datetime) -> None:
         self.store.put_setting(CURSOR_SETTING, {"since": iso(since)})
+        self._cursor_at = (since, self.clock(), self.timer())
+
+    def _since(self) -> datetime | None:
+        """The cursor, moved back when the wall clock went back since it was saved in this process:
+        the time elapsed on the timer is never undercounted, so a clock set back loses no change."""
+        cursor = self._cursor()
+        if cursor is None or self._cursor_at is None or self._cursor_at[0] != cursor:
+            return cursor
+        _, wall_then, timer_then = self._cursor_at
+        behind = (self.timer() - timer_then) - (self.clock() - wall_then)
+        return cursor - behind if behind > timedelta(0) else cursor
 
     def _jira_failed(self, exc: JiraError, now: datetime) -> None:
         """Tell Jira's health what a request of sync met, as the engine's recording does."""
@@ -427,8 +441,12 @@ class Sync:
         self.refused += 1
         self.last_refused_at = now
         self.last_refused_reason = reason
-        if self._refusal_logged is None or (now - self._refusal_logged).total_seconds() >= REFUSAL_LOG_EVERY:
-            self._refusal_logged = now
+        instant = self.timer()
+        if (
+            self._refusal_logged is None
+            or (instant - self._refusal_logged).total_seconds() >= REFUSAL_LOG_EVERY
+        ):
+            self._refusal_logged = instant
             log.warning(
                 "webhook delivery refused: %s (%d refused so far; is the webhook registered in Jira"
                 " with [sync] webhook_secret?)",
@@ -439,8 +457,12 @@ class Sync:
     def _note_future(self, change: JiraChange, now: datetime) -> None:
         """A change dated beyond the driver's clock: counted, and logged at most once a minute."""
         self.future_events += 1
-        if self._future_logged is None or (now - self._future_logged).total_seconds() >= REFUSAL_LOG_EVERY:
-            self._future_logged = now
+        instant = self.timer()
+        if (
+            self._future_logged is None
+            or (instant - self._future_logged).total_seconds() >= REFUSAL_LOG_EVERY
+        ):
+            self._future_logged = instant
             log.warning(
                 "a change of %s is dated %s, beyond this host's clock (%s): taken as %s"
                 " (%d such changes so far; is a clock wrong?)",

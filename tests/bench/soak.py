@@ -3,18 +3,26 @@
 Run:  .venv/bin/python tests/bench/soak.py [--kills 50] [--guids 40]
 
 It starts `jira-driver sim` and `jira-driver run` as real processes on loopback and streams
-Advanced commands (one CREATE per GUID, then UPDATEs that each add a uniquely numbered comment)
-in small batches. Every `--interval` seconds (jittered) it kills the driver with SIGKILL and
+Advanced commands in small batches: one CREATE per GUID, then UPDATEs, RESOLVEs and REOPENs that
+each carry a uniquely numbered comment, with a resolve hold of half a second, so alarms flap (a
+RESOLVE taken back by the GUID's next command is Cancelled) and one ticket is resolved and reopened
+again and again within seconds. Every `--interval` seconds (jittered) it kills the driver with SIGKILL and
 starts it again on the same database, and it arms a random Jira fault now and then (503s, a
 create processed but unanswered, a 429 with Retry-After, a slow answer past the timeout, a dropped
 connection). Every batch carries an Idempotency-Key; one whose answer was cut off by a kill (it
 may or may not have been committed) is sent again under the same key until a 202 is read.
 
 At the end it disarms the faults, waits until every row is settled, and prints, from what the
-simulator holds: acknowledged commands, lost (an acknowledged CREATE without its ticket, or an
-acknowledged comment not on its ticket), duplicates (a GUID with two tickets, a comment posted
-twice), out of order (a ticket's comments not in the order they were sent), and Failed rows.
-Targets (issue 9): 0 lost, 0 duplicates, 0 out of order over at least 50 kills.
+simulator holds and the driver's log: acknowledged commands, lost (an acknowledged CREATE without
+its ticket, an acknowledged comment not on its ticket, a RESOLVE or REOPEN neither Ok nor Cancelled),
+duplicates (a GUID with two tickets, a comment posted twice, more of the driver's moves to a status
+than Ok rows that made them), out of order (a ticket's comments not in the order they were sent),
+transitions Ok but not in Jira (an Ok RESOLVE/REOPEN whose comment is not on the ticket, unless its
+note says the ticket was already there; the driver's moves to each status fewer than the Ok rows
+that made them; a ticket's final status not the one its last Ok transition row left), comments of
+Cancelled rows that reached Jira, and Failed rows.
+Targets (issues 9 and 15): 0 lost, 0 duplicates, 0 out of order, 0 transitions Ok but not in Jira,
+over at least 50 kills.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,7 +54,14 @@ FAULTS = [
     {"kind": "429", "count": 2, "retry_after": 1},
     {"kind": "slow_after", "count": 1, "seconds": 3},
     {"kind": "drop", "count": 2},
+    # transitions: refused unprocessed, done with the answer lost, done then answered 500
+    {"kind": "503", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
+    {"kind": "drop", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
+    {"kind": "drop_after", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
+    {"kind": "status_after", "status": 500, "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
 ]
+ACTIONS = (("UPDATE", "u", 0.6), ("RESOLVE", "r", 0.25), ("REOPEN", "o", 0.15))
+"""What follows a GUID's CREATE: the action, its comment's letter, its share of the stream."""
 
 
 def write_config(path: Path, sim_url: str, db: Path) -> None:
@@ -54,6 +70,7 @@ def write_config(path: Path, sim_url: str, db: Path) -> None:
         "timeout_seconds = 2\nmax_retries = 100\nretry_base_seconds = 0.05\nprobe_delay_seconds = 0.3\n"
         f"[driver]\ndatabase = {db}\nlisten = 127.0.0.1:0\n"
         "[update]\nmax_updates = 0\n[log]\nmax_entries = 0\nremove_older_than_days = 0\n"
+        "[lifecycle]\nresolve_hold_seconds = 0.5\n"
     )
 
 
@@ -67,9 +84,11 @@ class Stream:
         rng.shuffle(later)
         # comments of one GUID keep their numbers in order whatever the interleaving
         counters: Counter[int] = Counter()
+        weights = [share for _, _, share in ACTIONS]
         for g, _ in later:
             counters[g] += 1
-            self.pending.append(f"soak/{g}|UPDATE|comment;c{g}-{counters[g]:04d}|")
+            action, letter, _ = rng.choices(ACTIONS, weights=weights)[0]
+            self.pending.append(f"soak/{g}|{action}|comment;c{g}-{counters[g]:04d}{letter}|")
         self.acknowledged: list[str] = []
         self.refused: list[str] = []
         self.resent = 0
@@ -162,7 +181,13 @@ def main() -> int:
                 str(r["error"])[:120]
                 for r in api.get("/api/log", params={"status": "Failed", "limit": 1000}).json()["rows"]
             )
+            log = log_rows(api)
         issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
+        moves = {
+            str(item["key"]): driver_moves(sim.url, str(item["key"]))
+            for item in issues
+            if str(item["fields"]["summary"]).startswith("soak ")
+        }
     finally:
         if drv is not None:
             stop(drv)
@@ -181,16 +206,23 @@ def main() -> int:
         comments[guid] = texts
         seen = Counter(texts)
         duplicates += sum(n - 1 for n in seen.values() if n > 1)
+    by_comment = {comment_of(str(r["command"])): r for r in log if "comment;" in str(r["command"])}
     lost = 0
     for command in stream.acknowledged:
         guid = command.split("|")[0].removeprefix("soak/")
         if "|CREATE|" in command:
             lost += guid not in tickets
-        else:
-            text = command.split("comment;")[1].rstrip("|")
+            continue
+        text = comment_of(command)
+        row = by_comment.get(text)
+        if "|UPDATE|" in command:
             lost += text not in comments.get(guid, [])
+        elif row is None or row["status"] not in ("Ok", "Cancelled"):
+            lost += 1
     out_of_order = sum(1 for texts in comments.values() if texts != sorted(texts))
-    rows = [
+    unapplied, cancelled_sent, extra_moves = check_transitions(log, comments, tickets, moves)
+    duplicates += extra_moves
+    figures = [
         ("kills (SIGKILL)", f"{kills}", ">= 50"),
         ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} in the stream"),
         ("batches resent, answer lost", f"{stream.resent}", "(same Idempotency-Key)"),
@@ -198,12 +230,113 @@ def main() -> int:
         ("lost", f"{lost}", "0"),
         ("duplicates", f"{duplicates}", "0"),
         ("tickets out of order", f"{out_of_order}", "0"),
+        (
+            "transition rows",
+            f"{sum(1 for r in log if r['action'] in ('RESOLVE', 'REOPEN'))}",
+            "(Ok or Cancelled)",
+        ),
+        ("  of them Cancelled in their hold", f"{sum(1 for r in log if r['status'] == 'Cancelled')}", ""),
+        ("transitions Ok but not in Jira", f"{unapplied}", "0"),
+        ("comments of Cancelled rows in Jira", f"{cancelled_sent}", "0"),
         ("rows Failed", f"{failed}", "0"),
     ]
-    print_table(rows)
+    print_table(figures)
     for reason, count in reasons.most_common(5):
         print(f"  failed x{count}: {reason}")
-    return 0 if lost == duplicates == out_of_order == 0 else 1
+    return 0 if lost == duplicates == out_of_order == unapplied == cancelled_sent == 0 else 1
+
+
+def comment_of(command: str) -> str:
+    """The numbered comment a soak command carries."""
+    return command.split("comment;")[1].split("|")[0]
+
+
+def log_rows(api: httpx.Client) -> list[dict[str, Any]]:
+    """Every row of the driver's log, oldest first (GET /api/log, paged by before_id)."""
+    rows: list[dict[str, Any]] = []
+    before: int | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if before is not None:
+            params["before_id"] = before
+        page = api.get("/api/log", params=params).json()["rows"]
+        if not page:
+            return list(reversed(rows))
+        rows.extend(page)
+        before = min(int(r["id"]) for r in page)
+
+
+def driver_moves(sim_url: str, key: str) -> list[tuple[str, str]]:
+    """The driver's status changes of one ticket, oldest first: (status category, status name)."""
+    issue = httpx.get(
+        f"{sim_url}/rest/api/2/issue/{key}",
+        params={"expand": "changelog"},
+        auth=("admin", "admin"),
+        timeout=30,
+    ).json()
+    moves: list[tuple[str, str]] = []
+    for history in issue["changelog"]["histories"]:
+        if history["author"].get("name") != "admin":
+            continue
+        for item in history["items"]:
+            if item["field"] == "status":
+                moves.append(("done" if item["toString"] in DONE_STATUSES else "open", str(item["toString"])))
+    return moves
+
+
+DONE_STATUSES = {"Done", "Resolved", "Closed"}
+
+
+def check_transitions(
+    rows: list[dict[str, Any]],
+    comments: dict[str, list[str]],
+    tickets: dict[str, list[dict[str, Any]]],
+    moves: dict[str, list[tuple[str, str]]],
+) -> tuple[int, int, int]:
+    """(Ok transitions not in Jira, comments of Cancelled rows in Jira, the driver's moves beyond
+    its Ok rows), from the log and what the simulator holds (see the module docstring)."""
+    unapplied = cancelled_sent = extra = 0
+    by_guid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["action"] in ("RESOLVE", "REOPEN"):
+            by_guid[str(row["guid"]).removeprefix("soak/")].append(row)
+    for guid, transitions in by_guid.items():
+        on_ticket = comments.get(guid, [])
+        made = {"done": 0, "open": 0}
+        last: str | None = None
+        for row in transitions:
+            text = comment_of(str(row["command"]))
+            target = "done" if row["action"] == "RESOLVE" else "open"
+            note = str(row.get("note") or "")
+            if row["status"] == "Cancelled":
+                cancelled_sent += text in on_ticket
+                continue
+            if row["status"] != "Ok":
+                continue
+            last = target
+            if "is already in" in note:
+                continue  # nothing sent: the ticket was there (the note says the comment was not added)
+            made[target] += 1
+            if text not in on_ticket:
+                unapplied += 1
+                print(f"  Ok but not in Jira: log #{row['id']} {row['command']} note={note!r}")
+        found = tickets.get(guid) or []
+        key = str(found[0]["key"]) if found else ""
+        ours = Counter(category for category, _ in moves.get(key, []))
+        for category in ("done", "open"):
+            if ours[category] < made[category]:
+                unapplied += made[category] - ours[category]
+                print(
+                    f"  {key}: {made[category]} Ok rows moved it to {category}, Jira shows {ours[category]}"
+                )
+            extra += max(0, ours[category] - made[category])
+        if last is not None and found:
+            category = found[0]["fields"]["status"]["statusCategory"]["key"]
+            now = "done" if category == "done" else "open"
+            if now != last:
+                unapplied += 1
+                print(f"  {key}: its last Ok transition row left it {last}, Jira shows {now}")
+    return unapplied, cancelled_sent, extra
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from driver.config import SyncSection
 from driver.schemas import LogStatus
+from driver.sync import Sync
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_until
@@ -112,3 +114,21 @@ async def test_the_resolve_hold_ends_on_the_timer(
     await goes_when_the_wait_ends(h, resolve.id, clock, 5.1)
     issue = sim.admin(f"issues/{key}")
     assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
+
+
+async def test_a_poll_after_the_wall_clock_went_back_reaches_back_as_far_as_time_passed(
+    engine_factory: Factory, sim: SimProcess, clock: FakeClock
+) -> None:
+    # Ten minutes pass, and the wall clock goes back an hour meanwhile: the next poll searches the
+    # last 10 (+2) minutes, not the 2 that the wall clock alone would say.
+    h = engine_factory(sim.url, clock=clock)
+    await h.start()
+    await created(h, "CL-POLL")
+    sync = Sync(SyncSection(mode="poll", poll_seconds=300), h.store, h.jira, h.engine, clock=clock)
+    assert await sync.poll_once() is not None
+    clock.advance(600)
+    clock.set_wall(-3600)
+    before = len(sim.journal())
+    assert await sync.poll_once() is not None
+    [search] = [e for e in sim.journal()[before:] if "/search" in e["path"]]
+    assert 'updated >= "-12m"' in search["body"]["jql"], search["body"]["jql"]
