@@ -282,6 +282,9 @@ class SyncSection(_Section):
     with it. Required for mode webhook or both."""
     poll_seconds: float = Field(default=60.0, ge=5, le=86_400)
     """How often polling asks Jira for the driver's tickets updated since the last poll."""
+    poll_by_id_max: int = Field(default=1000, ge=0, le=10_000)
+    """Live tickets up to which a poll searches the driver's own tickets by id (100 a search);
+    with more, or 0, it searches every updated issue of their projects (all pages)."""
     when_resolved_in_jira: Literal["keep", "reopen", "new_ticket"] = "keep"
     """What the next CREATE/UPDATE of a still-active alarm does with a ticket a person resolved:
     update it as it is, reopen it first, or open a new ticket for the GUID."""

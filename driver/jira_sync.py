@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -410,6 +411,31 @@ def poll_jql(projects: Sequence[str], minutes: int) -> str:
         raise ValueError("polling needs at least one project")
     listed = ", ".join(jql_string(p) for p in projects)
     return f'project in ({listed}) AND updated >= "-{int(minutes)}m" ORDER BY updated ASC'
+
+
+POLL_ID_CHUNK = 100
+"""Issue ids per search: one page of 100 holds every hit."""
+_MISSING_ISSUE = re.compile(r"An issue with key '([^']+)' does not exist")
+
+
+def poll_id_jql(ids: Sequence[str], minutes: int) -> str:
+    """The poll's JQL by the driver's own ticket ids (ids follow a moved ticket; keys do not).
+
+    Raises ValueError without ids or for an id that is not a number (it goes into the JQL as is).
+    """
+    if not ids or not all(i.isdigit() for i in ids):
+        raise ValueError(f"issue ids must be numbers: {list(ids)[:5]}")
+    return f'id in ({", ".join(ids)}) AND updated >= "-{int(minutes)}m" ORDER BY updated ASC'
+
+
+def missing_issue(messages: Sequence[str]) -> str | None:
+    """The id (or key) a search was refused for because no such issue exists (or this user may not
+    see it): Jira's 400 "An issue with key 'X' does not exist for field 'id'." (spec narrative)."""
+    for message in messages:
+        found = _MISSING_ISSUE.search(message)
+        if found:
+            return found.group(1)
+    return None
 
 
 def next_cursor(started: datetime, last_updated: datetime | None) -> datetime:

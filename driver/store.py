@@ -585,6 +585,14 @@ class Store:
         ).fetchall()
         return sorted(str(r[0]) for r in rows if r[0])
 
+    def live_ticket_ids(self) -> list[str]:
+        """The Jira ids of the GUIDs' live tickets (what a poll by id searches), sorted."""
+        rows = self.db.execute(
+            "SELECT ticket_id FROM tickets WHERE state = 'created' AND deleted_at IS NULL"
+            " AND ticket_id IS NOT NULL AND ticket_id != ''"
+        ).fetchall()
+        return sorted((str(r[0]) for r in rows), key=lambda i: (len(i), i))
+
     def max_generation(self, guid: str) -> int:
         """The highest generation of a ticket the GUID has had (0: none yet)."""
         row = self.db.execute(

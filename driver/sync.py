@@ -45,10 +45,11 @@ from driver.errors import (
     JiraRejected,
     JiraUnavailable,
 )
-from driver.jira_answers import JiraUser
+from driver.jira_answers import IssueState, JiraUser
 from driver.jira_client import ISSUE_STATE_FIELDS, JiraClient
 from driver.jira_sync import (
     EVENT_CLOCK_SKEW,
+    POLL_ID_CHUNK,
     WEBHOOK_IDS_KEEP,
     Handled,
     JiraChange,
@@ -56,8 +57,10 @@ from driver.jira_sync import (
     apply_change,
     changed,
     from_the_future,
+    missing_issue,
     next_cursor,
     poll_change,
+    poll_id_jql,
     poll_jql,
     poll_minutes,
     signature_valid,
@@ -115,6 +118,7 @@ class Sync:
     ) -> None:
         self.mode = config.mode
         self.poll_seconds = config.poll_seconds
+        self.poll_by_id_max = config.poll_by_id_max
         self._secret = config.webhook_secret
         self.store = store
         self.jira = jira
@@ -342,22 +346,89 @@ class Sync:
             self._retry_at = health.blocked_until(instant)
             self.last_poll_error = "not sent: requests to Jira are held (see jira_state)"
             return None
-        jql = poll_jql(projects, poll_minutes(self._since(), now, self.poll_seconds))
+        minutes = poll_minutes(self._since(), now, self.poll_seconds)
+        ids = self.store.live_ticket_ids()
+        if 0 < len(ids) <= self.poll_by_id_max and all(i.isdigit() for i in ids):
+            # Only the driver's own tickets: a backlog of other issues costs nothing.
+            chunks = [ids[n : n + POLL_ID_CHUNK] for n in range(0, len(ids), POLL_ID_CHUNK)]
+        else:
+            chunks = [[]]  # every updated issue of the projects
+        hits, complete = 0, True
+        last_updated: datetime | None = None
+        try:
+            for chunk in chunks:
+                read = await self._read_chunk(chunk, projects, minutes, me)
+                hits += read[0]
+                complete = read[2]
+                if read[1] is not None:
+                    # the oldest of the searches' last hits: the next poll misses none of them
+                    last_updated = read[1] if last_updated is None else min(last_updated, read[1])
+                if not complete:
+                    break
+        except JiraError as exc:
+            self._jira_failed(exc, self.timer())
+            self.last_poll_error = f"poll failed: {exc}"
+            log.warning("poll failed after %d issues: %s", hits, exc)
+            return None
+        self._save_cursor(next_cursor(now, last_updated))
+        note = ""
+        if not complete:
+            note = f"{hits} issues updated since the last poll: the rest comes with the next polls"
+            log.warning("poll: %s", note)
+        self._polled(note)
+        return hits
+
+    async def _read_chunk(
+        self, ids: list[str], projects: list[str], minutes: int, me: JiraUser | None
+    ) -> tuple[int, datetime | None, bool]:
+        """One search of a poll (by `ids`, or by `projects` when there are none), every page handled
+        as it comes: (hits, the last hit's time, whether the whole result was read). An id Jira no
+        longer knows (a ticket deleted, or moved where the driver may not see it) is looked up: a
+        404 records the deletion, and the search goes again without it."""
         guid_field = self.engine.ticket.settings.guid_field
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
+        ids = list(ids)
+        for _ in range(len(ids) + 1):
+            jql = poll_id_jql(ids, minutes) if ids else poll_jql(projects, minutes)
+            try:
+                return await self._read(jql, fields, me)
+            except JiraRejected as exc:
+                gone = missing_issue(exc.error_messages) if ids else None
+                if exc.status != 400 or gone is None or gone not in ids:
+                    raise
+                ids.remove(gone)
+                await self._vanished(gone, me)
+                if not ids:
+                    return 0, None, True
+        raise AssertionError("unreachable: each retry drops one id")  # pragma: no cover
+
+    async def _vanished(self, issue_id: str, me: JiraUser | None) -> None:
+        """A ticket a search says does not exist: deleted when Jira answers 404 for it too."""
+        try:
+            await self.jira.get_issue(issue_id)
+        except JiraRejected as exc:
+            if exc.status == 404:
+                record = self.store.ticket_by_key(issue_id)
+                key = record.ticket_key if record is not None and record.ticket_key else issue_id
+                self._handle(JiraChange(IssueState(key=key, id=issue_id), deleted=True), me, key=key)
+            return
+
+    async def _read(
+        self, jql: str, fields: list[str], me: JiraUser | None
+    ) -> tuple[int, datetime | None, bool]:
+        health = self.engine.health
         # Every page of the result, handled as it comes (memory holds one page): a poll that
         # stopped at a fixed number of hits began again at the same oldest ones next time, and
         # with a backlog of other issues it never reached a person's change (issue 15).
         pages = self.jira.search_pages(jql, fields, expand=("changelog",))
-        hits, complete = 0, False
+        hits = 0
         last_updated: datetime | None = None
         try:
             for _ in range(POLL_MAX_PAGES):
                 health.sent(self.timer())
                 page = await anext(pages, None)
                 if page is None:
-                    complete = True
-                    break
+                    return hits, last_updated, True
                 self.engine.mark_ok()
                 for hit in page:
                     change = poll_change(hit.id, hit.key, hit.fields, hit.changelog)
@@ -368,22 +439,9 @@ class Sync:
                     if change.moment is not None:
                         last_updated = change.moment
                 await asyncio.sleep(0)  # the engine and the API run between pages
-        except JiraError as exc:
-            self._jira_failed(exc, self.timer())
-            if last_updated is not None:
-                self._save_cursor(next_cursor(now, last_updated))  # what was handled stays handled
-            self.last_poll_error = f"poll failed: {exc}"
-            log.warning("poll failed after %d issues: %s", hits, exc)
-            return None
         finally:
             await pages.aclose()
-        self._save_cursor(next_cursor(now, last_updated))
-        note = ""
-        if not complete:
-            note = f"{hits} issues updated since the last poll: the rest comes with the next polls"
-            log.warning("poll: %s", note)
-        self._polled(note)
-        return hits
+        return hits, last_updated, False
 
     def _polled(self, note: str) -> None:
         self.last_poll_at = self.clock()

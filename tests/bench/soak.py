@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.bench_throughput import Proc, start, stop  # noqa: E402
 from tests.bench.report import print_table, wait_settled  # noqa: E402
 
+TRANSITIONS = "/rest/api/2/issue/{key}/transitions"
 FAULTS = [
     {"kind": "503", "count": 3},
     {"kind": "drop_after", "count": 1, "method": "POST", "path": "/rest/api/2/issue"},
@@ -54,11 +55,12 @@ FAULTS = [
     {"kind": "429", "count": 2, "retry_after": 1},
     {"kind": "slow_after", "count": 1, "seconds": 3},
     {"kind": "drop", "count": 2},
-    # transitions: refused unprocessed, done with the answer lost, done then answered 500
-    {"kind": "503", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
-    {"kind": "drop", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
-    {"kind": "drop_after", "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
-    {"kind": "status_after", "status": 500, "count": 1, "method": "POST", "path": "/rest/api/2/issue/OPS-"},
+    # a transition of one ticket: refused unprocessed, done with the answer lost, done then
+    # answered 500 (the path is filled in with a ticket's when armed)
+    {"kind": "503", "count": 1, "method": "POST", "path": TRANSITIONS},
+    {"kind": "drop", "count": 1, "method": "POST", "path": TRANSITIONS},
+    {"kind": "drop_after", "count": 1, "method": "POST", "path": TRANSITIONS},
+    {"kind": "status_after", "status": 500, "count": 1, "method": "POST", "path": TRANSITIONS},
 ]
 ACTIONS = (("UPDATE", "u", 0.6), ("RESOLVE", "r", 0.25), ("REOPEN", "o", 0.15))
 """What follows a GUID's CREATE: the action, its comment's letter, its share of the stream."""
@@ -90,6 +92,8 @@ class Stream:
             action, letter, _ = rng.choices(ACTIONS, weights=weights)[0]
             self.pending.append(f"soak/{g}|{action}|comment;c{g}-{counters[g]:04d}{letter}|")
         self.acknowledged: list[str] = []
+        self.row_of: dict[str, int] = {}
+        """The log row id of each acknowledged command (the 202's `accepted`, in the batch's order)."""
         self.refused: list[str] = []
         self.resent = 0
         """Batches whose answer was lost and that were sent again under their key."""
@@ -147,6 +151,8 @@ def main() -> int:
             number += 1
             if answer.status_code == 202:
                 stream.acknowledged.extend(batch)
+                for command, row in zip(batch, answer.json()["accepted"], strict=True):
+                    stream.row_of[command] = int(row["id"])
             else:
                 stream.refused.extend(batch)
             time.sleep(pause)
@@ -161,7 +167,9 @@ def main() -> int:
         while kills < args.kills and stream.pending:
             time.sleep(args.interval * (0.5 + rng.random()))
             if rng.random() < 0.5:
-                httpx.post(f"{sim.url}/_sim/faults", json=rng.choice(FAULTS), timeout=5)
+                fault = dict(rng.choice(FAULTS))
+                fault["path"] = str(fault.get("path", "")).format(key=f"OPS-{rng.randint(1, args.guids)}")
+                httpx.post(f"{sim.url}/_sim/faults", json=fault, timeout=5).raise_for_status()
             with lock:
                 assert drv is not None
                 os.kill(drv.process.pid, signal.SIGKILL)
@@ -171,6 +179,8 @@ def main() -> int:
             restarted = start(argv, tmp / f"driver-{kills}.log")
             with lock:
                 drv = restarted
+        # the rest of the stream goes to the last driver (the kills are over), then it settles
+        feeder.join(timeout=120)
         done.set()
         feeder.join(timeout=10)
         httpx.delete(f"{sim.url}/_sim/faults", timeout=5)
@@ -206,7 +216,10 @@ def main() -> int:
         comments[guid] = texts
         seen = Counter(texts)
         duplicates += sum(n - 1 for n in seen.values() if n > 1)
-    by_comment = {comment_of(str(r["command"])): r for r in log if "comment;" in str(r["command"])}
+    by_id = {int(r["id"]): r for r in log}
+    by_comment = {
+        comment_of(command): by_id[row] for command, row in stream.row_of.items() if "comment;" in command
+    }
     lost = 0
     for command in stream.acknowledged:
         guid = command.split("|")[0].removeprefix("soak/")
@@ -220,7 +233,7 @@ def main() -> int:
         elif row is None or row["status"] not in ("Ok", "Cancelled"):
             lost += 1
     out_of_order = sum(1 for texts in comments.values() if texts != sorted(texts))
-    unapplied, cancelled_sent, extra_moves = check_transitions(log, comments, tickets, moves)
+    unapplied, cancelled_sent, extra_moves = check_transitions(by_comment, comments, tickets, moves)
     duplicates += extra_moves
     figures = [
         ("kills (SIGKILL)", f"{kills}", ">= 50"),
@@ -288,24 +301,25 @@ DONE_STATUSES = {"Done", "Resolved", "Closed"}
 
 
 def check_transitions(
-    rows: list[dict[str, Any]],
+    by_comment: dict[str, dict[str, Any]],
     comments: dict[str, list[str]],
     tickets: dict[str, list[dict[str, Any]]],
     moves: dict[str, list[tuple[str, str]]],
 ) -> tuple[int, int, int]:
-    """(Ok transitions not in Jira, comments of Cancelled rows in Jira, the driver's moves beyond
-    its Ok rows), from the log and what the simulator holds (see the module docstring)."""
-    unapplied = cancelled_sent = extra = 0
-    by_guid: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
+    """(RESOLVE/REOPEN rows Ok but not in Jira, comments of Cancelled rows in Jira, the driver's
+    moves beyond its Ok rows), from the log rows by their command's comment and what the simulator
+    holds (see the module docstring). A row counts once however many of its checks fail."""
+    bad: set[int] = set()
+    cancelled_sent = extra = 0
+    by_guid: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for text, row in sorted(by_comment.items(), key=lambda item: int(item[1]["id"])):
         if row["action"] in ("RESOLVE", "REOPEN"):
-            by_guid[str(row["guid"]).removeprefix("soak/")].append(row)
+            by_guid[str(row["guid"]).removeprefix("soak/")].append((text, row))
     for guid, transitions in by_guid.items():
         on_ticket = comments.get(guid, [])
-        made = {"done": 0, "open": 0}
-        last: str | None = None
-        for row in transitions:
-            text = comment_of(str(row["command"]))
+        made: dict[str, list[int]] = {"done": [], "open": []}
+        last: tuple[str, int] | None = None
+        for text, row in transitions:
             target = "done" if row["action"] == "RESOLVE" else "open"
             note = str(row.get("note") or "")
             if row["status"] == "Cancelled":
@@ -313,29 +327,35 @@ def check_transitions(
                 continue
             if row["status"] != "Ok":
                 continue
-            last = target
+            last = (target, int(row["id"]))
             if "is already in" in note:
                 continue  # nothing sent: the ticket was there (the note says the comment was not added)
-            made[target] += 1
+            made[target].append(int(row["id"]))
             if text not in on_ticket:
-                unapplied += 1
-                print(f"  Ok but not in Jira: log #{row['id']} {row['command']} note={note!r}")
+                bad.add(int(row["id"]))
+                print(f"  Ok but its comment is not on the ticket: log #{row['id']} {text} note={note!r}")
         found = tickets.get(guid) or []
         key = str(found[0]["key"]) if found else ""
         ours = Counter(category for category, _ in moves.get(key, []))
         for category in ("done", "open"):
-            if ours[category] < made[category]:
-                unapplied += made[category] - ours[category]
+            short = len(made[category]) - ours[category]
+            if short > 0:
+                bad.update(made[category][-short:])
                 print(
-                    f"  {key}: {made[category]} Ok rows moved it to {category}, Jira shows {ours[category]}"
+                    f"  {key}: {len(made[category])} Ok rows moved it to {category},"
+                    f" Jira shows {ours[category]}"
                 )
-            extra += max(0, ours[category] - made[category])
+            extra += max(0, -short)
         if last is not None and found:
             category = found[0]["fields"]["status"]["statusCategory"]["key"]
             now = "done" if category == "done" else "open"
-            if now != last:
-                unapplied += 1
-                print(f"  {key}: its last Ok transition row left it {last}, Jira shows {now}")
+            if now != last[0]:
+                bad.add(last[1])
+                print(
+                    f"  {key}: its last Ok transition row (log #{last[1]}) left it {last[0]},"
+                    f" Jira shows {now}"
+                )
+    unapplied = len(bad)
     return unapplied, cancelled_sent, extra
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -398,8 +399,10 @@ def test_polling_sees_a_persons_resolve(
     polls = [e for e in searches if "updated >=" in e["body"]["jql"]]
     assert polls
     assert {e["path"] for e in polls} == {expected}
-    assert polls[-1]["body"]["jql"].startswith('project in ("OPS") AND updated >= "-')
-    assert polls[-1]["body"]["jql"].endswith('m" ORDER BY updated ASC')
+    # the driver's own tickets by id (one here), not every updated issue of the project
+    assert re.fullmatch(
+        r'id in \(\d+\) AND updated >= "-\d+m" ORDER BY updated ASC', polls[-1]["body"]["jql"]
+    )
     assert all(e["auth"] == "Basic" for e in polls)
     status = sync_status(driver)
     assert status["mode"] == "poll"
@@ -409,15 +412,17 @@ def test_polling_sees_a_persons_resolve(
     assert json.loads(cursor)["since"]
 
 
+@pytest.mark.parametrize("by", ["project", "id"])
 @pytest.mark.parametrize("flavor", ["datacenter", "cloud"])
 def test_a_poll_gets_past_a_backlog_of_other_issues(
-    driver_factory: Factory, sim: SimProcess, sim_factory: Callable[..., SimProcess], flavor: str
+    driver_factory: Factory, sim: SimProcess, sim_factory: Callable[..., SimProcess], flavor: str, by: str
 ) -> None:
     # 300 other issues of the project updated since the last poll, served 5 a page: more than a
     # poll read before it began again at the same oldest hits, so a person's later resolve was
-    # never reached. Every poll now pages through the whole result.
+    # never reached. A search of the project now reads every page; one by id reads none of them.
     jira = sim if flavor == "datacenter" else sim_factory("--flavor", "cloud")
-    driver = driver_factory(jira.url, api_token=TOKEN, ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    sync = {"mode": "poll", "poll_seconds": "5", "poll_by_id_max": "0" if by == "project" else "1000"}
+    driver = driver_factory(jira.url, api_token=TOKEN, ini={"sync": sync})
     key = create(driver, "POLL-BACKLOG")
     api = "3" if flavor == "cloud" else "2"
     with httpx.Client(base_url=jira.url, auth=("admin", "admin"), timeout=10) as client:
@@ -432,6 +437,31 @@ def test_a_poll_gets_past_a_backlog_of_other_issues(
         driver, "POLL-BACKLOG", lambda r: r["status_category"] == "done", "the resolve behind the backlog", 30
     )
     assert (row["jira_status"], row["resolution"]) == ("Done", "Fixed")
+    assert sync_status(driver)["last_poll_error"] == ""
+    polls = [
+        e["body"]["jql"] for e in jira.journal() if "/search" in e["path"] and "updated >=" in str(e["body"])
+    ]
+    assert all(q.startswith("project in" if by == "project" else "id in") for q in polls), polls
+
+
+def test_a_poll_by_id_learns_that_a_ticket_was_deleted_and_goes_on(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    # Jira refuses a search naming an issue that no longer exists: the poll looks it up (404),
+    # records the deletion, and searches the other tickets without it
+    driver = driver_factory(sim.url, api_token=TOKEN, ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    gone = create(driver, "POLL-GONE")
+    kept = create(driver, "POLL-KEPT")
+    act(sim, user="jsmith", key=gone, action="delete")
+    act(sim, user="jsmith", key=kept, action="resolve", resolution="Fixed")
+    row = wait_ticket(
+        driver, "POLL-KEPT", lambda r: r["status_category"] == "done", "the other ticket's resolve", 30
+    )
+    assert row["resolution"] == "Fixed"
+    deleted = wait_ticket(
+        driver, "POLL-GONE", lambda r: r["deleted_at"] is not None, "the deletion, by polling", 30
+    )
+    assert deleted["status_category"] != "done"
     assert sync_status(driver)["last_poll_error"] == ""
 
 
