@@ -27,6 +27,7 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -203,8 +204,31 @@ def _remove_stale_companions(path: Path) -> None:
             file.unlink()
 
 
-def settle(store: Store, opening: Opening, search_before_create: SearchBeforeCreate) -> bool:
-    """Once the store is open: record a take-over, write the marker; True if unknown GUIDs are probed."""
+PROBE_ALWAYS = datetime.max.replace(tzinfo=UTC)
+"""settle's answer when every GUID unknown to the store is searched for, with no end."""
+
+
+def settle(
+    store: Store,
+    opening: Opening,
+    search_before_create: SearchBeforeCreate,
+    *,
+    probe_new_days: float = 7.0,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Once the store is open: record a take-over or a birth, write the marker.
+
+    Returns until when (UTC, compared with the engine's wall clock) the first command of a GUID
+    the store has never seen searches Jira for its stamp before creating; None: never.
+      always   PROBE_ALWAYS
+      never    None
+      auto     PROBE_ALWAYS on a database taken over with `run --init` (as before), else the
+               database's birth + `probe_new_days` (0: None). A database is born at its first
+               start (also after `rm driver.db*`, which takes the marker too), when found without
+               its marker, or at `run --init`; one made before migration 0007 has no recorded
+               birth and is old.
+    """
+    moment = now or datetime.now(UTC)
     if opening.replacing:
         store.record_replaced(opening.previous_id or "unknown")
         log.warning(
@@ -212,13 +236,29 @@ def settle(store: Store, opening: Opening, search_before_create: SearchBeforeCre
             " searches Jira for the GUID's stamp before creating",
             opening.path,
         )
+    if opening.replacing or opening.previous_id is None:
+        # No marker: a first start, a lost database with its marker (rm driver.db*), or a database
+        # that lost its marker. Tickets of an earlier database may be in Jira: a new database.
+        store.record_birth(moment)
     identity = store.identity()
     if opening.previous_id != identity.id:
         _write_marker(opening.marker, identity.id)
         if opening.state != FileState.READY:
             log.info("new database %s (its id is kept in %s)", opening.path, opening.marker)
     if search_before_create == "always":
-        return True
+        return PROBE_ALWAYS
     if search_before_create == "never":
-        return False
-    return identity.replaces is not None
+        return None
+    if identity.replaces is not None:
+        return PROBE_ALWAYS
+    if identity.born_at is None or probe_new_days <= 0:
+        return None
+    until = identity.born_at + timedelta(days=probe_new_days)
+    if until > moment:
+        log.info(
+            "a new database: until %s, GUIDs it has never seen are searched for in Jira before"
+            " their ticket is created ([ticket] probe_new_days)",
+            until.isoformat(timespec="seconds"),
+        )
+        return until
+    return None

@@ -224,6 +224,17 @@ def lifecycle(db: Database) -> None:
     db.execute("INSERT OR IGNORE INTO stats_totals (counter, value) VALUES ('webhook_ignored', 0)")
 
 
+@migrations(name="0007_identity_birth")
+def identity_birth(db: Database) -> None:
+    """identity gains born_at (ISO-8601 UTC): when the driver first started on this database, or
+    found it without its id marker, or took it over with `run --init` (driver.database_file.settle).
+
+    NULL for a database made before this migration: its birth is unknown and long past, so it is not
+    new (no probe window, issue 15 item 7).
+    """
+    db.execute("ALTER TABLE identity ADD COLUMN born_at TEXT")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

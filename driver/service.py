@@ -198,8 +198,12 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         )
     opening = database_file.check(Path(config.driver.database), init=init)
     ctx = build(config)
-    ctx.engine.probe_unknown_guids = database_file.settle(
-        ctx.store, opening, config.ticket.search_before_create
+    ctx.engine.probe_unknown_until = database_file.settle(
+        ctx.store,
+        opening,
+        config.ticket.search_before_create,
+        probe_new_days=config.ticket.probe_new_days,
+        now=ctx.engine.clock(),
     )
     ctx.engine.load()
     engine = ctx.engine
