@@ -19,6 +19,11 @@ one by the id. Its limit: a directory lost as a whole (a volume not mounted) tak
 over from; from then on (`[ticket] search_before_create = auto`) the first command of a GUID the
 store has no ticket for searches Jira for the GUID's stamp before creating, so tickets made with
 the earlier database are found instead of created twice.
+
+A database and its marker both lost (`rm driver.db*`, a reinstall) look like a first start. So a
+new database (first start, no marker, `--init`) records its birth (identity.born_at), and for
+`[ticket] probe_new_days` after it the same search precedes the create of every GUID it has never
+seen (batched: driver.engine, driver.delivery.Delivery.probe_batch). See `settle`.
 """
 
 from __future__ import annotations
