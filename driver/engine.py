@@ -423,10 +423,11 @@ class Engine:
             self.health.sent(now)
             try:
                 outcomes = await self.delivery.probe_batch(batch, self.ticket.settings)
+                for outcome in outcomes:
+                    await self._record(outcome, request=False)
             finally:
+                # after the outcomes are recorded: `idle` must not say so while they are not
                 self._in_flight -= 1
-            for outcome in outcomes:
-                await self._record(outcome, request=False)
             self._notify()
 
     async def _record(self, outcome: Outcome, *, request: bool = True) -> None:
