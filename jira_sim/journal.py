@@ -21,6 +21,8 @@ class Counters:
     dropped: int = 0
     faults: int = 0
     rate_limited: int = 0
+    searches: int = 0
+    """JQL searches answered or not (`/search` and `/search/jql`), for the benchmark's probe cost."""
     statuses: Counter[int] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
@@ -35,6 +37,7 @@ class Counters:
             "dropped": self.dropped,
             "faults": self.faults,
             "rate_limited": self.rate_limited,
+            "searches": self.searches,
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
         }
 
@@ -53,6 +56,8 @@ class Journal:
         self.entries.append(entry)
         counters = self.counters
         counters.requests += 1
+        if "/search" in str(entry.get("path", "")):
+            counters.searches += 1
         status = entry.get("status")
         if status is None:
             counters.dropped += 1
