@@ -73,7 +73,8 @@ def test_one_search_and_each_hit_goes_to_its_own_guid_only(tmp_path: Path) -> No
     assert len(port.queries) == 1
     assert port.queries[0].startswith("labels in (")
     assert (a.found.key, b.found.key, c.found, c.error) == ("OPS-1", "OPS-2", None, None)
-    assert isinstance(d.error, StampAmbiguous) and d.found is None
+    assert isinstance(d.error, StampAmbiguous)
+    assert d.found is None
 
 
 def test_a_failed_search_fails_every_probe_of_the_batch_alike(tmp_path: Path) -> None:
