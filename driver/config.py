@@ -201,7 +201,12 @@ class TicketSection(_Section):
     """Prefix of the GUID label when guid_field is empty."""
     search_before_create: Literal["auto", "always", "never"] = "auto"
     """Search Jira for the stamp of a GUID the store has no ticket for before creating its ticket:
-    auto (only on a database started with `run --init` in place of an earlier one), always, never."""
+    auto (on a database started with `run --init` in place of an earlier one, and for
+    `probe_new_days` after a database's birth), always, never (driver.database_file.settle)."""
+    probe_new_days: float = Field(default=7, ge=0, le=3650)
+    """Days after a database's birth (first start, found without its id marker, `run --init`)
+    during which, with search_before_create = auto, GUIDs it has never seen are searched for before
+    their ticket is created (batched, up to 50 stamps a search). 0: no such window."""
 
     @field_validator("guid_field")
     @classmethod

@@ -25,6 +25,11 @@ anything else touches the database and holds it for the life of the process. Two
 file would both send every queued row (comments posted twice). The kernel drops a flock when its
 process ends however it ends (kill -9 included), so a crash never leaves a stale lock; the PID
 written into the file is only there to name the holder in the refusal.
+
+A database and its marker both lost (`rm driver.db*`, a reinstall) look like a first start. So a
+new database (first start, no marker, `--init`) records its birth (identity.born_at), and for
+`[ticket] probe_new_days` after it the same search precedes the create of every GUID it has never
+seen (batched: driver.engine, driver.delivery.Delivery.probe_batch). See `settle`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -275,8 +281,31 @@ def _remove_stale_companions(path: Path) -> None:
             file.unlink()
 
 
-def settle(store: Store, opening: Opening, search_before_create: SearchBeforeCreate) -> bool:
-    """Once the store is open: record a take-over, write the marker; True if unknown GUIDs are probed."""
+PROBE_ALWAYS = datetime.max.replace(tzinfo=UTC)
+"""settle's answer when every GUID unknown to the store is searched for, with no end."""
+
+
+def settle(
+    store: Store,
+    opening: Opening,
+    search_before_create: SearchBeforeCreate,
+    *,
+    probe_new_days: float = 7.0,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Once the store is open: record a take-over or a birth, write the marker.
+
+    Returns until when (UTC, compared with the engine's wall clock) the first command of a GUID
+    the store has never seen searches Jira for its stamp before creating; None: never.
+      always   PROBE_ALWAYS
+      never    None
+      auto     PROBE_ALWAYS on a database taken over with `run --init` (as before), else the
+               database's birth + `probe_new_days` (0: None). A database is born at its first
+               start (also after `rm driver.db*`, which takes the marker too), when found without
+               its marker, or at `run --init`; one made before migration 0008 has no recorded
+               birth and is old.
+    """
+    moment = now or datetime.now(UTC)
     if opening.replacing:
         store.record_replaced(opening.previous_id or "unknown")
         log.warning(
@@ -284,13 +313,29 @@ def settle(store: Store, opening: Opening, search_before_create: SearchBeforeCre
             " searches Jira for the GUID's stamp before creating",
             opening.path,
         )
+    if opening.replacing or opening.previous_id is None:
+        # No marker: a first start, a lost database with its marker (rm driver.db*), or a database
+        # that lost its marker. Tickets of an earlier database may be in Jira: a new database.
+        store.record_birth(moment)
     identity = store.identity()
     if opening.previous_id != identity.id:
         _write_marker(opening.marker, identity.id)
         if opening.state != FileState.READY:
             log.info("new database %s (its id is kept in %s)", opening.path, opening.marker)
     if search_before_create == "always":
-        return True
+        return PROBE_ALWAYS
     if search_before_create == "never":
-        return False
-    return identity.replaces is not None
+        return None
+    if identity.replaces is not None:
+        return PROBE_ALWAYS
+    if identity.born_at is None or probe_new_days <= 0:
+        return None
+    until = identity.born_at + timedelta(days=probe_new_days)
+    if until > moment:
+        log.info(
+            "a new database: until %s, GUIDs it has never seen are searched for in Jira before"
+            " their ticket is created ([ticket] probe_new_days)",
+            until.isoformat(timespec="seconds"),
+        )
+        return until
+    return None

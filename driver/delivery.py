@@ -52,7 +52,7 @@ from driver.jira_answers import (
     JiraUser,
 )
 from driver.store import Store
-from driver.ticket_requests import RequestSettings, stamp_jql
+from driver.ticket_requests import RequestSettings, stamp_jql, stamps_jql
 from driver.transitions import (
     MARKER_PROPERTY,
     Target,
@@ -86,6 +86,11 @@ def _resolution_after(work: Work, transition: IssueTransition, before: IssueStat
     if isinstance(chosen, dict) and isinstance(chosen.get("name"), str):
         return str(chosen["name"])
     return before.resolution
+
+
+SEARCH_CAP = 1000
+"""Hits beyond which a stamp search's answer may be cut short: JiraClient.search reads at most 10
+pages of 100 (a phrase search on a custom field can match many longer texts)."""
 
 
 class JiraPort(Protocol):
@@ -191,6 +196,57 @@ class Delivery:
             log.exception("unexpected error sending log #%d", work.head.id)
             outcome.error = exc
         return outcome
+
+    async def probe_batch(self, works: Sequence[Work], settings: RequestSettings) -> list[Outcome]:
+        """Search for the stamps of several GUIDs' probes in one JQL (ticket_requests.stamps_jql, at
+        most STAMP_BATCH); one Outcome per work, in order.
+
+        Each work's hit is matched back to its GUID exactly (exact_match, which needs the stamp in
+        the hit's fields: a hit without them proves nothing for any GUID here); two hits for one
+        GUID raise StampAmbiguous in that work's outcome only. When the search fails (outage, 429,
+        401), every outcome carries the same error and is settled like any failed request. When the
+        answer may be cut short (SEARCH_CAP hits), a miss is not proof: those GUIDs are searched
+        for alone (`deliver`).
+        """
+        outcomes = [Outcome(work) for work in works]
+        stamp_field = settings.guid_field or "labels"
+        try:
+            jql = stamps_jql(
+                [(w.guid, w.generation) for w in works], settings.guid_field, settings.guid_label_prefix
+            )
+            found = await self.jira.search_by_stamp(jql, [stamp_field])
+        except (JiraError, sqlite3.Error) as exc:
+            for outcome in outcomes:
+                outcome.error = exc
+            return outcomes
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not kill the batch's task or lose its rows
+            log.exception("unexpected error searching %d GUID stamps", len(works))
+            for outcome in outcomes:
+                outcome.error = exc
+            return outcomes
+        with_stamp = [hit for hit in found if isinstance(hit.fields.get(stamp_field), list | str | dict)]
+        for index, outcome in enumerate(outcomes):
+            work = outcome.work
+            hits = [
+                hit
+                for hit in with_stamp
+                if exact_match(
+                    work.guid,
+                    [hit],
+                    settings.guid_field,
+                    settings.guid_label_prefix,
+                    generation=work.generation,
+                )
+            ]
+            if len(hits) > 1:
+                outcome.error = StampAmbiguous(work.guid, [hit.key for hit in hits])
+            elif hits:
+                outcome.found = hits[0]
+            elif len(found) >= SEARCH_CAP:
+                outcomes[index] = await self.deliver(work, settings)
+        return outcomes
 
     async def _transition(self, work: Work, outcome: Outcome) -> None:
         """Move the ticket to the work's target (see the module docstring)."""

@@ -105,6 +105,9 @@ class Work:
     continues: bool = False
     """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
     planned again once this is done."""
+    batched: bool = False
+    """A probe for a GUID the store has never seen (a new database): searched together with others
+    (driver.delivery.Delivery.probe_batch), not alone."""
 
     @property
     def head(self) -> Job:

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 
 from driver.clock import Clock, Timer, instant_of, monotonic_now, utc_now, wall_of
 from driver.commands import Action
+from driver.database_file import PROBE_ALWAYS
 from driver.delivery import Delivery, JiraPort, Outcome
 from driver.dispatch import Cancel, Hold, Refuse, Work, WorkKind, plan_next
 from driver.exactly_once import COMMENT_JOURNAL_KEEP
@@ -53,6 +54,7 @@ from driver.recording import DB_RETRY_BASE, After, Recorder
 from driver.schemas import LogStatus, LogType
 from driver.store import Store
 from driver.ticket_config import TicketConfig
+from driver.ticket_requests import STAMP_BATCH
 
 log = logging.getLogger("driver.engine")
 
@@ -80,6 +82,7 @@ class Engine:
         outage_cap: float = 60.0,
         rand: Callable[[], float] = random.random,
         probe_unknown_guids: bool = False,
+        probe_unknown_until: datetime | None = None,
     ) -> None:
         self.store = store
         self.jira = jira
@@ -97,9 +100,15 @@ class Engine:
         self.db_problem = ""
         """Why the database refused the last write ('' when it works)."""
         self._db_strikes = 0
-        self.probe_unknown_guids = probe_unknown_guids
-        """A GUID with no ticket record is in doubt until one stamp search (a database taken over
-        with `run --init` may not know tickets created earlier; driver.database_file)."""
+        self.probe_unknown_until: datetime | None = (
+            PROBE_ALWAYS if probe_unknown_guids else probe_unknown_until
+        )
+        """Until when (the engine's wall clock) a GUID with no ticket record is in doubt until one
+        stamp search: a new database, or one taken over with `run --init`, may not know tickets
+        created earlier (driver.database_file.settle). None: never."""
+        self._probes: list[Work] = []
+        """Probes of GUIDs never seen, waiting for their batched search (at most STAMP_BATCH each)."""
+        self._probe_task: asyncio.Task[None] | None = None
         self._recorder = Recorder(
             store,
             self.queues,
@@ -119,6 +128,15 @@ class Engine:
         self._settled: dict[int, list[asyncio.Future[None]]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
+
+    @property
+    def probe_unknown_guids(self) -> bool:
+        """GUIDs unknown to the store are searched for, with no end (always, `run --init`)."""
+        return self.probe_unknown_until == PROBE_ALWAYS
+
+    @probe_unknown_guids.setter
+    def probe_unknown_guids(self, value: bool) -> None:
+        self.probe_unknown_until = PROBE_ALWAYS if value else None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -164,9 +182,10 @@ class Engine:
         """
         self._stopping = True
         self._notify()
-        if not self._workers:
+        tasks = [*self._workers, *([self._probe_task] if self._probe_task is not None else [])]
+        if not tasks:
             return
-        _, pending = await asyncio.wait(self._workers, timeout=grace)
+        _, pending = await asyncio.wait(tasks, timeout=grace)
         for task in pending:
             task.cancel()
         if pending:
@@ -236,7 +255,7 @@ class Engine:
     @property
     def idle(self) -> bool:
         """Every worker waits and nothing is at Jira: only new work, time or a change moves it."""
-        return self._in_flight == 0 and len(self._idle) == len(self._workers) > 0
+        return self._in_flight == 0 and not self._probes and len(self._idle) == len(self._workers) > 0
 
     @property
     def in_flight(self) -> int:
@@ -336,6 +355,10 @@ class Engine:
                     self.queues.release(guid, now)
                     raise
                 continue
+            if work is not None and work.batched:
+                self._probes.append(work)
+                self._start_probes()
+                continue
             if work is not None:
                 self._in_flight += 1
                 self.health.sent(now)
@@ -353,7 +376,9 @@ class Engine:
             self.queues.release(guid, now)
             return None
         ticket = self._recorder.ticket(guid)
-        in_doubt = self._recorder.is_in_doubt(guid, ticket, self.probe_unknown_guids)
+        until = self.probe_unknown_until
+        # a window of days from the database's birth: on the wall clock (`now` is the timer's)
+        in_doubt = self._recorder.is_in_doubt(guid, ticket, until is not None and self.clock() < until)
         known = self.store.max_generation(guid) if ticket is None else 0
         plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known, wall=self.clock())
         if isinstance(plan, Hold):
@@ -372,6 +397,10 @@ class Engine:
             self._recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
             return None
         work = plan.work
+        if work.kind == WorkKind.PROBE and ticket is None and not self._recorder.created_in_doubt(guid):
+            # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
+            # driver made in doubt keeps its own probes (two misses, probe_delay apart: WIRE-FACTS §5).
+            work.batched = True
         if work.kind == WorkKind.CREATE:
             self._recorder.journal_create(guid, head.id, work.generation)
         elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
@@ -392,8 +421,44 @@ class Engine:
 
     # --- recording outcomes ---------------------------------------------------------------------
 
-    async def _record(self, outcome: Outcome) -> None:
-        """Commit the outcome, then let memory follow; a database error is retried, never dropped."""
+    def _start_probes(self) -> None:
+        if self._probe_task is None or self._probe_task.done():
+            self._probe_task = asyncio.get_running_loop().create_task(
+                self._probe_batches(), name="engine-probes"
+            )
+
+    async def _probe_batches(self) -> None:
+        """Search for the waiting probes' stamps, STAMP_BATCH GUIDs a search, one search at a time
+        (probes queued meanwhile go in the next); each outcome is recorded like a lone probe's.
+
+        The search is one request at Jira (it counts in flight and in the pacing). Jira blocked (an
+        outage, a 429 pause, a 401): the waiting GUIDs are released and wait like any row.
+        """
+        while self._probes and not self._stopping:
+            now = self.timer()
+            if self.health.blocked_until(now) is not None:
+                waiting, self._probes = self._probes, []
+                for work in waiting:
+                    self.queues.release(work.guid, now)
+                self._notify()
+                return
+            batch, self._probes = self._probes[:STAMP_BATCH], self._probes[STAMP_BATCH:]
+            self._in_flight += 1
+            self.health.sent(now)
+            try:
+                outcomes = await self.delivery.probe_batch(batch, self.ticket.settings)
+                for outcome in outcomes:
+                    await self._record(outcome, request=False)
+            finally:
+                # after the outcomes are recorded: `idle` must not say so while they are not
+                self._in_flight -= 1
+            self._notify()
+
+    async def _record(self, outcome: Outcome, *, request: bool = True) -> None:
+        """Commit the outcome, then let memory follow; a database error is retried, never dropped.
+
+        request: the outcome is of a worker's request in flight (False: one of a batched search's).
+        """
         while True:
             try:
                 after = self._recorder.record(outcome)
@@ -410,7 +475,8 @@ class Engine:
                     continue
             break
         self._database_ok()
-        self._in_flight -= 1
+        if request:
+            self._in_flight -= 1
         work = outcome.work
         nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):

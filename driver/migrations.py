@@ -233,6 +233,17 @@ def m0007_transition_attempt(db: Database) -> None:
     db.execute("ALTER TABLE transition_sends ADD COLUMN attempt TEXT NOT NULL DEFAULT ''")
 
 
+@migrations(name="0008_identity_birth")
+def identity_birth(db: Database) -> None:
+    """identity gains born_at (ISO-8601 UTC): when the driver first started on this database, or
+    found it without its id marker, or took it over with `run --init` (driver.database_file.settle).
+
+    NULL for a database made before this migration: its birth is unknown and long past, so it is not
+    new (no probe window, a lost database, docs/operations.md).
+    """
+    db.execute("ALTER TABLE identity ADD COLUMN born_at TEXT")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -173,6 +173,10 @@ class Recorder:
             return True
         return probe_unknown and ticket is None and guid not in self._unknown_probed
 
+    def created_in_doubt(self, guid: str) -> bool:
+        """A create of this GUID's ticket went out and its outcome is unknown (not merely unseen)."""
+        return guid in self._in_doubt
+
     def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
         """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
         self.store.journal_intent(guid, log_id, generation)
@@ -427,7 +431,7 @@ class Recorder:
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
-            self._step_done(work, "; ".join([*work.notes, f"created {created.key}"]), self.clock(), after)
+            self._step_done(work, "; ".join([*work.notes, f"created {created.key}"]), self.timer(), after)
             return
         self.store.settle(
             head.id,

@@ -290,8 +290,12 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
     ctx = build(config)
-    ctx.engine.probe_unknown_guids = database_file.settle(
-        ctx.store, opening, config.ticket.search_before_create
+    ctx.engine.probe_unknown_until = database_file.settle(
+        ctx.store,
+        opening,
+        config.ticket.search_before_create,
+        probe_new_days=config.ticket.probe_new_days,
+        now=ctx.engine.clock(),
     )
     ctx.engine.load()
     engine = ctx.engine

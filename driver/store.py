@@ -75,6 +75,9 @@ class DatabaseIdentity:
 
     id: str
     replaces: str | None = None
+    born_at: datetime | None = None
+    """When this database was born (first start, found without its marker, `run --init`); None:
+    before migration 0008, i.e. long ago."""
 
 
 @dataclass(frozen=True)
@@ -950,9 +953,15 @@ class Store:
     # --- identity -------------------------------------------------------------------------------
 
     def identity(self) -> DatabaseIdentity:
-        """The database's random id and the id of the one it replaced (`run --init`), if any."""
-        row = self.db.execute("SELECT id, replaces FROM identity").fetchone()
-        return DatabaseIdentity(str(row[0]), None if row[1] is None else str(row[1]))
+        """The database's random id, the id of the one it replaced (`run --init`), if any, and its birth."""
+        row = self.db.execute("SELECT id, replaces, born_at FROM identity").fetchone()
+        born = None if row[2] is None else datetime.fromisoformat(str(row[2]))
+        return DatabaseIdentity(str(row[0]), None if row[1] is None else str(row[1]), born)
+
+    def record_birth(self, moment: datetime) -> None:
+        """Record that this database is new as of `moment` (UTC; committed at once)."""
+        with self.transaction():
+            self.db.conn.execute("UPDATE identity SET born_at = ?", (iso(moment),))
 
     def record_replaced(self, previous: str) -> None:
         """Record that this database took over from the one with id `previous` (committed at once)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -455,6 +455,34 @@ def stamp_jql(
     if project:
         return f"project = {jql_string(project)} AND {clause}"
     return clause
+
+
+STAMP_BATCH = 50
+"""At most this many GUIDs' stamps in one search (stamps_jql): a storm of new alarms on a new
+database costs one search per 50 (issue 15 item 7), and the JQL stays far below Jira's limits."""
+
+
+def stamps_jql(stamps: Sequence[tuple[str, int]], guid_field: str = "", label_prefix: str = "alarm-") -> str:
+    """One JQL that finds the tickets of several (GUID, generation) stamps: what stamp_jql finds for
+    each, together.
+
+    Labels: `labels in ("<label>", ...)` with every label stamp_jql would ask for (legacy ones
+    included), each once. Custom field: stamp_jql's `cf[N] ~ ...` clauses joined by OR (the
+    simulator's JQL subset and Jira's, WIRE-FACTS §5). Hits still need exactly_once.exact_match per
+    GUID. ValueError for no stamps, more than STAMP_BATCH, or a generation below 1.
+    """
+    if not stamps or len(stamps) > STAMP_BATCH:
+        raise ValueError(f"a stamp search takes 1 to {STAMP_BATCH} GUIDs, not {len(stamps)}")
+    if guid_field:
+        clauses = dict.fromkeys(stamp_jql(g, guid_field, label_prefix, generation=n) for g, n in stamps)
+        return " OR ".join(clauses) if len(clauses) == 1 else " OR ".join(f"({c})" for c in clauses)
+    labels: dict[str, None] = {}
+    for guid, generation in stamps:
+        labels[jql_string(stamp_label(guid, label_prefix, generation))] = None
+        legacy = legacy_stamp_label(guid, label_prefix)
+        if generation == 1 and legacy_label_trusted(guid):
+            labels[jql_string(legacy)] = None
+    return f"labels in ({', '.join(labels)})"
 
 
 # --- protection and safety --------------------------------------------------------------------

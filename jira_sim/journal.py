@@ -25,6 +25,8 @@ class Counters:
     """Requests received and not yet answered (or dropped): a test waits on it instead of sleeping."""
     disowned: int = 0
     """Requests from before the last reset that ended since (journaled nowhere, counted only here)."""
+    searches: int = 0
+    """JQL searches answered or not (`/search` and `/search/jql`), for the benchmark's probe cost."""
     statuses: Counter[int] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
@@ -41,6 +43,7 @@ class Counters:
             "rate_limited": self.rate_limited,
             "in_flight": self.in_flight,
             "disowned": self.disowned,
+            "searches": self.searches,
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
         }
 
@@ -59,6 +62,8 @@ class Journal:
         self.entries.append(entry)
         counters = self.counters
         counters.requests += 1
+        if "/search" in str(entry.get("path", "")):
+            counters.searches += 1
         status = entry.get("status")
         if status is None:
             counters.dropped += 1

@@ -8,6 +8,9 @@ then measures, and prints next to the targets of issue 4:
   - end to end: commands/s from the first submission until every command is settled
   - p50 / p99 latency from intake to Jira's answer (the log's duration_ms)
   - the driver's peak RSS (VmHWM)
+  - the cost of a new database's stamp searches (issue 15 item 7): the same run on a new database
+    with `[ticket] probe_new_days = 0` (no searches) next to the default one (every GUID searched
+    for before its create, 50 a search), end to end and the simulator's count of searches
 and the same ticket work done (a) by a bare async httpx loop posting the same bodies to the
 simulator (the ceiling) and (b) by a script using the PyPI `jira` package (what a user would write).
 Figures, not assertions: the machines are shared and noisy.
@@ -130,12 +133,19 @@ def command_text(w: Work) -> str:
     return f"{w.guid}|UPDATE|summary;{w.summary}|priority;{w.priority}|"
 
 
-def write_config(path: Path, sim_url: str, db: Path) -> None:
+def write_config(path: Path, sim_url: str, db: Path, probe_new_days: int = 7) -> None:
     path.write_text(
         f"[jira]\nurl = {sim_url}\nusername = admin\npassword = admin\n"
         f"[driver]\ndatabase = {db}\nlisten = 127.0.0.1:0\n"
         "[update]\nmax_updates = 0\n[log]\nmax_entries = 0\nremove_older_than_days = 0\n"
+        f"[ticket]\nprobe_new_days = {probe_new_days}\n"
     )
+
+
+def sim_searches(sim_url: str) -> int:
+    """JQL searches the simulator has answered since its last reset."""
+    counters = httpx.get(f"{sim_url}/_sim/counters", timeout=10).json()
+    return int(counters.get("searches", 0))
 
 
 async def run_driver(driver_url: str, work: list[Work], batch: int) -> dict[str, float]:
@@ -277,6 +287,17 @@ def main() -> int:
             rss = peak_rss_mb(drv.process.pid)
         finally:
             stop(drv)
+        searches_new = sim_searches(sim.url)
+        # the same run on a new database with the probe window off: the cost of the searches
+        reset_sim(sim.url)
+        ini3 = tmp / "bench3.ini"
+        write_config(ini3, sim.url, tmp / "driver3.db", probe_new_days=0)
+        drv3 = start([python, "-m", "driver", "run", "--config", str(ini3)], tmp / "driver3.log")
+        try:
+            no_probe = asyncio.run(run_driver(drv3.url, work, args.batch))
+        finally:
+            stop(drv3)
+        searches_off = sim_searches(sim.url)
         # a fresh driver and simulator for the one-command-per-request intake figure
         reset_sim(sim.url)
         (tmp / "driver.db").unlink(missing_ok=True)
@@ -315,6 +336,18 @@ def main() -> int:
             verdict(share >= TARGET_E2E_SHARE),
         ),
         ("  share of ceiling", f"{share:.0%}", "", ""),
+        (
+            "  new database, probing",
+            f"{searches_new} searches",
+            f"{args.guids} new GUIDs, <= 50 a search",
+            "",
+        ),
+        (
+            "end to end, probing off",
+            f"{n / no_probe['done_s']:,.0f} commands/s",
+            f"probe_new_days = 0: {searches_off} searches",
+            verdict(no_probe["failed"] == 0),
+        ),
         ("latency p50", f"{result['p50_ms']:,.0f} ms", "intake -> Jira's answer", ""),
         ("latency p99", f"{result['p99_ms']:,.0f} ms", "", ""),
         ("driver peak RSS", f"{rss:,.0f} MB", f"<= {TARGET_RSS_MB:.0f} MB", verdict(rss <= TARGET_RSS_MB)),

@@ -47,7 +47,8 @@ def wait_status(
 def test_locked_database_intake_answers_503_then_202_and_the_engine_waits_it_out(
     driver_factory: Callable[..., DriverProcess], sim: Any
 ) -> None:
-    driver = driver_factory(sim.url, api_token="t")
+    # probe_new_days = 0: the creates are the first POSTs (no stamp search of a new database first)
+    driver = driver_factory(sim.url, api_token="t", ini={"ticket": {"probe_new_days": "0"}})
     status = DriverStatus.model_validate(driver.status())
     assert (status.database, status.database_message, status.engine_running) == ("ok", "", True)
     guids = [f"LOCK-{i}" for i in range(3)]

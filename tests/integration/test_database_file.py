@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 
 from driver import database_file
 from driver.commands import Action
-from driver.database_file import FileState, marker_path
+from driver.database_file import PROBE_ALWAYS, FileState, marker_path
 from driver.jobs import JobPayload, NewEntry
 from driver.schemas import LogType
 from driver.store import DatabaseFileError, Store, read_ticket_state
@@ -275,7 +276,10 @@ def test_first_start_then_restart_then_replacement(tmp_path: Path) -> None:
     opening = database_file.check(db, init=False)
     assert opening.state == FileState.MISSING
     store = Store(db)
-    assert database_file.settle(store, opening, "auto") is False
+    born = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    # a new database: GUIDs it has never seen are searched for during probe_new_days
+    assert database_file.settle(store, opening, "auto", now=born) == born + timedelta(days=7)
+    assert store.identity().born_at == born
     own_id = store.identity().id
     store.close()
     assert marker_path(db).read_text(encoding="utf-8").splitlines()[0] == own_id
@@ -284,6 +288,14 @@ def test_first_start_then_restart_then_replacement(tmp_path: Path) -> None:
     assert again.state == FileState.READY
     assert again.previous_id == own_id
     assert not again.replacing
+    store = Store(db)
+    later = born + timedelta(days=2)
+    assert database_file.settle(store, again, "auto", now=later) == born + timedelta(days=7)
+    assert database_file.settle(store, again, "auto", probe_new_days=0, now=later) is None
+    assert database_file.settle(store, again, "auto", probe_new_days=1, now=later) is None
+    assert database_file.settle(store, again, "never", now=later) is None
+    assert store.identity().born_at == born, "a normal start is no birth"
+    store.close()
 
     other = tmp_path / "other.db"
     Store(other).close()
@@ -293,9 +305,9 @@ def test_first_start_then_restart_then_replacement(tmp_path: Path) -> None:
     taken = database_file.check(db, init=True)
     assert taken.replacing
     store = Store(db)
-    assert database_file.settle(store, taken, "auto") is True
+    assert database_file.settle(store, taken, "auto", probe_new_days=0) == PROBE_ALWAYS
     assert store.identity().replaces == own_id
-    assert database_file.settle(store, database_file.check(db, init=False), "never") is False
+    assert database_file.settle(store, database_file.check(db, init=False), "never") is None
     store.close()
 
 
@@ -304,7 +316,7 @@ def test_search_before_create_always_on_a_first_database(tmp_path: Path) -> None
     opening = database_file.check(db, init=False)
     store = Store(db)
     try:
-        assert database_file.settle(store, opening, "always") is True
+        assert database_file.settle(store, opening, "always", probe_new_days=0) == PROBE_ALWAYS
     finally:
         store.close()
 
@@ -356,6 +368,93 @@ async def test_an_engine_probing_unknown_guids_finds_earlier_tickets_once(
     assert "found by its GUID stamp" in rows[0].note
     assert rows[1].ticket_key == keys["U-2"][0]
     assert len(_tickets_of(sim, "U-3")) == 1
-    # one search per unknown GUID, none for the GUID once its ticket is known
+    # one search for the three unknown GUIDs together, none for a GUID once its ticket is known
     searches = [e for e in sim.journal(seq) if "search" in e["path"]]
-    assert len(searches) == 3, [(e["method"], e["path"]) for e in sim.journal(seq)]
+    assert len(searches) == 1, [(e["method"], e["path"]) for e in sim.journal(seq)]
+
+
+# --- a lost database duplicates nothing (issue 15 item 7) -------------------------------------
+
+
+def _searches_since(sim: Any, seq: int) -> int:
+    return sum(1 for entry in sim.journal(seq) if "search" in entry["path"])
+
+
+def _last_seq(sim: Any) -> int:
+    return max((entry["seq"] for entry in sim.journal()), default=0)
+
+
+def _set_birth(db: Path, moment: datetime) -> None:
+    store = Store(db)
+    try:
+        store.record_birth(moment)
+    finally:
+        store.close()
+
+
+def test_a_lost_database_and_its_marker_adopt_old_tickets_and_a_storm_costs_a_few_searches(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(sim.url)
+    old = [f"OLD-{n}" for n in range(3)]
+    assert driver.send(*(f"{g}|CREATE|summary;made before the loss|" for g in old)).status_code == 202
+    driver.wait_rows(lambda rows: len(rows) == 3 and all(r["status"] == "Ok" for r in rows))
+    keys = {g: _tickets_of(sim, g) for g in old}
+    assert all(len(k) == 1 for k in keys.values())
+    assert driver.stop() == 0
+
+    # rm driver.db*: the database, its WAL files and its id marker
+    for file in driver.db_path.parent.glob(driver.db_path.name + "*"):
+        file.unlink()
+    assert not marker_path(driver.db_path).exists()
+    driver.start()
+    seq = _last_seq(sim)
+    storm = [f"NEW-{n}" for n in range(120)]
+    lines = [f"{g}|CREATE|summary;active again|" for g in old] + [f"{g}|CREATE|summary;storm|" for g in storm]
+    assert driver.send(*lines).status_code == 202
+    rows = driver.wait_rows(
+        lambda rows: len(rows) == len(lines) and all(r["status"] == "Ok" for r in rows), timeout=60
+    )
+
+    by_guid = {r["guid"]: r for r in rows}
+    for guid in old:
+        assert _tickets_of(sim, guid) == keys[guid], f"a second ticket for {guid}"
+        assert by_guid[guid]["ticket_key"] == keys[guid][0]
+        assert "found by its GUID stamp" in by_guid[guid]["note"]
+    for guid in storm:
+        assert len(_tickets_of(sim, guid)) == 1
+    searches = _searches_since(sim, seq)
+    # 123 GUIDs never seen: ceil(123/50) = 3 searches, plus a little for batches split by timing
+    assert 1 <= searches <= 5, searches
+
+
+def test_no_probe_once_the_new_databases_window_has_passed(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    earlier = driver_factory(sim.url)
+    assert earlier.send("W-1|CREATE|summary;one|", "W-2|CREATE|summary;two|").status_code == 202
+    earlier.wait_rows(lambda rows: len(rows) == 2 and all(r["status"] == "Ok" for r in rows))
+    assert earlier.stop() == 0
+    first = {g: _tickets_of(sim, g) for g in ("W-1", "W-2")}
+
+    later = driver_factory(sim.url)  # a new database of its own, knowing neither GUID
+    assert later.stop() == 0
+    now = datetime.now(UTC)
+    _set_birth(later.db_path, now - timedelta(days=6))  # inside the default 7 days
+    later.start()
+    seq = _last_seq(sim)
+    assert later.send("W-1|CREATE|summary;one|").status_code == 202
+    rows = later.wait_rows(lambda rows: len(rows) == 1 and rows[0]["status"] == "Ok")
+    assert _tickets_of(sim, "W-1") == first["W-1"], "probed inside the window: adopted"
+    assert rows[0]["ticket_key"] == first["W-1"][0]
+    assert _searches_since(sim, seq) == 1
+    assert later.stop() == 0
+
+    _set_birth(later.db_path, now - timedelta(days=8))  # the window is over
+    later.start()
+    seq = _last_seq(sim)
+    assert later.send("W-2|CREATE|summary;two|").status_code == 202
+    later.wait_rows(lambda rows: len(rows) == 2 and rows[-1]["status"] == "Ok")
+    # no search: the documented limit of an old database that never knew the GUID
+    assert _searches_since(sim, seq) == 0
+    assert len(_tickets_of(sim, "W-2")) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -233,3 +234,36 @@ async def test_restart_after_one_probe_miss_still_waits_for_a_second_probe(
     assert row.status is LogStatus.OK
     assert row.ticket_key == created["key"]
     assert sim.counters()["issues"] == 1
+
+
+# --- a new database's batched probes (issue 15 item 7) ----------------------------------------
+
+
+async def test_a_failed_batched_search_creates_nothing_blind_and_adopts_once_jira_answers(
+    engine_factory: Callable[..., EngineHarness], sim: Any
+) -> None:
+    earlier = engine_factory(sim.url)
+    await earlier.start()
+    await earlier.send("B-1|CREATE|summary;before|", "B-2|CREATE|summary;before|")
+    await earlier.settle()
+    await earlier.close()
+    first = {issue["key"] for issue in sim.issues()}
+    assert len(first) == 2
+
+    later = engine_factory(sim.url)  # a new database that never saw B-1 or B-2
+    later.engine.probe_unknown_until = datetime.now(UTC) + timedelta(days=7)
+    seq = max((entry["seq"] for entry in sim.journal()), default=0)
+    sim.faults(kind=503, count=1, method="POST", path="/rest/api/2/search")
+    sim.faults(kind=429, count=1, retry_after=0.2, method="POST", path="/rest/api/2/search")
+    await later.start()
+    await later.send("B-1|CREATE|summary;again|", "B-2|CREATE|summary;again|", "B-3|CREATE|summary;new|")
+    await later.settle(20)
+
+    assert [row.status for row in later.rows()] == [LogStatus.OK] * 3
+    assert len(sim.issues()) == 3, "B-1 or B-2 got a second ticket"
+    journal = sim.journal(seq)
+    searches = [e for e in journal if "search" in e["path"]]
+    creates = [e for e in journal if e["method"] == "POST" and e["path"].endswith("/issue")]
+    assert [e["status"] for e in searches] == [503, 429, 200], [(e["path"], e["status"]) for e in journal]
+    assert len(creates) == 1
+    assert creates[0]["seq"] > searches[-1]["seq"], "created before a search answered"

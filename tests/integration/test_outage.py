@@ -47,7 +47,10 @@ def test_connection_refused_delays_every_command_and_loses_none(
     driver_factory: Callable[..., DriverProcess], sim_factory: Callable[..., SimProcess]
 ) -> None:
     port = free_port()
-    driver = driver_factory(f"http://127.0.0.1:{port}", ini={"jira": {"max_retries": "1"}})
+    # probe_new_days = 0: no stamp search of a new database before the creates (asserted below)
+    driver = driver_factory(
+        f"http://127.0.0.1:{port}", ini={"jira": {"max_retries": "1"}, "ticket": {"probe_new_days": "0"}}
+    )
     commands = [f"{g}|CREATE|summary;{g} v1|" for g in GUIDS]
     commands += [f"{g}|UPDATE|summary;{g} v2|" for g in GUIDS]
     commands += [f"{g}|UPDATE|summary;{g} v3|comment;{g} noted|" for g in GUIDS]

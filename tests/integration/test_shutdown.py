@@ -14,7 +14,10 @@ GUIDS = [f"SD-{i}" for i in range(10)]
 def test_sigterm_parks_in_flight_creates_and_a_restart_settles_them_once(
     driver_factory: Callable[..., DriverProcess], sim: Any
 ) -> None:
-    driver = driver_factory(sim.url, ini={"jira": {"timeout_seconds": "30"}})
+    # probe_new_days = 0: the creates are the first POSTs (no stamp search of a new database first)
+    driver = driver_factory(
+        sim.url, ini={"jira": {"timeout_seconds": "30"}, "ticket": {"probe_new_days": "0"}}
+    )
     # Jira makes each ticket at once but holds its answer for 8 s, longer than the driver waits
     sim.faults(kind="slow_after", count=len(GUIDS), seconds=8, method="POST")
     assert driver.send(*(f"{g}|CREATE|summary;{g}|" for g in GUIDS)).status_code == 202

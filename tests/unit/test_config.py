@@ -68,6 +68,8 @@ def test_protected_fields_are_a_list() -> None:
         ("[driver]\nlisten = 8750\n", "[driver] listen = '8750': expected host:port"),
         ("[driver]\ntimezone = Mars/Base\n", "[driver] timezone = 'Mars/Base': expected an IANA"),
         ("[ticket]\nguid_field = Alarm GUID\n", "[ticket] guid_field = 'Alarm GUID': expected empty"),
+        ("[ticket]\nprobe_new_days = -1\n", "[ticket] probe_new_days = '-1': expected a number >= 0"),
+        ("[ticket]\nprobe_new_days = week\n", "[ticket] probe_new_days = 'week': expected a number"),
         ("no section\n", "not a valid INI file"),
     ],
 )

@@ -20,11 +20,13 @@ from driver.shaping import utf16_len
 from driver.ticket_requests import (
     MAX_LABEL,
     MAX_TEXT_FIELD,
+    STAMP_BATCH,
     legacy_stamp_label,
     stamp_jql,
     stamp_key,
     stamp_label,
     stamp_value,
+    stamps_jql,
 )
 from jira_sim.data import DEFAULT_PRIORITY, Catalog, Issue, Store, now
 from jira_sim.jql import compile_query
@@ -320,3 +322,41 @@ def test_each_generation_is_found_by_its_search_and_only_its_ticket_matches(guid
         assert exact_match(g, by_label, "", "alarm-", generation=n).key == labelled.key
         by_value = _search(store, stamp_jql(g, FIELD, generation=n))
         assert exact_match(g, by_value, FIELD, "alarm-", generation=n).key == valued.key
+
+
+# --- one search for many GUIDs (a new database's probes, issue 15 item 7) ---------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(any_guid, generations), min_size=1, max_size=STAMP_BATCH, unique_by=lambda t: t[0]),
+    st.lists(any_guid, max_size=5),
+)
+def test_one_batched_search_finds_each_guids_ticket_and_nothing_else_matches(
+    stamps: list[tuple[str, int]], others: list[str]
+) -> None:
+    store = Store()
+    by_label = {g: _issue(store, labels=[stamp_label(g, "alarm-", n)]).key for g, n in stamps}
+    by_value = {g: _issue(store, value=stamp_value(g, n)).key for g, n in stamps}
+    strangers = [o for o in others if o not in by_label]
+    for other in strangers:
+        _issue(store, labels=[stamp_label(other, "alarm-", 1)])
+        _issue(store, value=stamp_value(other, 1))
+    found_labels = _search(store, stamps_jql(stamps, "", "alarm-"))
+    found_values = _search(store, stamps_jql(stamps, FIELD, "alarm-"))
+    for guid, generation in stamps:
+        assert exact_match(guid, found_labels, "", "alarm-", generation=generation).key == by_label[guid]
+        assert exact_match(guid, found_values, FIELD, "alarm-", generation=generation).key == by_value[guid]
+        # each hit matches back to its own GUID only
+        mine = [h for h in found_labels if exact_match(guid, [h], "", "alarm-", generation=generation)]
+        assert [h.key for h in mine] == [by_label[guid]]
+    # labels are exact: the search itself brings no stranger's ticket
+    assert {h.key for h in found_labels} == set(by_label.values())
+
+
+def test_a_batched_search_takes_one_to_fifty_guids() -> None:
+    with pytest.raises(ValueError, match="1 to 50"):
+        stamps_jql([])
+    with pytest.raises(ValueError, match="1 to 50"):
+        stamps_jql([(f"G-{n}", 1) for n in range(STAMP_BATCH + 1)])
+    assert stamps_jql([("A-1", 1), ("A-1", 1)]) == 'labels in ("alarm-A-1")'
