@@ -171,7 +171,8 @@ def guarded_protocol(
 
 
 class RepeatFilter(logging.Filter):
-    """Let through at most `burst` records of one kind per `window` seconds (monotonic clock).
+    """Let through at most `burst` warnings or errors of one kind per `window` seconds (monotonic
+    clock); INFO and DEBUG records pass (a retry's progress lines are spaced by their backoff).
 
     A kind is (logger, message template, exception type). The first record of a kind let through
     after some were held back says how many: "... (N more like this suppressed in the last W s)".
@@ -190,6 +191,8 @@ class RepeatFilter(logging.Filter):
         """kind -> [window start, records let through, records suppressed]"""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
         exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
         kind = (record.name, str(record.msg), exc)
         now = self.clock()
