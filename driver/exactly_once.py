@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraUnavailable
+from driver.errors import JiraAuthError, JiraNotReached, JiraRateLimited, JiraRejected
 from driver.jira_answers import JiraComment, JiraUser
 from driver.shaping import adf_to_text
 from driver.ticket_requests import (
@@ -54,10 +54,10 @@ COMMENT_JOURNAL_KEEP = timedelta(days=7)
 def never_sent(error: BaseException) -> bool:
     """An outage that proves the request never reached Jira: no connection was made.
 
-    driver.jira_client raises JiraUnavailable from the transport error for a failed connect, and
-    without a cause for a 502/503/504 (something answered, so the request may have arrived).
+    driver.jira_client raises JiraNotReached for a failed connect, and a plain JiraUnavailable
+    for a 502/503/504 (something answered, so the request may have arrived).
     """
-    return isinstance(error, JiraUnavailable) and error.__cause__ is not None
+    return isinstance(error, JiraNotReached)
 
 
 def comment_not_added(error: BaseException) -> bool:
