@@ -257,6 +257,9 @@ class Delivery:
         state = await self.jira.get_issue(key, properties=(MARKER_PROPERTY,))
         if self._settled(work, outcome, state):
             return
+        if head.giving_up:
+            # the row's retries are spent: this attempt only learnt that the last one was not done
+            raise TransitionFailed(f"{head.giving_up}; {key} shows the last attempt was not done")
         cached = self.transitions.get(state.project, state.issuetype, state.status, target)
         transition = cached or await self._find(key, state, target)
         try:

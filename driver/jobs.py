@@ -108,6 +108,10 @@ class Job:
     transition_journaled: bool = False
     """A transition of this row was journaled before its POST (store.transition_sends): it may have
     been done, so the row is never Cancelled, only settled."""
+    giving_up: str = ""
+    """Why a transition whose last allowed attempt's outcome is unknown is about to fail: its next
+    attempt only reads the ticket (the attempt's marker) and fails with this unless it went through.
+    Memory only: after a restart the row is retried in full."""
     earlier: list[str] = field(default_factory=list)
     """What earlier attempts of the row found that changed its course (its ticket deleted in Jira),
     for its log note. Memory only, like steps_done."""

@@ -238,6 +238,18 @@ class Recorder:
             self.store.forget_comment(*outcome.comment_in_flight)
         jira_out = isinstance(error, JiraTimeout) and self._timeouts_repeat(head.id)
         decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
+        if (
+            decision.verdict == Verdict.FAIL
+            and work.kind == WorkKind.TRANSITION
+            and head.transition_journaled
+            and not head.giving_up
+            and isinstance(error, JiraRetryable)
+        ):
+            # The last attempt may have been done (a timeout, a 500 after the work): never Failed
+            # for a transition Jira made. One more attempt reads the ticket's marker, sends nothing.
+            reason = decision.reason
+            decision = replace(decision, verdict=Verdict.RETRY, count_attempt=False)
+            after(lambda: setattr(head, "giving_up", reason))
         if _jira_spoke(error):
             after(self._timeout_rows.clear)
             after(self._jira_answered)

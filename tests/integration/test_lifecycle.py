@@ -350,6 +350,30 @@ def test_a_500_from_a_jira_that_applied_a_cached_transition_makes_one_transition
     assert len(transition_posts(sim, key)) == 5, "four moves, and the one answered 500 after it was done"
 
 
+def test_a_transition_done_on_its_last_allowed_attempt_is_not_failed(
+    driver_factory: Factory, sim: Any
+) -> None:
+    # max_retries 1: the first POST is refused unprocessed (500), the second is done but its answer
+    # comes past the timeout. The row's retries are spent, yet it is not Failed for a transition
+    # Jira made: one more attempt reads the ticket (its marker) and sends nothing.
+    driver = driver_factory(sim.url, ini=_ini(NET, {"jira": {"max_retries": "1", "timeout_seconds": "1"}}))
+    driver.send("LAST-1|CREATE|summary;x|")
+    settled(driver)
+    key = created_key(driver, "LAST-1")
+    path = f"/rest/api/latest/issue/{key}/transitions"
+    sim.faults(kind="status", status=500, count=1, method="POST", path=path)
+    sim.faults(kind="slow_after", seconds=2, count=1, method="POST", path=path)
+    driver.send("LAST-1|RESOLVE|comment;once|")
+    settled(driver, 30)
+    row = row_of(driver, "LAST-1", "RESOLVE")
+    assert row["status"] == "Ok", row
+    assert "the transition sent earlier went through" in row["note"], row
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Done"
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["once"]
+    assert sim.counters()["transitions"] == 1, "the refused one was not done; the late one once"
+
+
 def resolve_then_kill(driver_factory: Factory, sim: Any, guid: str) -> tuple[DriverProcess, str]:
     """A NET ticket for `guid`, whose RESOLVE Jira does while it holds the answer; the driver is
     killed with the POST on the wire (checked: journaled). The driver, not restarted, and the key."""
