@@ -93,6 +93,17 @@ SEARCH_CAP = 1000
 pages of 100 (a phrase search on a custom field can match many longer texts)."""
 
 
+def _stamped_for(work: Work, found: Sequence[FoundIssue], settings: RequestSettings) -> list[FoundIssue]:
+    """The hits that carry the probe's own stamp exactly (its GUID and generation; exact_match)."""
+    return [
+        hit
+        for hit in found
+        if exact_match(
+            work.guid, [hit], settings.guid_field, settings.guid_label_prefix, generation=work.generation
+        )
+    ]
+
+
 class JiraPort(Protocol):
     """What the engine needs from Jira (driver.jira_client.JiraClient implements it)."""
 
@@ -163,17 +174,7 @@ class Delivery:
                     work.guid, settings.guid_field, settings.guid_label_prefix, generation=work.generation
                 )
                 found = await self.jira.search_by_stamp(jql, [settings.guid_field or "labels"])
-                hits = [
-                    hit
-                    for hit in found
-                    if exact_match(
-                        work.guid,
-                        [hit],
-                        settings.guid_field,
-                        settings.guid_label_prefix,
-                        generation=work.generation,
-                    )
-                ]
+                hits = _stamped_for(work, found, settings)
                 if len(hits) > 1:
                     raise StampAmbiguous(work.guid, [hit.key for hit in hits])
                 outcome.found = hits[0] if hits else None
@@ -229,17 +230,7 @@ class Delivery:
         with_stamp = [hit for hit in found if isinstance(hit.fields.get(stamp_field), list | str | dict)]
         for index, outcome in enumerate(outcomes):
             work = outcome.work
-            hits = [
-                hit
-                for hit in with_stamp
-                if exact_match(
-                    work.guid,
-                    [hit],
-                    settings.guid_field,
-                    settings.guid_label_prefix,
-                    generation=work.generation,
-                )
-            ]
+            hits = _stamped_for(work, with_stamp, settings)
             if len(hits) > 1:
                 outcome.error = StampAmbiguous(work.guid, [hit.key for hit in hits])
             elif hits:

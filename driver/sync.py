@@ -499,12 +499,8 @@ class Sync:
         self.refused += 1
         self.last_refused_at = now
         self.last_refused_reason = reason
-        instant = self.timer()
-        if (
-            self._refusal_logged is None
-            or (instant - self._refusal_logged).total_seconds() >= REFUSAL_LOG_EVERY
-        ):
-            self._refusal_logged = instant
+        if self._due(self._refusal_logged):
+            self._refusal_logged = self.timer()
             log.warning(
                 "webhook delivery refused: %s (%d refused so far; is the webhook registered in Jira"
                 " with [sync] webhook_secret?)",
@@ -512,22 +508,22 @@ class Sync:
                 self.refused,
             )
 
+    def _due(self, last: datetime | None) -> bool:
+        """Whether a once-a-minute log line last written at timer instant `last` may be written."""
+        return last is None or (self.timer() - last).total_seconds() >= REFUSAL_LOG_EVERY
+
     def _note_future(self, change: JiraChange, now: datetime) -> None:
         """A change dated beyond the driver's clock: counted, and logged at most once a minute."""
         self.future_events += 1
-        instant = self.timer()
-        if (
-            self._future_logged is None
-            or (instant - self._future_logged).total_seconds() >= REFUSAL_LOG_EVERY
-        ):
-            self._future_logged = instant
+        if self._due(self._future_logged):
+            self._future_logged = self.timer()
             log.warning(
-                "a change of %s is dated %s, beyond this host's clock (%s): taken as %s"
-                " (%d such changes so far; is a clock wrong?)",
+                "a change of %s is dated %s, beyond this host's clock (%s) by more than %s: taken as"
+                " made now (%d such changes so far; is a clock wrong?)",
                 change.key,
                 change.moment.isoformat() if change.moment else "?",
                 now.isoformat(),
-                (now + EVENT_CLOCK_SKEW).isoformat(),
+                EVENT_CLOCK_SKEW,
                 self.future_events,
             )
 

@@ -20,10 +20,8 @@ import resource
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_throughput import LISTENING, Proc, start, stop, write_config  # noqa: E402
+from tests.bench.bench_throughput import Proc, start, stop, write_config  # noqa: E402
 from tests.bench.report import print_table, verdict  # noqa: E402
 
 SLOW_HEAD = b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
@@ -45,29 +43,7 @@ def start_limited(argv: list[str], log: Path, nofile: int) -> Proc:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-    process = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=log.open("w"),
-        stdin=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=limit,
-    )
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if (match := LISTENING.search(line)) and not found:
-                found.append(match.group(1))
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not found:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the driver did not start; see {log}")
-        time.sleep(0.05)
-    return Proc(process, found[0])
+    return start(argv, log, limit)
 
 
 def open_fds(pid: int) -> int:

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,15 @@ class Proc:
     url: str
 
 
-def start(argv: list[str], log: Path) -> Proc:
-    """Start a process and wait for its `listening on URL` line."""
+def start(argv: list[str], log: Path, preexec: Callable[[], None] | None = None) -> Proc:
+    """Start a process (running `preexec` in the child first) and wait for its `listening on URL` line."""
     process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=log.open("w"), stdin=subprocess.DEVNULL, text=True
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        stdin=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=preexec,
     )
     found: list[str] = []
 
