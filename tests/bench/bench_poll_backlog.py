@@ -56,8 +56,13 @@ async def create_others(sim_url: str, count: int, in_flight: int = 32) -> None:
 
         async def worker() -> None:
             for _ in queue:
-                answer = await client.post("/rest/api/2/issue", json=body)
-                answer.raise_for_status()
+                for _attempt in range(5):
+                    try:
+                        answer = await client.post("/rest/api/2/issue", json=body)
+                    except httpx.TransportError:
+                        continue  # a kept-alive connection closed under load: another issue is as good
+                    answer.raise_for_status()
+                    break
 
         await asyncio.gather(*(worker() for _ in range(in_flight)))
 
