@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from driver.config import SyncSection
 from driver.schemas import LogStatus
@@ -56,34 +56,42 @@ async def created(h: EngineHarness, guid: str) -> str:
     return key
 
 
+async def update_held_by(
+    h: EngineHarness,
+    clock: FakeClock,
+    sim: SimProcess,
+    guid: str,
+    fault: str,
+    until: Callable[[], datetime | None],
+) -> None:
+    """An UPDATE answered with `fault` (Retry-After 5 s) waits until `until()` on the timer: not
+    before, whatever the wall clock does, and then it goes."""
+    await h.start()
+    await created(h, guid)
+    sim.faults(kind=fault, count=1, retry_after=5, method="PUT")
+    (update,) = await h.send(f"{guid}|UPDATE|summary;held|")
+    await wait_until(lambda: until() is not None, 5, f"the wait after a {fault}")
+    end = until()
+    assert end is not None
+    await still_waiting(h, update.id, clock, sim)
+    await goes_when_the_wait_ends(h, update.id, clock, (end - clock.timer()).total_seconds() + 0.01)
+
+
 async def test_a_429_pause_neither_ends_nor_lasts_longer_when_the_wall_clock_moves(
     engine_factory: Factory, sim: SimProcess, clock: FakeClock
 ) -> None:
     h = engine_factory(sim.url, clock=clock)
-    await h.start()
-    await created(h, "CL-429")
-    sim.faults(kind="429", count=1, retry_after=5, method="PUT")
-    (update,) = await h.send("CL-429|UPDATE|summary;paused|")
-    await wait_until(lambda: h.engine.health.pauses.all_until is not None, 5, "the 429 pause")
-    until = h.engine.health.pauses.all_until
-    assert until is not None
-    await still_waiting(h, update.id, clock, sim)
-    await goes_when_the_wait_ends(h, update.id, clock, (until - clock.timer()).total_seconds() + 0.01)
+    await update_held_by(h, clock, sim, "CL-429", "429", lambda: h.engine.health.pauses.all_until)
 
 
 async def test_an_outage_retry_after_ends_on_the_timer(
     engine_factory: Factory, sim: SimProcess, clock: FakeClock
 ) -> None:
     h = engine_factory(sim.url, clock=clock)
-    await h.start()
-    await created(h, "CL-503")
-    sim.faults(kind="503", count=1, retry_after=5, method="PUT")
-    (update,) = await h.send("CL-503|UPDATE|summary;after the outage|")
-    await wait_until(lambda: h.engine.health.outage_strikes > 0, 5, "the outage")
-    until = h.engine.health.outage_until
-    assert until is not None
-    await still_waiting(h, update.id, clock, sim)
-    await goes_when_the_wait_ends(h, update.id, clock, (until - clock.timer()).total_seconds() + 0.01)
+    health = h.engine.health
+    await update_held_by(
+        h, clock, sim, "CL-503", "503", lambda: health.outage_until if health.outage_strikes else None
+    )
 
 
 async def test_the_update_window_ends_on_the_timer(
