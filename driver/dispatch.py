@@ -319,7 +319,8 @@ def _plan_create(
     alone before the head (an UPDATE) is applied to it (`continues`)."""
     payload = head.payload
     if not table_only and payload.text is None and payload.create is not None:
-        # A Manual execute (or a round-1 CREATE): its body was fixed when it was taken.
+        # A Manual execute (or a CREATE an older driver stored resolved): its body was fixed when
+        # it was taken.
         return Send(
             Work(WorkKind.CREATE, [head], head.guid, body=dict(payload.create), notes=list(payload.notes))
         )

@@ -1,20 +1,31 @@
 """The errors the driver raises on purpose, so callers know what to catch.
 
     DriverError
-    ├── ConfigError(section, key, value, allowed)     bad configuration: exit 2 at start-up
-    ├── CommandError(position, reason)                an Advanced command that does not parse
-    ├── ShapeError(field, value, expected)            a text value that cannot become the field's JSON
-    ├── QueryError(reason, line, column)              a Create Query that is not a valid ticket body
-    └── JiraError                                     Jira answered badly, or not at all
-        ├── JiraRetryable(reason, retry_after)        500, 409, read timeouts: this request, try later
-        │   ├── JiraRateLimited(scope, reason_header) 429: pause the issue or everything until retry_after
-        │   └── JiraUnavailable                       Jira cannot be reached at all (refused, DNS, TLS,
-        │       │                                     proxy, 502/503/504): pause everything, count nothing
-        │       └── JiraNotReached                    no connection made: the request surely not sent
-        ├── JiraAuthError(status, message)            401: stop sending until the credentials change
-        └── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
+    ├── ConfigError(section, key, value, allowed)       bad configuration: exit 2 at start-up
+    ├── CommandError(position, reason)                  an Advanced command that does not parse
+    │   ├── UnknownFieldError                           it names a field the catalog does not know
+    │   └── IntakeError (driver.intake)                 a line of a batch refused at intake (400)
+    ├── ShapeError(field, value, expected)              a text value that cannot become the field's JSON
+    ├── QueryError(reason, line, column)                a Create Query that is not a valid ticket body
+    ├── TableError (driver.intake)                      the Ticket Creation Table cannot build a request
+    ├── SettingsError (driver.runtime_settings)         a setting changed at run time that is refused
+    ├── DatabaseFileError (driver.store)                the database file refused at start (exit 2)
+    ├── WebhookRefused (driver.sync)                    a webhook delivery refused (401 or 400)
+    └── JiraError                                       Jira answered badly, or not at all
+        ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
+        │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after
+        │   ├── JiraTimeout                             no answer within the timeout
+        │   └── JiraUnavailable                         Jira cannot be reached at all (refused, DNS, TLS,
+        │       │                                       proxy, 502/503/504): pause everything, count nothing
+        │       └── JiraNotReached                      no connection made: the request surely not sent
+        ├── JiraAuthError(status, message)              401: stop sending until the credentials change
+        ├── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
+        ├── StampAmbiguous(guid, keys)                  two tickets carry one GUID's stamp
+        ├── TransitionFailed(reason)                    no transition reaches the target, or it is refused
+        └── CredentialsRefused (driver.jira_metadata)   the field list is not asked for after a 401
 
-Status codes are read in exactly one place (driver.jira_client); everything else branches on type.
+Jira's status codes are read in driver.jira_client (`JiraClient._send`), which raises these;
+everything else branches on type. tests/test_architecture.py holds this drawing to the classes.
 """
 
 from __future__ import annotations

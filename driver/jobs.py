@@ -8,8 +8,9 @@ back as a Job while it is Pending or Deferred. Its payload is what intake kept o
   (a Jira that was down at start-up must not fix the shape of every command taken meanwhile);
 - a Manual execute keeps the Create Query it sent (`create`), stamped with its own GUID.
 
-Rows written by round 1 hold the resolved command (`command`) and, for a CREATE, the body built at
-intake (`create`); they load and are sent as they were shaped then.
+Rows written by an older driver (before commands were kept as typed) hold the resolved command
+(`command`) and, for a CREATE, the body built at intake (`create`); they load and are sent as they
+were shaped then.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from driver.shaping import JSON
 
 
 class StoredCommand(BaseModel):
-    """A resolved command as a round-1 log row holds it (field ids and shaped JSON values)."""
+    """A resolved command as an older driver's log row holds it (field ids and shaped JSON values)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -53,9 +54,9 @@ class JobPayload(BaseModel):
     text: str | None = None
     """The Advanced command as typed; parsed and shaped again when it is sent."""
     command: StoredCommand | None = None
-    """Round 1 only: the command resolved at intake."""
+    """Older drivers' rows only: the command resolved at intake."""
     create: dict[str, Any] | None = None
-    """The create body: a Manual execute's stamped Create Query (or a round-1 CREATE's)."""
+    """The create body: a Manual execute's stamped Create Query (or an older driver's CREATE's)."""
     notes: tuple[str, ...] = ()
     """What intake changed in the body (make_safe), for the log."""
 
@@ -66,7 +67,7 @@ class JobPayload(BaseModel):
 
 
 def command_to_json(command: ResolvedCommand) -> dict[str, Any]:
-    """A resolved command as a round-1 payload stores it."""
+    """A resolved command as an older driver's payload stores it."""
     return StoredCommand.of(command).model_dump(mode="json")
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +50,61 @@ def test_pure_modules_import_no_io_library(module: str) -> None:
 def test_the_cli_parser_starts_without_the_tui_or_the_server_stack() -> None:
     loaded = _loaded_after_import("driver.cli")
     assert not {pkg for pkg in ["textual", "fastapi", "uvicorn", "sqlite_utils"] if pkg in loaded}
+
+
+def _driver_modules() -> list[str]:
+    """Every module of the driver package (the TUI entry points and the demo import Textual lazily)."""
+    import driver
+
+    return sorted(
+        m.name for m in pkgutil.walk_packages(driver.__path__, "driver.") if m.name != "driver.__main__"
+    )
+
+
+def _drawn_tree(text: str) -> set[tuple[str, str]]:
+    """(parent, child) pairs of a tree drawn with ├── and └── (a name's column gives its depth)."""
+    edges: set[tuple[str, str]] = set()
+    stack: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        found = re.search(r"(?:├── |└── )?([A-Z][A-Za-z]+)(?=[ (]|$)", line)
+        if found is None or (not stack and found.group(1) != "DriverError"):
+            continue
+        if "──" not in line and stack:
+            continue  # a continuation of the line above
+        depth = found.start(1)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        if stack:
+            edges.add((stack[-1][1], found.group(1)))
+        stack.append((depth, found.group(1)))
+    return edges
+
+
+def test_the_error_tree_drawn_in_errors_py_is_the_real_one() -> None:
+    for name in _driver_modules():
+        importlib.import_module(name)  # every subclass defined anywhere in the driver
+    from driver import errors
+
+    real: set[tuple[str, str]] = set()
+    pending = [errors.DriverError]
+    while pending:
+        parent = pending.pop()
+        for child in parent.__subclasses__():
+            real.add((parent.__name__, child.__name__))
+            pending.append(child)
+    assert errors.__doc__ is not None
+    assert _drawn_tree(errors.__doc__) == real
+
+
+def test_every_driver_module_is_named_in_the_architecture_doc() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z_/.]+)`", text))
+    missing = []
+    for name in _driver_modules():
+        short = name.removeprefix("driver.")
+        leaf = short.rsplit(".", 1)[-1]
+        package = short.split(".", 1)[0]
+        if short in named or leaf in named or f"{package}/" in named or name in named:
+            continue
+        missing.append(name)
+    assert missing == [], f"modules docs/architecture.md does not name: {missing}"

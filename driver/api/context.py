@@ -35,7 +35,7 @@ class DriverContext:
     db_problem: str = ""
     sync: Sync | None = None
 
-    # Read-only views kept for callers of round 1 (tests, fixtures); change them through `settings`.
+    # Read-only views kept for older callers (tests, fixtures); change them through `settings`.
     @property
     def update_settings(self) -> UpdateSettings:
         return self.settings.update

@@ -1,6 +1,6 @@
 """The sending loop never stalls: answers of a whole wave read at once leave nothing Pending.
 
-Round 1's loop counted finished requests in done callbacks that ran after it had found the pool
+The first version's loop counted finished requests in done callbacks that ran after it had found the pool
 full; when every answer of a wave was read in one go (a host busy for a moment), nothing woke it
 and the rest of the queue stayed Pending for good. Both reproductions from the report: the answers
 released together in-process, and the real process stopped (SIGSTOP) while a wave is at Jira.
