@@ -254,7 +254,8 @@ class LogSection(_Section):
 class LifecycleSection(_Section):
     resolve_target: str = "done"
     """Where RESOLVE moves a ticket: a status category (done, new, indeterminate) or a status name
-    (`status:Resolved`, or any other name). Transitions are looked up on the ticket (WIRE-FACTS §4)."""
+    (`status:Resolved`, or any other name). Transitions are looked up on the ticket
+    (docs/wire-facts.md §4)."""
     reopen_target: str = "new"
     """Where REOPEN (and a CREATE that reopens) moves a ticket; the same forms as resolve_target."""
     resolution: str = "Done"

@@ -70,7 +70,7 @@ log = logging.getLogger("driver.delivery")
 
 def _stale_id(error: BaseException) -> bool:
     """Jira's answer to a transition id the ticket's workflow does not have (now): 400 or 409
-    (Cloud, spec v3 doTransition), 500 "If transition ID is incorrect" (spec DC); WIRE-FACTS §4."""
+    (Cloud, spec v3 doTransition), 500 "If transition ID is incorrect" (spec DC); docs/wire-facts.md §4."""
     if isinstance(error, JiraRejected):
         return error.status == 400
     return isinstance(error, JiraRetryable) and error.status in (409, 500)

@@ -385,7 +385,8 @@ async def _resolve_in_jira(client: DriverClient, sim_url: str, guid: str) -> Non
 
 
 async def _register_webhook(sim_url: str, driver_url: str, secret: str) -> None:
-    """Register the driver's webhook with the simulator, as a Jira administrator would (WIRE-FACTS §12)."""
+    """Register the driver's webhook with the simulator, as a Jira administrator would
+    (docs/wire-facts.md §12)."""
     async with httpx.AsyncClient(base_url=sim_url, timeout=5.0, auth=("admin", "admin")) as sim:
         answer = await sim.post(
             "/rest/webhooks/1.0/webhook",

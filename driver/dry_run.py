@@ -11,7 +11,7 @@ An UPDATE with only comments sends no edit: method, path and body are then null.
 A RESOLVE or REOPEN is a transition (`POST .../issue/{key}/transitions`): which transition reaches
 the target is asked of Jira when it is sent, so its id shows as `{transition}`; the body shows the
 resolution (when the screen has one), the fields and the comments as they would go out in the one
-request. Fields the transition's screen does not take are set by an edit first (WIRE-FACTS §4).
+request. Fields the transition's screen does not take are set by an edit first (docs/wire-facts.md §4).
 The notes about bodies made safe (cut summaries, label spaces) come beside it, not inside.
 """
 

@@ -399,7 +399,8 @@ class Engine:
         work = plan.work
         if work.kind == WorkKind.PROBE and ticket is None and not self._recorder.created_in_doubt(guid):
             # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
-            # driver made in doubt keeps its own probes (two misses, probe_delay apart: WIRE-FACTS §5).
+            # driver made in doubt keeps its own probes (two misses, probe_delay apart:
+            # docs/wire-facts.md §5).
             work.batched = True
         if work.kind == WorkKind.CREATE:
             self._recorder.journal_create(guid, head.id, work.generation)

@@ -112,7 +112,7 @@ class JiraRateLimited(JiraRetryable):
         self.scope = scope
         self.reason_header = reason_header
         self.limit = limit
-        """The requests/s Jira says it allows, when it said (WIRE-FACTS §8)."""
+        """The requests/s Jira says it allows, when it said (docs/wire-facts.md §8)."""
         super().__init__(reason, retry_after)
 
 

@@ -107,7 +107,7 @@ _PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
 CUSTOM_SCHEMA_TYPES: Mapping[str, FieldType] = {
     _PLUGIN + "textfield": FieldType.STRING,
     _PLUGIN + "url": FieldType.STRING,
-    # Multi-line custom fields take ADF in v3 just like description (WIRE-FACTS §1).
+    # Multi-line custom fields take ADF in v3 just like description (docs/wire-facts.md §1).
     _PLUGIN + "textarea": FieldType.TEXT,
     _PLUGIN + "float": FieldType.NUMBER,
     _PLUGIN + "select": FieldType.OPTION,

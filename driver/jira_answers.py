@@ -2,7 +2,7 @@
 
 Each is built by driver.jira_client from one response; the wire shapes are those of the spec
 operations named on each class (Atlassian's OpenAPI descriptions, vendored in tests/specs/jira-openapi;
-the project's WIRE-FACTS notes, §1 and §4).
+docs/wire-facts.md §1 and §4).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _part(mapping: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 STATUS_CATEGORIES = ("new", "indeterminate", "done")
-"""The keys of Jira's status categories (StatusDetails.statusCategory.key; WIRE-FACTS §4)."""
+"""The keys of Jira's status categories (StatusDetails.statusCategory.key; docs/wire-facts.md §4)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class IssueState:
 
     Read from an IssueBean's `fields` (getIssue, a search hit, a webhook's `issue`): `status`
     (StatusDetails: name, statusCategory.key), `resolution` (name, or null), `assignee` (a user, or
-    null), `project.key`, `issuetype.name`, `updated` (WIRE-FACTS §4, §12).
+    null), `project.key`, `issuetype.name`, `updated` (docs/wire-facts.md §4, §12).
     """
 
     key: str
@@ -173,7 +173,8 @@ class ScreenField:
 
 @dataclass(frozen=True)
 class IssueTransition:
-    """One transition an issue offers now (`getTransitions`; WIRE-FACTS §4): where it leads, its screen."""
+    """One transition an issue offers now (`getTransitions`; docs/wire-facts.md §4): where it
+    leads, its screen."""
 
     id: str
     name: str

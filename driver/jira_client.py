@@ -160,9 +160,9 @@ more request that is refused again."""
 
 
 def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
-    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset (WIRE-FACTS
-    §8), read once on arrival against the wall time `now` and clamped to [0, RETRY_AFTER_MAX]: the
-    engine then waits on its monotonic timer."""
+    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset
+    (docs/wire-facts.md §8), read once on arrival against the wall time `now` and clamped to
+    [0, RETRY_AFTER_MAX]: the engine then waits on its monotonic timer."""
     value = headers.get("Retry-After")
     if value:
         try:
@@ -191,7 +191,7 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
 
 
 def _rate_hint(response: httpx.Response) -> float | None:
-    """The requests/s Jira allows, from its headers (WIRE-FACTS §8), or None.
+    """The requests/s Jira allows, from its headers (docs/wire-facts.md §8), or None.
 
     Data Center's token bucket says X-RateLimit-FillRate per X-RateLimit-Interval-Seconds; Cloud's
     burst limit is per second, so its X-RateLimit-Limit is the rate.
@@ -314,7 +314,7 @@ class JiraClient:
         self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
         self.near_limit = False
         self.rate_hint: float | None = None
-        """Requests/s Jira says it allows (WIRE-FACTS §8), from the last response that said."""
+        """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
         self._proven = False
         self._refused: JiraAuthError | None = None
@@ -404,7 +404,7 @@ class JiraClient:
     async def _request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """One request, under the credential rule (WIRE-FACTS §9: Data Center locks an account
+        """One request, under the credential rule (docs/wire-facts.md §9: Data Center locks an account
         behind a CAPTCHA after a few failed logins): after a 401 nothing leaves with the same
         credentials (JiraAuthError at once), and while they are unproven requests go one at a time,
         so a wrong password costs one failed login, whoever asks (engine, field list, probes)."""
@@ -558,7 +558,7 @@ class JiraClient:
         caller asks for the next, until the last.
 
         Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
-        paged by startAt (WIRE-FACTS §5). `expand` (e.g. changelog) is a comma-separated string on
+        paged by startAt (docs/wire-facts.md §5). `expand` (e.g. changelog) is a comma-separated string on
         Cloud's SearchAndReconcileRequestBean and a list on DC's SearchRequestBean (the specs).
         Raises the JiraError of a page that fails.
         """
@@ -621,7 +621,7 @@ class JiraClient:
 
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         """The transitions the issue offers now, with their screens' fields (`getTransitions`,
-        expand=transitions.fields; WIRE-FACTS §4)."""
+        expand=transitions.fields; docs/wire-facts.md §4)."""
         response = await self._request(
             "GET", f"{self.ticket_location}/{key}/transitions", params={"expand": "transitions.fields"}
         )

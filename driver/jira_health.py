@@ -7,15 +7,15 @@ States (driver.schemas.JiraState), shown by GET /api/status and the TUI's status
     unreachable  an outage: refused, DNS, TLS, proxy, 502/503/504, or timeouts repeating across
                  requests. All sending waits `outage_until`, then one request tests the water;
                  the first proper answer ends the outage. Nothing fails, no attempt is counted.
-    paused       a 429 whose scope is everything (WIRE-FACTS §3): nothing goes out before Retry-After
-    auth_failed  a 401 (WIRE-FACTS §2): no request with these credentials leaves the driver until
+    paused       a 429 whose scope is everything (docs/wire-facts.md §3): nothing goes out before Retry-After
+    auth_failed  a 401 (docs/wire-facts.md §2): no request with these credentials leaves the driver until
                  they change (Data Center locks an account after a few failed logins)
 
 The sending limit (how many requests may be in flight) follows the health: 1 while Jira is out or
 while the credentials are unproven (a canary, so a wrong password costs one failed login, not a
 wave).
 
-Jira's burst limit is met, not fought (WIRE-FACTS §8). A 429 for everything pauses all sending for
+Jira's burst limit is met, not fought (docs/wire-facts.md §8). A 429 for everything pauses all sending for
 Retry-After plus a little jitter; the 429s of one wave (requests that were in flight together) are
 one strike. After it, requests are paced: a send rate starts just under Jira's limit
 (X-RateLimit-Limit, per second for the burst limit; else the rate that was just refused) and grows
@@ -172,7 +172,8 @@ class JiraHealth:
         return until
 
     def known_rate(self, rate: float, now: datetime) -> None:
-        """Jira stated the rate it allows (WIRE-FACTS §8): pace at just under it, before it refuses."""
+        """Jira stated the rate it allows (docs/wire-facts.md §8): pace at just under it, before it
+        refuses."""
         if self.pace is None and rate > 0:
             self.pace = self.pace_ceiling = PACE_CEILING * rate
             self.pace_step = 0.0

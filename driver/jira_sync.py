@@ -3,7 +3,7 @@ the driver then records of it.
 
 Jira's changes reach the driver two ways (driver.sync does the I/O, `[sync] mode` picks them):
 
-    webhook   Jira's admin webhook POSTs each event to /api/jira/webhook (WIRE-FACTS §12): the body
+    webhook   Jira's admin webhook POSTs each event to /api/jira/webhook (docs/wire-facts.md §12): the body
               is signed (`X-Hub-Signature: sha256=<hex>`, HMAC-SHA256 of the raw body keyed on the
               webhook's secret; `signature_valid`), parsed into `WebhookBody`, and turned into one
               `JiraChange` by `webhook_change`.
@@ -48,7 +48,7 @@ ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated")
 DELETE_EVENT = "jira:issue_deleted"
 COMMENT_EVENTS = ("comment_created", "comment_updated")
 SYNC_EVENTS = (*ISSUE_EVENTS, DELETE_EVENT, *COMMENT_EVENTS)
-"""The `webhookEvent`s sync acts on (WIRE-FACTS §12); any other event is answered and ignored."""
+"""The `webhookEvent`s sync acts on (docs/wire-facts.md §12); any other event is answered and ignored."""
 
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the driver's clock an event's time may be and still count as it is: Jira's clock
@@ -58,7 +58,7 @@ the record would freeze."""
 
 POLL_MARGIN_MINUTES = 2
 """Minutes each poll reaches back beyond the last successful one: JQL's relative dates count whole
-minutes, a poll takes time, and Jira Cloud's search index lags behind its writes (WIRE-FACTS §5)."""
+minutes, a poll takes time, and Jira Cloud's search index lags behind its writes (docs/wire-facts.md §5)."""
 POLL_MAX_MINUTES = 7 * 24 * 60
 """The furthest a poll reaches back (a week), however long the driver was stopped: a ticket changed
 before that is seen at its next change."""
@@ -73,7 +73,7 @@ def signature(secret: str, raw: bytes) -> str:
 
 
 def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
-    """Whether `header` (X-Hub-Signature) signs exactly these bytes with `secret` (WIRE-FACTS §12).
+    """Whether `header` (X-Hub-Signature) signs exactly these bytes with `secret` (docs/wire-facts.md §12).
 
     Compared in constant time (hmac.compare_digest), so the answer's timing tells nothing of how
     much of a guess was right. False without a secret, without a header, or for another scheme.
@@ -136,7 +136,7 @@ class WebhookChangelog(_Part):
 
 
 class WebhookBody(_Part):
-    """An admin webhook's JSON body (WIRE-FACTS §12): the event, when, who, the issue, what changed.
+    """An admin webhook's JSON body (docs/wire-facts.md §12): the event, when, who, the issue, what changed.
 
     `timestamp` is milliseconds since the epoch; `user` is the actor (absent on comment events,
     whose actor is the comment's author). Raises pydantic.ValidationError for another shape.

@@ -12,7 +12,7 @@
   255 UTF-16 units or with line breaks, description/environment/comments over 32,767, spaces in
   labels) and says what it changed. Jira counts lengths as Java does, in UTF-16 code units.
 
-The GUID stamp makes creates idempotent (WIRE-FACTS §10): by default a label `<prefix><guid>`, or,
+The GUID stamp makes creates idempotent (docs/wire-facts.md §10): by default a label `<prefix><guid>`, or,
 when `[ticket] guid_field` names a text custom field, that field set to the GUID. A GUID may have
 several tickets over time (TicketRecord.generation 1, 2, ...): each generation has a stamp of its
 own, so exactly-once holds per ticket.
@@ -417,7 +417,7 @@ def jql_string(text: str) -> str:
 def lucene_phrase(text: str) -> str:
     """A full-text phrase query for text: in double quotes, Lucene's special characters escaped.
 
-    Unescaped, `?` and `*` are wildcards and `"`, `\\`, `(`... syntax (WIRE-FACTS has no text-search
+    Unescaped, `?` and `*` are wildcards and `"`, `\\`, `(`... syntax (docs/wire-facts.md has no text-search
     section; Jira's JQL text-search help lists `+ - & | ! ( ) { } [ ] ^ ~ * ? \\ :` as special).
     """
     return '"' + "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text) + '"'
@@ -468,7 +468,7 @@ def stamps_jql(stamps: Sequence[tuple[str, int]], guid_field: str = "", label_pr
 
     Labels: `labels in ("<label>", ...)` with every label stamp_jql would ask for (legacy ones
     included), each once. Custom field: stamp_jql's `cf[N] ~ ...` clauses joined by OR (the
-    simulator's JQL subset and Jira's, WIRE-FACTS §5). Hits still need exactly_once.exact_match per
+    simulator's JQL subset and Jira's, docs/wire-facts.md §5). Hits still need exactly_once.exact_match per
     GUID. ValueError for no stamps, more than STAMP_BATCH, or a generation below 1.
     """
     if not stamps or len(stamps) > STAMP_BATCH:

@@ -1,6 +1,6 @@
 """Workflow transitions (pure): which transition reaches a target, and the body that does it.
 
-Jira moves an issue between statuses only by a transition of its workflow (WIRE-FACTS §4): the
+Jira moves an issue between statuses only by a transition of its workflow (docs/wire-facts.md §4): the
 issue lists what it offers now (`getTransitions` with expand=transitions.fields: each transition's
 id, name, target status and category, and its screen's fields), and `doTransition` takes
 `{"transition": {"id"}, "fields": {...screen fields}, "update": {"comment": [{"add": {...}}]}}`.
@@ -27,7 +27,7 @@ from driver.jira_answers import STATUS_CATEGORIES, IssueTransition
 
 RESOLUTION_FIELD = "resolution"
 MARKER_PROPERTY = "jira-driver.transition"
-"""The issue property a transition POST sets to name its attempt (WIRE-FACTS §10: key <= 255
+"""The issue property a transition POST sets to name its attempt (docs/wire-facts.md §10: key <= 255
 characters, a JSON value)."""
 
 
@@ -184,7 +184,7 @@ def transition_request(
 class TransitionCache:
     """Transitions found before, by (project, issue type, current status, target).
 
-    Ids are per workflow (WIRE-FACTS §4) and what is offered depends on the status, so the key holds
+    Ids are per workflow (docs/wire-facts.md §4) and what is offered depends on the status, so the key holds
     all three; an entry Jira refuses (400, 409, DC's 500 for a wrong id) is dropped and looked up again.
     """
 

@@ -400,7 +400,7 @@ class Comment:
 
 @dataclass(frozen=True)
 class ChangeItem:
-    """One changed field of a change group, as Jira's changelog and webhooks show it (WIRE-FACTS §12):
+    """One changed field of a change group, as Jira's changelog and webhooks show it (docs/wire-facts.md §12):
     `source`/`target` are ids or keys (a status id, a user's name or accountId), the strings what a
     person reads."""
 

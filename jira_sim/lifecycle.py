@@ -2,8 +2,9 @@
 edits, comments and deletion, each recorded in the issue's changelog and sent to the admin webhooks.
 
 The REST routes validate a request in Jira's words and then call these; /_sim/act calls them as a
-named user. Payload shapes follow WIRE-FACTS §12 (webhookEvent, timestamp, issue_event_type_name, user,
-issue, changelog, comment); issues and comments in payloads are rendered as REST v2 renders them.
+named user. Payload shapes follow docs/wire-facts.md §12 (webhookEvent, timestamp,
+issue_event_type_name, user, issue, changelog, comment); issues and comments in payloads are
+rendered as REST v2 renders them.
 """
 
 from __future__ import annotations

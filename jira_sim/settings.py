@@ -66,7 +66,7 @@ class Limits:
     latency_ms: float = 0.0
     search_page_max: int = 0
     """At most this many issues per search page whatever maxResults asks (0: Jira's own caps, 1000
-    on DC and 5000 on Cloud): Jira "may return fewer items per page" (WIRE-FACTS §5), and a test
+    on DC and 5000 on Cloud): Jira "may return fewer items per page" (docs/wire-facts.md §5), and a test
     makes a small backlog need many pages."""
 
 
@@ -76,7 +76,7 @@ PERSON = UserSpec("jsmith", "jsmith", "jsmith@example.com", "Jane Smith")
 DEFAULT_USERS = (ADMIN, PERSON)
 
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created")
-"""The admin-webhook events the simulator delivers (WIRE-FACTS §12)."""
+"""The admin-webhook events the simulator delivers (docs/wire-facts.md §12)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Admin webhooks (WIRE-FACTS §12): the registry, and deliveries signed, retried and journaled.
+"""Admin webhooks (docs/wire-facts.md §12): the registry, and deliveries signed, retried and journaled.
 
 A delivery is one event for one webhook. Its body is built once; every attempt sends the same bytes
 with the same `X-Atlassian-Webhook-Identifier`, and, when the webhook has a secret,

@@ -37,3 +37,21 @@ def test_the_command_table_lists_exactly_the_cli_commands() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert documented == set(sub.choices or {})
+
+
+def test_every_wire_fact_cited_in_the_code_is_in_the_repository() -> None:
+    # "docs/wire-facts.md §N" in a module or a doc names a section the repository holds
+    root = Path(__file__).resolve().parents[1]
+    sections = set(
+        re.findall(r"^## (\d+)\.", (root / "docs" / "wire-facts.md").read_text(encoding="utf-8"), re.M)
+    )
+    cited: set[str] = set()
+    for folder in ("driver", "jira_sim", "ui", "tests", "docs"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in (".py", ".md") and path.name != "wire-facts.md":
+                text = path.read_text(encoding="utf-8")
+                assert "WIRE-" + "FACTS" not in text, f"{path} cites a file outside the repository"
+                for group in re.findall(r"wire-facts\.md ((?:§\d+(?:, )?)+)", text):
+                    cited.update(re.findall(r"§(\d+)", group))
+    assert cited, "no citation found: the pattern is wrong"
+    assert cited <= sections, f"sections cited but not in docs/wire-facts.md: {sorted(cited - sections)}"

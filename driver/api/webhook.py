@@ -1,4 +1,4 @@
-"""Jira's admin webhook: POST /api/jira/webhook (WIRE-FACTS §12), handled by driver.sync.
+"""Jira's admin webhook: POST /api/jira/webhook (docs/wire-facts.md §12), handled by driver.sync.
 
 Jira must reach it, so it takes no API token even when `[driver] api_token` is set: the
 `X-Hub-Signature` (HMAC-SHA256 of the raw body with `[sync] webhook_secret`) authenticates it, and

@@ -1,6 +1,6 @@
 """Authentication of /rest/ requests: Basic (name or email, password or API token) and, on DC, Bearer PATs.
 
-An unauthenticated request gets Jira's 401 (WIRE-FACTS §9); only serverInfo answers anonymously, and
+An unauthenticated request gets Jira's 401 (docs/wire-facts.md §9); only serverInfo answers anonymously, and
 only when no Authorization header was sent at all.
 """
 

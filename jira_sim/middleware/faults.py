@@ -78,7 +78,7 @@ class FaultsMiddleware:
 
 
 def fault_response(rule: FaultRule, clock: Clock) -> Response:
-    """The answer of a status fault: a 429 carries Cloud's rate-limit headers (WIRE-FACTS §8)."""
+    """The answer of a status fault: a 429 carries Cloud's rate-limit headers (docs/wire-facts.md §8)."""
     headers: dict[str, str] = {}
     if rule.retry_after is not None:
         headers["Retry-After"] = str(int(rule.retry_after))

@@ -1,6 +1,6 @@
 """Jira Cloud's rate limits on /rest/: a burst limit over all requests and a write limit per issue.
 
-Both count on the state's clock and are off while their limit is 0 (WIRE-FACTS §8). A request over a
+Both count on the state's clock and are off while their limit is 0 (docs/wire-facts.md §8). A request over a
 limit gets 429 with Retry-After and the X-RateLimit-* headers; an allowed one carries X-RateLimit-Limit,
 X-RateLimit-Remaining and, near the limit, X-RateLimit-NearLimit.
 """

@@ -14,7 +14,7 @@ from jira_sim.errors import JiraError
 from jira_sim.issues import Api, FieldProblem
 
 PROPERTY_VALUE_MAX = 32768
-"""Bytes of JSON an entity property value may hold (WIRE-FACTS §10)."""
+"""Bytes of JSON an entity property value may hold (docs/wire-facts.md §10)."""
 
 
 def read_properties(value: Any, errors: dict[str, str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Entity properties of an issue: list, read, write (`/issue/{key}/properties[/{prop}]`, WIRE-FACTS §10)."""
+"""Entity properties of an issue: list, read, write (`/issue/{key}/properties[/{prop}]`,
+docs/wire-facts.md §10)."""
 
 from __future__ import annotations
 

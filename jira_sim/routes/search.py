@@ -1,7 +1,7 @@
 """JQL search: DC's /search (startAt/total), Cloud's /search/jql (page tokens) and approximate-count.
 
 Cloud's eventual consistency: an issue is invisible to search until `search_lag` seconds of the state's
-clock have passed since it was created, unless its id is in `reconcileIssues` (WIRE-FACTS §5).
+clock have passed since it was created, unless its id is in `reconcileIssues` (docs/wire-facts.md §5).
 """
 
 from __future__ import annotations

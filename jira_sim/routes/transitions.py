@@ -1,6 +1,6 @@
 """Workflow moves: the transitions an issue offers (GET) and doing one (POST /issue/{key}/transitions).
 
-The workflow is the one of the issue's project and type (`Catalog.workflow`); WIRE-FACTS §4,
+The workflow is the one of the issue's project and type (`Catalog.workflow`); docs/wire-facts.md §4,
 getTransitions / doTransition.
 """
 

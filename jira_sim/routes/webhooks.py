@@ -2,7 +2,7 @@
 own (`/_sim/webhooks`, no authentication), with the delivery journal (`/_sim/webhooks/deliveries`).
 
 The 1.0 API is not in Atlassian's OpenAPI specs; its shape is the one Atlassian's webhook documentation
-gives (WIRE-FACTS §12): `{"name", "url", "events", "filters": {"issue-related-events-section": JQL}}`,
+gives (docs/wire-facts.md §12): `{"name", "url", "events", "filters": {"issue-related-events-section": JQL}}`,
 plus `secret` (Cloud) and, as a shorthand, `jqlFilter`.
 """
 

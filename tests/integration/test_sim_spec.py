@@ -182,7 +182,7 @@ def test_cloud_v2_answers_match_the_v2_spec(cloud_client: httpx.Client, spec_che
 def test_dc_bearer_requests_are_outside_the_dc_spec_by_its_own_defect(
     sim_factory: Any, spec_check: SpecChecker
 ) -> None:
-    # The DC spec declares Basic only; PATs are real (WIRE-FACTS §9). The request check must fail on
+    # The DC spec declares Basic only; PATs are real (docs/wire-facts.md §9). The request check must fail on
     # security and nothing else, and the answer must still match.
     sim = sim_factory("--token", "pat-1")
     response = httpx.get(f"{sim.url}/rest/api/2/myself", headers={"Authorization": "Bearer pat-1"})

@@ -1,7 +1,7 @@
 """Hearing back from Jira, the pure half: the webhook signature, the body, the rule, the poll's JQL.
 
 The signature is checked against the simulator's own signer (jira_sim.webhooks.signature), an
-implementation of WIRE-FACTS §12 that shares no code with the driver's.
+implementation of docs/wire-facts.md §12 that shares no code with the driver's.
 """
 
 from __future__ import annotations
