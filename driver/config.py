@@ -40,6 +40,25 @@ DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
 ENV_PREFIX = "JIRA_DRIVER_"
 
 
+def location_problem(location: str) -> str:
+    """Why a ticket location may not be used, or '' (it is appended to the Jira URL, with credentials).
+
+    `..` segments, a scheme, a query or a fragment would send requests, and the credentials, outside
+    the Jira base path the configuration names.
+    """
+    segments = location.replace("\\", "/").split("/")
+    if any(part in ("..", ".") for part in segments):
+        return "expected a path inside the Jira URL, without '.' or '..' segments"
+    if (
+        "://" in location
+        or location.startswith("//")
+        or any(c in location for c in "?#\\")
+        or any(c.isspace() or ord(c) < 32 for c in location)
+    ):
+        return "expected a plain path such as rest/api/latest/issue (no scheme, query, fragment or spaces)"
+    return ""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
 
@@ -116,8 +135,6 @@ class JiraSection(_Section):
         value = value.strip().strip("/")
         if not value:
             raise ValueError("expected a path such as rest/api/latest/issue")
-        from driver.ticket_requests import location_problem
-
         if problem := location_problem(value):
             raise ValueError(problem)
         return value

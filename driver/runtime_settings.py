@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from driver.config import Config
+from driver.config import Config, location_problem
 from driver.errors import ConfigError, DriverError
 from driver.fields import FieldCatalog, FieldDef, FieldType
 from driver.jira_client import Credentials, credentials_from_config
@@ -40,7 +40,7 @@ from driver.schemas import AddField, AuthMode, LogSettings, TicketRowBody, Updat
 from driver.secret_file import read_secret, secret_path, write_secret
 from driver.store import S_AUTH, S_CATALOG, S_LOG, S_TICKET_LOCATION, S_TICKET_TABLE, S_UPDATE, Store
 from driver.ticket_config import TicketConfig
-from driver.ticket_requests import RequestSettings, location_problem
+from driver.ticket_requests import RequestSettings
 from driver.ticket_table import (
     Mode,
     TicketRow,

@@ -154,25 +154,6 @@ class RequestPlan:
         )
 
 
-def location_problem(location: str) -> str:
-    """Why a ticket location may not be used, or '' (it is appended to the Jira URL, with credentials).
-
-    `..` segments, a scheme, a query or a fragment would send requests, and the credentials, outside
-    the Jira base path the configuration names.
-    """
-    segments = location.replace("\\", "/").split("/")
-    if any(part in ("..", ".") for part in segments):
-        return "expected a path inside the Jira URL, without '.' or '..' segments"
-    if (
-        "://" in location
-        or location.startswith("//")
-        or any(c in location for c in "?#\\")
-        or any(c.isspace() or ord(c) < 32 for c in location)
-    ):
-        return "expected a plain path such as rest/api/latest/issue (no scheme, query, fragment or spaces)"
-    return ""
-
-
 def _issue_path(location: str, key: str | None = None) -> str:
     base = location.strip().strip("/")
     return base if key is None else f"{base}/{key}"
