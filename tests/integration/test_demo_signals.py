@@ -18,8 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pytest
 
 from driver import parent_watch
 from driver.demo import Child, start_watchdog, sweep_stale_state_dirs
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")
 
@@ -35,14 +35,6 @@ TMUX = shutil.which("tmux")
 # how long a start or a stop may take on a loaded machine; each takes 1-3 s when measured
 START_WITHIN = 30.0
 STOP_WITHIN = 30.0
-
-
-def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        time.sleep(0.05)
 
 
 def children_of(pid: int) -> list[int]:
@@ -117,7 +109,7 @@ class Demo:
                 return True
             return False
 
-        wait_for(up, START_WITHIN, "the demo's simulator and driver listening")
+        wait_for(up, "the demo's simulator and driver listening", START_WITHIN)
         assert len(self.ports) == 2
 
     def state_dirs(self) -> list[Path]:
@@ -126,8 +118,8 @@ class Demo:
     def assert_left_nothing_running(self, case: str) -> None:
         wait_for(
             lambda: not any(alive(k) for k in self.children),
-            STOP_WITHIN,
             f"{case}: the demo's children {self.children} gone",
+            STOP_WITHIN,
         )
         assert all(port_is_free(p) for p in self.ports), (case, self.ports)
 
@@ -179,7 +171,7 @@ def plain_demos(tmp_path: Path, names: list[str]) -> Iterator[dict[str, PlainDem
         for name, run in runs.items():
             run.demo.wait_until_up()
             # the ports listen a moment before the driver is ready; the demo's line says it is
-            wait_for(run.feeding, START_WITHIN, f"{name}: the demo feeding its driver")
+            wait_for(run.feeding, f"{name}: the demo feeding its driver", START_WITHIN)
         yield runs
     finally:
         for run in runs.values():
@@ -264,15 +256,15 @@ def test_closing_the_terminal_under_the_tui_stops_everything(tmp_path: Path) -> 
         demo.wait_until_up()
         wait_for(
             lambda: "● connected" in run("capture-pane", "-p", "-t", "demo"),
-            START_WITHIN,
             "the TUI drawn and connected to the demo's driver",
+            START_WITHIN,
         )
         assert len(demo.state_dirs()) == 1
 
         run("kill-session", "-t", "demo")  # the terminal goes away: SIGHUP to the demo
 
         demo.assert_left_nothing_running("terminal closed")
-        wait_for(lambda: not alive(demo.pid), STOP_WITHIN, "the demo gone")
+        wait_for(lambda: not alive(demo.pid), "the demo gone", STOP_WITHIN)
         assert demo.state_dirs() == [], "the demo's directory was not removed"
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True, check=False, timeout=10)

@@ -11,8 +11,9 @@ import pytest
 
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_for
 from tests.integration.test_lifecycle import issue, view
-from tests.integration.test_sync import SECRET, TOKEN, act, create, register, settled_deliveries, wait_for
+from tests.integration.test_sync import SECRET, TOKEN, act, create, register, settled_deliveries
 
 Factory = Callable[..., DriverProcess]
 

@@ -18,7 +18,8 @@ import pytest
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.proxy import ForwardProxy, network_env, run_check
 from tests.fixtures.sim import SimProcess
-from tests.integration.test_tls import issue, outage_strikes, tls_flags, wait_for
+from tests.fixtures.waiting import wait_for
+from tests.integration.test_tls import issue, outage_strikes, tls_flags
 
 FAST_FAIL = {"max_retries": "1", "retry_base_seconds": "0.05"}
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,15 +20,9 @@ import pytest
 from driver.schemas import LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_for
 
 Factory = Callable[..., EngineHarness]
-
-
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.01)
 
 
 class WaveGate(httpx.AsyncBaseTransport):

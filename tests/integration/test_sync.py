@@ -24,6 +24,7 @@ import pytest
 
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.sim import SimProcess, SpecChecker, checked_client
+from tests.fixtures.waiting import wait_for
 
 SECRET = "hook-secret-42"
 TOKEN = "test-token"
@@ -47,17 +48,6 @@ def ticket(driver: DriverProcess, guid: str) -> dict[str, Any]:
 def table(driver: DriverProcess, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True, timeout=5) as db:
         return [tuple(r) for r in db.execute(sql, args).fetchall()]
-
-
-def wait_for(condition: Callable[[], Any], what: str, seconds: float = WAIT) -> Any:
-    """condition()'s first truthy value; fails naming `what` after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not seen within {seconds} s"
-        time.sleep(0.05)
 
 
 def wait_ticket(

@@ -9,7 +9,6 @@ failed) with the reason in the log, and sends it once the CA is trusted.
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import trustme
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.proxy import network_env, run_check
 from tests.fixtures.sim import SimProcess, running_sim
+from tests.fixtures.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,6 @@ def log_rows(driver: DriverProcess) -> list[dict[str, Any]]:
 def outage_strikes(driver: DriverProcess) -> int:
     """How often the driver found Jira unreachable: its log warns once per outage backoff it starts."""
     return driver.stderr_path.read_text(encoding="utf-8").count("Jira is unreachable")
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    """Poll until predicate() holds; AssertionError naming `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def test_sim_announces_https_and_serves_only_tls(https_sim: SimProcess, tls: TlsFiles) -> None:
