@@ -17,6 +17,7 @@ from typing import Any
 
 from driver.schemas import DriverStatus, LogPage, Settings
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 
 @contextmanager
@@ -55,10 +56,7 @@ def test_locked_database_intake_answers_503_then_202_and_the_engine_waits_it_out
     # Jira makes each ticket at once and answers 1.5 s late: the answers come back under the lock.
     sim.faults(kind="slow_after", count=len(guids), seconds=1.5, method="POST")
     assert driver.send(*(f"{g}|CREATE|summary;{g}|" for g in guids)).status_code == 202
-    deadline = time.monotonic() + 10
-    while sim.counters()["issues"] < len(guids):
-        assert time.monotonic() < deadline, "the creates never reached Jira"
-        time.sleep(0.02)
+    wait_for(lambda: sim.counters()["issues"] >= len(guids), "the creates at Jira", 10, every=0.02)
 
     with write_lock(driver.db_path), driver.client() as client:
         refused = client.post(

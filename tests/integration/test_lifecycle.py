@@ -14,6 +14,7 @@ import pytest
 
 from driver.api_client import guid_path
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 Factory = Callable[..., DriverProcess]
 NET = {"ticket": {"project": "NET", "issue_type": "Task"}}
@@ -386,10 +387,12 @@ def resolve_then_kill(driver_factory: Factory, sim: Any, guid: str) -> tuple[Dri
     )
     driver.send(f"{guid}|RESOLVE|comment;exactly once|")
     # Jira has done it and holds the answer (the simulator journals requests once answered)
-    deadline = time.monotonic() + 4
-    while issue(sim, key)["fields"]["status"]["name"] != "Done":
-        assert time.monotonic() < deadline, "the transition never reached the simulator"
-        time.sleep(0.02)
+    wait_for(
+        lambda: issue(sim, key)["fields"]["status"]["name"] == "Done",
+        "the transition done by the simulator",
+        4,
+        every=0.02,
+    )
     with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True) as db:
         assert db.execute("SELECT count(*) FROM transition_sends").fetchone() == (1,)
     driver.kill()
@@ -554,10 +557,12 @@ def test_a_resolve_whose_answer_was_lost_is_settled_not_cancelled_by_the_alarms_
     )
     driver.send("H-1|RESOLVE|comment;cleared|")
     # Jira has done it and holds the answer; the alarm comes back meanwhile
-    deadline = time.monotonic() + 10
-    while issue(sim, key)["fields"]["status"]["name"] != "Done":
-        assert time.monotonic() < deadline, "the transition never reached the simulator"
-        time.sleep(0.02)
+    wait_for(
+        lambda: issue(sim, key)["fields"]["status"]["name"] == "Done",
+        "the transition done by the simulator",
+        10,
+        every=0.02,
+    )
     driver.send("H-1|UPDATE|summary;back|")
     rows = settled(driver, 30)
     resolve, update = rows[-2], rows[-1]

@@ -9,7 +9,6 @@ its row Failed after max_retries.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from driver.schemas import JiraState, LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.proxy import free_port
 from tests.fixtures.sim import SimProcess
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.waiting import wait_for, wait_until
 
 Factory = Callable[..., EngineHarness]
 GUIDS = ("OUT-1", "OUT-2", "OUT-3")
@@ -220,10 +219,7 @@ def test_jira_down_at_start_its_field_list_is_loaded_once_it_answers(
             catalog = api.get("/api/ticket").json()["catalog"]
         return any(f["name"] == "Alarm Severity" for f in catalog)
 
-    deadline = time.monotonic() + 15
-    while not knows_the_field():
-        assert time.monotonic() < deadline, "the field list was never loaded after Jira came back"
-        time.sleep(0.1)
+    wait_for(knows_the_field, "the field list loaded after Jira came back", 15, every=0.1)
     assert driver.send("AS-1|CREATE|summary;x|Alarm Severity;Critical|").status_code == 202
     driver.wait_settled()
     early, late = creates(sim)

@@ -13,13 +13,13 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 USER = "ops-bot"
 PASSWORD = "Pw-7Q9x-SECRET-41"
@@ -32,13 +32,6 @@ def _forms(secret: str) -> list[str]:
     both = base64.b64encode(f"{USER}:{secret}".encode()).decode()
     alone = base64.b64encode(secret.encode()).decode()
     return [secret, both, alone]
-
-
-def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met"
-        time.sleep(0.1)
 
 
 def test_no_secret_in_stderr_log_table_api_or_cli(
@@ -59,7 +52,12 @@ def test_no_secret_in_stderr_log_table_api_or_cli(
         wrong = {"mode": "basic", "username": USER, "secret": WRONG_PASSWORD}
         assert api.put("/api/settings/auth", json=wrong).status_code == 200
         assert driver.send("S-1|UPDATE|comment;after the wrong password|").status_code == 202
-        _wait(lambda: api.get("/api/status").json()["jira_state"] == "auth_failed")
+        wait_for(
+            lambda: api.get("/api/status").json()["jira_state"] == "auth_failed",
+            "the 401 seen",
+            20,
+            every=0.1,
+        )
         seen.append(api.get("/api/status").text)
         # the right one again: sending resumes and the update goes out
         right = {"mode": "basic", "username": USER, "secret": PASSWORD}

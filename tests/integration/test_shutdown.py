@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 GUIDS = [f"SD-{i}" for i in range(10)]
 
@@ -21,10 +22,7 @@ def test_sigterm_parks_in_flight_creates_and_a_restart_settles_them_once(
     # Jira makes each ticket at once but holds its answer for 8 s, longer than the driver waits
     sim.faults(kind="slow_after", count=len(GUIDS), seconds=8, method="POST")
     assert driver.send(*(f"{g}|CREATE|summary;{g}|" for g in GUIDS)).status_code == 202
-    deadline = time.monotonic() + 10
-    while sim.counters()["issues"] < len(GUIDS):
-        assert time.monotonic() < deadline, "the creates never reached Jira"
-        time.sleep(0.05)
+    wait_for(lambda: sim.counters()["issues"] >= len(GUIDS), "the creates at Jira", 10, every=0.05)
     # all ten tickets exist and no answer has come back: the creates are in flight
     with driver.client() as api:
         assert api.get("/api/status").json()["pending"] == len(GUIDS)
