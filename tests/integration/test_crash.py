@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 
 from driver.schemas import LogPage
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 GUIDS = 60
 UPDATES = 4
@@ -33,9 +33,8 @@ def test_kill_9_mid_burst_then_restart(driver_factory: Callable[..., DriverProce
         assert response.status_code == 202
         accepted.extend(item["id"] for item in response.json()["accepted"])
     # Wait until Jira has seen some of the burst, but far from all of it.
-    deadline = time.monotonic() + 10
-    while sim.counters()["created"] < GUIDS // 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # killed once a third of the tickets exist: mid-stream, with requests in flight
+    wait_for(lambda: sim.counters()["created"] >= GUIDS // 3, "a third of the creates done", 10, every=0.01)
     driver.kill()
     created_before = sim.counters()["created"]
     assert created_before < GUIDS or sim.counters()["edits"] < GUIDS * UPDATES

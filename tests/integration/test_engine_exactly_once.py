@@ -5,7 +5,6 @@ Real simulator over loopback, real SQLite; faults come from the simulator's `/_s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from driver.exactly_once import exact_match
 from driver.schemas import LogStatus
 from driver.ticket_requests import stamp_jql
 from tests.fixtures.driver import DriverProcess, EngineHarness
+from tests.fixtures.waiting import wait_for
 
 Factory = Callable[..., EngineHarness]
 GUID_FIELD = "customfield_10101"  # the simulator's "Alarm GUID" text field
@@ -198,9 +198,7 @@ def test_kill_9_with_a_comment_on_the_wire(driver_factory: Callable[..., DriverP
         kind="slow_after", count=1, seconds=8, method="POST", path=f"/rest/api/latest/issue/{key}/comment"
     )
     assert driver.send("KC|UPDATE|comment;exactly once|").status_code == 202
-    deadline = time.monotonic() + 5
-    while sim.counters()["comments"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: sim.counters()["comments"] >= 1, "the comment done by the simulator", 5, every=0.01)
     assert sim.counters()["comments"] == 1
     driver.kill()
     httpx.delete(f"{sim.url}/_sim/faults", timeout=5)
