@@ -376,11 +376,11 @@ class Engine:
             self.queues.release(guid, now)
             return None
         ticket = self._recorder.ticket(guid)
+        wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
         until = self.probe_unknown_until
-        # a window of days from the database's birth: on the wall clock (`now` is the timer's)
-        in_doubt = self._recorder.is_in_doubt(guid, ticket, until is not None and self.clock() < until)
+        in_doubt = self._recorder.is_in_doubt(guid, ticket, until is not None and wall < until)
         known = self.store.max_generation(guid) if ticket is None else 0
-        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known, wall=self.clock())
+        plan = plan_next(queue, ticket, in_doubt, self.ticket, self.limiter, now, known, wall=wall)
         if isinstance(plan, Hold):
             with self.store.transaction():
                 if plan.defer:
