@@ -17,6 +17,7 @@ import configparser
 import os
 import stat
 from collections.abc import Mapping
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +35,10 @@ from pydantic import (
 )
 
 from driver.errors import ConfigError
-from driver.transitions import Target
+from driver.model.lifecycle import LifecycleSettings
+from driver.model.requests import RequestSettings
+from driver.model.shaping import UserStyle, text_format_for, user_style_for
+from driver.model.transitions import Target
 
 DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
 ENV_PREFIX = "JIRA_DRIVER_"
@@ -171,7 +175,8 @@ class DriverSection(_Section):
     """Most commands one POST /api/advanced takes; more is refused with 413 (nothing queued)."""
     max_connections: int = Field(default=1000, ge=16, le=100_000)
     """Most HTTP connections the API holds open; a new one over it evicts the connection that has
-    waited longest for its request (fewer when the open-file limit is lower: driver.connection_guard)."""
+    waited longest for its request (fewer when the open-file limit is lower:
+    driver.service.connection_guard)."""
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     """A connection whose request head has not fully arrived this long after it opened (or after its
     previous answer) is dropped: slow-header sockets cannot hold the API's connections."""
@@ -219,7 +224,7 @@ class TicketSection(_Section):
     search_before_create: Literal["auto", "always", "never"] = "auto"
     """Search Jira for the stamp of a GUID the store has no ticket for before creating its ticket:
     auto (on a database started with `run --init` in place of an earlier one, and for
-    `probe_new_days` after a database's birth), always, never (driver.database_file.settle)."""
+    `probe_new_days` after a database's birth), always, never (driver.store.database_file.settle)."""
     probe_new_days: float = Field(default=7, ge=0, le=3650)
     """Days after a database's birth (first start, found without its id marker, `run --init`)
     during which, with search_before_create = auto, GUIDs it has never seen are searched for before
@@ -336,6 +341,30 @@ class Config(BaseModel):
     log: LogSection = LogSection()
     lifecycle: LifecycleSection = LifecycleSection()
     sync: SyncSection = SyncSection()
+
+    def request_settings(self, user_style: UserStyle | None = None) -> RequestSettings:
+        """The request settings this file gives; `user_style` overrides `api_type` (once detected)."""
+        location = self.jira.ticket_location
+        return RequestSettings(
+            ticket_location=location,
+            user_style=user_style or user_style_for(str(self.jira.api_type)),
+            text_format=text_format_for(location),
+            guid_field=self.ticket.guid_field,
+            guid_label_prefix=self.ticket.guid_label_prefix,
+            protected_fields=tuple(self.update.protected_fields),
+        )
+
+    def lifecycle_settings(self) -> LifecycleSettings:
+        """What [lifecycle] and [sync] when_resolved_in_jira say (validated when the file was read)."""
+        lifecycle = self.lifecycle
+        return LifecycleSettings(
+            resolve_target=Target.parse(lifecycle.resolve_target),
+            reopen_target=Target.parse(lifecycle.reopen_target),
+            resolution=lifecycle.resolution.strip(),
+            reopen_window=timedelta(minutes=lifecycle.reopen_window_minutes),
+            resolve_hold=timedelta(seconds=lifecycle.resolve_hold_seconds),
+            when_resolved_in_jira=self.sync.when_resolved_in_jira,
+        )
 
     def zone(self) -> ZoneInfo | None:
         """The configured time zone, or None for the machine's local time."""

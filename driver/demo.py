@@ -8,7 +8,7 @@ it is kept, and named, when a child fails, so its log can be read.
 The demo leaves nothing running behind it: SIGINT, SIGTERM and SIGHUP (the terminal closed) stop
 the children, the driver first, then the simulator, and a second signal while they stop kills
 them at once. If the demo itself is killed (SIGKILL), its children notice by themselves: each
-holds the read end of a pipe whose write end only the demo holds (driver.parent_watch), so the
+holds the read end of a pipe whose write end only the demo holds (driver.service.parent_watch), so the
 kernel's closing of that end tells them, and they stop as if sent SIGTERM. The directory stays
 behind in that one case, until the next demo starts and removes it (its lock is free).
 """
@@ -36,9 +36,9 @@ from types import FrameType
 
 import httpx
 
-from driver.api_client import DriverClient, DriverClientError
-from driver.parent_watch import ENV_VAR as PARENT_FD_VAR
-from driver.schemas import LogEntry, LogStatus
+from driver.contract.client import DriverClient, DriverClientError
+from driver.contract.schemas import LogEntry, LogStatus
+from driver.service.parent_watch import ENV_VAR as PARENT_FD_VAR
 
 START_TIMEOUT = 30.0
 # the driver stops within about 7 s (uvicorn's 3 s graceful shut-down, the engine's 4 s grace)
@@ -162,7 +162,7 @@ def _handling_signals(stopper: _Stopper) -> Iterator[None]:
 def _start(name: str, argv: list[str], log_path: Path, parent_fd: int, children: list[Child]) -> Child:
     """Start a child (appended to children at once) and wait for its `... listening on URL` line.
 
-    parent_fd is the read end of the demo's watched pipe, handed to the child (driver.parent_watch).
+    parent_fd is the read end of the demo's watched pipe, handed to the child (driver.service.parent_watch).
     """
     with log_path.open("w", encoding="utf-8") as log_file:
         process = subprocess.Popen(

@@ -4,13 +4,13 @@
     ├── ConfigError(section, key, value, allowed)       bad configuration: exit 2 at start-up
     ├── CommandError(position, reason)                  an Advanced command that does not parse
     │   ├── UnknownFieldError                           it names a field the catalog does not know
-    │   └── IntakeError (driver.intake)                 a line of a batch refused at intake (400)
+    │   └── IntakeError (driver.app.intake)                 a line of a batch refused at intake (400)
     ├── ShapeError(field, value, expected)              a text value that cannot become the field's JSON
     ├── QueryError(reason, line, column)                a Create Query that is not a valid ticket body
-    ├── TableError (driver.intake)                      the Ticket Creation Table cannot build a request
-    ├── SettingsError (driver.runtime_settings)         a setting changed at run time that is refused
+    ├── TableError (driver.app.intake)                      the Ticket Creation Table cannot build a request
+    ├── SettingsError (driver.app.settings)         a setting changed at run time that is refused
     ├── DatabaseFileError (driver.store)                the database file refused at start (exit 2)
-    ├── WebhookRefused (driver.sync)                    a webhook delivery refused (401 or 400)
+    ├── WebhookRefused (driver.sync.service)                    a webhook delivery refused (401 or 400)
     └── JiraError                                       Jira answered badly, or not at all
         ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after
@@ -22,9 +22,9 @@
         ├── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
         ├── StampAmbiguous(guid, keys)                  two tickets carry one GUID's stamp
         ├── TransitionFailed(reason)                    no transition reaches the target, or it is refused
-        └── CredentialsRefused (driver.jira_metadata)   the field list is not asked for after a 401
+        └── CredentialsRefused (driver.app.metadata)   the field list is not asked for after a 401
 
-Jira's status codes are read in driver.jira_client (`JiraClient._send`), which raises these;
+Jira's status codes are read in driver.jira.client (`JiraClient._send`), which raises these;
 everything else branches on type. tests/test_architecture.py holds this drawing to the classes.
 """
 
@@ -161,7 +161,7 @@ class JiraTimeout(JiraRetryable):
 class StampAmbiguous(JiraError):
     """A stamp search found several tickets carrying one GUID's stamp: none is adopted.
 
-    The stamp is unique per GUID (driver.ticket_requests), so more than one means tickets made by
+    The stamp is unique per GUID (driver.model.requests), so more than one means tickets made by
     hand or by a table that sets the same label: a person must decide which one is the alarm's.
     """
 

@@ -1,4 +1,4 @@
-"""The UI's one door to the driver: the calls the pages may make, served by driver.api_client.
+"""The UI's one door to the driver: the calls the pages may make, served by driver.contract.client.
 
 Pages depend on the `DriverApi` protocol, never on URLs; `connect()` builds the real client.
 Failures the pages see (both are DriverClientError):
@@ -13,7 +13,8 @@ from typing import Protocol
 
 import httpx
 
-from driver.api_client import (
+from driver.config import Config
+from driver.contract.client import (
     URL_ENV,
     DriverClient,
     DriverClientError,
@@ -21,8 +22,7 @@ from driver.api_client import (
     DriverUnreachable,
     driver_url,
 )
-from driver.config import Config
-from driver.schemas import (
+from driver.contract.schemas import (
     AddField,
     AdvancedAccepted,
     AuthUpdate,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from driver.schemas import DriverStatus, LogEntry, Statistics
+from driver.contract.schemas import DriverStatus, LogEntry, Statistics
 
 
 @dataclass

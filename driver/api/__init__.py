@@ -1,10 +1,13 @@
 """The driver's HTTP API (FastAPI): intake, the read side for the TUI and shell, settings, execute.
 
-Routes and bodies are those of driver.schemas (its docstring lists them), one APIRouter per area:
+Routes and bodies are those of driver.contract.schemas (its docstring lists them), one APIRouter
+per area:
 
     driver.api.intake     POST /api/advanced, /api/parse, /api/execute
     driver.api.log        GET /api/log, /api/log/{id}, /api/stats; POST /api/stats/reset
-    driver.api.ticket     GET /api/ticket; PUT /api/ticket/rows, /api/ticket/query; POST /api/ticket/fields
+    driver.api.creation_table
+                          the Ticket Creation Table and Create Query: GET /api/ticket;
+                          PUT /api/ticket/rows, /api/ticket/query; POST /api/ticket/fields
     driver.api.tickets    GET /api/tickets/{guid} (a GUID's ticket, history and alarm; the GUID
                           percent-encoded, as it may hold `/`)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
@@ -12,7 +15,7 @@ Routes and bodies are those of driver.schemas (its docstring lists them), one AP
     driver.api.webhook    POST /api/jira/webhook (open to Jira: its signature authenticates it)
 
 Handlers take the driver's parts by `Depends` (driver.api.deps), change settings only through
-driver.runtime_settings, and raise errors instead of returning error bodies: driver.api.errors
+driver.app.settings, and raise errors instead of returning error bodies: driver.api.errors
 turns them into ErrorBody answers in one place. The OpenAPI schema at /openapi.json states the
 same: 400 (not FastAPI's 422) for invalid input, and every error status a route may answer.
 
@@ -30,7 +33,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from driver import __version__
-from driver.api import errors, health, intake, log, settings, ticket, tickets, webhook
+from driver.api import creation_table, errors, health, intake, log, settings, tickets, webhook
 from driver.api.context import DriverContext
 from driver.api.deps import require_token
 from driver.api.errors import documented
@@ -72,7 +75,14 @@ def create_app(ctx: DriverContext) -> FastAPI:
     app.include_router(health.open_router)
     app.include_router(webhook.router)
     guarded = APIRouter(dependencies=[Depends(require_token)], responses=_COMMON)
-    for area in (health.router, intake.router, log.router, ticket.router, tickets.router, settings.router):
+    for area in (
+        health.router,
+        intake.router,
+        log.router,
+        creation_table.router,
+        tickets.router,
+        settings.router,
+    ):
         guarded.include_router(area)
     app.include_router(guarded)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

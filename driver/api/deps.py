@@ -17,8 +17,8 @@ from fastapi.security import HTTPBearer
 
 from driver.api.context import DriverContext
 from driver.api.errors import ShuttingDown, Unauthorized
-from driver.engine import Engine
-from driver.runtime_settings import RuntimeSettings
+from driver.app.settings import RuntimeSettings
+from driver.sending.engine import Engine
 from driver.store import Store
 
 # Declares the bearer scheme in the OpenAPI schema; the check itself is require_token's, so a

@@ -13,7 +13,7 @@ Domain errors are mapped here too, so handlers never build error bodies:
     sqlite3.OperationalError (locked, busy, disk full, I/O error) -> 503 with Retry-After,
     RequestValidationError -> 400 {errors: [{loc, msg}]}, Starlette's HTTPException (unparsable body,
     unknown route, method not allowed) -> its status, anything else -> 500 (logged, no details).
-Every body is a driver.schemas.ErrorBody.
+Every body is a driver.contract.schemas.ErrorBody.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from driver.app.intake import IntakeError, TableError
+from driver.app.settings import SettingsError
+from driver.contract.schemas import CommandProblem, ErrorBody, QueryProblem
 from driver.errors import JiraError, QueryError, ShapeError
-from driver.intake import IntakeError, TableError
-from driver.runtime_settings import SettingsError
-from driver.schemas import CommandProblem, ErrorBody, QueryProblem
 
 log = logging.getLogger("driver.api")
 

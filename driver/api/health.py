@@ -8,10 +8,10 @@ from driver import __version__
 from driver.api.deps import Context, EngineDep, StoreDep, watch_database
 from driver.api.errors import UpstreamFailed, database_message, documented
 from driver.api.views import ticket_state
+from driver.app.metadata import refresh_catalog
+from driver.contract.schemas import CheckResult, DriverStatus, Health, SyncStatus, TicketState
 from driver.errors import JiraError
-from driver.jira_client import check
-from driver.jira_metadata import refresh_catalog
-from driver.schemas import CheckResult, DriverStatus, Health, SyncStatus, TicketState
+from driver.jira.client import check
 
 open_router = APIRouter(tags=["health"])
 router = APIRouter(tags=["health"])
@@ -71,7 +71,7 @@ async def check_jira(ctx: Context, engine: EngineDep) -> CheckResult:
 async def catalog_refresh(ctx: Context, engine: EngineDep, store: StoreDep) -> TicketState:
     """Reload Jira's field list into the catalog (and the store); 502 when Jira fails."""
     try:
-        await refresh_catalog(ctx.jira, engine.ticket, store, engine.health)
+        await refresh_catalog(ctx.jira, engine.setup, store, engine.health)
     except JiraError as exc:
         raise UpstreamFailed(f"cannot load Jira's field list: {exc}") from exc
-    return ticket_state(engine.ticket)
+    return ticket_state(engine.setup)

@@ -1,6 +1,6 @@
 """Intake: Advanced commands (POST /api/advanced), their dry run (POST /api/parse), Execute.
 
-Work enters only through driver.intake (accept_lines / accept_manual): a batch is committed whole
+Work enters only through driver.app.intake (accept_lines / accept_manual): a batch is committed whole
 before the 202, or refused whole (400 for a bad line, 503 with Retry-After when the database
 cannot take the commit: nothing is queued either way).
 """
@@ -17,10 +17,8 @@ from pydantic import ValidationError
 
 from driver.api.deps import Context, EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Conflict, TooLarge, documented
-from driver.dry_run import build_dry_run
-from driver.errors import CommandError, ShapeError
-from driver.intake import Line, accept_manual, check_lines, commit, split_lines
-from driver.schemas import (
+from driver.app.intake import Line, accept_manual, check_lines, commit, split_lines
+from driver.contract.schemas import (
     MAX_WAIT_SECONDS,
     AcceptedCommand,
     AdvancedAccepted,
@@ -30,6 +28,8 @@ from driver.schemas import (
     LogEntry,
     ParseRequest,
 )
+from driver.errors import CommandError, ShapeError
+from driver.model.dry_run import build_dry_run
 from driver.store import Store
 
 router = APIRouter(tags=["intake"])
@@ -156,9 +156,9 @@ async def advanced(
         return first
     lines = _lines(request, raw, limits.max_batch_lines)
     if len(lines) > THREAD_BATCH:
-        entries = await asyncio.to_thread(check_lines, lines, engine.ticket)
+        entries = await asyncio.to_thread(check_lines, lines, engine.setup)
     else:
-        entries = check_lines(lines, engine.ticket)
+        entries = check_lines(lines, engine.setup)
     key = None if idempotency_key is None else (idempotency_key, digest)
     try:
         jobs = commit(entries, store, engine.submit, settings.max_entries, key)
@@ -191,7 +191,7 @@ def _replay(store: Store, key: str, digest: str, response: Response) -> Advanced
 @router.post("/api/parse", response_model=DryRun)
 async def parse(body: ParseRequest, engine: EngineDep) -> DryRun:
     """What a command would send, without sending it."""
-    ticket = engine.ticket
+    ticket = engine.setup
     try:
         return build_dry_run(
             body.command, ticket.table, ticket.catalog, ticket.settings, ticket.lifecycle
@@ -217,7 +217,7 @@ async def execute(
     wait_seconds: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False)] = 0,
 ) -> LogEntry:
     """A Manual create of the Create Query as it stands; waits up to wait_seconds for Jira."""
-    job = accept_manual(engine.ticket, store, engine.submit, settings.max_entries)
+    job = accept_manual(engine.setup, store, engine.submit, settings.max_entries)
     if wait_seconds > 0:
         await engine.wait_settled(job.id, wait_seconds)
     entry = store.log_entry(job.id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from driver.api.deps import StoreDep, watch_database
 from driver.api.errors import NotFound, documented
-from driver.schemas import INT64_MAX, LogEntry, LogPage, LogQuery, Statistics, StatsReset
+from driver.contract.schemas import INT64_MAX, LogEntry, LogPage, LogQuery, Statistics, StatsReset
 from driver.store import LogFilter
 
 router = APIRouter(tags=["log"])

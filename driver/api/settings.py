@@ -6,7 +6,13 @@ from fastapi import APIRouter, Depends
 
 from driver.api.deps import Context, SettingsDep, watch_database
 from driver.api.views import settings_view
-from driver.schemas import AuthUpdate, JiraSettingsUpdate, LogSettingsBody, Settings, UpdateSettingsBody
+from driver.contract.schemas import (
+    AuthUpdate,
+    JiraSettingsUpdate,
+    LogSettingsBody,
+    Settings,
+    UpdateSettingsBody,
+)
 
 router = APIRouter(tags=["settings"], dependencies=[Depends(watch_database)])
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path
 
 from driver.api.deps import Context
 from driver.api.errors import NotFound, documented
-from driver.commands import MAX_GUID_LENGTH
-from driver.schemas import TicketView
-from driver.ticket_view import build_view
+from driver.contract.schemas import TicketView
+from driver.model.commands import MAX_GUID_LENGTH
+from driver.model.ticket_view import build_view
 
 router = APIRouter(tags=["tickets"])
 

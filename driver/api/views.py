@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from driver.api.context import DriverContext
+from driver.contract.schemas import FieldInfo, JiraSettings, Settings, TicketRowBody, TicketState
 from driver.errors import ShapeError
-from driver.fields import CUSTOM_TYPES
-from driver.schemas import FieldInfo, JiraSettings, Settings, TicketRowBody, TicketState
-from driver.ticket_config import TicketConfig
-from driver.ticket_table import render_query, table_to_query
+from driver.model.creation_table import render_query, table_to_query
+from driver.model.fields import CUSTOM_TYPES
+from driver.model.request_setup import RequestSetup
 
 
-def ticket_state(ticket: TicketConfig) -> TicketState:
+def ticket_state(ticket: RequestSetup) -> TicketState:
     """The Ticket Creation Table, its Create Query and the field catalog."""
     settings = ticket.settings
     try:

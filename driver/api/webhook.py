@@ -1,4 +1,4 @@
-"""Jira's admin webhook: POST /api/jira/webhook (docs/wire-facts.md §12), handled by driver.sync.
+"""Jira's admin webhook: POST /api/jira/webhook (docs/wire-facts.md §12), handled by driver.sync.service.
 
 Jira must reach it, so it takes no API token even when `[driver] api_token` is set: the
 `X-Hub-Signature` (HMAC-SHA256 of the raw body with `[sync] webhook_secret`) authenticates it, and
@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Request
 
 from driver.api.deps import Context, require_accepting, watch_database
 from driver.api.errors import ApiError, BadRequest, TooLarge, documented
-from driver.jira_sync import MAX_WEBHOOK_BYTES, WebhookBody
-from driver.schemas import WebhookAnswer
-from driver.sync import WebhookRefused
+from driver.contract.schemas import WebhookAnswer
+from driver.sync.rules import MAX_WEBHOOK_BYTES, WebhookBody
+from driver.sync.service import WebhookRefused
 
 router = APIRouter(tags=["sync"])
 

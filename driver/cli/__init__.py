@@ -1,8 +1,9 @@
 """The `jira-driver` command line: one sub-command per job, thin handlers, heavy imports deferred.
 
 Each sub-command's handler is a module of this package (driver.cli.send, .parse, .run ...): it reads
-the arguments, calls the logic where it lives (driver.api_client, driver.dry_run, driver.service,
-driver.jira_client, driver.demo, jira_sim.cli) and prints. Exit statuses: driver.cli.exit_codes
+the arguments, calls the logic where it lives (driver.contract.client, driver.model.dry_run,
+driver.service.process, driver.jira.client, driver.demo, jira_sim.cli) and prints.
+Exit statuses: driver.cli.exit_codes
 (0 success, 1 the job failed, 2 bad input or configuration, nothing changed, 3 the driver, or Jira
 for `check`, cannot be reached, 130 interrupted). stdout carries the command's result; diagnostics
 go to stderr, one line per error.
@@ -20,8 +21,8 @@ from driver import __version__
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import DEFAULT_CONFIG_FILE, Config, load_config
+from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
-from driver.schemas import LogStatus
 
 Handler = Callable[[argparse.Namespace, Config], int]
 

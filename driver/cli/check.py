@@ -13,12 +13,12 @@ import ssl
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.schemas import CheckResult
+from driver.contract.schemas import CheckResult
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver check`."""
-    from driver.jira_client import JiraClient, check
+    from driver.jira.client import JiraClient, check
 
     async def run() -> tuple[CheckResult, bool]:
         client = JiraClient.from_config(config.jira)

@@ -7,11 +7,11 @@ import argparse
 import json
 from typing import Any
 
-from driver.api_client import LOG_PAGE_MAX, DriverClient
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import ask_driver, format_table, say
 from driver.config import Config
-from driver.schemas import LogEntry
+from driver.contract.client import LOG_PAGE_MAX, DriverClient
+from driver.contract.schemas import LogEntry
 
 LOG_COLUMNS = (
     "id",

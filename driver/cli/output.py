@@ -7,9 +7,9 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
 from driver.cli.exit_codes import ExitCode
 from driver.config import Config
+from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """`jira-driver parse COMMAND`: show, as JSON, what an Advanced command would send, without sending.
 
-For people writing automation scripts. stdout is the dry run of driver.dry_run as one JSON object
+For people writing automation scripts. stdout is the dry run of driver.model.dry_run as one JSON object
 (indent 2); notes about bodies made safe (cut summaries, label spaces) go to stderr as `note: ...`.
 
 The Ticket Creation Table and field catalog come from the driver's database when it has them,
@@ -21,13 +21,11 @@ from pathlib import Path
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.dry_run import DryRunResult, build_dry_run
+from driver.contract.schemas import DryRun
 from driver.errors import CommandError, ShapeError
-from driver.fields import FieldCatalog
-from driver.lifecycle import LifecycleSettings
-from driver.schemas import DryRun
-from driver.ticket_requests import RequestSettings
-from driver.ticket_table import TicketTable, seed_table
+from driver.model.creation_table import TicketTable, seed_table
+from driver.model.dry_run import DryRunResult, build_dry_run
+from driver.model.fields import FieldCatalog
 
 
 class UnreadableDatabase(Exception):
@@ -74,12 +72,10 @@ def caret_message(text: str, error: CommandError) -> str:
 def dry_run(text: str, config: Config) -> DryRunResult:
     """The dry run of a command with this configuration's stored (or seeded) ticket model.
 
-    Raises CommandError, ShapeError (driver.dry_run.build_dry_run) and UnreadableDatabase.
+    Raises CommandError, ShapeError (driver.model.dry_run.build_dry_run) and UnreadableDatabase.
     """
     table, catalog = load_ticket_model(config)
-    return build_dry_run(
-        text, table, catalog, RequestSettings.from_config(config), LifecycleSettings.from_config(config)
-    )
+    return build_dry_run(text, table, catalog, config.request_settings(), config.lifecycle_settings())
 
 
 def dry_run_json(result: DryRun) -> str:

@@ -1,7 +1,7 @@
 """`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
 SIGINT/SIGTERM. 0 on a clean stop; 1 when it cannot start (the address is taken, the database
 cannot be opened); 2 when another driver holds the database (one line naming its PID), the database
-file is refused (driver.database_file), a configured value is out of bounds or the TLS set-up of
+file is refused (driver.store.database_file), a configured value is out of bounds or the TLS set-up of
 the configuration cannot be used."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from driver.errors import ConfigError
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
-    from driver.parent_watch import watch_parent_from_env
-    from driver.service import serve, setup_logging
+    from driver.service.parent_watch import watch_parent_from_env
+    from driver.service.process import serve, setup_logging
     from driver.store import DatabaseFileError
 
-    # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.parent_watch)
+    # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.service.parent_watch)
     watch_parent_from_env()
     setup_logging(bool(args.json_logs))
     config_file = config_file_in_use(getattr(args, "config", None))

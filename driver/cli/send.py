@@ -8,11 +8,11 @@ import asyncio
 import sys
 import uuid
 
-from driver.api_client import DriverClient, DriverRejected, DriverUnreachable
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.schemas import AdvancedAccepted, CommandProblem
+from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
+from driver.contract.schemas import AdvancedAccepted, CommandProblem
 
 SEND_ATTEMPTS = 3
 RETRY_DELAY = 0.3

@@ -16,11 +16,11 @@ from driver.config import Config
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver sim`; the driver's configuration is not used."""
-    from driver.parent_watch import watch_parent_from_env
+    from driver.service.parent_watch import watch_parent_from_env
     from jira_sim.cli import serve, settings_from_args
 
     # started by `jira-driver demo`: stop when the demo is gone; done here, as jira_sim must not
-    # import the driver (driver.parent_watch)
+    # import the driver (driver.service.parent_watch)
     watch_parent_from_env()
     try:
         settings = settings_from_args(args)

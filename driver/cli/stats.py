@@ -7,11 +7,11 @@ import argparse
 import json
 from typing import Any
 
-from driver.api_client import DriverClient
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import ask_driver, format_table
 from driver.config import Config
-from driver.schemas import Statistics
+from driver.contract.client import DriverClient
+from driver.contract.schemas import Statistics
 
 
 def stats_json(stats: Statistics) -> dict[str, Any]:

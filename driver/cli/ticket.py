@@ -14,9 +14,9 @@ from datetime import datetime
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import ask_driver, format_table, say
-from driver.commands import MAX_GUID_LENGTH
 from driver.config import Config
-from driver.schemas import CurrentTicket, TicketView
+from driver.contract.schemas import CurrentTicket, TicketView
+from driver.model.commands import MAX_GUID_LENGTH
 
 NONE = "-"
 
@@ -88,7 +88,7 @@ def view_text(view: TicketView) -> str:
 
 
 def guid_problem(guid: str) -> str | None:
-    """Why this text cannot be a GUID (as driver.commands takes them), or None."""
+    """Why this text cannot be a GUID (as driver.model.commands takes them), or None."""
     if not guid:
         return "the GUID is empty"
     if len(guid) > MAX_GUID_LENGTH:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from driver.api_client import driver_url
 from driver.cli.exit_codes import ExitCode
 from driver.config import Config
+from driver.contract.client import driver_url
 
 
 def main(args: argparse.Namespace, config: Config) -> int:

@@ -41,7 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from driver.api_client import DriverClient  # noqa: E402
+from driver.contract.client import DriverClient  # noqa: E402
 from tests.bench.report import print_table, verdict  # noqa: E402
 
 TARGET_INTAKE = 2000.0

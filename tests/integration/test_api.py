@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from driver.schemas import (
+from driver.contract.schemas import (
     AdvancedAccepted,
     DriverStatus,
     ErrorBody,

@@ -18,11 +18,11 @@ import pytest
 import pytest_asyncio
 
 from driver.api import DriverContext, create_app
+from driver.app.settings import RuntimeSettings
 from driver.config import Config, DriverSection, UpdateSection
+from driver.contract.schemas import DriverStatus, ErrorBody, Settings
 from driver.errors import ConfigError
-from driver.runtime_settings import RuntimeSettings
-from driver.schemas import DriverStatus, ErrorBody, Settings
-from driver.service import build
+from driver.service.process import build
 from driver.store import S_AUTH, S_LOG, S_UPDATE, Store
 
 HUGE = 10**30
@@ -195,7 +195,7 @@ async def test_ticket_location_must_be_a_path(
     client, ctx = app_ctx
     refused(await client.put("/api/settings/jira", json={"ticket_location": location}))
     assert ctx.jira.ticket_location == "rest/api/latest/issue"
-    assert ctx.engine.ticket.settings.ticket_location == "rest/api/latest/issue"
+    assert ctx.engine.setup.settings.ticket_location == "rest/api/latest/issue"
 
 
 async def test_ticket_location_change_reaches_client_and_requests(
@@ -205,7 +205,7 @@ async def test_ticket_location_change_reaches_client_and_requests(
     response = await client.put("/api/settings/jira", json={"ticket_location": " /rest/api/3/issue/ "})
     assert response.status_code == 200, response.text
     assert ctx.jira.ticket_location == "rest/api/3/issue"
-    assert ctx.engine.ticket.settings.text_format == "adf"
+    assert ctx.engine.setup.settings.text_format == "adf"
     assert (await settings_of(client)).jira.ticket_location == "rest/api/3/issue"
 
 
@@ -213,12 +213,12 @@ async def test_two_rows_for_one_field_are_refused_whole(
     app_ctx: tuple[httpx.AsyncClient, DriverContext],
 ) -> None:
     client, ctx = app_ctx
-    table = ctx.engine.ticket.table
+    table = ctx.engine.setup.table
     state = (await client.get("/api/ticket")).json()
     rows = state["rows"] + [dict(state["rows"][0], value="again")]
     error = refused(await client.put("/api/ticket/rows", json={"rows": rows}))
     assert error.error.startswith("invalid row:")
-    assert ctx.engine.ticket.table is table
+    assert ctx.engine.setup.table is table
 
 
 async def test_the_schema_says_400_and_states_the_bounds(
@@ -244,7 +244,7 @@ async def test_a_change_the_database_refuses_is_not_applied(
 ) -> None:
     client, ctx = app_ctx
     before = await settings_of(client)
-    table = ctx.engine.ticket.table
+    table = ctx.engine.setup.table
     body = {"max_updates": 2, "interval_seconds": 10, "scope": "global"}
     lock = sqlite3.connect(str(ctx.store.path), isolation_level=None)
     try:
@@ -261,7 +261,7 @@ async def test_a_change_the_database_refuses_is_not_applied(
         assert ctx.engine.limiter.max_updates == before.update.max_updates
         assert ctx.jira.ticket_location == "rest/api/latest/issue"
         assert ctx.jira.credentials.mode == before.jira.auth_mode
-        assert ctx.engine.ticket.table is table
+        assert ctx.engine.setup.table is table
         # the engine is idle (not even started here): the status says what the API met
         status = DriverStatus.model_validate((await client.get("/api/status")).json())
         assert status.database == "unavailable"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver.schemas import DriverStatus, LogPage, Settings
+from driver.contract.schemas import DriverStatus, LogPage, Settings
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 

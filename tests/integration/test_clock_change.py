@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from driver.config import SyncSection
-from driver.schemas import LogStatus
-from driver.sync import Sync
+from driver.contract.schemas import LogStatus
+from driver.sync.service import Sync
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_until
@@ -113,7 +113,7 @@ async def test_the_resolve_hold_ends_on_the_timer(
     engine_factory: Factory, sim: SimProcess, clock: FakeClock
 ) -> None:
     h = engine_factory(sim.url, clock=clock)
-    h.engine.ticket.lifecycle = replace(h.engine.ticket.lifecycle, resolve_hold=timedelta(seconds=5))
+    h.engine.setup.lifecycle = replace(h.engine.setup.lifecycle, resolve_hold=timedelta(seconds=5))
     await h.start()
     key = await created(h, "CL-HOLD")
     (resolve,) = await h.send("CL-HOLD|RESOLVE|comment;cleared|")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from driver.schemas import LogPage
+from driver.contract.schemas import LogPage
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 

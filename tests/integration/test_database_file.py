@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 
-from driver import database_file
-from driver.commands import Action
-from driver.database_file import PROBE_ALWAYS, FileState, marker_path
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogType
-from driver.store import DatabaseFileError, Store, read_ticket_state
+from driver.contract.schemas import LogType
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry
+from driver.store import DatabaseFileError, Store, database_file, read_ticket_state
+from driver.store.database_file import PROBE_ALWAYS, FileState, marker_path
 from tests.fixtures.driver import DriverProcess
 
 EXIT_BAD_INPUT = 2

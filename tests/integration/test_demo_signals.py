@@ -2,7 +2,7 @@
 
 Each test starts the real demo (its children are real processes on loopback), waits until both
 children listen, ends the demo one way (SIGHUP, SIGINT, SIGTERM; SIGKILL, where only the watched
-pipe of driver.parent_watch can tell them; the terminal closed under the TUI, in tmux), then
+pipe of driver.service.parent_watch can tell them; the terminal closed under the TUI, in tmux), then
 waits, with a deadline, for the children to be gone and their ports to be free again.
 Linux only: the children and their sockets are found through /proc.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from driver import parent_watch
 from driver.demo import Child, start_watchdog, sweep_stale_state_dirs
+from driver.service import parent_watch
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes through /proc")

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.jira_client import Credentials
-from driver.schemas import JiraState, LogStatus
+from driver.contract.schemas import JiraState, LogStatus
+from driver.jira.client import Credentials
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.waiting import wait_until
 
@@ -484,9 +484,9 @@ async def test_rows_merged_into_a_retry_are_not_lost(
 async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import driver.dispatch as dispatch_module
-    import driver.recording as recording_module
-    from driver import ticket_requests
+    import driver.sending.planning as dispatch_module
+    import driver.sending.recording as recording_module
+    from driver.model import requests as ticket_requests
 
     real_plan = ticket_requests.plan_requests
     real_settle = recording_module.Recorder._settle_updated  # noqa: SLF001

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.exactly_once import exact_match
-from driver.schemas import LogStatus
-from driver.ticket_requests import stamp_jql
+from driver.contract.schemas import LogStatus
+from driver.model.requests import stamp_jql
+from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.waiting import wait_for
 

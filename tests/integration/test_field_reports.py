@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from driver.contract.schemas import LogStatus
 from driver.errors import CommandError
-from driver.exactly_once import exact_match
-from driver.fields import FieldCatalog, FieldDef, FieldType
-from driver.schemas import LogStatus
-from driver.shaping import utf16_len
-from driver.ticket_requests import legacy_stamp_label, stamp_jql, stamp_label, stamp_value
+from driver.model.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.requests import legacy_stamp_label, stamp_jql, stamp_label, stamp_value
+from driver.model.shaping import utf16_len
+from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import EngineHarness
 
 Factory = Callable[..., EngineHarness]
@@ -51,7 +51,7 @@ def issue(sim: Any, key: str) -> Any:
 
 def engine(factory: Factory, sim: Any, **options: Any) -> EngineHarness:
     h = factory(sim.url, probe_delay=0.05, timeout=0.5, **options)
-    h.engine.ticket.catalog = CATALOG
+    h.engine.setup.catalog = CATALOG
     return h
 
 
@@ -211,7 +211,7 @@ async def test_an_update_of_labels_keeps_the_stamp(
         assert fields["labels"] == [stamp_label("L 1")]
     # Should the database lose the link, the stamp still finds the ticket.
     found = await h.jira.search_by_stamp(stamp_jql("L 1", guid_field), [guid_field or "labels"])
-    settings = h.engine.ticket.settings
+    settings = h.engine.setup.settings
     assert exact_match("L 1", found, settings.guid_field, settings.guid_label_prefix).key == key
 
 

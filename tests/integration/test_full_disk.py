@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import httpx
 
-from driver.schemas import LogStatus
+from driver.contract.schemas import LogStatus
 from tests.fixtures.driver import EngineHarness
 from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_until

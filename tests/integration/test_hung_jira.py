@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import httpx
 
-from driver.schemas import JiraState, LogStatus
+from driver.contract.schemas import JiraState, LogStatus
 from tests.fixtures.driver import EngineHarness
 from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_until

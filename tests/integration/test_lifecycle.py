@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.api_client import guid_path
+from driver.contract.client import guid_path
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from driver.service import listening_socket
+from driver.service.process import listening_socket
 
 
 async def test_accepted_connections_get_tcp_nodelay() -> None:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from driver.commands import Action
-from driver.database_file import marker_path
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogType
+from driver.contract.schemas import LogType
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry
 from driver.store import Store
+from driver.store.database_file import marker_path
 from tests.fixtures.driver import DriverProcess
 
 EXIT_FAILED = 1
@@ -26,7 +26,7 @@ EXIT_BAD_INPUT = 2
 
 
 def lock_path(db: Path) -> Path:
-    """The lock file beside the database (driver.database_file.lock_path)."""
+    """The lock file beside the database (driver.store.database_file.lock_path)."""
     return db.with_name(db.name + ".lock")
 
 

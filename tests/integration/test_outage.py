@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from driver.schemas import JiraState, LogStatus
+from driver.contract.schemas import JiraState, LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.proxy import free_port
 from tests.fixtures.sim import SimProcess

@@ -69,9 +69,9 @@ def test_database_without_ticket_state_falls_back_to_the_seed(tmp_path: Path) ->
 
 
 def test_uses_the_stored_table_and_catalog(tmp_path: Path) -> None:
-    from driver.fields import FieldCatalog, FieldDef, FieldType
+    from driver.model.creation_table import add_row, seed_table
+    from driver.model.fields import FieldCatalog, FieldDef, FieldType
     from driver.store import S_CATALOG, S_TICKET_TABLE, Store
-    from driver.ticket_table import add_row, seed_table
 
     severity = FieldDef("customfield_10010", "Alarm Severity", FieldType.OPTION)
     catalog = FieldCatalog.system().with_field(severity)
@@ -121,8 +121,8 @@ def _store_ticket_model(db: Path, table: dict[str, Any], catalog: list[dict[str,
 
 def _with_count_field(value: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """A stored seed table plus a Number field row holding `value`, written as a driver would."""
-    from driver.fields import FieldCatalog, FieldDef, FieldType
-    from driver.ticket_table import seed_table
+    from driver.model.creation_table import seed_table
+    from driver.model.fields import FieldCatalog, FieldDef, FieldType
 
     count = FieldDef("customfield_10020", "Alarm Count", FieldType.NUMBER)
     table = seed_table("OPS", "Task").model_dump(mode="json")

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from driver.commands import Action
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogStatus, LogType
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry
 from driver.store import LogFilter, Store
 from tests.fixtures.driver import DriverProcess
 

@@ -4,7 +4,7 @@ is moved out at the next start.
 Reproduction from the report: a password set by PUT /api/settings/auth (the TUI's Authentication
 dialog) was stored in plain text in a database file created world-readable. The database (and its
 -wal/-shm) is 0600 now (test_database_file.py), and the secret lives in `<database>.secret`, 0600,
-beside it (driver.secret_file).
+beside it (driver.store.secret_file).
 """
 
 from __future__ import annotations

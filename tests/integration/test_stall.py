@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.schemas import LogStatus
+from driver.contract.schemas import LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_for

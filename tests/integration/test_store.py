@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from driver.commands import Action
-from driver.jobs import JobPayload, NewEntry, TicketRecord
-from driver.schemas import LogStatus, LogType, StatsReset
+from driver.contract.schemas import LogStatus, LogType, StatsReset
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry, TicketRecord
 from driver.store import LogFilter, Store, read_ticket_state
 
 
@@ -147,8 +147,8 @@ def test_read_ticket_state_without_db(tmp_path: Path) -> None:
 
 
 def test_read_ticket_state_returns_stored_table_and_catalog(tmp_path: Path) -> None:
-    from driver.fields import FieldCatalog, FieldDef, FieldType
-    from driver.ticket_table import seed_table
+    from driver.model.creation_table import seed_table
+    from driver.model.fields import FieldCatalog, FieldDef, FieldType
 
     store = Store(tmp_path / "t.db")
     table = seed_table("NET", "Bug")

@@ -22,11 +22,11 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driver.alarm_state import RowFacts, alarm_row
-from driver.api_client import DriverClient, DriverRejected, guid_path
-from driver.commands import Action, escape
-from driver.jobs import JobPayload, NewEntry, TicketRecord
-from driver.schemas import LogStatus, LogType, TicketView
+from driver.contract.client import DriverClient, DriverRejected, guid_path
+from driver.contract.schemas import LogStatus, LogType, TicketView
+from driver.model.alarm_state import RowFacts, alarm_row
+from driver.model.commands import Action, escape
+from driver.model.jobs import JobPayload, NewEntry, TicketRecord
 from driver.store import Store
 from tests.fixtures.driver import DriverProcess
 

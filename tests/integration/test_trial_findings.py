@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from driver.config import load_config
+from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
-from driver.schemas import LogStatus
-from driver.ticket_requests import stamp_label
+from driver.model.requests import stamp_label
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.sim import SimProcess
 

@@ -134,14 +134,14 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
 
     The one place the TUI tests are wired to the driver's internals: the configuration a
     `driver.ini` would give (real SQLite file in tmp_path, [jira] on sim_url as admin/admin, fast
-    retries), `driver.service.build(config)`, the start-up `serve` does (load, Jira metadata,
+    retries), `driver.service.process.build(config)`, the start-up `serve` does (load, Jira metadata,
     engine), and `driver.api.create_app(ctx)` behind an httpx.ASGITransport. `ini` adds or
     overrides keys: {"update": {"max_updates": "1"}}. Everything is stopped at teardown.
     """
     from driver.api import create_app
+    from driver.app.metadata import detect, refresh_catalog
     from driver.errors import JiraError
-    from driver.jira_metadata import detect, refresh_catalog
-    from driver.service import build
+    from driver.service.process import build
 
     contexts: list[Any] = []
     counter = itertools.count(1)
@@ -168,9 +168,9 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
         contexts.append(ctx)
         engine = ctx.engine
         engine.load()
-        await detect(ctx.jira, engine.ticket, engine.health)
+        await detect(ctx.jira, engine.setup, engine.health)
         with contextlib.suppress(JiraError):
-            await refresh_catalog(ctx.jira, engine.ticket, ctx.store, engine.health)
+            await refresh_catalog(ctx.jira, engine.setup, ctx.store, engine.health)
             engine.mark_ok()
         engine.start()
         transport = httpx.ASGITransport(app=create_app(ctx))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driver.schemas import (
+from driver.contract.schemas import (
     AcceptedCommand,
     AddField,
     AdvancedAccepted,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from driver.commands import Action
-from driver.jobs import JobPayload, NewEntry
-from driver.schemas import LogStatus, LogType
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry
 from driver.store import LogFilter, Store
 from tests.ui.fake_driver import FakeDriver
 

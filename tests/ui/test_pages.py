@@ -18,7 +18,7 @@ from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TextArea
 
-from driver.schemas import LogStatus, Settings, Statistics, TicketState, UpdateSettings
+from driver.contract.schemas import LogStatus, Settings, Statistics, TicketState, UpdateSettings
 from tests.fixtures.driver import DriverProcess
 from tests.ui.conftest import Condition, InProcessDriver, press_together, settle, wait_for
 from ui.app import JiraDriverApp

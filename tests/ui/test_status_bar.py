@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from driver.schemas import DriverStatus, JiraState
+from driver.contract.schemas import DriverStatus, JiraState
 from ui.widgets.status_bar import describe
 
 

@@ -1,4 +1,4 @@
-"""An alarm's state from its GUID's log rows: the table of driver.alarm_state, and which row counts."""
+"""An alarm's state from its GUID's log rows: the table of driver.model.alarm_state, and which row counts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.alarm_state import ALARM_STATES, Alarm, RowFacts, alarm_row, alarm_state, speaks_for_the_alarm
-from driver.schemas import LogStatus, LogType
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.alarm_state import (
+    ALARM_STATES,
+    Alarm,
+    RowFacts,
+    alarm_row,
+    alarm_state,
+    speaks_for_the_alarm,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OPEN = (LogStatus.PENDING, LogStatus.DEFERRED)

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from driver.api_client import DriverClient, DriverRejected, DriverUnreachable, driver_url
 from driver.config import load_config
-from driver.schemas import CommandProblem
+from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable, driver_url
+from driver.contract.schemas import CommandProblem
 
 
 def _client(handler: httpx.MockTransport) -> DriverClient:

@@ -6,7 +6,7 @@ from driver.cli.exit_codes import ExitCode
 from driver.cli.log import LOG_COLUMNS, log_row_json
 from driver.cli.output import format_table
 from driver.cli.send import describe_problem
-from driver.schemas import CommandProblem, LogEntry
+from driver.contract.schemas import CommandProblem, LogEntry
 
 
 def test_the_exit_codes_are_the_documented_numbers() -> None:

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driver.commands import (
+from driver.errors import CommandError
+from driver.model.commands import (
     ACTIONS,
     MAX_GUID_LENGTH,
     Action,
@@ -23,8 +24,7 @@ from driver.commands import (
     render,
     resolve,
 )
-from driver.errors import CommandError
-from driver.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.fields import FieldCatalog, FieldDef, FieldType
 
 CATALOG = FieldCatalog.system().with_field(FieldDef("customfield_10010", "Alarm Severity", FieldType.OPTION))
 
@@ -273,8 +273,9 @@ def test_fuzz_values_of_known_fields(field: str, value: str) -> None:
 
 def test_the_pure_modules_import_no_io_library() -> None:
     code = (
-        "import sys, driver.commands, driver.fields, driver.shaping, driver.ticket_table, "
-        "driver.ticket_requests\n"
+        "import sys, driver.model.commands, driver.model.fields, driver.model.shaping, "
+        "driver.model.creation_table, "
+        "driver.model.requests\n"
         "heavy = ('httpx', 'sqlite_utils', 'fastapi', 'textual', 'uvicorn'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )

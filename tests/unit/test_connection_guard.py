@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.connection_guard import FD_RESERVE, RepeatFilter, connection_budget, quiet_accept_errors
+from driver.service.connection_guard import FD_RESERVE, RepeatFilter, connection_budget, quiet_accept_errors
 
 
 class Clock:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from driver.cli.parse import caret_message, dry_run, dry_run_json
-from driver.commands import parse, render
 from driver.config import Config, load_config
 from driver.errors import CommandError
+from driver.model.commands import parse, render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "advanced-commands.md"
 _FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)\n?^```[ \t]*$", re.MULTILINE | re.DOTALL)

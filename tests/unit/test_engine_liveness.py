@@ -20,10 +20,10 @@ from typing import Any, Literal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from driver.engine import Engine
+from driver.app.intake import Line, accept_lines
+from driver.contract.schemas import LogStatus
 from driver.errors import JiraRateLimited, JiraRetryable, JiraUnavailable
-from driver.intake import Line, accept_lines
-from driver.jira_answers import (
+from driver.model.answers import (
     Answer,
     CreatedIssue,
     FoundIssue,
@@ -32,11 +32,11 @@ from driver.jira_answers import (
     JiraComment,
     JiraUser,
 )
-from driver.limiter import UpdateLimiter
-from driver.schemas import LogStatus
+from driver.model.creation_table import seed_table
+from driver.model.request_setup import RequestSetup
+from driver.sending.engine import Engine
+from driver.sending.limiter import UpdateLimiter
 from driver.store import LogFilter, Store
-from driver.ticket_config import TicketConfig
-from driver.ticket_table import seed_table
 
 TIMER_SLACK = 0.2
 """Seconds a worker may sleep past the moment it waits for (event loop timer latency, a loaded host)."""
@@ -146,7 +146,7 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
             store,
             jira,
             UpdateLimiter(0, 60),
-            TicketConfig(table=seed_table("OPS", "Task"), catalog_loaded=True),
+            RequestSetup(table=seed_table("OPS", "Task"), catalog_loaded=True),
             max_retries=50,
             retry_base=0.001,
             retry_cap=0.01,
@@ -179,7 +179,7 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
         lines += [
             Line(0, f"G{n % guids}|" + actions[(n // guids) % 3].format(n=n) + "|") for n in range(updates)
         ]
-        jobs = accept_lines(lines, engine.ticket, store, engine.submit)
+        jobs = accept_lines(lines, engine.setup, store, engine.submit)
         deadline = time.monotonic() + 20
         while store.counts() != (0, 0):
             assert time.monotonic() < deadline, f"rows left open: {store.counts()}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from driver.fields import (
+from driver.model.fields import (
     CUSTOM_TYPES,
     SYSTEM_FIELDS,
     FieldCatalog,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.intake import split_lines
+from driver.app.intake import split_lines
 
 BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """Every character but \\n that str.splitlines (Unicode line-break classes) breaks on."""

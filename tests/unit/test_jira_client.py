@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraRetryable, JiraUnavailable
-from driver.jira_client import (
+from driver.jira.client import (
     BasicAuth,
     BearerAuth,
     Credentials,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driver.contract.schemas import JiraState
 from driver.errors import JiraRateLimited
-from driver.jira_health import PACE_CEILING, JiraHealth
-from driver.schemas import JiraState
+from driver.jira.health import PACE_CEILING, JiraHealth
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

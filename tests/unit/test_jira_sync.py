@@ -16,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from driver.jira_answers import IssueState, JiraUser
-from driver.jira_sync import (
+from driver.model.answers import IssueState, JiraUser
+from driver.model.jobs import TicketRecord
+from driver.model.requests import stamp_label, stamp_value
+from driver.sync.rules import (
     EVENT_CLOCK_SKEW,
     POLL_MARGIN_MINUTES,
     POLL_MAX_MINUTES,
@@ -36,8 +38,6 @@ from driver.jira_sync import (
     stamp_owner,
     webhook_change,
 )
-from driver.jobs import TicketRecord
-from driver.ticket_requests import stamp_label, stamp_value
 from jira_sim.webhooks import signature as sim_signature
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from driver.limiter import Pauses, UpdateLimiter, backoff_seconds
+from driver.jira.backoff import Pauses, backoff_seconds
+from driver.sending.limiter import UpdateLimiter
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driver.commands import Action
-from driver.delivery import Delivery
-from driver.dispatch import Work, WorkKind
+from driver.contract.schemas import LogStatus, LogType
 from driver.errors import JiraUnavailable, StampAmbiguous
-from driver.jira_answers import FoundIssue
-from driver.jobs import Job, JobPayload
-from driver.schemas import LogStatus, LogType
+from driver.model.answers import FoundIssue
+from driver.model.commands import Action
+from driver.model.jobs import Job, JobPayload
+from driver.model.requests import RequestSettings, stamp_label
+from driver.sending.delivery import Delivery
+from driver.sending.planning import Work, WorkKind
 from driver.store import Store
-from driver.ticket_requests import RequestSettings, stamp_label
 
 
 class SearchOnly:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driver.errors import ShapeError
-from driver.fields import FieldDef, FieldType
-from driver.shaping import (
+from driver.model.fields import FieldDef, FieldType
+from driver.model.shaping import (
     TextFormat,
     adf_to_text,
     canonical,

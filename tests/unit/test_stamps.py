@@ -14,10 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driver.exactly_once import exact_match
-from driver.jira_answers import FoundIssue
-from driver.shaping import utf16_len
-from driver.ticket_requests import (
+from driver.model.answers import FoundIssue
+from driver.model.requests import (
     MAX_LABEL,
     MAX_TEXT_FIELD,
     STAMP_BATCH,
@@ -28,6 +26,8 @@ from driver.ticket_requests import (
     stamp_value,
     stamps_jql,
 )
+from driver.model.shaping import utf16_len
+from driver.sending.exactly_once import exact_match
 from jira_sim.data import DEFAULT_PRIORITY, Catalog, Issue, Store, now
 from jira_sim.jql import compile_query
 from jira_sim.search import build_fields, functions_for, lookup

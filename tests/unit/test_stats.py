@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from driver.schemas import StatsReset
-from driver.stats import day_of, previous_day, reset_plan, summarize
+from driver.contract.schemas import StatsReset
+from driver.model.statistics import day_of, previous_day, reset_plan, summarize
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.commands import Action, ResolvedCommand
-from driver.fields import FieldCatalog, FieldDef, FieldType
-from driver.jobs import command_from_json, command_to_json
+from driver.model.commands import Action, ResolvedCommand
+from driver.model.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.jobs import command_from_json, command_to_json
 
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driver.commands import Action, ResolvedCommand, parse_command
 from driver.config import Config
 from driver.errors import CommandError
-from driver.fields import FieldCatalog, FieldDef, FieldType
-from driver.shaping import utf16_len
-from driver.ticket_requests import (
+from driver.model.commands import Action, ResolvedCommand, parse_command
+from driver.model.creation_table import Mode, add_row, query_to_table, seed_table, set_mode
+from driver.model.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.requests import (
     KEY_PLACEHOLDER,
     MAX_LABEL,
     MAX_SUMMARY,
@@ -37,7 +37,7 @@ from driver.ticket_requests import (
     stamp_label,
     stamp_value,
 )
-from driver.ticket_table import Mode, add_row, query_to_table, seed_table, set_mode
+from driver.model.shaping import utf16_len
 
 CATALOG = FieldCatalog.system().with_field(FieldDef("customfield_10101", "Alarm GUID", FieldType.STRING))
 TABLE = seed_table("OPS", "Task")
@@ -295,7 +295,7 @@ def test_settings_from_config() -> None:
             "update": {"protected_fields": "assignee, reporter"},
         }
     )
-    assert RequestSettings.from_config(config) == RequestSettings(
+    assert config.request_settings() == RequestSettings(
         ticket_location="rest/api/3/issue",
         user_style="cloud",
         text_format="adf",
@@ -303,9 +303,9 @@ def test_settings_from_config() -> None:
         guid_label_prefix="dm-",
         protected_fields=("assignee", "reporter"),
     )
-    default = RequestSettings.from_config(Config())
+    default = Config().request_settings()
     assert (default.user_style, default.text_format) == ("datacenter", "plain")
-    assert RequestSettings.from_config(Config(), user_style="cloud").user_style == "cloud"
+    assert Config().request_settings(user_style="cloud").user_style == "cloud"
 
 
 # --- issue 10: empty values on CREATE, the stamp kept on UPDATE, lengths in UTF-16 units -----

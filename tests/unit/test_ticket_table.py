@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from driver.errors import QueryError, ShapeError
-from driver.fields import SYSTEM_FIELDS, FieldCatalog, FieldDef, FieldType
-from driver.shaping import TextFormat, UserStyle, compact_json, same_json
-from driver.ticket_table import (
+from driver.model.creation_table import (
     SEED_SUMMARY,
     Mode,
     TicketRow,
@@ -32,6 +30,8 @@ from driver.ticket_table import (
     table_to_query,
     toggle_mode,
 )
+from driver.model.fields import SYSTEM_FIELDS, FieldCatalog, FieldDef, FieldType
+from driver.model.shaping import TextFormat, UserStyle, compact_json, same_json
 
 SEVERITY = FieldDef("customfield_10010", "Alarm Severity", FieldType.OPTION)
 CATALOG = FieldCatalog.system().with_field(SEVERITY)

@@ -1,5 +1,5 @@
-"""A GUID's ticket view: built from the store's records (driver.ticket_view), printed by
-`jira-driver ticket` (driver.cli.ticket), addressed by the API client (driver.api_client.guid_path)."""
+"""A GUID's ticket view: built from the store's records (driver.model.ticket_view), printed by
+`jira-driver ticket` (driver.cli.ticket), addressed by the API client (driver.contract.client.guid_path)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.alarm_state import GuidRows, RowFacts
-from driver.api_client import guid_path
 from driver.cli.ticket import guid_problem, view_text
-from driver.jobs import HistoryEntry, TicketRecord
-from driver.schemas import LogStatus, LogType, TicketView
-from driver.ticket_view import build_view
+from driver.contract.client import guid_path
+from driver.contract.schemas import LogStatus, LogType, TicketView
+from driver.model.alarm_state import GuidRows, RowFacts
+from driver.model.jobs import HistoryEntry, TicketRecord
+from driver.model.ticket_view import build_view
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NO_ROWS = GuidRows(latest=None, alarm=None, open_rows=0)

@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from driver.commands import Action
-from driver.delivery import Delivery
-from driver.dispatch import Work, WorkKind
+from driver.contract.schemas import LogStatus, LogType
 from driver.errors import JiraNotReached, JiraRejected, JiraRetryable
-from driver.jira_answers import (
+from driver.model.answers import (
     Answer,
     CreatedIssue,
     FoundIssue,
@@ -24,11 +22,13 @@ from driver.jira_answers import (
     JiraComment,
     JiraUser,
 )
-from driver.jobs import Job, JobPayload
-from driver.schemas import LogStatus, LogType
+from driver.model.commands import Action
+from driver.model.jobs import Job, JobPayload
+from driver.model.requests import RequestSettings
+from driver.model.transitions import MARKER_PROPERTY, Target, marker
+from driver.sending.delivery import Delivery
+from driver.sending.planning import Work, WorkKind
 from driver.store import Store
-from driver.ticket_requests import RequestSettings
-from driver.transitions import MARKER_PROPERTY, Target, marker
 
 DONE = Target("category", "done")
 ME = JiraUser(frozenset({"name:admin"}), "Administrator")

@@ -10,13 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.commands import Action
-from driver.jira_answers import IssueTransition, ScreenField
-from driver.jobs import JobPayload, NewEntry, TicketRecord
-from driver.lifecycle import Course, LifecycleSettings, course, hold_until
-from driver.schemas import LogStatus, LogType
-from driver.store import Store
-from driver.transitions import (
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.answers import IssueTransition, ScreenField
+from driver.model.commands import Action
+from driver.model.jobs import JobPayload, NewEntry, TicketRecord
+from driver.model.lifecycle import Course, LifecycleSettings, course, hold_until
+from driver.model.transitions import (
     Target,
     TransitionCache,
     TransitionRefused,
@@ -24,6 +23,7 @@ from driver.transitions import (
     no_transition_reason,
     transition_request,
 )
+from driver.store import Store
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RESOLVE_SCREEN = {"resolution": ScreenField("resolution", "Resolution", True, ("Fixed", "Won't Fix", "Done"))}

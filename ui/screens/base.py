@@ -6,7 +6,7 @@ from textual import on
 from textual.containers import Container
 from textual.worker import Worker, WorkerState
 
-from driver.schemas import DriverStatus
+from driver.contract.schemas import DriverStatus
 from ui.client import DriverApi
 from ui.messages import DriverCallFailed
 from ui.mutations import Change, MutationQueue

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from driver.schemas import (
+from driver.contract.schemas import (
     AuthUpdate,
     CommandProblem,
     JiraSettings,

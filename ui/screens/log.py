@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
-from driver.schemas import DriverStatus, LogEntry, LogPage, LogStatus, LogType
+from driver.contract.schemas import DriverStatus, LogEntry, LogPage, LogStatus, LogType
 from ui.client import DriverApi
 from ui.mutations import MutationQueue
 from ui.screens.base import DriverPage

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
-from driver.schemas import Counter, DriverStatus, Statistics, StatsReset
+from driver.contract.schemas import Counter, DriverStatus, Statistics, StatsReset
 from ui.client import DriverApi
 from ui.messages import CountersReset
 from ui.mutations import MutationQueue

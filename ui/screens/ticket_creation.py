@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Label, Static, TextArea
 
-from driver.schemas import AddField, LogEntry, LogStatus, QueryProblem, TicketRowBody, TicketState
+from driver.contract.schemas import AddField, LogEntry, LogStatus, QueryProblem, TicketRowBody, TicketState
 from ui.client import DriverApi, DriverRejected
 from ui.messages import TicketExecuted
 from ui.mutations import MutationQueue

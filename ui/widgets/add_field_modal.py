@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from driver.schemas import AddField, FieldInfo
+from driver.contract.schemas import AddField, FieldInfo
 
 _CUSTOM_ID = re.compile(r"^customfield_\d+$")
 MODES = [("Included", "Included"), ("Excluded", "Excluded")]

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from driver.schemas import AuthMode, AuthUpdate, JiraSettings
+from driver.contract.schemas import AuthMode, AuthUpdate, JiraSettings
 
 MODE_LABELS: dict[str, str] = {
     "basic": "Username and password / API token",

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from driver.schemas import LogEntry, LogStatus
+from driver.contract.schemas import LogEntry, LogStatus
 
 STATUS_STYLE: dict[LogStatus, str] = {
     LogStatus.PENDING: "bold yellow",

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from driver.schemas import DayCount
+from driver.contract.schemas import DayCount
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 SLOT = 3

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from driver.schemas import DriverStatus, JiraState
+from driver.contract.schemas import DriverStatus, JiraState
 
 
 def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, str]:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from driver.schemas import TicketRowBody
+from driver.contract.schemas import TicketRowBody
 
 COLUMNS = ("Field", "Name", "Type", "Value", "Mode")
 

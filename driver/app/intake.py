@@ -1,0 +1,150 @@
+"""Intake: Advanced command lines and Manual executes become committed log rows (jobs).
+
+The one path by which work enters the driver: the HTTP API, the tests and the demo all call
+`accept_lines` / `accept_manual`. A batch is all or nothing: every line is checked before any is
+stored, and the first bad line raises IntakeError naming it (nothing is queued). The rows are
+committed by the store before the caller acknowledges them, then handed to the sending engine.
+
+What is checked here is what can be known now: the grammar, the field names (against the catalog
+as it stands) and the values' shapes. The request itself is built when it is sent
+(driver.model.jobs), with the catalog and the Jira flavour known then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from driver.contract.schemas import LogType
+from driver.errors import CommandError, DriverError, ShapeError, UnknownFieldError
+from driver.model.commands import Action, parse, parse_command
+from driver.model.creation_table import table_to_query
+from driver.model.jobs import Job, JobPayload, NewEntry
+from driver.model.request_setup import RequestSetup
+from driver.model.requests import make_safe, plan_requests, stamp_create_body
+from driver.store import Store
+
+
+class IntakeError(CommandError):
+    """A command line that is refused; `line` and `position` are 1-based, `table` marks a table fault."""
+
+    def __init__(self, line: int, position: int, reason: str, command: str, *, table: bool = False) -> None:
+        super().__init__(position, reason)
+        self.line = line
+        self.command = command
+        self.table = table
+        where = f"line {line}" if table else f"line {line}, position {position}"
+        what = f"the Ticket Creation Table is invalid: {reason}" if table else reason
+        self.args = (f"{where}: {what}",)
+
+
+class TableError(DriverError):
+    """The Ticket Creation Table does not make a valid create body (a Manual execute is refused)."""
+
+    def __init__(self, error: ShapeError) -> None:
+        self.error = error
+        super().__init__(f"the Ticket Creation Table is invalid: {error}")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One command line of a batch: its 1-based number in the body and its text."""
+
+    number: int
+    text: str
+
+
+def entry_for(line: Line, config: RequestSetup) -> NewEntry:
+    """Check one Advanced command line and make its log row; IntakeError if it is refused."""
+    settings = config.settings
+    try:
+        command = parse_command(line.text, config.catalog, settings.user_style, settings.text_format)
+        if command.action == Action.CREATE:
+            # The table's own values must shape too, or every create would fail at send time.
+            plan_requests(command, config.table, settings, config.catalog)
+    except UnknownFieldError as exc:
+        if config.catalog_loaded:
+            raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
+        # Jira's field list was never loaded (Jira down since the first start): the field may
+        # well exist. The row waits for the list, and is checked again when it is sent.
+        raw = parse(line.text)
+        return NewEntry(LogType.AUTOMATIC, raw.action, raw.guid, JobPayload(text=line.text))
+    except CommandError as exc:
+        raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
+    except ShapeError as exc:
+        raise IntakeError(line.number, 1, str(exc), line.text, table=True) from exc
+    return NewEntry(LogType.AUTOMATIC, command.action, command.guid, JobPayload(text=line.text))
+
+
+def manual_entry(config: RequestSetup) -> NewEntry:
+    """The log row of an Execute: the Create Query as it stands, made safe and stamped with a fresh GUID.
+
+    Raises TableError when the table's values do not shape.
+    """
+    settings = config.settings
+    try:
+        query = table_to_query(config.table, settings.user_style, settings.text_format)
+    except ShapeError as exc:
+        raise TableError(exc) from exc
+    body, notes = make_safe(query)
+    guid = f"manual-{uuid.uuid4().hex[:12]}"
+    stamped = stamp_create_body(body, guid, settings.guid_field, settings.guid_label_prefix)
+    return NewEntry(LogType.MANUAL, Action.CREATE, guid, JobPayload(create=stamped, notes=notes))
+
+
+def check_lines(lines: Sequence[Line], config: RequestSetup) -> list[NewEntry]:
+    """The log rows of a batch, every line checked; IntakeError at the first bad one.
+
+    Pure work on values (the config's parts are replaced whole, never changed in place), so a
+    large batch may be checked on a worker thread while the event loop goes on.
+    """
+    return [entry_for(line, config) for line in lines]
+
+
+def commit(
+    entries: Sequence[NewEntry],
+    store: Store,
+    submit: Callable[[list[Job]], None],
+    max_entries: int = 0,
+    idempotency: tuple[str, str] | None = None,
+) -> list[Job]:
+    """Commit checked rows in one transaction (with their idempotency key), then hand them to the engine."""
+    jobs = store.accept(entries, max_entries, idempotency)
+    submit(jobs)
+    return jobs
+
+
+def accept_lines(
+    lines: Sequence[Line],
+    config: RequestSetup,
+    store: Store,
+    submit: Callable[[list[Job]], None],
+    max_entries: int = 0,
+) -> list[Job]:
+    """Check every line, commit them all in one transaction, hand them to the engine; IntakeError."""
+    return commit(check_lines(lines, config), store, submit, max_entries)
+
+
+def accept_manual(
+    config: RequestSetup, store: Store, submit: Callable[[list[Job]], None], max_entries: int = 0
+) -> Job:
+    """Commit a Manual execute of the Create Query and hand it to the engine; TableError."""
+    jobs = store.accept([manual_entry(config)], max_entries)
+    submit(jobs)
+    return jobs[0]
+
+
+def split_lines(text: str) -> list[Line]:
+    """The non-blank lines of a text/plain body, numbered from 1.
+
+    Only `\n` (and the `\r` of a `\r\n`) ends a line. str.splitlines also breaks on U+2028,
+    U+0085, form feeds and more: a comment holding one would become two commands, the second
+    whatever follows it (an injected CREATE). Every other character is data.
+    """
+    lines: list[Line] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if line.strip():
+            lines.append(Line(number, line))
+    return lines

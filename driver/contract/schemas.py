@@ -1,0 +1,551 @@
+"""The driver's HTTP API bodies: the contract between the driver, the shell commands and the TUI.
+
+This is the only driver module the UI imports. It is pure: pydantic models and enums, no I/O.
+Every route of driver.api takes and returns these models; times are timezone-aware ISO 8601.
+
+Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` when one is set):
+    GET  /api/health                      -> Health              (no auth; liveness)
+    GET  /api/status                      -> DriverStatus        (the TUI polls it every ~0.5 s)
+    POST /api/advanced                    -> 202 AdvancedAccepted | 400 ErrorBody(details=CommandProblem)
+         text/plain: one command per line (blank lines ignored) | AdvancedRequest
+    POST /api/parse                       -> DryRun | 400 ErrorBody(details=CommandProblem)   (no side effect)
+    GET  /api/log?status=&type=&guid=&q=&since=&until=&before_id=&limit=  -> LogPage (newest first)
+    GET  /api/log/{id}                    -> LogEntry (with request/response detail)
+    GET  /api/stats                       -> Statistics
+    POST /api/stats/reset                 -> Statistics          body StatsReset
+    GET  /api/tickets/{guid}              -> TicketView | 404    (the GUID URL-encoded: it may hold /)
+    GET  /api/ticket                      -> TicketState
+    PUT  /api/ticket/rows                 -> TicketState | 400   body TicketRowsUpdate
+    PUT  /api/ticket/query                -> TicketState | 400 ErrorBody(details=QueryProblem)
+                                             body TicketQueryUpdate
+    POST /api/ticket/fields               -> TicketState | 400   body AddField
+    POST /api/execute                     -> 202 LogEntry        (Manual create of the Create Query
+                                             as it stands; ?wait_seconds=N waits up to N s for Jira)
+    GET  /api/settings                    -> Settings
+    PUT  /api/settings/update             -> Settings            body UpdateSettingsBody (UpdateSettings)
+    PUT  /api/settings/log                -> Settings            body LogSettingsBody (LogSettings)
+    PUT  /api/settings/jira               -> Settings            body JiraSettingsUpdate
+    PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
+    POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
+    POST /api/catalog/refresh             -> TicketState | 502   (reload Jira's field list)
+    POST /api/jira/webhook                -> WebhookAnswer | 400 | 401 | 413   (Jira's admin webhook;
+                                             no API token: X-Hub-Signature authenticates it)
+
+Errors: every refusal is an ErrorBody. 400 for a body or parameter that is not valid (a value out of
+the bounds below included: nothing of the change is applied), 401 without the API token, 404 for
+an unknown log row or a GUID the driver has never seen, 502 when Jira fails the request the route
+makes, 503 with Retry-After when the driver is shutting down or its database cannot take the write
+(nothing is queued or stored).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- bounds -------------------------------------------------------------------------------------
+# Every number the API takes has bounds, stated here so that the OpenAPI schema states them too:
+# a value past them is refused with 400 before anything is applied or stored (an unbounded one
+# used to end in OverflowError, a 500, or a setting that made the driver refuse to start again).
+
+INT64_MAX = 2**63 - 1
+"""The largest SQLite integer: log ids and before_id beyond it cannot name a row."""
+MAX_UPDATES = 10_000
+MIN_INTERVAL_SECONDS = 1.0
+MAX_INTERVAL_SECONDS = 7 * 86_400.0
+MAX_LOG_ENTRIES = 100_000_000
+MAX_RETENTION_DAYS = 36_500
+MAX_WAIT_SECONDS = 120.0
+MAX_PAGE = 1000
+MIN_YEAR = 1970
+MAX_YEAR = 9999
+
+LogId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+
+
+def _utc_moment(value: datetime) -> datetime:
+    """A moment as UTC; a naive one is taken as UTC. ValueError outside years 1970-9999."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"expected a moment between the years {MIN_YEAR} and {MAX_YEAR}") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"expected a moment between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    """Refuse a number where a date-time is expected (pydantic would read it as a Unix time)."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    if isinstance(number, int | float):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-03-02T09:00:00Z")
+    return value
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc_moment),
+    Field(description="ISO 8601 date-time, years 1970-9999; without a UTC offset it is taken as UTC"),
+]
+
+
+class LogStatus(StrEnum):
+    PENDING = "Pending"
+    DEFERRED = "Deferred"
+    OK = "Ok"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    """A RESOLVE its alarm took back within resolve_hold_seconds: nothing was sent."""
+
+
+class LogType(StrEnum):
+    MANUAL = "Manual"
+    AUTOMATIC = "Automatic"
+
+
+class Health(_Body):
+    ok: bool = True
+    version: str
+
+
+class JiraState(StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"  # a 401: sending stops until the credentials change
+    PAUSED = "paused"  # a 429 without per-issue scope: everything waits until paused_until
+
+
+class SyncStatus(_Body):
+    """Hearing back from Jira: the mode, the last poll, and what webhook deliveries came to."""
+
+    mode: Literal["off", "webhook", "poll", "both"] = "off"
+    last_poll_at: datetime | None = None
+    """When the last poll that Jira answered finished (None: none yet, or polling is off)."""
+    last_poll_error: str = ""
+    """Why the last poll failed or did not go ('' when it worked)."""
+    webhooks_applied: int = 0
+    """Deliveries that changed what the driver records of one of its tickets (running total)."""
+    webhooks_unchanged: int = 0
+    """Deliveries about the driver's tickets that told nothing new (older, or after a deletion)."""
+    webhooks_duplicate: int = 0
+    """Jira's retries of deliveries already handled (same X-Atlassian-Webhook-Identifier)."""
+    webhooks_ignored: int = 0
+    """Deliveries about issues that are not the driver's, or events sync does not use."""
+    webhooks_refused: int = 0
+    """Deliveries refused (bad or missing signature, malformed) since the driver started."""
+    last_refused_at: datetime | None = None
+    last_refused_reason: str = ""
+
+
+class WebhookAnswer(_Body):
+    """The answer to one Jira webhook delivery (POST /api/jira/webhook)."""
+
+    result: Literal["applied", "unchanged", "duplicate", "ignored"]
+    """applied: the ticket's record changed; unchanged: the driver's ticket, nothing new;
+    duplicate: a retry of a delivery already handled; ignored: not the driver's issue, or an
+    event sync does not use."""
+    key: str = ""
+    """The issue key the delivery is about ('' when it names none)."""
+    reason: str = ""
+
+
+class DriverStatus(_Body):
+    version: str
+    started_at: datetime
+    jira_state: JiraState
+    jira_message: str = ""
+    """Plain words for the operator, e.g. 'Jira answered 401: check the credentials'."""
+    api_type: Literal["cloud", "datacenter", "unknown"] = "unknown"
+    queue_depth: int
+    """Commands accepted and not yet settled (Pending + Deferred)."""
+    pending: int
+    deferred: int
+    failed_today: int = 0
+    paused_until: datetime | None = None
+    """Set after a 429: nothing (or, for per-issue limits, that issue) is sent before this time."""
+    pause_reason: str = ""
+    """Jira's RateLimit-Reason, e.g. jira-burst-based."""
+    near_limit: bool = False
+    """Jira said X-RateLimit-NearLimit: creates go before updates."""
+    database: Literal["ok", "unavailable"] = "ok"
+    """Whether the driver's own database takes writes (locked, busy, disk full, I/O error: not)."""
+    database_message: str = ""
+    """'database unavailable: <reason>' while it does not; the engine keeps trying meanwhile."""
+    engine_running: bool = True
+    """Every sending worker is alive (False before start, after stop, or after a bug)."""
+    outage_attempts: int = 0
+    """Tries in a row that found Jira out (an outage); 0 while it answers."""
+    outage_until: datetime | None = None
+    """During an outage: when the next try goes."""
+    sync: SyncStatus = Field(default_factory=SyncStatus)
+    """How the driver hears back from Jira ([sync]): polls and webhook deliveries."""
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+class AdvancedRequest(_Body):
+    commands: list[str] = Field(min_length=1)
+
+
+class AcceptedCommand(_Body):
+    id: int
+    """The log row id of this command."""
+    guid: str
+    action: str
+
+
+class AdvancedAccepted(_Body):
+    accepted: list[AcceptedCommand]
+
+
+class CommandProblem(_Body):
+    line: int
+    """1-based line (or index in `commands`) of the bad command."""
+    position: int
+    """1-based character position in that command."""
+    reason: str
+    command: str
+
+
+class QueryProblem(_Body):
+    line: int | None = None
+    column: int | None = None
+    reason: str
+
+
+class ErrorBody(_Body):
+    error: str
+    """One line for people."""
+    details: CommandProblem | QueryProblem | dict[str, Any] | None = None
+
+
+class ParseRequest(_Body):
+    command: str
+
+
+class DryRun(_Body):
+    """What a command would send: the same shape `jira-driver parse` prints (driver.model.dry_run).
+
+    method, path and body are None for an UPDATE with only comments (it sends no edit).
+    """
+
+    guid: str
+    action: str
+    method: str | None
+    path: str | None
+    body: dict[str, Any] | None
+    comments: list[Any] = []
+
+
+# --- log ----------------------------------------------------------------------------------------
+
+
+class LogEntry(_Body):
+    id: int
+    type: LogType
+    action: str
+    guid: str
+    time: datetime
+    """When the request was accepted (the connector's Time column)."""
+    status: LogStatus
+    ticket_id: str | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    error: str = ""
+    """The Error Message column: Jira's errorMessages/errors, or the driver's reason."""
+    attempts: int = 0
+    duration_ms: float | None = None
+    """Time from acceptance to Jira's final answer."""
+    note: str = ""
+    """What the driver did on its own, e.g. 'summary cut to 255 characters', 'merged 3 updates'."""
+    request: dict[str, Any] | None = None
+    """Only in GET /api/log/{id}: the body sent (never headers)."""
+    response: dict[str, Any] | None = None
+    """Only in GET /api/log/{id}: Jira's last answer (status and body)."""
+
+
+MAX_SEARCH_TEXT = 1000
+"""Longest GUID or search text of GET /api/log (SQLite's LIKE refuses much longer patterns)."""
+
+
+class LogQuery(BaseModel):
+    """The filters of GET /api/log (query parameters); unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: LogStatus | None = None
+    type: LogType | None = None
+    guid: str | None = Field(default=None, max_length=MAX_SEARCH_TEXT)
+    q: str | None = Field(default=None, max_length=MAX_SEARCH_TEXT)
+    """Text searched (as typed: % and _ are plain characters) in the GUID, ticket key, error,
+    note and action."""
+    since: Moment | None = None
+    until: Moment | None = None
+    before_id: LogId | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+
+
+class LogPage(_Body):
+    rows: list[LogEntry]
+    total: int
+    """Rows matching the filter, for the scroll bar."""
+    next_before_id: int | None = None
+    """Pass as before_id for the next (older) page; None on the last page."""
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+class Counter(_Body):
+    today: int
+    yesterday: int
+    total: int
+
+
+class DayCount(_Body):
+    day: str
+    """YYYY-MM-DD in the configured time zone."""
+    created: int
+    updated: int
+
+
+class Statistics(_Body):
+    create: Counter
+    update: Counter
+    total: Counter
+    days: list[DayCount] = []
+    """The last 30 days, oldest first, including days with no activity."""
+    timezone: str
+
+
+class StatsReset(_Body):
+    counter: Literal["create", "update", "all"] = "all"
+    scope: Literal["daily", "total", "all"] = "all"
+    """daily: today's and yesterday's counts; total: the running totals."""
+
+
+# --- ticket creation ----------------------------------------------------------------------------
+
+
+class TicketRowBody(_Body):
+    field: str
+    """Jira field id, e.g. summary or customfield_10100."""
+    name: str
+    type: str
+    """A FieldType value, e.g. string, option, labels, json."""
+    value: str
+    mode: Literal["Included", "Excluded"]
+
+
+class FieldInfo(_Body):
+    id: str
+    name: str
+    type: str
+    custom: bool = False
+
+
+class TicketState(_Body):
+    rows: list[TicketRowBody]
+    query: dict[str, Any]
+    query_text: str
+    """The Create Query as shown to people (indented JSON)."""
+    catalog: list[FieldInfo]
+    """Known fields, for Add Field and for naming fields in Advanced commands."""
+    field_types: list[str]
+    """Types a custom field can be added with."""
+
+
+class TicketRowsUpdate(_Body):
+    rows: list[TicketRowBody]
+
+
+class TicketQueryUpdate(_Body):
+    query_text: str
+
+
+class AddField(_Body):
+    id: str
+    """A system field id (summary, priority, ...) or a custom field id (customfield_10100)."""
+    name: str = ""
+    type: str = ""
+    """Required for custom fields the catalog does not know."""
+    value: str = ""
+    mode: Literal["Included", "Excluded"] = "Included"
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+class UpdateSettings(_Body):
+    max_updates: int = Field(ge=0, le=MAX_UPDATES)
+    """0 switches the limit off."""
+    interval_seconds: float = Field(ge=MIN_INTERVAL_SECONDS, le=MAX_INTERVAL_SECONDS, allow_inf_nan=False)
+    """Length of the window, 1 s to 7 days."""
+    scope: Literal["ticket", "global"] = "ticket"
+
+
+class UpdateSettingsBody(UpdateSettings):
+    """The body of PUT /api/settings/update: as UpdateSettings, with JSON's types taken strictly
+    (`false` or `"5"` is not a number; the TUI's forms convert their text with UpdateSettings)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LogSettings(_Body):
+    max_entries: int = Field(ge=0, le=MAX_LOG_ENTRIES)
+    """Keep at most this many rows (0: no limit)."""
+    remove_older_than_days: int = Field(ge=0, le=MAX_RETENTION_DAYS)
+    """Remove settled rows older than this (0: keep them)."""
+
+
+class LogSettingsBody(LogSettings):
+    """The body of PUT /api/settings/log: as LogSettings, with JSON's types taken strictly."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+AuthMode = Literal["basic", "bearer", "authorization_key", "none"]
+
+
+class JiraSettings(_Body):
+    url: str
+    ticket_location: str
+    auth_mode: AuthMode
+    username: str = ""
+    has_secret: bool = False
+    """Whether a password, token or key is stored. The secret itself is never sent back."""
+    api_type: Literal["auto", "cloud", "datacenter"]
+
+
+class JiraSettingsUpdate(_Body):
+    ticket_location: str = Field(
+        min_length=1, max_length=500, pattern=r"^\s*/*[A-Za-z0-9._~-]+(/+[A-Za-z0-9._~-]+)*/*\s*$"
+    )
+    """Path of the issue resource relative to the Jira URL, e.g. rest/api/3/issue."""
+
+
+_HEADER_SAFE = r"^[^\x00-\x1f\x7f]*$"
+"""No control characters: the value goes into an HTTP header, where CR/LF would end it."""
+
+
+class AuthUpdate(_Body):
+    mode: AuthMode
+    username: str = Field(default="", max_length=500, pattern=_HEADER_SAFE)
+    secret: str = Field(default="", repr=False, max_length=10_000, pattern=_HEADER_SAFE)
+    """Password, API token, personal access token or the whole Authorization value; write-only."""
+
+
+class Settings(_Body):
+    update: UpdateSettings
+    log: LogSettings
+    jira: JiraSettings
+
+
+class CheckResult(_Body):
+    ok: bool
+    message: str
+    """One plain sentence: 'Connected to Jira Data Center 10.3 as admin', 'HTTP 401: ...', 'DNS: ...'."""
+    status_code: int | None = None
+
+
+# --- a GUID's ticket ----------------------------------------------------------------------------
+
+AlarmState = Literal["active", "cleared", "resolve_hold", "unknown"]
+"""The alarm's own state, as driver.model.alarm_state derives it from the GUID's log rows."""
+
+
+class CurrentTicket(_Body):
+    """The GUID's ticket now: the driver's record of it (table `tickets`) and its Jira state as last known."""
+
+    key: str | None = None
+    """None until Jira answered the create (state creating or in_doubt)."""
+    id: str | None = None
+    url: str | None = None
+    generation: int
+    """Which of the GUID's tickets this is: 1 for its first, 2 for the next..."""
+    state: Literal["creating", "in_doubt", "created"]
+    """creating: the intent to create is journaled; in_doubt: a create went out and its outcome is
+    unknown (a stamp search settles it); created: Jira answered 201 or the search found it."""
+    status: str | None = None
+    """Jira's status name, e.g. 'To Do' (None: not known yet)."""
+    status_category: str | None = None
+    """Jira's status category key: new, indeterminate or done."""
+    resolution: str | None = None
+    assignee: str | None = None
+    changed_by: str | None = None
+    """Who changed the ticket last, as sync saw it: a person's display name, or the driver's account."""
+    changed_by_driver: bool | None = None
+    """True when that was the driver itself (recognised by its own Jira account); None: not known."""
+    resolved_at: datetime | None = None
+    """When it entered a done status; None while it is not resolved."""
+    resolved_by_driver: bool | None = None
+    """True: the driver resolved it (a RESOLVE); False: a person did, in Jira."""
+    deleted: bool = False
+    """Deleted in Jira (the driver learnt it by sync or a 404)."""
+    deleted_at: datetime | None = None
+    jira_updated: datetime | None = None
+    """Jira's `updated` time of the ticket at the last sync."""
+    synced_at: datetime | None = None
+    """When the driver last read the ticket's state from Jira."""
+    created_at: datetime | None = None
+
+
+class PastTicket(_Body):
+    """One of the tickets a GUID has had (the current one included, with ended None)."""
+
+    generation: int
+    key: str | None = None
+    url: str | None = None
+    created_at: datetime | None = None
+    ended: str | None = None
+    """None while it is the GUID's ticket; 'superseded' (a later one was made) or 'deleted'."""
+    ended_at: datetime | None = None
+
+
+class LastLogRow(_Body):
+    """The GUID's newest log row, of any type and status (GET /api/log/{id} has the rest)."""
+
+    id: int
+    action: str
+    status: LogStatus
+    time: datetime
+    """When it was accepted."""
+    error: str = ""
+
+
+class TicketView(_Body):
+    """GET /api/tickets/{guid}: what the driver records of one GUID's ticket and alarm."""
+
+    guid: str
+    alarm: AlarmState
+    """The alarm's own state, from its newest automatic log row that is not Cancelled:
+    CREATE/UPDATE/REOPEN active; a RESOLVE held ([lifecycle] resolve_hold_seconds) resolve_hold,
+    else cleared; no such row unknown (driver.model.alarm_state)."""
+    hold_until: datetime | None = None
+    """While alarm is resolve_hold: when the hold ends and the RESOLVE goes out."""
+    ticket: CurrentTicket | None = None
+    """None while the GUID has no ticket record (no CREATE sent yet)."""
+    tickets: list[PastTicket] = []
+    """Every ticket the GUID has had, oldest first."""
+    open_rows: int = 0
+    """The GUID's log rows still to send (Pending or Deferred)."""
+    last_row: LastLogRow | None = None
+    """None when the GUID has no log row left (retention removed them)."""

@@ -1,0 +1,722 @@
+"""The Jira REST client: one pooled httpx.AsyncClient, auth flows, and the one place that reads
+HTTP status codes and turns them into the driver.errors tree.
+
+    2xx            -> a typed result
+    401            -> JiraAuthError          (the engine stops sending until credentials change)
+    429            -> JiraRateLimited        (scope 'issue' for jira-per-issue-on-write, else 'all';
+                                              retry_after from Retry-After or X-RateLimit-Reset)
+    502, 503, 504  -> JiraUnavailable        (Jira as a whole is down or behind a dead gateway;
+                                              retry_after from Retry-After; no __cause__)
+    connect failures -> JiraUnavailable      (refused, DNS, TLS, connect timeout, the proxy: the
+                                              request never left; the httpx error is __cause__)
+    409, other 5xx -> JiraRetryable          (this request; retry_after from Retry-After)
+    read/write timeout, connection lost -> JiraRetryable (the request may have arrived; __cause__)
+    other 4xx      -> JiraRejected           (Jira's errorMessages / errors)
+
+A JiraUnavailable with a __cause__ proves nothing reached Jira; one without (a gateway's 502/504,
+or a 503) was answered by something in front of Jira or by Jira itself, so the request may have
+reached it.
+
+Secrets never leave this module in text: the auth objects' reprs mask them like httpx's
+`[secure]`, errors carry no headers, and the bodies we log are request bodies only.
+check() (`jira-driver check`, driver.cli.check) asks GET myself and serverInfo and says plainly
+what is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import errno
+import socket
+import ssl
+import urllib.request
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from driver.clock import Clock, utc_now
+from driver.config import JiraSection
+from driver.contract.schemas import AuthMode, CheckResult
+from driver.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraNotReached,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+    JiraTimeout,
+    JiraUnavailable,
+)
+from driver.model.answers import (
+    Answer,
+    CreatedIssue,
+    FoundIssue,
+    IssueState,
+    IssueTransition,
+    JiraComment,
+    JiraUser,
+)
+
+ApiFlavor = Literal["cloud", "datacenter", "unknown"]
+ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
+"""The fields that tell where an issue stands (IssueState), and the label stamp."""
+PER_ISSUE_REASON = "jira-per-issue-on-write"
+SECURE = "[secure]"
+TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+
+class BasicAuth(httpx.Auth):
+    """Basic user:password (Server/DC) or e-mail:API token (Cloud)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password={SECURE!r})"
+
+
+class BearerAuth(httpx.Auth):
+    """A Data Center personal access token."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(token={SECURE!r})"
+
+
+class HeaderAuth(httpx.Auth):
+    """The connector's Authorization Key: the whole header value, sent as is."""
+
+    def __init__(self, value: str) -> None:
+        self._header = value
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(value={SECURE!r})"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Which auth to use; the secret is never shown by repr."""
+
+    mode: AuthMode
+    username: str = ""
+    secret: str = ""
+
+    def __repr__(self) -> str:
+        shown = SECURE if self.secret else ""
+        return f"Credentials(mode={self.mode!r}, username={self.username!r}, secret={shown!r})"
+
+    def auth(self) -> httpx.Auth | None:
+        """The httpx auth flow for these credentials."""
+        if self.mode == "basic":
+            return BasicAuth(self.username, self.secret)
+        if self.mode == "bearer":
+            return BearerAuth(self.secret)
+        if self.mode == "authorization_key":
+            return HeaderAuth(self.secret)
+        return None
+
+
+def credentials_from_config(jira: JiraSection) -> Credentials:
+    """The configured credentials; an Authorization Key wins, then a bearer token, then Basic."""
+    if jira.authorization_key.get_secret_value():
+        return Credentials("authorization_key", "", jira.authorization_key.get_secret_value())
+    if jira.bearer_token.get_secret_value():
+        return Credentials("bearer", "", jira.bearer_token.get_secret_value())
+    if jira.username:
+        return Credentials("basic", jira.username, jira.password.get_secret_value())
+    return Credentials("none")
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+RETRY_AFTER_MAX = 600.0
+"""The longest wait a Retry-After (or X-RateLimit-Reset) is taken for, in seconds: a date in a
+header is read against this host's wall clock, which may be off by hours; a wait cut short costs one
+more request that is refused again."""
+
+
+def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset
+    (docs/wire-facts.md §8), read once on arrival against the wall time `now` and clamped to
+    [0, RETRY_AFTER_MAX]: the engine then waits on its monotonic timer."""
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return min(RETRY_AFTER_MAX, max(0.0, float(value)))
+        except ValueError:
+            try:
+                moment = email.utils.parsedate_to_datetime(value)
+                return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
+        except ValueError:
+            return None
+    return None
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
+def _rate_hint(response: httpx.Response) -> float | None:
+    """The requests/s Jira allows, from its headers (docs/wire-facts.md §8), or None.
+
+    Data Center's token bucket says X-RateLimit-FillRate per X-RateLimit-Interval-Seconds; Cloud's
+    burst limit is per second, so its X-RateLimit-Limit is the rate.
+    """
+    fill = _int_header(response, "X-RateLimit-FillRate")
+    interval = _int_header(response, "X-RateLimit-Interval-Seconds")
+    if fill and interval:
+        return fill / interval
+    limit = _int_header(response, "X-RateLimit-Limit")
+    return float(limit) if limit else None
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        text = response.text
+        return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            seen.extend(current.exceptions)
+    return seen
+
+
+def proxy_for(url: str, proxy: str) -> str:
+    """The proxy requests to `url` go through, as httpx picks it: the configured one, none for
+    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host)."""
+    if proxy == "bypass":
+        return ""
+    if proxy:
+        return proxy
+    target = httpx.URL(url)
+    found = urllib.request.getproxies()
+    chosen = found.get(target.scheme) or found.get("all", "")
+    netloc = target.host + (f":{target.port}" if target.port else "")
+    if not chosen or urllib.request.proxy_bypass(netloc):
+        return ""
+    return chosen if "://" in chosen else f"http://{chosen}"
+
+
+def describe_transport_error(
+    exc: BaseException, url: str, timeout: float, proxy: str = ""
+) -> tuple[str, bool]:
+    """Plain words for a failure to reach Jira (or the `proxy` in between), and whether it means
+    'unreachable'."""
+    text = str(exc) or exc.__class__.__name__
+    lowered = text.lower()
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy {proxy or '(from the environment)'} refused the tunnel to {host}: {text}", True
+    if isinstance(exc, httpx.ConnectError):
+        for inner in _chain(exc):
+            if isinstance(inner, socket.gaierror) and proxy:
+                return f"DNS: cannot resolve the host name of the proxy {proxy}", True
+            if isinstance(inner, socket.gaierror):
+                return f"DNS: cannot resolve the host name {host!r}", True
+            if isinstance(inner, ssl.SSLError):
+                return f"TLS: cannot establish a trusted connection to {host}: {inner}{TLS_HINT}", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ) and proxy:
+                return f"connection refused by the proxy {proxy} (is [jira] proxy or *_PROXY right?)", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ):
+                return (
+                    f"connection refused by {host}:{httpx.URL(url).port or ''} (is the URL and port right?)",
+                    True,
+                )
+        if "ssl" in lowered or "certificate" in lowered:
+            return f"TLS: cannot establish a trusted connection to {host}: {text}{TLS_HINT}", True
+        if any(
+            marker in lowered
+            for marker in ("name or service not known", "nodename nor servname", "getaddrinfo", "resolve")
+        ):
+            return f"DNS: cannot resolve the host name {host!r}", True
+        if "refused" in lowered:
+            return f"connection refused by {host} (is the URL and port right?)", True
+        return f"cannot connect to {url}: {text}", True
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return f"connection to {host} lost: {text}", True
+    return f"cannot reach {url}: {text}", True
+
+
+class JiraClient:
+    """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
+
+    def __init__(
+        self,
+        url: str,
+        ticket_location: str = "rest/api/latest/issue",
+        credentials: Credentials | None = None,
+        *,
+        verify_tls: bool = True,
+        ca_bundle: str = "",
+        proxy: str = "",
+        timeout_seconds: float = 30.0,
+        api_type: str = "auto",
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.clock: Clock = clock or utc_now
+        self.configured_api_type = api_type
+        self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
+        self.near_limit = False
+        self.rate_hint: float | None = None
+        """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
+        self.credentials = credentials or Credentials("none")
+        self._proven = False
+        self._refused: JiraAuthError | None = None
+        self._canary = asyncio.Lock()
+        self.set_ticket_location(ticket_location)
+        self.proxy = proxy_for(self.url, proxy)  # for error messages only; httpx decides itself
+        verify: ssl.SSLContext | bool = verify_tls
+        if verify_tls and ca_bundle:
+            verify = ssl.create_default_context(cafile=ca_bundle)
+        kwargs: dict[str, Any] = {}
+        if proxy and proxy != "bypass":
+            kwargs["proxy"] = proxy
+        self._client = httpx.AsyncClient(
+            base_url=self.url + "/",
+            auth=self.credentials.auth(),
+            timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+            verify=verify,
+            # Empty proxy: follow the environment (HTTPS_PROXY ...); 'bypass': ignore it.
+            trust_env=proxy != "bypass",
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept": "application/json", "User-Agent": "jira-driver"},
+            transport=transport,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        jira: JiraSection,
+        credentials: Credentials | None = None,
+        ticket_location: str | None = None,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> JiraClient:
+        """A client for the [jira] section (stored overrides passed in by the caller)."""
+        return cls(
+            jira.url,
+            ticket_location or jira.ticket_location,
+            credentials or credentials_from_config(jira),
+            verify_tls=jira.verify_tls,
+            ca_bundle=jira.ca_bundle,
+            proxy=jira.proxy,
+            timeout_seconds=jira.timeout_seconds,
+            api_type=jira.api_type.value,
+            clock=clock,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"JiraClient(url={self.url!r}, auth={self.credentials!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def set_credentials(self, credentials: Credentials) -> None:
+        """Use new credentials from the next request on (unproven again: one canary first)."""
+        self.credentials = credentials
+        self._client.auth = credentials.auth()  # type: ignore[assignment]
+        self._proven = False
+        self._refused = None
+
+    def forget_refusal(self) -> None:
+        """A person asks to try the refused credentials again (`check`): the next request may go."""
+        self._refused = None
+
+    @property
+    def credentials_refused(self) -> bool:
+        """Jira answered 401 to these credentials: no request leaves until they change."""
+        return self._refused is not None
+
+    def set_ticket_location(self, ticket_location: str) -> None:
+        """Change the issue resource path (e.g. rest/api/3/issue)."""
+        self.ticket_location = ticket_location.strip().strip("/")
+        root = self.ticket_location
+        if root.endswith("/issue"):
+            root = root[: -len("/issue")]
+        self.api_root = root
+        self.api_prefix = root.rsplit("/", 1)[0] if "/" in root else root
+
+    def browse_url(self, key: str) -> str:
+        """Where people see a ticket."""
+        return f"{self.url}/browse/{key}"
+
+    # --- the one place that reads status codes --------------------------------------------------
+
+    async def _request(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        """One request, under the credential rule (docs/wire-facts.md §9: Data Center locks an account
+        behind a CAPTCHA after a few failed logins): after a 401 nothing leaves with the same
+        credentials (JiraAuthError at once), and while they are unproven requests go one at a time,
+        so a wrong password costs one failed login, whoever asks (engine, field list, probes)."""
+        if self._refused is not None:
+            raise JiraAuthError(self._refused.status, self._refused.message)
+        if self._proven:
+            return await self._send(method, path, json=json, params=params)
+        async with self._canary:
+            if self._refused is not None:
+                raise JiraAuthError(self._refused.status, self._refused.message)
+            try:
+                response = await self._send(method, path, json=json, params=params)
+            except JiraAuthError as exc:
+                self._refused = exc
+                raise
+            except (JiraRateLimited, JiraUnavailable):
+                raise  # answered by a limit or a gateway: nothing said about the credentials
+            except JiraRejected:
+                self._proven = True
+                raise
+            self._proven = True
+            return response
+
+    async def _send(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, json=json, params=params)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            # No connection to Jira (or through the proxy) was made: nothing of this request left.
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+            raise JiraNotReached(message) from exc
+        except httpx.TimeoutException as exc:
+            raise JiraTimeout(
+                f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
+            ) from exc
+        except httpx.TransportError as exc:
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+            raise JiraRetryable(message) from exc
+        self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
+        self.rate_hint = _rate_hint(response) or self.rate_hint
+        status = response.status_code
+        if status < 300:
+            return response
+        body = _body(response)
+        messages: list[str] = []
+        errors: dict[str, str] = {}
+        if isinstance(body, dict):
+            raw_messages = body.get("errorMessages")
+            if isinstance(raw_messages, list):
+                messages = [str(m) for m in raw_messages]
+            raw_errors = body.get("errors")
+            if isinstance(raw_errors, dict):
+                errors = {str(k): str(v) for k, v in raw_errors.items()}
+        elif isinstance(body, str) and body.strip() and len(body) < 300:
+            messages = [body.strip()]
+        detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
+        if status == 401:
+            raise JiraAuthError(status, detail or "Jira rejected the credentials")
+        if status == 429:
+            reason_header = response.headers.get("RateLimit-Reason")
+            scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
+            retry_after = _retry_after(response.headers, self.clock())
+            text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
+            raise JiraRateLimited(
+                text, retry_after, scope, reason_header, _int_header(response, "X-RateLimit-Limit")
+            )
+        if status in (502, 503, 504):
+            retry_after = _retry_after(response.headers, self.clock())
+            text = f"HTTP {status} {response.reason_phrase}".rstrip()
+            raise JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
+        if status == 409 or status >= 500:
+            retry_after = _retry_after(response.headers, self.clock())
+            raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
+        raise JiraRejected(status, messages, errors)
+
+    # --- operations -----------------------------------------------------------------------------
+
+    async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue:
+        """POST the create body; the new ticket's id, key and URL."""
+        response = await self._request("POST", self.ticket_location, json=body)
+        data = _body(response)
+        if not isinstance(data, dict) or "key" not in data:
+            raise JiraRetryable(f"HTTP {response.status_code} without an issue key")
+        key = str(data["key"])
+        return CreatedIssue(
+            str(data.get("id", "")), key, self.browse_url(key), Answer(response.status_code, data)
+        )
+
+    async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """PUT an edit body to one issue."""
+        response = await self._request("PUT", f"{self.ticket_location}/{key}", json=body)
+        return Answer(response.status_code, _body(response))
+
+    async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """POST one comment to an issue."""
+        response = await self._request("POST", f"{self.ticket_location}/{key}/comment", json=body)
+        data = _body(response)
+        if isinstance(data, dict):
+            data = {k: data[k] for k in ("id", "self", "created") if k in data}
+        return Answer(response.status_code, data)
+
+    async def list_comments(self, key: str, page_size: int = 100, max_pages: int = 100) -> list[JiraComment]:
+        """The comments of an issue, oldest first (`getComments`, paged by startAt)."""
+        path = f"{self.ticket_location}/{key}/comment"
+        comments: list[JiraComment] = []
+        start = 0
+        for _ in range(max_pages):
+            response = await self._request("GET", path, params={"startAt": start, "maxResults": page_size})
+            data = _body(response)
+            if not isinstance(data, dict):
+                break
+            chunk = [c for c in data.get("comments") or [] if isinstance(c, dict)]
+            comments.extend(JiraComment.from_json(c) for c in chunk)
+            start += len(chunk)
+            if not chunk or start >= int(data.get("total") or 0):
+                break
+        return comments
+
+    async def search_by_stamp(
+        self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
+    ) -> list[FoundIssue]:
+        """Issues matching a (bounded) JQL, e.g. the GUID stamp, with `fields`; Cloud or DC endpoint.
+
+        Every page up to `max_pages` is read: a phrase search (custom-field stamp) can match
+        many longer texts before the exact one, so the first page is not enough.
+        """
+        return await self.search(jql, fields, max_pages)
+
+    async def search(
+        self,
+        jql: str,
+        fields: Sequence[str] = ("labels",),
+        max_pages: int = 10,
+        expand: Sequence[str] = (),
+    ) -> list[FoundIssue]:
+        """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`
+        (`search_pages` gathered). Raises the JiraError of the first page that fails."""
+        found: list[FoundIssue] = []
+        async for page in self.search_pages(jql, fields, expand):
+            found.extend(page)
+            max_pages -= 1
+            if max_pages <= 0:
+                break
+        return found
+
+    async def search_pages(
+        self, jql: str, fields: Sequence[str] = ("labels",), expand: Sequence[str] = ()
+    ) -> AsyncGenerator[list[FoundIssue], None]:
+        """The pages of a bounded JQL's result, 100 issues at most each, one request per page as the
+        caller asks for the next, until the last.
+
+        Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
+        paged by startAt (docs/wire-facts.md §5). `expand` (e.g. changelog) is a comma-separated string on
+        Cloud's SearchAndReconcileRequestBean and a list on DC's SearchRequestBean (the specs).
+        Raises the JiraError of a page that fails.
+        """
+        flavor = await self.detect_api_type()
+        wanted = ["key", *(f for f in fields if f != "key")]
+        payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
+        if expand:
+            payload["expand"] = ",".join(expand) if flavor == "cloud" else list(expand)
+        while True:
+            if flavor == "cloud":
+                response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
+            else:
+                response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
+            data = _body(response)
+            if not isinstance(data, dict):
+                return
+            issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
+            page: list[FoundIssue] = []
+            for item in issues:
+                key = str(item["key"])
+                values = item.get("fields")
+                changelog = item.get("changelog")
+                page.append(
+                    FoundIssue(
+                        str(item.get("id", "")),
+                        key,
+                        self.browse_url(key),
+                        dict(values) if isinstance(values, dict) else {},
+                        dict(changelog) if isinstance(changelog, dict) else {},
+                    )
+                )
+            yield page
+            if flavor == "cloud":
+                token = data.get("nextPageToken")
+                if not issues or not token or data.get("isLast") is True:
+                    return
+                payload["nextPageToken"] = token
+            else:
+                start = int(data.get("startAt") or 0) + len(issues)
+                if not issues or start >= int(data.get("total") or 0):
+                    return
+                payload["startAt"] = start
+
+    async def get_issue(
+        self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS, properties: Sequence[str] = ()
+    ) -> IssueState:
+        """One issue's status, resolution, assignee, project and type (`getIssue` with `fields`), and
+        the issue properties named in `properties` (`getIssue` with `properties=`, spec v3/DC).
+
+        Raises JiraRejected(404) when the issue does not exist (or this user may not see it).
+        """
+        params = {"fields": ",".join(fields)}
+        if properties:
+            params["properties"] = ",".join(properties)
+        response = await self._request("GET", f"{self.ticket_location}/{key}", params=params)
+        state = IssueState.from_issue(_body(response))
+        if state is None:
+            raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
+        return state
+
+    async def get_transitions(self, key: str) -> list[IssueTransition]:
+        """The transitions the issue offers now, with their screens' fields (`getTransitions`,
+        expand=transitions.fields; docs/wire-facts.md §4)."""
+        response = await self._request(
+            "GET", f"{self.ticket_location}/{key}/transitions", params={"expand": "transitions.fields"}
+        )
+        data = _body(response)
+        items = data.get("transitions") if isinstance(data, dict) else None
+        found = [IssueTransition.from_json(item) for item in items or []]
+        return [t for t in found if t is not None]
+
+    async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer:
+        """POST a transition (`doTransition`: `{transition: {id}, fields?, update?}`); Jira answers 204."""
+        response = await self._request("POST", f"{self.ticket_location}/{key}/transitions", json=body)
+        return Answer(response.status_code, _body(response))
+
+    async def get_fields(self) -> list[dict[str, Any]]:
+        """Jira's field list (system and custom)."""
+        response = await self._request("GET", f"{self.api_root}/field")
+        data = _body(response)
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+    async def server_info(self) -> dict[str, Any]:
+        """GET serverInfo."""
+        response = await self._request("GET", f"{self.api_root}/serverInfo")
+        data = _body(response)
+        return data if isinstance(data, dict) else {}
+
+    async def myself(self) -> dict[str, Any]:
+        """GET myself: the connection and credentials test."""
+        response = await self._request("GET", f"{self.api_root}/myself")
+        data = _body(response)
+        return data if isinstance(data, dict) else {}
+
+    async def current_user(self) -> JiraUser:
+        """The user these credentials act as (GET myself), with every id it is known by."""
+        return JiraUser.from_json(await self.myself())
+
+    async def detect_api_type(self) -> ApiFlavor:
+        """Cloud or Data Center: configured, or from serverInfo's deploymentType (once)."""
+        if self.api_type != "unknown":
+            return self.api_type
+        info = await self.server_info()
+        deployment = str(info.get("deploymentType", "")).lower()
+        self.api_type = "cloud" if deployment == "cloud" else "datacenter"
+        return self.api_type
+
+
+async def check(client: JiraClient) -> tuple[CheckResult, bool]:
+    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable.
+
+    A person asked: credentials Jira refused before are tried once more.
+    """
+    client.forget_refusal()
+    try:
+        me = await client.myself()
+    except JiraAuthError as exc:
+        return (
+            CheckResult(
+                ok=False,
+                message=f"HTTP 401: Jira rejected the credentials ({exc.message}). "
+                "Check the user name and password, API token or key.",
+                status_code=401,
+            ),
+            False,
+        )
+    except JiraRejected as exc:
+        if exc.status == 403:
+            message = (
+                "HTTP 403: the credentials were accepted but this user may not use the REST API"
+                " (on Data Center the account may be locked behind a CAPTCHA after failed logins)."
+            )
+        elif exc.status == 404:
+            message = (
+                f"HTTP 404: no Jira REST API at {client.url}/{client.api_root}. "
+                "Check [jira] url (and its context path, e.g. /jira) and ticket_location."
+            )
+        else:
+            message = str(exc)
+        return CheckResult(ok=False, message=message, status_code=exc.status), False
+    except JiraRetryable as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            text, unreachable = describe_transport_error(
+                cause, client.url, client.timeout_seconds, client.proxy
+            )
+            return CheckResult(ok=False, message=text), unreachable
+        return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
+    except JiraError as exc:
+        return CheckResult(ok=False, message=str(exc)), False
+    user = me.get("displayName") or me.get("name") or me.get("emailAddress") or me.get("accountId") or "?"
+    product = "Jira"
+    try:
+        info = await client.server_info()
+        deployment = str(info.get("deploymentType", ""))
+        product = f"Jira {'Cloud' if deployment.lower() == 'cloud' else 'Data Center'}"
+        if info.get("version"):
+            product += f" {info['version']}"
+    except JiraError:
+        pass
+    return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False

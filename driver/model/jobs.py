@@ -1,0 +1,192 @@
+"""Jobs: the log rows still to send, as the engine holds them (pure, no I/O).
+
+A log row is created by intake (driver.app.intake) as a NewEntry, committed by the store, and comes
+back as a Job while it is Pending or Deferred. Its payload is what intake kept of the command:
+
+- an Advanced command keeps the command **as typed** (`text`): the request body is built when it
+  is sent, with the field catalog, the Jira flavour and the Ticket Creation Table known then
+  (a Jira that was down at start-up must not fix the shape of every command taken meanwhile);
+- a Manual execute keeps the Create Query it sent (`create`), stamped with its own GUID.
+
+Rows written by an older driver (before commands were kept as typed) hold the resolved command
+(`command`) and, for a CREATE, the body built at intake (`create`); they load and are sent as they
+were shaped then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.commands import Action, ResolvedCommand
+from driver.model.shaping import JSON
+
+
+class StoredCommand(BaseModel):
+    """A resolved command as an older driver's log row holds it (field ids and shaped JSON values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guid: str
+    action: Action
+    fields: dict[str, Any] = {}
+    comments: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, command: ResolvedCommand) -> StoredCommand:
+        """The stored form of a resolved command."""
+        return cls(guid=command.guid, action=command.action, fields=command.fields, comments=command.comments)
+
+    def resolved(self) -> ResolvedCommand:
+        """The resolved command again."""
+        return ResolvedCommand(self.guid, self.action, dict(self.fields), tuple(self.comments))
+
+
+class JobPayload(BaseModel):
+    """What a log row keeps to be sent (the `payload` column, as JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    text: str | None = None
+    """The Advanced command as typed; parsed and shaped again when it is sent."""
+    command: StoredCommand | None = None
+    """Older drivers' rows only: the command resolved at intake."""
+    create: dict[str, Any] | None = None
+    """The create body: a Manual execute's stamped Create Query (or an older driver's CREATE's)."""
+    notes: tuple[str, ...] = ()
+    """What intake changed in the body (make_safe), for the log."""
+
+    def to_json(self) -> dict[str, JSON]:
+        """The JSON kept in the log row (unset parts left out)."""
+        data: dict[str, JSON] = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        return data
+
+
+def command_to_json(command: ResolvedCommand) -> dict[str, Any]:
+    """A resolved command as an older driver's payload stores it."""
+    return StoredCommand.of(command).model_dump(mode="json")
+
+
+def command_from_json(data: dict[str, Any]) -> ResolvedCommand:
+    """The inverse of command_to_json."""
+    return StoredCommand.model_validate(data).resolved()
+
+
+@dataclass
+class NewEntry:
+    """A log row to create: one accepted command or one Manual execute."""
+
+    type: LogType
+    action: Action
+    guid: str
+    payload: JobPayload
+    note: str = ""
+
+
+@dataclass
+class Job:
+    """An unsettled log row, as the engine needs it. Times are aware datetimes: `time` on the wall
+    clock (when it was accepted, as the log shows it), `accepted_at` and `next_attempt_at` instants
+    on the monotonic timeline (driver.clock.Timer), set by the engine."""
+
+    id: int
+    type: LogType
+    action: Action
+    guid: str
+    time: datetime
+    status: LogStatus
+    attempts: int
+    payload: JobPayload
+    next_attempt_at: datetime | None = None
+    """The instant it may go (None: now). The log keeps its wall time for people."""
+    note: str = ""
+    accepted_at: datetime | None = None
+    """The instant it was accepted (the resolve hold runs from it); None until the engine takes it."""
+    transition_journaled: bool = False
+    """A transition of this row was journaled before its POST (store.transition_sends): it may have
+    been done, so the row is never Cancelled, only settled."""
+    giving_up: str = ""
+    """Why a transition whose last allowed attempt's outcome is unknown is about to fail: its next
+    attempt only reads the ticket (the attempt's marker) and fails with this unless it went through.
+    Memory only: after a restart the row is retried in full."""
+    earlier: list[str] = field(default_factory=list)
+    """What earlier attempts of the row found that changed its course (its ticket deleted in Jira),
+    for its log note. Memory only, like steps_done."""
+    steps_done: list[str] = field(default_factory=list)
+    """What steps before the row's own request did (a reopen, a new ticket), for its log note.
+    Memory only: after a restart the step's effect is in the ticket record and the row plans anew."""
+
+    @property
+    def automatic(self) -> bool:
+        """An Advanced command (the update limit applies), not a person's Manual execute."""
+        return self.type == LogType.AUTOMATIC
+
+
+TicketState = Literal["creating", "in_doubt", "created"]
+"""A GUID's ticket: the intent to create is journaled (the request may or may not have gone out);
+a create went out and its outcome is unknown (a stamp search settles it); Jira answered 201 or a
+search found the stamped ticket."""
+
+
+@dataclass
+class TicketRecord:
+    """What the driver knows about the ticket of one GUID."""
+
+    guid: str
+    state: TicketState
+    ticket_id: str | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    create_log_id: int | None = None
+    probes: int = 0
+    generation: int = 1
+    """Which of the GUID's tickets this is (1 for the first); its stamp carries it."""
+    project: str | None = None
+    issuetype: str | None = None
+    jira_status: str | None = None
+    """The last status the driver knows of (its own transitions, sync, a read of the ticket)."""
+    status_category: str | None = None
+    """new, indeterminate or done."""
+    resolution: str | None = None
+    assignee: str | None = None
+    changed_by: str | None = None
+    """Who changed the ticket last, as sync saw it (a person's name, or the driver's account)."""
+    changed_by_driver: bool | None = None
+    resolved_at: datetime | None = None
+    """When it entered a done status (None while it is not resolved)."""
+    resolved_by_driver: bool | None = None
+    """Whether the driver resolved it (False: a person did, in Jira)."""
+    deleted_at: datetime | None = None
+    """When the driver learnt it was deleted in Jira (sync, or a 404)."""
+    jira_updated: datetime | None = None
+    synced_at: datetime | None = None
+    created_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        """A ticket exists in Jira for the GUID as far as the driver knows."""
+        return self.state == "created" and bool(self.ticket_key) and self.deleted_at is None
+
+    @property
+    def resolved(self) -> bool:
+        """The live ticket is in a done status."""
+        return self.live and self.status_category == "done"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One ticket a GUID has had: its generation, key, when it was made, and how it ended."""
+
+    guid: str
+    generation: int
+    ticket_id: str | None
+    ticket_key: str | None
+    ticket_url: str | None
+    created_at: datetime | None
+    ended_at: datetime | None
+    ended: str | None
+    """None while it is the GUID's ticket; 'superseded' (a new ticket was made), 'deleted'."""

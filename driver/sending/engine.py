@@ -1,0 +1,494 @@
+"""The sending engine: a fixed pool of workers that take ready rows, send them, and record the outcome.
+
+The loop
+    `concurrency` worker coroutines each repeat: take the next ready row (`_take`), deliver its
+    request (driver.sending.delivery), record the outcome (`_record`, through
+    driver.sending.recording). A worker
+    that finds nothing ready registers a wake-up future and waits for it or for the next moment
+    something becomes due; every change that can make work ready (intake, a settled row, new
+    credentials, wake()) resolves all registered futures. The check and the registration happen
+    with no await between them, so a wake-up cannot be lost; a worker that finishes a request
+    takes the next one itself, so a settled wave never needs anyone to notice it.
+
+What decides readiness, each in its own module
+    driver.sending.queues   per-GUID order (one request per GUID at a time, in id order)
+    driver.jira.health   outages, 429 pauses, 401 stops, and how many requests may be in flight
+    driver.sending.planning      what a GUID's head row sends (create, update with merged deferred rows,
+                         probe), or why it waits (update limit, per-issue 429, field list)
+    driver.sending.verdicts    what an outcome means: done / retry / fail / park / pause / stop
+    driver.sending.exactly_once  the rules that keep one ticket per GUID and each comment once
+
+What an outcome does, in driver.sending.recording
+    `Recorder` writes the decision of driver.sending.verdicts to the store (rows, ticket records,
+    statistics) and keeps the ticket records and the GUIDs in doubt that dispatch reads.
+
+The database
+    Every decision is committed before memory follows it (driver.sending.recording.After): a write that
+    fails (locked, busy, disk full, I/O error) leaves memory as it was, and the worker tries the
+    same step again with a backoff while GET /api/status says "database unavailable: <reason>".
+    An acknowledged row is never failed for the driver's own database.
+
+Exactly one ticket per GUID, each comment once: see driver.sending.exactly_once and driver.sending.delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from driver.clock import Clock, Timer, instant_of, monotonic_now, utc_now, wall_of
+from driver.contract.schemas import LogStatus, LogType
+from driver.jira.backoff import backoff_seconds
+from driver.jira.health import JiraHealth
+from driver.model.commands import Action
+from driver.model.jobs import Job, TicketRecord
+from driver.model.request_setup import RequestSetup
+from driver.model.requests import STAMP_BATCH
+from driver.sending.delivery import Delivery, JiraPort, Outcome
+from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
+from driver.sending.limiter import UpdateLimiter
+from driver.sending.planning import Cancel, Hold, Refuse, Work, WorkKind, plan_next
+from driver.sending.queues import GuidQueues
+from driver.sending.recording import DB_RETRY_BASE, After, Recorder
+from driver.store import Store
+from driver.store.database_file import PROBE_ALWAYS
+
+log = logging.getLogger("driver.engine")
+
+DB_RETRY_CAP = 10.0
+
+
+class Engine:
+    """Sends accepted rows to Jira in order per GUID, concurrently across GUIDs."""
+
+    def __init__(
+        self,
+        store: Store,
+        jira: JiraPort,
+        limiter: UpdateLimiter,
+        setup: RequestSetup | None = None,
+        health: JiraHealth | None = None,
+        *,
+        clock: Clock | None = None,
+        timer: Timer | None = None,
+        max_retries: int = 5,
+        retry_base: float = 2.0,
+        retry_cap: float = 30.0,
+        probe_delay: float = 5.0,
+        concurrency: int = 16,
+        outage_cap: float = 60.0,
+        rand: Callable[[], float] = random.random,
+        probe_unknown_guids: bool = False,
+        probe_unknown_until: datetime | None = None,
+    ) -> None:
+        self.store = store
+        self.jira = jira
+        self.limiter = limiter
+        self.setup = setup or RequestSetup()
+        self.health = health or JiraHealth(
+            retry_base=retry_base, outage_cap=outage_cap, rate_cap=retry_cap, rand=rand
+        )
+        self.clock: Clock = clock or utc_now
+        self.timer: Timer = timer or monotonic_now
+        self.concurrency = max(1, concurrency)
+        self.rand = rand
+        self.queues = GuidQueues()
+        self.delivery = Delivery(jira, store)
+        self.db_problem = ""
+        """Why the database refused the last write ('' when it works)."""
+        self._db_strikes = 0
+        self.probe_unknown_until: datetime | None = (
+            PROBE_ALWAYS if probe_unknown_guids else probe_unknown_until
+        )
+        """Until when (the engine's wall clock) a GUID with no ticket record is in doubt until one
+        stamp search: a new database, or one taken over with `run --init`, may not know tickets
+        created earlier (driver.store.database_file.settle). None: never."""
+        self._probes: list[Work] = []
+        """Probes of GUIDs never seen, waiting for their batched search (at most STAMP_BATCH each)."""
+        self._probe_task: asyncio.Task[None] | None = None
+        self._recorder = Recorder(
+            store,
+            self.queues,
+            self.health,
+            self.delivery,
+            clock=self.clock,
+            timer=self.timer,
+            settled=self._row_settled,
+            max_retries=max_retries,
+            retry_base=retry_base,
+            retry_cap=retry_cap,
+            probe_delay=probe_delay,
+            rand=rand,
+        )
+        self._in_flight = 0
+        self._idle: set[asyncio.Future[None]] = set()
+        self._settled: dict[int, list[asyncio.Future[None]]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def probe_unknown_guids(self) -> bool:
+        """GUIDs unknown to the store are searched for, with no end (always, `run --init`)."""
+        return self.probe_unknown_until == PROBE_ALWAYS
+
+    @probe_unknown_guids.setter
+    def probe_unknown_guids(self, value: bool) -> None:
+        self.probe_unknown_until = PROBE_ALWAYS if value else None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the open rows and in-doubt creates from the store (call once, before start)."""
+        self._recorder.load()
+        wall, now = self.clock(), self.timer()
+        if self.limiter.enabled:
+            # The update limit's window is in memory: rebuild it from what the log says went out,
+            # so a restart does not let a flapping alarm through again at once. Stored wall times
+            # are clamped into the window: a wall clock moved meanwhile cannot lengthen it.
+            interval = self.limiter.interval
+            self.limiter.restore(
+                (key, instant_of(moment, wall, now, interval))
+                for key, moment in self.store.recent_updates(wall - interval)
+            )
+        jobs = self.store.open_jobs()
+        for job in jobs:
+            # The resolve hold runs from intake: the time since is read on the wall clock once,
+            # never less than nothing (a clock set back), so it ends at most a hold from now.
+            job.accepted_at = now - max(timedelta(0), wall - job.time)
+            # A retry or Deferred moment is planned again (the limit's window is rebuilt above).
+            job.next_attempt_at = None
+        self.submit(jobs)
+        self.prune_journal()
+
+    def prune_journal(self) -> None:
+        """Forget old entries of the comment journal (at start and with the daily retention)."""
+        self.store.prune_comment_journal(COMMENT_JOURNAL_KEEP)
+
+    def start(self) -> None:
+        """Start the workers as tasks of the running event loop."""
+        loop = asyncio.get_running_loop()
+        self._workers = [
+            loop.create_task(self._worker(), name=f"engine-{n}") for n in range(self.concurrency)
+        ]
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop sending: requests in flight get `grace` s to finish and be recorded; the rest stay open.
+
+        A create cut off stays journaled ('creating') and is probed at the next start; an update
+        stays Pending and is sent again.
+        """
+        self._stopping = True
+        self._notify()
+        tasks = [*self._workers, *([self._probe_task] if self._probe_task is not None else [])]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+    @property
+    def running(self) -> bool:
+        """Every worker is alive (a dead one would be a bug; GET /api/status shows it)."""
+        return bool(self._workers) and not any(task.done() for task in self._workers)
+
+    def submit(self, jobs: list[Job]) -> None:
+        """Queue rows the store has just committed (rows behind a Deferred one wait with it)."""
+        now = self.timer()
+        for job in jobs:
+            if job.accepted_at is None:
+                job.accepted_at = now
+        for guid in self.queues.add(jobs, now):
+            queue = self.queues.queue(guid)
+            head = queue[0]
+            if head.action == Action.RESOLVE and len(queue) > 1:
+                # A RESOLVE in its hold is taken back by a later CREATE/UPDATE/REOPEN: look now.
+                self.queues.wake(guid, now)
+            if (
+                head.status == LogStatus.DEFERRED
+                and head.next_attempt_at is not None
+                and head.next_attempt_at > now
+                and not self.queues.is_busy(guid)
+            ):
+                # They wait for the same window as the deferred rows ahead of them (and go out
+                # merged with them): Pending would tell the operator they are about to go.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    self._mark_deferred(guid, head.next_attempt_at)
+        self._notify()
+
+    def wall_of(self, instant: datetime) -> datetime:
+        """The wall time of an instant of the engine's timer, for people (status, a Deferred row)."""
+        return wall_of(instant, self.clock(), self.timer())
+
+    def wake(self) -> None:
+        """Look at the queue and the clock now (tests advance a fake clock, settings change)."""
+        self._notify()
+
+    def credentials_changed(self) -> None:
+        """New credentials: sending resumes after a 401 (one canary request first)."""
+        if self.health.auth_failed:
+            log.info("credentials changed: sending resumes")
+        self.health.credentials_changed()
+        self.delivery.forget_identity()
+        self._notify()
+
+    def ticket_changed(self, record: TicketRecord) -> None:
+        """Sync stored what Jira says of a GUID's ticket (a person resolved or deleted it): the GUID's
+        next rows are planned with it."""
+        self._recorder.ticket_changed(record)
+        self._notify()
+
+    def mark_ok(self) -> None:
+        """Jira answered properly outside the engine (check, field list): an outage ends."""
+        if self.health.answered():
+            log.warning("Jira answers again: sending resumes")
+        self._notify()
+
+    def queue_depth(self) -> int:
+        """Rows not yet settled."""
+        return len(self.queues)
+
+    @property
+    def idle(self) -> bool:
+        """Every worker waits and nothing is at Jira: only new work, time or a change moves it."""
+        return self._in_flight == 0 and not self._probes and len(self._idle) == len(self._workers) > 0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests at Jira now."""
+        return self._in_flight
+
+    async def wait_settled(self, log_id: int, seconds: float) -> None:
+        """Wait until a row is Ok or Failed, or the timeout passes."""
+        if log_id not in self.queues:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settled.setdefault(log_id, []).append(future)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(future, seconds)
+
+    # --- the workers ----------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        idle, self._idle = self._idle, set()
+        for future in idle:
+            if not future.done():
+                future.set_result(None)
+
+    async def _worker(self) -> None:
+        while True:
+            work = await self._next_work()
+            if work is None:
+                return
+            outcome = await self.delivery.deliver(work, self.setup.settings)
+            await self._record(outcome)
+
+    async def _next_work(self) -> Work | None:
+        while not self._stopping:
+            now = self.timer()
+            try:
+                work = self._take(now)
+            except sqlite3.OperationalError as exc:
+                await self._database_trouble(exc)
+                continue
+            if work is not None:
+                return work
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle.add(future)
+            due = self._next_moment(now)
+            timeout = None if due is None else max(0.0, (due - now).total_seconds()) + 0.001
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, timeout)
+            self._idle.discard(future)
+        return None
+
+    def _next_moment(self, now: datetime) -> datetime | None:
+        moments = [m for m in (self.queues.next_due(), self.health.blocked_until(now)) if m is not None]
+        if self.health.auth_failed:
+            return None  # until the credentials change
+        return min(moments) if moments else None
+
+    async def _database_trouble(self, exc: sqlite3.Error) -> None:
+        self._db_strikes += 1
+        if not self.db_problem:
+            log.error("database unavailable: %s (the engine keeps trying)", exc)
+        self.db_problem = str(exc)
+        delay = backoff_seconds(self._db_strikes, DB_RETRY_BASE, None, DB_RETRY_CAP, self.rand)
+        await asyncio.sleep(delay)
+
+    def _database_ok(self) -> None:
+        if self.db_problem:
+            log.warning("database available again")
+        self.db_problem = ""
+        self._db_strikes = 0
+
+    # --- taking work ----------------------------------------------------------------------------
+
+    def _take(self, now: datetime) -> Work | None:
+        self.queues.promote_due(now)
+        if self.jira.rate_hint is not None:
+            # Jira says what it allows (its headers on any answer, start-up's included): never
+            # send faster than that, rather than learn it from a wave of 429s.
+            self.health.known_rate(self.jira.rate_hint, now)
+        if self.health.blocked_until(now) is not None:
+            return None
+        while self._in_flight < self.health.send_limit(self.concurrency):
+            guid = self.queues.take(prefer_creates=self.jira.near_limit)
+            if guid is None:
+                return None
+            try:
+                work = self._prepare(guid, now)
+            except sqlite3.OperationalError:
+                self.queues.release(guid, now)
+                raise
+            except Exception as exc:  # a bug must not stop sending for every GUID
+                log.exception("unexpected error preparing the next row of GUID %s", guid)
+                head = self.queues.head(guid)
+                assert head is not None
+                try:
+                    self._recorder.internal_failure(Work(WorkKind.UPDATE, [head], guid), exc)
+                except sqlite3.OperationalError:
+                    self.queues.release(guid, now)
+                    raise
+                continue
+            if work is not None and work.batched:
+                self._probes.append(work)
+                self._start_probes()
+                continue
+            if work is not None:
+                self._in_flight += 1
+                self.health.sent(now)
+                self._database_ok()
+                return work
+        return None
+
+    def _prepare(self, guid: str, now: datetime) -> Work | None:
+        """The head row's request, or None after holding or refusing it (the GUID released)."""
+        queue = self.queues.queue(guid)
+        head = queue[0]
+        paused = self.health.issue_paused_until(guid, now)
+        if paused is not None:
+            head.next_attempt_at = paused
+            self.queues.release(guid, now)
+            return None
+        ticket = self._recorder.ticket(guid)
+        wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
+        until = self.probe_unknown_until
+        in_doubt = self._recorder.is_in_doubt(guid, ticket, until is not None and wall < until)
+        known = self.store.max_generation(guid) if ticket is None else 0
+        plan = plan_next(queue, ticket, in_doubt, self.setup, self.limiter, now, known, wall=wall)
+        if isinstance(plan, Hold):
+            with self.store.transaction():
+                if plan.defer:
+                    self._mark_deferred(guid, plan.until)
+                elif plan.reason:
+                    self.store.update_row(head.id, error=plan.reason)
+            head.next_attempt_at = plan.until
+            self.queues.release(guid, now)
+            return None
+        if isinstance(plan, Refuse):
+            self._recorder.refuse(Work(WorkKind.UPDATE, [head], guid), plan.reason)
+            return None
+        if isinstance(plan, Cancel):
+            self._recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
+            return None
+        work = plan.work
+        if work.kind == WorkKind.PROBE and ticket is None and not self._recorder.created_in_doubt(guid):
+            # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
+            # driver made in doubt keeps its own probes (two misses, probe_delay apart:
+            # docs/wire-facts.md §5).
+            work.batched = True
+        if work.kind == WorkKind.CREATE:
+            self._recorder.journal_create(guid, head.id, work.generation)
+        elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
+            # A reopen before an update counts once, with the update it makes way for.
+            self.limiter.record(work.key, now)
+            work.limited_at = now
+        return work
+
+    def _mark_deferred(self, guid: str, moment: datetime) -> None:
+        """Mark the automatic rows at the front of a GUID's queue Deferred until `moment`."""
+        for job in self.queues.queue(guid):
+            if job.type != LogType.AUTOMATIC:
+                break
+            if job.status != LogStatus.DEFERRED or job.next_attempt_at != moment:
+                self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=self.wall_of(moment))
+                job.status = LogStatus.DEFERRED
+                job.next_attempt_at = moment
+
+    # --- recording outcomes ---------------------------------------------------------------------
+
+    def _start_probes(self) -> None:
+        if self._probe_task is None or self._probe_task.done():
+            self._probe_task = asyncio.get_running_loop().create_task(
+                self._probe_batches(), name="engine-probes"
+            )
+
+    async def _probe_batches(self) -> None:
+        """Search for the waiting probes' stamps, STAMP_BATCH GUIDs a search, one search at a time
+        (probes queued meanwhile go in the next); each outcome is recorded like a lone probe's.
+
+        The search is one request at Jira (it counts in flight and in the pacing). Jira blocked (an
+        outage, a 429 pause, a 401): the waiting GUIDs are released and wait like any row.
+        """
+        while self._probes and not self._stopping:
+            now = self.timer()
+            if self.health.blocked_until(now) is not None:
+                waiting, self._probes = self._probes, []
+                for work in waiting:
+                    self.queues.release(work.guid, now)
+                self._notify()
+                return
+            batch, self._probes = self._probes[:STAMP_BATCH], self._probes[STAMP_BATCH:]
+            self._in_flight += 1
+            self.health.sent(now)
+            try:
+                outcomes = await self.delivery.probe_batch(batch, self.setup.settings)
+                for outcome in outcomes:
+                    await self._record(outcome, request=False)
+            finally:
+                # after the outcomes are recorded: `idle` must not say so while they are not
+                self._in_flight -= 1
+            self._notify()
+
+    async def _record(self, outcome: Outcome, *, request: bool = True) -> None:
+        """Commit the outcome, then let memory follow; a database error is retried, never dropped.
+
+        request: the outcome is of a worker's request in flight (False: one of a batched search's).
+        """
+        while True:
+            try:
+                after = self._recorder.record(outcome)
+            except sqlite3.OperationalError as exc:
+                await self._database_trouble(exc)
+                continue
+            except Exception as exc:  # a bug must not stop the worker
+                log.exception("unexpected error recording the outcome of log #%d", outcome.work.head.id)
+                after = After()
+                try:
+                    self._recorder.internal_failure(outcome.work, exc)
+                except sqlite3.OperationalError as db_exc:
+                    await self._database_trouble(db_exc)
+                    continue
+            break
+        self._database_ok()
+        if request:
+            self._in_flight -= 1
+        work = outcome.work
+        nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
+        if work.limited_at is not None and (outcome.error is not None or nothing_sent):
+            self.limiter.unrecord(work.key, work.limited_at)
+        after.run()
+        self._notify()
+
+    def _row_settled(self, log_id: int) -> None:
+        """A row left its queue Ok or Failed: wake whoever waits for it (wait_settled)."""
+        for future in self._settled.pop(log_id, []):
+            if not future.done():
+                future.set_result(None)

@@ -1,0 +1,170 @@
+"""Per-GUID queues and readiness (pure: no I/O, no clock of its own).
+
+Rows of one GUID go strictly in id order, one request of a GUID at a time; different GUIDs go
+concurrently. A GUID's head row is in exactly one place:
+
+    busy    a request of this GUID is at Jira (or being prepared)
+    timed   it waits for a moment (retry backoff, Deferred by the update limit, a per-issue 429)
+    ready   it may go now: creates and updates in two heaps by log id, so that creates can be
+            taken first when Jira says it is near its rate limit (X-RateLimit-NearLimit)
+
+`take` hands out the oldest ready GUID and marks it busy; `release` puts a GUID back after its
+request is settled (its next row, if any, becomes ready or timed). A GUID is never in two places,
+and a GUID with a row is always in one of them: that is what keeps a row from being forgotten.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from driver.model.commands import Action
+from driver.model.jobs import Job
+
+
+class GuidQueues:
+    """The open rows by GUID and which GUIDs may be sent now."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Job]] = {}
+        self._busy: set[str] = set()
+        self._placed: set[str] = set()
+        self._ready_create: list[tuple[int, str]] = []
+        self._ready_update: list[tuple[int, str]] = []
+        self._timed: list[tuple[datetime, int, str]] = []
+        # The moment each timed GUID waits for: a heap entry that disagrees is stale (wake()).
+        self._timed_at: dict[str, datetime] = {}
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Open rows, in all queues."""
+        return sum(len(q) for q in self._queues.values())
+
+    def __contains__(self, job_id: object) -> bool:
+        return any(job.id == job_id for q in self._queues.values() for job in q)
+
+    def queue(self, guid: str) -> deque[Job]:
+        """The open rows of a GUID, oldest first (empty if none)."""
+        return self._queues.get(guid) or deque()
+
+    def head(self, guid: str) -> Job | None:
+        """The GUID's oldest open row."""
+        queue = self._queues.get(guid)
+        return queue[0] if queue else None
+
+    def is_busy(self, guid: str) -> bool:
+        """A request of this GUID is out (or being prepared)."""
+        return guid in self._busy
+
+    @property
+    def busy_count(self) -> int:
+        """GUIDs with a request out."""
+        return len(self._busy)
+
+    def has_ready(self) -> bool:
+        """Some GUID may be sent now (after promote_due)."""
+        return bool(self._ready_create or self._ready_update)
+
+    def next_due(self) -> datetime | None:
+        """The earliest moment a timed GUID becomes ready."""
+        self._drop_stale()
+        return self._timed[0][0] if self._timed else None
+
+    def _drop_stale(self) -> None:
+        while self._timed and self._timed_at.get(self._timed[0][2]) != self._timed[0][0]:
+            heapq.heappop(self._timed)
+
+    def guids(self) -> Iterator[str]:
+        """Every GUID with open rows."""
+        return iter(list(self._queues))
+
+    def guids_set(self) -> frozenset[str]:
+        """The GUIDs that have open rows."""
+        return frozenset(self._queues)
+
+    # --- changing --------------------------------------------------------------------------------
+
+    def add(self, jobs: Iterable[Job], now: datetime) -> list[str]:
+        """Append committed rows to their GUIDs' queues; returns the GUIDs touched, in order."""
+        touched: list[str] = []
+        for job in jobs:
+            queue = self._queues.setdefault(job.guid, deque())
+            queue.append(job)
+            if job.guid not in touched:
+                touched.append(job.guid)
+        for guid in touched:
+            self._place(guid, now)
+        return touched
+
+    def promote_due(self, now: datetime) -> None:
+        """Make every GUID whose moment has come ready."""
+        while True:
+            self._drop_stale()
+            if not self._timed or self._timed[0][0] > now:
+                break
+            _, _, guid = heapq.heappop(self._timed)
+            del self._timed_at[guid]
+            self._placed.discard(guid)
+            head = self.head(guid)
+            if head is not None:
+                head.next_attempt_at = None
+            self._place(guid, now)
+
+    def take(self, prefer_creates: bool) -> str | None:
+        """The oldest ready GUID (a create first if `prefer_creates`), now busy; None if none is ready."""
+        creates, updates = self._ready_create, self._ready_update
+        if not creates and not updates:
+            return None
+        take_create = (
+            (prefer_creates and bool(creates)) or not updates or bool(creates and creates[0] < updates[0])
+        )
+        _, guid = heapq.heappop(creates if take_create else updates)
+        self._placed.discard(guid)
+        self._busy.add(guid)
+        return guid
+
+    def wake(self, guid: str, now: datetime) -> None:
+        """A timed GUID is looked at again now (a row that changes its head's plan arrived)."""
+        if guid not in self._timed_at or guid in self._busy:
+            return
+        del self._timed_at[guid]
+        self._placed.discard(guid)
+        head = self.head(guid)
+        if head is not None:
+            head.next_attempt_at = None
+        self._place(guid, now)
+
+    def release(self, guid: str, now: datetime) -> None:
+        """The GUID's request is settled (or was not sent): place its head row again."""
+        self._busy.discard(guid)
+        self._place(guid, now)
+
+    def pop(self, guid: str, job_ids: Iterable[int]) -> list[Job]:
+        """Remove settled rows from the front of a GUID's queue; returns them."""
+        ids = set(job_ids)
+        queue = self._queues.get(guid)
+        removed: list[Job] = []
+        while queue and queue[0].id in ids:
+            removed.append(queue.popleft())
+        if queue is not None and not queue:
+            del self._queues[guid]
+        return removed
+
+    def _place(self, guid: str, now: datetime) -> None:
+        if guid in self._busy or guid in self._placed:
+            return
+        head = self.head(guid)
+        if head is None:
+            self._queues.pop(guid, None)
+            return
+        self._placed.add(guid)
+        if head.next_attempt_at is not None and head.next_attempt_at > now:
+            self._timed_at[guid] = head.next_attempt_at
+            heapq.heappush(self._timed, (head.next_attempt_at, head.id, guid))
+        elif head.action == Action.CREATE:
+            heapq.heappush(self._ready_create, (head.id, guid))
+        else:
+            heapq.heappush(self._ready_update, (head.id, guid))

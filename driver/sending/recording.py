@@ -1,0 +1,616 @@
+"""Recording outcomes: a settlement decision applied to the store, then to memory (I/O: SQLite).
+
+The engine (driver.sending.engine) hands every Outcome of driver.sending.delivery to
+`Recorder.record`, which asks
+driver.sending.verdicts what it means and writes it:
+
+    done     the row Ok with the request and Jira's answer (merged rows Ok, pointing at the head),
+             the ticket record for a create or a probe that found it, the day's statistics
+    retry    attempts, the next attempt's time and the reason in the row's error column
+    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx)
+    park     JiraHealth pauses all sending; at the outage's start every GUID's head row says why
+    pause    JiraHealth pauses the issue or all sending until the 429's moment
+    stop     JiraHealth stops sending until the credentials change
+
+What a create's outcome says about its ticket (driver.sending.exactly_once) is kept here too: the ticket
+records by GUID (a cache of store.tickets) and the GUIDs in doubt, whose next row is a stamp search.
+
+Every decision is committed before memory follows it: the writes of one outcome are one
+transaction, and what memory does with them (the rows leave their queue, the GUID's next row
+becomes ready, the ticket record changes, waiters wake) is collected as `After` steps that run only
+once the transaction has committed. A write that fails raises sqlite3.OperationalError with memory
+as it was, so the engine can try the same step again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from driver.clock import Clock, Timer, monotonic_now, wall_of
+from driver.contract.schemas import LogStatus
+from driver.errors import (
+    JiraAuthError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+    JiraTimeout,
+    JiraUnavailable,
+)
+from driver.jira.backoff import backoff_seconds
+from driver.jira.health import JiraHealth
+from driver.model.commands import Action
+from driver.model.jobs import Job, TicketRecord
+from driver.sending.delivery import Delivery, Outcome
+from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
+from driver.sending.planning import Work, WorkKind
+from driver.sending.queues import GuidQueues
+from driver.sending.verdicts import Decision, Verdict, decide
+from driver.store import Store
+
+# These lines were the engine's before recording had a module of its own: log filters keep working.
+log = logging.getLogger("driver.engine")
+
+DB_RETRY_BASE = 0.2
+"""Seconds before a row whose request met the driver's own database error goes again."""
+
+
+def _answer(value: Any) -> Any:
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+def _jira_spoke(error: BaseException | None) -> bool:
+    """Jira answered the request itself (whatever it said), so it is up and the credentials work."""
+    if error is None or isinstance(error, JiraRejected):
+        return True
+    return isinstance(error, JiraRetryable) and not isinstance(
+        error, JiraTimeout | JiraUnavailable | JiraRateLimited
+    )
+
+
+def _named(body: Any, field_id: str, name: str) -> str | None:
+    """`fields.<field_id>.<name>` of a create body (the project's key, the issue type's name)."""
+    fields = body.get("fields") if isinstance(body, dict) else None
+    value = fields.get(field_id) if isinstance(fields, dict) else None
+    return str(value[name]) if isinstance(value, dict) and value.get(name) else None
+
+
+def _merged_note(head: Job) -> str:
+    return f"merged into the request of log #{head.id}"
+
+
+@dataclass
+class After:
+    """What memory does once a step's writes are committed (nothing, if they are not)."""
+
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+    def __call__(self, step: Callable[[], None]) -> None:
+        self.steps.append(step)
+
+    def run(self) -> None:
+        """Run the steps in the order they were added (call only after the commit)."""
+        for step in self.steps:
+            step()
+
+
+class Recorder:
+    """Writes what each outcome means to the store, then lets memory follow.
+
+    `settled(log_id)` is called for every row once it has left its queue (the engine wakes the
+    callers of wait_settled with it). `max_retries` counts failed attempts of one row;
+    `retry_base`/`retry_cap` (s) bound its backoff; `probe_delay` (s) separates the stamp searches
+    of one create (search lags behind creates on Jira Cloud).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        queues: GuidQueues,
+        health: JiraHealth,
+        delivery: Delivery,
+        *,
+        clock: Clock,
+        timer: Timer = monotonic_now,
+        settled: Callable[[int], None],
+        max_retries: int = 5,
+        retry_base: float = 2.0,
+        retry_cap: float = 30.0,
+        probe_delay: float = 5.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.queues = queues
+        self.health = health
+        self.delivery = delivery
+        self.clock = clock
+        self.timer = timer
+        self.max_retries = max_retries
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.probe_delay = probe_delay
+        self.rand = rand
+        self._settled = settled
+        self._tickets: dict[str, TicketRecord | None] = {}
+        self._in_doubt: set[str] = set()
+        self._unknown_probed: set[str] = set()
+        self._timeout_rows: set[int] = set()
+
+    # --- the ticket records ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Take the creates in flight or in doubt when the driver stopped as in doubt (at start)."""
+        for record in self.store.tickets_in(["creating", "in_doubt"]):
+            # Whatever was in flight when the driver stopped may have reached Jira.
+            self._in_doubt.add(record.guid)
+            if record.probes:
+                # A miss before the restart may be moments old: the second probe must still come
+                # probe_delay after a first one, or a lagging search (Cloud) makes a duplicate.
+                self.store.set_ticket_state(record.guid, record.state, 0)
+                record.probes = 0
+            self._tickets[record.guid] = record
+
+    def ticket(self, guid: str) -> TicketRecord | None:
+        """The GUID's ticket record (read from the store once, then kept); None if it has none."""
+        if guid not in self._tickets:
+            self._tickets[guid] = self.store.ticket(guid)
+        return self._tickets[guid]
+
+    def ticket_changed(self, record: TicketRecord) -> None:
+        """The store's record of a GUID's ticket changed outside the engine (sync): keep the new one."""
+        if record.guid in self._tickets or record.guid in self.queues.guids_set():
+            self._tickets[record.guid] = record
+
+    def is_in_doubt(self, guid: str, ticket: TicketRecord | None, probe_unknown: bool) -> bool:
+        """The GUID's next row must be a stamp search: an earlier create may have reached Jira, or
+        (`probe_unknown`) the store has no record of it and it was not searched for yet."""
+        if guid in self._in_doubt:
+            return True
+        return probe_unknown and ticket is None and guid not in self._unknown_probed
+
+    def created_in_doubt(self, guid: str) -> bool:
+        """A create of this GUID's ticket went out and its outcome is unknown (not merely unseen)."""
+        return guid in self._in_doubt
+
+    def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
+        """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
+        self.store.journal_intent(guid, log_id, generation)
+        self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=log_id, generation=generation)
+
+    # --- recording ------------------------------------------------------------------------------
+
+    def record(self, outcome: Outcome) -> After:
+        """Commit what the outcome means; returns what memory does next (run it once this returns).
+
+        Raises sqlite3.OperationalError with nothing committed and memory as it was; any other
+        exception is a bug (the caller fails the work with `internal_failure`).
+        """
+        after = After()
+        with self.store.transaction():
+            # `now` is on the timer's timeline (waits); wall times are read where they are stored
+            self._settle(outcome, self.timer(), after)
+        return after
+
+    def refuse(self, work: Work, reason: str) -> None:
+        """Fail the work's rows with `reason`, nothing sent; sqlite3.OperationalError as `record`."""
+        after = After()
+        with self.store.transaction():
+            self._settle_rows(work, LogStatus.FAILED, reason, after)
+        after.run()
+
+    def cancel(self, work: Work, reason: str) -> None:
+        """Settle the head row Cancelled (a RESOLVE taken back in its hold), nothing sent."""
+        after = After()
+        head = work.head
+        with self.store.transaction():
+            self.store.settle(
+                head.id,
+                LogStatus.CANCELLED,
+                note=reason,
+                attempts=head.attempts,
+                duration_ms=self._duration(head),
+            )
+            self._pop(work, after)
+        log.info("log #%d RESOLVE %s %s", head.id, head.guid, reason)
+        after.run()
+
+    def internal_failure(self, work: Work, exc: Exception) -> None:
+        """Fail the work's rows with the bug's text; the GUID's later rows go on."""
+        after = After()
+        with self.store.transaction():
+            self._settle_rows(work, LogStatus.FAILED, f"internal error: {exc!r}", after)
+        if work.kind == WorkKind.CREATE or work.guid in self._in_doubt:
+            # Whatever reached Jira is unknown: later rows of this GUID probe first.
+            self._in_doubt.add(work.guid)
+        after.run()
+
+    def _settle(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        error = outcome.error
+        if outcome.comment_in_flight is not None and error is not None and comment_not_added(error):
+            # Jira refused it, or it never left: that comment is not on the ticket, no lookup needed.
+            self.store.forget_comment(*outcome.comment_in_flight)
+        jira_out = isinstance(error, JiraTimeout) and self._timeouts_repeat(head.id)
+        decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
+        if (
+            decision.verdict == Verdict.FAIL
+            and work.kind == WorkKind.TRANSITION
+            and head.transition_journaled
+            and not head.giving_up
+            and isinstance(error, JiraRetryable)
+        ):
+            # The last attempt may have been done (a timeout, a 500 after the work): never Failed
+            # for a transition Jira made. One more attempt reads the ticket's marker, sends nothing.
+            reason = decision.reason
+            decision = replace(decision, verdict=Verdict.RETRY, count_attempt=False)
+            after(lambda: setattr(head, "giving_up", reason))
+        if _jira_spoke(error):
+            after(self._timeout_rows.clear)
+            after(self._jira_answered)
+        if decision.verdict == Verdict.DONE:
+            if work.kind == WorkKind.PROBE:
+                self._settle_probe(outcome, now, after)
+            elif work.kind == WorkKind.CREATE:
+                self._settle_created(outcome, after)
+            elif work.kind == WorkKind.TRANSITION:
+                self._settle_transition(outcome, now, after)
+            else:
+                self._settle_updated(outcome, after)
+            return
+        self._apply_ticket_effect(work, decision)
+        if decision.verdict == Verdict.FAIL:
+            if work.kind == WorkKind.TRANSITION:
+                self.store.forget_transition_in(head.id)
+            if decision.ticket == "deleted":
+                reason, gone = self._ticket_gone(work, after, decision.reason)
+                if gone and head.action == Action.CREATE and work.kind == WorkKind.UPDATE:
+                    # A repeated CREATE met its vanished ticket: it makes the new one instead.
+                    note = f"{work.key} was deleted in Jira (HTTP 404 to its update)"
+
+                    def replan() -> None:
+                        head.earlier.append(note)
+                        self.queues.release(work.guid, now)
+
+                    after(replan)
+                    return
+                decision = replace(decision, reason=reason)
+            self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response)
+            return
+        assert error is not None
+        at, prefix = self._when_again(work, decision, error, now)
+        attempts = head.attempts + (1 if decision.count_attempt else 0)
+        self.store.update_row(
+            head.id,
+            attempts=attempts,
+            next_attempt_at=None if at is None else wall_of(at, self.clock(), now),
+            error=prefix + decision.reason,
+        )
+
+        def again() -> None:
+            head.attempts = attempts
+            head.next_attempt_at = at
+            self.queues.release(work.guid, now)
+
+        after(again)
+
+    def _timeouts_repeat(self, job_id: int) -> bool:
+        """A timeout while others time out too (different rows, no answer between), or in an outage."""
+        self._timeout_rows.add(job_id)
+        return self.health.outage_strikes > 0 or len(self._timeout_rows) >= 2
+
+    def _jira_answered(self) -> None:
+        if self.health.answered():
+            log.warning("Jira answers again: sending resumes")
+
+    def _when_again(
+        self, work: Work, decision: Decision, error: BaseException, now: datetime
+    ) -> tuple[datetime | None, str]:
+        """When the head row goes again, and the words its error column gets meanwhile."""
+        if decision.verdict == Verdict.STOP:
+            assert isinstance(error, JiraAuthError)
+            if self.health.refused_credentials(error):
+                log.error("Jira answered 401: sending stops until the credentials change")
+            return None, ""
+        if decision.verdict == Verdict.PAUSE:
+            assert isinstance(error, JiraRateLimited)
+            until = self.health.rate_limited(error, now, work.guid)
+            log.warning(
+                "%s: pausing %s for %.1f s",
+                error.reason,
+                "issue " + work.guid if error.scope == "issue" else "all sending",
+                (until - now).total_seconds(),
+            )
+            return until, "retrying: "
+        if decision.verdict == Verdict.PARK:
+            assert isinstance(error, JiraUnavailable | JiraTimeout)
+            until, began = self.health.unavailable(
+                error if isinstance(error, JiraUnavailable) else JiraUnavailable(error.reason), now
+            )
+            if began:
+                wait = (until - now).total_seconds()
+                log.warning("Jira is unreachable (%s): all sending waits %.1f s", error.reason, wait)
+                if self.health.outage_strikes == 1:
+                    self._mark_heads_waiting("waiting for Jira: " + error.reason)
+            # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
+            return None, "waiting for Jira: "
+        if isinstance(error, sqlite3.Error):
+            return now + timedelta(seconds=DB_RETRY_BASE), "retrying: "
+        attempt = work.head.attempts + 1
+        retry_after = getattr(error, "retry_after", None)
+        delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
+        log.info("log #%d: %s; retry %d in %.2f s", work.head.id, decision.reason, attempt, delay)
+        return now + timedelta(seconds=delay), "retrying: "
+
+    def _mark_heads_waiting(self, reason: str) -> None:
+        """An outage began: every GUID's next row says why it waits (one request tests the water)."""
+        for guid in self.queues.guids():
+            head = self.queues.head(guid)
+            if head is not None and not self.queues.is_busy(guid):
+                self.store.update_row(head.id, error=reason)
+
+    def _apply_ticket_effect(self, work: Work, decision: Decision) -> None:
+        if work.kind != WorkKind.CREATE or decision.ticket == "keep":
+            return
+        guid = work.guid
+        if decision.ticket == "forget":
+            self.store.forget_ticket(guid)
+            self._tickets.pop(guid, None)
+            return
+        # It may have been created: settle by probing before any new create.
+        self.store.set_ticket_state(guid, "in_doubt")
+        self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
+        self._in_doubt.add(guid)
+
+    def _ticket_gone(self, work: Work, after: After, reason: str) -> tuple[str, bool]:
+        """Jira answered 404 for the GUID's ticket: deleted in Jira, so forgotten (a CREATE makes anew)."""
+        ticket = self.ticket(work.guid)
+        if ticket is None or not ticket.live or ticket.ticket_key != work.key:
+            return reason, False
+        gone = replace(ticket, deleted_at=self.clock())
+        self.store.record_jira_state(gone)
+        after(lambda: self._tickets.__setitem__(work.guid, gone))
+        return (
+            f"{reason}: ticket {work.key} no longer exists in Jira (deleted?): forgotten;"
+            " the GUID's next CREATE makes a new ticket"
+        ), True
+
+    def _settle_transition(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        ticket = self._tickets.get(work.guid) or self.ticket(work.guid)
+        issue = outcome.issue
+        if ticket is not None and issue is not None:
+            done = issue.status_category == "done"
+            was_done = ticket.status_category == "done"
+            by_driver = outcome.transitioned or (ticket.resolved_by_driver if was_done else None)
+            if done and head.action == Action.RESOLVE and not outcome.transitioned:
+                # The alarm cleared on a ticket someone resolved already: the driver takes the
+                # resolve as its own from now (the reopen window runs from this RESOLVE, and
+                # when_resolved_in_jira, which is about still-active alarms, no longer applies).
+                by_driver, was_done = True, False
+            updated = replace(
+                ticket,
+                project=issue.project or ticket.project,
+                issuetype=issue.issuetype or ticket.issuetype,
+                jira_status=issue.status or None,
+                status_category=issue.status_category or None,
+                resolution=issue.resolution,
+                assignee=issue.assignee,
+                changed_by_driver=True if outcome.transitioned else ticket.changed_by_driver,
+                resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else self.clock())
+                if done
+                else None,
+                resolved_by_driver=(by_driver if by_driver is not None else True) if done else None,
+                jira_updated=issue.updated or ticket.jira_updated,
+            )
+            self.store.record_jira_state(updated)
+            after(lambda: self._tickets.__setitem__(work.guid, updated))
+        self.store.forget_transition_in(head.id)
+        if work.continues:
+            first, *rest = work.notes or [""]
+            note = "; ".join([first + ": reopened it" if outcome.transitioned else first, *rest])
+            self._step_done(work, note, now, after)
+            return
+        if outcome.transitioned:
+            self.store.count("update")
+        self._settle_head_ok(outcome, ticket, work.logged_request if outcome.transitioned else None)
+        self._pop(work, after)
+
+    def _settle_created(self, outcome: Outcome, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        created = outcome.created
+        assert created is not None
+        record = TicketRecord(
+            work.guid,
+            "created",
+            created.id,
+            created.key,
+            created.url,
+            head.id,
+            generation=work.generation,
+            project=_named(work.body, "project", "key"),
+            issuetype=_named(work.body, "issuetype", "name"),
+        )
+        self.store.ticket_created(record)
+        self.store.count("create")
+        if work.continues:
+            # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
+            self._remember_ticket(record, after)
+            self._step_done(work, "; ".join([*work.notes, f"created {created.key}"]), self.timer(), after)
+            return
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=record,
+            note="; ".join(work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=work.body,
+            response=_answer(created.answer),
+        )
+        self._remember_ticket(record, after)
+        self._pop(work, after)
+
+    def _remember_ticket(self, record: TicketRecord, after: After) -> None:
+        def remember() -> None:
+            self._tickets[record.guid] = record
+            self._in_doubt.discard(record.guid)
+
+        after(remember)
+
+    def _settle_probe(self, outcome: Outcome, now: datetime, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        guid = work.guid
+        found = outcome.found
+        if found is not None:
+            record = TicketRecord(
+                guid, "created", found.id, found.key, found.url, head.id, generation=work.generation
+            )
+            self.store.ticket_created(record)
+            self._remember_ticket(record, after)
+            if work.probe_for == Action.CREATE:
+                self.store.count("create")
+                self.store.settle(
+                    head.id,
+                    LogStatus.OK,
+                    ticket=record,
+                    note=(
+                        f"the ticket created earlier was found by its GUID stamp ({found.key});"
+                        " not created again"
+                    ),
+                    attempts=head.attempts + 1,
+                    duration_ms=self._duration(head),
+                )
+                self._pop(work, after)
+            else:
+                after(lambda: self.queues.release(guid, now))
+            return
+        ticket = self.ticket(guid)
+        if ticket is None and guid not in self._in_doubt:
+            # A GUID unknown to the store (probe_unknown_guids): a ticket made with an earlier
+            # database is old enough for search to show it, so one miss is proof.
+            def unknown() -> None:
+                self._unknown_probed.add(guid)
+                self.queues.release(guid, now)
+
+            after(unknown)
+            return
+        probes = (ticket.probes if ticket else 0) + 1
+        if probes < PROBE_MISSES_TRUSTED:
+            # Search may lag behind creates (Jira Cloud): one miss is not proof.
+            self.store.set_ticket_state(guid, "in_doubt", probes)
+            again = now + timedelta(seconds=self.probe_delay)
+
+            def later() -> None:
+                if ticket is not None:
+                    ticket.probes = probes
+                head.next_attempt_at = again
+                self.queues.release(guid, now)
+
+            after(later)
+            return
+        if work.probe_for != Action.CREATE:
+            self.store.forget_ticket(guid)
+        else:
+            self.store.set_ticket_state(guid, "creating", 0)
+
+        def trusted() -> None:
+            self._in_doubt.discard(guid)
+            if work.probe_for != Action.CREATE:
+                self._tickets.pop(guid, None)
+            elif ticket is not None:
+                ticket.probes = 0
+            self.queues.release(guid, now)
+
+        after(trusted)
+
+    def _settle_updated(self, outcome: Outcome, after: After) -> None:
+        work = outcome.work
+        head = work.head
+        ticket = self._tickets.get(work.guid)
+        self.store.count("update")
+        self._settle_head_ok(outcome, ticket, work.logged_request)
+        for job in work.jobs[1:]:
+            self.store.settle(
+                job.id,
+                LogStatus.OK,
+                ticket=ticket,
+                note=_merged_note(head),
+                duration_ms=self._duration(job),
+                merged_into=head.id,
+            )
+        self._pop(work, after)
+
+    def _step_done(self, work: Work, note: str, now: datetime, after: After) -> None:
+        """A step before the head row's own request is done (`continues`): the head stays open,
+        keeps the step's note for its own, and is planned again."""
+
+        def done() -> None:
+            work.head.steps_done.append(note)
+            self.queues.release(work.guid, now)
+
+        after(done)
+
+    def _settle_head_ok(self, outcome: Outcome, ticket: TicketRecord | None, request: Any) -> None:
+        """The head row Ok with its notes, the request sent and Jira's answer (or answers)."""
+        head = outcome.work.head
+        answers = [_answer(a) for a in outcome.answers]
+        self.store.settle(
+            head.id,
+            LogStatus.OK,
+            ticket=ticket,
+            note="; ".join(outcome.work.notes),
+            attempts=head.attempts + 1,
+            duration_ms=self._duration(head),
+            request=request,
+            response=(answers[-1] if len(answers) == 1 else {"answers": answers}) if answers else None,
+        )
+
+    def _settle_rows(
+        self,
+        work: Work,
+        status: LogStatus,
+        reason: str,
+        after: After,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        """Settle every row of the work with one status (Failed, with the reason)."""
+        head = work.head
+        log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
+        request = work.logged_request
+        for job in work.jobs:
+            self.store.settle(
+                job.id,
+                status,
+                error=reason,
+                note="; ".join(work.notes) if job is head else _merged_note(head),
+                attempts=head.attempts + 1 if job is head else job.attempts,
+                duration_ms=self._duration(job),
+                request=request if job is head else None,
+                response=response,
+            )
+        self._pop(work, after)
+
+    def _duration(self, job: Job) -> float:
+        """Milliseconds from intake to now, on the timer when the engine took the row."""
+        since = (self.timer() - job.accepted_at) if job.accepted_at is not None else self.clock() - job.time
+        return max(0.0, since.total_seconds() * 1000.0)
+
+    def _pop(self, work: Work, after: After) -> None:
+        def pop() -> None:
+            now = self.timer()
+            for job in self.queues.pop(work.guid, [job.id for job in work.jobs]):
+                self.delivery.settled(job.id)
+                self._settled(job.id)
+            self.queues.release(work.guid, now)
+
+        after(pop)

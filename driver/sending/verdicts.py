@@ -1,0 +1,125 @@
+"""The settlement decision (pure): one request's outcome in, what becomes of its rows out.
+
+    done     Jira did it (or a probe answered): record the result
+    retry    this request failed in a way worth trying again later (500, 409, one timeout, the
+             driver's own database was unavailable); `count_attempt` says whether it uses up
+             one of `max_retries`
+    fail     permanent (a 4xx other than 401/429), or `max_retries` used up: Failed, Jira's reason
+    park     Jira as a whole is out (refused, DNS, TLS, proxy, 502/503/504, or timeouts repeating
+             across requests): the row waits, no attempt counted (JiraHealth pauses everything)
+    pause    a 429: the row waits for the pause (JiraHealth), no attempt counted
+    stop     a 401: the row waits for new credentials, no attempt counted
+
+With it, what the outcome says about a create's ticket (driver.sending.exactly_once for the rules): it may
+exist (`in_doubt`: probe before any new create) or surely does not (`forget`); and of an existing
+ticket: a 404 to its update or transition means it was deleted in Jira (`deleted`: forgotten, the
+GUID's next CREATE makes a new ticket).
+A stamp search (probe) is never failed for a retryable error: the create it settles can still
+succeed, and failing it would cascade "no ticket" onto every later row of its GUID.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from driver.errors import (
+    JiraAuthError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+    JiraTimeout,
+    JiraUnavailable,
+    StampAmbiguous,
+    TransitionFailed,
+)
+from driver.sending.exactly_once import never_sent
+from driver.sending.planning import WorkKind
+
+
+class Verdict(StrEnum):
+    """What becomes of the rows of one request."""
+
+    DONE = "done"
+    RETRY = "retry"
+    FAIL = "fail"
+    PARK = "park"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+TicketEffect = Literal["keep", "in_doubt", "forget", "deleted"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict, what it does to a create's ticket record, and the words for the log."""
+
+    verdict: Verdict
+    ticket: TicketEffect = "keep"
+    count_attempt: bool = False
+    reason: str = ""
+    response: dict[str, Any] | None = None
+
+
+def decide(
+    kind: WorkKind,
+    error: BaseException | None,
+    attempts: int,
+    max_retries: int,
+    *,
+    jira_out: bool = False,
+) -> Decision:
+    """The decision for a request of `kind` whose head row had `attempts` failed attempts before.
+
+    `jira_out` is JiraHealth's view that Jira as a whole is not answering (an outage under way, or
+    timeouts of several different requests in a row): a timeout then parks instead of counting.
+    """
+    if error is None:
+        return Decision(Verdict.DONE)
+    create = kind == WorkKind.CREATE
+    if isinstance(error, JiraAuthError):
+        # A 401 proves nothing was created.
+        return Decision(Verdict.STOP, "forget" if create else "keep", reason=str(error))
+    if isinstance(error, JiraRateLimited):
+        return Decision(Verdict.PAUSE, "forget" if create else "keep", reason=error.reason)
+    if isinstance(error, JiraUnavailable) or (isinstance(error, JiraTimeout) and jira_out):
+        effect: TicketEffect = "keep"
+        if create:
+            # No connection was made: no ticket. Else a gateway may answer after Jira took it.
+            effect = "forget" if never_sent(error) else "in_doubt"
+        return Decision(Verdict.PARK, effect, reason=error.reason)
+    if isinstance(error, sqlite3.Error):
+        # The request may have gone out (a comment's journal write failed after its POST): the
+        # journals settle that on the next attempt, which is not counted.
+        return Decision(
+            Verdict.RETRY, "in_doubt" if create else "keep", reason=f"database unavailable: {error}"
+        )
+    if isinstance(error, JiraRetryable):
+        effect = "in_doubt" if create else "keep"
+        if kind == WorkKind.PROBE:
+            return Decision(Verdict.RETRY, effect, count_attempt=False, reason=error.reason)
+        if attempts + 1 > max_retries:
+            return Decision(
+                Verdict.FAIL, effect, reason=f"{error.reason} (gave up after {attempts + 1} attempts)"
+            )
+        return Decision(Verdict.RETRY, effect, count_attempt=True, reason=error.reason)
+    if isinstance(error, TransitionFailed):
+        return Decision(Verdict.FAIL, "keep", reason=error.reason)
+    if isinstance(error, StampAmbiguous):
+        # Nothing is created and nothing adopted until a person leaves one ticket with the stamp.
+        return Decision(Verdict.FAIL, "keep", reason=str(error))
+    if isinstance(error, JiraRejected):
+        gone = error.status == 404 and kind in (WorkKind.UPDATE, WorkKind.TRANSITION)
+        return Decision(
+            Verdict.FAIL,
+            "forget" if create else "deleted" if gone else "keep",
+            reason=str(error),
+            response={
+                "status": error.status,
+                "body": {"errorMessages": error.error_messages, "errors": error.errors},
+            },
+        )
+    return Decision(Verdict.FAIL, "in_doubt" if create else "keep", reason=f"internal error: {error!r}")

@@ -1,0 +1,249 @@
+"""The driver's SQLite schema, as ordered sqlite-utils migrations (`0001_initial`, ...).
+
+Each step runs in one transaction together with its record in `_sqlite_migrations`, so a crash
+mid-migration leaves the previous schema intact. Add steps at the end; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("jira_driver")
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    """Log (also the queue), tickets by GUID, settings, daily statistics."""
+    # AUTOINCREMENT: retention deletes old rows, and a reused id would confuse the TUI and shell
+    # users who refer to log rows by id.
+    db.execute(
+        """
+        CREATE TABLE log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            action TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            time TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            error TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            duration_ms REAL,
+            note TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            request TEXT,
+            response TEXT,
+            next_attempt_at REAL,
+            settled_at TEXT,
+            merged_into INTEGER
+        )
+        """
+    )
+    # The queue is the unsettled rows; a partial index keeps finding them cheap however long the
+    # log grows.
+    db.execute("CREATE INDEX log_open ON log (guid, id) WHERE status IN ('Pending', 'Deferred')")
+    db.execute("CREATE INDEX log_status ON log (status, id)")
+    db.execute("CREATE INDEX log_guid ON log (guid, id)")
+    db.execute("CREATE INDEX log_time ON log (time)")
+    db.execute(
+        """
+        CREATE TABLE tickets (
+            guid TEXT PRIMARY KEY,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            state TEXT NOT NULL,
+            create_log_id INTEGER,
+            intent_at TEXT,
+            probes INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE stats_days (
+            day TEXT PRIMARY KEY,
+            created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE TABLE stats_totals (counter TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO stats_totals (counter, value) VALUES ('create', 0), ('update', 0)")
+
+
+@migrations(name="0002_log_settled_at")
+def log_settled_at(db: Database) -> None:
+    """Find recently settled rows without scanning the log (the update limit's window at start)."""
+    db.execute("CREATE INDEX log_settled ON log (settled_at) WHERE settled_at IS NOT NULL")
+
+
+@migrations(name="0003_comment_sends")
+def comment_sends(db: Database) -> None:
+    """The comment journal: which comment of which log row is being sent, or was, and its Jira id.
+
+    A comment POST is not idempotent. Its intent is journaled ('sending') before it goes out and
+    marked 'sent' with Jira's comment id after the 201, so a comment whose answer was lost (or
+    whose process was killed) is looked up on the ticket instead of being posted twice.
+    """
+    db.execute(
+        """
+        CREATE TABLE comment_sends (
+            log_id INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            ticket_key TEXT NOT NULL,
+            state TEXT NOT NULL,
+            comment_id TEXT,
+            intent_at TEXT NOT NULL,
+            PRIMARY KEY (log_id, idx)
+        )
+        """
+    )
+    db.execute("CREATE INDEX comment_sends_ticket ON comment_sends (ticket_key)")
+    db.execute("CREATE INDEX comment_sends_intent ON comment_sends (intent_at)")
+
+
+@migrations(name="0004_identity")
+def identity(db: Database) -> None:
+    """The database's own random id (one row), also kept beside it in `<database>.id`.
+
+    A start compares the two, so a database deleted, emptied or replaced by another file while the
+    driver was stopped is noticed instead of being taken for a first start (driver.store.database_file).
+    `replaces` holds the id of the database this one took over from (`run --init`): creates for
+    GUIDs it does not know then search Jira for their stamp first.
+    """
+    db.execute(
+        """
+        CREATE TABLE identity (
+            id TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            replaces TEXT
+        )
+        """
+    )
+    db.execute("INSERT INTO identity (id) VALUES (?)", (secrets.token_hex(16),))
+
+
+@migrations(name="0005_idempotency")
+def idempotency(db: Database) -> None:
+    """Idempotency keys of accepted batches: a repeated key answers as the first time, queues nothing.
+
+    `body` is a digest of the request it came with (the same key with another body is refused);
+    `answer` the accepted rows as JSON. Kept IDEMPOTENCY_KEEP (a day), pruned with retention.
+    """
+    db.execute(
+        """
+        CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
+
+
+@migrations(name="0006_lifecycle")
+def lifecycle(db: Database) -> None:
+    """The ticket's whole life: what Jira says of it, the GUID's tickets over time, transitions, webhooks.
+
+    tickets       gains the ticket's generation (1 for the GUID's first ticket; each new ticket for
+                  the GUID takes the next, and its stamp carries it, so stamps stay unique per
+                  ticket), its project and type (the transition cache's key), and the last known
+                  Jira state (status, category, resolution, assignee, who changed it last and
+                  whether that was the driver's own account, who resolved it, deleted).
+    ticket_history every ticket a GUID has had, by generation: when it was made and how it ended
+                  (superseded by a new ticket, deleted in Jira).
+    transition_sends the transition journal: the intent, committed before the POST; an entry found
+                  when its row comes round again means the outcome is unknown, and the attempt's
+                  marker on the ticket settles it (driver.sending.delivery, 0007).
+    webhook_deliveries the X-Atlassian-Webhook-Identifier of each webhook handled, so Jira's
+                  retries change nothing (kept a week).
+    """
+    for column in (
+        "generation INTEGER NOT NULL DEFAULT 1",
+        "project TEXT",
+        "issuetype TEXT",
+        "jira_status TEXT",
+        "status_category TEXT",
+        "resolution TEXT",
+        "assignee TEXT",
+        "changed_by TEXT",
+        "changed_by_driver INTEGER",
+        "resolved_at TEXT",
+        "resolved_by_driver INTEGER",
+        "deleted_at TEXT",
+        "jira_updated TEXT",
+        "synced_at TEXT",
+        "created_at TEXT",
+    ):
+        db.execute(f"ALTER TABLE tickets ADD COLUMN {column}")
+    db.execute("CREATE INDEX tickets_key ON tickets (ticket_key)")
+    db.execute(
+        """
+        CREATE TABLE ticket_history (
+            guid TEXT NOT NULL,
+            generation INTEGER NOT NULL,
+            ticket_id TEXT,
+            ticket_key TEXT,
+            ticket_url TEXT,
+            created_at TEXT,
+            ended_at TEXT,
+            ended TEXT,
+            PRIMARY KEY (guid, generation)
+        )
+        """
+    )
+    db.execute("CREATE INDEX ticket_history_key ON ticket_history (ticket_key)")
+    db.execute(
+        """
+        INSERT INTO ticket_history (guid, generation, ticket_id, ticket_key, ticket_url)
+        SELECT guid, 1, ticket_id, ticket_key, ticket_url FROM tickets WHERE state = 'created'
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE transition_sends (
+            log_id INTEGER PRIMARY KEY,
+            ticket_key TEXT NOT NULL,
+            transition_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            intent_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE webhook_deliveries (identifier TEXT PRIMARY KEY, received_at TEXT NOT NULL)")
+    db.execute("CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at)")
+    db.execute("INSERT OR IGNORE INTO stats_totals (counter, value) VALUES ('webhook_ignored', 0)")
+
+
+@migrations(name="0007_transition_attempt")
+def m0007_transition_attempt(db: Database) -> None:
+    """transition_sends.attempt: a random id per POST, sent with the transition as an issue property
+    (driver.model.transitions.MARKER_PROPERTY) and read back to settle that very attempt when its outcome
+    is unknown. An entry journaled before this column ('') has no evidence: it is sent again unless
+    the ticket is already where it leads."""
+    db.execute("ALTER TABLE transition_sends ADD COLUMN attempt TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0008_identity_birth")
+def identity_birth(db: Database) -> None:
+    """identity gains born_at (ISO-8601 UTC): when the driver first started on this database, or
+    found it without its id marker, or took it over with `run --init` (driver.store.database_file.settle).
+
+    NULL for a database made before this migration: its birth is unknown and long past, so it is not
+    new (no probe window, a lost database, docs/operations.md).
+    """
+    db.execute("ALTER TABLE identity ADD COLUMN born_at TEXT")
+
+
+def apply(db: Database) -> None:
+    """Bring the schema up to date."""
+    migrations.apply(db)
