@@ -45,11 +45,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from driver.store.database import (
+from driver.store.database import Store
+from driver.store.files import (
     FILE_MODE,
     RESTORE_HINT,
     DatabaseFileError,
-    Store,
     corrupt_error,
     database_files,
     is_corrupt,

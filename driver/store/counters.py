@@ -1,0 +1,131 @@
+"""Counters, daily statistics, settings and the database's identity (tables `totals`, `stats`,
+`settings`, `identity`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from driver.contract.schemas import Statistics, StatsReset
+from driver.model.statistics import day_of, reset_plan, summarize
+from driver.store.tables import Tables, iso, to_json
+
+# Settings keys.
+S_TICKET_TABLE = "ticket_table"
+S_CATALOG = "catalog"
+S_UPDATE = "update"
+S_LOG = "log"
+S_TICKET_LOCATION = "ticket_location"
+S_AUTH = "auth"
+
+
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Who a database is: its random id (hex), and the id of the database it replaced, if any."""
+
+    id: str
+    replaces: str | None = None
+    born_at: datetime | None = None
+    """When this database was born (first start, found without its marker, `run --init`); None:
+    before migration 0008, i.e. long ago."""
+
+
+class Counters(Tables):
+    """Small tables of single values."""
+
+    def count_total(self, counter: str, n: int = 1) -> None:
+        """Add n to a running total other than the daily create/update statistics."""
+        self.db.conn.execute(
+            "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
+            " ON CONFLICT(counter) DO UPDATE SET value = value + excluded.value",
+            (counter, n),
+        )
+
+    def total(self, counter: str) -> int:
+        """A running total (0 when never counted)."""
+        row = self.db.execute("SELECT value FROM stats_totals WHERE counter = ?", (counter,)).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- statistics -----------------------------------------------------------------------------
+
+    def count(self, counter: str, n: int = 1) -> None:
+        """Add n to today's and the running total of 'create' or 'update'."""
+        day = day_of(self.clock(), self.zone)
+        column = "created" if counter == "create" else "updated"
+        conn = self.db.conn
+        conn.execute(
+            f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
+            f" ON CONFLICT(day) DO UPDATE SET {column} = {column} + excluded.{column}",
+            (day, n),
+        )
+        conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter))
+
+    def statistics(self) -> Statistics:
+        """The Statistics page as of the clock's now."""
+        days = {
+            row[0]: (int(row[1]), int(row[2]))
+            for row in self.db.execute("SELECT day, created, updated FROM stats_days").fetchall()
+        }
+        totals = dict(self.db.execute("SELECT counter, value FROM stats_totals").fetchall())
+        return summarize(days, totals, self.clock(), self.zone)
+
+    def reset_statistics(self, reset: StatsReset) -> Statistics:
+        """Clear totals and/or today's and yesterday's counts of one or both counters."""
+        plan = reset_plan(reset, self.clock(), self.zone)
+        with self.transaction():
+            for counter in plan.counters:
+                if plan.totals:
+                    self.db.conn.execute("UPDATE stats_totals SET value = 0 WHERE counter = ?", (counter,))
+                column = "created" if counter == "create" else "updated"
+                for day in plan.days:
+                    self.db.conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
+        return self.statistics()
+
+    # --- identity -------------------------------------------------------------------------------
+
+    def identity(self) -> DatabaseIdentity:
+        """The database's random id, the id of the one it replaced (`run --init`), if any, and its birth."""
+        row = self.db.execute("SELECT id, replaces, born_at FROM identity").fetchone()
+        born = None if row[2] is None else datetime.fromisoformat(str(row[2]))
+        return DatabaseIdentity(str(row[0]), None if row[1] is None else str(row[1]), born)
+
+    def record_birth(self, moment: datetime) -> None:
+        """Record that this database is new as of `moment` (UTC; committed at once)."""
+        with self.transaction():
+            self.db.conn.execute("UPDATE identity SET born_at = ?", (iso(moment),))
+
+    def record_replaced(self, previous: str) -> None:
+        """Record that this database took over from the one with id `previous` (committed at once)."""
+        with self.transaction():
+            self.db.conn.execute("UPDATE identity SET replaces = ?", (previous,))
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def setting(self, key: str) -> Any:
+        """A stored setting's JSON value, or None."""
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def forget_secret_setting(self, key: str, value: Any) -> None:
+        """Replace a setting that held a secret so that no copy of it stays in the file.
+
+        secure_delete zeroes the freed bytes, and a truncating checkpoint drops the WAL's copy.
+        """
+        self.db.execute("PRAGMA secure_delete = ON")
+        try:
+            self.put_setting(key, value)
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.execute("PRAGMA secure_delete = OFF")
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a setting (committed at once unless inside a transaction)."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, to_json(value)),
+            )

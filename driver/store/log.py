@@ -1,0 +1,310 @@
+"""The log, write side: intake (idempotency keys, rows accepted in one transaction, retention) and
+the queue (open rows, settling a row). The log doubles as the queue: rows Pending or Deferred are
+the work still to do, in id order; retention never removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.commands import Action
+from driver.model.jobs import Job, JobPayload, NewEntry, TicketRecord
+from driver.store.tables import OPEN_STATUSES, Tables, iso, to_json
+
+TRIM_BATCH = 500
+"""Most log rows one retention transaction removes (a few ms of the writer)."""
+
+
+@dataclass
+class LogFilter:
+    """Filters of GET /api/log."""
+
+    status: LogStatus | None = None
+    type: LogType | None = None
+    guid: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+    limit: int = 100
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LogTables(Tables):
+    """The log and the queue (table `log`, `idempotency`)."""
+
+    _rows: int | None
+    _trim_idle: bool
+    on_settle: Callable[[], None] | None
+
+    # --- intake ---------------------------------------------------------------------------------
+
+    def remembered(self, key: str) -> tuple[str, list[tuple[int, str, str]]] | None:
+        """What an idempotency key was first accepted with: (body digest, [(id, guid, action)])."""
+        row = self.db.execute("SELECT body, answer FROM idempotency WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), [(int(i), str(g), str(a)) for i, g, a in json.loads(row[1])]
+
+    def prune_idempotency(self, keep: timedelta) -> int:
+        """Forget idempotency keys older than `keep`; returns how many."""
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "DELETE FROM idempotency WHERE created_at < ?", (iso(self.clock() - keep),)
+            )
+            return max(0, cursor.rowcount)
+
+    def accept(
+        self,
+        entries: Sequence[NewEntry],
+        max_entries: int = 0,
+        idempotency: tuple[str, str] | None = None,
+    ) -> list[Job]:
+        """Commit new log rows (status Pending) in one transaction and return them as jobs.
+
+        idempotency: (key, body digest) recorded in the same transaction, so a batch and its key
+        are committed together or not at all (sqlite3.IntegrityError when the key is taken).
+        """
+        now = self.clock()
+        stamp = iso(now)
+        jobs: list[Job] = []
+        conn = self.db.conn
+        with self._keeping_count():
+            for entry in entries:
+                cursor = conn.execute(
+                    "INSERT INTO log (type, action, guid, time, status, note, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.type.value,
+                        entry.action.value,
+                        entry.guid,
+                        stamp,
+                        LogStatus.PENDING.value,
+                        entry.note,
+                        to_json(entry.payload.to_json()),
+                    ),
+                )
+                row_id = cursor.lastrowid
+                assert row_id is not None
+                jobs.append(
+                    Job(
+                        id=row_id,
+                        type=entry.type,
+                        action=entry.action,
+                        guid=entry.guid,
+                        time=now,
+                        status=LogStatus.PENDING,
+                        attempts=0,
+                        payload=entry.payload,
+                        note=entry.note,
+                    )
+                )
+            if idempotency is not None:
+                answer = [[job.id, job.guid, job.action.value] for job in jobs]
+                conn.execute(
+                    "INSERT INTO idempotency (key, body, answer, created_at) VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], to_json(answer), stamp),
+                )
+            if self._rows is not None:
+                self._rows += len(jobs)
+            if max_entries > 0:
+                # bounded: a big backlog of settled rows is left to the retention timer's batches
+                self._trim(max_entries, TRIM_BATCH)
+        return jobs
+
+    @contextmanager
+    def _keeping_count(self) -> Iterator[None]:
+        """A transaction that changes the row count; a rollback makes the count unknown again."""
+        try:
+            with self.transaction():
+                yield
+        except BaseException:
+            self._rows = None
+            self._trim_idle = False
+            raise
+
+    def _row_count(self) -> int:
+        if self._rows is None:
+            (count,) = self.db.execute("SELECT count(*) FROM log").fetchone()
+            self._rows = int(count)
+        return self._rows
+
+    def _trim(self, max_entries: int, limit: int) -> int:
+        excess = self._row_count() - max_entries
+        if excess <= 0 or self._trim_idle:
+            return 0
+        wanted = min(excess, limit)
+        cursor = self.db.conn.execute(
+            "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE status NOT IN (?, ?) ORDER BY id LIMIT ?)",
+            (*OPEN_STATUSES, wanted),
+        )
+        removed = max(0, cursor.rowcount)
+        self._rows = self._row_count() - removed
+        # fewer than asked: no settled row is left to remove until one settles
+        self._trim_idle = removed < wanted
+        return removed
+
+    def trim(self, max_entries: int, limit: int = sys.maxsize) -> int:
+        """Remove the oldest settled rows beyond max_entries (0: no limit); returns how many.
+
+        limit: at most this many rows in this transaction (the retention timer trims in batches so
+        the writer is never held long). Pending and Deferred rows are never removed.
+        """
+        if max_entries <= 0:
+            return 0
+        with self._keeping_count():
+            return self._trim(max_entries, limit)
+
+    def over_limit(self, max_entries: int) -> bool:
+        """True when the log holds more than max_entries rows and one may be removable (0: no limit)."""
+        return max_entries > 0 and not self._trim_idle and self._row_count() > max_entries
+
+    def remove_older_than(self, days: int, limit: int = sys.maxsize) -> int:
+        """Remove settled rows older than `days` days (0: keep all), at most `limit` of them, oldest
+        first; returns how many."""
+        if days <= 0:
+            return 0
+        edge = iso(self.clock() - timedelta(days=days))
+        with self._keeping_count():
+            cursor = self.db.conn.execute(
+                "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE time < ? AND status NOT IN (?, ?)"
+                " ORDER BY id LIMIT ?)",
+                (edge, *OPEN_STATUSES, limit),
+            )
+            removed = max(0, cursor.rowcount)
+            if self._rows is not None:
+                self._rows -= removed
+            return removed
+
+    # --- the queue ------------------------------------------------------------------------------
+
+    def open_jobs(self) -> list[Job]:
+        """Every Pending and Deferred row, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, type, action, guid, time, status, attempts, payload, next_attempt_at, note,"
+            " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id)"
+            " FROM log WHERE status IN (?, ?) ORDER BY id",
+            OPEN_STATUSES,
+        ).fetchall()
+        return [
+            Job(
+                id=r[0],
+                type=LogType(r[1]),
+                action=Action(r[2]),
+                guid=r[3],
+                time=datetime.fromisoformat(r[4]),
+                status=LogStatus(r[5]),
+                attempts=r[6],
+                payload=JobPayload.model_validate_json(r[7]),
+                next_attempt_at=None if r[8] is None else datetime.fromtimestamp(r[8], UTC),
+                note=r[9],
+                transition_journaled=bool(r[10]),
+            )
+            for r in rows
+        ]
+
+    def recent_updates(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(ticket key, settled time) of the automatic update requests that went out Ok since then.
+
+        One per request: rows merged into another row's request are not counted, and a repeated
+        CREATE that became an update is (its request has an `edit` part, a real create's has not);
+        so is a RESOLVE or REOPEN that made a transition (its request has a `transition` part).
+        """
+        rows = self.db.execute(
+            "SELECT ticket_key, settled_at FROM log"
+            # `+status`: the planner would otherwise walk every Ok row by log_status, not the
+            # few recent ones by log_settled.
+            " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
+            " AND ticket_key IS NOT NULL"
+            " AND (json_type(request, '$.edit') IS NOT NULL"
+            " OR json_type(request, '$.transition') IS NOT NULL)"
+            " ORDER BY settled_at",
+            (iso(since), LogStatus.OK.value, LogType.AUTOMATIC.value),
+        ).fetchall()
+        return [(str(key), datetime.fromisoformat(at)) for key, at in rows]
+
+    def update_row(self, log_id: int, **values: Any) -> None:
+        """Set columns of one log row (status, attempts, error, note, next_attempt_at, ...)."""
+        if not values:
+            return
+        for key in ("request", "response"):
+            if key in values and values[key] is not None and not isinstance(values[key], str):
+                values[key] = to_json(values[key])
+        if isinstance(values.get("status"), LogStatus):
+            values["status"] = values["status"].value
+        if isinstance(values.get("next_attempt_at"), datetime):
+            # kept as epoch seconds: a column the log's readers never show
+            values["next_attempt_at"] = values["next_attempt_at"].timestamp()
+        columns = ", ".join(f"{key} = ?" for key in values)
+        self.db.conn.execute(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
+
+    def settle(
+        self,
+        log_id: int,
+        status: LogStatus,
+        *,
+        ticket: TicketRecord | None = None,
+        error: str = "",
+        note: str | None = None,
+        attempts: int | None = None,
+        duration_ms: float | None = None,
+        request: Any = None,
+        response: Any = None,
+        merged_into: int | None = None,
+    ) -> None:
+        """Mark a row Ok or Failed with its outcome."""
+        # A settled row is one retention may remove.
+        self._trim_idle = False
+        if self.on_settle is not None:
+            self.on_settle()
+        values: dict[str, Any] = {
+            "status": status.value,
+            "error": error,
+            "settled_at": iso(self.clock()),
+            "next_attempt_at": None,
+        }
+        if ticket is not None:
+            values.update(
+                ticket_id=ticket.ticket_id, ticket_key=ticket.ticket_key, ticket_url=ticket.ticket_url
+            )
+        if note is not None:
+            values["note"] = note
+        if attempts is not None:
+            values["attempts"] = attempts
+        if duration_ms is not None:
+            values["duration_ms"] = duration_ms
+        if request is not None:
+            values["request"] = request
+        if response is not None:
+            values["response"] = response
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        self.update_row(log_id, **values)
+
+    def counts(self) -> tuple[int, int]:
+        """(pending, deferred) row counts."""
+        rows = dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM log WHERE status IN (?, ?) GROUP BY status",
+                OPEN_STATUSES,
+            ).fetchall()
+        )
+        return rows.get(LogStatus.PENDING.value, 0), rows.get(LogStatus.DEFERRED.value, 0)
+
+    def failed_today(self) -> int:
+        """Rows that failed since local midnight."""
+        now = self.clock()
+        local = now.astimezone(self.zone) if self.zone is not None else now.astimezone()
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        (count,) = self.db.execute(
+            "SELECT count(*) FROM log WHERE status = ? AND settled_at >= ?",
+            (LogStatus.FAILED.value, iso(midnight)),
+        ).fetchone()
+        return int(count)

@@ -1,0 +1,103 @@
+"""The log, read side: one entry and pages of entries for GET /api/log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from driver.contract.schemas import LogEntry, LogPage, LogStatus, LogType
+from driver.store.log import LogFilter
+from driver.store.tables import Tables, from_json, iso
+
+
+class LogReads(Tables):
+    """Reading the log (table `log`)."""
+
+    # --- the log, read side ---------------------------------------------------------------------
+
+    _COLUMNS = (
+        "id, type, action, guid, time, status, ticket_id, ticket_key, ticket_url, error, attempts,"
+        " duration_ms, note"
+    )
+
+    @staticmethod
+    def _entry(row: Sequence[Any], request: Any = None, response: Any = None) -> LogEntry:
+        return LogEntry(
+            id=row[0],
+            type=LogType(row[1]),
+            action=row[2],
+            guid=row[3],
+            time=datetime.fromisoformat(row[4]),
+            status=LogStatus(row[5]),
+            ticket_id=row[6],
+            ticket_key=row[7],
+            ticket_url=row[8],
+            error=row[9] or "",
+            attempts=row[10],
+            duration_ms=row[11],
+            note=row[12] or "",
+            request=request,
+            response=response,
+        )
+
+    def log_entry(self, log_id: int) -> LogEntry | None:
+        """One log row with its request and response detail."""
+        row = self.db.execute(
+            f"SELECT {self._COLUMNS}, request, response, payload FROM log WHERE id = ?", (log_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        request = from_json(row[13])
+        if request is None:
+            # Not sent yet: show what will be sent.
+            request = from_json(row[15])
+        return self._entry(row, request, from_json(row[14]))
+
+    def log_page(self, flt: LogFilter) -> LogPage:
+        """Rows matching the filter, newest first, paged by before_id."""
+        where: list[str] = []
+        args: list[Any] = []
+        if flt.status is not None:
+            where.append("status = ?")
+            args.append(flt.status.value)
+        if flt.type is not None:
+            where.append("type = ?")
+            args.append(flt.type.value)
+        if flt.guid:
+            where.append("guid = ?")
+            args.append(flt.guid)
+        if flt.q:
+            where.append(
+                "(guid LIKE ? ESCAPE '\\' OR ticket_key LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\'"
+                " OR note LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\')"
+            )
+            # the operator's text as typed: % and _ are not wildcards
+            typed = flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{typed}%"
+            args.extend([pattern] * 5)
+        if flt.since is not None:
+            where.append("time >= ?")
+            args.append(iso(flt.since))
+        if flt.until is not None:
+            where.append("time <= ?")
+            args.append(iso(flt.until))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        (total,) = self.db.execute(f"SELECT count(*) FROM log{clause}", args).fetchone()
+        page_where = list(where)
+        page_args = list(args)
+        if flt.before_id is not None:
+            page_where.append("id < ?")
+            page_args.append(flt.before_id)
+        page_clause = (" WHERE " + " AND ".join(page_where)) if page_where else ""
+        limit = max(1, min(flt.limit, 1000))
+        rows = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM log{page_clause} ORDER BY id DESC LIMIT ?",
+            (*page_args, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        entries = [self._entry(row) for row in rows]
+        return LogPage(
+            rows=entries, total=int(total), next_before_id=entries[-1].id if more and entries else None
+        )

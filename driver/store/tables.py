@@ -1,0 +1,56 @@
+"""What every table family of the store shares: the one connection, the clock, and how values are
+written (moments as sortable UTC ISO text, JSON without spaces).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from driver.clock import Clock
+from driver.contract.schemas import LogStatus
+
+OPEN_STATUSES = (LogStatus.PENDING.value, LogStatus.DEFERRED.value)
+
+
+def iso(moment: datetime) -> str:
+    """A UTC ISO 8601 text that sorts like the moment it names."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def moment_of(value: Any) -> datetime | None:
+    """A time stored by `iso`, or None for NULL or ''."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Tables:
+    """The base of each table family: the connection and clocks of the one Store that owns them.
+
+    The families (driver.store.log, .tickets, .journals, .counters, ...) are the parts of Store;
+    none is used alone, so each may rely on these attributes, set by Store.__init__.
+    """
+
+    path: Path
+    db: Database
+    clock: Clock
+    zone: tzinfo | None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit; nested uses become savepoints."""
+        with self.db.atomic():
+            yield
