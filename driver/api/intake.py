@@ -178,14 +178,15 @@ def _replay(store: Store, key: str, digest: str, response: Response) -> Advanced
     seen = store.remembered(key)
     if seen is None:
         return None
-    body, accepted = seen
-    if body != digest:
+    if seen.digest != digest:
         raise Conflict(
             "this Idempotency-Key was used with another body: use a new key for a new batch"
             " (nothing was queued)"
         )
     response.headers["Idempotent-Replayed"] = "true"
-    return AdvancedAccepted(accepted=[AcceptedCommand(id=i, guid=g, action=a) for i, g, a in accepted])
+    return AdvancedAccepted(
+        accepted=[AcceptedCommand(id=r.id, guid=r.guid, action=r.action) for r in seen.rows]
+    )
 
 
 @router.post("/api/parse", response_model=DryRun)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -126,10 +127,42 @@ class Job:
         return self.type == LogType.AUTOMATIC
 
 
-TicketState = Literal["creating", "in_doubt", "created"]
-"""A GUID's ticket: the intent to create is journaled (the request may or may not have gone out);
-a create went out and its outcome is unknown (a stamp search settles it); Jira answered 201 or a
-search found the stamped ticket."""
+class RequestKind(StrEnum):
+    """What a log row's request was (the `log.request_kind` column). The update limit counts the
+    automatic UPDATE and TRANSITION requests that went out Ok (driver.store.log.recent_updates)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    """An edit of the ticket and its comments (also a repeated CREATE that became one)."""
+    TRANSITION = "transition"
+    """A transition (and the edit sent just before it, of the fields its screen does not take)."""
+    PROBE = "probe"
+    """A search for the GUID's stamp."""
+    PLANNED = "planned"
+    """Nothing went out: what the row was to send (a transition whose way was not found)."""
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """The request a log row keeps: its kind and the JSON body shown in the log."""
+
+    kind: RequestKind
+    body: Any
+
+
+class TicketState(StrEnum):
+    """Where the create of a GUID's ticket stands (the `tickets.state` column)."""
+
+    CREATING = "creating"
+    """The intent to create is journaled: the request may or may not have gone out."""
+    IN_DOUBT = "in_doubt"
+    """A create went out and its outcome is unknown: a stamp search settles it."""
+    CREATED = "created"
+    """Jira answered 201, or a search found the stamped ticket."""
+
+
+DOUBTFUL = (TicketState.CREATING, TicketState.IN_DOUBT)
+"""The states whose ticket may or may not exist in Jira."""
 
 
 @dataclass
@@ -169,7 +202,7 @@ class TicketRecord:
     @property
     def live(self) -> bool:
         """A ticket exists in Jira for the GUID as far as the driver knows."""
-        return self.state == "created" and bool(self.ticket_key) and self.deleted_at is None
+        return self.state == TicketState.CREATED and bool(self.ticket_key) and self.deleted_at is None
 
     @property
     def resolved(self) -> bool:

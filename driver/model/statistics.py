@@ -10,10 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
 
 from driver.contract.schemas import Counter, DayCount, Statistics, StatsReset
 
-COUNTERS = ("create", "update")
+
+class Statistic(StrEnum):
+    """What the Statistics page counts per day (`stats_days`) and in running totals (`stats_totals`)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+
+    @property
+    def day_column(self) -> str:
+        """Its column of `stats_days`."""
+        return "created" if self is Statistic.CREATE else "updated"
+
+
+COUNTERS = tuple(Statistic)
 HISTORY_DAYS = 30
 
 
@@ -68,14 +82,14 @@ def summarize(
 class ResetPlan:
     """What a reset clears: these counters' totals, and their counts on these days."""
 
-    counters: tuple[str, ...]
+    counters: tuple[Statistic, ...]
     totals: bool
     days: tuple[str, ...]
 
 
 def reset_plan(reset: StatsReset, now: datetime, zone: tzinfo | None) -> ResetPlan:
     """Translate a StatsReset request into the rows to clear."""
-    counters = COUNTERS if reset.counter == "all" else (reset.counter,)
+    counters = COUNTERS if reset.counter == "all" else (Statistic(reset.counter),)
     today = day_of(now, zone)
     # "Daily counters" are what the page shows per day: today's and yesterday's.
     days = (today, previous_day(today)) if reset.scope in ("daily", "all") else ()

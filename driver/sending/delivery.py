@@ -63,7 +63,7 @@ from driver.model.transitions import (
 )
 from driver.sending.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
 from driver.sending.planning import Work, WorkKind
-from driver.store import Store
+from driver.store import CommentState, Store
 
 log = logging.getLogger("driver.delivery")
 
@@ -359,11 +359,11 @@ class Delivery:
 
     async def _send_comments(self, work: Work, outcome: Outcome) -> None:
         journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))
-        in_doubt = [i for i, ref in enumerate(work.comment_refs) if journal.get(ref) == "sending"]
+        in_doubt = [i for i, ref in enumerate(work.comment_refs) if journal.get(ref) == CommentState.SENDING]
         if in_doubt:
             await self._settle_in_doubt(work, in_doubt, journal)
         for comment, ref in zip(work.comments, work.comment_refs, strict=True):
-            if journal.get(ref) == "sent":
+            if journal.get(ref) == CommentState.SENT:
                 continue
             self.store.journal_comment(ref[0], ref[1], work.key)
             outcome.comment_in_flight = ref
@@ -372,11 +372,11 @@ class Delivery:
             body = answer.body
             comment_id = str(body["id"]) if isinstance(body, dict) and "id" in body else None
             self.store.comment_sent(ref[0], ref[1], work.key, comment_id)
-            journal[ref] = "sent"
+            journal[ref] = CommentState.SENT
             outcome.answers.append(answer)
 
     async def _settle_in_doubt(
-        self, work: Work, in_doubt: list[int], journal: dict[tuple[int, int], str]
+        self, work: Work, in_doubt: list[int], journal: dict[tuple[int, int], CommentState]
     ) -> None:
         """Look for in-doubt comments on the ticket: found -> 'sent', missing -> sent afresh.
 
@@ -399,7 +399,7 @@ class Delivery:
                 continue
             candidates.remove(match)
             self.store.comment_sent(ref[0], ref[1], work.key, match.id)
-            journal[ref] = "sent"
+            journal[ref] = CommentState.SENT
             work.notes.append(
                 f"comment {index + 1} was already on {work.key} (comment {match.id}): not posted again"
             )

@@ -152,8 +152,8 @@ class Engine:
             # are clamped into the window: a wall clock moved meanwhile cannot lengthen it.
             interval = self.limiter.interval
             self.limiter.restore(
-                (key, instant_of(moment, wall, now, interval))
-                for key, moment in self.store.recent_updates(wall - interval)
+                (sent.ticket_key, instant_of(sent.at, wall, now, interval))
+                for sent in self.store.recent_updates(wall - interval)
             )
         jobs = self.store.open_jobs()
         for job in jobs:
@@ -388,7 +388,7 @@ class Engine:
                 if plan.defer:
                     self._mark_deferred(guid, plan.until)
                 elif plan.reason:
-                    self.store.update_row(head.id, error=plan.reason)
+                    self.store.note_error(head.id, plan.reason)
             head.next_attempt_at = plan.until
             self.queues.release(guid, now)
             return None
@@ -418,7 +418,7 @@ class Engine:
             if job.type != LogType.AUTOMATIC:
                 break
             if job.status != LogStatus.DEFERRED or job.next_attempt_at != moment:
-                self.store.update_row(job.id, status=LogStatus.DEFERRED, next_attempt_at=self.wall_of(moment))
+                self.store.defer(job.id, self.wall_of(moment))
                 job.status = LogStatus.DEFERRED
                 job.next_attempt_at = moment
 

@@ -34,7 +34,7 @@ from driver.errors import CommandError, ShapeError, UnknownFieldError
 from driver.model.commands import Action, ResolvedCommand, parse_command
 from driver.model.creation_table import Mode
 from driver.model.fields import FieldType
-from driver.model.jobs import Job, TicketRecord
+from driver.model.jobs import DOUBTFUL, Job, LoggedRequest, RequestKind, TicketRecord, TicketState
 from driver.model.lifecycle import CANCELS_RESOLVE, Course, course, hold_until
 from driver.model.request_setup import RequestSetup
 from driver.model.requests import merge_updates, plan_requests
@@ -115,15 +115,17 @@ class Work:
         return self.jobs[0]
 
     @property
-    def logged_request(self) -> Any:
+    def logged_request(self) -> LoggedRequest:
         """What the log row keeps as the request sent: the body, or for an update its edit and comments."""
         if self.kind == WorkKind.UPDATE:
-            return {"edit": self.body, "comments": self.comments}
+            return LoggedRequest(RequestKind.UPDATE, {"edit": self.body, "comments": self.comments})
         if self.kind == WorkKind.TRANSITION:
             if self.body is None:
-                return {"target": str(self.target), "fields": self.fields, "comments": self.comments}
-            return {"edit": self.edit, **self.body} if self.edit else self.body
-        return self.body
+                planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
+                return LoggedRequest(RequestKind.PLANNED, planned)
+            body = {"edit": self.edit, **self.body} if self.edit else self.body
+            return LoggedRequest(RequestKind.TRANSITION, body)
+        return LoggedRequest(RequestKind(self.kind.value), self.body)
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,8 @@ def plan_next(
             return _plan_transition(queue, ticket, config, limiter, now)
         if head.action == Action.CREATE:
             return _plan_create_command(queue, ticket, config, limiter, now, wall, known_generation)
-        if ticket is None or ticket.state != "created" or not ticket.ticket_key:
-            if ticket is not None and ticket.state in ("creating", "in_doubt"):
+        if ticket is None or ticket.state != TicketState.CREATED or not ticket.ticket_key:
+            if ticket is not None and ticket.state in DOUBTFUL:
                 # The CREATE failed while its outcome was unknown: find out before giving up.
                 return Send(
                     Work(WorkKind.PROBE, [head], guid, probe_for=Action.UPDATE, generation=ticket.generation)
@@ -257,7 +259,7 @@ def _new_generation(ticket: TicketRecord | None, known_generation: int) -> int:
     """The generation of the ticket a create makes now."""
     if ticket is None:
         return known_generation + 1
-    if ticket.state == "created":
+    if ticket.state == TicketState.CREATED:
         return ticket.generation + 1
     return ticket.generation  # the same create again (refused before, or its search missed twice)
 
@@ -272,7 +274,7 @@ def _plan_create_command(
     known_generation: int,
 ) -> Plan:
     head = queue[0]
-    if ticket is not None and ticket.state != "created":
+    if ticket is not None and ticket.state != TicketState.CREATED:
         return _plan_create(head, config, ticket.generation, notes=head.earlier)
     if ticket is None or not ticket.live:
         chosen = Course.NEW_TICKET
@@ -420,7 +422,7 @@ def _plan_transition(
     if ticket is None or not ticket.live:
         if ticket is not None and ticket.deleted_at is not None:
             return Refuse(_deleted(ticket))
-        if ticket is not None and ticket.state in ("creating", "in_doubt"):
+        if ticket is not None and ticket.state in DOUBTFUL:
             return Send(
                 Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=ticket.generation)
             )

@@ -45,7 +45,8 @@ from driver.errors import (
 from driver.jira.backoff import backoff_seconds
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
-from driver.model.jobs import Job, TicketRecord
+from driver.model.jobs import DOUBTFUL, Job, LoggedRequest, RequestKind, TicketRecord, TicketState
+from driver.model.statistics import Statistic
 from driver.sending.delivery import Delivery, Outcome
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
 from driver.sending.planning import Work, WorkKind
@@ -146,7 +147,7 @@ class Recorder:
 
     def load(self) -> None:
         """Take the creates in flight or in doubt when the driver stopped as in doubt (at start)."""
-        for record in self.store.tickets_in(["creating", "in_doubt"]):
+        for record in self.store.tickets_in(DOUBTFUL):
             # Whatever was in flight when the driver stopped may have reached Jira.
             self._in_doubt.add(record.guid)
             if record.probes:
@@ -181,7 +182,9 @@ class Recorder:
     def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
         """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
         self.store.journal_intent(guid, log_id, generation)
-        self._tickets[guid] = TicketRecord(guid, "creating", create_log_id=log_id, generation=generation)
+        self._tickets[guid] = TicketRecord(
+            guid, TicketState.CREATING, create_log_id=log_id, generation=generation
+        )
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -286,11 +289,11 @@ class Recorder:
         assert error is not None
         at, prefix = self._when_again(work, decision, error, now)
         attempts = head.attempts + (1 if decision.count_attempt else 0)
-        self.store.update_row(
+        self.store.retry_later(
             head.id,
-            attempts=attempts,
-            next_attempt_at=None if at is None else wall_of(at, self.clock(), now),
-            error=prefix + decision.reason,
+            attempts,
+            None if at is None else wall_of(at, self.clock(), now),
+            prefix + decision.reason,
         )
 
         def again() -> None:
@@ -353,7 +356,7 @@ class Recorder:
         for guid in self.queues.guids():
             head = self.queues.head(guid)
             if head is not None and not self.queues.is_busy(guid):
-                self.store.update_row(head.id, error=reason)
+                self.store.note_error(head.id, reason)
 
     def _apply_ticket_effect(self, work: Work, decision: Decision) -> None:
         if work.kind != WorkKind.CREATE or decision.ticket == "keep":
@@ -364,8 +367,8 @@ class Recorder:
             self._tickets.pop(guid, None)
             return
         # It may have been created: settle by probing before any new create.
-        self.store.set_ticket_state(guid, "in_doubt")
-        self._tickets[guid] = TicketRecord(guid, "in_doubt", create_log_id=work.head.id)
+        self.store.set_ticket_state(guid, TicketState.IN_DOUBT)
+        self._tickets[guid] = TicketRecord(guid, TicketState.IN_DOUBT, create_log_id=work.head.id)
         self._in_doubt.add(guid)
 
     def _ticket_gone(self, work: Work, after: After, reason: str) -> tuple[str, bool]:
@@ -419,7 +422,7 @@ class Recorder:
             self._step_done(work, note, now, after)
             return
         if outcome.transitioned:
-            self.store.count("update")
+            self.store.count(Statistic.UPDATE)
         self._settle_head_ok(outcome, ticket, work.logged_request if outcome.transitioned else None)
         self._pop(work, after)
 
@@ -430,7 +433,7 @@ class Recorder:
         assert created is not None
         record = TicketRecord(
             work.guid,
-            "created",
+            TicketState.CREATED,
             created.id,
             created.key,
             created.url,
@@ -440,7 +443,7 @@ class Recorder:
             issuetype=_named(work.body, "issuetype", "name"),
         )
         self.store.ticket_created(record)
-        self.store.count("create")
+        self.store.count(Statistic.CREATE)
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
@@ -453,7 +456,7 @@ class Recorder:
             note="; ".join(work.notes),
             attempts=head.attempts + 1,
             duration_ms=self._duration(head),
-            request=work.body,
+            request=LoggedRequest(RequestKind.CREATE, work.body),
             response=_answer(created.answer),
         )
         self._remember_ticket(record, after)
@@ -473,12 +476,12 @@ class Recorder:
         found = outcome.found
         if found is not None:
             record = TicketRecord(
-                guid, "created", found.id, found.key, found.url, head.id, generation=work.generation
+                guid, TicketState.CREATED, found.id, found.key, found.url, head.id, generation=work.generation
             )
             self.store.ticket_created(record)
             self._remember_ticket(record, after)
             if work.probe_for == Action.CREATE:
-                self.store.count("create")
+                self.store.count(Statistic.CREATE)
                 self.store.settle(
                     head.id,
                     LogStatus.OK,
@@ -507,7 +510,7 @@ class Recorder:
         probes = (ticket.probes if ticket else 0) + 1
         if probes < PROBE_MISSES_TRUSTED:
             # Search may lag behind creates (Jira Cloud): one miss is not proof.
-            self.store.set_ticket_state(guid, "in_doubt", probes)
+            self.store.set_ticket_state(guid, TicketState.IN_DOUBT, probes)
             again = now + timedelta(seconds=self.probe_delay)
 
             def later() -> None:
@@ -521,7 +524,7 @@ class Recorder:
         if work.probe_for != Action.CREATE:
             self.store.forget_ticket(guid)
         else:
-            self.store.set_ticket_state(guid, "creating", 0)
+            self.store.set_ticket_state(guid, TicketState.CREATING, 0)
 
         def trusted() -> None:
             self._in_doubt.discard(guid)
@@ -537,7 +540,7 @@ class Recorder:
         work = outcome.work
         head = work.head
         ticket = self._tickets.get(work.guid)
-        self.store.count("update")
+        self.store.count(Statistic.UPDATE)
         self._settle_head_ok(outcome, ticket, work.logged_request)
         for job in work.jobs[1:]:
             self.store.settle(
@@ -560,7 +563,9 @@ class Recorder:
 
         after(done)
 
-    def _settle_head_ok(self, outcome: Outcome, ticket: TicketRecord | None, request: Any) -> None:
+    def _settle_head_ok(
+        self, outcome: Outcome, ticket: TicketRecord | None, request: LoggedRequest | None
+    ) -> None:
         """The head row Ok with its notes, the request sent and Jira's answer (or answers)."""
         head = outcome.work.head
         answers = [_answer(a) for a in outcome.answers]

@@ -5,7 +5,8 @@
 - log: intake, the queue, retention (`LogFilter`, `TRIM_BATCH`)
 - log_read: entries and pages of the log
 - tickets: a GUID's ticket record and history
-- journals: the transition, comment and webhook-delivery journals (`TransitionIntent`)
+- journals: the transition, comment and webhook-delivery journals (`TransitionIntent`,
+  `CommentState`)
 - counters: totals, daily statistics, settings (the keys `S_*`), the database's identity
 - files: the file's mode and corruption (`DatabaseFileError`); database_file: its identity marker
   and lock; secret_file: secrets set at run time; migrations: the schema
@@ -22,10 +23,11 @@ from driver.store.counters import (
     S_TICKET_TABLE,
     S_UPDATE,
     DatabaseIdentity,
+    Total,
 )
 from driver.store.database import Store, read_ticket_state
 from driver.store.files import DatabaseFileError
-from driver.store.journals import TransitionIntent
+from driver.store.journals import CommentState, TransitionIntent
 from driver.store.log import TRIM_BATCH, LogFilter
 from driver.store.tables import iso
 
@@ -37,10 +39,12 @@ __all__ = [
     "S_TICKET_TABLE",
     "S_UPDATE",
     "TRIM_BATCH",
+    "CommentState",
     "DatabaseFileError",
     "DatabaseIdentity",
     "LogFilter",
     "Store",
+    "Total",
     "TransitionIntent",
     "iso",
     "read_ticket_state",

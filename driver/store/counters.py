@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from driver.contract.schemas import Statistics, StatsReset
-from driver.model.statistics import day_of, reset_plan, summarize
+from driver.model.statistics import Statistic, day_of, reset_plan, summarize
 from driver.store.tables import Tables, iso, to_json
 
 # Settings keys.
@@ -33,35 +34,44 @@ class DatabaseIdentity:
     before migration 0008, i.e. long ago."""
 
 
+class Total(StrEnum):
+    """Running totals kept beside the statistics (`stats_totals`): webhook deliveries, by result."""
+
+    WEBHOOK_APPLIED = "webhook_applied"
+    WEBHOOK_UNCHANGED = "webhook_unchanged"
+    WEBHOOK_DUPLICATE = "webhook_duplicate"
+    WEBHOOK_IGNORED = "webhook_ignored"
+
+
 class Counters(Tables):
     """Small tables of single values."""
 
-    def count_total(self, counter: str, n: int = 1) -> None:
+    def count_total(self, counter: Total, n: int = 1) -> None:
         """Add n to a running total other than the daily create/update statistics."""
         self.db.conn.execute(
             "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
             " ON CONFLICT(counter) DO UPDATE SET value = value + excluded.value",
-            (counter, n),
+            (counter.value, n),
         )
 
-    def total(self, counter: str) -> int:
+    def total(self, counter: Total) -> int:
         """A running total (0 when never counted)."""
-        row = self.db.execute("SELECT value FROM stats_totals WHERE counter = ?", (counter,)).fetchone()
+        row = self.db.execute("SELECT value FROM stats_totals WHERE counter = ?", (counter.value,)).fetchone()
         return int(row[0]) if row else 0
 
     # --- statistics -----------------------------------------------------------------------------
 
-    def count(self, counter: str, n: int = 1) -> None:
-        """Add n to today's and the running total of 'create' or 'update'."""
+    def count(self, counter: Statistic, n: int = 1) -> None:
+        """Add n to today's count and the running total of a statistic."""
         day = day_of(self.clock(), self.zone)
-        column = "created" if counter == "create" else "updated"
+        column = counter.day_column
         conn = self.db.conn
         conn.execute(
             f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
             f" ON CONFLICT(day) DO UPDATE SET {column} = {column} + excluded.{column}",
             (day, n),
         )
-        conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter))
+        conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter.value))
 
     def statistics(self) -> Statistics:
         """The Statistics page as of the clock's now."""
@@ -78,8 +88,10 @@ class Counters(Tables):
         with self.transaction():
             for counter in plan.counters:
                 if plan.totals:
-                    self.db.conn.execute("UPDATE stats_totals SET value = 0 WHERE counter = ?", (counter,))
-                column = "created" if counter == "create" else "updated"
+                    self.db.conn.execute(
+                        "UPDATE stats_totals SET value = 0 WHERE counter = ?", (counter.value,)
+                    )
+                column = counter.day_column
                 for day in plan.days:
                     self.db.conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
         return self.statistics()

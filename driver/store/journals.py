@@ -7,8 +7,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from driver.store.tables import OPEN_STATUSES, Tables, iso
+
+
+class CommentState(StrEnum):
+    """Where a journaled comment stands (`comment_sends.state`)."""
+
+    SENDING = "sending"
+    """Written before its POST: the comment may or may not be on the ticket."""
+    SENT = "sent"
+    """On the ticket: Jira answered 201 with its id, or it was found there."""
 
 
 @dataclass(frozen=True)
@@ -86,33 +96,34 @@ class Journals(Tables):
 
     # --- the comment journal ------------------------------------------------------------------
 
-    def comment_journal(self, log_ids: Sequence[int]) -> dict[tuple[int, int], str]:
-        """State ('sending' or 'sent') of the journaled comments of these log rows, by (row, index)."""
+    def comment_journal(self, log_ids: Sequence[int]) -> dict[tuple[int, int], CommentState]:
+        """State of the journaled comments of these log rows, by (row, comment index)."""
         if not log_ids:
             return {}
         marks = ", ".join("?" for _ in log_ids)
         rows = self.db.execute(
             f"SELECT log_id, idx, state FROM comment_sends WHERE log_id IN ({marks})", tuple(log_ids)
         ).fetchall()
-        return {(int(r[0]), int(r[1])): str(r[2]) for r in rows}
+        return {(int(r[0]), int(r[1])): CommentState(r[2]) for r in rows}
 
     def journal_comment(self, log_id: int, idx: int, ticket_key: str) -> None:
         """Record, before the POST goes out, that comment `idx` of this row is being sent."""
         self.db.conn.execute(
             "INSERT INTO comment_sends (log_id, idx, ticket_key, state, intent_at)"
-            " VALUES (?, ?, ?, 'sending', ?)"
-            " ON CONFLICT(log_id, idx) DO UPDATE SET state = 'sending', ticket_key = excluded.ticket_key,"
-            " comment_id = NULL, intent_at = excluded.intent_at",
-            (log_id, idx, ticket_key, iso(self.clock())),
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(log_id, idx) DO UPDATE SET state = excluded.state,"
+            " ticket_key = excluded.ticket_key, comment_id = NULL, intent_at = excluded.intent_at",
+            (log_id, idx, ticket_key, CommentState.SENDING.value, iso(self.clock())),
         )
 
     def comment_sent(self, log_id: int, idx: int, ticket_key: str, comment_id: str | None) -> None:
         """Comment `idx` of this row is on the ticket (Jira's 201, or found there)."""
         self.db.conn.execute(
             "INSERT INTO comment_sends (log_id, idx, ticket_key, state, comment_id, intent_at)"
-            " VALUES (?, ?, ?, 'sent', ?, ?)"
-            " ON CONFLICT(log_id, idx) DO UPDATE SET state = 'sent', comment_id = excluded.comment_id",
-            (log_id, idx, ticket_key, comment_id, iso(self.clock())),
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(log_id, idx) DO UPDATE SET state = excluded.state,"
+            " comment_id = excluded.comment_id",
+            (log_id, idx, ticket_key, CommentState.SENT.value, comment_id, iso(self.clock())),
         )
 
     def forget_comment(self, log_id: int, idx: int) -> None:

@@ -11,15 +11,50 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.commands import Action
-from driver.model.jobs import Job, JobPayload, NewEntry, TicketRecord
+from driver.model.jobs import Job, JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord
 from driver.store.tables import OPEN_STATUSES, Tables, iso, to_json
 
 TRIM_BATCH = 500
 """Most log rows one retention transaction removes (a few ms of the writer)."""
+
+
+class AcceptedRow(NamedTuple):
+    """A row as an idempotent batch's answer names it."""
+
+    id: int
+    guid: str
+    action: str
+
+
+class Remembered(NamedTuple):
+    """An idempotency key's first batch: the digest of its body and the rows it made."""
+
+    digest: str
+    rows: list[AcceptedRow]
+
+
+class OpenRows(NamedTuple):
+    """Open rows by status."""
+
+    pending: int
+    deferred: int
+
+
+@dataclass(frozen=True)
+class SentUpdate:
+    """An automatic update request that went out Ok: its ticket and when it settled."""
+
+    ticket_key: str
+    at: datetime
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    # kept as epoch seconds: a column the log's readers never show
+    return None if moment is None else moment.timestamp()
 
 
 @dataclass
@@ -46,12 +81,13 @@ class LogTables(Tables):
 
     # --- intake ---------------------------------------------------------------------------------
 
-    def remembered(self, key: str) -> tuple[str, list[tuple[int, str, str]]] | None:
-        """What an idempotency key was first accepted with: (body digest, [(id, guid, action)])."""
+    def remembered(self, key: str) -> Remembered | None:
+        """What an idempotency key was first accepted with, or None for a new key."""
         row = self.db.execute("SELECT body, answer FROM idempotency WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return str(row[0]), [(int(i), str(g), str(a)) for i, g, a in json.loads(row[1])]
+        rows = [AcceptedRow(int(i), str(g), str(a)) for i, g, a in json.loads(row[1])]
+        return Remembered(str(row[0]), rows)
 
     def prune_idempotency(self, keep: timedelta) -> int:
         """Forget idempotency keys older than `keep`; returns how many."""
@@ -210,40 +246,46 @@ class LogTables(Tables):
             for r in rows
         ]
 
-    def recent_updates(self, since: datetime) -> list[tuple[str, datetime]]:
-        """(ticket key, settled time) of the automatic update requests that went out Ok since then.
+    def recent_updates(self, since: datetime) -> list[SentUpdate]:
+        """The automatic update requests that went out Ok since then, oldest first.
 
-        One per request: rows merged into another row's request are not counted, and a repeated
-        CREATE that became an update is (its request has an `edit` part, a real create's has not);
-        so is a RESOLVE or REOPEN that made a transition (its request has a `transition` part).
+        One per request: rows merged into another row's request are not counted; a repeated CREATE
+        that became an update is (its kind is `update`), and so is a RESOLVE or REOPEN that made a
+        transition (`transition`).
         """
         rows = self.db.execute(
             "SELECT ticket_key, settled_at FROM log"
             # `+status`: the planner would otherwise walk every Ok row by log_status, not the
             # few recent ones by log_settled.
             " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
-            " AND ticket_key IS NOT NULL"
-            " AND (json_type(request, '$.edit') IS NOT NULL"
-            " OR json_type(request, '$.transition') IS NOT NULL)"
+            " AND ticket_key IS NOT NULL AND request_kind IN (?, ?)"
             " ORDER BY settled_at",
-            (iso(since), LogStatus.OK.value, LogType.AUTOMATIC.value),
+            (
+                iso(since),
+                LogStatus.OK.value,
+                LogType.AUTOMATIC.value,
+                RequestKind.UPDATE.value,
+                RequestKind.TRANSITION.value,
+            ),
         ).fetchall()
-        return [(str(key), datetime.fromisoformat(at)) for key, at in rows]
+        return [SentUpdate(str(key), datetime.fromisoformat(at)) for key, at in rows]
 
-    def update_row(self, log_id: int, **values: Any) -> None:
-        """Set columns of one log row (status, attempts, error, note, next_attempt_at, ...)."""
-        if not values:
-            return
-        for key in ("request", "response"):
-            if key in values and values[key] is not None and not isinstance(values[key], str):
-                values[key] = to_json(values[key])
-        if isinstance(values.get("status"), LogStatus):
-            values["status"] = values["status"].value
-        if isinstance(values.get("next_attempt_at"), datetime):
-            # kept as epoch seconds: a column the log's readers never show
-            values["next_attempt_at"] = values["next_attempt_at"].timestamp()
+    def _set(self, log_id: int, values: dict[str, Any]) -> None:
         columns = ", ".join(f"{key} = ?" for key in values)
         self.db.conn.execute(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
+
+    def note_error(self, log_id: int, error: str) -> None:
+        """Show why an open row waits or failed to go out (it stays open)."""
+        self._set(log_id, {"error": error})
+
+    def retry_later(self, log_id: int, attempts: int, at: datetime | None, error: str) -> None:
+        """An open row's attempt failed: its attempt count, when it goes again (None: when Jira is
+        back), and why."""
+        self._set(log_id, {"attempts": attempts, "next_attempt_at": _epoch(at), "error": error})
+
+    def defer(self, log_id: int, until: datetime) -> None:
+        """An open row waits for the update limit until `until` (status Deferred)."""
+        self._set(log_id, {"status": LogStatus.DEFERRED.value, "next_attempt_at": _epoch(until)})
 
     def settle(
         self,
@@ -255,7 +297,7 @@ class LogTables(Tables):
         note: str | None = None,
         attempts: int | None = None,
         duration_ms: float | None = None,
-        request: Any = None,
+        request: LoggedRequest | None = None,
         response: Any = None,
         merged_into: int | None = None,
     ) -> None:
@@ -281,22 +323,23 @@ class LogTables(Tables):
         if duration_ms is not None:
             values["duration_ms"] = duration_ms
         if request is not None:
-            values["request"] = request
+            values["request"] = to_json(request.body)
+            values["request_kind"] = request.kind.value
         if response is not None:
-            values["response"] = response
+            values["response"] = to_json(response)
         if merged_into is not None:
             values["merged_into"] = merged_into
-        self.update_row(log_id, **values)
+        self._set(log_id, values)
 
-    def counts(self) -> tuple[int, int]:
-        """(pending, deferred) row counts."""
+    def counts(self) -> OpenRows:
+        """How many rows are open, by status."""
         rows = dict(
             self.db.execute(
                 "SELECT status, count(*) FROM log WHERE status IN (?, ?) GROUP BY status",
                 OPEN_STATUSES,
             ).fetchall()
         )
-        return rows.get(LogStatus.PENDING.value, 0), rows.get(LogStatus.DEFERRED.value, 0)
+        return OpenRows(rows.get(LogStatus.PENDING.value, 0), rows.get(LogStatus.DEFERRED.value, 0))
 
     def failed_today(self) -> int:
         """Rows that failed since local midnight."""

@@ -244,6 +244,27 @@ def identity_birth(db: Database) -> None:
     db.execute("ALTER TABLE identity ADD COLUMN born_at TEXT")
 
 
+@migrations(name="0009_request_kind")
+def request_kind(db: Database) -> None:
+    """log gains request_kind (driver.model.jobs.RequestKind): what the row's request was, written
+    with it, so the update limit counts requests by a typed column instead of a JSON path.
+
+    Rows settled in the last week (the longest update-limit interval) get theirs from the request
+    as it was written before: a `transition` part, an `edit` part, a `target` with nothing sent.
+    Older rows keep NULL: no window reaches them.
+    """
+    db.execute("ALTER TABLE log ADD COLUMN request_kind TEXT")
+    db.execute(
+        "UPDATE log SET request_kind = CASE"
+        " WHEN json_type(request, '$.transition') IS NOT NULL THEN 'transition'"
+        " WHEN json_type(request, '$.edit') IS NOT NULL THEN 'update'"
+        " WHEN json_type(request, '$.target') IS NOT NULL THEN 'planned'"
+        " WHEN action = 'CREATE' THEN 'create'"
+        " ELSE NULL END"
+        " WHERE request IS NOT NULL AND settled_at >= strftime('%Y-%m-%dT%H:%M:%f', 'now', '-7 days')"
+    )
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -14,7 +14,7 @@ from typing import Any
 
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.alarm_state import GuidRows, RowFacts
-from driver.model.jobs import HistoryEntry, TicketRecord
+from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
 from driver.store.tables import Tables, iso, moment_of
 
 
@@ -36,7 +36,7 @@ class TicketTables(Tables):
 
         return TicketRecord(
             guid=row[0],
-            state=row[1],
+            state=TicketState(row[1]),
             ticket_id=row[2],
             ticket_key=row[3],
             ticket_url=row[4],
@@ -75,7 +75,7 @@ class TicketTables(Tables):
         ).fetchone()
         return None if row is None else self._ticket(row)
 
-    def tickets_in(self, states: Sequence[str]) -> list[TicketRecord]:
+    def tickets_in(self, states: Sequence[TicketState]) -> list[TicketRecord]:
         """Ticket records in any of these states."""
         marks = ", ".join("?" for _ in states)
         rows = self.db.execute(
@@ -134,7 +134,7 @@ class TicketTables(Tables):
             (guid, log_id, now, generation),
         )
 
-    def set_ticket_state(self, guid: str, state: str, probes: int | None = None) -> None:
+    def set_ticket_state(self, guid: str, state: TicketState, probes: int | None = None) -> None:
         """Change the state (and probe count) of a GUID's ticket record."""
         if probes is None:
             self.db.conn.execute("UPDATE tickets SET state = ? WHERE guid = ?", (state, guid))

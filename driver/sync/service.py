@@ -47,14 +47,15 @@ from driver.errors import (
 )
 from driver.jira.client import ISSUE_STATE_FIELDS, JiraClient
 from driver.model.answers import IssueState, JiraUser
-from driver.model.jobs import TicketRecord
+from driver.model.jobs import DOUBTFUL, TicketRecord, TicketState
 from driver.sending.engine import Engine
-from driver.store import Store, iso
+from driver.store import Store, Total, iso
 from driver.sync.rules import (
     EVENT_CLOCK_SKEW,
     POLL_ID_CHUNK,
     WEBHOOK_IDS_KEEP,
     Handled,
+    HandledResult,
     JiraChange,
     WebhookBody,
     apply_change,
@@ -82,14 +83,13 @@ IDENTITY_WAIT = 3.0
 """Seconds a webhook waits for GET myself (once per credentials) before it is handled without."""
 CURSOR_SETTING = "sync_poll"
 """The settings row holding the poll cursor: `{"since": ISO moment}`."""
-COUNTERS = {
-    "applied": "webhook_applied",
-    "unchanged": "webhook_unchanged",
-    "duplicate": "webhook_duplicate",
-    "ignored": "webhook_ignored",
+COUNTERS: dict[HandledResult, Total] = {
+    "applied": Total.WEBHOOK_APPLIED,
+    "unchanged": Total.WEBHOOK_UNCHANGED,
+    "duplicate": Total.WEBHOOK_DUPLICATE,
+    "ignored": Total.WEBHOOK_IGNORED,
 }
-"""stats_totals counters of webhook deliveries, by result."""
-DOUBTFUL = ("creating", "in_doubt")
+"""The running total a webhook delivery counts in, by result."""
 
 
 class WebhookRefused(DriverError):
@@ -238,7 +238,7 @@ class Sync:
             record = None
         if record is None and change.id:
             record = self.store.ticket_by_key(change.id)
-        if record is not None and record.state == "created" and record.ticket_key:
+        if record is not None and record.state == TicketState.CREATED and record.ticket_key:
             if from_the_future(change, now):
                 self._note_future(change, now)
             new = apply_change(record, change, me, now)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from driver.contract.schemas import LogStatus
+from driver.model.jobs import TicketState
 from driver.model.requests import stamp_jql
 from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import DriverProcess, EngineHarness
@@ -219,7 +220,7 @@ async def test_restart_after_one_probe_miss_still_waits_for_a_second_probe(
     # The state a killed driver leaves: the create reached Jira, one probe missed it (search lag).
     with first.store.transaction():
         first.store.journal_intent("PM", job.id)
-        first.store.set_ticket_state("PM", "in_doubt", 1)
+        first.store.set_ticket_state("PM", TicketState.IN_DOUBT, 1)
     await first.close()
     sim_post(sim, "/_sim/config", {"search_lag": 1.0})
     created = jira_create(

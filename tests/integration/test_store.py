@@ -7,7 +7,8 @@ from pathlib import Path
 
 from driver.contract.schemas import LogStatus, LogType, StatsReset
 from driver.model.commands import Action
-from driver.model.jobs import JobPayload, NewEntry, TicketRecord
+from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord, TicketState
+from driver.model.statistics import Statistic
 from driver.store import LogFilter, Store, read_ticket_state
 
 
@@ -80,8 +81,8 @@ def test_log_filters_and_paging(db_path: Path) -> None:
         store.settle(
             jobs[0].id,
             LogStatus.OK,
-            ticket=TicketRecord("g0", "created", "10001", "OPS-1", "http://j/browse/OPS-1"),
-            request={"fields": {}},
+            ticket=TicketRecord("g0", TicketState.CREATED, "10001", "OPS-1", "http://j/browse/OPS-1"),
+            request=LoggedRequest(RequestKind.CREATE, {"fields": {}}),
             response={"status": 201},
         )
     page = store.log_page(LogFilter(limit=4))
@@ -107,10 +108,10 @@ def test_statistics_day_rollover_and_reset(db_path: Path) -> None:
     clock = Clock()
     store = Store(db_path, clock=clock, zone=UTC)
     with store.transaction():
-        store.count("create")
-        store.count("update", 2)
+        store.count(Statistic.CREATE)
+        store.count(Statistic.UPDATE, 2)
     clock.now += timedelta(days=1)
-    store.count("create")
+    store.count(Statistic.CREATE)
     stats = store.statistics()
     assert (stats.create.today, stats.create.yesterday, stats.create.total) == (1, 1, 2)
     assert (stats.update.today, stats.update.yesterday, stats.update.total) == (0, 2, 2)
@@ -131,8 +132,8 @@ def test_tickets_and_settings(db_path: Path) -> None:
     record = store.ticket("g")
     assert record is not None
     assert record.state == "creating"
-    store.ticket_created(TicketRecord("g", "created", "1", "OPS-1", "u", 1))
-    assert store.tickets_in(["created"])[0].ticket_key == "OPS-1"
+    store.ticket_created(TicketRecord("g", TicketState.CREATED, "1", "OPS-1", "u", 1))
+    assert store.tickets_in([TicketState.CREATED])[0].ticket_key == "OPS-1"
     store.put_setting("update", {"max_updates": 3})
     assert store.setting("update") == {"max_updates": 3}
     assert store.setting("missing") is None
@@ -210,4 +211,41 @@ def test_max_entries_kept_across_trim_age_removal_and_reopen(db_path: Path) -> N
     store.accept([entry("after-reopen")], max_entries=8)
     assert store.log_page(LogFilter(limit=100)).total == 8
     assert store.trim(5) == 0  # the rest are all open
+    store.close()
+
+
+def test_a_log_from_before_request_kinds_gets_them_for_the_update_limit_window(tmp_path: Path) -> None:
+    """Migration 0009: rows settled before the column existed keep counting in the update limit's
+    window (a restart after the upgrade must not let a flapping alarm through at once)."""
+    path = tmp_path / "old.db"
+    store = Store(path)
+    guids = ("UPD", "TRN", "NOP", "NEW", "OLD")
+    jobs = store.accept([entry(g, "CREATE" if g == "NEW" else "UPDATE") for g in guids])
+    ticket = TicketRecord("g", TicketState.CREATED, "1", "OPS-1", "u", 1)
+    requests = [
+        LoggedRequest(RequestKind.UPDATE, {"edit": {"summary": "x"}, "comments": []}),
+        LoggedRequest(RequestKind.TRANSITION, {"transition": {"id": "31"}}),
+        LoggedRequest(RequestKind.PLANNED, {"target": "done", "fields": {}, "comments": []}),
+        LoggedRequest(RequestKind.CREATE, {"fields": {"summary": "x"}}),
+        LoggedRequest(RequestKind.UPDATE, {"edit": {"summary": "y"}, "comments": []}),
+    ]
+    with store.transaction():
+        for job, request in zip(jobs, requests, strict=True):
+            store.settle(job.id, LogStatus.OK, ticket=ticket, request=request)
+        # the last one settled long before the longest update-limit interval
+        store.db.conn.execute(
+            "UPDATE log SET settled_at = '2020-01-01T00:00:00.000000+00:00' WHERE id = ?", (jobs[-1].id,)
+        )
+    # back to the schema before 0009: no column, the migration not yet applied
+    store.db.conn.execute("ALTER TABLE log DROP COLUMN request_kind")
+    store.db.conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0009_request_kind'")
+    store.close()
+
+    store = Store(path)
+    kinds = dict(store.db.execute("SELECT guid, request_kind FROM log").fetchall())
+    assert kinds == {"UPD": "update", "TRN": "transition", "NOP": "planned", "NEW": "create", "OLD": None}
+    assert [s.ticket_key for s in store.recent_updates(datetime.now(UTC) - timedelta(days=1))] == [
+        "OPS-1",
+        "OPS-1",
+    ]
     store.close()

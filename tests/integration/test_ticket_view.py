@@ -26,7 +26,7 @@ from driver.contract.client import DriverClient, DriverRejected, guid_path
 from driver.contract.schemas import LogStatus, LogType, TicketView
 from driver.model.alarm_state import RowFacts, alarm_row
 from driver.model.commands import Action, escape
-from driver.model.jobs import JobPayload, NewEntry, TicketRecord
+from driver.model.jobs import JobPayload, NewEntry, TicketRecord, TicketState
 from driver.store import Store
 from tests.fixtures.driver import DriverProcess
 
@@ -199,7 +199,7 @@ def test_lifecycle_values_seeded_in_the_store_are_shown(
         store.journal_intent("TV-6", first["id"], generation=2)
         record = TicketRecord(
             guid="TV-6",
-            state="created",
+            state=TicketState.CREATED,
             ticket_id="99999",
             ticket_key="OPS-999",
             ticket_url=f"{sim.url}/browse/OPS-999",
@@ -279,7 +279,10 @@ def test_guid_rows_read_what_a_scan_of_every_row_finds(
                     )
                     # The action as text: RESOLVE and REOPEN rows read the same before the
                     # commands module knows them.
-                    store.update_row(job.id, action=action, status=status, error=f"e{job.id}")
+                    store.db.conn.execute(
+                        "UPDATE log SET action = ?, status = ?, error = ? WHERE id = ?",
+                        (action, status, f"e{job.id}", job.id),
+                    )
                     facts.append((guid, RowFacts(job.id, type_, action, status, job.time, f"e{job.id}")))
             for guid in ("g", "g/2", "h", "none"):
                 mine = [f for g, f in facts if g == guid]

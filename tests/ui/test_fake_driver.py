@@ -48,7 +48,11 @@ def store(tmp_path: Path, fake: FakeDriver) -> Iterator[Store]:
                 ]
             )
             assert job.id == row.id
-            store.update_row(job.id, status=row.status, ticket_key=row.ticket_key, error=row.error)
+            # the rows as the fake has them, whatever way they came there
+            store.db.conn.execute(
+                "UPDATE log SET status = ?, ticket_key = ?, error = ? WHERE id = ?",
+                (row.status.value, row.ticket_key, row.error, job.id),
+            )
     yield store
     store.close()
 

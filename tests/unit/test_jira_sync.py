@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from driver.model.answers import IssueState, JiraUser
-from driver.model.jobs import TicketRecord
+from driver.model.jobs import TicketRecord, TicketState
 from driver.model.requests import stamp_label, stamp_value
 from driver.sync.rules import (
     EVENT_CLOCK_SKEW,
@@ -204,7 +204,7 @@ def test_the_events_become_changes() -> None:
 def _record(**values: Any) -> TicketRecord:
     base = TicketRecord(
         guid="A-1",
-        state="created",
+        state=TicketState.CREATED,
         ticket_id="10001",
         ticket_key="OPS-1",
         project="OPS",

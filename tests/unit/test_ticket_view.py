@@ -17,7 +17,7 @@ from driver.cli.ticket import guid_problem, view_text
 from driver.contract.client import guid_path
 from driver.contract.schemas import LogStatus, LogType, TicketView
 from driver.model.alarm_state import GuidRows, RowFacts
-from driver.model.jobs import HistoryEntry, TicketRecord
+from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
 from driver.model.ticket_view import build_view
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def resolved_then_deleted() -> tuple[TicketRecord, list[HistoryEntry]]:
     """The second ticket of a GUID, resolved by a person in Jira, then deleted."""
     record = TicketRecord(
         guid="12/345 6789",
-        state="created",
+        state=TicketState.CREATED,
         ticket_id="10002",
         ticket_key="OPS-2",
         ticket_url="http://jira/browse/OPS-2",
@@ -179,7 +179,7 @@ def test_rows_without_a_ticket_and_a_held_resolve() -> None:
 
 
 def test_a_ticket_whose_rows_retention_removed_is_still_seen() -> None:
-    record = TicketRecord(guid="A-1", state="in_doubt", generation=1)
+    record = TicketRecord(guid="A-1", state=TicketState.IN_DOUBT, generation=1)
     view = build_view("A-1", record, [], NO_ROWS, 0, T0)
     assert view is not None
     assert view.alarm == "unknown"
@@ -242,7 +242,7 @@ def test_the_text_of_a_guid_with_no_ticket_yet(local_utc: None) -> None:
 def test_the_text_of_a_ticket_the_driver_resolved(local_utc: None) -> None:
     record = TicketRecord(
         guid="A-1",
-        state="created",
+        state=TicketState.CREATED,
         ticket_key="OPS-1",
         changed_by="jira-driver",
         changed_by_driver=True,

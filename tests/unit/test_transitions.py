@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.answers import IssueTransition, ScreenField
 from driver.model.commands import Action
-from driver.model.jobs import JobPayload, NewEntry, TicketRecord
+from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord, TicketState
 from driver.model.lifecycle import Course, LifecycleSettings, course, hold_until
 from driver.model.transitions import (
     Target,
@@ -122,7 +122,7 @@ def test_the_cache_is_keyed_by_project_type_and_status() -> None:
 
 
 def _ticket(**values: object) -> TicketRecord:
-    record = TicketRecord("G", "created", "1", "NET-1", "u", 1)
+    record = TicketRecord("G", TicketState.CREATED, "1", "NET-1", "u", 1)
     for name, value in values.items():
         setattr(record, name, value)
     return record
@@ -196,11 +196,21 @@ def test_a_transition_counts_for_the_update_limit_after_a_restart(tmp_path: Path
         for action in (Action.RESOLVE, Action.RESOLVE, Action.REOPEN)
     ]
     transitioned, nothing_sent, reopened = store.accept(entries)
-    ticket = TicketRecord("G", "created", "1", "OPS-1", "u", 1)
+    ticket = TicketRecord("G", TicketState.CREATED, "1", "OPS-1", "u", 1)
     with store.transaction():
-        store.settle(transitioned.id, LogStatus.OK, ticket=ticket, request={"transition": {"id": "31"}})
+        store.settle(
+            transitioned.id,
+            LogStatus.OK,
+            ticket=ticket,
+            request=LoggedRequest(RequestKind.TRANSITION, {"transition": {"id": "31"}}),
+        )
         store.settle(nothing_sent.id, LogStatus.OK, ticket=ticket, note="already in 'Done': nothing sent")
-        store.settle(reopened.id, LogStatus.OK, ticket=ticket, request={"transition": {"id": "11"}})
+        store.settle(
+            reopened.id,
+            LogStatus.OK,
+            ticket=ticket,
+            request=LoggedRequest(RequestKind.TRANSITION, {"transition": {"id": "11"}}),
+        )
     recent = store.recent_updates(datetime.now(UTC) - timedelta(minutes=1))
-    assert [key for key, _ in recent] == ["OPS-1", "OPS-1"]
+    assert [sent.ticket_key for sent in recent] == ["OPS-1", "OPS-1"]
     store.close()
