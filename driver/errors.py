@@ -182,3 +182,8 @@ class TransitionFailed(JiraError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+def database_message(reason: object) -> str:
+    """The words the status line and a 503 use for a database that refused a write."""
+    return f"database unavailable: {reason}"

@@ -34,11 +34,11 @@ from fastapi.openapi.utils import get_openapi
 
 from driver import __version__
 from driver.api import creation_table, errors, health, intake, log, settings, tickets, webhook
-from driver.api.context import DriverContext
 from driver.api.deps import require_token
 from driver.api.errors import documented
+from driver.app.driver import Driver
 
-__all__ = ["DriverContext", "create_app"]
+__all__ = ["create_app"]
 
 
 _COMMON: dict[int | str, dict[str, Any]] = {
@@ -67,10 +67,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(ctx: DriverContext) -> FastAPI:
-    """The FastAPI application serving one driver."""
+def create_app(driver: Driver) -> FastAPI:
+    """The FastAPI application serving one driver (driver.app.driver.build)."""
     app = FastAPI(title="jira-driver", version=__version__, docs_url=None, redoc_url=None)
-    app.state.ctx = ctx
+    app.state.driver = driver
     errors.install(app)
     app.include_router(health.open_router)
     app.include_router(webhook.router)

@@ -1,4 +1,4 @@
-"""Dependencies of the routes: the driver's parts, the API token check, the shut-down gate.
+"""Dependencies of the routes: the Driver and its peers, the API token check, the shut-down gate.
 
 Every dependency is `async def`: FastAPI runs a plain `def` one on a worker thread, which costs a
 thread hop per dependency per request (it halved intake) and would break the rule that only the
@@ -15,10 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 
-from driver.api.context import DriverContext
 from driver.api.errors import ShuttingDown, Unauthorized
+from driver.app.driver import Driver
 from driver.app.settings import RuntimeSettings
-from driver.sending.engine import Engine
 from driver.store import Store
 
 # Declares the bearer scheme in the OpenAPI schema; the check itself is require_token's, so a
@@ -26,38 +25,33 @@ from driver.store import Store
 _bearer = HTTPBearer(auto_error=False, description="The [driver] api_token, when one is set")
 
 
-async def context(request: Request) -> DriverContext:
-    """The DriverContext create_app was given."""
-    ctx: DriverContext = request.app.state.ctx
-    return ctx
+async def _driver(request: Request) -> Driver:
+    """The Driver create_app was given."""
+    driver: Driver = request.app.state.driver
+    return driver
 
 
-Context = Annotated[DriverContext, Depends(context)]
+DriverDep = Annotated[Driver, Depends(_driver)]
 
 
-async def _store(ctx: Context) -> Store:
-    return ctx.store
+async def _store(driver: DriverDep) -> Store:
+    return driver.store
 
 
-async def _engine(ctx: Context) -> Engine:
-    return ctx.engine
-
-
-async def _settings(ctx: Context) -> RuntimeSettings:
-    return ctx.settings
+async def _settings(driver: DriverDep) -> RuntimeSettings:
+    return driver.settings
 
 
 StoreDep = Annotated[Store, Depends(_store)]
-EngineDep = Annotated[Engine, Depends(_engine)]
 SettingsDep = Annotated[RuntimeSettings, Depends(_settings)]
 
 
-async def require_token(request: Request, ctx: Context, _: Annotated[object, Security(_bearer)]) -> None:
+async def require_token(request: Request, driver: DriverDep, _: Annotated[object, Security(_bearer)]) -> None:
     """Unauthorized unless the request carries `Authorization: Bearer <api_token>` (when one is set).
 
     Compared in constant time, so the answer's timing does not tell how much of a guess was right.
     """
-    token = ctx.config.driver.api_token.get_secret_value()
+    token = driver.config.driver.api_token.get_secret_value()
     if not token:
         return
     header = request.headers.get("Authorization", "")
@@ -66,21 +60,21 @@ async def require_token(request: Request, ctx: Context, _: Annotated[object, Sec
         raise Unauthorized()
 
 
-async def require_accepting(ctx: Context) -> None:
+async def require_accepting(driver: DriverDep) -> None:
     """ShuttingDown (503) once the driver takes no new commands."""
-    if not ctx.accepting:
+    if not driver.accepting:
         raise ShuttingDown()
 
 
-async def watch_database(request: Request, ctx: Context) -> AsyncIterator[None]:
-    """For routes that write: a write the database refuses sets ctx.db_problem, one it takes clears it.
+async def watch_database(request: Request, driver: DriverDep) -> AsyncIterator[None]:
+    """For routes that write: a write the database refuses sets driver.db_problem, one it takes clears it.
 
     /api/status shows it beside the engine's own, so an idle engine does not hide a locked database.
     """
     try:
         yield
     except sqlite3.OperationalError as exc:
-        ctx.db_problem = str(exc)
+        driver.db_problem = str(exc)
         raise
     if request.method != "GET":
-        ctx.db_problem = ""
+        driver.db_problem = ""

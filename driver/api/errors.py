@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from driver.app.intake import IntakeError, TableError
 from driver.app.settings import SettingsError
 from driver.contract.schemas import CommandProblem, ErrorBody, QueryProblem
-from driver.errors import JiraError, QueryError, ShapeError
+from driver.errors import JiraError, QueryError, ShapeError, database_message
 
 log = logging.getLogger("driver.api")
 
@@ -108,11 +108,6 @@ def documented(description: str, **headers: str) -> dict[str, Any]:
             name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
         }
     return answer
-
-
-def database_message(reason: object) -> str:
-    """The words /api/status and a 503 use for a database that refused a write (reason: the error)."""
-    return f"database unavailable: {reason}"
 
 
 def _answer(error: ApiError) -> JSONResponse:

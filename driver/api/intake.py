@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from driver.api.deps import Context, EngineDep, SettingsDep, StoreDep, require_accepting, watch_database
+from driver.api.deps import DriverDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Conflict, TooLarge, documented
-from driver.app.intake import Line, accept_manual, check_lines, commit, split_lines
+from driver.app.intake import Line, check_lines, split_lines
 from driver.contract.schemas import (
     MAX_WAIT_SECONDS,
     AcceptedCommand,
@@ -128,10 +128,7 @@ def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
 async def advanced(
     request: Request,
     response: Response,
-    ctx: Context,
-    engine: EngineDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    driver: DriverDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -149,19 +146,20 @@ async def advanced(
     key is committed with the rows, and a repeat gets the first answer (header
     Idempotent-Replayed: true) without queuing anything; the key with another body is a 409.
     """
-    limits = ctx.config.driver
+    limits = driver.config.driver
+    store = driver.store
     raw = await _body(request, limits.max_request_bytes)
     digest = hashlib.sha256(request.headers.get("content-type", "").encode() + b"\0" + raw).hexdigest()
     if idempotency_key is not None and (first := _replay(store, idempotency_key, digest, response)):
         return first
     lines = _lines(request, raw, limits.max_batch_lines)
     if len(lines) > THREAD_BATCH:
-        entries = await asyncio.to_thread(check_lines, lines, engine.setup)
+        entries = await asyncio.to_thread(check_lines, lines, driver.setup)
     else:
-        entries = check_lines(lines, engine.setup)
+        entries = check_lines(lines, driver.setup)
     key = None if idempotency_key is None else (idempotency_key, digest)
     try:
-        jobs = commit(entries, store, engine.submit, settings.max_entries, key)
+        jobs = driver.accept(entries, key)
     except sqlite3.IntegrityError:
         # the same key committed by a request that overtook this one while its lines were checked
         assert idempotency_key is not None
@@ -190,9 +188,9 @@ def _replay(store: Store, key: str, digest: str, response: Response) -> Advanced
 
 
 @router.post("/api/parse", response_model=DryRun)
-async def parse(body: ParseRequest, engine: EngineDep) -> DryRun:
+async def parse(body: ParseRequest, driver: DriverDep) -> DryRun:
     """What a command would send, without sending it."""
-    ticket = engine.setup
+    ticket = driver.setup
     try:
         return build_dry_run(
             body.command, ticket.table, ticket.catalog, ticket.settings, ticket.lifecycle
@@ -212,15 +210,14 @@ async def parse(body: ParseRequest, engine: EngineDep) -> DryRun:
     dependencies=[Depends(require_accepting), Depends(watch_database)],
 )
 async def execute(
-    engine: EngineDep,
+    driver: DriverDep,
     store: StoreDep,
-    settings: SettingsDep,
     wait_seconds: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False)] = 0,
 ) -> LogEntry:
     """A Manual create of the Create Query as it stands; waits up to wait_seconds for Jira."""
-    job = accept_manual(engine.setup, store, engine.submit, settings.max_entries)
+    job = driver.execute()
     if wait_seconds > 0:
-        await engine.wait_settled(job.id, wait_seconds)
+        await driver.wait_settled(job.id, wait_seconds)
     entry = store.log_entry(job.id)
     assert entry is not None  # committed above; retention never removes an open row
     return entry

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from driver.api.deps import Context
+from driver.api.deps import DriverDep
 from driver.api.errors import NotFound, documented
 from driver.contract.schemas import TicketView
 from driver.model.commands import MAX_GUID_LENGTH
@@ -31,15 +31,15 @@ GuidParam = Annotated[
     response_model=TicketView,
     responses={404: documented("The driver has never seen this GUID: no log row, no ticket")},
 )
-async def ticket_view(ctx: Context, guid: GuidParam) -> TicketView:
+async def ticket_view(driver: DriverDep, guid: GuidParam) -> TicketView:
     """The GUID's current ticket with its Jira state, its earlier tickets, its alarm's state and log rows."""
-    store = ctx.store
+    store = driver.store
     view = build_view(
         guid,
         store.ticket(guid),
         store.ticket_history(guid),
         store.guid_rows(guid),
-        ctx.config.lifecycle.resolve_hold_seconds,
+        driver.config.lifecycle.resolve_hold_seconds,
         store.clock(),
     )
     if view is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driver.api.context import DriverContext
+from driver.app.driver import Driver
 from driver.contract.schemas import FieldInfo, JiraSettings, Settings, TicketRowBody, TicketState
 from driver.errors import ShapeError
 from driver.model.creation_table import render_query, table_to_query
@@ -32,19 +32,19 @@ def ticket_state(ticket: RequestSetup) -> TicketState:
     )
 
 
-def settings_view(ctx: DriverContext) -> Settings:
+def settings_view(driver: Driver) -> Settings:
     """The settings in force; the secret only as has_secret."""
-    settings = ctx.settings
+    settings = driver.settings
     creds = settings.credentials
     return Settings(
         update=settings.update,
         log=settings.log,
         jira=JiraSettings(
-            url=ctx.config.jira.url,
+            url=driver.config.jira.url,
             ticket_location=settings.ticket_location,
             auth_mode=creds.mode,
             username=creds.username,
             has_secret=bool(creds.secret),
-            api_type=ctx.config.jira.api_type.value,
+            api_type=driver.config.jira.api_type.value,
         ),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from driver.api.deps import Context, require_accepting, watch_database
+from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import ApiError, BadRequest, TooLarge, documented
 from driver.contract.schemas import WebhookAnswer
 from driver.sync.rules import MAX_WEBHOOK_BYTES, WebhookBody
@@ -95,15 +95,15 @@ async def _raw_body(request: Request) -> bytes:
         ),
     },
 )
-async def jira_webhook(request: Request, ctx: Context) -> WebhookAnswer:
+async def jira_webhook(request: Request, driver: DriverDep) -> WebhookAnswer:
     """One delivery of Jira's admin webhook (jira:issue_updated, jira:issue_deleted, comment_created).
 
     Authenticated by its signature alone (no API token). Answers what became of it: `applied`
     (a ticket's record changed), `unchanged`, `duplicate` (a retry) or `ignored` (not the driver's).
     """
-    sync = ctx.sync
-    if sync is None or not sync.takes_webhooks:
-        raise SignatureRefused(f"webhooks are off ([sync] mode = {ctx.config.sync.mode})")
+    sync = driver.sync
+    if not sync.takes_webhooks:
+        raise SignatureRefused(f"webhooks are off ([sync] mode = {driver.config.sync.mode})")
     raw = await _raw_body(request)
     try:
         handled = await sync.handle_webhook(raw, request.headers)

@@ -9,10 +9,10 @@ credentials it was answered to (JiraHealth.auth_failed): nothing is asked until 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from driver.contract.schemas import JiraState
-from driver.errors import JiraAuthError, JiraError, JiraUnavailable
+from driver.errors import JiraError
 from driver.jira.health import JiraHealth
 from driver.model.fields import FieldCatalog
 from driver.model.request_setup import RequestSetup
@@ -32,16 +32,9 @@ class CredentialsRefused(JiraError):
     """Jira refused these credentials before: no request is sent until they change."""
 
 
-def _note(health: JiraHealth, exc: JiraError) -> None:
-    if isinstance(exc, JiraAuthError):
-        health.refused_credentials(exc)
-    elif isinstance(exc, JiraUnavailable):
-        health.state = JiraState.UNREACHABLE
-        health.message = exc.reason
-
-
-async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth) -> bool:
-    """Settle the flavour (api_type auto), and with it how user fields are shaped.
+async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth, now: datetime) -> bool:
+    """Settle the flavour (api_type auto), and with it how user fields are shaped. A failure is
+    Jira's health's to judge (JiraHealth.observe, at `now` on the engine's timer).
 
     False if Jira did not answer (or refused these credentials before: then nothing is asked).
     """
@@ -50,7 +43,8 @@ async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth) -
     try:
         flavor = await jira.detect_api_type()
     except JiraError as exc:
-        _note(health, exc)
+        if news := health.observe(exc, now).news:
+            log.warning("%s", news)
         log.warning("cannot ask Jira for its deployment type yet: %s", exc)
         return False
     if flavor in ("cloud", "datacenter"):
@@ -59,7 +53,7 @@ async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth) -
 
 
 async def refresh_catalog(
-    jira: MetadataPort, config: RequestSetup, store: Store, health: JiraHealth
+    jira: MetadataPort, config: RequestSetup, store: Store, health: JiraHealth, now: datetime
 ) -> FieldCatalog:
     """Load Jira's field list into the catalog and the store.
 
@@ -70,7 +64,8 @@ async def refresh_catalog(
     try:
         items = await jira.get_fields()
     except JiraError as exc:
-        _note(health, exc)
+        if news := health.observe(exc, now).news:
+            log.warning("%s", news)
         raise
     catalog = config.merge_jira_fields(FieldCatalog.system().with_jira_fields(items))
     store.put_setting(S_CATALOG, catalog.to_list())

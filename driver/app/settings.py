@@ -346,7 +346,7 @@ class RuntimeSettings:
     def set_table(self, table: TicketTable) -> None:
         """Use and persist a new Ticket Creation Table (already checked by the caller)."""
         self.store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
-        self.setup.table = table
+        self.setup.use_table(table)
 
     def set_rows(self, rows: Sequence[TicketRowBody]) -> None:
         """Replace the table's rows, each value canonicalised; SettingsError or ShapeError."""
@@ -414,5 +414,5 @@ class RuntimeSettings:
             if new_field:
                 self.store.put_setting(S_CATALOG, catalog.to_list())
             self.store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
-        ticket.catalog = catalog
-        ticket.table = table
+        ticket.use_catalog(catalog)
+        ticket.use_table(table)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from driver.contract.schemas import JiraState
-from driver.errors import JiraAuthError, JiraRateLimited, JiraUnavailable
+from driver.errors import JiraAuthError, JiraRateLimited, JiraTimeout, JiraUnavailable
 from driver.jira.backoff import Pauses, backoff_seconds
 
 PACE_DECREASE = 0.9
@@ -51,6 +51,17 @@ PACE_OFF = 500.0
 RATE_JITTER = 0.1
 """A 429 pause lasts Retry-After plus up to this fraction of it (at least RATE_JITTER_MIN s)."""
 RATE_JITTER_MIN = 0.05
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one failed request told of Jira's health (JiraHealth.observe)."""
+
+    until: datetime | None = None
+    """When the scope the error names may be sent to again (None: health holds nothing back)."""
+    news: str = ""
+    """A line for the log when this began something (an outage, a pause, a 401); '' otherwise:
+    requests that fail together are logged once."""
 
 
 @dataclass
@@ -211,6 +222,33 @@ class JiraHealth:
         if error.retry_after is not None:
             self.outage_until = max(self.outage_until, now + timedelta(seconds=error.retry_after))
         return self.outage_until, False
+
+    def observe(self, error: BaseException, now: datetime, issue: str | None = None) -> Observed:
+        """The one rule from a failed request to Jira's health, for the engine, sync and metadata.
+
+        401: everything stops until the credentials change. 429: its scope (the issue `issue`, for a
+        per-issue limit, else all) pauses for Retry-After. Unreachable, 5xx or a timeout: an outage,
+        all sending waits a growing backoff. Anything else (a 400, a 404, a database error) says
+        nothing of Jira's health. Sources: docs/wire-facts.md (status codes, rate limits).
+        """
+        if isinstance(error, JiraAuthError):
+            first = self.refused_credentials(error)
+            return Observed(
+                news="Jira answered 401: sending stops until the credentials change" if first else ""
+            )
+        if isinstance(error, JiraRateLimited):
+            until = self.rate_limited(error, now, issue)
+            scope = f"issue {issue}" if error.scope == "issue" and issue is not None else "all sending"
+            return Observed(
+                until, f"{error.reason}: pausing {scope} for {(until - now).total_seconds():.1f} s"
+            )
+        if isinstance(error, JiraUnavailable | JiraTimeout):
+            outage = error if isinstance(error, JiraUnavailable) else JiraUnavailable(error.reason)
+            until, began = self.unavailable(outage, now)
+            wait = (until - now).total_seconds()
+            news = f"Jira is unreachable ({error.reason}): all sending waits {wait:.1f} s" if began else ""
+            return Observed(until, news)
+        return Observed()
 
     # --- what the engine asks --------------------------------------------------------------------
 

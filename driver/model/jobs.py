@@ -91,8 +91,14 @@ class NewEntry:
 @dataclass
 class Job:
     """An unsettled log row, as the engine needs it. Times are aware datetimes: `time` on the wall
-    clock (when it was accepted, as the log shows it), `accepted_at` and `next_attempt_at` instants
-    on the monotonic timeline (driver.clock.Timer), set by the engine."""
+    clock (when it was accepted, as the log shows it), `accepted_at` and `deferred_until` instants
+    on the monotonic timeline (driver.clock.Timer).
+
+    The fields after `payload` are the row's run-state in the engine's memory. They change only
+    through the methods below, each named for what happened to the row, called by the sending
+    stage that learnt it. When the row may go next is not here: the queues keep it
+    (driver.sending.queues.GuidQueues.release).
+    """
 
     id: int
     type: LogType
@@ -102,8 +108,8 @@ class Job:
     status: LogStatus
     attempts: int
     payload: JobPayload
-    next_attempt_at: datetime | None = None
-    """The instant it may go (None: now). The log keeps its wall time for people."""
+    deferred_until: datetime | None = None
+    """While Deferred: the instant the update limit lets it go (the log keeps its wall time)."""
     note: str = ""
     accepted_at: datetime | None = None
     """The instant it was accepted (the resolve hold runs from it); None until the engine takes it."""
@@ -120,6 +126,35 @@ class Job:
     steps_done: list[str] = field(default_factory=list)
     """What steps before the row's own request did (a reopen, a new ticket), for its log note.
     Memory only: after a restart the step's effect is in the ticket record and the row plans anew."""
+
+    def taken(self, instant: datetime) -> None:
+        """The engine holds the row from this instant (its resolve hold runs from it)."""
+        self.accepted_at = instant
+
+    def defer(self, until: datetime) -> None:
+        """The update limit holds the row until `until`."""
+        self.status = LogStatus.DEFERRED
+        self.deferred_until = until
+
+    def attempted(self, attempts: int) -> None:
+        """An attempt failed and will be made again: the row has had `attempts` counted."""
+        self.attempts = attempts
+
+    def set_journaled(self, journaled: bool) -> None:
+        """Its transition is journaled (it may have been done) or no longer (it was not)."""
+        self.transition_journaled = journaled
+
+    def give_up(self, reason: str) -> None:
+        """Its last allowed transition attempt is in doubt: the next only reads the marker."""
+        self.giving_up = reason
+
+    def course_changed(self, note: str) -> None:
+        """An attempt found what changes the row's course (its ticket deleted in Jira)."""
+        self.earlier.append(note)
+
+    def step_done(self, note: str) -> None:
+        """A step before the row's own request is done (a reopen, a new ticket)."""
+        self.steps_done.append(note)
 
     @property
     def automatic(self) -> bool:

@@ -51,6 +51,14 @@ class RequestSetup:
             self.settings = replace(self.settings, user_style=style)
         self.flavour_known = True
 
+    def use_table(self, table: TicketTable) -> None:
+        """A new Ticket Creation Table (checked and persisted by the caller) for the next requests."""
+        self.table = table
+
+    def use_catalog(self, catalog: FieldCatalog) -> None:
+        """A new field catalog (persisted by the caller), e.g. with a field added by hand."""
+        self.catalog = catalog
+
     def with_field(self, definition: FieldDef) -> FieldCatalog:
         """Add a field to the catalog (Add Field); returns the new catalog."""
         self.catalog = self.catalog.with_field(definition)

@@ -29,7 +29,6 @@ import logging
 import secrets
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from driver.errors import (
@@ -62,7 +61,7 @@ from driver.model.transitions import (
     transition_request,
 )
 from driver.sending.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
-from driver.sending.planning import Work, WorkKind
+from driver.sending.work import Outcome, Work, WorkKind
 from driver.store import CommentState, Store
 
 log = logging.getLogger("driver.delivery")
@@ -76,11 +75,11 @@ def _stale_id(error: BaseException) -> bool:
     return isinstance(error, JiraRetryable) and error.status in (409, 500)
 
 
-def _resolution_after(work: Work, transition: IssueTransition, before: IssueState) -> str | None:
+def _resolution_after(outcome: Outcome, transition: IssueTransition, before: IssueState) -> str | None:
     """The resolution the ticket has after the transition, as far as the request says."""
     if transition.to_category != "done":
         return None  # Jira's workflows clear the resolution when an issue leaves done
-    body = work.body or {}
+    body = outcome.body or {}
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     chosen = fields.get("resolution") if isinstance(fields, dict) else None
     if isinstance(chosen, dict) and isinstance(chosen.get("name"), str):
@@ -120,23 +119,6 @@ class JiraPort(Protocol):
     async def get_issue(self, key: str, *, properties: Sequence[str] = ...) -> IssueState: ...
     async def get_transitions(self, key: str) -> list[IssueTransition]: ...
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer: ...
-
-
-@dataclass
-class Outcome:
-    """What came of one Work: Jira's answers, or the error that stopped it."""
-
-    work: Work
-    created: CreatedIssue | None = None
-    found: FoundIssue | None = None
-    answers: list[Answer] = field(default_factory=list)
-    error: BaseException | None = None
-    comment_in_flight: tuple[int, int] | None = None
-    """The comment whose POST was on the wire when `error` came."""
-    issue: IssueState | None = None
-    """A transition's ticket as it stands after it (or as it was found, already there)."""
-    transitioned: bool = False
-    """A transition was POSTed and answered (False: the ticket was already there)."""
 
 
 class Delivery:
@@ -254,7 +236,7 @@ class Delivery:
         cached = self.transitions.get(state.project, state.issuetype, state.status, target)
         transition = cached or await self._find(key, state, target)
         try:
-            await self._do(work, outcome, transition, self._request(work, transition))
+            await self._do(work, outcome, transition, self._request(work, transition, outcome))
         except (JiraRejected, JiraRetryable) as exc:
             if cached is None or not _stale_id(exc):
                 raise
@@ -269,13 +251,13 @@ class Delivery:
             else:
                 self.store.forget_transition(head.id)  # a 400: refused unprocessed
             transition = await self._find(key, state, target)
-            await self._do(work, outcome, transition, self._request(work, transition))
+            await self._do(work, outcome, transition, self._request(work, transition, outcome))
         outcome.issue = IssueState(
             key=state.key,
             id=state.id,
             status=transition.to_status,
             status_category=transition.to_category,
-            resolution=_resolution_after(work, transition, state),
+            resolution=_resolution_after(outcome, transition, state),
             assignee=state.assignee,
             project=state.project,
             issuetype=state.issuetype,
@@ -294,13 +276,13 @@ class Delivery:
         if journaled is not None and marked_by(state.properties, journaled.attempt):
             moved_on = "" if there else f", and {work.key} has been moved on since"
             went = f"the transition sent earlier went through (to {journaled.target!r})"
-            work.notes.append(f"{went}{moved_on}: not sent again")
+            outcome.notes.append(f"{went}{moved_on}: not sent again")
             return True
         if there:
             dropped = [f"{len(work.comments)} comment(s)"] if work.comments else []
             dropped += [", ".join(work.fields)] if work.fields else []
             left = f" ({' and '.join(dropped)} not added)" if dropped else ""
-            work.notes.append(f"{work.key} is already in {state.status!r}: nothing sent{left}")
+            outcome.notes.append(f"{work.key} is already in {state.status!r}: nothing sent{left}")
             return True
         if journaled is not None:
             # Journaled, not there, and without this attempt's marker: it did not go through.
@@ -316,7 +298,7 @@ class Delivery:
         return transition
 
     def _request(
-        self, work: Work, transition: IssueTransition
+        self, work: Work, transition: IssueTransition, outcome: Outcome
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         try:
             planned = transition_request(
@@ -324,11 +306,11 @@ class Delivery:
             )
         except TransitionRefused as exc:
             raise TransitionFailed(str(exc)) from None
-        work.body = planned.body
-        work.edit = planned.edit
+        outcome.body = planned.body
+        outcome.edit = planned.edit
         for note in planned.notes:
-            if note not in work.notes:
-                work.notes.append(note)
+            if note not in outcome.all_notes:
+                outcome.notes.append(note)
         return planned.body, planned.edit
 
     async def _do(
@@ -345,7 +327,7 @@ class Delivery:
             self._edits_sent[head_id] = edit
         attempt = secrets.token_hex(8)
         self.store.journal_transition(head_id, work.key, transition.id, transition.to_status, attempt)
-        work.head.transition_journaled = True
+        outcome.journaled = True
         try:
             answer = await self.jira.do_transition(
                 work.key, {**body, "properties": [marker(head_id, attempt)]}
@@ -353,7 +335,7 @@ class Delivery:
         except JiraNotReached:
             # Nothing left the driver: not in doubt, so the alarm's return may still cancel it.
             self.store.forget_transition(head_id)
-            work.head.transition_journaled = False
+            outcome.journaled = False
             raise
         outcome.answers.append(answer)
 
@@ -361,7 +343,7 @@ class Delivery:
         journal = self.store.comment_journal(sorted({ref[0] for ref in work.comment_refs}))
         in_doubt = [i for i, ref in enumerate(work.comment_refs) if journal.get(ref) == CommentState.SENDING]
         if in_doubt:
-            await self._settle_in_doubt(work, in_doubt, journal)
+            await self._settle_in_doubt(work, outcome, in_doubt, journal)
         for comment, ref in zip(work.comments, work.comment_refs, strict=True):
             if journal.get(ref) == CommentState.SENT:
                 continue
@@ -376,7 +358,7 @@ class Delivery:
             outcome.answers.append(answer)
 
     async def _settle_in_doubt(
-        self, work: Work, in_doubt: list[int], journal: dict[tuple[int, int], CommentState]
+        self, work: Work, outcome: Outcome, in_doubt: list[int], journal: dict[tuple[int, int], CommentState]
     ) -> None:
         """Look for in-doubt comments on the ticket: found -> 'sent', missing -> sent afresh.
 
@@ -400,6 +382,6 @@ class Delivery:
             candidates.remove(match)
             self.store.comment_sent(ref[0], ref[1], work.key, match.id)
             journal[ref] = CommentState.SENT
-            work.notes.append(
+            outcome.notes.append(
                 f"comment {index + 1} was already on {work.key} (comment {match.id}): not posted again"
             )

@@ -39,6 +39,7 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from driver.clock import Clock, Timer, instant_of, monotonic_now, utc_now, wall_of
@@ -49,12 +50,13 @@ from driver.model.commands import Action
 from driver.model.jobs import Job, TicketRecord
 from driver.model.request_setup import RequestSetup
 from driver.model.requests import STAMP_BATCH
-from driver.sending.delivery import Delivery, JiraPort, Outcome
+from driver.sending.delivery import Delivery, JiraPort
 from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
 from driver.sending.limiter import UpdateLimiter
-from driver.sending.planning import Cancel, Hold, Refuse, Work, WorkKind, plan_next
+from driver.sending.planning import Cancel, Hold, Refuse, plan_next
 from driver.sending.queues import GuidQueues
 from driver.sending.recording import DB_RETRY_BASE, After, Recorder
+from driver.sending.work import Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
 
@@ -140,6 +142,11 @@ class Engine:
     def probe_unknown_guids(self, value: bool) -> None:
         self.probe_unknown_until = PROBE_ALWAYS if value else None
 
+    def probe_unknown_while(self, until: datetime | None) -> None:
+        """GUIDs unknown to the store are searched for until this wall time (a new database's
+        first days, driver.store.database_file.settle); None: never."""
+        self.probe_unknown_until = until
+
     # --- lifecycle ------------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -159,9 +166,8 @@ class Engine:
         for job in jobs:
             # The resolve hold runs from intake: the time since is read on the wall clock once,
             # never less than nothing (a clock set back), so it ends at most a hold from now.
-            job.accepted_at = now - max(timedelta(0), wall - job.time)
             # A retry or Deferred moment is planned again (the limit's window is rebuilt above).
-            job.next_attempt_at = None
+            job.taken(now - max(timedelta(0), wall - job.time))
         self.submit(jobs)
         self.prune_journal()
 
@@ -203,23 +209,24 @@ class Engine:
         now = self.timer()
         for job in jobs:
             if job.accepted_at is None:
-                job.accepted_at = now
+                job.taken(now)
         for guid in self.queues.add(jobs, now):
             queue = self.queues.queue(guid)
             head = queue[0]
             if head.action == Action.RESOLVE and len(queue) > 1:
                 # A RESOLVE in its hold is taken back by a later CREATE/UPDATE/REOPEN: look now.
                 self.queues.wake(guid, now)
+            until = self.queues.waiting_until(guid)
             if (
                 head.status == LogStatus.DEFERRED
-                and head.next_attempt_at is not None
-                and head.next_attempt_at > now
+                and until is not None
+                and until > now
                 and not self.queues.is_busy(guid)
             ):
                 # They wait for the same window as the deferred rows ahead of them (and go out
                 # merged with them): Pending would tell the operator they are about to go.
                 with contextlib.suppress(sqlite3.OperationalError):
-                    self._mark_deferred(guid, head.next_attempt_at)
+                    self._mark_deferred(guid, until)
         self._notify()
 
     def wall_of(self, instant: datetime) -> datetime:
@@ -374,8 +381,7 @@ class Engine:
         head = queue[0]
         paused = self.health.issue_paused_until(guid, now)
         if paused is not None:
-            head.next_attempt_at = paused
-            self.queues.release(guid, now)
+            self.queues.release(guid, now, paused)
             return None
         ticket = self._recorder.ticket(guid)
         wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
@@ -389,8 +395,7 @@ class Engine:
                     self._mark_deferred(guid, plan.until)
                 elif plan.reason:
                     self.store.note_error(head.id, plan.reason)
-            head.next_attempt_at = plan.until
-            self.queues.release(guid, now)
+            self.queues.release(guid, now, plan.until)
             return None
         if isinstance(plan, Refuse):
             self._recorder.refuse(Work(WorkKind.UPDATE, [head], guid), plan.reason)
@@ -403,13 +408,13 @@ class Engine:
             # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
             # driver made in doubt keeps its own probes (two misses, probe_delay apart:
             # docs/wire-facts.md §5).
-            work.batched = True
+            work = replace(work, batched=True)
         if work.kind == WorkKind.CREATE:
             self._recorder.journal_create(guid, head.id, work.generation)
         elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.key, now)
-            work.limited_at = now
+            work = replace(work, limited_at=now)
         return work
 
     def _mark_deferred(self, guid: str, moment: datetime) -> None:
@@ -417,10 +422,9 @@ class Engine:
         for job in self.queues.queue(guid):
             if job.type != LogType.AUTOMATIC:
                 break
-            if job.status != LogStatus.DEFERRED or job.next_attempt_at != moment:
+            if job.status != LogStatus.DEFERRED or job.deferred_until != moment:
                 self.store.defer(job.id, self.wall_of(moment))
-                job.status = LogStatus.DEFERRED
-                job.next_attempt_at = moment
+                job.defer(moment)
 
     # --- recording outcomes ---------------------------------------------------------------------
 

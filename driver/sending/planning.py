@@ -24,22 +24,20 @@ are now.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
 
 from driver.contract.schemas import LogStatus
 from driver.errors import CommandError, ShapeError, UnknownFieldError
 from driver.model.commands import Action, ResolvedCommand, parse_command
 from driver.model.creation_table import Mode
 from driver.model.fields import FieldType
-from driver.model.jobs import DOUBTFUL, Job, LoggedRequest, RequestKind, TicketRecord, TicketState
+from driver.model.jobs import DOUBTFUL, Job, TicketRecord, TicketState
 from driver.model.lifecycle import CANCELS_RESOLVE, Course, course, hold_until
 from driver.model.request_setup import RequestSetup
 from driver.model.requests import merge_updates, plan_requests
-from driver.model.transitions import Target
 from driver.sending.limiter import UpdateLimiter
+from driver.sending.work import Work, WorkKind
 
 CATALOG_RECHECK = timedelta(seconds=2)
 """How often a row waiting for Jira's field list (or flavour) looks again."""
@@ -62,70 +60,6 @@ def _check_flavour(command: ResolvedCommand, config: RequestSetup, with_table: b
         named |= {row.field for row in config.table.rows if row.mode == Mode.INCLUDED}
     if users & named:
         raise _NeedsFlavour
-
-
-class WorkKind(StrEnum):
-    """What one request of the engine does."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    PROBE = "probe"
-    TRANSITION = "transition"
-
-
-@dataclass
-class Work:
-    """One unit of work for a worker: the rows it settles (the first is the head)."""
-
-    kind: WorkKind
-    jobs: list[Job]
-    guid: str
-    body: dict[str, Any] | None = None
-    key: str = ""
-    comments: list[dict[str, Any]] = field(default_factory=list)
-    comment_refs: list[tuple[int, int]] = field(default_factory=list)
-    """(log row, index of the comment in that row's command), one per comment: the journal's key."""
-    notes: list[str] = field(default_factory=list)
-    probe_for: Action = Action.CREATE
-    automatic: bool = True
-    generation: int = 1
-    """The generation of the ticket a create makes, or a probe looks for (its stamp carries it)."""
-    target: Target | None = None
-    """A transition's target status or category."""
-    fields: dict[str, Any] = field(default_factory=dict)
-    """A transition's fields: those on its screen go in its body, the rest in an edit before it."""
-    resolution: str | None = None
-    """The resolution the command named (a transition)."""
-    default_resolution: str = ""
-    """The resolution set when the transition's screen has one and the command names none."""
-    edit: dict[str, Any] | None = None
-    """A transition's edit, sent before it, of the fields its screen does not take (for the log)."""
-    limited_at: datetime | None = None
-    """When the update limiter counted this request (taken back if it did not reach Jira)."""
-    continues: bool = False
-    """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
-    planned again once this is done."""
-    batched: bool = False
-    """A probe for a GUID the store has never seen (a new database): searched together with others
-    (driver.sending.delivery.Delivery.probe_batch), not alone."""
-
-    @property
-    def head(self) -> Job:
-        """The row whose request this is."""
-        return self.jobs[0]
-
-    @property
-    def logged_request(self) -> LoggedRequest:
-        """What the log row keeps as the request sent: the body, or for an update its edit and comments."""
-        if self.kind == WorkKind.UPDATE:
-            return LoggedRequest(RequestKind.UPDATE, {"edit": self.body, "comments": self.comments})
-        if self.kind == WorkKind.TRANSITION:
-            if self.body is None:
-                planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
-                return LoggedRequest(RequestKind.PLANNED, planned)
-            body = {"edit": self.edit, **self.body} if self.edit else self.body
-            return LoggedRequest(RequestKind.TRANSITION, body)
-        return LoggedRequest(RequestKind(self.kind.value), self.body)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ concurrently. A GUID's head row is in exactly one place:
             taken first when Jira says it is near its rate limit (X-RateLimit-NearLimit)
 
 `take` hands out the oldest ready GUID and marks it busy; `release` puts a GUID back after its
-request is settled (its next row, if any, becomes ready or timed). A GUID is never in two places,
+request is settled, with the moment its head row may go next, if not now (its next row, if any,
+becomes ready or timed). The moments are the caller's (the monotonic timer's): nothing here reads
+a clock or the rows' own fields for them. A GUID is never in two places,
 and a GUID with a row is always in one of them: that is what keeps a row from being forgotten.
 """
 
@@ -77,6 +79,18 @@ class GuidQueues:
         while self._timed and self._timed_at.get(self._timed[0][2]) != self._timed[0][0]:
             heapq.heappop(self._timed)
 
+    def places(self, guid: str) -> set[str]:
+        """Where the GUID is, read from each place on its own: {"busy"}, {"timed"} or {"ready"}
+        for a GUID with rows, set() for one without (anything else is a bug: tests check it)."""
+        found = set()
+        if guid in self._busy:
+            found.add("busy")
+        if guid in self._timed_at:
+            found.add("timed")
+        if any(g == guid for _, g in (*self._ready_create, *self._ready_update)):
+            found.add("ready")
+        return found
+
     def guids(self) -> Iterator[str]:
         """Every GUID with open rows."""
         return iter(list(self._queues))
@@ -96,7 +110,7 @@ class GuidQueues:
             if job.guid not in touched:
                 touched.append(job.guid)
         for guid in touched:
-            self._place(guid, now)
+            self._place(guid, now, None)
         return touched
 
     def promote_due(self, now: datetime) -> None:
@@ -108,10 +122,7 @@ class GuidQueues:
             _, _, guid = heapq.heappop(self._timed)
             del self._timed_at[guid]
             self._placed.discard(guid)
-            head = self.head(guid)
-            if head is not None:
-                head.next_attempt_at = None
-            self._place(guid, now)
+            self._place(guid, now, None)
 
     def take(self, prefer_creates: bool) -> str | None:
         """The oldest ready GUID (a create first if `prefer_creates`), now busy; None if none is ready."""
@@ -132,15 +143,17 @@ class GuidQueues:
             return
         del self._timed_at[guid]
         self._placed.discard(guid)
-        head = self.head(guid)
-        if head is not None:
-            head.next_attempt_at = None
-        self._place(guid, now)
+        self._place(guid, now, None)
 
-    def release(self, guid: str, now: datetime) -> None:
-        """The GUID's request is settled (or was not sent): place its head row again."""
+    def release(self, guid: str, now: datetime, not_before: datetime | None = None) -> None:
+        """The GUID's request is settled (or was not sent): place its head row again, timed until
+        `not_before` if that is later than `now` (a retry's backoff, a pause, a hold), else ready."""
         self._busy.discard(guid)
-        self._place(guid, now)
+        self._place(guid, now, not_before)
+
+    def waiting_until(self, guid: str) -> datetime | None:
+        """The moment a timed GUID waits for (None: it is not timed)."""
+        return self._timed_at.get(guid)
 
     def pop(self, guid: str, job_ids: Iterable[int]) -> list[Job]:
         """Remove settled rows from the front of a GUID's queue; returns them."""
@@ -153,7 +166,7 @@ class GuidQueues:
             del self._queues[guid]
         return removed
 
-    def _place(self, guid: str, now: datetime) -> None:
+    def _place(self, guid: str, now: datetime, not_before: datetime | None) -> None:
         if guid in self._busy or guid in self._placed:
             return
         head = self.head(guid)
@@ -161,9 +174,9 @@ class GuidQueues:
             self._queues.pop(guid, None)
             return
         self._placed.add(guid)
-        if head.next_attempt_at is not None and head.next_attempt_at > now:
-            self._timed_at[guid] = head.next_attempt_at
-            heapq.heappush(self._timed, (head.next_attempt_at, head.id, guid))
+        if not_before is not None and not_before > now:
+            self._timed_at[guid] = not_before
+            heapq.heappush(self._timed, (not_before, head.id, guid))
         elif head.action == Action.CREATE:
             heapq.heappush(self._ready_create, (head.id, guid))
         else:

@@ -35,7 +35,6 @@ from typing import Any
 from driver.clock import Clock, Timer, monotonic_now, wall_of
 from driver.contract.schemas import LogStatus
 from driver.errors import (
-    JiraAuthError,
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
@@ -47,11 +46,11 @@ from driver.jira.health import JiraHealth
 from driver.model.commands import Action
 from driver.model.jobs import DOUBTFUL, Job, LoggedRequest, RequestKind, TicketRecord, TicketState
 from driver.model.statistics import Statistic
-from driver.sending.delivery import Delivery, Outcome
+from driver.sending.delivery import Delivery
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
-from driver.sending.planning import Work, WorkKind
 from driver.sending.queues import GuidQueues
 from driver.sending.verdicts import Decision, Verdict, decide
+from driver.sending.work import Outcome, Work, WorkKind
 from driver.store import Store
 
 # These lines were the engine's before recording had a module of its own: log filters keep working.
@@ -142,6 +141,7 @@ class Recorder:
         self._in_doubt: set[str] = set()
         self._unknown_probed: set[str] = set()
         self._timeout_rows: set[int] = set()
+        self._heads_told_of_outage = False
 
     # --- the ticket records ---------------------------------------------------------------------
 
@@ -154,8 +154,7 @@ class Recorder:
                 # A miss before the restart may be moments old: the second probe must still come
                 # probe_delay after a first one, or a lagging search (Cloud) makes a duplicate.
                 self.store.set_ticket_state(record.guid, record.state, 0)
-                record.probes = 0
-            self._tickets[record.guid] = record
+            self._tickets[record.guid] = replace(record, probes=0)
 
     def ticket(self, guid: str) -> TicketRecord | None:
         """The GUID's ticket record (read from the store once, then kept); None if it has none."""
@@ -240,6 +239,9 @@ class Recorder:
         if outcome.comment_in_flight is not None and error is not None and comment_not_added(error):
             # Jira refused it, or it never left: that comment is not on the ticket, no lookup needed.
             self.store.forget_comment(*outcome.comment_in_flight)
+        if outcome.journaled is not None:
+            # mirrors the journal delivery wrote (and committed) during this attempt
+            head.set_journaled(outcome.journaled)
         jira_out = isinstance(error, JiraTimeout) and self._timeouts_repeat(head.id)
         decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
         if (
@@ -253,7 +255,7 @@ class Recorder:
             # for a transition Jira made. One more attempt reads the ticket's marker, sends nothing.
             reason = decision.reason
             decision = replace(decision, verdict=Verdict.RETRY, count_attempt=False)
-            after(lambda: setattr(head, "giving_up", reason))
+            after(lambda: head.give_up(reason))
         if _jira_spoke(error):
             after(self._timeout_rows.clear)
             after(self._jira_answered)
@@ -278,13 +280,13 @@ class Recorder:
                     note = f"{work.key} was deleted in Jira (HTTP 404 to its update)"
 
                     def replan() -> None:
-                        head.earlier.append(note)
+                        head.course_changed(note)
                         self.queues.release(work.guid, now)
 
                     after(replan)
                     return
                 decision = replace(decision, reason=reason)
-            self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response)
+            self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response, outcome)
             return
         assert error is not None
         at, prefix = self._when_again(work, decision, error, now)
@@ -297,9 +299,8 @@ class Recorder:
         )
 
         def again() -> None:
-            head.attempts = attempts
-            head.next_attempt_at = at
-            self.queues.release(work.guid, now)
+            head.attempted(attempts)
+            self.queues.release(work.guid, now, at)
 
         after(again)
 
@@ -316,31 +317,21 @@ class Recorder:
         self, work: Work, decision: Decision, error: BaseException, now: datetime
     ) -> tuple[datetime | None, str]:
         """When the head row goes again, and the words its error column gets meanwhile."""
-        if decision.verdict == Verdict.STOP:
-            assert isinstance(error, JiraAuthError)
-            if self.health.refused_credentials(error):
-                log.error("Jira answered 401: sending stops until the credentials change")
-            return None, ""
-        if decision.verdict == Verdict.PAUSE:
-            assert isinstance(error, JiraRateLimited)
-            until = self.health.rate_limited(error, now, work.guid)
-            log.warning(
-                "%s: pausing %s for %.1f s",
-                error.reason,
-                "issue " + work.guid if error.scope == "issue" else "all sending",
-                (until - now).total_seconds(),
-            )
-            return until, "retrying: "
-        if decision.verdict == Verdict.PARK:
-            assert isinstance(error, JiraUnavailable | JiraTimeout)
-            until, began = self.health.unavailable(
-                error if isinstance(error, JiraUnavailable) else JiraUnavailable(error.reason), now
-            )
-            if began:
-                wait = (until - now).total_seconds()
-                log.warning("Jira is unreachable (%s): all sending waits %.1f s", error.reason, wait)
-                if self.health.outage_strikes == 1:
-                    self._mark_heads_waiting("waiting for Jira: " + error.reason)
+        if decision.verdict in (Verdict.STOP, Verdict.PAUSE, Verdict.PARK):
+            if not self.health.outage_strikes:
+                self._heads_told_of_outage = False  # any outage before this one has ended
+            seen = self.health.observe(error, now, work.guid)
+            if seen.news:
+                level = logging.ERROR if decision.verdict == Verdict.STOP else logging.WARNING
+                log.log(level, "%s", seen.news)
+            if decision.verdict == Verdict.STOP:
+                return None, ""
+            if decision.verdict == Verdict.PAUSE:
+                return seen.until, "retrying: "
+            if not self._heads_told_of_outage:
+                # once an outage (whoever met it first): every GUID's next row says why it waits
+                self._heads_told_of_outage = True
+                self._mark_heads_waiting("waiting for Jira: " + getattr(error, "reason", str(error)))
             # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
             return None, "waiting for Jira: "
         if isinstance(error, sqlite3.Error):
@@ -417,13 +408,13 @@ class Recorder:
             after(lambda: self._tickets.__setitem__(work.guid, updated))
         self.store.forget_transition_in(head.id)
         if work.continues:
-            first, *rest = work.notes or [""]
+            first, *rest = outcome.all_notes or [""]
             note = "; ".join([first + ": reopened it" if outcome.transitioned else first, *rest])
             self._step_done(work, note, now, after)
             return
         if outcome.transitioned:
             self.store.count(Statistic.UPDATE)
-        self._settle_head_ok(outcome, ticket, work.logged_request if outcome.transitioned else None)
+        self._settle_head_ok(outcome, ticket, outcome.logged_request if outcome.transitioned else None)
         self._pop(work, after)
 
     def _settle_created(self, outcome: Outcome, after: After) -> None:
@@ -447,13 +438,14 @@ class Recorder:
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
-            self._step_done(work, "; ".join([*work.notes, f"created {created.key}"]), self.timer(), after)
+            note = "; ".join([*outcome.all_notes, f"created {created.key}"])
+            self._step_done(work, note, self.timer(), after)
             return
         self.store.settle(
             head.id,
             LogStatus.OK,
             ticket=record,
-            note="; ".join(work.notes),
+            note="; ".join(outcome.all_notes),
             attempts=head.attempts + 1,
             duration_ms=self._duration(head),
             request=LoggedRequest(RequestKind.CREATE, work.body),
@@ -514,10 +506,9 @@ class Recorder:
             again = now + timedelta(seconds=self.probe_delay)
 
             def later() -> None:
-                if ticket is not None:
-                    ticket.probes = probes
-                head.next_attempt_at = again
-                self.queues.release(guid, now)
+                if (current := self._tickets.get(guid)) is not None:
+                    self._tickets[guid] = replace(current, probes=probes)
+                self.queues.release(guid, now, again)
 
             after(later)
             return
@@ -530,8 +521,8 @@ class Recorder:
             self._in_doubt.discard(guid)
             if work.probe_for != Action.CREATE:
                 self._tickets.pop(guid, None)
-            elif ticket is not None:
-                ticket.probes = 0
+            elif (current := self._tickets.get(guid)) is not None:
+                self._tickets[guid] = replace(current, probes=0)
             self.queues.release(guid, now)
 
         after(trusted)
@@ -541,7 +532,7 @@ class Recorder:
         head = work.head
         ticket = self._tickets.get(work.guid)
         self.store.count(Statistic.UPDATE)
-        self._settle_head_ok(outcome, ticket, work.logged_request)
+        self._settle_head_ok(outcome, ticket, outcome.logged_request)
         for job in work.jobs[1:]:
             self.store.settle(
                 job.id,
@@ -558,7 +549,7 @@ class Recorder:
         keeps the step's note for its own, and is planned again."""
 
         def done() -> None:
-            work.head.steps_done.append(note)
+            work.head.step_done(note)
             self.queues.release(work.guid, now)
 
         after(done)
@@ -573,7 +564,7 @@ class Recorder:
             head.id,
             LogStatus.OK,
             ticket=ticket,
-            note="; ".join(outcome.work.notes),
+            note="; ".join(outcome.all_notes),
             attempts=head.attempts + 1,
             duration_ms=self._duration(head),
             request=request,
@@ -587,17 +578,20 @@ class Recorder:
         reason: str,
         after: After,
         response: dict[str, Any] | None = None,
+        outcome: Outcome | None = None,
     ) -> None:
-        """Settle every row of the work with one status (Failed, with the reason)."""
+        """Settle every row of the work with one status (Failed, with the reason); with the notes
+        and request of `outcome` when an attempt was made."""
         head = work.head
         log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
-        request = work.logged_request
+        request = outcome.logged_request if outcome is not None else work.logged_request()
+        notes = outcome.all_notes if outcome is not None else work.notes
         for job in work.jobs:
             self.store.settle(
                 job.id,
                 status,
                 error=reason,
-                note="; ".join(work.notes) if job is head else _merged_note(head),
+                note="; ".join(notes) if job is head else _merged_note(head),
                 attempts=head.attempts + 1 if job is head else job.attempts,
                 duration_ms=self._duration(job),
                 request=request if job is head else None,

@@ -36,7 +36,7 @@ from driver.errors import (
     TransitionFailed,
 )
 from driver.sending.exactly_once import never_sent
-from driver.sending.planning import WorkKind
+from driver.sending.work import WorkKind
 
 
 class Verdict(StrEnum):

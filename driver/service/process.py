@@ -23,22 +23,17 @@ import json
 import logging
 import signal
 import socket
-import sqlite3
 import sys
-from collections.abc import Callable, Generator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from driver.api import DriverContext, create_app
-from driver.app.metadata import detect, refresh_catalog
-from driver.app.settings import RuntimeSettings
+from driver.api import create_app
+from driver.app.driver import METADATA_WAIT, build
 from driver.config import Config, exposed_secrets_warning
-from driver.errors import JiraError
-from driver.jira.client import JiraClient
-from driver.sending.engine import Engine
 from driver.service.connection_guard import (
     RepeatFilter,
     connection_budget,
@@ -46,18 +41,11 @@ from driver.service.connection_guard import (
     quiet_accept_errors,
     raise_file_limit,
 )
-from driver.store import TRIM_BATCH, Store, database_file
-from driver.sync.service import Sync
+from driver.store import database_file
 
 log = logging.getLogger("driver")
-RETENTION_PERIOD = 24 * 3600.0
-IDEMPOTENCY_KEEP = timedelta(days=1)
-"""How long a batch's Idempotency-Key answers a repeat (a client retries in seconds, not days)."""
-METADATA_RETRY_MAX = 30.0
-METADATA_WAIT = 5.0
 ENGINE_GRACE = 4.0
-SETTLE_TRIM_PAUSE = 1.0
-"""Least seconds between two trims woken by settled rows."""
+"""Seconds in-flight Jira requests get at shut-down; the rest stay open (a create in doubt journaled)."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -117,127 +105,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build(config: Config) -> DriverContext:
-    """Open the store and build the client and engine, with the settings changed at run time restored.
-
-    Raises ConfigError when a config file value is outside what the API would accept.
-    """
-    store = Store(Path(config.driver.database), zone=config.zone())
-    settings = RuntimeSettings.load(config, store)
-    jira = JiraClient.from_config(config.jira, settings.credentials, settings.ticket_location)
-    engine = Engine(
-        store,
-        jira,
-        settings.limiter(),
-        settings.setup,
-        max_retries=config.jira.max_retries,
-        retry_base=config.jira.retry_base_seconds,
-        probe_delay=config.jira.probe_delay_seconds,
-        concurrency=config.driver.concurrency,
-    )
-    settings.attach(jira, engine)
-    return DriverContext(
-        config=config,
-        store=store,
-        engine=engine,
-        jira=jira,
-        settings=settings,
-        started_at=datetime.now(UTC),
-        sync=Sync(config.sync, store, jira, engine),
-    )
-
-
-async def _metadata(ctx: DriverContext, first_delay: float, first_try: asyncio.Event) -> None:
-    """Learn Jira's flavour and field list, trying again until Jira answers.
-
-    Jira may be down when the driver starts (a reboot of both); without this, custom fields named by
-    their display name would be refused until the next restart.
-    """
-    delay = first_delay
-    engine = ctx.engine
-    while True:
-        detected = await detect(ctx.jira, engine.setup, engine.health)
-        try:
-            catalog = await refresh_catalog(ctx.jira, engine.setup, ctx.store, engine.health)
-            engine.mark_ok()
-        except JiraError as exc:
-            log.warning("cannot load Jira's field list (using the stored catalog): %s", exc)
-        else:
-            log.info("field catalog loaded from Jira: %d fields", len(catalog))
-            if detected:
-                first_try.set()
-                return
-        first_try.set()
-        log.info("asking Jira for its metadata again in %.0f s", delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, METADATA_RETRY_MAX)
-
-
-async def _retention(ctx: DriverContext) -> None:
-    """The daily clean-up: rows older than `remove_older_than_days` (in batches), journals, keys."""
-    while True:
-        removed = await _in_batches(
-            lambda: ctx.store.remove_older_than(ctx.settings.log.remove_older_than_days, TRIM_BATCH)
-        )
-        if removed:
-            log.info(
-                "log retention removed %d rows older than %d days",
-                removed,
-                ctx.settings.log.remove_older_than_days,
-            )
-        ctx.engine.prune_journal()
-        ctx.store.prune_idempotency(IDEMPOTENCY_KEEP)
-        if ctx.sync is not None:
-            ctx.sync.prune()
-        await asyncio.sleep(RETENTION_PERIOD)
-
-
-async def _trimmer(ctx: DriverContext, interval: float) -> None:
-    """Trim the log back to `max_entries` when rows settle and every `interval` s, without intake.
-
-    Intake trims too, but rows still open then are over the limit once they settle; without this
-    they stayed until the next command (issue 15 item 5: 19,738 rows left with max_entries 10,000).
-    A stream of settlements wakes it at most once per SETTLE_TRIM_PAUSE s (monotonic), so the
-    writer sees one short batch a second at most, not one per settled row.
-    """
-    settled = asyncio.Event()
-    ctx.store.on_settle = settled.set
-    try:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(settled.wait(), interval)
-            settled.clear()
-            if ctx.store.over_limit(ctx.settings.max_entries):  # in memory: no transaction for nothing
-                removed = await _in_batches(lambda: ctx.store.trim(ctx.settings.max_entries, TRIM_BATCH))
-                if removed:
-                    log.info(
-                        "log retention removed %d rows over max_entries %d", removed, ctx.settings.max_entries
-                    )
-            await asyncio.sleep(min(SETTLE_TRIM_PAUSE, interval))
-    finally:
-        ctx.store.on_settle = None
-
-
-async def _in_batches(step: Callable[[], int]) -> int:
-    """Run a deletion of at most TRIM_BATCH rows until it removes fewer; the total removed.
-
-    Each batch is its own transaction and the loop yields between batches, so intake and settlement
-    wait for one batch (a few ms), never for the whole clean-up.
-    """
-    total = 0
-    while True:
-        try:
-            removed = step()
-        except sqlite3.OperationalError as exc:
-            # a locked or full database: retention is retried at its next turn, nothing is lost
-            log.warning("log retention postponed: %s", exc)
-            return total
-        total += removed
-        if removed < TRIM_BATCH:
-            return total
-        await asyncio.sleep(0)
-
-
 def _loopback(host: str) -> bool:
     """The address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -288,33 +155,16 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     """The driver on its locked database and bound socket, until SIGINT/SIGTERM."""
     host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
-    ctx = build(config)
-    ctx.engine.probe_unknown_until = database_file.settle(
-        ctx.store,
-        opening,
-        config.ticket.search_before_create,
-        probe_new_days=config.ticket.probe_new_days,
-        now=ctx.engine.clock(),
-    )
-    ctx.engine.load()
-    engine = ctx.engine
-    pending = engine.queue_depth()
+    driver = build(config)
+    pending = driver.prepare(opening)
     if pending:
         log.info("resuming %d pending commands", pending)
-    # commands are shaped with what Jira tells (flavour, custom fields), so wait for one answer,
-    # briefly: a Jira that is down must not keep the API from taking commands
-    first_try = asyncio.Event()
-    metadata = asyncio.create_task(_metadata(ctx, config.jira.retry_base_seconds, first_try))
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(first_try.wait(), METADATA_WAIT)
-    engine.start()
-    retention = asyncio.create_task(_retention(ctx))
-    trimmer = asyncio.create_task(_trimmer(ctx, config.log.trim_interval_seconds))
-    if ctx.sync is not None:
-        ctx.sync.start()
+    # commands are shaped with what Jira tells (flavour, custom fields): the start waits for one
+    # answer, briefly, so a Jira that is down does not keep the API from taking commands
+    await driver.start(METADATA_WAIT)
 
     bound_port = sock.getsockname()[1]
-    app = create_app(ctx)
+    app = create_app(driver)
     connections, backlog = connection_budget(
         config.driver.max_connections, soft_files, config.driver.concurrency
     )
@@ -350,7 +200,7 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     def stop(signame: str) -> None:
         if not server.should_exit:
             log.info("%s: stopping (no new commands; finishing in-flight work)", signame)
-        ctx.accepting = False
+        driver.accepting = False
         server.should_exit = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -369,15 +219,7 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     try:
         await server.serve(sockets=[sock])
     finally:
-        ctx.accepting = False
         announcer.cancel()
-        retention.cancel()
-        trimmer.cancel()
-        metadata.cancel()
-        if ctx.sync is not None:
-            await ctx.sync.stop()
-        await engine.stop(ENGINE_GRACE)
-        await ctx.jira.aclose()
-        ctx.store.close()
+        await driver.stop(ENGINE_GRACE)
         log.info("stopped")
     return True

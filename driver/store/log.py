@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from driver.contract.schemas import LogStatus, LogType
@@ -222,9 +222,10 @@ class LogTables(Tables):
     # --- the queue ------------------------------------------------------------------------------
 
     def open_jobs(self) -> list[Job]:
-        """Every Pending and Deferred row, oldest first."""
+        """Every Pending and Deferred row, oldest first. When each may go is planned anew by the
+        engine (`next_attempt_at` is a wall time, kept for people)."""
         rows = self.db.execute(
-            "SELECT id, type, action, guid, time, status, attempts, payload, next_attempt_at, note,"
+            "SELECT id, type, action, guid, time, status, attempts, payload, note,"
             " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id)"
             " FROM log WHERE status IN (?, ?) ORDER BY id",
             OPEN_STATUSES,
@@ -239,9 +240,8 @@ class LogTables(Tables):
                 status=LogStatus(r[5]),
                 attempts=r[6],
                 payload=JobPayload.model_validate_json(r[7]),
-                next_attempt_at=None if r[8] is None else datetime.fromtimestamp(r[8], UTC),
-                note=r[9],
-                transition_journaled=bool(r[10]),
+                note=r[8],
+                transition_journaled=bool(r[9]),
             )
             for r in rows
         ]
@@ -269,6 +269,11 @@ class LogTables(Tables):
             ),
         ).fetchall()
         return [SentUpdate(str(key), datetime.fromisoformat(at)) for key, at in rows]
+
+    def on_settled(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` (on the writer's thread, inside its transaction; it must not touch the
+        store) whenever a row settles; None stops. The log's trimmer wakes by it."""
+        self.on_settle = callback
 
     def _set(self, log_id: int, values: dict[str, Any]) -> None:
         columns = ", ".join(f"{key} = ?" for key in values)

@@ -41,13 +41,13 @@ from driver.errors import (
     DriverError,
     JiraAuthError,
     JiraError,
-    JiraRateLimited,
     JiraRejected,
-    JiraUnavailable,
 )
 from driver.jira.client import ISSUE_STATE_FIELDS, JiraClient
+from driver.jira.health import JiraHealth
 from driver.model.answers import IssueState, JiraUser
 from driver.model.jobs import DOUBTFUL, TicketRecord, TicketState
+from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.store import Store, Total, iso
 from driver.sync.rules import (
@@ -114,6 +114,8 @@ class Sync:
         jira: JiraClient,
         engine: Engine,
         *,
+        health: JiraHealth,
+        setup: RequestSetup,
         clock: Clock | None = None,
     ) -> None:
         self.mode = config.mode
@@ -123,6 +125,10 @@ class Sync:
         self.store = store
         self.jira = jira
         self.engine = engine
+        self.health = health
+        """Jira's health, shared with the engine: polls obey it and feed it."""
+        self.setup = setup
+        """The request settings in force (the GUID field, the ticket location)."""
         self.clock: Clock = clock or engine.clock
         self.timer: Timer = engine.timer
         """Waits (retries, Jira's pauses) are on the engine's timer; the cursor is on the wall clock."""
@@ -253,7 +259,7 @@ class Sync:
             return Handled("unchanged", key, "the driver's ticket, its create still being settled"), None
         if self.store.guid_of_old_ticket(key) or (change.id and self.store.guid_of_old_ticket(change.id)):
             return Handled("unchanged", key, "an earlier ticket of a GUID"), None
-        settings = self.engine.setup.settings
+        settings = self.setup.settings
         doubtful = [(r.guid, r.generation) for r in self.store.tickets_in(DOUBTFUL)]
         if doubtful and stamp_owner(change.state, doubtful, settings.guid_field, settings.guid_label_prefix):
             return Handled("unchanged", key, "the driver's ticket, its create still being settled"), None
@@ -281,7 +287,7 @@ class Sync:
 
     async def _ask_identity(self, credentials: object) -> JiraUser | None:
         now = self.timer()
-        self.engine.health.sent(now)
+        self.health.sent(now)
         try:
             me = await self.jira.current_user()
         except JiraError as exc:
@@ -316,14 +322,14 @@ class Sync:
         return min(self.poll_seconds, max(0.05, wait))
 
     def _blocked(self, now: datetime) -> bool:
-        health = self.engine.health
+        health = self.health
         return health.auth_failed or health.blocked_until(now) is not None
 
     async def poll_once(self) -> int | None:
         """One poll: search, handle every hit, move the cursor. The number of hits; None when it did
         not go (Jira's health holds every request, or Jira failed it: `last_poll_error` says)."""
         now = self.clock()
-        health = self.engine.health
+        health = self.health
         self._retry_at = None
         if health.auth_failed:
             self.last_poll_error = "not sent: Jira refused the credentials (401); waiting for new ones"
@@ -385,7 +391,7 @@ class Sync:
         as it comes: (hits, the last hit's time, whether the whole result was read). An id Jira no
         longer knows (a ticket deleted, or moved where the driver may not see it) is looked up: a
         404 records the deletion, and the search goes again without it."""
-        guid_field = self.engine.setup.settings.guid_field
+        guid_field = self.setup.settings.guid_field
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
         ids = list(ids)
         for _ in range(len(ids) + 1):
@@ -416,7 +422,7 @@ class Sync:
     async def _read(
         self, jql: str, fields: list[str], me: JiraUser | None
     ) -> tuple[int, datetime | None, bool]:
-        health = self.engine.health
+        health = self.health
         # Every page of the result, handled as it comes (memory holds one page): a poll that
         # stopped at a fixed number of hits began again at the same oldest ones next time, and
         # with a backlog of other issues it never reached a person's change (issue 15).
@@ -472,23 +478,15 @@ class Sync:
         return cursor - behind if behind > timedelta(0) else cursor
 
     def _jira_failed(self, exc: JiraError, now: datetime) -> None:
-        """Tell Jira's health what a request of sync met, as the engine's recording does."""
-        health = self.engine.health
-        if isinstance(exc, JiraAuthError):
-            if health.refused_credentials(exc):
-                log.error("Jira answered 401: sending stops until the credentials change")
-        elif isinstance(exc, JiraRateLimited):
-            until = health.rate_limited(exc, now, None)
-            self._retry_at = until
-            log.warning("%s: pausing all sending for %.1f s", exc.reason, (until - now).total_seconds())
-        elif isinstance(exc, JiraUnavailable):
-            until, began = health.unavailable(exc, now)
-            self._retry_at = until
-            if began:
-                wait = (until - now).total_seconds()
-                log.warning("Jira is unreachable (%s): all sending waits %.1f s", exc.reason, wait)
-        elif isinstance(exc, JiraRejected):
+        """Tell Jira's health what a request of sync met (the one rule: JiraHealth.observe)."""
+        if isinstance(exc, JiraRejected):
             self.engine.mark_ok()  # Jira answered: it is up, the credentials work
+            return
+        seen = self.health.observe(exc, now)
+        if seen.until is not None:
+            self._retry_at = seen.until
+        if seen.news:
+            log.log(logging.ERROR if isinstance(exc, JiraAuthError) else logging.WARNING, "%s", seen.news)
 
     # --- retention and status -------------------------------------------------------------------
 

@@ -17,19 +17,19 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from driver.api import DriverContext, create_app
+from driver.api import create_app
+from driver.app.driver import Driver, build
 from driver.app.settings import RuntimeSettings
 from driver.config import Config, DriverSection, UpdateSection
 from driver.contract.schemas import DriverStatus, ErrorBody, Settings
 from driver.errors import ConfigError
-from driver.service.process import build
 from driver.store import S_AUTH, S_LOG, S_UPDATE, Store
 
 HUGE = 10**30
 
 
 @pytest_asyncio.fixture
-async def app_ctx(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DriverContext]]:
+async def app_ctx(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Driver]]:
     config = Config(driver=DriverSection(database=str(tmp_path / "driver.db"), api_token="tok"))
     ctx = build(config)
     transport = httpx.ASGITransport(app=create_app(ctx))
@@ -66,7 +66,7 @@ async def settings_of(client: httpx.AsyncClient) -> Settings:
     ],
 )
 async def test_update_settings_out_of_bounds_change_nothing(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any] | str
+    app_ctx: tuple[httpx.AsyncClient, Driver], body: dict[str, Any] | str
 ) -> None:
     client, ctx = app_ctx
     before = await settings_of(client)
@@ -95,7 +95,7 @@ async def test_update_settings_out_of_bounds_change_nothing(
     ],
 )
 async def test_log_settings_out_of_bounds_change_nothing(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any]
+    app_ctx: tuple[httpx.AsyncClient, Driver], body: dict[str, Any]
 ) -> None:
     client, ctx = app_ctx
     before = await settings_of(client)
@@ -104,7 +104,7 @@ async def test_log_settings_out_of_bounds_change_nothing(
     assert ctx.store.setting(S_LOG) is None
 
 
-async def test_settings_at_their_bounds_are_taken(app_ctx: tuple[httpx.AsyncClient, DriverContext]) -> None:
+async def test_settings_at_their_bounds_are_taken(app_ctx: tuple[httpx.AsyncClient, Driver]) -> None:
     client, ctx = app_ctx
     body = {"max_updates": 10_000, "interval_seconds": 7 * 86_400, "scope": "global"}
     response = await client.put("/api/settings/update", json=body)
@@ -138,7 +138,7 @@ async def test_settings_at_their_bounds_are_taken(app_ctx: tuple[httpx.AsyncClie
     ],
 )
 async def test_log_parameters_out_of_bounds_answer_400_and_the_connection_goes_on(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], path: str, params: dict[str, str]
+    app_ctx: tuple[httpx.AsyncClient, Driver], path: str, params: dict[str, str]
 ) -> None:
     client, _ = app_ctx
     refused(await client.get(path, params=params))
@@ -146,7 +146,7 @@ async def test_log_parameters_out_of_bounds_answer_400_and_the_connection_goes_o
 
 
 async def test_log_moments_naive_as_utc_and_largest_id(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, _ = app_ctx
     assert (await client.get("/api/log", params={"since": "2026-01-01T00:00:00"})).status_code == 200
@@ -157,7 +157,7 @@ async def test_log_moments_naive_as_utc_and_largest_id(
 
 @pytest.mark.parametrize("wait", ["1e300", "121", "-1", "nan", "inf"])
 async def test_execute_wait_out_of_bounds_queues_nothing(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], wait: str
+    app_ctx: tuple[httpx.AsyncClient, Driver], wait: str
 ) -> None:
     client, ctx = app_ctx
     refused(await client.post("/api/execute", params={"wait_seconds": wait}))
@@ -174,7 +174,7 @@ async def test_execute_wait_out_of_bounds_queues_nothing(
     ],
 )
 async def test_credentials_that_cannot_be_a_header_change_nothing(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], body: dict[str, Any]
+    app_ctx: tuple[httpx.AsyncClient, Driver], body: dict[str, Any]
 ) -> None:
     client, ctx = app_ctx
     before = ctx.jira.credentials
@@ -190,7 +190,7 @@ async def test_credentials_that_cannot_be_a_header_change_nothing(
     "location", ["", "   ", "https://elsewhere/issue", "rest/api/3/issue?x=1", "a" * 501]
 )
 async def test_ticket_location_must_be_a_path(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext], location: str
+    app_ctx: tuple[httpx.AsyncClient, Driver], location: str
 ) -> None:
     client, ctx = app_ctx
     refused(await client.put("/api/settings/jira", json={"ticket_location": location}))
@@ -199,7 +199,7 @@ async def test_ticket_location_must_be_a_path(
 
 
 async def test_ticket_location_change_reaches_client_and_requests(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, ctx = app_ctx
     response = await client.put("/api/settings/jira", json={"ticket_location": " /rest/api/3/issue/ "})
@@ -210,7 +210,7 @@ async def test_ticket_location_change_reaches_client_and_requests(
 
 
 async def test_two_rows_for_one_field_are_refused_whole(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, ctx = app_ctx
     table = ctx.engine.setup.table
@@ -222,7 +222,7 @@ async def test_two_rows_for_one_field_are_refused_whole(
 
 
 async def test_the_schema_says_400_and_states_the_bounds(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, _ = app_ctx
     schema = (await client.get("/openapi.json")).json()
@@ -240,7 +240,7 @@ async def test_the_schema_says_400_and_states_the_bounds(
 
 
 async def test_a_change_the_database_refuses_is_not_applied(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, ctx = app_ctx
     before = await settings_of(client)
@@ -317,7 +317,7 @@ def test_bad_stored_settings_fall_back_without_showing_the_value(
 
 
 async def test_a_bad_json_body_names_where_it_is_wrong(
-    app_ctx: tuple[httpx.AsyncClient, DriverContext],
+    app_ctx: tuple[httpx.AsyncClient, Driver],
 ) -> None:
     client, ctx = app_ctx
     wrong = refused(await client.post("/api/advanced", json={"commands": ["A|CREATE|", 7]}))

@@ -132,7 +132,15 @@ async def test_a_poll_after_the_wall_clock_went_back_reaches_back_as_far_as_time
     h = engine_factory(sim.url, clock=clock)
     await h.start()
     await created(h, "CL-POLL")
-    sync = Sync(SyncSection(mode="poll", poll_seconds=300), h.store, h.jira, h.engine, clock=clock)
+    sync = Sync(
+        SyncSection(mode="poll", poll_seconds=300),
+        h.store,
+        h.jira,
+        h.engine,
+        health=h.engine.health,
+        setup=h.driver.setup,
+        clock=clock,
+    )
     assert await sync.poll_once() is not None
     clock.advance(600)
     clock.set_wall(-3600)

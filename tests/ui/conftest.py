@@ -4,7 +4,6 @@ the real driver served in-process (`inprocess_driver`) for the behaviour tests.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import itertools
 import time
@@ -134,14 +133,12 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
 
     The one place the TUI tests are wired to the driver's internals: the configuration a
     `driver.ini` would give (real SQLite file in tmp_path, [jira] on sim_url as admin/admin, fast
-    retries), `driver.service.process.build(config)`, the start-up `serve` does (load, Jira metadata,
-    engine), and `driver.api.create_app(ctx)` behind an httpx.ASGITransport. `ini` adds or
+    retries), `driver.app.driver.build(config)`, the start-up `serve` does (`prepare`, `start`: Jira
+    metadata, engine), and `driver.api.create_app(driver)` behind an httpx.ASGITransport. `ini` adds or
     overrides keys: {"update": {"max_updates": "1"}}. Everything is stopped at teardown.
     """
     from driver.api import create_app
-    from driver.app.metadata import detect, refresh_catalog
-    from driver.errors import JiraError
-    from driver.service.process import build
+    from driver.app.driver import build
 
     contexts: list[Any] = []
     counter = itertools.count(1)
@@ -164,21 +161,13 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
         }
         for section, keys in (ini or {}).items():
             sections.setdefault(section, {}).update(keys)
-        ctx = build(Config.model_validate(sections))
-        contexts.append(ctx)
-        engine = ctx.engine
-        engine.load()
-        await detect(ctx.jira, engine.setup, engine.health)
-        with contextlib.suppress(JiraError):
-            await refresh_catalog(ctx.jira, engine.setup, ctx.store, engine.health)
-            engine.mark_ok()
-        engine.start()
-        transport = httpx.ASGITransport(app=create_app(ctx))
-        return InProcessDriver(transport, api_token, Path(ctx.config.driver.database))
+        driver = build(Config.model_validate(sections))
+        contexts.append(driver)
+        driver.prepare()
+        await driver.start()
+        transport = httpx.ASGITransport(app=create_app(driver))
+        return InProcessDriver(transport, api_token, Path(driver.config.driver.database))
 
     yield make
-    for ctx in contexts:
-        ctx.accepting = False
-        await ctx.engine.stop(ENGINE_GRACE)
-        await ctx.jira.aclose()
-        ctx.store.close()
+    for driver in contexts:
+        await driver.stop(ENGINE_GRACE)

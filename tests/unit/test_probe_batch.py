@@ -18,7 +18,7 @@ from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload
 from driver.model.requests import RequestSettings, stamp_label
 from driver.sending.delivery import Delivery
-from driver.sending.planning import Work, WorkKind
+from driver.sending.work import Work, WorkKind
 from driver.store import Store
 
 

@@ -27,7 +27,7 @@ from driver.model.jobs import Job, JobPayload
 from driver.model.requests import RequestSettings
 from driver.model.transitions import MARKER_PROPERTY, Target, marker
 from driver.sending.delivery import Delivery
-from driver.sending.planning import Work, WorkKind
+from driver.sending.work import Work, WorkKind
 from driver.store import Store
 
 DONE = Target("category", "done")
@@ -148,7 +148,7 @@ def test_a_journaled_attempt_whose_marker_is_on_the_ticket_is_not_sent_again(tmp
     assert outcome.error is None
     assert not outcome.transitioned
     assert jira.calls == ["GET issue"]
-    assert work.notes == ["the transition sent earlier went through (to 'Done'): not sent again"]
+    assert outcome.notes == ["the transition sent earlier went through (to 'Done'): not sent again"]
     store.close()
 
 
@@ -166,7 +166,7 @@ def test_a_journaled_attempt_without_its_marker_on_a_ticket_already_there_is_not
     outcome = asyncio.run(Delivery(jira, store).deliver(work, RequestSettings()))
     assert outcome.error is None
     assert jira.calls == ["GET issue"]
-    assert work.notes == ["NET-1 is already in 'Done': nothing sent"]
+    assert outcome.notes == ["NET-1 is already in 'Done': nothing sent"]
     store.close()
 
 
@@ -195,7 +195,7 @@ def test_a_journaled_attempt_a_person_undid_since_is_not_sent_again(tmp_path: Pa
     assert outcome.error is None
     assert not outcome.transitioned
     assert jira.calls == ["GET issue"]
-    assert work.notes == [
+    assert outcome.notes == [
         "the transition sent earlier went through (to 'Done'), and NET-1 has been moved on since:"
         " not sent again"
     ]
@@ -215,7 +215,7 @@ def test_an_earlier_move_to_the_same_status_does_not_settle_an_attempt_in_doubt(
     assert outcome.transitioned
     assert jira.calls == ["GET issue", "GET transitions", "POST 31"]
     assert jira.status == ("Done", "done")
-    assert not any("went through" in note for note in work.notes)
+    assert not any("went through" in note for note in outcome.notes)
     store.close()
 
 
@@ -242,7 +242,7 @@ def test_a_500_to_a_cached_id_that_jira_applied_is_not_sent_twice(tmp_path: Path
     outcome = asyncio.run(delivery.deliver(work, RequestSettings()))
     assert outcome.error is None, outcome.error
     assert jira.calls == ["GET issue", "POST 31", "GET issue"], "read before sending again"
-    assert "the transition sent earlier went through" in work.notes[0]
+    assert "the transition sent earlier went through" in outcome.notes[0]
     store.close()
 
 
@@ -270,5 +270,5 @@ def test_an_attempt_that_never_reached_jira_is_not_in_doubt(tmp_path: Path) -> N
     outcome = asyncio.run(Delivery(jira, store).deliver(work, RequestSettings()))
     assert isinstance(outcome.error, JiraNotReached)
     assert store.transition_intent(12) is None
-    assert not work.head.transition_journaled
+    assert outcome.journaled is False
     store.close()

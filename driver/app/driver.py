@@ -1,0 +1,263 @@
+"""The application object: one driver, wired once by `build`, started and stopped as one.
+
+`build(config)` opens the store, restores the settings changed at run time, and makes the Jira
+client, the engine and sync, all on one clock and one timer. What it returns is the only handle
+the HTTP routes, the service and the tests need:
+
+    driver = build(config, clock=..., timer=..., transport=...)
+    driver.prepare(opening)          settle the database file, load open rows and creates in doubt
+    await driver.start()             metadata (bounded wait), engine, upkeep, polling
+    driver.accept(entries)           commit checked commands, then queue them (intake)
+    driver.execute()                 a Manual create of the Create Query
+    driver.status()                  the status line (GET /api/status)
+    await driver.stop(grace)         no new commands, in-flight work finishes or parks, all closed
+
+The peers it hands out (`store`, `setup`, `settings`, `sync`, `jira`) are the parts' own objects;
+Jira's health is read and fed only through the driver (`status`, `jira_answered`,
+`refresh_metadata`), so no caller reaches into the engine for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from driver import __version__
+from driver.app import upkeep
+from driver.app.intake import commit
+from driver.app.intake import manual_entry as _manual_entry
+from driver.app.metadata import CredentialsRefused, detect, refresh_catalog
+from driver.app.settings import RuntimeSettings
+from driver.clock import Clock, Timer, monotonic_now, utc_now
+from driver.config import Config
+from driver.contract.schemas import CheckResult, DriverStatus
+from driver.errors import JiraError, database_message
+from driver.jira.client import JiraClient, check
+from driver.model.fields import FieldCatalog
+from driver.model.jobs import Job, NewEntry
+from driver.model.request_setup import RequestSetup
+from driver.sending.engine import Engine
+from driver.store import Store, database_file
+from driver.store.database_file import Opening
+from driver.sync.service import Sync
+
+log = logging.getLogger("driver")
+
+METADATA_WAIT = 5.0
+"""Seconds the start waits for Jira's flavour and field list before taking commands anyway."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Waits the config file does not name, at the engine's own defaults; tests shorten them."""
+
+    retry_cap: float = 30.0
+    """Longest backoff between two attempts of a row, in seconds."""
+    outage_cap: float = 60.0
+    """Longest wait between two tries of an unreachable Jira, in seconds."""
+    rand: Callable[[], float] = random.random
+    """The jitter's source."""
+
+
+def build(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    timer: Timer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tuning: Tuning | None = None,
+) -> Driver:
+    """The driver for this configuration, wired and not yet started.
+
+    clock: the wall clock (what people read: log times, statistics days); timer: the monotonic one
+    every wait runs on (default: the process's); transport: stands between the Jira client and Jira
+    (tests put a gateway or a fault there). Raises ConfigError when a config file value is outside
+    what the API would accept, DatabaseFileError or sqlite3.Error when the database cannot be opened.
+    """
+    tuning = tuning or Tuning()
+    wall = clock or utc_now
+    store = Store(Path(config.driver.database), clock=wall, zone=config.zone())
+    settings = RuntimeSettings.load(config, store)
+    jira = JiraClient.from_config(
+        config.jira, settings.credentials, settings.ticket_location, clock=wall, transport=transport
+    )
+    engine = Engine(
+        store,
+        jira,
+        settings.limiter(),
+        settings.setup,
+        clock=wall,
+        timer=timer or monotonic_now,
+        max_retries=config.jira.max_retries,
+        retry_base=config.jira.retry_base_seconds,
+        retry_cap=tuning.retry_cap,
+        probe_delay=config.jira.probe_delay_seconds,
+        concurrency=config.driver.concurrency,
+        outage_cap=tuning.outage_cap,
+        rand=tuning.rand,
+    )
+    settings.attach(jira, engine)
+    sync = Sync(config.sync, store, jira, engine, health=engine.health, setup=settings.setup, clock=wall)
+    return Driver(config, store, jira, engine, settings, sync, wall, engine.timer, started_at=wall())
+
+
+@dataclass
+class Driver:
+    """One driver's parts and its life: see the module docstring."""
+
+    config: Config
+    store: Store
+    jira: JiraClient
+    engine: Engine
+    settings: RuntimeSettings
+    sync: Sync
+    clock: Clock
+    timer: Timer
+    started_at: datetime
+    accepting: bool = True
+    """False from the moment it stops: intake answers 503 (nothing half-accepted)."""
+    db_problem: str = ""
+    """Why the API's last write failed ('' once one succeeds), shown beside the engine's own."""
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def setup(self) -> RequestSetup:
+        """The table, catalog and request settings in force (shared with the engine and intake)."""
+        return self.settings.setup
+
+    # --- life -----------------------------------------------------------------------------------
+
+    def prepare(self, opening: Opening | None = None) -> int:
+        """Settle the database file's birth (`opening`, from database_file.check: a new or
+        replaced database probes before it creates), then load the open rows and the creates in
+        doubt. Returns how many rows are open."""
+        if opening is not None:
+            until = database_file.settle(
+                self.store,
+                opening,
+                self.config.ticket.search_before_create,
+                probe_new_days=self.config.ticket.probe_new_days,
+                now=self.clock(),
+            )
+            self.engine.probe_unknown_while(until)
+        self.engine.load()
+        return self.engine.queue_depth()
+
+    async def start(self, metadata_wait: float = METADATA_WAIT) -> None:
+        """Ask Jira for its flavour and field list (commands are shaped with them: wait for one
+        answer, at most `metadata_wait` s, then go on asking in the background), start sending,
+        the log's upkeep and polling."""
+        first_try = asyncio.Event()
+        self._spawn(upkeep.metadata(self, self.config.jira.retry_base_seconds, first_try), "metadata")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(first_try.wait(), metadata_wait)
+        self.engine.start()
+        self._spawn(upkeep.retention(self), "retention")
+        self._spawn(upkeep.trimmer(self, self.config.log.trim_interval_seconds), "trimmer")
+        self.sync.start()
+
+    async def stop(self, grace: float) -> None:
+        """Take no new commands, give in-flight requests `grace` s (the rest stay open, a create in
+        doubt journaled), then close the client and the store."""
+        self.accepting = False
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        await self.sync.stop()
+        await self.engine.stop(grace)
+        await self.jira.aclose()
+        self.store.close()
+
+    def _spawn(self, work: object, name: str) -> None:
+        assert asyncio.iscoroutine(work)
+        self._tasks.append(asyncio.get_running_loop().create_task(work, name=f"driver-{name}"))
+
+    # --- work -----------------------------------------------------------------------------------
+
+    def accept(self, entries: Sequence[NewEntry], idempotency: tuple[str, str] | None = None) -> list[Job]:
+        """Commit checked commands in one transaction (with the batch's Idempotency-Key and body
+        digest), then queue them. sqlite3.OperationalError (locked or full) leaves nothing queued;
+        sqlite3.IntegrityError: the key was committed meanwhile by another request."""
+        return commit(entries, self.store, self.engine.submit, self.settings.max_entries, idempotency)
+
+    def execute(self) -> Job:
+        """A Manual create of the Create Query as it stands now."""
+        return self.accept([_manual_entry(self.setup)])[0]
+
+    async def wait_settled(self, log_id: int, seconds: float) -> None:
+        """Until the row is settled or `seconds` have passed."""
+        await self.engine.wait_settled(log_id, seconds)
+
+    # --- Jira -----------------------------------------------------------------------------------
+
+    def jira_answered(self) -> None:
+        """Jira answered properly outside the engine (check, field list): an outage ends."""
+        self.engine.mark_ok()
+
+    async def check_jira(self) -> CheckResult:
+        """GET myself against Jira, credentials refused before tried once more."""
+        result, _ = await check(self.jira)
+        if result.ok:
+            self.jira_answered()
+        return result
+
+    async def detect_flavour(self) -> bool:
+        """Settle Cloud or Data Center (api_type auto); False if Jira did not answer."""
+        return await detect(self.jira, self.setup, self.engine.health, self.timer())
+
+    async def refresh_catalog(self) -> FieldCatalog:
+        """Jira's field list into the catalog and the store. CredentialsRefused after a 401,
+        JiraError when Jira fails."""
+        catalog = await refresh_catalog(self.jira, self.setup, self.store, self.engine.health, self.timer())
+        self.jira_answered()
+        return catalog
+
+    async def refresh_metadata(self) -> bool:
+        """Flavour, then field list; True when Jira gave both."""
+        detected = await self.detect_flavour()
+        try:
+            catalog = await self.refresh_catalog()
+        except (JiraError, CredentialsRefused) as exc:
+            log.warning("cannot load Jira's field list (using the stored catalog): %s", exc)
+            return False
+        log.info("field catalog loaded from Jira: %d fields", len(catalog))
+        return detected
+
+    # --- what it says ---------------------------------------------------------------------------
+
+    def status(self) -> DriverStatus:
+        """The status line: Jira's state, the queue, pauses, the database, the engine and sync."""
+        engine, health, store = self.engine, self.engine.health, self.store
+        pending, deferred = store.counts()
+        now = self.timer()
+        paused = health.paused_all_until(now)
+        outage = health.outage_until if health.outage_strikes else None
+        problem = engine.db_problem or self.db_problem
+        return DriverStatus(
+            version=__version__,
+            started_at=self.started_at,
+            jira_state=health.state,
+            jira_message=health.message,
+            api_type=self.jira.api_type,
+            queue_depth=pending + deferred,
+            pending=pending,
+            deferred=deferred,
+            failed_today=store.failed_today(),
+            paused_until=engine.wall_of(paused) if paused is not None else None,
+            pause_reason=health.pauses.reason if paused else "",
+            near_limit=self.jira.near_limit,
+            database="unavailable" if problem else "ok",
+            database_message=database_message(problem) if problem else "",
+            engine_running=engine.running,
+            outage_attempts=health.outage_strikes,
+            outage_until=engine.wall_of(outage) if outage is not None else None,
+            sync=self.sync.status(),
+        )

@@ -1,0 +1,108 @@
+"""The driver's background upkeep: Jira's metadata until it answers, the log's retention.
+
+Each is a loop `Driver.start` runs as a task and `Driver.stop` cancels. None of them sends work:
+a failure here is logged and tried again at the next turn, never lost work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from driver.store import TRIM_BATCH
+
+if TYPE_CHECKING:
+    from driver.app.driver import Driver
+
+log = logging.getLogger("driver")
+
+RETENTION_PERIOD = 24 * 3600.0
+IDEMPOTENCY_KEEP = timedelta(days=1)
+"""How long a batch's Idempotency-Key answers a repeat (a client retries in seconds, not days)."""
+METADATA_RETRY_MAX = 30.0
+SETTLE_TRIM_PAUSE = 1.0
+"""Least seconds between two trims woken by settled rows."""
+
+
+async def metadata(driver: Driver, first_delay: float, first_try: asyncio.Event) -> None:
+    """Learn Jira's flavour and field list, trying again until Jira answers; `first_try` is set
+    after the first attempt, whatever came of it.
+
+    Jira may be down when the driver starts (a reboot of both); without this, custom fields named by
+    their display name would be refused until the next restart.
+    """
+    delay = first_delay
+    while True:
+        done = await driver.refresh_metadata()
+        first_try.set()
+        if done:
+            return
+        log.info("asking Jira for its metadata again in %.0f s", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, METADATA_RETRY_MAX)
+
+
+async def retention(driver: Driver) -> None:
+    """The daily clean-up: rows older than `remove_older_than_days` (in batches), journals, keys."""
+    store, settings = driver.store, driver.settings
+    while True:
+        days = settings.log.remove_older_than_days
+        removed = await in_batches(partial(store.remove_older_than, days, TRIM_BATCH))
+        if removed:
+            log.info("log retention removed %d rows older than %d days", removed, days)
+        driver.engine.prune_journal()
+        store.prune_idempotency(IDEMPOTENCY_KEEP)
+        driver.sync.prune()
+        await asyncio.sleep(RETENTION_PERIOD)
+
+
+async def trimmer(driver: Driver, interval: float) -> None:
+    """Trim the log back to `max_entries` when rows settle and every `interval` s, without intake.
+
+    Intake trims too, but rows still open then are over the limit once they settle; without this
+    they stayed until the next command (19,738 rows left with max_entries 10,000). A stream of
+    settlements wakes it at most once per SETTLE_TRIM_PAUSE s (monotonic), so the writer sees one
+    short batch a second at most, not one per settled row.
+    """
+    store, settings = driver.store, driver.settings
+    settled = asyncio.Event()
+    store.on_settled(settled.set)
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), interval)
+            settled.clear()
+            if store.over_limit(settings.max_entries):  # in memory: no transaction for nothing
+                removed = await in_batches(lambda: store.trim(settings.max_entries, TRIM_BATCH))
+                if removed:
+                    limit = settings.max_entries
+                    log.info("log retention removed %d rows over max_entries %d", removed, limit)
+            await asyncio.sleep(min(SETTLE_TRIM_PAUSE, interval))
+    finally:
+        store.on_settled(None)
+
+
+async def in_batches(step: Callable[[], int]) -> int:
+    """Run a deletion of at most TRIM_BATCH rows until it removes fewer; the total removed.
+
+    Each batch is its own transaction and the loop yields between batches, so intake and settlement
+    wait for one batch (a few ms), never for the whole clean-up.
+    """
+    total = 0
+    while True:
+        try:
+            removed = step()
+        except sqlite3.OperationalError as exc:
+            # a locked or full database: retention is retried at its next turn, nothing is lost
+            log.warning("log retention postponed: %s", exc)
+            return total
+        total += removed
+        if removed < TRIM_BATCH:
+            return total
+        await asyncio.sleep(0)

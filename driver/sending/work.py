@@ -1,0 +1,122 @@
+"""The values the sending stages hand on: a unit of work and what came of it.
+
+planning builds a `Work`, delivery makes its requests and returns an `Outcome`, verdicts judge the
+outcome and recording writes it. Each stage reads what the one before built and never changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from driver.model.answers import Answer, CreatedIssue, FoundIssue, IssueState
+from driver.model.commands import Action
+from driver.model.jobs import Job, LoggedRequest, RequestKind
+from driver.model.transitions import Target
+
+
+class WorkKind(StrEnum):
+    """What one request of the engine does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    PROBE = "probe"
+    TRANSITION = "transition"
+
+
+@dataclass(frozen=True)
+class Work:
+    """One unit of work for a worker: the rows it settles (the first is the head).
+
+    Built by planning (driver.sending.planning) and never changed after: what delivery learns goes
+    in its Outcome, and the engine makes a new Work (dataclasses.replace) to mark one batched.
+    """
+
+    kind: WorkKind
+    jobs: list[Job]
+    guid: str
+    body: dict[str, Any] | None = None
+    key: str = ""
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    comment_refs: list[tuple[int, int]] = field(default_factory=list)
+    """(log row, index of the comment in that row's command), one per comment: the journal's key."""
+    notes: list[str] = field(default_factory=list)
+    probe_for: Action = Action.CREATE
+    automatic: bool = True
+    generation: int = 1
+    """The generation of the ticket a create makes, or a probe looks for (its stamp carries it)."""
+    target: Target | None = None
+    """A transition's target status or category."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """A transition's fields: those on its screen go in its body, the rest in an edit before it."""
+    resolution: str | None = None
+    """The resolution the command named (a transition)."""
+    default_resolution: str = ""
+    """The resolution set when the transition's screen has one and the command names none."""
+    limited_at: datetime | None = None
+    """When the update limiter counted this request (taken back if it did not reach Jira)."""
+    continues: bool = False
+    """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
+    planned again once this is done."""
+    batched: bool = False
+    """A probe for a GUID the store has never seen (a new database): searched together with others
+    (driver.sending.delivery.Delivery.probe_batch), not alone."""
+
+    @property
+    def head(self) -> Job:
+        """The row whose request this is."""
+        return self.jobs[0]
+
+    def logged_request(
+        self, body: dict[str, Any] | None = None, edit: dict[str, Any] | None = None
+    ) -> LoggedRequest:
+        """What the log row keeps as the request sent: the body, or for an update its edit and
+        comments. A transition's `body` and `edit` are those delivery chose on the ticket's screen
+        (None: none was sent)."""
+        if self.kind == WorkKind.UPDATE:
+            return LoggedRequest(RequestKind.UPDATE, {"edit": self.body, "comments": self.comments})
+        if self.kind == WorkKind.TRANSITION:
+            if body is None:
+                planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
+                return LoggedRequest(RequestKind.PLANNED, planned)
+            return LoggedRequest(RequestKind.TRANSITION, {"edit": edit, **body} if edit else body)
+        return LoggedRequest(RequestKind(self.kind.value), self.body)
+
+
+@dataclass
+class Outcome:
+    """What came of one Work: Jira's answers, or the error that stopped it."""
+
+    work: Work
+    created: CreatedIssue | None = None
+    found: FoundIssue | None = None
+    answers: list[Answer] = field(default_factory=list)
+    error: BaseException | None = None
+    comment_in_flight: tuple[int, int] | None = None
+    """The comment whose POST was on the wire when `error` came."""
+    issue: IssueState | None = None
+    """A transition's ticket as it stands after it (or as it was found, already there)."""
+    transitioned: bool = False
+    """A transition was POSTed and answered (False: the ticket was already there)."""
+    notes: list[str] = field(default_factory=list)
+    """What delivery learnt, for the row's log note (a comment already on the ticket, a transition
+    that had gone through, a resolution the screen does not take)."""
+    body: dict[str, Any] | None = None
+    """A transition's body as sent, with the fields its screen takes (None: nothing sent)."""
+    edit: dict[str, Any] | None = None
+    """The edit sent just before a transition, of the fields its screen does not take."""
+    journaled: bool | None = None
+    """A transition of the head row is journaled after this attempt (True: it may have been done),
+    or not (False: forgotten); None: this attempt did not touch the journal."""
+
+    @property
+    def all_notes(self) -> list[str]:
+        """The notes of the plan and of delivery, in order."""
+        return [*self.work.notes, *self.notes]
+
+    @property
+    def logged_request(self) -> LoggedRequest:
+        """The request the head row keeps (see Work.logged_request)."""
+        return self.work.logged_request(self.body, self.edit)
