@@ -41,6 +41,7 @@ from driver.config import Config
 from driver.contract.schemas import CheckResult, DriverStatus
 from driver.errors import JiraError, database_message
 from driver.jira.client import JiraClient, check
+from driver.jira.health import JiraHealth
 from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry
 from driver.model.request_setup import RequestSetup
@@ -89,11 +90,18 @@ def build(
     jira = JiraClient.from_config(
         config.jira, settings.credentials, settings.ticket_location, clock=wall, transport=transport
     )
+    health = JiraHealth(
+        retry_base=config.jira.retry_base_seconds,
+        outage_cap=tuning.outage_cap,
+        rate_cap=tuning.retry_cap,
+        rand=tuning.rand,
+    )
     engine = Engine(
         store,
         jira,
         settings.limiter(),
         settings.setup,
+        health,
         clock=wall,
         timer=timer or monotonic_now,
         max_retries=config.jira.max_retries,
@@ -105,8 +113,8 @@ def build(
         rand=tuning.rand,
     )
     settings.attach(jira, engine)
-    sync = Sync(config.sync, store, jira, engine, health=engine.health, setup=settings.setup, clock=wall)
-    return Driver(config, store, jira, engine, settings, sync, wall, engine.timer, started_at=wall())
+    sync = Sync(config.sync, store, jira, engine, health=health, setup=settings.setup, clock=wall)
+    return Driver(config, store, jira, engine, health, settings, sync, wall, engine.timer, started_at=wall())
 
 
 @dataclass
@@ -117,6 +125,8 @@ class Driver:
     store: Store
     jira: JiraClient
     engine: Engine
+    health: JiraHealth
+    """Jira's health, shared by the engine, sync and metadata (JiraHealth.observe)."""
     settings: RuntimeSettings
     sync: Sync
     clock: Clock
@@ -211,12 +221,12 @@ class Driver:
 
     async def detect_flavour(self) -> bool:
         """Settle Cloud or Data Center (api_type auto); False if Jira did not answer."""
-        return await detect(self.jira, self.setup, self.engine.health, self.timer())
+        return await detect(self.jira, self.setup, self.health, self.timer())
 
     async def refresh_catalog(self) -> FieldCatalog:
         """Jira's field list into the catalog and the store. CredentialsRefused after a 401,
         JiraError when Jira fails."""
-        catalog = await refresh_catalog(self.jira, self.setup, self.store, self.engine.health, self.timer())
+        catalog = await refresh_catalog(self.jira, self.setup, self.store, self.health, self.timer())
         self.jira_answered()
         return catalog
 
@@ -235,7 +245,7 @@ class Driver:
 
     def status(self) -> DriverStatus:
         """The status line: Jira's state, the queue, pauses, the database, the engine and sync."""
-        engine, health, store = self.engine, self.engine.health, self.store
+        engine, health, store = self.engine, self.health, self.store
         pending, deferred = store.counts()
         now = self.timer()
         paused = health.paused_all_until(now)
