@@ -40,7 +40,8 @@ from driver.clock import Clock, Timer, monotonic_now, utc_now
 from driver.config import Config
 from driver.contract.schemas import CheckResult, DriverStatus
 from driver.errors import JiraError, database_message
-from driver.jira.client import JiraClient, check
+from driver.jira.check import check
+from driver.jira.client import JiraClient
 from driver.jira.health import JiraHealth
 from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry

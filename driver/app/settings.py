@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from driver.config import Config, location_problem
 from driver.contract.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
 from driver.errors import ConfigError, DriverError
-from driver.jira.client import Credentials, credentials_from_config
+from driver.jira.auth import Credentials, credentials_from_config
 from driver.model.creation_table import (
     Mode,
     TicketRow,

@@ -18,7 +18,8 @@ from driver.contract.schemas import CheckResult
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver check`."""
-    from driver.jira.client import JiraClient, check
+    from driver.jira.check import check
+    from driver.jira.client import JiraClient
 
     async def run() -> tuple[CheckResult, bool]:
         client = JiraClient.from_config(config.jira)

@@ -17,40 +17,40 @@ A JiraUnavailable with a __cause__ proves nothing reached Jira; one without (a g
 or a 503) was answered by something in front of Jira or by Jira itself, so the request may have
 reached it.
 
-Secrets never leave this module in text: the auth objects' reprs mask them like httpx's
-`[secure]`, errors carry no headers, and the bodies we log are request bodies only.
-check() (`jira-driver check`, driver.cli.check) asks GET myself and serverInfo and says plainly
-what is wrong.
+Secrets never leave the client in text: the auth objects' reprs (driver.jira.auth) mask them like
+httpx's `[secure]`, errors carry no headers, and the bodies we log are request bodies only.
+Headers and transport failures are read in driver.jira.http; driver.jira.check (`jira-driver
+check`, POST /api/check) asks GET myself and serverInfo and says plainly what is wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import email.utils
-import errno
-import socket
 import ssl
-import urllib.request
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
 
 from driver.clock import Clock, utc_now
 from driver.config import JiraSection
-from driver.contract.schemas import AuthMode, CheckResult
 from driver.errors import (
     JiraAuthError,
-    JiraError,
     JiraNotReached,
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
     JiraTimeout,
     JiraUnavailable,
+)
+from driver.jira.auth import Credentials, credentials_from_config
+from driver.jira.http import (
+    body_of,
+    describe_transport_error,
+    int_header,
+    proxy_for,
+    rate_hint,
+    retry_after_seconds,
 )
 from driver.model.answers import (
     Answer,
@@ -66,227 +66,12 @@ ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
 PER_ISSUE_REASON = "jira-per-issue-on-write"
-SECURE = "[secure]"
-TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
 
 
 # --- auth -----------------------------------------------------------------------------------------
 
 
-class BasicAuth(httpx.Auth):
-    """Basic user:password (Server/DC) or e-mail:API token (Cloud)."""
-
-    def __init__(self, username: str, password: str) -> None:
-        self.username = username
-        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return f"BasicAuth(username={self.username!r}, password={SECURE!r})"
-
-
-class BearerAuth(httpx.Auth):
-    """A Data Center personal access token."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return f"BearerAuth(token={SECURE!r})"
-
-
-class HeaderAuth(httpx.Auth):
-    """The connector's Authorization Key: the whole header value, sent as is."""
-
-    def __init__(self, value: str) -> None:
-        self._header = value
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return f"HeaderAuth(value={SECURE!r})"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Which auth to use; the secret is never shown by repr."""
-
-    mode: AuthMode
-    username: str = ""
-    secret: str = ""
-
-    def __repr__(self) -> str:
-        shown = SECURE if self.secret else ""
-        return f"Credentials(mode={self.mode!r}, username={self.username!r}, secret={shown!r})"
-
-    def auth(self) -> httpx.Auth | None:
-        """The httpx auth flow for these credentials."""
-        if self.mode == "basic":
-            return BasicAuth(self.username, self.secret)
-        if self.mode == "bearer":
-            return BearerAuth(self.secret)
-        if self.mode == "authorization_key":
-            return HeaderAuth(self.secret)
-        return None
-
-
-def credentials_from_config(jira: JiraSection) -> Credentials:
-    """The configured credentials; an Authorization Key wins, then a bearer token, then Basic."""
-    if jira.authorization_key.get_secret_value():
-        return Credentials("authorization_key", "", jira.authorization_key.get_secret_value())
-    if jira.bearer_token.get_secret_value():
-        return Credentials("bearer", "", jira.bearer_token.get_secret_value())
-    if jira.username:
-        return Credentials("basic", jira.username, jira.password.get_secret_value())
-    return Credentials("none")
-
-
 # --- results --------------------------------------------------------------------------------------
-
-
-RETRY_AFTER_MAX = 600.0
-"""The longest wait a Retry-After (or X-RateLimit-Reset) is taken for, in seconds: a date in a
-header is read against this host's wall clock, which may be off by hours; a wait cut short costs one
-more request that is refused again."""
-
-
-def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
-    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset
-    (docs/wire-facts.md §8), read once on arrival against the wall time `now` and clamped to
-    [0, RETRY_AFTER_MAX]: the engine then waits on its monotonic timer."""
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            return min(RETRY_AFTER_MAX, max(0.0, float(value)))
-        except ValueError:
-            try:
-                moment = email.utils.parsedate_to_datetime(value)
-                return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
-            except (TypeError, ValueError):
-                pass
-    reset = headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
-        except ValueError:
-            return None
-    return None
-
-
-def _int_header(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else None
-
-
-def _rate_hint(response: httpx.Response) -> float | None:
-    """The requests/s Jira allows, from its headers (docs/wire-facts.md §8), or None.
-
-    Data Center's token bucket says X-RateLimit-FillRate per X-RateLimit-Interval-Seconds; Cloud's
-    burst limit is per second, so its X-RateLimit-Limit is the rate.
-    """
-    fill = _int_header(response, "X-RateLimit-FillRate")
-    interval = _int_header(response, "X-RateLimit-Interval-Seconds")
-    if fill and interval:
-        return fill / interval
-    limit = _int_header(response, "X-RateLimit-Limit")
-    return float(limit) if limit else None
-
-
-def _body(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        text = response.text
-        return text if len(text) <= 2000 else text[:2000] + "..."
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-        if isinstance(current, BaseExceptionGroup):
-            seen.extend(current.exceptions)
-    return seen
-
-
-def proxy_for(url: str, proxy: str) -> str:
-    """The proxy requests to `url` go through, as httpx picks it: the configured one, none for
-    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host)."""
-    if proxy == "bypass":
-        return ""
-    if proxy:
-        return proxy
-    target = httpx.URL(url)
-    found = urllib.request.getproxies()
-    chosen = found.get(target.scheme) or found.get("all", "")
-    netloc = target.host + (f":{target.port}" if target.port else "")
-    if not chosen or urllib.request.proxy_bypass(netloc):
-        return ""
-    return chosen if "://" in chosen else f"http://{chosen}"
-
-
-def describe_transport_error(
-    exc: BaseException, url: str, timeout: float, proxy: str = ""
-) -> tuple[str, bool]:
-    """Plain words for a failure to reach Jira (or the `proxy` in between), and whether it means
-    'unreachable'."""
-    text = str(exc) or exc.__class__.__name__
-    lowered = text.lower()
-    host = httpx.URL(url).host
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
-    if isinstance(exc, httpx.ProxyError):
-        return f"the proxy {proxy or '(from the environment)'} refused the tunnel to {host}: {text}", True
-    if isinstance(exc, httpx.ConnectError):
-        for inner in _chain(exc):
-            if isinstance(inner, socket.gaierror) and proxy:
-                return f"DNS: cannot resolve the host name of the proxy {proxy}", True
-            if isinstance(inner, socket.gaierror):
-                return f"DNS: cannot resolve the host name {host!r}", True
-            if isinstance(inner, ssl.SSLError):
-                return f"TLS: cannot establish a trusted connection to {host}: {inner}{TLS_HINT}", True
-            if (
-                isinstance(inner, ConnectionRefusedError)
-                or getattr(inner, "errno", None) == errno.ECONNREFUSED
-            ) and proxy:
-                return f"connection refused by the proxy {proxy} (is [jira] proxy or *_PROXY right?)", True
-            if (
-                isinstance(inner, ConnectionRefusedError)
-                or getattr(inner, "errno", None) == errno.ECONNREFUSED
-            ):
-                return (
-                    f"connection refused by {host}:{httpx.URL(url).port or ''} (is the URL and port right?)",
-                    True,
-                )
-        if "ssl" in lowered or "certificate" in lowered:
-            return f"TLS: cannot establish a trusted connection to {host}: {text}{TLS_HINT}", True
-        if any(
-            marker in lowered
-            for marker in ("name or service not known", "nodename nor servname", "getaddrinfo", "resolve")
-        ):
-            return f"DNS: cannot resolve the host name {host!r}", True
-        if "refused" in lowered:
-            return f"connection refused by {host} (is the URL and port right?)", True
-        return f"cannot connect to {url}: {text}", True
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return f"connection to {host} lost: {text}", True
-    return f"cannot reach {url}: {text}", True
 
 
 class JiraClient:
@@ -445,11 +230,11 @@ class JiraClient:
             message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
             raise JiraRetryable(message) from exc
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
-        self.rate_hint = _rate_hint(response) or self.rate_hint
+        self.rate_hint = rate_hint(response) or self.rate_hint
         status = response.status_code
         if status < 300:
             return response
-        body = _body(response)
+        body = body_of(response)
         messages: list[str] = []
         errors: dict[str, str] = {}
         if isinstance(body, dict):
@@ -467,17 +252,17 @@ class JiraClient:
         if status == 429:
             reason_header = response.headers.get("RateLimit-Reason")
             scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
-            retry_after = _retry_after(response.headers, self.clock())
+            retry_after = retry_after_seconds(response.headers, self.clock())
             text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
             raise JiraRateLimited(
-                text, retry_after, scope, reason_header, _int_header(response, "X-RateLimit-Limit")
+                text, retry_after, scope, reason_header, int_header(response, "X-RateLimit-Limit")
             )
         if status in (502, 503, 504):
-            retry_after = _retry_after(response.headers, self.clock())
+            retry_after = retry_after_seconds(response.headers, self.clock())
             text = f"HTTP {status} {response.reason_phrase}".rstrip()
             raise JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
         if status == 409 or status >= 500:
-            retry_after = _retry_after(response.headers, self.clock())
+            retry_after = retry_after_seconds(response.headers, self.clock())
             raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
         raise JiraRejected(status, messages, errors)
 
@@ -486,7 +271,7 @@ class JiraClient:
     async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue:
         """POST the create body; the new ticket's id, key and URL."""
         response = await self._request("POST", self.ticket_location, json=body)
-        data = _body(response)
+        data = body_of(response)
         if not isinstance(data, dict) or "key" not in data:
             raise JiraRetryable(f"HTTP {response.status_code} without an issue key")
         key = str(data["key"])
@@ -497,12 +282,12 @@ class JiraClient:
     async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer:
         """PUT an edit body to one issue."""
         response = await self._request("PUT", f"{self.ticket_location}/{key}", json=body)
-        return Answer(response.status_code, _body(response))
+        return Answer(response.status_code, body_of(response))
 
     async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer:
         """POST one comment to an issue."""
         response = await self._request("POST", f"{self.ticket_location}/{key}/comment", json=body)
-        data = _body(response)
+        data = body_of(response)
         if isinstance(data, dict):
             data = {k: data[k] for k in ("id", "self", "created") if k in data}
         return Answer(response.status_code, data)
@@ -514,7 +299,7 @@ class JiraClient:
         start = 0
         for _ in range(max_pages):
             response = await self._request("GET", path, params={"startAt": start, "maxResults": page_size})
-            data = _body(response)
+            data = body_of(response)
             if not isinstance(data, dict):
                 break
             chunk = [c for c in data.get("comments") or [] if isinstance(c, dict)]
@@ -572,7 +357,7 @@ class JiraClient:
                 response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
             else:
                 response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
-            data = _body(response)
+            data = body_of(response)
             if not isinstance(data, dict):
                 return
             issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
@@ -614,7 +399,7 @@ class JiraClient:
         if properties:
             params["properties"] = ",".join(properties)
         response = await self._request("GET", f"{self.ticket_location}/{key}", params=params)
-        state = IssueState.from_issue(_body(response))
+        state = IssueState.from_issue(body_of(response))
         if state is None:
             raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
         return state
@@ -625,7 +410,7 @@ class JiraClient:
         response = await self._request(
             "GET", f"{self.ticket_location}/{key}/transitions", params={"expand": "transitions.fields"}
         )
-        data = _body(response)
+        data = body_of(response)
         items = data.get("transitions") if isinstance(data, dict) else None
         found = [IssueTransition.from_json(item) for item in items or []]
         return [t for t in found if t is not None]
@@ -633,24 +418,24 @@ class JiraClient:
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer:
         """POST a transition (`doTransition`: `{transition: {id}, fields?, update?}`); Jira answers 204."""
         response = await self._request("POST", f"{self.ticket_location}/{key}/transitions", json=body)
-        return Answer(response.status_code, _body(response))
+        return Answer(response.status_code, body_of(response))
 
     async def get_fields(self) -> list[dict[str, Any]]:
         """Jira's field list (system and custom)."""
         response = await self._request("GET", f"{self.api_root}/field")
-        data = _body(response)
+        data = body_of(response)
         return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
     async def server_info(self) -> dict[str, Any]:
         """GET serverInfo."""
         response = await self._request("GET", f"{self.api_root}/serverInfo")
-        data = _body(response)
+        data = body_of(response)
         return data if isinstance(data, dict) else {}
 
     async def myself(self) -> dict[str, Any]:
         """GET myself: the connection and credentials test."""
         response = await self._request("GET", f"{self.api_root}/myself")
-        data = _body(response)
+        data = body_of(response)
         return data if isinstance(data, dict) else {}
 
     async def current_user(self) -> JiraUser:
@@ -665,58 +450,3 @@ class JiraClient:
         deployment = str(info.get("deploymentType", "")).lower()
         self.api_type = "cloud" if deployment == "cloud" else "datacenter"
         return self.api_type
-
-
-async def check(client: JiraClient) -> tuple[CheckResult, bool]:
-    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable.
-
-    A person asked: credentials Jira refused before are tried once more.
-    """
-    client.forget_refusal()
-    try:
-        me = await client.myself()
-    except JiraAuthError as exc:
-        return (
-            CheckResult(
-                ok=False,
-                message=f"HTTP 401: Jira rejected the credentials ({exc.message}). "
-                "Check the user name and password, API token or key.",
-                status_code=401,
-            ),
-            False,
-        )
-    except JiraRejected as exc:
-        if exc.status == 403:
-            message = (
-                "HTTP 403: the credentials were accepted but this user may not use the REST API"
-                " (on Data Center the account may be locked behind a CAPTCHA after failed logins)."
-            )
-        elif exc.status == 404:
-            message = (
-                f"HTTP 404: no Jira REST API at {client.url}/{client.api_root}. "
-                "Check [jira] url (and its context path, e.g. /jira) and ticket_location."
-            )
-        else:
-            message = str(exc)
-        return CheckResult(ok=False, message=message, status_code=exc.status), False
-    except JiraRetryable as exc:
-        cause = exc.__cause__
-        if cause is not None:
-            text, unreachable = describe_transport_error(
-                cause, client.url, client.timeout_seconds, client.proxy
-            )
-            return CheckResult(ok=False, message=text), unreachable
-        return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
-    except JiraError as exc:
-        return CheckResult(ok=False, message=str(exc)), False
-    user = me.get("displayName") or me.get("name") or me.get("emailAddress") or me.get("accountId") or "?"
-    product = "Jira"
-    try:
-        info = await client.server_info()
-        deployment = str(info.get("deploymentType", ""))
-        product = f"Jira {'Cloud' if deployment.lower() == 'cloud' else 'Data Center'}"
-        if info.get("version"):
-            product += f" {info['version']}"
-    except JiraError:
-        pass
-    return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from driver.contract.schemas import JiraState, LogStatus
-from driver.jira.client import Credentials
+from driver.jira.auth import Credentials
 from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.waiting import wait_until
 

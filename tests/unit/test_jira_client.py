@@ -11,14 +11,9 @@ import httpx
 import pytest
 
 from driver.errors import JiraAuthError, JiraRateLimited, JiraRejected, JiraRetryable, JiraUnavailable
-from driver.jira.client import (
-    BasicAuth,
-    BearerAuth,
-    Credentials,
-    HeaderAuth,
-    JiraClient,
-    check,
-)
+from driver.jira.auth import BasicAuth, BearerAuth, Credentials, HeaderAuth
+from driver.jira.check import check
+from driver.jira.client import JiraClient
 
 NOW = datetime(2026, 1, 1, 1, 0, 0, tzinfo=UTC)
 

@@ -1,0 +1,70 @@
+"""`jira-driver check` and POST /api/check: GET myself and serverInfo, and a plain answer of what is
+wrong (an unreachable Jira is an answer too).
+"""
+
+from __future__ import annotations
+
+from driver.contract.schemas import CheckResult
+from driver.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraRejected,
+    JiraRetryable,
+)
+from driver.jira.client import JiraClient
+from driver.jira.http import describe_transport_error
+
+
+async def check(client: JiraClient) -> tuple[CheckResult, bool]:
+    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable.
+
+    A person asked: credentials Jira refused before are tried once more.
+    """
+    client.forget_refusal()
+    try:
+        me = await client.myself()
+    except JiraAuthError as exc:
+        return (
+            CheckResult(
+                ok=False,
+                message=f"HTTP 401: Jira rejected the credentials ({exc.message}). "
+                "Check the user name and password, API token or key.",
+                status_code=401,
+            ),
+            False,
+        )
+    except JiraRejected as exc:
+        if exc.status == 403:
+            message = (
+                "HTTP 403: the credentials were accepted but this user may not use the REST API"
+                " (on Data Center the account may be locked behind a CAPTCHA after failed logins)."
+            )
+        elif exc.status == 404:
+            message = (
+                f"HTTP 404: no Jira REST API at {client.url}/{client.api_root}. "
+                "Check [jira] url (and its context path, e.g. /jira) and ticket_location."
+            )
+        else:
+            message = str(exc)
+        return CheckResult(ok=False, message=message, status_code=exc.status), False
+    except JiraRetryable as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            text, unreachable = describe_transport_error(
+                cause, client.url, client.timeout_seconds, client.proxy
+            )
+            return CheckResult(ok=False, message=text), unreachable
+        return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
+    except JiraError as exc:
+        return CheckResult(ok=False, message=str(exc)), False
+    user = me.get("displayName") or me.get("name") or me.get("emailAddress") or me.get("accountId") or "?"
+    product = "Jira"
+    try:
+        info = await client.server_info()
+        deployment = str(info.get("deploymentType", ""))
+        product = f"Jira {'Cloud' if deployment.lower() == 'cloud' else 'Data Center'}"
+        if info.get("version"):
+            product += f" {info['version']}"
+    except JiraError:
+        pass
+    return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False

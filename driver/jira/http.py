@@ -1,0 +1,153 @@
+"""What the client reads besides status codes: Retry-After and the rate headers (docs/wire-facts.md,
+rate limits), bodies, and the failures before any answer (refused, DNS, TLS, proxy, timeouts),
+said in one line with what to do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import socket
+import ssl
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
+
+RETRY_AFTER_MAX = 600.0
+"""The longest wait a Retry-After (or X-RateLimit-Reset) is taken for, in seconds: a date in a
+header is read against this host's wall clock, which may be off by hours; a wait cut short costs one
+more request that is refused again."""
+
+
+def retry_after_seconds(headers: httpx.Headers, now: datetime) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or an HTTP-date) or X-RateLimit-Reset
+    (docs/wire-facts.md §8), read once on arrival against the wall time `now` and clamped to
+    [0, RETRY_AFTER_MAX]: the engine then waits on its monotonic timer."""
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return min(RETRY_AFTER_MAX, max(0.0, float(value)))
+        except ValueError:
+            try:
+                moment = email.utils.parsedate_to_datetime(value)
+                return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return min(RETRY_AFTER_MAX, max(0.0, (moment - now).total_seconds()))
+        except ValueError:
+            return None
+    return None
+
+
+def int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
+def rate_hint(response: httpx.Response) -> float | None:
+    """The requests/s Jira allows, from its headers (docs/wire-facts.md §8), or None.
+
+    Data Center's token bucket says X-RateLimit-FillRate per X-RateLimit-Interval-Seconds; Cloud's
+    burst limit is per second, so its X-RateLimit-Limit is the rate.
+    """
+    fill = int_header(response, "X-RateLimit-FillRate")
+    interval = int_header(response, "X-RateLimit-Interval-Seconds")
+    if fill and interval:
+        return fill / interval
+    limit = int_header(response, "X-RateLimit-Limit")
+    return float(limit) if limit else None
+
+
+def body_of(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        text = response.text
+        return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def error_chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            seen.extend(current.exceptions)
+    return seen
+
+
+def proxy_for(url: str, proxy: str) -> str:
+    """The proxy requests to `url` go through, as httpx picks it: the configured one, none for
+    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host)."""
+    if proxy == "bypass":
+        return ""
+    if proxy:
+        return proxy
+    target = httpx.URL(url)
+    found = urllib.request.getproxies()
+    chosen = found.get(target.scheme) or found.get("all", "")
+    netloc = target.host + (f":{target.port}" if target.port else "")
+    if not chosen or urllib.request.proxy_bypass(netloc):
+        return ""
+    return chosen if "://" in chosen else f"http://{chosen}"
+
+
+def describe_transport_error(
+    exc: BaseException, url: str, timeout: float, proxy: str = ""
+) -> tuple[str, bool]:
+    """Plain words for a failure to reach Jira (or the `proxy` in between), and whether it means
+    'unreachable'."""
+    text = str(exc) or exc.__class__.__name__
+    lowered = text.lower()
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout: Jira at {url} did not answer within {timeout:g} s", True
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy {proxy or '(from the environment)'} refused the tunnel to {host}: {text}", True
+    if isinstance(exc, httpx.ConnectError):
+        for inner in error_chain(exc):
+            if isinstance(inner, socket.gaierror) and proxy:
+                return f"DNS: cannot resolve the host name of the proxy {proxy}", True
+            if isinstance(inner, socket.gaierror):
+                return f"DNS: cannot resolve the host name {host!r}", True
+            if isinstance(inner, ssl.SSLError):
+                return f"TLS: cannot establish a trusted connection to {host}: {inner}{TLS_HINT}", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ) and proxy:
+                return f"connection refused by the proxy {proxy} (is [jira] proxy or *_PROXY right?)", True
+            if (
+                isinstance(inner, ConnectionRefusedError)
+                or getattr(inner, "errno", None) == errno.ECONNREFUSED
+            ):
+                return (
+                    f"connection refused by {host}:{httpx.URL(url).port or ''} (is the URL and port right?)",
+                    True,
+                )
+        if "ssl" in lowered or "certificate" in lowered:
+            return f"TLS: cannot establish a trusted connection to {host}: {text}{TLS_HINT}", True
+        if any(
+            marker in lowered
+            for marker in ("name or service not known", "nodename nor servname", "getaddrinfo", "resolve")
+        ):
+            return f"DNS: cannot resolve the host name {host!r}", True
+        if "refused" in lowered:
+            return f"connection refused by {host} (is the URL and port right?)", True
+        return f"cannot connect to {url}: {text}", True
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return f"connection to {host} lost: {text}", True
+    return f"cannot reach {url}: {text}", True
