@@ -22,7 +22,8 @@ from driver.model.commands import Action, parse, parse_command
 from driver.model.creation_table import table_to_query
 from driver.model.jobs import Job, JobPayload, NewEntry
 from driver.model.request_setup import RequestSetup
-from driver.model.requests import make_safe, plan_requests, stamp_create_body
+from driver.model.requests import make_safe, plan_requests
+from driver.model.stamps import stamp_create_body
 from driver.store import Store
 
 

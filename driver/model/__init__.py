@@ -6,7 +6,9 @@ Modules and their public names:
 - commands: `parse_command`, `Command`, `ResolvedCommand`, `Action` (the Advanced grammar)
 - fields, shaping: `FieldCatalog`, `FieldDef`; value shapes per field type and Jira flavour
 - creation_table: `TicketTable` (the Ticket Creation Table) and the Create Query both ways
-- requests: `RequestSettings`, `plan_requests`, `merge_updates`, GUID stamps
+- requests: `RequestSettings`, `plan_requests`, `merge_updates`, `make_safe`
+- stamps: a GUID's stamp on its ticket and the JQL that finds it (`stamp_jql`, `stamps_jql`)
+- limits: Jira's limits on field values
 - request_setup: `RequestSetup` (table, catalog, settings and lifecycle as they stand now)
 - dry_run: what a command would send, without sending it
 - jobs: `Job`, `JobPayload`, `NewEntry`, `TicketRecord`, `HistoryEntry`

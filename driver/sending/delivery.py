@@ -48,7 +48,8 @@ from driver.model.answers import (
     JiraComment,
     JiraUser,
 )
-from driver.model.requests import RequestSettings, stamp_jql, stamps_jql
+from driver.model.requests import RequestSettings
+from driver.model.stamps import stamp_jql, stamps_jql
 from driver.model.transitions import (
     MARKER_PROPERTY,
     Target,

@@ -49,7 +49,7 @@ from driver.jira.health import JiraHealth
 from driver.model.commands import Action
 from driver.model.jobs import Job, TicketRecord
 from driver.model.request_setup import RequestSetup
-from driver.model.requests import STAMP_BATCH
+from driver.model.stamps import STAMP_BATCH
 from driver.sending.delivery import Delivery, JiraPort
 from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
 from driver.sending.limiter import UpdateLimiter

@@ -32,14 +32,14 @@ from typing import Any
 
 from driver.errors import JiraAuthError, JiraNotReached, JiraRateLimited, JiraRejected
 from driver.model.answers import JiraComment, JiraUser
-from driver.model.requests import (
+from driver.model.shaping import adf_to_text
+from driver.model.stamps import (
     legacy_label_trusted,
     legacy_stamp_label,
     legacy_value_trusted,
     stamp_label,
     stamp_value,
 )
-from driver.model.shaping import adf_to_text
 
 # Jira's clock and ours may differ: an in-doubt comment may carry a creation time a little before
 # its row's intake as our clock saw it.

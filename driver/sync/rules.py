@@ -37,7 +37,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from driver.model.answers import IssueState, JiraUser, jira_time
 from driver.model.jobs import TicketRecord
-from driver.model.requests import jql_string
+from driver.model.stamps import jql_string
 from driver.sending.exactly_once import exact_match
 
 MAX_WEBHOOK_BYTES = 1024 * 1024

@@ -14,7 +14,7 @@ import pytest
 
 from driver.contract.schemas import LogStatus
 from driver.model.jobs import TicketState
-from driver.model.requests import stamp_jql
+from driver.model.stamps import stamp_jql
 from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.waiting import wait_for

@@ -15,8 +15,8 @@ import pytest
 from driver.contract.schemas import LogStatus
 from driver.errors import CommandError
 from driver.model.fields import FieldCatalog, FieldDef, FieldType
-from driver.model.requests import legacy_stamp_label, stamp_jql, stamp_label, stamp_value
 from driver.model.shaping import utf16_len
+from driver.model.stamps import legacy_stamp_label, stamp_jql, stamp_label, stamp_value
 from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import EngineHarness
 

@@ -22,7 +22,7 @@ import pytest
 from driver.config import load_config
 from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
-from driver.model.requests import stamp_label
+from driver.model.stamps import stamp_label
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.sim import SimProcess
 

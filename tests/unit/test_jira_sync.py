@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from driver.model.answers import IssueState, JiraUser
 from driver.model.jobs import TicketRecord, TicketState
-from driver.model.requests import stamp_label, stamp_value
+from driver.model.stamps import stamp_label, stamp_value
 from driver.sync.rules import (
     EVENT_CLOCK_SKEW,
     POLL_MARGIN_MINUTES,

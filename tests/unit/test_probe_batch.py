@@ -16,7 +16,8 @@ from driver.errors import JiraUnavailable, StampAmbiguous
 from driver.model.answers import FoundIssue
 from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload
-from driver.model.requests import RequestSettings, stamp_label
+from driver.model.requests import RequestSettings
+from driver.model.stamps import stamp_label
 from driver.sending.delivery import Delivery
 from driver.sending.work import Work, WorkKind
 from driver.store import Store

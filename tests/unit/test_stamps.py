@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driver.model.answers import FoundIssue
-from driver.model.requests import (
-    MAX_LABEL,
-    MAX_TEXT_FIELD,
+from driver.model.limits import MAX_LABEL, MAX_TEXT_FIELD
+from driver.model.shaping import utf16_len
+from driver.model.stamps import (
     STAMP_BATCH,
     legacy_stamp_label,
     stamp_jql,
@@ -26,7 +26,6 @@ from driver.model.requests import (
     stamp_value,
     stamps_jql,
 )
-from driver.model.shaping import utf16_len
 from driver.sending.exactly_once import exact_match
 from jira_sim.data import DEFAULT_PRIORITY, Catalog, Issue, Store, now
 from jira_sim.jql import compile_query

@@ -12,12 +12,9 @@ from driver.errors import CommandError
 from driver.model.commands import Action, ResolvedCommand, parse_command
 from driver.model.creation_table import Mode, add_row, query_to_table, seed_table, set_mode
 from driver.model.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.limits import MAX_LABEL, MAX_SUMMARY, MAX_TEXT, TRUNCATION_MARKER
 from driver.model.requests import (
     KEY_PLACEHOLDER,
-    MAX_LABEL,
-    MAX_SUMMARY,
-    MAX_TEXT,
-    TRUNCATION_MARKER,
     PlannedRequest,
     RequestSettings,
     comment_bodies,
@@ -25,19 +22,21 @@ from driver.model.requests import (
     create_body,
     drop_protected,
     edit_body,
-    jql_string,
-    legacy_stamp_label,
     make_safe,
     make_safe_comment,
     merge_updates,
     plan_requests,
+)
+from driver.model.shaping import utf16_len
+from driver.model.stamps import (
+    jql_string,
+    legacy_stamp_label,
     stamp_create_body,
     stamp_jql,
     stamp_key,
     stamp_label,
     stamp_value,
 )
-from driver.model.shaping import utf16_len
 
 CATALOG = FieldCatalog.system().with_field(FieldDef("customfield_10101", "Alarm GUID", FieldType.STRING))
 TABLE = seed_table("OPS", "Task")
