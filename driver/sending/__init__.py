@@ -6,5 +6,8 @@
 - delivery: `Delivery`, the requests of one unit of work, each exactly once (HTTP, SQLite)
 - verdicts, exactly_once: what an outcome means; the rules under an unknown answer (pure)
 - recording: `Recorder`, a verdict written in one transaction, then memory (SQLite)
+- known_tickets: `KnownTickets`, the engine's memory of each GUID's ticket and the GUIDs in doubt
+- retries: `Retries`, when a row goes again and what Jira's health learns from a failure
+- work: `Work`, `Outcome`, `After`: the values the stages hand on
 - engine: `Engine`, the worker pool that runs the above
 """

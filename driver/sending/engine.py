@@ -2,33 +2,29 @@
 
 The loop
     `concurrency` worker coroutines each repeat: take the next ready row (`_take`), deliver its
-    request (driver.sending.delivery), record the outcome (`_record`, through
-    driver.sending.recording). A worker
-    that finds nothing ready registers a wake-up future and waits for it or for the next moment
-    something becomes due; every change that can make work ready (intake, a settled row, new
-    credentials, wake()) resolves all registered futures. The check and the registration happen
-    with no await between them, so a wake-up cannot be lost; a worker that finishes a request
-    takes the next one itself, so a settled wave never needs anyone to notice it.
+    request (driver.sending.delivery), record the outcome (`_record`, driver.sending.recording).
+    A worker that finds nothing ready registers a wake-up future and waits for it or for the next
+    moment something becomes due; every change that can make work ready (intake, a settled row,
+    new credentials, wake()) resolves all registered futures. The check and the registration
+    happen with no await between them, so a wake-up cannot be lost; a worker that finishes a
+    request takes the next one itself, so a settled wave never needs anyone to notice it.
 
 What decides readiness, each in its own module
-    driver.sending.queues   per-GUID order (one request per GUID at a time, in id order)
-    driver.jira.health   outages, 429 pauses, 401 stops, and how many requests may be in flight
-    driver.sending.planning      what a GUID's head row sends (create, update with merged deferred rows,
-                         probe), or why it waits (update limit, per-issue 429, field list)
-    driver.sending.verdicts    what an outcome means: done / retry / fail / park / pause / stop
-    driver.sending.exactly_once  the rules that keep one ticket per GUID and each comment once
+    sending.queues        per-GUID order (one request per GUID at a time, in id order), timing
+    jira.health           outages, 429 pauses, 401 stops, and how many requests may be in flight
+    sending.planning      what a GUID's head row sends (create, update with merged deferred rows,
+                          probe, transition), or why it waits (update limit, hold, field list)
+    sending.known_tickets the ticket records and the GUIDs in doubt that planning reads
 
-What an outcome does, in driver.sending.recording
-    `Recorder` writes the decision of driver.sending.verdicts to the store (rows, ticket records,
-    statistics) and keeps the ticket records and the GUIDs in doubt that dispatch reads.
+What an outcome does
+    sending.verdicts says what it means, sending.recording writes it (rows, ticket records,
+    statistics), sending.retries says when a row goes again; exactly once: sending.exactly_once.
 
 The database
-    Every decision is committed before memory follows it (driver.sending.recording.After): a write that
-    fails (locked, busy, disk full, I/O error) leaves memory as it was, and the worker tries the
-    same step again with a backoff while GET /api/status says "database unavailable: <reason>".
-    An acknowledged row is never failed for the driver's own database.
-
-Exactly one ticket per GUID, each comment once: see driver.sending.exactly_once and driver.sending.delivery.
+    Every decision is committed before memory follows it (sending.work.After): a write that fails
+    (locked, busy, disk full, I/O error) leaves memory as it was, and the worker tries the same
+    step again with a backoff while GET /api/status says "database unavailable: <reason>". An
+    acknowledged row is never failed for the driver's own database.
 """
 
 from __future__ import annotations
@@ -52,11 +48,13 @@ from driver.model.request_setup import RequestSetup
 from driver.model.stamps import STAMP_BATCH
 from driver.sending.delivery import Delivery, JiraPort
 from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
+from driver.sending.known_tickets import KnownTickets
 from driver.sending.limiter import UpdateLimiter
 from driver.sending.planning import Cancel, Hold, Refuse, plan_next
 from driver.sending.queues import GuidQueues
-from driver.sending.recording import DB_RETRY_BASE, After, Recorder
-from driver.sending.work import Outcome, Work, WorkKind
+from driver.sending.recording import Recorder
+from driver.sending.retries import DB_RETRY_BASE
+from driver.sending.work import After, Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
 
@@ -113,11 +111,13 @@ class Engine:
         self._probes: list[Work] = []
         """Probes of GUIDs never seen, waiting for their batched search (at most STAMP_BATCH each)."""
         self._probe_task: asyncio.Task[None] | None = None
+        self.tickets = KnownTickets(store, self.queues)
         self._recorder = Recorder(
             store,
             self.queues,
             self.health,
             self.delivery,
+            self.tickets,
             clock=self.clock,
             timer=self.timer,
             settled=self._row_settled,
@@ -151,7 +151,7 @@ class Engine:
 
     def load(self) -> None:
         """Load the open rows and in-doubt creates from the store (call once, before start)."""
-        self._recorder.load()
+        self.tickets.load()
         wall, now = self.clock(), self.timer()
         if self.limiter.enabled:
             # The update limit's window is in memory: rebuild it from what the log says went out,
@@ -248,7 +248,7 @@ class Engine:
     def ticket_changed(self, record: TicketRecord) -> None:
         """Sync stored what Jira says of a GUID's ticket (a person resolved or deleted it): the GUID's
         next rows are planned with it."""
-        self._recorder.ticket_changed(record)
+        self.tickets.changed(record)
         self._notify()
 
     def mark_ok(self) -> None:
@@ -383,10 +383,10 @@ class Engine:
         if paused is not None:
             self.queues.release(guid, now, paused)
             return None
-        ticket = self._recorder.ticket(guid)
+        ticket = self.tickets.ticket(guid)
         wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
         until = self.probe_unknown_until
-        in_doubt = self._recorder.is_in_doubt(guid, ticket, until is not None and wall < until)
+        in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until)
         known = self.store.max_generation(guid) if ticket is None else 0
         plan = plan_next(queue, ticket, in_doubt, self.setup, self.limiter, now, known, wall=wall)
         if isinstance(plan, Hold):
@@ -404,13 +404,13 @@ class Engine:
             self._recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
             return None
         work = plan.work
-        if work.kind == WorkKind.PROBE and ticket is None and not self._recorder.created_in_doubt(guid):
+        if work.kind == WorkKind.PROBE and ticket is None and not self.tickets.created_in_doubt(guid):
             # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
             # driver made in doubt keeps its own probes (two misses, probe_delay apart:
             # docs/wire-facts.md §5).
             work = replace(work, batched=True)
         if work.kind == WorkKind.CREATE:
-            self._recorder.journal_create(guid, head.id, work.generation)
+            self.tickets.journal_create(guid, head.id, work.generation)
         elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.key, now)

@@ -1,19 +1,17 @@
 """Recording outcomes: a settlement decision applied to the store, then to memory (I/O: SQLite).
 
 The engine (driver.sending.engine) hands every Outcome of driver.sending.delivery to
-`Recorder.record`, which asks
-driver.sending.verdicts what it means and writes it:
+`Recorder.record`, which asks driver.sending.verdicts what it means and writes it:
 
     done     the row Ok with the request and Jira's answer (merged rows Ok, pointing at the head),
              the ticket record for a create or a probe that found it, the day's statistics
     retry    attempts, the next attempt's time and the reason in the row's error column
     fail     every row of the work Failed with the reason (and Jira's answer for a 4xx)
-    park     JiraHealth pauses all sending; at the outage's start every GUID's head row says why
-    pause    JiraHealth pauses the issue or all sending until the 429's moment
-    stop     JiraHealth stops sending until the credentials change
+    park, pause, stop
+             Jira's health learns of it, and the row waits (driver.sending.retries)
 
-What a create's outcome says about its ticket (driver.sending.exactly_once) is kept here too: the ticket
-records by GUID (a cache of store.tickets) and the GUIDs in doubt, whose next row is a stamp search.
+What a create's outcome says about its ticket (driver.sending.exactly_once) goes to the store and,
+after the commit, to the engine's memory of it (driver.sending.known_tickets).
 
 Every decision is committed before memory follows it: the writes of one outcome are one
 transaction, and what memory does with them (the rows leave their queue, the GUID's next row
@@ -26,52 +24,37 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from driver.clock import Clock, Timer, monotonic_now, wall_of
 from driver.contract.schemas import LogStatus
 from driver.errors import (
-    JiraRateLimited,
-    JiraRejected,
     JiraRetryable,
     JiraTimeout,
-    JiraUnavailable,
 )
-from driver.jira.backoff import backoff_seconds
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
-from driver.model.jobs import DOUBTFUL, Job, LoggedRequest, RequestKind, TicketRecord, TicketState
+from driver.model.jobs import Job, LoggedRequest, RequestKind, TicketRecord, TicketState
 from driver.model.statistics import Statistic
 from driver.sending.delivery import Delivery
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
+from driver.sending.known_tickets import KnownTickets
 from driver.sending.queues import GuidQueues
+from driver.sending.retries import Retries, jira_spoke
 from driver.sending.verdicts import Decision, Verdict, decide
-from driver.sending.work import Outcome, Work, WorkKind
+from driver.sending.work import After, Outcome, Work, WorkKind
 from driver.store import Store
 
 # These lines were the engine's before recording had a module of its own: log filters keep working.
 log = logging.getLogger("driver.engine")
 
-DB_RETRY_BASE = 0.2
-"""Seconds before a row whose request met the driver's own database error goes again."""
-
 
 def _answer(value: Any) -> Any:
     as_dict = getattr(value, "as_dict", None)
     return as_dict() if callable(as_dict) else value
-
-
-def _jira_spoke(error: BaseException | None) -> bool:
-    """Jira answered the request itself (whatever it said), so it is up and the credentials work."""
-    if error is None or isinstance(error, JiraRejected):
-        return True
-    return isinstance(error, JiraRetryable) and not isinstance(
-        error, JiraTimeout | JiraUnavailable | JiraRateLimited
-    )
 
 
 def _named(body: Any, field_id: str, name: str) -> str | None:
@@ -83,21 +66,6 @@ def _named(body: Any, field_id: str, name: str) -> str | None:
 
 def _merged_note(head: Job) -> str:
     return f"merged into the request of log #{head.id}"
-
-
-@dataclass
-class After:
-    """What memory does once a step's writes are committed (nothing, if they are not)."""
-
-    steps: list[Callable[[], None]] = field(default_factory=list)
-
-    def __call__(self, step: Callable[[], None]) -> None:
-        self.steps.append(step)
-
-    def run(self) -> None:
-        """Run the steps in the order they were added (call only after the commit)."""
-        for step in self.steps:
-            step()
 
 
 class Recorder:
@@ -115,6 +83,7 @@ class Recorder:
         queues: GuidQueues,
         health: JiraHealth,
         delivery: Delivery,
+        tickets: KnownTickets,
         *,
         clock: Clock,
         timer: Timer = monotonic_now,
@@ -129,6 +98,8 @@ class Recorder:
         self.queues = queues
         self.health = health
         self.delivery = delivery
+        self.tickets = tickets
+        """The engine's memory of each GUID's ticket, changed here after each commit."""
         self.clock = clock
         self.timer = timer
         self.max_retries = max_retries
@@ -137,53 +108,7 @@ class Recorder:
         self.probe_delay = probe_delay
         self.rand = rand
         self._settled = settled
-        self._tickets: dict[str, TicketRecord | None] = {}
-        self._in_doubt: set[str] = set()
-        self._unknown_probed: set[str] = set()
-        self._timeout_rows: set[int] = set()
-        self._heads_told_of_outage = False
-
-    # --- the ticket records ---------------------------------------------------------------------
-
-    def load(self) -> None:
-        """Take the creates in flight or in doubt when the driver stopped as in doubt (at start)."""
-        for record in self.store.tickets_in(DOUBTFUL):
-            # Whatever was in flight when the driver stopped may have reached Jira.
-            self._in_doubt.add(record.guid)
-            if record.probes:
-                # A miss before the restart may be moments old: the second probe must still come
-                # probe_delay after a first one, or a lagging search (Cloud) makes a duplicate.
-                self.store.set_ticket_state(record.guid, record.state, 0)
-            self._tickets[record.guid] = replace(record, probes=0)
-
-    def ticket(self, guid: str) -> TicketRecord | None:
-        """The GUID's ticket record (read from the store once, then kept); None if it has none."""
-        if guid not in self._tickets:
-            self._tickets[guid] = self.store.ticket(guid)
-        return self._tickets[guid]
-
-    def ticket_changed(self, record: TicketRecord) -> None:
-        """The store's record of a GUID's ticket changed outside the engine (sync): keep the new one."""
-        if record.guid in self._tickets or record.guid in self.queues.guids_set():
-            self._tickets[record.guid] = record
-
-    def is_in_doubt(self, guid: str, ticket: TicketRecord | None, probe_unknown: bool) -> bool:
-        """The GUID's next row must be a stamp search: an earlier create may have reached Jira, or
-        (`probe_unknown`) the store has no record of it and it was not searched for yet."""
-        if guid in self._in_doubt:
-            return True
-        return probe_unknown and ticket is None and guid not in self._unknown_probed
-
-    def created_in_doubt(self, guid: str) -> bool:
-        """A create of this GUID's ticket went out and its outcome is unknown (not merely unseen)."""
-        return guid in self._in_doubt
-
-    def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
-        """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
-        self.store.journal_intent(guid, log_id, generation)
-        self._tickets[guid] = TicketRecord(
-            guid, TicketState.CREATING, create_log_id=log_id, generation=generation
-        )
+        self.retries = Retries(store, queues, health, retry_base=retry_base, retry_cap=retry_cap, rand=rand)
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -227,9 +152,9 @@ class Recorder:
         after = After()
         with self.store.transaction():
             self._settle_rows(work, LogStatus.FAILED, f"internal error: {exc!r}", after)
-        if work.kind == WorkKind.CREATE or work.guid in self._in_doubt:
+        if work.kind == WorkKind.CREATE or self.tickets.created_in_doubt(work.guid):
             # Whatever reached Jira is unknown: later rows of this GUID probe first.
-            self._in_doubt.add(work.guid)
+            self.tickets.doubt(work.guid)
         after.run()
 
     def _settle(self, outcome: Outcome, now: datetime, after: After) -> None:
@@ -242,7 +167,7 @@ class Recorder:
         if outcome.journaled is not None:
             # mirrors the journal delivery wrote (and committed) during this attempt
             head.set_journaled(outcome.journaled)
-        jira_out = isinstance(error, JiraTimeout) and self._timeouts_repeat(head.id)
+        jira_out = isinstance(error, JiraTimeout) and self.retries.timeouts_repeat(head.id)
         decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
         if (
             decision.verdict == Verdict.FAIL
@@ -256,9 +181,8 @@ class Recorder:
             reason = decision.reason
             decision = replace(decision, verdict=Verdict.RETRY, count_attempt=False)
             after(lambda: head.give_up(reason))
-        if _jira_spoke(error):
-            after(self._timeout_rows.clear)
-            after(self._jira_answered)
+        if jira_spoke(error):
+            after(self.retries.jira_answered)
         if decision.verdict == Verdict.DONE:
             if work.kind == WorkKind.PROBE:
                 self._settle_probe(outcome, now, after)
@@ -289,7 +213,7 @@ class Recorder:
             self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response, outcome)
             return
         assert error is not None
-        at, prefix = self._when_again(work, decision, error, now)
+        at, prefix = self.retries.when_again(work, decision, error, now)
         attempts = head.attempts + (1 if decision.count_attempt else 0)
         self.store.retry_later(
             head.id,
@@ -304,72 +228,26 @@ class Recorder:
 
         after(again)
 
-    def _timeouts_repeat(self, job_id: int) -> bool:
-        """A timeout while others time out too (different rows, no answer between), or in an outage."""
-        self._timeout_rows.add(job_id)
-        return self.health.outage_strikes > 0 or len(self._timeout_rows) >= 2
-
-    def _jira_answered(self) -> None:
-        if self.health.answered():
-            log.warning("Jira answers again: sending resumes")
-
-    def _when_again(
-        self, work: Work, decision: Decision, error: BaseException, now: datetime
-    ) -> tuple[datetime | None, str]:
-        """When the head row goes again, and the words its error column gets meanwhile."""
-        if decision.verdict in (Verdict.STOP, Verdict.PAUSE, Verdict.PARK):
-            if not self.health.outage_strikes:
-                self._heads_told_of_outage = False  # any outage before this one has ended
-            seen = self.health.observe(error, now, work.guid)
-            if seen.news:
-                level = logging.ERROR if decision.verdict == Verdict.STOP else logging.WARNING
-                log.log(level, "%s", seen.news)
-            if decision.verdict == Verdict.STOP:
-                return None, ""
-            if decision.verdict == Verdict.PAUSE:
-                return seen.until, "retrying: "
-            if not self._heads_told_of_outage:
-                # once an outage (whoever met it first): every GUID's next row says why it waits
-                self._heads_told_of_outage = True
-                self._mark_heads_waiting("waiting for Jira: " + getattr(error, "reason", str(error)))
-            # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
-            return None, "waiting for Jira: "
-        if isinstance(error, sqlite3.Error):
-            return now + timedelta(seconds=DB_RETRY_BASE), "retrying: "
-        attempt = work.head.attempts + 1
-        retry_after = getattr(error, "retry_after", None)
-        delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
-        log.info("log #%d: %s; retry %d in %.2f s", work.head.id, decision.reason, attempt, delay)
-        return now + timedelta(seconds=delay), "retrying: "
-
-    def _mark_heads_waiting(self, reason: str) -> None:
-        """An outage began: every GUID's next row says why it waits (one request tests the water)."""
-        for guid in self.queues.guids():
-            head = self.queues.head(guid)
-            if head is not None and not self.queues.is_busy(guid):
-                self.store.note_error(head.id, reason)
-
     def _apply_ticket_effect(self, work: Work, decision: Decision) -> None:
         if work.kind != WorkKind.CREATE or decision.ticket == "keep":
             return
         guid = work.guid
         if decision.ticket == "forget":
             self.store.forget_ticket(guid)
-            self._tickets.pop(guid, None)
+            self.tickets.forget(guid)
             return
         # It may have been created: settle by probing before any new create.
         self.store.set_ticket_state(guid, TicketState.IN_DOUBT)
-        self._tickets[guid] = TicketRecord(guid, TicketState.IN_DOUBT, create_log_id=work.head.id)
-        self._in_doubt.add(guid)
+        self.tickets.doubt(guid, TicketRecord(guid, TicketState.IN_DOUBT, create_log_id=work.head.id))
 
     def _ticket_gone(self, work: Work, after: After, reason: str) -> tuple[str, bool]:
         """Jira answered 404 for the GUID's ticket: deleted in Jira, so forgotten (a CREATE makes anew)."""
-        ticket = self.ticket(work.guid)
+        ticket = self.tickets.ticket(work.guid)
         if ticket is None or not ticket.live or ticket.ticket_key != work.key:
             return reason, False
         gone = replace(ticket, deleted_at=self.clock())
         self.store.record_jira_state(gone)
-        after(lambda: self._tickets.__setitem__(work.guid, gone))
+        after(lambda: self.tickets.keep(gone))
         return (
             f"{reason}: ticket {work.key} no longer exists in Jira (deleted?): forgotten;"
             " the GUID's next CREATE makes a new ticket"
@@ -378,7 +256,7 @@ class Recorder:
     def _settle_transition(self, outcome: Outcome, now: datetime, after: After) -> None:
         work = outcome.work
         head = work.head
-        ticket = self._tickets.get(work.guid) or self.ticket(work.guid)
+        ticket = self.tickets.cached(work.guid) or self.tickets.ticket(work.guid)
         issue = outcome.issue
         if ticket is not None and issue is not None:
             done = issue.status_category == "done"
@@ -405,7 +283,7 @@ class Recorder:
                 jira_updated=issue.updated or ticket.jira_updated,
             )
             self.store.record_jira_state(updated)
-            after(lambda: self._tickets.__setitem__(work.guid, updated))
+            after(lambda: self.tickets.keep(updated))
         self.store.forget_transition_in(head.id)
         if work.continues:
             first, *rest = outcome.all_notes or [""]
@@ -456,8 +334,7 @@ class Recorder:
 
     def _remember_ticket(self, record: TicketRecord, after: After) -> None:
         def remember() -> None:
-            self._tickets[record.guid] = record
-            self._in_doubt.discard(record.guid)
+            self.tickets.settled(record)
 
         after(remember)
 
@@ -489,12 +366,12 @@ class Recorder:
             else:
                 after(lambda: self.queues.release(guid, now))
             return
-        ticket = self.ticket(guid)
-        if ticket is None and guid not in self._in_doubt:
+        ticket = self.tickets.ticket(guid)
+        if ticket is None and not self.tickets.created_in_doubt(guid):
             # A GUID unknown to the store (probe_unknown_guids): a ticket made with an earlier
             # database is old enough for search to show it, so one miss is proof.
             def unknown() -> None:
-                self._unknown_probed.add(guid)
+                self.tickets.unknown_searched(guid)
                 self.queues.release(guid, now)
 
             after(unknown)
@@ -506,8 +383,7 @@ class Recorder:
             again = now + timedelta(seconds=self.probe_delay)
 
             def later() -> None:
-                if (current := self._tickets.get(guid)) is not None:
-                    self._tickets[guid] = replace(current, probes=probes)
+                self.tickets.probes(guid, probes)
                 self.queues.release(guid, now, again)
 
             after(later)
@@ -518,11 +394,11 @@ class Recorder:
             self.store.set_ticket_state(guid, TicketState.CREATING, 0)
 
         def trusted() -> None:
-            self._in_doubt.discard(guid)
+            self.tickets.trust(guid)
             if work.probe_for != Action.CREATE:
-                self._tickets.pop(guid, None)
-            elif (current := self._tickets.get(guid)) is not None:
-                self._tickets[guid] = replace(current, probes=0)
+                self.tickets.forget(guid)
+            else:
+                self.tickets.probes(guid, 0)
             self.queues.release(guid, now)
 
         after(trusted)
@@ -530,7 +406,7 @@ class Recorder:
     def _settle_updated(self, outcome: Outcome, after: After) -> None:
         work = outcome.work
         head = work.head
-        ticket = self._tickets.get(work.guid)
+        ticket = self.tickets.cached(work.guid)
         self.store.count(Statistic.UPDATE)
         self._settle_head_ok(outcome, ticket, outcome.logged_request)
         for job in work.jobs[1:]:

@@ -1,11 +1,13 @@
 """The values the sending stages hand on: a unit of work and what came of it.
 
 planning builds a `Work`, delivery makes its requests and returns an `Outcome`, verdicts judge the
-outcome and recording writes it. Each stage reads what the one before built and never changes it.
+outcome and recording writes it, handing the engine the `After` steps memory takes once the writes
+are committed. Each stage reads what the one before built and never changes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -120,3 +122,18 @@ class Outcome:
     def logged_request(self) -> LoggedRequest:
         """The request the head row keeps (see Work.logged_request)."""
         return self.work.logged_request(self.body, self.edit)
+
+
+@dataclass
+class After:
+    """What memory does once a step's writes are committed (nothing, if they are not)."""
+
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+    def __call__(self, step: Callable[[], None]) -> None:
+        self.steps.append(step)
+
+    def run(self) -> None:
+        """Run the steps in the order they were added (call only after the commit)."""
+        for step in self.steps:
+            step()

@@ -1,0 +1,106 @@
+"""When a row goes again after a failed attempt, and what Jira's health learns from the failure.
+
+A 401 stops everything, a 429 pauses its scope, an outage holds every GUID (JiraHealth.observe,
+the one rule); a database error retries soon; any other failure backs off exponentially with
+jitter (driver.jira.backoff), Jira's Retry-After a minimum.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from driver.errors import JiraRateLimited, JiraRejected, JiraRetryable, JiraTimeout, JiraUnavailable
+from driver.jira.backoff import backoff_seconds
+from driver.jira.health import JiraHealth
+from driver.sending.queues import GuidQueues
+from driver.sending.verdicts import Decision, Verdict
+from driver.sending.work import Work
+from driver.store import Store
+
+log = logging.getLogger("driver.engine")
+
+DB_RETRY_BASE = 0.2
+"""Seconds before a row whose request met the driver's own database error goes again."""
+
+
+def jira_spoke(error: BaseException | None) -> bool:
+    """Jira answered the request itself (whatever it said), so it is up and the credentials work."""
+    if error is None or isinstance(error, JiraRejected):
+        return True
+    return isinstance(error, JiraRetryable) and not isinstance(
+        error, JiraTimeout | JiraUnavailable | JiraRateLimited
+    )
+
+
+class Retries:
+    """The retry policy of the rows, and the outage's words on every waiting row."""
+
+    def __init__(
+        self,
+        store: Store,
+        queues: GuidQueues,
+        health: JiraHealth,
+        *,
+        retry_base: float = 2.0,
+        retry_cap: float = 30.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.queues = queues
+        self.health = health
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.rand = rand
+        self._timeout_rows: set[int] = set()
+        self._heads_told_of_outage = False
+
+    def timeouts_repeat(self, job_id: int) -> bool:
+        """A timeout while others time out too (different rows, no answer between), or in an outage."""
+        self._timeout_rows.add(job_id)
+        return self.health.outage_strikes > 0 or len(self._timeout_rows) >= 2
+
+    def jira_answered(self) -> None:
+        """Jira answered a request properly: timeouts start counting afresh, an outage ends."""
+        self._timeout_rows.clear()
+        if self.health.answered():
+            log.warning("Jira answers again: sending resumes")
+
+    def when_again(
+        self, work: Work, decision: Decision, error: BaseException, now: datetime
+    ) -> tuple[datetime | None, str]:
+        """When the head row goes again, and the words its error column gets meanwhile."""
+        if decision.verdict in (Verdict.STOP, Verdict.PAUSE, Verdict.PARK):
+            if not self.health.outage_strikes:
+                self._heads_told_of_outage = False  # any outage before this one has ended
+            seen = self.health.observe(error, now, work.guid)
+            if seen.news:
+                level = logging.ERROR if decision.verdict == Verdict.STOP else logging.WARNING
+                log.log(level, "%s", seen.news)
+            if decision.verdict == Verdict.STOP:
+                return None, ""
+            if decision.verdict == Verdict.PAUSE:
+                return seen.until, "retrying: "
+            if not self._heads_told_of_outage:
+                # once an outage (whoever met it first): every GUID's next row says why it waits
+                self._heads_told_of_outage = True
+                self._mark_heads_waiting("waiting for Jira: " + getattr(error, "reason", str(error)))
+            # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
+            return None, "waiting for Jira: "
+        if isinstance(error, sqlite3.Error):
+            return now + timedelta(seconds=DB_RETRY_BASE), "retrying: "
+        attempt = work.head.attempts + 1
+        retry_after = getattr(error, "retry_after", None)
+        delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
+        log.info("log #%d: %s; retry %d in %.2f s", work.head.id, decision.reason, attempt, delay)
+        return now + timedelta(seconds=delay), "retrying: "
+
+    def _mark_heads_waiting(self, reason: str) -> None:
+        """An outage began: every GUID's next row says why it waits (one request tests the water)."""
+        for guid in self.queues.guids():
+            head = self.queues.head(guid)
+            if head is not None and not self.queues.is_busy(guid):
+                self.store.note_error(head.id, reason)
