@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from driver.api.deps import DriverDep
 from driver.api.errors import NotFound, documented
-from driver.contract.schemas import TicketView
+from driver.contract.tickets import TicketView
 from driver.model.commands import MAX_GUID_LENGTH
 from driver.model.ticket_view import build_view
 

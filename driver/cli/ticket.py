@@ -15,7 +15,7 @@ from datetime import datetime
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import ask_driver, format_table, say
 from driver.config import Config
-from driver.contract.schemas import CurrentTicket, TicketView
+from driver.contract.tickets import CurrentTicket, TicketView
 from driver.model.commands import MAX_GUID_LENGTH
 
 NONE = "-"

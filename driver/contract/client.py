@@ -45,9 +45,9 @@ from driver.contract.schemas import (
     TicketRowBody,
     TicketRowsUpdate,
     TicketState,
-    TicketView,
     UpdateSettings,
 )
+from driver.contract.tickets import TicketView
 
 URL_ENV = "JIRA_DRIVER_URL"
 """Overrides the address derived from [driver] listen, for a driver on another host."""

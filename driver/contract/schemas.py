@@ -47,7 +47,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """The base of every body: a key it does not name is refused (400), never ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -119,7 +121,7 @@ class LogType(StrEnum):
     AUTOMATIC = "Automatic"
 
 
-class Health(_Body):
+class Health(Body):
     ok: bool = True
     version: str
 
@@ -132,7 +134,7 @@ class JiraState(StrEnum):
     PAUSED = "paused"  # a 429 without per-issue scope: everything waits until paused_until
 
 
-class SyncStatus(_Body):
+class SyncStatus(Body):
     """Hearing back from Jira: the mode, the last poll, and what webhook deliveries came to."""
 
     mode: Literal["off", "webhook", "poll", "both"] = "off"
@@ -154,7 +156,7 @@ class SyncStatus(_Body):
     last_refused_reason: str = ""
 
 
-class WebhookAnswer(_Body):
+class WebhookAnswer(Body):
     """The answer to one Jira webhook delivery (POST /api/jira/webhook)."""
 
     result: Literal["applied", "unchanged", "duplicate", "ignored"]
@@ -166,7 +168,7 @@ class WebhookAnswer(_Body):
     reason: str = ""
 
 
-class DriverStatus(_Body):
+class DriverStatus(Body):
     version: str
     started_at: datetime
     jira_state: JiraState
@@ -201,22 +203,22 @@ class DriverStatus(_Body):
 # --- intake -------------------------------------------------------------------------------------
 
 
-class AdvancedRequest(_Body):
+class AdvancedRequest(Body):
     commands: list[str] = Field(min_length=1)
 
 
-class AcceptedCommand(_Body):
+class AcceptedCommand(Body):
     id: int
     """The log row id of this command."""
     guid: str
     action: str
 
 
-class AdvancedAccepted(_Body):
+class AdvancedAccepted(Body):
     accepted: list[AcceptedCommand]
 
 
-class CommandProblem(_Body):
+class CommandProblem(Body):
     line: int
     """1-based line (or index in `commands`) of the bad command."""
     position: int
@@ -225,23 +227,23 @@ class CommandProblem(_Body):
     command: str
 
 
-class QueryProblem(_Body):
+class QueryProblem(Body):
     line: int | None = None
     column: int | None = None
     reason: str
 
 
-class ErrorBody(_Body):
+class ErrorBody(Body):
     error: str
     """One line for people."""
     details: CommandProblem | QueryProblem | dict[str, Any] | None = None
 
 
-class ParseRequest(_Body):
+class ParseRequest(Body):
     command: str
 
 
-class DryRun(_Body):
+class DryRun(Body):
     """What a command would send: the same shape `jira-driver parse` prints (driver.model.dry_run).
 
     method, path and body are None for an UPDATE with only comments (it sends no edit).
@@ -258,7 +260,7 @@ class DryRun(_Body):
 # --- log ----------------------------------------------------------------------------------------
 
 
-class LogEntry(_Body):
+class LogEntry(Body):
     id: int
     type: LogType
     action: str
@@ -303,7 +305,7 @@ class LogQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
-class LogPage(_Body):
+class LogPage(Body):
     rows: list[LogEntry]
     total: int
     """Rows matching the filter, for the scroll bar."""
@@ -314,20 +316,20 @@ class LogPage(_Body):
 # --- statistics ---------------------------------------------------------------------------------
 
 
-class Counter(_Body):
+class Counter(Body):
     today: int
     yesterday: int
     total: int
 
 
-class DayCount(_Body):
+class DayCount(Body):
     day: str
     """YYYY-MM-DD in the configured time zone."""
     created: int
     updated: int
 
 
-class Statistics(_Body):
+class Statistics(Body):
     create: Counter
     update: Counter
     total: Counter
@@ -336,7 +338,7 @@ class Statistics(_Body):
     timezone: str
 
 
-class StatsReset(_Body):
+class StatsReset(Body):
     counter: Literal["create", "update", "all"] = "all"
     scope: Literal["daily", "total", "all"] = "all"
     """daily: today's and yesterday's counts; total: the running totals."""
@@ -345,7 +347,7 @@ class StatsReset(_Body):
 # --- ticket creation ----------------------------------------------------------------------------
 
 
-class TicketRowBody(_Body):
+class TicketRowBody(Body):
     field: str
     """Jira field id, e.g. summary or customfield_10100."""
     name: str
@@ -355,14 +357,14 @@ class TicketRowBody(_Body):
     mode: Literal["Included", "Excluded"]
 
 
-class FieldInfo(_Body):
+class FieldInfo(Body):
     id: str
     name: str
     type: str
     custom: bool = False
 
 
-class TicketState(_Body):
+class TicketState(Body):
     rows: list[TicketRowBody]
     query: dict[str, Any]
     query_text: str
@@ -373,15 +375,15 @@ class TicketState(_Body):
     """Types a custom field can be added with."""
 
 
-class TicketRowsUpdate(_Body):
+class TicketRowsUpdate(Body):
     rows: list[TicketRowBody]
 
 
-class TicketQueryUpdate(_Body):
+class TicketQueryUpdate(Body):
     query_text: str
 
 
-class AddField(_Body):
+class AddField(Body):
     id: str
     """A system field id (summary, priority, ...) or a custom field id (customfield_10100)."""
     name: str = ""
@@ -394,7 +396,7 @@ class AddField(_Body):
 # --- settings -----------------------------------------------------------------------------------
 
 
-class UpdateSettings(_Body):
+class UpdateSettings(Body):
     max_updates: int = Field(ge=0, le=MAX_UPDATES)
     """0 switches the limit off."""
     interval_seconds: float = Field(ge=MIN_INTERVAL_SECONDS, le=MAX_INTERVAL_SECONDS, allow_inf_nan=False)
@@ -409,7 +411,7 @@ class UpdateSettingsBody(UpdateSettings):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class LogSettings(_Body):
+class LogSettings(Body):
     max_entries: int = Field(ge=0, le=MAX_LOG_ENTRIES)
     """Keep at most this many rows (0: no limit)."""
     remove_older_than_days: int = Field(ge=0, le=MAX_RETENTION_DAYS)
@@ -425,7 +427,7 @@ class LogSettingsBody(LogSettings):
 AuthMode = Literal["basic", "bearer", "authorization_key", "none"]
 
 
-class JiraSettings(_Body):
+class JiraSettings(Body):
     url: str
     ticket_location: str
     auth_mode: AuthMode
@@ -435,7 +437,7 @@ class JiraSettings(_Body):
     api_type: Literal["auto", "cloud", "datacenter"]
 
 
-class JiraSettingsUpdate(_Body):
+class JiraSettingsUpdate(Body):
     ticket_location: str = Field(
         min_length=1, max_length=500, pattern=r"^\s*/*[A-Za-z0-9._~-]+(/+[A-Za-z0-9._~-]+)*/*\s*$"
     )
@@ -446,20 +448,20 @@ _HEADER_SAFE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters: the value goes into an HTTP header, where CR/LF would end it."""
 
 
-class AuthUpdate(_Body):
+class AuthUpdate(Body):
     mode: AuthMode
     username: str = Field(default="", max_length=500, pattern=_HEADER_SAFE)
     secret: str = Field(default="", repr=False, max_length=10_000, pattern=_HEADER_SAFE)
     """Password, API token, personal access token or the whole Authorization value; write-only."""
 
 
-class Settings(_Body):
+class Settings(Body):
     update: UpdateSettings
     log: LogSettings
     jira: JiraSettings
 
 
-class CheckResult(_Body):
+class CheckResult(Body):
     ok: bool
     message: str
     """One plain sentence: 'Connected to Jira Data Center 10.3 as admin', 'HTTP 401: ...', 'DNS: ...'."""
@@ -467,85 +469,3 @@ class CheckResult(_Body):
 
 
 # --- a GUID's ticket ----------------------------------------------------------------------------
-
-AlarmState = Literal["active", "cleared", "resolve_hold", "unknown"]
-"""The alarm's own state, as driver.model.alarm_state derives it from the GUID's log rows."""
-
-
-class CurrentTicket(_Body):
-    """The GUID's ticket now: the driver's record of it (table `tickets`) and its Jira state as last known."""
-
-    key: str | None = None
-    """None until Jira answered the create (state creating or in_doubt)."""
-    id: str | None = None
-    url: str | None = None
-    generation: int
-    """Which of the GUID's tickets this is: 1 for its first, 2 for the next..."""
-    state: Literal["creating", "in_doubt", "created"]
-    """creating: the intent to create is journaled; in_doubt: a create went out and its outcome is
-    unknown (a stamp search settles it); created: Jira answered 201 or the search found it."""
-    status: str | None = None
-    """Jira's status name, e.g. 'To Do' (None: not known yet)."""
-    status_category: str | None = None
-    """Jira's status category key: new, indeterminate or done."""
-    resolution: str | None = None
-    assignee: str | None = None
-    changed_by: str | None = None
-    """Who changed the ticket last, as sync saw it: a person's display name, or the driver's account."""
-    changed_by_driver: bool | None = None
-    """True when that was the driver itself (recognised by its own Jira account); None: not known."""
-    resolved_at: datetime | None = None
-    """When it entered a done status; None while it is not resolved."""
-    resolved_by_driver: bool | None = None
-    """True: the driver resolved it (a RESOLVE); False: a person did, in Jira."""
-    deleted: bool = False
-    """Deleted in Jira (the driver learnt it by sync or a 404)."""
-    deleted_at: datetime | None = None
-    jira_updated: datetime | None = None
-    """Jira's `updated` time of the ticket at the last sync."""
-    synced_at: datetime | None = None
-    """When the driver last read the ticket's state from Jira."""
-    created_at: datetime | None = None
-
-
-class PastTicket(_Body):
-    """One of the tickets a GUID has had (the current one included, with ended None)."""
-
-    generation: int
-    key: str | None = None
-    url: str | None = None
-    created_at: datetime | None = None
-    ended: str | None = None
-    """None while it is the GUID's ticket; 'superseded' (a later one was made) or 'deleted'."""
-    ended_at: datetime | None = None
-
-
-class LastLogRow(_Body):
-    """The GUID's newest log row, of any type and status (GET /api/log/{id} has the rest)."""
-
-    id: int
-    action: str
-    status: LogStatus
-    time: datetime
-    """When it was accepted."""
-    error: str = ""
-
-
-class TicketView(_Body):
-    """GET /api/tickets/{guid}: what the driver records of one GUID's ticket and alarm."""
-
-    guid: str
-    alarm: AlarmState
-    """The alarm's own state, from its newest automatic log row that is not Cancelled:
-    CREATE/UPDATE/REOPEN active; a RESOLVE held ([lifecycle] resolve_hold_seconds) resolve_hold,
-    else cleared; no such row unknown (driver.model.alarm_state)."""
-    hold_until: datetime | None = None
-    """While alarm is resolve_hold: when the hold ends and the RESOLVE goes out."""
-    ticket: CurrentTicket | None = None
-    """None while the GUID has no ticket record (no CREATE sent yet)."""
-    tickets: list[PastTicket] = []
-    """Every ticket the GUID has had, oldest first."""
-    open_rows: int = 0
-    """The GUID's log rows still to send (Pending or Deferred)."""
-    last_row: LastLogRow | None = None
-    """None when the GUID has no log row left (retention removed them)."""

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import get_args
 
-from driver.contract.schemas import AlarmState, LogStatus, LogType
+from driver.contract.schemas import LogStatus, LogType
+from driver.contract.tickets import AlarmState
 
 __all__ = [
     "ALARM_STATES",

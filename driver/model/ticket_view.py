@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from driver.contract.schemas import CurrentTicket, LastLogRow, PastTicket, TicketView
+from driver.contract.tickets import CurrentTicket, LastLogRow, PastTicket, TicketView
 from driver.model.alarm_state import GuidRows, alarm_state
 from driver.model.jobs import HistoryEntry, TicketRecord
 

@@ -23,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driver.contract.client import DriverClient, DriverRejected, guid_path
-from driver.contract.schemas import LogStatus, LogType, TicketView
+from driver.contract.schemas import LogStatus, LogType
+from driver.contract.tickets import TicketView
 from driver.model.alarm_state import RowFacts, alarm_row
 from driver.model.commands import Action, escape
 from driver.model.jobs import JobPayload, NewEntry, TicketRecord, TicketState

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from driver.cli.ticket import guid_problem, view_text
 from driver.contract.client import guid_path
-from driver.contract.schemas import LogStatus, LogType, TicketView
+from driver.contract.schemas import LogStatus, LogType
+from driver.contract.tickets import TicketView
 from driver.model.alarm_state import GuidRows, RowFacts
 from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
 from driver.model.ticket_view import build_view
