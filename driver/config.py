@@ -7,16 +7,13 @@ Who reads what:
     [update]  the rate limiter for automatic updates
     [log]     retention of the create/update log
 
-Precedence, lowest first: built-in defaults, the INI file, `JIRA_DRIVER_<SECTION>_<KEY>` variables.
-Environment names are matched against the known keys, never split on `_` (bearer_token has one).
+Precedence, lowest first: built-in defaults, the INI file, `JIRA_DRIVER_<SECTION>_<KEY>` variables
+(driver.config_file reads them). Environment names are matched against the known keys, never split
+on `_` (bearer_token has one).
 """
 
 from __future__ import annotations
 
-import configparser
-import os
-import stat
-from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -29,19 +26,14 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 
-from driver.errors import ConfigError
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
 from driver.model.shaping import UserStyle, text_format_for, user_style_for
 from driver.model.transitions import Target
-
-DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
-ENV_PREFIX = "JIRA_DRIVER_"
 
 
 def location_problem(location: str) -> str:
@@ -375,146 +367,3 @@ SECTIONS: dict[str, type[_Section]] = {
     name: info.annotation  # type: ignore[misc]
     for name, info in Config.model_fields.items()
 }
-
-
-def known_keys() -> dict[str, list[str]]:
-    """Every section and its keys, in declaration order."""
-    return {name: list(model.model_fields) for name, model in SECTIONS.items()}
-
-
-def _read_ini(path: Path) -> dict[str, dict[str, str]]:
-    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
-    try:
-        with path.open(encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except configparser.Error as exc:
-        reason = f"not a valid INI file: {exc}".replace("\n", " ")
-        raise ConfigError("file", str(path), None, reason) from None
-    except OSError as exc:
-        raise ConfigError("file", str(path), None, f"cannot be read: {exc.strerror}") from None
-    data: dict[str, dict[str, str]] = {}
-    keys = known_keys()
-    for section in parser.sections():
-        if section not in keys:
-            raise ConfigError(section, "*", None, f"unknown section (known: {', '.join(keys)})")
-        for key, value in parser.items(section):
-            if key not in keys[section]:
-                allowed = f"unknown key (known in [{section}]: {', '.join(keys[section])})"
-                raise ConfigError(section, key, None, allowed)
-            data.setdefault(section, {})[key] = value
-    return data
-
-
-def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, str]) -> None:
-    for section, keys in known_keys().items():
-        for key in keys:
-            name = f"{ENV_PREFIX}{section}_{key}".upper()
-            if name in environ:
-                data.setdefault(section, {})[key] = environ[name]
-
-
-def secret_keys() -> dict[str, list[str]]:
-    """The keys whose values are secrets (SecretStr), by section."""
-    found: dict[str, list[str]] = {}
-    for name, model in SECTIONS.items():
-        keys = [key for key, info in model.model_fields.items() if info.annotation is SecretStr]
-        if keys:
-            found[name] = keys
-    return found
-
-
-def config_file_in_use(path: Path | None) -> Path | None:
-    """The file load_config(path) reads: path, else ./jira-driver.ini when present, else None."""
-    if path is None and DEFAULT_CONFIG_FILE.is_file():
-        return DEFAULT_CONFIG_FILE
-    return path
-
-
-def exposed_secrets_warning(path: Path | None) -> str | None:
-    """A warning when the config file sets a secret and group or others may read it; else None.
-
-    The text names the file and the keys (never their values) and says `chmod 600`.
-    """
-    if path is None:
-        return None
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        data = _read_ini(path)
-    except (OSError, ConfigError):
-        return None
-    if not mode & 0o077:
-        return None
-    held = [
-        f"[{section}] {key}"
-        for section, keys in secret_keys().items()
-        for key in keys
-        if data.get(section, {}).get(key, "").strip()
-    ]
-    if not held:
-        return None
-    return (
-        f"{path} holds {', '.join(held)} and other users may read it (mode {mode:03o}):"
-        f" run `chmod 600 {path}`, or move the secrets to JIRA_DRIVER_<SECTION>_<KEY> variables"
-    )
-
-
-def _redact_url(value: object) -> object:
-    """A URL (or a scheme-less host) with any user:password@ part, and anything after a space
-    (often a pasted secret), replaced, for error messages."""
-    if isinstance(value, str) and any(c.isspace() for c in value):
-        value = value.split()[0] + " [...]" if value.split() else ""
-    if isinstance(value, str) and ("?" in value or "#" in value):
-        value = value.split("?")[0].split("#")[0] + "[?...]"
-    if not isinstance(value, str) or "@" not in value:
-        return value
-    scheme, sep, rest = value.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return value
-    authority = "[credentials]@" + authority.rpartition("@")[2]
-    return f"{scheme}{sep}{authority}{slash}{path}"
-
-
-def _describe(error: dict[str, Any]) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return "expected a whole number"
-    if kind in {"float_parsing", "float_type"}:
-        return "expected a number"
-    if kind in {"bool_parsing", "bool_type"}:
-        return "expected true or false"
-    if kind == "greater_than_equal":
-        return f"expected a number >= {ctx['ge']}"
-    if kind == "greater_than":
-        return f"expected a number > {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"expected a number <= {ctx['le']}"
-    if kind in {"literal_error", "enum"}:
-        return f"expected one of {ctx.get('expected', '')}".replace("'", "")
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
-
-def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Load the configuration; without a path, ./jira-driver.ini when present, else defaults.
-
-    Raises ConfigError naming the first bad section, key and value.
-    """
-    environ = os.environ if environ is None else environ
-    if path is None and DEFAULT_CONFIG_FILE.is_file():
-        path = DEFAULT_CONFIG_FILE
-    data = _read_ini(path) if path is not None else {}
-    _overlay_environment(data, environ)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        section = str(first["loc"][0])
-        key = str(first["loc"][1]) if len(first["loc"]) > 1 else "*"
-        value = data.get(section, {}).get(key, first.get("input"))
-        if key in secret_keys().get(section, ()):
-            value = "[secret]"
-        elif key in {"url", "proxy"}:
-            value = _redact_url(value)
-        raise ConfigError(section, key, value, _describe(dict(first))) from None

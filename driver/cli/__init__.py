@@ -20,7 +20,8 @@ from pathlib import Path
 from driver import __version__
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import DEFAULT_CONFIG_FILE, Config, load_config
+from driver.config import Config
+from driver.config_file import DEFAULT_CONFIG_FILE, load_config
 from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
 

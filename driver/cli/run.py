@@ -13,7 +13,8 @@ import ssl
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config, config_file_in_use
+from driver.config import Config
+from driver.config_file import config_file_in_use
 from driver.errors import ConfigError
 
 

@@ -33,7 +33,8 @@ import uvicorn
 
 from driver.api import create_app
 from driver.app.driver import METADATA_WAIT, build
-from driver.config import Config, exposed_secrets_warning
+from driver.config import Config
+from driver.config_file import exposed_secrets_warning
 from driver.service.connection_guard import (
     RepeatFilter,
     connection_budget,

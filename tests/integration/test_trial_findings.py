@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.config import load_config
+from driver.config_file import load_config
 from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
 from driver.model.stamps import stamp_label

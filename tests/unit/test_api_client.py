@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from driver.config import load_config
+from driver.config_file import load_config
 from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable, driver_url
 from driver.contract.schemas import CommandProblem
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from driver.config import Config, known_keys, load_config
+from driver.config import Config
+from driver.config_file import known_keys, load_config
 from driver.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

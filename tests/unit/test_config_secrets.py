@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from driver.config import config_file_in_use, exposed_secrets_warning, load_config, secret_keys
+from driver.config_file import config_file_in_use, exposed_secrets_warning, load_config, secret_keys
 from driver.errors import ConfigError
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from driver.cli.parse import caret_message, dry_run, dry_run_json
-from driver.config import Config, load_config
+from driver.config import Config
+from driver.config_file import load_config
 from driver.errors import CommandError
 from driver.model.commands import parse, render
 
