@@ -14,11 +14,11 @@ from textual.worker import Worker, WorkerState
 from ui.client import DriverApi, DriverRejected, DriverUnreachable, connect, url_for
 from ui.messages import DriverCallFailed, DriverStatusChanged
 from ui.mutations import MutationQueue
-from ui.screens.base import DriverPage
-from ui.screens.configuration import ConfigurationPage
-from ui.screens.log import LogViewPage
-from ui.screens.statistics import StatisticsPage
-from ui.screens.ticket_creation import TicketCreationPage
+from ui.pages.base import DriverPage
+from ui.pages.configuration import ConfigurationPage
+from ui.pages.log import LogViewPage
+from ui.pages.statistics import StatisticsPage
+from ui.pages.ticket_creation import TicketCreationPage
 from ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:

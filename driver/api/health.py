@@ -8,7 +8,7 @@ from driver import __version__
 from driver.api.deps import DriverDep, watch_database
 from driver.api.errors import UpstreamFailed, documented
 from driver.api.views import ticket_state
-from driver.contract.schemas import CheckResult, DriverStatus, Health, TicketState
+from driver.contract.schemas import CheckResult, CreationTableState, DriverStatus, Health
 from driver.errors import JiraError
 
 open_router = APIRouter(tags=["health"])
@@ -35,11 +35,11 @@ async def check_jira(driver: DriverDep) -> CheckResult:
 
 @router.post(
     "/api/catalog/refresh",
-    response_model=TicketState,
+    response_model=CreationTableState,
     dependencies=[Depends(watch_database)],
     responses={502: documented("Jira failed the request for its field list")},
 )
-async def catalog_refresh(driver: DriverDep) -> TicketState:
+async def catalog_refresh(driver: DriverDep) -> CreationTableState:
     """Reload Jira's field list into the catalog (and the store); 502 when Jira fails."""
     try:
         await driver.refresh_catalog()

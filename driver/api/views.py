@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from driver.app.driver import Driver
-from driver.contract.schemas import FieldInfo, JiraSettings, Settings, TicketRowBody, TicketState
+from driver.contract.schemas import CreationTableState, FieldInfo, JiraSettings, Settings, TicketRowBody
 from driver.errors import ShapeError
 from driver.model.creation_table import render_query, table_to_query
 from driver.model.fields import CUSTOM_TYPES
 from driver.model.request_setup import RequestSetup
 
 
-def ticket_state(ticket: RequestSetup) -> TicketState:
+def ticket_state(ticket: RequestSetup) -> CreationTableState:
     """The Ticket Creation Table, its Create Query and the field catalog."""
     settings = ticket.settings
     try:
@@ -18,7 +18,7 @@ def ticket_state(ticket: RequestSetup) -> TicketState:
     except ShapeError:
         # A stored value that no longer shapes (e.g. the type changed): show the rows anyway.
         query = {"fields": {}}
-    return TicketState(
+    return CreationTableState(
         rows=[
             TicketRowBody(
                 field=row.field, name=row.name, type=row.type.value, value=row.value, mode=row.mode.value

@@ -27,6 +27,7 @@ from driver.contract.schemas import (
     AuthUpdate,
     CheckResult,
     CommandProblem,
+    CreationTableState,
     DriverStatus,
     DryRun,
     ErrorBody,
@@ -44,7 +45,6 @@ from driver.contract.schemas import (
     TicketQueryUpdate,
     TicketRowBody,
     TicketRowsUpdate,
-    TicketState,
     UpdateSettings,
 )
 from driver.contract.tickets import TicketView
@@ -241,23 +241,23 @@ class DriverClient:
         """
         return await self._request("GET", guid_path(guid), TicketView)
 
-    async def ticket(self) -> TicketState:
+    async def ticket(self) -> CreationTableState:
         """The Ticket Creation Table, the Create Query and the field catalog."""
-        return await self._request("GET", "/api/ticket", TicketState)
+        return await self._request("GET", "/api/ticket", CreationTableState)
 
-    async def put_rows(self, rows: Sequence[TicketRowBody]) -> TicketState:
+    async def put_rows(self, rows: Sequence[TicketRowBody]) -> CreationTableState:
         """Replace the table's rows; the Create Query follows."""
         body = TicketRowsUpdate(rows=list(rows))
-        return await self._request("PUT", "/api/ticket/rows", TicketState, json_body=body)
+        return await self._request("PUT", "/api/ticket/rows", CreationTableState, json_body=body)
 
-    async def put_query(self, query_text: str) -> TicketState:
+    async def put_query(self, query_text: str) -> CreationTableState:
         """Replace the Create Query; the rows follow (invalid JSON: DriverRejected, nothing changes)."""
         body = TicketQueryUpdate(query_text=query_text)
-        return await self._request("PUT", "/api/ticket/query", TicketState, json_body=body)
+        return await self._request("PUT", "/api/ticket/query", CreationTableState, json_body=body)
 
-    async def add_field(self, field: AddField) -> TicketState:
+    async def add_field(self, field: AddField) -> CreationTableState:
         """Add a row to the Ticket Creation Table (Add Field)."""
-        return await self._request("POST", "/api/ticket/fields", TicketState, json_body=field)
+        return await self._request("POST", "/api/ticket/fields", CreationTableState, json_body=field)
 
     async def execute(self, wait_seconds: float | None = None) -> LogEntry:
         """Send the Create Query as it stands (a Manual create); optionally wait for Jira's answer."""
@@ -288,9 +288,9 @@ class DriverClient:
         """Ask the driver to test its connection to Jira."""
         return await self._request("POST", "/api/check", CheckResult)
 
-    async def refresh_catalog(self) -> TicketState:
+    async def refresh_catalog(self) -> CreationTableState:
         """Reload Jira's field list into the field catalog."""
-        return await self._request("POST", "/api/catalog/refresh", TicketState)
+        return await self._request("POST", "/api/catalog/refresh", CreationTableState)
 
 
 def guid_path(guid: str) -> str:

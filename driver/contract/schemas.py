@@ -14,11 +14,11 @@ Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` w
     GET  /api/stats                       -> Statistics
     POST /api/stats/reset                 -> Statistics          body StatsReset
     GET  /api/tickets/{guid}              -> TicketView | 404    (the GUID URL-encoded: it may hold /)
-    GET  /api/ticket                      -> TicketState
-    PUT  /api/ticket/rows                 -> TicketState | 400   body TicketRowsUpdate
-    PUT  /api/ticket/query                -> TicketState | 400 ErrorBody(details=QueryProblem)
+    GET  /api/ticket                      -> CreationTableState
+    PUT  /api/ticket/rows                 -> CreationTableState | 400   body TicketRowsUpdate
+    PUT  /api/ticket/query                -> CreationTableState | 400 ErrorBody(details=QueryProblem)
                                              body TicketQueryUpdate
-    POST /api/ticket/fields               -> TicketState | 400   body AddField
+    POST /api/ticket/fields               -> CreationTableState | 400   body AddField
     POST /api/execute                     -> 202 LogEntry        (Manual create of the Create Query
                                              as it stands; ?wait_seconds=N waits up to N s for Jira)
     GET  /api/settings                    -> Settings
@@ -27,7 +27,7 @@ Routes (all under /api, JSON unless noted; `Authorization: Bearer <api_token>` w
     PUT  /api/settings/jira               -> Settings            body JiraSettingsUpdate
     PUT  /api/settings/auth               -> Settings            body AuthUpdate (secret write-only)
     POST /api/check                       -> CheckResult         (GET myself against Jira, plain answer)
-    POST /api/catalog/refresh             -> TicketState | 502   (reload Jira's field list)
+    POST /api/catalog/refresh             -> CreationTableState | 502   (reload Jira's field list)
     POST /api/jira/webhook                -> WebhookAnswer | 400 | 401 | 413   (Jira's admin webhook;
                                              no API token: X-Hub-Signature authenticates it)
 
@@ -364,7 +364,9 @@ class FieldInfo(Body):
     custom: bool = False
 
 
-class TicketState(Body):
+class CreationTableState(Body):
+    """The Ticket Creation Table and its Create Query as they stand (GET /api/ticket)."""
+
     rows: list[TicketRowBody]
     query: dict[str, Any]
     query_text: str

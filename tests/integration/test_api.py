@@ -11,13 +11,13 @@ import httpx
 
 from driver.contract.schemas import (
     AdvancedAccepted,
+    CreationTableState,
     DriverStatus,
     ErrorBody,
     LogEntry,
     LogPage,
     Settings,
     Statistics,
-    TicketState,
 )
 from tests.fixtures.driver import DriverProcess
 
@@ -87,31 +87,31 @@ def test_bad_line_rejects_the_whole_request(driver: DriverProcess) -> None:
 
 def test_ticket_table_endpoints_and_execute(driver: DriverProcess, sim: Any) -> None:
     with driver.client() as client:
-        state = TicketState.model_validate(client.get("/api/ticket").json())
+        state = CreationTableState.model_validate(client.get("/api/ticket").json())
         assert state.query["fields"]["project"] == {"key": "OPS"}
         rows = [r.model_dump() for r in state.rows]
         for row in rows:
             if row["field"] == "summary":
                 row["value"] = "Made by Execute"
-        state = TicketState.model_validate(client.put("/api/ticket/rows", json={"rows": rows}).json())
+        state = CreationTableState.model_validate(client.put("/api/ticket/rows", json={"rows": rows}).json())
         assert state.query["fields"]["summary"] == "Made by Execute"
         bad = client.put("/api/ticket/query", json={"query_text": '{"fields": {'})
         assert bad.status_code == 400
         assert ErrorBody.model_validate(bad.json()).details is not None
         query = dict(state.query)
         query["fields"] = dict(query["fields"], priority={"name": "High"})
-        state = TicketState.model_validate(
+        state = CreationTableState.model_validate(
             client.put("/api/ticket/query", json={"query_text": json.dumps(query)}).json()
         )
         priority = [r for r in state.rows if r.field == "priority"][0]
         assert (priority.value, priority.mode) == ("High", "Included")
-        refreshed = TicketState.model_validate(client.post("/api/catalog/refresh").json())
+        refreshed = CreationTableState.model_validate(client.post("/api/catalog/refresh").json())
         assert any(f.name == "Alarm Severity" for f in refreshed.catalog)
         added = client.post(
             "/api/ticket/fields", json={"id": "customfield_10100", "value": "Critical", "mode": "Included"}
         )
         assert added.status_code == 200, added.text
-        assert TicketState.model_validate(added.json()).query["fields"]["customfield_10100"] == {
+        assert CreationTableState.model_validate(added.json()).query["fields"]["customfield_10100"] == {
             "value": "Critical"
         }
         executed = client.post("/api/execute", params={"wait_seconds": 10})

@@ -20,6 +20,7 @@ from driver.contract.schemas import (
     AuthUpdate,
     CheckResult,
     Counter,
+    CreationTableState,
     DayCount,
     DriverStatus,
     FieldInfo,
@@ -35,7 +36,6 @@ from driver.contract.schemas import (
     Statistics,
     StatsReset,
     TicketRowBody,
-    TicketState,
     UpdateSettings,
 )
 
@@ -109,9 +109,9 @@ class FakeDriver:
                 fields[row.field] = {"key": row.value} if row.field == "project" else row.value
         return {"fields": fields}
 
-    def _state(self) -> TicketState:
+    def _state(self) -> CreationTableState:
         query = self._query()
-        return TicketState(
+        return CreationTableState(
             rows=list(self.rows),
             query=query,
             query_text=json.dumps(query, indent=2),
@@ -184,17 +184,17 @@ class FakeDriver:
     async def reset_stats(self, reset: StatsReset) -> Statistics:
         return await self.stats()
 
-    async def ticket(self) -> TicketState:
+    async def ticket(self) -> CreationTableState:
         return self._state()
 
-    async def put_rows(self, rows: Sequence[TicketRowBody]) -> TicketState:
+    async def put_rows(self, rows: Sequence[TicketRowBody]) -> CreationTableState:
         self.rows = list(rows)
         return self._state()
 
-    async def put_query(self, query_text: str) -> TicketState:
+    async def put_query(self, query_text: str) -> CreationTableState:
         return self._state()
 
-    async def add_field(self, field: AddField) -> TicketState:
+    async def add_field(self, field: AddField) -> CreationTableState:
         return self._state()
 
     async def execute(self, wait_seconds: float | None = None) -> LogEntry:

@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures.big_log import ROWS, seed_settled_log
 from tests.ui.conftest import InProcessDriver, settle, wait_for
 from ui.app import JiraDriverApp
-from ui.screens.log import PAGE_SIZE, LogViewPage
+from ui.pages.log import PAGE_SIZE, LogViewPage
 from ui.widgets.log_table import LogTable
 
 

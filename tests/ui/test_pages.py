@@ -18,18 +18,18 @@ from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TextArea
 
-from driver.contract.schemas import LogStatus, Settings, Statistics, TicketState, UpdateSettings
+from driver.contract.schemas import CreationTableState, LogStatus, Settings, Statistics, UpdateSettings
 from tests.fixtures.driver import DriverProcess
 from tests.ui.conftest import Condition, InProcessDriver, press_together, settle, wait_for
 from ui.app import JiraDriverApp
 from ui.client import DriverApi, DriverClient, DriverUnreachable, connect
 from ui.messages import CountersReset, DriverStatusChanged, TicketExecuted
-from ui.screens.log import LogViewPage
-from ui.screens.ticket_creation import TicketCreationPage
-from ui.widgets.add_field_modal import AddFieldModal
-from ui.widgets.confirm_modal import ConfirmModal
+from ui.modals.add_field import AddFieldModal
+from ui.modals.confirm import ConfirmModal
+from ui.modals.prompt import PromptModal
+from ui.pages.log import LogViewPage
+from ui.pages.ticket_creation import TicketCreationPage
 from ui.widgets.log_table import LogTable
-from ui.widgets.prompt_modal import PromptModal
 from ui.widgets.status_bar import StatusBar
 from ui.widgets.ticket_table import TicketTable
 
@@ -94,8 +94,8 @@ async def ui(inprocess_driver: InProcessFactory, sim: Any) -> AsyncIterator[Sess
         yield session
 
 
-async def ticket(session: Session) -> TicketState:
-    return TicketState.model_validate(await session.get("/api/ticket"))
+async def ticket(session: Session) -> CreationTableState:
+    return CreationTableState.model_validate(await session.get("/api/ticket"))
 
 
 # --- Ticket Creation -------------------------------------------------------------------------
@@ -245,7 +245,7 @@ async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session
     assert any(str(c).startswith("Edited in the") for c in cells)
 
 
-def rows_index(state: TicketState, field: str) -> int:
+def rows_index(state: CreationTableState, field: str) -> int:
     return next(i for i, r in enumerate(state.rows) if r.field == field)
 
 
@@ -422,7 +422,7 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
     ui: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr("ui.screens.log.browser_available", lambda: True)
+    monkeypatch.setattr("ui.pages.log.browser_available", lambda: True)
 
     def fake_open(url: str) -> bool:
         opened.append(url)
@@ -440,7 +440,7 @@ async def test_ticket_url_opens_in_a_browser_or_is_copied(
     await ui.pilot.press("o")
     await settle(ui.pilot)
     assert opened == [url]
-    monkeypatch.setattr("ui.screens.log.browser_available", lambda: False)
+    monkeypatch.setattr("ui.pages.log.browser_available", lambda: False)
     await ui.pilot.press("o")
     await settle(ui.pilot)
     assert ui.app.clipboard == url

@@ -19,7 +19,7 @@ from textual.widgets import Input, Select, Static
 from driver.contract.schemas import DriverStatus, LogEntry, LogPage, LogStatus, LogType
 from ui.client import DriverApi
 from ui.mutations import MutationQueue
-from ui.screens.base import DriverPage
+from ui.pages.base import DriverPage
 from ui.widgets.log_table import LogTable, status_text
 
 PAGE_SIZE = 200

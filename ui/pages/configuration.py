@@ -21,9 +21,9 @@ from driver.contract.schemas import (
     UpdateSettings,
 )
 from ui.client import DriverApi, DriverRejected
+from ui.modals.auth import MODE_LABELS, AuthModal
 from ui.mutations import MutationQueue
-from ui.screens.base import DriverPage
-from ui.widgets.auth_modal import MODE_LABELS, AuthModal
+from ui.pages.base import DriverPage
 
 SCOPES = [("per ticket", "ticket"), ("across all tickets", "global")]
 

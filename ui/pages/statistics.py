@@ -12,9 +12,9 @@ from textual.widgets import Button, Label, Static
 from driver.contract.schemas import Counter, DriverStatus, Statistics, StatsReset
 from ui.client import DriverApi
 from ui.messages import CountersReset
+from ui.modals.confirm import ConfirmModal
 from ui.mutations import MutationQueue
-from ui.screens.base import DriverPage
-from ui.widgets.confirm_modal import ConfirmModal
+from ui.pages.base import DriverPage
 from ui.widgets.stats_chart import StatsChart
 
 CounterName = Literal["create", "update", "all"]

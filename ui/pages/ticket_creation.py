@@ -12,14 +12,21 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Label, Static, TextArea
 
-from driver.contract.schemas import AddField, LogEntry, LogStatus, QueryProblem, TicketRowBody, TicketState
+from driver.contract.schemas import (
+    AddField,
+    CreationTableState,
+    LogEntry,
+    LogStatus,
+    QueryProblem,
+    TicketRowBody,
+)
 from ui.client import DriverApi, DriverRejected
 from ui.messages import TicketExecuted
+from ui.modals.add_field import AddFieldModal
+from ui.modals.confirm import ConfirmModal
+from ui.modals.prompt import PromptModal
 from ui.mutations import MutationQueue
-from ui.screens.base import DriverPage
-from ui.widgets.add_field_modal import AddFieldModal
-from ui.widgets.confirm_modal import ConfirmModal
-from ui.widgets.prompt_modal import PromptModal
+from ui.pages.base import DriverPage
 from ui.widgets.ticket_table import TicketTable
 
 QUERY_DEBOUNCE = 0.5
@@ -73,7 +80,7 @@ class TicketCreationPage(DriverPage):
 
     def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
         super().__init__(client, mutations, id=id)
-        self.state: TicketState | None = None
+        self.state: CreationTableState | None = None
         self._shown_text = ""
         self._debounce: Timer | None = None
         self._query_pushes = 0
@@ -187,7 +194,7 @@ class TicketCreationPage(DriverPage):
 
     # --- showing --------------------------------------------------------------------------------
 
-    def show_state(self, state: TicketState, *, text: bool) -> None:
+    def show_state(self, state: CreationTableState, *, text: bool) -> None:
         """Show the driver's table, and its query text unless the operator's JSON is on its way.
 
         text=False (the answer to the operator's own JSON) keeps the editor as typed; a queued
