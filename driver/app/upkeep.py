@@ -13,14 +13,26 @@ import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from driver.store import TRIM_BATCH
-
-if TYPE_CHECKING:
-    from driver.app.driver import Driver
+from driver.app.settings import RuntimeSettings
+from driver.sending.engine import Engine
+from driver.store import TRIM_BATCH, Store
+from driver.sync.service import Sync
 
 log = logging.getLogger("driver")
+
+
+class Driver(Protocol):
+    """What the upkeep needs of the driver (driver.app.driver.Driver has it)."""
+
+    store: Store
+    settings: RuntimeSettings
+    engine: Engine
+    sync: Sync
+
+    async def refresh_metadata(self) -> bool: ...
+
 
 RETENTION_PERIOD = 24 * 3600.0
 IDEMPOTENCY_KEEP = timedelta(days=1)

@@ -20,6 +20,7 @@ from driver.contract.schemas import (
     Statistics,
 )
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 
 def log_total(client: httpx.Client) -> int:
@@ -156,13 +157,12 @@ def test_settings_persist_and_secrets_never_come_back(driver: DriverProcess) -> 
     # The wrong password from the API is now in force: commands wait, status says why.
     driver.send("AUTH|CREATE|summary;x|")
     with driver.client() as client:
-        deadline = time.monotonic() + 10
-        while True:
+
+        def refused() -> DriverStatus | None:
             status = DriverStatus.model_validate(client.get("/api/status").json())
-            if status.jira_state == "auth_failed" or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert status.jira_state == "auth_failed"
+            return status if status.jira_state == "auth_failed" else None
+
+        status = wait_for(refused, "Jira's 401 in the status", 10)
         assert "401" in status.jira_message
         assert status.pending == 1
         client.put("/api/settings/auth", json={"mode": "basic", "username": "admin", "secret": "admin"})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,14 +34,14 @@ def write_lock(db_path: Path) -> Iterator[sqlite3.Connection]:
 def wait_status(
     driver: DriverProcess, predicate: Callable[[DriverStatus], bool], timeout: float = 15.0
 ) -> DriverStatus:
-    deadline = time.monotonic() + timeout
     with driver.client() as client:
-        while True:
-            status = DriverStatus.model_validate(client.get("/api/status").json())
-            if predicate(status):
-                return status
-            assert time.monotonic() < deadline, f"status never got there: {status}"
-            time.sleep(0.05)
+        last: list[DriverStatus | None] = [None]
+
+        def reached() -> DriverStatus | None:
+            status = last[0] = DriverStatus.model_validate(client.get("/api/status").json())
+            return status if predicate(status) else None
+
+        return wait_for(reached, "the status", timeout, state=lambda: last[0])
 
 
 def test_locked_database_intake_answers_503_then_202_and_the_engine_waits_it_out(

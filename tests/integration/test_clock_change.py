@@ -36,7 +36,7 @@ async def still_waiting(h: EngineHarness, job_id: int, clock: FakeClock, sim: Si
     for jump in (DAY, -DAY - 3600):
         clock.set_wall(jump)
         h.engine.wake()
-        await wait_until(lambda: h.engine.idle, 5, "the engine back to waiting after the clock moved")
+        await wait_until(lambda: h.engine.idle, "the engine back to waiting after the clock moved", 5)
         assert status(h, job_id) in (LogStatus.PENDING, LogStatus.DEFERRED), "it went before its wait ended"
         assert len(sim.journal()) == sent, "a request left before the wait ended"
 
@@ -70,7 +70,7 @@ async def update_held_by(
     await created(h, guid)
     sim.faults(kind=fault, count=1, retry_after=5, method="PUT")
     (update,) = await h.send(f"{guid}|UPDATE|summary;held|")
-    await wait_until(lambda: until() is not None, 5, f"the wait after a {fault}")
+    await wait_until(lambda: until() is not None, f"the wait after a {fault}", 5)
     end = until()
     assert end is not None
     await still_waiting(h, update.id, clock, sim)
@@ -117,7 +117,7 @@ async def test_the_resolve_hold_ends_on_the_timer(
     await h.start()
     key = await created(h, "CL-HOLD")
     (resolve,) = await h.send("CL-HOLD|RESOLVE|comment;cleared|")
-    await wait_until(lambda: h.engine.idle, 5, "the RESOLVE in its hold")
+    await wait_until(lambda: h.engine.idle, "the RESOLVE in its hold", 5)
     await still_waiting(h, resolve.id, clock, sim)
     await goes_when_the_wait_ends(h, resolve.id, clock, 5.1)
     issue = sim.admin(f"issues/{key}")

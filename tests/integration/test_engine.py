@@ -211,7 +211,7 @@ async def test_per_issue_429_pauses_only_that_issue(engine_factory: Factory, sim
         return found
 
     # P1 is paused for 4 s; P2's update goes out meanwhile, not after the pause
-    await wait_until(lambda: status(p2.id) is LogStatus.OK, 3.0, "P2's update while P1 waits out its 429")
+    await wait_until(lambda: status(p2.id) is LogStatus.OK, "P2's update while P1 waits out its 429", 3.0)
     assert status(p1.id) is LogStatus.PENDING
     assert h.engine.health.pauses.all_until is None, "a per-issue 429 pauses that issue only"
     await h.settle()

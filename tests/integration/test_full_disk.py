@@ -53,12 +53,12 @@ async def test_a_full_disk_while_answers_come_back_delays_and_fails_nothing(
     await h.start()
     await h.send(*(f"{g}|CREATE|summary;{g} {'x' * 400}|" for g in GUIDS))
     await h.send(*(f"{g}|UPDATE|comment;{g} noted|" for g in GUIDS))
-    await wait_until(lambda: jira.held == len(GUIDS))
+    await wait_until(lambda: jira.held == len(GUIDS), "every create held by the hung Jira")
     # the disk is full: no write that needs one more page succeeds
     (pages,) = h.store.db.execute("PRAGMA page_count").fetchone()
     h.store.db.execute(f"PRAGMA max_page_count = {pages}")
     jira.release.set()
-    await wait_until(lambda: "full" in h.engine.db_problem)
+    await wait_until(lambda: "full" in h.engine.db_problem, "the engine to see the full disk")
     assert h.engine.running
     rows = h.rows()
     assert not [r for r in rows if r.status is LogStatus.FAILED]

@@ -74,7 +74,9 @@ async def test_a_hung_jira_delays_everything_and_fails_nothing(
         *(f"{g}|UPDATE|comment;{g} noted|" for g in GUIDS),
     )
     # many more timeouts than max_retries allows one request, and across many requests
-    await wait_until(lambda: jira.timeouts >= 30 and jira.creates_swallowed >= 2)
+    await wait_until(
+        lambda: jira.timeouts >= 30 and jira.creates_swallowed >= 2, "30 timeouts and two creates swallowed"
+    )
     assert jira_state(h) is JiraState.UNREACHABLE
     assert h.engine.health.message.startswith("timeout")
     rows = h.rows()

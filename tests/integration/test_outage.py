@@ -101,7 +101,7 @@ async def test_an_outage_by_503_fails_nothing_and_duplicates_nothing(
     sim.faults(kind="503", count=-1)
     await h.send(*(f"{g}|CREATE|summary;{g}|" for g in GUIDS), *(f"{g}|UPDATE|comment;{g} c|" for g in GUIDS))
     # many more 503s than max_retries allows one request
-    await wait_until(lambda: answered(sim, 503) >= 12)
+    await wait_until(lambda: answered(sim, 503) >= 12, "twelve 503 answers")
     rows = h.rows()
     assert [(r.status, r.attempts) for r in rows] == [(LogStatus.PENDING, 0)] * 6
     assert all(r.error.startswith("waiting for Jira: HTTP 503") for r in rows if r.action == "CREATE")

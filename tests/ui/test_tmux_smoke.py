@@ -7,13 +7,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.tmux
 
@@ -44,14 +44,15 @@ class Terminal:
         self.tmux("send-keys", "-t", self.target, "-l", text)
 
     def wait_for(self, condition: Callable[[str], bool], within: float = 15.0) -> str:
-        deadline = time.monotonic() + within
-        while True:
-            screen = self.screen()
-            if condition(screen):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the screen never showed what was expected:\n{screen}")
-            time.sleep(0.1)
+        last = [""]
+
+        def showing() -> str | None:
+            last[0] = self.screen()
+            return last[0] if condition(last[0]) else None
+
+        return wait_for(
+            showing, "the screen to show what was expected", within, every=0.1, state=lambda: last[0]
+        )
 
 
 @pytest.fixture

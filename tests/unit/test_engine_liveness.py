@@ -37,6 +37,7 @@ from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.sending.limiter import UpdateLimiter
 from driver.store import LogFilter, Store
+from tests.fixtures.waiting import wait_until
 
 TIMER_SLACK = 0.2
 """Seconds a worker may sleep past the moment it waits for (event loop timer latency, a loaded host)."""
@@ -180,10 +181,9 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
             Line(0, f"G{n % guids}|" + actions[(n // guids) % 3].format(n=n) + "|") for n in range(updates)
         ]
         jobs = accept_lines(lines, engine.setup, store, engine.submit)
-        deadline = time.monotonic() + 20
-        while store.counts() != (0, 0):
-            assert time.monotonic() < deadline, f"rows left open: {store.counts()}"
-            await asyncio.sleep(0.005)
+        await wait_until(
+            lambda: store.counts() == (0, 0), "every row settled", 20, every=0.005, state=store.counts
+        )
         stop = True
         await watcher
         await engine.stop(1.0)
