@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
+from driver.api import views
 from driver.api.deps import DriverDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Conflict, TooLarge, documented
 from driver.app.intake import Line, check_lines, split_lines
@@ -218,6 +219,6 @@ async def execute(
     job = driver.execute()
     if wait_seconds > 0:
         await driver.wait_settled(job.id, wait_seconds)
-    entry = store.log_entry(job.id)
-    assert entry is not None  # committed above; retention never removes an open row
-    return entry
+    row = store.log_entry(job.id)
+    assert row is not None  # committed above; retention never removes an open row
+    return views.log_entry(row)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from driver.api import views
 from driver.api.deps import StoreDep, watch_database
 from driver.api.errors import NotFound, documented
 from driver.contract.schemas import INT64_MAX, LogEntry, LogPage, LogQuery, Statistics, StatsReset
@@ -17,7 +18,7 @@ router = APIRouter(tags=["log"])
 @router.get("/api/log", response_model=LogPage)
 async def log_page(store: StoreDep, query: Annotated[LogQuery, Query()]) -> LogPage:
     """Rows matching the filters, newest first, paged by before_id."""
-    return store.log_page(
+    rows = store.log_page(
         LogFilter(
             status=query.status,
             type=query.type,
@@ -29,15 +30,16 @@ async def log_page(store: StoreDep, query: Annotated[LogQuery, Query()]) -> LogP
             limit=query.limit,
         )
     )
+    return views.log_page(rows)
 
 
 @router.get("/api/log/{log_id}", response_model=LogEntry, responses={404: documented("No such log row")})
 async def log_entry(store: StoreDep, log_id: Annotated[int, Path(ge=1, le=INT64_MAX)]) -> LogEntry:
     """One row with the request sent and Jira's answer."""
-    entry = store.log_entry(log_id)
-    if entry is None:
+    row = store.log_entry(log_id)
+    if row is None:
         raise NotFound(f"no log row {log_id}")
-    return entry
+    return views.log_entry(row)
 
 
 @router.get("/api/stats", response_model=Statistics)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from driver.app.driver import Driver
-from driver.contract.schemas import CreationTableState, FieldInfo, JiraSettings, Settings, TicketRowBody
+from driver.contract.schemas import (
+    CreationTableState,
+    FieldInfo,
+    JiraSettings,
+    LogEntry,
+    LogPage,
+    Settings,
+    TicketRowBody,
+)
 from driver.errors import ShapeError
 from driver.model.creation_table import render_query, table_to_query
 from driver.model.fields import CUSTOM_TYPES
+from driver.model.jobs import LogRow, LogRows
 from driver.model.request_setup import RequestSetup
 
 
@@ -47,4 +56,16 @@ def settings_view(driver: Driver) -> Settings:
             has_secret=bool(creds.secret),
             api_type=driver.config.jira.api_type.value,
         ),
+    )
+
+
+def log_entry(row: LogRow) -> LogEntry:
+    """A log row as GET /api/log shows it."""
+    return LogEntry.model_validate(row, from_attributes=True)
+
+
+def log_page(page: LogRows) -> LogPage:
+    """A page of the log as GET /api/log shows it."""
+    return LogPage(
+        rows=[log_entry(row) for row in page.rows], total=page.total, next_before_id=page.next_before_id
     )

@@ -162,6 +162,41 @@ class Job:
         return self.type == LogType.AUTOMATIC
 
 
+@dataclass(frozen=True)
+class LogRow:
+    """One row of the create/update log as the store keeps it (the API shows it as LogEntry)."""
+
+    id: int
+    type: LogType
+    action: str
+    """The command's action as written (a row may outlive the actions the grammar knows)."""
+    guid: str
+    time: datetime
+    """When the request was accepted (wall clock)."""
+    status: LogStatus
+    ticket_id: str | None
+    ticket_key: str | None
+    ticket_url: str | None
+    error: str
+    attempts: int
+    duration_ms: float | None
+    note: str
+    request: Any = None
+    """With the detail only: the body sent, or for a row not sent yet what it will send."""
+    response: Any = None
+    """With the detail only: Jira's last answer."""
+
+
+@dataclass(frozen=True)
+class LogRows:
+    """A page of the log, newest first: the rows, how many match the filters, where the next page
+    starts (None: this is the last)."""
+
+    rows: list[LogRow]
+    total: int
+    next_before_id: int | None
+
+
 class RequestKind(StrEnum):
     """What a log row's request was (the `log.request_kind` column). The update limit counts the
     automatic UPDATE and TRANSITION requests that went out Ok (driver.store.log.recent_updates)."""

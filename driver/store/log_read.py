@@ -1,4 +1,5 @@
-"""The log, read side: one entry and pages of entries for GET /api/log."""
+"""The log, read side: one row with its detail, and pages of rows (domain records: the API turns
+them into its bodies)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from driver.contract.schemas import LogEntry, LogPage, LogStatus, LogType
+from driver.contract.schemas import LogStatus, LogType
+from driver.model.jobs import LogRow, LogRows
 from driver.store.log import LogFilter
 from driver.store.tables import Tables, from_json, iso
 
@@ -22,8 +24,8 @@ class LogReads(Tables):
     )
 
     @staticmethod
-    def _entry(row: Sequence[Any], request: Any = None, response: Any = None) -> LogEntry:
-        return LogEntry(
+    def _row(row: Sequence[Any], request: Any = None, response: Any = None) -> LogRow:
+        return LogRow(
             id=row[0],
             type=LogType(row[1]),
             action=row[2],
@@ -41,7 +43,7 @@ class LogReads(Tables):
             response=response,
         )
 
-    def log_entry(self, log_id: int) -> LogEntry | None:
+    def log_entry(self, log_id: int) -> LogRow | None:
         """One log row with its request and response detail."""
         row = self.db.execute(
             f"SELECT {self._COLUMNS}, request, response, payload FROM log WHERE id = ?", (log_id,)
@@ -52,9 +54,9 @@ class LogReads(Tables):
         if request is None:
             # Not sent yet: show what will be sent.
             request = from_json(row[15])
-        return self._entry(row, request, from_json(row[14]))
+        return self._row(row, request, from_json(row[14]))
 
-    def log_page(self, flt: LogFilter) -> LogPage:
+    def log_page(self, flt: LogFilter) -> LogRows:
         """Rows matching the filter, newest first, paged by before_id."""
         where: list[str] = []
         args: list[Any] = []
@@ -97,7 +99,5 @@ class LogReads(Tables):
         ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        entries = [self._entry(row) for row in rows]
-        return LogPage(
-            rows=entries, total=int(total), next_before_id=entries[-1].id if more and entries else None
-        )
+        found = [self._row(row) for row in rows]
+        return LogRows(found, int(total), found[-1].id if more and found else None)
