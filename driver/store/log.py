@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord
-from driver.store.tables import OPEN_STATUSES, Tables, iso, to_json
+from driver.store.tables import OPEN_STATUSES, Tables, by_name, columns, iso, to_json
 
 TRIM_BATCH = 500
 """Most log rows one retention transaction removes (a few ms of the writer)."""
@@ -42,6 +42,12 @@ class OpenRows(NamedTuple):
 
     pending: int
     deferred: int
+
+
+_OPEN_COLUMNS = (
+    "id, type, action, guid, time, status, attempts, payload, note,"
+    " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id) AS journaled"
+)
 
 
 @dataclass(frozen=True)
@@ -224,27 +230,28 @@ class LogTables(Tables):
     def open_jobs(self) -> list[Job]:
         """Every Pending and Deferred row, oldest first. When each may go is planned anew by the
         engine (`next_attempt_at` is a wall time, kept for people)."""
+        names = columns(_OPEN_COLUMNS)
         rows = self.db.execute(
-            "SELECT id, type, action, guid, time, status, attempts, payload, note,"
-            " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id)"
-            " FROM log WHERE status IN (?, ?) ORDER BY id",
-            OPEN_STATUSES,
+            f"SELECT {_OPEN_COLUMNS} FROM log WHERE status IN (?, ?) ORDER BY id", OPEN_STATUSES
         ).fetchall()
-        return [
-            Job(
-                id=r[0],
-                type=LogType(r[1]),
-                action=Action(r[2]),
-                guid=r[3],
-                time=datetime.fromisoformat(r[4]),
-                status=LogStatus(r[5]),
-                attempts=r[6],
-                payload=JobPayload.model_validate_json(r[7]),
-                note=r[8],
-                transition_journaled=bool(r[9]),
+        jobs = []
+        for values in rows:
+            row = by_name(names, values)
+            jobs.append(
+                Job(
+                    id=row["id"],
+                    type=LogType(row["type"]),
+                    action=Action(row["action"]),
+                    guid=row["guid"],
+                    time=datetime.fromisoformat(row["time"]),
+                    status=LogStatus(row["status"]),
+                    attempts=row["attempts"],
+                    payload=JobPayload.model_validate_json(row["payload"]),
+                    note=row["note"],
+                    transition_journaled=bool(row["journaled"]),
+                )
             )
-            for r in rows
-        ]
+        return jobs
 
     def recent_updates(self, since: datetime) -> list[SentUpdate]:
         """The automatic update requests that went out Ok since then, oldest first.

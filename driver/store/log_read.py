@@ -10,7 +10,7 @@ from typing import Any
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.jobs import LogRow, LogRows
 from driver.store.log import LogFilter
-from driver.store.tables import Tables, from_json, iso
+from driver.store.tables import Tables, by_name, columns, from_json, iso
 
 
 class LogReads(Tables):
@@ -22,39 +22,42 @@ class LogReads(Tables):
         "id, type, action, guid, time, status, ticket_id, ticket_key, ticket_url, error, attempts,"
         " duration_ms, note"
     )
+    _NAMES = columns(_COLUMNS)
 
-    @staticmethod
-    def _row(row: Sequence[Any], request: Any = None, response: Any = None) -> LogRow:
+    @classmethod
+    def _row(cls, values: Sequence[Any], request: Any = None, response: Any = None) -> LogRow:
+        row = by_name(cls._NAMES, values[: len(cls._NAMES)])
         return LogRow(
-            id=row[0],
-            type=LogType(row[1]),
-            action=row[2],
-            guid=row[3],
-            time=datetime.fromisoformat(row[4]),
-            status=LogStatus(row[5]),
-            ticket_id=row[6],
-            ticket_key=row[7],
-            ticket_url=row[8],
-            error=row[9] or "",
-            attempts=row[10],
-            duration_ms=row[11],
-            note=row[12] or "",
+            id=row["id"],
+            type=LogType(row["type"]),
+            action=row["action"],
+            guid=row["guid"],
+            time=datetime.fromisoformat(row["time"]),
+            status=LogStatus(row["status"]),
+            ticket_id=row["ticket_id"],
+            ticket_key=row["ticket_key"],
+            ticket_url=row["ticket_url"],
+            error=row["error"] or "",
+            attempts=row["attempts"],
+            duration_ms=row["duration_ms"],
+            note=row["note"] or "",
             request=request,
             response=response,
         )
 
     def log_entry(self, log_id: int) -> LogRow | None:
         """One log row with its request and response detail."""
-        row = self.db.execute(
+        found = self.db.execute(
             f"SELECT {self._COLUMNS}, request, response, payload FROM log WHERE id = ?", (log_id,)
         ).fetchone()
-        if row is None:
+        if found is None:
             return None
-        request = from_json(row[13])
-        if request is None:
-            # Not sent yet: show what will be sent.
-            request = from_json(row[15])
-        return self._row(row, request, from_json(row[14]))
+        detail = by_name((*self._NAMES, "request", "response", "payload"), found)
+        # Not sent yet: show what will be sent.
+        request = (
+            from_json(detail["request"]) if detail["request"] is not None else from_json(detail["payload"])
+        )
+        return self._row(found, request, from_json(detail["response"]))
 
     def log_page(self, flt: LogFilter) -> LogRows:
         """Rows matching the filter, newest first, paged by before_id."""

@@ -5,7 +5,7 @@ written (moments as sortable UTC ISO text, JSON without spaces).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -35,6 +35,18 @@ def to_json(value: Any) -> str:
 
 def from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def columns(names: str) -> tuple[str, ...]:
+    """The column names of a SELECT list written as one string, in order (an expression by its
+    `AS` alias; the list may hold no comma inside an expression)."""
+    return tuple(name.split(" AS ")[-1].strip() for name in names.split(","))
+
+
+def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """A row of a SELECT of `names`, keyed by column: mappers read columns by name, so a column
+    added to the list cannot shift the others."""
+    return dict(zip(names, row, strict=True))
 
 
 class Tables:

@@ -15,7 +15,7 @@ from typing import Any
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.alarm_state import GuidRows, RowFacts
 from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
-from driver.store.tables import Tables, iso, moment_of
+from driver.store.tables import Tables, by_name, columns, iso, moment_of
 
 
 class TicketTables(Tables):
@@ -28,35 +28,37 @@ class TicketTables(Tables):
         " issuetype, jira_status, status_category, resolution, assignee, changed_by, changed_by_driver,"
         " resolved_at, resolved_by_driver, deleted_at, jira_updated, synced_at, created_at"
     )
+    _TICKET_NAMES = columns(_TICKET_COLUMNS)
 
-    @staticmethod
-    def _ticket(row: Sequence[Any]) -> TicketRecord:
+    @classmethod
+    def _ticket(cls, values: Sequence[Any]) -> TicketRecord:
         def flag(value: Any) -> bool | None:
             return None if value is None else bool(value)
 
+        row = by_name(cls._TICKET_NAMES, values)
         return TicketRecord(
-            guid=row[0],
-            state=TicketState(row[1]),
-            ticket_id=row[2],
-            ticket_key=row[3],
-            ticket_url=row[4],
-            create_log_id=row[5],
-            probes=row[6],
-            generation=int(row[7] or 1),
-            project=row[8],
-            issuetype=row[9],
-            jira_status=row[10],
-            status_category=row[11],
-            resolution=row[12],
-            assignee=row[13],
-            changed_by=row[14],
-            changed_by_driver=flag(row[15]),
-            resolved_at=moment_of(row[16]),
-            resolved_by_driver=flag(row[17]),
-            deleted_at=moment_of(row[18]),
-            jira_updated=moment_of(row[19]),
-            synced_at=moment_of(row[20]),
-            created_at=moment_of(row[21]),
+            guid=row["guid"],
+            state=TicketState(row["state"]),
+            ticket_id=row["ticket_id"],
+            ticket_key=row["ticket_key"],
+            ticket_url=row["ticket_url"],
+            create_log_id=row["create_log_id"],
+            probes=row["probes"],
+            generation=int(row["generation"] or 1),
+            project=row["project"],
+            issuetype=row["issuetype"],
+            jira_status=row["jira_status"],
+            status_category=row["status_category"],
+            resolution=row["resolution"],
+            assignee=row["assignee"],
+            changed_by=row["changed_by"],
+            changed_by_driver=flag(row["changed_by_driver"]),
+            resolved_at=moment_of(row["resolved_at"]),
+            resolved_by_driver=flag(row["resolved_by_driver"]),
+            deleted_at=moment_of(row["deleted_at"]),
+            jira_updated=moment_of(row["jira_updated"]),
+            synced_at=moment_of(row["synced_at"]),
+            created_at=moment_of(row["created_at"]),
         )
 
     def ticket(self, guid: str) -> TicketRecord | None:
