@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from driver.api.deps import SettingsDep, watch_database
-from driver.api.views import ticket_state
+from driver.api.views import creation_table_state
 from driver.contract.schemas import AddField, CreationTableState, TicketQueryUpdate, TicketRowsUpdate
 
 router = APIRouter(tags=["ticket"], dependencies=[Depends(watch_database)])
@@ -14,25 +14,25 @@ router = APIRouter(tags=["ticket"], dependencies=[Depends(watch_database)])
 @router.get("/api/ticket", response_model=CreationTableState)
 async def ticket(settings: SettingsDep) -> CreationTableState:
     """The table, its Create Query and the field catalog."""
-    return ticket_state(settings.setup)
+    return creation_table_state(settings.setup)
 
 
 @router.put("/api/ticket/rows", response_model=CreationTableState)
 async def ticket_rows(settings: SettingsDep, body: TicketRowsUpdate) -> CreationTableState:
     """Replace the rows; every value is canonicalised, a bad one refuses the whole change."""
     settings.set_rows(body.rows)
-    return ticket_state(settings.setup)
+    return creation_table_state(settings.setup)
 
 
 @router.put("/api/ticket/query", response_model=CreationTableState)
 async def ticket_query(settings: SettingsDep, body: TicketQueryUpdate) -> CreationTableState:
     """Replace the table by a Create Query typed as JSON."""
     settings.set_query(body.query_text)
-    return ticket_state(settings.setup)
+    return creation_table_state(settings.setup)
 
 
 @router.post("/api/ticket/fields", response_model=CreationTableState)
 async def ticket_fields(settings: SettingsDep, body: AddField) -> CreationTableState:
     """Add Field (a custom field the catalog did not know joins it)."""
     settings.add_field(body)
-    return ticket_state(settings.setup)
+    return creation_table_state(settings.setup)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from driver import __version__
 from driver.api.deps import DriverDep, watch_database
 from driver.api.errors import UpstreamFailed, documented
-from driver.api.views import ticket_state
+from driver.api.views import creation_table_state
 from driver.contract.schemas import CheckResult, CreationTableState, DriverStatus, Health
 from driver.errors import JiraError
 
@@ -45,4 +45,4 @@ async def catalog_refresh(driver: DriverDep) -> CreationTableState:
         await driver.refresh_catalog()
     except JiraError as exc:
         raise UpstreamFailed(f"cannot load Jira's field list: {exc}") from exc
-    return ticket_state(driver.setup)
+    return creation_table_state(driver.setup)

@@ -191,10 +191,10 @@ def _replay(store: Store, key: str, digest: str, response: Response) -> Advanced
 @router.post("/api/parse", response_model=DryRun)
 async def parse(body: ParseRequest, driver: DriverDep) -> DryRun:
     """What a command would send, without sending it."""
-    ticket = driver.setup
+    setup = driver.setup
     try:
         return build_dry_run(
-            body.command, ticket.table, ticket.catalog, ticket.settings, ticket.lifecycle
+            body.command, setup.table, setup.catalog, setup.settings, setup.lifecycle
         ).dry_run
     except CommandError as exc:
         problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)

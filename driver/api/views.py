@@ -19,11 +19,11 @@ from driver.model.jobs import LogRow, LogRows
 from driver.model.request_setup import RequestSetup
 
 
-def ticket_state(ticket: RequestSetup) -> CreationTableState:
+def creation_table_state(setup: RequestSetup) -> CreationTableState:
     """The Ticket Creation Table, its Create Query and the field catalog."""
-    settings = ticket.settings
+    settings = setup.settings
     try:
-        query = table_to_query(ticket.table, settings.user_style, settings.text_format)
+        query = table_to_query(setup.table, settings.user_style, settings.text_format)
     except ShapeError:
         # A stored value that no longer shapes (e.g. the type changed): show the rows anyway.
         query = {"fields": {}}
@@ -32,11 +32,11 @@ def ticket_state(ticket: RequestSetup) -> CreationTableState:
             TicketRowBody(
                 field=row.field, name=row.name, type=row.type.value, value=row.value, mode=row.mode.value
             )
-            for row in ticket.table.rows
+            for row in setup.table.rows
         ],
         query=query,
         query_text=render_query(query),
-        catalog=[FieldInfo(id=f.id, name=f.name, type=f.type.value, custom=f.custom) for f in ticket.catalog],
+        catalog=[FieldInfo(id=f.id, name=f.name, type=f.type.value, custom=f.custom) for f in setup.catalog],
         field_types=[t.value for t in CUSTOM_TYPES],
     )
 

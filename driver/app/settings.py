@@ -16,7 +16,7 @@ Every change goes the same way, so that it is applied only when all of it is val
     persist   -> one transaction; sqlite3.OperationalError (locked, busy, full) leaves the old
                  value stored and in force
     push      -> limiter.configure + engine.wake, jira.set_credentials + engine.credentials_changed,
-                 jira.set_ticket_location + ticket.set_location, ticket.table, ticket.catalog
+                 jira.set_ticket_location + setup.set_location, setup.table, setup.catalog
 
 All calls happen on the event loop thread, like the store's.
 """
@@ -252,7 +252,7 @@ class RuntimeSettings:
         Raises ConfigError when a config file value itself is out of the API's bounds.
         """
         loaded = _load(config, store)
-        ticket = RequestSetup(
+        setup = RequestSetup(
             table=loaded.table,
             catalog=loaded.catalog,
             settings=config.request_settings(),
@@ -261,8 +261,8 @@ class RuntimeSettings:
             flavour_known=config.jira.api_type.value in ("cloud", "datacenter"),
             lifecycle=config.lifecycle_settings(),
         )
-        ticket.set_location(loaded.location)
-        return cls(store, loaded.update, loaded.log, loaded.credentials, ticket)
+        setup.set_location(loaded.location)
+        return cls(store, loaded.update, loaded.log, loaded.credentials, setup)
 
     def limiter(self) -> UpdateLimiter:
         """A limiter set to the update settings in force (for the engine being built)."""
@@ -386,9 +386,9 @@ class RuntimeSettings:
 
         A custom field the catalog did not know joins it. SettingsError or ShapeError.
         """
-        ticket = self.setup
-        settings = ticket.settings
-        known = ticket.catalog.get(body.id)
+        setup = self.setup
+        settings = setup.settings
+        known = setup.catalog.get(body.id)
         if body.type:
             try:
                 kind = FieldType(body.type)
@@ -404,9 +404,9 @@ class RuntimeSettings:
         name = body.name or (known.name if known else body.id)
         definition = FieldDef(body.id, name, kind)
         table = add_row(
-            ticket.table, definition, body.value, Mode(body.mode), settings.user_style, settings.text_format
+            setup.table, definition, body.value, Mode(body.mode), settings.user_style, settings.text_format
         )
-        catalog = ticket.catalog
+        catalog = setup.catalog
         new_field = definition.custom and known is None
         if new_field:
             catalog = catalog.with_field(definition)
@@ -414,5 +414,5 @@ class RuntimeSettings:
             if new_field:
                 self.store.put_setting(S_CATALOG, catalog.to_list())
             self.store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
-        ticket.use_catalog(catalog)
-        ticket.use_table(table)
+        setup.use_catalog(catalog)
+        setup.use_table(table)
