@@ -339,11 +339,18 @@ def resolve(
         elif definition.id in left_out:
             left_out.remove(definition.id)
         try:
-            fields[definition.id] = shape(definition, pair.value, user_style, text_format)
+            value = shape(definition, pair.value, user_style, text_format)
         except ShapeError as exc:
             raise CommandError(pair.value_position, str(exc)) from None
         except (ValueError, RecursionError) as exc:  # defensive: shaping promises ShapeError only
             raise CommandError(pair.value_position, f"field {definition.id!r}: {exc}") from None
+        if value == [] and command.action == Action.CREATE:
+            # A list blank only once split (`components; , `): nothing to set, as for a blank value.
+            fields.pop(definition.id, None)
+            if definition.id not in left_out:
+                left_out.append(definition.id)
+            continue
+        fields[definition.id] = value
     return ResolvedCommand(command.guid, command.action, fields, tuple(comments), tuple(left_out), resolution)
 
 

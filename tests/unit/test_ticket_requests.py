@@ -329,6 +329,21 @@ def test_create_leaves_out_empty_values_and_keeps_the_tables() -> None:
     assert resolved("A1|CREATE|components;|components;X|").fields == {"components": [{"name": "X"}]}
 
 
+def test_a_list_blank_only_once_split_is_left_out_of_a_create_too() -> None:
+    # `components; , ` is not blank as typed, but splits into nothing: sent as [] Jira refuses the
+    # ticket when the field is not on the create screen (a field report of issue 17).
+    command = resolved("A1|CREATE|summary;x|components; , |labels;,,| versions ; ,  , |")
+    assert command.fields == {"summary": "x"}
+    assert command.left_out == ("components", "labels", "versions")
+    plan = plan_requests(command, TABLE, RequestSettings())
+    assert plan.main is not None
+    assert "components" not in plan.main.body["fields"]
+    assert "versions" not in plan.main.body["fields"]
+    assert plan.notes == ("left out (empty value): components, labels, versions",)
+    # On an UPDATE it clears the field, as an empty value does.
+    assert resolved("A1|UPDATE|components; , |").fields == {"components": []}
+
+
 def test_update_still_clears_with_empty_values() -> None:
     command = resolved("A1|UPDATE|components;|assignee;|duedate;|")
     assert command.fields == {"components": [], "assignee": None, "duedate": None}
