@@ -51,6 +51,9 @@ PACE_OFF = 500.0
 RATE_JITTER = 0.1
 """A 429 pause lasts Retry-After plus up to this fraction of it (at least RATE_JITTER_MIN s)."""
 RATE_JITTER_MIN = 0.05
+RATE_FLOOR = 0.5
+"""The least a 429 pauses its scope, whatever Retry-After says, doubling with each 429 in a row
+(up to rate_cap) until Jira answers properly."""
 
 
 @dataclass(frozen=True)
@@ -156,19 +159,25 @@ class JiraHealth:
         self.message = ""
 
     def rate_limited(self, error: JiraRateLimited, now: datetime, issue: str | None) -> datetime:
-        """A 429: pause its scope until Retry-After (plus a little jitter); returns the end of the pause.
+        """A 429: pause its scope until Retry-After (plus a little jitter), at least RATE_FLOOR s doubling
+        with each 429 in a row; returns the end of the pause.
 
         Several 429s answered for one wave (requests that were in flight together) are one strike:
         a 429 that arrives while the pause it would start is already running extends it to its own
         Retry-After at most, and does not double the fallback backoff.
         """
         running = self.pauses.all_until is not None and self.pauses.all_until > now
+        if not running:
+            self.rate_strikes += 1
+        strikes = max(1, self.rate_strikes)
         if error.retry_after is not None:
-            wait = error.retry_after + max(RATE_JITTER_MIN, RATE_JITTER * error.retry_after) * self.rand()
+            # Retry-After is a minimum, and a proxy may say 0: a 429 is never answered at once,
+            # and each further 429 in a row waits longer (docs/wire-facts.md §8).
+            floor = min(self.rate_cap, RATE_FLOOR * 2.0 ** (strikes - 1))
+            base = max(error.retry_after, floor)
+            wait = base + max(RATE_JITTER_MIN, RATE_JITTER * base) * self.rand()
         else:
-            if not running:
-                self.rate_strikes += 1
-            wait = backoff_seconds(max(1, self.rate_strikes), self.retry_base, None, self.rate_cap, self.rand)
+            wait = backoff_seconds(strikes, self.retry_base, None, self.rate_cap, self.rand)
         until = now + timedelta(seconds=wait)
         if error.scope == "issue" and issue is not None:
             self.pauses.pause_issue(issue, until)

@@ -80,3 +80,22 @@ def test_answers_to_requests_sent_before_a_429_do_not_end_its_pause() -> None:
     assert health.blocked_until(T0 + timedelta(seconds=1)) == until
     assert health.blocked_until(until + timedelta(milliseconds=1)) is None
     assert state_of(health) is JiraState.OK
+
+
+def test_retry_after_0_still_pauses_and_each_429_in_a_row_waits_longer() -> None:
+    # A proxy answering 429 with Retry-After: 0, four times: the retries came 6 to 53 ms apart
+    # (a field report of issue 17). The pause has a floor that doubles while 429s keep coming.
+    health = JiraHealth(rand=lambda: 0.0)
+    now, waits = T0, []
+    for _ in range(4):
+        until = health.rate_limited(burst(0.0), now, None)
+        waits.append((until - now).total_seconds())
+        now = until + timedelta(milliseconds=1)  # the retry goes once the pause is over
+    assert waits == [0.5, 1.0, 2.0, 4.0]
+    # A proper answer ends the run: the next 429 starts from the floor again.
+    health.answered()
+    assert (health.rate_limited(burst(0.0), now, None) - now).total_seconds() == 0.5
+    # The floor holds for one issue's 429 too.
+    issue_limit = JiraRateLimited("HTTP 429", 0.0, "issue", "jira-per-issue-on-write", None)
+    later = now + timedelta(seconds=10)
+    assert (health.rate_limited(issue_limit, later, "OPS-1") - later).total_seconds() >= 0.5
