@@ -46,13 +46,12 @@ class Terminal:
     def wait_for(self, condition: Callable[[str], bool], within: float = 15.0) -> str:
         last = [""]
 
-        def showing() -> str | None:
+        def showing() -> tuple[str] | None:
             last[0] = self.screen()
-            return last[0] if condition(last[0]) else None
+            return (last[0],) if condition(last[0]) else None
 
-        return wait_for(
-            showing, "the screen to show what was expected", within, every=0.1, state=lambda: last[0]
-        )
+        expected = "the screen to show what was expected"
+        return wait_for(showing, expected, within, every=0.1, state=lambda: last[0])[0]
 
 
 @pytest.fixture
