@@ -1,8 +1,8 @@
 """Intake: Advanced commands (POST /api/advanced), their dry run (POST /api/parse), Execute.
 
-Work enters only through driver.app.intake (accept_lines / accept_manual): a batch is committed whole
-before the 202, or refused whole (400 for a bad line, 503 with Retry-After when the database
-cannot take the commit: nothing is queued either way).
+Work enters only through driver.app.intake (check_lines, then Driver.accept): a batch is
+committed whole before the 202, or refused whole (400 for a bad line, 503 with Retry-After when
+the database cannot take the commit: nothing is queued either way).
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """Intake: Advanced command lines and Manual executes become committed log rows (jobs).
 
-The one path by which work enters the driver: the HTTP API, the tests and the demo all call
-`accept_lines` / `accept_manual`. A batch is all or nothing: every line is checked before any is
-stored, and the first bad line raises IntakeError naming it (nothing is queued). The rows are
-committed by the store before the caller acknowledges them, then handed to the sending engine.
+The one path by which work enters the driver: `check_lines` (or `manual_entry` for an Execute)
+makes the entries, and `Driver.accept` commits them with `commit` (driver.app.driver). A batch is
+all or nothing: every line is checked before any is stored, and the first bad line raises
+IntakeError naming it (nothing is queued). The rows are committed by the store before the caller
+acknowledges them, then handed to the sending engine.
 
 What is checked here is what can be known now: the grammar, the field names (against the catalog
 as it stands) and the values' shapes. The request itself is built when it is sent
-(driver.model.jobs), with the catalog and the Jira flavour known then.
+(driver.sending.planning, with driver.model.requests), with the catalog and the Jira flavour known
+then.
 """
 
 from __future__ import annotations
@@ -56,16 +58,16 @@ class Line:
     text: str
 
 
-def entry_for(line: Line, config: RequestSetup) -> NewEntry:
+def entry_for(line: Line, setup: RequestSetup) -> NewEntry:
     """Check one Advanced command line and make its log row; IntakeError if it is refused."""
-    settings = config.settings
+    settings = setup.settings
     try:
-        command = parse_command(line.text, config.catalog, settings.user_style, settings.text_format)
+        command = parse_command(line.text, setup.catalog, settings.user_style, settings.text_format)
         if command.action == Action.CREATE:
             # The table's own values must shape too, or every create would fail at send time.
-            plan_requests(command, config.table, settings, config.catalog)
+            plan_requests(command, setup.table, settings, setup.catalog)
     except UnknownFieldError as exc:
-        if config.catalog_loaded:
+        if setup.catalog_loaded:
             raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
         # Jira's field list was never loaded (Jira down since the first start): the field may
         # well exist. The row waits for the list, and is checked again when it is sent.
@@ -78,14 +80,14 @@ def entry_for(line: Line, config: RequestSetup) -> NewEntry:
     return NewEntry(LogType.AUTOMATIC, command.action, command.guid, JobPayload(text=line.text))
 
 
-def manual_entry(config: RequestSetup) -> NewEntry:
+def manual_entry(setup: RequestSetup) -> NewEntry:
     """The log row of an Execute: the Create Query as it stands, made safe and stamped with a fresh GUID.
 
     Raises TableError when the table's values do not shape.
     """
-    settings = config.settings
+    settings = setup.settings
     try:
-        query = table_to_query(config.table, settings.user_style, settings.text_format)
+        query = table_to_query(setup.table, settings.user_style, settings.text_format)
     except ShapeError as exc:
         raise TableError(exc) from exc
     body, notes = make_safe(query)
@@ -94,13 +96,13 @@ def manual_entry(config: RequestSetup) -> NewEntry:
     return NewEntry(LogType.MANUAL, Action.CREATE, guid, JobPayload(create=stamped, notes=notes))
 
 
-def check_lines(lines: Sequence[Line], config: RequestSetup) -> list[NewEntry]:
+def check_lines(lines: Sequence[Line], setup: RequestSetup) -> list[NewEntry]:
     """The log rows of a batch, every line checked; IntakeError at the first bad one.
 
-    Pure work on values (the config's parts are replaced whole, never changed in place), so a
+    Pure work on values (the setup's parts are replaced whole, never changed in place), so a
     large batch may be checked on a worker thread while the event loop goes on.
     """
-    return [entry_for(line, config) for line in lines]
+    return [entry_for(line, setup) for line in lines]
 
 
 def commit(
@@ -114,26 +116,6 @@ def commit(
     jobs = store.accept(entries, max_entries, idempotency)
     submit(jobs)
     return jobs
-
-
-def accept_lines(
-    lines: Sequence[Line],
-    config: RequestSetup,
-    store: Store,
-    submit: Callable[[list[Job]], None],
-    max_entries: int = 0,
-) -> list[Job]:
-    """Check every line, commit them all in one transaction, hand them to the engine; IntakeError."""
-    return commit(check_lines(lines, config), store, submit, max_entries)
-
-
-def accept_manual(
-    config: RequestSetup, store: Store, submit: Callable[[list[Job]], None], max_entries: int = 0
-) -> Job:
-    """Commit a Manual execute of the Create Query and hand it to the engine; TableError."""
-    jobs = store.accept([manual_entry(config)], max_entries)
-    submit(jobs)
-    return jobs[0]
 
 
 def split_lines(text: str) -> list[Line]:

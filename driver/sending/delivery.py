@@ -182,7 +182,7 @@ class Delivery:
         return outcome
 
     async def probe_batch(self, works: Sequence[Work], settings: RequestSettings) -> list[Outcome]:
-        """Search for the stamps of several GUIDs' probes in one JQL (ticket_requests.stamps_jql, at
+        """Search for the stamps of several GUIDs' probes in one JQL (driver.model.stamps.stamps_jql, at
         most STAMP_BATCH); one Outcome per work, in order.
 
         Each work's hit is matched back to its GUID exactly (exact_match, which needs the stamp in

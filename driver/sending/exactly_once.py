@@ -77,11 +77,11 @@ def exact_match(
     that matches is returned, else None.
     A custom-field stamp is found by a full-text search (`cf[N] ~`), which also matches longer
     texts containing the GUID (another alarm's "X-1 east" for "X-1"): only the field's exact
-    value (ticket_requests.stamp_value, or, for generation 1, the bare GUID earlier versions
+    value (driver.model.stamps.stamp_value, or, for generation 1, the bare GUID earlier versions
     wrote, see legacy_value_trusted) proves it.
     Labels are matched by `=`, but Jira compares them case-insensitively, so the label must be
     among the hit's labels as written: the generation's stamp_label, or, for generation 1, the
-    GUID's legacy label when that is trusted (ticket_requests.legacy_label_trusted: never for a
+    GUID's legacy label when that is trusted (driver.model.stamps.legacy_label_trusted: never for a
     GUID holding a space or `_`). No other generation's stamp is ever accepted.
     ValueError for a generation below 1.
     """

@@ -1,13 +1,13 @@
-"""What to send next for one GUID (pure): its head row, its ticket and the configuration in, a plan out.
+"""What to send next for one GUID (pure): its head row, its ticket and the request setup in, a plan out.
 
 `plan_next` looks at the oldest open row of a GUID and says one of:
 
     Send(work)     a request to make: a create, an update (deferred rows merged in), a transition
                    (RESOLVE, REOPEN, or the reopen before a CREATE's update), or a stamp search
                    (probe) when an earlier create's outcome is unknown
-    Hold(until)    not yet: the update limit (the rows become Deferred), a per-issue 429, a RESOLVE
-                   in its resolve hold, or the field list that a command names a field of is not
-                   loaded yet
+    Hold(until)    not yet: the update limit (the rows become Deferred), a RESOLVE in its resolve
+                   hold, or the field list that a command names a field of is not loaded yet (a
+                   per-issue 429 holds the GUID before planning: Engine._prepare)
     Refuse(reason) the row cannot be sent at all (no ticket for an UPDATE, a ticket deleted in
                    Jira, a command that no longer parses with the current catalog): it is Failed
     Cancel(reason) a RESOLVE its alarm took back within the resolve hold: Cancelled, nothing sent
@@ -51,13 +51,13 @@ class _NeedsFlavour(Exception):
     """The request holds user fields and Jira's flavour is not known yet."""
 
 
-def _check_flavour(command: ResolvedCommand, config: RequestSetup, with_table: bool) -> None:
-    if config.flavour_known:
+def _check_flavour(command: ResolvedCommand, setup: RequestSetup, with_table: bool) -> None:
+    if setup.flavour_known:
         return
-    users = {d.id for d in config.catalog if d.type == FieldType.USER}
+    users = {d.id for d in setup.catalog if d.type == FieldType.USER}
     named = set(command.fields)
     if with_table:
-        named |= {row.field for row in config.table.rows if row.mode == Mode.INCLUDED}
+        named |= {row.field for row in setup.table.rows if row.mode == Mode.INCLUDED}
     if users & named:
         raise _NeedsFlavour
 
@@ -95,12 +95,12 @@ class Cancel:
 Plan = Send | Hold | Refuse | Cancel
 
 
-def resolve(job: Job, config: RequestSetup) -> ResolvedCommand:
+def resolve(job: Job, setup: RequestSetup) -> ResolvedCommand:
     """The row's command with field ids and shaped values; CommandError if it no longer resolves."""
     payload = job.payload
     if payload.text is not None:
-        settings = config.settings
-        return parse_command(payload.text, config.catalog, settings.user_style, settings.text_format)
+        settings = setup.settings
+        return parse_command(payload.text, setup.catalog, settings.user_style, settings.text_format)
     if payload.command is not None:
         return payload.command.resolved()
     raise CommandError(1, "the stored command is missing")
@@ -110,7 +110,7 @@ def plan_next(
     queue: Sequence[Job],
     ticket: TicketRecord | None,
     in_doubt: bool,
-    config: RequestSetup,
+    setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
     known_generation: int = 0,
@@ -133,9 +133,9 @@ def plan_next(
         return Send(Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=generation))
     try:
         if head.action.transitions:
-            return _plan_transition(queue, ticket, config, limiter, now)
+            return _plan_transition(queue, ticket, setup, limiter, now)
         if head.action == Action.CREATE:
-            return _plan_create_command(queue, ticket, config, limiter, now, wall, known_generation)
+            return _plan_create_command(queue, ticket, setup, limiter, now, wall, known_generation)
         if ticket is None or ticket.state != TicketState.CREATED or not ticket.ticket_key:
             if ticket is not None and ticket.state in DOUBTFUL:
                 # The CREATE failed while its outcome was unknown: find out before giving up.
@@ -147,24 +147,24 @@ def plan_next(
             return Refuse(_deleted(ticket))
         # One step before a row's own request at most: a reopen that leaves the ticket resolved (a
         # reopen_target in a done category) must not loop.
-        chosen = Course.UPDATE if head.steps_done else course(Action.UPDATE, ticket, config.lifecycle, wall)
+        chosen = Course.UPDATE if head.steps_done else course(Action.UPDATE, ticket, setup.lifecycle, wall)
         if chosen == Course.REOPEN_THEN_UPDATE:
-            return _plan_reopen_first(head, ticket, config, limiter, now)
+            return _plan_reopen_first(head, ticket, setup, limiter, now)
         if chosen == Course.NEW_TICKET:
             return _plan_create(
                 head,
-                config,
+                setup,
                 _new_generation(ticket, known_generation),
                 table_only=True,
                 notes=[
                     f"{ticket.ticket_key} was resolved in Jira by {_who(ticket)}: a new ticket for the GUID"
                 ],
             )
-        return _plan_update(queue, ticket, config, limiter, now, duplicate=False)
+        return _plan_update(queue, ticket, setup, limiter, now, duplicate=False)
     except _NeedsFlavour:
         return Hold(now + CATALOG_RECHECK, reason=WAITING_FOR_FLAVOUR)
     except UnknownFieldError as exc:
-        if not config.catalog_loaded:
+        if not setup.catalog_loaded:
             return Hold(now + CATALOG_RECHECK, reason=WAITING_FOR_CATALOG + exc.reason)
         return Refuse(f"the command no longer resolves: position {exc.position}: {exc.reason}")
     except CommandError as exc:
@@ -201,7 +201,7 @@ def _new_generation(ticket: TicketRecord | None, known_generation: int) -> int:
 def _plan_create_command(
     queue: Sequence[Job],
     ticket: TicketRecord | None,
-    config: RequestSetup,
+    setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
     wall: datetime,
@@ -209,25 +209,25 @@ def _plan_create_command(
 ) -> Plan:
     head = queue[0]
     if ticket is not None and ticket.state != TicketState.CREATED:
-        return _plan_create(head, config, ticket.generation, notes=head.earlier)
+        return _plan_create(head, setup, ticket.generation, notes=head.earlier)
     if ticket is None or not ticket.live:
         chosen = Course.NEW_TICKET
     elif head.steps_done:
         chosen = Course.UPDATE
     else:
-        chosen = course(Action.CREATE, ticket, config.lifecycle, wall)
+        chosen = course(Action.CREATE, ticket, setup.lifecycle, wall)
     if chosen == Course.UPDATE:
         assert ticket is not None
-        return _plan_update(queue, ticket, config, limiter, now, duplicate=True)
+        return _plan_update(queue, ticket, setup, limiter, now, duplicate=True)
     if chosen == Course.REOPEN_THEN_UPDATE:
         assert ticket is not None
-        return _plan_reopen_first(head, ticket, config, limiter, now)
+        return _plan_reopen_first(head, ticket, setup, limiter, now)
     notes: list[str] = list(head.earlier)
     # an earlier attempt's finding (the 404 to its update) already says why there is a new ticket
     why = None if head.earlier else _why_new_ticket(ticket)
     if why:
         notes.append(why)
-    return _plan_create(head, config, _new_generation(ticket, known_generation), notes=notes)
+    return _plan_create(head, setup, _new_generation(ticket, known_generation), notes=notes)
 
 
 def _why_new_ticket(ticket: TicketRecord | None) -> str | None:
@@ -245,7 +245,7 @@ def _why_new_ticket(ticket: TicketRecord | None) -> str | None:
 
 def _plan_create(
     head: Job,
-    config: RequestSetup,
+    setup: RequestSetup,
     generation: int = 1,
     *,
     table_only: bool = False,
@@ -263,13 +263,13 @@ def _plan_create(
     if table_only:
         # An UPDATE's new ticket: the table's create with the update's own values (not the ones
         # it clears), so the ticket shows the alarm as it is now; the update then follows.
-        update = resolve(head, config)
+        update = resolve(head, setup)
         values = {k: v for k, v in update.fields.items() if v not in (None, "", [])}
         command = ResolvedCommand(head.guid, Action.CREATE, values)
     else:
-        command = resolve(head, config)
-    _check_flavour(command, config, with_table=True)
-    plan = plan_requests(command, config.table, config.settings, config.catalog, generation=generation)
+        command = resolve(head, setup)
+    _check_flavour(command, setup, with_table=True)
+    plan = plan_requests(command, setup.table, setup.settings, setup.catalog, generation=generation)
     assert plan.main is not None
     return Send(
         Work(
@@ -293,14 +293,14 @@ def _limit_hold(head: Job, key: str, limiter: UpdateLimiter, now: datetime) -> H
 
 
 def _plan_reopen_first(
-    head: Job, ticket: TicketRecord, config: RequestSetup, limiter: UpdateLimiter, now: datetime
+    head: Job, ticket: TicketRecord, setup: RequestSetup, limiter: UpdateLimiter, now: datetime
 ) -> Plan:
     """Reopen the resolved ticket; the head row (a CREATE or UPDATE) then updates it."""
     key = ticket.ticket_key or ""
     held = _limit_hold(head, key, limiter, now)
     if held is not None:
         return held
-    lifecycle = config.lifecycle
+    lifecycle = setup.lifecycle
     by = "in Jira by " + _who(ticket) if ticket.resolved_by_driver is False else "by the driver"
     return Send(
         Work(
@@ -320,14 +320,14 @@ def _plan_reopen_first(
 def _plan_transition(
     queue: Sequence[Job],
     ticket: TicketRecord | None,
-    config: RequestSetup,
+    setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
 ) -> Plan:
     """A RESOLVE or REOPEN: its hold, its ticket, the update limit, then the transition."""
     head = queue[0]
     guid = head.guid
-    lifecycle = config.lifecycle
+    lifecycle = setup.lifecycle
     if head.action == Action.RESOLVE:
         until = hold_until(_accepted(head), lifecycle)
         if until is not None:
@@ -365,12 +365,10 @@ def _plan_transition(
     held = _limit_hold(head, key, limiter, now)
     if held is not None:
         return held
-    command = resolve(head, config)
-    _check_flavour(command, config, with_table=False)
+    command = resolve(head, setup)
+    _check_flavour(command, setup, with_table=False)
     as_update = ResolvedCommand(guid, Action.UPDATE, command.fields, command.comments)
-    plan = plan_requests(
-        as_update, config.table, config.settings, config.catalog, generation=ticket.generation
-    )
+    plan = plan_requests(as_update, setup.table, setup.settings, setup.catalog, generation=ticket.generation)
     fields = plan.main.body.get("fields", {}) if plan.main else {}
     return Send(
         Work(
@@ -393,7 +391,7 @@ def _plan_transition(
 def _plan_update(
     queue: Sequence[Job],
     ticket: TicketRecord,
-    config: RequestSetup,
+    setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
     *,
@@ -404,8 +402,8 @@ def _plan_update(
     held = _limit_hold(head, key, limiter, now)
     if held is not None and not head.steps_done:
         return held
-    command = resolve(head, config)
-    _check_flavour(command, config, with_table=False)
+    command = resolve(head, setup)
+    _check_flavour(command, setup, with_table=False)
     notes: list[str] = list(head.steps_done)
     if duplicate:
         # The ticket's project and type are settled; a repeated CREATE only refreshes fields.
@@ -421,7 +419,7 @@ def _plan_update(
             if not job.automatic or job.action != Action.UPDATE:
                 break  # a CREATE, RESOLVE or REOPEN is never merged away: it goes on its own turn
             try:
-                later = resolve(job, config)
+                later = resolve(job, setup)
             except CommandError:
                 break  # it fails on its own turn, with its own reason
             command = merge_updates(command, later)
@@ -429,12 +427,12 @@ def _plan_update(
             jobs.append(job)
         if len(jobs) > 1:
             notes.append(f"merged {len(jobs)} deferred updates into one request")
-    settings = config.settings
+    settings = setup.settings
     if not head.automatic:
         # protected_fields guard people's edits against automation; a Manual execute is a person
         settings = replace(settings, protected_fields=())
     plan = plan_requests(
-        command, config.table, settings, config.catalog, generation=ticket.generation
+        command, setup.table, settings, setup.catalog, generation=ticket.generation
     ).with_key(key)
     notes.extend(plan.notes)
     if len(refs) != len(plan.comments):

@@ -484,11 +484,11 @@ async def test_rows_merged_into_a_retry_are_not_lost(
 async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import driver.sending.planning as dispatch_module
+    import driver.sending.planning as planning_module
     import driver.sending.recording as recording_module
-    from driver.model import requests as ticket_requests
+    from driver.model import requests
 
-    real_plan = ticket_requests.plan_requests
+    real_plan = requests.plan_requests
     real_settle = recording_module.Recorder._settle_updated  # noqa: SLF001
 
     def plan(command: Any, *args: Any, **kwargs: Any) -> Any:
@@ -501,7 +501,7 @@ async def test_a_bug_fails_its_row_and_the_loop_goes_on(
             raise RuntimeError("settling bug")
         real_settle(self, outcome, after)
 
-    monkeypatch.setattr(dispatch_module, "plan_requests", plan)
+    monkeypatch.setattr(planning_module, "plan_requests", plan)
     monkeypatch.setattr(recording_module.Recorder, "_settle_updated", settle)
     h = engine_factory(sim.url)
     await h.start()

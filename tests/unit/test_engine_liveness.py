@@ -20,7 +20,7 @@ from typing import Any, Literal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from driver.app.intake import Line, accept_lines
+from driver.app.intake import Line, check_lines, commit
 from driver.contract.schemas import LogStatus
 from driver.errors import JiraRateLimited, JiraRetryable, JiraUnavailable
 from driver.model.answers import (
@@ -180,7 +180,7 @@ async def run(fates: list[Fate], delays: list[float], guids: int, updates: int, 
         lines += [
             Line(0, f"G{n % guids}|" + actions[(n // guids) % 3].format(n=n) + "|") for n in range(updates)
         ]
-        jobs = accept_lines(lines, engine.setup, store, engine.submit)
+        jobs = commit(check_lines(lines, engine.setup), store, engine.submit)
         await wait_until(
             lambda: store.counts() == (0, 0), "every row settled", 20, every=0.005, state=store.counts
         )
