@@ -1,5 +1,6 @@
 """`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
-SIGINT/SIGTERM. 0 on a clean stop; 1 when it cannot start (the address is taken, the database
+SIGINT/SIGTERM. 0 on a clean stop by SIGTERM (a service manager's stop); 130 on Ctrl-C (SIGINT,
+the shell's convention for every command), after the same clean stop; 1 when it cannot start (the address is taken, the database
 cannot be opened); 2 when another driver holds the database (one line naming its PID), the database
 file is refused (driver.store.database_file), a configured value is out of bounds or the TLS set-up of
 the configuration cannot be used."""
@@ -29,7 +30,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     setup_logging(bool(args.json_logs))
     config_file = config_file_in_use(getattr(args, "config", None))
     try:
-        stopped_cleanly = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))
+        stopped_by = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))
     except DatabaseFileError as exc:
         # what is wrong with the file and what to do (restore, --init), in one line
         say(f"jira-driver run: {exc}")
@@ -48,4 +49,6 @@ def main(args: argparse.Namespace, config: Config) -> int:
         # e.g. the database's directory cannot be created; the error names the path
         say(f"jira-driver run: {exc}")
         return ExitCode.FAILED
-    return ExitCode.OK if stopped_cleanly else ExitCode.FAILED
+    if stopped_by is None:
+        return ExitCode.FAILED
+    return ExitCode.INTERRUPTED if stopped_by == "SIGINT" else ExitCode.OK

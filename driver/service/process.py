@@ -116,8 +116,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-async def serve(config: Config, *, init: bool = False, config_file: Path | None = None) -> bool:
-    """Run until SIGINT/SIGTERM: True on a clean stop, False when the address cannot be listened on.
+async def serve(config: Config, *, init: bool = False, config_file: Path | None = None) -> str | None:
+    """Run until SIGINT/SIGTERM: the name of the signal that stopped it ("" for a stop without one),
+    None when the address cannot be listened on.
 
     init: `run --init`, start on a missing, empty or replaced database (driver.store.database_file).
     config_file: the file the config came from, checked for secrets others may read.
@@ -144,7 +145,7 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
     except OSError as exc:
         log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
         held.release()
-        return False
+        return None
     try:
         return await _run(config, sock, family, soft_files, init=init)
     finally:
@@ -152,7 +153,7 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         held.release()
 
 
-async def _run(config: Config, sock: socket.socket, family: int, soft_files: int, *, init: bool) -> bool:
+async def _run(config: Config, sock: socket.socket, family: int, soft_files: int, *, init: bool) -> str:
     """The driver on its locked database and bound socket, until SIGINT/SIGTERM."""
     host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
@@ -198,9 +199,12 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     loop = asyncio.get_running_loop()
     quiet_accept_errors(loop)
 
+    stopped_by: list[str] = []
+
     def stop(signame: str) -> None:
         if not server.should_exit:
             log.info("%s: stopping (no new commands; finishing in-flight work)", signame)
+            stopped_by.append(signame)
         driver.accepting = False
         server.should_exit = True
 
@@ -223,4 +227,4 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
         announcer.cancel()
         await driver.stop(ENGINE_GRACE)
         log.info("stopped")
-    return True
+    return stopped_by[0] if stopped_by else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,3 +39,17 @@ def test_sigterm_parks_in_flight_creates_and_a_restart_settles_them_once(
     # the parked creates were settled by searching for their stamps (the held answers of the first
     # POSTs are journaled only once they go out, so the ticket count above is the proof of "once")
     assert any("/search" in e["path"] for e in sim.journal())
+
+
+def test_ctrl_c_stops_run_cleanly_with_130_and_sigterm_with_0(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    # The README's exit statuses hold for `run` too: 130 when interrupted (Ctrl-C), while a
+    # service manager's SIGTERM is a normal stop (issue 17: run exited 0 on Ctrl-C).
+    driver = driver_factory(sim.url)
+    assert driver.send("INT-1|CREATE|summary;before the stop|").status_code == 202
+    driver.wait_settled()
+    assert driver.stop(sig=signal.SIGINT) == 130
+    assert "stopped" in driver.stderr_path.read_text(encoding="utf-8")  # the same clean stop
+    driver.restart()
+    assert driver.stop() == 0
