@@ -1,9 +1,11 @@
 """`jira-driver run [--json-logs]`: the driver itself (store, sending engine, HTTP API) until
-SIGINT/SIGTERM. 0 on a clean stop by SIGTERM (a service manager's stop); 130 on Ctrl-C (SIGINT,
-the shell's convention for every command), after the same clean stop; 1 when it cannot start (the address is taken, the database
-cannot be opened); 2 when another driver holds the database (one line naming its PID), the database
-file is refused (driver.store.database_file), a configured value is out of bounds or the TLS set-up of
-the configuration cannot be used."""
+SIGINT/SIGTERM.
+
+Exit statuses: 0 on a clean stop by SIGTERM (a service manager's stop); 130 on Ctrl-C (SIGINT, the
+shell's convention for every command), after the same clean stop; 1 when it cannot start (the
+address is taken, the database cannot be opened); 2 when another driver holds the database (one
+line naming its PID), the database file is refused (driver.store.database_file), a configured
+value is out of bounds or the TLS set-up of the configuration cannot be used."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ from driver.sending.limiter import UpdateLimiter
 from driver.sending.planning import Cancel, Hold, Refuse, plan_next
 from driver.sending.queues import GuidQueues
 from driver.sending.recording import Recorder
-from driver.sending.retries import DB_RETRY_BASE
+from driver.sending.retries import CREDENTIALS_REFUSED, DB_RETRY_BASE
 from driver.sending.work import After, Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
@@ -210,19 +210,20 @@ class Engine:
         for job in jobs:
             if job.accepted_at is None:
                 job.taken(now)
+        # Behind a 401 nothing leaves before new credentials: a new head row says so.
+        refused = {job.id for job in jobs} if self.health.auth_failed else set()
         for guid in self.queues.add(jobs, now):
             queue = self.queues.queue(guid)
             head = queue[0]
+            if head.id in refused and not self.queues.is_busy(guid):
+                with contextlib.suppress(sqlite3.OperationalError):
+                    self.store.note_error(head.id, CREDENTIALS_REFUSED)
             if head.action == Action.RESOLVE and len(queue) > 1:
                 # A RESOLVE in its hold is taken back by a later CREATE/UPDATE/REOPEN: look now.
                 self.queues.wake(guid, now)
             until = self.queues.waiting_until(guid)
-            if (
-                head.status == LogStatus.DEFERRED
-                and until is not None
-                and until > now
-                and not self.queues.is_busy(guid)
-            ):
+            deferred = head.status == LogStatus.DEFERRED and until is not None and until > now
+            if deferred and until is not None and not self.queues.is_busy(guid):
                 # They wait for the same window as the deferred rows ahead of them (and go out
                 # merged with them): Pending would tell the operator they are about to go.
                 with contextlib.suppress(sqlite3.OperationalError):

@@ -23,6 +23,11 @@ from driver.store import Store
 
 log = logging.getLogger("driver.engine")
 
+CREDENTIALS_REFUSED = (
+    "waiting for Jira: credentials refused (HTTP 401); nothing is sent until they change"
+    " (jira-driver ui, Configuration, or PUT /api/settings/auth)"
+)
+"""What a row waiting behind a 401 says in its error column."""
 DB_RETRY_BASE = 0.2
 """Seconds before a row whose request met the driver's own database error goes again."""
 
@@ -81,7 +86,10 @@ class Retries:
                 level = logging.ERROR if decision.verdict == Verdict.STOP else logging.WARNING
                 log.log(level, "%s", seen.news)
             if decision.verdict == Verdict.STOP:
-                return None, ""
+                if seen.news:
+                    # the first 401 of these credentials: every GUID's next row says why it waits
+                    self._mark_heads_waiting(CREDENTIALS_REFUSED)
+                return None, "waiting for Jira: credentials refused: "
             if decision.verdict == Verdict.PAUSE:
                 return seen.until, "retrying: "
             if not self._heads_told_of_outage:

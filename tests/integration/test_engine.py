@@ -305,6 +305,21 @@ async def test_probe_miss_twice_creates_again(engine_factory: Factory, sim: Any)
     assert sim_get(sim, "/_sim/counters")["issues"] == 1
 
 
+async def test_rows_behind_a_401_say_why_they_wait(engine_factory: Factory, sim: Any) -> None:
+    # With a wrong password every row stayed Pending with an empty reason (issue 17): the rows that
+    # never went, and those that come later, say the credentials were refused, as an outage does.
+    h = engine_factory(sim.url, credentials=Credentials("basic", "admin", "wrong"))
+    await h.start()
+    await h.send("WP1|CREATE|summary;x|", "WP2|CREATE|summary;y|", "WP3|CREATE|summary;z|")
+    await wait_until(lambda: h.engine.health.auth_failed and h.engine.idle, "the 401 and idle workers")
+    await h.send("WP4|CREATE|summary;later|")
+    rows = h.rows()
+    assert [r.status for r in rows] == [LogStatus.PENDING] * 4
+    assert all(r.error.startswith("waiting for Jira: credentials refused") for r in rows), [
+        r.error for r in rows
+    ]
+
+
 async def test_401_stops_all_sending_until_credentials_change(engine_factory: Factory, sim: Any) -> None:
     h = engine_factory(sim.url, credentials=Credentials("basic", "admin", "wrong"))
     await h.start()
