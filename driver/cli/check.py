@@ -13,6 +13,7 @@ import ssl
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
+from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use
 from driver.contract.schemas import CheckResult
 
 
@@ -28,6 +29,12 @@ def main(args: argparse.Namespace, config: Config) -> int:
         finally:
             await client.aclose()
 
+    if config_file_in_use(getattr(args, "config", None)) is None:
+        # said first: a 401 that follows is then no riddle
+        say(
+            f"no config file: {DEFAULT_CONFIG_FILE} not found and no --config given; checking with the"
+            " built-in defaults and JIRA_DRIVER_* variables"
+        )
     try:
         result, unreachable = asyncio.run(run())
     except ssl.SSLError as exc:

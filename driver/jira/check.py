@@ -24,15 +24,7 @@ async def check(client: JiraClient) -> tuple[CheckResult, bool]:
     try:
         me = await client.myself()
     except JiraAuthError as exc:
-        return (
-            CheckResult(
-                ok=False,
-                message=f"HTTP 401: Jira rejected the credentials ({exc.message}). "
-                "Check the user name and password, API token or key.",
-                status_code=401,
-            ),
-            False,
-        )
+        return CheckResult(ok=False, message=_refused(client, exc), status_code=401), False
     except JiraRejected as exc:
         if exc.status == 403:
             message = (
@@ -68,3 +60,22 @@ async def check(client: JiraClient) -> tuple[CheckResult, bool]:
     except JiraError:
         pass
     return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False
+
+
+def _refused(client: JiraClient, error: JiraAuthError) -> str:
+    """A 401 in plain words: what is missing from the configuration, when something is."""
+    credentials = client.credentials
+    if credentials.mode == "none":
+        return (
+            f"HTTP 401: no credentials were sent: [jira] username is empty (and so are bearer_token"
+            f" and authorization_key). Set username with password or an API token ({error.message})."
+        )
+    if credentials.mode == "basic" and not credentials.secret:
+        return (
+            f"HTTP 401: [jira] password is empty for user {credentials.username!r}: set the password or"
+            f" API token ({error.message})."
+        )
+    return (
+        f"HTTP 401: Jira rejected the credentials ({error.message}). "
+        "Check the user name and password, API token or key."
+    )

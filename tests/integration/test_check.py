@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -47,6 +48,33 @@ def test_refused(tmp_path: Path, sim: Any, suffix: str, password: str, words: st
     assert result.returncode == 1
     assert words in result.stderr
     assert "wrong-pw" not in result.stderr + result.stdout
+
+
+def test_missing_credentials_and_a_missing_config_file_are_named(tmp_path: Path, sim: Any) -> None:
+    # `check` with no user name said "Jira rejected the credentials" (issue 17): it names what is
+    # empty, and, run where there is no config file, says that first.
+    ini = tmp_path / "check.ini"
+    ini.write_text(f"[jira]\nurl = {sim.url}\ntimeout_seconds = 3\n")
+    command = [sys.executable, "-m", "driver", "check"]
+    named = subprocess.run(
+        [*command, "--config", str(ini)], capture_output=True, text=True, cwd=REPO, timeout=30
+    )
+    assert named.returncode == 1
+    assert "[jira] username is empty" in named.stderr
+    assert "no config file" not in named.stderr
+    ini.write_text(f"[jira]\nurl = {sim.url}\nusername = admin\ntimeout_seconds = 3\n")
+    no_password = subprocess.run(
+        [*command, "--config", str(ini)], capture_output=True, text=True, cwd=REPO, timeout=30
+    )
+    assert "[jira] password is empty for user 'admin'" in no_password.stderr
+    nowhere = tmp_path / "empty"
+    nowhere.mkdir()
+    env = {**os.environ, "JIRA_DRIVER_JIRA_URL": sim.url, "PYTHONPATH": str(REPO)}
+    bare = subprocess.run(command, capture_output=True, text=True, cwd=nowhere, env=env, timeout=30)
+    assert bare.returncode == 1, bare.stderr
+    lines = bare.stderr.splitlines()
+    assert lines[0].startswith("no config file: jira-driver.ini not found"), lines
+    assert "[jira] username is empty" in lines[-1]
 
 
 def test_unreachable(tmp_path: Path) -> None:
