@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from driver.contract.schemas import LogStatus, LogType
@@ -296,8 +296,11 @@ class LogTables(Tables):
         self._set(log_id, {"attempts": attempts, "next_attempt_at": _epoch(at), "error": error})
 
     def defer(self, log_id: int, until: datetime) -> None:
-        """An open row waits for the update limit until `until` (status Deferred)."""
-        self._set(log_id, {"status": LogStatus.DEFERRED.value, "next_attempt_at": _epoch(until)})
+        """An open row waits for the update limit until `until` (status Deferred; its error column
+        says when it goes, to the second, in UTC)."""
+        when = until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        values = {"status": LogStatus.DEFERRED.value, "next_attempt_at": _epoch(until)}
+        self._set(log_id, {**values, "error": f"deferred by the update limit: goes out at {when}"})
 
     def settle(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -139,6 +140,13 @@ async def test_rate_limit_defers_and_merges(engine_factory: Factory, sim: Any, c
     await h.settle(allow_deferred=True)
     statuses = h.statuses()
     assert statuses == [LogStatus.OK, LogStatus.OK] + [LogStatus.DEFERRED] * 3
+    # A Deferred row says when it goes out (issue 17): the limit's window, a minute after the first
+    said = {r.error for r in h.rows() if r.status is LogStatus.DEFERRED}
+    assert len(said) == 1, said
+    (reason,) = said
+    assert reason.startswith("deferred by the update limit: goes out at "), reason
+    goes = datetime.strptime(reason.rsplit(" at ", 1)[1], "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+    assert timedelta(seconds=58) <= goes - clock() <= timedelta(seconds=61)
     key = h.rows()[0].ticket_key
     assert len([e for e in writes(sim) if e["method"] == "PUT"]) == 1
     clock.advance(61)
