@@ -50,9 +50,18 @@ def log_row_json(entry: LogEntry) -> dict[str, Any]:
     return {key: data[key] for key in LOG_COLUMNS}
 
 
+NOTE_WIDTH = 100
+"""Characters of a row's error or note `log` shows in its table."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= NOTE_WIDTH else text[: NOTE_WIDTH - 1] + "…"
+
+
 def log_table(rows: list[LogEntry]) -> str:
     """The rows for people: local times, and the error (or, for a row without one, its note: what
-    the driver did, e.g. "reopened it", why a RESOLVE was Cancelled) on one line, cut at 100."""
+    the driver did, e.g. "reopened it", why a RESOLVE was Cancelled) on one line, cut at NOTE_WIDTH
+    characters and then ending in "…" (`jira-driver log --json` or the TUI show it whole)."""
     header = ("ID", "TYPE", "ACTION", "GUID", "TIME", "STATUS", "TICKET", "ERROR / NOTE")
     table = [
         (
@@ -63,7 +72,7 @@ def log_table(rows: list[LogEntry]) -> str:
             e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             e.status.value,
             e.ticket_key or "",
-            (e.error or e.note).replace("\n", " ")[:100],
+            _cut((e.error or e.note).replace("\n", " ")),
         )
         for e in rows
     ]

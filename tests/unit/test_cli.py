@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from driver.cli.exit_codes import ExitCode
-from driver.cli.log import LOG_COLUMNS, log_row_json
+from driver.cli.log import LOG_COLUMNS, log_row_json, log_table
 from driver.cli.output import format_table
 from driver.cli.send import describe_problem
-from driver.contract.schemas import CommandProblem, LogEntry
+from driver.contract.schemas import CommandProblem, LogEntry, LogStatus, LogType
 
 
 def test_the_exit_codes_are_the_documented_numbers() -> None:
@@ -47,3 +49,22 @@ def test_log_json_has_exactly_the_documented_keys() -> None:
 def test_format_table_aligns_columns() -> None:
     text = format_table(("A", "BB"), [("xxx", "y")])
     assert text.splitlines() == ["A    BB", "---  --", "xxx  y"]
+
+
+def test_log_marks_a_cut_note_and_keeps_a_short_one_whole() -> None:
+    # `log` cut long notes at 100 characters without a mark (issue 17): a cut one ends in "…".
+    def row(id_: int, note: str) -> LogEntry:
+        return LogEntry(
+            id=id_,
+            type=LogType.AUTOMATIC,
+            action="UPDATE",
+            guid="G",
+            time=datetime(2026, 1, 1, tzinfo=UTC),
+            status=LogStatus.OK,
+            note=note,
+        )
+
+    long, short = "x" * 150, "y" * 100
+    lines = log_table([row(1, long), row(2, short)]).splitlines()
+    assert lines[2].endswith("x" * 99 + "…")
+    assert lines[3].endswith("y" * 100)
