@@ -26,10 +26,10 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationInfo,
     field_validator,
 )
 
+from driver.errors import ConfigError
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
 from driver.model.shaping import UserStyle, text_format_for, user_style_for
@@ -297,9 +297,10 @@ class LifecycleSection(_Section):
 class SyncSection(_Section):
     mode: Literal["off", "webhook", "poll", "both"] = "off"
     """How the driver hears what people do in Jira: a webhook Jira calls, polling, both, or off."""
-    webhook_secret: SecretStr = Field(default=SecretStr(""), validate_default=True)
+    webhook_secret: SecretStr = SecretStr("")
     """The admin webhook's secret: POST /api/jira/webhook checks X-Hub-Signature (HMAC-SHA256)
-    with it. Required for mode webhook or both."""
+    with it. Required for mode webhook or both, by the driver only (Config.check_for_the_driver):
+    the shell commands that only talk to the driver do not need it in their environment."""
     poll_seconds: float = Field(default=60.0, ge=5, le=86_400)
     """How often polling asks Jira for the driver's tickets updated since the last poll."""
     poll_by_id_max: int = Field(default=1000, ge=0, le=10_000)
@@ -308,17 +309,6 @@ class SyncSection(_Section):
     when_resolved_in_jira: Literal["keep", "reopen", "new_ticket"] = "keep"
     """What the next CREATE/UPDATE of a still-active alarm does with a ticket a person resolved:
     update it as it is, reopen it first, or open a new ticket for the GUID."""
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _secret_for_webhook(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        mode = info.data.get("mode")
-        if mode in ("webhook", "both") and not value.get_secret_value():
-            raise ValueError(
-                f"mode = {mode} needs webhook_secret (the secret registered with Jira's admin"
-                " webhook); use mode = poll where Jira cannot sign its webhooks"
-            )
-        return value
 
 
 class Config(BaseModel):
@@ -333,6 +323,22 @@ class Config(BaseModel):
     log: LogSection = LogSection()
     lifecycle: LifecycleSection = LifecycleSection()
     sync: SyncSection = SyncSection()
+
+    def check_for_the_driver(self) -> None:
+        """What only the driver itself needs (`run`, driver.app.driver.build), checked where it is
+        used so a client command does not refuse to start for a secret it never reads.
+
+        Raises ConfigError naming the section and key.
+        """
+        mode = self.sync.mode
+        if mode in ("webhook", "both") and not self.sync.webhook_secret.get_secret_value():
+            raise ConfigError(
+                "sync",
+                "webhook_secret",
+                None,  # a secret is never echoed
+                f"mode = {mode} needs it (the secret registered with Jira's admin webhook); use"
+                " mode = poll where Jira cannot sign its webhooks",
+            )
 
     def request_settings(self, user_style: UserStyle | None = None) -> RequestSettings:
         """The request settings this file gives; `user_style` overrides `api_type` (once detected)."""

@@ -84,6 +84,7 @@ def build(
     (tests put a gateway or a fault there). Raises ConfigError when a config file value is outside
     what the API would accept, DatabaseFileError or sqlite3.Error when the database cannot be opened.
     """
+    config.check_for_the_driver()
     tuning = tuning or Tuning()
     wall = clock or utc_now
     store = Store(Path(config.driver.database), clock=wall, zone=config.zone())

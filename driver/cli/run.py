@@ -29,6 +29,11 @@ def main(args: argparse.Namespace, config: Config) -> int:
 
     # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.service.parent_watch)
     watch_parent_from_env()
+    try:
+        config.check_for_the_driver()  # before the lock and the port: a plain configuration error
+    except ConfigError as exc:
+        say(f"jira-driver run: configuration error: {exc}")
+        return ExitCode.BAD_INPUT
     setup_logging(bool(args.json_logs))
     config_file = config_file_in_use(getattr(args, "config", None))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,28 @@ def test_run_with_a_database_it_cannot_create_is_one_line(tmp_path: Path) -> Non
     [line] = result.stderr.decode().splitlines()
     assert line.startswith("jira-driver run: "), line
     assert "a-file" in line, line
+
+
+def test_client_commands_need_no_secret_only_the_driver_uses(tmp_path: Path) -> None:
+    # `log`, `send`, `ticket` exited 2 when the webhook secret, which only `run` reads, was not in
+    # their environment (issue 17): they check only what they use; `run` still refuses without it.
+    ini = tmp_path / "driver.ini"
+    with socket.socket() as sock:  # a port no driver listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ini.write_text(
+        f"[driver]\nlisten = 127.0.0.1:{port}\ndatabase = {tmp_path / 'd.db'}\n[sync]\nmode = webhook\n"
+    )
+    for args in (("log",), ("ticket", "G-1"), ("stats",)):
+        result = plain_cli(tmp_path, *args, "--config", str(ini))
+        assert result.returncode == 3, (args, result.stderr)  # no driver there: unreachable, not bad config
+        assert b"webhook_secret" not in result.stderr
+    sent = plain_cli(tmp_path, "send", "--config", str(ini), stdin=b"A|CREATE|summary;x|\n")
+    assert sent.returncode == 3, sent.stderr
+    run = plain_cli(tmp_path, "run", "--config", str(ini))
+    assert (run.returncode, run.stdout) == (2, b"")
+    [line] = run.stderr.decode().splitlines()
+    assert line.startswith(
+        "jira-driver run: configuration error: [sync] webhook_secret: mode = webhook needs it"
+    ), line
+    assert not (tmp_path / "d.db").exists()  # refused before the database was touched
