@@ -409,6 +409,8 @@ def _run(
     drv_argv = [python, "-m", "driver", "run", "--config", str(ini)]
     drv = _start("driver", drv_argv, demo_dir / "driver.log", parent_fd, children)
     print(f"driver API at {drv.url}", flush=True)
+    # the README's shell lines reach this driver with it (it listens on a free port, not the default)
+    print(f"in another shell: JIRA_DRIVER_URL={drv.url} jira-driver log  (or send, ticket, ui)", flush=True)
     asyncio.run(_register_webhook(sim.url, drv.url, secret))
     print("the simulator sends its webhooks to the driver (a person's changes flow back)", flush=True)
     if use_ui:

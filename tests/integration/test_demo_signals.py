@@ -200,6 +200,20 @@ def test_each_stop_signal_stops_the_children_and_removes_the_state(tmp_path: Pat
             # a running demo's directory is never taken for a killed one's
             assert sweep_stale_state_dirs(run.demo.tmpdir) == []
             assert state_dir.is_dir()
+        # the demo says how the README's shell commands reach its driver (issue 17), and they do
+        hint = next(line for line in runs["SIGTERM"].lines if "JIRA_DRIVER_URL=" in line)
+        url = hint.split("JIRA_DRIVER_URL=", 1)[1].split()[0]
+        env = {**os.environ, "JIRA_DRIVER_URL": url}
+        log = subprocess.run(
+            [sys.executable, "-m", "driver", "log", "--limit", "3"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=30,
+            check=False,
+        )
+        assert log.returncode == 0, log.stderr
         for sig in STOP_SIGNALS:
             runs[sig.name].process.send_signal(sig)
 
