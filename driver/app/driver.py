@@ -43,6 +43,7 @@ from driver.errors import JiraError, database_message
 from driver.jira.check import check
 from driver.jira.client import JiraClient
 from driver.jira.health import JiraHealth
+from driver.model.creation_table import table_target
 from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry
 from driver.model.request_setup import RequestSetup
@@ -216,7 +217,8 @@ class Driver:
 
     async def check_jira(self) -> CheckResult:
         """GET myself against Jira, credentials refused before tried once more."""
-        result, _ = await check(self.jira)
+        project, issue_type = table_target(self.setup.table)
+        result, _ = await check(self.jira, project, issue_type)
         if result.ok:
             self.jira_answered()
         return result

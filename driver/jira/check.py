@@ -15,8 +15,11 @@ from driver.jira.client import JiraClient
 from driver.jira.http import describe_transport_error
 
 
-async def check(client: JiraClient) -> tuple[CheckResult, bool]:
-    """GET myself (+ serverInfo): a plain answer, and whether Jira was unreachable.
+async def check(
+    client: JiraClient, project: str | None = None, issue_type: str | None = None
+) -> tuple[CheckResult, bool]:
+    """GET myself (+ serverInfo), then whether a ticket can be created in `project` with
+    `issue_type` (the Ticket Creation Table's): a plain answer, and whether Jira was unreachable.
 
     A person asked: credentials Jira refused before are tried once more.
     """
@@ -59,7 +62,35 @@ async def check(client: JiraClient) -> tuple[CheckResult, bool]:
             product += f" {info['version']}"
     except JiraError:
         pass
-    return CheckResult(ok=True, message=f"Connected to {product} at {client.url} as {user}"), False
+    connected = f"Connected to {product} at {client.url} as {user}"
+    if project:
+        problem = await _create_problem(client, project, issue_type, user)
+        if problem:
+            return CheckResult(ok=False, message=f"{connected}, but {problem}"), False
+        connected += f"; tickets go to project {project}" + (f" as {issue_type}" if issue_type else "")
+    return CheckResult(ok=True, message=connected), False
+
+
+async def _create_problem(client: JiraClient, project: str, issue_type: str | None, user: str) -> str:
+    """Why a create in this project with this issue type would be refused ('' when it would not)."""
+    try:
+        offered = await client.create_issue_types(project)
+    except JiraRejected as exc:
+        if exc.status in (400, 403, 404):
+            return (
+                f"project {project!r} is not there for {user}: it does not exist, or the user may not"
+                " browse it or create issues in it (check [ticket] project, the Ticket Creation"
+                " Table, and the project's permissions)"
+            )
+        return f"the project's issue types could not be read: {exc}"
+    except JiraError as exc:
+        return f"the project's issue types could not be read: {exc}"
+    if issue_type and issue_type.casefold() not in {name.casefold() for name in offered}:
+        return (
+            f"project {project} has no issue type {issue_type!r} this user may create"
+            f" (it offers: {', '.join(offered) or 'none'})"
+        )
+    return ""
 
 
 def _refused(client: JiraClient, error: JiraAuthError) -> str:

@@ -432,6 +432,19 @@ class JiraClient:
         data = body_of(response)
         return data if isinstance(data, dict) else {}
 
+    async def create_issue_types(self, project: str) -> list[str]:
+        """The names of the issue types a create in `project` (key or id) may use: GET
+        issue/createmeta/{project}/issuetypes (Cloud lists them as `issueTypes`, Data Center as
+        `values`; spec getCreateIssueMetaIssueTypes). JiraRejected (400/404) for a project this user
+        cannot see or create in."""
+        response = await self._request(
+            "GET", f"{self.api_root}/issue/createmeta/{project}/issuetypes", params={"maxResults": "100"}
+        )
+        data = body_of(response)
+        items = data.get("issueTypes", data.get("values")) if isinstance(data, dict) else None
+        listed = items if isinstance(items, list) else []
+        return [str(item["name"]) for item in listed if isinstance(item, dict) and "name" in item]
+
     async def myself(self) -> dict[str, Any]:
         """GET myself: the connection and credentials test."""
         response = await self._request("GET", f"{self.api_root}/myself")

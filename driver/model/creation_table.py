@@ -131,6 +131,16 @@ class TicketTable(BaseModel):
         return None
 
 
+def table_target(table: TicketTable) -> tuple[str, str]:
+    """The project and issue type the table's creates name ('' for one it leaves out)."""
+
+    def value(field_id: str) -> str:
+        row = next((r for r in table.rows if r.field == field_id and r.mode == Mode.INCLUDED), None)
+        return row.value.strip() if row is not None else ""
+
+    return value("project"), value("issuetype")
+
+
 def seed_table(project: str, issue_type: str) -> TicketTable:
     """The table of a fresh driver, from `[ticket] project` and `issue_type`."""
     system = FieldCatalog.system()

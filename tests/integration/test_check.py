@@ -37,6 +37,7 @@ def test_ok(tmp_path: Path, sim: Any) -> None:
     result = run_check(tmp_path, sim.url)
     assert result.returncode == 0, result.stderr
     assert "Connected to Jira Data Center" in result.stdout
+    assert "tickets go to project OPS as Task" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,39 @@ def test_missing_credentials_and_a_missing_config_file_are_named(tmp_path: Path,
     lines = bare.stderr.splitlines()
     assert lines[0].startswith("no config file: jira-driver.ini not found"), lines
     assert "[jira] username is empty" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("ticket", "words"),
+    [
+        ("project = NOPE\nissue_type = Task", "project 'NOPE' is not there for"),
+        (
+            "project = OPS\nissue_type = Storm",
+            "project OPS has no issue type 'Storm' this user may create (it offers: ",
+        ),
+    ],
+)
+def test_a_project_or_issue_type_jira_would_refuse_is_named(
+    tmp_path: Path, sim: Any, ticket: str, words: str
+) -> None:
+    # `check` said ok with a wrong project or issue type, and every create then failed (issue 17)
+    ini = tmp_path / "check.ini"
+    ini.write_text(
+        f"[jira]\nurl = {sim.url}\nusername = admin\npassword = admin\ntimeout_seconds = 3\n"
+        f"[driver]\ndatabase = {tmp_path / 'none.db'}\n[ticket]\n{ticket}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "driver", "check", "--config", str(ini)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "Connected to Jira" in result.stderr
+    assert words in result.stderr
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_unreachable(tmp_path: Path) -> None:
