@@ -16,7 +16,7 @@ import pytest
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from driver.contract.schemas import CreationTableState, LogStatus, Settings, Statistics, UpdateSettings
 from tests.fixtures.driver import DriverProcess
@@ -263,6 +263,22 @@ async def test_execute_creates_a_ticket_after_confirmation(ui: Session) -> None:
     result = ui.text("#execute-result")
     assert f"Created {executed.entry.ticket_key}" in result
     assert str(executed.entry.ticket_url) in result
+
+
+async def test_the_execute_question_says_enter_means_no_and_enter_creates_nothing(ui: Session) -> None:
+    # Enter on the confirmation meant No with nothing on screen saying so (issue 17): the focused
+    # button and a hint line say it, and Enter indeed creates nothing.
+    await ui.pilot.press("ctrl+g")
+    await settle(ui.pilot)
+    screen = ui.app.screen
+    assert isinstance(screen, ConfirmModal)
+    assert screen.focused is screen.query_one("#confirm-no")
+    assert "No (Enter)" in str(screen.query_one("#confirm-no", Button).label)
+    assert "Enter or n: No" in str(screen.query_one("#confirm-keys", Label).render())
+    await ui.pilot.press("enter")
+    await settle(ui.pilot)
+    assert not isinstance(ui.app.screen, ConfirmModal)
+    assert (await ui.get("/api/log"))["total"] == 0
 
 
 async def test_execute_can_be_cancelled(ui: Session) -> None:

@@ -11,7 +11,10 @@ from textual.widgets import Button, Label
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Ask one question; dismiss with True (y) or False (n, escape)."""
+    """Ask one question; dismiss with True (y) or False (n, escape, or Enter on the focused No).
+
+    No has the focus, so Enter is the safe answer; the buttons and a hint line say which key does
+    what, so Enter never answers No unseen."""
 
     DEFAULT_CSS = """
     ConfirmModal { align: center middle; }
@@ -20,6 +23,7 @@ class ConfirmModal(ModalScreen[bool]):
         border: thick $warning; background: $surface;
     }
     ConfirmModal #confirm-question { width: 100%; margin-bottom: 1; }
+    ConfirmModal #confirm-keys { width: 100%; margin-bottom: 1; color: $text-muted; }
     ConfirmModal Horizontal { height: auto; align-horizontal: right; }
     ConfirmModal Button { margin-left: 2; }
     """
@@ -37,9 +41,10 @@ class ConfirmModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question, id="confirm-question")
+            yield Label(f"Enter or n: No    y: {self.yes}", id="confirm-keys", markup=False)
             with Horizontal():
-                yield Button(self.yes, id="confirm-yes", variant="warning")
-                yield Button("No", id="confirm-no")
+                yield Button(f"{self.yes} (y)", id="confirm-yes", variant="warning")
+                yield Button("No (Enter)", id="confirm-no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
