@@ -14,17 +14,18 @@ import pytest
 from tests.fixtures.paths import REPO
 
 
+def check_with(
+    ini: Path | None, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m driver check [--config ini]`, run the way a shell would."""
+    args = [sys.executable, "-m", "driver", "check", *(["--config", str(ini)] if ini else [])]
+    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=30, check=False)
+
+
 def run_check(tmp_path: Path, url: str, password: str = "admin") -> subprocess.CompletedProcess[str]:
     ini = tmp_path / "check.ini"
     ini.write_text(f"[jira]\nurl = {url}\nusername = admin\npassword = {password}\ntimeout_seconds = 3\n")
-    return subprocess.run(
-        [sys.executable, "-m", "driver", "check", "--config", str(ini)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    return check_with(ini)
 
 
 def free_port() -> int:
@@ -56,22 +57,17 @@ def test_missing_credentials_and_a_missing_config_file_are_named(tmp_path: Path,
     # empty, and, run where there is no config file, says that first.
     ini = tmp_path / "check.ini"
     ini.write_text(f"[jira]\nurl = {sim.url}\ntimeout_seconds = 3\n")
-    command = [sys.executable, "-m", "driver", "check"]
-    named = subprocess.run(
-        [*command, "--config", str(ini)], capture_output=True, text=True, cwd=REPO, timeout=30
-    )
+    named = check_with(ini)
     assert named.returncode == 1
     assert "[jira] username is empty" in named.stderr
     assert "no config file" not in named.stderr
     ini.write_text(f"[jira]\nurl = {sim.url}\nusername = admin\ntimeout_seconds = 3\n")
-    no_password = subprocess.run(
-        [*command, "--config", str(ini)], capture_output=True, text=True, cwd=REPO, timeout=30
-    )
+    no_password = check_with(ini)
     assert "[jira] password is empty for user 'admin'" in no_password.stderr
     nowhere = tmp_path / "empty"
     nowhere.mkdir()
     env = {**os.environ, "JIRA_DRIVER_JIRA_URL": sim.url, "PYTHONPATH": str(REPO)}
-    bare = subprocess.run(command, capture_output=True, text=True, cwd=nowhere, env=env, timeout=30)
+    bare = check_with(None, cwd=nowhere, env=env)
     assert bare.returncode == 1, bare.stderr
     lines = bare.stderr.splitlines()
     assert lines[0].startswith("no config file: jira-driver.ini not found"), lines
@@ -97,14 +93,7 @@ def test_a_project_or_issue_type_jira_would_refuse_is_named(
         f"[jira]\nurl = {sim.url}\nusername = admin\npassword = admin\ntimeout_seconds = 3\n"
         f"[driver]\ndatabase = {tmp_path / 'none.db'}\n[ticket]\n{ticket}\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "driver", "check", "--config", str(ini)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    result = check_with(ini)
     assert result.returncode == 1, result.stdout
     assert "Connected to Jira" in result.stderr
     assert words in result.stderr
@@ -122,14 +111,7 @@ def test_a_ca_bundle_that_holds_no_certificate_is_one_line(tmp_path: Path) -> No
     bundle.write_text("this is not a PEM certificate\n", encoding="utf-8")
     ini = tmp_path / "check.ini"
     ini.write_text(f"[jira]\nurl = https://127.0.0.1:{free_port()}\nca_bundle = {bundle}\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "driver", "check", "--config", str(ini)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    result = check_with(ini)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith("jira-driver check: configuration error: [jira] ca_bundle: ")
