@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -181,16 +182,17 @@ class Driver:
         """Take no new commands, give in-flight requests `grace` s (the rest stay open, a create in
         doubt journaled), then close the client and the store."""
         self.accepting = False
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        self._tasks.clear()
+        # ended before the store closes (the trimmer takes its hook off the store as it ends)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.sync.stop()
         await self.engine.stop(grace)
         await self.jira.aclose()
         self.store.close()
 
-    def _spawn(self, work: object, name: str) -> None:
-        assert asyncio.iscoroutine(work)
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(work, name=f"driver-{name}"))
 
     # --- work -----------------------------------------------------------------------------------
