@@ -141,6 +141,15 @@ def table_target(table: TicketTable) -> tuple[str, str]:
     return value("project"), value("issuetype")
 
 
+def with_target(table: TicketTable, project: str, issue_type: str) -> TicketTable:
+    """The table with its project and issue type rows set to these values (Included); other rows
+    as they are, and a row the table lacks added as the seed has it."""
+    seed = {row.field: row for row in seed_table(project, issue_type).rows[:2]}
+    rows = [seed.get(row.field, row) for row in table.rows]
+    missing = [row for field, row in seed.items() if all(r.field != field for r in table.rows)]
+    return table.model_copy(update={"rows": tuple(missing + rows)})
+
+
 def seed_table(project: str, issue_type: str) -> TicketTable:
     """The table of a fresh driver, from `[ticket] project` and `issue_type`."""
     system = FieldCatalog.system()

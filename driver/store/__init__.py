@@ -18,6 +18,7 @@ Table and field catalog of a database, read without a driver), `S_*`, `iso`, `TR
 from driver.store.counters import (
     S_AUTH,
     S_CATALOG,
+    S_CONFIG_FILE,
     S_LOG,
     S_TICKET_LOCATION,
     S_TICKET_TABLE,
@@ -34,6 +35,7 @@ from driver.store.tables import iso
 __all__ = [
     "S_AUTH",
     "S_CATALOG",
+    "S_CONFIG_FILE",
     "S_LOG",
     "S_TICKET_LOCATION",
     "S_TICKET_TABLE",

@@ -21,6 +21,8 @@ S_UPDATE = "update"
 S_LOG = "log"
 S_TICKET_LOCATION = "ticket_location"
 S_AUTH = "auth"
+S_CONFIG_FILE = "config_file"
+"""The config file's values of the run-time settings as the last start read them."""
 
 
 @dataclass(frozen=True)
