@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from driver.app.precedence import reconcile
 from driver.config import Config, location_problem
 from driver.contract.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
 from driver.errors import ConfigError, DriverError
@@ -42,7 +43,6 @@ from driver.model.creation_table import (
     query_to_table,
     seed_table,
     table_to_query,
-    with_target,
 )
 from driver.model.fields import FieldCatalog, FieldDef, FieldType
 from driver.model.request_setup import RequestSetup
@@ -50,7 +50,6 @@ from driver.sending.limiter import UpdateLimiter
 from driver.store import (
     S_AUTH,
     S_CATALOG,
-    S_CONFIG_FILE,
     S_LOG,
     S_TICKET_LOCATION,
     S_TICKET_TABLE,
@@ -155,90 +154,8 @@ class _Loaded:
     catalog_loaded: bool
 
 
-def _file_values(config: Config) -> dict[str, Any]:
-    """The config file's value of each run-time setting (never a secret: a changed password is
-    seen through the user name or the mode only)."""
-    credentials = credentials_from_config(config.jira)
-    return {
-        S_UPDATE: {
-            "max_updates": config.update.max_updates,
-            "interval_seconds": config.update.interval_seconds,
-            "scope": config.update.scope,
-        },
-        S_LOG: {
-            "max_entries": config.log.max_entries,
-            "remove_older_than_days": config.log.remove_older_than_days,
-        },
-        S_AUTH: {"mode": credentials.mode, "username": credentials.username},
-        S_TICKET_LOCATION: config.jira.ticket_location,
-        S_TICKET_TABLE: {
-            "project": config.ticket.project.strip(),
-            "issue_type": config.ticket.issue_type.strip(),
-        },
-    }
-
-
-_SECTIONS = {
-    S_UPDATE: "[update]",
-    S_LOG: "[log]",
-    S_AUTH: "[jira] credentials",
-    S_TICKET_LOCATION: "[jira] ticket_location",
-    S_TICKET_TABLE: "[ticket] project and issue_type",
-}
-
-
-def _reconcile(config: Config, store: Store) -> None:
-    """Which source wins for each run-time setting, decided once at start (a line each in the log):
-    a value set at run time (TUI, API) stays until the config file's own value for it changes;
-    a file value that changed since the last start replaces it. Then the file's values are kept
-    for the next start to compare with."""
-    now = _file_values(config)
-    before = store.setting(S_CONFIG_FILE)
-    seen: dict[str, Any] = before if isinstance(before, dict) else {}
-    with store.transaction():
-        for key, value in now.items():
-            where = _SECTIONS[key]
-            stored = store.setting(key)
-            changed = key in seen and seen[key] != value
-            if key == S_TICKET_TABLE:
-                if stored is not None and changed:
-                    table = with_target(
-                        TicketTable.model_validate(stored), value["project"], value["issue_type"]
-                    )
-                    store.put_setting(key, table.model_dump(mode="json"))
-                    log.info(
-                        "%s: changed in the config file since the last start: the Ticket Creation"
-                        " Table now sends project %s, issue type %s",
-                        where,
-                        value["project"],
-                        value["issue_type"],
-                    )
-                elif stored is not None:
-                    log.info(
-                        "%s: the Ticket Creation Table's are in force (the config file's seed them only)",
-                        where,
-                    )
-                continue
-            if stored is None:
-                log.info("%s: from the config file", where)
-            elif changed:
-                store.put_setting(key, None)
-                log.info(
-                    "%s: changed in the config file since the last start: the file's value replaces"
-                    " the one set at run time",
-                    where,
-                )
-            else:
-                log.info(
-                    "%s: the value set at run time is in force (the config file's is unchanged since"
-                    " the last start)",
-                    where,
-                )
-        store.put_setting(S_CONFIG_FILE, now)
-
-
 def _load(config: Config, store: Store) -> _Loaded:
-    _reconcile(config, store)
+    reconcile(config, store)
     update = _stored(
         store,
         S_UPDATE,
