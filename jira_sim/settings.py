@@ -68,6 +68,10 @@ class Limits:
     """At most this many issues per search page whatever maxResults asks (0: Jira's own caps, 1000
     on DC and 5000 on Cloud): Jira "may return fewer items per page" (docs/wire-facts.md §5), and a test
     makes a small backlog need many pages."""
+    captcha_after: int = 0
+    """Data Center: failed logins of one user after which the account is locked behind a CAPTCHA:
+    every request as that user, even with the right password, answers 403 with X-Seraph-LoginReason
+    AUTHENTICATION_DENIED until /_sim/reset (Jira's own default is 3; 0 never locks)."""
 
 
 ADMIN = UserSpec("admin", "admin", "admin@example.com", "Administrator")

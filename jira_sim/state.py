@@ -7,7 +7,7 @@ app is built. `create_app` puts it in `app.state.sim`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,6 +40,8 @@ class SimState:
     """Admin webhooks and their deliveries."""
     generation: int = 0
     """Bumped by every reset; a request from an earlier generation no longer belongs to anyone."""
+    failed_logins: dict[str, int] = field(default_factory=dict)
+    """Failed logins by user name (Data Center locks an account behind a CAPTCHA after a few)."""
 
     @classmethod
     def start(cls, settings: SimSettings, clock: Clock) -> SimState:
@@ -68,6 +70,7 @@ class SimState:
         """Clear issues, journal, faults and webhooks (the command line's come back) and disown deliveries
         under way; limits go back to the command line's. Time does not go back."""
         self.generation += 1
+        self.failed_logins.clear()
         self.webhooks.reset()
         self.store.reset()
         self.journal.reset()

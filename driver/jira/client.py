@@ -74,6 +74,20 @@ PER_ISSUE_REASON = "jira-per-issue-on-write"
 # --- results --------------------------------------------------------------------------------------
 
 
+CAPTCHA_LOCK = (
+    "the account is locked behind a CAPTCHA after failed logins (X-Seraph-LoginReason:"
+    " AUTHENTICATION_DENIED): log in to Jira once in a browser, then set the credentials again"
+)
+
+
+def _login_denied(response: httpx.Response) -> bool:
+    """A 403 that refuses the login itself (docs/wire-facts.md §9): Data Center answers so to every
+    request of an account locked behind a CAPTCHA."""
+    reason = str(response.headers.get("X-Seraph-LoginReason", ""))
+    denied = str(response.headers.get("X-Authentication-Denied-Reason", ""))
+    return reason.upper() == "AUTHENTICATION_DENIED" or denied.upper().startswith("CAPTCHA_CHALLENGE")
+
+
 class JiraClient:
     """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
 
@@ -249,6 +263,10 @@ class JiraClient:
         detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
         if status == 401:
             raise JiraAuthError(status, detail or "Jira rejected the credentials")
+        if status == 403 and _login_denied(response):
+            # Data Center's CAPTCHA lock after failed logins: every request fails until a person
+            # logs in in a browser, so it is a refusal of the credentials, not of one request
+            raise JiraAuthError(status, CAPTCHA_LOCK)
         if status == 429:
             reason_header = response.headers.get("RateLimit-Reason")
             scope = "issue" if reason_header == PER_ISSUE_REASON else "all"

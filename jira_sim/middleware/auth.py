@@ -41,6 +41,21 @@ def authenticate(state: SimState, header: bytes | None) -> User | None:
     return None
 
 
+def basic_user(authorization: bytes | None) -> str | None:
+    """The user name of a Basic Authorization header (lower case), whatever its password."""
+    if authorization is None:
+        return None
+    scheme, _, credentials = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    name, sep, _ = decoded.partition(":")
+    return name.lower() if sep and name else None
+
+
 class AuthMiddleware:
     """Finds the request's user (routes read it as `request.state.sim_user`) or answers 401."""
 
@@ -54,7 +69,19 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        user = authenticate(self.state, headers.get(b"authorization"))
+        authorization = headers.get(b"authorization")
+        name = basic_user(authorization)
+        if name is not None and self._locked(name):
+            # DC's CAPTCHA lock: refused whatever the password, until someone logs in in a browser
+            reason = f"CAPTCHA_CHALLENGE: the account {name!r} must log in in a browser"
+            denied = error_response(403, [reason])
+            denied.headers["X-Seraph-LoginReason"] = "AUTHENTICATION_DENIED"
+            denied.headers["X-Authentication-Denied-Reason"] = "CAPTCHA_CHALLENGE; login-url=/login.jsp"
+            await denied(scope, receive, send)
+            return
+        user = authenticate(self.state, authorization)
+        if user is None and name is not None:
+            self.state.failed_logins[name] = self.state.failed_logins.get(name, 0) + 1
         if user is None:
             anonymous = scope["path"].rsplit("/", 1)[-1] in _ANONYMOUS and b"authorization" not in headers
             if not anonymous:
@@ -68,3 +95,8 @@ class AuthMiddleware:
             exchange.user = user.name
             scope["state"]["sim_user"] = user
         await self.app(scope, receive, send)
+
+    def _locked(self, name: str) -> bool:
+        limit = self.state.limits.captcha_after
+        datacenter = self.state.settings.flavor == "datacenter"
+        return datacenter and limit > 0 and self.state.failed_logins.get(name, 0) >= limit

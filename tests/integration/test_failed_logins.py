@@ -55,3 +55,23 @@ def test_a_wrong_password_costs_one_failed_login_per_change(
     assert len(rows) == 8
     assert len(sim.issues()) == 8
     assert failed_logins(sim) == 2
+
+
+def test_an_account_locked_behind_a_captcha_stops_sending_and_fails_nothing(
+    driver_factory: Callable[..., DriverProcess], sim: SimProcess
+) -> None:
+    # Data Center answers 403 with X-Seraph-LoginReason: AUTHENTICATION_DENIED to every request of
+    # an account it locked behind a CAPTCHA, the right password too (issue 17): a refusal of the
+    # credentials, like a 401, not of one request (before, each row was Failed with a 403).
+    sim.config(captcha_after=1)
+    driver = driver_factory(sim.url, api_token="tok", ini={"jira": {"password": "wrong"}})
+    driver.wait_rows(lambda _: driver.status()["jira_state"] == "auth_failed")  # the one failed login
+    with driver.client() as client:  # the right password now: the account is still locked
+        right = {"mode": "basic", "username": "admin", "secret": "admin"}
+        assert client.put("/api/settings/auth", json=right).status_code == 200
+    assert driver.send(*(f"LOCK-{n}|CREATE|summary;alarm {n}|" for n in range(3))).status_code == 202
+    driver.wait_rows(lambda _: "CAPTCHA" in driver.status()["jira_message"])
+    status = driver.status()
+    assert status["jira_state"] == "auth_failed"
+    assert (status["pending"], status["failed_today"]) == (3, 0)
+    assert int(sim.counters()["statuses"].get("403", 0)) == 1  # one refusal, then nothing more is sent
