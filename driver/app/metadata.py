@@ -32,7 +32,7 @@ class CredentialsRefused(JiraError):
     """Jira refused these credentials before: no request is sent until they change."""
 
 
-async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth, now: datetime) -> bool:
+async def detect(jira: MetadataPort, setup: RequestSetup, health: JiraHealth, now: datetime) -> bool:
     """Settle the flavour (api_type auto), and with it how user fields are shaped. A failure is
     Jira's health's to judge (JiraHealth.observe, at `now` on the engine's timer).
 
@@ -48,14 +48,15 @@ async def detect(jira: MetadataPort, config: RequestSetup, health: JiraHealth, n
         log.warning("cannot ask Jira for its deployment type yet: %s", exc)
         return False
     if flavor in ("cloud", "datacenter"):
-        config.set_user_style(flavor)
+        setup.set_user_style(flavor)
     return True
 
 
 async def refresh_catalog(
-    jira: MetadataPort, config: RequestSetup, store: Store, health: JiraHealth, now: datetime
+    jira: MetadataPort, setup: RequestSetup, store: Store, health: JiraHealth, now: datetime
 ) -> FieldCatalog:
-    """Load Jira's field list into the catalog and the store.
+    """Load Jira's field list into the catalog and the store. Telling Jira's health that Jira
+    answered is the caller's (Driver.refresh_catalog, through the engine: once, with its log line).
 
     Raises CredentialsRefused without asking after a 401, and JiraError when Jira fails.
     """
@@ -67,7 +68,6 @@ async def refresh_catalog(
         if news := health.observe(exc, now).news:
             log.warning("%s", news)
         raise
-    catalog = config.merge_jira_fields(FieldCatalog.system().with_jira_fields(items))
+    catalog = setup.merge_jira_fields(FieldCatalog.system().with_jira_fields(items))
     store.put_setting(S_CATALOG, catalog.to_list())
-    health.answered()
     return catalog
