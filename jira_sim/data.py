@@ -74,9 +74,11 @@ class Resolution:
 class Transition:
     """One move of a workflow: from `sources` (empty: a global transition, from any other status) to `to`.
 
-    `screen` is True when the transition shows a screen; `resolution` says how its screen treats the
-    resolution field: "required" (the classic Resolve Issue screen), "optional", or "absent" (the field
-    cannot be set, Jira's "not on the appropriate screen").
+    `resolution` says how its screen treats the resolution field: "required" (the classic Resolve
+    Issue screen), "optional", or "absent" (the field cannot be set, Jira's "not on the appropriate
+    screen"). A transition has a screen when its resolution is on one; `screen` says otherwise. Jira
+    applies a comment sent with a transition (`update.comment`) only when it has a screen: without one
+    it answers 204 and drops the comment.
     """
 
     id: str
@@ -84,6 +86,12 @@ class Transition:
     to: Status
     sources: frozenset[str] = frozenset()
     resolution: Literal["required", "optional", "absent"] = "absent"
+    screen: bool | None = None
+
+    @property
+    def has_screen(self) -> bool:
+        """Whether the transition shows a screen (Cloud's `hasScreen`)."""
+        return self.resolution != "absent" if self.screen is None else self.screen
 
     @property
     def is_global(self) -> bool:

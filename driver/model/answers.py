@@ -182,6 +182,9 @@ class IssueTransition:
     to_category: str
     """new, indeterminate or done ('' when Jira did not say)."""
     fields: dict[str, ScreenField] = field(default_factory=dict)
+    has_screen: bool = True
+    """Whether the transition shows a screen: Jira applies a comment sent with it (`update.comment`)
+    only then, and drops it silently otherwise (docs/wire-facts.md §4)."""
 
     @classmethod
     def from_json(cls, item: Any) -> IssueTransition | None:
@@ -206,12 +209,16 @@ class IssueTransition:
                     str(fid), str(meta.get("name") or fid), bool(meta.get("required")), tuple(allowed)
                 )
         key = category.get("key")
+        # Cloud says `hasScreen`; Data Center's TransitionBean does not, and lists a screen's fields
+        # under expand=transitions.fields (none: no screen).
+        has_screen = item.get("hasScreen")
         return cls(
             str(item["id"]),
             str(item.get("name") or ""),
             str(to.get("name") or ""),
             key if key in STATUS_CATEGORIES else "",
             screen,
+            has_screen if isinstance(has_screen, bool) else bool(screen),
         )
 
 

@@ -127,6 +127,9 @@ class TransitionRequest:
     edit: dict[str, Any] | None
     """Fields not on the transition's screen, set by an edit (PUT) before the transition; None if none."""
     notes: tuple[str, ...] = ()
+    comments_apart: bool = False
+    """The comments are not in the body: the transition has no screen, so Jira would drop them;
+    they go as comments of their own (POST .../comment) before it."""
 
 
 def transition_request(
@@ -140,7 +143,9 @@ def transition_request(
 
     fields: the command's shaped fields (field id -> JSON); those on the screen go in the body's
     `fields`, the rest into an edit made first. comments: comment bodies as POST /comment takes
-    them (`{"body": ...}`, plain or ADF), added by `update.comment`. resolution: the command's
+    them (`{"body": ...}`, plain or ADF), added by `update.comment` when the transition has a
+    screen, else marked `comments_apart` (Jira answers 204 to a screenless transition and drops
+    its comments: docs/wire-facts.md §4). resolution: the command's
     `resolution;name`, else `default_resolution` when the screen has a resolution field.
     Raises TransitionRefused for a resolution the screen does not offer (naming those it does).
     """
@@ -175,9 +180,10 @@ def transition_request(
     body: dict[str, Any] = {"transition": {"id": transition.id}}
     if body_fields:
         body["fields"] = body_fields
-    if comments:
+    apart = bool(comments) and not transition.has_screen
+    if comments and not apart:
         body["update"] = {"comment": [{"add": dict(comment)} for comment in comments]}
-    return TransitionRequest(body, {"fields": edit} if edit else None, tuple(notes))
+    return TransitionRequest(body, {"fields": edit} if edit else None, tuple(notes), apart)
 
 
 @dataclass

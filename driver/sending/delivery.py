@@ -11,15 +11,17 @@ with the POST on the wire) and is looked up on the ticket before anything is pos
 (driver.sending.exactly_once: our_comments, find_comment).
 
 A transition (RESOLVE, REOPEN, a reopen before an update) reads the ticket first: already where the
-target says, it sends nothing. Otherwise the transition is found (cached per project, issue type
-and status; driver.model.transitions), journaled in store.transition_sends with a random attempt id
-(committed at once), and POSTed with its screen's fields, the comments and the attempt's marker
-(an issue property, driver.model.transitions.MARKER_PROPERTY) in one request. A journal entry found when
-the row comes round again means the outcome of that attempt is unknown (a lost answer, a 503, a
-dropped connection, a kill): the ticket is read with the property, and only that attempt's marker
-proves it went through (wherever the ticket is now); without it, the transition is sent again. A
-move to the same status made earlier (a flapping alarm's last RESOLVE) is never taken for it. An
-attempt that never reached Jira (no connection made) is not in doubt: its entry is dropped at once.
+target says, it sends nothing. Otherwise the transition is found (cached per project, issue type and
+status; driver.model.transitions), journaled in store.transition_sends with a random attempt id
+(committed at once), and POSTed with its screen's fields, the comments and the attempt's marker (an
+issue property, driver.model.transitions.MARKER_PROPERTY) in one request; a screenless transition's
+comments, which Jira would drop from it, are posted first as comments of their own. A journal entry
+found when the row comes round again means the outcome of that attempt is unknown (a lost answer, a
+503, a dropped connection, a kill): the ticket is read with the property, and only that attempt's
+marker proves it went through (wherever the ticket is now); without it, the transition is sent
+again. A move to the same status made earlier (a flapping alarm's last RESOLVE) is never taken for
+it. An attempt that never reached Jira (no connection made) is not in doubt: its entry is dropped at
+once.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from driver.model.transitions import (
     Target,
     TransitionCache,
     TransitionRefused,
+    TransitionRequest,
     choose,
     marked_by,
     marker,
@@ -237,7 +240,7 @@ class Delivery:
         cached = self.transitions.get(state.project, state.issuetype, state.status, target)
         transition = cached or await self._find(key, state, target)
         try:
-            await self._do(work, outcome, transition, self._request(work, transition, outcome))
+            await self._send_transition(work, outcome, transition)
         except (JiraRejected, JiraRetryable) as exc:
             if cached is None or not _stale_id(exc):
                 raise
@@ -252,7 +255,7 @@ class Delivery:
             else:
                 self.store.forget_transition(head.id)  # a 400: refused unprocessed
             transition = await self._find(key, state, target)
-            await self._do(work, outcome, transition, self._request(work, transition, outcome))
+            await self._send_transition(work, outcome, transition)
         outcome.issue = IssueState(
             key=state.key,
             id=state.id,
@@ -280,7 +283,9 @@ class Delivery:
             outcome.notes.append(f"{went}{moved_on}: not sent again")
             return True
         if there:
-            dropped = [f"{len(work.comments)} comment(s)"] if work.comments else []
+            journal = self.store.comment_journal([work.head.id]) if work.comment_refs else {}
+            unsent = [ref for ref in work.comment_refs if journal.get(ref) != CommentState.SENT]
+            dropped = [f"{len(unsent)} comment(s)"] if unsent else []
             dropped += [", ".join(work.fields)] if work.fields else []
             left = f" ({' and '.join(dropped)} not added)" if dropped else ""
             outcome.notes.append(f"{work.key} is already in {state.status!r}: nothing sent{left}")
@@ -298,9 +303,17 @@ class Delivery:
         self.transitions.put(state.project, state.issuetype, state.status, target, transition)
         return transition
 
-    def _request(
-        self, work: Work, transition: IssueTransition, outcome: Outcome
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    async def _send_transition(self, work: Work, outcome: Outcome, transition: IssueTransition) -> None:
+        """The transition's request, after its comments when Jira would drop them from it (a
+        screenless transition): those go first as comments of their own, exactly once through the
+        comment journal, so a retry after the transition went through has nothing left to post."""
+        planned = self._request(work, transition, outcome)
+        if planned.comments_apart:
+            await self._send_comments(work, outcome)
+            outcome.comments_apart = True
+        await self._do(work, outcome, transition, (planned.body, planned.edit))
+
+    def _request(self, work: Work, transition: IssueTransition, outcome: Outcome) -> TransitionRequest:
         try:
             planned = transition_request(
                 transition, work.fields, work.comments, work.resolution, work.default_resolution
@@ -312,7 +325,7 @@ class Delivery:
         for note in planned.notes:
             if note not in outcome.all_notes:
                 outcome.notes.append(note)
-        return planned.body, planned.edit
+        return planned
 
     async def _do(
         self,

@@ -377,6 +377,7 @@ def _plan_transition(
             guid,
             key=key,
             comments=[c.body for c in plan.comments],
+            comment_refs=[(head.id, index) for index in range(len(plan.comments))],
             notes=list(plan.notes),
             automatic=head.automatic,
             generation=ticket.generation,

@@ -72,18 +72,21 @@ class Work:
         return self.jobs[0]
 
     def logged_request(
-        self, body: dict[str, Any] | None = None, edit: dict[str, Any] | None = None
+        self, body: dict[str, Any] | None = None, edit: dict[str, Any] | None = None, *, apart: bool = False
     ) -> LoggedRequest:
         """What the log row keeps as the request sent: the body, or for an update its edit and
         comments. A transition's `body` and `edit` are those delivery chose on the ticket's screen
-        (None: none was sent)."""
+        (None: none was sent); `apart`: its comments went as comments of their own."""
         if self.kind == WorkKind.UPDATE:
             return LoggedRequest(RequestKind.UPDATE, {"edit": self.body, "comments": self.comments})
         if self.kind == WorkKind.TRANSITION:
             if body is None:
                 planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
                 return LoggedRequest(RequestKind.PLANNED, planned)
-            return LoggedRequest(RequestKind.TRANSITION, {"edit": edit, **body} if edit else body)
+            sent = {"edit": edit, **body} if edit else dict(body)
+            if apart:
+                sent["comments"] = self.comments
+            return LoggedRequest(RequestKind.TRANSITION, sent)
         return LoggedRequest(RequestKind(self.kind.value), self.body)
 
 
@@ -112,6 +115,8 @@ class Outcome:
     journaled: bool | None = None
     """A transition of the head row is journaled after this attempt (True: it may have been done),
     or not (False: forgotten); None: this attempt did not touch the journal."""
+    comments_apart: bool = False
+    """A screenless transition's comments went as comments of their own (Jira drops them from it)."""
 
     @property
     def all_notes(self) -> list[str]:
@@ -121,7 +126,7 @@ class Outcome:
     @property
     def logged_request(self) -> LoggedRequest:
         """The request the head row keeps (see Work.logged_request)."""
-        return self.work.logged_request(self.body, self.edit)
+        return self.work.logged_request(self.body, self.edit, apart=self.comments_apart)
 
 
 @dataclass

@@ -61,6 +61,7 @@ def read_screen(
 
     JiraError 400: a field not on the screen (`errors[field]`: "cannot be set"), an unknown resolution
     (`errors.resolution`), a missing required resolution (`RESOLUTION_REQUIRED`), a bad comment.
+    A screenless transition's comments come back empty: Jira answers 204 and drops them.
     """
     fields_in = body.get("fields") or {}
     if not isinstance(fields_in, dict):
@@ -98,6 +99,8 @@ def read_screen(
         raise JiraError(400, [], errors)
     if transition.resolution == "required" and resolution is None:
         raise JiraError(400, [RESOLUTION_REQUIRED])
+    if not transition.has_screen:
+        return resolution, []
     return resolution, comments
 
 

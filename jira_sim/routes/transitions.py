@@ -40,7 +40,7 @@ async def list_transitions(request: Request, state: State) -> Response:
         if state.cloud:
             item.update(
                 {
-                    "hasScreen": transition.resolution != "absent",
+                    "hasScreen": transition.has_screen,
                     "isGlobal": transition.is_global,
                     "isInitial": False,
                     "isAvailable": True,

@@ -574,3 +574,60 @@ def test_a_resolve_whose_answer_was_lost_is_settled_not_cancelled_by_the_alarms_
     fields = issue(sim, key)["fields"]
     assert fields["summary"] == "back"
     assert [c["body"] for c in fields["comment"]["comments"]] == ["cleared"]
+
+
+def comment_posts(sim: Any, key: str) -> list[dict[str, Any]]:
+    return [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith(f"/{key}/comment")]
+
+
+@pytest.mark.parametrize("answer_lost", [False, True], ids=["answered", "comment answer lost"])
+def test_a_reopen_comment_on_a_screenless_transition_reaches_the_ticket_once(
+    driver_factory: Factory, sim: Any, answer_lost: bool
+) -> None:
+    """Reopen Issue has no screen: Jira answers 204 and drops `update.comment`, so the comment goes
+    as a comment of its own, exactly once even when the answer to its POST is lost."""
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("S-1|CREATE|summary;x|", "S-1|RESOLVE|comment;cleared|")
+    settled(driver)
+    key = created_key(driver, "S-1")
+    if answer_lost:
+        sim.faults(kind="drop_after", count=1, method="POST", path=f"/rest/api/latest/issue/{key}/comment")
+    driver.send("S-1|REOPEN|comment;it is back|")
+    settled(driver)
+    row = row_of(driver, "S-1", "REOPEN")
+    assert row["status"] == "Ok", row
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Reopened"
+    bodies = [c["body"] for c in fields["comment"]["comments"]]
+    assert bodies == ["cleared", "it is back"], bodies
+    # the resolve screen took its comment; the reopen's went on its own, not in the transition
+    reopen = transition_posts(sim, key)[-1]
+    assert "update" not in reopen["body"], reopen
+    # a lost answer is settled by reading the ticket's comments: found there, not posted again
+    assert len(comment_posts(sim, key)) == 1
+    assert ("was already on" in (row["note"] or "")) is answer_lost, row
+    with driver.client() as client:
+        request = client.get(f"/api/log/{row['id']}").json()["request"]
+    assert request["comments"] == [{"body": "it is back"}], request
+    assert "update" not in request, request
+
+
+def test_a_screenless_transition_refused_after_its_comment_posts_the_comment_once(
+    driver_factory: Factory, sim: Any
+) -> None:
+    """The comment is journaled before the transition: a transition retried after a 503 does not
+    post it again."""
+    driver = driver_factory(sim.url, ini=NET)
+    driver.send("S-2|CREATE|summary;x|", "S-2|RESOLVE|")
+    settled(driver)
+    key = created_key(driver, "S-2")
+    sim.faults(
+        kind="status", status=503, count=1, method="POST", path=f"/rest/api/latest/issue/{key}/transitions"
+    )
+    driver.send("S-2|REOPEN|comment;back once|")
+    settled(driver)
+    assert row_of(driver, "S-2", "REOPEN")["status"] == "Ok"
+    fields = issue(sim, key)["fields"]
+    assert fields["status"]["name"] == "Reopened"
+    assert [c["body"] for c in fields["comment"]["comments"]] == ["back once"]
+    assert len(comment_posts(sim, key)) == 1

@@ -376,6 +376,34 @@ def test_a_status_after_fault_applies_the_request_then_answers_the_error(sim: Si
     )
 
 
+def test_a_comment_in_a_screenless_transition_is_dropped_with_a_204(
+    sim: SimProcess, spec_check: SpecChecker
+) -> None:
+    """As Jira: `update.comment` is applied only by a transition with a screen (Resolve Issue here);
+    Reopen Issue has none, answers 204, and the comment is not added."""
+    with checked_client(sim, spec_check) as client:
+        key = client.post(ISSUE, json=net()).json()["key"]
+        resolved = client.post(
+            f"{ISSUE}/{key}/transitions",
+            json={
+                "transition": {"id": "31"},
+                "fields": {"resolution": {"name": "Fixed"}},
+                "update": {"comment": [{"add": {"body": "kept"}}]},
+            },
+        )
+        assert resolved.status_code == 204
+        reopen = offered(client, key)[0]
+        assert reopen["fields"] == {}, "Data Center shows no screen as no fields"
+        reopened = client.post(
+            f"{ISSUE}/{key}/transitions",
+            json={"transition": {"id": "41"}, "update": {"comment": [{"add": {"body": "dropped"}}]}},
+        )
+        assert reopened.status_code == 204
+        fields = fields_of(client, key)
+        assert fields["status"]["name"] == "Reopened"
+        assert [c["body"] for c in fields["comment"]["comments"]] == ["kept"]
+
+
 def test_cloud_v3_transition_with_an_adf_comment(sim_factory: Any, spec_check: SpecChecker) -> None:
     cloud = sim_factory("--flavor", "cloud")
     adf = {

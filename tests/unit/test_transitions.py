@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -78,6 +79,36 @@ def test_the_body_carries_resolution_fields_on_the_screen_and_comments() -> None
         "update": {"comment": [{"add": {"body": "cleared"}}]},
     }
     assert request.edit == {"fields": {"summary": "x"}}
+
+
+def test_a_screenless_transition_leaves_its_comments_apart() -> None:
+    """Jira drops `update.comment` of a transition without a screen (docs/wire-facts.md §4)."""
+    screenless = IssueTransition("41", "Reopen Issue", "Reopened", "new", has_screen=False)
+    request = transition_request(screenless, {}, [{"body": "back"}], None, "")
+    assert request.body == {"transition": {"id": "41"}}
+    assert request.comments_apart is True
+    with_screen = transition_request(OFFERED[1], {}, [{"body": "gone"}], None, "Done")
+    assert with_screen.body["update"] == {"comment": [{"add": {"body": "gone"}}]}
+    assert with_screen.comments_apart is False
+    assert transition_request(screenless, {}, [], None, "").comments_apart is False
+
+
+@pytest.mark.parametrize(
+    ("item", "has_screen"),
+    [
+        pytest.param({"hasScreen": False, "fields": {}}, False, id="cloud, no screen"),
+        pytest.param({"hasScreen": True, "fields": {}}, True, id="cloud, a screen of no fields"),
+        pytest.param({"fields": {}}, False, id="data center, no fields"),
+        pytest.param({"fields": {"resolution": {"name": "Resolution"}}}, True, id="data center, a screen"),
+        pytest.param({}, False, id="fields not expanded"),
+    ],
+)
+def test_a_transition_has_a_screen_as_jira_says_or_as_its_fields_show(
+    item: dict[str, Any], has_screen: bool
+) -> None:
+    transition = IssueTransition.from_json({"id": "1", "name": "T", "to": {"name": "S"}, **item})
+    assert transition is not None
+    assert transition.has_screen is has_screen
 
 
 def test_an_unknown_resolution_names_those_that_exist() -> None:
