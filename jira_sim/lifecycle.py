@@ -195,6 +195,31 @@ def edit(state: SimState, api: Api, issue: Issue, changes: Changes, actor: User)
         notify_comment(state, api, issue, actor, comment)
 
 
+def move(state: SimState, api: Api, issue: Issue, project: Project, actor: User) -> str:
+    """Move the issue to another project as `actor`, as Jira's Move does: the same id, a new key of
+    that project; the old key keeps finding the issue (GET, JQL `key =`), and its status is kept
+    where the new workflow has it (else the workflow's first). A change group with `Key` and
+    `project` items, and jira:issue_updated (`issue_moved`) with the new key. Returns the old key."""
+    old_key, old_project = issue.key, issue.project
+    _, key, number = state.store.next_key(project)
+    issue.key, issue.number, issue.project = key, number, project
+    state.store.by_key[key] = issue  # the old key stays in the store's index: it still answers
+    workflow = state.catalog.workflow(project, issue.issuetype)
+    items = [
+        ChangeItem("Key", "issuekey", False, None, old_key, None, key),
+        ChangeItem("project", "project", False, old_project.id, old_project.name, project.id, project.name),
+    ]
+    if issue.status not in workflow.statuses:
+        first = workflow.initial
+        items.append(ChangeItem("status", "status", False, issue.status.id, issue.status.name, first.id, first.name))
+        issue.status = first
+    stamp = now(state.clock)
+    issue.updated = stamp
+    group = record(state, issue, actor, items, stamp)
+    notify_updated(state, api, issue, actor, group, "issue_moved", None)
+    return old_key
+
+
 def comment(state: SimState, api: Api, issue: Issue, actor: User, body: RichText) -> Comment:
     """Add one comment as `actor` (POST .../comment): comment_created and an issue_commented update."""
     added = add_comment(state, issue, actor, body, now(state.clock))

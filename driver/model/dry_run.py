@@ -81,8 +81,11 @@ def _transition_dry_run(
         fields["resolution"] = {"name": resolution}
     if fields:
         body["fields"] = fields
+    update: dict[str, JSON] = dict(plan.main.body.get("update") or {}) if plan.main else {}
     if plan.comments:
-        body["update"] = {"comment": [{"add": dict(c.body)} for c in plan.comments]}
+        update["comment"] = [{"add": dict(c.body)} for c in plan.comments]
+    if update:
+        body["update"] = update
     target = lifecycle.target(command.action)
     path = _transitions_path(settings.ticket_location)
     notes = (

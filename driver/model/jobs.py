@@ -268,6 +268,10 @@ class TicketRecord:
     jira_updated: datetime | None = None
     synced_at: datetime | None = None
     created_at: datetime | None = None
+    driver_values: dict[str, list[JSON]] = field(default_factory=dict)
+    """Per multi-value field (labels, components, ...), the values the driver set on the ticket last,
+    the stamp left out: an UPDATE adds and removes only the difference (driver.model.multi_values).
+    Empty for a ticket found by its stamp: nothing is removed from it until the driver sets values."""
 
     @property
     def live(self) -> bool:

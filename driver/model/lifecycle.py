@@ -19,11 +19,12 @@ docs/lifecycle.md draws the same as a state diagram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from driver.model.answers import IssueState
 from driver.model.commands import Action
 from driver.model.jobs import TicketRecord
 from driver.model.transitions import Target
@@ -90,3 +91,33 @@ def hold_until(queued_at: datetime, settings: LifecycleSettings) -> datetime | N
 
 CANCELS_RESOLVE = (Action.CREATE, Action.UPDATE, Action.REOPEN)
 """A later row of these actions, of the same GUID, takes back a RESOLVE in its hold (the alarm came back)."""
+
+
+def after_transition(
+    ticket: TicketRecord, issue: IssueState, action: Action, *, transitioned: bool, now: datetime
+) -> TicketRecord:
+    """The GUID's ticket record after a RESOLVE or REOPEN (or a reopen before an update): `issue` is
+    the ticket as the transition left it, or as it was found (`transitioned` False: already there).
+
+    A RESOLVE of a ticket a person had resolved makes that resolve the driver's own from now: the
+    reopen window runs from this RESOLVE, and when_resolved_in_jira (about still-active alarms) no
+    longer applies. `resolved_at` is kept while the ticket stays done, else set to `now`.
+    """
+    done = issue.status_category == "done"
+    was_done = ticket.status_category == "done"
+    by_driver = transitioned or (ticket.resolved_by_driver if was_done else None)
+    if done and action == Action.RESOLVE and not transitioned:
+        by_driver, was_done = True, False
+    return replace(
+        ticket,
+        project=issue.project or ticket.project,
+        issuetype=issue.issuetype or ticket.issuetype,
+        jira_status=issue.status or None,
+        status_category=issue.status_category or None,
+        resolution=issue.resolution,
+        assignee=issue.assignee,
+        changed_by_driver=True if transitioned else ticket.changed_by_driver,
+        resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else now) if done else None,
+        resolved_by_driver=(by_driver if by_driver is not None else True) if done else None,
+        jira_updated=issue.updated or ticket.jira_updated,
+    )

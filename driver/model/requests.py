@@ -20,12 +20,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from driver.model.commands import Action, ResolvedCommand
 from driver.model.creation_table import TicketTable, table_to_query
 from driver.model.fields import FieldCatalog
 from driver.model.limits import MAX_LABEL, MAX_SUMMARY, MAX_TEXT, TRUNCATION_MARKER
+from driver.model.multi_values import DriverValues, as_verbs, set_values
 from driver.model.shaping import (
     JSON,
     TextFormat,
@@ -95,6 +96,9 @@ class RequestPlan:
     """Human-readable changes made to the bodies, for the log."""
     dropped_fields: tuple[str, ...] = ()
     """Protected field ids removed from an UPDATE."""
+    sets: dict[str, list[JSON]] = field(default_factory=dict)
+    """Per multi-value field the command sets, the values it sets (the stamp left out): recorded as
+    the ticket's `driver_values` once Jira has taken the request (driver.model.multi_values)."""
 
     def with_key(self, key: str) -> RequestPlan:
         """The plan with `{key}` in every path replaced by the ticket key."""
@@ -329,15 +333,19 @@ def plan_requests(
     catalog: FieldCatalog | None = None,
     *,
     generation: int = 1,
+    before: DriverValues | None = None,
 ) -> RequestPlan:
     """The requests a command makes, bodies stamped, protected and made safe.
 
     generation is the GUID's ticket the requests are for (TicketRecord.generation; a CREATE's is
     the ticket it makes): its stamp goes on a CREATE, and an UPDATE that sets labels keeps it.
-    ValueError for a generation below 1.
+    before: the multi-value fields' values the driver set on the ticket last
+    (TicketRecord.driver_values): an UPDATE sends the difference as add/remove verbs
+    (driver.model.multi_values). ValueError for a generation below 1.
     """
     check_generation(generation)
     location = settings.ticket_location
+    stamp = None if settings.guid_field else stamp_label(command.guid, settings.guid_label_prefix, generation)
     if command.action == Action.CREATE:
         body = create_body(table, command, settings.user_style, settings.text_format)
         body = stamp_create_body(
@@ -347,18 +355,21 @@ def plan_requests(
         if command.left_out:
             create_notes = (f"left out (empty value): {', '.join(command.left_out)}", *create_notes)
         create = PlannedRequest("POST", _issue_path(location), body)
-        return RequestPlan(command.guid, command.action, create, notes=create_notes)
+        created = body.get("fields")
+        sets = set_values(created, catalog, stamp) if isinstance(created, dict) else {}
+        return RequestPlan(command.guid, command.action, create, notes=create_notes, sets=sets)
 
     body, dropped = drop_protected(edit_body(command), settings.protected_fields, catalog)
     body, stamp_notes = keep_stamp(
         body, command.guid, settings.guid_field, settings.guid_label_prefix, generation=generation
     )
     body, notes_list = make_safe(body)
+    body, sets = as_verbs(body, before or {}, catalog, stamp)
     notes = list(stamp_notes) + list(notes_list)
     if dropped:
         notes.append("protected fields not updated: " + ", ".join(dropped))
     path = _issue_path(location, KEY_PLACEHOLDER)
-    main = PlannedRequest("PUT", path, body) if body["fields"] else None
+    main = PlannedRequest("PUT", path, body) if body.get("fields") or body.get("update") else None
     comments: list[PlannedRequest] = []
     for text in command.comments:
         comment, comment_notes = make_safe_comment(comment_body(text, settings.text_format))
@@ -371,4 +382,5 @@ def plan_requests(
         comments=tuple(comments),
         notes=tuple(notes),
         dropped_fields=dropped,
+        sets=sets,
     )

@@ -138,6 +138,7 @@ def transition_request(
     comments: Sequence[Mapping[str, Any]],
     resolution: str | None,
     default_resolution: str,
+    updates: Mapping[str, Any] | None = None,
 ) -> TransitionRequest:
     """The body that takes `transition`, with the screen's fields and the comments in one request.
 
@@ -147,6 +148,7 @@ def transition_request(
     screen, else marked `comments_apart` (Jira answers 204 to a screenless transition and drops
     its comments: docs/wire-facts.md §4). resolution: the command's
     `resolution;name`, else `default_resolution` when the screen has a resolution field.
+    updates: add/remove verbs of multi-value fields (driver.model.multi_values), sent in the edit.
     Raises TransitionRefused for a resolution the screen does not offer (naming those it does).
     """
     notes: list[str] = []
@@ -183,7 +185,12 @@ def transition_request(
     apart = bool(comments) and not transition.has_screen
     if comments and not apart:
         body["update"] = {"comment": [{"add": dict(comment)} for comment in comments]}
-    return TransitionRequest(body, {"fields": edit} if edit else None, tuple(notes), apart)
+    before: dict[str, Any] = {}
+    if edit:
+        before["fields"] = edit
+    if updates:
+        before["update"] = dict(updates)
+    return TransitionRequest(body, before or None, tuple(notes), apart)
 
 
 @dataclass

@@ -316,7 +316,12 @@ class Delivery:
     def _request(self, work: Work, transition: IssueTransition, outcome: Outcome) -> TransitionRequest:
         try:
             planned = transition_request(
-                transition, work.fields, work.comments, work.resolution, work.default_resolution
+                transition,
+                work.fields,
+                work.comments,
+                work.resolution,
+                work.default_resolution,
+                work.updates,
             )
         except TransitionRefused as exc:
             raise TransitionFailed(str(exc)) from None

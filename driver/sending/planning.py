@@ -278,6 +278,7 @@ def _plan_create(
             head.guid,
             body=plan.main.body,
             notes=[*notes, *plan.notes],
+            sets=plan.sets,
             generation=generation,
             continues=table_only,
             automatic=head.automatic,
@@ -368,8 +369,16 @@ def _plan_transition(
     command = resolve(head, setup)
     _check_flavour(command, setup, with_table=False)
     as_update = ResolvedCommand(guid, Action.UPDATE, command.fields, command.comments)
-    plan = plan_requests(as_update, setup.table, setup.settings, setup.catalog, generation=ticket.generation)
+    plan = plan_requests(
+        as_update,
+        setup.table,
+        setup.settings,
+        setup.catalog,
+        generation=ticket.generation,
+        before=ticket.driver_values,
+    )
     fields = plan.main.body.get("fields", {}) if plan.main else {}
+    updates = plan.main.body.get("update", {}) if plan.main else {}
     return Send(
         Work(
             WorkKind.TRANSITION,
@@ -383,6 +392,8 @@ def _plan_transition(
             generation=ticket.generation,
             target=lifecycle.target(head.action),
             fields=dict(fields) if isinstance(fields, dict) else {},
+            updates=dict(updates) if isinstance(updates, dict) else {},
+            sets=plan.sets,
             resolution=command.resolution,
             default_resolution=lifecycle.resolution if head.action == Action.RESOLVE else "",
         )
@@ -433,7 +444,12 @@ def _plan_update(
         # protected_fields guard people's edits against automation; a Manual execute is a person
         settings = replace(settings, protected_fields=())
     plan = plan_requests(
-        command, setup.table, settings, setup.catalog, generation=ticket.generation
+        command,
+        setup.table,
+        settings,
+        setup.catalog,
+        generation=ticket.generation,
+        before=ticket.driver_values,
     ).with_key(key)
     notes.extend(plan.notes)
     if len(refs) != len(plan.comments):
@@ -448,6 +464,7 @@ def _plan_update(
             comments=[c.body for c in plan.comments],
             comment_refs=refs,
             notes=notes,
+            sets=plan.sets,
             automatic=head.automatic,
             generation=ticket.generation,
         )

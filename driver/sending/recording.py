@@ -38,6 +38,7 @@ from driver.errors import (
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
 from driver.model.jobs import Job, LoggedRequest, RequestKind, TicketRecord, TicketState
+from driver.model.lifecycle import after_transition
 from driver.model.statistics import Statistic
 from driver.sending.delivery import Delivery
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
@@ -259,31 +260,14 @@ class Recorder:
         ticket = self.tickets.cached(work.guid) or self.tickets.ticket(work.guid)
         issue = outcome.issue
         if ticket is not None and issue is not None:
-            done = issue.status_category == "done"
-            was_done = ticket.status_category == "done"
-            by_driver = outcome.transitioned or (ticket.resolved_by_driver if was_done else None)
-            if done and head.action == Action.RESOLVE and not outcome.transitioned:
-                # The alarm cleared on a ticket someone resolved already: the driver takes the
-                # resolve as its own from now (the reopen window runs from this RESOLVE, and
-                # when_resolved_in_jira, which is about still-active alarms, no longer applies).
-                by_driver, was_done = True, False
-            updated = replace(
-                ticket,
-                project=issue.project or ticket.project,
-                issuetype=issue.issuetype or ticket.issuetype,
-                jira_status=issue.status or None,
-                status_category=issue.status_category or None,
-                resolution=issue.resolution,
-                assignee=issue.assignee,
-                changed_by_driver=True if outcome.transitioned else ticket.changed_by_driver,
-                resolved_at=(ticket.resolved_at if was_done and ticket.resolved_at else self.clock())
-                if done
-                else None,
-                resolved_by_driver=(by_driver if by_driver is not None else True) if done else None,
-                jira_updated=issue.updated or ticket.jira_updated,
-            )
-            self.store.record_jira_state(updated)
-            after(lambda: self.tickets.keep(updated))
+            moved = outcome.transitioned
+            ticket = after_transition(ticket, issue, head.action, transitioned=moved, now=self.clock())
+            self.store.record_jira_state(ticket)
+            if moved:
+                # the edit before the transition went with it
+                ticket = self._keep_values(work, ticket)
+            kept = ticket
+            after(lambda: self.tickets.keep(kept))
         self.store.forget_transition_in(head.id)
         if work.continues:
             first, *rest = outcome.all_notes or [""]
@@ -310,6 +294,7 @@ class Recorder:
             generation=work.generation,
             project=_named(work.body, "project", "key"),
             issuetype=_named(work.body, "issuetype", "name"),
+            driver_values=work.sets,
         )
         self.store.ticket_created(record)
         self.store.count(Statistic.CREATE)
@@ -403,10 +388,21 @@ class Recorder:
 
         after(trusted)
 
+    def _keep_values(self, work: Work, ticket: TicketRecord) -> TicketRecord:
+        """The multi-value fields Jira took are what the driver has set on the ticket now."""
+        if not work.sets:
+            return ticket
+        ticket = replace(ticket, driver_values={**ticket.driver_values, **work.sets})
+        self.store.record_driver_values(work.guid, ticket.driver_values)
+        return ticket
+
     def _settle_updated(self, outcome: Outcome, after: After) -> None:
         work = outcome.work
         head = work.head
         ticket = self.tickets.cached(work.guid)
+        if ticket is not None and work.sets:
+            kept = ticket = self._keep_values(work, ticket)
+            after(lambda: self.tickets.keep(kept))
         self.store.count(Statistic.UPDATE)
         self._settle_head_ok(outcome, ticket, outcome.logged_request)
         for job in work.jobs[1:]:

@@ -53,6 +53,11 @@ class Work:
     """A transition's target status or category."""
     fields: dict[str, Any] = field(default_factory=dict)
     """A transition's fields: those on its screen go in its body, the rest in an edit before it."""
+    updates: dict[str, Any] = field(default_factory=dict)
+    """A transition's add/remove verbs of multi-value fields (driver.model.multi_values), sent in
+    the edit before it."""
+    sets: dict[str, list[Any]] = field(default_factory=dict)
+    """The multi-value fields' values this request sets: the ticket's driver_values once it is Ok."""
     resolution: str | None = None
     """The resolution the command named (a transition)."""
     default_resolution: str = ""
@@ -82,6 +87,8 @@ class Work:
         if self.kind == WorkKind.TRANSITION:
             if body is None:
                 planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
+                if self.updates:
+                    planned["update"] = self.updates
                 return LoggedRequest(RequestKind.PLANNED, planned)
             sent = {"edit": edit, **body} if edit else dict(body)
             if apart:

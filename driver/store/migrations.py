@@ -265,6 +265,15 @@ def request_kind(db: Database) -> None:
     )
 
 
+@migrations(name="0010_driver_values")
+def driver_values(db: Database) -> None:
+    """tickets gains driver_values (JSON: field id -> the values the driver set last), so an UPDATE
+    of labels or components adds and removes only what the driver itself set
+    (driver.model.multi_values). NULL for tickets made before: nothing is removed from them until
+    the driver sets values again."""
+    db.execute("ALTER TABLE tickets ADD COLUMN driver_values TEXT")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -8,7 +8,8 @@ Ticket states, one row per GUID:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ class TicketTables(Tables):
     _TICKET_COLUMNS = (
         "guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes, generation, project,"
         " issuetype, jira_status, status_category, resolution, assignee, changed_by, changed_by_driver,"
-        " resolved_at, resolved_by_driver, deleted_at, jira_updated, synced_at, created_at"
+        " resolved_at, resolved_by_driver, deleted_at, jira_updated, synced_at, created_at, driver_values"
     )
     _TICKET_NAMES = columns(_TICKET_COLUMNS)
 
@@ -59,6 +60,7 @@ class TicketTables(Tables):
             jira_updated=moment_of(row["jira_updated"]),
             synced_at=moment_of(row["synced_at"]),
             created_at=moment_of(row["created_at"]),
+            driver_values=_values(row["driver_values"]),
         )
 
     def ticket(self, guid: str) -> TicketRecord | None:
@@ -156,8 +158,8 @@ class TicketTables(Tables):
         conn = self.db.conn
         conn.execute(
             "INSERT INTO tickets (guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes,"
-            " generation, project, issuetype, jira_status, status_category, created_at)"
-            " VALUES (?, 'created', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
+            " generation, project, issuetype, jira_status, status_category, created_at, driver_values)"
+            " VALUES (?, 'created', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(guid) DO UPDATE SET state = 'created', ticket_id = excluded.ticket_id,"
             " ticket_key = excluded.ticket_key, ticket_url = excluded.ticket_url, probes = 0,"
             " generation = excluded.generation, project = excluded.project,"
@@ -165,7 +167,7 @@ class TicketTables(Tables):
             " status_category = excluded.status_category, resolution = NULL, assignee = NULL,"
             " changed_by = NULL, changed_by_driver = NULL, resolved_at = NULL,"
             " resolved_by_driver = NULL, deleted_at = NULL, jira_updated = NULL, synced_at = NULL,"
-            " created_at = excluded.created_at",
+            " created_at = excluded.created_at, driver_values = excluded.driver_values",
             (
                 record.guid,
                 record.ticket_id,
@@ -178,6 +180,7 @@ class TicketTables(Tables):
                 record.jira_status,
                 record.status_category,
                 created,
+                json.dumps(record.driver_values) if record.driver_values else None,
             ),
         )
         conn.execute(
@@ -186,6 +189,14 @@ class TicketTables(Tables):
             " ticket_id = excluded.ticket_id, ticket_key = excluded.ticket_key,"
             " ticket_url = excluded.ticket_url, ended = NULL, ended_at = NULL",
             (record.guid, record.generation, record.ticket_id, record.ticket_key, record.ticket_url, created),
+        )
+
+    def record_driver_values(self, guid: str, values: Mapping[str, Sequence[Any]]) -> None:
+        """Store what the driver set on the GUID's ticket last, per multi-value field
+        (TicketRecord.driver_values)."""
+        self.db.conn.execute(
+            "UPDATE tickets SET driver_values = ? WHERE guid = ?",
+            (json.dumps(dict(values)) if values else None, guid),
         )
 
     def record_jira_state(self, record: TicketRecord) -> None:
@@ -289,3 +300,16 @@ class TicketTables(Tables):
             (guid,),
         ).fetchone()
         return GuidRows(latest=facts(latest), alarm=facts(alarm), open_rows=int(open_rows))
+
+
+def _values(text: str | None) -> dict[str, list[Any]]:
+    """A driver_values column: {} for NULL or anything but an object of lists (a hand-edited row)."""
+    if not text:
+        return {}
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(fid): list(values) for fid, values in loaded.items() if isinstance(values, list)}

@@ -350,23 +350,82 @@ def test_update_still_clears_with_empty_values() -> None:
 
 
 @pytest.mark.parametrize("guid", ["A1", "env TEST", "G" * 256])
-def test_update_of_labels_keeps_the_stamp_label(guid: str) -> None:
-    for labels in ("a,b", ""):
-        plan = plan_requests(resolved(f"{guid}|UPDATE|labels;{labels}|"), TABLE, RequestSettings())
-        assert plan.main is not None
-        expected = [x for x in labels.split(",") if x] + [stamp_label(guid)]
-        assert plan.main.body["fields"]["labels"] == expected
-    # Already there: not twice.
-    plan = plan_requests(resolved(f"{guid}|UPDATE|labels;{stamp_label(guid)},c|"), TABLE, RequestSettings())
+def test_update_of_labels_adds_and_removes_what_the_driver_set_and_keeps_the_stamp(guid: str) -> None:
+    stamp = stamp_label(guid)
+    first = plan_requests(resolved(f"{guid}|UPDATE|labels;a,b|"), TABLE, RequestSettings())
+    assert first.main is not None
+    assert first.main.body == {
+        "update": {"labels": [{"add": stamp}, {"add": "a"}, {"add": "b"}]},
+    }
+    assert first.sets == {"labels": ["a", "b"]}
+    # the driver set a and b before: b goes, c comes, labels it never set are not named
+    before = {"labels": ["a", "b"]}
+    second = plan_requests(resolved(f"{guid}|UPDATE|labels;a,c|"), TABLE, RequestSettings(), before=before)
+    assert second.main is not None
+    assert second.main.body["update"] == {"labels": [{"add": stamp}, {"add": "c"}, {"remove": "b"}]}
+    cleared = plan_requests(resolved(f"{guid}|UPDATE|labels;|"), TABLE, RequestSettings(), before=before)
+    assert cleared.main is not None
+    assert cleared.main.body["update"] == {"labels": [{"add": stamp}, {"remove": "a"}, {"remove": "b"}]}
+    assert cleared.sets == {"labels": []}
+    # The stamp named by the command is neither recorded nor removed later.
+    named = plan_requests(resolved(f"{guid}|UPDATE|labels;{stamp},c|"), TABLE, RequestSettings())
+    assert named.main is not None
+    assert named.main.body["update"] == {"labels": [{"add": stamp}, {"add": "c"}]}
+    assert named.sets == {"labels": ["c"]}
+
+
+def test_a_create_records_the_multi_values_it_sets() -> None:
+    plan = plan_requests(resolved("A1|CREATE|summary;x|labels;a,b|components;Net|"), TABLE, RequestSettings())
+    assert plan.sets == {"labels": ["a", "b"], "components": [{"name": "Net"}]}
+
+
+def test_components_are_edited_by_add_and_remove() -> None:
+    before = {"components": [{"name": "Net"}, {"name": "Core"}]}
+    plan = plan_requests(resolved("A1|UPDATE|components;Core,Edge|"), TABLE, RequestSettings(), before=before)
     assert plan.main is not None
-    assert plan.main.body["fields"]["labels"] == [stamp_label(guid), "c"]
+    assert plan.main.body["update"] == {
+        "components": [{"add": {"name": "Edge"}}, {"remove": {"name": "Net"}}]
+    }
+    # nothing changed: nothing sent for the field, and no PUT at all
+    same = plan_requests(resolved("A1|UPDATE|components;Net,Core|"), TABLE, RequestSettings(), before=before)
+    assert same.main is None
+
+
+labels_text = st.text(alphabet="abcdef", min_size=1, max_size=2)
+
+
+@given(
+    st.sets(labels_text, max_size=5),
+    st.sets(labels_text, max_size=5),
+    st.sets(labels_text, max_size=5),
+)
+def test_the_verbs_change_only_what_the_driver_set(people: set[str], before: set[str], now: set[str]) -> None:
+    """Whatever the ticket holds (labels people added, those the driver set before), applying the
+    verbs as Jira does leaves it with the command's labels, the stamp, and every label the driver
+    never set."""
+    stamp = stamp_label("A1")
+    on_ticket = people | before | {stamp}
+    text = ",".join(sorted(now))
+    plan = plan_requests(
+        resolved(f"A1|UPDATE|labels;{text}|"), TABLE, RequestSettings(), before={"labels": sorted(before)}
+    )
+    assert plan.main is not None
+    result = set(on_ticket)
+    for verb in plan.main.body["update"]["labels"]:
+        ((op, label),) = verb.items()
+        if op == "add":
+            result.add(label)
+        else:
+            result.discard(label)
+    assert result == (on_ticket - (before - now)) | now | {stamp}
+    assert plan.sets == {"labels": sorted(now)}
 
 
 def test_update_never_touches_the_guid_field_stamp() -> None:
     settings = RequestSettings(guid_field="customfield_10101")
     plan = plan_requests(resolved("A1|UPDATE|Alarm GUID;other|labels;a|"), TABLE, settings, CATALOG)
     assert plan.main is not None
-    assert plan.main.body == {"fields": {"labels": ["a"]}}
+    assert plan.main.body == {"update": {"labels": [{"add": "a"}]}}
     assert plan.notes == ("customfield_10101 holds the GUID stamp: not updated",)
     # An edit of only the stamp field sends no PUT at all.
     only = plan_requests(resolved("A1|UPDATE|customfield_10101;x|"), TABLE, settings, CATALOG)
@@ -425,7 +484,7 @@ def test_plan_stamps_the_tickets_generation() -> None:
     # An UPDATE that sets labels keeps its own ticket's stamp, and not the first ticket's.
     update = plan_requests(resolved("A1|UPDATE|labels;a|"), TABLE, RequestSettings(), generation=2)
     assert update.main is not None
-    assert update.main.body["fields"]["labels"] == ["a", stamp_label("A1", generation=2)]
+    assert update.main.body["update"]["labels"] == [{"add": stamp_label("A1", generation=2)}, {"add": "a"}]
     with pytest.raises(ValueError, match="generation"):
         plan_requests(create, TABLE, RequestSettings(), generation=0)
 
