@@ -459,7 +459,8 @@ class Issue:
 
 
 class Store:
-    """The issues, by key and by id; create and lookup are dict operations."""
+    """The issues, by key and by id; create and lookup are dict operations. A moved issue is under
+    its old keys too (`by_key`); `by_id` holds each issue once."""
 
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
@@ -489,8 +490,10 @@ class Store:
         return str(next(self._history_ids))
 
     def remove(self, issue: Issue) -> None:
-        """Delete an issue: its key and id no longer find it (keys are not reused)."""
-        self.by_key.pop(issue.key, None)
+        """Delete an issue: its keys (a moved issue's old ones too) and id no longer find it (keys
+        are not reused)."""
+        for key in [k for k, found in self.by_key.items() if found is issue]:
+            del self.by_key[key]
         self.by_id.pop(issue.id, None)
 
     def add(self, issue: Issue, search_lag: float) -> None:

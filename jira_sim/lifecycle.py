@@ -21,6 +21,7 @@ from jira_sim.data import (
     Comment,
     Issue,
     Option,
+    Project,
     Resolution,
     RichText,
     Transition,
@@ -211,7 +212,9 @@ def move(state: SimState, api: Api, issue: Issue, project: Project, actor: User)
     ]
     if issue.status not in workflow.statuses:
         first = workflow.initial
-        items.append(ChangeItem("status", "status", False, issue.status.id, issue.status.name, first.id, first.name))
+        items.append(
+            ChangeItem("status", "status", False, issue.status.id, issue.status.name, first.id, first.name)
+        )
         issue.status = first
     stamp = now(state.clock)
     issue.updated = stamp

@@ -15,7 +15,7 @@ were shaped then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -272,6 +272,20 @@ class TicketRecord:
     """Per multi-value field (labels, components, ...), the values the driver set on the ticket last,
     the stamp left out: an UPDATE adds and removes only the difference (driver.model.multi_values).
     Empty for a ticket found by its stamp: nothing is removed from it until the driver sets values."""
+
+    def moved_to(self, key: str, project: str = "") -> TicketRecord:
+        """The record once Jira names the ticket `key` (a person moved it to another project: the
+        same issue id, a new key). Key, browse link and project follow; the same record if nothing
+        moved. Jira keeps answering to the old key, so nothing sent meanwhile was lost."""
+        old = self.ticket_key or ""
+        if not key or key == old:
+            return self
+        url = self.ticket_url
+        if url and old and url.endswith(f"/browse/{old}"):
+            url = url[: -len(old)] + key
+        return replace(
+            self, ticket_key=key, ticket_url=url, project=project or key.rpartition("-")[0] or None
+        )
 
     @property
     def live(self) -> bool:

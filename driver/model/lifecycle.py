@@ -101,7 +101,8 @@ def after_transition(
 
     A RESOLVE of a ticket a person had resolved makes that resolve the driver's own from now: the
     reopen window runs from this RESOLVE, and when_resolved_in_jira (about still-active alarms) no
-    longer applies. `resolved_at` is kept while the ticket stays done, else set to `now`.
+    longer applies. `resolved_at` is kept while the ticket stays done, else set to `now`. A ticket
+    Jira names by another key (moved by a person) is recorded under that key.
     """
     done = issue.status_category == "done"
     was_done = ticket.status_category == "done"
@@ -109,7 +110,7 @@ def after_transition(
     if done and action == Action.RESOLVE and not transitioned:
         by_driver, was_done = True, False
     return replace(
-        ticket,
+        ticket.moved_to(issue.key, issue.project),
         project=issue.project or ticket.project,
         issuetype=issue.issuetype or ticket.issuetype,
         jira_status=issue.status or None,

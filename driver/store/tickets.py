@@ -200,7 +200,8 @@ class TicketTables(Tables):
         )
 
     def record_jira_state(self, record: TicketRecord) -> None:
-        """Store what is known of the GUID's ticket in Jira (the lifecycle columns of `record`)."""
+        """Store what is known of the GUID's ticket in Jira (the lifecycle columns of `record`, and
+        its key and link, which follow a ticket a person moved: TicketRecord.moved_to)."""
 
         def at(value: datetime | None) -> str | None:
             return iso(value) if value is not None else None
@@ -209,11 +210,15 @@ class TicketTables(Tables):
             return None if value is None else int(value)
 
         self.db.conn.execute(
-            "UPDATE tickets SET project = ?, issuetype = ?, jira_status = ?, status_category = ?,"
+            "UPDATE tickets SET ticket_key = coalesce(?, ticket_key), ticket_url = coalesce(?, ticket_url),"
+            " project = ?, issuetype = ?,"
+            " jira_status = ?, status_category = ?,"
             " resolution = ?, assignee = ?, changed_by = ?, changed_by_driver = ?, resolved_at = ?,"
             " resolved_by_driver = ?, deleted_at = ?, jira_updated = ?, synced_at = ?"
             " WHERE guid = ? AND generation = ?",
             (
+                record.ticket_key,
+                record.ticket_url,
                 record.project,
                 record.issuetype,
                 record.jira_status,
@@ -231,6 +236,12 @@ class TicketTables(Tables):
                 record.generation,
             ),
         )
+        if record.ticket_key:
+            self.db.conn.execute(
+                "UPDATE ticket_history SET ticket_key = ?, ticket_url = ? WHERE guid = ? AND generation = ?"
+                " AND ticket_key IS NOT ?",
+                (record.ticket_key, record.ticket_url, record.guid, record.generation, record.ticket_key),
+            )
         if record.deleted_at is not None:
             self.db.conn.execute(
                 "UPDATE ticket_history SET ended = 'deleted', ended_at = ?"

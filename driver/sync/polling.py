@@ -178,7 +178,7 @@ class Poller:
         fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
         ids = list(ids)
         for _ in range(len(ids) + 1):
-            jql = poll_id_jql(ids, minutes) if ids else poll_jql(projects, minutes)
+            jql = poll_id_jql(ids, minutes) if ids else poll_jql(projects, minutes, guid_field)
             try:
                 return await self._read(jql, fields, me)
             except JiraRejected as exc:

@@ -328,7 +328,8 @@ def apply_change(
     if moment is not None and known is not None and moment < known:
         return None
     state, sent = change.state, change.state.fields
-    new = replace(record, synced_at=now)
+    # the record follows the issue id: a ticket a person moved is named by its new key from now
+    new = replace(record.moved_to(state.key, state.project), synced_at=now)
     if "status" in sent and state.status:
         new.jira_status = state.status
         new.status_category = state.status_category or None
@@ -401,16 +402,21 @@ def poll_minutes(since: datetime | None, now: datetime, poll_seconds: float) -> 
     return max(1, min(POLL_MAX_MINUTES, math.ceil(elapsed / 60) + POLL_MARGIN_MINUTES))
 
 
-def poll_jql(projects: Sequence[str], minutes: int) -> str:
-    """The poll's JQL: the projects' issues updated in the last `minutes`, oldest change first.
+def poll_jql(projects: Sequence[str], minutes: int, guid_field: str = "") -> str:
+    """The poll's JQL: the issues updated in the last `minutes`, oldest change first: those holding a
+    stamp in `guid_field` (`cf[N] is not EMPTY`: the driver's tickets in whatever project a person
+    moved them to), else those of the projects.
 
     Oldest first, so a poll cut short (driver.sync.service reads every page, up to a bound) can go on from
-    its last hit (`next_cursor`). Raises ValueError without projects.
+    its last hit (`next_cursor`). Raises ValueError with neither a guid_field nor projects.
     """
+    window = f'updated >= "-{int(minutes)}m" ORDER BY updated ASC'
+    if guid_field.startswith("customfield_"):
+        return f"cf[{guid_field.removeprefix('customfield_')}] is not EMPTY AND {window}"
     if not projects:
         raise ValueError("polling needs at least one project")
     listed = ", ".join(jql_string(p) for p in projects)
-    return f'project in ({listed}) AND updated >= "-{int(minutes)}m" ORDER BY updated ASC'
+    return f"project in ({listed}) AND {window}"
 
 
 POLL_ID_CHUNK = 100

@@ -3,7 +3,8 @@ tests and the demo. Each action goes through `jira_sim.lifecycle` like the REST 
 `updated`, the changelog and sends the webhooks, with the named user as the actor.
 
 Body: `{"user": NAME, "key": KEY, "action": ..., "resolution": NAME, "comment": TEXT,
-"transition": NAME-OR-ID, "fields": {...}}`; fields and comment in REST v2's form (plain strings).
+"transition": NAME-OR-ID, "fields": {...}, "project": KEY}`; fields and comment in REST v2's form
+(plain strings). `move` takes the issue to `project` under a new key (the old key still answers).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from jira_sim.state import SimState, State
 
 router = APIRouter(prefix="/_sim")
 
-ACTIONS = ("resolve", "reopen", "transition", "edit", "comment", "delete")
+ACTIONS = ("resolve", "reopen", "transition", "edit", "comment", "delete", "move")
 
 
 class ActRefused(Exception):
@@ -73,6 +74,12 @@ def _act(state: SimState, api: Api, body: dict[str, Any]) -> dict[str, Any]:
         lifecycle.delete(state, api, issue, user)
         state.journal.counters.deleted += 1
         return {"key": issue.key, "deleted": True}
+    if action == "move":
+        project = catalog.project(str(body.get("project", "")))
+        if project is None or project == issue.project:
+            raise ActRefused(400, f"move needs another existing 'project' (not {body.get('project')!r})")
+        old_key = lifecycle.move(state, api, issue, project, user)
+        return {"key": issue.key, "id": issue.id, "moved_from": old_key, "project": project.key}
     if action == "comment":
         if not comment:
             raise ActRefused(400, "comment needs a non-empty 'comment'")

@@ -39,7 +39,7 @@ async def journal(request: Request, state: State) -> Response:
 @router.get("/counters")
 async def counters(state: State) -> Response:
     body = state.journal.counters.to_json()
-    body["issues"] = len(state.store.by_key)
+    body["issues"] = len(state.store.by_id)
     return json_response(body)
 
 
@@ -152,7 +152,7 @@ def _clock(state: SimState) -> Response:
 async def all_issues(request: Request, state: State) -> Response:
     api = Api(state.settings.flavor, request.query_params.get("api", "2"), base_url(request))
     wanted = shapes.wanted_fields(state.catalog, None)
-    return json_response([_admin_issue(state, api, i, wanted) for i in state.store.by_key.values()])
+    return json_response([_admin_issue(state, api, i, wanted) for i in state.store.by_id.values()])
 
 
 @router.get("/issues/{key}")

@@ -44,7 +44,7 @@ def _search(
     clock = state.clock.monotonic()
     found = [
         issue
-        for issue in state.store.by_key.values()
+        for issue in state.store.by_id.values()
         if (issue.searchable_at <= clock or (reconcile is not None and issue.id in reconcile))
         and compiled.matches(issue)
     ]

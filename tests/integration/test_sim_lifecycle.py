@@ -698,3 +698,36 @@ def test_a_persons_resolve_is_seen_by_an_updated_since_search(
         assert polled() == [(quiet, "To Do"), (key, "Done")]
         changelog = client.get(f"{ISSUE}/{key}", params={"expand": "changelog"}).json()["changelog"]
         assert changelog["histories"][-1]["author"]["name"] == "jsmith"
+
+
+def test_a_moved_issue_keeps_its_id_and_answers_to_its_old_key(sim: SimProcess, receiver: Receiver) -> None:
+    """As Jira's Move: a new key in the other project, the same id; the old key still finds the issue
+    (GET and JQL); the change is in the changelog (`Key`, `project`) and in an issue_moved event."""
+    with httpx.Client(base_url=sim.url, auth=("admin", "admin"), timeout=10) as client:
+        register(client, receiver.url)
+        made = client.post(
+            ISSUE, json={"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "x"}}
+        ).json()
+        old = made["key"]
+        moved = act(sim, user="jsmith", key=old, action="move", project="NET")
+        new = moved["key"]
+        assert new.startswith("NET-")
+        assert (moved["id"], moved["moved_from"]) == (made["id"], old)
+        by_old = client.get(f"{ISSUE}/{old}").json()
+        assert (by_old["key"], by_old["id"], by_old["fields"]["project"]["key"]) == (new, made["id"], "NET")
+        found = client.post("/rest/api/2/search", json={"jql": f"key = {old}", "fields": ["key"]}).json()
+        assert [i["key"] for i in found["issues"]] == [new]
+        history = client.get(f"{ISSUE}/{new}", params={"expand": "changelog"}).json()["changelog"]
+        items = history["histories"][-1]["items"]
+        assert [(i["field"], i["fromString"], i["toString"]) for i in items] == [
+            ("Key", old, new),
+            ("project", "Operations", "Network"),
+        ]
+    [event] = receiver.wait(1, "jira:issue_updated")
+    assert event.json["issue_event_type_name"] == "issue_moved"
+    assert (event.json["issue"]["key"], event.json["issue"]["id"]) == (new, made["id"])
+    assert event.json["changelog"]["items"][0]["toString"] == new
+    refused = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": new, "action": "move"}, timeout=5
+    )
+    assert refused.status_code == 400

@@ -4,17 +4,22 @@ SQLite (issue 17)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from driver.model.stamps import stamp_label
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 Factory = Callable[..., DriverProcess]
 NET = {"ticket": {"project": "NET", "issue_type": "Task"}}
 SERVICES = "customfield_10103"  # the simulator's "Affected Services" multi-select
+SECRET = "hook-secret-17"
+HOOK_PATH = "/api/jira/webhook"
 
 
 def issue(sim: Any, key: str) -> dict[str, Any]:
@@ -86,3 +91,134 @@ def test_a_resolve_that_sets_labels_leaves_peoples_labels(driver_factory: Factor
     fields = issue(sim, key)["fields"]
     assert fields["status"]["statusCategory"]["key"] == "done"
     assert set(fields["labels"]) == {"closed", "postmortem", stamp_label("P-2")}
+
+
+# --- moved tickets -------------------------------------------------------------------------------
+
+
+def record(driver: DriverProcess, guid: str) -> dict[str, Any]:
+    """The GUID's row of the driver's `tickets` table, read-only."""
+    with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True, timeout=5) as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM tickets WHERE guid = ?", (guid,)).fetchone()
+    assert row is not None, f"no ticket record for {guid}"
+    return dict(row)
+
+
+def register(sim: Any, driver: DriverProcess) -> None:
+    """Register the driver's webhook in the simulator, as a Jira admin would."""
+    body = {
+        "name": "jira-driver",
+        "url": driver.url + HOOK_PATH,
+        "events": ["jira:issue_updated", "jira:issue_deleted", "comment_created"],
+        "secret": SECRET,
+    }
+    answer = httpx.post(
+        f"{sim.url}/rest/webhooks/1.0/webhook", json=body, auth=("admin", "admin"), timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def move(sim: Any, key: str, project: str) -> str:
+    answer = httpx.post(
+        f"{sim.url}/_sim/act",
+        json={"user": "jsmith", "key": key, "action": "move", "project": project},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    moved: str = answer.json()["key"]
+    return moved
+
+
+def followed(driver: DriverProcess, guid: str, key: str) -> dict[str, Any]:
+    """The record once it names the ticket by `key`."""
+
+    def check() -> dict[str, Any] | None:
+        row = record(driver, guid)
+        return row if row["ticket_key"] == key else None
+
+    found: dict[str, Any] = wait_for(check, f"the record of {guid} to follow its ticket to {key}", 30)
+    return found
+
+
+SYNC_MODES = {
+    "webhook": {"sync": {"mode": "webhook", "webhook_secret": SECRET}},
+    "poll by id": {"sync": {"mode": "poll", "poll_seconds": "5"}},
+    "poll by stamp": {
+        "sync": {"mode": "poll", "poll_seconds": "5", "poll_by_id_max": "0"},
+        "ticket": {"guid_field": "customfield_10101"},
+    },
+}
+
+
+@pytest.mark.parametrize("mode", list(SYNC_MODES))
+def test_a_ticket_moved_to_another_project_is_followed_by_its_id(
+    driver_factory: Factory, sim: Any, mode: str
+) -> None:
+    """OPS-1 moved to NET-n: the record takes the new key, link and project (from a webhook or a
+    poll), polls still find it (by id, or by the stamp field, never by the project on record), and
+    the alarm's next commands go to it."""
+    driver = driver_factory(sim.url, api_token="t", ini=SYNC_MODES[mode])
+    if mode == "webhook":
+        register(sim, driver)
+    driver.send("M-1|CREATE|summary;link down|")
+    old = settled_row(driver, "M-1", "CREATE")["ticket_key"]
+    assert old.startswith("OPS-")
+    new = move(sim, old, "NET")
+    row = followed(driver, "M-1", new)
+    assert row["project"] == "NET"
+    assert row["ticket_url"].endswith(f"/browse/{new}"), row
+    assert row["ticket_id"] == issue(sim, new)["id"]
+    with driver.client() as client:
+        view = client.get("/api/tickets/M-1").json()
+    assert (view["ticket"]["key"], view["ticket"]["url"]) == (new, row["ticket_url"]), view
+    assert [t["key"] for t in view["tickets"]] == [new]
+    # a person's resolve in NET is heard: the ticket is still synced where it went
+    act = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": new, "action": "resolve"}, timeout=10
+    )
+    assert act.status_code == 200, act.text
+
+    def resolved() -> dict[str, Any] | None:
+        found = record(driver, "M-1")
+        return found if found["status_category"] == "done" else None
+
+    wait_for(resolved, "the resolve of the moved ticket to be heard", 30)
+    driver.send("M-1|UPDATE|comment;still there|")
+    row = settled_row(driver, "M-1", "UPDATE")
+    assert row["ticket_key"] == new
+    comments = issue(sim, new)["fields"]["comment"]["comments"]
+    assert [c["body"] for c in comments] == ["still there"]
+    if mode == "poll by stamp":
+        polls = [
+            e["body"]["jql"]
+            for e in sim.journal()
+            if "/search" in e["path"] and "updated >=" in str(e["body"])
+        ]
+        assert polls
+        assert all(q.startswith("cf[10101] is not EMPTY") for q in polls), polls
+
+
+def test_an_answer_that_names_the_new_key_moves_the_record(driver_factory: Factory, sim: Any) -> None:
+    """Without sync, the RESOLVE's read of the ticket (GET by the old key, which Jira still answers)
+    names the new key: the record follows it."""
+    driver = driver_factory(sim.url)
+    driver.send("M-2|CREATE|summary;x|")
+    old = settled_row(driver, "M-2", "CREATE")["ticket_key"]
+    new = move(sim, old, "NET")
+    driver.send("M-2|RESOLVE|comment;cleared|")
+    row = settled_row(driver, "M-2", "RESOLVE")
+    assert row["ticket_key"] == new, row
+    found = record(driver, "M-2")
+    assert (found["ticket_key"], found["project"]) == (new, "NET")
+    assert found["ticket_url"].endswith(f"/browse/{new}")
+    history = record_history(driver, "M-2")
+    assert history == [(new, found["ticket_url"])]
+
+
+def record_history(driver: DriverProcess, guid: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True, timeout=5) as db:
+        rows = db.execute(
+            "SELECT ticket_key, ticket_url FROM ticket_history WHERE guid = ?", (guid,)
+        ).fetchall()
+    return [(str(k), str(u)) for k, u in rows]

@@ -438,12 +438,34 @@ def test_a_poll_hit_names_who_changed_it_last_and_who_moved_its_status() -> None
     assert bare.status_actor is None
 
 
+def test_a_moved_ticket_is_recorded_under_its_new_key() -> None:
+    """The record follows the issue id (a person moved OPS-1 to NET-7): key, link and project."""
+    record = _record(ticket_url="https://jira.example/browse/OPS-1")
+    state = IssueState.from_issue({"id": "10001", "key": "NET-7", "fields": {"project": {"key": "NET"}}})
+    assert state is not None
+    moved = apply_change(record, JiraChange(state, moment=T0), ME, T0)
+    assert moved is not None
+    assert (moved.ticket_key, moved.ticket_url, moved.project) == (
+        "NET-7",
+        "https://jira.example/browse/NET-7",
+        "NET",
+    )
+    assert record.moved_to("OPS-1") is record
+    # without the project in the answer, the key's own project; a link of another form is kept
+    other = _record(ticket_url="https://jira.example/issues/OPS-1").moved_to("CORE-NET-2")
+    assert (other.project, other.ticket_url) == ("CORE-NET", "https://jira.example/issues/OPS-1")
+
+
 def test_the_poll_jql_counts_relative_minutes_oldest_first() -> None:
     assert poll_jql(["OPS", 'W"X'], 7) == (
         'project in ("OPS", "W\\"X") AND updated >= "-7m" ORDER BY updated ASC'
     )
     with pytest.raises(ValueError, match="project"):
         poll_jql([], 5)
+    # the stamp field finds the driver's tickets wherever a person moved them
+    assert poll_jql(["OPS"], 7, "customfield_10101") == (
+        'cf[10101] is not EMPTY AND updated >= "-7m" ORDER BY updated ASC'
+    )
     assert poll_minutes(None, T0, 60) == 1 + POLL_MARGIN_MINUTES
     assert poll_minutes(T0 - timedelta(seconds=61), T0, 60) == 2 + POLL_MARGIN_MINUTES
     assert poll_minutes(T0 + timedelta(minutes=5), T0, 60) == POLL_MARGIN_MINUTES  # a clock put back
