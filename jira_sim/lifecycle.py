@@ -354,6 +354,10 @@ def _send(state: SimState, api: Api, issue: Issue, event: str, extra: dict[str, 
     payload.update(extra)
     issue_body = shapes.issue_json(v2, state.catalog, issue, shapes.wanted_fields(state.catalog, None))
     issue_body.pop("expand", None)
+    if state.cloud:
+        # Cloud's deliveries leave the comments out of the issue (a comment event has its own
+        # `comment`); Data Center renders them all, which makes deliveries of megabytes.
+        issue_body.get("fields", {}).pop("comment", None)
     for webhook in webhooks:
         if not _matches(state, webhook.spec.jql, issue, actor):
             continue

@@ -3,8 +3,9 @@
 Jira must reach it, so it takes no API token even when `[driver] api_token` is set: the
 `X-Hub-Signature` (HMAC-SHA256 of the raw body with `[sync] webhook_secret`) authenticates it, and
 a delivery without it, or with a wrong one, is refused 401 before its body is parsed. The body is
-read no further than 1 MiB (413). Nothing is changed by a refusal; a 503 (shutting down, or the
-database cannot take it) makes Jira send the delivery again.
+streamed to a spool of bounded memory (driver.sync.incoming) and handled up to 32 MiB (413 past it;
+Jira's reach 25 MB). Nothing is changed by a refusal, and every refusal is counted in the status;
+a 503 (shutting down, or the database cannot take it) makes Jira send the delivery again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import ApiError, BadRequest, TooLarge, documented
 from driver.contract.schemas import WebhookAnswer
-from driver.sync.rules import MAX_WEBHOOK_BYTES, WebhookBody
+from driver.sync.incoming import MAX_WEBHOOK_BYTES, READ_AT_MOST, IncomingBody
+from driver.sync.rules import WebhookBody
 from driver.sync.service import WebhookRefused
 
 router = APIRouter(tags=["sync"])
@@ -52,23 +54,12 @@ _WEBHOOK_DOC: dict[str, Any] = {
 }
 
 
-async def _raw_body(request: Request) -> bytes:
-    """The body, read no further than MAX_WEBHOOK_BYTES (TooLarge past it)."""
-
-    def too_large() -> TooLarge:
-        return TooLarge(f"the body is larger than {MAX_WEBHOOK_BYTES} bytes; nothing was changed")
-
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise too_large()
-    chunks: list[bytes] = []
-    size = 0
+async def _receive(request: Request, incoming: IncomingBody) -> None:
+    """Stream the body into `incoming` (kept up to MAX_WEBHOOK_BYTES, signed to READ_AT_MOST)."""
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BYTES:
-            raise too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
+        incoming.write(chunk)
+        if incoming.cut_short:
+            return
 
 
 # A URL registered with a trailing slash must work: Jira does not follow the redirect FastAPI answers.
@@ -88,7 +79,7 @@ async def _raw_body(request: Request) -> bytes:
         401: documented(
             "X-Hub-Signature is missing or wrong, or [sync] mode takes no webhooks; nothing was changed"
         ),
-        413: documented("The body is over 1 MiB; nothing was changed"),
+        413: documented("The body is over 32 MiB; nothing was changed"),
         503: documented(
             "Shutting down, or the database cannot take it; nothing was changed (Jira sends it again)",
             **{"Retry-After": "seconds to wait before trying again"},
@@ -104,12 +95,20 @@ async def jira_webhook(request: Request, driver: DriverDep) -> WebhookAnswer:
     sync = driver.sync
     if not sync.takes_webhooks:
         raise SignatureRefused(f"webhooks are off ([sync] mode = {driver.config.sync.mode})")
-    raw = await _raw_body(request)
-    try:
-        handled = await sync.handle_webhook(raw, request.headers)
-    except WebhookRefused as exc:
-        sync.note_refused(str(exc))
-        if exc.kind == "malformed":
-            raise BadRequest(str(exc)) from None
-        raise SignatureRefused(str(exc)) from None
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > READ_AT_MOST:
+        reason = f"the body is over {MAX_WEBHOOK_BYTES} bytes ({declared} declared); nothing was changed"
+        sync.note_refused(reason)
+        raise TooLarge(reason)
+    with sync.incoming() as incoming:
+        await _receive(request, incoming)
+        try:
+            handled = await sync.handle_webhook(incoming, request.headers)
+        except WebhookRefused as exc:
+            sync.note_refused(str(exc))
+            if exc.kind == "malformed":
+                raise BadRequest(str(exc)) from None
+            if exc.kind == "too_large":
+                raise TooLarge(str(exc)) from None
+            raise SignatureRefused(str(exc)) from None
     return WebhookAnswer(result=handled.result, key=handled.key, reason=handled.reason)

@@ -21,6 +21,7 @@ from driver.jira.client import ISSUE_STATE_FIELDS, JiraClient
 from driver.jira.health import JiraHealth
 from driver.model.answers import IssueState, JiraUser
 from driver.model.request_setup import RequestSetup
+from driver.model.stamps import jql_string
 from driver.sending.engine import Engine
 from driver.store import Store, iso
 from driver.sync.rules import (
@@ -190,6 +191,25 @@ class Poller:
                 if not ids:
                     return 0, None, True
         raise AssertionError("unreachable: each retry drops one id")  # pragma: no cover
+
+    async def read_issue(self, issue: str, me: JiraUser | None) -> int | None:
+        """Read one issue (an id, or a key) with its changelog and comments, as a poll reads a hit,
+        and handle it: a webhook delivery of it was refused (too large, malformed). The hits (0:
+        Jira does not show it); None when Jira's health holds every request or Jira failed it."""
+        if self.blocked(self.timer()):
+            log.warning("the issue %s of a refused delivery is not read: requests to Jira are held", issue)
+            return None
+        guid_field = self.setup.settings.guid_field
+        fields = [*ISSUE_STATE_FIELDS, "comment", *([guid_field] if guid_field else [])]
+        jql = f"id = {issue}" if issue.isdigit() else f"key = {jql_string(issue)}"
+        try:
+            hits, _, _ = await self._read(jql, fields, me)
+        except JiraError as exc:
+            self.jira_failed(exc, self.timer())
+            log.warning("the issue %s of a refused delivery could not be read: %s", issue, exc)
+            return None
+        log.info("read %s from Jira instead of its refused webhook delivery (%d hit)", issue, hits)
+        return hits
 
     async def _vanished(self, issue_id: str, me: JiraUser | None) -> None:
         """A ticket a search says does not exist: deleted when Jira answers 404 for it too."""

@@ -40,8 +40,6 @@ from driver.model.jobs import TicketRecord
 from driver.model.stamps import jql_string
 from driver.sending.exactly_once import exact_match
 
-MAX_WEBHOOK_BYTES = 1024 * 1024
-"""A webhook body larger than this (1 MiB) is refused unread (413): Jira's bodies are far smaller."""
 SIGNATURE_SCHEME = "sha256"
 
 ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated")
@@ -78,13 +76,20 @@ def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
     Compared in constant time (hmac.compare_digest), so the answer's timing tells nothing of how
     much of a guess was right. False without a secret, without a header, or for another scheme.
     """
-    if not secret or not header:
+    if not secret:
+        return False
+    return digest_matches(hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(), header)
+
+
+def digest_matches(expected: str, header: str | None) -> bool:
+    """Whether X-Hub-Signature `header` (`sha256=<hex>`) carries the hex digest `expected`, compared
+    in constant time; False without a header or for another scheme."""
+    if not header:
         return False
     scheme, sep, digest = header.strip().partition("=")
     if not sep or scheme.strip().lower() != SIGNATURE_SCHEME:
         return False
-    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, digest.strip().lower().encode("utf-8", "replace"))
+    return hmac.compare_digest(expected.encode(), digest.strip().lower().encode("utf-8", "replace"))
 
 
 # --- the webhook body -----------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from driver.model.jobs import DOUBTFUL, TicketRecord, TicketState
 from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.store import Store, Total
+from driver.sync.incoming import MAX_WEBHOOK_BYTES, IncomingBody
 from driver.sync.polling import IDENTITY_WAIT, Poller
 from driver.sync.rules import (
     EVENT_CLOCK_SKEW,
@@ -59,10 +60,10 @@ from driver.sync.rules import (
     apply_change,
     changed,
     from_the_future,
-    signature_valid,
     stamp_owner,
     webhook_change,
 )
+from driver.sync.webhook_reader import WebhookUnreadable, issue_named, read_webhook
 
 log = logging.getLogger("driver.sync")
 REFUSAL_LOG_EVERY = 60.0
@@ -81,10 +82,12 @@ class WebhookRefused(DriverError):
     """A delivery refused before anything was read into the store.
 
     kind: 'disabled' ([sync] mode takes no webhooks), 'signature' (X-Hub-Signature missing or
-    wrong), 'malformed' (not JSON, or not a webhook body).
+    wrong), 'malformed' (not JSON, or not a webhook body), 'too_large' (over MAX_WEBHOOK_BYTES).
     """
 
-    def __init__(self, kind: Literal["disabled", "signature", "malformed"], message: str) -> None:
+    def __init__(
+        self, kind: Literal["disabled", "signature", "malformed", "too_large"], message: str
+    ) -> None:
         self.kind = kind
         super().__init__(message)
 
@@ -129,6 +132,8 @@ class Sync:
         self._me: JiraUser | None = None
         self._me_for: object = None
         self._asking: asyncio.Task[JiraUser | None] | None = None
+        self._reading: set[asyncio.Task[int | None]] = set()
+        """Reads of issues whose delivery was refused (too large, malformed), under way."""
         self._polling: asyncio.Task[None] | None = None
         self.poller = Poller(
             config,
@@ -161,7 +166,7 @@ class Sync:
 
     async def stop(self) -> None:
         """Stop polling and any GET myself in flight (a poll cut off moves no cursor)."""
-        tasks = [t for t in (self._polling, self._asking) if t is not None and not t.done()]
+        tasks = [t for t in (self._polling, self._asking, *self._reading) if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -170,24 +175,46 @@ class Sync:
 
     # --- the webhook ----------------------------------------------------------------------------
 
-    async def handle_webhook(self, raw: bytes, headers: Mapping[str, str]) -> Handled:
-        """Handle one delivery: its raw body and its HTTP headers (any case).
+    def incoming(self) -> IncomingBody:
+        """A body to stream one delivery into, signed with the webhook secret as it comes."""
+        return IncomingBody(self._secret.get_secret_value())
 
-        Raises WebhookRefused (nothing changed) when webhooks are off, the signature is missing or
-        wrong, or the body is not a webhook's; sqlite3.OperationalError when the database cannot
-        take it (nothing changed either: Jira sends it again).
+    async def handle_webhook(self, incoming: IncomingBody, headers: Mapping[str, str]) -> Handled:
+        """Handle one delivery: its body (streamed into `incoming`) and its HTTP headers (any case).
+
+        Only the parts sync uses are parsed (driver.sync.webhook_reader), off the event loop, so a
+        delivery of megabytes costs little memory and holds nothing up. Raises WebhookRefused
+        (nothing changed) when webhooks are off, the signature is missing or wrong, the body is not
+        a webhook's, or it is over MAX_WEBHOOK_BYTES; a refused delivery signed with the secret
+        (Jira's own, which Jira will not send again after a 4xx) has the issue it names read
+        instead (`read_issue`). sqlite3.OperationalError when the database cannot take it (nothing
+        changed either: Jira sends it again).
         """
         if not self.takes_webhooks:
             raise WebhookRefused("disabled", f"webhooks are off ([sync] mode = {self.mode})")
         named = {name.lower(): value for name, value in headers.items()}
-        if not signature_valid(self._secret.get_secret_value(), raw, named.get("x-hub-signature")):
+        signed = incoming.signed_by(named.get("x-hub-signature"))
+        if incoming.too_large:
+            if signed:
+                self._read_instead(incoming)
+            raise WebhookRefused(
+                "too_large",
+                f"the body is over {MAX_WEBHOOK_BYTES} bytes ({incoming.size} read); nothing was changed",
+            )
+        if not signed:
             raise WebhookRefused(
                 "signature",
                 "missing or wrong X-Hub-Signature (HMAC-SHA256 of the body with [sync] webhook_secret)",
             )
+        stamp_field = self.setup.settings.guid_field
         try:
-            body = WebhookBody.model_validate_json(raw)
+            parsed = await asyncio.to_thread(read_webhook, incoming.file(), stamp_field)
+            body = WebhookBody.model_validate(parsed)
+        except WebhookUnreadable as exc:
+            self._read_instead(incoming)
+            raise WebhookRefused("malformed", str(exc)) from None
         except ValidationError as exc:
+            self._read_instead(incoming)
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first.get("loc", ())) or "body"
             raise WebhookRefused("malformed", f"not a Jira webhook body: {where}: {first['msg']}") from None
@@ -196,6 +223,22 @@ class Sync:
         me = await self.identity(IDENTITY_WAIT) if change is not None else None
         key = body.issue.key if body.issue is not None else ""
         return self._handle(change, me, key=key, identifier=identifier, counted=True)
+
+    def _read_instead(self, incoming: IncomingBody) -> None:
+        """A signed delivery refused: read the issue it names from Jira instead, in the background
+        (a 4xx is never sent again, so a person's resolve in it would be lost)."""
+        named = issue_named(incoming.file())
+        if named is None:
+            log.warning("a refused webhook delivery names no issue: nothing to read instead")
+            return
+        task = asyncio.get_running_loop().create_task(self.read_issue(named), name="sync-read-issue")
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+
+    async def read_issue(self, issue: str) -> int | None:
+        """Read one issue (by id or key) as a poll does, and handle it (Poller.read_issue)."""
+        me = await self.identity(IDENTITY_WAIT)
+        return await self.poller.read_issue(issue, me)
 
     # --- the one handler ------------------------------------------------------------------------
 

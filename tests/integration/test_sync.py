@@ -215,17 +215,18 @@ def test_refusals_change_nothing_and_a_replay_is_a_duplicate(
     assert tampered.status_code == 401
     malformed = post_hook(driver, b'{"webhookEvent": "jira:issue_updated", ', identifier=str(uuid.uuid4()))
     assert malformed.status_code == 400, malformed.text
-    not_a_webhook = post_hook(driver, b'{"issue": {"key": "OPS-1"}}')
+    not_a_webhook = post_hook(driver, b'{"user": {"name": "jsmith"}}')
     assert not_a_webhook.status_code == 400
-    huge = json.dumps({**event, "padding": "x" * (1024 * 1024)}).encode()
-    too_large = post_hook(driver, huge, identifier=str(uuid.uuid4()))
+    # over the 32 MiB bound and not signed: refused unread, and nothing is read from Jira instead
+    huge = json.dumps({**event, "padding": "x" * (33 * 1024 * 1024)}).encode()
+    too_large = post_hook(driver, huge, secret=None, identifier=str(uuid.uuid4()))
     assert too_large.status_code == 413, too_large.text
     assert ticket(driver, "SYNC-2") == untouched
     assert table(driver, "SELECT count(*) FROM webhook_deliveries") == [(0,)]
     status = sync_status(driver)
     assert status["webhooks_applied"] == 0
     # a webhook registered with another secret fails on Jira's side; this side shows it too
-    assert status["webhooks_refused"] == 6
+    assert status["webhooks_refused"] == 7, "every refusal counts, the 413 too"
     assert status["last_refused_at"]
     assert status["last_refused_reason"]
     assert "webhook delivery refused" in driver.stderr_path.read_text(encoding="utf-8")

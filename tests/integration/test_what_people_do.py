@@ -4,6 +4,9 @@ SQLite (issue 17)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -222,3 +225,77 @@ def record_history(driver: DriverProcess, guid: str) -> list[tuple[str, str]]:
             "SELECT ticket_key, ticket_url FROM ticket_history WHERE guid = ?", (guid,)
         ).fetchall()
     return [(str(k), str(u)) for k, u in rows]
+
+
+# --- large webhook deliveries --------------------------------------------------------------------
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_delivery_of_megabytes_is_heard(driver_factory: Factory, sim: Any) -> None:
+    """Data Center renders every comment into each delivery: a ticket with 40 long comments makes a
+    1.3 MB delivery, which a person's resolve must still reach the driver in."""
+    driver = driver_factory(sim.url, api_token="t", ini=SYNC_MODES["webhook"])
+    driver.send("W-1|CREATE|summary;chatty ticket|")
+    key = settled_row(driver, "W-1", "CREATE")["ticket_key"]
+    for n in range(40):
+        said = as_person(sim, "POST", f"/rest/api/2/issue/{key}/comment", {"body": f"{n} " + "z" * 32_000})
+        assert said.status_code == 201, said.text
+    register(sim, driver)
+    act = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "resolve"}, timeout=10
+    )
+    assert act.status_code == 200, act.text
+
+    def resolved() -> dict[str, Any] | None:
+        found = record(driver, "W-1")
+        return found if found["status_category"] == "done" else None
+
+    wait_for(resolved, "the resolve in a 1.3 MB delivery to be heard", 30)
+    [delivery] = [d for d in sim.admin("webhooks/deliveries") if d["event"] == "jira:issue_updated"]
+    assert len(json.dumps(delivery["body"])) > 1_200_000
+    assert [a["status"] for a in delivery["attempts"]] == [200]
+    assert driver.status()["sync"]["webhooks_refused"] == 0
+
+
+def test_a_signed_delivery_over_the_bound_is_refused_counted_and_its_issue_read(
+    driver_factory: Factory, sim: Any
+) -> None:
+    """Over 32 MiB: 413 (Jira will not send it again), counted and logged; the delivery is Jira's
+    (signed), so the issue it names is read from Jira instead, and the resolve in it is heard."""
+    ini = {"sync": {"mode": "both", "webhook_secret": SECRET, "poll_seconds": "3600"}}
+    driver = driver_factory(sim.url, api_token="t", ini=ini)
+    driver.send("W-2|CREATE|summary;x|")
+    key = settled_row(driver, "W-2", "CREATE")["ticket_key"]
+    act = httpx.post(
+        f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "resolve"}, timeout=10
+    )
+    assert act.status_code == 200, act.text
+    issue_now = as_person(sim, "GET", f"/rest/api/2/issue/{key}").json()
+    event = {
+        "timestamp": 1,
+        "webhookEvent": "jira:issue_updated",
+        "user": {"name": "jsmith"},
+        "issue": issue_now,
+        "padding": "p" * (33 * 1024 * 1024),
+    }
+    body = json.dumps(event).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature": sign(body)}
+    answer = httpx.post(driver.url + HOOK_PATH, content=body, headers=headers, timeout=60)
+    assert answer.status_code == 413, answer.text
+    assert "32" in answer.json()["error"]
+
+    def resolved() -> dict[str, Any] | None:
+        found = record(driver, "W-2")
+        return found if found["status_category"] == "done" else None
+
+    row = wait_for(resolved, "the issue of the refused delivery to be read instead", 30)
+    assert row["changed_by"] == "Jane Smith"
+    sync = driver.status()["sync"]
+    assert sync["webhooks_refused"] == 1
+    assert "over 33554432 bytes" in sync["last_refused_reason"]
+    log = driver.stderr_path.read_text(encoding="utf-8")
+    assert "webhook delivery refused" in log
+    assert f"read {issue_now['id']} from Jira instead of its refused webhook delivery" in log
