@@ -291,10 +291,18 @@ def history_json(api: Api, group: ChangeGroup) -> dict[str, Any]:
     }
 
 
-def changelog_json(api: Api, issue: Issue) -> dict[str, Any]:
-    """The `changelog` of an issue expanded with `expand=changelog`: every history entry, oldest first."""
-    histories = [history_json(api, g) for g in issue.changelog]
-    return {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
+def changelog_json(api: Api, issue: Issue, newest: int | None = None) -> dict[str, Any]:
+    """The `changelog` of an issue expanded with `expand=changelog`: every history entry, oldest first,
+    or only the `newest` ones (`startAt` where they begin, `total` all of them)."""
+    groups = issue.changelog if newest is None else issue.changelog[-newest:]
+    histories = [history_json(api, g) for g in groups]
+    total = len(issue.changelog)
+    return {
+        "startAt": total - len(histories),
+        "maxResults": len(histories),
+        "total": total,
+        "histories": histories,
+    }
 
 
 def notify_updated(

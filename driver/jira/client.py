@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -52,17 +52,16 @@ from driver.jira.http import (
     rate_hint,
     retry_after_seconds,
 )
+from driver.jira.search import ApiFlavor, IssueSearch
 from driver.model.answers import (
     Answer,
     CreatedIssue,
-    FoundIssue,
     IssueState,
     IssueTransition,
     JiraComment,
     JiraUser,
 )
 
-ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
 PER_ISSUE_REASON = "jira-per-issue-on-write"
@@ -88,7 +87,7 @@ def _login_denied(response: httpx.Response) -> bool:
     return reason.upper() == "AUTHENTICATION_DENIED" or denied.upper().startswith("CAPTCHA_CHALLENGE")
 
 
-class JiraClient:
+class JiraClient(IssueSearch):
     """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
 
     def __init__(
@@ -326,84 +325,6 @@ class JiraClient:
             if not chunk or start >= int(data.get("total") or 0):
                 break
         return comments
-
-    async def search_by_stamp(
-        self, jql: str, fields: Sequence[str] = ("labels",), max_pages: int = 10
-    ) -> list[FoundIssue]:
-        """Issues matching a (bounded) JQL, e.g. the GUID stamp, with `fields`; Cloud or DC endpoint.
-
-        Every page up to `max_pages` is read: a phrase search (custom-field stamp) can match
-        many longer texts before the exact one, so the first page is not enough.
-        """
-        return await self.search(jql, fields, max_pages)
-
-    async def search(
-        self,
-        jql: str,
-        fields: Sequence[str] = ("labels",),
-        max_pages: int = 10,
-        expand: Sequence[str] = (),
-    ) -> list[FoundIssue]:
-        """Issues matching a bounded JQL, with `fields` (`key` always), every page up to `max_pages`
-        (`search_pages` gathered). Raises the JiraError of the first page that fails."""
-        found: list[FoundIssue] = []
-        async for page in self.search_pages(jql, fields, expand):
-            found.extend(page)
-            max_pages -= 1
-            if max_pages <= 0:
-                break
-        return found
-
-    async def search_pages(
-        self, jql: str, fields: Sequence[str] = ("labels",), expand: Sequence[str] = ()
-    ) -> AsyncGenerator[list[FoundIssue], None]:
-        """The pages of a bounded JQL's result, 100 issues at most each, one request per page as the
-        caller asks for the next, until the last.
-
-        Cloud: POST {api}/3/search/jql, paged by nextPageToken; Data Center: POST {api}/2/search,
-        paged by startAt (docs/wire-facts.md §5). `expand` (e.g. changelog) is a comma-separated string on
-        Cloud's SearchAndReconcileRequestBean and a list on DC's SearchRequestBean (the specs).
-        Raises the JiraError of a page that fails.
-        """
-        flavor = await self.detect_api_type()
-        wanted = ["key", *(f for f in fields if f != "key")]
-        payload: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
-        if expand:
-            payload["expand"] = ",".join(expand) if flavor == "cloud" else list(expand)
-        while True:
-            if flavor == "cloud":
-                response = await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload)
-            else:
-                response = await self._request("POST", f"{self.api_prefix}/2/search", json=payload)
-            data = body_of(response)
-            if not isinstance(data, dict):
-                return
-            issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
-            page: list[FoundIssue] = []
-            for item in issues:
-                key = str(item["key"])
-                values = item.get("fields")
-                changelog = item.get("changelog")
-                page.append(
-                    FoundIssue(
-                        str(item.get("id", "")),
-                        key,
-                        self.browse_url(key),
-                        dict(values) if isinstance(values, dict) else {},
-                        dict(changelog) if isinstance(changelog, dict) else {},
-                    )
-                )
-            yield page
-            if flavor == "cloud":
-                token = data.get("nextPageToken")
-                if not issues or not token or data.get("isLast") is True:
-                    return
-                payload["nextPageToken"] = token
-            else:
-                start = int(data.get("startAt") or 0) + len(issues)
-                if not issues or start >= int(data.get("total") or 0):
-                    return
-                payload["startAt"] = start
 
     async def get_issue(
         self, key: str, fields: Sequence[str] = ISSUE_STATE_FIELDS, properties: Sequence[str] = ()

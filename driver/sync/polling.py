@@ -24,17 +24,16 @@ from driver.model.request_setup import RequestSetup
 from driver.model.stamps import jql_string
 from driver.sending.engine import Engine
 from driver.store import Store, iso
-from driver.sync.rules import (
+from driver.sync.poll_search import (
     POLL_ID_CHUNK,
-    Handled,
-    JiraChange,
+    changelog_cut,
     missing_issue,
     next_cursor,
-    poll_change,
     poll_id_jql,
     poll_jql,
     poll_minutes,
 )
+from driver.sync.rules import Handled, JiraChange, poll_change
 
 log = logging.getLogger("driver.sync")
 
@@ -240,7 +239,12 @@ class Poller:
                     return hits, last_updated, True
                 self.engine.mark_ok()
                 for hit in page:
-                    change = poll_change(hit.id, hit.key, hit.fields, hit.changelog)
+                    changelog = hit.changelog
+                    if changelog_cut(changelog):
+                        # the search kept only the newest histories, and none moved the status:
+                        # who moved it last is in the older ones (Cloud keeps 40)
+                        changelog = {"histories": await self.jira.changelog(hit.id or hit.key)}
+                    change = poll_change(hit.id, hit.key, hit.fields, changelog)
                     hits += 1
                     if change is None:
                         continue

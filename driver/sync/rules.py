@@ -7,8 +7,9 @@ Jira's changes reach the driver two ways (driver.sync.service does the I/O, `[sy
               is signed (`X-Hub-Signature: sha256=<hex>`, HMAC-SHA256 of the raw body keyed on the
               webhook's secret; `signature_valid`), parsed into `WebhookBody`, and turned into one
               `JiraChange` by `webhook_change`.
-    poll      one JQL search (`poll_jql`) for the driver's projects' issues updated since the last
-              poll; each hit, with its changelog and comments, becomes a `JiraChange` (`poll_change`).
+    poll      JQL searches (driver.sync.poll_search) for the driver's tickets updated since the
+              last poll; each hit, with its changelog and comments, becomes a `JiraChange`
+              (`poll_change`).
 
 Either way the change goes through one rule, `apply_change(record, change, me, now)`: the ticket's
 status and category, resolution and assignee as Jira sent them (a field the event did not carry is
@@ -26,9 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -37,7 +36,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from driver.model.answers import IssueState, JiraUser, jira_time
 from driver.model.jobs import TicketRecord
-from driver.model.stamps import jql_string
 from driver.sending.exactly_once import exact_match
 
 SIGNATURE_SCHEME = "sha256"
@@ -53,13 +51,6 @@ EVENT_CLOCK_SKEW = timedelta(minutes=5)
 and the driver's differ a little. A later time (a sender's bad clock, an event signed with a leaked
 secret) is taken as the driver's clock when it arrives, or every later event would look older and
 the record would freeze."""
-
-POLL_MARGIN_MINUTES = 2
-"""Minutes each poll reaches back beyond the last successful one: JQL's relative dates count whole
-minutes, a poll takes time, and Jira Cloud's search index lags behind its writes (docs/wire-facts.md §5)."""
-POLL_MAX_MINUTES = 7 * 24 * 60
-"""The furthest a poll reaches back (a week), however long the driver was stopped: a ticket changed
-before that is seen at its next change."""
 
 
 # --- the signature ------------------------------------------------------------------------------
@@ -393,73 +384,6 @@ def stamp_owner(
 
 
 # --- polling ------------------------------------------------------------------------------------
-
-
-def poll_minutes(since: datetime | None, now: datetime, poll_seconds: float) -> int:
-    """How many minutes back a poll at `now` searches: since the last successful poll, plus a margin.
-
-    Relative minutes (`updated >= "-15m"`) because Jira reads an absolute date in the searching
-    user's own time zone, which the driver does not know; "minutes ago" means the same in every
-    zone and needs no agreement between the two clocks, only the elapsed time. Without an earlier
-    poll it reaches back one interval. Bounded by POLL_MAX_MINUTES.
-    """
-    elapsed = poll_seconds if since is None else max(0.0, (now - since).total_seconds())
-    return max(1, min(POLL_MAX_MINUTES, math.ceil(elapsed / 60) + POLL_MARGIN_MINUTES))
-
-
-def poll_jql(projects: Sequence[str], minutes: int, guid_field: str = "") -> str:
-    """The poll's JQL: the issues updated in the last `minutes`, oldest change first: those holding a
-    stamp in `guid_field` (`cf[N] is not EMPTY`: the driver's tickets in whatever project a person
-    moved them to), else those of the projects.
-
-    Oldest first, so a poll cut short (driver.sync.service reads every page, up to a bound) can go on from
-    its last hit (`next_cursor`). Raises ValueError with neither a guid_field nor projects.
-    """
-    window = f'updated >= "-{int(minutes)}m" ORDER BY updated ASC'
-    if guid_field.startswith("customfield_"):
-        return f"cf[{guid_field.removeprefix('customfield_')}] is not EMPTY AND {window}"
-    if not projects:
-        raise ValueError("polling needs at least one project")
-    listed = ", ".join(jql_string(p) for p in projects)
-    return f"project in ({listed}) AND {window}"
-
-
-POLL_ID_CHUNK = 100
-"""Issue ids per search: one page of 100 holds every hit."""
-_MISSING_ISSUE = re.compile(r"An issue with key '([^']+)' does not exist")
-
-
-def poll_id_jql(ids: Sequence[str], minutes: int) -> str:
-    """The poll's JQL by the driver's own ticket ids (ids follow a moved ticket; keys do not).
-
-    Raises ValueError without ids or for an id that is not a number (it goes into the JQL as is).
-    """
-    if not ids or not all(i.isdigit() for i in ids):
-        raise ValueError(f"issue ids must be numbers: {list(ids)[:5]}")
-    return f'id in ({", ".join(ids)}) AND updated >= "-{int(minutes)}m" ORDER BY updated ASC'
-
-
-def missing_issue(messages: Sequence[str]) -> str | None:
-    """The id (or key) a search was refused for because no such issue exists (or this user may not
-    see it): Jira's 400 "An issue with key 'X' does not exist for field 'id'." (spec narrative)."""
-    for message in messages:
-        found = _MISSING_ISSUE.search(message)
-        if found:
-            return found.group(1)
-    return None
-
-
-def next_cursor(started: datetime, last_updated: datetime | None) -> datetime:
-    """What the next poll counts from: this poll's start, or its last hit's `updated` if earlier.
-
-    The hits come oldest change first, so a poll cut short at its bound has seen everything
-    up to its last hit, and the next one goes on from there. A complete poll only reads its last
-    few hits again (nothing new: they change nothing). `updated` is Jira's clock; the margin
-    (POLL_MARGIN_MINUTES) covers a small skew between the two.
-    """
-    if last_updated is None:
-        return started
-    return min(started, last_updated)
 
 
 HandledResult = Literal["applied", "unchanged", "duplicate", "ignored"]

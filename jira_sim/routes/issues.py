@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -15,6 +17,7 @@ from jira_sim.routes.common import (
     REST,
     api_of,
     csv_params,
+    int_param,
     issue_of,
     json_response,
     list_param,
@@ -101,6 +104,41 @@ async def get_issue(request: Request, state: State) -> Response:
     if "changelog" in csv_params(request, "expand"):
         body["changelog"] = lifecycle.changelog_json(api, issue)
     return json_response(body)
+
+
+@router.get("/issue/{key}/changelog")
+async def get_changelogs(request: Request, state: State) -> Response:
+    """getChangeLogs (Cloud): the issue's histories oldest first, paged (`startAt`, `maxResults` up
+    to 100): PageBeanChangelog {self, maxResults, startAt, total, isLast, values}. Data Center has no
+    such resource (404), as DC 10.3's spec."""
+    if not state.cloud:
+        raise JiraError(404, ["null for uri: " + str(request.url)])
+    api = api_of(request, state)
+    issue = issue_of(request, state)
+    start = max(0, int_param(request.query_params.get("startAt"), "startAt", 0))
+    size = min(100, max(1, int_param(request.query_params.get("maxResults"), "maxResults", 100)))
+    groups = issue.changelog[start : start + size]
+    total = len(issue.changelog)
+    return json_response(
+        {
+            "self": str(request.url),
+            "maxResults": size,
+            "startAt": start,
+            "total": total,
+            "isLast": start + size >= total,
+            "values": [_spec_history(lifecycle.history_json(api, g)) for g in groups],
+        }
+    )
+
+
+def _spec_history(history: dict[str, Any]) -> dict[str, Any]:
+    """A history as getChangeLogs' schema has it: ChangeDetails' `from`/`to` are strings, left out
+    when there is none (a text field's change)."""
+    items = [
+        {k: v for k, v in item.items() if v is not None or k not in ("from", "to")}
+        for item in history.get("items", [])
+    ]
+    return {**history, "items": items}
 
 
 @router.put("/issue/{key}")

@@ -83,13 +83,25 @@ def _jql(params: dict[str, Any]) -> str:
     return jql
 
 
+CHANGELOG_IN_SEARCH = 40
+"""Histories Cloud's enhanced search (`/search/jql`) puts in an `expand=changelog`: the newest 40,
+with `total` saying how many there are (the rest only through getChangeLogs, paged)."""
+
+
 def _rendered(
-    api: Api, state: SimState, issue: Issue, wanted: list[str], properties: list[str], expand: list[str]
+    api: Api,
+    state: SimState,
+    issue: Issue,
+    wanted: list[str],
+    properties: list[str],
+    expand: list[str],
+    changelog_cap: int | None = None,
 ) -> dict[str, Any]:
-    """A hit as an IssueBean; `expand=changelog` adds its change history, as getIssue does."""
+    """A hit as an IssueBean; `expand=changelog` adds its change history, as getIssue does (the newest
+    `changelog_cap` histories, if given)."""
     body = shapes.issue_json(api, state.catalog, issue, wanted, properties)
     if "changelog" in expand:
-        body["changelog"] = lifecycle.changelog_json(api, issue)
+        body["changelog"] = lifecycle.changelog_json(api, issue, newest=changelog_cap)
     return body
 
 
@@ -167,7 +179,7 @@ async def search_jql(request: Request, state: State) -> Response:
         issues_out: list[dict[str, Any]] = [{"id": i.id} for i in page]
     else:
         wanted = shapes.wanted_fields(catalog, requested)
-        issues_out = [_rendered(api, state, i, wanted, properties, expand) for i in page]
+        issues_out = [_rendered(api, state, i, wanted, properties, expand, CHANGELOG_IN_SEARCH) for i in page]
     result: dict[str, Any] = {"issues": issues_out}
     is_last = start + size >= len(found)
     if not is_last:

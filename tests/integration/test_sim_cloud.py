@@ -146,3 +146,27 @@ def test_search_lag_hides_new_issues_until_it_passes(cloud_sim: SimProcess, clou
     assert [i["key"] for i in cloud.post("/rest/api/3/search/jql", json=query).json()["issues"]] == [
         created["key"]
     ]
+
+
+def test_a_search_shows_the_newest_40_histories_and_getchangelogs_pages_them_all(
+    cloud_sim: SimProcess, cloud: httpx.Client
+) -> None:
+    key = cloud.post("/rest/api/3/issue", json=fields()).json()["key"]
+    for n in range(45):
+        edited = httpx.post(
+            f"{cloud_sim.url}/_sim/act",
+            json={"user": "jsmith", "key": key, "action": "edit", "fields": {"summary": f"edit {n}"}},
+            timeout=10,
+        )
+        assert edited.status_code == 200, edited.text
+    found = cloud.post(
+        "/rest/api/3/search/jql", json={"jql": f"key = {key}", "fields": ["summary"], "expand": "changelog"}
+    ).json()
+    changelog = found["issues"][0]["changelog"]
+    assert (changelog["total"], changelog["startAt"], len(changelog["histories"])) == (45, 5, 40)
+    assert changelog["histories"][-1]["items"][0]["toString"] == "edit 44"
+    first = cloud.get(f"/rest/api/3/issue/{key}/changelog", params={"maxResults": 30}).json()
+    assert (first["total"], first["startAt"], first["isLast"], len(first["values"])) == (45, 0, False, 30)
+    assert first["values"][0]["items"][0]["toString"] == "edit 0"
+    rest = cloud.get(f"/rest/api/3/issue/{key}/changelog", params={"startAt": 30, "maxResults": 30}).json()
+    assert (rest["isLast"], len(rest["values"])) == (True, 15)

@@ -4,6 +4,7 @@ SQLite (issue 17)."""
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import hmac
 import json
@@ -299,3 +300,51 @@ def test_a_signed_delivery_over_the_bound_is_refused_counted_and_its_issue_read(
     log = driver.stderr_path.read_text(encoding="utf-8")
     assert "webhook delivery refused" in log
     assert f"read {issue_now['id']} from Jira instead of its refused webhook delivery" in log
+
+
+# --- a changelog longer than a search shows -------------------------------------------------------
+
+
+def test_who_moved_the_status_is_read_past_the_40_histories_a_search_shows(
+    driver_factory: Factory, sim_factory: Callable[..., Any]
+) -> None:
+    """Cloud's enhanced search keeps the newest 40 histories of `expand=changelog`. The driver's own
+    account resolved the ticket outside the engine (a script, or a driver before a lost database),
+    then a person made 45 edits before the next poll: the status move is only in the older
+    histories, read from getChangeLogs, so the resolve is the driver's and not a person's."""
+    cloud = sim_factory("--flavor", "cloud")
+    driver = driver_factory(cloud.url, api_token="t", ini={"sync": {"mode": "off"}})
+    driver.send("C-1|CREATE|summary;x|")
+    key = settled_row(driver, "C-1", "CREATE")["ticket_key"]
+    driver.stop()
+    with httpx.Client(base_url=cloud.url, auth=("admin", "admin"), timeout=10) as client:
+        offered = client.get(f"/rest/api/3/issue/{key}/transitions").json()["transitions"]
+        done = next(t["id"] for t in offered if t["to"]["statusCategory"]["key"] == "done")
+        assert (
+            client.post(f"/rest/api/3/issue/{key}/transitions", json={"transition": {"id": done}}).status_code
+            == 204
+        )
+    for n in range(45):
+        edited = httpx.post(
+            f"{cloud.url}/_sim/act",
+            json={"user": "jsmith", "key": key, "action": "edit", "fields": {"summary": f"edit {n}"}},
+            timeout=10,
+        )
+        assert edited.status_code == 200, edited.text
+    # the first poll sees it all at once: polling starts now
+    ini = configparser.ConfigParser()
+    ini.read(driver.config_path)
+    ini["sync"] = {"mode": "poll", "poll_seconds": "5"}
+    with driver.config_path.open("w") as file:
+        ini.write(file)
+    driver.start()
+
+    def resolved() -> dict[str, Any] | None:
+        found = record(driver, "C-1")
+        return found if found["status_category"] == "done" else None
+
+    row = wait_for(resolved, "the resolve to be seen by a poll", 30)
+    assert row["resolved_by_driver"] == 1, row
+    assert row["changed_by"] == "Jane Smith"
+    pages = [e for e in cloud.journal() if e["path"].endswith("/changelog")]
+    assert pages, "the whole changelog was read"

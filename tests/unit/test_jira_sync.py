@@ -19,20 +19,23 @@ from pydantic import ValidationError
 from driver.model.answers import IssueState, JiraUser
 from driver.model.jobs import TicketRecord, TicketState
 from driver.model.stamps import stamp_label, stamp_value
-from driver.sync.rules import (
-    EVENT_CLOCK_SKEW,
+from driver.sync.poll_search import (
     POLL_MARGIN_MINUTES,
     POLL_MAX_MINUTES,
+    changelog_cut,
+    next_cursor,
+    poll_jql,
+    poll_minutes,
+)
+from driver.sync.rules import (
+    EVENT_CLOCK_SKEW,
     JiraChange,
     WebhookBody,
     apply_change,
     changed,
     from_the_future,
     is_driver,
-    next_cursor,
     poll_change,
-    poll_jql,
-    poll_minutes,
     signature,
     signature_valid,
     stamp_owner,
@@ -500,3 +503,21 @@ def test_a_create_in_doubt_is_recognised_by_its_stamp() -> None:
     assert second is not None
     assert stamp_owner(second, [(guid, 1)], "", "alarm-") is None
     assert stamp_owner(second, [(guid, 2)], "", "alarm-") == guid
+
+
+def test_a_changelog_is_cut_only_when_it_holds_fewer_histories_and_no_status_move() -> None:
+    status = {
+        "author": {"name": "a"},
+        "created": "2026-12-01T10:00:00.000+0000",
+        "items": [{"field": "status"}],
+    }
+    edit = {
+        "author": {"name": "a"},
+        "created": "2026-12-01T10:00:00.000+0000",
+        "items": [{"field": "summary"}],
+    }
+    assert changelog_cut({"total": 46, "histories": [edit] * 40})
+    assert not changelog_cut({"total": 46, "histories": [edit] * 39 + [status]})
+    assert not changelog_cut({"total": 40, "histories": [edit] * 40})
+    assert not changelog_cut({})
+    assert not changelog_cut({"total": "46", "histories": [edit]})
