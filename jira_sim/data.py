@@ -87,6 +87,9 @@ class Transition:
     sources: frozenset[str] = frozenset()
     resolution: Literal["required", "optional", "absent"] = "absent"
     screen: bool | None = None
+    keeps_resolution: bool = False
+    """Leaving a done status by this transition keeps the resolution: a workflow whose reopen lacks
+    Jira's "clear resolution" post function (the issue then counts as resolved in filters)."""
 
     @property
     def has_screen(self) -> bool:
@@ -208,7 +211,10 @@ RESOLVED_WORKFLOW = Workflow(
         ),
         Transition("2", "Close Issue", STATUS_DONE, frozenset({_TODO, _PROGRESS, _REOPENED}), "required"),
         Transition("701", "Close Issue", STATUS_DONE, frozenset({_RESOLVED})),
-        Transition("3", "Reopen Issue", STATUS_REOPENED, frozenset({_RESOLVED, _DONE})),
+        # this workflow's reopen lacks the "clear resolution" post function (a common oversight)
+        Transition(
+            "3", "Reopen Issue", STATUS_REOPENED, frozenset({_RESOLVED, _DONE}), keeps_resolution=True
+        ),
     ),
 )
 WORKFLOWS = (SIMPLIFIED_WORKFLOW, CLASSIC_WORKFLOW, RESOLVED_WORKFLOW)

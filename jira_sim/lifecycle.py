@@ -116,7 +116,7 @@ def enter_status(
 ) -> list[ChangeItem]:
     """Put the issue in the transition's target status, as Jira's post functions do: a done status gets
     the resolution given (or keeps its own, or gets Done) and a resolution date; any other status clears
-    both. Returns the changelog items (status, resolution)."""
+    both, unless the transition keeps the resolution. Returns the changelog items (status, resolution)."""
     old_status, old_resolution = issue.status, issue.resolution
     target = transition.to
     issue.status = target
@@ -125,7 +125,7 @@ def enter_status(
         if chosen != issue.resolution or issue.resolutiondate is None:
             issue.resolutiondate = now(state.clock)
         issue.resolution = chosen
-    else:
+    elif not transition.keeps_resolution:
         issue.resolution = None
         issue.resolutiondate = None
     items = [ChangeItem("status", "status", False, old_status.id, old_status.name, target.id, target.name)]

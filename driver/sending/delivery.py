@@ -82,7 +82,7 @@ def _stale_id(error: BaseException) -> bool:
 def _resolution_after(outcome: Outcome, transition: IssueTransition, before: IssueState) -> str | None:
     """The resolution the ticket has after the transition, as far as the request says."""
     if transition.to_category != "done":
-        return None  # Jira's workflows clear the resolution when an issue leaves done
+        return None  # most workflows clear it when an issue leaves done (read back: _resolution_now)
     body = outcome.body or {}
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     chosen = fields.get("resolution") if isinstance(fields, dict) else None
@@ -256,17 +256,37 @@ class Delivery:
                 self.store.forget_transition(head.id)  # a 400: refused unprocessed
             transition = await self._find(key, state, target)
             await self._send_transition(work, outcome, transition)
+        resolution = _resolution_after(outcome, transition, state)
+        if transition.to_category != "done" and state.resolution:
+            resolution = await self._resolution_now(key, transition, outcome)
         outcome.issue = IssueState(
             key=state.key,
             id=state.id,
             status=transition.to_status,
             status_category=transition.to_category,
-            resolution=_resolution_after(outcome, transition, state),
+            resolution=resolution,
             assignee=state.assignee,
             project=state.project,
             issuetype=state.issuetype,
         )
         outcome.transitioned = True
+
+    async def _resolution_now(self, key: str, transition: IssueTransition, outcome: Outcome) -> str | None:
+        """The resolution of a ticket just moved out of done. Jira's workflows clear it with a post
+        function, but one without keeps it, and Jira's filters then count the open ticket as
+        resolved: read it back and say so. A failed read changes nothing of the outcome (cleared is
+        assumed, as before)."""
+        try:
+            after = await self.jira.get_issue(key)
+        except JiraError:
+            return None
+        if after.resolution:
+            outcome.notes.append(
+                f"{key} is in {transition.to_status!r} but keeps resolution {after.resolution!r}: the"
+                f" workflow's {transition.name!r} does not clear it (Jira's filters count the ticket"
+                " as resolved until a person clears it)"
+            )
+        return after.resolution
 
     def _settled(self, work: Work, outcome: Outcome, state: IssueState) -> bool:
         """Whether nothing is to be sent: this row's journaled attempt went through (its marker is on

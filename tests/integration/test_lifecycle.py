@@ -631,3 +631,30 @@ def test_a_screenless_transition_refused_after_its_comment_posts_the_comment_onc
     assert fields["status"]["name"] == "Reopened"
     assert [c["body"] for c in fields["comment"]["comments"]] == ["back once"]
     assert len(comment_posts(sim, key)) == 1
+
+
+def test_a_reopen_whose_workflow_keeps_the_resolution_says_so(driver_factory: Factory, sim: Any) -> None:
+    """NET Bug's Reopen Issue lacks the "clear resolution" post function: the ticket is open again
+    but keeps Fixed. The record shows what Jira has, the row says why, and the next RESOLVE works."""
+    driver = driver_factory(sim.url, ini={"ticket": {"project": "NET", "issue_type": "Bug"}})
+    driver.send("K-1|CREATE|summary;x|", "K-1|RESOLVE|resolution;Fixed|")
+    settled(driver)
+    key = created_key(driver, "K-1")
+    driver.send("K-1|REOPEN|")
+    settled(driver)
+    row = row_of(driver, "K-1", "REOPEN")
+    assert row["status"] == "Ok", row
+    assert "keeps resolution 'Fixed'" in row["note"], row
+    fields = issue(sim, key)["fields"]
+    assert (fields["status"]["name"], fields["resolution"]["name"]) == ("Reopened", "Fixed")
+    ticket = view(driver, "K-1")["ticket"]
+    assert (ticket["status"], ticket["resolution"]) == ("Reopened", "Fixed"), ticket
+    driver.send("K-1|RESOLVE|resolution;Won't Fix|")
+    settled(driver)
+    assert row_of(driver, "K-1", "RESOLVE")["status"] == "Ok"
+    assert issue(sim, key)["fields"]["resolution"]["name"] == "Won't Fix"
+    # a workflow that clears it: no note, the record has none
+    driver.send("K-2|CREATE|summary;y|issuetype;Task|", "K-2|RESOLVE|", "K-2|REOPEN|")
+    settled(driver)
+    assert "keeps resolution" not in (row_of(driver, "K-2", "REOPEN")["note"] or "")
+    assert view(driver, "K-2")["ticket"]["resolution"] is None
