@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jira_sim.settings import (
     DEFAULT_USERS,
@@ -49,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="TOKEN",
         help="a personal access token of admin (repeatable)",
+    )
+    parser.add_argument(
+        "--time-zone",
+        action="append",
+        default=[],
+        metavar="USER=ZONE",
+        help="USER's profile time zone (IANA, e.g. Asia/Kolkata), that answers to them are in (repeatable)",
     )
     parser.add_argument(
         "--no-create",
@@ -152,6 +161,15 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
             spec.tokens,
             spec.no_create + (project.upper(),),
         )
+    for item in args.time_zone:
+        name, sep, zone = item.partition("=")
+        if not sep or name.lower() not in users:
+            raise ValueError(f"--time-zone {item!r}: expected USER=ZONE with a known user")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"--time-zone {item!r}: unknown time zone {zone!r}") from None
+        users[name.lower()] = replace(users[name.lower()], time_zone=zone)
     faults: list[FaultRule] = []
     for item in args.fault:
         try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from jira_sim.clock import SYSTEM_CLOCK, Clock
 from jira_sim.settings import SimSettings, UserSpec
@@ -22,6 +24,7 @@ class User:
     password: str
     tokens: frozenset[str]
     no_create: frozenset[str]
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -345,6 +348,7 @@ def make_user(spec: UserSpec) -> User:
         password=spec.password,
         tokens=frozenset(spec.tokens),
         no_create=frozenset(spec.no_create),
+        time_zone=spec.time_zone,
     )
 
 
@@ -395,9 +399,19 @@ def now(clock: Clock = SYSTEM_CLOCK) -> datetime:
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 
+RENDER_ZONE: ContextVar[str] = ContextVar("render_zone", default="UTC")
+"""The zone the answer being rendered is in: the requesting user's (set by the auth middleware),
+UTC for webhook deliveries and the admin API. Jira renders timestamps in the user's profile zone."""
+
+
 def jira_time(value: datetime) -> str:
-    """Jira's timestamp format, e.g. 2021-01-17T12:34:00.000+0000 (not RFC 3339: no colon in the offset)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    """Jira's timestamp format, e.g. 2021-01-17T12:34:00.000+0000 (not RFC 3339: no colon in the
+    offset), in RENDER_ZONE (e.g. 2021-01-17T18:04:00.000+0530 for Asia/Kolkata)."""
+    zone = RENDER_ZONE.get()
+    if zone != "UTC":
+        value = value.replace(tzinfo=value.tzinfo or UTC).astimezone(ZoneInfo(zone))
+    offset = value.strftime("%z") or "+0000"
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}{offset}"
 
 
 RichText = str | dict[str, Any]  # plain text (v2, DC) or an ADF document (Cloud v3) as it came in

@@ -91,7 +91,7 @@ def user_json(api: Api, user: User) -> dict[str, Any]:
             "avatarUrls": avatar_urls(api, "user", user.account_id),
             "displayName": user.display_name,
             "active": True,
-            "timeZone": "UTC",
+            "timeZone": user.time_zone,
         }
     return {
         "self": f"{api.rest}/user?username={user.name}",
@@ -101,7 +101,7 @@ def user_json(api: Api, user: User) -> dict[str, Any]:
         "avatarUrls": avatar_urls(api, "user", user.key),
         "displayName": user.display_name,
         "active": True,
-        "timeZone": "UTC",
+        "timeZone": user.time_zone,
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from jira_sim import issues as shapes
 from jira_sim.data import (
     DEFAULT_RESOLUTION,
+    RENDER_ZONE,
     ChangeGroup,
     ChangeItem,
     Comment,
@@ -353,6 +354,17 @@ def _send(state: SimState, api: Api, issue: Issue, event: str, extra: dict[str, 
     webhooks = state.webhooks.subscribed(event)
     if not webhooks:
         return
+    # a delivery is rendered in the server's zone, whoever made the change
+    zone = RENDER_ZONE.set("UTC")
+    try:
+        _deliver(state, api, issue, event, extra, webhooks)
+    finally:
+        RENDER_ZONE.reset(zone)
+
+
+def _deliver(
+    state: SimState, api: Api, issue: Issue, event: str, extra: dict[str, Any], webhooks: Any
+) -> None:
     v2 = _v2(api)
     actor = state.catalog.users[0]
     payload: dict[str, Any] = {

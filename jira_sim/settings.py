@@ -20,6 +20,8 @@ class UserSpec:
     display_name: str = ""
     tokens: tuple[str, ...] = ()
     no_create: tuple[str, ...] = ()
+    time_zone: str = "UTC"
+    """The IANA zone Jira renders this user's answers in (a profile setting)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from jira_sim.data import User
+from jira_sim.data import RENDER_ZONE, User
 from jira_sim.middleware.exchange import ASGIApp, Receive, Scope, Send, exchange_of
 from jira_sim.responses import error_response
 from jira_sim.state import SimState
@@ -94,7 +94,12 @@ class AuthMiddleware:
         else:
             exchange.user = user.name
             scope["state"]["sim_user"] = user
-        await self.app(scope, receive, send)
+        # timestamps in the answer are in the user's own zone, as Jira renders them
+        zone = RENDER_ZONE.set(user.time_zone if user is not None else "UTC")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            RENDER_ZONE.reset(zone)
 
     def _locked(self, name: str) -> bool:
         limit = self.state.limits.captcha_after

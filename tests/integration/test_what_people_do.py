@@ -10,6 +10,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -348,3 +349,42 @@ def test_who_moved_the_status_is_read_past_the_40_histories_a_search_shows(
     assert row["changed_by"] == "Jane Smith"
     pages = [e for e in cloud.journal() if e["path"].endswith("/changelog")]
     assert pages, "the whole changelog was read"
+
+
+# --- people in other time zones ------------------------------------------------------------------
+
+
+def test_answers_in_the_accounts_own_time_zone_change_nothing(
+    driver_factory: Factory, sim_factory: Callable[..., Any]
+) -> None:
+    """Jira renders timestamps in the requesting user's profile zone: the driver's account in
+    Kolkata (+0530), the person in Los Angeles. A comment whose answer was lost is still found by
+    its time (exactly once), and a person's resolve seen by a poll is dated right."""
+    zoned = sim_factory("--time-zone", "admin=Asia/Kolkata", "--time-zone", "jsmith=America/Los_Angeles")
+    me = httpx.get(f"{zoned.url}/rest/api/2/myself", auth=("admin", "admin"), timeout=10).json()
+    assert me["timeZone"] == "Asia/Kolkata"
+    driver = driver_factory(zoned.url, api_token="t", ini={"sync": {"mode": "poll", "poll_seconds": "5"}})
+    driver.send("Z-1|CREATE|summary;x|")
+    key = settled_row(driver, "Z-1", "CREATE")["ticket_key"]
+    shown = as_person(zoned, "GET", f"/rest/api/2/issue/{key}").json()["fields"]["created"]
+    assert shown.endswith("+0530"), shown
+    zoned.faults(kind="drop_after", count=1, method="POST", path=f"/rest/api/latest/issue/{key}/comment")
+    driver.send("Z-1|UPDATE|comment;once, whatever the zone|")
+    row = settled_row(driver, "Z-1", "UPDATE")
+    assert "was already on" in (row["note"] or ""), row
+    assert [c["body"] for c in issue(zoned, key)["fields"]["comment"]["comments"]] == [
+        "once, whatever the zone"
+    ]
+    before = datetime.now(UTC)
+    act = httpx.post(
+        f"{zoned.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "resolve"}, timeout=10
+    )
+    assert act.status_code == 200, act.text
+
+    def resolved() -> dict[str, Any] | None:
+        found = record(driver, "Z-1")
+        return found if found["status_category"] == "done" else None
+
+    found = wait_for(resolved, "the resolve to be seen by a poll", 30)
+    resolved_at = datetime.fromisoformat(found["resolved_at"])
+    assert abs((resolved_at - before).total_seconds()) < 60, (found["resolved_at"], before)
