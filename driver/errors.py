@@ -20,6 +20,7 @@
         │       └── JiraNotReached                      no connection made: the request surely not sent
         ├── JiraAuthError(status, message)              401: stop sending until the credentials change
         ├── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
+        │   └── TicketArchived(key, project, answer)    a 404/403 for a ticket of an archived project
         ├── StampAmbiguous(guid, keys)                  two tickets carry one GUID's stamp
         ├── TransitionFailed(reason)                    no transition reaches the target, or it is refused
         └── CredentialsRefused (driver.app.metadata)   the field list is not asked for after a 401
@@ -148,6 +149,19 @@ class JiraRejected(JiraError):
         self.errors = dict(errors or {})
         parts = list(self.error_messages) + [f"{k}: {v}" for k, v in self.errors.items()]
         super().__init__(f"HTTP {status}: " + ("; ".join(parts) if parts else "no details"))
+
+
+class TicketArchived(JiraRejected):
+    """A change to a ticket refused because its project is archived: Cloud answers 404 as if the
+    ticket did not exist, so the driver asks the project (Project.archived) before taking a 404 for a
+    deletion. The ticket is kept; the row fails with this reason."""
+
+    def __init__(self, key: str, project: str, answer: JiraRejected) -> None:
+        super().__init__(answer.status, answer.error_messages, answer.errors)
+        self.args = (
+            f"{key} is in archived project {project}: Jira refuses changes to it (HTTP {answer.status});"
+            " the ticket is kept, not taken as deleted (unarchive the project in Jira to go on)",
+        )
 
 
 class UnknownFieldError(CommandError):

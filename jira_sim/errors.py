@@ -28,3 +28,5 @@ class JiraError(Exception):
 
 
 ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+ISSUE_ARCHIVED = "The issue {0} is archived (its project {1} is archived) and cannot be edited."
+"""Data Center's refusal of a change to an archived issue (the simulator's wording)."""

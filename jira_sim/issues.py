@@ -135,8 +135,11 @@ def issuetype_json(api: Api, issuetype: IssueType) -> dict[str, Any]:
     return body
 
 
-def project_json(api: Api, project: Project, catalog: Catalog, full: bool = True) -> dict[str, Any]:
-    """A project; the full form (GET /project/KEY) lists its issue types, which the jira package reads."""
+def project_json(
+    api: Api, project: Project, catalog: Catalog, full: bool = True, archived: bool = False
+) -> dict[str, Any]:
+    """A project; the full form (GET /project/KEY) lists its issue types, which the jira package
+    reads, and says whether it is `archived` (Project.archived, both specs)."""
     body: dict[str, Any] = {
         "self": f"{api.rest}/project/{project.id}",
         "id": project.id,
@@ -154,8 +157,7 @@ def project_json(api: Api, project: Project, catalog: Catalog, full: bool = True
         body["lead"] = user_json(api, catalog.user_by_name.get(project.lead, catalog.users[0]))
         body["issueTypes"] = [issuetype_json(api, t) for t in catalog.issue_types]
         body["assigneeType"] = "UNASSIGNED"
-        if not api.cloud:
-            body["archived"] = False
+        body["archived"] = archived
     return body
 
 

@@ -42,6 +42,8 @@ class SimState:
     """Bumped by every reset; a request from an earlier generation no longer belongs to anyone."""
     failed_logins: dict[str, int] = field(default_factory=dict)
     """Failed logins by user name (Data Center locks an account behind a CAPTCHA after a few)."""
+    archived: set[str] = field(default_factory=set)
+    """Keys of archived projects: their issues refuse changes (jira_sim.routes.common.issue_of)."""
 
     @classmethod
     def start(cls, settings: SimSettings, clock: Clock) -> SimState:
@@ -71,6 +73,7 @@ class SimState:
         under way; limits go back to the command line's. Time does not go back."""
         self.generation += 1
         self.failed_logins.clear()
+        self.archived.clear()
         self.webhooks.reset()
         self.store.reset()
         self.journal.reset()

@@ -343,6 +343,18 @@ class JiraClient(IssueSearch):
             raise JiraRetryable(f"HTTP {response.status_code}: issue {key} answered without a key")
         return state
 
+    async def project_archived(self, project: str) -> bool:
+        """Whether a project is archived (`getProject`: Project.archived, both specs); False when
+        Jira does not know it (a 404: deleted)."""
+        try:
+            response = await self._request("GET", f"{self.api_prefix}/2/project/{project}")
+        except JiraRejected as exc:
+            if exc.status == 404:
+                return False
+            raise
+        body = body_of(response)
+        return isinstance(body, dict) and body.get("archived") is True
+
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         """The transitions the issue offers now, with their screens' fields (`getTransitions`,
         expand=transitions.fields; docs/wire-facts.md §4)."""

@@ -39,6 +39,7 @@ from driver.errors import (
     JiraRejected,
     JiraRetryable,
     StampAmbiguous,
+    TicketArchived,
     TransitionFailed,
 )
 from driver.model.answers import (
@@ -116,6 +117,7 @@ class JiraPort(Protocol):
 
     async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue: ...
     async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer: ...
+    async def project_archived(self, project: str) -> bool: ...
     async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer: ...
     async def list_comments(self, key: str) -> list[JiraComment]: ...
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ...) -> list[FoundIssue]: ...
@@ -176,13 +178,30 @@ class Delivery:
                     self._edits_sent[head_id] = work.body
                 await self._send_comments(work, outcome)
         except (JiraError, sqlite3.Error) as exc:
-            outcome.error = exc
+            outcome.error = await self._archived(work, exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not kill a worker or lose the job
             log.exception("unexpected error sending log #%d", work.head.id)
             outcome.error = exc
         return outcome
+
+    async def _archived(self, work: Work, exc: JiraError | sqlite3.Error) -> BaseException:
+        """A 404 to a change of the ticket is a deletion unless its project is archived (Cloud hides
+        an archived project's issues behind the same 404): then TicketArchived, and the ticket is
+        kept. Any other error, or a failed look, is returned as it was."""
+        if not (
+            isinstance(exc, JiraRejected)
+            and exc.status == 404
+            and work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION)
+        ):
+            return exc
+        project = work.key.rpartition("-")[0]
+        try:
+            archived = bool(project) and await self.jira.project_archived(project)
+        except JiraError:
+            return exc
+        return TicketArchived(work.key, project, exc) if archived else exc
 
     async def probe_batch(self, works: Sequence[Work], settings: RequestSettings) -> list[Outcome]:
         """Search for the stamps of several GUIDs' probes in one JQL (driver.model.stamps.stamps_jql, at

@@ -33,6 +33,7 @@ from driver.errors import (
     JiraTimeout,
     JiraUnavailable,
     StampAmbiguous,
+    TicketArchived,
     TransitionFailed,
 )
 from driver.sending.exactly_once import never_sent
@@ -112,7 +113,11 @@ def decide(
         # Nothing is created and nothing adopted until a person leaves one ticket with the stamp.
         return Decision(Verdict.FAIL, "keep", reason=str(error))
     if isinstance(error, JiraRejected):
-        gone = error.status == 404 and kind in (WorkKind.UPDATE, WorkKind.TRANSITION)
+        gone = (
+            error.status == 404
+            and kind in (WorkKind.UPDATE, WorkKind.TRANSITION)
+            and not isinstance(error, TicketArchived)
+        )
         return Decision(
             Verdict.FAIL,
             "forget" if create else "deleted" if gone else "keep",

@@ -148,6 +148,26 @@ def _clock(state: SimState) -> Response:
     )
 
 
+@router.post("/projects/{key}/archive")
+async def archive_project(request: Request, state: State) -> Response:
+    """Archive a project, as a Jira admin would: Cloud then answers 404 for its issues, Data Center
+    403 to any change of them; GET project says `archived: true`. DELETE unarchives."""
+    project = state.catalog.project(request.path_params["key"])
+    if project is None:
+        return json_response({"error": "no such project"}, 404)
+    state.archived.add(project.key)
+    return json_response({"key": project.key, "archived": True})
+
+
+@router.delete("/projects/{key}/archive")
+async def unarchive_project(request: Request, state: State) -> Response:
+    project = state.catalog.project(request.path_params["key"])
+    if project is None:
+        return json_response({"error": "no such project"}, 404)
+    state.archived.discard(project.key)
+    return json_response({"key": project.key, "archived": False})
+
+
 @router.get("/issues")
 async def all_issues(request: Request, state: State) -> Response:
     api = Api(state.settings.flavor, request.query_params.get("api", "2"), base_url(request))

@@ -9,7 +9,7 @@ from fastapi import Request
 from starlette.requests import ClientDisconnect
 
 from jira_sim.data import Issue, User
-from jira_sim.errors import ISSUE_NOT_FOUND, JiraError
+from jira_sim.errors import ISSUE_ARCHIVED, ISSUE_NOT_FOUND, JiraError
 from jira_sim.issues import Api
 from jira_sim.responses import error_response, json_response
 from jira_sim.state import SimState
@@ -61,11 +61,17 @@ def user_of(request: Request) -> User:
 def issue_of(request: Request, state: SimState) -> Issue:
     """The issue named by the `key` path parameter (key or id); JiraError 404 when there is none.
 
-    The journal records its key for this request.
+    An issue of an archived project: Cloud answers 404 as if it did not exist; Data Center shows it
+    but refuses any change with 403. The journal records its key for this request.
     """
     issue = state.store.get(request.path_params["key"])
     if issue is None:
         raise JiraError(404, [ISSUE_NOT_FOUND])
+    if issue.project.key in state.archived:
+        if state.cloud:
+            raise JiraError(404, [ISSUE_NOT_FOUND])
+        if request.method != "GET":
+            raise JiraError(403, [ISSUE_ARCHIVED.format(issue.key, issue.project.key)])
     request.state.sim_issue_key = issue.key
     return issue
 

@@ -64,7 +64,7 @@ async def project(request: Request, state: State) -> Response:
     found = state.catalog.project(request.path_params["key"])
     if found is None:
         raise JiraError(404, [f"No project could be found with key '{request.path_params['key']}'."])
-    return json_response(shapes.project_json(api, found, state.catalog))
+    return json_response(shapes.project_json(api, found, state.catalog, archived=found.key in state.archived))
 
 
 @router.get("/priority")

@@ -388,3 +388,34 @@ def test_answers_in_the_accounts_own_time_zone_change_nothing(
     found = wait_for(resolved, "the resolve to be seen by a poll", 30)
     resolved_at = datetime.fromisoformat(found["resolved_at"])
     assert abs((resolved_at - before).total_seconds()) < 60, (found["resolved_at"], before)
+
+
+# --- archived projects ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavor", ["datacenter", "cloud"])
+def test_a_ticket_in_an_archived_project_is_kept_not_taken_for_deleted(
+    driver_factory: Factory, sim: Any, sim_factory: Callable[..., Any], flavor: str
+) -> None:
+    """An admin archives the project: Data Center refuses changes with 403, Cloud answers 404 as if
+    the ticket were gone. Either way the row fails with the reason and the ticket is kept: once the
+    project is unarchived, the alarm's next UPDATE goes to the same ticket."""
+    jira = sim if flavor == "datacenter" else sim_factory("--flavor", "cloud")
+    driver = driver_factory(jira.url)
+    driver.send("A-1|CREATE|summary;x|")
+    key = settled_row(driver, "A-1", "CREATE")["ticket_key"]
+    assert httpx.post(f"{jira.url}/_sim/projects/OPS/archive", timeout=5).status_code == 200
+    driver.send("A-1|UPDATE|comment;while archived|")
+    driver.wait_settled()
+    [row] = [r for r in driver.rows() if r["action"] == "UPDATE"]
+    assert row["status"] == "Failed", row
+    assert "archived" in row["error"], row
+    kept = record(driver, "A-1")
+    assert (kept["ticket_key"], kept["deleted_at"]) == (key, None)
+    assert httpx.delete(f"{jira.url}/_sim/projects/OPS/archive", timeout=5).status_code == 200
+    driver.send("A-1|UPDATE|comment;back|")
+    driver.wait_settled()
+    rows = [r for r in driver.rows() if r["action"] == "UPDATE"]
+    assert rows[-1]["status"] == "Ok", rows[-1]
+    assert rows[-1]["ticket_key"] == key
+    assert [c["body"] for c in issue(jira, key)["fields"]["comment"]["comments"]] == ["back"]

@@ -111,6 +111,9 @@ class RandomJira:
             key, key, "Done" if done else "To Do", "done" if done else "new", None, None, "OPS", "Task"
         )
 
+    async def project_archived(self, project: str) -> bool:
+        return False
+
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         await self._answer()
         return [IssueTransition("31", "Done", "Done", "done"), IssueTransition("11", "To Do", "To Do", "new")]

@@ -59,6 +59,9 @@ class ScriptedJira:
             key, "1", self.status[0], self.status[1], None, None, "NET", "Task", properties=chosen
         )
 
+    async def project_archived(self, project: str) -> bool:
+        return False
+
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         self.calls.append("GET transitions")
         return self.offered
