@@ -152,20 +152,20 @@ def _clock(state: SimState) -> Response:
 async def archive_project(request: Request, state: State) -> Response:
     """Archive a project, as a Jira admin would: Cloud then answers 404 for its issues, Data Center
     403 to any change of them; GET project says `archived: true`. DELETE unarchives."""
-    project = state.catalog.project(request.path_params["key"])
-    if project is None:
-        return json_response({"error": "no such project"}, 404)
-    state.archived.add(project.key)
-    return json_response({"key": project.key, "archived": True})
+    return _archived(request, state, True)
 
 
 @router.delete("/projects/{key}/archive")
 async def unarchive_project(request: Request, state: State) -> Response:
+    return _archived(request, state, False)
+
+
+def _archived(request: Request, state: SimState, archived: bool) -> Response:
     project = state.catalog.project(request.path_params["key"])
     if project is None:
         return json_response({"error": "no such project"}, 404)
-    state.archived.discard(project.key)
-    return json_response({"key": project.key, "archived": False})
+    (state.archived.add if archived else state.archived.discard)(project.key)
+    return json_response({"key": project.key, "archived": archived})
 
 
 @router.get("/issues")

@@ -19,6 +19,7 @@ import pytest
 from driver.model.stamps import stamp_label
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
+from tests.integration.test_sync import register
 
 Factory = Callable[..., DriverProcess]
 NET = {"ticket": {"project": "NET", "issue_type": "Task"}}
@@ -110,18 +111,15 @@ def record(driver: DriverProcess, guid: str) -> dict[str, Any]:
     return dict(row)
 
 
-def register(sim: Any, driver: DriverProcess) -> None:
-    """Register the driver's webhook in the simulator, as a Jira admin would."""
-    body = {
-        "name": "jira-driver",
-        "url": driver.url + HOOK_PATH,
-        "events": ["jira:issue_updated", "jira:issue_deleted", "comment_created"],
-        "secret": SECRET,
-    }
-    answer = httpx.post(
-        f"{sim.url}/rest/webhooks/1.0/webhook", json=body, auth=("admin", "admin"), timeout=10
-    )
-    assert answer.status_code == 201, answer.text
+def resolved(driver: DriverProcess, guid: str, what: str) -> dict[str, Any]:
+    """The GUID's record once it says the ticket is done (waited for, up to 30 s)."""
+
+    def done() -> dict[str, Any] | None:
+        found = record(driver, guid)
+        return found if found["status_category"] == "done" else None
+
+    found: dict[str, Any] = wait_for(done, what, 30)
+    return found
 
 
 def move(sim: Any, key: str, project: str) -> str:
@@ -165,7 +163,7 @@ def test_a_ticket_moved_to_another_project_is_followed_by_its_id(
     the alarm's next commands go to it."""
     driver = driver_factory(sim.url, api_token="t", ini=SYNC_MODES[mode])
     if mode == "webhook":
-        register(sim, driver)
+        register(sim, driver, SECRET)
     driver.send("M-1|CREATE|summary;link down|")
     old = settled_row(driver, "M-1", "CREATE")["ticket_key"]
     assert old.startswith("OPS-")
@@ -184,11 +182,7 @@ def test_a_ticket_moved_to_another_project_is_followed_by_its_id(
     )
     assert act.status_code == 200, act.text
 
-    def resolved() -> dict[str, Any] | None:
-        found = record(driver, "M-1")
-        return found if found["status_category"] == "done" else None
-
-    wait_for(resolved, "the resolve of the moved ticket to be heard", 30)
+    resolved(driver, "M-1", "the resolve of the moved ticket to be heard")
     driver.send("M-1|UPDATE|comment;still there|")
     row = settled_row(driver, "M-1", "UPDATE")
     assert row["ticket_key"] == new
@@ -245,17 +239,13 @@ def test_a_delivery_of_megabytes_is_heard(driver_factory: Factory, sim: Any) -> 
     for n in range(40):
         said = as_person(sim, "POST", f"/rest/api/2/issue/{key}/comment", {"body": f"{n} " + "z" * 32_000})
         assert said.status_code == 201, said.text
-    register(sim, driver)
+    register(sim, driver, SECRET)
     act = httpx.post(
         f"{sim.url}/_sim/act", json={"user": "jsmith", "key": key, "action": "resolve"}, timeout=10
     )
     assert act.status_code == 200, act.text
 
-    def resolved() -> dict[str, Any] | None:
-        found = record(driver, "W-1")
-        return found if found["status_category"] == "done" else None
-
-    wait_for(resolved, "the resolve in a 1.3 MB delivery to be heard", 30)
+    resolved(driver, "W-1", "the resolve in a 1.3 MB delivery to be heard")
     [delivery] = [d for d in sim.admin("webhooks/deliveries") if d["event"] == "jira:issue_updated"]
     assert len(json.dumps(delivery["body"])) > 1_200_000
     assert [a["status"] for a in delivery["attempts"]] == [200]
@@ -289,11 +279,7 @@ def test_a_signed_delivery_over_the_bound_is_refused_counted_and_its_issue_read(
     assert answer.status_code == 413, answer.text
     assert "32" in answer.json()["error"]
 
-    def resolved() -> dict[str, Any] | None:
-        found = record(driver, "W-2")
-        return found if found["status_category"] == "done" else None
-
-    row = wait_for(resolved, "the issue of the refused delivery to be read instead", 30)
+    row = resolved(driver, "W-2", "the issue of the refused delivery to be read instead")
     assert row["changed_by"] == "Jane Smith"
     sync = driver.status()["sync"]
     assert sync["webhooks_refused"] == 1
@@ -340,11 +326,7 @@ def test_who_moved_the_status_is_read_past_the_40_histories_a_search_shows(
         ini.write(file)
     driver.start()
 
-    def resolved() -> dict[str, Any] | None:
-        found = record(driver, "C-1")
-        return found if found["status_category"] == "done" else None
-
-    row = wait_for(resolved, "the resolve to be seen by a poll", 30)
+    row = resolved(driver, "C-1", "the resolve to be seen by a poll")
     assert row["resolved_by_driver"] == 1, row
     assert row["changed_by"] == "Jane Smith"
     pages = [e for e in cloud.journal() if e["path"].endswith("/changelog")]
@@ -381,11 +363,7 @@ def test_answers_in_the_accounts_own_time_zone_change_nothing(
     )
     assert act.status_code == 200, act.text
 
-    def resolved() -> dict[str, Any] | None:
-        found = record(driver, "Z-1")
-        return found if found["status_category"] == "done" else None
-
-    found = wait_for(resolved, "the resolve to be seen by a poll", 30)
+    found = resolved(driver, "Z-1", "the resolve to be seen by a poll")
     resolved_at = datetime.fromisoformat(found["resolved_at"])
     assert abs((resolved_at - before).total_seconds()) < 60, (found["resolved_at"], before)
 
