@@ -77,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--burst-limit", type=int, default=0, metavar="N", help="at most N requests/s, then 429"
     )
     parser.add_argument(
+        "--token-bucket",
+        default="",
+        metavar="CAPACITY/FILL/SECONDS",
+        help="Data Center's rate limit: FILL tokens every SECONDS, up to CAPACITY, one a request, then 429",
+    )
+    parser.add_argument(
         "--issue-write-limit", type=int, default=0, metavar="N", help="at most N writes per issue per window"
     )
     parser.add_argument(
@@ -176,9 +182,20 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
             faults.append(parse_fault(item))
         except ValueError as exc:
             raise ValueError(f"--fault {item!r}: {exc}") from None
+    capacity, fill, interval = 0, 0, 1
+    if args.token_bucket:
+        parts = args.token_bucket.split("/")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(
+                f"--token-bucket {args.token_bucket!r}: expected CAPACITY/FILL/SECONDS, positive"
+            )
+        capacity, fill, interval = (int(p) for p in parts)
     limits = Limits(
         search_lag=args.search_lag,
         burst_limit=args.burst_limit,
+        bucket_capacity=capacity,
+        bucket_fill_rate=fill,
+        bucket_interval=interval,
         issue_write_limit=args.issue_write_limit,
         issue_write_window=args.issue_write_window,
         latency_ms=args.latency_ms,

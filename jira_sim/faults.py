@@ -80,14 +80,60 @@ class SlidingWindow:
         return Verdict(True, self.limit, self.limit - len(events), 0, reset)
 
 
+class TokenBucket:
+    """Data Center's rate limit (docs/wire-facts.md §8): `fill_rate` tokens every `interval` seconds,
+    up to `capacity`, starting full; each request takes one."""
+
+    def __init__(self, capacity: int, fill_rate: int, interval: int) -> None:
+        self.capacity = max(capacity, 1)
+        self.fill_rate = fill_rate
+        self.interval = max(interval, 1)
+        self.tokens = float(self.capacity)
+        self.last: float | None = None
+
+    def hit(self, now: float, wall: datetime) -> Verdict:
+        """Take a token at `now` (monotonic seconds) unless none is left."""
+        if self.last is not None:
+            refill = (now - self.last) * self.fill_rate / self.interval
+            self.tokens = min(float(self.capacity), self.tokens + refill)
+        self.last = now
+        per_token = self.interval / self.fill_rate
+        if self.tokens < 1.0:
+            wait = (1.0 - self.tokens) * per_token
+            return Verdict(False, self.capacity, 0, max(1, math.ceil(wait)), wall + timedelta(seconds=wait))
+        self.tokens -= 1.0
+        reset = wall + timedelta(seconds=(self.capacity - self.tokens) * per_token)
+        return Verdict(True, self.capacity, int(self.tokens), 0, reset)
+
+    def headers(self, verdict: Verdict) -> list[tuple[bytes, bytes]]:
+        """The header family Data Center puts on every answer (`retry-after` 0 while tokens remain)."""
+        return [
+            (b"x-ratelimit-limit", str(self.capacity).encode()),
+            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+            (b"x-ratelimit-interval-seconds", str(self.interval).encode()),
+            (b"x-ratelimit-fillrate", str(self.fill_rate).encode()),
+            (b"retry-after", str(verdict.retry_after).encode()),
+        ]
+
+
 class RateLimits:
-    """Cloud's burst limit (all requests) and per-issue write limit, each off when its limit is 0."""
+    """Cloud's burst limit (all requests) and per-issue write limit, and Data Center's token bucket,
+    each off when its limit is 0."""
 
     def __init__(self, limits: Limits) -> None:
         self.configure(limits)
 
     def configure(self, limits: Limits) -> None:
         """Apply (new) limits and forget what was counted."""
+        self.bucket = (
+            TokenBucket(
+                limits.bucket_capacity or limits.bucket_fill_rate,
+                limits.bucket_fill_rate,
+                limits.bucket_interval,
+            )
+            if limits.bucket_fill_rate > 0
+            else None
+        )
         self.burst = SlidingWindow(limits.burst_limit, 1.0) if limits.burst_limit > 0 else None
         self.write_limit = limits.issue_write_limit
         self.write_window = limits.issue_write_window

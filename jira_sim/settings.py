@@ -63,6 +63,11 @@ class Limits:
 
     search_lag: float = 0.0
     burst_limit: int = 0
+    bucket_fill_rate: int = 0
+    """Data Center's token bucket (off at 0): this many tokens come back every `bucket_interval`
+    seconds, up to `bucket_capacity`; a request takes one, and none left answers 429."""
+    bucket_capacity: int = 0
+    bucket_interval: int = 1
     issue_write_limit: int = 0
     issue_write_window: float = 2.0
     latency_ms: float = 0.0

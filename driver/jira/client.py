@@ -44,8 +44,10 @@ from driver.errors import (
     JiraUnavailable,
 )
 from driver.jira.auth import Credentials, credentials_from_config
+from driver.jira.health import Bucket
 from driver.jira.http import (
     body_of,
+    bucket_of,
     describe_transport_error,
     int_header,
     proxy_for,
@@ -112,6 +114,9 @@ class JiraClient(IssueSearch):
         self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
         self.near_limit = False
         self.rate_hint: float | None = None
+        self.bucket: Bucket | None = None
+        """Data Center's token bucket as the last answer that stated it said (driver.jira.http)."""
+        self._answers = 0
         """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
         self._proven = False
@@ -244,6 +249,8 @@ class JiraClient(IssueSearch):
             raise JiraRetryable(message) from exc
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
         self.rate_hint = rate_hint(response) or self.rate_hint
+        self._answers += 1
+        self.bucket = bucket_of(response, self._answers) or self.bucket
         status = response.status_code
         if status < 300:
             return response

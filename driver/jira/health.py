@@ -20,7 +20,9 @@ Retry-After plus a little jitter; the 429s of one wave (requests that were in fl
 one strike. After it, requests are paced: a send rate starts just under Jira's limit
 (X-RateLimit-Limit, per second for the burst limit; else the rate that was just refused) and grows
 additively while Jira accepts it, back off multiplicatively on the next 429 (AIMD, as TCP does),
-instead of releasing every worker at once into the same limit.
+instead of releasing every worker at once into the same limit. Where Jira states its rate before it
+refuses (X-RateLimit-Limit on Cloud; Data Center's token bucket, `follow`), pacing starts there: a
+bucket's spare tokens are spent at once and the rest goes at its fill rate.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ PACE_FLOOR_UNKNOWN = 2.0
 PACE_CEILING = 0.95
 """Paced sends stay at most this fraction of Jira's own limit: exactly at it, timer jitter puts an
 extra request into some window now and then, and every 429 costs a whole Retry-After pause."""
+BUCKET_PACE = 0.98
+"""Once Data Center's bucket is spent, requests go at this fraction of its fill rate: the tokens it
+holds absorb a late send, and the margin the rounding of the server's clock and a send that runs a
+little early of its slot."""
 PACE_OFF = 500.0
 """Requests/s above which pacing without a known limit is dropped (the workers are the limit)."""
 RATE_JITTER = 0.1
@@ -54,6 +60,19 @@ RATE_JITTER_MIN = 0.05
 RATE_FLOOR = 0.5
 """The least a 429 pauses its scope, whatever Retry-After says, doubling with each 429 in a row
 (up to rate_cap) until Jira answers properly."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Data Center's token bucket as one answer states it (docs/wire-facts.md §8): the tokens left
+    (X-RateLimit-Remaining) and the fill rate in tokens per second (X-RateLimit-FillRate per
+    X-RateLimit-Interval-Seconds). `serial` tells one answer's statement from the next."""
+
+    remaining: int
+    rate: float
+    serial: int
+    capacity: int = 0
+    """The most tokens it holds (X-RateLimit-Limit; 0: not said, taken as `remaining`)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,15 @@ class JiraHealth:
     pace_step: float = 0.0
     pace_since: datetime | None = None
     next_send_at: datetime | None = None
+    bucket_rate: float | None = None
+    """Data Center's fill rate, tokens per second, when its answers state a token bucket."""
+    bucket_tokens: float = 0.0
+    """Tokens surely left when the last statement of the bucket was read (in-flight ones taken off)."""
+    bucket_at: datetime | None = None
+    bucket_serial: int = -1
+    bucket_spent: int = 0
+    """Requests sent since that statement."""
+    bucket_capacity: int = 0
     sends: deque[datetime] = field(default_factory=deque)
     """Send times of the last second (the rate a 429 refused)."""
     pauses: Pauses = field(default_factory=Pauses)
@@ -102,6 +130,8 @@ class JiraHealth:
     def sent(self, now: datetime) -> None:
         """A request leaves now: count it, and when paced, book the next one's moment."""
         self.sends.append(now)
+        spare = self.bucket_left(now) >= 1.0
+        self.bucket_spent += 1
         edge = now - timedelta(seconds=1)
         while self.sends and self.sends[0] <= edge:
             self.sends.popleft()
@@ -123,7 +153,8 @@ class JiraHealth:
         # a little late (timer slack, a busy host) must not push every later send back. It catches
         # up by half an interval at most, so no second holds more than Jira's limit.
         booked = self.next_send_at if self.next_send_at is not None else now
-        self.next_send_at = max(booked, now - interval / 2) + interval
+        # A spare token of Data Center's bucket is not a paced slot: the pace resumes from here.
+        self.next_send_at = now + interval if spare else max(booked, now - interval / 2) + interval
 
     def answered(self) -> bool:
         """Jira answered a request properly (any status but 401/429/outage). True if an outage ended."""
@@ -200,6 +231,47 @@ class JiraHealth:
             self.pace_since = now
             self.next_send_at = None
 
+    def follow(self, rate: float | None, bucket: Bucket | None, in_flight: int, now: datetime) -> None:
+        """What Jira's headers say it allows (the client's rate_hint and bucket, from any answer,
+        start-up's included): never send faster, rather than learn it from a wave of 429s."""
+        if rate is not None:
+            self.known_rate(rate, now)
+        if bucket is not None:
+            self.known_bucket(bucket, in_flight, now)
+
+    def known_bucket(self, bucket: Bucket, in_flight: int, now: datetime) -> None:
+        """Data Center stated its token bucket (docs/wire-facts.md §8): the tokens left are spent at
+        once, and then requests go at the fill rate itself (the bucket's own slack absorbs a
+        send's jitter, so no margin is kept below it). `serial` tells a new statement; the
+        `in_flight` requests of the moment may not be in its count yet, so they are taken off it."""
+        rate = bucket.rate
+        if rate <= 0:
+            return
+        self.bucket_capacity = max(bucket.capacity, bucket.remaining)
+        if self.bucket_rate != rate:
+            self.bucket_rate = rate
+            # a bucket of one token has no slack for a send that runs early of its slot
+            share = BUCKET_PACE if self.bucket_capacity >= 2 else PACE_CEILING
+            self.pace = self.pace_ceiling = share * rate
+            self.pace_step = 0.0
+            self.pace_since = now
+        if bucket.serial != self.bucket_serial:
+            # Answers are read out of order: an older one says more tokens than a newer one, so a
+            # statement only ever lowers what the driver counts on (time refills it).
+            stated = float(bucket.remaining - in_flight)
+            known = self.bucket_left(now) if self.bucket_at is not None else stated
+            self.bucket_serial = bucket.serial
+            self.bucket_tokens = min(stated, known)
+            self.bucket_at = now
+            self.bucket_spent = 0
+
+    def bucket_left(self, now: datetime) -> float:
+        """Tokens surely left in Data Center's bucket now (0 when no bucket is known)."""
+        if self.bucket_rate is None or self.bucket_at is None:
+            return 0.0
+        refilled = self.bucket_rate * max(0.0, (now - self.bucket_at).total_seconds())
+        return min(float(self.bucket_capacity), self.bucket_tokens + refilled) - self.bucket_spent
+
     def _slow_down(self, limit: float | None, now: datetime) -> None:
         """A new 429 wave: pace just under Jira's limit, or under the rate it refused (multiplicative)."""
         refused = float(len([t for t in self.sends if t > now - timedelta(seconds=1)]) or 1)
@@ -265,10 +337,10 @@ class JiraHealth:
         """When sending of anything may resume; None if it may now. datetime.max after a 401."""
         if self.auth_failed:
             return datetime.max.replace(tzinfo=now.tzinfo)
+        # spare tokens in a known bucket are spent at once; the pace applies once they are gone
+        paced = None if self.bucket_left(now) >= 1.0 else self.next_send_at
         moments = [
-            m
-            for m in (self.pauses.paused_until(None, now), self.outage_until, self.next_send_at)
-            if m is not None
+            m for m in (self.pauses.paused_until(None, now), self.outage_until, paced) if m is not None
         ]
         moments = [m for m in moments if m > now]
         if not moments and self.state == JiraState.PAUSED:

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from driver.jira.health import Bucket
+
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
 
 RETRY_AFTER_MAX = 600.0
@@ -66,6 +68,16 @@ def rate_hint(response: httpx.Response) -> float | None:
         return fill / interval
     limit = int_header(response, "X-RateLimit-Limit")
     return float(limit) if limit else None
+
+
+def bucket_of(response: httpx.Response, serial: int) -> Bucket | None:
+    """The token bucket an answer states, or None (Cloud, or no rate limiting configured)."""
+    fill = int_header(response, "X-RateLimit-FillRate")
+    interval = int_header(response, "X-RateLimit-Interval-Seconds")
+    remaining = int_header(response, "X-RateLimit-Remaining")
+    if not fill or not interval or remaining is None:
+        return None
+    return Bucket(remaining, fill / interval, serial, int_header(response, "X-RateLimit-Limit") or 0)
 
 
 def body_of(response: httpx.Response) -> Any:

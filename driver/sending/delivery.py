@@ -42,6 +42,7 @@ from driver.errors import (
     TicketArchived,
     TransitionFailed,
 )
+from driver.jira.health import Bucket
 from driver.model.answers import (
     Answer,
     CreatedIssue,
@@ -113,6 +114,7 @@ class JiraPort(Protocol):
 
     near_limit: bool
     rate_hint: float | None
+    bucket: Bucket | None
     api_type: Literal["cloud", "datacenter", "unknown"]
 
     async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue: ...

@@ -340,10 +340,7 @@ class Engine:
 
     def _take(self, now: datetime) -> Work | None:
         self.queues.promote_due(now)
-        if self.jira.rate_hint is not None:
-            # Jira says what it allows (its headers on any answer, start-up's included): never
-            # send faster than that, rather than learn it from a wave of 429s.
-            self.health.known_rate(self.jira.rate_hint, now)
+        self.health.follow(self.jira.rate_hint, self.jira.bucket, self._in_flight, now)
         if self.health.blocked_until(now) is not None:
             return None
         while self._in_flight < self.health.send_limit(self.concurrency):

@@ -1,4 +1,5 @@
-"""Jira Cloud's rate limits on /rest/: a burst limit over all requests and a write limit per issue.
+"""Jira's rate limits on /rest/: Cloud's burst limit over all requests and write limit per issue,
+and Data Center's token bucket (its headers on every answer).
 
 Both count on the state's clock and are off while their limit is 0 (docs/wire-facts.md §8). A request over a
 limit gets 429 with Retry-After and the X-RateLimit-* headers; an allowed one carries X-RateLimit-Limit,
@@ -38,6 +39,15 @@ class RateLimitMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra_headers
             await send(message)
 
+        bucket = self.state.rate.bucket
+        if bucket is not None:
+            verdict = bucket.hit(self.state.clock.monotonic(), self.state.clock.now())
+            if not verdict.allowed:
+                self.state.journal.counters.rate_limited += 1
+                headers = {k.decode(): v.decode() for k, v in bucket.headers(verdict)}
+                await error_response(429, ["Rate limit exceeded."], headers=headers)(scope, receive, send)
+                return
+            extra_headers.extend(bucket.headers(verdict))
         limited = self._verdict(scope, exchange, extra_headers)
         if limited is not None:
             verdict, reason = limited

@@ -50,3 +50,18 @@ async def test_requests_to_jira_import_nothing(engine_factory: Factory, sim: Any
         sys.meta_path.remove(watch)
     assert [r.status for r in h.rows()].count("Ok") == 23
     assert watch.names == [], f"imports during requests: {sorted(set(watch.names))}"
+
+
+async def test_a_data_center_token_bucket_is_used_without_a_429(
+    engine_factory: Factory, sim_factory: Callable[..., Any]
+) -> None:
+    """Data Center states its token bucket on every answer: the driver spends the tokens left and
+    then sends at the fill rate, so 60 creates through a bucket of 5 filling 20/s meet no 429."""
+    bucket = sim_factory("--token-bucket", "5/20/1")
+    h = engine_factory(bucket.url)
+    await h.start()
+    await h.send(*(f"TB-{n}|CREATE|summary;alarm {n}|" for n in range(60)))
+    await h.settle(30)
+    assert [r.status for r in h.rows()].count("Ok") == 60
+    statuses = bucket.counters()["statuses"]
+    assert "429" not in statuses, statuses

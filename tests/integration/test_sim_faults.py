@@ -131,6 +131,25 @@ def test_burst_limit_answers_429_with_headers(manual_sim: SimProcess, manual_cli
     assert sim.counters()["rate_limited"] == 2
 
 
+def test_a_data_center_token_bucket_states_itself_on_every_answer(
+    manual_sim: SimProcess, manual_client: httpx.Client
+) -> None:
+    """Data Center's rate limit: FILL tokens every SECONDS up to CAPACITY, starting full; its header
+    family on every answer, `retry-after` 0 while tokens remain (docs/wire-facts.md §8)."""
+    sim, client = manual_sim, manual_client
+    sim.config(bucket_capacity=3, bucket_fill_rate=2, bucket_interval=1)
+    answers = [client.get("/rest/api/2/myself") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    first = answers[0].headers
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == ("3", "2")
+    assert (first["X-RateLimit-FillRate"], first["X-RateLimit-Interval-Seconds"]) == ("2", "1")
+    assert first["Retry-After"] == "0"
+    assert (answers[3].headers["X-RateLimit-Remaining"], answers[3].headers["Retry-After"]) == ("0", "1")
+    sim.advance(0.5)  # one token back
+    assert [client.get("/rest/api/2/myself").status_code for _ in range(2)] == [200, 429]
+    sim.config(bucket_fill_rate=0)
+
+
 def test_burst_window_reopens_a_second_after_its_first_request(
     manual_sim: SimProcess, manual_client: httpx.Client
 ) -> None:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from driver.app.intake import Line, check_lines, commit
 from driver.contract.schemas import LogStatus
 from driver.errors import JiraRateLimited, JiraRetryable, JiraUnavailable
+from driver.jira.health import Bucket
 from driver.model.answers import (
     Answer,
     CreatedIssue,
@@ -51,6 +52,7 @@ class RandomJira:
 
     near_limit = False
     rate_hint: float | None = None
+    bucket: Bucket | None = None
     api_type: Literal["cloud", "datacenter", "unknown"] = "datacenter"
 
     def __init__(self, fates: Sequence[Fate], delays: Sequence[float]) -> None:

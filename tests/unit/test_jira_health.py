@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from driver.contract.schemas import JiraState
 from driver.errors import JiraRateLimited
-from driver.jira.health import PACE_CEILING, JiraHealth
+from driver.jira.health import PACE_CEILING, Bucket, JiraHealth
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -99,3 +99,56 @@ def test_retry_after_0_still_pauses_and_each_429_in_a_row_waits_longer() -> None
     issue_limit = JiraRateLimited("HTTP 429", 0.0, "issue", "jira-per-issue-on-write", None)
     later = now + timedelta(seconds=10)
     assert (health.rate_limited(issue_limit, later, "OPS-1") - later).total_seconds() >= 0.5
+
+
+class ServerBucket:
+    """Data Center's token bucket as the server keeps it (the simulator's rule)."""
+
+    def __init__(self, capacity: int, rate: float) -> None:
+        self.capacity, self.rate, self.tokens, self.at = capacity, rate, float(capacity), T0
+
+    def take(self, now: datetime) -> int | None:
+        """The tokens left after this request, or None for a 429."""
+        self.tokens = min(self.capacity, self.tokens + self.rate * (now - self.at).total_seconds())
+        self.at = now
+        if self.tokens < 1:
+            return None
+        self.tokens -= 1
+        return int(self.tokens)
+
+
+@given(
+    st.integers(min_value=1, max_value=30),
+    st.integers(min_value=1, max_value=20),
+    st.integers(min_value=1, max_value=16),
+    st.integers(min_value=0, max_value=3),
+)
+def test_a_stated_token_bucket_is_spent_and_then_paced_without_a_429(
+    capacity: int, rate: int, in_flight: int, lag: int
+) -> None:
+    """The driver sends while the bucket it was told of has tokens and then at its fill rate, reading
+    answers late and out of order (`lag` answers behind, `in_flight` outstanding): never a 429, and
+    over 20 s at least 95% of the fill rate."""
+    health = JiraHealth(rand=lambda: 0.5)
+    server = ServerBucket(capacity, rate)
+    health.follow(float(rate), Bucket(capacity, float(rate), 0, capacity), 0, T0)
+    now, end, sent, serial = T0, T0 + timedelta(seconds=20), 0, 0
+    statements: list[int] = []
+    while now < end:
+        blocked = health.blocked_until(now)
+        if blocked is not None:
+            now = blocked
+            continue
+        health.sent(now)
+        left = server.take(now)
+        assert left is not None, f"429 after {sent} requests at {now - T0}"
+        sent += 1
+        statements.append(left)
+        if len(statements) > lag:
+            # an older answer may be read after a newer one
+            serial += 1
+            stated = statements[-1 - lag]
+            health.follow(
+                float(rate), Bucket(stated, float(rate), serial, capacity), min(in_flight, lag), now
+            )
+    assert sent >= 0.95 * rate * 20

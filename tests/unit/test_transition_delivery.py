@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from driver.contract.schemas import LogStatus, LogType
 from driver.errors import JiraNotReached, JiraRejected, JiraRetryable
+from driver.jira.health import Bucket
 from driver.model.answers import (
     Answer,
     CreatedIssue,
@@ -41,6 +42,7 @@ class ScriptedJira:
 
     near_limit = False
     rate_hint: float | None = None
+    bucket: Bucket | None = None
     api_type: Literal["cloud", "datacenter", "unknown"] = "datacenter"
 
     def __init__(self, offered: list[IssueTransition], refuse: frozenset[str] = frozenset()) -> None:
