@@ -120,11 +120,13 @@ class TicketTables(Tables):
         """
         now = iso(self.clock())
         conn = self.db.conn
-        conn.execute(
-            "UPDATE ticket_history SET ended = 'superseded', ended_at = ?"
-            " WHERE guid = ? AND generation < ? AND ended IS NULL",
-            (now, guid, generation),
-        )
+        if generation > 1:
+            # a first ticket has no earlier one to end: one write (one commit) less per create
+            conn.execute(
+                "UPDATE ticket_history SET ended = 'superseded', ended_at = ?"
+                " WHERE guid = ? AND generation < ? AND ended IS NULL",
+                (now, guid, generation),
+            )
         conn.execute(
             "INSERT INTO tickets (guid, state, create_log_id, intent_at, probes, generation)"
             " VALUES (?, 'creating', ?, ?, 0, ?)"
