@@ -60,6 +60,12 @@ def run(python: str, tmp: Path, sim_flags: list[str], creates: int, timeout: flo
     return elapsed, failed, counters
 
 
+def answered(counters: Any) -> tuple[int, int]:
+    """(requests the simulator answered, of them 429s), from its counters."""
+    statuses = {int(k): int(v) for k, v in counters["statuses"].items()}
+    return sum(statuses.values()), statuses.get(429, 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--creates", type=int, default=300)
@@ -75,9 +81,7 @@ def main() -> int:
     elapsed, failed, counters = run(
         python, tmp, ["--burst-limit", str(args.limit)], args.creates, args.timeout
     )
-    statuses = {int(k): int(v) for k, v in counters["statuses"].items()}
-    total = sum(statuses.values())
-    limited = statuses.get(429, 0)
+    total, limited = answered(counters)
     accepted_requests = total - limited
     rate = accepted_requests / elapsed
     share = rate / args.limit
@@ -116,9 +120,7 @@ def main() -> int:
         f" {args.creates} creates"
     )
     elapsed, failed, counters = run(python, tmp, ["--token-bucket", args.bucket], args.creates, args.timeout)
-    statuses = {int(k): int(v) for k, v in counters["statuses"].items()}
-    total = sum(statuses.values())
-    limited = statuses.get(429, 0)
+    total, limited = answered(counters)
     # the full bucket at the start is spent at once; the fill rate is what the rest can use
     used = max(0, total - limited - capacity) / elapsed / fill_rate
     ideal = max(0, args.creates - capacity) / fill_rate

@@ -20,6 +20,7 @@ from driver.model.stamps import stamp_label
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 from tests.integration.test_sync import register
+from tests.integration.test_sync import ticket as record
 
 Factory = Callable[..., DriverProcess]
 NET = {"ticket": {"project": "NET", "issue_type": "Task"}}
@@ -100,15 +101,6 @@ def test_a_resolve_that_sets_labels_leaves_peoples_labels(driver_factory: Factor
 
 
 # --- moved tickets -------------------------------------------------------------------------------
-
-
-def record(driver: DriverProcess, guid: str) -> dict[str, Any]:
-    """The GUID's row of the driver's `tickets` table, read-only."""
-    with sqlite3.connect(f"file:{driver.db_path}?mode=ro", uri=True, timeout=5) as db:
-        db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM tickets WHERE guid = ?", (guid,)).fetchone()
-    assert row is not None, f"no ticket record for {guid}"
-    return dict(row)
 
 
 def resolved(driver: DriverProcess, guid: str, what: str) -> dict[str, Any]:
