@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from driver.model.fields import FieldCatalog, FieldType
+from driver.model.json_values import JSON
 
-JSON = Any
 MULTI_TYPES = frozenset({FieldType.LABELS, FieldType.MULTI_OPTION, FieldType.COMPONENTS, FieldType.VERSIONS})
 """The field types Jira edits by add/remove (their editmeta `operations` hold both)."""
 DEFAULT_MULTI = frozenset({"labels", "components", "fixVersions", "versions"})

@@ -17,7 +17,6 @@ A CREATE carries its GUID's stamp (driver.model.stamps), which makes creates ide
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from driver.model.commands import Action, ResolvedCommand
 from driver.model.creation_table import TicketTable, table_to_query
 from driver.model.fields import FieldCatalog
+from driver.model.json_values import copy_json
 from driver.model.limits import MAX_LABEL, MAX_SUMMARY, MAX_TEXT, TRUNCATION_MARKER
 from driver.model.multi_values import DriverValues, as_verbs, set_values
 from driver.model.shaping import (
@@ -128,11 +128,11 @@ def create_body(
     text_format: TextFormat = "plain",
 ) -> dict[str, JSON]:
     """The table's Create Query with the command's fields laid over it (command values win)."""
-    body = copy.deepcopy(table_to_query(table, user_style, text_format))
+    body = copy_json(table_to_query(table, user_style, text_format))
     if command is None:
         return body
     fields: dict[str, JSON] = body["fields"]
-    fields.update(copy.deepcopy(command.fields))
+    fields.update(copy_json(command.fields))
     update = body.get("update")
     if isinstance(update, dict):
         # Jira refuses a field in both `fields` and `update`; the command's value is the newer one.
@@ -143,7 +143,7 @@ def create_body(
 
 def edit_body(command: ResolvedCommand) -> dict[str, JSON]:
     """The edit body of an UPDATE: only the command's fields."""
-    return {"fields": copy.deepcopy(command.fields)}
+    return {"fields": copy_json(command.fields)}
 
 
 def comment_body(text: str, text_format: TextFormat = "plain") -> dict[str, JSON]:
@@ -187,7 +187,7 @@ def drop_protected(
     for name in protected:
         definition = catalog.resolve(name) if catalog is not None else None
         wanted.add((definition.id if definition else name).strip().casefold())
-    result = copy.deepcopy(dict(body))
+    result = copy_json(dict(body))
     dropped: list[str] = []
     for part in ("fields", "update"):
         section = result.get(part)
@@ -245,7 +245,7 @@ def _safe_labels(labels: JSON, notes: list[str]) -> JSON:
 
 def make_safe(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
     """A copy of a create/edit body Jira will not refuse for size, line breaks or label spaces, and notes."""
-    result = copy.deepcopy(dict(body))
+    result = copy_json(dict(body))
     notes: list[str] = []
     fields = result.get("fields")
     if isinstance(fields, dict):
@@ -266,7 +266,7 @@ def make_safe(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...
 
 def make_safe_comment(body: Mapping[str, JSON]) -> tuple[dict[str, JSON], tuple[str, ...]]:
     """A copy of a comment body cut to 32,767 UTF-16 units, and notes."""
-    result = copy.deepcopy(dict(body))
+    result = copy_json(dict(body))
     notes: list[str] = []
     if "body" in result:
         result["body"] = _safe_text(result["body"], MAX_TEXT, "comment", notes)
@@ -282,8 +282,8 @@ def merge_updates(earlier: ResolvedCommand, later: ResolvedCommand) -> ResolvedC
         raise ValueError("only UPDATE commands can be merged")
     if earlier.guid != later.guid:
         raise ValueError(f"cannot merge updates of different GUIDs {earlier.guid!r} and {later.guid!r}")
-    fields = copy.deepcopy(earlier.fields)
-    fields.update(copy.deepcopy(later.fields))
+    fields = copy_json(earlier.fields)
+    fields.update(copy_json(later.fields))
     return ResolvedCommand(
         guid=earlier.guid,
         action=Action.UPDATE,
@@ -308,7 +308,7 @@ def keep_stamp(
     of the edit.
     """
     check_generation(generation)
-    result = copy.deepcopy(dict(body))
+    result = copy_json(dict(body))
     fields = result.get("fields")
     notes: list[str] = []
     if not isinstance(fields, dict):

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from driver.errors import ShapeError
 from driver.model.fields import FieldDef, FieldType
+from driver.model.json_values import JSON
 
 __all__ = [
     "JSON",
@@ -63,8 +64,6 @@ __all__ = [
 
 UserStyle = Literal["cloud", "datacenter"]
 TextFormat = Literal["plain", "adf"]
-JSON = Any
-"""A JSON value as json.loads returns it (dict, list, str, int, float, bool or None)."""
 
 
 def user_style_for(api_type: str) -> UserStyle:

@@ -10,11 +10,11 @@ exactly-once holds per ticket. A GUID that is not a plain word is stamped by a k
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
+from driver.model.json_values import copy_json
 from driver.model.limits import MAX_LABEL, MAX_TEXT_FIELD
 from driver.model.shaping import (
     JSON,
@@ -181,7 +181,7 @@ def stamp_create_body(
     The guid_field set to stamp_value, else stamp_label added to the labels (to `update.labels`
     as `{"add": label}` when the body drives labels there). ValueError for a generation below 1.
     """
-    stamped = copy.deepcopy(dict(body))
+    stamped = copy_json(dict(body))
     fields = stamped.setdefault("fields", {})
     if guid_field:
         fields[guid_field] = stamp_value(guid, generation)
