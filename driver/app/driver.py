@@ -161,7 +161,7 @@ class Driver:
                 probe_new_days=self.config.ticket.probe_new_days,
                 now=self.clock(),
             )
-            self.engine.probe_unknown_while(until)
+            self.engine.probe_unknown_until = until
         self.engine.load()
         return self.engine.queue_depth()
 
@@ -272,6 +272,7 @@ class Driver:
             near_limit=self.jira.near_limit,
             database="unavailable" if problem else "ok",
             database_message=database_message(problem) if problem else "",
+            commits=engine.commits,
             engine_running=engine.running,
             outage_attempts=health.outage_strikes,
             outage_until=engine.wall_of(outage) if outage is not None else None,

@@ -190,6 +190,9 @@ class DriverStatus(Body):
     """Whether the driver's own database takes writes (locked, busy, disk full, I/O error: not)."""
     database_message: str = ""
     """'database unavailable: <reason>' while it does not; the engine keeps trying meanwhile."""
+    commits: int = 0
+    """Transactions the sending engine has committed since start (journal intents and outcomes,
+    grouped per event-loop turn: fewer than one per request while many are in flight)."""
     engine_running: bool = True
     """Every sending worker is alive (False before start, after stop, or after a bug)."""
     outage_attempts: int = 0

@@ -40,7 +40,6 @@ from datetime import datetime, timedelta
 
 from driver.clock import Clock, Timer, instant_of, monotonic_now, utc_now, wall_of
 from driver.contract.schemas import LogStatus, LogType
-from driver.jira.backoff import backoff_seconds
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
 from driver.model.jobs import Job, TicketRecord
@@ -48,19 +47,18 @@ from driver.model.request_setup import RequestSetup
 from driver.model.stamps import STAMP_BATCH
 from driver.sending.delivery import Delivery, JiraPort
 from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
+from driver.sending.group_commit import GroupCommit
 from driver.sending.known_tickets import KnownTickets
 from driver.sending.limiter import UpdateLimiter
 from driver.sending.planning import Cancel, Hold, Refuse, plan_next
 from driver.sending.queues import GuidQueues
 from driver.sending.recording import Recorder
-from driver.sending.retries import CREDENTIALS_REFUSED, DB_RETRY_BASE
+from driver.sending.retries import CREDENTIALS_REFUSED, DatabaseTrouble
 from driver.sending.work import After, Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
 
 log = logging.getLogger("driver.engine")
-
-DB_RETRY_CAP = 10.0
 
 
 class Engine:
@@ -99,15 +97,13 @@ class Engine:
         self.rand = rand
         self.queues = GuidQueues()
         self.delivery = Delivery(jira, store)
-        self.db_problem = ""
-        """Why the database refused the last write ('' when it works)."""
-        self._db_strikes = 0
+        self.database = DatabaseTrouble(rand)
         self.probe_unknown_until: datetime | None = (
             PROBE_ALWAYS if probe_unknown_guids else probe_unknown_until
         )
         """Until when (the engine's wall clock) a GUID with no ticket record is in doubt until one
-        stamp search: a new database, or one taken over with `run --init`, may not know tickets
-        created earlier (driver.store.database_file.settle). None: never."""
+        stamp search: a new database (its first days), or one taken over with `run --init`, may
+        not know tickets created earlier (driver.store.database_file.settle). None: never."""
         self._probes: list[Work] = []
         """Probes of GUIDs never seen, waiting for their batched search (at most STAMP_BATCH each)."""
         self._probe_task: asyncio.Task[None] | None = None
@@ -127,6 +123,7 @@ class Engine:
             probe_delay=probe_delay,
             rand=rand,
         )
+        self._commits = GroupCommit(store.transaction, store.in_transaction)
         self._in_flight = 0
         self._idle: set[asyncio.Future[None]] = set()
         self._settled: dict[int, list[asyncio.Future[None]]] = {}
@@ -141,11 +138,6 @@ class Engine:
     @probe_unknown_guids.setter
     def probe_unknown_guids(self, value: bool) -> None:
         self.probe_unknown_until = PROBE_ALWAYS if value else None
-
-    def probe_unknown_while(self, until: datetime | None) -> None:
-        """GUIDs unknown to the store are searched for until this wall time (a new database's
-        first days, driver.store.database_file.settle); None: never."""
-        self.probe_unknown_until = until
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -268,6 +260,16 @@ class Engine:
         return self._in_flight == 0 and not self._probes and len(self._idle) == len(self._workers) > 0
 
     @property
+    def db_problem(self) -> str:
+        """Why the database refused the engine's last write ('' when it works)."""
+        return self.database.problem
+
+    @property
+    def commits(self) -> int:
+        """Transactions the workers' group commit has committed since start."""
+        return self._commits.commits
+
+    @property
     def in_flight(self) -> int:
         """Requests at Jira now."""
         return self._in_flight
@@ -294,8 +296,28 @@ class Engine:
             work = await self._next_work()
             if work is None:
                 return
+            if work.kind == WorkKind.CREATE and not await self._journal(work):
+                continue
             outcome = await self.delivery.deliver(work, self.setup.settings)
             await self._record(outcome)
+
+    async def _journal(self, work: Work) -> bool:
+        """Commit the create's intent before its POST (docs/wire-facts.md §5: a create whose answer
+        is lost is then searched for, never made again); False when the database refused it, the
+        GUID given back with nothing sent."""
+        guid, log_id = work.guid, work.head.id
+        try:
+            await self._commits.run(lambda: self.store.journal_intent(guid, log_id, work.generation))
+        except sqlite3.OperationalError as exc:
+            # Counted as sent by the pacing when it was taken: one phantom send only slows the
+            # next second a little, and a full disk is no time to send faster.
+            self._in_flight -= 1
+            self.queues.release(guid, self.timer())
+            self._notify()
+            await self.database.wait(exc)
+            return False
+        self.tickets.journaled(guid, log_id, work.generation)
+        return True
 
     async def _next_work(self) -> Work | None:
         while not self._stopping:
@@ -303,7 +325,7 @@ class Engine:
             try:
                 work = self._take(now)
             except sqlite3.OperationalError as exc:
-                await self._database_trouble(exc)
+                await self.database.wait(exc)
                 continue
             if work is not None:
                 return work
@@ -321,20 +343,6 @@ class Engine:
         if self.health.auth_failed:
             return None  # until the credentials change
         return min(moments) if moments else None
-
-    async def _database_trouble(self, exc: sqlite3.Error) -> None:
-        self._db_strikes += 1
-        if not self.db_problem:
-            log.error("database unavailable: %s (the engine keeps trying)", exc)
-        self.db_problem = str(exc)
-        delay = backoff_seconds(self._db_strikes, DB_RETRY_BASE, None, DB_RETRY_CAP, self.rand)
-        await asyncio.sleep(delay)
-
-    def _database_ok(self) -> None:
-        if self.db_problem:
-            log.warning("database available again")
-        self.db_problem = ""
-        self._db_strikes = 0
 
     # --- taking work ----------------------------------------------------------------------------
 
@@ -369,7 +377,7 @@ class Engine:
             if work is not None:
                 self._in_flight += 1
                 self.health.sent(now)
-                self._database_ok()
+                self.database.ok()
                 return work
         return None
 
@@ -407,9 +415,7 @@ class Engine:
             # driver made in doubt keeps its own probes (two misses, probe_delay apart:
             # docs/wire-facts.md §5).
             work = replace(work, batched=True)
-        if work.kind == WorkKind.CREATE:
-            self.tickets.journal_create(guid, head.id, work.generation)
-        elif work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
+        if work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.key, now)
             work = replace(work, limited_at=now)
@@ -428,9 +434,7 @@ class Engine:
 
     def _start_probes(self) -> None:
         if self._probe_task is None or self._probe_task.done():
-            self._probe_task = asyncio.get_running_loop().create_task(
-                self._probe_batches(), name="engine-probes"
-            )
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe_batches())
 
     async def _probe_batches(self) -> None:
         """Search for the waiting probes' stamps, STAMP_BATCH GUIDs a search, one search at a time
@@ -466,9 +470,9 @@ class Engine:
         """
         while True:
             try:
-                after = self._recorder.record(outcome)
+                after = await self._commits.run(lambda: self._recorder.record(outcome))
             except sqlite3.OperationalError as exc:
-                await self._database_trouble(exc)
+                await self.database.wait(exc)
                 continue
             except Exception as exc:  # a bug must not stop the worker
                 log.exception("unexpected error recording the outcome of log #%d", outcome.work.head.id)
@@ -476,10 +480,10 @@ class Engine:
                 try:
                     self._recorder.internal_failure(outcome.work, exc)
                 except sqlite3.OperationalError as db_exc:
-                    await self._database_trouble(db_exc)
+                    await self.database.wait(db_exc)
                     continue
             break
-        self._database_ok()
+        self.database.ok()
         if request:
             self._in_flight -= 1
         work = outcome.work

@@ -14,6 +14,11 @@ from driver.model.jobs import DOUBTFUL, TicketRecord, TicketState
 from driver.sending.queues import GuidQueues
 from driver.store import Store
 
+KEEP_RECORDS = 10_000
+"""Ticket records kept in memory besides those of GUIDs with open rows or a create in doubt (a
+record is about a kilobyte): the others are read from the store again when their GUID's next
+command comes, so a million alarms over a year do not each hold memory for good."""
+
 
 class KnownTickets:
     """The ticket records and the GUIDs in doubt, by GUID."""
@@ -24,6 +29,7 @@ class KnownTickets:
         self._tickets: dict[str, TicketRecord | None] = {}
         self._in_doubt: set[str] = set()
         self._unknown_probed: set[str] = set()
+        self._shed_at = KEEP_RECORDS + KEEP_RECORDS // 4
 
     def load(self) -> None:
         """Take the creates in flight or in doubt when the driver stopped as in doubt (at start)."""
@@ -38,9 +44,26 @@ class KnownTickets:
 
     def ticket(self, guid: str) -> TicketRecord | None:
         """The GUID's ticket record (read from the store once, then kept); None if it has none."""
-        if guid not in self._tickets:
-            self._tickets[guid] = self.store.ticket(guid)
-        return self._tickets[guid]
+        if guid in self._tickets:
+            return self._tickets[guid]
+        record = self.store.ticket(guid)
+        self._tickets[guid] = record
+        if len(self._tickets) > self._shed_at:
+            self._shed()
+        return record
+
+    def _shed(self) -> None:
+        """Forget the oldest records of GUIDs with nothing open and nothing in doubt (the store has
+        them), down to KEEP_RECORDS; the next shed comes a quarter of that later (amortized)."""
+        excess = len(self._tickets) - KEEP_RECORDS
+        for guid in list(self._tickets):
+            if excess <= 0:
+                break
+            if guid in self._in_doubt or self.queues.holds(guid):
+                continue
+            del self._tickets[guid]
+            excess -= 1
+        self._shed_at = max(KEEP_RECORDS, len(self._tickets)) + KEEP_RECORDS // 4
 
     def cached(self, guid: str) -> TicketRecord | None:
         """The record kept for the GUID, without reading the store."""
@@ -48,7 +71,7 @@ class KnownTickets:
 
     def changed(self, record: TicketRecord) -> None:
         """The store's record of a GUID's ticket changed outside the engine (sync): keep the new one."""
-        if record.guid in self._tickets or record.guid in self.queues.guids_set():
+        if record.guid in self._tickets or self.queues.holds(record.guid):
             self._tickets[record.guid] = record
 
     def is_in_doubt(self, guid: str, ticket: TicketRecord | None, probe_unknown: bool) -> bool:
@@ -62,9 +85,8 @@ class KnownTickets:
         """A create of this GUID's ticket went out and its outcome is unknown (not merely unseen)."""
         return guid in self._in_doubt
 
-    def journal_create(self, guid: str, log_id: int, generation: int = 1) -> None:
-        """A create of log row `log_id` is about to go out: journal the intent ('creating')."""
-        self.store.journal_intent(guid, log_id, generation)
+    def journaled(self, guid: str, log_id: int, generation: int = 1) -> None:
+        """The create's intent is committed (`store.journal_intent`): memory follows."""
         self._tickets[guid] = TicketRecord(
             guid, TicketState.CREATING, create_log_id=log_id, generation=generation
         )

@@ -95,9 +95,9 @@ class GuidQueues:
         """Every GUID with open rows."""
         return iter(list(self._queues))
 
-    def guids_set(self) -> frozenset[str]:
-        """The GUIDs that have open rows."""
-        return frozenset(self._queues)
+    def holds(self, guid: str) -> bool:
+        """The GUID has open rows."""
+        return guid in self._queues
 
     # --- changing --------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ jitter (driver.jira.backoff), Jira's Retry-After a minimum.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import sqlite3
@@ -30,6 +31,8 @@ CREDENTIALS_REFUSED = (
 """What a row waiting behind a 401 says in its error column."""
 DB_RETRY_BASE = 0.2
 """Seconds before a row whose request met the driver's own database error goes again."""
+DB_RETRY_CAP = 10.0
+"""The longest wait, s, of a worker whose write the database refused, before it tries again."""
 
 
 def jira_spoke(error: BaseException | None) -> bool:
@@ -112,3 +115,29 @@ class Retries:
             head = self.queues.head(guid)
             if head is not None and not self.queues.is_busy(guid):
                 self.store.note_error(head.id, reason)
+
+
+class DatabaseTrouble:
+    """The engine's own database refusing writes (locked, disk full, I/O error): why, and how long
+    a worker waits before it tries again (backoff from DB_RETRY_BASE to DB_RETRY_CAP s)."""
+
+    def __init__(self, rand: Callable[[], float]) -> None:
+        self.rand = rand
+        self.problem = ""
+        """Why the database refused the last write ('' when it works)."""
+        self._strikes = 0
+
+    async def wait(self, exc: sqlite3.Error) -> None:
+        """A write was refused: say so (once per episode) and wait before the next try."""
+        self._strikes += 1
+        if not self.problem:
+            log.error("database unavailable: %s (the engine keeps trying)", exc)
+        self.problem = str(exc)
+        await asyncio.sleep(backoff_seconds(self._strikes, DB_RETRY_BASE, None, DB_RETRY_CAP, self.rand))
+
+    def ok(self) -> None:
+        """A write was taken: the episode is over."""
+        if self.problem:
+            log.warning("database available again")
+        self.problem = ""
+        self._strikes = 0

@@ -61,8 +61,43 @@ class Tables:
     clock: Clock
     zone: tzinfo | None
 
+    _savepoints = 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes into one commit; nested uses become savepoints."""
-        with self.db.atomic():
+        """Group writes into one commit; nested uses become savepoints.
+
+        On an exception the writes since the start are rolled back (to the savepoint when nested)
+        and the exception propagates; a COMMIT that fails rolls the transaction back and raises.
+        sqlite_utils' `atomic` does the same, but names each savepoint with secrets.token_hex, a
+        urandom read per savepoint: the engine's group commit nests two per request.
+        """
+        conn = self.db.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have ended it itself (disk full, I/O error)
+                    conn.execute("ROLLBACK")
+                raise
+            return
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
             yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            conn.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints -= 1
+
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection now."""
+        return self.db.conn.in_transaction

@@ -1,0 +1,124 @@
+"""The engine's group commit on a real SQLite file: one transaction per event-loop turn, each write
+in its own savepoint, nothing reported committed that is not."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from driver.sending.group_commit import GroupCommit
+from driver.store.files import connect
+from driver.store.tables import Tables
+
+
+def tables(path: Path) -> Tables:
+    store = Tables()
+    store.db = Database(connect(path))
+    store.db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    # a deferred foreign key fails at COMMIT, never at the INSERT: a real failing commit
+    store.db.execute("CREATE TABLE child (parent INTEGER REFERENCES t(n) DEFERRABLE INITIALLY DEFERRED)")
+    store.db.execute("PRAGMA foreign_keys = ON")
+    return store
+
+
+def rows(store: Tables) -> list[int]:
+    return [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n").fetchall()]
+
+
+def insert(store: Tables, n: int) -> int:
+    store.db.conn.execute("INSERT INTO t (n) VALUES (?)", (n,))
+    return n
+
+
+async def gather_writes(group: GroupCommit, *writes: object) -> list[object]:
+    return await asyncio.gather(*(group.run(w) for w in writes), return_exceptions=True)  # type: ignore[arg-type]
+
+
+def test_writes_of_one_turn_share_one_commit(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+    results = asyncio.run(gather_writes(group, *(lambda n=n: insert(store, n) for n in range(5))))
+    assert results == [0, 1, 2, 3, 4]
+    assert (group.commits, group.writes, rows(store)) == (1, 5, [0, 1, 2, 3, 4])
+
+
+def test_a_failing_write_is_rolled_back_alone(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+
+    def half_then_fail() -> None:
+        insert(store, 10)
+        raise ValueError("a bug")
+
+    results = asyncio.run(
+        gather_writes(group, lambda: insert(store, 1), half_then_fail, lambda: insert(store, 2))
+    )
+    assert (results[0], results[2]) == (1, 2)
+    assert isinstance(results[1], ValueError)
+    assert rows(store) == [1, 2]
+
+
+def test_a_failing_commit_fails_every_write_and_keeps_none(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+
+    def orphan() -> None:
+        store.db.conn.execute("INSERT INTO child (parent) VALUES (99)")
+
+    results = asyncio.run(gather_writes(group, lambda: insert(store, 1), orphan))
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+    assert (group.commits, rows(store)) == (0, [])
+    assert not store.in_transaction()
+
+
+def test_a_transaction_ended_by_sqlite_runs_no_later_write_on_its_own(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+
+    def disk_full() -> None:
+        insert(store, 5)
+        store.db.conn.execute("ROLLBACK")  # what SQLite does itself on SQLITE_FULL
+        raise sqlite3.OperationalError("database or disk is full")
+
+    results = asyncio.run(gather_writes(group, lambda: insert(store, 1), disk_full, lambda: insert(store, 2)))
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
+    assert rows(store) == []
+
+
+def test_a_write_cancelled_before_its_turn_ends_is_not_made(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+
+    async def main() -> None:
+        task = asyncio.create_task(group.run(lambda: insert(store, 7)))
+        kept = asyncio.create_task(group.run(lambda: insert(store, 8)))
+        await asyncio.sleep(0)  # both wait for the turn's commit
+        task.cancel()
+        assert await kept == 8
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert rows(store) == [8]
+
+
+def test_nested_transactions_roll_back_to_their_savepoint(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+
+    def inner_fails() -> None:
+        with store.transaction():
+            insert(store, 2)
+            with store.transaction():
+                insert(store, 3)
+            raise ValueError("inner")
+
+    with store.transaction():
+        insert(store, 1)
+        with pytest.raises(ValueError, match="inner"):
+            inner_fails()
+        insert(store, 4)
+    assert rows(store) == [1, 4]
