@@ -265,6 +265,14 @@ class LogSection(_Section):
     also wake a trim (at most one a second), so rows still open at intake go once they settle."""
 
 
+class ResponsesSection(_Section):
+    max_entries: int = Field(default=10_000, ge=0, le=10_000_000)
+    """Keep at most this many rows of the Responses table (every answer heard from Jira); the
+    oldest go first. 0 = no limit."""
+    remove_older_than_days: int = Field(default=30, ge=0, le=3650)
+    """Every 24 h, remove responses older than this many days. 0 = keep them."""
+
+
 class LifecycleSection(_Section):
     resolve_target: str = "done"
     """Where RESOLVE moves a ticket: a status category (done, new, indeterminate) or a status name
@@ -321,6 +329,7 @@ class Config(BaseModel):
     ticket: TicketSection = TicketSection()
     update: UpdateSection = UpdateSection()
     log: LogSection = LogSection()
+    responses: ResponsesSection = ResponsesSection()
     lifecycle: LifecycleSection = LifecycleSection()
     sync: SyncSection = SyncSection()
 

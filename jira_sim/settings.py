@@ -42,6 +42,9 @@ class FaultRule:
     method: str = ""
     path: str = ""
     reason: str = "jira-burst-based"
+    echo_headers: bool = False
+    """A status fault's body lists the request's headers, as a debugging proxy's error page does
+    (the Authorization header too: what a client keeps of the body must mask it)."""
 
     def to_json(self) -> dict[str, Any]:
         """The rule as the /_sim/faults endpoint shows it."""
@@ -54,6 +57,7 @@ class FaultRule:
             "method": self.method,
             "path": self.path,
             "reason": self.reason,
+            "echo_headers": self.echo_headers,
         }
 
 
@@ -143,7 +147,8 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
     retry_after = data.get("retry_after")
     if retry_after is None and status == 429:
         retry_after = 1
-    unknown = set(data) - {"kind", "count", "status", "retry_after", "seconds", "method", "path", "reason"}
+    known = {"kind", "count", "status", "retry_after", "seconds", "method", "path", "reason", "echo_headers"}
+    unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
     return FaultRule(
@@ -155,6 +160,7 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
         method=str(data.get("method", "")).upper(),
         path=str(data.get("path", "")),
         reason=str(data.get("reason", "jira-burst-based")),
+        echo_headers=str(data.get("echo_headers", "false")).lower() in ("true", "1", "yes"),
     )
 
 

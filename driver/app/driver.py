@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,12 +39,13 @@ from driver.app.intake import manual_entry as _manual_entry
 from driver.app.metadata import CredentialsRefused, detect, refresh_catalog
 from driver.app.settings import RuntimeSettings
 from driver.clock import Clock, Timer, monotonic_now, utc_now
-from driver.config import Config
+from driver.config import Config, ResponsesSection
 from driver.contract.schemas import CheckResult, DriverStatus
 from driver.errors import JiraError, database_message
 from driver.jira.check import check
 from driver.jira.client import JiraClient
 from driver.jira.health import JiraHealth
+from driver.jira.response_log import ResponseLog
 from driver.model.creation_table import table_target
 from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry
@@ -147,6 +149,16 @@ class Driver:
         """The table, catalog and request settings in force (shared with the engine and intake)."""
         return self.settings.setup
 
+    @property
+    def responses(self) -> ResponseLog:
+        """The answers heard outside a unit of work, waiting for upkeep.responses to write them."""
+        return self.jira.responses
+
+    @property
+    def responses_config(self) -> ResponsesSection:
+        """How much of the Responses table is kept."""
+        return self.config.responses
+
     # --- life -----------------------------------------------------------------------------------
 
     def prepare(self, opening: Opening | None = None) -> int:
@@ -161,7 +173,7 @@ class Driver:
                 probe_new_days=self.config.ticket.probe_new_days,
                 now=self.clock(),
             )
-            self.engine.probe_unknown_until = until
+            self.engine.probe_unknown_while(until)
         self.engine.load()
         return self.engine.queue_depth()
 
@@ -176,6 +188,7 @@ class Driver:
         self.engine.start()
         self._spawn(upkeep.retention(self), "retention")
         self._spawn(upkeep.trimmer(self, self.config.log.trim_interval_seconds), "trimmer")
+        self._spawn(upkeep.responses(self), "responses")
         self.sync.start()
 
     async def stop(self, grace: float) -> None:
@@ -190,6 +203,8 @@ class Driver:
         await self.sync.stop()
         await self.engine.stop(grace)
         await self.jira.aclose()
+        with contextlib.suppress(sqlite3.Error), self.store.transaction():
+            self.store.add_responses(self.jira.responses.take())  # what upkeep had not written yet
         self.store.close()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:

@@ -1,4 +1,5 @@
-"""The driver's background upkeep: Jira's metadata until it answers, the log's retention.
+"""The driver's background upkeep: Jira's metadata until it answers, the log's retention, the
+Responses table's writes and retention.
 
 Each is a loop `Driver.start` runs as a task and `Driver.stop` cancels. None of them sends work:
 a failure here is logged and tried again at the next turn, never lost work.
@@ -16,6 +17,8 @@ from functools import partial
 from typing import Protocol
 
 from driver.app.settings import RuntimeSettings
+from driver.config import ResponsesSection
+from driver.jira.response_log import ResponseLog
 from driver.sending.engine import Engine
 from driver.store import TRIM_BATCH, Store
 from driver.sync.service import Sync
@@ -31,6 +34,12 @@ class Driver(Protocol):
     engine: Engine
     sync: Sync
 
+    @property
+    def responses(self) -> ResponseLog: ...
+
+    @property
+    def responses_config(self) -> ResponsesSection: ...
+
     async def refresh_metadata(self) -> bool: ...
 
 
@@ -38,6 +47,8 @@ RETENTION_PERIOD = 24 * 3600.0
 IDEMPOTENCY_KEEP = timedelta(days=1)
 """How long a batch's Idempotency-Key answers a repeat (a client retries in seconds, not days)."""
 METADATA_RETRY_MAX = 30.0
+RESPONSES_FLUSH = 1.0
+"""Seconds between two writes of the answers heard outside a unit of work."""
 SETTLE_TRIM_PAUSE = 1.0
 """Least seconds between two trims woken by settled rows."""
 
@@ -68,6 +79,8 @@ async def retention(driver: Driver) -> None:
         removed = await in_batches(partial(store.remove_older_than, days, TRIM_BATCH))
         if removed:
             log.info("log retention removed %d rows older than %d days", removed, days)
+        kept = driver.responses_config
+        await in_batches(partial(store.remove_responses_older_than, kept.remove_older_than_days, TRIM_BATCH))
         driver.engine.prune_journal()
         store.prune_idempotency(IDEMPOTENCY_KEEP)
         driver.sync.prune()
@@ -98,6 +111,27 @@ async def trimmer(driver: Driver, interval: float) -> None:
             await asyncio.sleep(min(SETTLE_TRIM_PAUSE, interval))
     finally:
         store.on_settled(None)
+
+
+async def responses(driver: Driver, interval: float = RESPONSES_FLUSH) -> None:
+    """Write the answers heard outside a unit of work (sync, metadata, check) every `interval` s,
+    all of them in one transaction, and keep the Responses table to its `max_entries`.
+
+    A write the database refuses is tried again at the next turn (the buffer is bounded: the
+    oldest answers are dropped first, counted in ResponseLog.dropped).
+    """
+    store, heard = driver.store, driver.responses
+    while True:
+        await asyncio.sleep(interval)
+        waiting = heard.take()
+        try:
+            if waiting:
+                with store.transaction():
+                    store.add_responses(waiting)
+            await in_batches(partial(store.trim_responses, driver.responses_config.max_entries, TRIM_BATCH))
+        except sqlite3.OperationalError as exc:
+            log.warning("responses not written yet: %s", exc)
+            heard.put_back(waiting)
 
 
 async def in_batches(step: Callable[[], int]) -> int:

@@ -68,6 +68,12 @@ def _cmd_log(args: argparse.Namespace, config: Config) -> int:
     return log.main(args, config)
 
 
+def _cmd_responses(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import responses
+
+    return responses.main(args, config)
+
+
 def _cmd_ticket(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import ticket
 
@@ -143,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.capitalize,
         help="only rows with this status",
     )
+
+    p = add("responses", _cmd_responses, "print the answers heard from Jira (the Responses table)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows (default 50)")
+    p.add_argument("--status", metavar="S", help="only answers of this class (4xx), code (429), or none")
 
     p = add("ticket", _cmd_ticket, "print what the driver records of one GUID: its ticket and alarm")
     p.add_argument("guid", metavar="GUID", help="the alarm's GUID, e.g. '12/345/6789' (quote it)")

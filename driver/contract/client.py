@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from driver.config import Config
+from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
     AdvancedAccepted,
@@ -220,6 +221,19 @@ class DriverClient:
             "limit": limit,
         }
         return await self._request("GET", "/api/log", LogPage, params=params)
+
+    async def responses(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        log_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> ResponsePageBody:
+        """One page of the Responses table (every answer heard from Jira), newest first."""
+        params = {"status": status, "kind": kind, "log_id": log_id, "before_id": before_id, "limit": limit}
+        return await self._request("GET", "/api/responses", ResponsePageBody, params=params)
 
     async def log_entry(self, entry_id: int) -> LogEntry:
         """One log row with the request sent and Jira's answer."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from driver.clock import Clock, utc_now
 from driver.config import JiraSection
 from driver.errors import (
     JiraAuthError,
+    JiraError,
     JiraNotReached,
     JiraRateLimited,
     JiraRejected,
@@ -49,11 +51,14 @@ from driver.jira.http import (
     body_of,
     bucket_of,
     describe_transport_error,
+    heard_answer,
+    heard_failure,
     int_header,
     proxy_for,
     rate_hint,
     retry_after_seconds,
 )
+from driver.jira.response_log import ResponseLog
 from driver.jira.search import ApiFlavor, IssueSearch
 from driver.model.answers import (
     Answer,
@@ -63,6 +68,7 @@ from driver.model.answers import (
     JiraComment,
     JiraUser,
 )
+from driver.model.responses import secret_forms
 
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
@@ -119,6 +125,9 @@ class JiraClient(IssueSearch):
         self._answers = 0
         """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
+        self._secrets = secret_forms([self.credentials.secret], self.credentials.username)
+        self.responses = ResponseLog()
+        """What it heard outside a unit of work, waiting for the driver to write it."""
         self._proven = False
         self._refused: JiraAuthError | None = None
         self._canary = asyncio.Lock()
@@ -176,6 +185,7 @@ class JiraClient(IssueSearch):
     def set_credentials(self, credentials: Credentials) -> None:
         """Use new credentials from the next request on (unproven again: one canary first)."""
         self.credentials = credentials
+        self._secrets = secret_forms([credentials.secret], credentials.username)
         self._client.auth = credentials.auth()  # type: ignore[assignment]
         self._proven = False
         self._refused = None
@@ -234,19 +244,18 @@ class JiraClient(IssueSearch):
     async def _send(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
+        started = time.perf_counter()
         try:
             response = await self._client.request(method, path, json=json, params=params)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
-            # No connection to Jira (or through the proxy) was made: nothing of this request left.
-            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
-            raise JiraNotReached(message) from exc
-        except httpx.TimeoutException as exc:
-            raise JiraTimeout(
-                f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})"
-            ) from exc
         except httpx.TransportError as exc:
-            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
-            raise JiraRetryable(message) from exc
+            failure = self._transport_failure(exc, method, path)
+            took = (time.perf_counter() - started) * 1000
+            self.responses.heard(
+                heard_failure(method, path, params, str(failure), took, self.clock(), self._secrets)
+            )
+            raise failure from exc
+        took = (time.perf_counter() - started) * 1000
+        self.responses.heard(heard_answer(method, path, params, response, took, self.clock(), self._secrets))
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
         self.rate_hint = rate_hint(response) or self.rate_hint
         self._answers += 1
@@ -289,6 +298,16 @@ class JiraClient(IssueSearch):
             retry_after = retry_after_seconds(response.headers, self.clock())
             raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
         raise JiraRejected(status, messages, errors)
+
+    def _transport_failure(self, exc: httpx.TransportError, method: str, path: str) -> JiraError:
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
+            # No connection to Jira (or through the proxy) was made: nothing of this request left.
+            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+            return JiraNotReached(message)
+        if isinstance(exc, httpx.TimeoutException):
+            return JiraTimeout(f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})")
+        message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+        return JiraRetryable(message)
 
     # --- operations -----------------------------------------------------------------------------
 

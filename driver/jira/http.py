@@ -10,12 +10,14 @@ import errno
 import socket
 import ssl
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from driver.jira.health import Bucket
+from driver.model.responses import HeardResponse, body_head, clean_path, kind_of, mask
 
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
 
@@ -163,3 +165,55 @@ def describe_transport_error(
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return f"connection to {host} lost: {text}", True
     return f"cannot reach {url}: {text}", True
+
+
+REQUEST_ID_HEADERS = ("X-AREQUESTID", "Atl-Traceid")
+"""Jira's id of a request, for its support and its logs (docs/wire-facts.md §15): Data Center and
+Cloud send X-AREQUESTID, Cloud's edge Atl-Traceid."""
+
+
+def heard_answer(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    response: httpx.Response,
+    duration_ms: float,
+    at: datetime,
+    secrets: tuple[str, ...],
+) -> HeardResponse:
+    """The Responses table's record of an answer (driver.model.responses), secrets masked."""
+    headers = response.headers
+    request_id = next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+    return HeardResponse(
+        at=at,
+        method=method,
+        path=clean_path(path, params, secrets),
+        kind=kind_of(method, path),
+        status=response.status_code,
+        duration_ms=round(duration_ms, 1),
+        retry_after=headers.get("Retry-After"),
+        rate_limit_reason=headers.get("RateLimit-Reason"),
+        request_id=mask(request_id, secrets) if request_id else None,
+        body=body_head(response.content, secrets),
+    )
+
+
+def heard_failure(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    error: str,
+    duration_ms: float,
+    at: datetime,
+    secrets: tuple[str, ...],
+) -> HeardResponse:
+    """The Responses table's record of a request that got no answer (`error` says why)."""
+    return HeardResponse(
+        at=at,
+        method=method,
+        path=clean_path(path, params, secrets),
+        kind=kind_of(method, path),
+        status=None,
+        duration_ms=round(duration_ms, 1),
+        error=mask(error, secrets),
+    )

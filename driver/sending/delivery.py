@@ -43,6 +43,7 @@ from driver.errors import (
     TransitionFailed,
 )
 from driver.jira.health import Bucket
+from driver.jira.response_log import collecting
 from driver.model.answers import (
     Answer,
     CreatedIssue,
@@ -53,6 +54,7 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.requests import RequestSettings
+from driver.model.responses import HeardResponse
 from driver.model.stamps import stamp_jql, stamps_jql
 from driver.model.transitions import (
     MARKER_PROPERTY,
@@ -156,8 +158,13 @@ class Delivery:
         self._edits_sent.pop(job_id, None)
 
     async def deliver(self, work: Work, settings: RequestSettings) -> Outcome:
-        """Make the work's requests; see the module docstring."""
-        outcome = Outcome(work)
+        """Make the work's requests; see the module docstring. The answers heard meanwhile go with
+        the outcome (Outcome.responses)."""
+        with collecting() as heard:
+            return await self._deliver(work, settings, heard)
+
+    async def _deliver(self, work: Work, settings: RequestSettings, heard: list[HeardResponse]) -> Outcome:
+        outcome = Outcome(work, responses=heard)
         try:
             if work.kind == WorkKind.PROBE:
                 jql = stamp_jql(

@@ -16,15 +16,13 @@ What decides readiness, each in its own module
                           probe, transition), or why it waits (update limit, hold, field list)
     sending.known_tickets the ticket records and the GUIDs in doubt that planning reads
 
-What an outcome does
-    sending.verdicts says what it means, sending.recording writes it (rows, ticket records,
-    statistics), sending.retries says when a row goes again; exactly once: sending.exactly_once.
+What an outcome does: sending.verdicts says what it means, sending.recording writes it,
+sending.retries says when a row goes again; exactly once: sending.exactly_once.
 
-The database
-    Every decision is committed before memory follows it (sending.work.After): a write that fails
-    (locked, busy, disk full, I/O error) leaves memory as it was, and the worker tries the same
-    step again with a backoff while GET /api/status says "database unavailable: <reason>". An
-    acknowledged row is never failed for the driver's own database.
+The database: every decision is committed before memory follows it (sending.work.After), the
+writes of one loop turn in one transaction (sending.group_commit). A write that fails leaves memory
+as it was; the worker tries the same step again with a backoff while GET /api/status says
+"database unavailable: <reason>". A row is never failed for the driver's own database.
 """
 
 from __future__ import annotations
@@ -130,14 +128,10 @@ class Engine:
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    @property
-    def probe_unknown_guids(self) -> bool:
-        """GUIDs unknown to the store are searched for, with no end (always, `run --init`)."""
-        return self.probe_unknown_until == PROBE_ALWAYS
-
-    @probe_unknown_guids.setter
-    def probe_unknown_guids(self, value: bool) -> None:
-        self.probe_unknown_until = PROBE_ALWAYS if value else None
+    def probe_unknown_while(self, until: datetime | None) -> None:
+        """GUIDs unknown to the store are searched for until `until` (see probe_unknown_until;
+        PROBE_ALWAYS: with no end, as after `run --init`)."""
+        self.probe_unknown_until = until
 
     # --- lifecycle ------------------------------------------------------------------------------
 

@@ -123,6 +123,8 @@ class Recorder:
         with self.store.transaction():
             # `now` is on the timer's timeline (waits); wall times are read where they are stored
             self._settle(outcome, self.timer(), after)
+            if outcome.responses:
+                self.store.add_responses(outcome.responses, outcome.work.head.id)
         return after
 
     def refuse(self, work: Work, reason: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from driver.model.answers import Answer, CreatedIssue, FoundIssue, IssueState
 from driver.model.commands import Action
 from driver.model.jobs import Job, LoggedRequest, RequestKind
+from driver.model.responses import HeardResponse
 from driver.model.transitions import Target
 
 
@@ -124,6 +125,8 @@ class Outcome:
     or not (False: forgotten); None: this attempt did not touch the journal."""
     comments_apart: bool = False
     """A screenless transition's comments went as comments of their own (Jira drops them from it)."""
+    responses: list[HeardResponse] = field(default_factory=list)
+    """Every answer heard for this work (the Responses table), written with its outcome."""
 
     @property
     def all_notes(self) -> list[str]:

@@ -35,6 +35,7 @@ from driver.store.files import connect, corrupt_error, create_private, is_corrup
 from driver.store.journals import Journals
 from driver.store.log import LogTables
 from driver.store.log_read import LogReads
+from driver.store.responses import ResponseTables
 from driver.store.tickets import TicketTables
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("driver.store")
 
 
-class Store(LogTables, LogReads, TicketTables, Journals, Counters):
+class Store(LogTables, LogReads, TicketTables, Journals, Counters, ResponseTables):
     """The single owner of the driver's database: every table family on one connection."""
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:

@@ -274,6 +274,33 @@ def driver_values(db: Database) -> None:
     db.execute("ALTER TABLE tickets ADD COLUMN driver_values TEXT")
 
 
+@migrations(name="0011_responses")
+def responses(db: Database) -> None:
+    """The Responses table (driver.model.responses.HeardResponse): every answer heard from Jira,
+    the log row it served; kept like the log (driver.store.responses)."""
+    db.execute(
+        """
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status INTEGER,
+            duration_ms REAL NOT NULL,
+            retry_after TEXT,
+            rate_limit_reason TEXT,
+            request_id TEXT,
+            body TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            log_id INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX responses_log ON responses(log_id) WHERE log_id IS NOT NULL")
+    db.execute("CREATE INDEX responses_at ON responses(at)")
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -49,7 +49,8 @@ class FaultsMiddleware:
             await exchange.abort()
             return
         if rule.kind == "status":
-            await fault_response(rule, state.clock)(scope, receive, send)
+            echoed = _header_lines(scope) if rule.echo_headers else []
+            await fault_response(rule, state.clock, echoed)(scope, receive, send)
             return
         if rule.kind == "status_after":
 
@@ -77,8 +78,13 @@ class FaultsMiddleware:
         await self.app(scope, receive, send_answer)
 
 
-def fault_response(rule: FaultRule, clock: Clock) -> Response:
-    """The answer of a status fault: a 429 carries Cloud's rate-limit headers (docs/wire-facts.md §8)."""
+def _header_lines(scope: Scope) -> list[str]:
+    return [f"{k.decode('latin-1')}: {v.decode('latin-1')}" for k, v in scope["headers"]]
+
+
+def fault_response(rule: FaultRule, clock: Clock, echoed: list[str] | None = None) -> Response:
+    """The answer of a status fault: a 429 carries Cloud's rate-limit headers (docs/wire-facts.md §8);
+    `echoed`, the request's header lines, go into the body (FaultRule.echo_headers)."""
     headers: dict[str, str] = {}
     if rule.retry_after is not None:
         headers["Retry-After"] = str(int(rule.retry_after))
@@ -93,4 +99,5 @@ def fault_response(rule: FaultRule, clock: Clock) -> Response:
             }
         )
         return error_response(rule.status, ["Rate limit exceeded."], headers=headers)
-    return error_response(rule.status, [f"Simulated server error {rule.status}."], headers=headers)
+    messages = [f"Simulated server error {rule.status}.", *(echoed or [])]
+    return error_response(rule.status, messages, headers=headers)

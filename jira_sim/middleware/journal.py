@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from jira_sim.state import SimState
 
 BODY_TEXT_MAX = 2000
 """Characters of a non-JSON request body the journal keeps."""
+_SERIAL = itertools.count(1)
 
 
 class JournalMiddleware:
@@ -46,6 +48,11 @@ class JournalMiddleware:
             "issue_key": None,
             "fault": None,
         }
+        # Jira names each request for its logs and support: X-AREQUESTID, minutes since midnight
+        # x a serial x the node (Data Center and Cloud send it)
+        clock = now(state.clock)
+        request_id = f"{clock.hour * 60 + clock.minute}x{next(_SERIAL)}x1"
+        record["request_id"] = request_id
         chunks: list[bytes] = []
         statuses: list[int] = []
         state.journal.counters.in_flight += 1
@@ -59,6 +66,7 @@ class JournalMiddleware:
         async def send_answer(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+                message["headers"] = [*message.get("headers", []), (b"x-arequestid", request_id.encode())]
             await send(message)
 
         try:

@@ -351,7 +351,7 @@ async def test_an_engine_probing_unknown_guids_finds_earlier_tickets_once(
     seq = max((entry["seq"] for entry in sim.journal()), default=0)
 
     later = engine_factory(sim.url)
-    later.engine.probe_unknown_guids = True
+    later.engine.probe_unknown_while(PROBE_ALWAYS)
     await later.start()
     await later.send(
         "U-1|CREATE|summary;made before|",

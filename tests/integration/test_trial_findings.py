@@ -23,6 +23,7 @@ from driver.config_file import load_config
 from driver.contract.schemas import LogStatus
 from driver.errors import ConfigError
 from driver.model.stamps import stamp_label
+from driver.store.database_file import PROBE_ALWAYS
 from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.sim import SimProcess
 
@@ -116,7 +117,7 @@ async def test_several_tickets_with_one_stamp_are_not_adopted(
         stamped_ticket(sim, summary, stamp_label("X"))
     h = engine_factory(sim.url)
     # the database lost the link (a take-over with --init): the GUID is searched before anything else
-    h.engine.probe_unknown_guids = True
+    h.engine.probe_unknown_while(PROBE_ALWAYS)
     await h.start()
     await h.send("X|UPDATE|comment;which one?|")
     await h.settle()
