@@ -18,7 +18,6 @@ and a GUID with a row is always in one of them: that is what keeps a row from be
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -30,7 +29,10 @@ class GuidQueues:
     """The open rows by GUID and which GUIDs may be sent now."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, deque[Job]] = {}
+        # Lists, not deques: an empty deque alone is over 600 bytes, and a queue is mostly one row
+        # (100,000 alarms queued behind a Jira outage: 60 MB saved). Rows leave by `pop` in one
+        # slice, so a long queue costs one move per settlement, not one per row.
+        self._queues: dict[str, list[Job]] = {}
         self._busy: set[str] = set()
         self._placed: set[str] = set()
         self._ready_create: list[tuple[int, str]] = []
@@ -48,9 +50,9 @@ class GuidQueues:
     def __contains__(self, job_id: object) -> bool:
         return any(job.id == job_id for q in self._queues.values() for job in q)
 
-    def queue(self, guid: str) -> deque[Job]:
+    def queue(self, guid: str) -> list[Job]:
         """The open rows of a GUID, oldest first (empty if none)."""
-        return self._queues.get(guid) or deque()
+        return self._queues.get(guid) or []
 
     def head(self, guid: str) -> Job | None:
         """The GUID's oldest open row."""
@@ -103,15 +105,13 @@ class GuidQueues:
 
     def add(self, jobs: Iterable[Job], now: datetime) -> list[str]:
         """Append committed rows to their GUIDs' queues; returns the GUIDs touched, in order."""
-        touched: list[str] = []
+        touched: dict[str, None] = {}  # ordered, and a batch of 1,000 GUIDs costs no 1,000² scan
         for job in jobs:
-            queue = self._queues.setdefault(job.guid, deque())
-            queue.append(job)
-            if job.guid not in touched:
-                touched.append(job.guid)
+            self._queues.setdefault(job.guid, []).append(job)
+            touched[job.guid] = None
         for guid in touched:
             self._place(guid, now, None)
-        return touched
+        return list(touched)
 
     def promote_due(self, now: datetime) -> None:
         """Make every GUID whose moment has come ready."""
@@ -159,10 +159,14 @@ class GuidQueues:
         """Remove settled rows from the front of a GUID's queue; returns them."""
         ids = set(job_ids)
         queue = self._queues.get(guid)
-        removed: list[Job] = []
-        while queue and queue[0].id in ids:
-            removed.append(queue.popleft())
-        if queue is not None and not queue:
+        if not queue:
+            return []
+        settled = 0
+        while settled < len(queue) and queue[settled].id in ids:
+            settled += 1
+        removed = queue[:settled]
+        del queue[:settled]
+        if not queue:
             del self._queues[guid]
         return removed
 

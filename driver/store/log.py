@@ -246,7 +246,7 @@ class LogTables(Tables):
                     time=datetime.fromisoformat(row["time"]),
                     status=LogStatus(row["status"]),
                     attempts=row["attempts"],
-                    payload=JobPayload.model_validate_json(row["payload"]),
+                    payload=JobPayload.from_json(row["payload"]),
                     note=row["note"],
                     transition_journaled=bool(row["journaled"]),
                 )
