@@ -10,6 +10,7 @@ per area:
                           PUT /api/ticket/rows, /api/ticket/query; POST /api/ticket/fields
     driver.api.tickets    GET /api/tickets/{guid} (a GUID's ticket, history and alarm; the GUID
                           percent-encoded, as it may hold `/`)
+    driver.api.alarms     GET /api/alarms (one row per GUID the driver knows, newest activity first)
     driver.api.responses  GET /api/responses (every answer heard from Jira, newest first)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
     driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
@@ -34,7 +35,18 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from driver import __version__
-from driver.api import creation_table, errors, health, intake, log, responses, settings, tickets, webhook
+from driver.api import (
+    alarms,
+    creation_table,
+    errors,
+    health,
+    intake,
+    log,
+    responses,
+    settings,
+    tickets,
+    webhook,
+)
 from driver.api.deps import require_token
 from driver.api.errors import documented
 from driver.app.driver import Driver
@@ -81,6 +93,7 @@ def create_app(driver: Driver) -> FastAPI:
         intake.router,
         log.router,
         responses.router,
+        alarms.router,
         creation_table.router,
         tickets.router,
         settings.router,

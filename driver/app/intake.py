@@ -77,7 +77,14 @@ def entry_for(line: Line, setup: RequestSetup) -> NewEntry:
         raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
     except ShapeError as exc:
         raise IntakeError(line.number, 1, str(exc), line.text, table=True) from exc
-    return NewEntry(LogType.AUTOMATIC, command.action, command.guid, JobPayload(text=line.text))
+    summary = command.fields.get("summary")
+    return NewEntry(
+        LogType.AUTOMATIC,
+        command.action,
+        command.guid,
+        JobPayload(text=line.text),
+        summary=summary if isinstance(summary, str) else None,
+    )
 
 
 def manual_entry(setup: RequestSetup) -> NewEntry:

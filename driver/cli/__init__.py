@@ -68,6 +68,12 @@ def _cmd_log(args: argparse.Namespace, config: Config) -> int:
     return log.main(args, config)
 
 
+def _cmd_alarms(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import alarms
+
+    return alarms.main(args, config)
+
+
 def _cmd_responses(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import responses
 
@@ -148,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[s.value for s in LogStatus],
         type=str.capitalize,
         help="only rows with this status",
+    )
+
+    p = add(
+        "alarms", _cmd_alarms, "print the Alarms table: every GUID the driver knows, newest activity first"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N alarms (default 50)")
+    p.add_argument(
+        "--state", choices=["active", "cleared", "resolve_hold", "unknown"], help="only alarms in this state"
+    )
+    p.add_argument(
+        "--search", metavar="TEXT", help="only alarms whose GUID, ticket key or summary holds TEXT"
     )
 
     p = add("responses", _cmd_responses, "print the answers heard from Jira (the Responses table)")

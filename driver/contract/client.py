@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from driver.config import Config
+from driver.contract.alarms import AlarmPage
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
@@ -221,6 +222,19 @@ class DriverClient:
             "limit": limit,
         }
         return await self._request("GET", "/api/log", LogPage, params=params)
+
+    async def alarms(
+        self,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+        q: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> AlarmPage:
+        """One page of the Alarms table, newest activity first; pass next_before back for the next."""
+        params = {"state": state, "category": category, "q": q, "before": before, "limit": limit}
+        return await self._request("GET", "/api/alarms", AlarmPage, params=params)
 
     async def responses(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,23 +30,24 @@ from sqlite_utils import Database
 
 from driver.clock import Clock, utc_now
 from driver.store import migrations
+from driver.store.alarms import AlarmTables
 from driver.store.counters import S_CATALOG, S_TICKET_TABLE, Counters
 from driver.store.files import connect, corrupt_error, create_private, is_corrupt, tighten_modes
 from driver.store.journals import Journals
 from driver.store.log import LogTables
 from driver.store.log_read import LogReads
 from driver.store.responses import ResponseTables
-from driver.store.tickets import TicketTables
 
 if TYPE_CHECKING:
     from driver.model.creation_table import TicketTable
     from driver.model.fields import FieldCatalog
+    from driver.model.jobs import Job, NewEntry
 
 
 log = logging.getLogger("driver.store")
 
 
-class Store(LogTables, LogReads, TicketTables, Journals, Counters, ResponseTables):
+class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables):
     """The single owner of the driver's database: every table family on one connection."""
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
@@ -78,6 +79,18 @@ class Store(LogTables, LogReads, TicketTables, Journals, Counters, ResponseTable
         self.on_settle: Callable[[], None] | None = None
         """Called (on the writer's thread, inside its transaction) when a row settles: the service
         wakes its retention trimmer with it. Must not touch the store."""
+
+    def accept(
+        self,
+        entries: Sequence[NewEntry],
+        max_entries: int = 0,
+        idempotency: tuple[str, str] | None = None,
+    ) -> list[Job]:
+        """LogTables.accept, with the Alarms table told in the same transaction (one commit)."""
+        with self.transaction():
+            jobs = super().accept(entries, max_entries, idempotency)
+            self.note_alarms(jobs, [entry.summary for entry in entries])
+        return jobs
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""

@@ -301,6 +301,36 @@ def responses(db: Database) -> None:
     db.execute("CREATE INDEX responses_at ON responses(at)")
 
 
+@migrations(name="0012_alarms")
+def alarms(db: Database) -> None:
+    """The Alarms table's own part (driver.store.alarms): per GUID, what its automation last said.
+    Written at intake; filled here from the log's automatic rows and the ticket records (a GUID
+    whose rows retention removed keeps its ticket's create row, or 0)."""
+    db.execute(
+        """
+        CREATE TABLE alarms (
+            guid TEXT PRIMARY KEY,
+            first_at TEXT NOT NULL,
+            last_log_id INTEGER NOT NULL,
+            last_action TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            summary TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX alarms_last ON alarms (last_log_id)")
+    db.execute(
+        "INSERT INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
+        " SELECT l.guid, (SELECT min(time) FROM log f WHERE f.guid = l.guid), l.id, l.action, l.time"
+        " FROM log l WHERE l.id IN (SELECT max(id) FROM log WHERE type = 'Automatic' GROUP BY guid)"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
+        " SELECT guid, coalesce(created_at, intent_at, ''), coalesce(create_log_id, 0), 'CREATE',"
+        " coalesce(created_at, intent_at, '') FROM tickets"
+    )
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)
