@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -78,6 +79,7 @@ class HeardResponse:
     log_id: int | None = None
 
 
+@lru_cache(maxsize=4096)
 def kind_of(method: str, path: str) -> ResponseKind:
     """The kind of a request to Jira's REST API by method and path (any API version)."""
     parts = [p for p in path.split("?", 1)[0].strip("/").split("/") if p]
@@ -114,15 +116,39 @@ def secret_forms(secrets: Iterable[str], username: str = "") -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+_NAME_HINTS = (
+    "passw",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "authorization",
+    "jwt",
+    "signature",
+    "code_verifier",
+)
+"""What a name _SECRET_KEYS matches holds (lower case). Every answer is masked, so each regular
+expression runs only on a text that holds what it looks for."""
+_PARAM_HINTS = ("code=", "sig=", "state=")
+_AUTH_HINTS = ("basic", "bearer", "token", "jwt", "oauth")
+
+
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with every secret masked: the given values (secret_forms) wherever they appear, JSON
     members named like secrets, and Authorization-style words (`Bearer <token>`)."""
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
-    text = _QUERY_SECRET.sub(rf"\1{MASK}", text)
-    return _AUTH_WORD.sub(rf"\1 {MASK}", text)
+    lower = text.lower()
+    named = any(hint in lower for hint in _NAME_HINTS)
+    if named:
+        text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
+    if "=" in text and (named or any(hint in lower for hint in _PARAM_HINTS)):
+        text = _QUERY_SECRET.sub(rf"\1{MASK}", text)
+    if any(hint in lower for hint in _AUTH_HINTS):
+        text = _AUTH_WORD.sub(rf"\1 {MASK}", text)
+    return text
 
 
 def clean_path(path: str, params: Mapping[str, Any] | None, secrets: tuple[str, ...] = ()) -> str:
@@ -142,6 +168,8 @@ def body_head(content: bytes, secrets: tuple[str, ...] = ()) -> str:
     Masked before it is cut, and a cut secret's first part at the end masked too: a secret cut in
     half at the edge must not survive in part."""
     head = mask(content[: BODY_HEAD + 256].decode("utf-8", "replace"), secrets)[:BODY_HEAD]
+    if len(content) <= BODY_HEAD:
+        return head  # nothing was cut: no secret can end half way at the edge
     for secret in secrets:
         for size in range(min(len(secret), len(head)) - 1, _MIN_SECRET - 1, -1):
             if head.endswith(secret[:size]):

@@ -298,7 +298,6 @@ def responses(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX responses_log ON responses(log_id) WHERE log_id IS NOT NULL")
-    db.execute("CREATE INDEX responses_at ON responses(at)")
 
 
 @migrations(name="0012_alarms")
