@@ -1,14 +1,19 @@
-"""The Alarms table: one row per GUID the driver knows, newest activity first."""
+"""The Alarms table: one row per GUID the driver knows, newest activity first, and what an operator
+does to one alarm (resolve now, retry its Failed rows, unlink its ticket)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from driver.api.deps import DriverDep
-from driver.contract.alarms import AlarmEntry, AlarmPage, AlarmQuery
+from driver.api.deps import DriverDep, require_accepting, watch_database
+from driver.api.errors import Conflict, NotFound, documented
+from driver.app.alarm_actions import AlarmActionRefused, resolve_now, retry_failed, unlink
+from driver.contract.alarms import AlarmActionBody, AlarmEntry, AlarmPage, AlarmQuery, AlarmUnlinked
+from driver.contract.schemas import AcceptedCommand, AdvancedAccepted
 from driver.model.alarms import AlarmFilter, AlarmRecord
+from driver.model.jobs import Job
 
 router = APIRouter(tags=["alarms"])
 
@@ -55,3 +60,62 @@ async def alarms_page(driver: DriverDep, query: Annotated[AlarmQuery, Query()]) 
         driver.clock(),
     )
     return AlarmPage(rows=[entry(r) for r in page.rows], total=page.total, next_before=page.next_before)
+
+
+def _refused(exc: AlarmActionRefused) -> NotFound | Conflict:
+    return NotFound(str(exc)) if exc.kind == "not_found" else Conflict(str(exc))
+
+
+def _accepted(jobs: list[Job]) -> AdvancedAccepted:
+    return AdvancedAccepted(
+        accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action.value) for job in jobs]
+    )
+
+
+_ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: documented("The GUID has no ticket (resolve, unlink) or no Failed rows (retry)"),
+    409: documented("The GUID has rows Pending or Deferred (unlink)"),
+}
+_WRITES = [Depends(require_accepting), Depends(watch_database)]
+
+
+@router.post(
+    "/api/alarms/resolve",
+    status_code=202,
+    response_model=AdvancedAccepted,
+    responses=_ACTION_ERRORS,
+    dependencies=_WRITES,
+)
+async def resolve_alarm(driver: DriverDep, body: AlarmActionBody) -> AdvancedAccepted:
+    """Resolve the GUID's ticket now: a Manual RESOLVE, sent as an Advanced one is, without the hold."""
+    try:
+        return _accepted([resolve_now(driver, body.guid)])
+    except AlarmActionRefused as exc:
+        raise _refused(exc) from None
+
+
+@router.post(
+    "/api/alarms/retry",
+    status_code=202,
+    response_model=AdvancedAccepted,
+    responses=_ACTION_ERRORS,
+    dependencies=_WRITES,
+)
+async def retry_alarm(driver: DriverDep, body: AlarmActionBody) -> AdvancedAccepted:
+    """Accept the GUID's Failed rows again as new rows (the Failed ones stay in the log as they were)."""
+    try:
+        return _accepted(retry_failed(driver, body.guid))
+    except AlarmActionRefused as exc:
+        raise _refused(exc) from None
+
+
+@router.post(
+    "/api/alarms/unlink", response_model=AlarmUnlinked, responses=_ACTION_ERRORS, dependencies=_WRITES
+)
+async def unlink_alarm(driver: DriverDep, body: AlarmActionBody) -> AlarmUnlinked:
+    """End the GUID's link to its ticket: its next CREATE makes a new ticket."""
+    try:
+        record = unlink(driver, body.guid)
+    except AlarmActionRefused as exc:
+        raise _refused(exc) from None
+    return AlarmUnlinked(guid=body.guid, ticket_key=record.ticket_key, generation=record.generation)

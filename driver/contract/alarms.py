@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driver.contract.schemas import MAX_PAGE, Body, LogId, LogStatus
+from driver.contract.schemas import MAX_GUID_LENGTH, MAX_PAGE, Body, LogId, LogStatus
 from driver.contract.tickets import AlarmState
 
 MAX_ALARM_TEXT = 200
@@ -76,3 +76,20 @@ class AlarmPage(Body):
     """Alarms matching the filter."""
     next_before: int | None = None
     """Pass as `before` for the next (older) page; None on the last page."""
+
+
+class AlarmActionBody(BaseModel):
+    """The body of POST /api/alarms/{resolve,retry,unlink}: the GUID, exactly as in its commands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guid: str = Field(min_length=1, max_length=MAX_GUID_LENGTH)
+
+
+class AlarmUnlinked(Body):
+    """POST /api/alarms/unlink: the ticket the GUID no longer updates."""
+
+    guid: str
+    ticket_key: str | None
+    generation: int
+    """The GUID's next CREATE makes generation + 1."""

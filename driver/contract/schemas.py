@@ -66,6 +66,8 @@ MAX_INTERVAL_SECONDS = 7 * 86_400.0
 MAX_LOG_ENTRIES = 100_000_000
 MAX_RETENTION_DAYS = 36_500
 MAX_WAIT_SECONDS = 120.0
+MAX_GUID_LENGTH = 256
+"""Characters of a GUID (the Advanced grammar's bound, driver.model.commands)."""
 MAX_PAGE = 1000
 MIN_YEAR = 1970
 MAX_YEAR = 9999

@@ -57,7 +57,8 @@ class PastTicket(Body):
     url: str | None = None
     created_at: datetime | None = None
     ended: str | None = None
-    """None while it is the GUID's ticket; 'superseded' (a later one was made) or 'deleted'."""
+    """None while it is the GUID's ticket; 'superseded' (a later one was made), 'deleted', or
+    'unlinked' (an operator ended the link: POST /api/alarms/unlink)."""
     ended_at: datetime | None = None
 
 

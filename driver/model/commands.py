@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from enum import StrEnum
 
+from driver.contract.schemas import MAX_GUID_LENGTH
 from driver.errors import CommandError, ShapeError, UnknownFieldError
 from driver.model.fields import FieldCatalog, FieldType
 from driver.model.shaping import JSON, TextFormat, UserStyle, shape
@@ -51,7 +52,6 @@ __all__ = [
     "resolve",
 ]
 
-MAX_GUID_LENGTH = 256
 COMMENT = "comment"
 """The pseudo-field that adds a comment on UPDATE, RESOLVE and REOPEN."""
 RESOLUTION = "resolution"

@@ -238,6 +238,10 @@ class Engine:
         self.tickets.changed(record)
         self._notify()
 
+    def ticket_unlinked(self, guid: str) -> None:
+        """The store ended the GUID's ticket (Alarms table, unlink): its next CREATE makes a new one."""
+        self.tickets.forget(guid)
+
     def mark_ok(self) -> None:
         """Jira answered properly outside the engine (check, field list): an outage ends."""
         if self.health.answered():

@@ -329,7 +329,9 @@ def _plan_transition(
     head = queue[0]
     guid = head.guid
     lifecycle = setup.lifecycle
-    if head.action == Action.RESOLVE:
+    if head.action == Action.RESOLVE and head.automatic:
+        # A person's RESOLVE (the Alarms table's "resolve now") goes at once: the hold is for an
+        # alarm that may come back, not for a decision already made.
         until = hold_until(_accepted(head), lifecycle)
         if until is not None:
             back = next((job for job in list(queue)[1:] if job.action in CANCELS_RESOLVE), None)

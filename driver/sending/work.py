@@ -130,8 +130,10 @@ class Outcome:
 
     @property
     def all_notes(self) -> list[str]:
-        """The notes of the plan and of delivery, in order."""
-        return [*self.work.notes, *self.notes]
+        """The head row's note from intake (a retry's "retry of log #N"), then the notes of the plan
+        and of delivery, in order."""
+        intake = [self.work.head.note] if self.work.head.note else []
+        return [*intake, *self.work.notes, *self.notes]
 
     @property
     def logged_request(self) -> LoggedRequest:

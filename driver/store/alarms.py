@@ -16,7 +16,8 @@ from typing import Any
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.alarm_state import RowFacts, alarm_state
 from driver.model.alarms import AlarmFilter, AlarmRecord, AlarmRows, RowCounts
-from driver.model.jobs import Job
+from driver.model.commands import Action
+from driver.model.jobs import Job, JobPayload, NewEntry, TicketRecord
 from driver.store.tables import iso, moment_of
 from driver.store.tickets import TicketTables
 
@@ -152,3 +153,39 @@ class AlarmTables(TicketTables):
             )
             for r in found
         }
+
+    # --- the actions --------------------------------------------------------------------------
+
+    def failed_entries(self, guid: str, limit: int) -> list[NewEntry]:
+        """The GUID's Failed rows (oldest first, at most the newest `limit`) as new entries to
+        accept again: the same type, action and payload, noting which row each retries."""
+        found = self.db.execute(
+            "SELECT id, type, action, payload FROM log WHERE guid = ? AND status = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (guid, LogStatus.FAILED.value, limit),
+        ).fetchall()
+        return [
+            NewEntry(
+                LogType(kind),
+                Action(action),
+                guid,
+                JobPayload.from_json(payload),
+                note=f"retry of log #{row_id}",
+            )
+            for row_id, kind, action, payload in reversed(found)
+        ]
+
+    def unlink_ticket(self, guid: str) -> TicketRecord | None:
+        """End the GUID's ticket (it stays in the history, `ended` = 'unlinked'); the GUID's next
+        CREATE makes the next generation's ticket. The ticket ended, or None if it had none."""
+        with self.transaction():
+            record = self.ticket(guid)
+            if record is None:
+                return None
+            self.db.conn.execute(
+                "UPDATE ticket_history SET ended = 'unlinked', ended_at = ?"
+                " WHERE guid = ? AND generation = ?",
+                (iso(self.clock()), guid, record.generation),
+            )
+            self.db.conn.execute("DELETE FROM tickets WHERE guid = ?", (guid,))
+        return record

@@ -106,3 +106,74 @@ def test_an_older_database_gets_its_alarms_from_its_log(tmp_path: Path) -> None:
     again = Store(path, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
     page = again.alarm_page(AlarmFilter(), 0, datetime(2026, 12, 2, tzinfo=UTC))
     assert [(a.guid, a.last_action, a.last_log_id) for a in page.rows] == [("O-1", "UPDATE", 2)]
+
+
+def post(driver: DriverProcess, action: str, guid: str) -> Any:
+    with driver.client() as client:
+        return client.post(f"/api/alarms/{action}", json={"guid": guid})
+
+
+def test_resolve_now_is_a_manual_resolve_that_does_not_wait_out_the_hold(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = driver_factory(sim.url, api_token="t", ini={"lifecycle": {"resolve_hold_seconds": "600"}})
+    assert driver.send("N-1|CREATE|summary;Power supply|").status_code == 202
+    driver.wait_settled()
+    answer = post(driver, "resolve", "N-1")
+    assert answer.status_code == 202, answer.text
+    (accepted,) = answer.json()["accepted"]
+    driver.wait_settled()
+    row = next(r for r in driver.rows() if r["id"] == accepted["id"])
+    assert (row["type"], row["action"], row["status"]) == ("Manual", "RESOLVE", "Ok")
+    (issue,) = [i for i in sim.issues() if i["key"] == row["ticket_key"]]
+    assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
+    # a person's resolve is not the alarm's: the alarm itself is still active
+    assert alarms(driver)["rows"][0]["state"] == "active"
+    assert post(driver, "resolve", "never-seen").status_code == 404
+
+
+def test_retry_accepts_the_failed_rows_again_and_keeps_them(driver: DriverProcess, sim: SimProcess) -> None:
+    sim.faults(kind="status", status=500, count=-1, method="POST", path="/rest/api/latest/issue")
+    with driver.client() as client:
+        client.put("/api/settings/jira", json={"max_retries": 0})
+    assert driver.send("F-1|CREATE|summary;Refused|").status_code == 202
+    failed = driver.wait_rows(lambda rows: bool(rows) and rows[0]["status"] == "Failed")
+    sim.admin("faults", method="DELETE")
+    answer = post(driver, "retry", "F-1")
+    assert answer.status_code == 202, answer.text
+    (again,) = answer.json()["accepted"]
+    assert (again["guid"], again["action"]) == ("F-1", "CREATE")
+    driver.wait_settled()
+    rows = driver.rows()
+    assert [(r["id"], r["status"]) for r in rows] == [(failed[0]["id"], "Failed"), (again["id"], "Ok")]
+    assert rows[1]["note"].startswith(f"retry of log #{failed[0]['id']}")
+    # the Failed row stays as it was, so a retry may be asked again: it makes one more row
+    assert post(driver, "retry", "F-1").status_code == 202
+
+
+def test_unlink_makes_the_next_create_a_new_ticket(driver: DriverProcess, sim: SimProcess) -> None:
+    assert driver.send("U-1|CREATE|summary;First|").status_code == 202
+    driver.wait_settled()
+    first = alarms(driver)["rows"][0]["ticket_key"]
+    # the UPDATE's comment is answered 2 s late: its row is open meanwhile
+    sim.faults(kind="slow_after", count=1, seconds=2, method="POST", path=f"/rest/api/latest/issue/{first}")
+    assert driver.send("U-1|UPDATE|comment;still down|").status_code == 202
+    answer = post(driver, "unlink", "U-1")
+    assert answer.status_code == 409, answer.text
+    assert "open row" in answer.json()["error"]
+    driver.wait_settled()
+    answer = post(driver, "unlink", "U-1")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"guid": "U-1", "ticket_key": first, "generation": 1}
+    assert post(driver, "unlink", "U-1").status_code == 404
+    assert driver.send("U-1|CREATE|summary;Second|").status_code == 202
+    driver.wait_settled()
+    (alarm,) = alarms(driver)["rows"]
+    assert alarm["ticket_key"] != first
+    assert alarm["generation"] == 2
+    with driver.client() as client:
+        view = client.get("/api/tickets/U-1").json()
+    assert [(t["key"], t["ended"]) for t in view["tickets"]] == [
+        (first, "unlinked"),
+        (alarm["ticket_key"], None),
+    ]
