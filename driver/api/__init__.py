@@ -11,6 +11,7 @@ per area:
     driver.api.tickets    GET /api/tickets/{guid} (a GUID's ticket, history and alarm; the GUID
                           percent-encoded, as it may hold `/`)
     driver.api.alarms     GET /api/alarms (one row per GUID the driver knows, newest activity first)
+    driver.api.eligible   GET /api/eligible (Get Eligible Ticket: Jira's issues by filters or JQL, paged)
     driver.api.responses  GET /api/responses (every answer heard from Jira, newest first)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
     driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
@@ -38,6 +39,7 @@ from driver import __version__
 from driver.api import (
     alarms,
     creation_table,
+    eligible,
     errors,
     health,
     intake,
@@ -94,6 +96,7 @@ def create_app(driver: Driver) -> FastAPI:
         log.router,
         responses.router,
         alarms.router,
+        eligible.router,
         creation_table.router,
         tickets.router,
         settings.router,

@@ -74,6 +74,12 @@ def _cmd_alarms(args: argparse.Namespace, config: Config) -> int:
     return alarms.main(args, config)
 
 
+def _cmd_search(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import search
+
+    return search.main(args, config)
+
+
 def _cmd_responses(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import responses
 
@@ -167,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--search", metavar="TEXT", help="only alarms whose GUID, ticket key or summary holds TEXT"
     )
+
+    p = add("search", _cmd_search, "Get Eligible Ticket: Jira's issues matching a JQL, through the driver")
+    p.add_argument("jql", metavar="JQL", help="e.g. 'project = OPS AND statusCategory != Done'")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N issues (default 50)")
 
     p = add("responses", _cmd_responses, "print the answers heard from Jira (the Responses table)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from driver.config import Config
 from driver.contract.alarms import AlarmPage
+from driver.contract.eligible import EligiblePage, EligibleQuery
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
@@ -235,6 +236,11 @@ class DriverClient:
         """One page of the Alarms table, newest activity first; pass next_before back for the next."""
         params = {"state": state, "category": category, "q": q, "before": before, "limit": limit}
         return await self._request("GET", "/api/alarms", AlarmPage, params=params)
+
+    async def eligible(self, query: EligibleQuery) -> EligiblePage:
+        """One page of Get Eligible Ticket: Jira's issues matching the filters, newest update first."""
+        params = query.model_dump(exclude_none=True, exclude_defaults=True)
+        return await self._request("GET", "/api/eligible", EligiblePage, params=params)
 
     async def responses(
         self,

@@ -110,6 +110,42 @@ class IssueSearch:
                     return
                 payload["startAt"] = start
 
+    async def search_page(
+        self, jql: str, fields: Sequence[str], cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[FoundIssue], str | None]:
+        """One page of a JQL's result, for a person paging through it, and the cursor of the next
+        (None on the last). Cloud: the page's nextPageToken; Data Center: `@<startAt>` (the
+        cursor is opaque to callers). Raises the JiraError of the request."""
+        flavor = await self.detect_api_type()
+        payload: dict[str, Any] = {"jql": jql, "fields": ["key", *fields], "maxResults": limit}
+        if flavor == "cloud":
+            if cursor:
+                payload["nextPageToken"] = cursor
+            data = body_of(await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload))
+        else:
+            start = int(cursor[1:]) if cursor and cursor.startswith("@") and cursor[1:].isdigit() else 0
+            payload["startAt"] = start
+            data = body_of(await self._request("POST", f"{self.api_prefix}/2/search", json=payload))
+        if not isinstance(data, dict):
+            return [], None
+        issues = [i for i in data.get("issues") or [] if isinstance(i, dict) and "key" in i]
+        page = [
+            FoundIssue(
+                str(i.get("id", "")),
+                str(i["key"]),
+                self.browse_url(str(i["key"])),
+                dict(i["fields"]) if isinstance(i.get("fields"), dict) else {},
+                {},
+            )
+            for i in issues
+        ]
+        if flavor == "cloud":
+            token = data.get("nextPageToken")
+            last = not issues or not token or data.get("isLast") is True
+            return page, None if last else str(token)
+        after = int(data.get("startAt") or 0) + len(issues)
+        return page, None if not issues or after >= int(data.get("total") or 0) else f"@{after}"
+
     async def changelog(self, issue: str, page_size: int = 100, max_pages: int = 50) -> list[dict[str, Any]]:
         """Every history of an issue, oldest first (`{author, created, items}` each), for when a
         search's `expand=changelog` was cut short (Cloud's enhanced search keeps the newest 40:

@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
+from driver.model.jql import jql_string, lucene_phrase
 from driver.model.json_values import copy_json
 from driver.model.limits import MAX_LABEL, MAX_TEXT_FIELD
 from driver.model.shaping import (
@@ -68,7 +69,6 @@ LUCENE_STOP_WORDS = frozenset(
 """The English stop words Jira's text index drops (Lucene's list): a GUID made only of these is
 not found by `~`."""
 
-_LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\')
 
 GENERATION_SEPARATOR = "\x1f"
 """Joins a GUID and a generation n > 1 in the text stamp_key hashes; never in a (printable) GUID."""
@@ -199,20 +199,6 @@ def stamp_create_body(
     elif label not in labels:
         labels.append(label)
     return stamped
-
-
-def jql_string(text: str) -> str:
-    """A JQL string literal: double quotes, with `\\` and `"` escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def lucene_phrase(text: str) -> str:
-    """A full-text phrase query for text: in double quotes, Lucene's special characters escaped.
-
-    Unescaped, `?` and `*` are wildcards and `"`, `\\`, `(`... syntax (docs/wire-facts.md has no text-search
-    section; Jira's JQL text-search help lists `+ - & | ! ( ) { } [ ] ^ ~ * ? \\ :` as special).
-    """
-    return '"' + "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text) + '"'
 
 
 def stamp_jql(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from driver.model.stamps import jql_string
+from driver.model.jql import jql_string
 
 POLL_MARGIN_MINUTES = 2
 """Minutes each poll reaches back beyond the last successful one: JQL's relative dates count whole

@@ -20,8 +20,8 @@ from driver.errors import JiraAuthError, JiraError, JiraRejected
 from driver.jira.client import ISSUE_STATE_FIELDS, JiraClient
 from driver.jira.health import JiraHealth
 from driver.model.answers import IssueState, JiraUser
+from driver.model.jql import jql_string
 from driver.model.request_setup import RequestSetup
-from driver.model.stamps import jql_string
 from driver.sending.engine import Engine
 from driver.store import Store, iso
 from driver.sync.poll_search import (

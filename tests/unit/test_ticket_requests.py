@@ -12,6 +12,7 @@ from driver.errors import CommandError
 from driver.model.commands import Action, ResolvedCommand, parse_command
 from driver.model.creation_table import Mode, add_row, query_to_table, seed_table, set_mode
 from driver.model.fields import FieldCatalog, FieldDef, FieldType
+from driver.model.jql import jql_string
 from driver.model.limits import MAX_LABEL, MAX_SUMMARY, MAX_TEXT, TRUNCATION_MARKER
 from driver.model.requests import (
     KEY_PLACEHOLDER,
@@ -29,7 +30,6 @@ from driver.model.requests import (
 )
 from driver.model.shaping import utf16_len
 from driver.model.stamps import (
-    jql_string,
     legacy_stamp_label,
     stamp_create_body,
     stamp_jql,
