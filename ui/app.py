@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 from ui.client import DriverApi, DriverRejected, DriverUnreachable, connect, url_for
 from ui.messages import DriverCallFailed, DriverStatusChanged
 from ui.mutations import MutationQueue
+from ui.pages.alarms import AlarmsPage
 from ui.pages.base import DriverPage
 from ui.pages.configuration import ConfigurationPage
 from ui.pages.log import LogViewPage
@@ -44,6 +45,7 @@ class JiraDriverApp(App[None]):
         Binding("f2", "show_page('config')", "Config"),
         Binding("f3", "show_page('log')", "Log"),
         Binding("f4", "show_page('stats')", "Stats"),
+        Binding("f6", "show_page('alarms')", "Alarms"),
         Binding("ctrl+r", "refresh_page", "Refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -69,6 +71,8 @@ class JiraDriverApp(App[None]):
                 yield LogViewPage(self.client, self.mutations, id="log-page")
             with TabPane("Statistics", id="stats"):
                 yield StatisticsPage(self.client, self.mutations, id="stats-page")
+            with TabPane("Alarms", id="alarms"):
+                yield AlarmsPage(self.client, self.mutations, id="alarms-page")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:

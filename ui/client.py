@@ -14,6 +14,7 @@ from typing import Protocol
 import httpx
 
 from driver.config import Config
+from driver.contract.alarms import AlarmPage, AlarmUnlinked
 from driver.contract.client import (
     URL_ENV,
     DriverClient,
@@ -84,6 +85,18 @@ class DriverApi(Protocol):
     async def put_jira_settings(self, body: JiraSettingsUpdate) -> Settings: ...
     async def put_auth(self, body: AuthUpdate) -> Settings: ...
     async def check(self) -> CheckResult: ...
+    async def alarms(
+        self,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+        q: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> AlarmPage: ...
+    async def resolve_alarm(self, guid: str) -> AdvancedAccepted: ...
+    async def retry_alarm(self, guid: str) -> AdvancedAccepted: ...
+    async def unlink_alarm(self, guid: str) -> AlarmUnlinked: ...
     async def aclose(self) -> None: ...
 
 

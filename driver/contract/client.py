@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from driver.config import Config
-from driver.contract.alarms import AlarmPage
+from driver.contract.alarms import AlarmActionBody, AlarmPage, AlarmUnlinked
 from driver.contract.eligible import EligiblePage, EligibleQuery
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
@@ -236,6 +236,24 @@ class DriverClient:
         """One page of the Alarms table, newest activity first; pass next_before back for the next."""
         params = {"state": state, "category": category, "q": q, "before": before, "limit": limit}
         return await self._request("GET", "/api/alarms", AlarmPage, params=params)
+
+    async def resolve_alarm(self, guid: str) -> AdvancedAccepted:
+        """Resolve the GUID's ticket now (a Manual RESOLVE, without the resolve hold)."""
+        return await self._request(
+            "POST", "/api/alarms/resolve", AdvancedAccepted, json_body=AlarmActionBody(guid=guid)
+        )
+
+    async def retry_alarm(self, guid: str) -> AdvancedAccepted:
+        """Accept the GUID's Failed rows again as new rows."""
+        return await self._request(
+            "POST", "/api/alarms/retry", AdvancedAccepted, json_body=AlarmActionBody(guid=guid)
+        )
+
+    async def unlink_alarm(self, guid: str) -> AlarmUnlinked:
+        """End the GUID's link to its ticket: its next CREATE makes a new ticket."""
+        return await self._request(
+            "POST", "/api/alarms/unlink", AlarmUnlinked, json_body=AlarmActionBody(guid=guid)
+        )
 
     async def eligible(self, query: EligibleQuery) -> EligiblePage:
         """One page of Get Eligible Ticket: Jira's issues matching the filters, newest update first."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from driver.contract.alarms import AlarmEntry, AlarmPage, AlarmUnlinked
 from driver.contract.schemas import (
     AcceptedCommand,
     AddField,
@@ -76,6 +77,31 @@ def _entry(i: int) -> LogEntry:
     )
 
 
+def _alarm(i: int) -> AlarmEntry:
+    state = ["active", "active", "cleared", "resolve_hold", "active"][i % 5]
+    has_ticket = i % 6 != 5
+    return AlarmEntry(
+        guid=f"12/{100 + i}/{4000 + i * 7}",
+        state=state,
+        hold_until=T0 + timedelta(minutes=5) if state == "resolve_hold" else None,
+        summary=f"Link down on core-{i}" if i % 4 else f"Disk full on db-{i} ({i * 3}% over the threshold)",
+        ticket_key=f"OPS-{200 + i}" if has_ticket else None,
+        ticket_url=f"https://jira.example/browse/OPS-{200 + i}" if has_ticket else None,
+        generation=1 + (i % 9 == 0) if has_ticket else None,
+        jira_status=("Done" if state == "cleared" else "To Do") if has_ticket else None,
+        status_category=("done" if state == "cleared" else "new") if has_ticket else None,
+        last_action="RESOLVE" if state in ("cleared", "resolve_hold") else ("UPDATE" if i % 2 else "CREATE"),
+        last_at=T0 - timedelta(minutes=3 * i),
+        last_log_id=1000 - i,
+        last_status=LogStatus.PENDING if state == "resolve_hold" else LogStatus.OK,
+        updates_sent=i % 4,
+        updates_merged=i % 3 // 2,
+        updates_waiting=1 if i % 7 == 3 else 0,
+        failed_rows=1 if i % 8 == 4 else 0,
+        first_seen=T0 - timedelta(hours=2, minutes=i),
+    )
+
+
 class FakeDriver:
     """Implements ui.client.DriverApi over fixed data."""
 
@@ -91,6 +117,7 @@ class FakeDriver:
             TicketRowBody(field="priority", name="Priority", type="priority", value="High", mode="Excluded"),
         ]
         self.log_rows = [_entry(i) for i in range(log_size, 0, -1)]
+        self.alarm_rows = [_alarm(i) for i in range(40)]
         self.status_value = DriverStatus(
             version="0.1.0",
             started_at=T0,
@@ -231,6 +258,39 @@ class FakeDriver:
 
     async def check(self) -> CheckResult:
         return CheckResult(ok=True, message="Connected to Jira Data Center 10.3 as admin", status_code=200)
+
+    async def alarms(
+        self,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+        q: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> AlarmPage:
+        rows = [
+            a
+            for a in self.alarm_rows
+            if (state is None or a.state == state)
+            and (category is None or a.status_category == category)
+            and (q is None or any(q.lower() in (v or "").lower() for v in (a.guid, a.ticket_key, a.summary)))
+        ]
+        total = len(rows)
+        rows = [a for a in rows if before is None or a.last_log_id < before]
+        page = rows[:limit]
+        return AlarmPage(
+            rows=page, total=total, next_before=page[-1].last_log_id if len(rows) > limit else None
+        )
+
+    async def resolve_alarm(self, guid: str) -> AdvancedAccepted:
+        return AdvancedAccepted(accepted=[AcceptedCommand(id=9001, guid=guid, action="RESOLVE")])
+
+    async def retry_alarm(self, guid: str) -> AdvancedAccepted:
+        return AdvancedAccepted(accepted=[AcceptedCommand(id=9002, guid=guid, action="CREATE")])
+
+    async def unlink_alarm(self, guid: str) -> AlarmUnlinked:
+        alarm = next(a for a in self.alarm_rows if a.guid == guid)
+        return AlarmUnlinked(guid=guid, ticket_key=alarm.ticket_key, generation=alarm.generation or 1)
 
     async def aclose(self) -> None:
         return None

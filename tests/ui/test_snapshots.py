@@ -67,3 +67,12 @@ def test_log_page(snap_compare: SnapCompare) -> None:
 
 def test_statistics_page(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), run_before=prepare("f4"), terminal_size=SIZE)
+
+
+def test_alarms_page_80x24(snap_compare: SnapCompare) -> None:
+    # an SSH session's default size: the table keeps its rows, the detail pane its few lines
+    assert snap_compare(make_app(), run_before=prepare("f6"), terminal_size=(80, 24))
+
+
+def test_alarms_page_160x45(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f6"), terminal_size=(160, 45))
