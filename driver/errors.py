@@ -24,6 +24,7 @@
         │   └── TicketArchived(key, project, answer)    a 404/403 for a ticket of an archived project
         ├── StampAmbiguous(guid, keys)                  two tickets carry one GUID's stamp
         ├── TransitionFailed(reason)                    no transition reaches the target, or it is refused
+        ├── LinkInDoubt (driver.app.linking)           a link's stamp edit got no answer: searched for next
         └── CredentialsRefused (driver.app.metadata)   the field list is not asked for after a 401
 
 Jira's status codes are read in driver.jira.client (`JiraClient._send`), which raises these;

@@ -8,10 +8,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from driver.api.deps import DriverDep, require_accepting, watch_database
-from driver.api.errors import Conflict, NotFound, documented
+from driver.api.errors import Conflict, NotFound, Unavailable, UpstreamFailed, documented
 from driver.app.alarm_actions import AlarmActionRefused, resolve_now, retry_failed, unlink
-from driver.contract.alarms import AlarmActionBody, AlarmEntry, AlarmPage, AlarmQuery, AlarmUnlinked
+from driver.app.linking import link
+from driver.contract.alarms import (
+    AlarmActionBody,
+    AlarmEntry,
+    AlarmLinkBody,
+    AlarmLinked,
+    AlarmPage,
+    AlarmQuery,
+    AlarmUnlinked,
+)
 from driver.contract.schemas import AcceptedCommand, AdvancedAccepted
+from driver.errors import JiraAuthError, JiraError, JiraRejected
 from driver.model.alarms import AlarmFilter, AlarmRecord
 from driver.model.jobs import Job
 
@@ -119,3 +129,33 @@ async def unlink_alarm(driver: DriverDep, body: AlarmActionBody) -> AlarmUnlinke
     except AlarmActionRefused as exc:
         raise _refused(exc) from None
     return AlarmUnlinked(guid=body.guid, ticket_key=record.ticket_key, generation=record.generation)
+
+
+@router.post(
+    "/api/alarms/link",
+    response_model=AlarmLinked,
+    responses={
+        404: documented("Jira has no such ticket"),
+        409: documented("The GUID has a ticket or open rows, or the ticket is another alarm's"),
+        502: documented("Jira refused the stamp edit (its reason) or the credentials"),
+        503: documented("Jira did not answer: the stamp is searched for before the GUID's next command"),
+    },
+    dependencies=_WRITES,
+)
+async def link_alarm(driver: DriverDep, body: AlarmLinkBody) -> AlarmLinked:
+    """Make a ticket a person opened the GUID's ticket: the driver stamps it, then its commands
+    update it (exactly once, as a create: driver.app.linking)."""
+    try:
+        record = await link(driver, body.guid, body.key)
+    except AlarmActionRefused as exc:
+        raise _refused(exc) from None
+    except (JiraRejected, JiraAuthError) as exc:
+        raise UpstreamFailed(f"Jira refused the link of {body.key}: {exc}") from None
+    except JiraError as exc:
+        raise Unavailable(str(exc)) from None
+    return AlarmLinked(
+        guid=body.guid,
+        ticket_key=record.ticket_key or body.key,
+        ticket_url=record.ticket_url or "",
+        generation=record.generation,
+    )

@@ -74,6 +74,12 @@ def _cmd_alarms(args: argparse.Namespace, config: Config) -> int:
     return alarms.main(args, config)
 
 
+def _cmd_link(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import link
+
+    return link.main(args, config)
+
+
 def _cmd_search(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import search
 
@@ -173,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--search", metavar="TEXT", help="only alarms whose GUID, ticket key or summary holds TEXT"
     )
+
+    p = add("link", _cmd_link, "make a ticket a person opened an alarm's ticket (stamped first)")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
+    p.add_argument("key", metavar="KEY", help="the ticket's key, e.g. OPS-12")
 
     p = add("search", _cmd_search, "Get Eligible Ticket: Jira's issues matching a JQL, through the driver")
     p.add_argument("jql", metavar="JQL", help="e.g. 'project = OPS AND statusCategory != Done'")

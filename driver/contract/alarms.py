@@ -93,3 +93,21 @@ class AlarmUnlinked(Body):
     ticket_key: str | None
     generation: int
     """The GUID's next CREATE makes generation + 1."""
+
+
+class AlarmLinkBody(BaseModel):
+    """The body of POST /api/alarms/link: the GUID and the ticket (its key, or its numeric id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guid: str = Field(min_length=1, max_length=MAX_GUID_LENGTH)
+    key: str = Field(pattern=r"^(?:[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}|[1-9][0-9]{0,17})$")
+
+
+class AlarmLinked(Body):
+    """POST /api/alarms/link: the ticket the GUID's commands now update."""
+
+    guid: str
+    ticket_key: str
+    ticket_url: str
+    generation: int

@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from driver.config import Config
-from driver.contract.alarms import AlarmActionBody, AlarmPage, AlarmUnlinked
+from driver.contract.alarms import AlarmActionBody, AlarmLinkBody, AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.eligible import EligiblePage, EligibleQuery
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
@@ -247,6 +247,12 @@ class DriverClient:
         """Accept the GUID's Failed rows again as new rows."""
         return await self._request(
             "POST", "/api/alarms/retry", AdvancedAccepted, json_body=AlarmActionBody(guid=guid)
+        )
+
+    async def link_alarm(self, guid: str, key: str) -> AlarmLinked:
+        """Make a ticket a person opened the GUID's ticket (the driver stamps it first)."""
+        return await self._request(
+            "POST", "/api/alarms/link", AlarmLinked, json_body=AlarmLinkBody(guid=guid, key=key)
         )
 
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked:

@@ -261,3 +261,25 @@ def stamps_jql(stamps: Sequence[tuple[str, int]], guid_field: str = "", label_pr
         if generation == 1 and legacy_label_trusted(guid):
             labels[jql_string(legacy)] = None
     return f"labels in ({', '.join(labels)})"
+
+
+def stamp_edit_body(guid: str, guid_field: str, label_prefix: str, generation: int) -> dict[str, JSON]:
+    """The edit that puts the GUID's stamp (of `generation`) on a ticket it did not create (a link):
+    the guid_field set, else the stamp label added beside the labels a person set."""
+    if guid_field:
+        return {"fields": {guid_field: stamp_value(guid, generation)}}
+    return {"update": {"labels": [{"add": stamp_label(guid, label_prefix, generation)}]}}
+
+
+def foreign_stamp(fields: Mapping[str, JSON], guid_field: str, label_prefix: str, own: str) -> str | None:
+    """A stamp of another alarm a ticket already carries (its label or guid_field value), or None.
+    `own` is the stamp the link would add, which is not foreign."""
+    if guid_field:
+        value = fields.get(guid_field)
+        return str(value) if isinstance(value, str) and value.strip() and value != own else None
+    labels = fields.get("labels")
+    if not isinstance(labels, list):
+        return None
+    return next(
+        (str(x) for x in labels if isinstance(x, str) and x.startswith(label_prefix) and x != own), None
+    )

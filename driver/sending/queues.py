@@ -145,6 +145,14 @@ class GuidQueues:
         self._placed.discard(guid)
         self._place(guid, now, None)
 
+    def reserve(self, guid: str) -> bool:
+        """Hold a GUID that is neither busy nor queued, as a request in flight would (an operator's
+        link): its commands wait until `release`. False when it is busy or has rows."""
+        if guid in self._busy or guid in self._queues:
+            return False
+        self._busy.add(guid)
+        return True
+
     def release(self, guid: str, now: datetime, not_before: datetime | None = None) -> None:
         """The GUID's request is settled (or was not sent): place its head row again, timed until
         `not_before` if that is later than `now` (a retry's backoff, a pause, a hold), else ready."""

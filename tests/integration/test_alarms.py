@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from driver.contract.schemas import LogType
 from driver.model.alarms import AlarmFilter
 from driver.model.commands import Action
 from driver.model.jobs import JobPayload, NewEntry
+from driver.model.stamps import stamp_label
 from driver.store import Store
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.sim import SimProcess
@@ -177,3 +180,76 @@ def test_unlink_makes_the_next_create_a_new_ticket(driver: DriverProcess, sim: S
         (first, "unlinked"),
         (alarm["ticket_key"], None),
     ]
+
+
+def person_opens(sim: SimProcess, summary: str, labels: tuple[str, ...] = ()) -> str:
+    """A ticket a person made in Jira (no stamp of the driver's); its key."""
+    body = {"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": summary}}
+    if labels:
+        body["fields"]["labels"] = list(labels)
+    answer = httpx.post(f"{sim.url}/rest/api/2/issue", json=body, auth=("admin", "admin"), timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["key"])
+
+
+def labels_of(sim: SimProcess, key: str) -> list[str]:
+    issue = httpx.get(f"{sim.url}/rest/api/2/issue/{key}", auth=("admin", "admin"), timeout=10).json()
+    return list(issue["fields"]["labels"])
+
+
+def link(driver: DriverProcess, guid: str, key: str) -> Any:
+    with driver.client() as client:
+        return client.post("/api/alarms/link", json={"guid": guid, "key": key})
+
+
+def test_link_stamps_a_persons_ticket_and_the_alarm_then_updates_it(
+    driver: DriverProcess, sim: SimProcess
+) -> None:
+    key = person_opens(sim, "Core router flapping", labels=("network",))
+    answer = link(driver, "L-1", key)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["ticket_key"] == key
+    assert answer.json()["generation"] == 1
+    assert labels_of(sim, key) == ["network", stamp_label("L-1")]
+    assert driver.send("L-1|UPDATE|comment;seen again|").status_code == 202
+    driver.wait_settled()
+    (row,) = driver.rows()
+    assert (row["status"], row["ticket_key"]) == ("Ok", key)
+    assert [a["ticket_key"] for a in alarms(driver)["rows"]] == [key]
+    # what cannot be linked, and why
+    assert link(driver, "L-2", key).status_code == 409  # another GUID holds it
+    assert link(driver, "L-1", person_opens(sim, "other")).status_code == 409  # L-1 has a ticket
+    assert link(driver, "L-3", "OPS-9999").status_code == 404
+    stamped = person_opens(sim, "made for another alarm", labels=(stamp_label("X-9"),))
+    refused = link(driver, "L-3", stamped)
+    assert refused.status_code == 409
+    assert "another alarm's stamp" in refused.json()["error"]
+    assert link(driver, "L-3", "not a key").status_code == 400
+
+
+def test_a_link_whose_answer_is_lost_then_a_kill_ends_in_one_link_one_stamp(
+    driver: DriverProcess, sim: SimProcess
+) -> None:
+    key = person_opens(sim, "UPS on battery")
+    # Jira takes the stamp edit and the answer never comes back
+    sim.faults(kind="drop_after", count=1, method="PUT", path=f"/rest/api/latest/issue/{key}")
+    answer = link(driver, "K-1", key)
+    assert answer.status_code == 503, answer.text
+    driver.kill()
+    driver.start()
+    assert driver.send("K-1|UPDATE|comment;still on battery|").status_code == 202
+    driver.wait_settled()
+    (row,) = driver.rows()
+    assert (row["status"], row["ticket_key"]) == ("Ok", key)
+    assert labels_of(sim, key) == [stamp_label("K-1")]
+    assert [i["key"] for i in sim.issues() if "UPS" in i["fields"]["summary"]] == [key]
+
+
+def test_link_from_the_shell(driver: DriverProcess, sim: SimProcess) -> None:
+    key = person_opens(sim, "Printer on fire")
+    done = cli(driver, "link", "P-1", key)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"linked P-1 to {key} ")
+    again = cli(driver, "link", "P-2", key)
+    assert again.returncode == 1
+    assert "is the ticket of GUID 'P-1'" in again.stderr
