@@ -8,7 +8,7 @@ import argparse
 import json
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import ask_driver, format_table, say
+from driver.cli.output import ask_driver, collect_pages, format_table, say
 from driver.config import Config
 from driver.contract.alarms import AlarmEntry
 from driver.contract.client import LOG_PAGE_MAX, DriverClient
@@ -18,17 +18,12 @@ SUMMARY_WIDTH = 40
 
 async def collect(client: DriverClient, limit: int, state: str | None, q: str | None) -> list[AlarmEntry]:
     """The `limit` alarms of newest activity, paged by the API's page size."""
-    rows: list[AlarmEntry] = []
-    before: int | None = None
-    while len(rows) < limit:
-        page = await client.alarms(
-            state=state, q=q, before=before, limit=min(limit - len(rows), LOG_PAGE_MAX)
-        )
-        rows.extend(page.rows)
-        if page.next_before is None or not page.rows:
-            break
-        before = page.next_before
-    return rows[:limit]
+
+    async def fetch(before: int | None, size: int) -> tuple[list[AlarmEntry], int | None]:
+        page = await client.alarms(state=state, q=q, before=before, limit=size)
+        return page.rows, page.next_before
+
+    return await collect_pages(fetch, limit, LOG_PAGE_MAX)
 
 
 def _cut(text: str | None, width: int) -> str:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import ask_driver, format_table, say
+from driver.cli.output import ask_driver, collect_pages, format_table, say
 from driver.config import Config
 from driver.contract.client import LOG_PAGE_MAX, DriverClient
 from driver.contract.schemas import LogEntry
@@ -31,17 +31,12 @@ LOG_COLUMNS = (
 
 async def collect_log(client: DriverClient, limit: int, status: str | None) -> list[LogEntry]:
     """The newest `limit` rows (newest first), paged by the API's page size."""
-    rows: list[LogEntry] = []
-    before_id: int | None = None
-    while len(rows) < limit:
-        page = await client.log(
-            status=status, before_id=before_id, limit=min(limit - len(rows), LOG_PAGE_MAX)
-        )
-        rows.extend(page.rows)
-        if page.next_before_id is None or not page.rows:
-            break
-        before_id = page.next_before_id
-    return rows[:limit]
+
+    async def fetch(before_id: int | None, size: int) -> tuple[list[LogEntry], int | None]:
+        page = await client.log(status=status, before_id=before_id, limit=size)
+        return page.rows, page.next_before_id
+
+    return await collect_pages(fetch, limit, LOG_PAGE_MAX)
 
 
 def log_row_json(entry: LogEntry) -> dict[str, Any]:

@@ -46,3 +46,24 @@ def ask_driver(command: str, config: Config, call: Callable[[DriverClient], Awai
     except DriverRejected as exc:
         say(f"jira-driver {command}: {exc}")
         return ExitCode.FAILED
+
+
+Cursor = TypeVar("Cursor")
+Row = TypeVar("Row")
+
+
+async def collect_pages(
+    fetch: Callable[[Cursor | None, int], Awaitable[tuple[list[Row], Cursor | None]]],
+    limit: int,
+    page_max: int,
+) -> list[Row]:
+    """The first `limit` rows of a paged read: `fetch(cursor, size)` gives a page and the next
+    page's cursor (None on the last), at most `page_max` rows a page."""
+    rows: list[Row] = []
+    cursor: Cursor | None = None
+    while len(rows) < limit:
+        page, cursor = await fetch(cursor, min(page_max, limit - len(rows)))
+        rows.extend(page)
+        if cursor is None or not page:
+            break
+    return rows[:limit]

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import ask_driver, format_table, say
+from driver.cli.output import ask_driver, collect_pages, format_table, say
 from driver.config import Config
 from driver.contract.client import LOG_PAGE_MAX, DriverClient
 from driver.contract.responses import ResponseEntry
@@ -22,17 +22,12 @@ BODY_WIDTH = 60
 
 async def collect(client: DriverClient, limit: int, status: str | None) -> list[ResponseEntry]:
     """The newest `limit` responses (newest first), paged by the API's page size."""
-    rows: list[ResponseEntry] = []
-    before_id: int | None = None
-    while len(rows) < limit:
-        page = await client.responses(
-            status=status, before_id=before_id, limit=min(limit - len(rows), LOG_PAGE_MAX)
-        )
-        rows.extend(page.rows)
-        if page.next_before_id is None or not page.rows:
-            break
-        before_id = page.next_before_id
-    return rows[:limit]
+
+    async def fetch(before_id: int | None, size: int) -> tuple[list[ResponseEntry], int | None]:
+        page = await client.responses(status=status, before_id=before_id, limit=size)
+        return page.rows, page.next_before_id
+
+    return await collect_pages(fetch, limit, LOG_PAGE_MAX)
 
 
 def _cut(text: str, width: int) -> str:

@@ -9,7 +9,7 @@ import argparse
 import json
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import ask_driver, format_table, say
+from driver.cli.output import ask_driver, collect_pages, format_table, say
 from driver.config import Config
 from driver.contract.client import DriverClient
 from driver.contract.eligible import MAX_RAW_JQL, EligibleIssue, EligibleQuery
@@ -19,17 +19,12 @@ PAGE = 100
 
 async def collect(client: DriverClient, jql: str, limit: int) -> list[EligibleIssue]:
     """The first `limit` issues the JQL finds, paged."""
-    issues: list[EligibleIssue] = []
-    cursor: str | None = None
-    while len(issues) < limit:
-        page = await client.eligible(
-            EligibleQuery(jql=jql, cursor=cursor, limit=min(PAGE, limit - len(issues)))
-        )
-        issues.extend(page.issues)
-        cursor = page.next_cursor
-        if cursor is None or not page.issues:
-            break
-    return issues[:limit]
+
+    async def fetch(cursor: str | None, size: int) -> tuple[list[EligibleIssue], str | None]:
+        page = await client.eligible(EligibleQuery(jql=jql, cursor=cursor, limit=size))
+        return page.issues, page.next_cursor
+
+    return await collect_pages(fetch, limit, PAGE)
 
 
 def main(args: argparse.Namespace, config: Config) -> int:

@@ -18,16 +18,11 @@ from driver.model.alarm_state import RowFacts, alarm_state
 from driver.model.alarms import AlarmFilter, AlarmRecord, AlarmRows, RowCounts
 from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload, NewEntry, TicketRecord
-from driver.store.tables import iso, moment_of
+from driver.store.tables import contains_pattern, iso, moment_of
 from driver.store.tickets import TicketTables
 
 _ACTIVE = ("CREATE", "UPDATE", "REOPEN")
 _OPEN = (LogStatus.PENDING.value, LogStatus.DEFERRED.value)
-
-
-def _like(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken as plain characters."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class AlarmTables(TicketTables):
@@ -82,7 +77,7 @@ class AlarmTables(TicketTables):
                 "(a.guid LIKE ? ESCAPE '\\' OR a.summary LIKE ? ESCAPE '\\'"
                 " OR a.guid IN (SELECT guid FROM tickets WHERE ticket_key LIKE ? ESCAPE '\\'))"
             )
-            values += [_like(query.text)] * 3
+            values += [contains_pattern(query.text)] * 3
         joins = (
             " FROM alarms a LEFT JOIN tickets t ON t.guid = a.guid LEFT JOIN log l ON l.id = a.last_log_id"
         )

@@ -10,7 +10,7 @@ from typing import Any
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.jobs import LogRow, LogRows
 from driver.store.log import LogFilter
-from driver.store.tables import Tables, by_name, columns, from_json, iso
+from driver.store.tables import Tables, by_name, columns, contains_pattern, from_json, iso
 
 
 class LogReads(Tables):
@@ -77,9 +77,7 @@ class LogReads(Tables):
                 "(guid LIKE ? ESCAPE '\\' OR ticket_key LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\'"
                 " OR note LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\')"
             )
-            # the operator's text as typed: % and _ are not wildcards
-            typed = flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{typed}%"
+            pattern = contains_pattern(flt.q)
             args.extend([pattern] * 5)
         if flt.since is not None:
             where.append("time >= ?")

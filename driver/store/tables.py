@@ -37,6 +37,12 @@ def from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (with `ESCAPE '\\'`) matching `text` anywhere, as typed: its own % and _ are
+    plain characters, not wildcards."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def columns(names: str) -> tuple[str, ...]:
     """The column names of a SELECT list written as one string, in order (an expression by its
     `AS` alias; the list may hold no comma inside an expression)."""
