@@ -17,6 +17,7 @@ from ui.mutations import MutationQueue
 from ui.pages.alarms import AlarmsPage
 from ui.pages.base import DriverPage
 from ui.pages.configuration import ConfigurationPage
+from ui.pages.eligible import EligiblePage
 from ui.pages.log import LogViewPage
 from ui.pages.statistics import StatisticsPage
 from ui.pages.ticket_creation import TicketCreationPage
@@ -46,6 +47,7 @@ class JiraDriverApp(App[None]):
         Binding("f3", "show_page('log')", "Log"),
         Binding("f4", "show_page('stats')", "Stats"),
         Binding("f6", "show_page('alarms')", "Alarms"),
+        Binding("f7", "show_page('eligible')", "Eligible"),
         Binding("ctrl+r", "refresh_page", "Refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -73,6 +75,8 @@ class JiraDriverApp(App[None]):
                 yield StatisticsPage(self.client, self.mutations, id="stats-page")
             with TabPane("Alarms", id="alarms"):
                 yield AlarmsPage(self.client, self.mutations, id="alarms-page")
+            with TabPane("Eligible", id="eligible"):
+                yield EligiblePage(self.client, self.mutations, id="eligible-page")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -14,7 +14,7 @@ from typing import Protocol
 import httpx
 
 from driver.config import Config
-from driver.contract.alarms import AlarmPage, AlarmUnlinked
+from driver.contract.alarms import AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.client import (
     URL_ENV,
     DriverClient,
@@ -23,6 +23,7 @@ from driver.contract.client import (
     DriverUnreachable,
     driver_url,
 )
+from driver.contract.eligible import EligiblePage, EligibleQuery
 from driver.contract.schemas import (
     AddField,
     AdvancedAccepted,
@@ -97,6 +98,8 @@ class DriverApi(Protocol):
     async def resolve_alarm(self, guid: str) -> AdvancedAccepted: ...
     async def retry_alarm(self, guid: str) -> AdvancedAccepted: ...
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked: ...
+    async def link_alarm(self, guid: str, key: str) -> AlarmLinked: ...
+    async def eligible(self, query: EligibleQuery) -> EligiblePage: ...
     async def aclose(self) -> None: ...
 
 

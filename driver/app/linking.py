@@ -123,5 +123,6 @@ async def _link(driver: Driver, guid: str, key: str) -> TicketRecord:
     )
     with store.transaction():
         store.ticket_created(record)
+        store.note_linked(guid)
     engine.ticket_changed(record)
     return record

@@ -43,6 +43,16 @@ class AlarmTables(TicketTables):
             rows,
         )
 
+    def note_linked(self, guid: str) -> None:
+        """A GUID linked to a ticket before any command of its (driver.app.linking) is known from
+        now on: its row says LINK until its first command (state unknown: the alarm said nothing)."""
+        now = iso(self.clock())
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
+            " VALUES (?, ?, 0, 'LINK', ?)",
+            (guid, now, now),
+        )
+
     def alarm_page(self, query: AlarmFilter, hold_seconds: float, now: datetime) -> AlarmRows:
         """Alarms matching the filter, newest activity first (see the module docstring).
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driver.contract.alarms import AlarmEntry, AlarmPage, AlarmUnlinked
+from driver.contract.alarms import AlarmEntry, AlarmLinked, AlarmPage, AlarmUnlinked
+from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
 from driver.contract.schemas import (
     AcceptedCommand,
     AddField,
@@ -291,6 +292,30 @@ class FakeDriver:
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked:
         alarm = next(a for a in self.alarm_rows if a.guid == guid)
         return AlarmUnlinked(guid=guid, ticket_key=alarm.ticket_key, generation=alarm.generation or 1)
+
+    async def link_alarm(self, guid: str, key: str) -> AlarmLinked:
+        return AlarmLinked(
+            guid=guid, ticket_key=key, ticket_url=f"https://jira.example/browse/{key}", generation=1
+        )
+
+    async def eligible(self, query: EligibleQuery) -> EligiblePage:
+        statuses = [("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")]
+        issues = [
+            EligibleIssue(
+                key=f"OPS-{300 - i}",
+                url=f"https://jira.example/browse/OPS-{300 - i}",
+                summary=f"Opened by a person: core-{i} unreachable",
+                status=statuses[i % 3][0],
+                status_category=statuses[i % 3][1],
+                assignee=None if i % 4 == 0 else f"Operator {i % 3 + 1}",
+                updated=(T0 - timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            )
+            for i in range(30)
+        ]
+        if query.open:
+            issues = [i for i in issues if i.status_category != "done"]
+        jql = 'statusCategory != "done" ORDER BY updated DESC' if query.open else "ORDER BY updated DESC"
+        return EligiblePage(jql=jql, issues=issues[: query.limit])
 
     async def aclose(self) -> None:
         return None

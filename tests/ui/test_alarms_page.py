@@ -1,13 +1,17 @@
-"""The Alarms page against the real driver (in-process, real SQLite, the simulator over HTTP):
-it lists each GUID once, filters, and its actions reach the driver."""
+"""The Alarms and Get Eligible Ticket pages against the real driver (in-process, real SQLite, the
+simulator over HTTP): each GUID listed once, the filters, and the actions reaching the driver."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 from textual.widgets import Input, Select
 
 from tests.ui.conftest import settle
 from tests.ui.test_pages import Session, ui  # noqa: F401  (the fixture)
 from ui.widgets.alarms_table import AlarmsTable
+from ui.widgets.issues_table import IssuesTable
 
 
 async def test_alarms_are_listed_filtered_and_resolved_from_the_page(ui: Session) -> None:  # noqa: F811
@@ -45,3 +49,32 @@ async def test_alarms_are_listed_filtered_and_resolved_from_the_page(ui: Session
         return any(r["type"] == "Manual" and r["action"] == "RESOLVE" and r["status"] == "Ok" for r in rows)
 
     await ui.wait(resolved)
+
+
+async def test_a_persons_ticket_is_found_and_attached_to_an_alarm(ui: Session, sim: Any) -> None:  # noqa: F811
+    answer = httpx.post(  # noqa: ASYNC210  (a person's ticket, made before the page is used)
+        f"{sim.url}/rest/api/2/issue",
+        json={
+            "fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "Chiller alarm"}
+        },
+        auth=("admin", "admin"),
+        timeout=10,
+    )
+    key = str(answer.json()["key"])
+    await ui.pilot.press("f7")
+    await settle(ui.pilot)
+    ui.app.screen.query_one("#eligible-text", Input).value = "chiller"
+    await ui.pilot.click("#eligible-search")
+    table = ui.app.screen.query_one(IssuesTable)
+    await ui.wait(lambda: list(table.issues) == [key])
+    assert "text ~" in ui.text("#eligible-sent")
+    table.focus()
+    await ui.pilot.press("a")
+    await settle(ui.pilot)
+    await ui.pilot.press(*"CH-1", "enter")
+
+    async def linked() -> bool:
+        alarms = (await ui.get("/api/alarms"))["rows"]
+        return [(a["guid"], a["ticket_key"]) for a in alarms] == [("CH-1", key)]
+
+    await ui.wait(linked)

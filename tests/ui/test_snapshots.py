@@ -76,3 +76,11 @@ def test_alarms_page_80x24(snap_compare: SnapCompare) -> None:
 
 def test_alarms_page_160x45(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), run_before=prepare("f6"), terminal_size=(160, 45))
+
+
+def test_eligible_page_80x24(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f7", "enter"), terminal_size=(80, 24))
+
+
+def test_eligible_page_160x45(snap_compare: SnapCompare) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f7", "enter"), terminal_size=(160, 45))
