@@ -41,6 +41,11 @@ class JiraDriverApp(App[None]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "jira-driver"
+    # The screen gets -narrow below 110 columns and -short below 32 rows (an SSH session's 80x24):
+    # app.tcss stacks side-by-side panes and shrinks detail panes there, so every page keeps its
+    # table's rows and columns in view.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("f1", "show_page('ticket')", "Ticket"),
         Binding("f2", "show_page('config')", "Config"),

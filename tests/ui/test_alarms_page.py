@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from textual.widgets import Input, Select
+from rich.console import Console
+from textual.widgets import HelpPanel, Input, Select
 
 from tests.ui.conftest import settle
+from tests.ui.fake_driver import FakeDriver
 from tests.ui.test_pages import Session, ui  # noqa: F401  (the fixture)
+from ui.app import JiraDriverApp
 from ui.widgets.alarms_table import AlarmsTable
 from ui.widgets.issues_table import IssuesTable
 
@@ -78,3 +81,22 @@ async def test_a_persons_ticket_is_found_and_attached_to_an_alarm(ui: Session, s
         return [(a["guid"], a["ticket_key"]) for a in alarms] == [("CH-1", key)]
 
     await ui.wait(linked)
+
+
+async def test_keys_the_bottom_line_cannot_show_are_in_the_command_palette() -> None:
+    app = JiraDriverApp(FakeDriver(), poll_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"keys", "enter")
+        await settle(pilot)
+        panel = app.screen.query_one(HelpPanel)
+        console = Console(width=80, record=True)
+        for widget in panel.query("*"):
+            console.print(widget.render())
+        shown = console.export_text()
+        assert "Unlink" in shown
+        assert "Retry failed" in shown

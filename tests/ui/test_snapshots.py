@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from tests.ui.conftest import settle, steady_cursors
@@ -84,3 +85,12 @@ def test_eligible_page_80x24(snap_compare: SnapCompare) -> None:
 
 def test_eligible_page_160x45(snap_compare: SnapCompare) -> None:
     assert snap_compare(make_app(), run_before=prepare("f7", "enter"), terminal_size=(160, 45))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+@pytest.mark.parametrize("key", ["f1", "f2", "f3", "f4"], ids=["ticket", "config", "log", "stats"])
+def test_every_page_at_an_ssh_terminal_and_a_big_one(
+    snap_compare: SnapCompare, key: str, size: tuple[int, int]
+) -> None:
+    # 80x24, an SSH session's default: tables keep their rows and columns, inputs their width
+    assert snap_compare(make_app(), run_before=prepare(key), terminal_size=size)
