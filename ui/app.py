@@ -19,6 +19,7 @@ from ui.pages.base import DriverPage
 from ui.pages.configuration import ConfigurationPage
 from ui.pages.eligible import EligiblePage
 from ui.pages.log import LogViewPage
+from ui.pages.responses import ResponsesPage
 from ui.pages.statistics import StatisticsPage
 from ui.pages.ticket_creation import TicketCreationPage
 from ui.widgets.status_bar import StatusBar
@@ -51,6 +52,7 @@ class JiraDriverApp(App[None]):
         Binding("f2", "show_page('config')", "Config"),
         Binding("f3", "show_page('log')", "Log"),
         Binding("f4", "show_page('stats')", "Stats"),
+        Binding("f5", "show_page('responses')", "Responses"),
         Binding("f6", "show_page('alarms')", "Alarms"),
         Binding("f7", "show_page('eligible')", "Eligible"),
         Binding("ctrl+r", "refresh_page", "Refresh"),
@@ -78,6 +80,8 @@ class JiraDriverApp(App[None]):
                 yield LogViewPage(self.client, self.mutations, id="log-page")
             with TabPane("Statistics", id="stats"):
                 yield StatisticsPage(self.client, self.mutations, id="stats-page")
+            with TabPane("Responses", id="responses"):
+                yield ResponsesPage(self.client, self.mutations, id="responses-page")
             with TabPane("Alarms", id="alarms"):
                 yield AlarmsPage(self.client, self.mutations, id="alarms-page")
             with TabPane("Eligible", id="eligible"):

@@ -24,6 +24,7 @@ from driver.contract.client import (
     driver_url,
 )
 from driver.contract.eligible import EligiblePage, EligibleQuery
+from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
     AdvancedAccepted,
@@ -100,6 +101,15 @@ class DriverApi(Protocol):
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked: ...
     async def link_alarm(self, guid: str, key: str) -> AlarmLinked: ...
     async def eligible(self, query: EligibleQuery) -> EligiblePage: ...
+    async def responses(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        log_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> ResponsePageBody: ...
     async def aclose(self) -> None: ...
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from driver.contract.alarms import AlarmEntry, AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
+from driver.contract.responses import ResponseEntry, ResponsePageBody
 from driver.contract.schemas import (
     AcceptedCommand,
     AddField,
@@ -103,6 +104,34 @@ def _alarm(i: int) -> AlarmEntry:
     )
 
 
+def _response(i: int) -> ResponseEntry:
+    kind, method, path, status = [
+        ("create", "POST", "rest/api/latest/issue", 201),
+        ("comment", "POST", "rest/api/latest/issue/OPS-42/comment", 201),
+        ("edit", "PUT", "rest/api/latest/issue/OPS-42", 204),
+        ("search", "POST", "rest/api/2/search", 200),
+        ("create", "POST", "rest/api/latest/issue", 429),
+        ("transition", "POST", "rest/api/latest/issue/OPS-40/transitions", 204),
+        ("create", "POST", "rest/api/latest/issue", None),
+    ][i % 7]
+    body = {201: '{"id":"10042","key":"OPS-42","self":"http://jira.example/rest/api/2/issue/10042"}'}
+    return ResponseEntry(
+        id=500 - i,
+        at=T0 - timedelta(seconds=11 * i),
+        kind=kind,
+        method=method,
+        path=path,
+        status=status,
+        duration_ms=40.0 + i * 3 if status else 5000.0,
+        retry_after="1" if status == 429 else None,
+        rate_limit_reason="jira-burst-based" if status == 429 else None,
+        request_id=None if status is None else f"540x{9000 + i}x1",
+        body=body.get(status or 0, '{"errorMessages":["Rate limit exceeded."]}' if status == 429 else ""),
+        error="timeout: no answer within 5 s (POST rest/api/latest/issue)" if status is None else "",
+        log_id=None if kind == "search" else 300 - i,
+    )
+
+
 class FakeDriver:
     """Implements ui.client.DriverApi over fixed data."""
 
@@ -119,6 +148,7 @@ class FakeDriver:
         ]
         self.log_rows = [_entry(i) for i in range(log_size, 0, -1)]
         self.alarm_rows = [_alarm(i) for i in range(40)]
+        self.response_rows = [_response(i) for i in range(50)]
         self.status_value = DriverStatus(
             version="0.1.0",
             started_at=T0,
@@ -316,6 +346,38 @@ class FakeDriver:
             issues = [i for i in issues if i.status_category != "done"]
         jql = 'statusCategory != "done" ORDER BY updated DESC' if query.open else "ORDER BY updated DESC"
         return EligiblePage(jql=jql, issues=issues[: query.limit])
+
+    async def responses(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        log_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> ResponsePageBody:
+        def status_matches(code: int | None) -> bool:
+            if status is None:
+                return True
+            if status == "none":
+                return code is None
+            if status.endswith("xx"):
+                return code is not None and code // 100 == int(status[0])
+            return code == int(status)
+
+        rows = [
+            r
+            for r in self.response_rows
+            if status_matches(r.status)
+            and (kind is None or r.kind == kind)
+            and (log_id is None or r.log_id == log_id)
+        ]
+        total = len(rows)
+        rows = [r for r in rows if before_id is None or r.id < before_id]
+        page = rows[:limit]
+        return ResponsePageBody(
+            rows=page, total=total, next_before_id=page[-1].id if len(rows) > limit else None
+        )
 
     async def aclose(self) -> None:
         return None

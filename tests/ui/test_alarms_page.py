@@ -15,6 +15,7 @@ from tests.ui.test_pages import Session, ui  # noqa: F401  (the fixture)
 from ui.app import JiraDriverApp
 from ui.widgets.alarms_table import AlarmsTable
 from ui.widgets.issues_table import IssuesTable
+from ui.widgets.responses_table import ResponsesTable
 
 
 async def test_alarms_are_listed_filtered_and_resolved_from_the_page(ui: Session) -> None:  # noqa: F811
@@ -100,3 +101,22 @@ async def test_keys_the_bottom_line_cannot_show_are_in_the_command_palette() -> 
         shown = console.export_text()
         assert "Unlink" in shown
         assert "Retry failed" in shown
+
+
+async def test_the_responses_page_shows_what_jira_answered(ui: Session) -> None:  # noqa: F811
+    await ui.send("RS-1|CREATE|summary;Pump stopped|")
+    await ui.wait(ui.settled)
+    await ui.pilot.press("f5")
+    await settle(ui.pilot)
+    table = ui.app.screen.query_one(ResponsesTable)
+    await ui.wait(lambda: any(e.kind == "create" for e in table.entries.values()))
+    ui.app.screen.query_one("#responses-kind", Select).value = "create"
+    await ui.wait(lambda: {e.kind for e in table.entries.values()} == {"create"})
+    (created,) = table.entries.values()
+    assert created.status == 201
+    table.focus()
+    table.move_cursor(row=0)
+    await settle(ui.pilot)
+    shown = ui.text("#responses-detail")
+    assert f"Jira request id: {created.request_id}" in shown
+    assert '"key"' in shown

@@ -94,3 +94,10 @@ def test_every_page_at_an_ssh_terminal_and_a_big_one(
 ) -> None:
     # 80x24, an SSH session's default: tables keep their rows and columns, inputs their width
     assert snap_compare(make_app(), run_before=prepare(key), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_responses_page(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(
+        make_app(), run_before=prepare("f5", "down", "down", "down", "down"), terminal_size=size
+    )
