@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
 from driver.contract.alarms import AlarmEntry
+from ui.widgets.paged_table import PagedTable
 
 STATE_STYLE = {"active": "bold red", "resolve_hold": "bold yellow", "cleared": "green", "unknown": "dim"}
 COLUMNS = ("GUID", "State", "Ticket", "Jira status", "Last", "When", "Sent", "Wait", "Failed", "Summary")
-NEAR_END = 20
 
 
 def state_text(state: str) -> Text:
@@ -37,14 +36,8 @@ def _cells(alarm: AlarmEntry) -> tuple[Text | str, ...]:
     )
 
 
-class AlarmsTable(DataTable[Text | str]):
+class AlarmsTable(PagedTable):
     """Holds only the pages loaded so far, keyed by GUID; the cursor stays on its GUID across reloads."""
-
-    @dataclass
-    class NearEnd(Message):
-        """The operator is close to the last loaded row: time to load the next page."""
-
-        table: AlarmsTable
 
     @dataclass
     class AlarmHighlighted(Message):
@@ -54,9 +47,8 @@ class AlarmsTable(DataTable[Text | str]):
         alarm: AlarmEntry
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.alarms: dict[str, AlarmEntry] = {}
-        self._filling = False
 
     def on_mount(self) -> None:
         for label in COLUMNS:
@@ -94,14 +86,6 @@ class AlarmsTable(DataTable[Text | str]):
                 self.add_row(*_cells(alarm), key=alarm.guid)
         finally:
             self._filling = filling
-
-    def _near_end(self, row: int) -> bool:
-        return not self._filling and self.row_count > 0 and row >= self.row_count - NEAR_END
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self._near_end(self.cursor_row):
-            self.post_message(self.NearEnd(self))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
-from textual.coordinate import Coordinate
-from textual.message import Message
-from textual.widgets import DataTable
 
 from driver.contract.eligible import EligibleIssue
+from ui.widgets.paged_table import PagedTable
 
 COLUMNS = ("Key", "Status", "Assignee", "Updated", "Summary")
 CATEGORY_STYLE = {"new": "bold blue", "indeterminate": "bold yellow", "done": "green"}
-NEAR_END = 10
 
 
-class IssuesTable(DataTable[Text | str]):
+class IssuesTable(PagedTable):
     """The issues loaded so far, keyed by Jira key, in Jira's order (newest update first)."""
 
-    @dataclass
-    class NearEnd(Message):
-        """The cursor is close to the last loaded issue: time for the next page."""
-
-        table: IssuesTable
+    NEAR_END = 10
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.issues: dict[str, EligibleIssue] = {}
 
     def on_mount(self) -> None:
@@ -58,8 +49,3 @@ class IssuesTable(DataTable[Text | str]):
                 issue.summary,
                 key=issue.key,
             )
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self.row_count and self.cursor_row >= self.row_count - NEAR_END:
-            self.post_message(self.NearEnd(self))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from driver.contract.schemas import LogEntry, LogStatus
+from ui.widgets.paged_table import PagedTable
 
 STATUS_STYLE: dict[LogStatus, str] = {
     LogStatus.PENDING: "bold yellow",
@@ -21,8 +21,6 @@ STATUS_STYLE: dict[LogStatus, str] = {
 }
 
 COLUMNS = ("#", "Type", "Action", "GUID", "Time", "Status", "Ticket", "Error")
-NEAR_END = 20
-"""Ask for the next page when the cursor or the view is this many rows from the end."""
 
 
 def status_text(status: LogStatus) -> Text:
@@ -44,18 +42,12 @@ def _cells(entry: LogEntry) -> tuple[Text | str, ...]:
     )
 
 
-class LogTable(DataTable[Text | str]):
+class LogTable(PagedTable):
     """Newest first; holds only the pages loaded so far, keyed by log id."""
 
     DEFAULT_CSS = """
     LogTable { height: 1fr; }
     """
-
-    @dataclass
-    class NearEnd(Message):
-        """The operator is close to the last loaded row: time to load an older page."""
-
-        table: LogTable
 
     @dataclass
     class EntryHighlighted(Message):
@@ -65,9 +57,8 @@ class LogTable(DataTable[Text | str]):
         entry: LogEntry
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.entries: dict[int, LogEntry] = {}
-        self._filling = False
 
     def on_mount(self) -> None:
         for label in COLUMNS:
@@ -130,19 +121,6 @@ class LogTable(DataTable[Text | str]):
                 # Keep the operator's row under the cursor while new rows arrive above it.
                 self.move_cursor(row=self.get_row_index(str(current.id)), animate=False)
         return changed
-
-    def _near_end(self, row: int) -> bool:
-        return not self._filling and self.row_count > 0 and row >= self.row_count - NEAR_END
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self._near_end(self.cursor_row):
-            self.post_message(self.NearEnd(self))
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._near_end(int(new_value) + self.size.height):
-            self.post_message(self.NearEnd(self))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key: RowKey = event.row_key

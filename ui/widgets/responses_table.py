@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from rich.console import JustifyMethod
 from rich.text import Text
 from textual import events
-from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from driver.contract.responses import ResponseEntry
+from ui.widgets.paged_table import PagedTable
 
 COLUMNS = ("#", "Time", "Kind", "Method", "Path", "Status", "ms", "Row", "Retry-After")
 FIXED_WIDTHS = {"#": 7, "Kind": 10, "Method": 6, "Status": 6, "ms": 6, "Row": 7, "Retry-After": 11}
@@ -23,8 +23,6 @@ WIDE_AT = 130
 """From this many characters of table width on, the Time column shows the date too."""
 PATH_MIN = 20
 PATH_MAX = 120
-NEAR_END = 20
-"""Ask for the next page when the cursor or the view is this many rows from the end."""
 
 
 def status_style(status: int | None) -> str:
@@ -86,7 +84,7 @@ def layout_for(width: int, cell_padding: int) -> ColumnLayout:
     return ColumnLayout(wide, max(PATH_MIN, min(PATH_MAX, width - fixed - padding)))
 
 
-class ResponsesTable(DataTable[Text]):
+class ResponsesTable(PagedTable):
     """Newest first; holds only the pages loaded so far, keyed by response id.
 
     Every column but Path has a fixed width; Path takes what the table's width leaves (at least
@@ -98,12 +96,6 @@ class ResponsesTable(DataTable[Text]):
     """
 
     @dataclass
-    class NearEnd(Message):
-        """The operator is close to the last loaded row: time to load an older page."""
-
-        table: ResponsesTable
-
-    @dataclass
     class EntryHighlighted(Message):
         """The cursor rests on a response."""
 
@@ -111,10 +103,9 @@ class ResponsesTable(DataTable[Text]):
         entry: ResponseEntry
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.entries: dict[int, ResponseEntry] = {}
         self.column_layout = ColumnLayout(wide=False, path=PATH_MIN)
-        self._filling = False
 
     def on_mount(self) -> None:
         if not self.columns:  # a resize before the mount has laid them out already
@@ -197,19 +188,6 @@ class ResponsesTable(DataTable[Text]):
             # Keep the operator's row under the cursor while new rows arrive above it.
             self.move_cursor(row=self.get_row_index(str(current.id)), animate=False)
         return True
-
-    def _near_end(self, row: int) -> bool:
-        return not self._filling and self.row_count > 0 and row >= self.row_count - NEAR_END
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self._near_end(self.cursor_row):
-            self.post_message(self.NearEnd(self))
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._near_end(int(new_value) + self.size.height):
-            self.post_message(self.NearEnd(self))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key: RowKey = event.row_key
