@@ -23,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_throughput import peak_rss_mb, start, stop  # noqa: E402
+from tests.bench.bench_throughput import peak_rss_mb, start, status_mb, stop  # noqa: E402
 from tests.bench.report import print_table, verdict, wait_settled  # noqa: E402
 
 TARGET_MB = 150.0
@@ -32,10 +32,7 @@ BATCH = 1_000
 
 def rss_mb(pid: int) -> float:
     """VmRSS of a live process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return status_mb(pid, "VmRSS")
 
 
 def main() -> int:

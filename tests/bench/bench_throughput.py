@@ -92,12 +92,17 @@ def stop(proc: Proc) -> None:
         proc.process.kill()
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a live process, in MB."""
+def status_mb(pid: int, field: str) -> float:
+    """A size of a live process from /proc/<pid>/status (VmHWM: its peak RSS, VmRSS: now), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a live process, in MB."""
+    return status_mb(pid, "VmHWM")
 
 
 @dataclass(frozen=True)
