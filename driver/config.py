@@ -6,6 +6,10 @@ Who reads what:
     [ticket]  the seed of the Ticket Creation Table and how tickets are stamped with their GUID
     [update]  the rate limiter for automatic updates
     [log]     retention of the create/update log
+    [responses]  retention of the Responses table (every answer heard from Jira)
+    [lifecycle], [sync]  RESOLVE/REOPEN and hearing Jira's changes
+    [eligible]   an open ticket a CREATE may take instead of creating (Get Eligible Ticket)
+    [endpoint.NAME]  one custom API endpoint a CALL may use (driver.model.endpoints), any number
 
 Precedence, lowest first: built-in defaults, the INI file, `JIRA_DRIVER_<SECTION>_<KEY>` variables
 (driver.config_file reads them). Environment names are matched against the known keys, never split
@@ -30,6 +34,7 @@ from pydantic import (
 )
 
 from driver.errors import ConfigError
+from driver.model.endpoints import Endpoint, EndpointError
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
 from driver.model.shaping import UserStyle, text_format_for, user_style_for
@@ -319,6 +324,42 @@ class SyncSection(_Section):
     update it as it is, reopen it first, or open a new ticket for the GUID."""
 
 
+class EligibleSection(_Section):
+    jql: str = Field(default="", max_length=2_000)
+    """Off when empty. A JQL template whose `{Field Name}` placeholders are filled from a CREATE's
+    own fields (each value a quoted JQL string): when it finds an open ticket, the CREATE takes it
+    (stamps it and updates it) instead of creating one, e.g.
+    `project = OPS AND statusCategory != Done AND summary ~ {summary}`."""
+    pick: Literal["newest", "oldest"] = "newest"
+    """Which of several open tickets found a CREATE takes (by creation time)."""
+
+
+class EndpointSection(_Section):
+    """One `[endpoint.NAME]` section (driver.model.endpoints.Endpoint)."""
+
+    method: str = "POST"
+    """GET, POST, PUT, PATCH or DELETE."""
+    path: str = ""
+    """Relative to the Jira URL, with {guid}, {key}, {id} and the CALL's own {variables}."""
+    body: str = ""
+    """A JSON template (placeholders inside its strings); empty: no body."""
+    expect: list[int] = Field(default=[200, 201, 204], min_length=1, max_length=20)
+    """The status codes that mean it worked (comma-separated); any other answer is Failed."""
+    idempotent: bool = False
+    """true: a call whose outcome is unknown is sent again; false: it is Failed with that reason."""
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _split_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def endpoint(self, name: str) -> Endpoint:
+        """The checked endpoint; EndpointError naming the key that is wrong."""
+        return Endpoint.of(name, self.method, self.path, self.body, tuple(self.expect), self.idempotent)
+
+
 class Config(BaseModel):
     """The whole configuration."""
 
@@ -332,6 +373,25 @@ class Config(BaseModel):
     responses: ResponsesSection = ResponsesSection()
     lifecycle: LifecycleSection = LifecycleSection()
     sync: SyncSection = SyncSection()
+    eligible: EligibleSection = EligibleSection()
+    endpoints: dict[str, EndpointSection] = {}
+    """The `[endpoint.NAME]` sections, by NAME."""
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints_check(cls, value: dict[str, EndpointSection]) -> dict[str, EndpointSection]:
+        for name, section in value.items():
+            try:
+                section.endpoint(name)
+            except EndpointError as exc:
+                # Raised through pydantic as it is (not a ValueError to wrap): it names the key.
+                shown = None if exc.key in ("", "name") else getattr(section, exc.key, None)
+                raise ConfigError(f"endpoint.{name}", exc.key or "*", shown, exc.reason) from None
+        return value
+
+    def endpoint_map(self) -> dict[str, Endpoint]:
+        """Every configured endpoint, checked, by name."""
+        return {name: section.endpoint(name) for name, section in self.endpoints.items()}
 
     def check_for_the_driver(self) -> None:
         """What only the driver itself needs (`run`, driver.app.driver.build), checked where it is
@@ -379,6 +439,9 @@ class Config(BaseModel):
 
 
 SECTIONS: dict[str, type[_Section]] = {
-    name: info.annotation  # type: ignore[misc]
+    name: info.annotation
     for name, info in Config.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, _Section)
 }
+"""The fixed sections by name (the `[endpoint.NAME]` sections are ENDPOINT_PREFIX + a name)."""
+ENDPOINT_PREFIX = "endpoint."

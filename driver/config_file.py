@@ -17,7 +17,7 @@ from pydantic import (
     ValidationError,
 )
 
-from driver.config import SECTIONS, Config
+from driver.config import ENDPOINT_PREFIX, SECTIONS, Config, EndpointSection
 from driver.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
@@ -30,7 +30,7 @@ def known_keys() -> dict[str, list[str]]:
     return {name: list(model.model_fields) for name, model in SECTIONS.items()}
 
 
-def _read_ini(path: Path) -> dict[str, dict[str, str]]:
+def _read_ini(path: Path) -> dict[str, Any]:
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
         with path.open(encoding="utf-8") as handle:
@@ -40,11 +40,20 @@ def _read_ini(path: Path) -> dict[str, dict[str, str]]:
         raise ConfigError("file", str(path), None, reason) from None
     except OSError as exc:
         raise ConfigError("file", str(path), None, f"cannot be read: {exc.strerror}") from None
-    data: dict[str, dict[str, str]] = {}
+    data: dict[str, Any] = {}
     keys = known_keys()
     for section in parser.sections():
+        if section.startswith(ENDPOINT_PREFIX):
+            allowed_keys = list(EndpointSection.model_fields)
+            for key, value in parser.items(section):
+                if key not in allowed_keys:
+                    known = f"unknown key (known in [{section}]: {', '.join(allowed_keys)})"
+                    raise ConfigError(section, key, None, known)
+                data.setdefault("endpoints", {}).setdefault(section[len(ENDPOINT_PREFIX) :], {})[key] = value
+            continue
         if section not in keys:
-            raise ConfigError(section, "*", None, f"unknown section (known: {', '.join(keys)})")
+            known = ", ".join([*keys, ENDPOINT_PREFIX + "NAME"])
+            raise ConfigError(section, "*", None, f"unknown section (known: {known})")
         for key, value in parser.items(section):
             if key not in keys[section]:
                 allowed = f"unknown key (known in [{section}]: {', '.join(keys[section])})"
@@ -158,9 +167,15 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         return Config.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        section = str(first["loc"][0])
-        key = str(first["loc"][1]) if len(first["loc"]) > 1 else "*"
+        loc = [str(part) for part in first["loc"]]
+        if loc[0] == "endpoints" and len(loc) > 1:
+            # [endpoint.NAME] key, as the file spells it
+            loc = [ENDPOINT_PREFIX + loc[1], *loc[2:]]
+        section = loc[0]
+        key = loc[1] if len(loc) > 1 else "*"
         value = data.get(section, {}).get(key, first.get("input"))
+        if section.startswith(ENDPOINT_PREFIX):
+            value = data.get("endpoints", {}).get(section[len(ENDPOINT_PREFIX) :], {}).get(key)
         if key in secret_keys().get(section, ()):
             value = "[secret]"
         elif key in {"url", "proxy"}:

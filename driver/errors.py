@@ -12,6 +12,7 @@
     ├── DatabaseFileError (driver.store)                the database file refused at start (exit 2)
     ├── WebhookRefused (driver.sync.service)                    a webhook delivery refused (401 or 400)
     ├── AlarmActionRefused (driver.app.alarm_actions)   an Alarms table action refused (404 or 409)
+    ├── UnknownEndpoint (driver.app.endpoint_calls)     a call of an endpoint no section names (404)
     └── JiraError                                       Jira answered badly, or not at all
         ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after

@@ -25,6 +25,7 @@ from jira_sim.routes import (
     properties,
     search,
     transitions,
+    watchers,
     webhooks,
 )
 from jira_sim.settings import SimSettings
@@ -35,6 +36,7 @@ ROUTERS = (
     metadata.router,
     issues.router,
     comments.router,
+    watchers.router,
     transitions.router,
     properties.router,
     search.router,

@@ -473,6 +473,7 @@ class Issue:
     values: dict[str, Any] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    watchers: list[User] = field(default_factory=list)
     changelog: list[ChangeGroup] = field(default_factory=list)
     # the clock's monotonic time after which JQL search sees the issue (Cloud's eventual consistency)
     searchable_at: float = 0.0

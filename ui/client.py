@@ -8,7 +8,7 @@ Failures the pages see (both are DriverClientError):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import httpx
@@ -24,6 +24,7 @@ from driver.contract.client import (
     driver_url,
 )
 from driver.contract.eligible import EligiblePage, EligibleQuery
+from driver.contract.endpoints import EndpointList
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
@@ -101,6 +102,8 @@ class DriverApi(Protocol):
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked: ...
     async def link_alarm(self, guid: str, key: str) -> AlarmLinked: ...
     async def eligible(self, query: EligibleQuery) -> EligiblePage: ...
+    async def endpoints(self) -> EndpointList: ...
+    async def call_endpoint(self, name: str, guid: str, variables: Mapping[str, str]) -> AdvancedAccepted: ...
     async def responses(
         self,
         *,

@@ -13,6 +13,7 @@ per area:
     driver.api.alarms     GET /api/alarms (one row per GUID the driver knows, newest activity first)
     driver.api.eligible   GET /api/eligible (Get Eligible Ticket: Jira's issues by filters or JQL, paged)
     driver.api.responses  GET /api/responses (every answer heard from Jira, newest first)
+    driver.api.endpoints  GET /api/endpoints; POST /api/endpoints/{name} (a person's CALL)
     driver.api.settings   GET /api/settings; PUT /api/settings/{update,log,jira,auth}
     driver.api.health     GET /api/health (open), /api/status; POST /api/check, /api/catalog/refresh
     driver.api.webhook    POST /api/jira/webhook (open to Jira: its signature authenticates it)
@@ -40,6 +41,7 @@ from driver.api import (
     alarms,
     creation_table,
     eligible,
+    endpoints,
     errors,
     health,
     intake,
@@ -96,6 +98,7 @@ def create_app(driver: Driver) -> FastAPI:
         log.router,
         responses.router,
         alarms.router,
+        endpoints.router,
         eligible.router,
         creation_table.router,
         tickets.router,

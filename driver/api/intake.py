@@ -194,7 +194,7 @@ async def parse(body: ParseRequest, driver: DriverDep) -> DryRun:
     setup = driver.setup
     try:
         return build_dry_run(
-            body.command, setup.table, setup.catalog, setup.settings, setup.lifecycle
+            body.command, setup.table, setup.catalog, setup.settings, setup.lifecycle, setup.endpoints
         ).dry_run
     except CommandError as exc:
         problem = CommandProblem(line=1, position=exc.position, reason=exc.reason, command=body.command)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from driver.contract.schemas import LogType
 from driver.errors import CommandError, DriverError, ShapeError, UnknownFieldError
-from driver.model.commands import Action, parse, parse_command
+from driver.model.calls import check_call
+from driver.model.commands import Action, ResolvedCommand, parse, parse_command
 from driver.model.creation_table import table_to_query
 from driver.model.jobs import Job, JobPayload, NewEntry
 from driver.model.request_setup import RequestSetup
@@ -77,6 +78,15 @@ def entry_for(line: Line, setup: RequestSetup) -> NewEntry:
         raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
     except ShapeError as exc:
         raise IntakeError(line.number, 1, str(exc), line.text, table=True) from exc
+    if command.action == Action.CALL:
+        _check_call(line, command, setup)
+        return NewEntry(
+            LogType.AUTOMATIC,
+            Action.CALL,
+            command.guid,
+            JobPayload(text=line.text),
+            endpoint=command.endpoint,
+        )
     summary = command.fields.get("summary")
     return NewEntry(
         LogType.AUTOMATIC,
@@ -85,6 +95,14 @@ def entry_for(line: Line, setup: RequestSetup) -> NewEntry:
         JobPayload(text=line.text),
         summary=summary if isinstance(summary, str) else None,
     )
+
+
+def _check_call(line: Line, command: ResolvedCommand, setup: RequestSetup) -> None:
+    """A CALL names a configured endpoint and gives exactly its variables; IntakeError at the pair."""
+    try:
+        check_call(parse(line.text), command, setup.endpoints)
+    except CommandError as exc:
+        raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
 
 
 def manual_entry(setup: RequestSetup) -> NewEntry:

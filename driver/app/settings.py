@@ -270,6 +270,7 @@ class RuntimeSettings:
             # auto: Jira says which it is when it first answers (driver.app.metadata.detect)
             flavour_known=config.jira.api_type.value in ("cloud", "datacenter"),
             lifecycle=config.lifecycle_settings(),
+            endpoints=config.endpoint_map(),
         )
         setup.set_location(loaded.location)
         return cls(store, loaded.update, loaded.log, loaded.credentials, setup)

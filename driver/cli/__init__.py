@@ -80,6 +80,18 @@ def _cmd_link(args: argparse.Namespace, config: Config) -> int:
     return link.main(args, config)
 
 
+def _cmd_call(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import call
+
+    return call.main(args, config)
+
+
+def _cmd_endpoints(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import endpoints
+
+    return endpoints.main(args, config)
+
+
 def _cmd_search(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import search
 
@@ -183,6 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("link", _cmd_link, "make a ticket a person opened an alarm's ticket (stamped first)")
     p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
     p.add_argument("key", metavar="KEY", help="the ticket's key, e.g. OPS-12")
+
+    p = add("call", _cmd_call, "call a custom API endpoint for an alarm's ticket (a Manual CALL)")
+    p.add_argument("name", metavar="NAME", help="the endpoint, as in its [endpoint.NAME] section")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
+    p.add_argument("variables", nargs="*", metavar="VAR=VALUE", help="the endpoint's variables")
+    p.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="wait up to SECONDS for the row's outcome and print it"
+    )
+    p.add_argument("--json", action="store_true", help="with --wait: the row as one JSON object")
+
+    p = add("endpoints", _cmd_endpoints, "list the custom API endpoints a CALL may use")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
 
     p = add("search", _cmd_search, "Get Eligible Ticket: Jira's issues matching a JQL, through the driver")
     p.add_argument("jql", metavar="JQL", help="e.g. 'project = OPS AND statusCategory != Done'")

@@ -75,7 +75,9 @@ def dry_run(text: str, config: Config) -> DryRunResult:
     Raises CommandError, ShapeError (driver.model.dry_run.build_dry_run) and UnreadableDatabase.
     """
     table, catalog = load_ticket_model(config)
-    return build_dry_run(text, table, catalog, config.request_settings(), config.lifecycle_settings())
+    return build_dry_run(
+        text, table, catalog, config.request_settings(), config.lifecycle_settings(), config.endpoint_map()
+    )
 
 
 def dry_run_json(result: DryRun) -> str:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from driver.config import Config
 from driver.contract.alarms import AlarmActionBody, AlarmLinkBody, AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.eligible import EligiblePage, EligibleQuery
+from driver.contract.endpoints import EndpointCall, EndpointList
 from driver.contract.responses import ResponsePageBody
 from driver.contract.schemas import (
     AddField,
@@ -278,6 +279,17 @@ class DriverClient:
         """One page of the Responses table (every answer heard from Jira), newest first."""
         params = {"status": status, "kind": kind, "log_id": log_id, "before_id": before_id, "limit": limit}
         return await self._request("GET", "/api/responses", ResponsePageBody, params=params)
+
+    async def endpoints(self) -> EndpointList:
+        """The custom API endpoints configured ([endpoint.NAME])."""
+        return await self._request("GET", "/api/endpoints", EndpointList)
+
+    async def call_endpoint(self, name: str, guid: str, variables: Mapping[str, str]) -> AdvancedAccepted:
+        """Call an endpoint for the GUID's ticket: a Manual CALL row (202)."""
+        body = EndpointCall(guid=guid, variables=dict(variables))
+        return await self._request(
+            "POST", f"/api/endpoints/{quote(name, safe='')}", AdvancedAccepted, json_body=body
+        )
 
     async def log_entry(self, entry_id: int) -> LogEntry:
         """One log row with the request sent and Jira's answer."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from driver.contract.schemas import MAX_PAGE, Body, LogId
 
 ResponseKindName = Literal[
-    "create", "edit", "comment", "transition", "search", "read", "property", "metadata", "other"
+    "create", "edit", "comment", "transition", "search", "read", "property", "metadata", "call", "other"
 ]
 """What a request was for (driver.model.responses.ResponseKind)."""
 

@@ -251,14 +251,15 @@ class ParseRequest(Body):
 class DryRun(Body):
     """What a command would send: the same shape `jira-driver parse` prints (driver.model.dry_run).
 
-    method, path and body are None for an UPDATE with only comments (it sends no edit).
+    method, path and body are None for an UPDATE with only comments (it sends no edit). A CALL's
+    body is whatever JSON its endpoint's template makes (a string, a list...), or None.
     """
 
     guid: str
     action: str
     method: str | None
     path: str | None
-    body: dict[str, Any] | None
+    body: Any
     comments: list[Any] = []
 
 

@@ -68,7 +68,8 @@ from driver.model.answers import (
     JiraComment,
     JiraUser,
 )
-from driver.model.responses import secret_forms
+from driver.model.endpoints import FilledCall
+from driver.model.responses import ResponseKind, secret_forms
 
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
@@ -215,7 +216,13 @@ class JiraClient(IssueSearch):
     # --- the one place that reads status codes --------------------------------------------------
 
     async def _request(
-        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        kind: ResponseKind | None = None,
     ) -> httpx.Response:
         """One request, under the credential rule (docs/wire-facts.md §9: Data Center locks an account
         behind a CAPTCHA after a few failed logins): after a 401 nothing leaves with the same
@@ -224,12 +231,12 @@ class JiraClient(IssueSearch):
         if self._refused is not None:
             raise JiraAuthError(self._refused.status, self._refused.message)
         if self._proven:
-            return await self._send(method, path, json=json, params=params)
+            return await self._send(method, path, json=json, params=params, kind=kind)
         async with self._canary:
             if self._refused is not None:
                 raise JiraAuthError(self._refused.status, self._refused.message)
             try:
-                response = await self._send(method, path, json=json, params=params)
+                response = await self._send(method, path, json=json, params=params, kind=kind)
             except JiraAuthError as exc:
                 self._refused = exc
                 raise
@@ -242,7 +249,13 @@ class JiraClient(IssueSearch):
             return response
 
     async def _send(
-        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        kind: ResponseKind | None = None,
     ) -> httpx.Response:
         started = time.perf_counter()
         try:
@@ -251,11 +264,13 @@ class JiraClient(IssueSearch):
             failure = self._transport_failure(exc, method, path)
             took = (time.perf_counter() - started) * 1000
             self.responses.heard(
-                heard_failure(method, path, params, str(failure), took, self.clock(), self._secrets)
+                heard_failure(method, path, params, str(failure), took, self.clock(), self._secrets, kind)
             )
             raise failure from exc
         took = (time.perf_counter() - started) * 1000
-        self.responses.heard(heard_answer(method, path, params, response, took, self.clock(), self._secrets))
+        self.responses.heard(
+            heard_answer(method, path, params, response, took, self.clock(), self._secrets, kind)
+        )
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
         self.rate_hint = rate_hint(response) or self.rate_hint
         self._answers += 1
@@ -326,6 +341,18 @@ class JiraClient(IssueSearch):
         """PUT an edit body to one issue."""
         response = await self._request("PUT", f"{self.ticket_location}/{key}", json=body)
         return Answer(response.status_code, body_of(response))
+
+    async def call(self, request: FilledCall, expect: Sequence[int]) -> Answer:
+        """Make a custom endpoint's request (driver.model.endpoints: its path is relative to the Jira
+        URL and already encoded); JiraRejected when Jira answers a status `expect` does not name,
+        the other JiraErrors as for every request."""
+        json = None if request.body is None else request.body
+        response = await self._request(request.method, request.path, json=json, kind=ResponseKind.CALL)
+        answer = Answer(response.status_code, body_of(response))
+        if response.status_code not in expect:
+            wanted = ", ".join(str(code) for code in expect)
+            raise JiraRejected(response.status_code, [f"HTTP {response.status_code}, expected {wanted}"], {})
+        return answer
 
     async def add_comment(self, key: str, body: Mapping[str, Any]) -> Answer:
         """POST one comment to an issue."""

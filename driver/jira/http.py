@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from driver.jira.health import Bucket
-from driver.model.responses import HeardResponse, body_head, clean_path, kind_of, mask
+from driver.model.responses import HeardResponse, ResponseKind, body_head, clean_path, kind_of, mask
 
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
 
@@ -180,15 +180,17 @@ def heard_answer(
     duration_ms: float,
     at: datetime,
     secrets: tuple[str, ...],
+    kind: ResponseKind | None = None,
 ) -> HeardResponse:
-    """The Responses table's record of an answer (driver.model.responses), secrets masked."""
+    """The Responses table's record of an answer (driver.model.responses), secrets masked; `kind`
+    None: read from the method and path."""
     headers = response.headers
     request_id = next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
     return HeardResponse(
         at=at,
         method=method,
         path=clean_path(path, params, secrets),
-        kind=kind_of(method, path),
+        kind=kind or kind_of(method, path),
         status=response.status_code,
         duration_ms=round(duration_ms, 1),
         retry_after=headers.get("Retry-After"),
@@ -206,13 +208,14 @@ def heard_failure(
     duration_ms: float,
     at: datetime,
     secrets: tuple[str, ...],
+    kind: ResponseKind | None = None,
 ) -> HeardResponse:
     """The Responses table's record of a request that got no answer (`error` says why)."""
     return HeardResponse(
         at=at,
         method=method,
         path=clean_path(path, params, secrets),
-        kind=kind_of(method, path),
+        kind=kind or kind_of(method, path),
         status=None,
         duration_ms=round(duration_ms, 1),
         error=mask(error, secrets),

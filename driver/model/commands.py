@@ -8,9 +8,11 @@ Grammar (docs/advanced-commands.md has the full story with tested examples):
 
 - Any other character after `\` is an error ("unknown escape"), and so is a `\` at the very end.
 - GUID: surrounding spaces stripped; then 1 to 256 characters, no control characters.
-- ACTION: CREATE, UPDATE, RESOLVE or REOPEN, any case, surrounding spaces ignored.
+- ACTION: CREATE, UPDATE, RESOLVE, REOPEN or CALL, any case, surrounding spaces ignored.
 - field: a Jira field id or a catalog display name, any case, surrounding spaces ignored.
 - value: kept exactly, spaces included; it may contain `;`.
+- CALL: `endpoint;NAME` names a configured endpoint (driver.model.endpoints); every other pair is a
+  variable of its templates, `name;value` (the name as written, the value verbatim).
 - On UPDATE, RESOLVE and REOPEN, `comment;text` adds a comment (several allowed, kept in order)
   instead of a field; on RESOLVE and REOPEN, `resolution;name` names the transition's resolution.
 - An empty (or all-space) value clears the field on UPDATE (not project, issue type or
@@ -30,14 +32,17 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from enum import StrEnum
 
+from driver.contract.endpoints import MAX_VARIABLES, VARIABLE
 from driver.contract.schemas import MAX_GUID_LENGTH
 from driver.errors import CommandError, ShapeError, UnknownFieldError
+from driver.model.endpoints import BUILT_INS
 from driver.model.fields import FieldCatalog, FieldType
 from driver.model.shaping import JSON, TextFormat, UserStyle, shape
 
 __all__ = [
     "ACTIONS",
     "COMMENT",
+    "ENDPOINT",
     "MAX_GUID_LENGTH",
     "UNCLEARABLE",
     "Action",
@@ -54,6 +59,8 @@ __all__ = [
 
 COMMENT = "comment"
 """The pseudo-field that adds a comment on UPDATE, RESOLVE and REOPEN."""
+ENDPOINT = "endpoint"
+"""The pair of a CALL that names the endpoint (`endpoint;NAME`)."""
 RESOLUTION = "resolution"
 """The pseudo-field that names the resolution a RESOLVE (or REOPEN) sets on the transition's screen."""
 
@@ -67,6 +74,8 @@ class Action(StrEnum):
     """The alarm cleared: move the ticket to the resolve target (a transition)."""
     REOPEN = "REOPEN"
     """Move the ticket back to the reopen target (a transition)."""
+    CALL = "CALL"
+    """Call a custom API endpoint (driver.model.endpoints) for the GUID's ticket."""
 
     @property
     def transitions(self) -> bool:
@@ -85,6 +94,8 @@ class ActionSpec:
     """The ticket must be found by its GUID stamp before the request can be sent."""
     names_resolution: bool = False
     """`resolution;name` names the transition's resolution rather than being an error."""
+    calls_endpoint: bool = False
+    """The pairs are `endpoint;NAME` and the endpoint's variables, not Jira fields."""
 
 
 ACTIONS: dict[str, ActionSpec] = {
@@ -96,6 +107,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "REOPEN": ActionSpec(
         Action.REOPEN, allows_comments=True, needs_existing_ticket=True, names_resolution=True
     ),
+    "CALL": ActionSpec(Action.CALL, allows_comments=False, needs_existing_ticket=False, calls_endpoint=True),
 }
 """Every action the parser accepts, by its upper-case name."""
 
@@ -119,6 +131,8 @@ class Command:
     guid: str
     action: Action
     pairs: tuple[Pair, ...] = ()
+    action_position: int = _field(default=0, compare=False)
+    """1-based position of the action's first character."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,10 @@ class ResolvedCommand:
     """Field ids a CREATE named with an empty value, so left out (for the log's note only)."""
     resolution: str | None = None
     """RESOLVE/REOPEN: the resolution named by `resolution;name` (None: the configured one)."""
+    endpoint: str = ""
+    """CALL: the endpoint's name."""
+    variables: dict[str, str] = _field(default_factory=dict)
+    """CALL: the values of the endpoint's own placeholders, by name."""
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -223,13 +241,14 @@ def parse(text: str) -> Command:
 
     if len(segments) < 2:
         raise CommandError(
-            len(text) + 1, "missing action: expected |CREATE|, |UPDATE|, |RESOLVE| or |REOPEN| after the GUID"
+            len(text) + 1,
+            "missing action: expected |CREATE|, |UPDATE|, |RESOLVE|, |REOPEN| or |CALL| after the GUID",
         )
     action_segment = segments[1]
     action_text = action_segment.text.strip()
     if not action_text:
         raise CommandError(
-            _lead(action_segment), "missing action: expected CREATE, UPDATE, RESOLVE or REOPEN"
+            _lead(action_segment), "missing action: expected CREATE, UPDATE, RESOLVE, REOPEN or CALL"
         )
     spec = ACTIONS.get(action_text.upper())
     if spec is None:
@@ -243,7 +262,7 @@ def parse(text: str) -> Command:
     pairs: list[Pair] = []
     for segment in pair_segments:
         pairs.append(_parse_pair(segment, spec))
-    return Command(guid=guid, action=spec.action, pairs=tuple(pairs))
+    return Command(guid=guid, action=spec.action, pairs=tuple(pairs), action_position=_lead(action_segment))
 
 
 def _parse_pair(segment: _Segment, spec: ActionSpec) -> Pair:
@@ -300,6 +319,8 @@ def resolve(
 ) -> ResolvedCommand:
     """Look up every field and shape every value; CommandError at the pair's field or value."""
     spec = ACTIONS[command.action.value]
+    if spec.calls_endpoint:
+        return _resolve_call(command)
     fields: dict[str, JSON] = {}
     comments: list[str] = []
     left_out: list[str] = []
@@ -352,6 +373,41 @@ def resolve(
             continue
         fields[definition.id] = value
     return ResolvedCommand(command.guid, command.action, fields, tuple(comments), tuple(left_out), resolution)
+
+
+def _resolve_call(command: Command) -> ResolvedCommand:
+    """A CALL's endpoint name and variables (whether the endpoint exists and takes them is checked
+    against the configuration: driver.app.intake)."""
+    endpoint: Pair | None = None
+    variables: dict[str, str] = {}
+    for pair in command.pairs:
+        name = pair.field.strip()
+        if name.casefold() == ENDPOINT:
+            if endpoint is not None:
+                raise CommandError(pair.field_position, "endpoint named twice (a CALL calls one endpoint)")
+            if not pair.value.strip():
+                raise CommandError(pair.value_position, "empty endpoint name (endpoint;NAME)")
+            endpoint = pair
+            continue
+        if not VARIABLE.fullmatch(name):
+            raise CommandError(
+                pair.field_position,
+                f"variable {name!r}: expected letters, digits and _ (starting with a letter or _)",
+            )
+        if name in BUILT_INS:
+            raise CommandError(
+                pair.field_position, f"{{{name}}} is filled by the driver, a CALL cannot set it"
+            )
+        if name in variables:
+            raise CommandError(pair.field_position, f"variable {name!r} given twice")
+        variables[name] = pair.value
+    if endpoint is None:
+        raise CommandError(
+            command.action_position or 1, "a CALL names its endpoint: GUID|CALL|endpoint;NAME|var;value|"
+        )
+    if len(variables) > MAX_VARIABLES:
+        raise CommandError(endpoint.field_position, f"at most {MAX_VARIABLES} variables in one CALL")
+    return ResolvedCommand(command.guid, Action.CALL, endpoint=endpoint.value.strip(), variables=variables)
 
 
 def parse_command(

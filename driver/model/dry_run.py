@@ -8,6 +8,7 @@ POST /api/parse returns it. The shape (driver.contract.schemas.DryRun):
 `path` is relative to the Jira URL; an UPDATE's ticket key is only known at run time, so its paths
 hold `{key}`. `comments` is a list of `{"method", "path", "body"}` requests, sent after the edit.
 An UPDATE with only comments sends no edit: method, path and body are then null.
+A CALL shows its endpoint's request (`action` is `CALL NAME`), with `{key}` and `{id}` still to fill.
 A RESOLVE or REOPEN is a transition (`POST .../issue/{key}/transitions`): which transition reaches
 the target is asked of Jira when it is sent, so its id shows as `{transition}`; the body shows the
 resolution (when the screen has one), the fields and the comments as they would go out in the one
@@ -17,11 +18,15 @@ The notes about bodies made safe (cut summaries, label spaces) come beside it, n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from driver.contract.schemas import DryRun
-from driver.model.commands import Action, ResolvedCommand, parse_command
+from driver.errors import CommandError
+from driver.model.calls import check_call, planned_call
+from driver.model.commands import Action, ResolvedCommand, parse, parse_command
 from driver.model.creation_table import TicketTable
+from driver.model.endpoints import Endpoint, EndpointError
 from driver.model.fields import FieldCatalog
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings, plan_requests
@@ -42,6 +47,7 @@ def build_dry_run(
     catalog: FieldCatalog,
     settings: RequestSettings,
     lifecycle: LifecycleSettings | None = None,
+    endpoints: Mapping[str, Endpoint] | None = None,
 ) -> DryRunResult:
     """The dry run of one Advanced command against this table, catalog and settings.
 
@@ -50,6 +56,20 @@ def build_dry_run(
     no longer fits its field (the command is fine, the table is not).
     """
     command = parse_command(command_text, catalog, settings.user_style, settings.text_format)
+    if command.action == Action.CALL:
+        endpoint = check_call(parse(command_text), command, endpoints or {})
+        try:
+            call = planned_call(endpoint, command)
+        except EndpointError as exc:
+            raise CommandError(1, exc.reason) from None
+        dry_run = DryRun(
+            guid=command.guid,
+            action=f"CALL {endpoint.name}",
+            method=call.method,
+            path=call.path,
+            body=call.body,
+        )
+        return DryRunResult(dry_run, ())
     if command.action.transitions:
         return _transition_dry_run(command, table, catalog, settings, lifecycle or LifecycleSettings())
     plan = plan_requests(command, table, settings, catalog)

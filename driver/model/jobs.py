@@ -102,6 +102,13 @@ class NewEntry:
     note: str = ""
     summary: str | None = None
     """The summary the command sets, for the Alarms table (None: it sets none)."""
+    endpoint: str = ""
+    """A CALL's endpoint: the log's Action column says `CALL NAME`."""
+
+    @property
+    def shown_action(self) -> str:
+        """The Action column as the log shows it (the connector's `CALL NAME` for a call)."""
+        return f"{self.action.value} {self.endpoint}" if self.endpoint else self.action.value
 
 
 @dataclass(slots=True)
@@ -224,6 +231,8 @@ class RequestKind(StrEnum):
     """A transition (and the edit sent just before it, of the fields its screen does not take)."""
     PROBE = "probe"
     """A search for the GUID's stamp."""
+    CALL = "call"
+    """A custom API endpoint's request (counted by the update limit like an update)."""
     PLANNED = "planned"
     """Nothing went out: what the row was to send (a transition whose way was not found)."""
 

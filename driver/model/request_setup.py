@@ -15,9 +15,11 @@ the caller's job (driver.app.settings), so this module stays pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from driver.model.creation_table import TicketTable
+from driver.model.endpoints import Endpoint
 from driver.model.fields import FieldCatalog, FieldDef
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
@@ -38,6 +40,8 @@ class RequestSetup:
     flavour_known: bool = True
     """The user style is Jira's own: configured, or detected (False while `api_type = auto` and
     Jira has not answered yet, so user fields cannot be shaped for it)."""
+    endpoints: Mapping[str, Endpoint] = field(default_factory=dict)
+    """The custom API endpoints a CALL may use ([endpoint.NAME]), by name; fixed at start."""
 
     def set_location(self, location: str) -> None:
         """A new ticket location (path relative to the Jira URL); v3 switches text to ADF."""

@@ -52,6 +52,8 @@ class ResponseKind(StrEnum):
     READ = "read"
     PROPERTY = "property"
     METADATA = "metadata"
+    CALL = "call"
+    """A custom API endpoint's request (a CALL row: driver.model.endpoints)."""
     OTHER = "other"
 
 

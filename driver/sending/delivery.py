@@ -53,6 +53,7 @@ from driver.model.answers import (
     JiraComment,
     JiraUser,
 )
+from driver.model.endpoints import FilledCall
 from driver.model.requests import RequestSettings
 from driver.model.responses import HeardResponse
 from driver.model.stamps import stamp_jql, stamps_jql
@@ -129,6 +130,7 @@ class JiraPort(Protocol):
     async def get_issue(self, key: str, *, properties: Sequence[str] = ...) -> IssueState: ...
     async def get_transitions(self, key: str) -> list[IssueTransition]: ...
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer: ...
+    async def call(self, request: FilledCall, expect: Sequence[int]) -> Answer: ...
 
 
 class Delivery:
@@ -180,6 +182,10 @@ class Delivery:
                 outcome.created = await self.jira.create_issue(work.body)
             elif work.kind == WorkKind.TRANSITION:
                 await self._transition(work, outcome)
+            elif work.kind == WorkKind.CALL:
+                assert work.call is not None
+                assert work.endpoint is not None
+                outcome.answers.append(await self.jira.call(work.call, work.endpoint.expect))
             else:
                 head_id = work.head.id
                 if work.body is not None and self._edits_sent.get(head_id) != work.body:

@@ -46,13 +46,15 @@ from driver.model.stamps import STAMP_BATCH
 from driver.sending.delivery import Delivery, JiraPort
 from driver.sending.exactly_once import COMMENT_JOURNAL_KEEP
 from driver.sending.group_commit import GroupCommit
+from driver.sending.intents import intent_written, write_intent
 from driver.sending.known_tickets import KnownTickets
 from driver.sending.limiter import UpdateLimiter
-from driver.sending.planning import Cancel, Hold, Refuse, plan_next
+from driver.sending.planning import plan_next
+from driver.sending.plans import Cancel, Hold, Refuse
 from driver.sending.queues import GuidQueues
 from driver.sending.recording import Recorder
 from driver.sending.retries import CREDENTIALS_REFUSED, DatabaseTrouble
-from driver.sending.work import After, Outcome, Work, WorkKind
+from driver.sending.work import LIMITED, After, Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
 
@@ -294,18 +296,17 @@ class Engine:
             work = await self._next_work()
             if work is None:
                 return
-            if work.kind == WorkKind.CREATE and not await self._journal(work):
+            if work.journals_first and not await self._journal(work):
                 continue
             outcome = await self.delivery.deliver(work, self.setup.settings)
             await self._record(outcome)
 
     async def _journal(self, work: Work) -> bool:
-        """Commit the create's intent before its POST (docs/wire-facts.md §5: a create whose answer
-        is lost is then searched for, never made again); False when the database refused it, the
-        GUID given back with nothing sent."""
-        guid, log_id = work.guid, work.head.id
+        """Commit the work's intent before its request (driver.sending.intents); False when the
+        database refused it, the GUID given back with nothing sent."""
+        guid = work.guid
         try:
-            await self._commits.run(lambda: self.store.journal_intent(guid, log_id, work.generation))
+            await self._commits.run(lambda: write_intent(self.store, work))
         except sqlite3.OperationalError as exc:
             # Counted as sent by the pacing when it was taken: one phantom send only slows the
             # next second a little, and a full disk is no time to send faster.
@@ -314,7 +315,7 @@ class Engine:
             self._notify()
             await self.database.wait(exc)
             return False
-        self.tickets.journaled(guid, log_id, work.generation)
+        intent_written(work, self.tickets)
         return True
 
     async def _next_work(self) -> Work | None:
@@ -413,9 +414,9 @@ class Engine:
             # driver made in doubt keeps its own probes (two misses, probe_delay apart:
             # docs/wire-facts.md §5).
             work = replace(work, batched=True)
-        if work.kind in (WorkKind.UPDATE, WorkKind.TRANSITION) and work.automatic and not work.continues:
+        if work.kind in LIMITED and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
-            self.limiter.record(work.key, now)
+            self.limiter.record(work.key or work.guid, now)
             work = replace(work, limited_at=now)
         return work
 
@@ -487,7 +488,7 @@ class Engine:
         work = outcome.work
         nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):
-            self.limiter.unrecord(work.key, work.limited_at)
+            self.limiter.unrecord(work.key or work.guid, work.limited_at)
         after.run()
         self._notify()
 

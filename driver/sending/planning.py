@@ -2,7 +2,8 @@
 
 `plan_next` looks at the oldest open row of a GUID and says one of:
 
-    Send(work)     a request to make: a create, an update (deferred rows merged in), a transition
+    Send(work)     a request to make: a create, an update (deferred rows merged in), a CALL's
+                   endpoint request (driver.sending.call_plan), a transition
                    (RESOLVE, REOPEN, or the reopen before a CREATE's update), or a stamp search
                    (probe) when an earlier create's outcome is unknown
     Hold(until)    not yet: the update limit (the rows become Deferred), a RESOLVE in its resolve
@@ -24,7 +25,7 @@ are now.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from driver.contract.schemas import LogStatus
@@ -36,7 +37,9 @@ from driver.model.jobs import DOUBTFUL, Job, TicketRecord, TicketState
 from driver.model.lifecycle import CANCELS_RESOLVE, Course, course, hold_until
 from driver.model.request_setup import RequestSetup
 from driver.model.requests import merge_updates, plan_requests
+from driver.sending.call_plan import plan_call
 from driver.sending.limiter import UpdateLimiter
+from driver.sending.plans import Cancel, Hold, Plan, Refuse, Send, limit_hold
 from driver.sending.work import Work, WorkKind
 
 CATALOG_RECHECK = timedelta(seconds=2)
@@ -60,39 +63,6 @@ def _check_flavour(command: ResolvedCommand, setup: RequestSetup, with_table: bo
         named |= {row.field for row in setup.table.rows if row.mode == Mode.INCLUDED}
     if users & named:
         raise _NeedsFlavour
-
-
-@dataclass(frozen=True)
-class Send:
-    """Make this request."""
-
-    work: Work
-
-
-@dataclass(frozen=True)
-class Hold:
-    """Wait until `until`; `defer` marks the GUID's automatic rows Deferred (the update limit)."""
-
-    until: datetime
-    defer: bool = False
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Refuse:
-    """Fail the head row with this reason, sending nothing."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """Settle the head row Cancelled with this reason, sending nothing (a RESOLVE taken back)."""
-
-    reason: str
-
-
-Plan = Send | Hold | Refuse | Cancel
 
 
 def resolve(job: Job, setup: RequestSetup) -> ResolvedCommand:
@@ -134,6 +104,8 @@ def plan_next(
     try:
         if head.action.transitions:
             return _plan_transition(queue, ticket, setup, limiter, now)
+        if head.action == Action.CALL:
+            return plan_call(head, resolve(head, setup), ticket, setup, limiter, now)
         if head.action == Action.CREATE:
             return _plan_create_command(queue, ticket, setup, limiter, now, wall, known_generation)
         if ticket is None or ticket.state != TicketState.CREATED or not ticket.ticket_key:
@@ -286,19 +258,12 @@ def _plan_create(
     )
 
 
-def _limit_hold(head: Job, key: str, limiter: UpdateLimiter, now: datetime) -> Hold | None:
-    if not head.automatic:
-        return None
-    allowed = limiter.next_allowed(key, now)
-    return None if allowed is None else Hold(allowed, defer=True)
-
-
 def _plan_reopen_first(
     head: Job, ticket: TicketRecord, setup: RequestSetup, limiter: UpdateLimiter, now: datetime
 ) -> Plan:
     """Reopen the resolved ticket; the head row (a CREATE or UPDATE) then updates it."""
     key = ticket.ticket_key or ""
-    held = _limit_hold(head, key, limiter, now)
+    held = limit_hold(head, key, limiter, now)
     if held is not None:
         return held
     lifecycle = setup.lifecycle
@@ -365,7 +330,7 @@ def _plan_transition(
             )
         return Refuse(f"no ticket for GUID {guid!r} to {verb}: it was never created (or its CREATE failed)")
     key = ticket.ticket_key or ""
-    held = _limit_hold(head, key, limiter, now)
+    held = limit_hold(head, key, limiter, now)
     if held is not None:
         return held
     command = resolve(head, setup)
@@ -413,7 +378,7 @@ def _plan_update(
 ) -> Plan:
     head = queue[0]
     key = ticket.ticket_key or ""
-    held = _limit_hold(head, key, limiter, now)
+    held = limit_hold(head, key, limiter, now)
     if held is not None and not head.steps_done:
         return held
     command = resolve(head, setup)

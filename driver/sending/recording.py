@@ -6,7 +6,8 @@ The engine (driver.sending.engine) hands every Outcome of driver.sending.deliver
     done     the row Ok with the request and Jira's answer (merged rows Ok, pointing at the head),
              the ticket record for a create or a probe that found it, the day's statistics
     retry    attempts, the next attempt's time and the reason in the row's error column
-    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx)
+    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx); a CALL of
+             an endpoint not marked idempotent whose outcome is unknown too (verdicts)
     park, pause, stop
              Jira's health learns of it, and the row waits (driver.sending.retries)
 
@@ -31,10 +32,7 @@ from typing import Any
 
 from driver.clock import Clock, Timer, monotonic_now, wall_of
 from driver.contract.schemas import LogStatus
-from driver.errors import (
-    JiraRetryable,
-    JiraTimeout,
-)
+from driver.errors import JiraRetryable, JiraTimeout
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
 from driver.model.jobs import Job, LoggedRequest, RequestKind, TicketRecord, TicketState
@@ -171,7 +169,9 @@ class Recorder:
             # mirrors the journal delivery wrote (and committed) during this attempt
             head.set_journaled(outcome.journaled)
         jira_out = isinstance(error, JiraTimeout) and self.retries.timeouts_repeat(head.id)
-        decision = decide(work.kind, error, head.attempts, self.max_retries, jira_out=jira_out)
+        decision = decide(
+            work.kind, error, head.attempts, self.max_retries, jira_out=jira_out, call=work.endpoint
+        )
         if (
             decision.verdict == Verdict.FAIL
             and work.kind == WorkKind.TRANSITION
@@ -193,6 +193,10 @@ class Recorder:
                 self._settle_created(outcome, after)
             elif work.kind == WorkKind.TRANSITION:
                 self._settle_transition(outcome, now, after)
+            elif work.kind == WorkKind.CALL:
+                self.store.forget_call_in(head.id)
+                self._settle_head_ok(outcome, self.tickets.cached(work.guid), outcome.logged_request)
+                self._pop(work, after)
             else:
                 self._settle_updated(outcome, after)
             return
@@ -216,6 +220,10 @@ class Recorder:
             self._settle_rows(work, LogStatus.FAILED, decision.reason, after, decision.response, outcome)
             return
         assert error is not None
+        if work.journals_first and work.kind == WorkKind.CALL:
+            # Not Failed, so the call surely did not go out (a 401, a 429, no connection): it may go again.
+            self.store.forget_call_in(head.id)
+            after(lambda: head.set_journaled(False))
         at, prefix = self.retries.when_again(work, decision, error, now)
         attempts = head.attempts + (1 if decision.count_attempt else 0)
         self.store.retry_later(
@@ -458,6 +466,8 @@ class Recorder:
         and request of `outcome` when an attempt was made."""
         head = work.head
         log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
+        if head.action == Action.CALL:
+            self.store.forget_call_in(head.id)
         request = outcome.logged_request if outcome is not None else work.logged_request()
         notes = outcome.all_notes if outcome is not None else work.notes
         for job in work.jobs:

@@ -36,6 +36,7 @@ from driver.errors import (
     TicketArchived,
     TransitionFailed,
 )
+from driver.model.endpoints import OUTCOME_UNKNOWN, Endpoint
 from driver.sending.exactly_once import never_sent
 from driver.sending.work import WorkKind
 
@@ -65,6 +66,13 @@ class Decision:
     response: dict[str, Any] | None = None
 
 
+def _outcome_unknown(error: BaseException) -> bool:
+    """The request may have been applied: no answer, a 5xx or a gateway's, the driver's own fault.
+    A 401, a 429 and a connection never made prove it was not; any other 4xx that it was refused."""
+    proven = isinstance(error, JiraAuthError | JiraRateLimited | JiraRejected | StampAmbiguous)
+    return not (proven or never_sent(error))
+
+
 def decide(
     kind: WorkKind,
     error: BaseException | None,
@@ -72,14 +80,20 @@ def decide(
     max_retries: int,
     *,
     jira_out: bool = False,
+    call: Endpoint | None = None,
 ) -> Decision:
     """The decision for a request of `kind` whose head row had `attempts` failed attempts before.
 
     `jira_out` is JiraHealth's view that Jira as a whole is not answering (an outage under way, or
     timeouts of several different requests in a row): a timeout then parks instead of counting.
+    `call`: a CALL's endpoint; one not marked idempotent is Failed when its outcome is unknown
+    (an answer lost, a 5xx, a gateway's 502/503/504), never repeated.
     """
     if error is None:
         return Decision(Verdict.DONE)
+    if call is not None and not call.idempotent and _outcome_unknown(error):
+        why = error.reason if isinstance(error, JiraRetryable) else str(error)
+        return Decision(Verdict.FAIL, reason=OUTCOME_UNKNOWN.format(name=call.name, why=why))
     create = kind == WorkKind.CREATE
     if isinstance(error, JiraAuthError):
         # A 401 proves nothing was created.

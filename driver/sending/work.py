@@ -15,6 +15,7 @@ from typing import Any
 
 from driver.model.answers import Answer, CreatedIssue, FoundIssue, IssueState
 from driver.model.commands import Action
+from driver.model.endpoints import Endpoint, FilledCall
 from driver.model.jobs import Job, LoggedRequest, RequestKind
 from driver.model.responses import HeardResponse
 from driver.model.transitions import Target
@@ -27,6 +28,12 @@ class WorkKind(StrEnum):
     UPDATE = "update"
     PROBE = "probe"
     TRANSITION = "transition"
+    CALL = "call"
+    """A custom API endpoint's request (a CALL row)."""
+
+
+LIMITED = frozenset({WorkKind.UPDATE, WorkKind.TRANSITION, WorkKind.CALL})
+"""The kinds of request the update limit counts (automatic rows only)."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,22 @@ class Work:
     continues: bool = False
     """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
     planned again once this is done."""
+    call: FilledCall | None = None
+    """A CALL's request, filled for its GUID and ticket."""
+    endpoint: Endpoint | None = None
+    """A CALL's endpoint (its expected statuses, whether it is idempotent)."""
     batched: bool = False
     """A probe for a GUID the store has never seen (a new database): searched together with others
     (driver.sending.delivery.Delivery.probe_batch), not alone."""
+
+    @property
+    def journals_first(self) -> bool:
+        """Its intent is committed before its request: a create (searched for by its stamp when
+        its answer is lost) or a call of an endpoint not marked idempotent (then Failed, never
+        repeated)."""
+        if self.kind == WorkKind.CALL:
+            return self.endpoint is not None and not self.endpoint.idempotent
+        return self.kind == WorkKind.CREATE
 
     @property
     def head(self) -> Job:
@@ -95,6 +115,11 @@ class Work:
             if apart:
                 sent["comments"] = self.comments
             return LoggedRequest(RequestKind.TRANSITION, sent)
+        if self.kind == WorkKind.CALL and self.call is not None:
+            call = self.call
+            return LoggedRequest(
+                RequestKind.CALL, {"method": call.method, "path": call.path, "body": call.body}
+            )
         return LoggedRequest(RequestKind(self.kind.value), self.body)
 
 

@@ -33,7 +33,8 @@ class AlarmTables(TicketTables):
         rows = [
             (job.guid, iso(job.time), job.id, job.action.value, iso(job.time), summary)
             for job, summary in zip(jobs, summaries, strict=True)
-            if job.type == LogType.AUTOMATIC
+            # a CALL says nothing about the alarm (its state is its last CREATE/UPDATE/RESOLVE)
+            if job.type == LogType.AUTOMATIC and job.action != Action.CALL
         ]
         self.db.conn.executemany(
             "INSERT INTO alarms (guid, first_at, last_log_id, last_action, last_at, summary)"

@@ -1,5 +1,6 @@
 """The journals that make a non-idempotent request happen once: transitions (`transition_sends`),
-comments (`comment_sends`), and the webhook deliveries already handled (`webhook_deliveries`).
+comments (`comment_sends`), and the webhook deliveries already handled (`webhook_deliveries`); and
+the one that makes a non-idempotent CALL happen at most once (`call_sends`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,20 @@ class Journals(Tables):
         """The journaled transition of this row is settled (done, refused, or surely not sent)."""
         with self.transaction():
             self.db.conn.execute("DELETE FROM transition_sends WHERE log_id = ?", (log_id,))
+
+    # --- the call journal -----------------------------------------------------------------------
+
+    def journal_call(self, log_id: int, guid: str) -> None:
+        """Record, before its request, that log row `log_id` (a CALL of a non-idempotent endpoint)
+        may reach Jira; inside the caller's transaction (the engine's group commit)."""
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO call_sends (log_id, guid, intent_at) VALUES (?, ?, ?)",
+            (log_id, guid, iso(self.clock())),
+        )
+
+    def forget_call_in(self, log_id: int) -> None:
+        """The CALL of this row is settled, or surely did not go out; inside the caller's transaction."""
+        self.db.conn.execute("DELETE FROM call_sends WHERE log_id = ?", (log_id,))
 
     # --- webhook deliveries -------------------------------------------------------------------
 

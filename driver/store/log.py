@@ -46,7 +46,8 @@ class OpenRows(NamedTuple):
 
 _OPEN_COLUMNS = (
     "id, type, action, guid, time, status, attempts, payload, note,"
-    " EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id) AS journaled"
+    " (EXISTS (SELECT 1 FROM transition_sends t WHERE t.log_id = log.id)"
+    " OR EXISTS (SELECT 1 FROM call_sends c WHERE c.log_id = log.id)) AS journaled"
 )
 
 
@@ -125,7 +126,7 @@ class LogTables(Tables):
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         entry.type.value,
-                        entry.action.value,
+                        entry.shown_action,
                         entry.guid,
                         stamp,
                         LogStatus.PENDING.value,
@@ -241,7 +242,8 @@ class LogTables(Tables):
                 Job(
                     id=row["id"],
                     type=LogType(row["type"]),
-                    action=Action(row["action"]),
+                    # `CALL NAME`: the action is the first word
+                    action=Action(row["action"].partition(" ")[0]),
                     guid=row["guid"],
                     time=datetime.fromisoformat(row["time"]),
                     status=LogStatus(row["status"]),
@@ -265,7 +267,7 @@ class LogTables(Tables):
             # `+status`: the planner would otherwise walk every Ok row by log_status, not the
             # few recent ones by log_settled.
             " WHERE settled_at >= ? AND +status = ? AND type = ? AND merged_into IS NULL"
-            " AND ticket_key IS NOT NULL AND request_kind IN (?, ?)"
+            " AND ticket_key IS NOT NULL AND request_kind IN (?, ?, ?)"
             " ORDER BY settled_at",
             (
                 iso(since),
@@ -273,6 +275,7 @@ class LogTables(Tables):
                 LogType.AUTOMATIC.value,
                 RequestKind.UPDATE.value,
                 RequestKind.TRANSITION.value,
+                RequestKind.CALL.value,
             ),
         ).fetchall()
         return [SentUpdate(str(key), datetime.fromisoformat(at)) for key, at in rows]

@@ -330,6 +330,15 @@ def alarms(db: Database) -> None:
     )
 
 
+@migrations(name="0013_call_sends")
+def call_sends(db: Database) -> None:
+    """The call journal (driver.store.journals): a CALL of an endpoint not marked idempotent is
+    written here before its request, so one whose answer was lost is Failed, never sent again."""
+    db.execute(
+        "CREATE TABLE call_sends (log_id INTEGER PRIMARY KEY, guid TEXT NOT NULL, intent_at TEXT NOT NULL)"
+    )
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -187,6 +187,7 @@ async def one_issue(request: Request, state: State) -> Response:
 def _admin_issue(state: SimState, api: Api, issue: Issue, wanted: list[str]) -> dict[str, Any]:
     body = shapes.issue_json(api, state.catalog, issue, wanted)
     body["properties"] = dict(issue.properties)
+    body["watchers"] = [user.name for user in issue.watchers]
     return body
 
 

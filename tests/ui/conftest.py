@@ -144,11 +144,11 @@ async def inprocess_driver(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
     counter = itertools.count(1)
 
     async def make(
-        sim_url: str, *, api_token: str = "test-token", ini: dict[str, dict[str, str]] | None = None
+        sim_url: str, *, api_token: str = "test-token", ini: dict[str, dict[str, Any]] | None = None
     ) -> InProcessDriver:
         home = tmp_path / f"inprocess-{next(counter)}"
         home.mkdir()
-        sections: dict[str, dict[str, str]] = {
+        sections: dict[str, dict[str, Any]] = {
             "jira": {
                 "url": sim_url,
                 "username": "admin",

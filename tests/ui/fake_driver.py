@@ -9,12 +9,13 @@ it answers the same way; tests/ui/test_fake_driver.py holds it to that.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from driver.contract.alarms import AlarmEntry, AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
+from driver.contract.endpoints import EndpointInfo, EndpointList
 from driver.contract.responses import ResponseEntry, ResponsePageBody
 from driver.contract.schemas import (
     AcceptedCommand,
@@ -322,6 +323,35 @@ class FakeDriver:
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked:
         alarm = next(a for a in self.alarm_rows if a.guid == guid)
         return AlarmUnlinked(guid=guid, ticket_key=alarm.ticket_key, generation=alarm.generation or 1)
+
+    async def endpoints(self) -> EndpointList:
+        return EndpointList(
+            endpoints=[
+                EndpointInfo(
+                    name="property",
+                    method="PUT",
+                    path="rest/api/2/issue/{key}/properties/{name}",
+                    body={"note": "{note}"},
+                    expect=[200, 201],
+                    idempotent=False,
+                    variables=["name", "note"],
+                    needs_ticket=True,
+                ),
+                EndpointInfo(
+                    name="watch",
+                    method="POST",
+                    path="rest/api/2/issue/{key}/watchers",
+                    body="{user}",
+                    expect=[204],
+                    idempotent=True,
+                    variables=["user"],
+                    needs_ticket=True,
+                ),
+            ]
+        )
+
+    async def call_endpoint(self, name: str, guid: str, variables: Mapping[str, str]) -> AdvancedAccepted:
+        return AdvancedAccepted(accepted=[AcceptedCommand(id=9003, guid=guid, action=f"CALL {name}")])
 
     async def link_alarm(self, guid: str, key: str) -> AlarmLinked:
         return AlarmLinked(

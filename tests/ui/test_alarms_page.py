@@ -7,12 +7,13 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from textual.widgets import HelpPanel, Input, Select
+from textual.widgets import HelpPanel, Input, Label, Select
 
 from tests.ui.conftest import settle
 from tests.ui.fake_driver import FakeDriver
-from tests.ui.test_pages import Session, ui  # noqa: F401  (the fixture)
+from tests.ui.test_pages import InProcessFactory, Session, running, ui  # noqa: F401  (the fixture)
 from ui.app import JiraDriverApp
+from ui.modals.call_endpoint import CallEndpointModal
 from ui.widgets.alarms_table import AlarmsTable
 from ui.widgets.issues_table import IssuesTable
 from ui.widgets.responses_table import ResponsesTable
@@ -120,3 +121,34 @@ async def test_the_responses_page_shows_what_jira_answered(ui: Session) -> None:
     shown = ui.text("#responses-detail")
     assert f"Jira request id: {created.request_id}" in shown
     assert '"key"' in shown
+
+
+async def test_an_endpoint_is_called_for_an_alarm_from_the_page(
+    inprocess_driver: InProcessFactory, sim: Any
+) -> None:
+    watch = {"path": "rest/api/2/issue/{key}/watchers", "body": '"{user}"', "expect": [204]}
+    drv = await inprocess_driver(sim.url, ini={"endpoints": {"watch": watch}})
+    async with running(drv.client(), drv) as session:
+        await session.send("CE-1|CREATE|summary;Disk full on db-1|")
+        await session.wait(session.settled)
+        await session.pilot.press("f6")
+        await settle(session.pilot)
+        table = session.app.screen.query_one(AlarmsTable)
+        await session.wait(lambda: table.row_count == 1)
+        table.focus()
+        await session.pilot.press("c")
+        await settle(session.pilot)
+        modal = session.app.screen
+        assert isinstance(modal, CallEndpointModal)
+        assert "POST rest/api/2/issue/{key}/watchers" in str(modal.query_one("#call-request", Label).render())
+        modal.query_one("#call-var-user", Input).focus()
+        await session.pilot.press(*"jsmith", "enter")
+        await session.wait(session.settled)
+
+        async def called() -> bool:
+            rows = (await session.get("/api/log"))["rows"]
+            return any(r["action"] == "CALL watch" and r["status"] == "Ok" for r in rows)
+
+        await session.wait(called)
+    (issue,) = sim.issues()
+    assert issue["watchers"] == ["jsmith"]

@@ -101,3 +101,8 @@ def test_responses_page(snap_compare: SnapCompare, size: tuple[int, int]) -> Non
     assert snap_compare(
         make_app(), run_before=prepare("f5", "down", "down", "down", "down"), terminal_size=size
     )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_call_endpoint_dialog(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), run_before=prepare("f6", "c"), terminal_size=size)

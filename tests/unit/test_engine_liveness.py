@@ -34,6 +34,7 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.creation_table import seed_table
+from driver.model.endpoints import FilledCall
 from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.sending.limiter import UpdateLimiter
@@ -119,6 +120,10 @@ class RandomJira:
     async def get_transitions(self, key: str) -> list[IssueTransition]:
         await self._answer()
         return [IssueTransition("31", "Done", "Done", "done"), IssueTransition("11", "To Do", "To Do", "new")]
+
+    async def call(self, request: FilledCall, expect: Sequence[int]) -> Answer:
+        await self._answer()
+        return Answer(204, None)
 
     async def do_transition(self, key: str, body: Mapping[str, Any]) -> Answer:
         await self._answer()

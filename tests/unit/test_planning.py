@@ -12,7 +12,8 @@ from driver.model.jobs import Job, JobPayload, TicketRecord, TicketState
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.request_setup import RequestSetup
 from driver.sending.limiter import UpdateLimiter
-from driver.sending.planning import Cancel, Hold, Refuse, Send, plan_next
+from driver.sending.planning import plan_next
+from driver.sending.plans import Cancel, Hold, Refuse, Send
 from driver.sending.work import WorkKind
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

@@ -24,6 +24,7 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.commands import Action
+from driver.model.endpoints import FilledCall
 from driver.model.jobs import Job, JobPayload
 from driver.model.requests import RequestSettings
 from driver.model.transitions import MARKER_PROPERTY, Target, marker
@@ -87,6 +88,9 @@ class ScriptedJira:
         return Answer(204, None)
 
     async def create_issue(self, body: Mapping[str, Any]) -> CreatedIssue:
+        raise AssertionError("not used")
+
+    async def call(self, request: FilledCall, expect: Sequence[int]) -> Answer:
         raise AssertionError("not used")
 
     async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer:

@@ -1,5 +1,6 @@
 """The Alarms page: every GUID the driver knows, newest activity first, and what an operator does to
-one alarm (resolve it now, retry its Failed rows, unlink its ticket, open or copy its ticket)."""
+one alarm (resolve it now, retry its Failed rows, unlink its ticket, call a custom endpoint for it,
+open or copy its ticket)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import Input, Select, Static
 from driver.contract.alarms import AlarmEntry, AlarmPage
 from driver.contract.schemas import DriverStatus
 from ui.client import DriverApi, DriverRejected
+from ui.modals.call_endpoint import CallEndpointModal, EndpointChoice
 from ui.modals.confirm import ConfirmModal
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
@@ -50,7 +52,10 @@ def describe_alarm(alarm: AlarmEntry) -> Text:
         f"updates sent {alarm.updates_sent}, merged {alarm.updates_merged}, waiting {alarm.updates_waiting};"
         f" Failed rows {alarm.failed_rows}\n"
     )
-    text.append("r: resolve now  t: retry Failed rows  u: unlink  o: open ticket  y: copy URL", style="dim")
+    text.append(
+        "r: resolve now  t: retry Failed rows  u: unlink  c: call an endpoint  o: open ticket  y: copy URL",
+        style="dim",
+    )
     return text
 
 
@@ -61,6 +66,7 @@ class AlarmsPage(DriverPage):
         Binding("r", "resolve", "Resolve now"),
         Binding("t", "retry", "Retry failed"),
         Binding("u", "unlink", "Unlink"),
+        Binding("c", "call_endpoint", "Call endpoint"),
         Binding("o", "open_ticket", "Open ticket"),
         Binding("y", "copy_ticket", "Copy URL", show=False),
         Binding("slash", "search", "Search", show=False),
@@ -193,6 +199,38 @@ class AlarmsPage(DriverPage):
                 self._act("Unlink", self.client.unlink_alarm, lambda a: f"Unlinked from {a.ticket_key}")
 
         self.app.push_screen(ConfirmModal(question, yes="Unlink"), answered)
+
+    @work(group="endpoints", exclusive=True)
+    async def action_call_endpoint(self) -> None:
+        """Pick an endpoint and its variables, then a Manual CALL for the alarm (docs/endpoints.md)."""
+        alarm = self.query_one(AlarmsTable).current
+        if alarm is None:
+            return
+        try:
+            listed = await self.client.endpoints()
+        except DriverRejected as exc:
+            self.notify(f"Endpoints: {exc.body.error}", severity="error")
+            return
+        if not listed.endpoints:
+            self.notify("No endpoint is configured (an [endpoint.NAME] section).", severity="warning")
+            return
+        guid = alarm.guid
+
+        def chosen(choice: EndpointChoice | None) -> None:
+            if choice is None:
+                return
+
+            async def change() -> None:
+                try:
+                    answer = await self.client.call_endpoint(choice.name, guid, choice.variables)
+                except DriverRejected as exc:
+                    self.notify(f"Call {choice.name} {guid}: {exc.body.error}", severity="error")
+                    return
+                self.notify(f"CALL {choice.name} queued as log #{answer.accepted[0].id}")
+
+            self.mutate(f"Call {choice.name} {guid}", change)
+
+        self.app.push_screen(CallEndpointModal(guid, listed.endpoints), chosen)
 
     def _url(self) -> str | None:
         alarm = self.query_one(AlarmsTable).current

@@ -5,7 +5,7 @@ driver)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 from rich.text import Text
 from textual import on, work
@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Select, Static
 
-from driver.contract.responses import ResponseEntry, ResponsePageBody
+from driver.contract.responses import ResponseEntry, ResponseKindName, ResponsePageBody
 from driver.contract.schemas import DriverStatus
 from ui.client import DriverApi
 from ui.mutations import MutationQueue
@@ -22,7 +22,7 @@ from ui.widgets.responses_table import ResponsesTable, status_text
 
 PAGE_SIZE = 200
 STATUSES = ("2xx", "4xx", "429", "5xx", "none")
-KINDS = ("create", "edit", "comment", "transition", "search", "read", "property", "metadata", "other")
+KINDS: tuple[str, ...] = get_args(ResponseKindName)
 
 
 def describe_response(entry: ResponseEntry) -> Text:
