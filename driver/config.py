@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from driver.errors import ConfigError
+from driver.model.eligible_create import EligibleOnCreate, template_problem
 from driver.model.endpoints import Endpoint, EndpointError
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
@@ -333,6 +334,14 @@ class EligibleSection(_Section):
     pick: Literal["newest", "oldest"] = "newest"
     """Which of several open tickets found a CREATE takes (by creation time)."""
 
+    @field_validator("jql")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        problem = template_problem(value)
+        if problem:
+            raise ValueError(f"expected a JQL template {problem}")
+        return value.strip()
+
 
 class EndpointSection(_Section):
     """One `[endpoint.NAME]` section (driver.model.endpoints.Endpoint)."""
@@ -388,6 +397,10 @@ class Config(BaseModel):
                 shown = None if exc.key in ("", "name") else getattr(section, exc.key, None)
                 raise ConfigError(f"endpoint.{name}", exc.key or "*", shown, exc.reason) from None
         return value
+
+    def eligible_on_create(self) -> EligibleOnCreate:
+        """What [eligible] says a CREATE searches for before it creates (off when jql is empty)."""
+        return EligibleOnCreate(self.eligible.jql, self.eligible.pick)
 
     def endpoint_map(self) -> dict[str, Endpoint]:
         """Every configured endpoint, checked, by name."""

@@ -23,6 +23,7 @@ from driver.errors import CommandError, DriverError, ShapeError, UnknownFieldErr
 from driver.model.calls import check_call
 from driver.model.commands import Action, ResolvedCommand, parse, parse_command
 from driver.model.creation_table import table_to_query
+from driver.model.eligible_create import create_values, missing_placeholder
 from driver.model.jobs import Job, JobPayload, NewEntry
 from driver.model.request_setup import RequestSetup
 from driver.model.requests import make_safe, plan_requests
@@ -87,6 +88,8 @@ def entry_for(line: Line, setup: RequestSetup) -> NewEntry:
             JobPayload(text=line.text),
             endpoint=command.endpoint,
         )
+    if command.action == Action.CREATE and setup.eligible.enabled:
+        _check_eligible(line, setup)
     summary = command.fields.get("summary")
     return NewEntry(
         LogType.AUTOMATIC,
@@ -103,6 +106,18 @@ def _check_call(line: Line, command: ResolvedCommand, setup: RequestSetup) -> No
         check_call(parse(line.text), command, setup.endpoints)
     except CommandError as exc:
         raise IntakeError(line.number, exc.position, exc.reason, line.text) from exc
+
+
+def _check_eligible(line: Line, setup: RequestSetup) -> None:
+    """A CREATE gives a value for every placeholder of [eligible] jql; IntakeError naming the first
+    it lacks (it could not be searched for, and it must never be created blind)."""
+    raw = parse(line.text)
+    missing = missing_placeholder(setup.eligible, create_values(raw, setup.catalog))
+    if missing is not None:
+        reason = (
+            f"[eligible] jql needs {{{missing}}}: this CREATE gives no value for it (add |{missing};value|)"
+        )
+        raise IntakeError(line.number, raw.action_position or 1, reason, line.text)
 
 
 def manual_entry(setup: RequestSetup) -> NewEntry:

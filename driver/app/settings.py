@@ -271,6 +271,7 @@ class RuntimeSettings:
             flavour_known=config.jira.api_type.value in ("cloud", "datacenter"),
             lifecycle=config.lifecycle_settings(),
             endpoints=config.endpoint_map(),
+            eligible=config.eligible_on_create(),
         )
         setup.set_location(loaded.location)
         return cls(store, loaded.update, loaded.log, loaded.credentials, setup)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from driver.model.creation_table import TicketTable
+from driver.model.eligible_create import EligibleOnCreate
 from driver.model.endpoints import Endpoint
 from driver.model.fields import FieldCatalog, FieldDef
 from driver.model.lifecycle import LifecycleSettings
@@ -40,6 +41,8 @@ class RequestSetup:
     flavour_known: bool = True
     """The user style is Jira's own: configured, or detected (False while `api_type = auto` and
     Jira has not answered yet, so user fields cannot be shaped for it)."""
+    eligible: EligibleOnCreate = field(default_factory=EligibleOnCreate)
+    """[eligible]: the open ticket a CREATE searches for and takes instead of creating (off: jql '')."""
     endpoints: Mapping[str, Endpoint] = field(default_factory=dict)
     """The custom API endpoints a CALL may use ([endpoint.NAME]), by name; fixed at start."""
 

@@ -30,13 +30,14 @@ from datetime import datetime, timedelta
 
 from driver.contract.schemas import LogStatus
 from driver.errors import CommandError, ShapeError, UnknownFieldError
-from driver.model.commands import Action, ResolvedCommand, parse_command
+from driver.model.commands import Action, ResolvedCommand, parse, parse_command
 from driver.model.creation_table import Mode
+from driver.model.eligible_create import EligibleTake, create_values, missing_placeholder, take_body
 from driver.model.fields import FieldType
 from driver.model.jobs import DOUBTFUL, Job, TicketRecord, TicketState
 from driver.model.lifecycle import CANCELS_RESOLVE, Course, course, hold_until
 from driver.model.request_setup import RequestSetup
-from driver.model.requests import merge_updates, plan_requests
+from driver.model.requests import make_safe, merge_updates, plan_requests
 from driver.sending.call_plan import plan_call
 from driver.sending.limiter import UpdateLimiter
 from driver.sending.plans import Cancel, Hold, Plan, Refuse, Send, limit_hold
@@ -215,6 +216,21 @@ def _why_new_ticket(ticket: TicketRecord | None) -> str | None:
     return f"{ticket.ticket_key} was resolved longer ago than the reopen window: a new ticket for the GUID"
 
 
+def _eligible_take(
+    text: str, command: ResolvedCommand, setup: RequestSetup, generation: int
+) -> EligibleTake | str:
+    """The search a CREATE (typed as `text`, resolved as `command`) makes before creating, and the
+    edit that takes a ticket it finds (stamped with `generation`); or why it cannot search (a
+    placeholder the command gives no value for: it is never created blind)."""
+    values = create_values(parse(text), setup.catalog)
+    missing = missing_placeholder(setup.eligible, values)
+    if missing is not None:
+        return f"[eligible] jql needs {{{missing}}}: the CREATE gives no value for it"
+    settings = setup.settings
+    body, _ = make_safe(take_body(command, settings.guid_field, settings.guid_label_prefix, generation))
+    return EligibleTake(setup.eligible.search_jql(values), body)
+
+
 def _plan_create(
     head: Job,
     setup: RequestSetup,
@@ -243,6 +259,12 @@ def _plan_create(
     _check_flavour(command, setup, with_table=True)
     plan = plan_requests(command, setup.table, setup.settings, setup.catalog, generation=generation)
     assert plan.main is not None
+    take = None
+    if not table_only and setup.eligible.enabled and payload.text is not None:
+        found = _eligible_take(payload.text, command, setup, generation)
+        if isinstance(found, str):
+            return Refuse(found)
+        take = found
     return Send(
         Work(
             WorkKind.CREATE,
@@ -254,6 +276,7 @@ def _plan_create(
             generation=generation,
             continues=table_only,
             automatic=head.automatic,
+            eligible=take,
         )
     )
 

@@ -35,12 +35,13 @@ from driver.contract.schemas import LogStatus
 from driver.errors import JiraRetryable, JiraTimeout
 from driver.jira.health import JiraHealth
 from driver.model.commands import Action
-from driver.model.jobs import Job, LoggedRequest, RequestKind, TicketRecord, TicketState
+from driver.model.jobs import Job, LoggedRequest, TicketRecord, TicketState
 from driver.model.lifecycle import after_transition
 from driver.model.statistics import Statistic
 from driver.sending.delivery import Delivery
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
 from driver.sending.known_tickets import KnownTickets
+from driver.sending.log_notes import answer_json, body_field, merged_note
 from driver.sending.queues import GuidQueues
 from driver.sending.retries import Retries, jira_spoke
 from driver.sending.verdicts import Decision, Verdict, decide
@@ -49,22 +50,6 @@ from driver.store import Store
 
 # These lines were the engine's before recording had a module of its own: log filters keep working.
 log = logging.getLogger("driver.engine")
-
-
-def _answer(value: Any) -> Any:
-    as_dict = getattr(value, "as_dict", None)
-    return as_dict() if callable(as_dict) else value
-
-
-def _named(body: Any, field_id: str, name: str) -> str | None:
-    """`fields.<field_id>.<name>` of a create body (the project's key, the issue type's name)."""
-    fields = body.get("fields") if isinstance(body, dict) else None
-    value = fields.get(field_id) if isinstance(fields, dict) else None
-    return str(value[name]) if isinstance(value, dict) and value.get(name) else None
-
-
-def _merged_note(head: Job) -> str:
-    return f"merged into the request of log #{head.id}"
 
 
 class Recorder:
@@ -294,6 +279,7 @@ class Recorder:
         head = work.head
         created = outcome.created
         assert created is not None
+        taken = outcome.edit is not None  # an open ticket [eligible] jql found, not a new one
         record = TicketRecord(
             work.guid,
             TicketState.CREATED,
@@ -302,12 +288,12 @@ class Recorder:
             created.url,
             head.id,
             generation=work.generation,
-            project=_named(work.body, "project", "key"),
-            issuetype=_named(work.body, "issuetype", "name"),
-            driver_values=work.sets,
+            project=created.key.rpartition("-")[0] if taken else body_field(work.body, "project", "key"),
+            issuetype=None if taken else body_field(work.body, "issuetype", "name"),
+            driver_values={} if taken else work.sets,
         )
         self.store.ticket_created(record)
-        self.store.count(Statistic.CREATE)
+        self.store.count(Statistic.UPDATE if taken else Statistic.CREATE)
         if work.continues:
             # A new ticket for an UPDATE whose ticket a person resolved: the UPDATE goes to it next.
             self._remember_ticket(record, after)
@@ -321,8 +307,8 @@ class Recorder:
             note="; ".join(outcome.all_notes),
             attempts=head.attempts + 1,
             duration_ms=self._duration(head),
-            request=LoggedRequest(RequestKind.CREATE, work.body),
-            response=_answer(created.answer),
+            request=outcome.logged_request,
+            response=answer_json(created.answer),
         )
         self._remember_ticket(record, after)
         self._pop(work, after)
@@ -420,7 +406,7 @@ class Recorder:
                 job.id,
                 LogStatus.OK,
                 ticket=ticket,
-                note=_merged_note(head),
+                note=merged_note(head),
                 duration_ms=self._duration(job),
                 merged_into=head.id,
             )
@@ -441,7 +427,7 @@ class Recorder:
     ) -> None:
         """The head row Ok with its notes, the request sent and Jira's answer (or answers)."""
         head = outcome.work.head
-        answers = [_answer(a) for a in outcome.answers]
+        answers = [answer_json(a) for a in outcome.answers]
         self.store.settle(
             head.id,
             LogStatus.OK,
@@ -475,7 +461,7 @@ class Recorder:
                 job.id,
                 status,
                 error=reason,
-                note="; ".join(notes) if job is head else _merged_note(head),
+                note="; ".join(notes) if job is head else merged_note(head),
                 attempts=head.attempts + 1 if job is head else job.attempts,
                 duration_ms=self._duration(job),
                 request=request if job is head else None,

@@ -15,6 +15,7 @@ from typing import Any
 
 from driver.model.answers import Answer, CreatedIssue, FoundIssue, IssueState
 from driver.model.commands import Action
+from driver.model.eligible_create import EligibleTake
 from driver.model.endpoints import Endpoint, FilledCall
 from driver.model.jobs import Job, LoggedRequest, RequestKind
 from driver.model.responses import HeardResponse
@@ -75,6 +76,8 @@ class Work:
     continues: bool = False
     """A step before the head row's own request (a reopen, a new ticket): the head stays open and is
     planned again once this is done."""
+    eligible: EligibleTake | None = None
+    """A CREATE's search for an open ticket to take instead of creating ([eligible] jql)."""
     call: FilledCall | None = None
     """A CALL's request, filled for its GUID and ticket."""
     endpoint: Endpoint | None = None
@@ -105,6 +108,9 @@ class Work:
         (None: none was sent); `apart`: its comments went as comments of their own."""
         if self.kind == WorkKind.UPDATE:
             return LoggedRequest(RequestKind.UPDATE, {"edit": self.body, "comments": self.comments})
+        if self.kind == WorkKind.CREATE and edit is not None:
+            # it took an open ticket [eligible] jql found: the edit went out, not the create
+            return LoggedRequest(RequestKind.UPDATE, {"edit": edit})
         if self.kind == WorkKind.TRANSITION:
             if body is None:
                 planned = {"target": str(self.target), "fields": self.fields, "comments": self.comments}
@@ -144,7 +150,8 @@ class Outcome:
     body: dict[str, Any] | None = None
     """A transition's body as sent, with the fields its screen takes (None: nothing sent)."""
     edit: dict[str, Any] | None = None
-    """The edit sent just before a transition, of the fields its screen does not take."""
+    """The edit sent just before a transition, of the fields its screen does not take; or the edit
+    that took an open ticket [eligible] jql found instead of creating one (a CREATE)."""
     journaled: bool | None = None
     """A transition of the head row is journaled after this attempt (True: it may have been done),
     or not (False: forgotten); None: this attempt did not touch the journal."""

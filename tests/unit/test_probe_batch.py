@@ -31,6 +31,11 @@ class SearchOnly:
         self.error = error
         self.queries: list[str] = []
 
+    async def search_page(
+        self, jql: str, fields: Sequence[str], cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[FoundIssue], str | None]:
+        raise AssertionError("not used")
+
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ("labels",)) -> list[FoundIssue]:
         self.queries.append(jql)
         if self.error is not None:

@@ -103,6 +103,11 @@ class ScriptedJira:
     async def list_comments(self, key: str) -> list[JiraComment]:
         return []
 
+    async def search_page(
+        self, jql: str, fields: Sequence[str], cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[FoundIssue], str | None]:
+        raise AssertionError("not used")
+
     async def search_by_stamp(self, jql: str, fields: Sequence[str] = ()) -> list[FoundIssue]:
         return []
 
