@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from driver.api.deps import DriverDep, require_accepting, watch_database
-from driver.api.errors import NotFound, documented
+from driver.api.errors import BadRequest, NotFound, documented
 from driver.app.endpoint_calls import UnknownEndpoint, call_entry
+from driver.app.intake import IntakeError
 from driver.contract.endpoints import EndpointCall, EndpointInfo, EndpointList
 from driver.contract.schemas import AcceptedCommand, AdvancedAccepted
 
@@ -51,5 +52,8 @@ async def call_endpoint(driver: DriverDep, name: str, body: EndpointCall) -> Adv
         entry = call_entry(driver.setup, name, body.guid, body.variables)
     except UnknownEndpoint as exc:
         raise NotFound(str(exc)) from None
+    except IntakeError as exc:
+        # the reason alone: its position is in a command the caller never wrote
+        raise BadRequest(exc.reason) from None
     (job,) = driver.accept([entry])
     return AdvancedAccepted(accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=entry.shown_action)])

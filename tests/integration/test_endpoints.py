@@ -239,6 +239,7 @@ def test_the_shell_lists_endpoints_and_calls_one(driver_factory: Factory, sim: S
     refused = cli(driver, "call", "watch", "E-11", "colour=red")
     assert refused.returncode == 2
     assert "has no placeholder {colour}" in refused.stderr
+    assert "position" not in refused.stderr  # the caller wrote no command
     unknown = cli(driver, "call", "nope", "E-11")
     assert unknown.returncode == 2
     assert "unknown endpoint 'nope' (known: property, watch)" in unknown.stderr
