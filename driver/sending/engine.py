@@ -416,7 +416,7 @@ class Engine:
             work = replace(work, batched=True)
         if work.kind in LIMITED and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
-            self.limiter.record(work.key or work.guid, now)
+            self.limiter.record(work.limit_key, now)
             work = replace(work, limited_at=now)
         return work
 
@@ -488,7 +488,7 @@ class Engine:
         work = outcome.work
         nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):
-            self.limiter.unrecord(work.key or work.guid, work.limited_at)
+            self.limiter.unrecord(work.limit_key, work.limited_at)
         after.run()
         self._notify()
 

@@ -87,6 +87,12 @@ class Work:
     (driver.sending.delivery.Delivery.probe_batch), not alone."""
 
     @property
+    def limit_key(self) -> str:
+        """What the update limit counts this request against: its ticket, else its GUID (a CALL of
+        an endpoint that needs no ticket)."""
+        return self.key or self.guid
+
+    @property
     def journals_first(self) -> bool:
         """Its intent is committed before its request: a create (searched for by its stamp when
         its answer is lost) or a call of an endpoint not marked idempotent (then Failed, never
