@@ -84,7 +84,7 @@ def run_driver(
             if profile is not None:
                 spy = subprocess.Popen(
                     [
-                        "py-spy",
+                        str(Path(sys.executable).parent / "py-spy"),
                         "record",
                         "-p",
                         str(drv.process.pid),
