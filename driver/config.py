@@ -19,10 +19,7 @@ on `_` (bearer_token has one).
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -33,6 +30,7 @@ from pydantic import (
     field_validator,
 )
 
+from driver.config_jira import JiraSection, Section
 from driver.errors import ConfigError
 from driver.model.eligible_create import EligibleOnCreate, template_problem
 from driver.model.endpoints import Endpoint, EndpointError
@@ -42,121 +40,7 @@ from driver.model.shaping import UserStyle, text_format_for, user_style_for
 from driver.model.transitions import Target
 
 
-def location_problem(location: str) -> str:
-    """Why a ticket location may not be used, or '' (it is appended to the Jira URL, with credentials).
-
-    `..` segments, a scheme, a query or a fragment would send requests, and the credentials, outside
-    the Jira base path the configuration names.
-    """
-    segments = location.replace("\\", "/").split("/")
-    if any(part in ("..", ".") for part in segments):
-        return "expected a path inside the Jira URL, without '.' or '..' segments"
-    if (
-        "://" in location
-        or location.startswith("//")
-        or any(c in location for c in "?#\\")
-        or any(c.isspace() or ord(c) < 32 for c in location)
-    ):
-        return "expected a plain path such as rest/api/latest/issue (no scheme, query, fragment or spaces)"
-    return ""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
-
-
-class ApiType(StrEnum):
-    AUTO = "auto"
-    CLOUD = "cloud"
-    DATACENTER = "datacenter"
-
-
-class JiraSection(_Section):
-    url: str = "http://127.0.0.1:8080"
-    """Base URL of Jira, e.g. https://your-domain.atlassian.net or https://jira.example.com/jira."""
-    username: str = ""
-    """Basic auth user: the account e-mail on Cloud, the user name on Server/Data Center."""
-    password: SecretStr = SecretStr("")
-    """Basic auth secret: the API token on Cloud, the password on Server/Data Center."""
-    bearer_token: SecretStr = SecretStr("")
-    """Data Center personal access token, sent as `Authorization: Bearer <token>`."""
-    authorization_key: SecretStr = SecretStr("")
-    """The whole Authorization header value, sent as is (the connector's Authorization Key)."""
-    ticket_location: str = "rest/api/latest/issue"
-    """Path of the issue resource, relative to url."""
-    api_type: ApiType = ApiType.AUTO
-    """auto (ask serverInfo's deploymentType), cloud or datacenter."""
-    verify_tls: bool = True
-    """Verify Jira's TLS certificate. Turn off only for a test system."""
-    ca_bundle: str = ""
-    """A PEM file of CA certificates to trust instead of the system's (a company CA)."""
-    proxy: str = ""
-    """Empty: the environment's proxy (HTTPS_PROXY...), for every host NO_PROXY does not name,
-    loopback included. `bypass`: no proxy (and no SSL_CERT_FILE either). Otherwise a proxy URL."""
-    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    """How long one request to Jira may take before it counts as failed."""
-    max_retries: int = Field(default=5, ge=0, le=100)
-    """Retries of a request after 5xx, timeouts and connection errors before it is Failed."""
-    retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
-    """First retry delay; it doubles on each retry, with jitter (Atlassian's recipe)."""
-    probe_delay_seconds: float = Field(default=5.0, ge=0, le=600)
-    """After a create with no answer, wait this long before the second search for its GUID stamp
-    (Cloud search is eventually consistent: one miss is not proof)."""
-
-    @field_validator("url")
-    @classmethod
-    def _url_has_scheme(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected a URL starting with http:// or https://")
-        if any(c.isspace() or ord(c) < 32 for c in value):
-            raise ValueError("expected a URL without spaces or control characters")
-        parts = urlsplit(value)
-        if "@" in parts.netloc:
-            # It would be shown in every ticket URL, the log, GET /api/settings and the TUI.
-            raise ValueError(
-                "expected a URL without credentials: put the user in [jira] username and the"
-                " password or API token in [jira] password (or the JIRA_DRIVER_JIRA_PASSWORD"
-                " environment variable)"
-            )
-        if parts.query or parts.fragment or value.endswith(("?", "#")):
-            # Request paths are appended to it: a query or fragment would end up in the middle.
-            raise ValueError(
-                "expected a base URL without ?query or #fragment, e.g. https://jira.example.com/jira"
-            )
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError("expected a port from 1 to 65535 after the host") from None
-        if not parts.hostname or port == 0:
-            raise ValueError("expected a host name (and a port from 1 to 65535, if any)")
-        return value.rstrip("/")
-
-    @field_validator("ticket_location")
-    @classmethod
-    def _relative_location(cls, value: str) -> str:
-        value = value.strip().strip("/")
-        if not value:
-            raise ValueError("expected a path such as rest/api/latest/issue")
-        if problem := location_problem(value):
-            raise ValueError(problem)
-        return value
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _bundle_exists(cls, value: str) -> str:
-        if value and not Path(value).is_file():
-            raise ValueError("expected the path of an existing PEM file")
-        return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy_form(cls, value: str) -> str:
-        if value and value != "bypass" and "://" not in value:
-            raise ValueError("expected empty, 'bypass' or a proxy URL such as http://proxy:3128")
-        return value
-
-
-class DriverSection(_Section):
+class DriverSection(Section):
     database: str = "jira-driver.db"
     """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table."""
     listen: str = "127.0.0.1:8750"
@@ -209,7 +93,7 @@ class DriverSection(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
-class TicketSection(_Section):
+class TicketSection(Section):
     project: str = "OPS"
     """Project key that seeds the Ticket Creation Table on first start."""
     issue_type: str = "Task"
@@ -243,7 +127,7 @@ class TicketSection(_Section):
         return value
 
 
-class UpdateSection(_Section):
+class UpdateSection(Section):
     max_updates: int = Field(default=5, ge=0)
     """At most this many automatic updates per interval; 0 switches the limit off."""
     interval_seconds: float = Field(default=60.0, gt=0)
@@ -261,7 +145,7 @@ class UpdateSection(_Section):
         return value
 
 
-class LogSection(_Section):
+class LogSection(Section):
     max_entries: int = Field(default=10_000, ge=0)
     """Keep at most this many log rows; the oldest go first. 0 = no limit."""
     remove_older_than_days: int = Field(default=30, ge=0)
@@ -271,7 +155,7 @@ class LogSection(_Section):
     also wake a trim (at most one a second), so rows still open at intake go once they settle."""
 
 
-class ResponsesSection(_Section):
+class ResponsesSection(Section):
     max_entries: int = Field(default=10_000, ge=0, le=10_000_000)
     """Keep at most this many rows of the Responses table (every answer heard from Jira); the
     oldest go first. 0 = no limit."""
@@ -279,7 +163,7 @@ class ResponsesSection(_Section):
     """Every 24 h, remove responses older than this many days. 0 = keep them."""
 
 
-class LifecycleSection(_Section):
+class LifecycleSection(Section):
     resolve_target: str = "done"
     """Where RESOLVE moves a ticket: a status category (done, new, indeterminate) or a status name
     (`status:Resolved`, or any other name). Transitions are looked up on the ticket
@@ -308,7 +192,7 @@ class LifecycleSection(_Section):
         return value
 
 
-class SyncSection(_Section):
+class SyncSection(Section):
     mode: Literal["off", "webhook", "poll", "both"] = "off"
     """How the driver hears what people do in Jira: a webhook Jira calls, polling, both, or off."""
     webhook_secret: SecretStr = SecretStr("")
@@ -325,7 +209,7 @@ class SyncSection(_Section):
     update it as it is, reopen it first, or open a new ticket for the GUID."""
 
 
-class EligibleSection(_Section):
+class EligibleSection(Section):
     jql: str = Field(default="", max_length=2_000)
     """Off when empty. A JQL template whose `{Field Name}` placeholders are filled from a CREATE's
     own fields (each value a quoted JQL string): when it finds an open ticket, the CREATE takes it
@@ -343,7 +227,7 @@ class EligibleSection(_Section):
         return value.strip()
 
 
-class EndpointSection(_Section):
+class EndpointSection(Section):
     """One `[endpoint.NAME]` section (driver.model.endpoints.Endpoint)."""
 
     method: str = "POST"
@@ -451,10 +335,10 @@ class Config(BaseModel):
         return ZoneInfo(self.driver.timezone) if self.driver.timezone else None
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[Section]] = {
     name: info.annotation
     for name, info in Config.model_fields.items()
-    if isinstance(info.annotation, type) and issubclass(info.annotation, _Section)
+    if isinstance(info.annotation, type) and issubclass(info.annotation, Section)
 }
 """The fixed sections by name (the `[endpoint.NAME]` sections are ENDPOINT_PREFIX + a name)."""
 ENDPOINT_PREFIX = "endpoint."

@@ -53,6 +53,7 @@ from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.store import Store, database_file
 from driver.store.database_file import Opening
+from driver.store.oauth_grant import GrantFile
 from driver.sync.service import Sync
 
 log = logging.getLogger("driver")
@@ -94,7 +95,12 @@ def build(
     store = Store(Path(config.driver.database), clock=wall, zone=config.zone())
     settings = RuntimeSettings.load(config, store)
     jira = JiraClient.from_config(
-        config.jira, settings.credentials, settings.ticket_location, clock=wall, transport=transport
+        config.jira,
+        settings.credentials,
+        settings.ticket_location,
+        clock=wall,
+        transport=transport,
+        grants=GrantFile(Path(config.driver.database)),
     )
     health = JiraHealth(
         retry_base=config.jira.retry_base_seconds,

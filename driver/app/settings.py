@@ -31,7 +31,8 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from driver.app.precedence import reconcile
-from driver.config import Config, location_problem
+from driver.config import Config
+from driver.config_jira import location_problem
 from driver.contract.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
 from driver.errors import ConfigError, DriverError
 from driver.jira.auth import Credentials, credentials_from_config

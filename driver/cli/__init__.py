@@ -62,6 +62,12 @@ def _cmd_check(args: argparse.Namespace, config: Config) -> int:
     return check.main(args, config)
 
 
+def _cmd_auth(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import auth
+
+    return auth.main(args, config)
+
+
 def _cmd_log(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import log
 
@@ -169,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("command_text", metavar="COMMAND", help="e.g. 'ALARM-1|CREATE|summary;Disk full|'")
 
     add("check", _cmd_check, "test the connection and credentials to Jira")
+
+    p = add("auth", _cmd_auth, "OAuth consent (login, logout) and when the credentials expire (status)")
+    p.add_argument("action", choices=["login", "status", "logout"], help="what to do")
+    p.add_argument("--paste", action="store_true", help="login: paste the callback URL (a headless host)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="login: wait this long for the callback",
+    )
+    p.add_argument("--json", action="store_true", help="status: one JSON object")
 
     p = add("log", _cmd_log, "print the create/update log")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import sqlite3
 import ssl
+from pathlib import Path
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
@@ -38,11 +39,12 @@ def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver check`."""
     from driver.jira.check import check
     from driver.jira.client import JiraClient
+    from driver.store.oauth_grant import GrantFile
 
     project, issue_type = target_of(config)
 
     async def run() -> tuple[CheckResult, bool]:
-        client = JiraClient.from_config(config.jira)
+        client = JiraClient.from_config(config.jira, grants=GrantFile(Path(config.driver.database)))
         try:
             return await check(client, project, issue_type)
         finally:

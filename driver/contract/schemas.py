@@ -432,7 +432,7 @@ class LogSettingsBody(LogSettings):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-AuthMode = Literal["basic", "bearer", "authorization_key", "none"]
+AuthMode = Literal["basic", "bearer", "authorization_key", "oauth_client_credentials", "oauth_3lo", "none"]
 
 
 class JiraSettings(Body):
@@ -456,8 +456,12 @@ _HEADER_SAFE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters: the value goes into an HTTP header, where CR/LF would end it."""
 
 
+SettableAuthMode = Literal["basic", "bearer", "authorization_key", "none"]
+"""The modes PUT /api/settings/auth sets; OAuth is configured in [jira] (its grant by `auth login`)."""
+
+
 class AuthUpdate(Body):
-    mode: AuthMode
+    mode: SettableAuthMode
     username: str = Field(default="", max_length=500, pattern=_HEADER_SAFE)
     secret: str = Field(default="", repr=False, max_length=10_000, pattern=_HEADER_SAFE)
     """Password, API token, personal access token or the whole Authorization value; write-only."""

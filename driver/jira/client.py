@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 
 from driver.clock import Clock, utc_now
-from driver.config import JiraSection
+from driver.config_jira import JiraSection
 from driver.errors import (
     JiraAuthError,
     JiraError,
@@ -45,20 +45,22 @@ from driver.errors import (
     JiraTimeout,
     JiraUnavailable,
 )
+from driver.failpoints import failpoint
 from driver.jira.auth import Credentials, credentials_from_config
 from driver.jira.health import Bucket
 from driver.jira.http import (
+    answer_error,
     body_of,
     bucket_of,
     describe_transport_error,
     heard_answer,
     heard_failure,
-    int_header,
     proxy_for,
     rate_hint,
-    retry_after_seconds,
 )
+from driver.jira.oauth import GrantKeeper, OAuthSetup
 from driver.jira.response_log import ResponseLog
+from driver.jira.route import Access, RouteSetup
 from driver.jira.search import ApiFlavor, IssueSearch
 from driver.model.answers import (
     Answer,
@@ -73,27 +75,9 @@ from driver.model.responses import ResponseKind, secret_forms
 
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
-PER_ISSUE_REASON = "jira-per-issue-on-write"
-
-
-# --- auth -----------------------------------------------------------------------------------------
 
 
 # --- results --------------------------------------------------------------------------------------
-
-
-CAPTCHA_LOCK = (
-    "the account is locked behind a CAPTCHA after failed logins (X-Seraph-LoginReason:"
-    " AUTHENTICATION_DENIED): log in to Jira once in a browser, then set the credentials again"
-)
-
-
-def _login_denied(response: httpx.Response) -> bool:
-    """A 403 that refuses the login itself (docs/wire-facts.md §9): Data Center answers so to every
-    request of an account locked behind a CAPTCHA."""
-    reason = str(response.headers.get("X-Seraph-LoginReason", ""))
-    denied = str(response.headers.get("X-Authentication-Denied-Reason", ""))
-    return reason.upper() == "AUTHENTICATION_DENIED" or denied.upper().startswith("CAPTCHA_CHALLENGE")
 
 
 class JiraClient(IssueSearch):
@@ -113,6 +97,8 @@ class JiraClient(IssueSearch):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 32,
+        route: RouteSetup | None = None,
+        oauth: OAuthSetup | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout_seconds = timeout_seconds
@@ -137,20 +123,28 @@ class JiraClient(IssueSearch):
         verify: ssl.SSLContext | bool = verify_tls
         if verify_tls and ca_bundle:
             verify = ssl.create_default_context(cafile=ca_bundle)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+            "verify": verify,
+            # Empty proxy: follow the environment (HTTPS_PROXY ...); 'bypass': ignore it.
+            "trust_env": proxy != "bypass",
+            "headers": {"User-Agent": "jira-driver"},
+            "transport": transport,
+        }
         if proxy and proxy != "bypass":
             kwargs["proxy"] = proxy
         self._client = httpx.AsyncClient(
             base_url=self.url + "/",
             auth=self.credentials.auth(),
-            timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
-            verify=verify,
-            # Empty proxy: follow the environment (HTTPS_PROXY ...); 'bypass': ignore it.
-            trust_env=proxy != "bypass",
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"Accept": "application/json", "User-Agent": "jira-driver"},
-            transport=transport,
-            **kwargs,
+            **{**kwargs, "headers": {"Accept": "application/json", "User-Agent": "jira-driver"}},
+        )
+        self._plain_options = kwargs
+        self.access = Access(
+            route or RouteSetup(self.url, self.credentials.mode, api_type=api_type),
+            oauth,
+            self.plain_http,
+            time.monotonic,
         )
 
     @classmethod
@@ -161,12 +155,15 @@ class JiraClient(IssueSearch):
         ticket_location: str | None = None,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        grants: GrantKeeper | None = None,
     ) -> JiraClient:
-        """A client for the [jira] section (stored overrides passed in by the caller)."""
+        """A client for the [jira] section (stored overrides passed in by the caller); `grants` keeps
+        the consent of [jira] auth = oauth_3lo (driver.store.oauth_grant)."""
+        credentials = credentials or credentials_from_config(jira)
         return cls(
             jira.url,
             ticket_location or jira.ticket_location,
-            credentials or credentials_from_config(jira),
+            credentials,
             verify_tls=jira.verify_tls,
             ca_bundle=jira.ca_bundle,
             proxy=jira.proxy,
@@ -174,14 +171,37 @@ class JiraClient(IssueSearch):
             api_type=jira.api_type.value,
             clock=clock,
             transport=transport,
+            route=RouteSetup(
+                jira.url,
+                credentials.mode,
+                jira.gateway,
+                jira.gateway_url,
+                jira.cloud_id,
+                jira.api_type.value,
+                jira.auth_url,
+            ),
+            oauth=OAuthSetup(
+                jira.client_id,
+                jira.client_secret_trimmed()[0],
+                jira.oauth_scope,
+                jira.redirect_uri,
+                grants,
+                failpoint("oauth-refresh-answered"),
+            ),
         )
 
     def __repr__(self) -> str:
         return f"JiraClient(url={self.url!r}, auth={self.credentials!r})"
 
+    def plain_http(self) -> httpx.AsyncClient:
+        """A new client with this one's TLS, proxy and timeouts and no Jira auth or base URL: for
+        the OAuth token endpoint and tenant_info (the caller closes it)."""
+        return httpx.AsyncClient(**self._plain_options)
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         await self._client.aclose()
+        await self.access.aclose()
 
     def set_credentials(self, credentials: Credentials) -> None:
         """Use new credentials from the next request on (unproven again: one canary first)."""
@@ -230,6 +250,12 @@ class JiraClient(IssueSearch):
         so a wrong password costs one failed login, whoever asks (engine, field list, probes)."""
         if self._refused is not None:
             raise JiraAuthError(self._refused.status, self._refused.message)
+        if not self.access.settled:
+            try:
+                await self.access.settle(self._client)
+            except JiraAuthError as exc:
+                self._refused = exc  # a configuration that cannot work: one try per change
+                raise
         if self._proven:
             return await self._send(method, path, json=json, params=params, kind=kind)
         async with self._canary:
@@ -278,41 +304,7 @@ class JiraClient(IssueSearch):
         status = response.status_code
         if status < 300:
             return response
-        body = body_of(response)
-        messages: list[str] = []
-        errors: dict[str, str] = {}
-        if isinstance(body, dict):
-            raw_messages = body.get("errorMessages")
-            if isinstance(raw_messages, list):
-                messages = [str(m) for m in raw_messages]
-            raw_errors = body.get("errors")
-            if isinstance(raw_errors, dict):
-                errors = {str(k): str(v) for k, v in raw_errors.items()}
-        elif isinstance(body, str) and body.strip() and len(body) < 300:
-            messages = [body.strip()]
-        detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
-        if status == 401:
-            raise JiraAuthError(status, detail or "Jira rejected the credentials")
-        if status == 403 and _login_denied(response):
-            # Data Center's CAPTCHA lock after failed logins: every request fails until a person
-            # logs in in a browser, so it is a refusal of the credentials, not of one request
-            raise JiraAuthError(status, CAPTCHA_LOCK)
-        if status == 429:
-            reason_header = response.headers.get("RateLimit-Reason")
-            scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
-            retry_after = retry_after_seconds(response.headers, self.clock())
-            text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
-            raise JiraRateLimited(
-                text, retry_after, scope, reason_header, int_header(response, "X-RateLimit-Limit")
-            )
-        if status in (502, 503, 504):
-            retry_after = retry_after_seconds(response.headers, self.clock())
-            text = f"HTTP {status} {response.reason_phrase}".rstrip()
-            raise JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
-        if status == 409 or status >= 500:
-            retry_after = retry_after_seconds(response.headers, self.clock())
-            raise JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
-        raise JiraRejected(status, messages, errors)
+        raise answer_error(response, self.clock())
 
     def _transport_failure(self, exc: httpx.TransportError, method: str, path: str) -> JiraError:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):

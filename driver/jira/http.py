@@ -16,6 +16,14 @@ from typing import Any
 
 import httpx
 
+from driver.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraRateLimited,
+    JiraRejected,
+    JiraRetryable,
+    JiraUnavailable,
+)
 from driver.jira.health import Bucket
 from driver.model.responses import HeardResponse, ResponseKind, body_head, clean_path, kind_of, mask
 
@@ -220,3 +228,62 @@ def heard_failure(
         duration_ms=round(duration_ms, 1),
         error=mask(error, secrets),
     )
+
+
+PER_ISSUE_REASON = "jira-per-issue-on-write"
+"""Cloud's RateLimit-Reason for the per-issue write limit (docs/wire-facts.md §8)."""
+
+CAPTCHA_LOCK = (
+    "the account is locked behind a CAPTCHA after failed logins (X-Seraph-LoginReason:"
+    " AUTHENTICATION_DENIED): log in to Jira once in a browser, then set the credentials again"
+)
+
+
+def _login_denied(response: httpx.Response) -> bool:
+    """A 403 that refuses the login itself (docs/wire-facts.md §9): Data Center answers so to every
+    request of an account locked behind a CAPTCHA."""
+    reason = str(response.headers.get("X-Seraph-LoginReason", ""))
+    denied = str(response.headers.get("X-Authentication-Denied-Reason", ""))
+    return reason.upper() == "AUTHENTICATION_DENIED" or denied.upper().startswith("CAPTCHA_CHALLENGE")
+
+
+def answer_error(response: httpx.Response, now: datetime) -> JiraError:
+    """The error an answer of 300 or more stands for (docs/wire-facts.md §7, §8, §9): 401 (and DC's
+    CAPTCHA lock) JiraAuthError, 429 JiraRateLimited, 502-504 JiraUnavailable, 409 and other 5xx
+    JiraRetryable, anything else JiraRejected with Jira's errorMessages and per-field errors."""
+    status = response.status_code
+    body = body_of(response)
+    messages: list[str] = []
+    errors: dict[str, str] = {}
+    if isinstance(body, dict):
+        raw_messages = body.get("errorMessages")
+        if isinstance(raw_messages, list):
+            messages = [str(m) for m in raw_messages]
+        raw_errors = body.get("errors")
+        if isinstance(raw_errors, dict):
+            errors = {str(k): str(v) for k, v in raw_errors.items()}
+    elif isinstance(body, str) and body.strip() and len(body) < 300:
+        messages = [body.strip()]
+    detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
+    if status == 401:
+        return JiraAuthError(status, detail or "Jira rejected the credentials")
+    if status == 403 and _login_denied(response):
+        # Data Center's CAPTCHA lock after failed logins: every request fails until a person
+        # logs in in a browser, so it is a refusal of the credentials, not of one request
+        return JiraAuthError(status, CAPTCHA_LOCK)
+    if status == 429:
+        reason_header = response.headers.get("RateLimit-Reason")
+        scope = "issue" if reason_header == PER_ISSUE_REASON else "all"
+        retry_after = retry_after_seconds(response.headers, now)
+        text = f"HTTP 429 rate limited ({reason_header or 'no reason given'})"
+        return JiraRateLimited(
+            text, retry_after, scope, reason_header, int_header(response, "X-RateLimit-Limit")
+        )
+    if status in (502, 503, 504):
+        retry_after = retry_after_seconds(response.headers, now)
+        text = f"HTTP {status} {response.reason_phrase}".rstrip()
+        return JiraUnavailable(text + (f": {detail}" if detail else ""), retry_after)
+    if status == 409 or status >= 500:
+        retry_after = retry_after_seconds(response.headers, now)
+        return JiraRetryable(f"HTTP {status}" + (f": {detail}" if detail else ""), retry_after, status)
+    return JiraRejected(status, messages, errors)

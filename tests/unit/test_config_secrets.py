@@ -46,7 +46,7 @@ def test_a_bad_proxy_value_does_not_echo_its_password() -> None:
 
 def test_every_secret_key_is_known() -> None:
     assert secret_keys() == {
-        "jira": ["password", "bearer_token", "authorization_key"],
+        "jira": ["password", "bearer_token", "authorization_key", "client_secret"],
         "driver": ["api_token"],
         "sync": ["webhook_secret"],
     }
@@ -54,7 +54,13 @@ def test_every_secret_key_is_known() -> None:
 
 @pytest.mark.parametrize(
     ("section", "key"),
-    [("jira", "password"), ("jira", "bearer_token"), ("jira", "authorization_key"), ("driver", "api_token")],
+    [
+        ("jira", "password"),
+        ("jira", "bearer_token"),
+        ("jira", "authorization_key"),
+        ("jira", "client_secret"),
+        ("driver", "api_token"),
+    ],
 )
 def test_a_readable_file_holding_a_secret_is_warned_about(tmp_path: Path, section: str, key: str) -> None:
     ini = tmp_path / "driver.ini"

@@ -1,0 +1,220 @@
+"""`jira-driver auth login | status | logout`: a person's consent for [jira] auth = oauth_3lo, and
+what the configured credentials are and when they expire (never the tokens themselves).
+
+login prints the consent URL and takes the code from the browser's redirect: on a loopback
+redirect_uri it listens there for it; with --paste (a headless host) it reads the URL the browser
+was sent to from stdin. A callback whose state is not this login's is refused and nothing is
+stored. The first token pair is kept in `<database>.oauth` (0600), and proven at once by asking
+Jira who it is. Exit: 0 stored, 1 refused (by the person, the token endpoint or Jira), 2 bad
+configuration, 3 Jira or the token endpoint cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import say
+from driver.config import Config
+from driver.config_jira import AuthChoice
+from driver.errors import JiraAuthError, JiraError, JiraRetryable
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver auth ACTION`."""
+    if args.action == "status":
+        return _status(args, config)
+    if args.action == "logout":
+        from driver.store.oauth_grant import GrantFile
+
+        grants = GrantFile(Path(config.driver.database))
+        print(f"ok: consent removed ({grants.path})" if grants.forget() else "ok: no consent was stored")
+        return ExitCode.OK
+    return _login(args, config)
+
+
+def _login(args: argparse.Namespace, config: Config) -> int:
+    jira = config.jira
+    if jira.auth != AuthChoice.OAUTH_3LO:
+        say("jira-driver auth login: [jira] auth is not oauth_3lo: set it (and client_id, client_secret)")
+        return ExitCode.BAD_INPUT
+    secret, warning = jira.client_secret_trimmed()
+    if not jira.client_id or not secret:
+        say("jira-driver auth login: [jira] client_id and client_secret are needed (the OAuth app's)")
+        return ExitCode.BAD_INPUT
+    if warning:
+        say(f"warning: {warning}")
+    try:
+        return asyncio.run(_consent(args, config))
+    except JiraAuthError as exc:
+        say(f"failed: {exc.message}")
+        return ExitCode.FAILED
+    except JiraRetryable as exc:
+        say(f"failed: {exc.reason}")
+        return ExitCode.UNREACHABLE
+    except JiraError as exc:
+        say(f"failed: {exc}")
+        return ExitCode.FAILED
+
+
+async def _consent(args: argparse.Namespace, config: Config) -> int:
+    from driver.jira.client import JiraClient
+    from driver.jira.consent import ConsentRefused, code_from, exchange, login_request
+    from driver.jira.route import is_cloud, token_url_for
+    from driver.model.consent import Grant
+    from driver.store.oauth_grant import GrantFile
+
+    jira = config.jira
+    grants = GrantFile(Path(config.driver.database))
+    client = JiraClient.from_config(jira, grants=grants)
+    http = client.plain_http()
+    try:
+        cloud = await is_cloud(http, client.access.setup)
+        request = login_request(jira, cloud)
+        print("Open this URL in a browser, log in as the account the driver should act as, and consent:")
+        print(request.url, flush=True)
+        try:
+            answer = _read_paste() if args.paste or not _loopback(request.redirect_uri) else None
+            if answer is None:
+                print(f"Waiting for the browser's callback on {request.redirect_uri} ...", flush=True)
+                answer = await asyncio.to_thread(_callback, request.redirect_uri, args.timeout)
+            code = code_from(answer, request)
+        except ConsentRefused as exc:
+            say(f"refused: {exc}")
+            return ExitCode.FAILED
+        except TimeoutError:
+            say(f"failed: no callback on {request.redirect_uri} within {args.timeout:g} s; nothing stored")
+            return ExitCode.FAILED
+        tokens = await exchange(http, token_url_for(client.access.setup, cloud), jira, request, code)
+        if not tokens.refresh_token:
+            say(
+                "failed: the token endpoint gave no refresh token: the app must ask for offline_access"
+                " (Cloud) in [jira] oauth_scope"
+            )
+            return ExitCode.FAILED
+        now = datetime.now(UTC)
+        scope = tokens.scope or request.scope
+        grants.write(Grant(jira.url, tokens.refresh_token, tokens.access_token, scope, "", now, now))
+        # proves the pair end to end (a refresh, the gateway, Jira) and learns who consented
+        me = await client.current_user()
+        kept = grants.read()
+        assert kept is not None
+        user = me.display_name or min(me.ids, default="?")
+        grants.write(replace(kept, user=user))
+        dies = kept.refresh_dies().date().isoformat()
+        print(
+            f"ok: {user} consented for {jira.url} (scopes: {kept.scope}); kept in {grants.path};"
+            f" the refresh token dies on {dies} unless used"
+        )
+        return ExitCode.OK
+    finally:
+        await http.aclose()
+        await client.aclose()
+
+
+def _loopback(uri: str) -> bool:
+    host = urlsplit(uri).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_paste() -> str:
+    print("Paste the whole URL the browser was sent to after consenting, then Enter:", flush=True)
+    return input().strip()
+
+
+def _callback(redirect_uri: str, timeout: float) -> str:
+    """Serve the redirect_uri's host and port until the browser's callback arrives: its URL."""
+    parts = urlsplit(redirect_uri)
+    path = parts.path or "/"
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if urlsplit(self.path).path != path:
+                self.send_error(404)
+                return
+            received.append(f"{parts.scheme}://{parts.netloc}{self.path}")
+            body = b"jira-driver: the consent was received; you may close this window.\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None  # the callback's query holds the code: it is not printed
+
+    server = HTTPServer((parts.hostname or "127.0.0.1", parts.port or 80), Handler)
+    server.timeout = 1.0
+    end = time.monotonic() + timeout
+    try:
+        while not received:
+            if time.monotonic() >= end:
+                raise TimeoutError
+            server.handle_request()
+    finally:
+        server.server_close()
+    return received[0]
+
+
+def _status(args: argparse.Namespace, config: Config) -> int:
+    from driver.jira.auth import credentials_from_config
+    from driver.model.expiry import expiry_warning
+    from driver.store.oauth_grant import GrantFile
+
+    jira = config.jira
+    mode = credentials_from_config(jira).mode
+    facts: dict[str, object] = {"mode": mode, "site": jira.url}
+    lines = [f"auth: {mode} for {jira.url}"]
+    dies = None
+    if mode == "oauth_3lo":
+        try:
+            grant = GrantFile(Path(config.driver.database)).read()
+        except (OSError, ValueError) as exc:
+            say(f"failed: {exc}")
+            return ExitCode.FAILED
+        if grant is None:
+            say("failed: no consent is stored: run `jira-driver auth login`")
+            return ExitCode.FAILED
+        dies = grant.refresh_dies()
+        facts |= {
+            "user": grant.user,
+            "scope": grant.scope,
+            "consented_at": grant.consented_at.isoformat(),
+            "refreshed_at": grant.refreshed_at.isoformat(),
+            "refresh_token_dies": dies.isoformat(),
+        }
+        lines.append(
+            f"consent of {grant.user or '?'} (scopes: {grant.scope}), given {grant.consented_at:%Y-%m-%d}"
+        )
+        lines.append(f"last refreshed {grant.refreshed_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"the refresh token dies on {dies:%Y-%m-%d} unless used")
+    elif mode == "oauth_client_credentials":
+        lines.append(f"service account client {jira.client_id}: access tokens are minted as needed")
+    elif jira.token_expires is not None:
+        facts["token_expires"] = jira.token_expires.isoformat()
+        lines.append(f"the token expires on {jira.token_expires.isoformat()} ([jira] token_expires)")
+    warning = expiry_warning(jira.token_expires, dies.date() if dies else None, datetime.now(UTC).date())
+    facts["warning"] = warning
+    if args.json:
+        print(json.dumps(facts))
+        return ExitCode.OK
+    for line in lines:
+        print(line)
+    if warning:
+        print(f"warning: {warning}")
+    return ExitCode.OK
