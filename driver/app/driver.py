@@ -34,6 +34,7 @@ import httpx
 
 from driver import __version__
 from driver.app import upkeep
+from driver.app.credential_expiry import credential_expiry
 from driver.app.intake import commit
 from driver.app.intake import manual_entry as _manual_entry
 from driver.app.metadata import CredentialsRefused, detect, refresh_catalog
@@ -47,6 +48,7 @@ from driver.jira.client import JiraClient
 from driver.jira.health import JiraHealth
 from driver.jira.response_log import ResponseLog
 from driver.model.creation_table import table_target
+from driver.model.diagnosis import CheckPlan
 from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry
 from driver.model.request_setup import RequestSetup
@@ -241,10 +243,23 @@ class Driver:
     async def check_jira(self) -> CheckResult:
         """GET myself against Jira, credentials refused before tried once more."""
         project, issue_type = table_target(self.setup.table)
-        result, _ = await check(self.jira, project, issue_type)
+        lifecycle = self.setup.lifecycle
+        plan = CheckPlan.of(
+            self.setup.table,
+            project,
+            issue_type,
+            self.setup.settings.guid_field,
+            (lifecycle.resolve_target, lifecycle.reopen_target),
+            lifecycle.resolution,
+        )
+        result, _ = await check(self.jira, project, issue_type, plan, self.credential_expiry())
         if result.ok:
             self.jira_answered()
         return result
+
+    def credential_expiry(self) -> str:
+        """The configured credentials' expiry warning (14 days ahead), or ''."""
+        return credential_expiry(self.config, self.clock())
 
     async def detect_flavour(self) -> bool:
         """Settle Cloud or Data Center (api_type auto); False if Jira did not answer."""
@@ -298,4 +313,5 @@ class Driver:
             outage_attempts=health.outage_strikes,
             outage_until=engine.wall_of(outage) if outage is not None else None,
             sync=self.sync.status(),
+            credential_warning=self.credential_expiry(),
         )

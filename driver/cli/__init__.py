@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("parse", _cmd_parse, "show, as JSON, what an Advanced command would send (dry run)")
     p.add_argument("command_text", metavar="COMMAND", help="e.g. 'ALARM-1|CREATE|summary;Disk full|'")
 
-    add("check", _cmd_check, "test the connection and credentials to Jira")
+    p = add("check", _cmd_check, "test the connection, credentials, permissions and create screen")
+    p.add_argument("--json", action="store_true", help="the whole result as one JSON object")
 
     p = add("auth", _cmd_auth, "OAuth consent (login, logout) and when the credentials expire (status)")
     p.add_argument("action", choices=["login", "status", "logout"], help="what to do")

@@ -16,5 +16,11 @@ class ExitCode(IntEnum):
     """Bad input or configuration: nothing was changed."""
     UNREACHABLE = 3
     """The driver (or Jira, for `check`) cannot be reached."""
+    AUTH = 4
+    """`check`: Jira (or the OAuth token endpoint) refuses the credentials."""
+    PERMISSION = 5
+    """`check`: the account lacks a permission the driver's work needs."""
+    SCREEN = 6
+    """`check`: the create screen or the workflow refuses what the driver sends."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""

@@ -203,6 +203,8 @@ class DriverStatus(Body):
     """During an outage: when the next try goes."""
     sync: SyncStatus = Field(default_factory=SyncStatus)
     """How the driver hears back from Jira ([sync]): polls and webhook deliveries."""
+    credential_warning: str = ""
+    """When the API token, PAT or OAuth refresh token expires within 14 days (or has), what to do."""
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -473,11 +475,20 @@ class Settings(Body):
     jira: JiraSettings
 
 
+class CheckFinding(Body):
+    kind: Literal["config", "connection", "auth", "permission", "screen", "workflow", "expiry"]
+    message: str
+    """One line that ends with what to do."""
+
+
 class CheckResult(Body):
     ok: bool
     message: str
     """One plain sentence: 'Connected to Jira Data Center 10.3 as admin', 'HTTP 401: ...', 'DNS: ...'."""
     status_code: int | None = None
+    findings: list[CheckFinding] = []
+    """What would fail before the first alarm does (driver.model.diagnosis); ok is False when any
+    but an expiry warning is here."""
 
 
 # --- a GUID's ticket ----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """`jira-driver check` and POST /api/check: GET myself and serverInfo, and a plain answer of what is
-wrong (an unreachable Jira is an answer too).
+wrong (an unreachable Jira is an answer too); then, per the project and issue type creates use,
+what would fail before the first alarm does (permissions, the create screen, the workflow: judged
+by driver.model.diagnosis).
 """
 
 from __future__ import annotations
 
-from driver.contract.schemas import CheckResult
+from driver.contract.schemas import CheckFinding, CheckResult
 from driver.errors import (
     JiraAuthError,
     JiraError,
@@ -13,21 +15,47 @@ from driver.errors import (
 )
 from driver.jira.client import JiraClient
 from driver.jira.http import describe_transport_error
+from driver.model.diagnosis import (
+    PERMISSIONS,
+    CheckPlan,
+    Finding,
+    permission_findings,
+    screen_findings,
+    workflow_findings,
+)
 
 
 async def check(
-    client: JiraClient, project: str | None = None, issue_type: str | None = None
+    client: JiraClient,
+    project: str | None = None,
+    issue_type: str | None = None,
+    plan: CheckPlan | None = None,
+    expiry: str = "",
 ) -> tuple[CheckResult, bool]:
     """GET myself (+ serverInfo), then whether a ticket can be created in `project` with
-    `issue_type` (the Ticket Creation Table's): a plain answer, and whether Jira was unreachable.
+    `issue_type` (the Ticket Creation Table's) and, given the plan, what else would fail: a plain
+    answer with its findings, and whether Jira was unreachable. `expiry`: a credential's expiry
+    warning (driver.model.expiry), shown as a finding that does not fail the check.
 
     A person asked: credentials Jira refused before are tried once more.
     """
+    result, unreachable = await _connect(client, project, issue_type, plan)
+    if expiry:
+        result.findings.append(CheckFinding(kind="expiry", message=expiry))
+    return result, unreachable
+
+
+async def _connect(
+    client: JiraClient, project: str | None, issue_type: str | None, plan: CheckPlan | None
+) -> tuple[CheckResult, bool]:
     client.forget_refusal()
     try:
         me = await client.myself()
     except JiraAuthError as exc:
-        return CheckResult(ok=False, message=_refused(client, exc), status_code=401), False
+        message = _refused(client, exc)
+        return CheckResult(
+            ok=False, message=message, status_code=exc.status, findings=[_auth(message)]
+        ), False
     except JiraRejected as exc:
         if exc.status == 403:
             message = (
@@ -41,17 +69,19 @@ async def check(
             )
         else:
             message = str(exc)
-        return CheckResult(ok=False, message=message, status_code=exc.status), False
+        finding = _auth(message) if exc.status == 403 else CheckFinding(kind="config", message=message)
+        return CheckResult(ok=False, message=message, status_code=exc.status, findings=[finding]), False
     except JiraRetryable as exc:
         cause = exc.__cause__
         if cause is not None:
             text, unreachable = describe_transport_error(
                 cause, client.url, client.timeout_seconds, client.proxy
             )
-            return CheckResult(ok=False, message=text), unreachable
-        return CheckResult(ok=False, message=f"Jira is not answering properly: {exc.reason}"), False
+            return CheckResult(ok=False, message=text, findings=[_connection(text)]), unreachable
+        text = f"Jira is not answering properly: {exc.reason}"
+        return CheckResult(ok=False, message=text, findings=[_connection(text)]), True
     except JiraError as exc:
-        return CheckResult(ok=False, message=str(exc)), False
+        return CheckResult(ok=False, message=str(exc), findings=[_connection(str(exc))]), False
     user = me.get("displayName") or me.get("name") or me.get("emailAddress") or me.get("accountId") or "?"
     product = "Jira"
     try:
@@ -63,12 +93,51 @@ async def check(
     except JiraError:
         pass
     connected = f"Connected to {product} at {client.url} as {user}"
+    if client.access.route is not None and client.access.route.via_gateway:
+        connected += f" (through the gateway, cloud id {client.access.route.cloud_id})"
     if project:
         problem = await _create_problem(client, project, issue_type, user)
         if problem:
-            return CheckResult(ok=False, message=f"{connected}, but {problem}"), False
+            finding = CheckFinding(kind="permission" if "not there" in problem else "config", message=problem)
+            return CheckResult(ok=False, message=f"{connected}, but {problem}", findings=[finding]), False
         connected += f"; tickets go to project {project}" + (f" as {issue_type}" if issue_type else "")
-    return CheckResult(ok=True, message=connected), False
+    found = await diagnose(client, plan, user) if plan is not None and plan.project else []
+    findings = [CheckFinding(kind=f.kind, message=f.message) for f in found]
+    if findings:
+        connected += f", but {len(findings)} problem{'s' if len(findings) > 1 else ''} would fail alarms"
+    return CheckResult(ok=not findings, message=connected, findings=findings), False
+
+
+async def diagnose(client: JiraClient, plan: CheckPlan, user: str) -> list[Finding]:
+    """Permissions, the create screen and the workflow of the plan's project and issue type. A read
+    Jira refuses becomes a finding of its own kind (the permissions, the screen or the workflow
+    could not be read); one that fails in transit raises (the check reports Jira unreachable)."""
+    found: list[Finding] = []
+    try:
+        found += permission_findings(
+            await client.my_permissions(plan.project, PERMISSIONS), plan.project, user
+        )
+    except JiraRejected as exc:
+        found.append(Finding("permission", f"the permissions of {user} could not be read ({exc})"))
+    try:
+        screen = await client.create_screen(plan.project, plan.issue_type)
+        found += screen_findings(screen, plan) if screen is not None else []
+    except JiraRejected as exc:
+        found.append(Finding("screen", f"the create screen could not be read ({exc})"))
+    try:
+        statuses = await client.project_statuses(plan.project)
+        found += workflow_findings(statuses, await client.resolutions(), plan)
+    except JiraRejected as exc:
+        found.append(Finding("workflow", f"the workflow's statuses could not be read ({exc})"))
+    return found
+
+
+def _auth(message: str) -> CheckFinding:
+    return CheckFinding(kind="auth", message=message)
+
+
+def _connection(message: str) -> CheckFinding:
+    return CheckFinding(kind="connection", message=message)
 
 
 async def _create_problem(client: JiraClient, project: str, issue_type: str | None, user: str) -> str:

@@ -59,6 +59,7 @@ from driver.jira.http import (
     rate_hint,
 )
 from driver.jira.oauth import GrantKeeper, OAuthSetup
+from driver.jira.project_setup import ProjectSetup
 from driver.jira.response_log import ResponseLog
 from driver.jira.route import Access, RouteSetup
 from driver.jira.search import ApiFlavor, IssueSearch
@@ -73,6 +74,8 @@ from driver.model.answers import (
 from driver.model.endpoints import FilledCall
 from driver.model.responses import ResponseKind, secret_forms
 
+LONG_RUN = 100
+"""Answers after which a 401 is more likely an expired token than a wrong one."""
 ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "updated", "labels")
 """The fields that tell where an issue stands (IssueState), and the label stamp."""
 
@@ -80,7 +83,7 @@ ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype"
 # --- results --------------------------------------------------------------------------------------
 
 
-class JiraClient(IssueSearch):
+class JiraClient(IssueSearch, ProjectSetup):
     """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
 
     def __init__(
@@ -110,6 +113,8 @@ class JiraClient(IssueSearch):
         self.bucket: Bucket | None = None
         """Data Center's token bucket as the last answer that stated it said (driver.jira.http)."""
         self._answers = 0
+        self._successes = 0
+        """Answers under 300 with the present credentials (a 401 after many: an expired token)."""
         """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
         self._secrets = secret_forms([self.credentials.secret], self.credentials.username)
@@ -193,6 +198,15 @@ class JiraClient(IssueSearch):
     def __repr__(self) -> str:
         return f"JiraClient(url={self.url!r}, auth={self.credentials!r})"
 
+    def _expired(self, said: str) -> str:
+        """A 401 after a long run of answers: most likely the token expired (Jira does not say)."""
+        if self.credentials.mode in ("oauth_client_credentials", "oauth_3lo"):
+            return f"{said} (after a new access token: check the OAuth credential's access to this site)"
+        return (
+            f"{said}: after {self._successes} answers with these credentials, the API token or PAT has"
+            " probably expired; make a new one (and set [jira] token_expires to be warned next time)"
+        )
+
     def plain_http(self) -> httpx.AsyncClient:
         """A new client with this one's TLS, proxy and timeouts and no Jira auth or base URL: for
         the OAuth token endpoint and tenant_info (the caller closes it)."""
@@ -208,6 +222,7 @@ class JiraClient(IssueSearch):
         self.credentials = credentials
         self._secrets = secret_forms([credentials.secret], credentials.username)
         self._client.auth = credentials.auth()  # type: ignore[assignment]
+        self._successes = 0
         self._proven = False
         self._refused = None
 
@@ -303,8 +318,12 @@ class JiraClient(IssueSearch):
         self.bucket = bucket_of(response, self._answers) or self.bucket
         status = response.status_code
         if status < 300:
+            self._successes += 1
             return response
-        raise answer_error(response, self.clock())
+        error = answer_error(response, self.clock())
+        if isinstance(error, JiraAuthError) and status == 401 and self._successes >= LONG_RUN:
+            error = JiraAuthError(status, self._expired(error.message))
+        raise error
 
     def _transport_failure(self, exc: httpx.TransportError, method: str, path: str) -> JiraError:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):

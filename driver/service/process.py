@@ -158,6 +158,10 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
     driver = build(config)
+    if warning := driver.credential_expiry():
+        log.warning("%s", warning)
+    if config.jira.auth.startswith("oauth") and (trimmed := config.jira.client_secret_trimmed()[1]):
+        log.warning("%s", trimmed)
     pending = driver.prepare(opening)
     if pending:
         log.info("resuming %d pending commands", pending)

@@ -42,12 +42,12 @@ def test_ok(tmp_path: Path, sim: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("suffix", "password", "words"),
-    [("", "wrong-pw", "HTTP 401"), ("/jira", "admin", "context path")],
+    ("suffix", "password", "words", "code"),
+    [("", "wrong-pw", "HTTP 401", 4), ("/jira", "admin", "context path", 2)],
 )
-def test_refused(tmp_path: Path, sim: Any, suffix: str, password: str, words: str) -> None:
+def test_refused(tmp_path: Path, sim: Any, suffix: str, password: str, words: str, code: int) -> None:
     result = run_check(tmp_path, sim.url + suffix, password)
-    assert result.returncode == 1
+    assert result.returncode == code  # credentials refused, or the configured URL is wrong
     assert words in result.stderr
     assert "wrong-pw" not in result.stderr + result.stdout
 
@@ -58,7 +58,7 @@ def test_missing_credentials_and_a_missing_config_file_are_named(tmp_path: Path,
     ini = tmp_path / "check.ini"
     ini.write_text(f"[jira]\nurl = {sim.url}\ntimeout_seconds = 3\n")
     named = check_with(ini)
-    assert named.returncode == 1
+    assert named.returncode == 4  # the credentials' class
     assert "[jira] username is empty" in named.stderr
     assert "no config file" not in named.stderr
     ini.write_text(f"[jira]\nurl = {sim.url}\nusername = admin\ntimeout_seconds = 3\n")
@@ -68,24 +68,25 @@ def test_missing_credentials_and_a_missing_config_file_are_named(tmp_path: Path,
     nowhere.mkdir()
     env = {**os.environ, "JIRA_DRIVER_JIRA_URL": sim.url, "PYTHONPATH": str(REPO)}
     bare = check_with(None, cwd=nowhere, env=env)
-    assert bare.returncode == 1, bare.stderr
+    assert bare.returncode == 4, bare.stderr
     lines = bare.stderr.splitlines()
     assert lines[0].startswith("no config file: jira-driver.ini not found"), lines
     assert "[jira] username is empty" in lines[-1]
 
 
 @pytest.mark.parametrize(
-    ("ticket", "words"),
+    ("ticket", "words", "code"),
     [
-        ("project = NOPE\nissue_type = Task", "project 'NOPE' is not there for"),
+        ("project = NOPE\nissue_type = Task", "project 'NOPE' is not there for", 5),
         (
             "project = OPS\nissue_type = Storm",
             "project OPS has no issue type 'Storm' this user may create (it offers: ",
+            2,
         ),
     ],
 )
 def test_a_project_or_issue_type_jira_would_refuse_is_named(
-    tmp_path: Path, sim: Any, ticket: str, words: str
+    tmp_path: Path, sim: Any, ticket: str, words: str, code: int
 ) -> None:
     # `check` said ok with a wrong project or issue type, and every create then failed (issue 17)
     ini = tmp_path / "check.ini"
@@ -94,7 +95,7 @@ def test_a_project_or_issue_type_jira_would_refuse_is_named(
         f"[driver]\ndatabase = {tmp_path / 'none.db'}\n[ticket]\n{ticket}\n"
     )
     result = check_with(ini)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == code, result.stdout  # a permission, or the configuration
     assert "Connected to Jira" in result.stderr
     assert words in result.stderr
     assert not (tmp_path / "none.db").exists()

@@ -17,6 +17,9 @@ def test_the_exit_codes_are_the_documented_numbers() -> None:
         ("FAILED", 1),
         ("BAD_INPUT", 2),
         ("UNREACHABLE", 3),
+        ("AUTH", 4),
+        ("PERMISSION", 5),
+        ("SCREEN", 6),
         ("INTERRUPTED", 130),
     ]
 

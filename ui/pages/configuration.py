@@ -159,9 +159,14 @@ class ConfigurationPage(DriverPage):
 
         async def change() -> None:
             answer = await self.client.check()
-            out.update(
-                Text(("✔ " if answer.ok else "✖ ") + answer.message, style="green" if answer.ok else "red")
-            )
+            text = Text(("✔ " if answer.ok else "✖ ") + answer.message, style="green" if answer.ok else "red")
+            for finding in answer.findings:
+                # one line each, as `jira-driver check` prints them: the class, then what to do
+                label = "warning" if finding.kind == "expiry" else finding.kind
+                text.append(
+                    f"\n  {label}: {finding.message}", style="yellow" if finding.kind == "expiry" else "red"
+                )
+            out.update(text)
 
         # Not a change, but it must test what an authentication save queued before it stored.
         self.mutate("Test connection", change, changes_view=False)

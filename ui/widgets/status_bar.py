@@ -50,6 +50,8 @@ def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, s
         parts.append(f"Jira {status.jira_state.value}")
     if status.near_limit:
         parts.append(" │ near Jira's rate limit")
+    if status.credential_warning:
+        parts += [" │ ", ("⚠ " + status.credential_warning, "bold")]
     return Text.assemble(*parts), state
 
 
