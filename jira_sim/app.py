@@ -22,6 +22,8 @@ from jira_sim.routes import (
     comments,
     issues,
     metadata,
+    oauth,
+    project_setup,
     properties,
     search,
     transitions,
@@ -33,6 +35,9 @@ from jira_sim.state import SimState
 
 # Matched in this order: metadata first, since /issue/createmeta is not the issue with key "createmeta".
 ROUTERS = (
+    oauth.router,
+    oauth.sim,
+    project_setup.router,
     metadata.router,
     issues.router,
     comments.router,

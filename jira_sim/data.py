@@ -362,6 +362,11 @@ class Catalog:
         self.user_by_account = {u.account_id: u for u in self.users}
         self.user_by_key = {u.key: u for u in self.users}
         self.user_by_token = {token: u for u in self.users for token in u.tokens}
+        self.user_by_scoped_token = {
+            token: self.user_by_name[spec.name.lower()]
+            for spec in settings.users
+            for token in spec.scoped_tokens
+        }
         self.projects = PROJECTS
         self.project_by_key = {p.key: p for p in PROJECTS}
         self.project_by_id = {p.id: p for p in PROJECTS}

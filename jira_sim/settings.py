@@ -22,6 +22,8 @@ class UserSpec:
     no_create: tuple[str, ...] = ()
     time_zone: str = "UTC"
     """The IANA zone Jira renders this user's answers in (a profile setting)."""
+    scoped_tokens: tuple[str, ...] = ()
+    """A service account's scoped API tokens: Bearer, on Cloud only through the gateway."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ class Limits:
     """At most this many issues per search page whatever maxResults asks (0: Jira's own caps, 1000
     on DC and 5000 on Cloud): Jira "may return fewer items per page" (docs/wire-facts.md §5), and a test
     makes a small backlog need many pages."""
+    token_ttl: float = 3600.0
+    """Seconds an OAuth access token lives (Atlassian's: an hour)."""
+    refresh_leeway: float = 600.0
+    """Seconds a used (disabled) refresh token is still taken; reused later, the grant dies."""
+    gateway_expired_status: int = 401
+    """What the gateway answers an expired token: 401, or the 403/404 Atlassian's may give."""
     captcha_after: int = 0
     """Data Center: failed logins of one user after which the account is locked behind a CAPTCHA:
     every request as that user, even with the right password, answers 403 with X-Seraph-LoginReason
@@ -116,6 +124,8 @@ class SimSettings:
     journal_size: int = 100_000
     webhooks: tuple[WebhookSpec, ...] = ()
     """Registered at start and again after every reset (`--webhook`)."""
+    cloud_id: str = "5f1b2c3d-0000-4000-8000-00000000c10d"
+    """The site's cloud id: the gateway's /ex/jira/{cloud_id}/ prefix, tenant_info's answer."""
 
 
 def parse_fault(text: str) -> FaultRule:
@@ -181,6 +191,7 @@ def load_users_file(path: Path) -> tuple[UserSpec, ...]:
                 email=str(entry.get("email", "")),
                 display_name=str(entry.get("display_name", "")),
                 tokens=tuple(str(t) for t in entry.get("tokens", [])),
+                scoped_tokens=tuple(str(t) for t in entry.get("scoped_tokens", [])),
                 no_create=tuple(str(p).upper() for p in entry.get("no_create", [])),
             )
         )

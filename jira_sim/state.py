@@ -17,6 +17,8 @@ from jira_sim.data import Catalog, Store
 from jira_sim.faults import Faults, RateLimits
 from jira_sim.journal import Journal
 from jira_sim.jql import JqlField
+from jira_sim.oauth import OAuthState
+from jira_sim.permissions import ProjectRules
 from jira_sim.search import build_fields, lookup
 from jira_sim.settings import Limits, SimSettings
 from jira_sim.webhooks import Webhooks
@@ -44,6 +46,10 @@ class SimState:
     """Failed logins by user name (Data Center locks an account behind a CAPTCHA after a few)."""
     archived: set[str] = field(default_factory=set)
     """Keys of archived projects: their issues refuse changes (jira_sim.routes.common.issue_of)."""
+    oauth: OAuthState = field(default_factory=OAuthState)
+    """OAuth clients, tokens, codes and grants (jira_sim.oauth)."""
+    rules: ProjectRules = field(default_factory=ProjectRules)
+    """Permissions denied and create screens set by /_sim/permissions and /_sim/screens."""
 
     @classmethod
     def start(cls, settings: SimSettings, clock: Clock) -> SimState:
@@ -61,6 +67,7 @@ class SimState:
             rate=RateLimits(settings.limits),
             jql=lookup(build_fields(catalog, store, clock)),
             webhooks=Webhooks(clock, settings.webhooks),
+            oauth=OAuthState(cloud=settings.flavor == "cloud"),
         )
 
     @property
@@ -74,6 +81,8 @@ class SimState:
         self.generation += 1
         self.failed_logins.clear()
         self.archived.clear()
+        self.oauth.reset()
+        self.rules.reset()
         self.webhooks.reset()
         self.store.reset()
         self.journal.reset()

@@ -9,17 +9,41 @@ from __future__ import annotations
 import base64
 import binascii
 
-from jira_sim.data import RENDER_ZONE, User
+from jira_sim.data import RENDER_ZONE, User, now
 from jira_sim.middleware.exchange import ASGIApp, Receive, Scope, Send, exchange_of
+from jira_sim.middleware.gateway import via_gateway
 from jira_sim.responses import error_response
 from jira_sim.state import SimState
 
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 _ANONYMOUS = frozenset({"serverInfo"})
+_OAUTH_SERVER = "/rest/oauth2/"
+"""Data Center's OAuth 2.0 endpoints: the client authenticates in the request body."""
 
 
-def authenticate(state: SimState, header: bytes | None) -> User | None:
-    """The user of an Authorization header: Basic name-or-email:password-or-token, or Bearer PAT (DC)."""
+class Expired(Exception):
+    """An OAuth access token that has expired (the gateway may answer other than 401)."""
+
+
+def bearer_user(state: SimState, token: str, gateway: bool) -> User | None:
+    """The user of a bearer token: a Data Center PAT; an OAuth access token (on Cloud only through
+    the gateway); a service account's scoped token (Cloud, gateway only). Raises Expired."""
+    catalog = state.catalog
+    if not state.cloud and token in catalog.user_by_token:
+        return catalog.user_by_token[token]
+    grant = state.oauth.access.get(token)
+    if grant is not None and (gateway or not state.cloud):
+        if grant.expires_at <= now(state.clock).timestamp():
+            raise Expired
+        return catalog.user_by_name.get(grant.user.lower())
+    if state.cloud and gateway:
+        return catalog.user_by_scoped_token.get(token)
+    return None
+
+
+def authenticate(state: SimState, header: bytes | None, gateway: bool = False) -> User | None:
+    """The user of an Authorization header: Basic name-or-email:password-or-token, or a bearer token
+    (bearer_user). Raises Expired."""
     if not header:
         return None
     scheme, _, credentials = header.decode("latin-1").partition(" ")
@@ -36,8 +60,8 @@ def authenticate(state: SimState, header: bytes | None) -> User | None:
         if user is None:
             return None
         return user if secret == user.password or secret in user.tokens else None
-    if scheme.lower() == "bearer" and state.settings.flavor == "datacenter":
-        return catalog.user_by_token.get(credentials.strip())
+    if scheme.lower() == "bearer":
+        return bearer_user(state, credentials.strip(), gateway)
     return None
 
 
@@ -65,7 +89,7 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = exchange_of(scope)
-        if exchange is None:
+        if exchange is None or scope["path"].startswith(_OAUTH_SERVER):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -79,7 +103,13 @@ class AuthMiddleware:
             denied.headers["X-Authentication-Denied-Reason"] = "CAPTCHA_CHALLENGE; login-url=/login.jsp"
             await denied(scope, receive, send)
             return
-        user = authenticate(self.state, authorization)
+        gateway = via_gateway(scope)
+        try:
+            user = authenticate(self.state, authorization, gateway)
+        except Expired:
+            status = self.state.limits.gateway_expired_status if gateway else 401
+            await error_response(status, ["The access token expired."])(scope, receive, send)
+            return
         if user is None and name is not None:
             self.state.failed_logins[name] = self.state.failed_logins.get(name, 0) + 1
         if user is None:

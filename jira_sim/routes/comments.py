@@ -7,7 +7,16 @@ from fastapi.responses import Response
 
 from jira_sim import issues as shapes
 from jira_sim import lifecycle
-from jira_sim.routes.common import REST, api_of, int_param, issue_of, json_response, read_body, user_of
+from jira_sim.routes.common import (
+    REST,
+    api_of,
+    int_param,
+    issue_of,
+    json_response,
+    read_body,
+    require,
+    user_of,
+)
 from jira_sim.state import State
 
 router = APIRouter(prefix=REST)
@@ -28,6 +37,7 @@ async def list_comments(request: Request, state: State) -> Response:
 async def create_comment(request: Request, state: State) -> Response:
     api = api_of(request, state)
     issue = issue_of(request, state)
+    require(state, request, issue, "ADD_COMMENTS", "You do not have the permission to comment on this issue.")
     body = await read_body(request)
     text = shapes.read_comment_body(api, body.get("body"))
     comment = lifecycle.comment(state, api, issue, user_of(request), text)

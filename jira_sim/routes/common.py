@@ -26,6 +26,7 @@ __all__ = [
     "list_param",
     "not_found",
     "read_body",
+    "require",
     "user_of",
 ]
 
@@ -124,3 +125,10 @@ def list_param(request: Request, name: str) -> list[str] | None:
 def csv_params(request: Request, name: str) -> list[str]:
     """Every comma-separated item of a repeated query parameter (`a,b&name=c` gives a, b, c)."""
     return [item for value in request.query_params.getlist(name) for item in value.split(",") if item]
+
+
+def require(state: SimState, request: Request, issue: Issue, key: str, message: str) -> None:
+    """JiraError 403 with Jira's `message` when the request's user lacks permission `key` in the
+    issue's project (taken away by /_sim/permissions)."""
+    if not state.rules.has(user_of(request).name, issue.project.key, key):
+        raise JiraError(403, [message])

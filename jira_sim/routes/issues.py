@@ -22,6 +22,7 @@ from jira_sim.routes.common import (
     json_response,
     list_param,
     read_body,
+    require,
     user_of,
 )
 from jira_sim.state import State
@@ -48,11 +49,20 @@ async def create_issue(request: Request, state: State) -> Response:
             project_obj = shapes.read_project(catalog, fields_in.get("project"))
         except FieldProblem as problem:
             errors["project"] = str(problem)
-    if project_obj is not None and project_obj.key in user.no_create:
+    if project_obj is not None and not state.rules.has(
+        user.name, project_obj.key, "CREATE_ISSUES", user.no_create
+    ):
         raise JiraError(403, ["You do not have permission to create issues in this project."])
     changes = shapes.read_changes(api, catalog, body, creating=True)
     for fid, message in changes.errors.items():
         errors.setdefault(fid, message)
+    if project_obj is not None and "issuetype" in changes.sets:
+        screen = state.rules.screen(project_obj.key, changes.sets["issuetype"].name)
+        for fid in sorted(screen.hidden & set(present)):
+            errors.setdefault(fid, shapes.NOT_SETTABLE.format(fid))
+        for fid in sorted(screen.required - set(present)):
+            fdef = catalog.field_by_id.get(fid)
+            errors.setdefault(fid, f"{fdef.name if fdef is not None else fid} is required.")
     properties = read_properties(body.get("properties"), errors)
     to = transition_id(body.get("transition")) if body.get("transition") is not None else None
     workflow = (
@@ -146,6 +156,9 @@ async def edit_issue(request: Request, state: State) -> Response:
     api = api_of(request, state)
     catalog = state.catalog
     issue = issue_of(request, state)
+    require(
+        state, request, issue, "EDIT_ISSUES", "You do not have permission to edit issues in this project."
+    )
     body = await read_body(request, required=False)
     changes = shapes.read_changes(api, catalog, body, creating=False)
     if changes.errors:

@@ -113,9 +113,12 @@ async def createmeta_global(request: Request, state: State) -> Response:
             entry = shapes.issuetype_json(api, t)
             entry.pop("hierarchyLevel", None)
             if with_fields:
+                screen = state.rules.screen(p.key, t.name)
                 entry["fields"] = {
                     f.id: shapes.field_meta_json(api, catalog, f, with_field_id=False)
+                    | ({"required": True} if f.id in screen.required else {})
                     for f in shapes.create_fields(catalog)
+                    if f.id not in screen.hidden
                 }
             types.append(entry)
         body_projects.append(
@@ -149,9 +152,15 @@ async def createmeta_fields(request: Request, state: State) -> Response:
     issuetype = catalog.issue_type_by_id.get(request.path_params["type_id"])
     if found is None or issuetype is None:
         raise JiraError(400, ["Issue Does Not Exist"])
-    metas = [
-        shapes.field_meta_json(api, catalog, f, with_field_id=True) for f in shapes.create_fields(catalog)
-    ]
+    screen = state.rules.screen(found.key, issuetype.name)
+    metas = []
+    for f in shapes.create_fields(catalog):
+        if f.id in screen.hidden:
+            continue  # not on this project's create screen (/_sim/screens)
+        meta = shapes.field_meta_json(api, catalog, f, with_field_id=True)
+        if f.id in screen.required:
+            meta["required"] = True
+        metas.append(meta)
     return _createmeta_page(request, state, metas, "fields")
 
 

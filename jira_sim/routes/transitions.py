@@ -15,7 +15,7 @@ from jira_sim import issues as shapes
 from jira_sim import lifecycle
 from jira_sim.errors import JiraError
 from jira_sim.routes.changes import not_valid, read_properties, read_screen, screen_fields_json, transition_id
-from jira_sim.routes.common import REST, api_of, issue_of, json_response, read_body, user_of
+from jira_sim.routes.common import REST, api_of, issue_of, json_response, read_body, require, user_of
 from jira_sim.state import State
 
 router = APIRouter(prefix=REST)
@@ -29,7 +29,8 @@ async def list_transitions(request: Request, state: State) -> Response:
     with_fields = "transitions.fields" in request.query_params.get("expand", "")
     workflow = state.catalog.workflow(issue.project, issue.issuetype)
     items = []
-    for transition in workflow.available(issue.status):
+    allowed = state.rules.has(user_of(request).name, issue.project.key, "TRANSITION_ISSUES")
+    for transition in workflow.available(issue.status) if allowed else []:
         if only and transition.id != only:
             continue
         item: dict[str, Any] = {
@@ -60,6 +61,9 @@ async def list_transitions(request: Request, state: State) -> Response:
 async def do_transition(request: Request, state: State) -> Response:
     api = api_of(request, state)
     issue = issue_of(request, state)
+    require(
+        state, request, issue, "TRANSITION_ISSUES", "You do not have permission to transition this issue."
+    )
     body = await read_body(request)
     chosen = transition_id(body.get("transition"))
     transition = state.catalog.workflow(issue.project, issue.issuetype).transition(chosen)
