@@ -83,10 +83,12 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
         print("Open this URL in a browser, log in as the account the driver should act as, and consent:")
         print(request.url, flush=True)
         try:
-            answer = _read_paste() if args.paste or not _loopback(request.redirect_uri) else None
-            if answer is None:
+            if args.paste or not _loopback(request.redirect_uri):
+                answer = _read_paste()
+            else:
+                server = _CallbackServer(request.redirect_uri)  # listening before it is announced
                 print(f"Waiting for the browser's callback on {request.redirect_uri} ...", flush=True)
-                answer = await asyncio.to_thread(_callback, request.redirect_uri, args.timeout)
+                answer = await asyncio.to_thread(server.wait, args.timeout)
             code = code_from(answer, request)
         except ConsentRefused as exc:
             say(f"refused: {exc}")
@@ -136,39 +138,47 @@ def _read_paste() -> str:
     return input().strip()
 
 
-def _callback(redirect_uri: str, timeout: float) -> str:
-    """Serve the redirect_uri's host and port until the browser's callback arrives: its URL."""
-    parts = urlsplit(redirect_uri)
-    path = parts.path or "/"
-    received: list[str] = []
+class _Callback(BaseHTTPRequestHandler):
+    """Takes the browser's redirect to redirect_uri's path; the server keeps its URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            if urlsplit(self.path).path != path:
-                self.send_error(404)
-                return
-            received.append(f"{parts.scheme}://{parts.netloc}{self.path}")
-            body = b"jira-driver: the consent was received; you may close this window.\n"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    server: _CallbackServer
 
-        def log_message(self, format: str, *args: object) -> None:
-            return None  # the callback's query holds the code: it is not printed
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if urlsplit(self.path).path != self.server.path:
+            self.send_error(404)
+            return
+        self.server.received.append(self.server.origin + self.path)
+        body = b"jira-driver: the consent was received; you may close this window.\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    server = HTTPServer((parts.hostname or "127.0.0.1", parts.port or 80), Handler)
-    server.timeout = 1.0
-    end = time.monotonic() + timeout
-    try:
-        while not received:
-            if time.monotonic() >= end:
-                raise TimeoutError
-            server.handle_request()
-    finally:
-        server.server_close()
-    return received[0]
+    def log_message(self, format: str, *args: object) -> None:
+        return None  # the callback's query holds the code: it is not printed
+
+
+class _CallbackServer(HTTPServer):
+    def __init__(self, redirect_uri: str) -> None:
+        parts = urlsplit(redirect_uri)
+        self.path = parts.path or "/"
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.received: list[str] = []
+        super().__init__((parts.hostname or "127.0.0.1", parts.port or 80), _Callback)
+        self.timeout = 0.5
+
+    def wait(self, timeout: float) -> str:
+        """Serve until the callback arrives: its URL. TimeoutError after `timeout` seconds."""
+        end = time.monotonic() + timeout
+        try:
+            while not self.received:
+                if time.monotonic() >= end:
+                    raise TimeoutError
+                self.handle_request()
+        finally:
+            self.server_close()
+        return self.received[0]
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:

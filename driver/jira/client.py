@@ -58,7 +58,7 @@ from driver.jira.http import (
     proxy_for,
     rate_hint,
 )
-from driver.jira.oauth import GrantKeeper, OAuthSetup
+from driver.jira.oauth import GrantKeeper, Monotonic, OAuthSetup
 from driver.jira.project_setup import ProjectSetup
 from driver.jira.response_log import ResponseLog
 from driver.jira.route import Access, RouteSetup
@@ -102,6 +102,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         max_connections: int = 32,
         route: RouteSetup | None = None,
         oauth: OAuthSetup | None = None,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout_seconds = timeout_seconds
@@ -149,7 +150,7 @@ class JiraClient(IssueSearch, ProjectSetup):
             route or RouteSetup(self.url, self.credentials.mode, api_type=api_type),
             oauth,
             self.plain_http,
-            time.monotonic,
+            monotonic,
         )
 
     @classmethod

@@ -1,11 +1,14 @@
-"""`jira-driver check` against the simulator: plain words and exit codes 0 / 1 / 3."""
+"""`jira-driver check` against the simulator: plain words, and exit codes by the class of what it
+finds (2 configuration, 3 connection, 4 credentials, 5 permission, 6 screen or workflow)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +119,57 @@ def test_a_ca_bundle_that_holds_no_certificate_is_one_line(tmp_path: Path) -> No
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith("jira-driver check: configuration error: [jira] ca_bundle: ")
+
+
+def setup_ini(tmp_path: Path, url: str, extra: str = "") -> Path:
+    ini = tmp_path / "check.ini"
+    ini.write_text(
+        f"[jira]\nurl = {url}\nusername = admin\npassword = admin\ntimeout_seconds = 3\n{extra}"
+        f"[driver]\ndatabase = {tmp_path / 'none.db'}\n"
+    )
+    return ini
+
+
+def test_permissions_the_create_screen_and_the_workflow_are_checked_before_the_first_alarm(
+    tmp_path: Path, sim: Any
+) -> None:
+    sim.admin("permissions", {"user": "admin", "project": "OPS", "denied": ["TRANSITION_ISSUES"]})
+    sim.admin("screens", {"project": "OPS", "hidden": ["labels"], "required": ["environment"]})
+    lifecycle = "[lifecycle]\nresolve_target = status:Verified\nresolution = Solved\n"
+    ini = setup_ini(tmp_path, sim.url)
+    ini.write_text(ini.read_text() + lifecycle)
+    result = check_with(ini)
+    assert result.returncode == 5, result.stderr  # a permission is the first class found
+    lines = result.stderr.splitlines()
+    assert any(
+        x.startswith("permission: Administrator lacks TRANSITION_ISSUES in project OPS") for x in lines
+    )
+    assert any(
+        x.startswith("screen: OPS/Task's create screen requires Environment (environment)") for x in lines
+    )
+    assert any(x.startswith("screen: labels (labels, the GUID stamp's field) is not on") for x in lines)
+    assert any(x.startswith("workflow: RESOLVE goes to status 'Verified'") for x in lines)
+    assert any(x.startswith("workflow: the resolution 'Solved' is not one Jira has") for x in lines)
+    assert "but 5 problems would fail alarms" in lines[0]
+    as_json = check_with_args(ini, "--json")
+    data = json.loads(as_json.stdout)
+    assert data["exit"] == 5
+    assert data["ok"] is False
+    assert [f["kind"] for f in data["findings"]] == ["permission", "screen", "screen", "workflow", "workflow"]
+    # put right in Jira, the same check passes
+    sim.admin("permissions", {"user": "admin", "project": "OPS", "denied": []})
+    sim.admin("screens", {"project": "OPS"})
+    ini.write_text(ini.read_text().replace(lifecycle, ""))
+    assert check_with(ini).returncode == 0
+
+
+def check_with_args(ini: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "driver", "check", "--config", str(ini), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=30, check=False)
+
+
+def test_a_token_about_to_expire_is_a_warning_not_a_failure(tmp_path: Path, sim: Any) -> None:
+    soon = date.today() + timedelta(days=3)
+    result = check_with(setup_ini(tmp_path, sim.url, f"token_expires = {soon.isoformat()}\n"))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: the Jira token expires on {soon.isoformat()} (in 3 days" in result.stdout

@@ -1,0 +1,357 @@
+"""OAuth 2.0 end to end against the simulator's token endpoints and gateway (real HTTP, real SQLite,
+the driver and `jira-driver auth` as real processes): client credentials on Cloud (through the
+gateway) and Data Center, renewal mid-stream, a refused secret, a token endpoint that is down, a
+gateway 403 for an old token, a person's consent (login, rotation, a kill -9 at each step between
+the refresh's answer and its commit, reuse of an old refresh token), and the state check."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from driver.errors import JiraRejected
+from driver.jira.auth import Credentials
+from driver.jira.client import JiraClient
+from driver.jira.oauth import OAuthSetup
+from driver.jira.route import RouteSetup
+from driver.store.oauth_grant import grant_path
+from tests.fixtures.driver import DriverProcess
+from tests.fixtures.paths import REPO
+from tests.fixtures.waiting import wait_for
+
+SERVICE = {"client_id": "sim-service", "client_secret": "sim-service-secret"}
+APP = {"client_id": "sim-app", "client_secret": "sim-app-secret"}
+
+
+@pytest.fixture
+def cloud(sim_factory: Callable[..., Any]) -> Any:
+    return sim_factory("--flavor", "cloud")
+
+
+def oauth_ini(sim_url: str, mode: str, client: dict[str, str], **extra: str) -> dict[str, dict[str, str]]:
+    jira = {"auth": mode, "auth_url": sim_url, "gateway_url": sim_url, **client, **extra}
+    return {"jira": jira}
+
+
+def created_issues(sim: Any) -> int:
+    return int(sim.counters()["created"])
+
+
+def test_client_credentials_on_cloud_go_through_the_gateway_and_renew_mid_stream(
+    driver_factory: Callable[..., DriverProcess], cloud: Any
+) -> None:
+    cloud.admin("config", {"token_ttl": 2})
+    secret = SERVICE["client_secret"]
+    driver = driver_factory(
+        cloud.url,
+        ini=oauth_ini(cloud.url, "oauth_client_credentials", {"client_id": "sim-service"}),
+        # pasted from a file: a line break after it is trimmed, with a warning
+        env={"JIRA_DRIVER_JIRA_CLIENT_SECRET": secret + "\n"},
+    )
+    sent = iter(range(1000))
+
+    def renewed_twice() -> bool:
+        n = next(sent)
+        assert driver.send(f"cc/{n}|CREATE|summary;Alarm {n}|").status_code == 202
+        driver.wait_settled()
+        return int(cloud.admin("oauth")["by_grant"].get("client_credentials", 0)) >= 3
+
+    wait_for(renewed_twice, "two renewals of the 2-second token", 30, every=0.3)
+    rows = driver.rows()
+    assert {r["status"] for r in rows} == {"Ok"}
+    assert created_issues(cloud) == len(rows)
+    # the site URL refuses these tokens: only the gateway can have taken them
+    assert all(r["ticket_url"].startswith(cloud.url + "/browse/") for r in rows)
+    logged = driver.stderr_path.read_text()
+    assert "client_secret has spaces or a line break around it" in logged
+    assert secret not in logged + json.dumps(rows)
+    assert "sim-at-" not in logged + json.dumps(rows)
+
+
+def test_client_credentials_on_data_center_ask_for_write(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(sim.url, ini=oauth_ini(sim.url, "oauth_client_credentials", SERVICE))
+    assert driver.send("dc/1|CREATE|summary;Alarm|").status_code == 202
+    driver.wait_settled()
+    assert [r["status"] for r in driver.rows()] == ["Ok"]
+    posted = [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith("/issue")]
+    assert [(e["user"], e["auth"]) for e in posted] == [("admin", "Bearer")]
+    assert sim.admin("oauth")["by_grant"] == {"client_credentials": 1}
+
+
+def run_cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "driver", *args, "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=config.parent,
+    )
+
+
+def test_a_refused_client_secret_is_one_failed_login_and_check_names_it(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(
+        sim.url, ini=oauth_ini(sim.url, "oauth_client_credentials", {**SERVICE, "client_secret": "wrong"})
+    )
+    assert driver.send("bad/1|CREATE|summary;A|", "bad/2|CREATE|summary;B|").status_code == 202
+    status = wait_for(
+        lambda: (s := driver.status())["jira_state"] == "auth_failed" and s, "the auth-failed state", 20
+    )
+    assert "invalid_client" in status["jira_message"]
+    assert {r["status"] for r in driver.rows()} == {"Pending"}  # waiting, not Failed
+    assert sim.admin("oauth")["token_requests"] == 1
+    result = run_cli(driver.config_path, "check")
+    assert result.returncode == 4, result.stderr
+    assert "invalid_client" in result.stderr
+    assert "client_id, client_secret" in result.stderr
+    assert "wrong" not in result.stderr.replace("wrong secret", "")
+
+
+def test_a_token_endpoint_that_is_down_is_an_outage(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    sim.faults(kind=503, count=-1, path="/rest/oauth2/")
+    driver = driver_factory(sim.url, ini=oauth_ini(sim.url, "oauth_client_credentials", SERVICE))
+    assert driver.send("down/1|CREATE|summary;Alarm|").status_code == 202
+    wait_for(lambda: driver.status()["jira_state"] == "unreachable", "the outage", 20)
+    assert [r["status"] for r in driver.rows()] == ["Pending"]
+    sim.admin("faults", method="DELETE")
+    driver.wait_settled(30)
+    assert [r["status"] for r in driver.rows()] == ["Ok"]
+    assert created_issues(sim) == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_gateway_403_for_an_old_token_renews_once(cloud: Any) -> None:
+    cloud.admin("config", {"gateway_expired_status": 403})
+    clock = Clock()
+    client = JiraClient(
+        cloud.url,
+        credentials=Credentials("oauth_client_credentials", "sim-service", "sim-service-secret"),
+        route=RouteSetup(cloud.url, "oauth_client_credentials", gateway_url=cloud.url, auth_url=cloud.url),
+        oauth=OAuthSetup("sim-service", "sim-service-secret"),
+        monotonic=clock,
+    )
+    try:
+        assert (await client.myself())["displayName"] == "Administrator"
+        cloud.admin("oauth/expire", {})
+        with pytest.raises(JiraRejected) as young:
+            await client.myself()  # a token a second old: its 403 is an answer, not an expiry
+        assert young.value.status == 403
+        clock.now += 120
+        cloud.admin("oauth/expire", {})
+        assert (await client.myself())["displayName"] == "Administrator"
+        assert cloud.admin("oauth")["by_grant"] == {"client_credentials": 2}
+        assert client.access.route is not None
+        assert client.access.route.via_gateway
+    finally:
+        await client.aclose()
+
+
+# --- a person's consent (3LO) --------------------------------------------------------------------
+
+
+@pytest.fixture
+def consent_home(tmp_path: Path, cloud: Any, unused_port: int) -> Path:
+    """A config for oauth_3lo against the Cloud simulator, and a stored consent (by `auth login`)."""
+    config = tmp_path / "consent" / "driver.ini"
+    config.parent.mkdir()
+    config.write_text(
+        "[jira]\n"
+        f"url = {cloud.url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
+        f"auth_url = {cloud.url}\ngateway_url = {cloud.url}\n"
+        f"redirect_uri = http://127.0.0.1:{unused_port}/callback\n"
+        f"[driver]\ndatabase = {config.parent / 'driver.db'}\n"
+    )
+    os.chmod(config, 0o600)
+    login(config)
+    return config
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def login(config: Path) -> str:
+    """`jira-driver auth login`, consenting in the simulator's /authorize: its stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
+    env["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driver", "auth", "login", "--config", str(config), "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=config.parent,
+    )
+    stdout = process.stdout
+    assert stdout is not None
+    lines: list[str] = []
+    try:
+
+        def consent_url() -> str | None:
+            ready, _, _ = select.select([stdout], [], [], 0.2)
+            if ready:
+                line = stdout.readline()
+                lines.append(line)
+                if "/authorize?" in line:
+                    return line.strip()
+            assert process.poll() is None, (lines, process.stderr.read() if process.stderr else "")
+            return None
+
+        url = wait_for(consent_url, "the consent URL", 30, every=0)
+
+        def listening() -> bool:
+            consent_url()
+            return any("Waiting for the browser" in x for x in lines)
+
+        wait_for(listening, "the callback listener", 10, every=0)
+        # the browser: the simulator consents and sends it to the driver's loopback callback
+        answer = httpx.get(url, follow_redirects=True, timeout=10)
+        assert answer.status_code == 200, answer.text
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    return "".join(lines) + out
+
+
+def start_on(driver_factory: Callable[..., DriverProcess], config: Path, cloud: Any) -> DriverProcess:
+    """A driver (stopped) on the consent's configuration, the consent copied beside its database."""
+    keys = dict(line.split(" = ", 1) for line in config.read_text().splitlines() if " = " in line)
+    ini = oauth_ini(cloud.url, "oauth_3lo", APP, redirect_uri=keys["redirect_uri"])
+    driver = driver_factory(cloud.url, ini=ini)  # no consent beside its database yet: it waits
+    driver.stop()
+    grant_path(driver.db_path).write_bytes(grant_path(config.parent / "driver.db").read_bytes())
+    os.chmod(grant_path(driver.db_path), 0o600)
+    return driver
+
+
+@pytest.fixture
+def consented_driver(
+    consent_home: Path, driver_factory: Callable[..., DriverProcess], cloud: Any
+) -> DriverProcess:
+    """A driver (stopped) whose database has the consent beside it."""
+    return start_on(driver_factory, consent_home, cloud)
+
+
+def test_auth_login_stores_a_private_consent_and_the_driver_uses_it(
+    consent_home: Path, consented_driver: DriverProcess, cloud: Any
+) -> None:
+    kept = grant_path(consent_home.parent / "driver.db")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    status = run_cli(consent_home, "auth", "status", "--json")
+    facts = json.loads(status.stdout)
+    assert facts["mode"] == "oauth_3lo"
+    assert facts["user"] == "Administrator"
+    assert "offline_access" in facts["scope"]
+    assert "refresh_token_dies" in facts
+    grant = json.loads(kept.read_text())
+    for secret in (grant["refresh_token"], grant["access_token"], "sim-app-secret"):
+        assert secret not in status.stdout + status.stderr
+    driver = consented_driver
+    driver.start()
+    assert driver.send("p/1|CREATE|summary;Alarm|").status_code == 202
+    driver.wait_settled()
+    assert [r["status"] for r in driver.rows()] == ["Ok"]
+    # the refresh rotated the pair on disk: the kept one is the newest
+    assert json.loads(grant_path(driver.db_path).read_text())["refresh_token"] != grant["refresh_token"]
+    assert cloud.admin("oauth")["by_grant"]["refresh_token"] >= 2  # login's proof, then the driver's
+
+
+@pytest.mark.parametrize(
+    "failpoint", ["oauth-refresh-answered", "oauth-grant-written", "oauth-grant-renamed"]
+)
+def test_a_kill_between_a_refresh_and_its_commit_never_locks_the_driver_out(
+    consented_driver: DriverProcess, cloud: Any, failpoint: str
+) -> None:
+    driver = consented_driver
+    kept = grant_path(driver.db_path)
+    before = json.loads(kept.read_text())["refresh_token"]
+    driver.env["JIRA_DRIVER_FAILPOINTS"] = failpoint
+    try:
+        driver.start()
+        driver.send("k/1|CREATE|summary;Alarm|")
+    except (RuntimeError, httpx.HTTPError):
+        pass  # it died at the refresh of its start, before or after it listened
+    assert driver.proc is not None
+    wait_for(lambda: driver.proc is not None and driver.proc.poll() is not None, "the failpoint's kill", 20)
+    assert driver.proc.returncode == -9
+    # the kept pair is whole: the old one (taken again within the leeway) or the new one
+    after = json.loads(kept.read_text())["refresh_token"]
+    assert (after == before) == (failpoint != "oauth-grant-renamed")
+    del driver.env["JIRA_DRIVER_FAILPOINTS"]
+    driver.start()
+    assert driver.send("k/2|CREATE|summary;Alarm|").status_code == 202
+    driver.wait_settled(30)
+    assert {r["status"] for r in driver.rows()} == {"Ok"}
+    assert cloud.admin("oauth")["revoked_grants"] == 0
+
+
+def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_log_in_again(
+    consented_driver: DriverProcess, cloud: Any
+) -> None:
+    driver = consented_driver
+    kept = grant_path(driver.db_path)
+    old = kept.read_bytes()
+    driver.start()  # refreshes: the kept token is disabled
+    driver.wait_settled()
+    driver.stop()
+    cloud.admin("config", {"refresh_leeway": 0})
+    kept.write_bytes(old)  # e.g. a backup restored
+    driver.start()
+    assert driver.send("r/1|CREATE|summary;Alarm|").status_code == 202
+    status = wait_for(
+        lambda: (s := driver.status())["jira_state"] == "auth_failed" and s, "the auth-failed state", 20
+    )
+    assert "jira-driver auth login" in status["jira_message"]
+    assert [r["status"] for r in driver.rows()] == ["Pending"]
+    assert cloud.admin("oauth")["revoked_grants"] == 1
+    result = run_cli(driver.config_path, "check")
+    assert result.returncode == 4
+    assert "auth login" in result.stderr
+
+
+def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tmp_path: Path, cloud: Any) -> None:
+    config = tmp_path / "driver.ini"
+    config.write_text(
+        f"[jira]\nurl = {cloud.url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
+        f"auth_url = {cloud.url}\ngateway_url = {cloud.url}\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+    )
+    result = run_cli(
+        config, "auth", "login", "--paste", stdin="http://127.0.0.1:8751/callback?code=x&state=forged\n"
+    )
+    assert result.returncode == 1
+    assert "state" in result.stderr
+    assert not grant_path(tmp_path / "d.db").exists()
+    assert cloud.admin("oauth")["token_requests"] == 0
