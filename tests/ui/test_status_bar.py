@@ -40,3 +40,10 @@ def test_all_well_says_nothing_of_either() -> None:
     assert "database" not in text.plain
     assert "stopped" not in text.plain
     assert state == "-ok"
+
+
+def test_a_credential_about_to_expire_is_said_after_the_counts() -> None:
+    warning = "the Jira token expires on 2026-12-08 (in 3 days, [jira] token_expires): make a new one"
+    text, state = describe(status(credential_warning=warning), "", "u")
+    assert text.plain.index("queue 3") < text.plain.index("⚠ the Jira token expires on 2026-12-08")
+    assert state == "-ok"  # a warning, not a failure

@@ -277,3 +277,45 @@ def test_a_pasted_client_secret_is_trimmed_with_a_warning() -> None:
     assert "trimmed" in jira.client_secret_trimmed()[1]
     assert "abc" not in jira.client_secret_trimmed()[1]
     assert JiraSection(client_secret="abc").client_secret_trimmed() == ("abc", "")
+
+
+async def test_a_401_after_a_long_run_of_answers_says_the_token_has_probably_expired() -> None:
+    from driver.errors import JiraAuthError as Refused
+    from driver.jira.auth import Credentials
+    from driver.jira.client import LONG_RUN, JiraClient
+
+    answers = [200] * LONG_RUN + [401]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(answers.pop(0), json={"name": "admin"})
+
+    client = JiraClient(
+        "http://jira.test",
+        credentials=Credentials("basic", "u", "token-1"),
+        api_type="datacenter",
+        transport=httpx.MockTransport(handler),
+    )
+    for _ in range(LONG_RUN):
+        await client.myself()
+    with pytest.raises(Refused, match="probably expired") as refused:
+        await client.myself()
+    await client.aclose()
+    assert f"after {LONG_RUN} answers" in str(refused.value)
+    assert "token-1" not in str(refused.value)
+
+
+async def test_a_401_at_once_is_a_plain_refusal() -> None:
+    from driver.errors import JiraAuthError as Refused
+    from driver.jira.auth import Credentials
+    from driver.jira.client import JiraClient
+
+    client = JiraClient(
+        "http://jira.test",
+        credentials=Credentials("basic", "u", "token-1"),
+        api_type="datacenter",
+        transport=httpx.MockTransport(lambda r: httpx.Response(401)),
+    )
+    with pytest.raises(Refused) as refused:
+        await client.myself()
+    await client.aclose()
+    assert "expired" not in str(refused.value)
