@@ -253,6 +253,10 @@ class Driver:
             lifecycle.resolution,
         )
         result, _ = await check(self.jira, project, issue_type, plan, self.credential_expiry())
+        if result.connected and self.health.auth_failed:
+            # a person fixed what Jira refused (a new consent by `auth login`, a rights change) and
+            # asked: the credentials work again, so sending resumes
+            self.engine.credentials_changed()
         if result.ok:
             self.jira_answered()
         return result

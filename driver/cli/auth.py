@@ -117,10 +117,25 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
             f"ok: {user} consented for {jira.url} (scopes: {kept.scope}); kept in {grants.path};"
             f" the refresh token dies on {dies} unless used"
         )
+        await _tell_the_driver(config)
         return ExitCode.OK
     finally:
         await http.aclose()
         await client.aclose()
+
+
+async def _tell_the_driver(config: Config) -> None:
+    """A driver running on this database, stopped by a refused consent, resumes once its check
+    passes: ask it for one (nothing is said when no driver answers)."""
+    from driver.contract.client import DriverClient, DriverClientError
+
+    try:
+        async with DriverClient.from_config(config, timeout=10) as client:
+            result = await client.check()
+    except (DriverClientError, OSError):
+        return
+    state = "resumes" if result.connected else "still cannot reach Jira"
+    print(f"the running driver {state}: {result.message}")
 
 
 def _loopback(uri: str) -> bool:

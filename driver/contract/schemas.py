@@ -486,6 +486,8 @@ class CheckResult(Body):
     message: str
     """One plain sentence: 'Connected to Jira Data Center 10.3 as admin', 'HTTP 401: ...', 'DNS: ...'."""
     status_code: int | None = None
+    connected: bool = False
+    """Jira answered and took the credentials (whatever else was found)."""
     findings: list[CheckFinding] = []
     """What would fail before the first alarm does (driver.model.diagnosis); ok is False when any
     but an expiry warning is here."""

@@ -99,13 +99,14 @@ async def _connect(
         problem = await _create_problem(client, project, issue_type, user)
         if problem:
             finding = CheckFinding(kind="permission" if "not there" in problem else "config", message=problem)
-            return CheckResult(ok=False, message=f"{connected}, but {problem}", findings=[finding]), False
+            message = f"{connected}, but {problem}"
+            return CheckResult(ok=False, message=message, connected=True, findings=[finding]), False
         connected += f"; tickets go to project {project}" + (f" as {issue_type}" if issue_type else "")
     found = await diagnose(client, plan, user) if plan is not None and plan.project else []
     findings = [CheckFinding(kind=f.kind, message=f.message) for f in found]
     if findings:
         connected += f", but {len(findings)} problem{'s' if len(findings) > 1 else ''} would fail alarms"
-    return CheckResult(ok=not findings, message=connected, findings=findings), False
+    return CheckResult(ok=not findings, message=connected, connected=True, findings=findings), False
 
 
 async def diagnose(client: JiraClient, plan: CheckPlan, user: str) -> list[Finding]:

@@ -47,9 +47,12 @@ def created_issues(sim: Any) -> int:
     return int(sim.counters()["created"])
 
 
-def test_client_credentials_on_cloud_go_through_the_gateway_and_renew_mid_stream(
-    driver_factory: Callable[..., DriverProcess], cloud: Any
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_client_credentials_renew_mid_stream(
+    driver_factory: Callable[..., DriverProcess], sim_factory: Callable[..., Any], flavor: str
 ) -> None:
+    # Cloud: through the gateway (the site refuses these tokens); Data Center: at the Jira URL
+    cloud = sim_factory("--flavor", flavor)
     cloud.admin("config", {"token_ttl": 2})
     secret = SERVICE["client_secret"]
     driver = driver_factory(
@@ -70,7 +73,7 @@ def test_client_credentials_on_cloud_go_through_the_gateway_and_renew_mid_stream
     rows = driver.rows()
     assert {r["status"] for r in rows} == {"Ok"}
     assert created_issues(cloud) == len(rows)
-    # the site URL refuses these tokens: only the gateway can have taken them
+    # browse links are the site's, also when the answers came through the gateway
     assert all(r["ticket_url"].startswith(cloud.url + "/browse/") for r in rows)
     logged = driver.stderr_path.read_text()
     assert "client_secret has spaces or a line break around it" in logged
@@ -351,6 +354,15 @@ def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_l
     result = run_cli(driver.config_path, "check")
     assert result.returncode == 4
     assert "auth login" in result.stderr
+    # the person consents again, on the driver's own database: the running driver is told, resumes
+    # and sends what waited
+    again = driver.config_path.with_name("login.ini")
+    port = driver.url.rsplit(":", 1)[1]
+    again.write_text(driver.config_path.read_text().replace("127.0.0.1:0", f"127.0.0.1:{port}"))
+    os.chmod(again, 0o600)
+    assert "the running driver resumes" in login(again)
+    driver.wait_settled(30)
+    assert [r["status"] for r in driver.rows()] == ["Ok"]
 
 
 def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tmp_path: Path, cloud: Any) -> None:
@@ -384,3 +396,21 @@ def test_a_service_accounts_scoped_token_goes_through_the_gateway(
     # the same token at the site URL is refused: only the gateway took it
     refused = httpx.get(f"{cloud.url}/rest/api/2/myself", headers={"Authorization": "Bearer scoped-1"})
     assert refused.status_code == 401
+
+
+def test_a_wrong_cloud_id_is_one_line_naming_it(tmp_path: Path, cloud: Any) -> None:
+    config = tmp_path / "driver.ini"
+    config.write_text(
+        f"[jira]\nurl = {cloud.url}\nauth = oauth_client_credentials\nclient_id = sim-service\n"
+        f"client_secret = sim-service-secret\nauth_url = {cloud.url}\ngateway_url = {cloud.url}\n"
+        f"cloud_id = 0000-wrong\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+    )
+    os.chmod(config, 0o600)
+    result = run_cli(config, "check")
+    assert result.returncode == 4, result.stderr
+    assert "[jira] cloud_id 0000-wrong is not the cloud id of" in result.stderr
+    ok = config.read_text().replace("cloud_id = 0000-wrong\n", "")
+    config.write_text(ok)
+    looked_up = run_cli(config, "check")
+    assert looked_up.returncode == 0, looked_up.stderr
+    assert "through the gateway, cloud id 5f1b2c3d-0000-4000-8000-00000000c10d" in looked_up.stdout

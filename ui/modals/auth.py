@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from driver.contract.schemas import AuthMode, AuthUpdate, JiraSettings
+from driver.contract.schemas import AuthUpdate, JiraSettings, SettableAuthMode
 
 MODE_LABELS: dict[str, str] = {
     "basic": "Username and password / API token",
@@ -31,12 +31,18 @@ class AuthModal(ModalScreen[AuthUpdate | None]):
         self.jira = jira
 
     def compose(self) -> ComposeResult:
-        modes: tuple[str, ...] = get_args(AuthMode)
+        modes: tuple[str, ...] = get_args(SettableAuthMode)
+        oauth = self.jira.auth_mode not in modes
         with Vertical(id="auth-dialog"):
             yield Label("Authentication", classes="dialog-title")
+            if oauth:
+                # OAuth lives in the config file and its consent in `jira-driver auth login`
+                yield Label(
+                    f"Now: {self.jira.auth_mode}, from [jira] auth (docs/auth.md). Saving here replaces it."
+                )
             yield Select(
                 [(MODE_LABELS.get(m, m), m) for m in modes],
-                value=self.jira.auth_mode,
+                value="basic" if oauth else self.jira.auth_mode,
                 allow_blank=False,
                 id="auth-mode",
             )
@@ -57,7 +63,7 @@ class AuthModal(ModalScreen[AuthUpdate | None]):
     @on(Input.Submitted)
     def _save(self) -> None:
         mode = self.query_one("#auth-mode", Select).value
-        if mode not in get_args(AuthMode):
+        if mode not in get_args(SettableAuthMode):
             return
         user = self.query_one("#auth-user", Input).value.strip()
         secret = self.query_one("#auth-secret", Input).value
