@@ -253,6 +253,12 @@ class EndpointSection(Section):
         return Endpoint.of(name, self.method, self.path, self.body, tuple(self.expect), self.idempotent)
 
 
+class MetricsSection(Section):
+    public: bool = False
+    """Serve GET /metrics without [driver] api_token (for a scraper that cannot send it); the
+    metrics hold no secret, GUID or ticket key."""
+
+
 class Config(BaseModel):
     """The whole configuration."""
 
@@ -267,6 +273,7 @@ class Config(BaseModel):
     lifecycle: LifecycleSection = LifecycleSection()
     sync: SyncSection = SyncSection()
     eligible: EligibleSection = EligibleSection()
+    metrics: MetricsSection = MetricsSection()
     endpoints: dict[str, EndpointSection] = {}
     """The `[endpoint.NAME]` sections, by NAME."""
 

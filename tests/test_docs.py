@@ -55,3 +55,16 @@ def test_every_wire_fact_cited_in_the_code_is_in_the_repository() -> None:
                     cited.update(re.findall(r"§(\d+)", group))
     assert cited, "no citation found: the pattern is wrong"
     assert cited <= sections, f"sections cited but not in docs/wire-facts.md: {sorted(cited - sections)}"
+
+
+def test_the_metrics_docs_name_only_metrics_the_driver_exports() -> None:
+    # the alert rules and the Grafana dashboard in docs/ query what driver/app/metrics.py defines
+    source = (REPO / "driver" / "app" / "metrics.py").read_text(encoding="utf-8")
+    defined = set(re.findall(r'"(jira_driver_[a-z_]+)"', source))
+    suffixes = ("_total", "_bucket", "_count", "_sum", "_info")
+    queried = set(re.findall(r"jira_driver_[a-z_]+", (REPO / "docs" / "grafana-dashboard.json").read_text()))
+    queried |= set(re.findall(r"jira_driver_[a-z_]+", (REPO / "docs" / "operations.md").read_text()))
+    assert queried
+    for name in queried:
+        base = next((name[: -len(s)] for s in suffixes if name.endswith(s) and name[: -len(s)] in defined), name)
+        assert base in defined, name

@@ -22,7 +22,7 @@ from driver.store import Store
 
 # Declares the bearer scheme in the OpenAPI schema; the check itself is require_token's, so a
 # refusal is the driver's 401 ErrorBody rather than FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="The [driver] api_token, when one is set")
+bearer = HTTPBearer(auto_error=False, description="The [driver] api_token, when one is set")
 
 
 async def _driver(request: Request) -> Driver:
@@ -46,7 +46,7 @@ StoreDep = Annotated[Store, Depends(_store)]
 SettingsDep = Annotated[RuntimeSettings, Depends(_settings)]
 
 
-async def require_token(request: Request, driver: DriverDep, _: Annotated[object, Security(_bearer)]) -> None:
+async def require_token(request: Request, driver: DriverDep, _: Annotated[object, Security(bearer)]) -> None:
     """Unauthorized unless the request carries `Authorization: Bearer <api_token>` (when one is set).
 
     Compared in constant time, so the answer's timing does not tell how much of a guess was right.

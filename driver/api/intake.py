@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from driver.api import views
 from driver.api.deps import DriverDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Conflict, TooLarge, documented
+from driver.app.driver import Driver
 from driver.app.intake import Line, check_lines, split_lines
 from driver.contract.schemas import (
     MAX_WAIT_SECONDS,
@@ -147,6 +148,19 @@ async def advanced(
     key is committed with the rows, and a repeat gets the first answer (header
     Idempotent-Replayed: true) without queuing anything; the key with another body is a 409.
     """
+    try:
+        accepted = await _advanced(request, response, driver, idempotency_key)
+    except Exception as exc:
+        driver.metrics.refusal(exc)
+        raise
+    if "Idempotent-Replayed" not in response.headers:  # a replay queued nothing
+        driver.metrics.accepted.inc(len(accepted.accepted))
+    return accepted
+
+
+async def _advanced(
+    request: Request, response: Response, driver: Driver, idempotency_key: str | None
+) -> AdvancedAccepted:
     limits = driver.config.driver
     store = driver.store
     raw = await _body(request, limits.max_request_bytes)

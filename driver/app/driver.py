@@ -38,6 +38,7 @@ from driver.app.credential_expiry import credential_expiry
 from driver.app.intake import commit
 from driver.app.intake import manual_entry as _manual_entry
 from driver.app.metadata import CredentialsRefused, detect, refresh_catalog
+from driver.app.metrics import DriverMetrics
 from driver.app.settings import RuntimeSettings
 from driver.clock import Clock, Timer, monotonic_now, utc_now
 from driver.config import Config, ResponsesSection
@@ -128,7 +129,23 @@ def build(
     )
     settings.attach(jira, engine)
     sync = Sync(config.sync, store, jira, engine, health=health, setup=settings.setup, clock=wall)
-    return Driver(config, store, jira, engine, health, settings, sync, wall, engine.timer, started_at=wall())
+    metrics = DriverMetrics()
+    jira.responses.listeners.append(metrics.heard)
+    driver = Driver(
+        config,
+        store,
+        jira,
+        engine,
+        health,
+        settings,
+        sync,
+        wall,
+        engine.timer,
+        started_at=wall(),
+        metrics=metrics,
+    )
+    metrics.watch(driver)
+    return driver
 
 
 @dataclass
@@ -146,6 +163,8 @@ class Driver:
     clock: Clock
     timer: Timer
     started_at: datetime
+    metrics: DriverMetrics = field(default_factory=DriverMetrics)
+    """What GET /metrics shows (driver.app.metrics)."""
     accepting: bool = True
     """False from the moment it stops: intake answers 503 (nothing half-accepted)."""
     db_problem: str = ""

@@ -11,7 +11,7 @@ and counted.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -40,11 +40,15 @@ class ResponseLog:
 
     def __init__(self, keep: int = LOOSE_MAX) -> None:
         self._loose: deque[HeardResponse] = deque(maxlen=keep)
+        self.listeners: list[Callable[[HeardResponse], None]] = []
+        """Told of every answer as it is heard (metrics), before it is kept."""
         self.dropped = 0
         """Answers dropped unwritten (the buffer was full: the database refused writes a while)."""
 
     def heard(self, response: HeardResponse) -> None:
         """Keep an answer: with the work being delivered, else in the buffer."""
+        for listener in self.listeners:
+            listener(response)
         target = _collector.get()
         if target is not None:
             target.append(response)

@@ -102,3 +102,11 @@ class LogReads(Tables):
         rows = rows[:limit]
         found = [self._row(row) for row in rows]
         return LogRows(found, int(total), found[-1].id if more and found else None)
+
+    def oldest_open_at(self) -> datetime | None:
+        """When the oldest row not yet settled (Pending or Deferred) was accepted; None: none."""
+        found = self.db.execute(
+            "SELECT time FROM log WHERE id = (SELECT min(id) FROM log WHERE status IN (?, ?))",
+            (LogStatus.PENDING.value, LogStatus.DEFERRED.value),
+        ).fetchone()
+        return datetime.fromisoformat(found[0]) if found else None
