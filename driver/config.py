@@ -253,6 +253,52 @@ class EndpointSection(Section):
         return Endpoint.of(name, self.method, self.path, self.body, tuple(self.expect), self.idempotent)
 
 
+class AlertSection(Section):
+    ticket_per: Literal["alert", "group"] = "alert"
+    """One ticket per alert (its fingerprint is the GUID), or per notification group (its group key)."""
+    summary: str = Field(default="", max_length=10_000)
+    """Jinja2 template of the summary; empty: the alert's name and instance."""
+    description: str = Field(default="", max_length=100_000)
+    """Jinja2 template of the description; empty: its annotations, labels and source link (per
+    group: the alerts listed)."""
+    fields: str = Field(default="", max_length=100_000)
+    """More fields, one `FIELD=TEMPLATE` per line, e.g. `customfield_10010={{ labels.team }}`."""
+    severity_label: str = Field(default="severity", max_length=200)
+    """The label whose value picks the priority."""
+    priorities: str = Field(
+        default="critical=Highest, error=High, warning=Medium, info=Low", max_length=10_000
+    )
+    """Severity value = Jira priority name, comma-separated; a severity not listed sets none."""
+
+    def templates(self) -> dict[str, str]:
+        """Field -> template source, as configured (empty summary/description: the built-in)."""
+        found = {"summary": self.summary, "description": self.description}
+        for number, raw in enumerate(self.fields.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            name, sep, source = raw.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError("alerts", "fields", raw, f"line {number}: expected FIELD=TEMPLATE")
+            found[name.strip()] = source.strip()
+        return found
+
+    def priority_map(self) -> dict[str, str]:
+        """Severity (lower case) -> priority name."""
+        pairs = (item.partition("=") for item in self.priorities.split(","))
+        return {k.strip().lower(): v.strip() for k, sep, v in pairs if sep and k.strip() and v.strip()}
+
+
+class AlertmanagerSection(AlertSection):
+    """[alertmanager]: POST /api/alertmanager."""
+
+
+class GrafanaSection(AlertSection):
+    """[grafana]: POST /api/grafana."""
+
+    secret: SecretStr = SecretStr("")
+    """The contact point's HMAC secret: X-Grafana-Alerting-Signature is checked when it is set."""
+
+
 class MetricsSection(Section):
     public: bool = False
     """Serve GET /metrics without [driver] api_token (for a scraper that cannot send it); the
@@ -274,6 +320,8 @@ class Config(BaseModel):
     sync: SyncSection = SyncSection()
     eligible: EligibleSection = EligibleSection()
     metrics: MetricsSection = MetricsSection()
+    alertmanager: AlertmanagerSection = AlertmanagerSection()
+    grafana: GrafanaSection = GrafanaSection()
     endpoints: dict[str, EndpointSection] = {}
     """The `[endpoint.NAME]` sections, by NAME."""
 

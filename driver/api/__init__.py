@@ -39,6 +39,7 @@ from fastapi.openapi.utils import get_openapi
 from driver import __version__
 from driver.api import (
     alarms,
+    alerts,
     creation_table,
     eligible,
     endpoints,
@@ -97,6 +98,7 @@ def create_app(driver: Driver) -> FastAPI:
     for area in (
         health.router,
         intake.router,
+        alerts.router,
         log.router,
         responses.router,
         alarms.router,

@@ -69,9 +69,11 @@ class TooLarge(ApiError):
 class Unauthorized(ApiError):
     status = 401
 
-    def __init__(self) -> None:
+    def __init__(
+        self, message: str = "missing or wrong API token: send Authorization: Bearer <api_token>"
+    ) -> None:
         super().__init__(
-            "missing or wrong API token: send Authorization: Bearer <api_token>",
+            message,
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -53,7 +53,7 @@ THREAD_BATCH = 1000
 """Batches of more lines than this are checked on a worker thread, so other routes stay responsive."""
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def bounded_body(request: Request, limit: int) -> bytes:
     """The request body, read no further than `limit` bytes (TooLarge past it)."""
 
     def too_large() -> TooLarge:
@@ -163,7 +163,7 @@ async def _advanced(
 ) -> AdvancedAccepted:
     limits = driver.config.driver
     store = driver.store
-    raw = await _body(request, limits.max_request_bytes)
+    raw = await bounded_body(request, limits.max_request_bytes)
     digest = hashlib.sha256(request.headers.get("content-type", "").encode() + b"\0" + raw).hexdigest()
     if idempotency_key is not None and (first := _replay(store, idempotency_key, digest, response)):
         return first

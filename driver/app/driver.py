@@ -34,6 +34,7 @@ import httpx
 
 from driver import __version__
 from driver.app import upkeep
+from driver.app.alert_templates import AlertTemplates
 from driver.app.credential_expiry import credential_expiry
 from driver.app.intake import commit
 from driver.app.intake import manual_entry as _manual_entry
@@ -48,6 +49,7 @@ from driver.jira.check import check
 from driver.jira.client import JiraClient
 from driver.jira.health import JiraHealth
 from driver.jira.response_log import ResponseLog
+from driver.model.alert_intake import Notice
 from driver.model.creation_table import table_target
 from driver.model.diagnosis import CheckPlan
 from driver.model.fields import FieldCatalog
@@ -129,6 +131,10 @@ def build(
     )
     settings.attach(jira, engine)
     sync = Sync(config.sync, store, jira, engine, health=health, setup=settings.setup, clock=wall)
+    alerts = {
+        "alertmanager": AlertTemplates("alertmanager", config.alertmanager),
+        "grafana": AlertTemplates("grafana", config.grafana),
+    }
     metrics = DriverMetrics()
     jira.responses.listeners.append(metrics.heard)
     driver = Driver(
@@ -143,6 +149,7 @@ def build(
         engine.timer,
         started_at=wall(),
         metrics=metrics,
+        alerts=alerts,
     )
     metrics.watch(driver)
     return driver
@@ -165,6 +172,8 @@ class Driver:
     started_at: datetime
     metrics: DriverMetrics = field(default_factory=DriverMetrics)
     """What GET /metrics shows (driver.app.metrics)."""
+    alerts: dict[str, AlertTemplates] = field(default_factory=dict)
+    """The compiled templates of [alertmanager] and [grafana], by sender."""
     accepting: bool = True
     """False from the moment it stops: intake answers 503 (nothing half-accepted)."""
     db_problem: str = ""
@@ -239,11 +248,19 @@ class Driver:
 
     # --- work -----------------------------------------------------------------------------------
 
-    def accept(self, entries: Sequence[NewEntry], idempotency: tuple[str, str] | None = None) -> list[Job]:
+    def accept(
+        self,
+        entries: Sequence[NewEntry],
+        idempotency: tuple[str, str] | None = None,
+        notices: Sequence[Notice] = (),
+    ) -> list[Job]:
         """Commit checked commands in one transaction (with the batch's Idempotency-Key and body
-        digest), then queue them. sqlite3.OperationalError (locked or full) leaves nothing queued;
-        sqlite3.IntegrityError: the key was committed meanwhile by another request."""
-        return commit(entries, self.store, self.engine.submit, self.settings.max_entries, idempotency)
+        digest, or an alert notification's notices), then queue them. sqlite3.OperationalError
+        (locked or full) leaves nothing queued; sqlite3.IntegrityError: the key was committed
+        meanwhile by another request."""
+        return commit(
+            entries, self.store, self.engine.submit, self.settings.max_entries, idempotency, notices
+        )
 
     def execute(self) -> Job:
         """A Manual create of the Create Query as it stands now."""

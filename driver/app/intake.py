@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from driver.contract.schemas import LogType
 from driver.errors import CommandError, DriverError, ShapeError, UnknownFieldError
+from driver.model.alert_intake import Notice
 from driver.model.calls import check_call
 from driver.model.commands import Action, ResolvedCommand, parse, parse_command
 from driver.model.creation_table import table_to_query
@@ -151,9 +152,11 @@ def commit(
     submit: Callable[[list[Job]], None],
     max_entries: int = 0,
     idempotency: tuple[str, str] | None = None,
+    notices: Sequence[Notice] = (),
 ) -> list[Job]:
-    """Commit checked rows in one transaction (with their idempotency key), then hand them to the engine."""
-    jobs = store.accept(entries, max_entries, idempotency)
+    """Commit checked rows in one transaction (with their idempotency key, or an alert
+    notification's notices), then hand them to the engine."""
+    jobs = store.accept(entries, max_entries, idempotency, notices)
     submit(jobs)
     return jobs
 

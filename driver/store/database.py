@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from driver.clock import Clock, utc_now
+from driver.model.alert_intake import Notice
 from driver.store import migrations
 from driver.store.alarms import AlarmTables
+from driver.store.alert_notices import AlertNoticeTables
 from driver.store.counters import S_CATALOG, S_TICKET_TABLE, Counters
 from driver.store.files import connect, corrupt_error, create_private, is_corrupt, tighten_modes
 from driver.store.journals import Journals
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("driver.store")
 
 
-class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables):
+class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables, AlertNoticeTables):
     """The single owner of the driver's database: every table family on one connection."""
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
@@ -85,11 +87,15 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
         entries: Sequence[NewEntry],
         max_entries: int = 0,
         idempotency: tuple[str, str] | None = None,
+        notices: Sequence[Notice] = (),
     ) -> list[Job]:
-        """LogTables.accept, with the Alarms table told in the same transaction (one commit)."""
+        """LogTables.accept, with the Alarms table told and an alert notification's notices
+        recorded in the same transaction (one commit)."""
         with self.transaction():
             jobs = super().accept(entries, max_entries, idempotency)
             self.note_alarms(jobs, [entry.summary for entry in entries])
+            if notices:
+                self.note_notices(notices)
         return jobs
 
     def close(self) -> None:

@@ -339,6 +339,16 @@ def call_sends(db: Database) -> None:
     )
 
 
+@migrations(name="0014_alert_notices")
+def alert_notices(db: Database) -> None:
+    """What the driver last did for each alert's GUID (driver.store.alert_notices): a notification
+    sent again unchanged, by a retry or another Alertmanager peer, makes no command."""
+    db.execute(
+        "CREATE TABLE alert_notices (guid TEXT PRIMARY KEY, state TEXT NOT NULL, digest TEXT NOT NULL,"
+        " at TEXT NOT NULL)"
+    )
+
+
 def apply(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

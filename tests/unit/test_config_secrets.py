@@ -49,6 +49,7 @@ def test_every_secret_key_is_known() -> None:
         "jira": ["password", "bearer_token", "authorization_key", "client_secret"],
         "driver": ["api_token"],
         "sync": ["webhook_secret"],
+        "grafana": ["secret"],
     }
 
 
