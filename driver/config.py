@@ -45,6 +45,9 @@ class DriverSection(Section):
     """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table."""
     listen: str = "127.0.0.1:8750"
     """host:port of the driver's HTTP API. Keep it on loopback unless api_token is set."""
+    log_format: Literal["text", "json"] = "text"
+    """The driver's own log on stderr: text lines, or JSON lines for a log store (`run
+    --json-logs` is the same as json)."""
     api_token: SecretStr = SecretStr("")
     """When set, the HTTP API requires `Authorization: Bearer <api_token>`."""
     timezone: str = ""
@@ -336,6 +339,16 @@ class Config(BaseModel):
                 shown = None if exc.key in ("", "name") else getattr(section, exc.key, None)
                 raise ConfigError(f"endpoint.{name}", exc.key or "*", shown, exc.reason) from None
         return value
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured (the log masks them wherever they would appear)."""
+        found: list[str] = []
+        for section in (self.jira, self.driver, self.sync, self.grafana):
+            for name in type(section).model_fields:
+                value = getattr(section, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value().strip())
+        return found
 
     def eligible_on_create(self) -> EligibleOnCreate:
         """What [eligible] says a CREATE searches for before it creates (off when jql is empty)."""

@@ -23,8 +23,9 @@ from driver.errors import ConfigError
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
+    from driver.service.logging_setup import setup_logging
     from driver.service.parent_watch import watch_parent_from_env
-    from driver.service.process import serve, setup_logging
+    from driver.service.process import serve
     from driver.store import DatabaseFileError
 
     # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.service.parent_watch)
@@ -34,7 +35,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
-    setup_logging(bool(args.json_logs))
+    setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
     config_file = config_file_in_use(getattr(args, "config", None))
     try:
         stopped_by = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))

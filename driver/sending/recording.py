@@ -41,7 +41,7 @@ from driver.model.statistics import Statistic
 from driver.sending.delivery import Delivery
 from driver.sending.exactly_once import PROBE_MISSES_TRUSTED, comment_not_added
 from driver.sending.known_tickets import KnownTickets
-from driver.sending.log_notes import answer_json, body_field, merged_note
+from driver.sending.log_notes import answer_json, body_field, log_failed, merged_note, row_event
 from driver.sending.queues import GuidQueues
 from driver.sending.retries import Retries, jira_spoke
 from driver.sending.verdicts import Decision, Verdict, decide
@@ -130,7 +130,13 @@ class Recorder:
                 duration_ms=self._duration(head),
             )
             self._pop(work, after)
-        log.info("log #%d RESOLVE %s %s", head.id, head.guid, reason)
+        log.info(
+            "log #%d RESOLVE %s %s",
+            head.id,
+            head.guid,
+            reason,
+            extra=row_event("row_cancelled", head, "cancelled", reason),
+        )
         after.run()
 
     def internal_failure(self, work: Work, exc: Exception) -> None:
@@ -451,7 +457,7 @@ class Recorder:
         """Settle every row of the work with one status (Failed, with the reason); with the notes
         and request of `outcome` when an attempt was made."""
         head = work.head
-        log.warning("log #%d %s %s failed: %s", head.id, head.action, head.guid, reason)
+        log_failed(head, reason, self._duration(head), outcome.error if outcome is not None else None)
         if head.action == Action.CALL:
             self.store.forget_call_in(head.id)
         request = outcome.logged_request if outcome is not None else work.logged_request()

@@ -75,7 +75,10 @@ class Retries:
         """Jira answered a request properly: timeouts start counting afresh, an outage ends."""
         self._timeout_rows.clear()
         if self.health.answered():
-            log.warning("Jira answers again: sending resumes")
+            log.warning(
+                "Jira answers again: sending resumes",
+                extra={"event": "jira_state", "reason": "answers again"},
+            )
 
     def when_again(
         self, work: Work, decision: Decision, error: BaseException, now: datetime
@@ -87,7 +90,7 @@ class Retries:
             seen = self.health.observe(error, now, work.guid)
             if seen.news:
                 level = logging.ERROR if decision.verdict == Verdict.STOP else logging.WARNING
-                log.log(level, "%s", seen.news)
+                log.log(level, "%s", seen.news, extra={"event": "jira_state", "reason": seen.news})
             if decision.verdict == Verdict.STOP:
                 if seen.news:
                     # the first 401 of these credentials: every GUID's next row says why it waits
@@ -106,7 +109,21 @@ class Retries:
         attempt = work.head.attempts + 1
         retry_after = getattr(error, "retry_after", None)
         delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
-        log.info("log #%d: %s; retry %d in %.2f s", work.head.id, decision.reason, attempt, delay)
+        log.info(
+            "log #%d: %s; retry %d in %.2f s",
+            work.head.id,
+            decision.reason,
+            attempt,
+            delay,
+            extra={
+                "event": "row_retry",
+                "guid": work.guid,
+                "log_id": work.head.id,
+                "outcome": "retry",
+                "reason": decision.reason,
+                "jira_status": getattr(error, "status", None),
+            },
+        )
         return now + timedelta(seconds=delay), "retrying: "
 
     def _mark_heads_waiting(self, reason: str) -> None:
@@ -131,13 +148,17 @@ class DatabaseTrouble:
         """A write was refused: say so (once per episode) and wait before the next try."""
         self._strikes += 1
         if not self.problem:
-            log.error("database unavailable: %s (the engine keeps trying)", exc)
+            log.error(
+                "database unavailable: %s (the engine keeps trying)",
+                exc,
+                extra={"event": "database_unavailable"},
+            )
         self.problem = str(exc)
         await asyncio.sleep(backoff_seconds(self._strikes, DB_RETRY_BASE, None, DB_RETRY_CAP, self.rand))
 
     def ok(self) -> None:
         """A write was taken: the episode is over."""
         if self.problem:
-            log.warning("database available again")
+            log.warning("database available again", extra={"event": "database_available"})
         self.problem = ""
         self._strikes = 0

@@ -19,15 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Generator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
@@ -36,7 +32,6 @@ from driver.app.driver import METADATA_WAIT, build
 from driver.config import Config
 from driver.config_file import exposed_secrets_warning
 from driver.service.connection_guard import (
-    RepeatFilter,
     connection_budget,
     guarded_protocol,
     quiet_accept_errors,
@@ -47,38 +42,6 @@ from driver.store import database_file
 log = logging.getLogger("driver")
 ENGINE_GRACE = 4.0
 """Seconds in-flight Jira requests get at shut-down; the rest stay open (a create in doubt journaled)."""
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
-
-
-def setup_logging(json_lines: bool) -> None:
-    """Plain lines (or JSON lines) on stderr; httpx's per-request lines stay quiet.
-
-    Repeated records of one kind are rate-limited (connection_guard.RepeatFilter): a flood of one
-    failure must not fill the disk.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RepeatFilter())
-    if json_lines:
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class _Server(uvicorn.Server):

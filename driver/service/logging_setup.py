@@ -1,0 +1,92 @@
+"""The driver's own log on stderr: plain lines, or JSON lines a log store (Loki, Elasticsearch)
+filters on, written by python-json-logger.
+
+Every JSON line has `time` (UTC, ISO 8601), `level`, `logger`, `event` and `message`; events about
+a row add what people query: `guid`, `log_id`, `action`, `ticket`, `jira_status`, `outcome`,
+`duration_ms`, `reason` (passed as `extra=` by the code that logs them; `event` defaults to
+`log`). Secrets never reach a line: the configured ones are masked in every message and field
+(SecretFilter), whatever the code that logged them meant to write.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+from driver.service.connection_guard import RepeatFilter
+
+MASK = "[secret]"
+EVENT_FIELDS = (
+    "event",
+    "guid",
+    "log_id",
+    "action",
+    "ticket",
+    "jira_status",
+    "outcome",
+    "duration_ms",
+    "reason",
+)
+
+
+class SecretFilter(logging.Filter):
+    """Masks every configured secret in a record's message and its extra fields."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # longest first: a secret that contains another is masked whole
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self._mask(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, ()
+        for name in EVENT_FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, self._mask(value))
+        return True
+
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+class _Json(JsonFormatter):
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        log_data["level"] = record.levelname.lower()
+        log_data["logger"] = record.name
+        log_data.setdefault("event", "log")
+
+
+def setup_logging(json_lines: bool, secrets: Iterable[str] = ()) -> None:
+    """Plain lines (or JSON lines) on stderr; httpx's per-request lines stay quiet.
+
+    Repeated records of one kind are rate-limited (connection_guard.RepeatFilter): a flood of one
+    failure must not fill the disk.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatFilter())
+    handler.addFilter(SecretFilter(secrets))
+    if json_lines:
+        handler.setFormatter(_Json("%(message)s", json_ensure_ascii=False))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,55 @@
+"""The driver's own log as JSON lines ([driver] log_format = json), read by a test as a log store
+would: every line parses, carries time, level, event and message, a Failed row's line the fields
+people filter on, and no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from driver.service.logging_setup import MASK, SecretFilter
+from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
+
+
+def test_json_lines_carry_the_fields_a_log_store_filters_on(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(
+        sim.url,
+        api_token="json-logs-token",
+        ini={"driver": {"log_format": "json"}, "jira": {"max_retries": "0"}},
+    )
+    # Jira refuses the priority: the row is Failed with Jira's reason
+    assert driver.send("jl/1|CREATE|summary;Disk|priority;NoSuchPriority|").status_code == 202
+    driver.wait_settled()
+
+    def lines() -> list[dict[str, Any]] | None:
+        parsed = [json.loads(x) for x in driver.stderr_path.read_text().splitlines() if x.strip()]
+        return parsed if any(p.get("event") == "row_failed" for p in parsed) else None
+
+    parsed = wait_for(lines, "the Failed row's line")
+    for line in parsed:
+        assert {"time", "level", "logger", "event", "message"} <= set(line), line
+    (failed,) = [p for p in parsed if p["event"] == "row_failed"]
+    assert failed["guid"] == "jl/1"
+    assert failed["action"] == "CREATE"
+    assert failed["outcome"] == "failed"
+    assert failed["jira_status"] == 400
+    assert isinstance(failed["log_id"], int)
+    assert failed["duration_ms"] >= 0
+    assert failed["level"] == "warning"
+    text = driver.stderr_path.read_text()
+    assert "json-logs-token" not in text
+
+
+def test_configured_secrets_are_masked_in_every_message_and_field() -> None:
+    record = logging.LogRecord(
+        "driver", logging.WARNING, __file__, 1, "token %s refused", ("abcd-secret",), None
+    )
+    setattr(record, "reason", "sent abcd-secret-long")  # noqa: B010 (an extra field, as logging sets one)
+    SecretFilter(["abcd-secret", "abcd-secret-long", "ab"]).filter(record)
+    assert record.getMessage() == f"token {MASK} refused"
+    assert getattr(record, "reason") == f"sent {MASK}"  # noqa: B009  # the longer secret masked whole
