@@ -221,3 +221,19 @@ def test_awkward_label_values_are_shaped_like_any_command(driver: DriverProcess,
     (ticket,) = issues(sim)
     assert len(ticket["fields"]["summary"]) <= 255
     assert ticket["fields"]["summary"].startswith("DiskFull on db|1")
+
+
+def test_a_thousand_alerts_are_one_commit_and_an_oversized_payload_is_413(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    driver = driver_factory(sim.url, api_token=TOKEN, ini={"driver": {"max_request_bytes": "400000"}})
+    many = notification(*(alert(f"k{n}", instance=f"h{n}") for n in range(1000)))
+    taken = post(driver, "/api/alertmanager", many)
+    assert taken.status_code == 200, taken.text
+    assert len(taken.json()["accepted"]) == 1000
+    ids = sorted(c["id"] for c in taken.json()["accepted"])
+    assert ids == list(range(ids[0], ids[0] + 1000))  # one batch: consecutive rows
+    huge = notification(alert("big", instance="x" * 500_000))
+    too_large = post(driver, "/api/alertmanager", huge)
+    assert too_large.status_code == 413
+    assert "max_request_bytes" in too_large.json()["error"]
