@@ -148,7 +148,9 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "less_than_equal":
         return f"expected a number <= {ctx['le']}"
     if kind in {"literal_error", "enum"}:
-        return f"expected one of {ctx.get('expected', '')}".replace("'", "")
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        # an enum whose first value is '' (e.g. [jira] auth: empty means "by the secrets set")
+        return f"expected one of {expected}".replace("one of , ", "one of: empty, ")
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 

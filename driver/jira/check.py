@@ -166,6 +166,9 @@ async def _create_problem(client: JiraClient, project: str, issue_type: str | No
 def _refused(client: JiraClient, error: JiraAuthError) -> str:
     """A 401 in plain words: what is missing from the configuration, when something is."""
     credentials = client.credentials
+    if credentials.mode in ("oauth_client_credentials", "oauth_3lo"):
+        # the token endpoint's refusal (or Jira's of a fresh token) already says what to do
+        return f"HTTP {error.status}: {error.message}"
     if credentials.mode == "none":
         return (
             f"HTTP 401: no credentials were sent: [jira] username is empty (and so are bearer_token"

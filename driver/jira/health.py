@@ -177,9 +177,12 @@ class JiraHealth:
         self.auth_failed = True
         self.credentials_proven = False
         self.state = JiraState.AUTH_FAILED
-        self.message = (
-            f"Jira answered 401 ({error.message}): check the credentials; nothing is sent until they change"
-        )
+        if error.message.startswith(("the OAuth", "no consent")):
+            # the token endpoint refused, not Jira: its words already say what to do
+            self.message = f"{error.message}; nothing is sent until that changes"
+        else:
+            said = f"Jira answered 401 ({error.message})"
+            self.message = f"{said}: check the credentials; nothing is sent until they change"
         return first
 
     def credentials_changed(self) -> None:
