@@ -168,6 +168,22 @@ class _StateCollector(Collector):
         tickets.add_metric(["created"], totals.create.total)
         tickets.add_metric(["updated"], totals.update.total)
         yield tickets
+        events = driver.engine.recorder.events
+        settled = CounterMetricFamily(
+            "jira_driver_rows_settled",
+            "Rows settled since start by what they did: resolved, reopened (a transition made), merged"
+            " (an automatic update that went out with a later one)",
+            labels=["event"],
+        )
+        for event in ("resolved", "reopened", "merged"):
+            settled.add_metric([event], events[event])
+        yield settled
+        source = driver.jira.access.source
+        tokens = CounterMetricFamily(
+            "jira_driver_oauth_token_requests", "OAuth access tokens minted or refreshed since start"
+        )
+        tokens.add_metric([], float(getattr(source, "minted", 0) + getattr(source, "refreshed", 0)))
+        yield tokens
         sync = status.sync
         webhooks = CounterMetricFamily(
             "jira_driver_webhook_deliveries",

@@ -108,7 +108,7 @@ class Engine:
         """Probes of GUIDs never seen, waiting for their batched search (at most STAMP_BATCH each)."""
         self._probe_task: asyncio.Task[None] | None = None
         self.tickets = KnownTickets(store, self.queues)
-        self._recorder = Recorder(
+        self.recorder = Recorder(
             store,
             self.queues,
             self.health,
@@ -364,7 +364,7 @@ class Engine:
                 head = self.queues.head(guid)
                 assert head is not None
                 try:
-                    self._recorder.internal_failure(Work(WorkKind.UPDATE, [head], guid), exc)
+                    self.recorder.internal_failure(Work(WorkKind.UPDATE, [head], guid), exc)
                 except sqlite3.OperationalError:
                     self.queues.release(guid, now)
                     raise
@@ -403,10 +403,10 @@ class Engine:
             self.queues.release(guid, now, plan.until)
             return None
         if isinstance(plan, Refuse):
-            self._recorder.refuse(Work(WorkKind.UPDATE, [head], guid), plan.reason)
+            self.recorder.refuse(Work(WorkKind.UPDATE, [head], guid), plan.reason)
             return None
         if isinstance(plan, Cancel):
-            self._recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
+            self.recorder.cancel(Work(WorkKind.TRANSITION, [head], guid), plan.reason)
             return None
         work = plan.work
         if work.kind == WorkKind.PROBE and ticket is None and not self.tickets.created_in_doubt(guid):
@@ -469,7 +469,7 @@ class Engine:
         """
         while True:
             try:
-                after = await self._commits.run(lambda: self._recorder.record(outcome))
+                after = await self._commits.run(lambda: self.recorder.record(outcome))
             except sqlite3.OperationalError as exc:
                 await self.database.wait(exc)
                 continue
@@ -477,7 +477,7 @@ class Engine:
                 log.exception("unexpected error recording the outcome of log #%d", outcome.work.head.id)
                 after = After()
                 try:
-                    self._recorder.internal_failure(outcome.work, exc)
+                    self.recorder.internal_failure(outcome.work, exc)
                 except sqlite3.OperationalError as db_exc:
                     await self.database.wait(db_exc)
                     continue

@@ -23,6 +23,7 @@ as it was, so the engine can try the same step again.
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 from collections.abc import Callable
@@ -92,6 +93,8 @@ class Recorder:
         self.probe_delay = probe_delay
         self.rand = rand
         self._settled = settled
+        self.events: collections.Counter[str] = collections.Counter()
+        """Rows settled by what they did, once committed: resolved, reopened, merged (metrics)."""
         self.retries = Retries(store, queues, health, retry_base=retry_base, retry_cap=retry_cap, rand=rand)
 
     # --- recording ------------------------------------------------------------------------------
@@ -277,6 +280,8 @@ class Recorder:
             return
         if outcome.transitioned:
             self.store.count(Statistic.UPDATE)
+            done = "resolved" if head.action == Action.RESOLVE else "reopened"
+            after(lambda: self.events.update((done,)))
         self._settle_head_ok(outcome, ticket, outcome.logged_request if outcome.transitioned else None)
         self._pop(work, after)
 
@@ -416,6 +421,9 @@ class Recorder:
                 duration_ms=self._duration(job),
                 merged_into=head.id,
             )
+        if len(work.jobs) > 1:
+            merged = len(work.jobs) - 1
+            after(lambda: self.events.update({"merged": merged}))
         self._pop(work, after)
 
     def _step_done(self, work: Work, note: str, now: datetime, after: After) -> None:

@@ -67,6 +67,8 @@ def test_the_figures_follow_tickets_429s_and_refused_webhooks(
     s.faults(kind=429, count=1, method="POST", path="/rest/api/latest/issue", retry_after=0.2)
     assert driver.send("m/1|CREATE|summary;One|", "m/2|CREATE|summary;Two|").status_code == 202
     driver.wait_settled()
+    assert driver.send("m/1|RESOLVE|").status_code == 202
+    driver.wait_settled()
     refused = httpx.post(
         f"{driver.url}/api/jira/webhook", content=b"{}", headers={"X-Hub-Signature": "sha256=00"}
     )
@@ -77,7 +79,7 @@ def test_the_figures_follow_tickets_429s_and_refused_webhooks(
         return samples if value(samples, "jira_driver_webhook_deliveries_total", result="refused") else None
 
     after = wait_for(counted, "the refused delivery counted")
-    assert value(after, "jira_driver_commands_accepted_total") == 2
+    assert value(after, "jira_driver_commands_accepted_total") == 3
     assert (
         value(after, "jira_driver_jira_requests_total", kind="create", outcome="ok", status_class="2xx") == 2
     )
@@ -88,6 +90,9 @@ def test_the_figures_follow_tickets_429s_and_refused_webhooks(
     assert value(after, "jira_driver_jira_rate_limited_total", reason="jira-burst-based") == 1
     assert value(after, "jira_driver_tickets_total", event="created") == 2
     assert value(after, "jira_driver_jira_request_duration_seconds_count", kind="create") == 3
+    assert value(after, "jira_driver_rows_settled_total", event="resolved") == 1
+    assert value(after, "jira_driver_rows_settled_total", event="reopened") == 0
+    assert value(after, "jira_driver_oauth_token_requests_total") == 0  # Basic auth: none
     assert value(after, "jira_driver_queue_rows", status="pending") == 0
     assert value(after, "jira_driver_queue_oldest_age_seconds") == 0
     assert value(after, "jira_driver_database_state", jira_driver_database_state="ok") == 1
