@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 CODE_LIFETIME = 600.0
+"""Seconds an authorization code is good for (single use)."""
+GRANTS = ("client_credentials", "authorization_code", "refresh_token")
+"""The grant types the token endpoints know; any other is `unsupported_grant_type`."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class _Code:
 class _Refresh:
     grant_id: int
     disabled_at: float | None = None
+    """When a refresh used it (rotation); reused within the leeway it still works."""
 
 
 @dataclass
@@ -85,6 +89,8 @@ class _Consent:
     scope: str
     redirect_uri: str
     revoked: bool = False
+    newest_refresh: str = ""
+    """The refresh token given last for this consent (what a client should now hold)."""
 
 
 @dataclass
@@ -95,6 +101,9 @@ class OAuthState:
     cloud: bool = False
     access: dict[str, AccessGrant] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    """Token requests by known grant type (GRANTS), refused ones included."""
+    token_requests: int = 0
+    """Every token request, an unknown or missing grant_type included."""
     revoked_grants: int = 0
     _codes: dict[str, _Code] = field(default_factory=dict)
     _refresh: dict[str, _Refresh] = field(default_factory=dict)
@@ -104,6 +113,7 @@ class OAuthState:
     def reset(self) -> None:
         self.access.clear()
         self.requests.clear()
+        self.token_requests = 0
         self.revoked_grants = 0
         self._codes.clear()
         self._refresh.clear()
@@ -147,12 +157,22 @@ class OAuthState:
     def token(self, form: dict[str, str], ttl: float, leeway: float, now: float) -> dict[str, object]:
         """One token request's answer body. Raises OAuthRefusal."""
         grant_type = form.get("grant_type", "")
-        self.requests[grant_type] = self.requests.get(grant_type, 0) + 1
+        self.token_requests += 1
         if not grant_type:
             raise OAuthRefusal(400, "invalid_request", "grant_type is missing")
-        if grant_type not in ("client_credentials", "authorization_code", "refresh_token"):
+        if grant_type not in GRANTS:
             raise OAuthRefusal(400, "unsupported_grant_type", f"unsupported grant_type {grant_type}")
-        spec = self.client(form.get("client_id", ""), form.get("client_secret", ""))
+        self.requests[grant_type] = self.requests.get(grant_type, 0) + 1
+        needed = {
+            "client_credentials": ("client_id", "client_secret"),
+            "authorization_code": ("client_id", "client_secret", "code", "redirect_uri"),
+            "refresh_token": ("client_id", "client_secret", "refresh_token"),
+        }[grant_type]
+        missing = [name for name in needed if not form.get(name)]
+        if missing:
+            # RFC 6749 §5.2: a required parameter absent is invalid_request, before any lookup
+            raise OAuthRefusal(400, "invalid_request", f"missing parameter(s): {', '.join(missing)}")
+        spec = self.client(form["client_id"], form["client_secret"])
         if grant_type == "client_credentials":
             return self._client_credentials(spec, form.get("scope", ""), ttl, now)
         if spec.kind != "app":
@@ -175,15 +195,17 @@ class OAuthState:
         return self._access_answer(spec.user, spec.client_id, granted, ttl, now, None)
 
     def _code(self, spec: OAuthClientSpec, form: dict[str, str], ttl: float, now: float) -> dict[str, object]:
-        code = self._codes.pop(form.get("code", ""), None)
+        # Atlassian answers a bad grant 403 on Cloud (as for a refresh token, §9), DC 400
+        status = 403 if self.cloud else 400
+        code = self._codes.pop(form["code"], None)  # single use: gone whatever follows
         if code is None or code.expires_at < now or code.client_id != spec.client_id:
-            raise OAuthRefusal(403 if self.cloud else 400, "invalid_grant", "Invalid authorization code")
-        if form.get("redirect_uri", "") != code.redirect_uri:
-            raise OAuthRefusal(400 if not self.cloud else 403, "invalid_grant", "redirect_uri does not match")
+            raise OAuthRefusal(status, "invalid_grant", "Invalid authorization code")
+        if form["redirect_uri"] != code.redirect_uri:
+            raise OAuthRefusal(status, "invalid_grant", "redirect_uri does not match")
         if code.challenge and not _verifier_matches(
             form.get("code_verifier", ""), code.challenge, code.method
         ):
-            raise OAuthRefusal(400, "invalid_grant", "PKCE verification failed")
+            raise OAuthRefusal(status, "invalid_grant", "PKCE verification failed")
         grant_id = next(self._ids)
         self._consents[grant_id] = _Consent(code.user, spec.client_id, code.scope, code.redirect_uri)
         refresh = not self.cloud or "offline_access" in code.scope.split()
@@ -197,7 +219,7 @@ class OAuthState:
         unknown = OAuthRefusal(403, "invalid_grant", "Unknown or invalid refresh token.")
         if not self.cloud:
             unknown = OAuthRefusal(400, "invalid_grant")
-        entry = self._refresh.get(form.get("refresh_token", ""))
+        entry = self._refresh.get(form["refresh_token"])
         consent = self._consents.get(entry.grant_id) if entry is not None else None
         if entry is None or consent is None or consent.revoked or consent.client_id != spec.client_id:
             raise unknown
@@ -229,6 +251,7 @@ class OAuthState:
         if grant_id is not None:
             refresh = "sim-rt-" + secrets.token_urlsafe(24)
             self._refresh[refresh] = _Refresh(grant_id)
+            self._consents[grant_id].newest_refresh = refresh
             answer["refresh_token"] = refresh
         return answer
 
@@ -239,11 +262,17 @@ class OAuthState:
         return len(self.access)
 
     def counts(self) -> dict[str, object]:
+        """GET /_sim/oauth: `{"token_requests": n, "by_grant": {grant: n} (grants asked for at least
+        once), "revoked_grants": n, "access_tokens": n (given, not revoked), "last_refresh_tokens":
+        [the newest refresh token of each live consent, oldest consent first]}`."""
         return {
-            "token_requests": sum(self.requests.values()),
+            "token_requests": self.token_requests,
             "by_grant": dict(self.requests),
             "revoked_grants": self.revoked_grants,
             "access_tokens": len(self.access),
+            "last_refresh_tokens": [
+                c.newest_refresh for c in self._consents.values() if not c.revoked and c.newest_refresh
+            ],
         }
 
 

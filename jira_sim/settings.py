@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from jira_sim.oauth import DEFAULT_CLIENTS, OAuthClientSpec
+
 Flavor = Literal["datacenter", "cloud"]
 
 
@@ -126,6 +128,10 @@ class SimSettings:
     """Registered at start and again after every reset (`--webhook`)."""
     cloud_id: str = "5f1b2c3d-0000-4000-8000-00000000c10d"
     """The site's cloud id: the gateway's /ex/jira/{cloud_id}/ prefix, tenant_info's answer."""
+    oauth_clients: tuple[OAuthClientSpec, ...] = DEFAULT_CLIENTS
+    """Registered OAuth 2.0 clients (docs/wire-facts.md §13, §14): by default `sim-service` /
+    `sim-service-secret` (a service account's client credentials, acting as admin) and `sim-app` /
+    `sim-app-secret` (a 3LO app; consent given as admin)."""
 
 
 def parse_fault(text: str) -> FaultRule:
@@ -175,7 +181,9 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
 
 
 def load_users_file(path: Path) -> tuple[UserSpec, ...]:
-    """Read `{"users": [{"name", "password", "email", "display_name", "tokens", "no_create"}]}`."""
+    """Read `{"users": [{"name", "password", "email", "display_name", "tokens", "scoped_tokens",
+    "no_create"}]}` (`scoped_tokens`: a service account's scoped API tokens, Bearer through the
+    Cloud gateway only, docs/wire-facts.md §14)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     entries = data.get("users") if isinstance(data, dict) else data
     if not isinstance(entries, list):

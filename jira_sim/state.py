@@ -67,7 +67,7 @@ class SimState:
             rate=RateLimits(settings.limits),
             jql=lookup(build_fields(catalog, store, clock)),
             webhooks=Webhooks(clock, settings.webhooks),
-            oauth=OAuthState(cloud=settings.flavor == "cloud"),
+            oauth=OAuthState(clients=settings.oauth_clients, cloud=settings.flavor == "cloud"),
         )
 
     @property

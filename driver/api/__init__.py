@@ -93,7 +93,9 @@ def create_app(driver: Driver) -> FastAPI:
     errors.install(app)
     app.include_router(health.open_router)
     app.include_router(webhook.router)
-    app.include_router(metrics.router)  # token checked inside: [metrics] public may waive it
+    app.include_router(
+        metrics.router, responses=_COMMON
+    )  # token checked inside: [metrics] public may waive it
     guarded = APIRouter(dependencies=[Depends(require_token)], responses=_COMMON)
     for area in (
         health.router,

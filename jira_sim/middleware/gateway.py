@@ -1,7 +1,7 @@
 """Atlassian's API gateway in front of a Cloud site: `/ex/jira/{cloudId}/rest/...` is served as the
 site's `/rest/...`, and the request is marked as having come through it (the auth layer accepts
 OAuth access tokens and scoped API tokens only so). A cloud id that is not the site's gets the
-gateway's 404. Source: docs/wire-facts.md §14.
+gateway's 404 `{"code": 404, "message": "Not Found"}`. Source: docs/wire-facts.md §14.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
             return
         cloud_id, _, tail = path[len(PREFIX) :].partition("/")
-        if not self.state.cloud or cloud_id != self.state.settings.cloud_id:
+        # the gateway fronts Jira's REST API only; another site's id (or a DC "site") is its 404
+        if not self.state.cloud or cloud_id != self.state.settings.cloud_id or not tail.startswith("rest/"):
             await json_response({"code": 404, "message": "Not Found"}, 404)(scope, receive, send)
             return
         inner = dict(scope)

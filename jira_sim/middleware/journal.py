@@ -1,4 +1,5 @@
-"""The outermost layer: journals every /rest/ request (method, path, auth scheme, user, status, body, ms)."""
+"""Inside the gateway layer: journals every /rest/ request (method, path, auth scheme, user, status, body,
+ms, and `gateway`: whether it came through Atlassian's /ex/jira/{cloudId} prefix, docs/wire-facts.md §14)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from jira_sim.data import jira_time, now
 from jira_sim.middleware.exchange import ASGIApp, Exchange, Message, Receive, Scope, Send, open_exchange
+from jira_sim.middleware.gateway import via_gateway
 from jira_sim.state import SimState
 
 BODY_TEXT_MAX = 2000
@@ -47,6 +49,8 @@ class JournalMiddleware:
             "status": None,
             "issue_key": None,
             "fault": None,
+            # the gateway layer (outside this one) already put the site's /rest/ path in scope
+            "gateway": via_gateway(scope),
         }
         # Jira names each request for its logs and support: X-AREQUESTID, minutes since midnight
         # x a serial x the node (Data Center and Cloud send it)

@@ -104,6 +104,9 @@ async def set_config(request: Request, state: State) -> Response:
         limits = replace(state.limits, **{k: type(getattr(state.limits, k))(v) for k, v in body.items()})
     except (TypeError, ValueError) as exc:
         return json_response({"error": str(exc)}, 400)
+    if limits.gateway_expired_status not in (401, 403, 404):
+        # what Atlassian's gateway is seen to answer an expired token (docs/wire-facts.md §14)
+        return json_response({"error": "gateway_expired_status must be 401, 403 or 404"}, 400)
     state.limits = limits
     state.rate.configure(limits)
     state.faults.latency_ms = limits.latency_ms

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jira_sim.data import now
 from jira_sim.errors import JiraError
@@ -56,6 +57,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _token(request: Request, state: SimState) -> Response:
+    """200 `{"access_token", "token_type": "Bearer", "expires_in": int, "scope"[, "refresh_token"]}`,
+    or a refusal `{"error"[, "error_description"]}` with its status (jira_sim.oauth; §9, §13, §14)."""
     form = await _form(request)
     limits = state.limits
     try:
@@ -68,11 +71,27 @@ async def _token(request: Request, state: SimState) -> Response:
     return json_response(answer)
 
 
+def _error_page(message: str) -> Response:
+    """A 400 page for the person at the browser: with no client or redirect to trust, the
+    authorization server shows the error instead of redirecting (RFC 6749 §4.1.2.1)."""
+    text = html.escape(message)
+    page = f"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>{text}</h1></body></html>"
+    return HTMLResponse(page, status_code=400)
+
+
 def _authorize(request: Request, state: SimState) -> Response:
+    """Consent given at once as the client's user (or `sim_user`): 302 to
+    `redirect_uri?code=CODE[&state=STATE]` (state echoed only when sent); docs/wire-facts.md §14."""
     query = request.query_params
     redirect_uri = query.get("redirect_uri", "")
+    if not any(c.client_id == query.get("client_id") for c in state.oauth.clients):
+        return _error_page("Unknown client: the app's client_id is not registered.")
     if query.get("response_type") != "code" or not redirect_uri:
-        return json_response({"error": "invalid_request"}, 400)
+        return _error_page("Invalid request: response_type=code and redirect_uri are required.")
+    person = query.get("sim_user", "")
+    if person and person.lower() not in state.catalog.user_by_name:
+        # a consent by nobody would give tokens that every request refuses: say so here
+        return _error_page(f"Unknown user {person!r}: no such account to consent as.")
     try:
         code = state.oauth.authorize(
             query.get("client_id", ""),
@@ -84,7 +103,7 @@ def _authorize(request: Request, state: SimState) -> Response:
             _seconds(state),
         )
     except OAuthRefusal as refusal:
-        return json_response({"error": refusal.error}, 400)
+        return _error_page(f"{refusal.error}: {refusal.description}")
     back = {"code": code} | ({"state": query["state"]} if "state" in query else {})
     separator = "&" if "?" in redirect_uri else "?"
     return RedirectResponse(redirect_uri + separator + urlencode(back), status_code=302)
@@ -146,11 +165,14 @@ async def accessible_resources(request: Request, state: State) -> Response:
 
 @sim.get("/oauth")
 async def oauth_counts(state: State) -> Response:
+    """`{"token_requests", "by_grant", "revoked_grants", "access_tokens", "last_refresh_tokens"}`
+    (OAuthState.counts)."""
     return json_response(state.oauth.counts())
 
 
 @sim.post("/oauth/expire")
 async def oauth_expire(state: State) -> Response:
+    """`{}` -> `{"expired": n}`: every access token given so far is expired from now on."""
     return json_response({"expired": state.oauth.expire_all(_seconds(state))})
 
 

@@ -19,6 +19,9 @@ router = APIRouter(prefix=REST)
 
 @router.get("/mypermissions")
 async def my_permissions(request: Request, state: State) -> Response:
+    """`{"permissions": {KEY: {"id", "key", "name", "type": "PROJECT", "description",
+    "havePermission"}}}` for the asked keys (every known key when none is asked, DC only: Cloud
+    answers 400 without `permissions`, docs/wire-facts.md §14); an unknown key 400."""
     api_of(request, state)
     user = user_of(request)
     asked = [k.upper() for k in csv_params(request, "permissions")]
@@ -34,7 +37,8 @@ async def my_permissions(request: Request, state: State) -> Response:
     answer: dict[str, Any] = {}
     for key in asked or list(PERMISSION_NAMES):
         permission_id, name = PERMISSION_NAMES[key]
-        held = state.rules.has(user.name, project, key, user.no_create) if project else True
+        # without projectKey: held unless taken away in every project (Jira: "in any project")
+        held = state.rules.has(user.name, project, key, user.no_create)
         answer[key] = {
             "id": permission_id,
             "key": key,

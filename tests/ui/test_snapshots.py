@@ -31,6 +31,7 @@ def prepare(*keys: str) -> Callable[[Pilot[Any]], object]:
             await settle(pilot)
         steady_cursors(pilot.app)
         await pilot.pause()
+        steady_cursors(pilot.app)
 
     return run_before
 
