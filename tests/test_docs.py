@@ -66,5 +66,7 @@ def test_the_metrics_docs_name_only_metrics_the_driver_exports() -> None:
     queried |= set(re.findall(r"jira_driver_[a-z_]+", (REPO / "docs" / "operations.md").read_text()))
     assert queried
     for name in queried:
-        base = next((name[: -len(s)] for s in suffixes if name.endswith(s) and name[: -len(s)] in defined), name)
+        base = next(
+            (name[: -len(s)] for s in suffixes if name.endswith(s) and name[: -len(s)] in defined), name
+        )
         assert base in defined, name

@@ -182,7 +182,7 @@ class _StateCollector(Collector):
         tokens = CounterMetricFamily(
             "jira_driver_oauth_token_requests", "OAuth access tokens minted or refreshed since start"
         )
-        tokens.add_metric([], float(getattr(source, "minted", 0) + getattr(source, "refreshed", 0)))
+        tokens.add_metric([], float(getattr(source, "minted", 0)))
         yield tokens
         sync = status.sync
         webhooks = CounterMetricFamily(

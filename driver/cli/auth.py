@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import time
 from dataclasses import replace
@@ -71,6 +70,7 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
     from driver.jira.consent import ConsentRefused, code_from, exchange, login_request
     from driver.jira.route import is_cloud, token_url_for
     from driver.model.consent import Grant
+    from driver.service.process import is_loopback
     from driver.store.oauth_grant import GrantFile
 
     jira = config.jira
@@ -83,7 +83,7 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
         print("Open this URL in a browser, log in as the account the driver should act as, and consent:")
         print(request.url, flush=True)
         try:
-            if args.paste or not _loopback(request.redirect_uri):
+            if args.paste or not is_loopback(urlsplit(request.redirect_uri).hostname or ""):
                 answer = _read_paste()
             else:
                 server = _CallbackServer(request.redirect_uri)  # listening before it is announced
@@ -136,16 +136,6 @@ async def _tell_the_driver(config: Config) -> None:
         return
     state = "resumes" if result.connected else "still cannot reach Jira"
     print(f"the running driver {state}: {result.message}")
-
-
-def _loopback(uri: str) -> bool:
-    host = urlsplit(uri).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _read_paste() -> str:

@@ -146,16 +146,15 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-class ClientCredentials:
-    """A service account's tokens: minted from the client id and secret, again before each expires
-    (there is no refresh token in this grant)."""
+class _Renewing:
+    """Gives the current token, and renews it (one renewal at a time) when it is due or a request
+    found it stale; `_mint` asks the token endpoint for the next one."""
 
-    def __init__(self, endpoint: TokenEndpoint, scope: str = "", clock: Monotonic = time.monotonic) -> None:
+    def __init__(self, endpoint: TokenEndpoint, clock: Monotonic) -> None:
         self.endpoint = endpoint
-        self.scope = scope
         self.clock = clock
         self.minted = 0
-        """Tokens minted so far (status and tests)."""
+        """Tokens minted or refreshed so far (metrics and tests)."""
         self._current: AccessToken | None = None
         self._lock = asyncio.Lock()
 
@@ -170,20 +169,33 @@ class ClientCredentials:
             current = self._current
             if current is not None and current is not stale and not current.due(self.clock()):
                 return current  # another request renewed it meanwhile
-            answer = await self.endpoint.grant(
-                "client_credentials",
-                "check [jira] client_id, client_secret and oauth_scope",
-                scope=self.scope,
-            )
+            answer = await self._mint()
             self.minted += 1
             self._current = AccessToken(answer.access_token, self.clock(), answer.expires_in)
             return self._current
+
+    async def _mint(self) -> TokenAnswer:
+        raise NotImplementedError
+
+
+class ClientCredentials(_Renewing):
+    """A service account's tokens: minted from the client id and secret, again before each expires
+    (there is no refresh token in this grant)."""
+
+    def __init__(self, endpoint: TokenEndpoint, scope: str = "", clock: Monotonic = time.monotonic) -> None:
+        super().__init__(endpoint, clock)
+        self.scope = scope
+
+    async def _mint(self) -> TokenAnswer:
+        return await self.endpoint.grant(
+            "client_credentials", "check [jira] client_id, client_secret and oauth_scope", scope=self.scope
+        )
 
 
 LOGIN_AGAIN = "the consent is gone: run `jira-driver auth login` again"
 
 
-class Consent:
+class Consent(_Renewing):
     """A person's consent (3LO): access tokens from the kept refresh token, which rotates.
 
     The new pair is written to the keeper before the new access token is used, and one refresh runs
@@ -201,43 +213,24 @@ class Consent:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_answer: Callable[[], None] = lambda: None,
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, clock)
         self.keeper = keeper
         self.redirect_uri = redirect_uri
         """Data Center's refresh repeats it (else a bare invalid_grant); empty on Cloud."""
-        self.clock = clock
         self.wall = wall
         self.after_answer = after_answer
         """Called between the endpoint's answer and the write (the crash tests' failpoint)."""
-        self.refreshed = 0
-        self._current: AccessToken | None = None
-        self._lock = asyncio.Lock()
 
-    async def token(self) -> AccessToken:
-        current = self._current
-        if current is not None and not current.due(self.clock()):
-            return current
-        return await self.renew(current)
-
-    async def renew(self, stale: AccessToken | None) -> AccessToken:
-        async with self._lock:
-            current = self._current
-            if current is not None and current is not stale and not current.due(self.clock()):
-                return current
-            grant = self.keeper.read()
-            if grant is None:
-                raise JiraAuthError(401, f"no consent is stored: {LOGIN_AGAIN.split(': ', 1)[1]}")
-            answer = await self.endpoint.grant(
-                "refresh_token",
-                LOGIN_AGAIN,
-                refresh_token=grant.refresh_token,
-                redirect_uri=self.redirect_uri,
-            )
-            self.after_answer()
-            self.keeper.write(grant.rotated(answer, self.wall()))
-            self.refreshed += 1
-            self._current = AccessToken(answer.access_token, self.clock(), answer.expires_in)
-            return self._current
+    async def _mint(self) -> TokenAnswer:
+        grant = self.keeper.read()
+        if grant is None:
+            raise JiraAuthError(401, f"no consent is stored: {LOGIN_AGAIN.split(': ', 1)[1]}")
+        answer = await self.endpoint.grant(
+            "refresh_token", LOGIN_AGAIN, refresh_token=grant.refresh_token, redirect_uri=self.redirect_uri
+        )
+        self.after_answer()
+        self.keeper.write(grant.rotated(answer, self.wall()))
+        return answer
 
 
 @dataclass(frozen=True)

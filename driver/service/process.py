@@ -69,7 +69,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     """The address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
         return True
@@ -91,7 +91,7 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
     """
     if warning := exposed_secrets_warning(config_file):
         log.warning("%s", warning)
-    if not _loopback(config.driver.host) and not config.driver.api_token.get_secret_value():
+    if not is_loopback(config.driver.host) and not config.driver.api_token.get_secret_value():
         log.warning(
             "the HTTP API listens on %s without [driver] api_token: anyone who reaches it can send"
             " commands and change the Jira credentials; set api_token (docs/operations.md)",

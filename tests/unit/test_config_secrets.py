@@ -95,7 +95,7 @@ def test_the_file_in_use_is_the_default_one_when_present(
 
 
 def test_only_loopback_addresses_count_as_loopback() -> None:
-    from driver.service.process import _loopback
+    from driver.service.process import is_loopback
 
-    assert all(_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "localhost"))
-    assert not any(_loopback(h) for h in ("0.0.0.0", "::", "192.0.2.7", "jira-driver.example.com"))
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.0.2.7", "jira-driver.example.com"))
