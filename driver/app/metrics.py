@@ -14,19 +14,69 @@ would grow the series without end). Two sources:
 from __future__ import annotations
 
 import time
+from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, StateSetMetricFamily
 from prometheus_client.registry import Collector
 
 from driver import __version__
-from driver.contract.schemas import JiraState
+from driver.contract.schemas import DriverStatus, JiraState, Statistics
 from driver.model.responses import HeardResponse
 
-if TYPE_CHECKING:
-    from driver.app.driver import Driver
+
+class _Recorder(Protocol):
+    @property
+    def events(self) -> Tally[str]: ...
+
+
+class _Engine(Protocol):
+    @property
+    def recorder(self) -> _Recorder: ...
+
+
+class _Access(Protocol):
+    @property
+    def source(self) -> object: ...
+
+
+class _Jira(Protocol):
+    @property
+    def access(self) -> _Access: ...
+
+
+class _Health(Protocol):
+    @property
+    def pace(self) -> float | None: ...
+
+
+class _Store(Protocol):
+    def oldest_open_at(self) -> datetime | None: ...
+
+    def statistics(self) -> Statistics: ...
+
+
+class Watched(Protocol):
+    """What the metrics read of a driver at scrape time (driver.app.driver.Driver is one)."""
+
+    @property
+    def store(self) -> _Store: ...
+    @property
+    def engine(self) -> _Engine: ...
+    @property
+    def jira(self) -> _Jira: ...
+    @property
+    def health(self) -> _Health: ...
+    @property
+    def started_at(self) -> datetime: ...
+
+    def status(self) -> DriverStatus: ...
+
+    def clock(self) -> datetime: ...
+
 
 # `_created` series (each counter's creation time) double the output and no dashboard uses them
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -117,13 +167,13 @@ class DriverMetrics:
         reason = next((_REASONS[n] for n in names if n in _REASONS), type(error).__name__)
         self.refused.labels(reason).inc()
 
-    def watch(self, driver: Driver) -> None:
+    def watch(self, driver: Watched) -> None:
         """Read the driver's state at each scrape."""
         self.registry.register(_StateCollector(driver))
 
 
 class _StateCollector(Collector):
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Watched) -> None:
         self.driver = driver
 
     def collect(self) -> Iterable[Metric]:
