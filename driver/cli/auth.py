@@ -96,6 +96,12 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
         except TimeoutError:
             say(f"failed: no callback on {request.redirect_uri} within {args.timeout:g} s; nothing stored")
             return ExitCode.FAILED
+        except OSError as exc:
+            say(
+                f"failed: cannot listen on {request.redirect_uri} ({exc.strerror or exc}): free the port,"
+                " change [jira] redirect_uri (and the app's callback URL), or use --paste; nothing stored"
+            )
+            return ExitCode.FAILED
         tokens = await exchange(http, token_url_for(client.access.setup, cloud), jira, request, code)
         if not tokens.refresh_token:
             say(
