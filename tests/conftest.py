@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.sim",
     "tests.fixtures.driver",
     "tests.fixtures.proxy",
+    "tests.fixtures.postgres",
 ]
