@@ -238,7 +238,13 @@ def test_a_delivery_of_megabytes_is_heard(driver_factory: Factory, sim: Any) -> 
     assert act.status_code == 200, act.text
 
     resolved(driver, "W-1", "the resolve in a 1.3 MB delivery to be heard")
-    [delivery] = [d for d in sim.admin("webhooks/deliveries") if d["event"] == "jira:issue_updated"]
+
+    def answered() -> dict[str, Any] | None:
+        # the driver applies the delivery before it answers: the simulator records the answer after
+        found = [d for d in sim.admin("webhooks/deliveries") if d["event"] == "jira:issue_updated"]
+        return found[0] if found and found[0]["attempts"] else None
+
+    delivery = wait_for(answered, "the simulator to record the delivery's answer")
     assert len(json.dumps(delivery["body"])) > 1_200_000
     assert [a["status"] for a in delivery["attempts"]] == [200]
     assert driver.status()["sync"]["webhooks_refused"] == 0
