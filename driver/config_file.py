@@ -151,8 +151,24 @@ def _describe(error: dict[str, Any]) -> str:
         expected = str(ctx.get("expected", "")).replace("'", "")
         # an enum whose first value is '' (e.g. [jira] auth: empty means "by the secrets set")
         return f"expected one of {expected}".replace("one of , ", "one of: empty, ")
+    if kind.startswith(("date_", "datetime_")):
+        return "expected a date as YYYY-MM-DD"
+    if kind == "string_too_long":
+        return f"expected at most {ctx['max_length']} characters"
+    if kind == "string_too_short":
+        return f"expected at least {ctx['min_length']} characters"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return _PATTERNS.get(pattern, f"expected text of the form {pattern}")
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
+
+
+_PATTERNS = {
+    "^[A-Za-z0-9-]*$": "expected only letters, digits and hyphens",
+    r"^[\x21-\x7e]*$": "expected printable ASCII without spaces",
+}
+"""Plain words for the patterns config fields use (pydantic would print the regular expression)."""
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

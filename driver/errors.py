@@ -21,6 +21,7 @@
         │       │                                       proxy, 502/503/504): pause everything, count nothing
         │       └── JiraNotReached                      no connection made: the request surely not sent
         ├── JiraAuthError(status, message)              401: stop sending until the credentials change
+        │   └── SetupRefused(status, message, kind)     the token endpoint, the consent or the site refused
         ├── JiraRejected(status, error_messages, errors)  other 4xx: permanent for this request
         │   └── TicketArchived(key, project, answer)    a 404/403 for a ticket of an archived project
         ├── StampAmbiguous(guid, keys)                  two tickets carry one GUID's stamp
@@ -35,6 +36,7 @@ everything else branches on type. tests/test_architecture.py holds this drawing 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 
 class DriverError(Exception):
@@ -52,7 +54,13 @@ class ConfigError(DriverError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        shown = "" if value is None else f" = {value!r}"
+        # a value pasted whole (a key file, a token) would make the one line a screenful
+        text = (
+            value
+            if not isinstance(value, str) or len(value) <= 80
+            else f"{value[:60]}... ({len(value)} chars)"
+        )
+        shown = "" if value is None else f" = {text!r}"
         super().__init__(f"[{section}] {key}{shown}: {allowed}")
 
 
@@ -136,6 +144,28 @@ class JiraAuthError(JiraError):
         self.status = status
         self.message = message
         super().__init__(f"HTTP {status}: {message}")
+
+    def again(self) -> JiraAuthError:
+        """The same refusal, to raise again for a later request."""
+        return JiraAuthError(self.status, self.message)
+
+
+class SetupRefused(JiraAuthError):
+    """The way to Jira refused before Jira was asked: the OAuth token endpoint refused the client or
+    the grant, no consent is stored, or [jira] names the wrong site (cloud id, deployment). Treated
+    as a 401 (nothing is sent until the configuration or the consent changes); `message` is the
+    whole advice and `kind` its class: "auth" (credentials, consent) or "config" (a [jira] setting).
+    """
+
+    def __init__(self, status: int, message: str, kind: Literal["auth", "config"] = "auth") -> None:
+        super().__init__(status, message)
+        self.kind: Literal["auth", "config"] = kind
+
+    def __str__(self) -> str:
+        return self.message
+
+    def again(self) -> SetupRefused:
+        return SetupRefused(self.status, self.message, self.kind)
 
 
 class JiraRejected(JiraError):

@@ -136,17 +136,15 @@ def _cmd_ui(args: argparse.Namespace, config: Config) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
+    config_help = "INI configuration (default: ./jira-driver.ini when present, else built-in defaults)"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="INI configuration (default: ./jira-driver.ini when present, else built-in defaults)",
-    )
+    # SUPPRESS: a sub-command without --config keeps the one given before it (both orders work)
+    common.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS, help=config_help)
     parser = argparse.ArgumentParser(
         prog="jira-driver",
         description="Turn monitoring alarms into Jira tickets.",
     )
+    parser.add_argument("--config", type=Path, metavar="FILE", default=None, help=config_help)
     parser.add_argument("--version", action="version", version=f"jira-driver {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

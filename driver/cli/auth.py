@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +25,13 @@ from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
 from driver.config_jira import AuthChoice
-from driver.errors import JiraAuthError, JiraError, JiraRetryable
+from driver.errors import JiraAuthError, JiraError, JiraRetryable, SetupRefused
+
+STILL_VALID = (
+    "the grant itself stays valid at the site until the person revokes the app in their account's"
+    " profile (Cloud: Connected apps) or its refresh token goes 90 days unused"
+)
+"""Atlassian offers no endpoint to revoke a 3LO grant (wire facts §14): only the person can."""
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
@@ -36,7 +42,10 @@ def main(args: argparse.Namespace, config: Config) -> int:
         from driver.store.oauth_grant import GrantFile
 
         grants = GrantFile(Path(config.driver.database))
-        print(f"ok: consent removed ({grants.path})" if grants.forget() else "ok: no consent was stored")
+        if not grants.forget():
+            print("ok: no consent was stored")
+            return ExitCode.OK
+        print(f"ok: consent removed ({grants.path}); {STILL_VALID}")
         return ExitCode.OK
     return _login(args, config)
 
@@ -56,7 +65,9 @@ def _login(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_consent(args, config))
     except JiraAuthError as exc:
         say(f"failed: {exc.message}")
-        return ExitCode.FAILED
+        return (
+            ExitCode.BAD_INPUT if isinstance(exc, SetupRefused) and exc.kind == "config" else ExitCode.FAILED
+        )
     except JiraRetryable as exc:
         say(f"failed: {exc.reason}")
         return ExitCode.UNREACHABLE
@@ -80,6 +91,15 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
     try:
         cloud = await is_cloud(http, client.access.setup)
         request = login_request(jira, cloud)
+        try:
+            earlier = grants.read()
+        except ValueError:
+            earlier = None  # not a consent: replaced by this one
+        if earlier is not None:
+            say(
+                f"note: this replaces the consent of {earlier.user or '?'} given"
+                f" {earlier.consented_at:%Y-%m-%d}; {STILL_VALID}"
+            )
         print("Open this URL in a browser, log in as the account the driver should act as, and consent:")
         print(request.url, flush=True)
         try:
@@ -111,8 +131,9 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
             return ExitCode.FAILED
         now = datetime.now(UTC)
         scope = tokens.scope or request.scope
-        grants.write(Grant(jira.url, tokens.refresh_token, tokens.access_token, scope, "", now, now))
-        # proves the pair end to end (a refresh, the gateway, Jira) and learns who consented
+        expires = now + timedelta(seconds=tokens.expires_in)
+        grants.write(Grant(jira.url, tokens.refresh_token, tokens.access_token, scope, "", now, now, expires))
+        # proves the access token end to end (the gateway, Jira) and learns who consented
         me = await client.current_user()
         kept = grants.read()
         assert kept is not None
@@ -194,6 +215,7 @@ class _CallbackServer(HTTPServer):
 
 def _status(args: argparse.Namespace, config: Config) -> int:
     from driver.jira.auth import credentials_from_config
+    from driver.jira.oauth import NO_CONSENT
     from driver.model.expiry import expiry_warning
     from driver.store.oauth_grant import GrantFile
 
@@ -209,7 +231,10 @@ def _status(args: argparse.Namespace, config: Config) -> int:
             say(f"failed: {exc}")
             return ExitCode.FAILED
         if grant is None:
-            say("failed: no consent is stored: run `jira-driver auth login`")
+            if args.json:
+                print(json.dumps(facts | {"user": None, "warning": NO_CONSENT}))
+            else:
+                say(f"failed: {NO_CONSENT}")
             return ExitCode.FAILED
         dies = grant.refresh_dies()
         facts |= {

@@ -101,6 +101,8 @@ def main(args: argparse.Namespace, config: Config) -> int:
     else:
         say(f"failed: {result.message}")
     for finding in result.findings:
+        if finding.message == result.message:
+            continue  # the one problem is the answer: said once
         line = f"{'warning' if finding.kind == 'expiry' else finding.kind}: {finding.message}"
         if result.ok:
             print(line)

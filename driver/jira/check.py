@@ -12,6 +12,7 @@ from driver.errors import (
     JiraError,
     JiraRejected,
     JiraRetryable,
+    SetupRefused,
 )
 from driver.jira.client import JiraClient
 from driver.jira.http import describe_transport_error
@@ -51,6 +52,10 @@ async def _connect(
     client.forget_refusal()
     try:
         me = await client.myself()
+    except SetupRefused as exc:
+        # the token endpoint, the consent or the site's identity: its words say what to do
+        finding = CheckFinding(kind=exc.kind, message=exc.message)
+        return CheckResult(ok=False, message=exc.message, status_code=exc.status, findings=[finding]), False
     except JiraAuthError as exc:
         message = _refused(client, exc)
         return CheckResult(
@@ -167,8 +172,11 @@ def _refused(client: JiraClient, error: JiraAuthError) -> str:
     """A 401 in plain words: what is missing from the configuration, when something is."""
     credentials = client.credentials
     if credentials.mode in ("oauth_client_credentials", "oauth_3lo"):
-        # the token endpoint's refusal (or Jira's of a fresh token) already says what to do
-        return f"HTTP {error.status}: {error.message}"
+        # the token endpoint gave the token, so it is the app's access to this site that is refused
+        return (
+            f"HTTP {error.status}: Jira refused a fresh OAuth access token ({error.message}): check"
+            " that the app is installed on this site and the account may use it"
+        )
     if credentials.mode == "none":
         return (
             f"HTTP 401: no credentials were sent: [jira] username is empty (and so are bearer_token"

@@ -265,7 +265,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         credentials (JiraAuthError at once), and while they are unproven requests go one at a time,
         so a wrong password costs one failed login, whoever asks (engine, field list, probes)."""
         if self._refused is not None:
-            raise JiraAuthError(self._refused.status, self._refused.message)
+            raise self._refused.again()
         if not self.access.settled:
             try:
                 await self.access.settle(self._client)
@@ -276,7 +276,7 @@ class JiraClient(IssueSearch, ProjectSetup):
             return await self._send(method, path, json=json, params=params, kind=kind)
         async with self._canary:
             if self._refused is not None:
-                raise JiraAuthError(self._refused.status, self._refused.message)
+                raise self._refused.again()
             try:
                 response = await self._send(method, path, json=json, params=params, kind=kind)
             except JiraAuthError as exc:

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response,
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from driver.config_jira import CLOUD_3LO_SCOPE, JiraSection
-from driver.jira.oauth import TokenEndpoint
+from driver.jira.oauth import Advice, TokenEndpoint
 from driver.model.consent import TokenAnswer
 
 
@@ -74,6 +74,15 @@ def code_from(answer: str, request: LoginRequest) -> str:
     text = answer.strip()
     if "://" not in text:
         text = "http://callback/" + (text if text.startswith("?") else "?" + text)
+    else:
+        pasted, expected = httpx.URL(text), httpx.URL(request.redirect_uri)
+        if (pasted.host, pasted.port, pasted.path) != (expected.host, expected.port, expected.path):
+            # a URL from elsewhere (the consent page itself, another app's callback) holds no code
+            # of this login's; the state check would refuse it too, with a less useful reason
+            raise ConsentRefused(
+                f"that is not a URL of the callback {request.redirect_uri}: paste the address the"
+                " browser shows after you consent"
+            )
     query = dict(httpx.URL(text).params)
     if "error" in query:
         said = query.get("error_description") or query["error"]
@@ -96,7 +105,11 @@ async def exchange(
     endpoint = TokenEndpoint(http, token_url, jira.client_id, jira.client_secret_trimmed()[0])
     return await endpoint.grant(
         "authorization_code",
-        "check [jira] client_id, client_secret and redirect_uri, then log in again",
+        Advice(
+            "the code was refused (used already, more than 10 minutes old, or [jira] redirect_uri is"
+            " not the app's callback URL exactly): run `jira-driver auth login` again",
+            "check [jira] oauth_scope against the app's scopes, then log in again",
+        ),
         code=code,
         redirect_uri=request.redirect_uri,
         code_verifier=request.verifier,

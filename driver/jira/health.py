@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from driver.contract.schemas import JiraState
-from driver.errors import JiraAuthError, JiraRateLimited, JiraTimeout, JiraUnavailable
+from driver.errors import JiraAuthError, JiraRateLimited, JiraTimeout, JiraUnavailable, SetupRefused
 from driver.jira.backoff import Pauses, backoff_seconds
 
 PACE_DECREASE = 0.9
@@ -177,8 +177,8 @@ class JiraHealth:
         self.auth_failed = True
         self.credentials_proven = False
         self.state = JiraState.AUTH_FAILED
-        if error.message.startswith(("the OAuth", "no consent")):
-            # the token endpoint refused, not Jira: its words already say what to do
+        if isinstance(error, SetupRefused):
+            # the token endpoint, the consent or the site refused, not Jira: its words say what to do
             self.message = f"{error.message}; nothing is sent until that changes"
         else:
             said = f"Jira answered 401 ({error.message})"
@@ -317,9 +317,12 @@ class JiraHealth:
         """
         if isinstance(error, JiraAuthError):
             first = self.refused_credentials(error)
-            return Observed(
-                news="Jira answered 401: sending stops until the credentials change" if first else ""
+            news = (
+                f"{error.message}: sending stops until that changes"
+                if isinstance(error, SetupRefused)
+                else "Jira answered 401: sending stops until the credentials change"
             )
+            return Observed(news=news if first else "")
         if isinstance(error, JiraRateLimited):
             until = self.rate_limited(error, now, issue)
             scope = f"issue {issue}" if error.scope == "issue" and issue is not None else "all sending"

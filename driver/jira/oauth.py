@@ -10,7 +10,7 @@ httpx client set up like the Jira client's (same TLS, CA bundle, proxy and timeo
 
 Failures map to the errors the engine already knows: a token endpoint that cannot be reached, or
 answers 5xx or 429, is an outage (JiraNotReached/JiraUnavailable: everything waits, nothing fails);
-one that refuses the client or the grant is a refusal of the credentials (JiraAuthError: nothing is
+one that refuses the client or the grant is a refusal of the credentials (SetupRefused: nothing is
 sent until the configuration changes, or `jira-driver auth login` runs again).
 """
 
@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
-from driver.errors import JiraAuthError, JiraNotReached, JiraUnavailable
+from driver.errors import JiraNotReached, JiraUnavailable, SetupRefused
 from driver.model.consent import Grant, TokenAnswer
 
 RENEW_AHEAD = 60.0
@@ -72,6 +72,27 @@ class TokenSource(Protocol):
     async def renew(self, stale: AccessToken | None) -> AccessToken: ...
 
 
+CHECK_CLIENT = "check [jira] client_id and client_secret (the app's credentials, from its Settings page)"
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What to do when the token endpoint refuses, by the error code it gives (RFC 6749 §5.2): the
+    client refused (invalid_client, unauthorized_client, a bare 401) is always the client id and
+    secret; invalid_scope is the scope; anything else (invalid_grant above all) is the grant's."""
+
+    grant: str
+    scope: str
+
+    def said(self, error: str) -> str:
+        """The advice for this error code ('HTTP <status>' when the endpoint gave none)."""
+        if error in ("invalid_client", "unauthorized_client", "HTTP 401"):
+            return CHECK_CLIENT
+        if error == "invalid_scope":
+            return self.scope
+        return self.grant
+
+
 @dataclass
 class TokenEndpoint:
     """One OAuth 2.0 token endpoint and the client that asks it."""
@@ -81,12 +102,13 @@ class TokenEndpoint:
     client_id: str
     client_secret: str = field(repr=False)
 
-    async def grant(self, grant_type: str, refusal: str, **params: str) -> TokenAnswer:
+    async def grant(self, grant_type: str, advice: Advice, **params: str) -> TokenAnswer:
         """POST one grant (form-encoded, the client's id and secret in the body) and read the answer.
 
-        refusal: what the operator should do when the endpoint refuses (ends the error message).
-        Raises JiraNotReached (no connection), JiraUnavailable (a timeout, 5xx, 429, or an answer that
-        is not a token), JiraAuthError (400/401/403: the client or the grant refused).
+        advice: what the operator should do when the endpoint refuses, by its error code (RFC 6749
+        §5.2); it ends the error message. Raises JiraNotReached (no connection), JiraUnavailable (a
+        timeout, 5xx, 429, or an answer that is not a token), SetupRefused (400/401/403: the client
+        or the grant refused).
         """
         body = prepare_token_request(
             grant_type,
@@ -115,7 +137,7 @@ class TokenEndpoint:
             error = str(data.get("error", "")) or f"HTTP {status}"
             described = str(data.get("error_description", ""))[:200]
             said = f"{error}: {described}" if described else error
-            raise JiraAuthError(status, f"the OAuth token endpoint refused ({said}); {refusal}")
+            raise SetupRefused(status, f"the OAuth token endpoint refused ({said}); {advice.said(error)}")
         token = data.get("access_token")
         if status >= 300 or not isinstance(token, str) or not token:
             raise JiraUnavailable(f"the OAuth token endpoint {self.url} answered {status} without a token")
@@ -187,12 +209,23 @@ class ClientCredentials(_Renewing):
         self.scope = scope
 
     async def _mint(self) -> TokenAnswer:
+        scope = (
+            "set [jira] oauth_scope to a scope the app has on Data Center (WRITE or READ)"
+            if self.scope
+            else "add the Jira API scopes to the app's service account (docs/auth.md)"
+        )
         return await self.endpoint.grant(
-            "client_credentials", "check [jira] client_id, client_secret and oauth_scope", scope=self.scope
+            "client_credentials",
+            Advice(f"{CHECK_CLIENT}, and that the app may use client credentials", scope),
+            scope=self.scope,
         )
 
 
 LOGIN_AGAIN = "the consent is gone: run `jira-driver auth login` again"
+NO_CONSENT = "no consent is stored for [jira] auth = oauth_3lo: run `jira-driver auth login`"
+CONSENT_ADVICE = Advice(
+    LOGIN_AGAIN, "check [jira] oauth_scope against the app's scopes, then run `jira-driver auth login` again"
+)
 
 
 class Consent(_Renewing):
@@ -221,12 +254,31 @@ class Consent(_Renewing):
         self.after_answer = after_answer
         """Called between the endpoint's answer and the write (the crash tests' failpoint)."""
 
+    async def token(self) -> AccessToken:
+        if self._current is None:
+            self._current = self._kept()
+        return await super().token()
+
+    def _kept(self) -> AccessToken | None:
+        """The kept access token while it has life left (one process's check or login does not
+        rotate the refresh token of the next). Its age comes from the wall clock, the only one two
+        processes share; a wrong guess costs one refusal, which renews it."""
+        grant = self.keeper.read()
+        if grant is None:
+            return None
+        wall = self.wall()
+        left = grant.access_left(wall)
+        if left <= 2 * RENEW_AHEAD:
+            return None
+        age = max(0.0, (wall - grant.refreshed_at).total_seconds())
+        return AccessToken(grant.access_token, self.clock() - age, age + left)
+
     async def _mint(self) -> TokenAnswer:
         grant = self.keeper.read()
         if grant is None:
-            raise JiraAuthError(401, f"no consent is stored: {LOGIN_AGAIN.split(': ', 1)[1]}")
+            raise SetupRefused(401, NO_CONSENT)
         answer = await self.endpoint.grant(
-            "refresh_token", LOGIN_AGAIN, refresh_token=grant.refresh_token, redirect_uri=self.redirect_uri
+            "refresh_token", CONSENT_ADVICE, refresh_token=grant.refresh_token, redirect_uri=self.redirect_uri
         )
         self.after_answer()
         self.keeper.write(grant.rotated(answer, self.wall()))
@@ -254,7 +306,7 @@ class OAuthSetup:
             # Cloud's service accounts take no scope (refused as invalid_scope); DC needs one
             return ClientCredentials(endpoint, "" if cloud else (self.scope or "WRITE"), clock)
         if self.keeper is None:
-            raise JiraAuthError(401, f"no consent is stored: {LOGIN_AGAIN.split(': ', 1)[1]}")
+            raise SetupRefused(401, NO_CONSENT)
         return Consent(
             endpoint,
             self.keeper,

@@ -19,7 +19,7 @@ import httpx
 
 from driver.config_jira import Gateway
 from driver.contract.schemas import AuthMode
-from driver.errors import JiraAuthError, JiraNotReached, JiraUnavailable
+from driver.errors import JiraNotReached, JiraUnavailable, SetupRefused
 from driver.jira.auth import TokenAuth
 from driver.jira.oauth import Monotonic, OAuthSetup, TokenSource
 
@@ -68,7 +68,7 @@ async def resolve(
     """The route, and the token source built for its token endpoint (OAuth modes only).
 
     Raises JiraNotReached/JiraUnavailable when the site (or the token endpoint) cannot be asked:
-    an outage, everything waits. Raises JiraAuthError when the configuration cannot work (a cloud id
+    an outage, everything waits. Raises SetupRefused when the configuration cannot work (a cloud id
     that is not the site's, none to be found): nothing is sent until it changes.
     """
     cloud = await is_cloud(http, setup)
@@ -90,15 +90,16 @@ def token_url_for(setup: RouteSetup, cloud: bool) -> str:
 
 async def is_cloud(http: httpx.AsyncClient, setup: RouteSetup) -> bool:
     """Whether the site is Jira Cloud: configured, else serverInfo's deploymentType (asked without
-    credentials). Raises JiraNotReached/JiraUnavailable, or JiraAuthError when it does not say."""
+    credentials). Raises JiraNotReached/JiraUnavailable, or SetupRefused when it does not say."""
     if setup.api_type in ("cloud", "datacenter"):
         return setup.api_type == "cloud"
     info = await _get(http, f"{setup.site}/rest/api/2/serverInfo", "serverInfo")
     if info is None:
-        raise JiraAuthError(
+        raise SetupRefused(
             400,
             f"{setup.site} did not say whether it is Jira Cloud or Data Center (serverInfo):"
             " set [jira] api_type to cloud or datacenter",
+            "config",
         )
     return str(info.get("deploymentType", "")).lower() == "cloud"
 
@@ -108,10 +109,11 @@ async def _cloud_id(http: httpx.AsyncClient, setup: RouteSetup, source: TokenSou
     said = str(tenant.get("cloudId", "")) if tenant is not None else ""
     if setup.cloud_id:
         if said and said != setup.cloud_id:
-            raise JiraAuthError(
+            raise SetupRefused(
                 404,
                 f"[jira] cloud_id {setup.cloud_id} is not the cloud id of {setup.site} ({said}, its"
                 " /_edge/tenant_info says): correct it, or leave it empty to have it looked up",
+                "config",
             )
         return setup.cloud_id
     if said:
@@ -127,10 +129,11 @@ async def _cloud_id(http: httpx.AsyncClient, setup: RouteSetup, source: TokenSou
         for resource in resources.get("items", []) if resources is not None else []:
             if isinstance(resource, dict) and str(resource.get("url", "")).rstrip("/") == setup.site:
                 return str(resource.get("id", ""))
-    raise JiraAuthError(
+    raise SetupRefused(
         404,
         f"the cloud id of {setup.site} could not be found ({setup.site}/_edge/tenant_info did not"
         " say): set [jira] cloud_id",
+        "config",
     )
 
 
@@ -193,7 +196,7 @@ class Access:
 
             def source_for(token_url: str, cloud: bool) -> TokenSource:
                 if oauth is None:
-                    raise JiraAuthError(401, "OAuth is configured without a client id")
+                    raise SetupRefused(401, "[jira] auth is OAuth but client_id is empty: set it", "config")
                 return oauth.source(http, token_url, cloud, mode == "oauth_3lo", self._clock)
 
             route, source = await resolve(http, self.setup, source_for)

@@ -34,6 +34,8 @@ class Grant:
     user: str
     consented_at: datetime
     refreshed_at: datetime
+    access_expires: datetime | None = None
+    """When the access token expires (None: not known, as in files written before it was kept)."""
 
     def refresh_dies(self) -> datetime:
         """When the refresh token dies unless used (the earlier of 90 days unused, 365 after consent)."""
@@ -52,4 +54,12 @@ class Grant:
             self.user,
             self.consented_at,
             now,
+            now + timedelta(seconds=answer.expires_in),
         )
+
+    def access_left(self, now: datetime) -> float:
+        """Seconds the kept access token has left (0 when unknown or gone): a process that starts
+        within its life uses it instead of spending a refresh, which rotates the refresh token."""
+        if not self.access_token or self.access_expires is None:
+            return 0.0
+        return max(0.0, (self.access_expires - now).total_seconds())

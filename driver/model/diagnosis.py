@@ -118,12 +118,16 @@ def screen_findings(answer: Any, plan: CheckPlan, names: Mapping[str, str] | Non
     for field_id in plan.fields:
         if field_id not in on_screen and field_id not in _SET_BY_JIRA:
             name = names.get(field_id, field_id)
-            role = "the GUID stamp's field" if field_id == plan.stamp else "in the Ticket Creation Table"
+            if field_id == plan.stamp:
+                role = "the GUID stamp's field"
+                fix = "add it to the screen, or set [ticket] guid_field to a custom field that is on it"
+            else:
+                role = "in the Ticket Creation Table"
+                fix = "add it to the screen, or exclude it from the table"
             found.append(
                 Finding(
                     "screen",
-                    f"{name} ({field_id}, {role}) is not on {where}: Jira refuses creates that set it;"
-                    " add it to the screen, or exclude it from the table",
+                    f"{name} ({field_id}, {role}) is not on {where}: Jira refuses creates that set it; {fix}",
                 )
             )
     return found

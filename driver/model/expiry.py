@@ -27,7 +27,10 @@ def expiry_warning(token_expires: date | None, refresh_dies: date | None, today:
         left = (token_expires - today).days
         if left < 0:
             expired = token_expires.isoformat()
-            return f"the Jira token expired on {expired} ([jira] token_expires): make a new one"
+            return (
+                f"the Jira token expired on {expired} by [jira] token_expires: make a new one and set"
+                " it (or correct the date, if Jira still takes this token)"
+            )
         if left <= WARN_DAYS:
             return (
                 f"the Jira token expires on {token_expires.isoformat()} ({_days(left)},"

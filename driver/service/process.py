@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 from collections.abc import Generator
@@ -116,11 +117,28 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         held.release()
 
 
+def credentials_line(config: Config) -> str:
+    """Which Jira, which kind of credentials, and which of them an environment variable set (an old
+    JIRA_DRIVER_JIRA_PASSWORD overriding the file is otherwise a riddle). Names, never values."""
+    from driver.config_file import ENV_PREFIX
+    from driver.jira.auth import credentials_from_config
+
+    credentials = credentials_from_config(config.jira)
+    who = f" as {credentials.username}" if credentials.mode == "basic" and credentials.username else ""
+    kind = "no" if credentials.mode == "none" else credentials.mode
+    line = f"Jira at {config.jira.url}: {kind} credentials{who}"
+    from_env = sorted(k for k, v in os.environ.items() if k.startswith(f"{ENV_PREFIX}JIRA_") and v)
+    return line + (
+        f" (from the environment: {', '.join(from_env)})" if from_env else " (from the config file)"
+    )
+
+
 async def _run(config: Config, sock: socket.socket, family: int, soft_files: int, *, init: bool) -> str:
     """The driver on its locked database and bound socket, until SIGINT/SIGTERM."""
     host = config.driver.host
     opening = database_file.check(Path(config.driver.database), init=init)
     driver = build(config)
+    log.info("%s", credentials_line(config))
     if warning := driver.credential_expiry():
         log.warning("%s", warning)
     if config.jira.auth.startswith("oauth") and (trimmed := config.jira.client_secret_trimmed()[1]):

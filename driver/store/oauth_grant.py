@@ -55,6 +55,7 @@ class GrantFile:
                 str(data.get("user", "")),
                 datetime.fromisoformat(data["consented_at"]),
                 datetime.fromisoformat(data["refreshed_at"]),
+                datetime.fromisoformat(data["access_expires"]) if data.get("access_expires") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(
@@ -71,6 +72,7 @@ class GrantFile:
             "user": grant.user,
             "consented_at": grant.consented_at.isoformat(),
             "refreshed_at": grant.refreshed_at.isoformat(),
+            "access_expires": grant.access_expires.isoformat() if grant.access_expires else None,
         }
         temporary = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from jira_sim import issues as shapes
 from jira_sim.data import now
 from jira_sim.errors import JiraError
 from jira_sim.oauth import OAuthRefusal
@@ -208,6 +209,14 @@ async def set_screen(request: Request, state: State) -> Response:
     screen = Screen(
         frozenset(map(str, data.get("hidden", []))), frozenset(map(str, data.get("required", [])))
     )
+    # Jira cannot require a field that does not exist: a test asking for one would get a create the
+    # simulator refuses for a field its createmeta never lists, which no real site does
+    known = {f.id for f in shapes.create_fields(state.catalog)}
+    unknown = sorted((screen.hidden | screen.required) - known)
+    if unknown:
+        raise JiraError(
+            400, [f"unknown field ids {unknown}: the simulator's settable fields are {sorted(known)}"]
+        )
     state.rules.screens[(str(data["project"]).upper(), str(data.get("issuetype", "")).casefold())] = screen
     return json_response(
         {"project": data["project"], "hidden": sorted(screen.hidden), "required": sorted(screen.required)}

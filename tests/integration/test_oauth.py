@@ -123,7 +123,8 @@ def test_a_refused_client_secret_is_one_failed_login_and_check_names_it(
     result = run_cli(driver.config_path, "check")
     assert result.returncode == 4, result.stderr
     assert "invalid_client" in result.stderr
-    assert "client_id, client_secret" in result.stderr
+    assert "check [jira] client_id and client_secret" in result.stderr
+    assert result.stderr.count("invalid_client") == 1  # said once, not as the answer and a finding
     assert "wrong" not in result.stderr.replace("wrong secret", "")
 
 
@@ -212,7 +213,7 @@ def unused_port() -> int:
 
 
 def login(config: Path) -> str:
-    """`jira-driver auth login`, consenting in the simulator's /authorize: its stdout."""
+    """`jira-driver auth login`, consenting in the simulator's /authorize: its stdout, then its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
     env["PYTHONPATH"] = str(REPO)
     process = subprocess.Popen(
@@ -257,7 +258,7 @@ def login(config: Path) -> str:
         if pipe is not None:
             pipe.close()
     assert process.returncode == 0, err
-    return "".join(lines)
+    return "".join(lines) + err
 
 
 def start_on(driver_factory: Callable[..., DriverProcess], config: Path, oauth_sim: Any) -> DriverProcess:
@@ -298,9 +299,18 @@ def test_auth_login_stores_a_private_consent_and_the_driver_uses_it(
     assert driver.send("p/1|CREATE|summary;Alarm|").status_code == 202
     driver.wait_settled()
     assert [r["status"] for r in driver.rows()] == ["Ok"]
-    # the refresh rotated the pair on disk: the kept one is the newest
-    assert json.loads(grant_path(driver.db_path).read_text())["refresh_token"] != grant["refresh_token"]
-    assert oauth_sim.admin("oauth")["by_grant"]["refresh_token"] >= 2  # login's proof, then the driver's
+    # the login's access token had life left: neither the login's proof, nor status, nor the driver
+    # spent a refresh (each would rotate the refresh token)
+    assert oauth_sim.admin("oauth")["by_grant"].get("refresh_token", 0) == 0
+    drivers = grant_path(driver.db_path)
+    assert json.loads(drivers.read_text())["refresh_token"] == grant["refresh_token"]
+    oauth_sim.admin("oauth/expire", {})
+    assert driver.send("p/2|CREATE|summary;Alarm|").status_code == 202
+    driver.wait_settled()
+    assert [r["status"] for r in driver.rows()] == ["Ok", "Ok"]
+    # the refusal of the expired token renewed it: the rotated pair on disk is the newest
+    assert json.loads(drivers.read_text())["refresh_token"] != grant["refresh_token"]
+    assert oauth_sim.admin("oauth")["by_grant"]["refresh_token"] == 1
 
 
 @pytest.mark.parametrize(
@@ -312,6 +322,7 @@ def test_a_kill_between_a_refresh_and_its_commit_never_locks_the_driver_out(
     driver = consented_driver
     kept = grant_path(driver.db_path)
     before = json.loads(kept.read_text())["refresh_token"]
+    oauth_sim.admin("oauth/expire", {})  # the kept access token is refused: the start refreshes
     driver.env["JIRA_DRIVER_FAILPOINTS"] = failpoint
     try:
         driver.start()
@@ -338,7 +349,8 @@ def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_l
     driver = consented_driver
     kept = grant_path(driver.db_path)
     old = kept.read_bytes()
-    driver.start()  # refreshes: the kept token is disabled
+    oauth_sim.admin("oauth/expire", {})
+    driver.start()  # refreshes (the kept access token is refused): the kept refresh token is disabled
     driver.wait_settled()
     driver.stop()
     oauth_sim.admin("config", {"refresh_leeway": 0})
@@ -360,7 +372,11 @@ def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_l
     port = driver.url.rsplit(":", 1)[1]
     again.write_text(driver.config_path.read_text().replace("127.0.0.1:0", f"127.0.0.1:{port}"))
     os.chmod(again, 0o600)
-    assert "the running driver resumes" in login(again)
+    said = login(again)
+    assert "the running driver resumes" in said
+    # the replaced consent is still a live grant at the site: the person is told how to end it
+    assert "this replaces the consent of Administrator" in said
+    assert "Connected apps" in said
     driver.wait_settled(30)
     assert [r["status"] for r in driver.rows()] == ["Ok"]
 
@@ -407,10 +423,29 @@ def test_a_wrong_cloud_id_is_one_line_naming_it(tmp_path: Path, cloud: Any) -> N
     )
     os.chmod(config, 0o600)
     result = run_cli(config, "check")
-    assert result.returncode == 4, result.stderr
+    assert result.returncode == 2, result.stderr  # a configuration error, not refused credentials
     assert "[jira] cloud_id 0000-wrong is not the cloud id of" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     ok = config.read_text().replace("cloud_id = 0000-wrong\n", "")
     config.write_text(ok)
     looked_up = run_cli(config, "check")
     assert looked_up.returncode == 0, looked_up.stderr
     assert "through the gateway, cloud id 5f1b2c3d-0000-4000-8000-00000000c10d" in looked_up.stdout
+
+
+def test_auth_status_without_a_consent_says_so_in_its_own_format(tmp_path: Path, cloud: Any) -> None:
+    config = tmp_path / "driver.ini"
+    config.write_text(
+        f"[jira]\nurl = {cloud.url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
+        f"[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+    )
+    os.chmod(config, 0o600)
+    as_json = run_cli(config, "auth", "status", "--json")
+    assert as_json.returncode == 1
+    facts = json.loads(as_json.stdout)  # a script reading stdout gets an answer, not nothing
+    assert facts["mode"] == "oauth_3lo"
+    assert facts["user"] is None
+    assert "run `jira-driver auth login`" in facts["warning"]
+    plain = run_cli(config, "auth", "status")
+    assert plain.returncode == 1
+    assert "no consent is stored" in plain.stderr

@@ -80,6 +80,12 @@ def test_a_narrowed_create_screen_is_listed_and_enforced(sim: Any, spec_check: S
         }
         assert c.post(ISSUE, json=body(environment="lab")).status_code == 201
         assert c.post(ISSUE, json=body(project={"key": "NET"}, labels=["a"])).status_code == 201
+    # a field the simulator has no such thing as cannot be required or hidden (no Jira could)
+    refused = httpx.post(
+        f"{sim.url}/_sim/screens", json={"project": "OPS", "required": ["components", "environment"]}
+    )
+    assert refused.status_code == 400
+    assert "['components']" in refused.text
 
 
 def test_create_issues_denied_everywhere_refuses_every_create(sim: Any, spec_check: SpecChecker) -> None:

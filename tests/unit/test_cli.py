@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from driver.cli import build_parser
 from driver.cli.exit_codes import ExitCode
 from driver.cli.log import LOG_COLUMNS, log_row_json, log_table
 from driver.cli.output import format_table
@@ -71,3 +74,17 @@ def test_log_marks_a_cut_note_and_keeps_a_short_one_whole() -> None:
     lines = log_table([row(1, long), row(2, short)]).splitlines()
     assert lines[2].endswith("x" * 99 + "…")
     assert lines[3].endswith("y" * 100)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--config", "a.ini", "check"], "a.ini"),
+        (["check", "--config", "b.ini"], "b.ini"),
+        (["--config", "a.ini", "check", "--config", "b.ini"], "b.ini"),
+        (["check"], None),
+    ],
+)
+def test_config_is_taken_before_or_after_the_command(argv: list[str], expected: str | None) -> None:
+    config = build_parser().parse_args(argv).config
+    assert (str(config) if config is not None else None) == expected

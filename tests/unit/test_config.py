@@ -109,3 +109,23 @@ def test_the_cli_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
         "jira-driver: configuration error: [update] max_updates = 'ten': expected a whole number"
     ]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("token_expires = tomorrow", "[jira] token_expires = 'tomorrow': expected a date as YYYY-MM-DD"),
+        ("cloud_id = a b", "[jira] cloud_id = 'a b': expected only letters, digits and hyphens"),
+        ("client_id = a b", "[jira] client_id = 'a b': expected printable ASCII without spaces"),
+        (f"client_id = {'x' * 3000}", "(3000 chars)': expected at most 500 characters"),
+    ],
+)
+def test_config_errors_are_plain_words_not_the_validators(tmp_path: Path, line: str, said: str) -> None:
+    ini = tmp_path / "d.ini"
+    ini.write_text(f"[jira]\n{line}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(ini, {})
+    message = str(raised.value)
+    assert said in message
+    assert len(message) < 200
+    assert not any(words in message for words in ("should", "Input", "pattern"))

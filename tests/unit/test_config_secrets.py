@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,20 @@ def test_only_loopback_addresses_count_as_loopback() -> None:
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.0.2.7", "jira-driver.example.com"))
+
+
+def test_the_start_up_line_names_where_the_credentials_came_from_never_their_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driver.service.process import credentials_line
+
+    ini = tmp_path / "d.ini"
+    ini.write_text("[jira]\nurl = https://jira.example.com\nusername = ops\npassword = file-secret\n")
+    for name in [k for k in os.environ if k.startswith("JIRA_DRIVER_")]:
+        monkeypatch.delenv(name)
+    from_file = credentials_line(load_config(ini, {}))
+    assert from_file == "Jira at https://jira.example.com: basic credentials as ops (from the config file)"
+    monkeypatch.setenv("JIRA_DRIVER_JIRA_PASSWORD", "env-secret")
+    from_env = credentials_line(load_config(ini))
+    assert from_env.endswith("(from the environment: JIRA_DRIVER_JIRA_PASSWORD)")
+    assert "secret" not in from_env.replace("JIRA_DRIVER", "")

@@ -64,6 +64,7 @@ def test_a_required_field_left_empty_and_a_field_not_on_the_screen_are_named() -
         "requires Components (components), which the Ticket Creation Table leaves empty" in found[0].message
     )
     assert "labels (labels, the GUID stamp's field) is not on OPS/Task's create screen" in found[1].message
+    assert "set [ticket] guid_field to a custom field that is on it" in found[1].message
     # Data Center's shape (values), nothing wrong
     dc = {"values": [{"fieldId": "summary", "required": True}, {"fieldId": "labels", "required": False}]}
     assert screen_findings(dc, plan()) == []

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from driver.config_jira import JiraSection
-from driver.errors import JiraAuthError, JiraNotReached, JiraUnavailable
+from driver.errors import JiraAuthError, JiraNotReached, JiraUnavailable, SetupRefused
 from driver.jira.auth import TokenAuth
 from driver.jira.consent import ConsentRefused, code_from, login_request
 from driver.jira.oauth import AccessToken, ClientCredentials, Consent, TokenEndpoint
@@ -74,8 +74,8 @@ async def test_concurrent_requests_renew_once() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "error"),
     [
-        (401, {"error": "invalid_client", "error_description": "Unauthorized"}, JiraAuthError),
-        (400, {"error": "invalid_scope"}, JiraAuthError),
+        (401, {"error": "invalid_client", "error_description": "Unauthorized"}, SetupRefused),
+        (400, {"error": "invalid_scope"}, SetupRefused),
         (503, {}, JiraUnavailable),
         (429, {}, JiraUnavailable),
         (200, {"no": "token"}, JiraUnavailable),
@@ -88,8 +88,30 @@ async def test_token_endpoint_answers_map_to_the_driver_errors(
     with pytest.raises(error) as raised:
         await source.token()
     assert "s3cret-value" not in str(raised.value)
-    if error is JiraAuthError:
-        assert "client_id" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("scope", "status", "code", "advice"),
+    [
+        ("", 401, "invalid_client", "check [jira] client_id and client_secret"),
+        ("WRITE", 401, "", "check [jira] client_id and client_secret"),
+        ("", 400, "unauthorized_client", "check [jira] client_id and client_secret"),
+        ("", 400, "invalid_scope", "add the Jira API scopes to the app"),
+        ("READ", 400, "invalid_scope", "set [jira] oauth_scope to a scope the app has"),
+        ("", 400, "invalid_grant", "that the app may use client credentials"),
+    ],
+)
+async def test_a_refusal_says_what_to_change_by_its_error_code(
+    scope: str, status: int, code: str, advice: str
+) -> None:
+    body = {"error": code} if code else {}
+    source = ClientCredentials(endpoint(lambda r: httpx.Response(status, json=body)), scope, Clock())
+    with pytest.raises(SetupRefused) as raised:
+        await source.token()
+    assert advice in str(raised.value), str(raised.value)
+    assert raised.value.kind == "auth"
+    if code != "invalid_scope":
+        assert "oauth_scope" not in str(raised.value)  # the scope is not what to change
 
 
 async def test_an_unreachable_token_endpoint_is_an_outage_not_a_refusal() -> None:
@@ -252,6 +274,14 @@ def test_a_callback_with_another_state_is_refused() -> None:
         code_from("code=c-1", request)
     with pytest.raises(ConsentRefused, match="refused"):
         code_from(f"?error=access_denied&state={request.state}", request)
+    # a URL of somewhere else (another host, port or path) is named as such, even with this state
+    for foreign in (
+        f"https://evil.example.com/callback?code=c-1&state={request.state}",
+        f"http://127.0.0.1:9999/callback?code=c-1&state={request.state}",
+        f"http://127.0.0.1:8751/other?code=c-1&state={request.state}",
+    ):
+        with pytest.raises(ConsentRefused, match="not a URL of the callback"):
+            code_from(foreign, request)
 
 
 def test_the_data_center_consent_url_is_on_the_jira_url() -> None:
