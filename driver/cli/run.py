@@ -13,12 +13,31 @@ import argparse
 import asyncio
 import sqlite3
 import ssl
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
 from driver.config_file import config_file_in_use
 from driver.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def asyncio_run(main: Coroutine[Any, Any, T], event_loop: str) -> T:
+    """Run `main` on the configured event loop ([driver] event_loop). uvloop's loop is libuv's: the
+    same asyncio API with less CPU per callback and per socket event, which is most of what a
+    driver waiting on Jira spends beyond the HTTP client itself (tests/bench/bench_cpu.py)."""
+    if event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if event_loop == "uvloop":
+                raise ConfigError("driver", "event_loop", event_loop, "uvloop is not installed") from None
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
@@ -38,7 +57,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
     setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
     config_file = config_file_in_use(getattr(args, "config", None))
     try:
-        stopped_by = asyncio.run(serve(config, init=bool(args.init), config_file=config_file))
+        stopped_by = asyncio_run(
+            serve(config, init=bool(args.init), config_file=config_file), config.driver.event_loop
+        )
     except DatabaseFileError as exc:
         # what is wrong with the file and what to do (restore, --init), in one line
         say(f"jira-driver run: {exc}")

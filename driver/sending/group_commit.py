@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,15 +67,19 @@ class GroupCommit:
         if not waiting:
             return
         results: list[tuple[_Write, Any, BaseException | None]] = []
+        # A write alone needs no savepoint of its own: the transaction is all of it, and its
+        # failure rolls back exactly what a savepoint would have (two statements less per write;
+        # most turns hold one write at Jira's latencies)
+        alone = len(waiting) == 1
         try:
             with self.transaction():
                 for item in waiting:
                     try:
-                        with self.transaction():
+                        with nullcontext() if alone else self.transaction():
                             results.append((item, item.write(), None))
                     except Exception as exc:  # the writer's own: it decides what it means
-                        if not self.active():
-                            raise  # the whole transaction is gone: every write of it with it
+                        if alone or not self.active():
+                            raise  # the transaction goes with it (alone: it was all of it)
                         results.append((item, None, exc))
         except Exception as exc:
             for item in waiting:

@@ -120,14 +120,16 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
 def credentials_line(config: Config) -> str:
     """Which Jira, which kind of credentials, and which of them an environment variable set (an old
     JIRA_DRIVER_JIRA_PASSWORD overriding the file is otherwise a riddle). Names, never values."""
-    from driver.config_file import ENV_PREFIX
+    from driver.config_file import ENV_PREFIX, secret_keys
     from driver.jira.auth import credentials_from_config
 
     credentials = credentials_from_config(config.jira)
     who = f" as {credentials.username}" if credentials.mode == "basic" and credentials.username else ""
     kind = "no" if credentials.mode == "none" else credentials.mode
     line = f"Jira at {config.jira.url}: {kind} credentials{who}"
-    from_env = sorted(k for k, v in os.environ.items() if k.startswith(f"{ENV_PREFIX}JIRA_") and v)
+    keys = {*secret_keys()["jira"], "username", "auth", "client_id"}
+    named = {f"{ENV_PREFIX}JIRA_{key.upper()}" for key in keys}
+    from_env = sorted(k for k, v in os.environ.items() if k in named and v)
     return line + (
         f" (from the environment: {', '.join(from_env)})" if from_env else " (from the config file)"
     )
@@ -182,6 +184,7 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
         )
     )
     loop = asyncio.get_running_loop()
+    log.info("event loop: %s", "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio")
     quiet_accept_errors(loop)
 
     stopped_by: list[str] = []

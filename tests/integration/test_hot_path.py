@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from tests.fixtures.driver import EngineHarness
+import pytest
+
+from tests.fixtures.driver import DriverProcess, EngineHarness
 
 Factory = Callable[..., EngineHarness]
 
@@ -65,3 +67,15 @@ async def test_a_data_center_token_bucket_is_used_without_a_429(
     assert [r.status for r in h.rows()].count("Ok") == 60
     statuses = bucket.counters()["statuses"]
     assert "429" not in statuses, statuses
+
+
+@pytest.mark.parametrize(("choice", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+def test_the_driver_runs_on_the_configured_event_loop_and_sends_on_it(
+    driver_factory: Callable[..., DriverProcess], sim: Any, choice: str, loop: str
+) -> None:
+    driver = driver_factory(sim.url, ini={"driver": {"event_loop": choice}})
+    assert driver.send("loop/1|CREATE|summary;A|", "loop/1|UPDATE|comment;B|").status_code == 202
+    driver.wait_settled()
+    assert [r["status"] for r in driver.rows()] == ["Ok", "Ok"]
+    driver.stop()
+    assert f"event loop: {loop}" in driver.stderr_path.read_text(encoding="utf-8")

@@ -114,6 +114,7 @@ def test_the_start_up_line_names_where_the_credentials_came_from_never_their_val
     from_file = credentials_line(load_config(ini, {}))
     assert from_file == "Jira at https://jira.example.com: basic credentials as ops (from the config file)"
     monkeypatch.setenv("JIRA_DRIVER_JIRA_PASSWORD", "env-secret")
+    monkeypatch.setenv("JIRA_DRIVER_JIRA_TIMEOUT_SECONDS", "9")  # not a credential: not named
     from_env = credentials_line(load_config(ini))
     assert from_env.endswith("(from the environment: JIRA_DRIVER_JIRA_PASSWORD)")
     assert "secret" not in from_env.replace("JIRA_DRIVER", "")

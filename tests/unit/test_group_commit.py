@@ -62,6 +62,27 @@ def test_a_failing_write_is_rolled_back_alone(tmp_path: Path) -> None:
     assert rows(store) == [1, 2]
 
 
+def test_a_failing_write_alone_in_its_turn_leaves_nothing_and_the_next_turn_commits(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = GroupCommit(store.transaction, store.in_transaction)
+
+    def half_then_fail() -> None:
+        insert(store, 10)
+        raise ValueError("a bug")
+
+    async def two_turns() -> tuple[list[object], list[object]]:
+        return await gather_writes(group, half_then_fail), await gather_writes(
+            group, lambda: insert(store, 3)
+        )
+
+    failed, ok = asyncio.run(two_turns())
+    assert isinstance(failed[0], ValueError)
+    assert ok == [3]
+    assert rows(store) == [3]
+    assert not store.in_transaction()
+    assert (group.commits, group.writes) == (1, 1)
+
+
 def test_a_failing_commit_fails_every_write_and_keeps_none(tmp_path: Path) -> None:
     store = tables(tmp_path / "g.db")
     group = GroupCommit(store.transaction, store.in_transaction)
