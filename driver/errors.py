@@ -13,6 +13,7 @@
     ├── WebhookRefused (driver.sync.service)                    a webhook delivery refused (401 or 400)
     ├── AlarmActionRefused (driver.app.alarm_actions)   an Alarms table action refused (404 or 409)
     ├── UnknownEndpoint (driver.app.endpoint_calls)     a call of an endpoint no section names (404)
+    ├── LeaseLost(node, term)                           a pair's write refused: the node no longer leads
     └── JiraError                                       Jira answered badly, or not at all
         ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after
@@ -93,6 +94,16 @@ class QueryError(DriverError):
         self.column = column
         where = f"line {line}, column {column}: " if line is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class LeaseLost(DriverError):
+    """A write fenced by the sender's lease (driver.store.postgres.lease) refused: `node` no longer
+    holds the lease of `term` (another node took over, or it lapsed). Nothing of the write stands."""
+
+    def __init__(self, node: str, term: int) -> None:
+        self.node = node
+        self.term = term
+        super().__init__(f"{node} no longer holds the sender's lease of term {term}: nothing recorded")
 
 
 class JiraError(DriverError):

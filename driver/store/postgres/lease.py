@@ -1,0 +1,117 @@
+"""The sender's lease in PostgreSQL: one row, claimed and renewed by one statement, its expiry and
+every comparison on the database's clock; and the fence a write that settles a request runs in its
+own transaction (issue 22 items 2 and 3; the rules are driver.model.lease's).
+
+    driver_lease (name text PRIMARY KEY, holder text, term bigint, expires_at timestamptz)
+
+Why one statement: `INSERT ... ON CONFLICT DO UPDATE ... WHERE` takes the row's lock, so two nodes
+claiming at once are serialised by PostgreSQL and the second sees the first's outcome (READ
+COMMITTED re-evaluates the WHERE on the newest row version). Why `clock_timestamp()`: `now()` is
+the transaction's start, which a long transaction would hold in the past.
+
+Why the fence takes `FOR SHARE`: a takeover is an UPDATE of that row, so it waits until every
+fenced transaction that passed the check has committed or rolled back; a write either lands
+before the new term begins or is refused. Sources: docs/wire-facts.md §14 (how River and Zabbix
+fence a stale leader).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from driver.errors import LeaseLost
+from driver.model.lease import Lease
+
+LEASE_NAME = "sender"
+
+CREATE = """
+CREATE TABLE IF NOT EXISTS driver_lease (
+    name text PRIMARY KEY,
+    holder text NOT NULL CHECK (holder <> ''),
+    term bigint NOT NULL CHECK (term > 0),
+    expires_at timestamptz NOT NULL
+)
+"""
+
+_CLAIM = """
+INSERT INTO driver_lease AS lease (name, holder, term, expires_at)
+VALUES (%(name)s, %(node)s, 1, clock_timestamp() + make_interval(secs => %(seconds)s))
+ON CONFLICT (name) DO UPDATE SET
+    holder = excluded.holder,
+    term = CASE
+        WHEN lease.holder = excluded.holder AND lease.expires_at > clock_timestamp() THEN lease.term
+        ELSE lease.term + 1
+    END,
+    expires_at = clock_timestamp() + make_interval(secs => %(seconds)s)
+WHERE lease.holder = excluded.holder OR lease.expires_at <= clock_timestamp()
+RETURNING holder, term, expires_at, clock_timestamp()
+"""
+"""Renew the node's own lease (same term while it had not lapsed), or take a lapsed one (term + 1);
+no row when another node's lease is live."""
+
+_READ = "SELECT holder, term, expires_at, clock_timestamp() FROM driver_lease WHERE name = %(name)s"
+
+_RELEASE = """
+UPDATE driver_lease SET expires_at = clock_timestamp()
+WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s
+"""
+
+_FENCE = """
+SELECT 1 FROM driver_lease
+WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s AND expires_at > clock_timestamp()
+FOR SHARE
+"""
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+class LeaseTable:
+    """The lease row of one database, asked through one connection (autocommit: each call is its
+    own transaction). Raises psycopg.Error when the database cannot answer."""
+
+    def __init__(self, conn: Connection, name: str = LEASE_NAME) -> None:
+        self.conn = conn
+        self.name = name
+
+    async def create(self) -> None:
+        """Create the table when it is missing."""
+        await self.conn.execute(CREATE)
+
+    async def claim(self, node: str, seconds: float) -> Lease:
+        """Renew `node`'s lease, or take it when it has lapsed, for `seconds` of the database's
+        clock; the lease as it now stands (another node's, when that one's is live)."""
+        cursor = await self.conn.execute(_CLAIM, {"name": self.name, "node": node, "seconds": seconds})
+        row = await cursor.fetchone()
+        if row is None:
+            row = await (await self.conn.execute(_READ, {"name": self.name})).fetchone()
+            assert row is not None  # the row exists: the claim met it
+        return _lease(row)
+
+    async def read(self) -> Lease | None:
+        """The lease as it stands, or None before any node has claimed it."""
+        row = await (await self.conn.execute(_READ, {"name": self.name})).fetchone()
+        return None if row is None else _lease(row)
+
+    async def release(self, node: str, term: int) -> bool:
+        """End `node`'s lease of `term` now (a clean stop: the standby need not wait it out);
+        whether it still held it."""
+        cursor = await self.conn.execute(_RELEASE, {"name": self.name, "node": node, "term": term})
+        return cursor.rowcount == 1
+
+
+async def fence(conn: Connection, node: str, term: int, name: str = LEASE_NAME) -> None:
+    """Inside a write's transaction: go on only while `node` holds the lease of `term`, and keep any
+    takeover waiting until this transaction ends. Raises LeaseLost otherwise."""
+    cursor = await conn.execute(_FENCE, {"name": name, "node": node, "term": term})
+    if await cursor.fetchone() is None:
+        raise LeaseLost(node, term)
+
+
+def _lease(row: tuple[Any, ...]) -> Lease:
+    holder, term, expires_at, db_now = row
+    assert isinstance(expires_at, datetime)
+    assert isinstance(db_now, datetime)
+    return Lease(str(holder), int(term), expires_at, db_now)

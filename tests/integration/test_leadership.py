@@ -1,0 +1,155 @@
+"""The sender's lease of a pair on a real PostgreSQL (issue 22 items 2 and 3): one leader at a time,
+the standby takes over once the lease lapses (or at once after a clean stop), a leader that cannot
+renew stops before its lease can have expired, and a write fenced by an old term records nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from driver.app.leadership import Elector, node_name
+from driver.errors import LeaseLost
+from driver.model.lease import LeaseTerms
+from driver.store.postgres.lease import LeaseTable, fence
+
+TERMS = LeaseTerms(lease_seconds=3.0, margin=0.5)
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str, within: float) -> float:
+    """Await `condition` every 50 ms until it holds; the seconds it took. Fails naming `what`."""
+    started = time.monotonic()
+    while not await condition():
+        if time.monotonic() - started > within:
+            pytest.fail(f"{what} within {within} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def test_one_leader_and_a_standby_that_takes_over_when_the_lease_lapses(pg_database: str) -> None:
+    a, b = Elector(pg_database, "node-a", TERMS), Elector(pg_database, "node-b", TERMS)
+    assert (await a.beat()).leader
+    state = await b.beat()
+    assert (state.leader, state.holder, a.state.term) == (False, "node-a", 1)
+    assert a.may_send()
+    assert not b.may_send()
+    # a renews: same term, still alone
+    assert (await a.beat()).term == 1
+    assert not (await b.beat()).leader
+    # a goes silent (paused, cut off): its own clock stops it before the lease can have lapsed
+    silent_at = time.monotonic()
+    await until(lambda: _false(a.may_send()), "a stops sending by its stop_by", TERMS.lease_seconds)
+    assert time.monotonic() - silent_at < TERMS.lease_seconds - TERMS.margin + 0.2
+    b_task = asyncio.create_task(b.run())
+    try:
+        took = await until(lambda: _true(b.state.leader), "b takes the lapsed lease", TERMS.lease_seconds + 2)
+        assert b.state.term == 2
+        assert took <= TERMS.lease_seconds + TERMS.renew_every
+        # a wakes: its renewal finds b's live lease, and it stays standby
+        state = await a.beat()
+        assert (state.leader, state.holder, state.term) == (False, "node-b", 2)
+    finally:
+        b_task.cancel()
+        await asyncio.gather(b_task, return_exceptions=True)
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_clean_stop_hands_the_lease_on_at_once(pg_database: str) -> None:
+    a, b = Elector(pg_database, node_name(), TERMS), Elector(pg_database, node_name(), TERMS)
+    await a.beat()
+    await b.beat()
+    assert a.state.leader
+    assert not b.state.leader
+    await a.stop()
+    state = await b.beat()
+    assert state.leader
+    assert state.term == 2
+    await b.stop()
+
+
+async def test_a_write_fenced_by_a_lost_term_records_nothing(pg_database: str) -> None:
+    async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+        table = LeaseTable(conn)
+        await table.create()
+        await conn.execute("CREATE TABLE settled (n integer)")
+        first = await table.claim("node-a", 3.0)
+        assert first.held_by("node-a")
+        assert first.term == 1
+
+        async def settle(node: str, term: int, n: int) -> None:
+            async with conn.transaction():
+                await fence(conn, node, term)
+                await conn.execute("INSERT INTO settled VALUES (%s)", (n,))
+
+        await settle("node-a", 1, 1)
+        # the lease lapses and node-b takes it: term 2
+        await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp() - interval '1 second'")
+        taken = await table.claim("node-b", 3.0)
+        assert (taken.holder, taken.term) == ("node-b", 2)
+        with pytest.raises(LeaseLost, match="term 1"):
+            await settle("node-a", 1, 2)  # the zombie's write
+        await settle("node-b", 2, 3)
+        rows = await (await conn.execute("SELECT n FROM settled ORDER BY n")).fetchall()
+        assert rows == [(1,), (3,)]
+
+
+async def test_a_takeover_waits_for_a_fenced_write_in_progress(pg_database: str) -> None:
+    """The fence's FOR SHARE lock: the write that passed it lands before the new term begins."""
+    async with (
+        await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as leader,
+        await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as standby,
+    ):
+        await LeaseTable(leader).create()
+        await LeaseTable(leader).claim("node-a", 0.5)
+        order: list[str] = []
+        async with leader.transaction():
+            await fence(leader, "node-a", 1)  # passes: the lease is live
+            await asyncio.sleep(0.7)  # the lease lapses while the write is under way
+            takeover = asyncio.create_task(LeaseTable(standby).claim("node-b", 3.0))
+            await asyncio.sleep(0.3)  # give the takeover every chance to overtake (it must not)
+            assert not takeover.done()
+            order.append("write committed")
+        lease = await takeover
+        order.append(f"term {lease.term} began")
+        assert order == ["write committed", "term 2 began"]
+
+
+async def test_an_unreachable_database_is_a_failed_renewal_not_an_error(pg_database: str) -> None:
+    dead = "postgresql://driver@127.0.0.1:1/nowhere"
+    elector = Elector(dead, "node-a", TERMS)
+    state = await elector.beat()
+    assert not state.leader
+    assert not elector.may_send()
+    # a leader whose database goes away keeps leading only until its stop_by
+    leader = Elector(pg_database, "node-b", TERMS)
+    assert (await leader.beat()).leader
+    leader.dsn = dead
+    await leader._drop_connection()
+    assert (await leader.beat()).leader  # still within its stop_by
+    await until(lambda: _false(leader.may_send()), "the leader stops by its stop_by", TERMS.lease_seconds)
+    await leader.beat()
+    assert not leader.state.leader
+
+
+async def test_the_lease_is_set_by_the_database_clock(pg_database: str) -> None:
+    async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+        table = LeaseTable(conn)
+        await table.create()
+        lease = await table.claim("node-a", 7.5)
+        row: Any = await (await conn.execute("SELECT clock_timestamp()")).fetchone()
+        assert abs((lease.expires_at - row[0]).total_seconds() - 7.5) < 1.0
+        assert 7.0 < lease.seconds_left <= 7.5
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _false(value: bool) -> bool:
+    return not value
