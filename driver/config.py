@@ -49,7 +49,7 @@ class DriverSection(Section):
     """The driver's own log on stderr: text lines, or JSON lines for a log store (`run
     --json-logs` is the same as json)."""
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
-    """The event loop `run` uses: uvloop (libuv's, about a tenth less CPU per ticket), asyncio's
+    """The event loop `run` uses: uvloop (libuv's, about 5% less CPU per ticket), asyncio's
     own, or auto (uvloop where it is installed, as on Linux and macOS)."""
     api_token: SecretStr = SecretStr("")
     """When set, the HTTP API requires `Authorization: Bearer <api_token>`."""
