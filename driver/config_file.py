@@ -132,43 +132,45 @@ def _redact_url(value: object) -> object:
     return f"{scheme}{sep}{authority}{slash}{path}"
 
 
-def _describe(error: dict[str, Any]) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return "expected a whole number"
-    if kind in {"float_parsing", "float_type"}:
-        return "expected a number"
-    if kind in {"bool_parsing", "bool_type"}:
-        return "expected true or false"
-    if kind == "greater_than_equal":
-        return f"expected a number >= {ctx['ge']}"
-    if kind == "greater_than":
-        return f"expected a number > {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"expected a number <= {ctx['le']}"
-    if kind in {"literal_error", "enum"}:
-        expected = str(ctx.get("expected", "")).replace("'", "")
-        # an enum whose first value is '' (e.g. [jira] auth: empty means "by the secrets set")
-        return f"expected one of {expected}".replace("one of , ", "one of: empty, ")
-    if kind.startswith(("date_", "datetime_")):
-        return "expected a date as YYYY-MM-DD"
-    if kind == "string_too_long":
-        return f"expected at most {ctx['max_length']} characters"
-    if kind == "string_too_short":
-        return f"expected at least {ctx['min_length']} characters"
-    if kind == "string_pattern_mismatch":
-        pattern = str(ctx.get("pattern", ""))
-        return _PATTERNS.get(pattern, f"expected text of the form {pattern}")
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
+_PLAIN = {
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "greater_than_equal": "expected a number >= {ge}",
+    "greater_than": "expected a number > {gt}",
+    "less_than_equal": "expected a number <= {le}",
+    "string_too_long": "expected at most {max_length} characters",
+    "string_too_short": "expected at least {min_length} characters",
+}
+"""pydantic's error types in plain words ({name}: the error's context value of that name)."""
 
 _PATTERNS = {
     "^[A-Za-z0-9-]*$": "expected only letters, digits and hyphens",
     r"^[\x21-\x7e]*$": "expected printable ASCII without spaces",
 }
 """Plain words for the patterns config fields use (pydantic would print the regular expression)."""
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind in _PLAIN:
+        return _PLAIN[kind].format(**ctx)
+    if kind in {"literal_error", "enum"}:
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        # an enum whose first value is '' (e.g. [jira] auth: empty means "by the secrets set")
+        return f"expected one of {expected}".replace("one of , ", "one of: empty, ")
+    if kind.startswith(("date_", "datetime_")):
+        return "expected a date as YYYY-MM-DD"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return _PATTERNS.get(pattern, f"expected text of the form {pattern}")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
