@@ -14,6 +14,7 @@
     ├── AlarmActionRefused (driver.app.alarm_actions)   an Alarms table action refused (404 or 409)
     ├── UnknownEndpoint (driver.app.endpoint_calls)     a call of an endpoint no section names (404)
     ├── LeaseLost(node, term)                           a pair's write refused: the node no longer leads
+    ├── SchemaTooNew (driver.store.postgres.schema)    a PostgreSQL database a newer driver migrated
     └── JiraError                                       Jira answered badly, or not at all
         ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after

@@ -1,12 +1,17 @@
-"""The driver's SQLite schema, as ordered sqlite-utils migrations (`0001_initial`, ...).
+"""The driver's schema, as ordered migrations (`0001_initial`, ...), written once in SQLite's words.
 
-Each step runs in one transaction together with its record in `_sqlite_migrations`, so a crash
-mid-migration leaves the previous schema intact. Add steps at the end; never edit an applied one.
+On SQLite they are sqlite-utils migrations: each step runs in one transaction together with its
+record in `_sqlite_migrations`, so a crash mid-migration leaves the previous schema intact. On
+PostgreSQL (driver.store.postgres.schema) the same steps run through driver.store.dialect's
+translation. Add steps at the end; never edit an applied one. A statement that fills a new column
+or table from rows written before it goes through `backfill`: it runs where such rows can exist.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -14,8 +19,37 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("jira_driver")
 
 
-@migrations(name="0001_initial")
-def initial(db: Database) -> None:
+class Schema(Protocol):
+    """What a step needs of its database: sqlite-utils' Database, or the PostgreSQL schema's."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> Any: ...
+
+
+Step = Callable[[Schema], None]
+STEPS: list[tuple[str, Step]] = []
+"""Every step in order, by name: what driver.store.postgres.schema applies."""
+
+
+def step(name: str) -> Callable[[Step], Step]:
+    """Register a migration step for both databases."""
+
+    def register(function: Step) -> Step:
+        STEPS.append((name, function))
+        return migrations(name=name)(function)
+
+    return register
+
+
+def backfill(db: Schema, sql: str) -> None:
+    """Fill a new column or table from rows written before its step: on SQLite, whose databases
+    may predate it; never on PostgreSQL, where no database predates the store's first version
+    there (0014) and SQLite-only functions such a statement may use would be refused."""
+    if isinstance(db, Database):
+        db.execute(sql)
+
+
+@step("0001_initial")
+def initial(db: Schema) -> None:
     """Log (also the queue), tickets by GUID, settings, daily statistics."""
     # AUTOINCREMENT: retention deletes old rows, and a reused id would confuse the TUI and shell
     # users who refer to log rows by id.
@@ -78,14 +112,14 @@ def initial(db: Database) -> None:
     db.execute("INSERT INTO stats_totals (counter, value) VALUES ('create', 0), ('update', 0)")
 
 
-@migrations(name="0002_log_settled_at")
-def log_settled_at(db: Database) -> None:
+@step("0002_log_settled_at")
+def log_settled_at(db: Schema) -> None:
     """Find recently settled rows without scanning the log (the update limit's window at start)."""
     db.execute("CREATE INDEX log_settled ON log (settled_at) WHERE settled_at IS NOT NULL")
 
 
-@migrations(name="0003_comment_sends")
-def comment_sends(db: Database) -> None:
+@step("0003_comment_sends")
+def comment_sends(db: Schema) -> None:
     """The comment journal: which comment of which log row is being sent, or was, and its Jira id.
 
     A comment POST is not idempotent. Its intent is journaled ('sending') before it goes out and
@@ -109,8 +143,8 @@ def comment_sends(db: Database) -> None:
     db.execute("CREATE INDEX comment_sends_intent ON comment_sends (intent_at)")
 
 
-@migrations(name="0004_identity")
-def identity(db: Database) -> None:
+@step("0004_identity")
+def identity(db: Schema) -> None:
     """The database's own random id (one row), also kept beside it in `<database>.id`.
 
     A start compares the two, so a database deleted, emptied or replaced by another file while the
@@ -130,8 +164,8 @@ def identity(db: Database) -> None:
     db.execute("INSERT INTO identity (id) VALUES (?)", (secrets.token_hex(16),))
 
 
-@migrations(name="0005_idempotency")
-def idempotency(db: Database) -> None:
+@step("0005_idempotency")
+def idempotency(db: Schema) -> None:
     """Idempotency keys of accepted batches: a repeated key answers as the first time, queues nothing.
 
     `body` is a digest of the request it came with (the same key with another body is refused);
@@ -150,8 +184,8 @@ def idempotency(db: Database) -> None:
     db.execute("CREATE INDEX idempotency_created ON idempotency (created_at)")
 
 
-@migrations(name="0006_lifecycle")
-def lifecycle(db: Database) -> None:
+@step("0006_lifecycle")
+def lifecycle(db: Schema) -> None:
     """The ticket's whole life: what Jira says of it, the GUID's tickets over time, transitions, webhooks.
 
     tickets       gains the ticket's generation (1 for the GUID's first ticket; each new ticket for
@@ -202,11 +236,12 @@ def lifecycle(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX ticket_history_key ON ticket_history (ticket_key)")
-    db.execute(
+    backfill(
+        db,
         """
         INSERT INTO ticket_history (guid, generation, ticket_id, ticket_key, ticket_url)
         SELECT guid, 1, ticket_id, ticket_key, ticket_url FROM tickets WHERE state = 'created'
-        """
+        """,
     )
     db.execute(
         """
@@ -224,8 +259,8 @@ def lifecycle(db: Database) -> None:
     db.execute("INSERT OR IGNORE INTO stats_totals (counter, value) VALUES ('webhook_ignored', 0)")
 
 
-@migrations(name="0007_transition_attempt")
-def m0007_transition_attempt(db: Database) -> None:
+@step("0007_transition_attempt")
+def m0007_transition_attempt(db: Schema) -> None:
     """transition_sends.attempt: a random id per POST, sent with the transition as an issue property
     (driver.model.transitions.MARKER_PROPERTY) and read back to settle that very attempt when its outcome
     is unknown. An entry journaled before this column ('') has no evidence: it is sent again unless
@@ -233,8 +268,8 @@ def m0007_transition_attempt(db: Database) -> None:
     db.execute("ALTER TABLE transition_sends ADD COLUMN attempt TEXT NOT NULL DEFAULT ''")
 
 
-@migrations(name="0008_identity_birth")
-def identity_birth(db: Database) -> None:
+@step("0008_identity_birth")
+def identity_birth(db: Schema) -> None:
     """identity gains born_at (ISO-8601 UTC): when the driver first started on this database, or
     found it without its id marker, or took it over with `run --init` (driver.store.database_file.settle).
 
@@ -244,8 +279,8 @@ def identity_birth(db: Database) -> None:
     db.execute("ALTER TABLE identity ADD COLUMN born_at TEXT")
 
 
-@migrations(name="0009_request_kind")
-def request_kind(db: Database) -> None:
+@step("0009_request_kind")
+def request_kind(db: Schema) -> None:
     """log gains request_kind (driver.model.jobs.RequestKind): what the row's request was, written
     with it, so the update limit counts requests by a typed column instead of a JSON path.
 
@@ -254,19 +289,20 @@ def request_kind(db: Database) -> None:
     Older rows keep NULL: no window reaches them.
     """
     db.execute("ALTER TABLE log ADD COLUMN request_kind TEXT")
-    db.execute(
+    backfill(
+        db,
         "UPDATE log SET request_kind = CASE"
         " WHEN json_type(request, '$.transition') IS NOT NULL THEN 'transition'"
         " WHEN json_type(request, '$.edit') IS NOT NULL THEN 'update'"
         " WHEN json_type(request, '$.target') IS NOT NULL THEN 'planned'"
         " WHEN action = 'CREATE' THEN 'create'"
         " ELSE NULL END"
-        " WHERE request IS NOT NULL AND settled_at >= strftime('%Y-%m-%dT%H:%M:%f', 'now', '-7 days')"
+        " WHERE request IS NOT NULL AND settled_at >= strftime('%Y-%m-%dT%H:%M:%f', 'now', '-7 days')",
     )
 
 
-@migrations(name="0010_driver_values")
-def driver_values(db: Database) -> None:
+@step("0010_driver_values")
+def driver_values(db: Schema) -> None:
     """tickets gains driver_values (JSON: field id -> the values the driver set last), so an UPDATE
     of labels or components adds and removes only what the driver itself set
     (driver.model.multi_values). NULL for tickets made before: nothing is removed from them until
@@ -274,8 +310,8 @@ def driver_values(db: Database) -> None:
     db.execute("ALTER TABLE tickets ADD COLUMN driver_values TEXT")
 
 
-@migrations(name="0011_responses")
-def responses(db: Database) -> None:
+@step("0011_responses")
+def responses(db: Schema) -> None:
     """The Responses table (driver.model.responses.HeardResponse): every answer heard from Jira,
     the log row it served; kept like the log (driver.store.responses)."""
     db.execute(
@@ -300,8 +336,8 @@ def responses(db: Database) -> None:
     db.execute("CREATE INDEX responses_log ON responses(log_id) WHERE log_id IS NOT NULL")
 
 
-@migrations(name="0012_alarms")
-def alarms(db: Database) -> None:
+@step("0012_alarms")
+def alarms(db: Schema) -> None:
     """The Alarms table's own part (driver.store.alarms): per GUID, what its automation last said.
     Written at intake; filled here from the log's automatic rows and the ticket records (a GUID
     whose rows retention removed keeps its ticket's create row, or 0)."""
@@ -318,20 +354,22 @@ def alarms(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX alarms_last ON alarms (last_log_id)")
-    db.execute(
+    backfill(
+        db,
         "INSERT INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
         " SELECT l.guid, (SELECT min(time) FROM log f WHERE f.guid = l.guid), l.id, l.action, l.time"
-        " FROM log l WHERE l.id IN (SELECT max(id) FROM log WHERE type = 'Automatic' GROUP BY guid)"
+        " FROM log l WHERE l.id IN (SELECT max(id) FROM log WHERE type = 'Automatic' GROUP BY guid)",
     )
-    db.execute(
+    backfill(
+        db,
         "INSERT OR IGNORE INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
         " SELECT guid, coalesce(created_at, intent_at, ''), coalesce(create_log_id, 0), 'CREATE',"
-        " coalesce(created_at, intent_at, '') FROM tickets"
+        " coalesce(created_at, intent_at, '') FROM tickets",
     )
 
 
-@migrations(name="0013_call_sends")
-def call_sends(db: Database) -> None:
+@step("0013_call_sends")
+def call_sends(db: Schema) -> None:
     """The call journal (driver.store.journals): a CALL of an endpoint not marked idempotent is
     written here before its request, so one whose answer was lost is Failed, never sent again."""
     db.execute(
@@ -339,8 +377,8 @@ def call_sends(db: Database) -> None:
     )
 
 
-@migrations(name="0014_alert_notices")
-def alert_notices(db: Database) -> None:
+@step("0014_alert_notices")
+def alert_notices(db: Schema) -> None:
     """What the driver last did for each alert's GUID (driver.store.alert_notices): a notification
     sent again unchanged, by a retry or another Alertmanager peer, makes no command."""
     db.execute(

@@ -1,0 +1,93 @@
+"""The store's schema on a real PostgreSQL (issue 22 item 1): the same migration steps as SQLite's,
+translated by driver.store.dialect, give the same tables, columns and indexes; applying is
+idempotent, and a database a newer driver migrated is refused, naming what it holds."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from driver.store import Store
+from driver.store.migrations import STEPS
+from driver.store.postgres.schema import SchemaTooNew, apply
+
+SQLITE_OWN = {"sqlite_sequence", "_sqlite_migrations"}
+
+
+def sqlite_shape(path: Path) -> tuple[dict[str, list[str]], set[str]]:
+    """{table: its columns in order} and the index names of a driver's SQLite database."""
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {
+            t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables if t not in SQLITE_OWN
+        }
+        indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+            if r[1] not in SQLITE_OWN
+        }
+    return columns, indexes
+
+
+def postgres_shape(conn: psycopg.Connection[Any]) -> tuple[dict[str, list[str]], set[str]]:
+    rows = conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name <> '_migrations' ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(str(table), []).append(str(column))
+    indexes = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'"
+        )
+    }
+    return columns, indexes
+
+
+def test_the_steps_give_postgresql_the_schema_they_give_sqlite(pg_database: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        assert apply(conn) == [name for name, _ in STEPS]
+        assert apply(conn) == []  # idempotent: a restart applies nothing
+        assert postgres_shape(conn) == sqlite_shape(tmp_path / "d.db")
+        # what the steps seed is there too: the database's own id and the counters
+        identity = conn.execute("SELECT id, created_at FROM identity").fetchall()
+        assert len(identity) == 1
+        assert re.fullmatch(r"[0-9a-f]{32}", identity[0][0])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", identity[0][1])  # SQLite's form
+        counters = {r[0] for r in conn.execute("SELECT counter FROM stats_totals")}
+    with sqlite3.connect(tmp_path / "d.db") as lite:
+        assert counters == {r[0] for r in lite.execute("SELECT counter FROM stats_totals")}
+
+
+def test_log_ids_are_never_reused(pg_database: str) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        apply(conn)
+        insert = (
+            "INSERT INTO log (type, action, guid, time, status, payload)"
+            " VALUES ('Automatic', 'CREATE', 'g', 't', 'Pending', '{}') RETURNING id"
+        )
+        first = conn.execute(insert).fetchone()
+        conn.execute("DELETE FROM log")
+        second = conn.execute(insert).fetchone()
+        assert first is not None
+        assert second is not None
+        assert second[0] > first[0]  # as SQLite's AUTOINCREMENT: retention never makes an id come back
+
+
+def test_a_schema_from_a_newer_driver_is_refused_naming_it(pg_database: str) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        apply(conn)
+        conn.execute("INSERT INTO _migrations (name) VALUES ('0099_from_the_future')")
+        with pytest.raises(SchemaTooNew, match="0099_from_the_future") as refused:
+            apply(conn)
+        assert "\n" not in str(refused.value)
