@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.driver",
     "tests.fixtures.proxy",
     "tests.fixtures.postgres",
+    "tests.fixtures.stores",
 ]

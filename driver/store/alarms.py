@@ -144,11 +144,13 @@ class AlarmTables(TicketTables):
             return {}
         marks = ", ".join("?" for _ in guids)
         found = self.db.execute(
+            # count(*) FILTER: both databases speak it (SQLite >= 3.30); sum() of a comparison is
+            # SQLite's alone
             "SELECT guid,"
-            " sum(action = 'UPDATE' AND status = 'Ok' AND merged_into IS NULL),"
-            " sum(action = 'UPDATE' AND status = 'Ok' AND merged_into IS NOT NULL),"
-            " sum(action = 'UPDATE' AND status IN ('Pending', 'Deferred')),"
-            " sum(status = 'Failed'),"
+            " count(*) FILTER (WHERE action = 'UPDATE' AND status = 'Ok' AND merged_into IS NULL),"
+            " count(*) FILTER (WHERE action = 'UPDATE' AND status = 'Ok' AND merged_into IS NOT NULL),"
+            " count(*) FILTER (WHERE action = 'UPDATE' AND status IN ('Pending', 'Deferred')),"
+            " count(*) FILTER (WHERE status = 'Failed'),"
             " max(CASE WHEN status = 'Ok' AND merged_into IS NULL THEN settled_at END)"
             f" FROM log WHERE guid IN ({marks}) GROUP BY guid",
             guids,

@@ -52,7 +52,7 @@ class Counters(Tables):
         """Add n to a running total other than the daily create/update statistics."""
         self.db.conn.execute(
             "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
-            " ON CONFLICT(counter) DO UPDATE SET value = value + excluded.value",
+            " ON CONFLICT(counter) DO UPDATE SET value = stats_totals.value + excluded.value",
             (counter.value, n),
         )
 
@@ -70,7 +70,7 @@ class Counters(Tables):
         conn = self.db.conn
         conn.execute(
             f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
-            f" ON CONFLICT(day) DO UPDATE SET {column} = {column} + excluded.{column}",
+            f" ON CONFLICT(day) DO UPDATE SET {column} = stats_days.{column} + excluded.{column}",
             (day, n),
         )
         conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter.value))

@@ -6,7 +6,8 @@ written once, in SQLite's words (driver.store.migrations), and PostgreSQL's text
 
 What is translated: the auto-increment key (an identity column: ids are never reused, as
 AUTOINCREMENT promises), INTEGER to BIGINT (SQLite's integers are 64-bit), REAL to DOUBLE
-PRECISION, `INSERT OR IGNORE` to `ON CONFLICT DO NOTHING`, the ISO-8601 UTC default of
+PRECISION, LIKE to ILIKE (SQLite's ignores case), instr to strpos, `IS NOT ?` to
+`IS DISTINCT FROM ?`, `INSERT OR IGNORE` to `ON CONFLICT DO NOTHING`, the ISO-8601 UTC default of
 `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`, and `?` placeholders to psycopg's `%s` (a literal `%`
 doubled) when there are parameters. Anything else is standard SQL both speak (partial indexes,
 `ON CONFLICT ... DO UPDATE`, `RETURNING`); a SQLite-only function left in a statement makes
@@ -27,6 +28,11 @@ _RULES = (
     ),
     (re.compile(r"\bINTEGER\b"), "BIGINT"),
     (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    # SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's ILIKE does what the searches mean
+    (re.compile(r"\bLIKE\b"), "ILIKE"),
+    (re.compile(r"\binstr\("), "strpos("),
+    # `IS NOT ?` is SQLite's null-safe inequality; PostgreSQL spells it out (so do SQLite >= 3.39)
+    (re.compile(r"\bIS NOT \?"), "IS DISTINCT FROM ?"),
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 

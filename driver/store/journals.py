@@ -83,7 +83,8 @@ class Journals(Tables):
         """Record, before its request, that log row `log_id` (a CALL of a non-idempotent endpoint)
         may reach Jira; inside the caller's transaction (the engine's group commit)."""
         self.db.conn.execute(
-            "INSERT OR REPLACE INTO call_sends (log_id, guid, intent_at) VALUES (?, ?, ?)",
+            "INSERT INTO call_sends (log_id, guid, intent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (log_id) DO UPDATE SET guid = excluded.guid, intent_at = excluded.intent_at",
             (log_id, guid, iso(self.clock())),
         )
 

@@ -123,7 +123,7 @@ class LogTables(Tables):
             for entry in entries:
                 cursor = conn.execute(
                     "INSERT INTO log (type, action, guid, time, status, note, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         entry.type.value,
                         entry.shown_action,
@@ -134,8 +134,7 @@ class LogTables(Tables):
                         to_json(entry.payload.to_json()),
                     ),
                 )
-                row_id = cursor.lastrowid
-                assert row_id is not None
+                row_id = int(cursor.fetchone()[0])  # RETURNING: both databases say it
                 jobs.append(
                     Job(
                         id=row_id,

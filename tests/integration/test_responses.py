@@ -7,13 +7,12 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from driver.model.responses import HeardResponse, ResponseFilter, ResponseKind
-from driver.store import Store
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.sim import SimProcess
+from tests.fixtures.stores import OpenStore
 from tests.fixtures.waiting import wait_for
 from tests.integration.test_shell_commands import cli
 
@@ -119,9 +118,9 @@ def _heard(n: int, at: datetime, status: int | None = 200) -> HeardResponse:
     )
 
 
-def test_the_table_is_kept_to_its_bounds_and_pages_newest_first(tmp_path: Path) -> None:
+def test_the_table_is_kept_to_its_bounds_and_pages_newest_first(open_store: OpenStore) -> None:
     now = datetime(2026, 12, 5, tzinfo=UTC)
-    store = Store(tmp_path / "r.db", clock=lambda: now)
+    store = open_store(clock=lambda: now)
     with store.transaction():
         store.add_responses([_heard(n, now - timedelta(days=40 - n)) for n in range(30)])
         store.add_responses([_heard(99, now, None)], log_id=7)

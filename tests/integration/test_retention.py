@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.commands import Action
 from driver.model.jobs import JobPayload, NewEntry
-from driver.store import LogFilter, Store
+from driver.store import LogFilter
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.stores import OpenStore
 
 FAST_TRIM = {"max_entries": "20", "remove_older_than_days": "0", "trim_interval_seconds": "0.2"}
 
@@ -88,9 +88,9 @@ def _entries(prefix: str, n: int) -> list[NewEntry]:
     ]
 
 
-def test_trim_and_age_removal_take_at_most_a_batch_oldest_settled_first(tmp_path: Path) -> None:
+def test_trim_and_age_removal_take_at_most_a_batch_oldest_settled_first(open_store: OpenStore) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    store = Store(tmp_path / "driver.db", clock=lambda: now)
+    store = open_store(clock=lambda: now)
     try:
         jobs = store.accept(_entries("S", 30))
         with store.transaction():

@@ -1,4 +1,5 @@
-"""The SQLite store on a real file: intake, queue, retention, statistics, settings."""
+"""The store on a real SQLite file and a real PostgreSQL database (each test not named for SQLite
+runs on both): intake, queue, retention, statistics, settings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from driver.model.commands import Action
 from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord, TicketState
 from driver.model.statistics import Statistic
 from driver.store import LogFilter, Store, read_ticket_state
+from tests.fixtures.stores import OpenStore
 
 
 class Clock:
@@ -26,12 +28,12 @@ def entry(guid: str, action: str = "CREATE") -> NewEntry:
     )
 
 
-def test_accept_survives_reopen_in_order(db_path: Path) -> None:
-    store = Store(db_path)
+def test_accept_survives_reopen_in_order(open_store: OpenStore) -> None:
+    store = open_store()
     jobs = store.accept([entry("a"), entry("b"), entry("a", "UPDATE")])
     assert [j.id for j in jobs] == [1, 2, 3]
     store.close()
-    store = Store(db_path)
+    store = open_store()
     open_jobs = store.open_jobs()
     assert [(j.guid, j.action) for j in open_jobs] == [("a", "CREATE"), ("b", "CREATE"), ("a", "UPDATE")]
     assert open_jobs[0].payload == JobPayload(text="a|CREATE|summary;a|")
@@ -45,8 +47,8 @@ def test_wal_mode(db_path: Path) -> None:
     store.close()
 
 
-def test_max_entries_keeps_open_rows(db_path: Path) -> None:
-    store = Store(db_path)
+def test_max_entries_keeps_open_rows(open_store: OpenStore) -> None:
+    store = open_store()
     first = store.accept([entry(f"g{i}") for i in range(5)])
     with store.transaction():
         for job in first[:3]:
@@ -61,9 +63,9 @@ def test_max_entries_keeps_open_rows(db_path: Path) -> None:
     store.close()
 
 
-def test_remove_older_than(db_path: Path) -> None:
+def test_remove_older_than(open_store: OpenStore) -> None:
     clock = Clock()
-    store = Store(db_path, clock=clock)
+    store = open_store(clock=clock)
     old = store.accept([entry("old"), entry("old-pending")])
     with store.transaction():
         store.settle(old[0].id, LogStatus.FAILED, error="x")
@@ -74,8 +76,8 @@ def test_remove_older_than(db_path: Path) -> None:
     store.close()
 
 
-def test_log_filters_and_paging(db_path: Path) -> None:
-    store = Store(db_path)
+def test_log_filters_and_paging(open_store: OpenStore) -> None:
+    store = open_store()
     jobs = store.accept([entry(f"g{i % 3}") for i in range(10)])
     with store.transaction():
         store.settle(
@@ -104,9 +106,9 @@ def test_log_filters_and_paging(db_path: Path) -> None:
     store.close()
 
 
-def test_statistics_day_rollover_and_reset(db_path: Path) -> None:
+def test_statistics_day_rollover_and_reset(open_store: OpenStore) -> None:
     clock = Clock()
-    store = Store(db_path, clock=clock, zone=UTC)
+    store = open_store(clock=clock, zone=UTC)
     with store.transaction():
         store.count(Statistic.CREATE)
         store.count(Statistic.UPDATE, 2)
@@ -116,7 +118,7 @@ def test_statistics_day_rollover_and_reset(db_path: Path) -> None:
     assert (stats.create.today, stats.create.yesterday, stats.create.total) == (1, 1, 2)
     assert (stats.update.today, stats.update.yesterday, stats.update.total) == (0, 2, 2)
     store.close()
-    store = Store(db_path, clock=clock, zone=UTC)
+    store = open_store(clock=clock, zone=UTC)
     stats = store.reset_statistics(StatsReset(counter="create", scope="daily"))
     assert (stats.create.today, stats.create.yesterday, stats.create.total) == (0, 0, 2)
     stats = store.reset_statistics(StatsReset(counter="all", scope="total"))
@@ -125,8 +127,8 @@ def test_statistics_day_rollover_and_reset(db_path: Path) -> None:
     store.close()
 
 
-def test_tickets_and_settings(db_path: Path) -> None:
-    store = Store(db_path)
+def test_tickets_and_settings(open_store: OpenStore) -> None:
+    store = open_store()
     with store.transaction():
         store.journal_intent("g", 1)
     record = store.ticket("g")
@@ -180,9 +182,9 @@ def test_intake_does_not_count_the_log_each_time(db_path: Path) -> None:
     store.close()
 
 
-def test_max_entries_kept_across_trim_age_removal_and_reopen(db_path: Path) -> None:
+def test_max_entries_kept_across_trim_age_removal_and_reopen(open_store: OpenStore) -> None:
     clock = Clock()
-    store = Store(db_path, clock=clock)
+    store = open_store(clock=clock)
     jobs = store.accept([entry(f"g{i}") for i in range(6)], max_entries=8)
     with store.transaction():
         for job in jobs[:4]:
@@ -203,7 +205,7 @@ def test_max_entries_kept_across_trim_age_removal_and_reopen(db_path: Path) -> N
     store.accept([entry(f"p{i}") for i in range(3)], max_entries=8)
     assert store.log_page(LogFilter(limit=100)).total == 11
     store.close()
-    store = Store(db_path, clock=clock)
+    store = open_store(clock=clock)
     settled = store.open_jobs()[:4]
     with store.transaction():
         for job in settled:
@@ -249,3 +251,33 @@ def test_a_log_from_before_request_kinds_gets_them_for_the_update_limit_window(t
         "OPS-1",
     ]
     store.close()
+
+
+def test_alarms_searches_and_a_tickets_history(open_store: OpenStore) -> None:
+    """The statements whose SQL differs most between the two databases: the Alarms table's page
+    and counts, case-blind text searches, a ticket's history by generation, live projects."""
+    from driver.model.alarms import AlarmFilter
+
+    clock = Clock()
+    store = open_store(clock=clock)
+    jobs = store.accept(
+        [entry("Disk-1"), entry("Disk-1", "UPDATE"), entry("net-2"), entry("Disk-1", "UPDATE")]
+    )
+    with store.transaction():
+        store.journal_intent("Disk-1", 1)
+        store.settle(jobs[0].id, LogStatus.OK)
+        store.settle(jobs[1].id, LogStatus.OK)
+        store.settle(jobs[2].id, LogStatus.FAILED, error="Jira said no")
+    store.ticket_created(TicketRecord("Disk-1", TicketState.CREATED, "1", "OPS-7", "u", 1))
+    store.ticket_created(TicketRecord("Disk-1", TicketState.CREATED, "1", "OPS-8", "u", 1))  # its key moved
+    page = store.alarm_page(AlarmFilter(), 0, clock.now)
+    assert [a.guid for a in page.rows] == ["Disk-1", "net-2"]
+    disk = page.rows[0]
+    assert disk.ticket is not None
+    assert disk.ticket.ticket_key == "OPS-8"
+    assert (disk.counts.updates_sent, disk.counts.updates_waiting) == (1, 1)
+    assert page.rows[1].counts.failed == 1
+    assert [a.guid for a in store.alarm_page(AlarmFilter(text="DISK"), 0, clock.now).rows] == ["Disk-1"]
+    assert [a.guid for a in store.alarm_page(AlarmFilter(text="ops-8"), 0, clock.now).rows] == ["Disk-1"]
+    assert store.log_page(LogFilter(q="jira SAID")).total == 1
+    assert store.live_ticket_projects() == ["OPS"]

@@ -28,10 +28,10 @@ def test_insert_or_ignore_becomes_on_conflict_do_nothing() -> None:
 
 
 def test_placeholders_only_with_parameters_and_never_inside_quotes() -> None:
-    sql = "SELECT '?', \"a?b\" FROM t WHERE a = ? AND b LIKE 'x%' AND c = ?"
+    sql = "SELECT '?', \"a?b\" FROM t WHERE a = ? AND b = 'x%' AND c = ?"
     assert to_postgresql(sql) == sql
     assert to_postgresql(sql, has_params=True) == (
-        "SELECT '?', \"a?b\" FROM t WHERE a = %s AND b LIKE 'x%%' AND c = %s"
+        "SELECT '?', \"a?b\" FROM t WHERE a = %s AND b = 'x%%' AND c = %s"
     )
 
 
@@ -44,3 +44,15 @@ def test_quoted_text_is_kept_and_every_bare_placeholder_becomes_one(parts: list[
     sql = " ".join(parts)
     expected = " ".join("%s" if p == "?" else p.replace("%", "%%") for p in parts)
     assert to_postgresql(sql, has_params=True) == expected
+
+
+def test_sqlite_only_spellings_of_searches() -> None:
+    assert to_postgresql("SELECT 1 FROM t WHERE a LIKE ? ESCAPE '\\'", has_params=True) == (
+        "SELECT 1 FROM t WHERE a ILIKE %s ESCAPE '\\'"
+    )
+    assert (
+        to_postgresql("SELECT substr(k, 1, instr(k, '-') - 1)") == "SELECT substr(k, 1, strpos(k, '-') - 1)"
+    )
+    assert to_postgresql("UPDATE t SET k = ? WHERE k IS NOT ?", has_params=True) == (
+        "UPDATE t SET k = %s WHERE k IS DISTINCT FROM %s"
+    )

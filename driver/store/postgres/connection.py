@@ -1,0 +1,140 @@
+"""One psycopg connection dressed as what the store's table families use: sqlite-utils' Database
+(`execute`) and the sqlite3 connection under it (`conn.execute`, `conn.in_transaction`), each
+statement translated by driver.store.dialect (issue 22 item 1).
+
+Errors keep the store's one vocabulary, the DB-API classes as the standard library spells them
+(the engine, the API and upkeep already wait on sqlite3.OperationalError and report
+sqlite3.IntegrityError): a PostgreSQL that cannot be reached, or that ends the session, is a
+`DatabaseUnavailable`, which is a sqlite3.OperationalError, so every caller waits and retries as
+for a locked or full SQLite file; a constraint refused is a sqlite3.IntegrityError.
+
+PRAGMAs are SQLite's settings of its own file (WAL, secure_delete, checkpoints): on PostgreSQL they
+mean nothing and are skipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from driver.store.dialect import to_postgresql
+
+CONNECT_TIMEOUT = 5
+"""Seconds a connection to PostgreSQL may take (libpq's connect_timeout is whole seconds)."""
+
+
+class DatabaseUnavailable(sqlite3.OperationalError):
+    """PostgreSQL cannot be reached, or ended the session: the write waits, as for a locked file."""
+
+
+class PostgresIntegrityError(sqlite3.IntegrityError):
+    """A constraint PostgreSQL refused (a key taken, a NOT NULL), as the store reports SQLite's."""
+
+
+class _NoRows:
+    """The answer to a skipped statement."""
+
+    rowcount = -1
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+
+class PostgresConnection:
+    """The table families' `self.db` and `self.db.conn` on PostgreSQL (autocommit: the families'
+    own BEGIN, SAVEPOINT and COMMIT make the transactions, as on SQLite)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._lost = False
+        self.pg = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
+
+    @property
+    def conn(self) -> PostgresConnection:
+        """Itself: the families reach sqlite3's connection through sqlite-utils' `db.conn`."""
+        return self
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open, failed and not yet rolled back, or lost with its session
+        (the families' ROLLBACK then ends it here)."""
+        status = self.pg.info.transaction_status
+        return self._lost or status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        """Run one of the store's statements. Raises DatabaseUnavailable, PostgresIntegrityError,
+        or sqlite3.DatabaseError for anything else PostgreSQL refuses."""
+        word = sql.strip().upper()
+        if word.startswith("PRAGMA"):
+            return _NoRows()
+        if self._lost:
+            # the session ended inside a transaction: nothing of it may run on a new session as
+            # if it were still one transaction; its ROLLBACK (the families' own) ends it
+            if word == "ROLLBACK":
+                self._lost = False
+                return _NoRows()
+            if word.startswith(("ROLLBACK TO", "RELEASE")):
+                return _NoRows()
+            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+        self._reconnect_if_ended()
+        params = _integers(parameters or ())
+        with self._errors():
+            return self.pg.execute(to_postgresql(sql, bool(params)), params or None)
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        """Run one statement once per row of parameters (psycopg pipelines them)."""
+        many = [_integers(row) for row in rows]
+        if self._lost:
+            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+        self._reconnect_if_ended()
+        with self._errors(), self.pg.cursor() as cursor:
+            if many:
+                cursor.executemany(to_postgresql(sql, True), many)
+        return _NoRows()
+
+    def _reconnect_if_ended(self) -> None:
+        if self.pg.broken or self.pg.closed:
+            self.pg = self._connect()  # a restart, or a failover behind the same address
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """psycopg's errors as the store's (the module's docstring); a session that ends inside a
+        transaction marks it lost."""
+        was_in = self.in_transaction
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            self._lost = was_in and (self.pg.broken or self.pg.closed)
+            raise DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
+        except psycopg.IntegrityError as exc:
+            raise PostgresIntegrityError(f"PostgreSQL: {_first_line(exc)}") from exc
+        except psycopg.Error as exc:
+            raise sqlite3.DatabaseError(f"PostgreSQL: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.pg.close()
+
+
+def _integers(values: Sequence[Any]) -> list[Any]:
+    """Booleans as SQLite keeps them (0, 1): the schema's columns are integers."""
+    return [int(v) if isinstance(v, bool) else v for v in values]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

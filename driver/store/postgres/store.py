@@ -1,0 +1,49 @@
+"""The store on PostgreSQL: the same table families as the SQLite store (driver.store.database),
+on one PostgreSQL session through driver.store.postgres.connection (issue 22 item 1).
+
+    store = PostgresStore("postgresql://driver@db.example.com/jira_driver")
+
+The schema is the SQLite store's migration steps, applied by driver.store.postgres.schema. What
+differs from SQLite: no file (no mode to keep, no identity marker beside it), a session that may end
+(DatabaseUnavailable, a sqlite3.OperationalError: writers wait, then a new session is opened), and
+a COMMIT whose answer is lost may have been applied (known limit, see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+
+from driver.clock import Clock, utc_now
+from driver.store.database import Store
+from driver.store.postgres.connection import PostgresConnection
+from driver.store.postgres.schema import apply
+
+
+def is_postgresql(database: str) -> bool:
+    """Whether a [driver] database value names a PostgreSQL database (a postgresql:// URL)."""
+    return database.startswith(("postgresql://", "postgres://"))
+
+
+class PostgresStore(Store):
+    """Every table family of the store, on PostgreSQL."""
+
+    def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:  # noqa: D107
+        # the SQLite store's set-up (a file, its modes, WAL) is not called: this one has no file
+        self.path = Path(dsn.rsplit("/", 1)[-1] or "postgresql")
+        self.clock = clock
+        self.zone = zone
+        connection = PostgresConnection(dsn)
+        with psycopg.connect(dsn, autocommit=True) as migrating:
+            apply(migrating)
+        self.db = cast(Any, connection)
+        self._rows = None
+        self._trim_idle = False
+        self.on_settle = None
+
+    def close(self) -> None:
+        """Close the session."""
+        self.db.close()
