@@ -34,7 +34,14 @@ from driver.store import migrations
 from driver.store.alarms import AlarmTables
 from driver.store.alert_notices import AlertNoticeTables
 from driver.store.counters import S_CATALOG, S_TICKET_TABLE, Counters
-from driver.store.files import connect, corrupt_error, create_private, is_corrupt, tighten_modes
+from driver.store.files import (
+    DatabaseFileError,
+    connect,
+    corrupt_error,
+    create_private,
+    is_corrupt,
+    tighten_modes,
+)
 from driver.store.journals import Journals
 from driver.store.log import LogTables
 from driver.store.log_read import LogReads
@@ -48,12 +55,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("driver.store")
 
+MIN_SQLITE = (3, 35, 0)
+"""The oldest SQLite whose SQL the store speaks: RETURNING (3.35), which PostgreSQL shares."""
+
 
 class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables, AlertNoticeTables):
     """The single owner of the driver's database: every table family on one connection."""
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
         self.path = Path(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise DatabaseFileError(
+                self.path,
+                f"this Python's SQLite is {sqlite3.sqlite_version}, the driver needs"
+                f" {'.'.join(map(str, MIN_SQLITE))} or newer (RETURNING, count(*) FILTER)",
+                "run it with a Python built on a newer SQLite (python.org's builds, Debian 12, Ubuntu 22.04)",
+            )
         self.clock = clock
         self.zone = zone
         self.path.parent.mkdir(parents=True, exist_ok=True)

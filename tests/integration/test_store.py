@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from driver.contract.schemas import LogStatus, LogType, StatsReset
 from driver.model.commands import Action
 from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord, TicketState
@@ -281,3 +283,18 @@ def test_alarms_searches_and_a_tickets_history(open_store: OpenStore) -> None:
     assert [a.guid for a in store.alarm_page(AlarmFilter(text="ops-8"), 0, clock.now).rows] == ["Disk-1"]
     assert store.log_page(LogFilter(q="jira SAID")).total == 1
     assert store.live_ticket_projects() == ["OPS"]
+
+
+def test_an_sqlite_too_old_for_the_stores_sql_is_one_line(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from driver.store import DatabaseFileError
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(DatabaseFileError, match=r"SQLite is 3\.34\.1, the driver needs 3\.35\.0") as refused:
+        Store(db_path)
+    assert "\n" not in str(refused.value)
+    assert not db_path.exists()  # refused before anything was created
