@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -41,8 +42,10 @@ from driver.model.transitions import Target
 
 
 class DriverSection(Section):
-    database: str = "jira-driver.db"
-    """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table."""
+    database: str = Field(default="jira-driver.db", max_length=4096)
+    """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table; or a
+    postgresql://user@host:5432/dbname URL (a pair on PostgreSQL, issue 22: the store speaks it,
+    `run` does not yet). A password in the URL is refused: PGPASSWORD or ~/.pgpass holds it."""
     listen: str = "127.0.0.1:8750"
     """host:port of the driver's HTTP API. Keep it on loopback unless api_token is set."""
     log_format: Literal["text", "json"] = "text"
@@ -70,6 +73,24 @@ class DriverSection(Section):
     previous answer) is dropped: slow-header sockets cannot hold the API's connections."""
     body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     """A request whose body has not fully arrived this long after its head is dropped."""
+
+    @field_validator("database")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")):
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 (parses the port: a bad one raises here, not at connect)
+            except ValueError:
+                raise ValueError("expected postgresql://user@host:5432/dbname") from None
+            if parts.password is not None:
+                # refused like a Jira URL with credentials: config files get copied and pasted
+                raise ValueError(
+                    "a password in the database URL: leave it out and set PGPASSWORD or ~/.pgpass"
+                )
+            if not parts.hostname or not parts.path.strip("/"):
+                raise ValueError("expected postgresql://user@host:5432/dbname")
+        return value
 
     @field_validator("listen")
     @classmethod

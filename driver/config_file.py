@@ -198,6 +198,6 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             value = data.get("endpoints", {}).get(section[len(ENDPOINT_PREFIX) :], {}).get(key)
         if key in secret_keys().get(section, ()):
             value = "[secret]"
-        elif key in {"url", "proxy"}:
+        elif key in {"url", "proxy", "database"}:
             value = _redact_url(value)
         raise ConfigError(section, key, value, _describe(dict(first))) from None

@@ -56,7 +56,7 @@ from driver.model.fields import FieldCatalog
 from driver.model.jobs import Job, NewEntry
 from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
-from driver.store import Store, database_file
+from driver.store import Store, database_file, open_store
 from driver.store.database_file import Opening
 from driver.store.oauth_grant import GrantFile
 from driver.sync.service import Sync
@@ -97,7 +97,7 @@ def build(
     config.check_for_the_driver()
     tuning = tuning or Tuning()
     wall = clock or utc_now
-    store = Store(Path(config.driver.database), clock=wall, zone=config.zone())
+    store = open_store(config.driver.database, clock=wall, zone=config.zone())
     settings = RuntimeSettings.load(config, store)
     jira = JiraClient.from_config(
         config.jira,

@@ -54,6 +54,14 @@ def main(args: argparse.Namespace, config: Config) -> int:
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
+    if config.driver.database.startswith(("postgresql://", "postgres://")):
+        # the store speaks PostgreSQL, but two drivers on one database would both send until the
+        # sender's lease decides which one may (issue 22): refused rather than risk duplicates
+        say(
+            "jira-driver run: [driver] database: a PostgreSQL database is not yet run by the driver"
+            " (the pair's lease is not wired in); use a SQLite file path"
+        )
+        return ExitCode.BAD_INPUT
     setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
     config_file = config_file_in_use(getattr(args, "config", None))
     try:

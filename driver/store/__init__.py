@@ -11,8 +11,9 @@
 - files: the file's mode and corruption (`DatabaseFileError`); database_file: its identity marker
   and lock; secret_file: secrets set at run time; migrations: the schema
 
-Public names: `Store`, `LogFilter`, `DatabaseFileError`, `read_ticket_state` (the Ticket Creation
-Table and field catalog of a database, read without a driver), `S_*`, `iso`, `TRIM_BATCH`.
+Public names: `Store`, `open_store` (SQLite or PostgreSQL, by [driver] database), `LogFilter`,
+`DatabaseFileError`, `read_ticket_state` (the Ticket Creation Table and field catalog of a
+database, read without a driver), `S_*`, `iso`, `TRIM_BATCH`.
 """
 
 from driver.store.counters import (
@@ -26,7 +27,7 @@ from driver.store.counters import (
     DatabaseIdentity,
     Total,
 )
-from driver.store.database import Store, read_ticket_state
+from driver.store.database import Store, open_store, read_ticket_state
 from driver.store.files import DatabaseFileError
 from driver.store.journals import CommentState, TransitionIntent
 from driver.store.log import TRIM_BATCH, LogFilter
@@ -49,5 +50,6 @@ __all__ = [
     "Total",
     "TransitionIntent",
     "iso",
+    "open_store",
     "read_ticket_state",
 ]

@@ -120,6 +120,16 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
         self.db.close()
 
 
+def open_store(database: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> Store:
+    """The store [driver] database names: a postgresql:// URL opens the PostgreSQL store
+    (driver.store.postgres.store), anything else is the SQLite file's path."""
+    from driver.store.postgres.store import PostgresStore, is_postgresql
+
+    if is_postgresql(database):
+        return PostgresStore(database, clock=clock, zone=zone)
+    return Store(Path(database), clock=clock, zone=zone)
+
+
 def read_ticket_state(path: Path | str) -> tuple[TicketTable, FieldCatalog] | None:
     """The stored Ticket Creation Table and field catalog, read-only; None if there is none yet.
 

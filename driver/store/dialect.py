@@ -7,11 +7,12 @@ written once, in SQLite's words (driver.store.migrations), and PostgreSQL's text
 What is translated: the auto-increment key (an identity column: ids are never reused, as
 AUTOINCREMENT promises), INTEGER to BIGINT (SQLite's integers are 64-bit), REAL to DOUBLE
 PRECISION, LIKE to ILIKE (SQLite's ignores case), instr to strpos, `IS NOT ?` to
-`IS DISTINCT FROM ?`, `INSERT OR IGNORE` to `ON CONFLICT DO NOTHING`, the ISO-8601 UTC default of
-`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`, and `?` placeholders to psycopg's `%s` (a literal `%`
-doubled) when there are parameters. Anything else is standard SQL both speak (partial indexes,
-`ON CONFLICT ... DO UPDATE`, `RETURNING`); a SQLite-only function left in a statement makes
-PostgreSQL refuse it, which the schema test (tests/integration/test_postgres_schema.py) catches.
+`IS DISTINCT FROM ?`, SQLite's `+column` (keep off its index) to the column, `INSERT OR IGNORE`
+to `ON CONFLICT DO NOTHING`, the ISO-8601 UTC default of `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+and `?` placeholders to psycopg's `%s` (a literal `%` doubled) when there are parameters.
+Anything else is standard SQL both speak (partial indexes, `ON CONFLICT ... DO UPDATE`,
+`RETURNING`, `count(*) FILTER`); a SQLite-only spelling left in a statement makes PostgreSQL refuse
+it, which the store's and the engine's suites, run on both databases, catch.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ _RULES = (
     (re.compile(r"\binstr\("), "strpos("),
     # `IS NOT ?` is SQLite's null-safe inequality; PostgreSQL spells it out (so do SQLite >= 3.39)
     (re.compile(r"\bIS NOT \?"), "IS DISTINCT FROM ?"),
+    # `+column`: SQLite's way to keep the planner off that column's index; PostgreSQL plans alone
+    (re.compile(r"(?<=\s)\+(?=[a-z_])"), ""),
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 

@@ -108,7 +108,7 @@ class TicketTables(Tables):
         """The highest generation of a ticket the GUID has had (0: none yet)."""
         row = self.db.execute(
             "SELECT max(g) FROM (SELECT generation AS g FROM tickets WHERE guid = ?"
-            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?)",
+            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?) AS generations",
             (guid, guid),
         ).fetchone()
         return int(row[0] or 0)

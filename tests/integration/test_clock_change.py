@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
+
 from driver.config import SyncSection
 from driver.contract.schemas import LogStatus
 from driver.sync.service import Sync
@@ -21,6 +23,14 @@ from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
+
+
 DAY = 24 * 3600.0
 
 

@@ -1,4 +1,5 @@
-"""The engine against the simulator over real loopback HTTP, with a real SQLite file."""
+"""The engine against the simulator over real loopback HTTP, on a real SQLite file and a real
+PostgreSQL database (each test on both)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from tests.fixtures.driver import EngineHarness, FakeClock
 from tests.fixtures.waiting import wait_until
 
 Factory = Callable[..., EngineHarness]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
 
 
 def sim_get(sim: Any, path: str) -> Any:

@@ -20,6 +20,14 @@ from tests.fixtures.driver import DriverProcess, EngineHarness
 from tests.fixtures.waiting import wait_for
 
 Factory = Callable[..., EngineHarness]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
+
+
 GUID_FIELD = "customfield_10101"  # the simulator's "Alarm GUID" text field
 
 

@@ -21,6 +21,14 @@ from driver.sending.exactly_once import exact_match
 from tests.fixtures.driver import EngineHarness
 
 Factory = Callable[..., EngineHarness]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
+
+
 GUID_FIELD = "customfield_10101"  # the simulator's "Alarm GUID" text field
 CREATE_PATH = "/rest/api/latest/issue"
 CATALOG = (

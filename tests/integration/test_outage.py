@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from driver.contract.schemas import JiraState, LogStatus
 from tests.fixtures.driver import DriverProcess, EngineHarness
@@ -21,6 +22,14 @@ from tests.fixtures.sim import SimProcess
 from tests.fixtures.waiting import wait_for, wait_until
 
 Factory = Callable[..., EngineHarness]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
+
+
 GUIDS = ("OUT-1", "OUT-2", "OUT-3")
 
 

@@ -25,6 +25,12 @@ from tests.fixtures.waiting import wait_for
 Factory = Callable[..., EngineHarness]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
+
+
 class WaveGate(httpx.AsyncBaseTransport):
     """Holds the answers to creates until `wave` of them are in, then hands them over all at once."""
 

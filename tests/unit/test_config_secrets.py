@@ -118,3 +118,27 @@ def test_the_start_up_line_names_where_the_credentials_came_from_never_their_val
     from_env = credentials_line(load_config(ini))
     assert from_env.endswith("(from the environment: JIRA_DRIVER_JIRA_PASSWORD)")
     assert "secret" not in from_env.replace("JIRA_DRIVER", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("postgresql://ops:pg-s3cret@db.example.com/jd", "a password in the database URL"),
+        ("postgresql://db.example.com:99999/jd", "expected postgresql://user@host:5432/dbname"),
+        ("postgresql://ops@db.example.com", "expected postgresql://user@host:5432/dbname"),
+    ],
+)
+def test_a_database_url_with_a_password_or_without_a_database_is_refused(
+    tmp_path: Path, value: str, said: str
+) -> None:
+    ini = tmp_path / "d.ini"
+    ini.write_text(f"[driver]\ndatabase = {value}\n")
+    with pytest.raises(ConfigError, match=said) as refused:
+        load_config(ini, {})
+    assert "pg-s3cret" not in str(refused.value)
+
+
+def test_a_database_url_without_a_password_is_taken(tmp_path: Path) -> None:
+    ini = tmp_path / "d.ini"
+    ini.write_text("[driver]\ndatabase = postgresql://ops@db.example.com:5432/jd\n")
+    assert load_config(ini, {}).driver.database == "postgresql://ops@db.example.com:5432/jd"

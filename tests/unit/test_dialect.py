@@ -56,3 +56,9 @@ def test_sqlite_only_spellings_of_searches() -> None:
     assert to_postgresql("UPDATE t SET k = ? WHERE k IS NOT ?", has_params=True) == (
         "UPDATE t SET k = %s WHERE k IS DISTINCT FROM %s"
     )
+
+
+def test_sqlites_no_index_plus_goes_and_arithmetic_stays() -> None:
+    assert to_postgresql("SELECT a + 1 FROM t WHERE +status = ? AND n = n + ?", has_params=True) == (
+        "SELECT a + 1 FROM t WHERE status = %s AND n = n + %s"
+    )
