@@ -37,6 +37,7 @@ everything else branches on type. tests/test_architecture.py holds this drawing 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -97,9 +98,13 @@ class QueryError(DriverError):
         super().__init__(f"{where}{reason}")
 
 
-class LeaseLost(DriverError):
+class LeaseLost(DriverError, sqlite3.OperationalError):
     """A write fenced by the sender's lease (driver.store.postgres.lease) refused: `node` no longer
-    holds the lease of `term` (another node took over, or it lapsed). Nothing of the write stands."""
+    holds the lease of `term` (another node took over, or it lapsed). Nothing of the write stands.
+
+    Also a sqlite3.OperationalError, the store's "cannot write now": the engine's workers wait and
+    try the write again (which keeps failing), so a leader that lost its lease records nothing and
+    sends nothing journaled first, until it is stopped as a standby."""
 
     def __init__(self, node: str, term: int) -> None:
         self.node = node

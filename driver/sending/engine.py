@@ -123,7 +123,7 @@ class Engine:
             probe_delay=probe_delay,
             rand=rand,
         )
-        self._commits = GroupCommit(store.transaction, store.in_transaction)
+        self._commits = GroupCommit(store.transaction, store.in_transaction, store.fence)
         self._in_flight = 0
         self._idle: set[asyncio.Future[None]] = set()
         self._settled: dict[int, list[asyncio.Future[None]]] = {}

@@ -41,6 +41,9 @@ class GroupCommit:
 
     transaction: Callable[[], AbstractContextManager[None]]
     active: Callable[[], bool]
+    fence: Callable[[], None] = lambda: None
+    """Run first in each transaction (the store's fence): when it raises, no write of the group
+    runs and each gets its exception (a pair's node that lost its lease: LeaseLost)."""
     commits: int = 0
     """Transactions this group has committed (the benchmark prints commits per ticket)."""
     writes: int = 0
@@ -73,6 +76,7 @@ class GroupCommit:
         alone = len(waiting) == 1
         try:
             with self.transaction():
+                self.fence()
                 for item in waiting:
                     try:
                         with nullcontext() if alone else self.transaction():

@@ -104,6 +104,11 @@ class Tables:
         finally:
             self._savepoints -= 1
 
+    def fence(self) -> None:
+        """Inside a transaction of writes that settle requests (the engine's group commit): go on
+        only while this node may send. A store alone (SQLite) always may; a pair's PostgreSQL
+        store checks its lease and raises LeaseLost (driver.store.postgres.store)."""
+
     def in_transaction(self) -> bool:
         """Whether a transaction is open on the connection now."""
         return self.db.conn.in_transaction

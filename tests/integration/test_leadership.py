@@ -14,9 +14,11 @@ import psycopg
 import pytest
 
 from driver.app.leadership import Elector, node_name
+from driver.contract.schemas import LogStatus
 from driver.errors import LeaseLost
 from driver.model.lease import LeaseTerms
 from driver.store.postgres.lease import LeaseTable, fence
+from tests.fixtures.waiting import wait_until
 
 TERMS = LeaseTerms(lease_seconds=3.0, margin=0.5)
 
@@ -153,3 +155,78 @@ async def _true(value: bool) -> bool:
 
 async def _false(value: bool) -> bool:
     return not value
+
+
+@pytest.fixture
+def store_backend() -> str:
+    """This module's engine runs on PostgreSQL (the lease lives there)."""
+    return "postgresql"
+
+
+def sim_creates(sim: Any) -> int:
+    import httpx
+
+    journal = httpx.get(f"{sim.url}/_sim/journal", timeout=5).json()
+    return sum(1 for e in journal if e["method"] == "POST" and e["path"].endswith("/issue"))
+
+
+async def test_a_leader_that_lost_its_lease_sends_and_records_nothing_until_it_leads_again(
+    engine_factory: Callable[..., Any], sim: Any
+) -> None:
+    from driver.store.postgres.store import PostgresStore
+
+    h = engine_factory(sim.url)
+    store = h.store
+    assert isinstance(store, PostgresStore)
+    dsn = h.driver.config.driver.database
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        lease = LeaseTable(conn)
+        assert (await lease.claim("node-a", 30.0)).term == 1
+        store.fence_writes("node-a", 1)
+        await h.start()
+        await h.send("Z-1|CREATE|summary;while leading|")
+        await h.settle()
+        assert h.statuses() == [LogStatus.OK]
+        # node-b takes over (node-a paused past its lease): node-a is a zombie from here on
+        await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp()")
+        assert (await lease.claim("node-b", 30.0)).term == 2
+        await h.send("Z-2|CREATE|summary;after the takeover|")
+        # its journal intent is fenced: the engine waits on it as on a database that refuses
+        # writes, the create never leaves, and the row is not Failed
+        await wait_until(
+            lambda: "no longer holds the sender's lease of term 1" in h.engine.database.problem,
+            "the fenced intent refused",
+            10,
+        )
+        assert sim_creates(sim) == 1
+        assert h.statuses() == [LogStatus.OK, LogStatus.PENDING]
+        # node-a leads again (a new term): the row that waited goes, once
+        await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp()")
+        assert (await lease.claim("node-a", 30.0)).term == 3
+        store.fence_writes("node-a", 3)
+        await h.settle(20)
+        assert h.statuses() == [LogStatus.OK, LogStatus.OK]
+        assert sim_creates(sim) == 2
+
+
+async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str) -> None:
+    from driver.sending.group_commit import GroupCommit
+    from driver.store.postgres.store import PostgresStore
+
+    store = PostgresStore(pg_database)
+    try:
+        async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+            await LeaseTable(conn).claim("node-a", 30.0)
+            await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp()")
+            await LeaseTable(conn).claim("node-b", 30.0)
+        store.fence_writes("node-a", 1)
+        group = GroupCommit(store.transaction, store.in_transaction, store.fence)
+        with pytest.raises(LeaseLost):
+            await group.run(lambda: store.put_setting("zombie", True))
+        assert store.setting("zombie") is None
+        assert not store.in_transaction()
+        store.fence_writes("node-b", 2)
+        await group.run(lambda: store.put_setting("leader", True))
+        assert store.setting("leader") is True
+    finally:
+        store.close()

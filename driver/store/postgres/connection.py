@@ -15,7 +15,7 @@ mean nothing and are skipped.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -94,6 +94,15 @@ class PostgresConnection:
         params = _integers(parameters or ())
         with self._errors():
             return self.pg.execute(to_postgresql(sql, bool(params)), params or None)
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
+
+    def native(self, sql: str, parameters: Mapping[str, Any]) -> Any:
+        """Run a statement written for PostgreSQL (named %(name)s parameters), errors as execute's."""
+        if self._lost:
+            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+        self._reconnect_if_ended()
+        with self._errors():
+            return self.pg.execute(sql, parameters)
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:

@@ -59,7 +59,7 @@ UPDATE driver_lease SET expires_at = clock_timestamp()
 WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s
 """
 
-_FENCE = """
+FENCE = """
 SELECT 1 FROM driver_lease
 WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s AND expires_at > clock_timestamp()
 FOR SHARE
@@ -105,7 +105,7 @@ class LeaseTable:
 async def fence(conn: Connection, node: str, term: int, name: str = LEASE_NAME) -> None:
     """Inside a write's transaction: go on only while `node` holds the lease of `term`, and keep any
     takeover waiting until this transaction ends. Raises LeaseLost otherwise."""
-    cursor = await conn.execute(_FENCE, {"name": name, "node": node, "term": term})
+    cursor = await conn.execute(FENCE, {"name": name, "node": node, "term": term})
     if await cursor.fetchone() is None:
         raise LeaseLost(node, term)
 

@@ -18,8 +18,11 @@ from typing import Any, cast
 import psycopg
 
 from driver.clock import Clock, utc_now
+from driver.errors import LeaseLost
 from driver.store.database import Store
 from driver.store.postgres.connection import PostgresConnection
+from driver.store.postgres.lease import CREATE as LEASE_TABLE
+from driver.store.postgres.lease import FENCE, LEASE_NAME
 from driver.store.postgres.schema import apply
 
 
@@ -39,10 +42,28 @@ class PostgresStore(Store):
         connection = PostgresConnection(dsn)
         with psycopg.connect(dsn, autocommit=True) as migrating:
             apply(migrating)
-        self.db = cast(Any, connection)
+            migrating.execute(LEASE_TABLE)
+        self._session = connection
+        self.db = cast(Any, connection)  # the families' sqlite-utils Database, as far as they use it
         self._rows = None
         self._trim_idle = False
         self.on_settle = None
+        self._fenced_by: tuple[str, int] | None = None
+
+    def fence_writes(self, node: str, term: int | None) -> None:
+        """From now on, fence the engine's writes by `node`'s lease of `term` (None: unfenced)."""
+        self._fenced_by = None if term is None else (node, term)
+
+    def fence(self) -> None:
+        """Inside the engine's transaction: go on only while this node holds the lease of its term
+        (driver.store.postgres.lease: FOR SHARE keeps a takeover waiting until it commits).
+        Raises LeaseLost."""
+        if self._fenced_by is None:
+            return
+        node, term = self._fenced_by
+        row = self._session.native(FENCE, {"name": LEASE_NAME, "node": node, "term": term}).fetchone()
+        if row is None:
+            raise LeaseLost(node, term)
 
     def close(self) -> None:
         """Close the session."""
