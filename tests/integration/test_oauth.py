@@ -25,6 +25,7 @@ from driver.jira.client import JiraClient
 from driver.jira.oauth import OAuthSetup
 from driver.jira.route import RouteSetup
 from driver.store.oauth_grant import grant_path
+from tests.fixtures.cli import run_cli
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.paths import REPO
 from tests.fixtures.waiting import wait_for
@@ -91,20 +92,6 @@ def test_client_credentials_on_data_center_ask_for_write(
     posted = [e for e in sim.journal() if e["method"] == "POST" and e["path"].endswith("/issue")]
     assert [(e["user"], e["auth"]) for e in posted] == [("admin", "Bearer")]
     assert sim.admin("oauth")["by_grant"] == {"client_credentials": 1}
-
-
-def run_cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
-        [sys.executable, "-m", "driver", *args, "--config", str(config)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=config.parent,
-    )
 
 
 def test_a_refused_client_secret_is_one_failed_login_and_check_names_it(

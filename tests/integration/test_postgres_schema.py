@@ -96,24 +96,11 @@ def test_a_schema_from_a_newer_driver_is_refused_naming_it(pg_database: str) -> 
 def test_run_refuses_a_postgresql_database_until_the_pair_decides_who_sends(tmp_path: Path) -> None:
     """The store speaks PostgreSQL, but two drivers on one database would both send: `run` says
     so in one line and starts nothing (exit 2)."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.fixtures.paths import REPO
+    from tests.fixtures.cli import run_cli
 
     ini = tmp_path / "pg.ini"
     ini.write_text("[driver]\ndatabase = postgresql://ops@127.0.0.1:5432/jd\nlisten = 127.0.0.1:0\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "driver", "run", "--config", str(ini)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=30,
-        check=False,
-    )
+    result = run_cli(ini, "run")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "jira-driver run: [driver] database: a PostgreSQL database is not yet run by the driver"
