@@ -64,31 +64,9 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
         self.path = Path(path)
-        if sqlite3.sqlite_version_info < MIN_SQLITE:
-            raise DatabaseFileError(
-                self.path,
-                f"this Python's SQLite is {sqlite3.sqlite_version}, the driver needs"
-                f" {'.'.join(map(str, MIN_SQLITE))} or newer (RETURNING, count(*) FILTER)",
-                "run it with a Python built on a newer SQLite (python.org's builds, Debian 12, Ubuntu 22.04)",
-            )
         self.clock = clock
         self.zone = zone
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Created before SQLite opens it, so it never exists with the umask's mode (0644), and
-        # SQLite creates the -wal and -shm files with the database file's mode.
-        create_private(self.path)
-        tighten_modes(self.path)
-        self.db = Database(connect(self.path))
-        try:
-            self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=250")
-            migrations.apply(self.db)
-        except sqlite3.DatabaseError as exc:
-            if not is_corrupt(exc):
-                raise
-            self.db.close()
-            raise corrupt_error(self.path, exc) from None
+        self.db = self._open()
         # Retention needs the log's row count on every intake; counting a big log each time costs
         # a full index scan, so it is counted once and then kept by the writes that change it.
         self._rows: int | None = None
@@ -98,6 +76,33 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
         self.on_settle: Callable[[], None] | None = None
         """Called (on the writer's thread, inside its transaction) when a row settles: the service
         wakes its retention trimmer with it. Must not touch the store."""
+
+    def _open(self) -> Database:
+        """The SQLite file at self.path, made private, in WAL mode and migrated."""
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise DatabaseFileError(
+                self.path,
+                f"this Python's SQLite is {sqlite3.sqlite_version}, the driver needs"
+                f" {'.'.join(map(str, MIN_SQLITE))} or newer (RETURNING, count(*) FILTER)",
+                "run it with a Python built on a newer SQLite (python.org's builds, Debian 12, Ubuntu 22.04)",
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Created before SQLite opens it, so it never exists with the umask's mode (0644), and
+        # SQLite creates the -wal and -shm files with the database file's mode.
+        create_private(self.path)
+        tighten_modes(self.path)
+        db = Database(connect(self.path))
+        try:
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=250")
+            migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+            db.close()
+            raise corrupt_error(self.path, exc) from None
+        return db
 
     def accept(
         self,

@@ -106,3 +106,15 @@ def test_run_refuses_a_postgresql_database_until_the_pair_decides_who_sends(tmp_
         "jira-driver run: [driver] database: a PostgreSQL database is not yet run by the driver"
         " (the pair's lease is not wired in); use a SQLite file path"
     ]
+
+
+def test_an_unreachable_postgresql_is_a_database_that_cannot_write_now() -> None:
+    """What every caller already waits on (a sqlite3.OperationalError), in one line."""
+    from driver.store.postgres.connection import DatabaseUnavailable
+    from driver.store.postgres.store import PostgresStore
+
+    with pytest.raises(DatabaseUnavailable) as refused:
+        PostgresStore("postgresql://driver@127.0.0.1:1/nowhere")
+    assert isinstance(refused.value, sqlite3.OperationalError)
+    assert str(refused.value).startswith("PostgreSQL: ")
+    assert "\n" not in str(refused.value)

@@ -12,15 +12,15 @@ a COMMIT whose answer is lost may have been applied (known limit, see docs/archi
 from __future__ import annotations
 
 from datetime import tzinfo
-from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import psycopg
+from sqlite_utils import Database
 
 from driver.clock import Clock, utc_now
 from driver.errors import LeaseLost
 from driver.store.database import Store
-from driver.store.postgres.connection import PostgresConnection
+from driver.store.postgres.connection import DatabaseUnavailable, PostgresConnection
 from driver.store.postgres.lease import CREATE as LEASE_TABLE
 from driver.store.postgres.lease import FENCE, LEASE_NAME
 from driver.store.postgres.schema import apply
@@ -34,21 +34,22 @@ def is_postgresql(database: str) -> bool:
 class PostgresStore(Store):
     """Every table family of the store, on PostgreSQL."""
 
-    def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:  # noqa: D107
-        # the SQLite store's set-up (a file, its modes, WAL) is not called: this one has no file
-        self.path = Path(dsn.rsplit("/", 1)[-1] or "postgresql")
-        self.clock = clock
-        self.zone = zone
-        connection = PostgresConnection(dsn)
-        with psycopg.connect(dsn, autocommit=True) as migrating:
-            apply(migrating)
-            migrating.execute(LEASE_TABLE)
-        self._session = connection
-        self.db = cast(Any, connection)  # the families' sqlite-utils Database, as far as they use it
-        self._rows = None
-        self._trim_idle = False
-        self.on_settle = None
+    def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
+        self.dsn = dsn
         self._fenced_by: tuple[str, int] | None = None
+        # `path` names what sits beside a SQLite database (the run-time secret's file): here, a
+        # file named after the database, in the working directory
+        super().__init__(dsn.rsplit("/", 1)[-1] or "postgresql", clock, zone)
+
+    def _open(self) -> Database:
+        """One session, the schema migrated on it and the lease's table there."""
+        self._session = PostgresConnection(self.dsn)
+        try:
+            apply(self._session.pg)
+            self._session.pg.execute(LEASE_TABLE)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"PostgreSQL: {exc}".splitlines()[0]) from exc
+        return cast(Database, self._session)  # the families use it as sqlite-utils' Database
 
     def fence_writes(self, node: str, term: int | None) -> None:
         """From now on, fence the engine's writes by `node`'s lease of `term` (None: unfenced)."""
@@ -67,4 +68,4 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         """Close the session."""
-        self.db.close()
+        self._session.close()
