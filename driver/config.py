@@ -388,6 +388,8 @@ class Config(BaseModel):
 
         Raises ConfigError naming the section and key.
         """
+        if missing := self.jira.oauth_missing():
+            raise missing
         mode = self.sync.mode
         if mode in ("webhook", "both") and not self.sync.webhook_secret.get_secret_value():
             raise ConfigError(

@@ -20,6 +20,8 @@ from pydantic import (
     field_validator,
 )
 
+from driver.errors import ConfigError
+
 
 def location_problem(location: str) -> str:
     """Why a ticket location may not be used, or '' (it is appended to the Jira URL, with credentials).
@@ -197,6 +199,25 @@ class JiraSection(Section):
             "[jira] client_secret has spaces or a line break around it (pasted from a file?):"
             " they are trimmed"
         )
+
+    @property
+    def oauth(self) -> bool:
+        """Whether an OAuth mode is configured (the driver mints or refreshes its own tokens)."""
+        return self.auth in (AuthChoice.OAUTH_CLIENT_CREDENTIALS, AuthChoice.OAUTH_3LO)
+
+    def oauth_missing(self) -> ConfigError | None:
+        """The OAuth client key an OAuth mode lacks (nothing can be asked without both), else None."""
+        if not self.oauth:
+            return None
+        for key, value in (("client_id", self.client_id), ("client_secret", self.client_secret_trimmed()[0])):
+            if not value:
+                return ConfigError("jira", key, None, f"auth = {self.auth.value} needs it (the OAuth app's)")
+        return None
+
+    def token_expiry(self) -> date | None:
+        """token_expires where it means something: an API token's or PAT's date. The OAuth modes
+        mint and refresh their own tokens, so the key says nothing of them."""
+        return None if self.oauth else self.token_expires
 
     @field_validator("ticket_location")
     @classmethod

@@ -22,4 +22,4 @@ def credential_expiry(config: Config, now: datetime | None = None) -> str:
             grant = None  # the next request says what is wrong with it
         dies = grant.refresh_dies().date() if grant is not None else None
     today = (now or datetime.now(UTC)).date()
-    return expiry_warning(config.jira.token_expires, dies, today)
+    return expiry_warning(config.jira.token_expiry(), dies, today)

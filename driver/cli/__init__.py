@@ -176,16 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the whole result as one JSON object")
 
     p = add("auth", _cmd_auth, "OAuth consent (login, logout) and when the credentials expire (status)")
-    p.add_argument("action", choices=["login", "status", "logout"], help="what to do")
-    p.add_argument("--paste", action="store_true", help="login: paste the callback URL (a headless host)")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=300.0,
-        metavar="SECONDS",
-        help="login: wait this long for the callback",
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    login = actions.add_parser(
+        "login",
+        parents=[common],
+        help="a person's consent for [jira] auth = oauth_3lo, kept beside the database",
+        description="Print the consent URL and take the code from the browser's redirect.",
     )
-    p.add_argument("--json", action="store_true", help="status: one JSON object")
+    login.add_argument("--paste", action="store_true", help="paste the callback URL (a headless host)")
+    login.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="wait this long for the callback"
+    )
+    status = actions.add_parser(
+        "status", parents=[common], help="who consented, the scopes, and when credentials expire"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    actions.add_parser("logout", parents=[common], help="remove the kept consent from this host")
 
     p = add("log", _cmd_log, "print the create/update log")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -95,11 +96,6 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
             earlier = grants.read()
         except ValueError:
             earlier = None  # not a consent: replaced by this one
-        if earlier is not None:
-            say(
-                f"note: this replaces the consent of {earlier.user or '?'} given"
-                f" {earlier.consented_at:%Y-%m-%d}; {STILL_VALID}"
-            )
         print("Open this URL in a browser, log in as the account the driver should act as, and consent:")
         print(request.url, flush=True)
         try:
@@ -112,7 +108,7 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
             code = code_from(answer, request)
         except ConsentRefused as exc:
             say(f"refused: {exc}")
-            return ExitCode.FAILED
+            return ExitCode.BAD_INPUT  # nothing changed: the kept consent, if any, stands
         except TimeoutError:
             say(f"failed: no callback on {request.redirect_uri} within {args.timeout:g} s; nothing stored")
             return ExitCode.FAILED
@@ -144,6 +140,11 @@ async def _consent(args: argparse.Namespace, config: Config) -> int:
             f"ok: {user} consented for {jira.url} (scopes: {kept.scope}); kept in {grants.path};"
             f" the refresh token dies on {dies} unless used"
         )
+        if earlier is not None:
+            say(
+                f"note: this replaced the consent of {earlier.user or '?'} given"
+                f" {earlier.consented_at:%Y-%m-%d}; {STILL_VALID}"
+            )
         await _tell_the_driver(config)
         return ExitCode.OK
     finally:
@@ -166,8 +167,18 @@ async def _tell_the_driver(config: Config) -> None:
 
 
 def _read_paste() -> str:
-    print("Paste the whole URL the browser was sent to after consenting, then Enter:", flush=True)
-    return input().strip()
+    """The URL a person pastes. Raises ConsentRefused at the end of input; Ctrl-C interrupts at
+    once (asyncio's own SIGINT handler would only cancel the loop that input() is blocking)."""
+    from driver.jira.consent import ConsentRefused
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # before the prompt shows
+    try:
+        print("Paste the whole URL the browser was sent to after consenting, then Enter:", flush=True)
+        return input().strip()
+    except EOFError:
+        raise ConsentRefused("no URL was pasted (the input ended): nothing stored") from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -251,10 +262,10 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         lines.append(f"the refresh token dies on {dies:%Y-%m-%d} unless used")
     elif mode == "oauth_client_credentials":
         lines.append(f"service account client {jira.client_id}: access tokens are minted as needed")
-    elif jira.token_expires is not None:
-        facts["token_expires"] = jira.token_expires.isoformat()
-        lines.append(f"the token expires on {jira.token_expires.isoformat()} ([jira] token_expires)")
-    warning = expiry_warning(jira.token_expires, dies.date() if dies else None, datetime.now(UTC).date())
+    elif (expires := jira.token_expiry()) is not None:
+        facts["token_expires"] = expires.isoformat()
+        lines.append(f"the token expires on {expires.isoformat()} ([jira] token_expires)")
+    warning = expiry_warning(jira.token_expiry(), dies.date() if dies else None, datetime.now(UTC).date())
     facts["warning"] = warning
     if args.json:
         print(json.dumps(facts))

@@ -20,7 +20,7 @@ from pathlib import Path
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use
+from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use, exposed_secrets_warning
 from driver.contract.schemas import CheckResult
 from driver.model.creation_table import TicketTable
 
@@ -78,12 +78,20 @@ def main(args: argparse.Namespace, config: Config) -> int:
         finally:
             await client.aclose()
 
-    if config_file_in_use(getattr(args, "config", None)) is None:
+    if missing := config.jira.oauth_missing():
+        # nothing to ask the token endpoint with: a configuration error, and nothing is sent
+        say(f"jira-driver check: configuration error: {missing}")
+        return ExitCode.BAD_INPUT
+    config_file = config_file_in_use(getattr(args, "config", None))
+    if config_file is None:
         # said first: a 401 that follows is then no riddle
         say(
             f"no config file: {DEFAULT_CONFIG_FILE} not found and no --config given; checking with the"
             " built-in defaults and JIRA_DRIVER_* variables"
         )
+    elif exposed := exposed_secrets_warning(config_file):
+        # check is the first command people run: it says what `run` would
+        say(f"warning: {exposed}")
     if secret_warning:
         say(f"warning: {secret_warning}")
     try:

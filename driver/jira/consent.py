@@ -72,17 +72,20 @@ def code_from(answer: str, request: LoginRequest) -> str:
     the one this login sent (a stale or forged callback).
     """
     text = answer.strip()
+    not_callback = ConsentRefused(
+        f"that is not a URL of the callback {request.redirect_uri}: paste the address the browser"
+        " shows after you consent"
+    )
     if "://" not in text:
+        if not any(key in text for key in ("code=", "error=", "state=")):
+            raise not_callback  # not a callback's query either
         text = "http://callback/" + (text if text.startswith("?") else "?" + text)
     else:
         pasted, expected = httpx.URL(text), httpx.URL(request.redirect_uri)
         if (pasted.host, pasted.port, pasted.path) != (expected.host, expected.port, expected.path):
             # a URL from elsewhere (the consent page itself, another app's callback) holds no code
             # of this login's; the state check would refuse it too, with a less useful reason
-            raise ConsentRefused(
-                f"that is not a URL of the callback {request.redirect_uri}: paste the address the"
-                " browser shows after you consent"
-            )
+            raise not_callback
     query = dict(httpx.URL(text).params)
     if "error" in query:
         said = query.get("error_description") or query["error"]

@@ -72,7 +72,9 @@ class TokenSource(Protocol):
     async def renew(self, stale: AccessToken | None) -> AccessToken: ...
 
 
-CHECK_CLIENT = "check [jira] client_id and client_secret (the app's credentials, from its Settings page)"
+CHECK_CLIENT = (
+    "check [jira] client_id and client_secret (docs/auth.md says where each kind of app shows them)"
+)
 
 
 @dataclass(frozen=True)

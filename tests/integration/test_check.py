@@ -127,6 +127,7 @@ def setup_ini(tmp_path: Path, url: str, extra: str = "") -> Path:
         f"[jira]\nurl = {url}\nusername = admin\npassword = admin\ntimeout_seconds = 3\n{extra}"
         f"[driver]\ndatabase = {tmp_path / 'none.db'}\n"
     )
+    ini.chmod(0o600)  # it holds a password: kept as an operator keeps it (check warns otherwise)
     return ini
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -362,7 +363,7 @@ def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_l
     said = login(again)
     assert "the running driver resumes" in said
     # the replaced consent is still a live grant at the site: the person is told how to end it
-    assert "this replaces the consent of Administrator" in said
+    assert "this replaced the consent of Administrator" in said
     assert "Connected apps" in said
     driver.wait_settled(30)
     assert [r["status"] for r in driver.rows()] == ["Ok"]
@@ -377,7 +378,7 @@ def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tmp_path
     result = run_cli(
         config, "auth", "login", "--paste", stdin="http://127.0.0.1:8751/callback?code=x&state=forged\n"
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input: nothing changed
     assert "state" in result.stderr
     assert not grant_path(tmp_path / "d.db").exists()
     assert cloud.admin("oauth")["token_requests"] == 0
@@ -436,3 +437,77 @@ def test_auth_status_without_a_consent_says_so_in_its_own_format(tmp_path: Path,
     plain = run_cli(config, "auth", "status")
     assert plain.returncode == 1
     assert "no consent is stored" in plain.stderr
+
+
+def three_legged_ini(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "driver.ini"
+    config.write_text(
+        f"[jira]\nurl = {url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
+        f"auth_url = {url}\ngateway_url = {url}\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+    )
+    os.chmod(config, 0o600)
+    return config
+
+
+def test_a_paste_that_ends_or_is_not_a_callback_is_one_line_and_bad_input(tmp_path: Path, cloud: Any) -> None:
+    config = three_legged_ini(tmp_path, cloud.url)
+    ended = run_cli(config, "auth", "login", "--paste", stdin="")
+    assert ended.returncode == 2
+    assert ended.stderr.strip() == "refused: no URL was pasted (the input ended): nothing stored"
+    garbage = run_cli(config, "auth", "login", "--paste", stdin="garbage\n")
+    assert garbage.returncode == 2
+    assert "not a URL of the callback" in garbage.stderr
+    assert "Traceback" not in ended.stderr + garbage.stderr
+    assert not grant_path(tmp_path / "d.db").exists()
+    assert cloud.admin("oauth")["token_requests"] == 0
+
+
+def test_ctrl_c_at_the_paste_prompt_interrupts_at_once(tmp_path: Path, cloud: Any) -> None:
+    config = three_legged_ini(tmp_path, cloud.url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_DRIVER_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driver", "auth", "login", "--paste", "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("Paste the whole URL"):
+                break
+        process.send_signal(signal.SIGINT)  # once
+        assert process.wait(timeout=10) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def test_check_refuses_an_oauth_mode_without_its_secret_and_warns_of_a_readable_file(
+    tmp_path: Path, cloud: Any
+) -> None:
+    config = tmp_path / "driver.ini"
+    config.write_text(
+        f"[jira]\nurl = {cloud.url}\nauth = oauth_client_credentials\nclient_id = sim-service\n"
+        f"auth_url = {cloud.url}\ngateway_url = {cloud.url}\ntoken_expires = 2020-01-01\n"
+        f"[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+    )
+    missing = run_cli(config, "check")
+    assert missing.returncode == 2
+    assert "[jira] client_secret: auth = oauth_client_credentials needs it" in missing.stderr
+    assert cloud.admin("oauth")["token_requests"] == 0  # nothing was asked
+    config.write_text(
+        config.read_text().replace(
+            "client_id = sim-service\n", "client_id = sim-service\nclient_secret = sim-service-secret\n"
+        )
+    )
+    os.chmod(config, 0o644)
+    readable = run_cli(config, "check")
+    assert readable.returncode == 0, readable.stderr
+    assert "other users may read it (mode 644)" in readable.stderr
+    # token_expires is an API token's date: the OAuth modes mint their own tokens, so no warning
+    assert "token_expires" not in readable.stdout + readable.stderr

@@ -88,3 +88,12 @@ def test_log_marks_a_cut_note_and_keeps_a_short_one_whole() -> None:
 def test_config_is_taken_before_or_after_the_command(argv: list[str], expected: str | None) -> None:
     config = build_parser().parse_args(argv).config
     assert (str(config) if config is not None else None) == expected
+
+
+def test_each_auth_action_has_its_own_options_and_help() -> None:
+    parser = build_parser()
+    login = parser.parse_args(["auth", "login", "--paste", "--timeout", "5"])
+    assert (login.action, login.paste, login.timeout) == ("login", True, 5.0)
+    assert parser.parse_args(["auth", "status", "--json"]).json is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["auth", "logout", "--paste"])  # not an option of logout

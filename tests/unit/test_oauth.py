@@ -282,6 +282,8 @@ def test_a_callback_with_another_state_is_refused() -> None:
     ):
         with pytest.raises(ConsentRefused, match="not a URL of the callback"):
             code_from(foreign, request)
+    with pytest.raises(ConsentRefused, match="not a URL of the callback"):
+        code_from("garbage", request)
 
 
 def test_the_data_center_consent_url_is_on_the_jira_url() -> None:
