@@ -6,7 +6,8 @@ redirect_uri it listens there for it; with --paste (a headless host) it reads th
 was sent to from stdin. A callback whose state is not this login's is refused and nothing is
 stored. The first token pair is kept in `<database>.oauth` (0600), and proven at once by asking
 Jira who it is. Exit: 0 stored, 1 refused (by the person, the token endpoint or Jira), 2 bad
-configuration, 3 Jira or the token endpoint cannot be reached.
+configuration or a paste that is not this login's callback (nothing stored), 3 Jira or the token
+endpoint cannot be reached, 130 interrupted.
 """
 
 from __future__ import annotations
