@@ -369,12 +369,20 @@ def test_an_old_refresh_token_reused_outside_the_leeway_stops_sending_and_says_l
     assert [r["status"] for r in driver.rows()] == ["Ok"]
 
 
-def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tmp_path: Path, cloud: Any) -> None:
+def three_legged_ini(tmp_path: Path, url: str) -> Path:
+    """A private config for [jira] auth = oauth_3lo with the simulator's app, Cloud's endpoints
+    at `url`, and the database in tmp_path (its consent would be d.db.oauth)."""
     config = tmp_path / "driver.ini"
     config.write_text(
-        f"[jira]\nurl = {cloud.url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
-        f"auth_url = {cloud.url}\ngateway_url = {cloud.url}\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
+        f"[jira]\nurl = {url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
+        f"auth_url = {url}\ngateway_url = {url}\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
     )
+    os.chmod(config, 0o600)
+    return config
+
+
+def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tmp_path: Path, cloud: Any) -> None:
+    config = three_legged_ini(tmp_path, cloud.url)
     result = run_cli(
         config, "auth", "login", "--paste", stdin="http://127.0.0.1:8751/callback?code=x&state=forged\n"
     )
@@ -422,12 +430,7 @@ def test_a_wrong_cloud_id_is_one_line_naming_it(tmp_path: Path, cloud: Any) -> N
 
 
 def test_auth_status_without_a_consent_says_so_in_its_own_format(tmp_path: Path, cloud: Any) -> None:
-    config = tmp_path / "driver.ini"
-    config.write_text(
-        f"[jira]\nurl = {cloud.url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
-        f"[driver]\ndatabase = {tmp_path / 'd.db'}\n"
-    )
-    os.chmod(config, 0o600)
+    config = three_legged_ini(tmp_path, cloud.url)
     as_json = run_cli(config, "auth", "status", "--json")
     assert as_json.returncode == 1
     facts = json.loads(as_json.stdout)  # a script reading stdout gets an answer, not nothing
@@ -437,16 +440,6 @@ def test_auth_status_without_a_consent_says_so_in_its_own_format(tmp_path: Path,
     plain = run_cli(config, "auth", "status")
     assert plain.returncode == 1
     assert "no consent is stored" in plain.stderr
-
-
-def three_legged_ini(tmp_path: Path, url: str) -> Path:
-    config = tmp_path / "driver.ini"
-    config.write_text(
-        f"[jira]\nurl = {url}\nauth = oauth_3lo\nclient_id = sim-app\nclient_secret = sim-app-secret\n"
-        f"auth_url = {url}\ngateway_url = {url}\n[driver]\ndatabase = {tmp_path / 'd.db'}\n"
-    )
-    os.chmod(config, 0o600)
-    return config
 
 
 def test_a_paste_that_ends_or_is_not_a_callback_is_one_line_and_bad_input(tmp_path: Path, cloud: Any) -> None:
