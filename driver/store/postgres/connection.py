@@ -89,8 +89,7 @@ class PostgresConnection:
                 return _NoRows()
             if word.startswith(("ROLLBACK TO", "RELEASE")):
                 return _NoRows()
-            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
-        self._reconnect_if_ended()
+        self._ready()
         params = _integers(parameters or ())
         with self._errors():
             return self.pg.execute(to_postgresql(sql, bool(params)), params or None)
@@ -98,9 +97,7 @@ class PostgresConnection:
 
     def native(self, sql: str, parameters: Mapping[str, Any]) -> Any:
         """Run a statement written for PostgreSQL (named %(name)s parameters), errors as execute's."""
-        if self._lost:
-            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
-        self._reconnect_if_ended()
+        self._ready()
         with self._errors():
             return self.pg.execute(sql, parameters)
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
@@ -108,15 +105,17 @@ class PostgresConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         """Run one statement once per row of parameters (psycopg pipelines them)."""
         many = [_integers(row) for row in rows]
-        if self._lost:
-            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
-        self._reconnect_if_ended()
+        self._ready()
         with self._errors(), self.pg.cursor() as cursor:
             if many:
                 cursor.executemany(to_postgresql(sql, True), many)
         return _NoRows()
 
-    def _reconnect_if_ended(self) -> None:
+    def _ready(self) -> None:
+        """A session to run the next statement on. Raises DatabaseUnavailable while a transaction
+        lost with its session has not been rolled back."""
+        if self._lost:
+            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
         if self.pg.broken or self.pg.closed:
             self.pg = self._connect()  # a restart, or a failover behind the same address
 
