@@ -41,6 +41,12 @@ from driver.model.shaping import UserStyle, text_format_for, user_style_for
 from driver.model.transitions import Target
 
 
+def is_postgresql(database: str) -> bool:
+    """Whether a [driver] database value names a PostgreSQL database (a postgresql:// URL) rather
+    than a SQLite file."""
+    return database.startswith(("postgresql://", "postgres://"))
+
+
 class DriverSection(Section):
     database: str = Field(default="jira-driver.db", max_length=4096)
     """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table; or a
@@ -77,7 +83,7 @@ class DriverSection(Section):
     @field_validator("database")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if value.startswith(("postgresql://", "postgres://")):
+        if is_postgresql(value):
             try:
                 parts = urlsplit(value)
                 parts.port  # noqa: B018 (parses the port: a bad one raises here, not at connect)

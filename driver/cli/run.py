@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config
+from driver.config import Config, is_postgresql
 from driver.config_file import config_file_in_use
 from driver.errors import ConfigError
 
@@ -54,7 +54,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
-    if config.driver.database.startswith(("postgresql://", "postgres://")):
+    if is_postgresql(config.driver.database):
         # the store speaks PostgreSQL, but two drivers on one database would both send until the
         # sender's lease decides which one may (issue 22): refused rather than risk duplicates
         say(

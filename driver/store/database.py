@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from driver.clock import Clock, utc_now
+from driver.config import is_postgresql
 from driver.model.alert_intake import Notice
 from driver.store import migrations
 from driver.store.alarms import AlarmTables
@@ -128,9 +129,9 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
 def open_store(database: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> Store:
     """The store [driver] database names: a postgresql:// URL opens the PostgreSQL store
     (driver.store.postgres.store), anything else is the SQLite file's path."""
-    from driver.store.postgres.store import PostgresStore, is_postgresql
-
     if is_postgresql(database):
+        from driver.store.postgres.store import PostgresStore  # psycopg only for a pair
+
         return PostgresStore(database, clock=clock, zone=zone)
     return Store(Path(database), clock=clock, zone=zone)
 

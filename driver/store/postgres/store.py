@@ -26,11 +26,6 @@ from driver.store.postgres.lease import FENCE, LEASE_NAME
 from driver.store.postgres.schema import apply
 
 
-def is_postgresql(database: str) -> bool:
-    """Whether a [driver] database value names a PostgreSQL database (a postgresql:// URL)."""
-    return database.startswith(("postgresql://", "postgres://"))
-
-
 class PostgresStore(Store):
     """Every table family of the store, on PostgreSQL."""
 
