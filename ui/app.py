@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -130,11 +131,15 @@ class JiraDriverApp(App[None]):
         if message.status is None:
             self.connected = False
             return
+        try:
+            page = self.page
+        except NoMatches:
+            return  # a poll answered while the app closes: its pages are gone, nobody to tell
         if not self.connected:
             self.connected = True
-            self.page.refresh_data()  # back after an outage: whatever is shown may be stale
+            page.refresh_data()  # back after an outage: whatever is shown may be stale
         else:
-            self.page.status_changed(message.status)
+            page.status_changed(message.status)
 
     @on(DriverCallFailed)
     def _call_failed(self, message: DriverCallFailed) -> None:

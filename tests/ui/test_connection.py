@@ -36,3 +36,27 @@ async def test_unreachable_driver_is_shown_and_retried() -> None:
 
         seen = failures()
         await wait_for(pilot, lambda: failures() > seen)
+
+
+async def test_a_status_heard_after_the_pages_are_gone_is_dropped() -> None:
+    """A poll that answers while the app closes finds no page to tell (seen in CI at teardown)."""
+    from datetime import UTC, datetime
+
+    from driver.contract.schemas import DriverStatus, JiraState
+
+    app = JiraDriverApp(connect(f"http://127.0.0.1:{free_port()}", None), poll_interval=60)
+    status = DriverStatus(
+        version="x",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        jira_state=JiraState.OK,
+        queue_depth=0,
+        pending=0,
+        deferred=0,
+    )
+    handled: list[Message] = []
+    async with app.run_test(size=(120, 36), message_hook=handled.append) as pilot:
+        await app.tabs.remove()
+        app.post_message(DriverStatusChanged(status))
+        await pilot.pause()
+        assert any(isinstance(m, DriverStatusChanged) and m.status == status for m in handled)
+        assert app.is_running
