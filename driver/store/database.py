@@ -115,6 +115,7 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
         """LogTables.accept, with the Alarms table told and an alert notification's notices
         recorded in the same transaction (one commit)."""
         with self.transaction():
+            self.intake_barrier()
             jobs = super().accept(entries, max_entries, idempotency)
             self.note_alarms(jobs, [entry.summary for entry in entries])
             if notices:

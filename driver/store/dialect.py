@@ -18,6 +18,7 @@ it, which the store's and the engine's suites, run on both databases, catch.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SQLITE_NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 _POSTGRESQL_NOW = """(to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))"""
@@ -40,6 +41,7 @@ _RULES = (
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=2048)  # the store's statements are a fixed few hundred, run again and again
 def to_postgresql(sql: str, has_params: bool = False) -> str:
     """The PostgreSQL text of one SQLite statement of the store (see the module's list)."""
     text = sql.replace(_SQLITE_NOW, _POSTGRESQL_NOW)

@@ -227,12 +227,16 @@ class LogTables(Tables):
 
     # --- the queue ------------------------------------------------------------------------------
 
-    def open_jobs(self) -> list[Job]:
-        """Every Pending and Deferred row, oldest first. When each may go is planned anew by the
-        engine (`next_attempt_at` is a wall time, kept for people)."""
+    def open_jobs(self, after: int = 0, through: int | None = None) -> list[Job]:
+        """Every Pending and Deferred row with an id in (after, through], oldest first (through
+        None: no upper bound). When each may go is planned anew by the engine (`next_attempt_at` is
+        a wall time, kept for people)."""
         names = columns(_OPEN_COLUMNS)
+        upper = "" if through is None else " AND id <= ?"
+        bounds = (after,) if through is None else (after, through)
         rows = self.db.execute(
-            f"SELECT {_OPEN_COLUMNS} FROM log WHERE status IN (?, ?) ORDER BY id", OPEN_STATUSES
+            f"SELECT {_OPEN_COLUMNS} FROM log WHERE status IN (?, ?) AND id > ?{upper} ORDER BY id",
+            (*OPEN_STATUSES, *bounds),
         ).fetchall()
         jobs = []
         for values in rows:

@@ -68,6 +68,9 @@ class Tables:
     zone: tzinfo | None
 
     _savepoints = 0
+    shared = False
+    """Whether other drivers use this database too (a pair's PostgreSQL): what is kept beside it on
+    one machine (a secret set at run time) is not theirs."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -108,6 +111,11 @@ class Tables:
         """Inside a transaction of writes that settle requests (the engine's group commit): go on
         only while this node may send. A store alone (SQLite) always may; a pair's PostgreSQL
         store checks its lease and raises LeaseLost (driver.store.postgres.store)."""
+
+    def intake_barrier(self) -> None:
+        """First in an intake's transaction, before its rows take ids. A store alone (SQLite)
+        needs none; a pair's PostgreSQL store orders intakes against the leader's hand-off and
+        wakes it at commit (driver.store.postgres.handoff)."""
 
     def in_transaction(self) -> bool:
         """Whether a transaction is open on the connection now."""

@@ -28,6 +28,13 @@ CONNECT_TIMEOUT = 5
 """Seconds a connection to PostgreSQL may take (libpq's connect_timeout is whole seconds)."""
 
 
+IDLE_IN_TRANSACTION = "SET idle_in_transaction_session_timeout = '2s'"
+"""The store's transactions run from BEGIN to COMMIT without waiting on anything but the database:
+a session idle inside one for 2 s belongs to a process that stopped (SIGSTOP, a frozen VM). The
+server then ends it, which releases its locks: the lease row a fenced write holds FOR SHARE (a
+takeover waits on it) and the hand-off's intake lock (the leader's watermark waits on it)."""
+
+
 class DatabaseUnavailable(sqlite3.OperationalError):
     """PostgreSQL cannot be reached, or ended the session: the write waits, as for a locked file."""
 
@@ -59,9 +66,11 @@ class PostgresConnection:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            pg = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            pg.execute(IDLE_IN_TRANSACTION)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
+        return pg
 
     @property
     def conn(self) -> PostgresConnection:
@@ -102,6 +111,13 @@ class PostgresConnection:
             return self.pg.execute(sql, parameters)
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
+    def script(self, sql: str) -> None:
+        """Run statements written for PostgreSQL, several in one round trip (no parameters),
+        errors as execute's."""
+        self._ready()
+        with self._errors():
+            self.pg.execute(sql.encode())
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         """Run one statement once per row of parameters (psycopg pipelines them)."""
         many = [_integers(row) for row in rows]
@@ -126,7 +142,8 @@ class PostgresConnection:
         was_in = self.in_transaction
         try:
             yield
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout) as exc:
+            # the second: the server ended a session idle in a transaction (IDLE_IN_TRANSACTION)
             self._lost = was_in and (self.pg.broken or self.pg.closed)
             raise DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
         except psycopg.IntegrityError as exc:

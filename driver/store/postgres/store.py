@@ -21,6 +21,7 @@ from driver.clock import Clock, utc_now
 from driver.errors import LeaseLost
 from driver.store.database import Store
 from driver.store.postgres.connection import DatabaseUnavailable, PostgresConnection
+from driver.store.postgres.handoff import BARRIER
 from driver.store.postgres.lease import CREATE as LEASE_TABLE
 from driver.store.postgres.lease import FENCE, LEASE_NAME
 from driver.store.postgres.schema import apply
@@ -28,6 +29,8 @@ from driver.store.postgres.schema import apply
 
 class PostgresStore(Store):
     """Every table family of the store, on PostgreSQL."""
+
+    shared = True
 
     def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
         self.dsn = dsn
@@ -60,6 +63,11 @@ class PostgresStore(Store):
         row = self._session.native(FENCE, {"name": LEASE_NAME, "node": node, "term": term}).fetchone()
         if row is None:
             raise LeaseLost(node, term)
+
+    def intake_barrier(self) -> None:
+        """First in an intake's transaction: the shared side of the hand-off's lock, and the
+        leader woken at commit (driver.store.postgres.handoff)."""
+        self._session.script(BARRIER)
 
     def close(self) -> None:
         """Close the session."""
