@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
 )
 
-from driver.config_jira import JiraSection, Section
+from driver.config_jira import AuthChoice, JiraSection, Section
 from driver.errors import ConfigError
 from driver.model.eligible_create import EligibleOnCreate, template_problem
 from driver.model.endpoints import Endpoint, EndpointError
@@ -50,8 +50,9 @@ def is_postgresql(database: str) -> bool:
 class DriverSection(Section):
     database: str = Field(default="jira-driver.db", max_length=4096)
     """The SQLite file holding the queue, the log, statistics and the Ticket Creation Table; or a
-    postgresql://user@host:5432/dbname URL (a pair on PostgreSQL, issue 22: the store speaks it,
-    `run` does not yet). A password in the URL is refused: PGPASSWORD or ~/.pgpass holds it."""
+    postgresql://user@host:5432/dbname URL: two drivers on one PostgreSQL database make a pair,
+    one sending and one standby (docs/pair.md, [ha]). A password in the URL is refused: PGPASSWORD
+    or ~/.pgpass holds it."""
     listen: str = "127.0.0.1:8750"
     """host:port of the driver's HTTP API. Keep it on loopback unless api_token is set."""
     log_format: Literal["text", "json"] = "text"
@@ -338,6 +339,15 @@ class MetricsSection(Section):
     metrics hold no secret, GUID or ticket key."""
 
 
+class HaSection(Section):
+    lease_seconds: float = Field(default=10.0, ge=3, le=300)
+    """With a PostgreSQL database: how long the sender's lease lasts. The leader renews it every
+    third of it and stops sending before it can have expired; a standby takes over within it after
+    the leader died (driver.model.lease)."""
+    node: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9_.:@-]*$")
+    """This node's name in the lease and the status ('' : host:pid and a nonce)."""
+
+
 class Config(BaseModel):
     """The whole configuration."""
 
@@ -353,6 +363,7 @@ class Config(BaseModel):
     sync: SyncSection = SyncSection()
     eligible: EligibleSection = EligibleSection()
     metrics: MetricsSection = MetricsSection()
+    ha: HaSection = HaSection()
     alertmanager: AlertmanagerSection = AlertmanagerSection()
     grafana: GrafanaSection = GrafanaSection()
     endpoints: dict[str, EndpointSection] = {}
@@ -396,6 +407,14 @@ class Config(BaseModel):
         """
         if missing := self.jira.oauth_missing():
             raise missing
+        if self.jira.auth == AuthChoice.OAUTH_3LO and is_postgresql(self.driver.database):
+            raise ConfigError(
+                "jira",
+                "auth",
+                self.jira.auth.value,
+                "a pair (a PostgreSQL database) cannot share one person's consent: each refresh"
+                " rotates its token; use oauth_client_credentials, a token or basic credentials",
+            )
         mode = self.sync.mode
         if mode in ("webhook", "both") and not self.sync.webhook_secret.get_secret_value():
             raise ConfigError(

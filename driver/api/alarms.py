@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from driver.api.deps import DriverDep, require_accepting, watch_database
+from driver.api.deps import DriverDep, require_accepting, require_leader, watch_database
 from driver.api.errors import Conflict, NotFound, Unavailable, UpstreamFailed, documented
 from driver.app.alarm_actions import AlarmActionRefused, resolve_now, retry_failed, unlink
 from driver.app.linking import link
@@ -87,6 +87,8 @@ _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     409: documented("The GUID has rows Pending or Deferred (unlink)"),
 }
 _WRITES = [Depends(require_accepting), Depends(watch_database)]
+_LEADER_WRITES = [*_WRITES, Depends(require_leader)]
+"""Unlink reads the engine's queue and link stamps the ticket in Jira: a pair's leader's to do."""
 
 
 @router.post(
@@ -120,7 +122,7 @@ async def retry_alarm(driver: DriverDep, body: AlarmActionBody) -> AdvancedAccep
 
 
 @router.post(
-    "/api/alarms/unlink", response_model=AlarmUnlinked, responses=_ACTION_ERRORS, dependencies=_WRITES
+    "/api/alarms/unlink", response_model=AlarmUnlinked, responses=_ACTION_ERRORS, dependencies=_LEADER_WRITES
 )
 async def unlink_alarm(driver: DriverDep, body: AlarmActionBody) -> AlarmUnlinked:
     """End the GUID's link to its ticket: its next CREATE makes a new ticket."""
@@ -138,9 +140,12 @@ async def unlink_alarm(driver: DriverDep, body: AlarmActionBody) -> AlarmUnlinke
         404: documented("Jira has no such ticket"),
         409: documented("The GUID has a ticket or open rows, or the ticket is another alarm's"),
         502: documented("Jira refused the stamp edit (its reason) or the credentials"),
-        503: documented("Jira did not answer: the stamp is searched for before the GUID's next command"),
+        503: documented(
+            "Jira did not answer (the stamp is searched for before the GUID's next command), or this"
+            " node is a pair's standby"
+        ),
     },
-    dependencies=_WRITES,
+    dependencies=_LEADER_WRITES,
 )
 async def link_alarm(driver: DriverDep, body: AlarmLinkBody) -> AlarmLinked:
     """Make a ticket a person opened the GUID's ticket: the driver stamps it, then its commands

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 
-from driver.api.errors import ShuttingDown, Unauthorized
+from driver.api.errors import NotLeader, ShuttingDown, Unauthorized
 from driver.app.driver import Driver
 from driver.app.settings import RuntimeSettings
 from driver.store import Store
@@ -64,6 +64,13 @@ async def require_accepting(driver: DriverDep) -> None:
     """ShuttingDown (503) once the driver takes no new commands."""
     if not driver.accepting:
         raise ShuttingDown()
+
+
+async def require_leader(driver: DriverDep) -> None:
+    """NotLeader (503) on a pair's standby: only the leader talks to Jira (driver.app.pair)."""
+    pair = driver.pair() if driver.pair is not None else None
+    if pair is not None and pair.role != "leader":
+        raise NotLeader(pair.leader)
 
 
 async def watch_database(request: Request, driver: DriverDep) -> AsyncIterator[None]:

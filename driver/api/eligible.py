@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from driver.api.deps import DriverDep
+from driver.api.deps import DriverDep, require_leader
 from driver.api.errors import BadRequest, Unavailable, UpstreamFailed, documented
 from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
 from driver.errors import JiraAuthError, JiraRejected, JiraRetryable
@@ -45,8 +45,9 @@ def issue(found: FoundIssue) -> EligibleIssue:
     responses={
         400: documented("A filter is refused, or Jira refused the JQL (its errorMessages)"),
         502: documented("Jira refused the driver's credentials"),
-        503: documented("Jira cannot be reached now"),
+        503: documented("Jira cannot be reached now, or this node is a pair's standby"),
     },
+    dependencies=[Depends(require_leader)],
 )
 async def eligible(driver: DriverDep, query: Annotated[EligibleQuery, Query()]) -> EligiblePage:
     """One page of Jira's issues matching the filters, newest update first."""

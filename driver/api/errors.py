@@ -6,6 +6,7 @@
     ├── NotFound            404  no such log row, a GUID the driver has never seen
     ├── UpstreamFailed      502  Jira failed the request this route makes
     └── Unavailable         503  shutting down, or the database cannot take the write (Retry-After)
+        └── NotLeader       503  a pair's standby asked what only the leader does (Jira, the queue)
 
 Domain errors are mapped here too, so handlers never build error bodies:
     IntakeError -> 400 CommandProblem, TableError -> 400, ShapeError -> 400 {field, value, expected},
@@ -100,6 +101,15 @@ class Unavailable(ApiError):
 class ShuttingDown(Unavailable):
     def __init__(self) -> None:
         super().__init__("the driver is shutting down and takes no new commands")
+
+
+class NotLeader(Unavailable):
+    """This node of a pair is the standby: what talks to Jira, or to the sending engine's memory,
+    is the leader's to do (Retry-After: a takeover may make this node the leader)."""
+
+    def __init__(self, leader: str) -> None:
+        who = f"node {leader}" if leader else "the other node (none holds the lease now)"
+        super().__init__(f"this node is the standby of a pair: {who} talks to Jira; ask it")
 
 
 def documented(description: str, **headers: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from driver import __version__
-from driver.api.deps import DriverDep, watch_database
+from driver.api.deps import DriverDep, require_leader, watch_database
 from driver.api.errors import UpstreamFailed, documented
 from driver.api.views import creation_table_state
 from driver.contract.schemas import CheckResult, CreationTableState, DriverStatus, Health
@@ -27,7 +27,12 @@ async def status(driver: DriverDep) -> DriverStatus:
     return driver.status()
 
 
-@router.post("/api/check", response_model=CheckResult)
+@router.post(
+    "/api/check",
+    response_model=CheckResult,
+    dependencies=[Depends(require_leader)],
+    responses={503: documented("This node is a pair's standby: the leader talks to Jira")},
+)
 async def check_jira(driver: DriverDep) -> CheckResult:
     """GET myself against Jira: a plain answer (an unreachable Jira is an answer too, not an error)."""
     return await driver.check_jira()
@@ -36,8 +41,11 @@ async def check_jira(driver: DriverDep) -> CheckResult:
 @router.post(
     "/api/catalog/refresh",
     response_model=CreationTableState,
-    dependencies=[Depends(watch_database)],
-    responses={502: documented("Jira failed the request for its field list")},
+    dependencies=[Depends(watch_database), Depends(require_leader)],
+    responses={
+        502: documented("Jira failed the request for its field list"),
+        503: documented("This node is a pair's standby: the leader talks to Jira"),
+    },
 )
 async def catalog_refresh(driver: DriverDep) -> CreationTableState:
     """Reload Jira's field list into the catalog (and the store); 502 when Jira fails."""

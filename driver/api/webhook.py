@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import ApiError, BadRequest, TooLarge, documented
-from driver.contract.schemas import WebhookAnswer
+from driver.contract.webhook import WebhookAnswer
 from driver.sync.incoming import MAX_WEBHOOK_BYTES, READ_AT_MOST, IncomingBody
 from driver.sync.rules import WebhookBody
 from driver.sync.service import WebhookRefused

@@ -43,7 +43,7 @@ from driver.app.metrics import DriverMetrics
 from driver.app.settings import RuntimeSettings
 from driver.clock import Clock, Timer, monotonic_now, utc_now
 from driver.config import Config, ResponsesSection
-from driver.contract.schemas import CheckResult, DriverStatus
+from driver.contract.schemas import CheckResult, DriverStatus, PairStatus
 from driver.errors import JiraError, database_message
 from driver.jira.check import check
 from driver.jira.client import JiraClient
@@ -178,6 +178,10 @@ class Driver:
     """False from the moment it stops: intake answers 503 (nothing half-accepted)."""
     db_problem: str = ""
     """Why the API's last write failed ('' once one succeeds), shown beside the engine's own."""
+    intake_to: Callable[[list[Job]], None] | None = None
+    """Where committed rows go (None: this driver's engine; a pair's node: driver.app.pair)."""
+    pair: Callable[[], PairStatus] | None = None
+    """A pair's node: its role, for the status (None: a driver alone)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -197,10 +201,11 @@ class Driver:
 
     # --- life -----------------------------------------------------------------------------------
 
-    def prepare(self, opening: Opening | None = None) -> int:
+    def prepare(self, opening: Opening | None = None, through: int | None = None) -> int:
         """Settle the database file's birth (`opening`, from database_file.check: a new or
-        replaced database probes before it creates), then load the open rows and the creates in
-        doubt. Returns how many rows are open."""
+        replaced database probes before it creates), then load the open rows (ids up to
+        `through`: a pair's hand-off feeds the rest, driver.app.pair) and the creates in doubt.
+        Returns how many rows are open."""
         if opening is not None:
             until = database_file.settle(
                 self.store,
@@ -210,7 +215,7 @@ class Driver:
                 now=self.clock(),
             )
             self.engine.probe_unknown_while(until)
-        self.engine.load()
+        self.engine.load(through)
         return self.engine.queue_depth()
 
     async def start(self, metadata_wait: float = METADATA_WAIT) -> None:
@@ -258,9 +263,8 @@ class Driver:
         digest, or an alert notification's notices), then queue them. sqlite3.OperationalError
         (locked or full) leaves nothing queued; sqlite3.IntegrityError: the key was committed
         meanwhile by another request."""
-        return commit(
-            entries, self.store, self.engine.submit, self.settings.max_entries, idempotency, notices
-        )
+        submit = self.intake_to or self.engine.submit
+        return commit(entries, self.store, submit, self.settings.max_entries, idempotency, notices)
 
     def execute(self) -> Job:
         """A Manual create of the Create Query as it stands now."""
@@ -354,4 +358,5 @@ class Driver:
             outage_until=engine.wall_of(outage) if outage is not None else None,
             sync=self.sync.status(),
             credential_warning=self.credential_expiry(),
+            pair=self.pair() if self.pair is not None else None,
         )

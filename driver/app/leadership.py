@@ -60,6 +60,8 @@ class Elector:
         self.changed = changed
         """Called with the new state whenever leadership or the holder changes."""
         self.state = Leadership(node)
+        self.problem = ""
+        """Why the last claim or renewal failed ('' when it worked)."""
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._wake = asyncio.Event()
 
@@ -92,8 +94,10 @@ class Elector:
             lease = await asyncio.wait_for(self._claim(), limit)
         except (psycopg.Error, OSError, TimeoutError) as exc:
             await self._drop_connection()
-            self._set(self.state.unanswered(self.clock()), f"lease renewal failed ({type(exc).__name__})")
+            self.problem = f"the database did not renew the lease ({_reason(exc)})"
+            self._set(self.state.unanswered(self.clock()), self.problem)
         else:
+            self.problem = ""
             self._set(self.state.answered(lease, sent, self.terms), "")
         return self.state
 
@@ -129,3 +133,8 @@ class Elector:
         elif before.leader:
             log.warning("this node no longer leads (term %d): %s", before.term, why or "another took over")
         self.changed(state)
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's first line, or its kind (a timeout says nothing)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -209,6 +209,22 @@ class _StateCollector(Collector):
         engine = GaugeMetricFamily("jira_driver_engine_running", "1 while every sending worker is alive")
         engine.add_metric([], 1.0 if status.engine_running else 0.0)
         yield engine
+        if (pair := status.pair) is not None:
+            leader = GaugeMetricFamily(
+                "jira_driver_pair_leader",
+                "1 while this node holds the sender's lease (a pair on PostgreSQL), 0 as the standby",
+                labels=["node"],
+            )
+            leader.add_metric([pair.node], 1.0 if pair.role == "leader" else 0.0)
+            yield leader
+            term = GaugeMetricFamily("jira_driver_pair_term", "The sender's lease's term, as last seen")
+            term.add_metric([], float(pair.term))
+            yield term
+            since = GaugeMetricFamily(
+                "jira_driver_pair_role_since_timestamp_seconds", "When this node's role began (Unix time)"
+            )
+            since.add_metric([], pair.since.timestamp() if pair.since else 0.0)
+            yield since
         totals = driver.store.statistics()
         tickets = CounterMetricFamily(
             "jira_driver_tickets",

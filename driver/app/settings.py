@@ -313,6 +313,37 @@ class RuntimeSettings:
 
     # --- changes --------------------------------------------------------------------------------
 
+    def reread(self) -> None:
+        """Take what the store holds now, which a pair's other node may have changed: the update
+        limit, retention, ticket location, Ticket Creation Table and field catalog (an invalid stored
+        value keeps the one in force). Credentials stay this node's own."""
+        store = self.store
+        update = _stored(store, S_UPDATE, UpdateSettings, self._update)
+        if update != self._update:
+            self._update = update
+            if self._engine is not None:
+                self._engine.limiter.configure(update.max_updates, update.interval_seconds, update.scope)
+                self._engine.wake()
+        self._log = _stored(store, S_LOG, LogSettings, self._log)
+        raw_location = store.setting(S_TICKET_LOCATION)
+        if isinstance(raw_location, str) and raw_location != self.ticket_location:
+            try:
+                location = normal_location(raw_location)
+            except SettingsError:
+                location = self.ticket_location
+            if self._jira is not None:
+                self._jira.set_ticket_location(location)
+            self.setup.set_location(location)
+        table = _stored(store, S_TICKET_TABLE, TicketTable, self.setup.table)
+        if table != self.setup.table:
+            self.setup.use_table(table)
+        raw_catalog = store.setting(S_CATALOG)
+        if raw_catalog and raw_catalog != self.setup.catalog.to_list():
+            try:
+                self.setup.use_catalog(FieldCatalog.from_list(raw_catalog))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("stored setting 'catalog' is invalid (%s): keeping the one in force", exc)
+
     def set_update(self, update: UpdateSettings) -> None:
         """A new update limit; sending looks at the queue again at once."""
         update = UpdateSettings.model_validate(update.model_dump())
@@ -343,6 +374,11 @@ class RuntimeSettings:
     def set_auth(self, mode: AuthMode, username: str, secret: str) -> None:
         """New credentials; sending resumes after a 401. An empty secret with the same mode keeps
         the stored one (it is write-only, so a form that only changes the user name sends none)."""
+        if self.store.shared:
+            raise SettingsError(
+                "in a pair (a PostgreSQL database) each node's Jira credentials come from its own"
+                " config file or environment: change them there and restart the node"
+            )
         if not secret and mode == self._credentials.mode:
             secret = self._credentials.secret
         credentials = Credentials(mode, username if mode == "basic" else "", secret)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sqlite3
 import ssl
+import sys
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config, is_postgresql
+from driver.config import Config
 from driver.config_file import config_file_in_use
 from driver.errors import ConfigError
 
@@ -44,7 +47,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
     from driver.service.logging_setup import setup_logging
     from driver.service.parent_watch import watch_parent_from_env
-    from driver.service.process import serve
+    from driver.service.process import LEASE_LOST, serve
     from driver.store import DatabaseFileError
 
     # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.service.parent_watch)
@@ -53,14 +56,6 @@ def main(args: argparse.Namespace, config: Config) -> int:
         config.check_for_the_driver()  # before the lock and the port: a plain configuration error
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
-        return ExitCode.BAD_INPUT
-    if is_postgresql(config.driver.database):
-        # the store speaks PostgreSQL, but two drivers on one database would both send until the
-        # sender's lease decides which one may (issue 22): refused rather than risk duplicates
-        say(
-            "jira-driver run: [driver] database: a PostgreSQL database is not yet run by the driver"
-            " (the pair's lease is not wired in); use a SQLite file path"
-        )
         return ExitCode.BAD_INPUT
     setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
     config_file = config_file_in_use(getattr(args, "config", None))
@@ -88,4 +83,17 @@ def main(args: argparse.Namespace, config: Config) -> int:
         return ExitCode.FAILED
     if stopped_by is None:
         return ExitCode.FAILED
+    if stopped_by == LEASE_LOST:
+        # the engine's memory is of a past the other node has moved on from: start afresh, as a
+        # standby, in this same process (a service manager keeps seeing one PID)
+        say("jira-driver run: this node lost the sender's lease: starting again as a standby")
+        restart()
     return ExitCode.INTERRUPTED if stopped_by == "SIGINT" else ExitCode.OK
+
+
+def restart() -> NoReturn:
+    """Replace this process by the same command line (os.execv: same PID, environment, directory)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

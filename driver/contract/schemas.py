@@ -158,16 +158,20 @@ class SyncStatus(Body):
     last_refused_reason: str = ""
 
 
-class WebhookAnswer(Body):
-    """The answer to one Jira webhook delivery (POST /api/jira/webhook)."""
+class PairStatus(Body):
+    """A node of a pair on PostgreSQL (docs/pair.md): its name ([ha] node), its role (the leader
+    talks to Jira; the standby takes commands, serves reads and takes over when the lease lapses),
+    the lease's holder ('' : none, or the database did not answer), its term (one more at each
+    takeover), since when this node has its role, [ha] lease_seconds, and why the last renewal
+    failed ('' when it worked)."""
 
-    result: Literal["applied", "unchanged", "duplicate", "ignored"]
-    """applied: the ticket's record changed; unchanged: the driver's ticket, nothing new;
-    duplicate: a retry of a delivery already handled; ignored: not the driver's issue, or an
-    event sync does not use."""
-    key: str = ""
-    """The issue key the delivery is about ('' when it names none)."""
-    reason: str = ""
+    node: str
+    role: Literal["leader", "standby"]
+    leader: str = ""
+    term: int = 0
+    since: datetime | None = None
+    lease_seconds: float
+    lease_problem: str = ""
 
 
 class DriverStatus(Body):
@@ -205,6 +209,8 @@ class DriverStatus(Body):
     """How the driver hears back from Jira ([sync]): polls and webhook deliveries."""
     credential_warning: str = ""
     """When the API token, PAT or OAuth refresh token expires within 14 days (or has), what to do."""
+    pair: PairStatus | None = None
+    """With a PostgreSQL database: this node's role in the pair (None: a driver alone on SQLite)."""
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -491,6 +497,3 @@ class CheckResult(Body):
     findings: list[CheckFinding] = []
     """What would fail before the first alarm does (driver.model.diagnosis); ok is False when any
     but an expiry warning is here."""
-
-
-# --- a GUID's ticket ----------------------------------------------------------------------------

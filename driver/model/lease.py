@@ -44,6 +44,12 @@ class LeaseTerms:
         if not 0 < self.margin < self.lease_seconds / 3:
             raise ValueError(f"margin {self.margin:g} must be above 0 and below lease_seconds / 3")
 
+    @classmethod
+    def of(cls, lease_seconds: float) -> LeaseTerms:
+        """The terms of a configured lease ([ha] lease_seconds): a margin of 1 s, less for a lease
+        under 6 s (a sixth of it), so a renewal has a third of the lease minus the margin."""
+        return cls(lease_seconds, min(1.0, lease_seconds / 6))
+
     @property
     def renew_every(self) -> float:
         """Seconds between renewals: a third of the lease, so two can fail before it is at risk."""

@@ -123,12 +123,17 @@ class Engine:
             probe_delay=probe_delay,
             rand=rand,
         )
+        self._may_send: Callable[[], bool] = lambda: True  # send_while
         self._commits = GroupCommit(store.transaction, store.in_transaction, store.fence)
         self._in_flight = 0
         self._idle: set[asyncio.Future[None]] = set()
         self._settled: dict[int, list[asyncio.Future[None]]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
+
+    def send_while(self, may_send: Callable[[], bool]) -> None:
+        """Ask `may_send` before each request goes (a pair's leader: while it holds the lease)."""
+        self._may_send = may_send
 
     def probe_unknown_while(self, until: datetime | None) -> None:
         """GUIDs unknown to the store are searched for until `until` (see probe_unknown_until;
@@ -137,24 +142,21 @@ class Engine:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def load(self) -> None:
-        """Load the open rows and in-doubt creates from the store (call once, before start)."""
+    def load(self, through: int | None = None) -> None:
+        """Load the open rows (ids up to `through`, None: all) and in-doubt creates from the
+        store (call once, before start)."""
         self.tickets.load()
         wall, now = self.clock(), self.timer()
         if self.limiter.enabled:
-            # The update limit's window is in memory: rebuild it from what the log says went out,
-            # so a restart does not let a flapping alarm through again at once. Stored wall times
-            # are clamped into the window: a wall clock moved meanwhile cannot lengthen it.
+            # the limit's window is in memory: rebuilt from the log (a restart must not let a
+            # flapping alarm through at once), wall times clamped (a moved clock cannot lengthen it)
             interval = self.limiter.interval
             self.limiter.restore(
                 (sent.ticket_key, instant_of(sent.at, wall, now, interval))
                 for sent in self.store.recent_updates(wall - interval)
             )
-        jobs = self.store.open_jobs()
-        for job in jobs:
-            # The resolve hold runs from intake: the time since is read on the wall clock once,
-            # never less than nothing (a clock set back), so it ends at most a hold from now.
-            # A retry or Deferred moment is planned again (the limit's window is rebuilt above).
+        jobs = self.store.open_jobs(through=through)
+        for job in jobs:  # the resolve hold runs from intake (never negative: a clock set back)
             job.taken(now - max(timedelta(0), wall - job.time))
         self.submit(jobs)
         self.prune_journal()
@@ -171,11 +173,8 @@ class Engine:
         ]
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop sending: requests in flight get `grace` s to finish and be recorded; the rest stay open.
-
-        A create cut off stays journaled ('creating') and is probed at the next start; an update
-        stays Pending and is sent again.
-        """
+        """Stop sending: requests in flight get `grace` s to finish and be recorded; the rest stay
+        open (a create cut off stays journaled and is probed at the next start)."""
         self._stopping = True
         self._notify()
         tasks = [*self._workers, *([self._probe_task] if self._probe_task is not None else [])]
@@ -298,6 +297,9 @@ class Engine:
                 return
             if work.journals_first and not await self._journal(work):
                 continue
+            if not self._may_send():  # past a pair's lease: open for the next leader (who probes)
+                self._give_back(work.guid)
+                return
             outcome = await self.delivery.deliver(work, self.setup.settings)
             await self._record(outcome)
 
@@ -310,13 +312,17 @@ class Engine:
         except sqlite3.OperationalError as exc:
             # Counted as sent by the pacing when it was taken: one phantom send only slows the
             # next second a little, and a full disk is no time to send faster.
-            self._in_flight -= 1
-            self.queues.release(guid, self.timer())
-            self._notify()
+            self._give_back(guid)
             await self.database.wait(exc)
             return False
         intent_written(work, self.tickets)
         return True
+
+    def _give_back(self, guid: str) -> None:
+        """The GUID's work was taken and not sent: its head row waits in its queue again."""
+        self._in_flight -= 1
+        self.queues.release(guid, self.timer())
+        self._notify()
 
     async def _next_work(self) -> Work | None:
         while not self._stopping:
@@ -437,12 +443,9 @@ class Engine:
 
     async def _probe_batches(self) -> None:
         """Search for the waiting probes' stamps, STAMP_BATCH GUIDs a search, one search at a time
-        (probes queued meanwhile go in the next); each outcome is recorded like a lone probe's.
-
-        The search is one request at Jira (it counts in flight and in the pacing). Jira blocked (an
-        outage, a 429 pause, a 401): the waiting GUIDs are released and wait like any row.
-        """
-        while self._probes and not self._stopping:
+        (probes queued meanwhile go in the next), each outcome recorded like a lone probe's. A
+        search counts in flight and in the pacing; Jira blocked: the GUIDs wait like any row."""
+        while self._probes and not self._stopping and self._may_send():
             now = self.timer()
             if self.health.blocked_until(now) is not None:
                 waiting, self._probes = self._probes, []
@@ -464,9 +467,7 @@ class Engine:
 
     async def _record(self, outcome: Outcome, *, request: bool = True) -> None:
         """Commit the outcome, then let memory follow; a database error is retried, never dropped.
-
-        request: the outcome is of a worker's request in flight (False: one of a batched search's).
-        """
+        request: the outcome is of a worker's request in flight (False: one of a batched search's)."""
         while True:
             try:
                 after = await self._commits.run(lambda: self.recorder.record(outcome))

@@ -23,22 +23,29 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Generator
+import sqlite3
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from driver.api import create_app
-from driver.app.driver import METADATA_WAIT, build
-from driver.config import Config
+from driver.app.driver import METADATA_WAIT, Driver, build
+from driver.config import Config, is_postgresql
 from driver.config_file import exposed_secrets_warning
+from driver.errors import ConfigError
 from driver.service.connection_guard import (
     connection_budget,
     guarded_protocol,
     quiet_accept_errors,
     raise_file_limit,
 )
-from driver.store import database_file
+from driver.store import Store, database_file
+from driver.store.counters import S_JIRA
+
+if TYPE_CHECKING:
+    from driver.app.pair import PairNode
 
 log = logging.getLogger("driver")
 ENGINE_GRACE = 4.0
@@ -98,8 +105,10 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
             " commands and change the Jira credentials; set api_token (docs/operations.md)",
             config.driver.listen,
         )
-    # one driver per database, decided before the database is read (two would both send everything)
-    held = database_file.lock(Path(config.driver.database))
+    # one driver per database file, decided before the database is read (two would both send
+    # everything); a pair on PostgreSQL decides by the sender's lease instead (driver.app.pair)
+    pair = is_postgresql(config.driver.database)
+    held = None if pair else database_file.lock(Path(config.driver.database))
     soft_files, _ = raise_file_limit()
     host, port = config.driver.host, config.driver.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -108,13 +117,87 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
         sock = listening_socket(host, port)
     except OSError as exc:
         log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
-        held.release()
+        if held is not None:
+            held.release()
         return None
     try:
         return await _run(config, sock, family, soft_files, init=init)
     finally:
         sock.close()
-        held.release()
+        if held is not None:
+            held.release()
+
+
+LEASE_LOST = "LEASE"
+"""What `serve` returns when this node of a pair lost the sender's lease: `run` starts again, as a
+standby (driver.cli.run)."""
+
+
+async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None]) -> PairNode:
+    """This driver as a node of a pair on its PostgreSQL database: it claims the sender's lease at
+    once and sends only while it holds it; `lost` is called when it no longer does. Raises
+    ConfigError when the database is another Jira's (two pairs on one database by mistake)."""
+    from driver.app.leadership import node_name
+    from driver.app.pair import PairNode
+    from driver.model.lease import LeaseTerms
+
+    remember_jira(driver.store, config)
+    node = PairNode(
+        driver,
+        config.driver.database,
+        LeaseTerms.of(config.ha.lease_seconds),
+        config.ha.node or node_name(),
+        lost=lost,
+    )
+    driver.intake_to = node.submit
+    driver.pair = node.status
+    await node.start()
+    state = node.elector.state
+    if state.leader:
+        log.info("node %s: takes the sender's lease (term %d)", state.node, state.term)
+    else:
+        log.warning(
+            "node %s: standby (%s holds the sender's lease): takes commands, sends when it leads",
+            state.node,
+            state.holder or "no node",
+        )
+    return node
+
+
+async def build_waiting(config: Config, stopping: asyncio.Event) -> Driver | None:
+    """The driver of a pair's node, waiting for PostgreSQL while it cannot be reached (a node that
+    starts during the database's outage, or after losing its lease to one, comes up by itself
+    when it is back); the API's socket is bound meanwhile and answers once the driver is built.
+    None when `stopping` is set (a signal) while it waits."""
+    wait = 1.0
+    while not stopping.is_set():
+        try:
+            return build(config)
+        except sqlite3.OperationalError as exc:  # the store's DatabaseUnavailable
+            log.warning("waiting for the database (%s): trying again in %g s", exc, wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), wait)
+            wait = min(wait * 2, DATABASE_WAIT_CAP)
+    return None
+
+
+DATABASE_WAIT_CAP = 10.0
+"""Longest wait, in seconds, between two tries of an unreachable PostgreSQL at a node's start."""
+
+
+def remember_jira(store: Store, config: Config) -> None:
+    """The database keeps the Jira its first driver sent to; another is refused (ConfigError)."""
+    url = config.jira.url.rstrip("/")
+    known = store.setting(S_JIRA)
+    if known is None:
+        store.put_setting(S_JIRA, url)
+    elif known != url:
+        raise ConfigError(
+            "jira",
+            "url",
+            url,
+            f"this database belongs to the driver of {known}: give this driver a database of its own",
+        )
 
 
 def credentials_line(config: Config) -> str:
@@ -138,19 +221,45 @@ def credentials_line(config: Config) -> str:
 async def _run(config: Config, sock: socket.socket, family: int, soft_files: int, *, init: bool) -> str:
     """The driver on its locked database and bound socket, until SIGINT/SIGTERM."""
     host = config.driver.host
-    opening = database_file.check(Path(config.driver.database), init=init)
-    driver = build(config)
+    on_postgresql = is_postgresql(config.driver.database)
+    stopped_by: list[str] = []
+    server: _Server | None = None
+    built: Driver | None = None
+    stopping = asyncio.Event()
+
+    def stop(signame: str, why: str = "no new commands; finishing in-flight work") -> None:
+        if not stopped_by:
+            log.info("%s: stopping (%s)", signame, why)
+            stopped_by.append(signame)
+        stopping.set()
+        if built is not None:
+            built.accepting = False
+        if server is not None:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig.name)
+    opening = None if on_postgresql else database_file.check(Path(config.driver.database), init=init)
+    built = await build_waiting(config, stopping) if on_postgresql else build(config)
+    if built is None:
+        return stopped_by[0]  # stopped while it waited for the database
+    driver = built
     log.info("%s", credentials_line(config))
     if warning := driver.credential_expiry():
         log.warning("%s", warning)
     if config.jira.auth.startswith("oauth") and (trimmed := config.jira.client_secret_trimmed()[1]):
         log.warning("%s", trimmed)
-    pending = driver.prepare(opening)
-    if pending:
-        log.info("resuming %d pending commands", pending)
-    # commands are shaped with what Jira tells (flavour, custom fields): the start waits for one
-    # answer, briefly, so a Jira that is down does not keep the API from taking commands
-    await driver.start(METADATA_WAIT)
+    node = None
+    if on_postgresql:
+        node = await join_pair(config, driver, lambda why: stop(LEASE_LOST, why))
+    else:
+        pending = driver.prepare(opening)
+        if pending:
+            log.info("resuming %d pending commands", pending)
+        # commands are shaped with what Jira tells (flavour, custom fields): the start waits for
+        # one answer, briefly, so a Jira that is down does not keep the API from taking commands
+        await driver.start(METADATA_WAIT)
 
     bound_port = sock.getsockname()[1]
     app = create_app(driver)
@@ -165,7 +274,7 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
             connections,
             config.driver.max_connections,
         )
-    server = _Server(
+    server = srv = _Server(
         uvicorn.Config(
             app,
             log_config=None,
@@ -183,25 +292,12 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
             backlog=backlog,
         )
     )
-    loop = asyncio.get_running_loop()
     log.info("event loop: %s", "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio")
     quiet_accept_errors(loop)
 
-    stopped_by: list[str] = []
-
-    def stop(signame: str) -> None:
-        if not server.should_exit:
-            log.info("%s: stopping (no new commands; finishing in-flight work)", signame)
-            stopped_by.append(signame)
-        driver.accepting = False
-        server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig.name)
-
     async def announce() -> None:
-        while not server.started:
-            if server.should_exit:
+        while not srv.started:
+            if srv.should_exit:
                 return
             await asyncio.sleep(0.01)
         shown = f"[{host}]" if family == socket.AF_INET6 else host
@@ -210,9 +306,12 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
 
     announcer = asyncio.create_task(announce())
     try:
-        await server.serve(sockets=[sock])
+        if not stopped_by:  # the lease may have been lost already
+            await srv.serve(sockets=[sock])
     finally:
         announcer.cancel()
         await driver.stop(ENGINE_GRACE)
+        if node is not None:
+            await node.stop()  # after the engine: a held lease is handed on only once it is idle
         log.info("stopped")
     return stopped_by[0] if stopped_by else ""

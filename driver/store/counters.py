@@ -22,6 +22,7 @@ S_LOG = "log"
 S_TICKET_LOCATION = "ticket_location"
 S_AUTH = "auth"
 S_CONFIG_FILE = "config_file"
+S_JIRA = "jira_url"
 """The config file's values of the run-time settings as the last start read them."""
 
 

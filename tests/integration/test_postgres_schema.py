@@ -93,19 +93,38 @@ def test_a_schema_from_a_newer_driver_is_refused_naming_it(pg_database: str) -> 
         assert "\n" not in str(refused.value)
 
 
-def test_run_refuses_a_postgresql_database_until_the_pair_decides_who_sends(tmp_path: Path) -> None:
-    """The store speaks PostgreSQL, but two drivers on one database would both send: `run` says
-    so in one line and starts nothing (exit 2)."""
-    from tests.fixtures.cli import run_cli
+def test_run_waits_for_an_unreachable_postgresql_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """A pair's node started during the database's outage waits for it (it comes up by itself when
+    the database is back) and still stops cleanly on SIGTERM meanwhile."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.fixtures.waiting import wait_for
 
     ini = tmp_path / "pg.ini"
-    ini.write_text("[driver]\ndatabase = postgresql://ops@127.0.0.1:5432/jd\nlisten = 127.0.0.1:0\n")
-    result = run_cli(ini, "run")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "jira-driver run: [driver] database: a PostgreSQL database is not yet run by the driver"
-        " (the pair's lease is not wired in); use a SQLite file path"
-    ]
+    ini.write_text(
+        "[jira]\nurl = http://127.0.0.1:9\n[driver]\ndatabase = postgresql://ops@127.0.0.1:1/jd\n"
+        "listen = 127.0.0.1:0\n"
+    )
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "driver", "run", "--config", str(ini)],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_for(lambda: "waiting for the database" in log.read_text(), "the wait logged", 30)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text()
 
 
 def test_an_unreachable_postgresql_is_a_database_that_cannot_write_now() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from driver.contract.schemas import DriverStatus, JiraState
+from driver.contract.schemas import DriverStatus, JiraState, PairStatus
 from ui.widgets.status_bar import describe
 
 
@@ -47,3 +47,33 @@ def test_a_credential_about_to_expire_is_said_after_the_counts() -> None:
     text, state = describe(status(credential_warning=warning), "", "u")
     assert text.plain.index("queue 3") < text.plain.index("⚠ the Jira token expires on 2026-12-08")
     assert state == "-ok"  # a warning, not a failure
+
+
+def test_a_pairs_standby_names_the_leader_and_is_not_a_stopped_sender() -> None:
+    standby = PairStatus(node="driver-b", role="standby", leader="driver-a", term=3, lease_seconds=10)
+    text, state = describe(status(engine_running=False, pair=standby), "", "u")
+    assert "standby: driver-a leads" in text.plain
+    assert "sending stopped" not in text.plain
+    assert state == "-ok"
+
+
+def test_a_standby_whose_lease_renewals_fail_says_why() -> None:
+    standby = PairStatus(
+        node="driver-b",
+        role="standby",
+        lease_seconds=10,
+        lease_problem="the database did not renew the lease (connection refused)",
+    )
+    text, state = describe(status(engine_running=False, pair=standby), "", "u")
+    assert "standby: no node leads" in text.plain
+    assert "lease: the database did not renew the lease (connection refused)" in text.plain
+    assert state == "-jira-down"
+
+
+def test_a_pairs_leader_says_its_term_and_a_dead_worker_still_shows() -> None:
+    leader = PairStatus(node="driver-a", role="leader", leader="driver-a", term=3, lease_seconds=10)
+    text, _ = describe(status(pair=leader), "", "u")
+    assert "leader driver-a (term 3)" in text.plain
+    text, state = describe(status(pair=leader, engine_running=False), "", "u")
+    assert "sending stopped" in text.plain
+    assert state == "-jira-down"

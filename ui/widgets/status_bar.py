@@ -32,7 +32,17 @@ def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, s
             f": {status.database_message.removeprefix('database unavailable: ')} │ ",
         ]
         state = "-jira-down"
-    if not status.engine_running:
+    pair = status.pair
+    standby = pair is not None and pair.role == "standby"
+    if pair is not None and not standby:
+        parts.append(f"leader {pair.node} (term {pair.term}) │ ")
+    elif pair is not None:
+        # a standby sends nothing by design: who does is what the operator needs
+        parts += [("standby", "bold"), f": {pair.leader or 'no node'} leads │ "]
+        if pair.lease_problem:
+            parts += [("lease", "bold"), f": {pair.lease_problem} │ "]
+            state = "-jira-down"
+    if not status.engine_running and not standby:
         parts += [("sending stopped", "bold"), " (see the driver's log) │ "]
         state = "-jira-down"
     if status.jira_state is JiraState.PAUSED and status.paused_until is not None:

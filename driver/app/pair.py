@@ -1,0 +1,209 @@
+"""A node of a pair of drivers on one PostgreSQL database (issue 22): both take commands and serve
+reads; only the node holding the sender's lease (driver.app.leadership) talks to Jira.
+
+    node = PairNode(driver, dsn, LeaseTerms(10.0), "driver-a", lost=restart)
+    driver.intake_to = node.submit          # what this node's API commits
+    await node.start()                      # the Elector; sending starts when this node leads
+    node.status()                           # GET /api/status's `pair`
+    await node.stop()                       # hands the lease on at once when it held it
+
+Becoming the leader: the engine's writes are fenced by the new term (a write after the lease was
+lost is refused by the database), the settings are read again (the other node may have changed
+them), the hand-off's watermark is taken (driver.store.postgres.handoff), the open rows up to it
+are loaded, and the driver starts sending. From then on the rows any node commits reach the queue:
+this node's own at once, the other's when its NOTIFY arrives or at the next look (every LOOK_EVERY
+seconds), each read once.
+
+Losing the lease: `lost` is called, once. The engine's memory (queues, ticket records, pacing)
+describes a past that another node has since moved on, so the node does not go back to standby in
+place: `run` stops cleanly and starts again as a standby (driver.service.process). Meanwhile
+nothing it does lands: its requests stop before they go (Engine.send_while) and its writes fail the
+fence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from driver.app.leadership import CONNECT_TIMEOUT, Elector
+from driver.contract.schemas import PairStatus
+from driver.model.jobs import Job
+from driver.model.lease import Leadership, LeaseTerms
+from driver.store.postgres.handoff import listen, watermark
+from driver.store.postgres.store import PostgresStore
+
+if TYPE_CHECKING:
+    from driver.app.driver import Driver
+
+log = logging.getLogger("driver.pair")
+
+LOOK_EVERY = 5.0
+"""Seconds between the leader's own looks for rows the other node committed (a NOTIFY wakes it
+sooner; this covers one sent while its listening session was down)."""
+
+RETRY = 1.0
+"""Seconds before the leader's start or a look is tried again after the database failed it."""
+
+
+class PairNode:
+    """One node's part in the pair: leadership, the hand-off of rows, what the status says."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        dsn: str,
+        terms: LeaseTerms,
+        node: str,
+        *,
+        lost: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.driver = driver
+        self.dsn = dsn
+        self.elector = Elector(dsn, node, terms, clock=clock, changed=self._changed)
+        self._lost = lost
+        self._since = driver.clock()
+        self._seen: int | None = None
+        """The watermark the queue holds every row up to; None until this node leads and loaded."""
+        self._local: set[int] = set()
+        """Rows this node committed and queued above `_seen`: the next look must not queue them again."""
+        self._led = False
+        self._gone = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this node holds the lease now."""
+        return self.elector.state.leader
+
+    async def start(self) -> None:
+        """Claim the lease now (a free one is taken before the API answers), then keep at it."""
+        await self.elector.beat()
+        self._spawn(self.elector.run(), "elector")
+
+    async def stop(self) -> None:
+        """Stop the hand-off and the Elector; a held lease is given up so the other node takes over
+        at once. The driver itself is stopped by its owner."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._close()
+        await self.elector.stop()
+
+    def submit(self, jobs: list[Job]) -> None:
+        """Rows this node's API committed: queued now when it leads and has loaded; else the
+        leader finds them (their NOTIFY, or its next look)."""
+        if self._seen is None:
+            return
+        self.driver.engine.submit(jobs)
+        self._local.update(job.id for job in jobs if job.id > self._seen)
+
+    def status(self) -> PairStatus:
+        """This node's role, the lease's holder and term."""
+        state = self.elector.state
+        return PairStatus(
+            node=state.node,
+            role="leader" if state.leader else "standby",
+            leader=state.holder,
+            term=state.term,
+            since=self._since,
+            lease_seconds=self.elector.terms.lease_seconds,
+            lease_problem=self.elector.problem,
+        )
+
+    # --- leading --------------------------------------------------------------------------------
+
+    def _changed(self, state: Leadership) -> None:
+        if state.leader and not self._led:
+            self._led = True
+            self._since = self.driver.clock()
+            self._spawn(self._lead(state.term), "lead")
+        elif not state.leader and self._led and not self._gone:
+            self._gone = True
+            self._lost(f"this node lost the sender's lease (term {state.term})")
+
+    async def _lead(self, term: int) -> None:
+        driver = self.driver
+        store = driver.store
+        assert isinstance(store, PostgresStore)
+        store.fence_writes(self.elector.state.node, term)
+        driver.engine.send_while(self.elector.may_send)
+        while True:
+            try:
+                driver.settings.reread()
+                mark = await watermark(await self._connection())
+                pending = driver.prepare(None, through=mark)
+            except (psycopg.Error, OSError, sqlite3.OperationalError) as exc:
+                log.warning("taking over as leader: the database failed (%s); trying again", exc)
+                await self._close()
+                await asyncio.sleep(RETRY)
+                continue
+            break
+        self._seen = mark
+        log.warning("leading (term %d): %d open commands to send", term, pending)
+        await driver.start()
+        self._spawn(self._listen(), "listen")
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), LOOK_EVERY)
+            self._wake.clear()
+            await self._look()
+
+    async def _look(self) -> None:
+        """Queue the rows committed up to the new watermark that are not queued yet."""
+        assert self._seen is not None
+        try:
+            mark = await watermark(await self._connection())
+            jobs = self.driver.store.open_jobs(self._seen, mark)
+        except (psycopg.Error, OSError, sqlite3.OperationalError) as exc:
+            log.info("looking for commands the other node took: the database failed (%s)", exc)
+            await self._close()
+            await asyncio.sleep(RETRY)
+            self._wake.set()
+            return
+        fresh = [job for job in jobs if job.id not in self._local]
+        self._local = {id_ for id_ in self._local if id_ > mark}
+        self._seen = mark
+        if fresh:
+            self.driver.engine.submit(fresh)
+
+    async def _listen(self) -> None:
+        """Wake the look at every intake's NOTIFY, on a session of its own (reconnected)."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                ) as conn:
+                    await listen(conn)
+                    self._wake.set()  # what was committed while no session listened
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except (psycopg.Error, OSError):
+                await asyncio.sleep(RETRY)
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.broken or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            )
+        return self._conn
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(work, name=f"pair-{name}"))
