@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,55 @@ def main() -> int:
         stop(sim)
         shutil.rmtree(tmp, ignore_errors=True)
 
+    verdict = judge(stream, log, issues, moves)
+    lost, duplicates, out_of_order = verdict.lost, verdict.duplicates, verdict.out_of_order
+    unapplied, cancelled_sent = verdict.unapplied, verdict.cancelled_sent
+    figures = [
+        ("kills (SIGKILL)", f"{kills}", ">= 50"),
+        ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} in the stream"),
+        ("batches resent, answer lost", f"{stream.resent}", "(same Idempotency-Key)"),
+        ("commands refused", f"{len(stream.refused)}", "0"),
+        ("lost", f"{lost}", "0"),
+        ("duplicates", f"{duplicates}", "0"),
+        ("tickets out of order", f"{out_of_order}", "0"),
+        (
+            "transition rows",
+            f"{sum(1 for r in log if r['action'] in ('RESOLVE', 'REOPEN'))}",
+            "(Ok or Cancelled)",
+        ),
+        ("  of them Cancelled in their hold", f"{sum(1 for r in log if r['status'] == 'Cancelled')}", ""),
+        ("transitions Ok but not in Jira", f"{unapplied}", "0"),
+        ("comments of Cancelled rows in Jira", f"{cancelled_sent}", "0"),
+        ("rows Failed", f"{failed}", "0"),
+    ]
+    print_table(figures)
+    for reason, count in reasons.most_common(5):
+        print(f"  failed x{count}: {reason}")
+    return 0 if verdict.clean else 1
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the simulator and the driver's log say of a stream (see the module docstring)."""
+
+    lost: int
+    duplicates: int
+    out_of_order: int
+    unapplied: int
+    cancelled_sent: int
+
+    @property
+    def clean(self) -> bool:
+        return self.lost == self.duplicates == self.out_of_order == self.unapplied == self.cancelled_sent == 0
+
+
+def judge(
+    stream: Stream,
+    log: list[dict[str, Any]],
+    issues: list[dict[str, Any]],
+    moves: dict[str, list[tuple[str, str]]],
+) -> Judgement:
+    """The stream's acknowledged commands against the simulator's issues and the driver's log."""
     tickets: dict[str, list[dict[str, object]]] = defaultdict(list)
     for item in issues:
         summary = str(item["fields"]["summary"])
@@ -235,28 +285,7 @@ def main() -> int:
     out_of_order = sum(1 for texts in comments.values() if texts != sorted(texts))
     unapplied, cancelled_sent, extra_moves = check_transitions(by_comment, comments, tickets, moves)
     duplicates += extra_moves
-    figures = [
-        ("kills (SIGKILL)", f"{kills}", ">= 50"),
-        ("commands acknowledged", f"{len(stream.acknowledged)}", f"of {total} in the stream"),
-        ("batches resent, answer lost", f"{stream.resent}", "(same Idempotency-Key)"),
-        ("commands refused", f"{len(stream.refused)}", "0"),
-        ("lost", f"{lost}", "0"),
-        ("duplicates", f"{duplicates}", "0"),
-        ("tickets out of order", f"{out_of_order}", "0"),
-        (
-            "transition rows",
-            f"{sum(1 for r in log if r['action'] in ('RESOLVE', 'REOPEN'))}",
-            "(Ok or Cancelled)",
-        ),
-        ("  of them Cancelled in their hold", f"{sum(1 for r in log if r['status'] == 'Cancelled')}", ""),
-        ("transitions Ok but not in Jira", f"{unapplied}", "0"),
-        ("comments of Cancelled rows in Jira", f"{cancelled_sent}", "0"),
-        ("rows Failed", f"{failed}", "0"),
-    ]
-    print_table(figures)
-    for reason, count in reasons.most_common(5):
-        print(f"  failed x{count}: {reason}")
-    return 0 if lost == duplicates == out_of_order == unapplied == cancelled_sent == 0 else 1
+    return Judgement(lost, duplicates, out_of_order, unapplied, cancelled_sent)
 
 
 def comment_of(command: str) -> str:
