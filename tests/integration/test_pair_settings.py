@@ -1,0 +1,87 @@
+"""What a pair's nodes share through PostgreSQL, and what they must not (issue 22): the run-time
+settings one node changes are what the other sends with once it leads; credentials stay each
+node's own; one person's OAuth consent cannot be shared; a database keeps its Jira."""
+
+from __future__ import annotations
+
+import pytest
+
+from driver.app.settings import RuntimeSettings, SettingsError
+from driver.config import Config, DriverSection, HaSection
+from driver.config_jira import JiraSection
+from driver.contract.schemas import LogSettings, UpdateSettings
+from driver.errors import ConfigError
+from driver.model.creation_table import TicketTable
+from driver.service.process import remember_jira
+from driver.store.postgres.store import PostgresStore
+
+
+def config_for(dsn: str, url: str = "https://jira.example.com") -> Config:
+    return Config(
+        jira=JiraSection(url=url, username="u", password="p"),
+        driver=DriverSection(database=dsn),
+        ha=HaSection(lease_seconds=5),
+    )
+
+
+def test_a_standby_takes_the_settings_the_other_node_changed_when_it_reads_them_again(
+    pg_database: str,
+) -> None:
+    config = config_for(pg_database)
+    one, other = PostgresStore(pg_database), PostgresStore(pg_database)
+    try:
+        leader = RuntimeSettings.load(config, one)
+        standby = RuntimeSettings.load(config, other)
+        leader.set_update(UpdateSettings(max_updates=3, interval_seconds=60, scope="ticket"))
+        leader.set_log(LogSettings(max_entries=500, remove_older_than_days=9))
+        leader.set_ticket_location("rest/api/3/issue")
+        table = leader.setup.table
+        changed = TicketTable(rows=table.rows[:1], extras=table.extras, fields_position=table.fields_position)
+        leader.set_table(changed)
+        assert standby.update.max_updates != 3
+        standby.reread()
+        assert (standby.update.max_updates, standby.update.interval_seconds) == (3, 60)
+        assert (standby.log.max_entries, standby.log.remove_older_than_days) == (500, 9)
+        assert standby.ticket_location == "rest/api/3/issue"
+        assert standby.setup.table == changed
+    finally:
+        one.close()
+        other.close()
+
+
+def test_credentials_set_at_run_time_are_refused_in_a_pair(pg_database: str) -> None:
+    store = PostgresStore(pg_database)
+    try:
+        settings = RuntimeSettings.load(config_for(pg_database), store)
+        with pytest.raises(SettingsError, match="each node's Jira credentials come from its own"):
+            settings.set_auth("basic", "someone", "s3cret")
+        assert settings.credentials.secret == "p"
+    finally:
+        store.close()
+
+
+def test_one_persons_consent_cannot_be_shared_by_a_pair() -> None:
+    config = Config(
+        jira=JiraSection(
+            url="https://example.atlassian.net",
+            auth="oauth_3lo",
+            client_id="id",
+            client_secret="secret",
+            redirect_uri="http://127.0.0.1:8765/callback",
+            cloud_id="abc",
+        ),
+        driver=DriverSection(database="postgresql://driver@db/jd"),
+    )
+    with pytest.raises(ConfigError, match=r"\[jira\] auth = 'oauth_3lo': a pair"):
+        config.check_for_the_driver()
+
+
+def test_a_database_keeps_the_jira_of_its_first_driver(pg_database: str) -> None:
+    store = PostgresStore(pg_database)
+    try:
+        remember_jira(store, config_for(pg_database, "https://jira.example.com/"))
+        remember_jira(store, config_for(pg_database, "https://jira.example.com"))  # the same Jira
+        with pytest.raises(ConfigError, match="belongs to the driver of https://jira.example.com:"):
+            remember_jira(store, config_for(pg_database, "https://other.example.com"))
+    finally:
+        store.close()
