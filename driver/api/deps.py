@@ -68,7 +68,7 @@ async def require_accepting(driver: DriverDep) -> None:
 
 async def require_leader(driver: DriverDep) -> None:
     """NotLeader (503) on a pair's standby: only the leader talks to Jira (driver.app.pair)."""
-    pair = driver.pair() if driver.pair is not None else None
+    pair = driver.pair.status() if driver.pair is not None else None
     if pair is not None and pair.role != "leader":
         raise NotLeader(pair.leader)
 

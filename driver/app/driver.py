@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -155,6 +155,16 @@ def build(
     return driver
 
 
+class PairNodeRole(Protocol):
+    """What the driver asks of a pair's node (driver.app.pair.PairNode)."""
+
+    def submit(self, jobs: list[Job]) -> None: ...
+
+    async def queued(self, log_id: int, seconds: float) -> bool: ...
+
+    def status(self) -> PairStatus: ...
+
+
 @dataclass
 class Driver:
     """One driver's parts and its life: see the module docstring."""
@@ -178,10 +188,9 @@ class Driver:
     """False from the moment it stops: intake answers 503 (nothing half-accepted)."""
     db_problem: str = ""
     """Why the API's last write failed ('' once one succeeds), shown beside the engine's own."""
-    intake_to: Callable[[list[Job]], None] | None = None
-    """Where committed rows go (None: this driver's engine; a pair's node: driver.app.pair)."""
-    pair: Callable[[], PairStatus] | None = None
-    """A pair's node: its role, for the status (None: a driver alone)."""
+    pair: PairNodeRole | None = None
+    """A pair's node (driver.app.pair): committed rows go to it, not to the engine; the status
+    names its role. None: a driver alone."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -263,7 +272,7 @@ class Driver:
         digest, or an alert notification's notices), then queue them. sqlite3.OperationalError
         (locked or full) leaves nothing queued; sqlite3.IntegrityError: the key was committed
         meanwhile by another request."""
-        submit = self.intake_to or self.engine.submit
+        submit = self.pair.submit if self.pair is not None else self.engine.submit
         return commit(entries, self.store, submit, self.settings.max_entries, idempotency, notices)
 
     def execute(self) -> Job:
@@ -271,7 +280,13 @@ class Driver:
         return self.accept([_manual_entry(self.setup)])[0]
 
     async def wait_settled(self, log_id: int, seconds: float) -> None:
-        """Until the row is settled or `seconds` have passed."""
+        """Until the row is settled or `seconds` have passed (a pair's leader: once its hand-off
+        has queued the row)."""
+        if self.pair is not None:
+            began = self.timer()
+            if not await self.pair.queued(log_id, seconds):
+                return
+            seconds -= (self.timer() - began).total_seconds()
         await self.engine.wait_settled(log_id, seconds)
 
     # --- Jira -----------------------------------------------------------------------------------
@@ -358,5 +373,5 @@ class Driver:
             outage_until=engine.wall_of(outage) if outage is not None else None,
             sync=self.sync.status(),
             credential_warning=self.credential_expiry(),
-            pair=self.pair() if self.pair is not None else None,
+            pair=self.pair.status() if self.pair is not None else None,
         )

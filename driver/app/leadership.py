@@ -36,6 +36,10 @@ CONNECT_TIMEOUT = 5
 """Seconds a connection to PostgreSQL may take (libpq's connect_timeout is whole seconds)."""
 
 
+CLAIM_AFTER = 0.05
+"""Seconds after the holder's lease lapses (as last seen) that a standby claims it."""
+
+
 def node_name() -> str:
     """This process's name in the lease: host, PID and a nonce (a restarted process under the same
     PID on the same host is another node: its predecessor's term must not carry over)."""
@@ -62,6 +66,9 @@ class Elector:
         self.state = Leadership(node)
         self.problem = ""
         """Why the last claim or renewal failed ('' when it worked)."""
+        self._free_at: float | None = None
+        """A standby's monotonic moment the holder's lease lapses unless renewed (its next claim
+        goes then, not up to a renewal period later: the takeover is within the lease)."""
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._wake = asyncio.Event()
 
@@ -77,6 +84,8 @@ class Elector:
             wait = self.terms.renew_every
             if self.state.leader:
                 wait = min(wait, max(0.0, self.state.stop_by - self.clock()))
+            elif self._free_at is not None:
+                wait = min(wait, max(CLAIM_AFTER, self._free_at - self.clock() + CLAIM_AFTER))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -98,6 +107,7 @@ class Elector:
             self._set(self.state.unanswered(self.clock()), self.problem)
         else:
             self.problem = ""
+            self._free_at = None if lease.held_by(self.state.node) else self.clock() + lease.seconds_left
             self._set(self.state.answered(lease, sent, self.terms), "")
         return self.state
 

@@ -10,9 +10,9 @@ reads; only the node holding the sender's lease (driver.app.leadership) talks to
 Becoming the leader: the engine's writes are fenced by the new term (a write after the lease was
 lost is refused by the database), the settings are read again (the other node may have changed
 them), the hand-off's watermark is taken (driver.store.postgres.handoff), the open rows up to it
-are loaded, and the driver starts sending. From then on the rows any node commits reach the queue:
-this node's own at once, the other's when its NOTIFY arrives or at the next look (every LOOK_EVERY
-seconds), each read once.
+are loaded, and the driver starts sending. From then on the rows any node commits reach the queue
+by the same path, in id order, each read once: a look up to the next watermark, woken by this
+node's own intake at once, by the other's NOTIFY, and every LOOK_EVERY seconds regardless.
 
 Losing the lease: `lost` is called, once. The engine's memory (queues, ticket records, pacing)
 describes a past that another node has since moved on, so the node does not go back to standby in
@@ -73,8 +73,8 @@ class PairNode:
         self._since = driver.clock()
         self._seen: int | None = None
         """The watermark the queue holds every row up to; None until this node leads and loaded."""
-        self._local: set[int] = set()
-        """Rows this node committed and queued above `_seen`: the next look must not queue them again."""
+        self._looked = asyncio.Condition()
+        """Notified after each look (`queued` waits on it)."""
         self._led = False
         self._gone = False
         self._wake = asyncio.Event()
@@ -102,12 +102,21 @@ class PairNode:
         await self.elector.stop()
 
     def submit(self, jobs: list[Job]) -> None:
-        """Rows this node's API committed: queued now when it leads and has loaded; else the
-        leader finds them (their NOTIFY, or its next look)."""
-        if self._seen is None:
-            return
-        self.driver.engine.submit(jobs)
-        self._local.update(job.id for job in jobs if job.id > self._seen)
+        """Rows this node's API committed: the leader's next look queues them (woken now here, by
+        their NOTIFY elsewhere). Never straight into the queue: a row the other node committed
+        earlier for the same GUID may not be queued yet, and a GUID's rows go in id order."""
+        if self._seen is not None:
+            self._wake.set()
+
+    async def queued(self, log_id: int, seconds: float) -> bool:
+        """Wait until the row is in this leader's queue (or settled), at most `seconds`; whether
+        it got there."""
+        async with self._looked:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._looked.wait_for(lambda: self._seen is not None and self._seen >= log_id), seconds
+                )
+            return self._seen is not None and self._seen >= log_id
 
     def status(self) -> PairStatus:
         """This node's role, the lease's holder and term."""
@@ -172,11 +181,11 @@ class PairNode:
             await asyncio.sleep(RETRY)
             self._wake.set()
             return
-        fresh = [job for job in jobs if job.id not in self._local]
-        self._local = {id_ for id_ in self._local if id_ > mark}
         self._seen = mark
-        if fresh:
-            self.driver.engine.submit(fresh)
+        if jobs:
+            self.driver.engine.submit(jobs)
+        async with self._looked:
+            self._looked.notify_all()
 
     async def _listen(self) -> None:
         """Wake the look at every intake's NOTIFY, on a session of its own (reconnected)."""

@@ -149,8 +149,7 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
         config.ha.node or node_name(),
         lost=lost,
     )
-    driver.intake_to = node.submit
-    driver.pair = node.status
+    driver.pair = node
     await node.start()
     state = node.elector.state
     if state.leader:

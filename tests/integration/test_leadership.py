@@ -230,3 +230,21 @@ async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str) -
         assert store.setting("leader") is True
     finally:
         store.close()
+
+
+async def test_a_standby_claims_the_lease_as_it_lapses_not_a_renewal_period_later(pg_database: str) -> None:
+    """Its next claim goes when the holder's lease (as last seen) lapses: the takeover after a
+    leader dies is within the lease, not the lease plus up to a third of it."""
+    a, b = Elector(pg_database, "node-a", TERMS), Elector(pg_database, "node-b", TERMS)
+    assert (await a.beat()).leader
+    renewed = time.monotonic()  # a's last renewal: then it dies
+    await asyncio.sleep(TERMS.renew_every / 2)  # b's beats fall between a lapse and a period
+    b_task = asyncio.create_task(b.run())
+    try:
+        await until(lambda: _true(b.state.leader), "b takes the lapsed lease", TERMS.lease_seconds + 2)
+        assert time.monotonic() - renewed < TERMS.lease_seconds + 0.3
+    finally:
+        b_task.cancel()
+        await asyncio.gather(b_task, return_exceptions=True)
+        await a.stop()
+        await b.stop()

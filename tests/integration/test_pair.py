@@ -179,3 +179,51 @@ def test_a_database_of_another_jira_is_refused(
     assert done.returncode == 2, done.stderr
     assert f"this database belongs to the driver of {sim.url}" in done.stderr
     assert "s3cr3t-pw" not in done.stderr
+
+
+def test_sessions_cut_by_the_database_lose_nothing(
+    pg_database: str, driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    """What a failover of PostgreSQL itself looks like to the nodes (every session ended, as when
+    the primary is replaced behind the same address): they reconnect, and every command is sent
+    once."""
+    import psycopg
+
+    sim.config(latency_ms=20)
+    a = pair_node(driver_factory, sim, pg_database, "node-a")
+    b = pair_node(driver_factory, sim, pg_database, "node-b")
+    ids = accepted(a.send(*(f"S-{g}|CREATE|summary;cut {g}|" for g in range(8))))
+    name = pg_database.rsplit("/", 1)[1]
+    with psycopg.connect(pg_database, autocommit=True) as admin:
+        for round_ in range(5):
+            node = (a, b)[round_ % 2]
+            ids += taken(node, [f"S-{g}|UPDATE|comment;r{round_} {g}|" for g in range(8)], f"cut-{round_}")
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            time.sleep(0.3)
+    rows = b.wait_rows(lambda rows: len(rows) == 48 and all(r["status"] == "Ok" for r in rows), 40)
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    assert tickets_by_guid(sim) == Counter({f"S-{g}": 1 for g in range(8)})
+    for issue in sim.issues():
+        bodies = [c["body"].split()[0] for c in issue["fields"]["comment"]["comments"]]
+        assert bodies == [f"r{n}" for n in range(5)], bodies
+    assert role(a)[0] == "leader"
+
+
+def taken(node: DriverProcess, commands: list[str], key: str) -> list[int]:
+    """POST the batch under an Idempotency-Key until a 202 (a 503 while the node's database session
+    is being replaced asks to try again); the rows' ids."""
+    with node.client() as client:
+
+        def post() -> list[int] | None:
+            answer = client.post(
+                "/api/advanced",
+                content="\n".join(commands),
+                headers={"Content-Type": "text/plain", "Idempotency-Key": key},
+            )
+            return accepted(answer) if answer.status_code != 503 else None
+
+        return wait_for(post, "the batch taken", 20, every=0.2)

@@ -100,8 +100,20 @@ class PostgresConnection:
                 return _NoRows()
         self._ready()
         params = _integers(parameters or ())
+        text = to_postgresql(sql, bool(params))
+        alone = not self.in_transaction
+        try:
+            with self._errors():
+                return self.pg.execute(text, params or None)
+        except DatabaseUnavailable:
+            if not (alone and word.startswith("SELECT") and (self.pg.broken or self.pg.closed)):
+                raise
+        # a read alone on a session that had ended (a restart or failover of PostgreSQL): once
+        # more on a new one, so a reader sees no error for what changed nothing (a write is
+        # never sent twice: it may have been applied)
+        self._ready()
         with self._errors():
-            return self.pg.execute(to_postgresql(sql, bool(params)), params or None)
+            return self.pg.execute(text, params or None)
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     def native(self, sql: str, parameters: Mapping[str, Any]) -> Any:
