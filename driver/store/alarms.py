@@ -68,14 +68,14 @@ class AlarmTables(TicketTables):
             where.append(f"a.last_action IN {_ACTIVE!r}")
         elif query.state == "resolve_hold":
             if hold_values is None:
-                where.append("0")
+                where.append("1 = 0")
             else:
                 where.append(held)
                 values += hold_values
         elif query.state == "cleared":
             where.append("a.last_action = 'RESOLVE'")
             if hold_values is not None:
-                where.append(f"NOT coalesce({held}, 0)")
+                where.append(f"NOT coalesce({held}, FALSE)")  # FALSE: a boolean on PostgreSQL too
                 values += hold_values
         elif query.state == "unknown":
             where.append(f"a.last_action NOT IN {_ACTIVE + ('RESOLVE',)!r}")

@@ -37,6 +37,8 @@ _RULES = (
     (re.compile(r"\bIS NOT \?"), "IS DISTINCT FROM ?"),
     # `+column`: SQLite's way to keep the planner off that column's index; PostgreSQL plans alone
     (re.compile(r"(?<=\s)\+(?=[a-z_])"), ""),
+    # `INDEXED BY name`: SQLite's way to name the index a query must use; the same, for the planner
+    (re.compile(r"\s+INDEXED BY \w+"), ""),
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 

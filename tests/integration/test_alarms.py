@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from driver.contract.schemas import LogType
 from driver.model.alarms import AlarmFilter
@@ -22,6 +23,12 @@ from tests.fixtures.sim import SimProcess
 from tests.integration.test_shell_commands import cli
 
 Factory = Callable[..., DriverProcess]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The drivers of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
 
 
 def alarms(driver: DriverProcess, **params: Any) -> dict[str, Any]:

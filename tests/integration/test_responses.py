@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from driver.model.responses import HeardResponse, ResponseFilter, ResponseKind
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.sim import SimProcess
@@ -17,6 +19,12 @@ from tests.fixtures.waiting import wait_for
 from tests.integration.test_shell_commands import cli
 
 Factory = Callable[..., DriverProcess]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The drivers of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
 
 
 def responses(driver: DriverProcess, **params: Any) -> list[dict[str, Any]]:

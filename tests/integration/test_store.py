@@ -298,3 +298,16 @@ def test_an_sqlite_too_old_for_the_stores_sql_is_one_line(
         Store(db_path)
     assert "\n" not in str(refused.value)
     assert not db_path.exists()  # refused before anything was created
+
+
+def test_a_guids_rows_are_read_on_either_database(open_store: OpenStore) -> None:
+    """GET /api/tickets/{guid} reads them (its SQL names a SQLite index: gone on PostgreSQL)."""
+    store = open_store()
+    first, second, _ = store.accept([entry("g"), entry("g", "UPDATE"), entry("h")])
+    rows = store.guid_rows("g")
+    assert rows.open_rows == 2
+    assert rows.latest is not None
+    assert rows.latest.id == second.id
+    assert rows.alarm is not None
+    assert rows.alarm.id == second.id
+    assert first.id < second.id

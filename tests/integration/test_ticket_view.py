@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,13 +29,19 @@ from driver.contract.tickets import TicketView
 from driver.model.alarm_state import RowFacts, alarm_row
 from driver.model.commands import Action, escape
 from driver.model.jobs import JobPayload, NewEntry, TicketRecord, TicketState
-from driver.store import Store
+from driver.store import Store, open_store
 from tests.fixtures.driver import DriverProcess
 
 TOKEN = "test-token"
 # A `/` (the DataMiner form), spaces, `|` (escaped in the command), `%`, `?`, `#`, dot segments,
 # and a non-ASCII letter: all must reach the route as typed.
 ODD_GUIDS = ["12/345/6789", "rack 4/slot 2 | east", "50% ?#&=+", "../..", "a/./b/", "Zürich/1"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The drivers of this module on both of the store's databases (issue 22 item 1)."""
+    return str(request.param)
 
 
 def cli(driver: DriverProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -195,7 +202,7 @@ def test_lifecycle_values_seeded_in_the_store_are_shown(
     assert driver.stop() == 0
     # A second ticket for the GUID, which a person resolved in Jira and then deleted.
     made = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    store = Store(driver.db_path)
+    store = open_store(driver.database)
     with store.transaction():
         store.journal_intent("TV-6", first["id"], generation=2)
         record = TicketRecord(

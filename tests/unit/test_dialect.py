@@ -62,3 +62,9 @@ def test_sqlites_no_index_plus_goes_and_arithmetic_stays() -> None:
     assert to_postgresql("SELECT a + 1 FROM t WHERE +status = ? AND n = n + ?", has_params=True) == (
         "SELECT a + 1 FROM t WHERE status = %s AND n = n + %s"
     )
+
+
+def test_sqlites_named_index_goes() -> None:
+    assert to_postgresql("SELECT count(*) FROM log INDEXED BY log_open WHERE guid = ?", has_params=True) == (
+        "SELECT count(*) FROM log WHERE guid = %s"
+    )
