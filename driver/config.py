@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -90,7 +90,7 @@ class DriverSection(Section):
                 parts.port  # noqa: B018 (parses the port: a bad one raises here, not at connect)
             except ValueError:
                 raise ValueError("expected postgresql://user@host:5432/dbname") from None
-            if parts.password is not None:
+            if parts.password is not None or "password" in {k.lower() for k in parse_qs(parts.query)}:
                 # refused like a Jira URL with credentials: config files get copied and pasted
                 raise ValueError(
                     "a password in the database URL: leave it out and set PGPASSWORD or ~/.pgpass"

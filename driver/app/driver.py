@@ -43,7 +43,7 @@ from driver.app.metrics import DriverMetrics
 from driver.app.settings import RuntimeSettings
 from driver.clock import Clock, Timer, monotonic_now, utc_now
 from driver.config import Config, ResponsesSection
-from driver.contract.schemas import CheckResult, DriverStatus, PairStatus
+from driver.contract.schemas import CheckResult, DriverStatus, PairStatus, SyncStatus
 from driver.errors import JiraError, database_message
 from driver.jira.check import check
 from driver.jira.client import JiraClient
@@ -347,11 +347,21 @@ class Driver:
     def status(self) -> DriverStatus:
         """The status line: Jira's state, the queue, pauses, the database, the engine and sync."""
         engine, health, store = self.engine, self.health, self.store
-        pending, deferred = store.counts()
+        unread = ""
+        try:
+            pending, deferred = store.counts()
+            failed_today = store.failed_today()
+            sync = self.sync.status()
+        except sqlite3.OperationalError as exc:
+            # the status says so rather than failing: it is how an operator sees which node leads
+            # and why while the database is away (what the engine holds in memory stands in)
+            pending, deferred, failed_today = engine.queue_depth(), 0, 0
+            sync = SyncStatus(mode=self.config.sync.mode)
+            unread = str(exc)
         now = self.timer()
         paused = health.paused_all_until(now)
         outage = health.outage_until if health.outage_strikes else None
-        problem = engine.db_problem or self.db_problem
+        problem = engine.db_problem or self.db_problem or unread
         return DriverStatus(
             version=__version__,
             started_at=self.started_at,
@@ -361,7 +371,7 @@ class Driver:
             queue_depth=pending + deferred,
             pending=pending,
             deferred=deferred,
-            failed_today=store.failed_today(),
+            failed_today=failed_today,
             paused_until=engine.wall_of(paused) if paused is not None else None,
             pause_reason=health.pauses.reason if paused else "",
             near_limit=self.jira.near_limit,
@@ -371,7 +381,7 @@ class Driver:
             engine_running=engine.running,
             outage_attempts=health.outage_strikes,
             outage_until=engine.wall_of(outage) if outage is not None else None,
-            sync=self.sync.status(),
+            sync=sync,
             credential_warning=self.credential_expiry(),
             pair=self.pair.status() if self.pair is not None else None,
         )

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config
+from driver.config import Config, is_postgresql
 from driver.config_jira import AuthChoice
 from driver.errors import JiraAuthError, JiraError, JiraRetryable, SetupRefused
 
@@ -38,6 +38,14 @@ STILL_VALID = (
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver auth ACTION`."""
+    if is_postgresql(config.driver.database):
+        # the driver refuses oauth_3lo with a pair (Config.check_for_the_driver): a consent taken
+        # here would never be used
+        say(
+            f"jira-driver auth {args.action}: a pair (a PostgreSQL [driver] database) cannot use one"
+            " person's consent (oauth_3lo): use oauth_client_credentials, a token or basic credentials"
+        )
+        return ExitCode.BAD_INPUT
     if args.action == "status":
         return _status(args, config)
     if args.action == "logout":

@@ -86,7 +86,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     if stopped_by == LEASE_LOST:
         # the engine's memory is of a past the other node has moved on from: start afresh, as a
         # standby, in this same process (a service manager keeps seeing one PID)
-        say("jira-driver run: this node lost the sender's lease: starting again as a standby")
+        logging.getLogger("driver").warning("this node lost the sender's lease: starting again as a standby")
         restart()
     return ExitCode.INTERRUPTED if stopped_by == "SIGINT" else ExitCode.OK
 

@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -163,21 +164,44 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
     return node
 
 
-async def build_waiting(config: Config, stopping: asyncio.Event) -> Driver | None:
+async def build_waiting(
+    config: Config, stopping: asyncio.Event, sock: socket.socket
+) -> tuple[Driver | None, socket.socket]:
     """The driver of a pair's node, waiting for PostgreSQL while it cannot be reached (a node that
     starts during the database's outage, or after losing its lease to one, comes up by itself
-    when it is back); the API's socket is bound meanwhile and answers once the driver is built.
-    None when `stopping` is set (a signal) while it waits."""
+    when it is back), and the socket to serve on. While it waits the API's socket is closed: a
+    client is refused at once (and tries the other node) instead of queueing a command in a
+    backlog nobody reads, to be taken after it gave up. (None, sock) when `stopping` is set (a
+    signal) meanwhile. Raises ConfigError when the database refuses this driver for good (no such
+    database or role, a password refused), OSError when the address was taken meanwhile."""
     wait = 1.0
+    address = sock.getsockname()[:2]
     while not stopping.is_set():
         try:
-            return build(config)
+            driver = build(config)
         except sqlite3.OperationalError as exc:  # the store's DatabaseUnavailable
+            if refused := _REFUSED_FOR_GOOD.search(str(exc)):
+                raise ConfigError(
+                    "driver", "database", None, f"PostgreSQL refuses this driver: {refused.group(0)}"
+                ) from None
+            if sock.fileno() != -1:
+                sock.close()
             log.warning("waiting for the database (%s): trying again in %g s", exc, wait)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), wait)
             wait = min(wait * 2, DATABASE_WAIT_CAP)
-    return None
+            continue
+        if sock.fileno() == -1:
+            sock = listening_socket(*address)
+        return driver, sock
+    return None, sock
+
+
+_REFUSED_FOR_GOOD = re.compile(
+    r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication failed'
+    r"[^,;]*|no pg_hba\.conf entry[^,;]*"
+)
+"""What PostgreSQL answers a connection that no retry will fix: the start ends in one line."""
 
 
 DATABASE_WAIT_CAP = 10.0
@@ -240,7 +264,11 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop, sig.name)
     opening = None if on_postgresql else database_file.check(Path(config.driver.database), init=init)
-    built = await build_waiting(config, stopping) if on_postgresql else build(config)
+    given = sock
+    if on_postgresql:
+        built, sock = await build_waiting(config, stopping, sock)
+    else:
+        built = build(config)
     if built is None:
         return stopped_by[0]  # stopped while it waited for the database
     driver = built
@@ -309,6 +337,8 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
             await srv.serve(sockets=[sock])
     finally:
         announcer.cancel()
+        if sock is not given:
+            sock.close()  # bound again after the wait for the database (serve closes the first)
         await driver.stop(ENGINE_GRACE)
         if node is not None:
             await node.stop()  # after the engine: a held lease is handed on only once it is idle

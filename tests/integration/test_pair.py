@@ -227,3 +227,44 @@ def taken(node: DriverProcess, commands: list[str], key: str) -> list[int]:
             return accepted(answer) if answer.status_code != 503 else None
 
         return wait_for(post, "the batch taken", 20, every=0.2)
+
+
+def test_while_the_database_is_away_the_status_says_so_and_all_resumes_by_itself(
+    pg_database: str, driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    import psycopg
+
+    a = pair_node(driver_factory, sim, pg_database, "node-a")
+    b = pair_node(driver_factory, sim, pg_database, "node-b")
+    name = pg_database.rsplit("/", 1)[1]
+    admin_dsn = pg_database.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            with b.client() as client:
+                refused = client.post(
+                    "/api/advanced",
+                    content="W-1|CREATE|summary;away|",
+                    headers={"Content-Type": "text/plain"},
+                )
+                assert refused.status_code == 503
+                assert refused.headers["Retry-After"]
+
+                def away() -> dict[str, Any] | None:
+                    status = client.get("/api/status")
+                    assert status.status_code == 200, status.text  # the status answers, and says so
+                    body: dict[str, Any] = status.json()
+                    return body if body["pair"]["lease_problem"] else None
+
+                body = wait_for(away, "the lease problem in the status", LEASE * 2)
+            assert body["database"] == "unavailable"
+            assert "PostgreSQL" in body["database_message"]
+        finally:
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    # back: one node leads again, and a command either takes is sent
+    wait_for(lambda: "leader" in (role(a)[0], role(b)[0]), "a leader again", LEASE * 4)
+    ids = taken(b, ["W-1|CREATE|summary;back|"], "back-1")
+    rows = a.wait_rows(lambda rows: any(r["id"] == ids[0] and r["status"] == "Ok" for r in rows), 30)
+    assert tickets_by_guid(sim)["W-1"] == 1
+    assert rows

@@ -4,6 +4,8 @@ node's own; one person's OAuth consent cannot be shared; a database keeps its Ji
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from driver.app.settings import RuntimeSettings, SettingsError
@@ -85,3 +87,17 @@ def test_a_database_keeps_the_jira_of_its_first_driver(pg_database: str) -> None
             remember_jira(store, config_for(pg_database, "https://other.example.com"))
     finally:
         store.close()
+
+
+def test_auth_login_says_a_pair_cannot_use_a_consent(tmp_path: Path) -> None:
+    from tests.fixtures.cli import run_cli
+
+    ini = tmp_path / "pair.ini"
+    ini.write_text(
+        "[jira]\nurl = https://example.atlassian.net\nauth = oauth_3lo\nclient_id = id\n"
+        "[driver]\ndatabase = postgresql://driver@db.example.com/jd\n"
+    )
+    for action in ("login", "status"):
+        result = run_cli(ini, "auth", action)
+        assert result.returncode == 2, result.stderr
+        assert "cannot use one person's consent (oauth_3lo)" in result.stderr

@@ -97,15 +97,19 @@ def test_run_waits_for_an_unreachable_postgresql_and_stops_on_sigterm(tmp_path: 
     """A pair's node started during the database's outage waits for it (it comes up by itself when
     the database is back) and still stops cleanly on SIGTERM meanwhile."""
     import signal
+    import socket
     import subprocess
     import sys
 
     from tests.fixtures.waiting import wait_for
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     ini = tmp_path / "pg.ini"
     ini.write_text(
         "[jira]\nurl = http://127.0.0.1:9\n[driver]\ndatabase = postgresql://ops@127.0.0.1:1/jd\n"
-        "listen = 127.0.0.1:0\n"
+        f"listen = 127.0.0.1:{port}\n"
     )
     log = tmp_path / "stderr.log"
     with log.open("w") as stderr:
@@ -118,6 +122,9 @@ def test_run_waits_for_an_unreachable_postgresql_and_stops_on_sigterm(tmp_path: 
     try:
         wait_for(lambda: "waiting for the database" in log.read_text(), "the wait logged", 30)
         assert proc.poll() is None
+        # its API is closed meanwhile: a client is refused at once, nothing waits in a backlog
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+            pass
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:
@@ -137,3 +144,22 @@ def test_an_unreachable_postgresql_is_a_database_that_cannot_write_now() -> None
     assert isinstance(refused.value, sqlite3.OperationalError)
     assert str(refused.value).startswith("PostgreSQL: ")
     assert "\n" not in str(refused.value)
+
+
+def test_a_database_that_refuses_the_driver_for_good_ends_the_start_in_one_line(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """No such database (or role): no retry will fix it, so `run` says so and exits 2."""
+    from tests.fixtures.cli import run_cli
+
+    missing = postgres_dsn.rsplit("/", 1)[0] + "/nosuchdb"
+    ini = tmp_path / "pg.ini"
+    ini.write_text(
+        f"[jira]\nurl = http://127.0.0.1:9\n[driver]\ndatabase = {missing}\nlisten = 127.0.0.1:0\n"
+    )
+    result = run_cli(ini, "run")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "jira-driver run: configuration error: [driver] database: PostgreSQL refuses this driver:"
+        ' database "nosuchdb" does not exist'
+    )

@@ -124,6 +124,8 @@ def test_the_start_up_line_names_where_the_credentials_came_from_never_their_val
     ("value", "said"),
     [
         ("postgresql://ops:pg-s3cret@db.example.com/jd", "a password in the database URL"),
+        ("postgresql://ops@db.example.com/jd?password=pg-s3cret", "a password in the database URL"),
+        ("postgresql://ops@db.example.com/jd?sslmode=require&PASSWORD=pg-s3cret", "a password in"),
         ("postgresql://db.example.com:99999/jd", "expected postgresql://user@host:5432/dbname"),
         ("postgresql://ops@db.example.com", "expected postgresql://user@host:5432/dbname"),
     ],
