@@ -81,19 +81,14 @@ class PairNode:
         self._tasks: list[asyncio.Task[None]] = []
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
-    @property
-    def leading(self) -> bool:
-        """Whether this node holds the lease now."""
-        return self.elector.state.leader
-
     async def start(self) -> None:
         """Claim the lease now (a free one is taken before the API answers), then keep at it."""
         await self.elector.beat()
         self._spawn(self.elector.run(), "elector")
 
     async def stop(self) -> None:
-        """Stop the hand-off and the Elector; a held lease is given up so the other node takes over
-        at once. The driver itself is stopped by its owner."""
+        """Stop the hand-off and the Elector; a held lease is given up, so the other node takes
+        over at its next claim (within a third of the lease). The driver is stopped by its owner."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -110,7 +105,9 @@ class PairNode:
 
     async def queued(self, log_id: int, seconds: float) -> bool:
         """Wait until the row is in this leader's queue (or settled), at most `seconds`; whether
-        it got there."""
+        it got there (a standby: False at once, it queues nothing)."""
+        if not self._led:
+            return False
         async with self._looked:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

@@ -143,14 +143,8 @@ def feed(stream: Stream, nodes: list[Node], batch: int, pause: float, done: thre
             node = next(turn)
             time.sleep(0.05)
             continue
-        del stream.pending[: len(commands)]
+        stream.answered(commands, answer)
         number += 1
-        if answer.status_code == 202:
-            stream.acknowledged.extend(commands)
-            for command, row in zip(commands, answer.json()["accepted"], strict=True):
-                stream.row_of[command] = int(row["id"])
-        else:
-            stream.refused.extend(commands)
         node = next(turn)  # alternate: both nodes take commands
         time.sleep(pause)
 

@@ -99,6 +99,16 @@ class Stream:
         self.resent = 0
         """Batches whose answer was lost and that were sent again under their key."""
 
+    def answered(self, batch: list[str], answer: httpx.Response) -> None:
+        """A batch's answer was read: out of the stream, acknowledged (with its rows) or refused."""
+        del self.pending[: len(batch)]
+        if answer.status_code == 202:
+            self.acknowledged.extend(batch)
+            for command, row in zip(batch, answer.json()["accepted"], strict=True):
+                self.row_of[command] = int(row["id"])
+        else:
+            self.refused.extend(batch)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -148,14 +158,8 @@ def main() -> int:
                     stream.resent += 1
                 time.sleep(0.05)  # the same batch again, under the same key, once a driver answers
                 continue
-            del stream.pending[: len(batch)]
+            stream.answered(batch, answer)
             number += 1
-            if answer.status_code == 202:
-                stream.acknowledged.extend(batch)
-                for command, row in zip(batch, answer.json()["accepted"], strict=True):
-                    stream.row_of[command] = int(row["id"])
-            else:
-                stream.refused.extend(batch)
             time.sleep(pause)
 
     # spread the stream over the whole run, so that every kill falls in the middle of it

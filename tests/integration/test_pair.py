@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.fixtures.cli import run_cli
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 
@@ -140,7 +140,7 @@ def test_a_leader_stopped_past_its_lease_records_nothing_and_comes_back_as_stand
     finally:
         a.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
     # the zombie finds its lease gone and starts again as the standby, on the same address
-    wait_for(lambda: _answers(a) and a.status()["started_at"] != first_start, "node-a started again", 20)
+    wait_for(lambda: started_at(a) not in (None, first_start), "node-a started again", 20)
     assert role(a) == ("standby", "node-b", 2)
     assert a.proc.poll() is None  # type: ignore[union-attr]  # the same process, started afresh
     rows = b.wait_rows(lambda rows: len(rows) == 20 and all(r["status"] == "Ok" for r in rows), 30)
@@ -150,12 +150,12 @@ def test_a_leader_stopped_past_its_lease_records_nothing_and_comes_back_as_stand
     assert "lost the sender's lease" in log
 
 
-def _answers(node: DriverProcess) -> bool:
+def started_at(node: DriverProcess) -> str | None:
+    """Its status's started_at; None while it does not answer (it is starting again)."""
     try:
-        node.status()
-    except Exception:  # noqa: BLE001 - restarting: the port is closed for a moment
-        return False
-    return True
+        return str(node.status()["started_at"])
+    except httpx.HTTPError:
+        return None
 
 
 def test_a_database_of_another_jira_is_refused(
@@ -169,13 +169,7 @@ def test_a_database_of_another_jira_is_refused(
         encoding="utf-8",
     )
     config.chmod(0o600)
-    done = subprocess.run(
-        [sys.executable, "-m", "driver", "run", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    done = run_cli(config, "run")
     assert done.returncode == 2, done.stderr
     assert f"this database belongs to the driver of {sim.url}" in done.stderr
     assert "s3cr3t-pw" not in done.stderr
