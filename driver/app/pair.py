@@ -7,9 +7,10 @@ reads; only the node holding the sender's lease (driver.app.leadership) talks to
     node.status()                           # GET /api/status's `pair`
     await node.stop()                       # hands the lease on at once when it held it
 
-Becoming the leader: the engine's writes are fenced by the new term (a write after the lease was
-lost is refused by the database), the settings are read again (the other node may have changed
-them), the hand-off's watermark is taken (driver.store.postgres.handoff), the open rows up to it
+Both nodes read the stored settings again every renewal period (a change made through either
+node's API is in force on both within seconds). Becoming the leader: the engine's writes are
+fenced by the new term (a write after the lease was lost is refused by the database), the
+settings are read again, the hand-off's watermark is taken (driver.store.postgres.handoff), the open rows up to it
 are loaded, and the driver starts sending. From then on the rows any node commits reach the queue
 by the same path, in id order, each read once: a look up to the next watermark, woken by this
 node's own intake at once, by the other's NOTIFY, and every LOOK_EVERY seconds regardless.
@@ -85,6 +86,7 @@ class PairNode:
         """Claim the lease now (a free one is taken before the API answers), then keep at it."""
         await self.elector.beat()
         self._spawn(self.elector.run(), "elector")
+        self._spawn(self._follow_settings(), "settings")
 
     async def stop(self) -> None:
         """Stop the hand-off and the Elector; a held lease is given up, so the other node takes
@@ -183,6 +185,16 @@ class PairNode:
             self.driver.engine.submit(jobs)
         async with self._looked:
             self._looked.notify_all()
+
+    async def _follow_settings(self) -> None:
+        """Read the stored settings again every renewal period: a change made through the other
+        node's API (the Ticket Creation Table, the update limit, retention, the ticket location,
+        the field catalog the leader loaded) is in force here within seconds, so an Execute on
+        the standby sends the table in force and the leader sends with the limit set anywhere."""
+        while True:
+            await asyncio.sleep(self.elector.terms.renew_every)
+            with contextlib.suppress(sqlite3.OperationalError):  # the database away: next time
+                self.driver.settings.reread()
 
     async def _listen(self) -> None:
         """Wake the look at every intake's NOTIFY, on a session of its own (reconnected)."""

@@ -5,6 +5,7 @@ lease plus two seconds with nothing lost, duplicated or reordered."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
@@ -262,3 +263,32 @@ def test_while_the_database_is_away_the_status_says_so_and_all_resumes_by_itself
     rows = a.wait_rows(lambda rows: any(r["id"] == ids[0] and r["status"] == "Ok" for r in rows), 30)
     assert tickets_by_guid(sim)["W-1"] == 1
     assert rows
+
+
+def test_a_setting_changed_through_either_node_is_in_force_on_both(
+    pg_database: str, driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    a = pair_node(driver_factory, sim, pg_database, "node-a")
+    b = pair_node(driver_factory, sim, pg_database, "node-b")
+    with b.client() as standby, a.client() as leader:
+        limit = {"max_updates": 7, "interval_seconds": 120, "scope": "ticket"}
+        assert standby.put("/api/settings/update", json=limit).status_code == 200
+        wait_for(
+            lambda: leader.get("/api/settings").json()["update"] == limit,
+            "the leader sends with the limit set on the standby",
+            LEASE,
+        )
+        query = leader.get("/api/ticket").json()["query"]
+        query["fields"]["summary"] = "set on the leader"
+        changed = leader.put("/api/ticket/query", json={"query_text": json.dumps(query)})
+        assert changed.status_code == 200, changed.text
+        wait_for(
+            lambda: standby.get("/api/ticket").json()["query"] == query,
+            "the standby's Create Query is the leader's",
+            LEASE,
+        )
+        # an Execute on the standby sends the table in force, through the leader
+        executed = standby.post("/api/execute")
+        assert executed.status_code == 202, executed.text
+    a.wait_rows(lambda rows: any(r["status"] == "Ok" for r in rows), 20)
+    assert [issue["fields"]["summary"] for issue in sim.issues()] == ["set on the leader"]
