@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_throughput import Proc, start, stop  # noqa: E402
 from tests.bench.report import print_table, verdict, wait_settled  # noqa: E402
-from tests.bench.soak import Stream, driver_moves, judge, log_rows  # noqa: E402
+from tests.bench.soak import Stream, judge, log_rows, what_jira_holds  # noqa: E402
 from tests.fixtures.postgres import new_database, throwaway_cluster  # noqa: E402
 
 TOKEN = "failover"
@@ -283,12 +283,7 @@ def main() -> int:
             with httpx.Client(base_url=current.url, headers=HEADERS, timeout=30) as api:
                 failed = wait_settled(api, 300, poll=0.2)
                 log = log_rows(api)
-            issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
-            moves = {
-                str(item["key"]): driver_moves(sim.url, str(item["key"]))
-                for item in issues
-                if str(item["fields"]["summary"]).startswith("soak ")
-            }
+            issues, moves = what_jira_holds(sim.url)
             for node in nodes:
                 if node.proc is not None:
                     stop(node.proc)

@@ -197,12 +197,7 @@ def main() -> int:
                 for r in api.get("/api/log", params={"status": "Failed", "limit": 1000}).json()["rows"]
             )
             log = log_rows(api)
-        issues = httpx.get(f"{sim.url}/_sim/issues", timeout=30).json()
-        moves = {
-            str(item["key"]): driver_moves(sim.url, str(item["key"]))
-            for item in issues
-            if str(item["fields"]["summary"]).startswith("soak ")
-        }
+        issues, moves = what_jira_holds(sim.url)
     finally:
         if drv is not None:
             stop(drv)
@@ -310,6 +305,17 @@ def log_rows(api: httpx.Client) -> list[dict[str, Any]]:
             return list(reversed(rows))
         rows.extend(page)
         before = min(int(r["id"]) for r in page)
+
+
+def what_jira_holds(sim_url: str) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, str]]]]:
+    """The simulator's issues, and the driver's status changes of each of the soak's tickets."""
+    issues: list[dict[str, Any]] = httpx.get(f"{sim_url}/_sim/issues", timeout=30).json()
+    moves = {
+        str(item["key"]): driver_moves(sim_url, str(item["key"]))
+        for item in issues
+        if str(item["fields"]["summary"]).startswith("soak ")
+    }
+    return issues, moves
 
 
 def driver_moves(sim_url: str, key: str) -> list[tuple[str, str]]:
