@@ -40,10 +40,18 @@ CLAIM_AFTER = 0.05
 """Seconds after the holder's lease lapses (as last seen) that a standby claims it."""
 
 
-def node_name() -> str:
-    """This process's name in the lease: host, PID and a nonce (a restarted process under the same
-    PID on the same host is another node: its predecessor's term must not carry over)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+def node_name(configured: str = "") -> str:
+    """This process's name in the lease: the configured [ha] node (else host:pid) and a nonce after
+    '#'. Two processes given one name by mistake, or a process and its restarted successor, are
+    then two holders to the lease: one leads, and a successor takes a new term (the fence of the
+    old one's writes)."""
+    base = configured or f"{socket.gethostname()}:{os.getpid()}"
+    return f"{base}#{secrets.token_hex(3)}"
+
+
+def shown(holder: str) -> str:
+    """A lease holder's name for people: the node's, without the process's nonce."""
+    return holder.split("#", 1)[0]
 
 
 class Elector:

@@ -10,10 +10,11 @@ reads; only the node holding the sender's lease (driver.app.leadership) talks to
 Both nodes read the stored settings again every renewal period (a change made through either
 node's API is in force on both within seconds). Becoming the leader: the engine's writes are
 fenced by the new term (a write after the lease was lost is refused by the database), the
-settings are read again, the hand-off's watermark is taken (driver.store.postgres.handoff), the open rows up to it
-are loaded, and the driver starts sending. From then on the rows any node commits reach the queue
-by the same path, in id order, each read once: a look up to the next watermark, woken by this
-node's own intake at once, by the other's NOTIFY, and every LOOK_EVERY seconds regardless.
+settings are read again, the hand-off's watermark is taken (driver.store.postgres.handoff), the
+open rows up to it are loaded, and the driver starts sending. From then on the rows any node
+commits reach the queue by the same path, in id order, each read once: a look up to the next
+watermark, woken by this node's own intake at once, by the other's NOTIFY, and every LOOK_EVERY
+seconds regardless.
 
 Losing the lease: `lost` is called, once. The engine's memory (queues, ticket records, pacing)
 describes a past that another node has since moved on, so the node does not go back to standby in
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from driver.app.leadership import CONNECT_TIMEOUT, Elector
+from driver.app.leadership import CONNECT_TIMEOUT, Elector, shown
 from driver.contract.schemas import PairStatus
 from driver.model.jobs import Job
 from driver.model.lease import Leadership, LeaseTerms
@@ -121,9 +122,9 @@ class PairNode:
         """This node's role, the lease's holder and term."""
         state = self.elector.state
         return PairStatus(
-            node=state.node,
+            node=shown(state.node),
             role="leader" if state.leader else "standby",
-            leader=state.holder,
+            leader=shown(state.holder),
             term=state.term,
             since=self._since,
             lease_seconds=self.elector.terms.lease_seconds,

@@ -155,35 +155,33 @@ class _Loaded:
     catalog_loaded: bool
 
 
+def _file_update(config: Config) -> UpdateSettings:
+    return _from_config(
+        UpdateSettings,
+        "update",
+        {
+            "max_updates": config.update.max_updates,
+            "interval_seconds": config.update.interval_seconds,
+            "scope": config.update.scope,
+        },
+    )
+
+
+def _file_log(config: Config) -> LogSettings:
+    return _from_config(
+        LogSettings,
+        "log",
+        {
+            "max_entries": config.log.max_entries,
+            "remove_older_than_days": config.log.remove_older_than_days,
+        },
+    )
+
+
 def _load(config: Config, store: Store) -> _Loaded:
     reconcile(config, store)
-    update = _stored(
-        store,
-        S_UPDATE,
-        UpdateSettings,
-        _from_config(
-            UpdateSettings,
-            "update",
-            {
-                "max_updates": config.update.max_updates,
-                "interval_seconds": config.update.interval_seconds,
-                "scope": config.update.scope,
-            },
-        ),
-    )
-    log_settings = _stored(
-        store,
-        S_LOG,
-        LogSettings,
-        _from_config(
-            LogSettings,
-            "log",
-            {
-                "max_entries": config.log.max_entries,
-                "remove_older_than_days": config.log.remove_older_than_days,
-            },
-        ),
-    )
+    update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config))
+    log_settings = _stored(store, S_LOG, LogSettings, _file_log(config))
     credentials = credentials_from_config(config.jira)
     raw_auth = store.setting(S_AUTH)
     if raw_auth is not None:
@@ -255,6 +253,8 @@ class RuntimeSettings:
         """Shared with the engine and intake; its parts are replaced whole by the setters below."""
         self._jira: JiraTarget | None = None
         self._engine: EngineTarget | None = None
+        self._config: Config | None = None
+        """The config file's values (`load`): what `reread` falls back on where none is stored."""
 
     @classmethod
     def load(cls, config: Config, store: Store) -> RuntimeSettings:
@@ -275,7 +275,9 @@ class RuntimeSettings:
             eligible=config.eligible_on_create(),
         )
         setup.set_location(loaded.location)
-        return cls(store, loaded.update, loaded.log, loaded.credentials, setup)
+        settings = cls(store, loaded.update, loaded.log, loaded.credentials, setup)
+        settings._config = config
+        return settings
 
     def limiter(self) -> UpdateLimiter:
         """A limiter set to the update settings in force (for the engine being built)."""
@@ -316,16 +318,21 @@ class RuntimeSettings:
     def reread(self) -> None:
         """Take what the store holds now, which a pair's other node may have changed: the update
         limit, retention, ticket location, Ticket Creation Table and field catalog (an invalid stored
-        value keeps the one in force). Credentials stay this node's own."""
-        store = self.store
-        update = _stored(store, S_UPDATE, UpdateSettings, self._update)
+        value keeps the one in force; none stored: the config file's). Credentials stay this node's
+        own."""
+        store, config = self.store, self._config
+        # no stored value: the config file's is in force (another node's start may have found the
+        # file changed and cleared the one set at run time: driver.app.precedence)
+        update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config) if config else self._update)
         if update != self._update:
             self._update = update
             if self._engine is not None:
                 self._engine.limiter.configure(update.max_updates, update.interval_seconds, update.scope)
                 self._engine.wake()
-        self._log = _stored(store, S_LOG, LogSettings, self._log)
+        self._log = _stored(store, S_LOG, LogSettings, _file_log(config) if config else self._log)
         raw_location = store.setting(S_TICKET_LOCATION)
+        if raw_location is None and config is not None:
+            raw_location = config.jira.ticket_location
         if isinstance(raw_location, str) and raw_location != self.ticket_location:
             try:
                 location = normal_location(raw_location)

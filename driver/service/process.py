@@ -138,7 +138,7 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
     """This driver as a node of a pair on its PostgreSQL database: it claims the sender's lease at
     once and sends only while it holds it; `lost` is called when it no longer does. Raises
     ConfigError when the database is another Jira's (two pairs on one database by mistake)."""
-    from driver.app.leadership import node_name
+    from driver.app.leadership import node_name, shown
     from driver.app.pair import PairNode
     from driver.model.lease import LeaseTerms
 
@@ -147,7 +147,7 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
         driver,
         config.driver.database,
         LeaseTerms.of(config.ha.lease_seconds),
-        config.ha.node or node_name(),
+        node_name(config.ha.node),
         lost=lost,
     )
     driver.pair = node
@@ -158,9 +158,14 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
     else:
         log.warning(
             "node %s: standby (%s holds the sender's lease): takes commands, sends when it leads",
-            state.node,
-            state.holder or "no node",
+            shown(state.node),
+            shown(state.holder) or "no node",
         )
+        if state.holder and shown(state.holder) == shown(state.node):
+            log.error(
+                "another process named %s ([ha] node) holds the lease: give each node its own name",
+                shown(state.node),
+            )
     return node
 
 

@@ -79,6 +79,10 @@ class LogFilter:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+ACCEPT_CHUNK = 500
+"""Rows one INSERT of an intake carries (7 parameters each: far under SQLite's 32,766)."""
+
+
 class LogTables(Tables):
     """The log and the queue (table `log`, `idempotency`)."""
 
@@ -120,10 +124,9 @@ class LogTables(Tables):
         jobs: list[Job] = []
         conn = self.db.conn
         with self._keeping_count():
-            for entry in entries:
-                cursor = conn.execute(
-                    "INSERT INTO log (type, action, guid, time, status, note, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            for first in range(0, len(entries), ACCEPT_CHUNK):
+                chunk = entries[first : first + ACCEPT_CHUNK]
+                values = [
                     (
                         entry.type.value,
                         entry.shown_action,
@@ -132,10 +135,21 @@ class LogTables(Tables):
                         LogStatus.PENDING.value,
                         entry.note,
                         to_json(entry.payload.to_json()),
-                    ),
+                    )
+                    for entry in chunk
+                ]
+                # one statement a chunk (a 20,000-line batch is 40 statements, not 20,000: on
+                # PostgreSQL each is a round trip on the event loop). RETURNING's order is not
+                # promised, but ids are handed out in the order the rows are inserted: sorted, the
+                # n-th is the n-th entry's.
+                cursor = conn.execute(
+                    "INSERT INTO log (type, action, guid, time, status, note, payload) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                    + " RETURNING id",
+                    [value for row in values for value in row],
                 )
-                row_id = int(cursor.fetchone()[0])  # RETURNING: both databases say it
-                jobs.append(
+                ids = sorted(int(row[0]) for row in cursor.fetchall())
+                jobs.extend(
                     Job(
                         id=row_id,
                         type=entry.type,
@@ -147,6 +161,7 @@ class LogTables(Tables):
                         payload=entry.payload,
                         note=entry.note,
                     )
+                    for row_id, entry in zip(ids, chunk, strict=True)
                 )
             if idempotency is not None:
                 answer = [[job.id, job.guid, job.action.value] for job in jobs]

@@ -292,3 +292,23 @@ def test_a_setting_changed_through_either_node_is_in_force_on_both(
         assert executed.status_code == 202, executed.text
     a.wait_rows(lambda rows: any(r["status"] == "Ok" for r in rows), 20)
     assert [issue["fields"]["summary"] for issue in sim.issues()] == ["set on the leader"]
+
+
+def test_two_nodes_given_one_name_by_mistake_still_send_once(
+    pg_database: str, driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    """A config copied from node A without changing [ha] node: each process is its own holder
+    to the lease (the name and a nonce), so one leads and the other waits, and says why."""
+    a = pair_node(driver_factory, sim, pg_database, "node-a")
+    copy = pair_node(driver_factory, sim, pg_database, "node-a")
+    assert role(a) == ("leader", "node-a", 1)
+    assert role(copy) == ("standby", "node-a", 1)
+    assert "another process named node-a ([ha] node) holds the lease" in copy.stderr_path.read_text()
+    taken(copy, [f"N-{g}|CREATE|summary;named {g}|" for g in range(5)], "named")
+    a.wait_rows(lambda rows: len(rows) == 5 and all(r["status"] == "Ok" for r in rows))
+    # the leader killed and started again under its name: a new holder, a new term
+    a.kill()
+    wait_for(lambda: role(copy)[0] == "leader", "the copy to take over", LEASE + 2)
+    a.restart()
+    assert role(a) == ("standby", "node-a", 2)
+    assert tickets_by_guid(sim) == Counter({f"N-{g}": 1 for g in range(5)})

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from driver.app.settings import RuntimeSettings, SettingsError
-from driver.config import Config, DriverSection, HaSection
+from driver.config import Config, DriverSection, HaSection, UpdateSection
 from driver.config_jira import JiraSection
 from driver.contract.schemas import LogSettings, UpdateSettings
 from driver.errors import ConfigError
 from driver.model.creation_table import TicketTable
 from driver.service.process import remember_jira
+from driver.store import S_UPDATE
 from driver.store.postgres.store import PostgresStore
 
 
@@ -101,3 +102,25 @@ def test_auth_login_says_a_pair_cannot_use_a_consent(tmp_path: Path) -> None:
         result = run_cli(ini, "auth", action)
         assert result.returncode == 2, result.stderr
         assert "cannot use one person's consent (oauth_3lo)" in result.stderr
+
+
+def test_a_setting_cleared_by_the_other_nodes_start_falls_back_to_the_config_file(
+    pg_database: str,
+) -> None:
+    """A node that starts with a changed config file clears the value set at run time (the file's
+    wins, driver.app.precedence): the running node must then use its file's value too, not keep
+    the run-time one (helper-15's trial: the leader enforced a stale limit until restarted)."""
+    config = Config(
+        jira=JiraSection(url="https://jira.example.com", username="u", password="p"),
+        driver=DriverSection(database=pg_database),
+        update=UpdateSection(max_updates=9, interval_seconds=60),
+    )
+    store = PostgresStore(pg_database)
+    try:
+        running = RuntimeSettings.load(config, store)
+        running.set_update(UpdateSettings(max_updates=3, interval_seconds=60, scope="ticket"))
+        store.put_setting(S_UPDATE, None)  # what the other node's start did
+        running.reread()
+        assert (running.update.max_updates, running.update.scope) == (9, config.update.scope)
+    finally:
+        store.close()
