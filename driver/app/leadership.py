@@ -28,12 +28,10 @@ from typing import Any
 import psycopg
 
 from driver.model.lease import Leadership, LeaseTerms
+from driver.store.postgres.connection import connect_async
 from driver.store.postgres.lease import LeaseTable
 
 log = logging.getLogger("driver.leadership")
-
-CONNECT_TIMEOUT = 5
-"""Seconds a connection to PostgreSQL may take (libpq's connect_timeout is whole seconds)."""
 
 
 CLAIM_AFTER = 0.05
@@ -130,9 +128,7 @@ class Elector:
 
     async def _claim(self) -> Any:
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-            )
+            self._conn = await connect_async(self.dsn)
             await LeaseTable(self._conn).create()
         return await LeaseTable(self._conn).claim(self.state.node, self.terms.lease_seconds)
 

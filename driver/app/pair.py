@@ -1,11 +1,11 @@
 """A node of a pair of drivers on one PostgreSQL database (issue 22): both take commands and serve
 reads; only the node holding the sender's lease (driver.app.leadership) talks to Jira.
 
-    node = PairNode(driver, dsn, LeaseTerms(10.0), "driver-a", lost=restart)
-    driver.intake_to = node.submit          # what this node's API commits
+    node = PairNode(driver, dsn, LeaseTerms.of(10.0), node_name("driver-a"), lost=restart)
+    driver.pair = node                      # what this node's API commits goes to node.submit
     await node.start()                      # the Elector; sending starts when this node leads
     node.status()                           # GET /api/status's `pair`
-    await node.stop()                       # hands the lease on at once when it held it
+    await node.stop()                       # gives a held lease up (the other claims it next)
 
 Both nodes read the stored settings again every renewal period (a change made through either
 node's API is in force on both within seconds). Becoming the leader: the engine's writes are
@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from driver.app.leadership import CONNECT_TIMEOUT, Elector, shown
+from driver.app.leadership import Elector, shown
 from driver.contract.schemas import PairStatus
 from driver.model.jobs import Job
 from driver.model.lease import Leadership, LeaseTerms
+from driver.store.postgres.connection import connect_async
 from driver.store.postgres.handoff import listen, watermark
 from driver.store.postgres.store import PostgresStore
 
@@ -201,9 +202,7 @@ class PairNode:
         """Wake the look at every intake's NOTIFY, on a session of its own (reconnected)."""
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-                ) as conn:
+                async with await connect_async(self.dsn) as conn:
                     await listen(conn)
                     self._wake.set()  # what was committed while no session listened
                     async for _ in conn.notifies():
@@ -213,9 +212,7 @@ class PairNode:
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.broken or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-            )
+            self._conn = await connect_async(self.dsn)
         return self._conn
 
     async def _close(self) -> None:

@@ -23,6 +23,7 @@ All calls happen on the event loop thread, like the store's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -325,22 +326,14 @@ class RuntimeSettings:
         # file changed and cleared the one set at run time: driver.app.precedence)
         update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config) if config else self._update)
         if update != self._update:
-            self._update = update
-            if self._engine is not None:
-                self._engine.limiter.configure(update.max_updates, update.interval_seconds, update.scope)
-                self._engine.wake()
+            self._use_update(update)
         self._log = _stored(store, S_LOG, LogSettings, _file_log(config) if config else self._log)
         raw_location = store.setting(S_TICKET_LOCATION)
         if raw_location is None and config is not None:
             raw_location = config.jira.ticket_location
         if isinstance(raw_location, str) and raw_location != self.ticket_location:
-            try:
-                location = normal_location(raw_location)
-            except SettingsError:
-                location = self.ticket_location
-            if self._jira is not None:
-                self._jira.set_ticket_location(location)
-            self.setup.set_location(location)
+            with contextlib.suppress(SettingsError):  # an invalid stored path: the one in force stays
+                self._use_location(normal_location(raw_location))
         table = _stored(store, S_TICKET_TABLE, TicketTable, self.setup.table)
         if table != self.setup.table:
             self.setup.use_table(table)
@@ -355,6 +348,10 @@ class RuntimeSettings:
         """A new update limit; sending looks at the queue again at once."""
         update = UpdateSettings.model_validate(update.model_dump())
         self.store.put_setting(S_UPDATE, update.model_dump(mode="json"))
+        self._use_update(update)
+
+    def _use_update(self, update: UpdateSettings) -> None:
+        """Put an update limit in force; sending looks at the queue again at once."""
         self._update = update
         if self._engine is not None:
             self._engine.limiter.configure(update.max_updates, update.interval_seconds, update.scope)
@@ -374,6 +371,10 @@ class RuntimeSettings:
         """A new issue path; the client and the request builder follow (v3 switches to ADF)."""
         location = normal_location(text)
         self.store.put_setting(S_TICKET_LOCATION, location)
+        self._use_location(location)
+
+    def _use_location(self, location: str) -> None:
+        """Put an issue path in force in the client and the request builder."""
         if self._jira is not None:
             self._jira.set_ticket_location(location)
         self.setup.set_location(location)
