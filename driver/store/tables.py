@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ def by_name(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
+@dataclass
+class FlatWrites:
+    """What `Tables.flat` saw: tainted, when an exception left a nested transaction (which had no
+    savepoint to roll back to, so its writes may stand half made)."""
+
+    tainted: bool = False
+
+
 class Tables:
     """The base of each table family: the connection and clocks of the one Store that owns them.
 
@@ -68,6 +77,7 @@ class Tables:
     zone: tzinfo | None
 
     _savepoints = 0
+    _flat: FlatWrites | None = None
     shared = False
     """Whether other drivers use this database too (a pair's PostgreSQL): what is kept beside it on
     one machine (a secret set at run time) is not theirs."""
@@ -92,6 +102,13 @@ class Tables:
                     conn.execute("ROLLBACK")
                 raise
             return
+        if self._flat is not None:
+            try:
+                yield
+            except BaseException:
+                self._flat.tainted = True
+                raise
+            return
         self._savepoints += 1
         name = f"sp{self._savepoints}"
         conn.execute(f"SAVEPOINT {name}")
@@ -106,6 +123,23 @@ class Tables:
             conn.execute(f"RELEASE {name}")
         finally:
             self._savepoints -= 1
+
+    @contextmanager
+    def flat(self) -> Iterator[FlatWrites]:
+        """Inside a transaction: nested transactions take no savepoint until this block ends, and
+        one that an exception left is marked `tainted` on what this yields.
+
+        For the engine's group commit, which tries its writes this way first and, when anything
+        raised, rolls the whole transaction back and runs them again with savepoints
+        (driver.sending.group_commit): a savepoint and its release are two statements, and on
+        PostgreSQL two round trips, per write, spent for a failure that almost never comes.
+        """
+        flat = FlatWrites()
+        self._flat = flat
+        try:
+            yield flat
+        finally:
+            self._flat = None
 
     def fence(self) -> None:
         """Inside a transaction of writes that settle requests (the engine's group commit): go on

@@ -1,5 +1,6 @@
-"""The engine's group commit on a real SQLite file: one transaction per event-loop turn, each write
-in its own savepoint, nothing reported committed that is not."""
+"""The engine's group commit on a real SQLite file: one transaction per event-loop turn, its writes
+first without savepoints (the store's `flat`) and, when one raises, again each in its own savepoint;
+nothing reported committed that is not. Each test runs with and without `flat`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,17 @@ def tables(path: Path) -> Tables:
     return store
 
 
+@pytest.fixture(params=[True, False], ids=["flat", "savepoints"])
+def flat(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+def group_of(store: Tables, flat: bool) -> GroupCommit:
+    if flat:
+        return GroupCommit(store.transaction, store.in_transaction, flat=store.flat)
+    return GroupCommit(store.transaction, store.in_transaction)
+
+
 def rows(store: Tables) -> list[int]:
     return [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n").fetchall()]
 
@@ -38,17 +50,17 @@ async def gather_writes(group: GroupCommit, *writes: object) -> list[object]:
     return await asyncio.gather(*(group.run(w) for w in writes), return_exceptions=True)  # type: ignore[arg-type]
 
 
-def test_writes_of_one_turn_share_one_commit(tmp_path: Path) -> None:
+def test_writes_of_one_turn_share_one_commit(tmp_path: Path, flat: bool) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
     results = asyncio.run(gather_writes(group, *(lambda n=n: insert(store, n) for n in range(5))))
     assert results == [0, 1, 2, 3, 4]
     assert (group.commits, group.writes, rows(store)) == (1, 5, [0, 1, 2, 3, 4])
 
 
-def test_a_failing_write_is_rolled_back_alone(tmp_path: Path) -> None:
+def test_a_failing_write_is_rolled_back_alone(tmp_path: Path, flat: bool) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
 
     def half_then_fail() -> None:
         insert(store, 10)
@@ -62,9 +74,11 @@ def test_a_failing_write_is_rolled_back_alone(tmp_path: Path) -> None:
     assert rows(store) == [1, 2]
 
 
-def test_a_failing_write_alone_in_its_turn_leaves_nothing_and_the_next_turn_commits(tmp_path: Path) -> None:
+def test_a_failing_write_alone_in_its_turn_leaves_nothing_and_the_next_turn_commits(
+    tmp_path: Path, flat: bool
+) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
 
     def half_then_fail() -> None:
         insert(store, 10)
@@ -83,9 +97,9 @@ def test_a_failing_write_alone_in_its_turn_leaves_nothing_and_the_next_turn_comm
     assert (group.commits, group.writes) == (1, 1)
 
 
-def test_a_failing_commit_fails_every_write_and_keeps_none(tmp_path: Path) -> None:
+def test_a_failing_commit_fails_every_write_and_keeps_none(tmp_path: Path, flat: bool) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
 
     def orphan() -> None:
         store.db.conn.execute("INSERT INTO child (parent) VALUES (99)")
@@ -96,9 +110,9 @@ def test_a_failing_commit_fails_every_write_and_keeps_none(tmp_path: Path) -> No
     assert not store.in_transaction()
 
 
-def test_a_transaction_ended_by_sqlite_runs_no_later_write_on_its_own(tmp_path: Path) -> None:
+def test_a_transaction_ended_by_sqlite_runs_no_later_write_on_its_own(tmp_path: Path, flat: bool) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
 
     def disk_full() -> None:
         insert(store, 5)
@@ -110,9 +124,9 @@ def test_a_transaction_ended_by_sqlite_runs_no_later_write_on_its_own(tmp_path: 
     assert rows(store) == []
 
 
-def test_a_write_cancelled_before_its_turn_ends_is_not_made(tmp_path: Path) -> None:
+def test_a_write_cancelled_before_its_turn_ends_is_not_made(tmp_path: Path, flat: bool) -> None:
     store = tables(tmp_path / "g.db")
-    group = GroupCommit(store.transaction, store.in_transaction)
+    group = group_of(store, flat)
 
     async def main() -> None:
         task = asyncio.create_task(group.run(lambda: insert(store, 7)))
@@ -143,3 +157,88 @@ def test_nested_transactions_roll_back_to_their_savepoint(tmp_path: Path) -> Non
             inner_fails()
         insert(store, 4)
     assert rows(store) == [1, 4]
+
+
+def statements(store: Tables) -> list[str]:
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    return seen
+
+
+def nested_insert(store: Tables, n: int) -> int:
+    with store.transaction():  # what the recorder does inside the group's transaction
+        return insert(store, n)
+
+
+def test_a_flat_group_takes_no_savepoint_even_for_nested_transactions(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = group_of(store, flat=True)
+    seen = statements(store)
+    results = asyncio.run(gather_writes(group, *(lambda n=n: nested_insert(store, n) for n in range(4))))
+    assert results == [0, 1, 2, 3]
+    assert rows(store) == [0, 1, 2, 3]
+    assert [s for s in seen if s.startswith(("SAVEPOINT", "RELEASE"))] == []
+    assert (group.commits, group.writes, group.redone) == (1, 4, 0)
+
+
+def test_an_exception_caught_inside_a_write_is_rolled_back_to_its_savepoint_as_before(tmp_path: Path) -> None:
+    """A write that catches an exception from a nested transaction relies on that transaction's
+    rollback; without a savepoint its half stands, so the group runs again with savepoints."""
+    store = tables(tmp_path / "g.db")
+    group = group_of(store, flat=True)
+
+    def catches() -> str:
+        insert(store, 1)
+        try:
+            with store.transaction():
+                insert(store, 10)
+                raise ValueError("inner")
+        except ValueError:
+            pass
+        insert(store, 2)
+        return "done"
+
+    for writes in ([catches], [catches, lambda: nested_insert(store, 3)]):
+        store.db.execute("DELETE FROM t")
+        results = asyncio.run(gather_writes(group, *writes))
+        assert results[0] == "done"
+        assert rows(store) == [1, 2, 3][: len(writes) + 1]
+    assert group.redone == 2
+
+
+def test_a_failing_write_among_others_runs_the_others_again_and_commits_them_once(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = group_of(store, flat=True)
+    calls: list[int] = []
+
+    def counted(n: int) -> int:
+        calls.append(n)
+        return nested_insert(store, n)
+
+    def fails() -> None:
+        insert(store, 10)
+        raise ValueError("a bug")
+
+    results = asyncio.run(gather_writes(group, lambda: counted(1), fails, lambda: counted(2)))
+    assert (results[0], results[2]) == (1, 2)
+    assert isinstance(results[1], ValueError)
+    assert rows(store) == [1, 2]
+    # the first attempt ran write 1, then stopped at the failure; the second ran both
+    assert calls == [1, 1, 2]
+    assert (group.commits, group.writes, group.redone) == (1, 2, 1)
+
+
+def test_a_failing_write_alone_is_not_run_twice(tmp_path: Path) -> None:
+    store = tables(tmp_path / "g.db")
+    group = group_of(store, flat=True)
+    calls: list[int] = []
+
+    def fails() -> None:
+        calls.append(1)
+        nested_insert(store, 10)
+        raise ValueError("a bug")
+
+    (result,) = asyncio.run(gather_writes(group, fails))
+    assert isinstance(result, ValueError)
+    assert (calls, rows(store), group.redone, group.commits) == ([1], [], 0, 0)
+    assert not store.in_transaction()
