@@ -394,11 +394,10 @@ class Engine:
         if paused is not None:
             self.queues.release(guid, now, paused)
             return None
-        ticket = self.tickets.ticket(guid)
+        ticket, known = self.tickets.ticket_or_generation(guid)
         wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
         until = self.probe_unknown_until
         in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until)
-        known = self.store.max_generation(guid) if ticket is None else 0
         plan = plan_next(queue, ticket, in_doubt, self.setup, self.limiter, now, known, wall=wall)
         if isinstance(plan, Hold):
             with self.store.transaction():

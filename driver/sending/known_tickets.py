@@ -47,10 +47,23 @@ class KnownTickets:
         if guid in self._tickets:
             return self._tickets[guid]
         record = self.store.ticket(guid)
+        self._remember(guid, record)
+        return record
+
+    def ticket_or_generation(self, guid: str) -> tuple[TicketRecord | None, int]:
+        """The GUID's ticket record as `ticket` gives it, or None and the highest generation it has
+        had (0: none), read with the record when it is not kept (one statement for a new GUID)."""
+        if guid in self._tickets:
+            record = self._tickets[guid]
+            return record, 0 if record is not None else self.store.max_generation(guid)
+        record, generation = self.store.ticket_or_generation(guid)
+        self._remember(guid, record)
+        return record, generation
+
+    def _remember(self, guid: str, record: TicketRecord | None) -> None:
         self._tickets[guid] = record
         if len(self._tickets) > self._shed_at:
             self._shed()
-        return record
 
     def _shed(self) -> None:
         """Forget the oldest records of GUIDs with nothing open and nothing in doubt (the store has

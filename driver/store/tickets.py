@@ -70,6 +70,20 @@ class TicketTables(Tables):
         ).fetchone()
         return None if row is None else self._ticket(row)
 
+    def ticket_or_generation(self, guid: str) -> tuple[TicketRecord | None, int]:
+        """The GUID's ticket record, or None and the highest generation of a ticket it has had (0:
+        none yet): one read where `ticket` and `max_generation` are two (the engine asks both of a
+        GUID it holds no record of, which is every new alarm's first command)."""
+        ticket_columns = ", ".join(f"t.{c}" for c in self._TICKET_NAMES)
+        row = self.db.execute(
+            f"SELECT {ticket_columns}, (SELECT max(generation) FROM ticket_history h WHERE h.guid = k.guid)"
+            " FROM (SELECT ? AS guid) AS k LEFT JOIN tickets t ON t.guid = k.guid",
+            (guid,),
+        ).fetchone()
+        if row[0] is not None:
+            return self._ticket(row[:-1]), 0
+        return None, int(row[-1] or 0)
+
     def ticket_by_key(self, key: str) -> TicketRecord | None:
         """The record whose current ticket has this key (or id), if any."""
         row = self.db.execute(

@@ -144,6 +144,32 @@ def test_tickets_and_settings(open_store: OpenStore) -> None:
     store.close()
 
 
+def test_one_read_gives_a_guids_record_or_its_highest_generation(open_store: OpenStore) -> None:
+    """ticket_or_generation is ticket and max_generation in one statement, on either database."""
+    store = open_store()
+
+    def both(guid: str) -> tuple[TicketRecord | None, int]:
+        record = store.ticket(guid)
+        return record, 0 if record is not None else store.max_generation(guid)
+
+    assert store.ticket_or_generation("g") == both("g") == (None, 0)
+    with store.transaction():
+        store.journal_intent("g", 1)
+    assert store.ticket_or_generation("g") == both("g")
+    assert store.ticket_or_generation("g")[0].state == "creating"  # type: ignore[union-attr]
+    store.ticket_created(TicketRecord("g", TicketState.CREATED, "1", "OPS-1", "u", 1))
+    assert store.ticket_or_generation("g") == both("g")
+    assert store.unlink_ticket("g") is not None  # the record goes, its history stays
+    assert store.ticket_or_generation("g") == both("g") == (None, 1)
+    with store.transaction():
+        store.journal_intent("g", 2, generation=2)
+    record, _ = store.ticket_or_generation("g")
+    assert record is not None
+    assert record.generation == 2
+    assert store.ticket_or_generation("other") == (None, 0)
+    store.close()
+
+
 def test_read_ticket_state_without_db(tmp_path: Path) -> None:
     assert read_ticket_state(tmp_path / "nope.db") is None
     store = Store(tmp_path / "x.db")
