@@ -16,7 +16,7 @@ from driver.contract.schemas import Counter, DayCount, Statistics, StatsReset
 
 
 class Statistic(StrEnum):
-    """What the Statistics page counts per day (`stats_days`) and in running totals (`stats_totals`)."""
+    """What the Statistics page counts per day (`stats_days`) and in total (the days plus `stats_offsets`)."""
 
     CREATE = "create"
     UPDATE = "update"

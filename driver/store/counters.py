@@ -1,5 +1,8 @@
-"""Counters, daily statistics, settings and the database's identity (tables `totals`, `stats`,
-`settings`, `identity`).
+"""Counters, daily statistics, settings and the database's identity (tables `stats_days`,
+`stats_offsets`, `stats_totals`, `settings`, `identity`).
+
+The Statistics page's total of creates (updates) is the sum of its days plus an offset, which only a
+reset moves: counting one is one upsert of its day's row.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class Counters(Tables):
     """Small tables of single values."""
 
     def count_total(self, counter: Total, n: int = 1) -> None:
-        """Add n to a running total other than the daily create/update statistics."""
+        """Add n to a running total other than the create/update statistics (`stats_totals`)."""
         self.db.conn.execute(
             "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
             " ON CONFLICT(counter) DO UPDATE SET value = stats_totals.value + excluded.value",
@@ -65,16 +68,13 @@ class Counters(Tables):
     # --- statistics -----------------------------------------------------------------------------
 
     def count(self, counter: Statistic, n: int = 1) -> None:
-        """Add n to today's count and the running total of a statistic."""
-        day = day_of(self.clock(), self.zone)
+        """Add n to today's count of a statistic (and so to its total)."""
         column = counter.day_column
-        conn = self.db.conn
-        conn.execute(
+        self.db.conn.execute(
             f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
             f" ON CONFLICT(day) DO UPDATE SET {column} = stats_days.{column} + excluded.{column}",
-            (day, n),
+            (day_of(self.clock(), self.zone), n),
         )
-        conn.execute("UPDATE stats_totals SET value = value + ? WHERE counter = ?", (n, counter.value))
 
     def statistics(self) -> Statistics:
         """The Statistics page as of the clock's now."""
@@ -82,21 +82,34 @@ class Counters(Tables):
             row[0]: (int(row[1]), int(row[2]))
             for row in self.db.execute("SELECT day, created, updated FROM stats_days").fetchall()
         }
-        totals = dict(self.db.execute("SELECT counter, value FROM stats_totals").fetchall())
+        offsets = dict(self.db.execute("SELECT counter, value FROM stats_offsets").fetchall())
+        totals = {
+            counter.value: int(offsets.get(counter.value, 0)) + sum(day[i] for day in days.values())
+            for i, counter in enumerate((Statistic.CREATE, Statistic.UPDATE))
+        }
         return summarize(days, totals, self.clock(), self.zone)
 
     def reset_statistics(self, reset: StatsReset) -> Statistics:
         """Clear totals and/or today's and yesterday's counts of one or both counters."""
         plan = reset_plan(reset, self.clock(), self.zone)
+        conn = self.db.conn
         with self.transaction():
             for counter in plan.counters:
-                if plan.totals:
-                    self.db.conn.execute(
-                        "UPDATE stats_totals SET value = 0 WHERE counter = ?", (counter.value,)
-                    )
                 column = counter.day_column
                 for day in plan.days:
-                    self.db.conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
+                    # a day cleared leaves the total as it was: the offset keeps what it counted
+                    conn.execute(
+                        f"UPDATE stats_offsets SET value = value"
+                        f" + coalesce((SELECT {column} FROM stats_days WHERE day = ?), 0) WHERE counter = ?",
+                        (day, counter.value),
+                    )
+                    conn.execute(f"UPDATE stats_days SET {column} = 0 WHERE day = ?", (day,))
+                if plan.totals:
+                    conn.execute(
+                        "UPDATE stats_offsets SET value ="
+                        f" -coalesce((SELECT sum({column}) FROM stats_days), 0) WHERE counter = ?",
+                        (counter.value,),
+                    )
         return self.statistics()
 
     # --- identity -------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables
             db.enable_wal()
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=250")
-            migrations.apply(db)
+            migrations.ON_SQLITE.apply(db)
         except sqlite3.DatabaseError as exc:
             if not is_corrupt(exc):
                 raise

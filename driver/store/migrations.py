@@ -16,7 +16,8 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("jira_driver")
+ON_SQLITE = Migrations("jira_driver")
+"""The steps as sqlite-utils migrations: `ON_SQLITE.apply(db)` brings a SQLite database up to date."""
 
 
 class Schema(Protocol):
@@ -35,15 +36,14 @@ def step(name: str) -> Callable[[Step], Step]:
 
     def register(function: Step) -> Step:
         STEPS.append((name, function))
-        return migrations(name=name)(function)
+        return ON_SQLITE(name=name)(function)
 
     return register
 
 
 def backfill(db: Schema, sql: str) -> None:
-    """Fill a new column or table from rows written before its step: on SQLite, whose databases
-    may predate it; never on PostgreSQL, where no database predates the store's first version
-    there (0014) and SQLite-only functions such a statement may use would be refused."""
+    """Fill a new column or table from rows written before its step, on SQLite only: no PostgreSQL
+    database predates 0014, its first version there (and SQLite-only functions would be refused)."""
     if isinstance(db, Database):
         db.execute(sql)
 
@@ -387,6 +387,14 @@ def alert_notices(db: Schema) -> None:
     )
 
 
-def apply(db: Database) -> None:
-    """Bring the schema up to date."""
-    migrations.apply(db)
+@step("0015_statistics_offsets")
+def statistics_offsets(db: Schema) -> None:
+    """Totals of creates and updates as their days' sums plus an offset only a reset moves (one
+    write a ticket, where there were two), set so that each total reads as the old table held it."""
+    db.execute("CREATE TABLE stats_offsets (counter TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute(
+        "INSERT INTO stats_offsets (counter, value) SELECT counter, value - (SELECT coalesce(sum(CASE"
+        " counter WHEN 'create' THEN created ELSE updated END), 0) FROM stats_days) FROM stats_totals"
+        " WHERE counter IN ('create', 'update')"
+    )
+    db.execute("DELETE FROM stats_totals WHERE counter IN ('create', 'update')")

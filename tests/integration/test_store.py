@@ -126,7 +126,34 @@ def test_statistics_day_rollover_and_reset(open_store: OpenStore) -> None:
     stats = store.reset_statistics(StatsReset(counter="all", scope="total"))
     assert stats.total.total == 0
     assert stats.update.yesterday == 2
+    store.count(Statistic.CREATE)
+    stats = store.statistics()
+    assert (stats.create.today, stats.create.total, stats.update.total) == (1, 1, 0)
+    stats = store.reset_statistics(StatsReset(counter="all", scope="all"))
+    assert (stats.total.today, stats.total.yesterday, stats.total.total) == (0, 0, 0)
     store.close()
+
+
+def test_totals_kept_before_the_offsets_read_the_same_after_their_migration(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "old.db"
+    store = Store(path, clock=clock, zone=UTC)
+    store.count(Statistic.CREATE, 3)
+    store.count(Statistic.UPDATE, 5)
+    # as a database from before 0015: totals of their own (here larger than the days' sums, as
+    # after a daily reset), no offsets, no record of the step
+    store.db.execute("DROP TABLE stats_offsets")
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0015_statistics_offsets'")
+    store.db.execute("INSERT INTO stats_totals (counter, value) VALUES ('create', 40), ('update', 7)")
+    store.close()
+    again = Store(path, clock=clock, zone=UTC)
+    stats = again.statistics()
+    assert (stats.create.today, stats.create.total, stats.update.today, stats.update.total) == (3, 40, 5, 7)
+    again.count(Statistic.CREATE)
+    assert again.statistics().create.total == 41
+    counters = {r[0] for r in again.db.execute("SELECT counter FROM stats_totals").fetchall()}
+    assert not counters & {"create", "update"}
+    again.close()
 
 
 def test_tickets_and_settings(open_store: OpenStore) -> None:
