@@ -132,16 +132,24 @@ def _from_config(model: type[_Model], section: str, values: dict[str, Any]) -> _
         raise ConfigError(section, key, values.get(key), str(first.get("msg", "invalid"))) from None
 
 
-def _stored(store: Store, key: str, model: type[_Model], fallback: _Model) -> _Model:
+def _stored(
+    store: Store, key: str, model: type[_Model], fallback: _Model, warned: dict[str, Any] | None = None
+) -> _Model:
+    """The stored value of `key` when valid, else `fallback`, with a warning, once per invalid
+    value when `warned` (key -> the invalid value last warned of) is given: a pair's nodes read
+    the settings again every renewal period."""
     raw = store.setting(key)
     if raw is None:
         return fallback
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        log.warning(
-            "stored setting %r is invalid (%s): using the config file's value", key, _first_problem(exc)
-        )
+        if warned is None or warned.get(key) != raw:
+            log.warning(
+                "stored setting %r is invalid (%s): using the config file's value", key, _first_problem(exc)
+            )
+        if warned is not None:
+            warned[key] = raw
         return fallback
 
 
@@ -154,6 +162,8 @@ class _Loaded:
     table: TicketTable
     catalog: FieldCatalog
     catalog_loaded: bool
+    warned: dict[str, Any]
+    """Invalid stored values warned of, by key (`_stored`)."""
 
 
 def _file_update(config: Config) -> UpdateSettings:
@@ -181,8 +191,9 @@ def _file_log(config: Config) -> LogSettings:
 
 def _load(config: Config, store: Store) -> _Loaded:
     reconcile(config, store)
-    update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config))
-    log_settings = _stored(store, S_LOG, LogSettings, _file_log(config))
+    warned: dict[str, Any] = {}
+    update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config), warned)
+    log_settings = _stored(store, S_LOG, LogSettings, _file_log(config), warned)
     credentials = credentials_from_config(config.jira)
     raw_auth = store.setting(S_AUTH)
     if raw_auth is not None:
@@ -220,7 +231,7 @@ def _load(config: Config, store: Store) -> _Loaded:
         except SettingsError:
             log.warning("stored setting 'ticket_location' is invalid: using the config file's value")
     seed = seed_table(config.ticket.project, config.ticket.issue_type)
-    table = _stored(store, S_TICKET_TABLE, TicketTable, seed)
+    table = _stored(store, S_TICKET_TABLE, TicketTable, seed, warned)
     if store.setting(S_TICKET_TABLE) is None:
         store.put_setting(S_TICKET_TABLE, table.model_dump(mode="json"))
     catalog = FieldCatalog.system()
@@ -232,7 +243,7 @@ def _load(config: Config, store: Store) -> _Loaded:
             catalog_loaded = True
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("stored setting 'catalog' is invalid (%s): using the system fields", exc)
-    return _Loaded(update, log_settings, credentials, location, table, catalog, catalog_loaded)
+    return _Loaded(update, log_settings, credentials, location, table, catalog, catalog_loaded, warned)
 
 
 class RuntimeSettings:
@@ -256,6 +267,8 @@ class RuntimeSettings:
         self._engine: EngineTarget | None = None
         self._config: Config | None = None
         """The config file's values (`load`): what `reread` falls back on where none is stored."""
+        self._warned: dict[str, Any] = {}
+        """Invalid stored values already warned of, by key: `reread` says each once."""
 
     @classmethod
     def load(cls, config: Config, store: Store) -> RuntimeSettings:
@@ -278,6 +291,7 @@ class RuntimeSettings:
         setup.set_location(loaded.location)
         settings = cls(store, loaded.update, loaded.log, loaded.credentials, setup)
         settings._config = config
+        settings._warned = loaded.warned
         return settings
 
     def limiter(self) -> UpdateLimiter:
@@ -324,17 +338,20 @@ class RuntimeSettings:
         store, config = self.store, self._config
         # no stored value: the config file's is in force (another node's start may have found the
         # file changed and cleared the one set at run time: driver.app.precedence)
-        update = _stored(store, S_UPDATE, UpdateSettings, _file_update(config) if config else self._update)
+        warned = self._warned
+        update = _stored(
+            store, S_UPDATE, UpdateSettings, _file_update(config) if config else self._update, warned
+        )
         if update != self._update:
             self._use_update(update)
-        self._log = _stored(store, S_LOG, LogSettings, _file_log(config) if config else self._log)
+        self._log = _stored(store, S_LOG, LogSettings, _file_log(config) if config else self._log, warned)
         raw_location = store.setting(S_TICKET_LOCATION)
         if raw_location is None and config is not None:
             raw_location = config.jira.ticket_location
         if isinstance(raw_location, str) and raw_location != self.ticket_location:
             with contextlib.suppress(SettingsError):  # an invalid stored path: the one in force stays
                 self._use_location(normal_location(raw_location))
-        table = _stored(store, S_TICKET_TABLE, TicketTable, self.setup.table)
+        table = _stored(store, S_TICKET_TABLE, TicketTable, self.setup.table, warned)
         if table != self.setup.table:
             self.setup.use_table(table)
         raw_catalog = store.setting(S_CATALOG)
@@ -342,7 +359,9 @@ class RuntimeSettings:
             try:
                 self.setup.use_catalog(FieldCatalog.from_list(raw_catalog))
             except (ValueError, KeyError, TypeError) as exc:
-                log.warning("stored setting 'catalog' is invalid (%s): keeping the one in force", exc)
+                if warned.get(S_CATALOG) != raw_catalog:
+                    log.warning("stored setting 'catalog' is invalid (%s): keeping the one in force", exc)
+                warned[S_CATALOG] = raw_catalog
 
     def set_update(self, update: UpdateSettings) -> None:
         """A new update limit; sending looks at the queue again at once."""

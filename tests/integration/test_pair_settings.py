@@ -124,3 +124,29 @@ def test_a_setting_cleared_by_the_other_nodes_start_falls_back_to_the_config_fil
         assert (running.update.max_updates, running.update.scope) == (9, config.update.scope)
     finally:
         store.close()
+
+
+def test_an_invalid_stored_setting_is_warned_of_once_however_often_it_is_read_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both nodes of a pair read the settings again every renewal period: an invalid stored value
+    is said once (at start), and again only when it changes (helper-14's review: every 3 s)."""
+    from driver.store import Store
+
+    store = Store(tmp_path / "s.db")
+    try:
+        store.put_setting(S_UPDATE, {"max_updates": -5})
+        with caplog.at_level("WARNING", logger="driver.app.settings"):
+            settings = RuntimeSettings.load(config_for(str(tmp_path / "s.db")), store)
+            for _ in range(5):
+                settings.reread()
+            store.put_setting(S_UPDATE, {"max_updates": "many"})
+            for _ in range(3):
+                settings.reread()
+        said = [
+            r.getMessage() for r in caplog.records if "stored setting 'update' is invalid" in r.getMessage()
+        ]
+        assert len(said) == 2, said
+        assert settings.update.max_updates == config_for("x").update.max_updates
+    finally:
+        store.close()
