@@ -11,6 +11,7 @@ a row add what people query: `guid`, `log_id`, `action`, `ticket`, `jira_status`
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -34,13 +35,27 @@ EVENT_FIELDS = (
 )
 
 
+SHORT_SECRET = 16
+"""A secret shorter than this (a password such as `admin`) is masked where it stands alone, not
+inside a longer word: "[secret]istrator" would tell a reader the password."""
+
+
+def _secret_pattern(secret: str) -> str:
+    text = re.escape(secret)
+    return text if len(secret) >= SHORT_SECRET else rf"(?<![^\W_]){text}(?![^\W_])"
+
+
 class SecretFilter(logging.Filter):
-    """Masks every configured secret in a record's message and its extra fields."""
+    """Masks every configured secret (4 characters or more) in a record's message and its extra
+    fields; one shorter than SHORT_SECRET only where no letter or digit touches it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         # longest first: a secret that contains another is masked whole
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(_secret_pattern(s) for s in self.secrets)) if self.secrets else None
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -56,9 +71,7 @@ class SecretFilter(logging.Filter):
         return True
 
     def _mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return text if self._pattern is None else self._pattern.sub(MASK, text)
 
 
 class _Json(JsonFormatter):

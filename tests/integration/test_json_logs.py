@@ -53,3 +53,22 @@ def test_configured_secrets_are_masked_in_every_message_and_field() -> None:
     SecretFilter(["abcd-secret", "abcd-secret-long", "ab"]).filter(record)
     assert record.getMessage() == f"token {MASK} refused"
     assert getattr(record, "reason") == f"sent {MASK}"  # noqa: B009  # the longer secret masked whole
+
+
+def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_a_word() -> None:
+    """A password such as `admin` masked inside "administrator" ("[secret]istrator") tells a reader
+    the password (helper-15); a long token is masked wherever it appears."""
+    long_token = "Zq8xLm3Pw9Rt5Yv2Bn7K"
+    record = logging.LogRecord(
+        "driver",
+        logging.WARNING,
+        __file__,
+        1,
+        "administrator https://admin:admin@jira/ %s, token=%s, t%sx, _admin_",
+        ("admin", long_token, long_token),
+        None,
+    )
+    SecretFilter(["admin", long_token]).filter(record)
+    assert record.getMessage() == (
+        f"administrator https://{MASK}:{MASK}@jira/ {MASK}, token={MASK}, t{MASK}x, _{MASK}_"
+    )
