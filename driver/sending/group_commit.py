@@ -8,16 +8,16 @@ statistics) once per write; one transaction writes them once. No guarantee weake
 write is committed before its `run` returns, so a journal intent is still committed before its
 POST, and an outcome before memory follows it.
 
-The writes first run one after the other with no savepoint (the store's `flat`): a savepoint and its
-release are two statements a write, two round trips on PostgreSQL, spent against a failure that
-almost never comes. When a write raises (or an exception left a transaction nested inside one), the
-whole transaction is rolled back and the group runs again with a savepoint for each write: the one
-that raises is rolled back alone and its worker gets the exception, while the others commit. A
-write may therefore run twice, the first time rolled back; writes change only the database (what
-memory does is returned, to run after the commit), as they must anyway for a COMMIT that fails.
+Each write of a group runs in a savepoint of its own (a write alone needs none: the transaction is
+all of it): one that raises is rolled back alone and its worker gets the exception, while the others
+commit. Transactions nested inside a write (the recorder opens one) take no savepoint (the store's
+`flat`): an exception leaving one leaves the write too, and the write's own savepoint rolls it
+back; that saves two statements a write, two round trips on PostgreSQL. A write that catches such
+an exception and goes on would keep half its writes, so it is rolled back whole and fails with
+CaughtInside. No write is ever run twice: writes may change memory too (a retry's pause, an
+outage's notes).
 A COMMIT that fails (disk full, I/O error) fails every write of the group, and nothing of it is
-committed; each worker retries as it would have alone (it is not run again here: on PostgreSQL a
-COMMIT whose answer was lost may have been applied).
+committed; each worker retries as it would have alone.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ class _Flat(Protocol):
     tainted: bool
 
 
-class _Redo(Exception):
-    """The flat attempt saw an exception: roll it back and run the group with savepoints."""
+class CaughtInside(RuntimeError):
+    """A write went on after an exception left a transaction nested in it, which, flat, had no
+    savepoint to roll back to: the write is rolled back whole and fails with this."""
 
 
 def _no_flat() -> AbstractContextManager[Any]:
@@ -70,8 +71,6 @@ class GroupCommit:
     """Transactions this group has committed (the benchmark prints commits per ticket)."""
     writes: int = 0
     """Writes committed through it."""
-    redone: int = 0
-    """Groups run again with savepoints after the first attempt saw an exception."""
     _waiting: list[_Write] = field(default_factory=list)
 
     async def run(self, write: Callable[[], T]) -> T:
@@ -94,11 +93,7 @@ class GroupCommit:
         if not waiting:
             return
         try:
-            try:
-                results = self._flat_attempt(waiting)
-            except _Redo:
-                self.redone += 1
-                results = self._careful_attempt(waiting)
+            results = self._commit(waiting)
         except Exception as exc:
             for item in waiting:
                 if not item.future.done():
@@ -114,38 +109,33 @@ class GroupCommit:
             else:
                 item.future.set_exception(error)
 
-    def _flat_attempt(self, waiting: list[_Write]) -> list[tuple[_Write, Any, BaseException | None]]:
-        """Every write in one transaction, no savepoints. Raises _Redo (rolled back) when a write
-        raised or left a nested transaction by an exception, unless it was alone: a write alone is
-        the whole transaction, and its exception, everything rolled back, is its answer."""
+    def _commit(self, waiting: list[_Write]) -> list[tuple[_Write, Any, BaseException | None]]:
+        """The writes in one transaction; each write's exception kept as its result (its writes
+        rolled back) unless it ends the whole transaction, which is raised."""
+        # A write alone needs no savepoint of its own: the transaction is all of it, and its
+        # failure rolls back exactly what a savepoint would have (most turns hold one write)
         alone = len(waiting) == 1
-        with self.transaction():
-            self.fence()
-            with self.flat() as flat:
-                values: list[Any] = []
-                for item in waiting:
-                    try:
-                        values.append(item.write())
-                    except Exception as exc:  # the writer's own: it decides what it means
-                        if alone:
-                            raise
-                        raise _Redo from exc
-            if flat is not None and flat.tainted:
-                raise _Redo
-        return [(item, value, None) for item, value in zip(waiting, values, strict=True)]
-
-    def _careful_attempt(self, waiting: list[_Write]) -> list[tuple[_Write, Any, BaseException | None]]:
-        """Every write in one transaction, each in a savepoint of its own: one that raises is rolled
-        back alone and keeps its exception. Raises what ends the whole transaction."""
         results: list[tuple[_Write, Any, BaseException | None]] = []
         with self.transaction():
             self.fence()
             for item in waiting:
                 try:
-                    with self.transaction():
-                        results.append((item, item.write(), None))
+                    with nullcontext() if alone else self.transaction():
+                        results.append((item, self._run(item), None))
                 except Exception as exc:  # the writer's own: it decides what it means
-                    if not self.active():
-                        raise  # SQLite ended the transaction itself: the later writes must not run alone
+                    if alone or not self.active():
+                        raise  # alone: it was all of it; else SQLite ended the transaction itself
                     results.append((item, None, exc))
         return results
+
+    def _run(self, item: _Write) -> Any:
+        """One write, its nested transactions flat (no savepoints). Raises what it raised, or
+        CaughtInside when it went on after an exception left one of them."""
+        with self.flat() as flat:
+            value = item.write()
+        if flat is not None and flat.tainted:
+            raise CaughtInside(
+                "a write of the engine's group commit caught an exception that left a nested"
+                " transaction: nothing of it is kept (a bug: such a write must let it through)"
+            )
+        return value

@@ -129,10 +129,9 @@ class Tables:
         """Inside a transaction: nested transactions take no savepoint until this block ends, and
         one that an exception left is marked `tainted` on what this yields.
 
-        For the engine's group commit, which tries its writes this way first and, when anything
-        raised, rolls the whole transaction back and runs them again with savepoints
-        (driver.sending.group_commit): a savepoint and its release are two statements, and on
-        PostgreSQL two round trips, per write, spent for a failure that almost never comes.
+        For the engine's group commit (driver.sending.group_commit), whose writes each have a
+        savepoint of their own already (or are the whole transaction): one more per nested
+        transaction is two statements, and on PostgreSQL two round trips, a write.
         """
         flat = FlatWrites()
         self._flat = flat
