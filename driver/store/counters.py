@@ -97,7 +97,14 @@ class Counters(Tables):
             for counter in plan.counters:
                 column = counter.day_column
                 for day in plan.days:
-                    # a day cleared leaves the total as it was: the offset keeps what it counted
+                    # a day cleared leaves the total as it was: the offset keeps what it counted.
+                    # The day's row is made or locked first: a count the other node of a pair
+                    # commits between the two statements would otherwise be cleared and not kept
+                    conn.execute(
+                        f"INSERT INTO stats_days (day) VALUES (?)"
+                        f" ON CONFLICT(day) DO UPDATE SET {column} = stats_days.{column}",
+                        (day,),
+                    )
                     conn.execute(
                         f"UPDATE stats_offsets SET value = value"
                         f" + coalesce((SELECT {column} FROM stats_days WHERE day = ?), 0) WHERE counter = ?",

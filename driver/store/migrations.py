@@ -393,8 +393,8 @@ def statistics_offsets(db: Schema) -> None:
     write a ticket, where there were two), set so that each total reads as the old table held it."""
     db.execute("CREATE TABLE stats_offsets (counter TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     db.execute(
-        "INSERT INTO stats_offsets (counter, value) SELECT counter, value - (SELECT coalesce(sum(CASE"
-        " counter WHEN 'create' THEN created ELSE updated END), 0) FROM stats_days) FROM stats_totals"
-        " WHERE counter IN ('create', 'update')"
+        "INSERT INTO stats_offsets (counter, value) SELECT c, coalesce((SELECT value FROM stats_totals"
+        " WHERE counter = c), 0) - (SELECT coalesce(sum(CASE c WHEN 'create' THEN created ELSE updated"
+        " END), 0) FROM stats_days) FROM (SELECT 'create' AS c UNION ALL SELECT 'update') AS counters"
     )
     db.execute("DELETE FROM stats_totals WHERE counter IN ('create', 'update')")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, 
 from driver.model.statistics import Statistic
 from driver.store import LogFilter, Store, read_ticket_state
 from tests.fixtures.stores import OpenStore
+from tests.fixtures.waiting import wait_for
 
 
 class Clock:
@@ -154,6 +156,69 @@ def test_totals_kept_before_the_offsets_read_the_same_after_their_migration(tmp_
     counters = {r[0] for r in again.db.execute("SELECT counter FROM stats_totals").fetchall()}
     assert not counters & {"create", "update"}
     again.close()
+
+
+def test_the_offsets_migration_makes_both_rows_even_where_the_old_totals_had_none(tmp_path: Path) -> None:
+    """Without the rows a reset changed nothing (helper-16: a cleared total still read 3). A total
+    the old table did not hold read 0, and still does."""
+    path = tmp_path / "old.db"
+    store = Store(path, clock=Clock(), zone=UTC)
+    store.count(Statistic.CREATE, 3)
+    store.db.execute("DROP TABLE stats_offsets")
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0015_statistics_offsets'")
+    store.close()  # stats_totals holds no 'create' or 'update' row (0015 removed them)
+    again = Store(path, clock=Clock(), zone=UTC)
+    assert (again.statistics().create.today, again.statistics().create.total) == (3, 0)
+    again.count(Statistic.CREATE, 2)
+    assert again.statistics().create.total == 2
+    assert again.reset_statistics(StatsReset(counter="create", scope="total")).create.total == 0
+    again.count(Statistic.CREATE)
+    assert again.reset_statistics(StatsReset(counter="create", scope="daily")).create.total == 1
+    again.close()
+
+
+def test_a_count_the_other_node_commits_during_a_days_reset_stays_in_the_total(pg_database: str) -> None:
+    """A pair: the standby clears today's count while the leader settles a create. The reset
+    locks the day's row first, so the create waits for it and is kept in the total (helper-16:
+    5 where 6 were counted)."""
+    import threading
+
+    import psycopg
+
+    from driver.store.postgres.store import PostgresStore
+
+    clock = Clock()
+    standby = PostgresStore(pg_database, clock=clock, zone=UTC)
+    leader = PostgresStore(pg_database, clock=clock, zone=UTC)
+    admin = psycopg.connect(pg_database, autocommit=True)
+    try:
+        leader.count(Statistic.CREATE, 5)
+        conn = standby.db.conn
+        real = conn.execute
+        counting: list[threading.Thread] = []
+
+        def waiting_on_a_lock() -> bool:
+            row = admin.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+            return bool(row and row[0])
+
+        def execute(sql: str, parameters: Any = None) -> Any:
+            result = real(sql, parameters)
+            if sql.startswith("UPDATE stats_offsets SET value = value") and not counting:
+                counting.append(threading.Thread(target=leader.count, args=(Statistic.CREATE,)))
+                counting[0].start()
+                wait_for(waiting_on_a_lock, "the leader's count waits for the reset", 10)
+            return result
+
+        conn.execute = execute  # type: ignore[method-assign]
+        standby.reset_statistics(StatsReset(counter="create", scope="daily"))
+        conn.execute = real  # type: ignore[method-assign]
+        counting[0].join(10)
+        stats = leader.statistics()
+        assert (stats.create.today, stats.create.total) == (1, 6)
+    finally:
+        admin.close()
+        standby.close()
+        leader.close()
 
 
 def test_tickets_and_settings(open_store: OpenStore) -> None:
