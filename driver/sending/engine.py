@@ -124,7 +124,7 @@ class Engine:
             rand=rand,
         )
         self._may_send: Callable[[], bool] = lambda: True  # send_while
-        self._commits = GroupCommit(store.transaction, store.in_transaction, store.fence, store.flat)
+        self._commits = GroupCommit.on(store)
         self._in_flight = 0
         self._idle: set[asyncio.Future[None]] = set()
         self._settled: dict[int, list[asyncio.Future[None]]] = {}

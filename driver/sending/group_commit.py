@@ -8,14 +8,14 @@ statistics) once per write; one transaction writes them once. No guarantee weake
 write is committed before its `run` returns, so a journal intent is still committed before its
 POST, and an outcome before memory follows it.
 
-Each write of a group runs in a savepoint of its own (a write alone needs none: the transaction is
-all of it): one that raises is rolled back alone and its worker gets the exception, while the others
-commit. Transactions nested inside a write (the recorder opens one) take no savepoint (the store's
-`flat`): an exception leaving one leaves the write too, and the write's own savepoint rolls it
-back; that saves two statements a write, two round trips on PostgreSQL. A write that catches such
-an exception and goes on would keep half its writes, so it is rolled back whole and fails with
+Each write of a group runs in a savepoint of its own, which the COMMIT ends (not released: one
+statement, not two; a write alone needs none, the transaction is all of it): one that raises is
+rolled back alone and its worker gets the exception, while the others commit. Transactions nested
+in a write (the recorder opens one) take no savepoint (the store's `flat`): an exception leaving
+one leaves the write too, and the write's own savepoint rolls it back. A write that catches such an
+exception and goes on would keep half its writes, so it is rolled back whole and fails with
 CaughtInside. No write is ever run twice: writes may change memory too (a retry's pause, an
-outage's notes).
+outage's notes). Savepoints cost a statement each, a round trip on PostgreSQL.
 A COMMIT that fails (disk full, I/O error) fails every write of the group, and nothing of it is
 committed; each worker retries as it would have alone.
 """
@@ -26,7 +26,10 @@ import asyncio
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from driver.store import Store
 
 T = TypeVar("T")
 
@@ -64,6 +67,9 @@ class GroupCommit:
     fence: Callable[[], None] = lambda: None
     """Run first in each transaction (the store's fence): when it raises, no write of the group
     runs and each gets its exception (a pair's node that lost its lease: LeaseLost)."""
+    savepoint: Callable[[], AbstractContextManager[None]] | None = None
+    """The store's `kept_savepoint` (one statement a write, ended by the COMMIT); without it, each
+    write of a group runs in a nested `transaction` (a savepoint and its release)."""
     flat: Callable[[], AbstractContextManager[_Flat | None]] = _no_flat
     """The store's `flat`: nested transactions without savepoints, an exception through one
     marked (driver.store.tables). Without it, the first attempt's nested transactions keep theirs."""
@@ -72,6 +78,11 @@ class GroupCommit:
     writes: int = 0
     """Writes committed through it."""
     _waiting: list[_Write] = field(default_factory=list)
+
+    @classmethod
+    def on(cls, store: Store) -> GroupCommit:
+        """A group commit on the store's transactions, fence, kept savepoints and flat writes."""
+        return cls(store.transaction, store.in_transaction, store.fence, store.kept_savepoint, store.flat)
 
     async def run(self, write: Callable[[], T]) -> T:
         """Run `write` (synchronous, on the event loop's thread) in this turn's shared transaction
@@ -120,7 +131,7 @@ class GroupCommit:
             self.fence()
             for item in waiting:
                 try:
-                    with nullcontext() if alone else self.transaction():
+                    with nullcontext() if alone else (self.savepoint or self.transaction)():
                         results.append((item, self._run(item), None))
                 except Exception as exc:  # the writer's own: it decides what it means
                     if alone or not self.active():

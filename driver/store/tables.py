@@ -125,6 +125,21 @@ class Tables:
             self._savepoints -= 1
 
     @contextmanager
+    def kept_savepoint(self) -> Iterator[None]:
+        """Inside a transaction: a savepoint that an exception rolls back to (and propagates), and
+        that is otherwise left for the COMMIT to end, not released: one statement where a nested
+        `transaction` takes two. For a run of writes side by side (the engine's group commit), each
+        rolled back alone; not for nesting (all share one name: a rollback goes to the latest)."""
+        conn = self.db.conn
+        conn.execute("SAVEPOINT kept")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have ended it itself (disk full, I/O error)
+                conn.execute("ROLLBACK TO kept")
+            raise
+
+    @contextmanager
     def flat(self) -> Iterator[FlatWrites]:
         """Inside a transaction: nested transactions take no savepoint until this block ends, and
         one that an exception left is marked `tainted` on what this yields.

@@ -32,8 +32,10 @@ def flat(request: pytest.FixtureRequest) -> bool:
 
 
 def group_of(store: Tables, flat: bool) -> GroupCommit:
-    if flat:
-        return GroupCommit(store.transaction, store.in_transaction, flat=store.flat)
+    if flat:  # as the engine makes it (GroupCommit.on), with no fence
+        return GroupCommit(
+            store.transaction, store.in_transaction, savepoint=store.kept_savepoint, flat=store.flat
+        )
     return GroupCommit(store.transaction, store.in_transaction)
 
 
@@ -181,7 +183,32 @@ def test_nested_transactions_take_no_savepoint_of_their_own(tmp_path: Path) -> N
     assert results == [0, 1, 2, 3]
     assert rows(store) == [0, 1, 2, 3, 9]
     assert len([s for s in seen if s.startswith("SAVEPOINT")]) == 4
+    assert [s for s in seen if s.startswith("RELEASE")] == []  # the COMMIT ends them
     assert (group.commits, group.writes) == (2, 5)
+
+
+def test_failures_between_writes_roll_back_to_each_ones_own_savepoint(tmp_path: Path, flat: bool) -> None:
+    """Savepoints the COMMIT ends share one name: each rollback goes to the latest, its write's."""
+    store = tables(tmp_path / "g.db")
+    group = group_of(store, flat)
+
+    def fails(n: int) -> None:
+        nested_insert(store, n)
+        raise ValueError(n)
+
+    writes = [lambda n=n: nested_insert(store, n) if n % 2 else fails(n) for n in range(1, 8)]
+    results = asyncio.run(gather_writes(group, *writes))
+    assert [r if isinstance(r, int) else "failed" for r in results] == [
+        1,
+        "failed",
+        3,
+        "failed",
+        5,
+        "failed",
+        7,
+    ]
+    assert rows(store) == [1, 3, 5, 7]
+    assert not store.in_transaction()
 
 
 def test_a_write_that_goes_on_after_a_nested_failure_is_rolled_back_whole(tmp_path: Path) -> None:
