@@ -13,6 +13,7 @@ would grow the series without end). Two sources:
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
@@ -188,17 +189,25 @@ class _StateCollector(Collector):
         queue.add_metric(["pending"], status.pending)
         queue.add_metric(["deferred"], status.deferred)
         yield queue
-        oldest = driver.store.oldest_open_at()
-        age = GaugeMetricFamily(
-            "jira_driver_queue_oldest_age_seconds", "Age of the oldest row not yet settled (0: none)"
-        )
-        age.add_metric([], max(0.0, (driver.clock() - oldest).total_seconds()) if oldest else 0.0)
-        yield age
+        try:
+            oldest, totals = driver.store.oldest_open_at(), driver.store.statistics()
+        except sqlite3.OperationalError:
+            # the database away (a locked file, PostgreSQL unreachable): the scrape still answers,
+            # says so, and leaves out what only the database knows (a failed scrape would take the
+            # pair's and Jira's state with it)
+            oldest, totals = None, None
+        if totals is not None:
+            age = GaugeMetricFamily(
+                "jira_driver_queue_oldest_age_seconds", "Age of the oldest row not yet settled (0: none)"
+            )
+            age.add_metric([], max(0.0, (driver.clock() - oldest).total_seconds()) if oldest else 0.0)
+            yield age
         state = StateSetMetricFamily("jira_driver_jira_state", "Jira as the driver sees it")
         state.add_metric([], {s.value: s is status.jira_state for s in JiraState})
         yield state
         database = StateSetMetricFamily("jira_driver_database_state", "The driver's own database")
-        database.add_metric([], {"ok": status.database == "ok", "unavailable": status.database != "ok"})
+        ok = status.database == "ok" and totals is not None
+        database.add_metric([], {"ok": ok, "unavailable": not ok})
         yield database
         pace = GaugeMetricFamily(
             "jira_driver_pacing_requests_per_second",
@@ -225,15 +234,15 @@ class _StateCollector(Collector):
             )
             since.add_metric([], pair.since.timestamp() if pair.since else 0.0)
             yield since
-        totals = driver.store.statistics()
-        tickets = CounterMetricFamily(
-            "jira_driver_tickets",
-            "Tickets created and updated (the Statistics page's totals: a reset there resets these)",
-            labels=["event"],
-        )
-        tickets.add_metric(["created"], totals.create.total)
-        tickets.add_metric(["updated"], totals.update.total)
-        yield tickets
+        if totals is not None:
+            tickets = CounterMetricFamily(
+                "jira_driver_tickets",
+                "Tickets created and updated (the Statistics page's totals: a reset there resets these)",
+                labels=["event"],
+            )
+            tickets.add_metric(["created"], totals.create.total)
+            tickets.add_metric(["updated"], totals.update.total)
+            yield tickets
         events = driver.engine.recorder.events
         settled = CounterMetricFamily(
             "jira_driver_rows_settled",

@@ -268,6 +268,13 @@ def test_while_the_database_is_away_the_status_says_so_and_all_resumes_by_itself
                     return body if body["pair"]["lease_problem"] else None
 
                 body = wait_for(away, "the lease problem in the status", LEASE * 2)
+                # the metrics answer too, and say so (a failed scrape would hide the pair's state)
+                scraped = client.get("/metrics")
+                assert scraped.status_code == 200, scraped.text
+                assert (
+                    'jira_driver_database_state{jira_driver_database_state="unavailable"} 1.0' in scraped.text
+                )
+                assert "jira_driver_pair_leader" in scraped.text
             assert body["database"] == "unavailable"
             assert "PostgreSQL" in body["database_message"]
         finally:
