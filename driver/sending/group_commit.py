@@ -72,7 +72,7 @@ class GroupCommit:
     write of a group runs in a nested `transaction` (a savepoint and its release)."""
     flat: Callable[[], AbstractContextManager[_Flat | None]] = _no_flat
     """The store's `flat`: nested transactions without savepoints, an exception through one
-    marked (driver.store.tables). Without it, the first attempt's nested transactions keep theirs."""
+    marked (driver.store.tables). Without it, nested transactions keep their savepoints."""
     commits: int = 0
     """Transactions this group has committed (the benchmark prints commits per ticket)."""
     writes: int = 0

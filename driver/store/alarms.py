@@ -103,10 +103,9 @@ class AlarmTables(TicketTables):
         if query.before is not None:
             clause += (" AND " if clause else " WHERE ") + "a.last_log_id < ?"
             values = [*values, query.before]
-        ticket_columns = ", ".join(f"t.{c}" for c in self._TICKET_NAMES)
         found = self.db.execute(
             f"SELECT a.guid, a.summary, a.last_action, a.last_at, a.last_log_id, l.status, l.type,"
-            f" a.first_at, t.guid IS NOT NULL, {ticket_columns}{joins}{clause}"
+            f" a.first_at, t.guid IS NOT NULL, {self._TICKET_COLUMNS_OF_T}{joins}{clause}"
             " ORDER BY a.last_log_id DESC LIMIT ?",
             [*values, query.limit + 1],
         ).fetchall()

@@ -30,6 +30,8 @@ class TicketTables(Tables):
         " resolved_at, resolved_by_driver, deleted_at, jira_updated, synced_at, created_at, driver_values"
     )
     _TICKET_NAMES = columns(_TICKET_COLUMNS)
+    _TICKET_COLUMNS_OF_T = ", ".join(f"t.{c}" for c in _TICKET_NAMES)
+    """The same columns of `tickets t` in a join."""
 
     @classmethod
     def _ticket(cls, values: Sequence[Any]) -> TicketRecord:
@@ -74,9 +76,9 @@ class TicketTables(Tables):
         """The GUID's ticket record, or None and the highest generation of a ticket it has had (0:
         none yet): one read where `ticket` and `max_generation` are two (the engine asks both of a
         GUID it holds no record of, which is every new alarm's first command)."""
-        ticket_columns = ", ".join(f"t.{c}" for c in self._TICKET_NAMES)
         row = self.db.execute(
-            f"SELECT {ticket_columns}, (SELECT max(generation) FROM ticket_history h WHERE h.guid = k.guid)"
+            f"SELECT {self._TICKET_COLUMNS_OF_T},"
+            " (SELECT max(generation) FROM ticket_history h WHERE h.guid = k.guid)"
             " FROM (SELECT ? AS guid) AS k LEFT JOIN tickets t ON t.guid = k.guid",
             (guid,),
         ).fetchone()
