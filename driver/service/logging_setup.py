@@ -41,8 +41,14 @@ inside a longer word: "[secret]istrator" would tell a reader the password."""
 
 
 def _secret_pattern(secret: str) -> str:
+    """The secret as a pattern: a short one may not continue a letter or digit on an edge that is
+    itself a letter or digit (an edge such as `!` always ends a word, so it is masked anyway)."""
     text = re.escape(secret)
-    return text if len(secret) >= SHORT_SECRET else rf"(?<![^\W_]){text}(?![^\W_])"
+    if len(secret) >= SHORT_SECRET:
+        return text
+    before = r"(?<![^\W_])" if secret[0].isalnum() else ""
+    after = r"(?![^\W_])" if secret[-1].isalnum() else ""
+    return before + text + after
 
 
 class SecretFilter(logging.Filter):

@@ -72,3 +72,11 @@ def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_a_word() -> N
     assert record.getMessage() == (
         f"administrator https://{MASK}:{MASK}@jira/ {MASK}, token={MASK}, t{MASK}x, _{MASK}_"
     )
+
+
+def test_a_short_secret_with_a_symbol_on_its_edge_is_masked_even_against_a_word() -> None:
+    """`!abc1` inside `x!abc1` is the whole secret in plain sight: only a letter or digit edge of
+    the secret itself asks for a boundary."""
+    record = logging.LogRecord("driver", logging.WARNING, __file__, 1, "x!abc1 y!abc1z abc1", (), None)
+    SecretFilter(["!abc1", "abc1"]).filter(record)
+    assert record.getMessage() == f"x{MASK} y!abc1z {MASK}"
