@@ -18,44 +18,43 @@ from driver.jira.oauth import Monotonic, TokenSource
 SECURE = "[secure]"
 
 
-class BasicAuth(httpx.Auth):
+class StaticAuth(httpx.Auth):
+    """An Authorization header that never changes: driver.jira.exchange sets it without running
+    the auth flow."""
+
+    header: str
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.header
+        yield request
+
+
+class BasicAuth(StaticAuth):
     """Basic user:password (Server/DC) or e-mail:API token (Cloud)."""
 
     def __init__(self, username: str, password: str) -> None:
         self.username = username
-        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
+        self.header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
     def __repr__(self) -> str:
         return f"BasicAuth(username={self.username!r}, password={SECURE!r})"
 
 
-class BearerAuth(httpx.Auth):
+class BearerAuth(StaticAuth):
     """A Data Center personal access token."""
 
     def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
+        self.header = f"Bearer {token}"
 
     def __repr__(self) -> str:
         return f"BearerAuth(token={SECURE!r})"
 
 
-class HeaderAuth(httpx.Auth):
+class HeaderAuth(StaticAuth):
     """The connector's Authorization Key: the whole header value, sent as is."""
 
     def __init__(self, value: str) -> None:
-        self._header = value
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
+        self.header = value
 
     def __repr__(self) -> str:
         return f"HeaderAuth(value={SECURE!r})"

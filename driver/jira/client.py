@@ -47,6 +47,7 @@ from driver.errors import (
 )
 from driver.failpoints import failpoint
 from driver.jira.auth import Credentials, credentials_from_config
+from driver.jira.exchange import Exchange, SettingsOnly, Transports
 from driver.jira.health import Bucket
 from driver.jira.http import (
     answer_error,
@@ -125,7 +126,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         self._refused: JiraAuthError | None = None
         self._canary = asyncio.Lock()
         self.set_ticket_location(ticket_location)
-        self.proxy = proxy_for(self.url, proxy)  # for error messages only; httpx decides itself
+        self.proxy = proxy_for(self.url, proxy)  # the proxy the Jira URL's requests go through
         verify: ssl.SSLContext | bool = verify_tls
         if verify_tls and ca_bundle:
             verify = ssl.create_default_context(cafile=ca_bundle)
@@ -139,12 +140,19 @@ class JiraClient(IssueSearch, ProjectSetup):
         }
         if proxy and proxy != "bypass":
             kwargs["proxy"] = proxy
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._transports = Transports(verify, limits, proxy, proxy != "bypass", transport)
+        # The client holds the settings (base URL, auth, headers, cookies, timeouts) that the
+        # Exchange sends with; its own transport is never used, so none is made for it.
         self._client = httpx.AsyncClient(
             base_url=self.url + "/",
             auth=self.credentials.auth(),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            **{**kwargs, "headers": {"Accept": "application/json", "User-Agent": "jira-driver"}},
+            timeout=kwargs["timeout"],
+            headers={"Accept": "application/json", "User-Agent": "jira-driver"},
+            transport=SettingsOnly(),
+            trust_env=False,
         )
+        self._exchange = Exchange(self._client, self._transports)
         self._plain_options = kwargs
         self.access = Access(
             route or RouteSetup(self.url, self.credentials.mode, api_type=api_type),
@@ -215,7 +223,7 @@ class JiraClient(IssueSearch, ProjectSetup):
 
     async def aclose(self) -> None:
         """Close the connection pools."""
-        await self._client.aclose()
+        await self._transports.aclose()
         await self.access.aclose()
 
     def set_credentials(self, credentials: Credentials) -> None:
@@ -301,7 +309,7 @@ class JiraClient(IssueSearch, ProjectSetup):
     ) -> httpx.Response:
         started = time.perf_counter()
         try:
-            response = await self._client.request(method, path, json=json, params=params)
+            response = await self._exchange.request(method, path, json=json, params=params)
         except httpx.TransportError as exc:
             failure = self._transport_failure(exc, method, path)
             took = (time.perf_counter() - started) * 1000

@@ -1,0 +1,169 @@
+"""The Exchange sends what httpx.AsyncClient would send with the same settings (httpx.MockTransport):
+URL, headers, body, cookies, auth (static and a flow that answers a 401 with a second request)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from driver.jira.auth import BasicAuth, BearerAuth, HeaderAuth
+from driver.jira.exchange import Exchange, SettingsOnly, Transports
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def settings_client(auth: httpx.Auth | None, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """A client as driver.jira.client builds it (base URL, auth, headers, timeout)."""
+    return httpx.AsyncClient(
+        base_url="http://jira.test/ctx/",
+        auth=auth,
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        headers={"Accept": "application/json", "User-Agent": "jira-driver"},
+        transport=transport,
+        trust_env=False,
+    )
+
+
+def exchange_for(auth: httpx.Auth | None, handler: Handler) -> tuple[Exchange, httpx.AsyncClient]:
+    transports = Transports(True, httpx.Limits(), "bypass", False, httpx.MockTransport(handler))
+    client = settings_client(auth, SettingsOnly())
+    return Exchange(client, transports), client
+
+
+def shape(request: httpx.Request) -> tuple[str, str, list[tuple[str, str]], bytes, dict[str, Any]]:
+    return (
+        request.method,
+        str(request.url),
+        sorted(request.headers.multi_items()),
+        request.content,
+        request.extensions,
+    )
+
+
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "rest/api/latest/issue", {"json": {"fields": {"summary": "Alarm é 1", "labels": ["a"]}}}),
+    ("PUT", "/rest/api/latest/issue/OPS-1", {"json": {"update": {}}}),
+    ("GET", "rest/api/2/search", {"params": {"jql": "labels = x AND status != Done", "maxResults": 50}}),
+    ("GET", "rest/api/2/issue/OPS-1/comment?orderBy=created", {"params": {"startAt": 0}}),
+    ("DELETE", "rest/api/2/issue/OPS-1", {}),
+]
+
+
+@pytest.mark.parametrize(
+    "auth", [None, BasicAuth("admin", "s3cret"), BearerAuth("pat"), HeaderAuth("Token abc")], ids=repr
+)
+@pytest.mark.parametrize(("method", "path", "extra"), CASES, ids=[c[0] + " " + c[1] for c in CASES])
+async def test_the_same_request_as_the_client(
+    auth: httpx.Auth | None, method: str, path: str, extra: dict[str, Any]
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    exchange, _ = exchange_for(auth, handler)
+    via_exchange = await exchange.request(method, path, **extra)
+    reference = settings_client(auth, httpx.MockTransport(handler))
+    via_client = await reference.request(method, path, **extra)
+    await reference.aclose()
+    assert shape(seen[0]) == shape(seen[1])
+    assert via_exchange.status_code == via_client.status_code == 200
+    assert via_exchange.json() == via_client.json() == {"ok": True}
+    assert via_exchange.request is seen[0]
+
+
+async def test_cookies_jira_sets_go_back_with_the_next_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "JSESSIONID=abc; Path=/ctx"})
+
+    exchange, client = exchange_for(None, handler)
+    await exchange.request("GET", "rest/api/2/myself")
+    await exchange.request("GET", "rest/api/2/myself")
+    assert "cookie" not in seen[0].headers
+    assert seen[1].headers["cookie"] == "JSESSIONID=abc"
+    assert client.cookies["JSESSIONID"] == "abc"
+
+
+async def test_a_new_base_url_is_followed() -> None:
+    """Access.settle points the client at the gateway after the first request: the next follows."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={})
+
+    exchange, client = exchange_for(None, handler)
+    await exchange.request("GET", "rest/api/2/myself")
+    client.base_url = httpx.URL("https://api.atlassian.com/ex/jira/cloud-1/")
+    await exchange.request("GET", "rest/api/2/myself")
+    assert seen == [
+        "http://jira.test/ctx/rest/api/2/myself",
+        "https://api.atlassian.com/ex/jira/cloud-1/rest/api/2/myself",
+    ]
+
+
+class RenewingAuth(httpx.Auth):
+    """A token auth like driver.jira.auth.TokenAuth: a 401 renews the token and sends again."""
+
+    def __init__(self) -> None:
+        self.tokens = iter(["old", "new"])
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = f"Bearer {next(self.tokens)}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {next(self.tokens)}"
+            yield request
+
+
+async def test_an_auth_flow_sends_again_after_a_401_and_the_second_answer_counts() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        if request.headers["Authorization"] == "Bearer old":
+            return httpx.Response(401, json={"errorMessages": ["expired"]})
+        return httpx.Response(201, json={"key": "OPS-1"})
+
+    exchange, _ = exchange_for(RenewingAuth(), handler)
+    answer = await exchange.request("POST", "rest/api/2/issue", json={"fields": {}})
+    assert seen == ["Bearer old", "Bearer new"]
+    assert (answer.status_code, answer.json()) == (201, {"key": "OPS-1"})
+
+
+async def test_a_transport_failure_reaches_the_caller_as_httpx_raised_it() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    exchange, _ = exchange_for(BasicAuth("admin", "s3cret"), handler)
+    with pytest.raises(httpx.ConnectError, match="refused"):
+        await exchange.request("GET", "rest/api/2/myself")
+
+
+async def test_the_settings_client_sends_nothing_itself() -> None:
+    client = settings_client(None, SettingsOnly())
+    with pytest.raises(RuntimeError, match="Exchange"):
+        await client.get("rest/api/2/myself")
+
+
+def test_one_transport_per_proxy_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's proxy for one host, none for a host NO_PROXY names: two transports, each
+    made once (driver.jira.http.proxy_for decides, as the failure messages say)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "jira.internal")
+    transports = Transports(True, httpx.Limits(), "", True)
+    via_proxy = transports.for_url("https://api.atlassian.com/ex/jira/1/")
+    direct = transports.for_url("https://jira.internal/")
+    assert via_proxy is transports.for_url("https://example.atlassian.net/")
+    assert direct is not via_proxy
+    assert direct is transports.for_url("https://jira.internal:8443/x/")
+    # httpx keeps the pool it made private; its kind is what says whether a proxy is in between
+    assert type(via_proxy._pool).__name__ == "AsyncHTTPProxy"  # type: ignore[attr-defined]
+    assert type(direct._pool).__name__ == "AsyncConnectionPool"  # type: ignore[attr-defined]
