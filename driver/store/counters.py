@@ -8,6 +8,7 @@ reset moves: counting one is one upsert of its day's row.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -62,8 +63,20 @@ class Counters(Tables):
 
     def total(self, counter: Total) -> int:
         """A running total (0 when never counted)."""
-        row = self.db.execute("SELECT value FROM stats_totals WHERE counter = ?", (counter.value,)).fetchone()
-        return int(row[0]) if row else 0
+        return self.totals([counter])[counter]
+
+    def totals(self, counters: Sequence[Total]) -> dict[Total, int]:
+        """Several running totals in one read (0 for each never counted)."""
+        if not counters:
+            return {}
+        marks = ", ".join("?" * len(counters))
+        found = dict(
+            self.db.execute(
+                f"SELECT counter, value FROM stats_totals WHERE counter IN ({marks})",
+                [c.value for c in counters],
+            ).fetchall()
+        )
+        return {c: int(found.get(c.value, 0)) for c in counters}
 
     # --- statistics -----------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ written (moments as sortable UTC ISO text, JSON without spaces).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -83,8 +83,9 @@ class Tables:
     one machine (a secret set at run time) is not theirs."""
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group writes into one commit; nested uses become savepoints.
+    def transaction(self, begin: Callable[[], None] | None = None) -> Iterator[None]:
+        """Group writes into one commit; nested uses become savepoints. `begin`, when this opens
+        the transaction, starts it instead of a plain BEGIN (fenced_transaction's).
 
         On an exception the writes since the start are rolled back (to the savepoint when nested)
         and the exception propagates; a COMMIT that fails rolls the transaction back and raises.
@@ -93,8 +94,11 @@ class Tables:
         """
         conn = self.db.conn
         if not conn.in_transaction:
-            conn.execute("BEGIN")
             try:
+                if begin is None:
+                    conn.execute("BEGIN")
+                else:
+                    begin()
                 yield
                 conn.execute("COMMIT")
             except BaseException:
@@ -154,6 +158,16 @@ class Tables:
             yield flat
         finally:
             self._flat = None
+
+    def fenced_transaction(self) -> AbstractContextManager[None]:
+        """A transaction (as `transaction`) whose start is the fence (`begin_fenced`). Raises
+        LeaseLost (nothing written) when this node may not send."""
+        return self.transaction(begin=self.begin_fenced)
+
+    def begin_fenced(self) -> None:
+        """BEGIN, then the fence; PostgreSQL sends both in one round trip."""
+        self.db.conn.execute("BEGIN")
+        self.fence()
 
     def fence(self) -> None:
         """Inside a transaction of writes that settle requests (the engine's group commit): go on

@@ -381,15 +381,17 @@ class Sync:
 
     def status(self) -> SyncStatus:
         """The `sync` part of GET /api/status."""
-        total = self.store.total
+        counters = [COUNTERS["applied"], COUNTERS["unchanged"], COUNTERS["duplicate"], COUNTERS["ignored"]]
+        totals = self.store.totals(counters)
+        applied, unchanged, duplicate, ignored = (totals[counter] for counter in counters)
         return SyncStatus(
             mode=self.mode,
             last_poll_at=self.poller.last_poll_at,
             last_poll_error=self.poller.last_poll_error,
-            webhooks_applied=total(COUNTERS["applied"]),
-            webhooks_unchanged=total(COUNTERS["unchanged"]),
-            webhooks_duplicate=total(COUNTERS["duplicate"]),
-            webhooks_ignored=total(COUNTERS["ignored"]),
+            webhooks_applied=applied,
+            webhooks_unchanged=unchanged,
+            webhooks_duplicate=duplicate,
+            webhooks_ignored=ignored,
             webhooks_refused=self.refused,
             last_refused_at=self.last_refused_at,
             last_refused_reason=self.last_refused_reason,

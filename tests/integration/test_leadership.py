@@ -209,25 +209,37 @@ async def test_a_leader_that_lost_its_lease_sends_and_records_nothing_until_it_l
         assert sim_creates(sim) == 2
 
 
-async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str) -> None:
+@pytest.mark.parametrize("begin", ["begin-and-fence", "fence-after-begin"])
+async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str, begin: str) -> None:
+    """As the engine makes it (BEGIN and the fence in one round trip), and with the fence as a
+    statement of its own; a node name with a quote in it is quoted, not run."""
     from driver.sending.group_commit import GroupCommit
     from driver.store.postgres.store import PostgresStore
 
     store = PostgresStore(pg_database)
+    old, new = "node-a", "node-b's"
     try:
         async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
-            await LeaseTable(conn).claim("node-a", 30.0)
+            await LeaseTable(conn).claim(old, 30.0)
             await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp()")
-            await LeaseTable(conn).claim("node-b", 30.0)
-        store.fence_writes("node-a", 1)
-        group = GroupCommit(store.transaction, store.in_transaction, store.fence)
+            await LeaseTable(conn).claim(new, 30.0)
+        store.fence_writes(old, 1)
+        if begin == "begin-and-fence":
+            group = GroupCommit.on(store)
+        else:
+            group = GroupCommit(store.transaction, store.in_transaction, store.fence)
         with pytest.raises(LeaseLost):
             await group.run(lambda: store.put_setting("zombie", True))
         assert store.setting("zombie") is None
         assert not store.in_transaction()
-        store.fence_writes("node-b", 2)
+        store.fence_writes(new, 1)  # the right node, a term that is not the lease's
+        with pytest.raises(LeaseLost):
+            await group.run(lambda: store.put_setting("zombie", True))
+        assert store.setting("zombie") is None
+        store.fence_writes(new, 2)
         await group.run(lambda: store.put_setting("leader", True))
         assert store.setting("leader") is True
+        assert not store.in_transaction()
     finally:
         store.close()
 

@@ -13,7 +13,7 @@ from driver.contract.schemas import LogStatus, LogType, StatsReset
 from driver.model.commands import Action
 from driver.model.jobs import JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord, TicketState
 from driver.model.statistics import Statistic
-from driver.store import LogFilter, Store, read_ticket_state
+from driver.store import LogFilter, Store, Total, read_ticket_state
 from tests.fixtures.stores import OpenStore
 from tests.fixtures.waiting import wait_for
 
@@ -259,6 +259,21 @@ def test_one_read_gives_a_guids_record_or_its_highest_generation(open_store: Ope
     assert record is not None
     assert record.generation == 2
     assert store.ticket_or_generation("other") == (None, 0)
+    store.close()
+
+
+def test_running_totals_read_together_as_one_by_one(open_store: OpenStore) -> None:
+    """totals is total for each counter in one statement, on either database."""
+    store = open_store()
+    kinds = list(Total)
+    assert store.totals(kinds) == dict.fromkeys(kinds, 0)
+    for n, kind in enumerate(kinds[:2], start=1):
+        with store.transaction():
+            store.count_total(kind, n)
+            store.count_total(kind, 10)
+    assert store.totals(kinds) == {kind: store.total(kind) for kind in kinds}
+    assert store.totals(kinds[:2]) == {kinds[0]: 11, kinds[1]: 12}
+    assert store.totals([]) == {}
     store.close()
 
 

@@ -136,13 +136,29 @@ class PostgresConnection:
         with self._errors():
             self.pg.execute(sql.encode())
 
+    def script_row(self, sql: bytes) -> tuple[Any, ...] | None:
+        """Run statements written for PostgreSQL in one round trip (no parameters: values already
+        quoted) and return the last one's first row; errors as execute's."""
+        self._ready()
+        with self._errors():
+            cursor = self.pg.execute(sql)
+            while cursor.nextset():
+                pass
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        """Run one statement once per row of parameters (psycopg pipelines them)."""
+        """Run one statement once per row of parameters (psycopg pipelines them). One row goes as
+        one execute: about 50 µs of the loop's CPU where a pipeline of one costs 75 (loopback)."""
         many = [_integers(row) for row in rows]
         self._ready()
-        with self._errors(), self.pg.cursor() as cursor:
-            if many:
-                cursor.executemany(to_postgresql(sql, True), many)
+        with self._errors():
+            if len(many) == 1:
+                self.pg.execute(to_postgresql(sql, True), many[0])
+            elif many:
+                with self.pg.cursor() as cursor:
+                    cursor.executemany(to_postgresql(sql, True), many)
         return _NoRows()
 
     def _ready(self) -> None:

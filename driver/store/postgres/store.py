@@ -35,6 +35,8 @@ class PostgresStore(Store):
     def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
         self.dsn = dsn
         self._fenced_by: tuple[str, int] | None = None
+        self._begin_for: tuple[str, int] | None = None
+        self._begin_text = b""
         # `path` names what sits beside a SQLite database (the run-time secret's file): here, a
         # file named after the database, in the working directory
         super().__init__(dsn.rsplit("/", 1)[-1] or "postgresql", clock, zone)
@@ -52,6 +54,20 @@ class PostgresStore(Store):
     def fence_writes(self, node: str, term: int | None) -> None:
         """From now on, fence the engine's writes by `node`'s lease of `term` (None: unfenced)."""
         self._fenced_by = None if term is None else (node, term)
+
+    def begin_fenced(self) -> None:
+        """BEGIN and the fence in one simple query, one round trip where two were (their values
+        quoted by psycopg's ClientCursor.mogrify, once a term). Raises LeaseLost."""
+        if self._fenced_by is None:
+            self._session.execute("BEGIN")
+            return
+        if self._begin_for != self._fenced_by:
+            node, term = self._fenced_by
+            params = {"name": LEASE_NAME, "node": node, "term": term}
+            fence = psycopg.ClientCursor(self._session.pg).mogrify(FENCE, params)
+            self._begin_text, self._begin_for = f"BEGIN; {fence.strip()}".encode(), self._fenced_by
+        if self._session.script_row(self._begin_text) is None:
+            raise LeaseLost(*self._fenced_by)
 
     def fence(self) -> None:
         """Inside the engine's transaction: go on only while this node holds the lease of its term
