@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_throughput import AUTH, reset_sim, start, stop  # noqa: E402
-from tests.bench.report import print_table, verdict, wait_settled  # noqa: E402
+from tests.bench.report import last_answer, print_table, verdict, wait_settled  # noqa: E402
 
 TARGET_CPU_RATIO = 1.3
 TARGET_THROUGHPUT_RATIO = 0.95
@@ -120,12 +119,6 @@ def run_driver(
     finally:
         stop(drv)
     return cpu, wall, commits
-
-
-def last_answer(api: httpx.Client) -> float:
-    """The epoch moment of the last answer among the newest rows (accepted + duration_ms)."""
-    rows = api.get("/api/log", params={"limit": 200}).json()["rows"]
-    return max(datetime.fromisoformat(r["time"]).timestamp() + (r["duration_ms"] or 0) / 1000 for r in rows)
 
 
 async def bare_loop(sim_url: str, creates: int) -> tuple[float, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import httpx
 
@@ -33,3 +34,10 @@ def wait_settled(api: httpx.Client, timeout: float, poll: float = 0.1) -> int:
         time.sleep(poll)
     failed: int = api.get("/api/log", params={"status": "Failed", "limit": 1}).json()["total"]
     return failed
+
+
+def last_answer(api: httpx.Client) -> float:
+    """The epoch moment of the last answer among the newest log rows (accepted + duration_ms): a
+    burst's end read from the log, so the driver need not be looked at often to time it."""
+    rows = api.get("/api/log", params={"limit": 200}).json()["rows"]
+    return max(datetime.fromisoformat(r["time"]).timestamp() + (r["duration_ms"] or 0) / 1000 for r in rows)
