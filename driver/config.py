@@ -18,9 +18,10 @@ on `_` (bearer_token has one).
 
 from __future__ import annotations
 
+import urllib.request
 from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -389,6 +390,11 @@ class Config(BaseModel):
                 value = getattr(section, name)
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value().strip())
+        # a proxy's password, configured or from the environment (HTTPS_PROXY=http://u:p@...)
+        for url in [self.jira.proxy, *urllib.request.getproxies().values()]:
+            password = urlsplit(url if "://" in url else f"http://{url}").password
+            if password:
+                found.append(unquote(password))
         return found
 
     def eligible_on_create(self) -> EligibleOnCreate:

@@ -19,6 +19,7 @@ from pydantic import (
 
 from driver.config import ENDPOINT_PREFIX, SECTIONS, Config, EndpointSection
 from driver.errors import ConfigError
+from driver.model.responses import without_credentials
 
 DEFAULT_CONFIG_FILE = Path("jira-driver.ini")
 
@@ -122,14 +123,9 @@ def _redact_url(value: object) -> object:
         value = value.split()[0] + " [...]" if value.split() else ""
     if isinstance(value, str) and ("?" in value or "#" in value):
         value = value.split("?")[0].split("#")[0] + "[?...]"
-    if not isinstance(value, str) or "@" not in value:
+    if not isinstance(value, str):
         return value
-    scheme, sep, rest = value.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return value
-    authority = "[credentials]@" + authority.rpartition("@")[2]
-    return f"{scheme}{sep}{authority}{slash}{path}"
+    return without_credentials(value)
 
 
 _PLAIN = {

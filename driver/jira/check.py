@@ -80,7 +80,7 @@ async def _connect(
         cause = exc.__cause__
         if cause is not None:
             text, unreachable = describe_transport_error(
-                cause, client.url, client.timeout_seconds, client.proxy
+                cause, client.target, client.timeout_seconds, client.proxy
             )
             return CheckResult(ok=False, message=text, findings=[_connection(text)]), unreachable
         text = f"Jira is not answering properly: {exc.reason}"

@@ -47,7 +47,7 @@ from driver.errors import (
 )
 from driver.failpoints import failpoint
 from driver.jira.auth import Credentials, credentials_from_config
-from driver.jira.exchange import Exchange, SettingsOnly, Transports
+from driver.jira.exchange import Exchange
 from driver.jira.health import Bucket
 from driver.jira.http import (
     answer_error,
@@ -73,7 +73,7 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.endpoints import FilledCall
-from driver.model.responses import ResponseKind, secret_forms
+from driver.model.responses import ResponseKind, secret_forms, without_credentials
 
 LONG_RUN = 100
 """Answers after which a 401 is more likely an expired token than a wrong one."""
@@ -126,7 +126,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         self._refused: JiraAuthError | None = None
         self._canary = asyncio.Lock()
         self.set_ticket_location(ticket_location)
-        self.proxy = proxy_for(self.url, proxy)  # the proxy the Jira URL's requests go through
+        self._proxy_setting = proxy
         verify: ssl.SSLContext | bool = verify_tls
         if verify_tls and ca_bundle:
             verify = ssl.create_default_context(cafile=ca_bundle)
@@ -140,19 +140,15 @@ class JiraClient(IssueSearch, ProjectSetup):
         }
         if proxy and proxy != "bypass":
             kwargs["proxy"] = proxy
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._transports = Transports(verify, limits, proxy, proxy != "bypass", transport)
-        # The client holds the settings (base URL, auth, headers, cookies, timeouts) that the
-        # Exchange sends with; its own transport is never used, so none is made for it.
+        # The client holds the settings (base URL, auth, headers, cookies, timeouts) and picks the
+        # transport; the Exchange sends each request (driver.jira.exchange).
         self._client = httpx.AsyncClient(
             base_url=self.url + "/",
             auth=self.credentials.auth(),
-            timeout=kwargs["timeout"],
-            headers={"Accept": "application/json", "User-Agent": "jira-driver"},
-            transport=SettingsOnly(),
-            trust_env=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            **{**kwargs, "headers": {"Accept": "application/json", "User-Agent": "jira-driver"}},
         )
-        self._exchange = Exchange(self._client, self._transports)
+        self._exchange = Exchange(self._client)
         self._plain_options = kwargs
         self.access = Access(
             route or RouteSetup(self.url, self.credentials.mode, api_type=api_type),
@@ -216,6 +212,17 @@ class JiraClient(IssueSearch, ProjectSetup):
             " probably expired; make a new one (and set [jira] token_expires to be warned next time)"
         )
 
+    @property
+    def target(self) -> str:
+        """Where requests go now, for messages: the Jira URL, or the gateway's once settled."""
+        return self._exchange.base.rstrip("/")
+
+    @property
+    def proxy(self) -> str:
+        """The proxy requests to `target` go through ('' for none), its credentials hidden, for
+        messages."""
+        return without_credentials(proxy_for(self.target, self._proxy_setting))
+
     def plain_http(self) -> httpx.AsyncClient:
         """A new client with this one's TLS, proxy and timeouts and no Jira auth or base URL: for
         the OAuth token endpoint and tenant_info (the caller closes it)."""
@@ -223,7 +230,7 @@ class JiraClient(IssueSearch, ProjectSetup):
 
     async def aclose(self) -> None:
         """Close the connection pools."""
-        await self._transports.aclose()
+        await self._client.aclose()
         await self.access.aclose()
 
     def set_credentials(self, credentials: Credentials) -> None:
@@ -337,11 +344,11 @@ class JiraClient(IssueSearch, ProjectSetup):
     def _transport_failure(self, exc: httpx.TransportError, method: str, path: str) -> JiraError:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
             # No connection to Jira (or through the proxy) was made: nothing of this request left.
-            message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+            message, _ = describe_transport_error(exc, self.target, self.timeout_seconds, self.proxy)
             return JiraNotReached(message)
         if isinstance(exc, httpx.TimeoutException):
             return JiraTimeout(f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})")
-        message, _ = describe_transport_error(exc, self.url, self.timeout_seconds, self.proxy)
+        message, _ = describe_transport_error(exc, self.target, self.timeout_seconds, self.proxy)
         return JiraRetryable(message)
 
     # --- operations -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""One request and its answer, sent straight to httpx's transport.
+"""One request and its answer, sent straight to the transport httpx picked.
 
 httpx.AsyncClient builds each request through layers the driver does not use (redirects, event
 hooks, per-request cookies and headers merged afresh, an auth generator for a header that never
@@ -8,98 +8,59 @@ The Exchange sends the same request (the client's headers, cookies, timeouts and
 transport's public interface, `AsyncBaseTransport.handle_async_request`, and reads the whole body
 as the client does.
 
-The AsyncClient stays the one place those settings live: `Access.settle` points its base URL and
-auth at the route it found (driver.jira.route), and cookies Jira sets are kept in its jar. Its
-transport, one per proxy decision, is made here: `proxy_for` (driver.jira.http) decides which
-proxy a URL goes through (the configured one, none for 'bypass', else the environment's), so the
-proxy a failure message names is the proxy the request used.
+The AsyncClient stays the one place those settings live, and the one that decides the way: its
+transport for a URL is the one it would have used itself (a configured proxy, or the environment's
+HTTP(S)_PROXY/ALL_PROXY with NO_PROXY as httpx reads them), so the Jira REST calls and the requests
+made without the Exchange (serverInfo, tenant_info, the OAuth token endpoint) go the same way.
+`Access.settle` points the client's base URL and auth at the route it found (driver.jira.route);
+cookies Jira sets are kept in its jar.
 """
 
 from __future__ import annotations
 
-import ssl
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from driver.jira.auth import StaticAuth
-from driver.jira.http import proxy_for
-
-
-class SettingsOnly(httpx.AsyncBaseTransport):
-    """The transport of the client that only holds settings: a request sent through it is a bug."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise RuntimeError("the Jira client's requests go through driver.jira.exchange.Exchange")
-
-
-class Transports:
-    """httpx transports by proxy URL ('' for none), made on first use and closed together."""
-
-    def __init__(
-        self,
-        verify: ssl.SSLContext | bool,
-        limits: httpx.Limits,
-        proxy: str,
-        trust_env: bool,
-        given: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        """`proxy` is [jira] proxy ('' follows the environment, 'bypass' ignores it); `given`, a
-        transport every URL uses (tests' mock transports)."""
-        self._verify = verify
-        self._limits = limits
-        self._proxy = proxy
-        self._trust_env = trust_env
-        self._given = given
-        self._made: dict[str, httpx.AsyncBaseTransport] = {}
-
-    def for_url(self, url: str) -> httpx.AsyncBaseTransport:
-        """The transport requests to `url` go through."""
-        if self._given is not None:
-            return self._given
-        proxy = proxy_for(url, self._proxy)
-        made = self._made.get(proxy)
-        if made is None:
-            made = httpx.AsyncHTTPTransport(
-                verify=self._verify, limits=self._limits, trust_env=self._trust_env, proxy=proxy or None
-            )
-            self._made[proxy] = made
-        return made
-
-    async def aclose(self) -> None:
-        """Close every transport made (and the given one)."""
-        for transport in [*self._made.values(), *([self._given] if self._given else [])]:
-            await transport.aclose()
-        self._made.clear()
 
 
 class Exchange:
     """Requests as `client.request(method, path, json=, params=)` makes them, for a client whose
     requests all go to paths under its base URL and follow no redirects.
 
-    Raises what the transport raises (httpx.TransportError and its kinds); an answer of any status
-    is returned, its body read.
+    Raises what the transport raises (httpx.TransportError and its kinds), and RuntimeError once the
+    client is closed; an answer of any status is returned, its body read.
     """
 
-    def __init__(self, client: httpx.AsyncClient, transports: Transports) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
-        self._transports = transports
         self._headers = list(client.headers.multi_items())
         self._extensions = {"timeout": client.timeout.as_dict()}
         self._base: httpx.URL | None = None
         self._base_text = ""
         self._transport: httpx.AsyncBaseTransport | None = None
 
+    @property
+    def base(self) -> str:
+        """The base URL requests go to now (the Jira URL, or the gateway's once settled)."""
+        return str(self._client.base_url)
+
     def _route(self) -> tuple[str, httpx.AsyncBaseTransport]:
+        if self._client.is_closed:
+            raise RuntimeError("the Jira client is closed: no request leaves it")
         base = self._client.base_url
         if base is not self._base or self._transport is None:
-            # Access.settle may point the client elsewhere (the API gateway): follow it.
+            # Access.settle may point the client elsewhere (the API gateway): follow it, by the
+            # transport (proxy or none) httpx would pick for it. httpx offers no public way to ask,
+            # so tests/unit/test_jira_exchange.py checks the answer against the requests it sends.
             self._base, self._base_text = base, str(base)
-            self._transport = self._transports.for_url(self._base_text)
+            self._transport = self._client._transport_for_url(base)
         return self._base_text, self._transport
 
     async def request(
-        self, method: str, path: str, *, json: Any = None, params: Any = None
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
         """One request to `path` (relative to the base URL, a leading / ignored, as the client
         joins it), its answer with the body read."""

@@ -112,8 +112,10 @@ def error_chain(exc: BaseException) -> list[BaseException]:
 
 
 def proxy_for(url: str, proxy: str) -> str:
-    """The proxy requests to `url` go through, as httpx picks it: the configured one, none for
-    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host)."""
+    """The proxy requests to `url` go through, for messages: the configured one, none for 'bypass',
+    else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host). httpx makes
+    the choice itself; NO_PROXY forms the two read differently (a '*' among other entries, an
+    entry with a scheme, a leading dot) may make this name a proxy that was not used, or none."""
     if proxy == "bypass":
         return ""
     if proxy:

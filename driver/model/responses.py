@@ -136,6 +136,16 @@ _PARAM_HINTS = ("code=", "sig=", "state=")
 _AUTH_HINTS = ("basic", "bearer", "token", "jwt", "oauth")
 
 
+def without_credentials(url: str) -> str:
+    """`url` with any user:password@ part shown as [credentials]@ (a proxy's or a database's URL in
+    a message)."""
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}{sep}[credentials]@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with every secret masked: the given values (secret_forms) wherever they appear, JSON
     members named like secrets, and Authorization-style words (`Bearer <token>`)."""

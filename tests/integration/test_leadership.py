@@ -244,6 +244,30 @@ async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str, b
         store.close()
 
 
+async def test_a_new_term_fences_on_a_session_that_ended(pg_database: str) -> None:
+    """The fenced BEGIN's text is made on the session: after a restart of PostgreSQL ended it and
+    a new term, the next group commit opens a new session and goes on (helper-17: it raised
+    psycopg's own error, which the engine does not wait on)."""
+    from driver.sending.group_commit import GroupCommit
+    from driver.store.postgres.store import PostgresStore
+
+    store = PostgresStore(pg_database)
+    try:
+        async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+            await LeaseTable(conn).claim("node-a", 30.0)
+        group = GroupCommit.on(store)
+        store.fence_writes("node-a", 1)
+        await group.run(lambda: store.put_setting("first", True))
+        async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+            await conn.execute("UPDATE driver_lease SET term = 2")
+        store._session.pg.close()  # as a restart of PostgreSQL ends it
+        store.fence_writes("node-a", 2)
+        await group.run(lambda: store.put_setting("second", True))
+        assert (store.setting("first"), store.setting("second")) == (True, True)
+    finally:
+        store.close()
+
+
 async def test_a_standby_claims_the_lease_as_it_lapses_not_a_renewal_period_later(pg_database: str) -> None:
     """Its next claim goes when the holder's lease (as last seen) lapses: the takeover after a
     leader dies is within the lease, not the lease plus up to a third of it."""

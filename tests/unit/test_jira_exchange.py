@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from driver.jira.auth import BasicAuth, BearerAuth, HeaderAuth
-from driver.jira.exchange import Exchange, SettingsOnly, Transports
+from driver.jira.auth import BasicAuth, BearerAuth, Credentials, HeaderAuth
+from driver.jira.client import JiraClient
+from driver.jira.exchange import Exchange
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -28,9 +29,8 @@ def settings_client(auth: httpx.Auth | None, transport: httpx.AsyncBaseTransport
 
 
 def exchange_for(auth: httpx.Auth | None, handler: Handler) -> tuple[Exchange, httpx.AsyncClient]:
-    transports = Transports(True, httpx.Limits(), "bypass", False, httpx.MockTransport(handler))
-    client = settings_client(auth, SettingsOnly())
-    return Exchange(client, transports), client
+    client = settings_client(auth, httpx.MockTransport(handler))
+    return Exchange(client), client
 
 
 def shape(request: httpx.Request) -> tuple[str, str, list[tuple[str, str]], bytes, dict[str, Any]]:
@@ -147,23 +147,52 @@ async def test_a_transport_failure_reaches_the_caller_as_httpx_raised_it() -> No
         await exchange.request("GET", "rest/api/2/myself")
 
 
-async def test_the_settings_client_sends_nothing_itself() -> None:
-    client = settings_client(None, SettingsOnly())
-    with pytest.raises(RuntimeError, match="Exchange"):
-        await client.get("rest/api/2/myself")
+async def test_nothing_leaves_a_closed_client() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    exchange, client = exchange_for(None, handler)
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await exchange.request("POST", "rest/api/2/issue", json={})
+    assert seen == []
 
 
-def test_one_transport_per_proxy_decision(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The environment's proxy for one host, none for a host NO_PROXY names: two transports, each
-    made once (driver.jira.http.proxy_for decides, as the failure messages say)."""
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
-    monkeypatch.setenv("NO_PROXY", "jira.internal")
-    transports = Transports(True, httpx.Limits(), "", True)
-    via_proxy = transports.for_url("https://api.atlassian.com/ex/jira/1/")
-    direct = transports.for_url("https://jira.internal/")
-    assert via_proxy is transports.for_url("https://example.atlassian.net/")
-    assert direct is not via_proxy
-    assert direct is transports.for_url("https://jira.internal:8443/x/")
+def pool_kind(transport: httpx.AsyncBaseTransport) -> str:
     # httpx keeps the pool it made private; its kind is what says whether a proxy is in between
-    assert type(via_proxy._pool).__name__ == "AsyncHTTPProxy"  # type: ignore[attr-defined]
-    assert type(direct._pool).__name__ == "AsyncConnectionPool"  # type: ignore[attr-defined]
+    return type(transport._pool).__name__  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "way"),
+    [
+        ("https://jira.example.com", "", "AsyncHTTPProxy"),
+        ("https://jira.example.com", "jira.example.com", "AsyncConnectionPool"),
+        ("https://jira.example.com", "localhost,*", "AsyncConnectionPool"),
+        ("https://jira.example.com", "https://jira.example.com", "AsyncConnectionPool"),
+        ("https://example.com", ".example.com", "AsyncHTTPProxy"),
+        ("http://jira.localhost", "localhost", "AsyncHTTPProxy"),
+    ],
+)
+async def test_rest_calls_go_the_way_the_setup_requests_go(
+    monkeypatch: pytest.MonkeyPatch, url: str, no_proxy: str, way: str
+) -> None:
+    """The Exchange's transport for the Jira URL is the one httpx picks for the requests sent
+    without it (serverInfo, tenant_info, the OAuth token endpoint): one reading of NO_PROXY (the
+    forms httpx and urllib read differently among them; helper-17)."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    client = JiraClient(url, credentials=Credentials("basic", "u", "p"))
+    _, rest = client._exchange._route()
+    plain = client.plain_http()
+    setup = plain._transport_for_url(httpx.URL(url + "/rest/api/2/serverInfo"))
+    assert pool_kind(rest) == pool_kind(setup) == way
+    await plain.aclose()
+    await client.aclose()

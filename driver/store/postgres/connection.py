@@ -136,6 +136,14 @@ class PostgresConnection:
         with self._errors():
             self.pg.execute(sql.encode())
 
+    def mogrify(self, sql: str, parameters: Mapping[str, Any]) -> str:
+        """A statement written for PostgreSQL with its values quoted in (psycopg's ClientCursor),
+        for a simple query; errors as execute's (it needs a live session for the encoding)."""
+        self._ready()
+        with self._errors():
+            return psycopg.ClientCursor(self.pg).mogrify(sql, parameters)
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
+
     def script_row(self, sql: bytes) -> tuple[Any, ...] | None:
         """Run statements written for PostgreSQL in one round trip (no parameters: values already
         quoted) and return the last one's first row; errors as execute's."""

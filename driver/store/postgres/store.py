@@ -57,14 +57,14 @@ class PostgresStore(Store):
 
     def begin_fenced(self) -> None:
         """BEGIN and the fence in one simple query, one round trip where two were (their values
-        quoted by psycopg's ClientCursor.mogrify, once a term). Raises LeaseLost."""
+        quoted by psycopg, once a term). Raises LeaseLost."""
         if self._fenced_by is None:
             self._session.execute("BEGIN")
             return
         if self._begin_for != self._fenced_by:
             node, term = self._fenced_by
             params = {"name": LEASE_NAME, "node": node, "term": term}
-            fence = psycopg.ClientCursor(self._session.pg).mogrify(FENCE, params)
+            fence = self._session.mogrify(FENCE, params)
             self._begin_text, self._begin_for = f"BEGIN; {fence.strip()}".encode(), self._fenced_by
         if self._session.script_row(self._begin_text) is None:
             raise LeaseLost(*self._fenced_by)
