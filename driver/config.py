@@ -390,11 +390,15 @@ class Config(BaseModel):
                 value = getattr(section, name)
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value().strip())
-        # a proxy's password, configured or from the environment (HTTPS_PROXY=http://u:p@...)
-        for url in [self.jira.proxy, *urllib.request.getproxies().values()]:
-            password = urlsplit(url if "://" in url else f"http://{url}").password
+        # a proxy's password, configured or from the environment (HTTPS_PROXY=http://u:p@...;
+        # NO_PROXY is a list of hosts, and 'bypass' leaves the environment unread)
+        proxies = [self.jira.proxy]
+        if self.jira.proxy != "bypass":
+            proxies += [url for key, url in urllib.request.getproxies().items() if key != "no"]
+        for url in proxies:
+            password = _proxy_password(url)
             if password:
-                found.append(unquote(password))
+                found.append(password)
         return found
 
     def eligible_on_create(self) -> EligibleOnCreate:
@@ -467,3 +471,11 @@ SECTIONS: dict[str, type[Section]] = {
 }
 """The fixed sections by name (the `[endpoint.NAME]` sections are ENDPOINT_PREFIX + a name)."""
 ENDPOINT_PREFIX = "endpoint."
+
+
+def _proxy_password(url: str) -> str:
+    """The password of a proxy URL (user:password@host), '' when there is none. Read by hand: a
+    malformed value (an environment's, never checked) must not stop the driver from starting."""
+    rest = url.partition("://")[2] or url
+    userinfo = rest.rpartition("@")[0] if "@" in rest else ""
+    return unquote(userinfo.partition(":")[2]) if ":" in userinfo else ""

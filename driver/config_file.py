@@ -119,13 +119,14 @@ def exposed_secrets_warning(path: Path | None) -> str | None:
 def _redact_url(value: object) -> object:
     """A URL (or a scheme-less host) with any user:password@ part, and anything after a space
     (often a pasted secret), replaced, for error messages."""
-    if isinstance(value, str) and any(c.isspace() for c in value):
-        value = value.split()[0] + " [...]" if value.split() else ""
-    if isinstance(value, str) and ("?" in value or "#" in value):
-        value = value.split("?")[0].split("#")[0] + "[?...]"
     if not isinstance(value, str):
         return value
-    return without_credentials(value)
+    value = without_credentials(value)  # first: a password may hold ? # or a space
+    if any(c.isspace() for c in value):
+        value = value.split()[0] + " [...]" if value.split() else ""
+    if "?" in value or "#" in value:
+        value = value.split("?")[0].split("#")[0] + "[?...]"
+    return value
 
 
 _PLAIN = {

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -241,4 +242,12 @@ class JiraSection(Section):
     def _proxy_form(cls, value: str) -> str:
         if value and value != "bypass" and "://" not in value:
             raise ValueError("expected empty, 'bypass' or a proxy URL such as http://proxy:3128")
+        if value and value != "bypass":
+            try:
+                httpx.URL(value)
+            except httpx.InvalidURL:
+                raise ValueError(
+                    "expected a proxy URL such as http://proxy:3128 (in a password, write / ? # @"
+                    " as %2F %3F %23 %40)"
+                ) from None
         return value

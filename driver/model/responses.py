@@ -137,13 +137,15 @@ _AUTH_HINTS = ("basic", "bearer", "token", "jwt", "oauth")
 
 
 def without_credentials(url: str) -> str:
-    """`url` with any user:password@ part shown as [credentials]@ (a proxy's or a database's URL in
-    a message)."""
-    scheme, sep, rest = url.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
+    """`url` (or a scheme-less host) with any user:password@ part shown as [credentials]@ (a
+    proxy's or a database's URL in a message). Everything up to the last @ after the scheme is
+    hidden: a password may hold / ? # or even ://, and hiding a little too much is harmless."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
         return url
-    return f"{scheme}{sep}[credentials]@{authority.rpartition('@')[2]}{slash}{path}"
+    return f"{scheme}{sep}[credentials]@{rest.rpartition('@')[2]}"
 
 
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -144,3 +144,52 @@ def test_a_database_url_without_a_password_is_taken(tmp_path: Path) -> None:
     ini = tmp_path / "d.ini"
     ini.write_text("[driver]\ndatabase = postgresql://ops@db.example.com:5432/jd\n")
     assert load_config(ini, {}).driver.database == "postgresql://ops@db.example.com:5432/jd"
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "puser:Sec/retPass@proxy:3128",  # no scheme: refused, and shown
+        "http://puser:Sec/retPass@proxy:3128",  # a / in the password: not a URL httpx can read
+        "puser:Sec?retPass@proxy:3128",  # a ? in the password
+        "http://puser:Sec#retPass@proxy:3128",
+    ],
+)
+def test_a_proxy_password_with_url_characters_is_refused_and_not_shown(proxy: str) -> None:
+    """helper-18: the shown value cut at / ? # before hiding the credentials, telling the
+    password (or its start); a / in it crashed `check` with httpx's InvalidURL instead."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"JIRA_DRIVER_JIRA_PROXY": proxy})
+    message = str(caught.value)
+    assert "Sec" not in message
+    assert "retPass" not in message
+    assert "[credentials]@" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:pw@proxy:3128/x://y", "http://[credentials]@proxy:3128/x://y"),
+        ("http://u:p@ss@proxy:3128", "http://[credentials]@proxy:3128"),
+        ("u:pw@proxy:3128", "[credentials]@proxy:3128"),
+        ("http://proxy:3128", "http://proxy:3128"),
+    ],
+)
+def test_without_credentials_hides_everything_up_to_the_host(url: str, shown: str) -> None:
+    from driver.model.responses import without_credentials
+
+    assert without_credentials(url) == shown
+
+
+def test_a_malformed_environment_proxy_does_not_stop_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-18: NO_PROXY went through urlsplit as if a URL ('[::1' raised), and Config.secrets()
+    is read before the log is set up, so `run` stopped with a traceback."""
+    from driver.config import Config
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("NO_PROXY", "localhost,[::1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://u:p@ss/w0rd@[bad")
+    assert Config.model_validate({"jira": {"proxy": "bypass"}}).secrets() == []
+    assert Config.model_validate({"jira": {"proxy": ""}}).secrets() == ["p@ss/w0rd"]
