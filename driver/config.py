@@ -38,6 +38,7 @@ from driver.model.eligible_create import EligibleOnCreate, template_problem
 from driver.model.endpoints import Endpoint, EndpointError
 from driver.model.lifecycle import LifecycleSettings
 from driver.model.requests import RequestSettings
+from driver.model.responses import split_credentials
 from driver.model.shaping import UserStyle, text_format_for, user_style_for
 from driver.model.transitions import Target
 
@@ -476,6 +477,5 @@ ENDPOINT_PREFIX = "endpoint."
 def _proxy_password(url: str) -> str:
     """The password of a proxy URL (user:password@host), '' when there is none. Read by hand: a
     malformed value (an environment's, never checked) must not stop the driver from starting."""
-    rest = url.partition("://")[2] or url
-    userinfo = rest.rpartition("@")[0] if "@" in rest else ""
-    return unquote(userinfo.partition(":")[2]) if ":" in userinfo else ""
+    _, userinfo, _ = split_credentials(url)
+    return unquote(userinfo.partition(":")[2]) if userinfo else ""

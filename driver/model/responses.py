@@ -136,16 +136,22 @@ _PARAM_HINTS = ("code=", "sig=", "state=")
 _AUTH_HINTS = ("basic", "bearer", "token", "jwt", "oauth")
 
 
-def without_credentials(url: str) -> str:
-    """`url` (or a scheme-less host) with any user:password@ part shown as [credentials]@ (a
-    proxy's or a database's URL in a message). Everything up to the last @ after the scheme is
-    hidden: a password may hold / ? # or even ://, and hiding a little too much is harmless."""
+def split_credentials(url: str) -> tuple[str, str | None, str]:
+    """(scheme://, user:password, host and the rest) of a URL or a scheme-less host, the middle
+    None when there is no @. Everything up to the last @ after the scheme counts: a password may
+    hold / ? # or even ://, and taking a little too much is harmless where it is hidden."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    if "@" not in rest:
-        return url
-    return f"{scheme}{sep}[credentials]@{rest.rpartition('@')[2]}"
+    userinfo, at, host = rest.rpartition("@")
+    return scheme + sep, userinfo if at else None, host
+
+
+def without_credentials(url: str) -> str:
+    """`url` with any user:password@ part shown as [credentials]@ (a proxy's or a database's URL in
+    a message)."""
+    start, userinfo, host = split_credentials(url)
+    return url if userinfo is None else f"{start}[credentials]@{host}"
 
 
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:

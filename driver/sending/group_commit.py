@@ -23,8 +23,8 @@ committed; each worker retries as it would have alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -64,12 +64,10 @@ class GroupCommit:
 
     transaction: Callable[[], AbstractContextManager[None]]
     active: Callable[[], bool]
-    fence: Callable[[], None] = lambda: None
-    """Run first in each transaction (the store's fence): when it raises, no write of the group
-    runs and each gets its exception (a pair's node that lost its lease: LeaseLost)."""
     fenced: Callable[[], AbstractContextManager[None]] | None = None
-    """The store's `fenced_transaction` (the fence its start: one round trip on PostgreSQL); without
-    it, `transaction` and then `fence`."""
+    """The store's `fenced_transaction`, each group's transaction: its start is the fence (one
+    round trip with BEGIN on PostgreSQL), and when that raises no write of the group runs and each
+    gets its exception (a pair's node that lost its lease: LeaseLost). Without it, `transaction`."""
     savepoint: Callable[[], AbstractContextManager[None]] | None = None
     """The store's `kept_savepoint` (one statement a write, ended by the COMMIT); without it, each
     write of a group runs in a nested `transaction` (a savepoint and its release)."""
@@ -84,11 +82,10 @@ class GroupCommit:
 
     @classmethod
     def on(cls, store: Store) -> GroupCommit:
-        """A group commit on the store's transactions, fence, kept savepoints and flat writes."""
+        """A group commit on the store's fenced transactions, kept savepoints and flat writes."""
         return cls(
             store.transaction,
             store.in_transaction,
-            store.fence,
             store.fenced_transaction,
             store.kept_savepoint,
             store.flat,
@@ -137,7 +134,7 @@ class GroupCommit:
         # failure rolls back exactly what a savepoint would have (most turns hold one write)
         alone = len(waiting) == 1
         results: list[tuple[_Write, Any, BaseException | None]] = []
-        with self._fenced():
+        with (self.fenced or self.transaction)():
             for item in waiting:
                 try:
                     with nullcontext() if alone else (self.savepoint or self.transaction)():
@@ -147,16 +144,6 @@ class GroupCommit:
                         raise  # alone: it was all of it; else SQLite ended the transaction itself
                     results.append((item, None, exc))
         return results
-
-    @contextmanager
-    def _fenced(self) -> Iterator[None]:
-        if self.fenced is not None:
-            with self.fenced():
-                yield
-            return
-        with self.transaction():
-            self.fence()
-            yield
 
     def _run(self, item: _Write) -> Any:
         """One write, its nested transactions flat (no savepoints). Raises what it raised, or

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ from driver.contract.schemas import LogStatus
 from driver.errors import LeaseLost
 from driver.model.lease import LeaseTerms
 from driver.store.postgres.lease import LeaseTable, fence
+from driver.store.tables import Tables
 from tests.fixtures.waiting import wait_until
 
 TERMS = LeaseTerms(lease_seconds=3.0, margin=0.5)
@@ -227,7 +229,11 @@ async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str, b
         if begin == "begin-and-fence":
             group = GroupCommit.on(store)
         else:
-            group = GroupCommit(store.transaction, store.in_transaction, store.fence)
+            # the store's own fenced start before PostgreSQL's (BEGIN, then the fence alone)
+            two_statements = partial(Tables.begin_fenced, store)
+            group = GroupCommit(
+                store.transaction, store.in_transaction, lambda: store.transaction(begin=two_statements)
+            )
         with pytest.raises(LeaseLost):
             await group.run(lambda: store.put_setting("zombie", True))
         assert store.setting("zombie") is None
