@@ -103,15 +103,21 @@ def test_ui_in_tmux_connects_takes_keys_and_shows_the_log(driver: DriverProcess,
     def filter_line(screen: str) -> str:
         return next((line for line in screen.splitlines() if "any status" in line), "")
 
+    def box_is_empty(screen: str) -> bool:
+        return "search: GUID" in filter_line(screen)
+
     # Focus moves on a later turn of the app's loop, and a terminal gives no signal for it but the
-    # footer: wait for the table's keys to leave it before typing, and on a busy machine give the
-    # redraw time. Re-aim and retype if the text still went elsewhere, as a person would: "/" every
-    # time (focus may have gone to a filter, whose footer has no Copy URL either; a "/" typed into
-    # the search box itself is cleared by C-u).
+    # footer: wait for the table's keys to leave it before typing. A key that is a binding (C-u,
+    # "/") runs when its event has bubbled back up to the app, after printable keys sent right
+    # behind it have reached the box (seen: "ALARM-5" typed, then wiped by the C-u sent before
+    # it), so after each binding wait for what it does before sending more. Re-aim and retype if
+    # the text still went elsewhere, as a person would; "/" typed into the box itself is cleared.
     for _attempt in range(3):
         terminal.keys("/")
         terminal.wait_for(lambda s: "Copy URL" not in s)
-        terminal.keys("C-u")
+        if not box_is_empty(terminal.screen()):
+            terminal.keys("C-u")
+            terminal.wait_for(box_is_empty)
         terminal.type("ALARM-5")
         try:
             terminal.wait_for(lambda s: "ALARM-5" in filter_line(s), within=10)
