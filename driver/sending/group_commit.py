@@ -137,8 +137,11 @@ class GroupCommit:
         with (self.fenced or self.transaction)():
             for item in waiting:
                 try:
+                    # the savepoint's end may raise too (PostgreSQL sends the writes kept back
+                    # there): the write has succeeded only once it is out
                     with nullcontext() if alone else (self.savepoint or self.transaction)():
-                        results.append((item, self._run(item), None))
+                        value = self._run(item)
+                    results.append((item, value, None))
                 except Exception as exc:  # the writer's own: it decides what it means
                     if alone or not self.active():
                         raise  # alone: it was all of it; else SQLite ended the transaction itself

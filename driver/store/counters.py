@@ -83,7 +83,7 @@ class Counters(Tables):
     def count(self, counter: Statistic, n: int = 1) -> None:
         """Add n to today's count of a statistic (and so to its total)."""
         column = counter.day_column
-        self.db.conn.execute(
+        self.write_later(
             f"INSERT INTO stats_days (day, {column}) VALUES (?, ?)"
             f" ON CONFLICT(day) DO UPDATE SET {column} = stats_days.{column} + excluded.{column}",
             (day_of(self.clock(), self.zone), n),

@@ -305,7 +305,7 @@ class LogTables(Tables):
 
     def _set(self, log_id: int, values: dict[str, Any]) -> None:
         columns = ", ".join(f"{key} = ?" for key in values)
-        self.db.conn.execute(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
+        self.write_later(f"UPDATE log SET {columns} WHERE id = ?", (*values.values(), log_id))
 
     def note_error(self, log_id: int, error: str) -> None:
         """Show why an open row waits or failed to go out (it stays open)."""

@@ -72,7 +72,7 @@ class ResponseTables(Tables):
     def add_responses(self, responses: Iterable[HeardResponse], log_id: int | None = None) -> None:
         """Keep these answers (inside the caller's transaction when there is one); `log_id`, when
         given, is the row they served (else each one's own)."""
-        self.db.conn.executemany(
+        self.write_many_later(
             "INSERT INTO responses (at, kind, method, path, status, duration_ms, retry_after,"
             " rate_limit_reason, request_id, body, error, log_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [

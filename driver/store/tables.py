@@ -118,6 +118,7 @@ class Tables:
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield
+            self.finish_writes()
         except BaseException:
             if conn.in_transaction:
                 conn.execute(f"ROLLBACK TO {name}")
@@ -138,6 +139,7 @@ class Tables:
         conn.execute("SAVEPOINT kept")
         try:
             yield
+            self.finish_writes()
         except BaseException:
             if conn.in_transaction:  # SQLite may have ended it itself (disk full, I/O error)
                 conn.execute("ROLLBACK TO kept")
@@ -158,6 +160,22 @@ class Tables:
             yield flat
         finally:
             self._flat = None
+
+    def write_later(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """One write whose answer nobody reads. SQLite runs it now; PostgreSQL, inside a
+        transaction, sends it with the next statement that needs an answer or the COMMIT, one round
+        trip for several (driver.store.postgres.connection), and raises its error there: by the end
+        of the writer's savepoint (`finish_writes`) at the latest. Raises sqlite3.Error."""
+        self.db.conn.execute(sql, parameters)
+
+    def write_many_later(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`write_later` once per row of parameters (SQLite: one executemany)."""
+        self.db.conn.executemany(sql, rows)
+
+    def finish_writes(self) -> None:
+        """Send what `write_later` kept back, raising its error here: the end of each savepoint
+        calls it, so a failed write is rolled back with its own savepoint, never a later one's.
+        SQLite keeps nothing back."""
 
     def fenced_transaction(self) -> AbstractContextManager[None]:
         """A transaction (as `transaction`) whose start is the fence (`begin_fenced`). Raises

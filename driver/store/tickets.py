@@ -135,15 +135,14 @@ class TicketTables(Tables):
         A new generation replaces the GUID's earlier ticket (which ticket_history keeps).
         """
         now = iso(self.clock())
-        conn = self.db.conn
         if generation > 1:
             # a first ticket has no earlier one to end: one write (one commit) less per create
-            conn.execute(
+            self.write_later(
                 "UPDATE ticket_history SET ended = 'superseded', ended_at = ?"
                 " WHERE guid = ? AND generation < ? AND ended IS NULL",
                 (now, guid, generation),
             )
-        conn.execute(
+        self.write_later(
             "INSERT INTO tickets (guid, state, create_log_id, intent_at, probes, generation)"
             " VALUES (?, 'creating', ?, ?, 0, ?)"
             " ON CONFLICT(guid) DO UPDATE SET state = 'creating', create_log_id = excluded.create_log_id,"
@@ -173,8 +172,7 @@ class TicketTables(Tables):
         """
         now = iso(self.clock())
         created = iso(record.created_at) if record.created_at else now
-        conn = self.db.conn
-        conn.execute(
+        self.write_later(
             "INSERT INTO tickets (guid, state, ticket_id, ticket_key, ticket_url, create_log_id, probes,"
             " generation, project, issuetype, jira_status, status_category, created_at, driver_values)"
             " VALUES (?, 'created', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
@@ -201,7 +199,7 @@ class TicketTables(Tables):
                 json.dumps(record.driver_values) if record.driver_values else None,
             ),
         )
-        conn.execute(
+        self.write_later(
             "INSERT INTO ticket_history (guid, generation, ticket_id, ticket_key, ticket_url, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guid, generation) DO UPDATE SET"
             " ticket_id = excluded.ticket_id, ticket_key = excluded.ticket_key,"

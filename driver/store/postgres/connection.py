@@ -10,6 +10,11 @@ for a locked or full SQLite file; a constraint refused is a sqlite3.IntegrityErr
 
 PRAGMAs are SQLite's settings of its own file (WAL, secure_delete, checkpoints): on PostgreSQL they
 mean nothing and are skipped.
+
+Writes whose answer nobody reads (`defer`, the table families' `write_later`) wait inside their
+transaction and go in one simple query with the next statement that needs an answer, or with the
+COMMIT: each statement is otherwise a round trip during which the driver's event loop waits, and the
+engine's record of one create is six of them. A deferred write's error is raised by that query.
 """
 
 from __future__ import annotations
@@ -68,7 +73,9 @@ class PostgresConnection:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._lost = False
+        self._later: list[str] = []
         self.pg = self._connect()
+        self._quoter = psycopg.ClientCursor(self.pg)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -104,13 +111,21 @@ class PostgresConnection:
                 return _NoRows()
             if word.startswith(("ROLLBACK TO", "RELEASE")):
                 return _NoRows()
+        if self._later:
+            if word.startswith("ROLLBACK"):
+                # what waits came after the latest savepoint (each one sent it): rolled back anyway
+                self._later.clear()
+            elif not parameters and word.startswith(("COMMIT", "RELEASE", "SAVEPOINT")):
+                return self._send_later(sql)
+            else:
+                self.flush()
         self._ready()
         params = _integers(parameters or ())
         text = to_postgresql(sql, bool(params))
         alone = not self.in_transaction
         try:
             with self._errors():
-                return self.pg.execute(text, params or None)
+                return _committed(self.pg.execute(text, params or None), word)
         except DatabaseUnavailable:
             if not (alone and word.startswith("SELECT") and (self.pg.broken or self.pg.closed)):
                 raise
@@ -124,6 +139,7 @@ class PostgresConnection:
 
     def native(self, sql: str, parameters: Mapping[str, Any]) -> Any:
         """Run a statement written for PostgreSQL (named %(name)s parameters), errors as execute's."""
+        self.flush()
         self._ready()
         with self._errors():
             return self.pg.execute(sql, parameters)
@@ -132,6 +148,7 @@ class PostgresConnection:
     def script(self, sql: str) -> None:
         """Run statements written for PostgreSQL, several in one round trip (no parameters),
         errors as execute's."""
+        self.flush()
         self._ready()
         with self._errors():
             self.pg.execute(sql.encode())
@@ -141,12 +158,13 @@ class PostgresConnection:
         for a simple query; errors as execute's (it needs a live session for the encoding)."""
         self._ready()
         with self._errors():
-            return psycopg.ClientCursor(self.pg).mogrify(sql, parameters)
+            return self._quoter.mogrify(sql, parameters)
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     def script_row(self, sql: bytes) -> tuple[Any, ...] | None:
         """Run statements written for PostgreSQL in one round trip (no parameters: values already
         quoted) and return the last one's first row; errors as execute's."""
+        self.flush()
         self._ready()
         with self._errors():
             cursor = self.pg.execute(sql)
@@ -160,6 +178,7 @@ class PostgresConnection:
         """Run one statement once per row of parameters (psycopg pipelines them). One row goes as
         one execute: about 50 µs of the loop's CPU where a pipeline of one costs 75 (loopback)."""
         many = [_integers(row) for row in rows]
+        self.flush()
         self._ready()
         with self._errors():
             if len(many) == 1:
@@ -176,6 +195,40 @@ class PostgresConnection:
             raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
         if self.pg.broken or self.pg.closed:
             self.pg = self._connect()  # a restart, or a failover behind the same address
+            self._quoter = psycopg.ClientCursor(self.pg)
+
+    def defer(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Inside a transaction, keep one of the store's writes (SQLite's text, as execute's) to
+        send with the next statement that needs an answer (the module's docstring); outside one,
+        or in one that failed, run it now. Raises what execute raises (a deferred write's own
+        error comes from the statement it goes with)."""
+        if self._lost or self.pg.info.transaction_status != TransactionStatus.INTRANS:
+            self.execute(sql, parameters)
+            return
+        params = _integers(parameters)
+        text = to_postgresql(sql, bool(params))
+        with self._errors():
+            self._later.append(self._quoter.mogrify(text, params) if params else text)
+
+    def flush(self) -> None:
+        """Send the deferred writes now (one round trip); errors as execute's."""
+        if self._later:
+            self._send_later(None)
+
+    def _send_later(self, last: str | None) -> Any:
+        """The deferred writes, then `last` (a statement without parameters), in one simple query;
+        the last statement's cursor."""
+        statements, self._later = [*self._later, *([last] if last else [])], []
+        if self.pg.broken or self.pg.closed:
+            # deferred writes exist only inside a transaction: it ended with its session
+            self._lost = True
+            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+        with self._errors():
+            cursor = self.pg.execute("; ".join(statements).encode())
+            while cursor.nextset():
+                pass
+            return _committed(cursor, (last or "").strip().upper())
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -196,6 +249,15 @@ class PostgresConnection:
     def close(self) -> None:
         """Close the connection."""
         self.pg.close()
+
+
+def _committed(cursor: Any, word: str) -> Any:
+    """The cursor of a statement; for a COMMIT, raises sqlite3.DatabaseError when PostgreSQL
+    answered it ROLLBACK (the transaction had failed: nothing of it was kept), which it does
+    without an error, and which must never read as a commit."""
+    if word == "COMMIT" and cursor.statusmessage == "ROLLBACK":
+        raise sqlite3.DatabaseError("PostgreSQL: the transaction had failed; its COMMIT rolled it back")
+    return cursor
 
 
 def _integers(values: Sequence[Any]) -> list[Any]:

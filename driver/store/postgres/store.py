@@ -11,8 +11,9 @@ a COMMIT whose answer is lost may have been applied (known limit, see docs/archi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
-from typing import cast
+from typing import Any, cast
 
 import psycopg
 from sqlite_utils import Database
@@ -79,6 +80,20 @@ class PostgresStore(Store):
         row = self._session.native(FENCE, {"name": LEASE_NAME, "node": node, "term": term}).fetchone()
         if row is None:
             raise LeaseLost(node, term)
+
+    def write_later(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """One write whose answer nobody reads, sent with the next statement that needs one
+        (Tables.write_later)."""
+        self._session.defer(sql, parameters)
+
+    def write_many_later(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`write_later` once per row of parameters."""
+        for row in rows:
+            self._session.defer(sql, row)
+
+    def finish_writes(self) -> None:
+        """Send the writes kept back (Tables.finish_writes)."""
+        self._session.flush()
 
     def intake_barrier(self) -> None:
         """First in an intake's transaction: the shared side of the hand-off's lock, and the

@@ -1,0 +1,195 @@
+"""Writes whose answer nobody reads (`Tables.write_later`) on both databases: PostgreSQL keeps them
+back and sends them with the next statement that needs an answer, or the COMMIT, one round trip for
+several; SQLite runs them at once. Whatever is kept back, the outcome is SQLite's: a write that
+fails late fails alone (its own savepoint rolled back, never a later write's), a transaction whose
+write failed commits nothing and says so, a read sees the writes before it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sqlite3
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from driver.sending.group_commit import GroupCommit
+from driver.store import Store
+from tests.fixtures.stores import OpenStore
+
+INSERT = "INSERT INTO stats_totals (counter, value) VALUES (?, ?)"
+"""A plain INSERT: a counter written twice breaks the table's primary key, a late IntegrityError."""
+
+_examples = itertools.count()
+
+
+def inserted(store: Store, prefix: str) -> dict[str, int]:
+    rows = store.db.execute(
+        "SELECT counter, value FROM stats_totals WHERE counter LIKE ? ORDER BY counter", (prefix + "%",)
+    ).fetchall()
+    return {str(counter): int(value) for counter, value in rows}
+
+
+def write_keys(store: Store, prefix: str, keys: list[int]) -> int:
+    """One write of the engine's kind: only writes kept back, each key as a counter."""
+    for key in keys:
+        store.write_later(INSERT, (f"{prefix}{key}", key))
+    return len(keys)
+
+
+async def run_together(group: GroupCommit, *writes: Any) -> list[Any]:
+    return await asyncio.gather(*(group.run(w) for w in writes), return_exceptions=True)
+
+
+async def test_a_write_that_fails_late_fails_alone(open_store: OpenStore) -> None:
+    """Three writes in one turn: the middle one's second insert breaks the key. The writes before
+    and after it commit; nothing of it does."""
+    store = open_store()
+    group = GroupCommit.on(store)
+    results = await run_together(
+        group,
+        lambda: write_keys(store, "late-", [1, 2]),
+        lambda: write_keys(store, "late-", [3, 3]),
+        lambda: write_keys(store, "late-", [4]),
+    )
+    assert (results[0], results[2]) == (2, 1)
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert inserted(store, "late-") == {"late-1": 1, "late-2": 2, "late-4": 4}
+    assert group.commits == 1
+    assert not store.in_transaction()
+
+
+async def test_a_lone_write_that_fails_late_commits_nothing(open_store: OpenStore) -> None:
+    store = open_store()
+    group = GroupCommit.on(store)
+    with pytest.raises(sqlite3.IntegrityError):
+        await group.run(lambda: write_keys(store, "lone-", [1, 2, 1]))
+    assert inserted(store, "lone-") == {}
+    assert not store.in_transaction()
+    # the session goes on: the next write commits
+    assert await group.run(lambda: write_keys(store, "lone-", [5])) == 1
+    assert inserted(store, "lone-") == {"lone-5": 5}
+
+
+def test_a_read_sees_the_writes_kept_back_before_it(open_store: OpenStore) -> None:
+    store = open_store()
+    with store.transaction():
+        store.write_later(INSERT, ("read-1", 7))
+        assert inserted(store, "read-") == {"read-1": 7}
+        store.write_later("UPDATE stats_totals SET value = ? WHERE counter = ?", (8, "read-1"))
+    assert inserted(store, "read-") == {"read-1": 8}
+
+
+def test_a_rolled_back_transaction_sends_nothing_it_kept_back(open_store: OpenStore) -> None:
+    store = open_store()
+
+    def change_of_mind(prefix: str) -> None:
+        with store.transaction():  # nested: a savepoint
+            store.write_later(INSERT, (f"{prefix}1", 1))
+            raise RuntimeError("the writer changed its mind")
+
+    with pytest.raises(RuntimeError):
+        change_of_mind("gone-")
+    with store.transaction():
+        store.write_later(INSERT, ("kept-1", 1))
+        with pytest.raises(RuntimeError):
+            change_of_mind("gone-again-")
+    assert inserted(store, "gone-") == {}
+    assert inserted(store, "kept-") == {"kept-1": 1}
+
+
+def test_outside_a_transaction_a_write_goes_at_once(open_store: OpenStore) -> None:
+    store = open_store()
+    store.write_later(INSERT, ("now-1", 1))
+    assert inserted(store, "now-") == {"now-1": 1}
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write_later(INSERT, ("now-1", 1))
+
+
+def test_values_kept_back_are_quoted_not_run(open_store: OpenStore) -> None:
+    """Kept-back writes carry their values quoted in (psycopg's ClientCursor): text that looks like
+    SQL, a percent sign, a question mark and quotes arrive as written."""
+    store = open_store()
+    tricky = 'x\'); DROP TABLE log; -- 100% ? "q" \\ ü'
+    with store.transaction():
+        store.write_later("INSERT INTO settings (key, value) VALUES (?, ?)", ("tricky", tricky))
+    row = store.db.execute("SELECT value FROM settings WHERE key = ?", ("tricky",)).fetchone()
+    assert row[0] == tricky
+    assert store.db.execute("SELECT count(*) FROM log").fetchone()[0] == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=5))
+def test_one_turn_of_writes_ends_as_sqlite_would_run_it(
+    open_store: OpenStore, writes: list[list[int]]
+) -> None:
+    """Any turn of writes (a write fails when it repeats a key, its own or an earlier committed
+    write's): each write's result and what the table holds after are the model's, on both
+    databases."""
+    store = open_store()
+    prefix = f"p{next(_examples)}-"
+    expected: dict[str, int] = {}
+    outcomes: list[bool] = []
+    for keys in writes:
+        names = [f"{prefix}{k}" for k in keys]
+        ok = len(set(names)) == len(names) and not set(names) & expected.keys()
+        outcomes.append(ok)
+        if ok:
+            expected.update(zip(names, keys, strict=True))
+    group = GroupCommit.on(store)
+    results = asyncio.run(
+        run_together(group, *(lambda keys=keys: write_keys(store, prefix, keys) for keys in writes))
+    )
+    if len(writes) == 1 and not outcomes[0]:
+        assert isinstance(results[0], sqlite3.IntegrityError)
+    else:
+        assert [not isinstance(r, BaseException) for r in results] == outcomes
+    assert inserted(store, prefix) == expected
+    assert not store.in_transaction()
+
+
+@pytest.fixture
+def pg_store(pg_database: str) -> Any:
+    from driver.store.postgres.store import PostgresStore
+
+    store = PostgresStore(pg_database)
+    yield store
+    store.close()
+
+
+def test_writes_kept_back_go_with_the_commit_in_one_round_trip(
+    pg_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[Any] = []
+    real = pg_store._session.pg.execute
+
+    def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return real(query, *args, **kwargs)
+
+    monkeypatch.setattr(pg_store._session.pg, "execute", execute)
+    with pg_store.transaction():
+        for n in range(6):
+            pg_store.write_later(INSERT, (f"trip-{n}", n))
+    assert len(sent) == 2, sent  # BEGIN, then six INSERTs and the COMMIT
+    assert sent[1].endswith(b"; COMMIT")
+    assert len(inserted(pg_store, "trip-")) == 6
+
+
+def test_a_commit_answered_rollback_raises(pg_store: Any) -> None:
+    """PostgreSQL answers the COMMIT of a failed transaction with ROLLBACK and no error: the store
+    raises, so a caller that swallowed the failure inside can never take the COMMIT for a commit."""
+
+    def swallow_a_failure() -> None:
+        with pg_store.transaction():
+            pg_store.db.conn.execute(INSERT, ("swallowed-1", 1))
+            with contextlib.suppress(sqlite3.IntegrityError):
+                pg_store.db.conn.execute(INSERT, ("swallowed-1", 1))
+
+    with pytest.raises(sqlite3.DatabaseError, match="rolled it back"):
+        swallow_a_failure()
+    assert inserted(pg_store, "swallowed-") == {}
+    assert not pg_store.in_transaction()
