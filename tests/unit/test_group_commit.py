@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,28 @@ def test_a_failing_write_is_rolled_back_alone(tmp_path: Path, flat: bool) -> Non
     assert (results[0], results[2]) == (1, 2)
     assert isinstance(results[1], ValueError)
     assert rows(store) == [1, 2]
+
+
+def test_a_write_whose_savepoint_fails_at_its_end_is_failed_not_done(tmp_path: Path) -> None:
+    """A savepoint's end may raise (on PostgreSQL it sends the writes kept back): the write it
+    held failed, rolled back to its savepoint; the others of the turn commit."""
+    store = tables(tmp_path / "g.db")
+    late = iter([False, True, False])
+
+    @contextmanager
+    def savepoint() -> Iterator[None]:
+        with store.kept_savepoint():
+            yield
+            if next(late):
+                raise sqlite3.IntegrityError("UNIQUE constraint failed (sent at the savepoint's end)")
+
+    group = GroupCommit(store.transaction, store.in_transaction, savepoint=savepoint, flat=store.flat)
+    results = asyncio.run(
+        gather_writes(group, lambda: insert(store, 1), lambda: insert(store, 2), lambda: insert(store, 3))
+    )
+    assert (results[0], results[2]) == (1, 3)
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert (rows(store), group.writes) == ([1, 3], 2)
 
 
 def test_a_failing_write_alone_in_its_turn_leaves_nothing_and_the_next_turn_commits(
