@@ -22,6 +22,7 @@ from driver.cli.output import say
 from driver.config import Config
 from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use, exposed_secrets_warning
 from driver.contract.schemas import CheckResult
+from driver.errors import ConfigError
 from driver.model.creation_table import TicketTable
 
 
@@ -99,6 +100,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
     except ssl.SSLError as exc:
         # a [jira] ca_bundle that exists but holds no usable PEM certificate
         say(f"jira-driver check: configuration error: [jira] ca_bundle: {exc.reason or exc}")
+        return ExitCode.BAD_INPUT
+    except ConfigError as exc:
+        say(f"jira-driver check: configuration error: {exc}")
         return ExitCode.BAD_INPUT
     status = _status(result, unreachable)
     if args.json:

@@ -58,6 +58,7 @@ from driver.jira.http import (
     heard_failure,
     proxy_for,
     rate_hint,
+    unreadable_environment_proxy,
 )
 from driver.jira.oauth import GrantKeeper, Monotonic, OAuthSetup
 from driver.jira.project_setup import ProjectSetup
@@ -85,7 +86,8 @@ ISSUE_STATE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype"
 
 
 class JiraClient(IssueSearch, ProjectSetup):
-    """The Jira REST API as the engine needs it (create, edit, comment, search, metadata)."""
+    """The Jira REST API as the engine needs it (create, edit, comment, search, metadata). Raises
+    ConfigError when the environment's proxy is no URL (driver.jira.http, unreadable_...)."""
 
     def __init__(
         self,
@@ -140,6 +142,8 @@ class JiraClient(IssueSearch, ProjectSetup):
         }
         if proxy and proxy != "bypass":
             kwargs["proxy"] = proxy
+        if not proxy and (unreadable := unreadable_environment_proxy()):
+            raise unreadable
         # The client holds the settings (base URL, auth, headers, cookies, timeouts) and picks the
         # transport; the Exchange sends each request (driver.jira.exchange).
         self._client = httpx.AsyncClient(

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from driver.errors import (
+    ConfigError,
     JiraAuthError,
     JiraError,
     JiraRateLimited,
@@ -127,6 +128,27 @@ def proxy_for(url: str, proxy: str) -> str:
     if not chosen or urllib.request.proxy_bypass(netloc):
         return ""
     return chosen if "://" in chosen else f"http://{chosen}"
+
+
+def unreadable_environment_proxy() -> ConfigError | None:
+    """The error for the environment's proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, either case, as
+    urllib and so httpx read them) that httpx cannot read as a URL, else None. httpx reads them when
+    a client is made and raises with part of the value in its message (a password with '/' in it
+    shows its start as the port): this names the variable, never the value."""
+    for scheme, value in urllib.request.getproxies().items():
+        if scheme not in ("https", "http", "all") or not value.strip():
+            continue
+        try:
+            httpx.Proxy(value if "://" in value else f"http://{value}")
+        except (httpx.InvalidURL, ValueError):
+            return ConfigError(
+                "environment",
+                f"{scheme.upper()}_PROXY (or {scheme}_proxy)",
+                None,
+                "not a proxy URL httpx can read: percent-encode '/', '?', '#' and '@' in its user and"
+                " password (%2F for '/'), or set [jira] proxy to a proxy of its own or to bypass",
+            )
+    return None
 
 
 def describe_transport_error(

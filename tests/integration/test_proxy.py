@@ -9,6 +9,9 @@ counted, nothing failed), never lost, and go out once a working proxy is configu
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,3 +165,53 @@ def test_a_proxy_that_refuses_the_tunnel_is_named(
         result.stderr
     )
     assert "502 Bad Gateway" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        ("http://ops:pa/ss-s3cret@proxy.example:3128", "pa/ss-s3cret"),
+        ("http://ops:p#ss-s3cret@proxy.example:3128", "p#ss-s3cret"),
+        ("http://ops:p?ss-s3cret@proxy.example:3128", "p?ss-s3cret"),
+        ("http://proxy.example:notaport", "notaport"),
+        ("ftp://proxy.example:21", "ftp://"),
+    ],
+    ids=["slash", "hash", "question-mark", "port", "scheme"],
+)
+def test_an_environment_proxy_httpx_cannot_read_is_one_line_naming_the_variable(
+    tmp_path: Path, sim: SimProcess, value: str, secret: str
+) -> None:
+    """httpx reads *_PROXY when the client is made and raised a traceback whose last line showed
+    part of the value (a password with '/' in it shows as 'Invalid port: ...'). Now check and run
+    stop with exit 2 and one line naming the variable, never its value; `bypass` still works."""
+    env = network_env(https=value)
+    checked = run_check(tmp_path, {"url": sim.url}, env)
+    assert checked.returncode == 2, checked.stderr
+    said = checked.stdout + checked.stderr
+    assert "HTTPS_PROXY" in said
+    assert "percent-encode" in said
+    assert secret not in said
+    assert "Traceback" not in said
+    assert run_check(tmp_path, {"url": sim.url, "proxy": "bypass"}, env).returncode == 0
+
+    ini = tmp_path / "run.ini"
+    ini.write_text(
+        f"[jira]\nurl = {sim.url}\nusername = admin\npassword = admin\n"
+        f"[driver]\ndatabase = {tmp_path / 'run.db'}\nlisten = 127.0.0.1:0\n",
+        encoding="utf-8",
+    )
+    os.chmod(ini, 0o600)
+    full_env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")} | env
+    ran = subprocess.run(
+        [sys.executable, "-m", "driver", "run", "--config", str(ini)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
+    said = ran.stdout + ran.stderr
+    assert ran.returncode == 2, said
+    assert "HTTPS_PROXY" in said
+    assert secret not in said
+    assert "Traceback" not in said
