@@ -160,22 +160,32 @@ def pg_store(pg_database: str) -> Any:
     store.close()
 
 
-def test_writes_kept_back_go_with_the_commit_in_one_round_trip(
+def test_writes_kept_back_go_with_the_commit_in_one_pipeline(
     pg_store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[Any] = []
-    real = pg_store._session.pg.execute
+    """psycopg's pipeline: the statements go without waiting for each answer, one sync at its end
+    (one round trip), each still a prepared statement once it repeats."""
+    pg = pg_store._session.pg
+    sent: list[tuple[str, bool]] = []
+    pipelines: list[object] = []
+    real_execute, real_pipeline = pg.execute, pg.pipeline
 
     def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
-        return real(query, *args, **kwargs)
+        sent.append((str(query), pg._pipeline is not None))
+        return real_execute(query, *args, **kwargs)
 
-    monkeypatch.setattr(pg_store._session.pg, "execute", execute)
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipelines.append(object())
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(pg, "execute", execute)
+    monkeypatch.setattr(pg, "pipeline", pipeline)
     with pg_store.transaction():
         for n in range(6):
             pg_store.write_later(INSERT, (f"trip-{n}", n))
-    assert len(sent) == 2, sent  # BEGIN, then six INSERTs and the COMMIT
-    assert sent[1].endswith(b"; COMMIT")
+    assert [query for query, piped in sent if not piped] == ["BEGIN"]
+    assert [query for query, piped in sent if piped][-1] == "COMMIT"
+    assert (len(sent), len(pipelines)) == (8, 1)
     assert len(inserted(pg_store, "trip-")) == 6
 
 

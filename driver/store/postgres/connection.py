@@ -12,9 +12,9 @@ PRAGMAs are SQLite's settings of its own file (WAL, secure_delete, checkpoints):
 mean nothing and are skipped.
 
 Writes whose answer nobody reads (`defer`, the table families' `write_later`) wait inside their
-transaction and go in one simple query with the next statement that needs an answer, or with the
+transaction and go in one pipeline with the next statement that needs an answer, or with the
 COMMIT: each statement is otherwise a round trip during which the driver's event loop waits, and the
-engine's record of one create is six of them. A deferred write's error is raised by that query.
+engine's record of one create is six of them. A deferred write's error is raised there.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class PostgresConnection:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._lost = False
-        self._later: list[str] = []
+        self._later: list[tuple[str, list[Any]]] = []
         self.pg = self._connect()
         self._quoter = psycopg.ClientCursor(self.pg)
 
@@ -206,9 +206,7 @@ class PostgresConnection:
             self.execute(sql, parameters)
             return
         params = _integers(parameters)
-        text = to_postgresql(sql, bool(params))
-        with self._errors():
-            self._later.append(self._quoter.mogrify(text, params) if params else text)
+        self._later.append((to_postgresql(sql, bool(params)), params))
 
     def flush(self) -> None:
         """Send the deferred writes now (one round trip); errors as execute's."""
@@ -216,17 +214,22 @@ class PostgresConnection:
             self._send_later(None)
 
     def _send_later(self, last: str | None) -> Any:
-        """The deferred writes, then `last` (a statement without parameters), in one simple query;
-        the last statement's cursor."""
-        statements, self._later = [*self._later, *([last] if last else [])], []
+        """The deferred writes, then `last` (a statement without parameters), in one pipeline
+        (psycopg's: one round trip, each statement still prepared once it repeats, where a simple
+        query of them all made PostgreSQL parse and plan each one each time); the last
+        statement's cursor."""
+        statements, self._later = self._later, []
         if self.pg.broken or self.pg.closed:
             # deferred writes exist only inside a transaction: it ended with its session
             self._lost = True
             raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
         with self._errors():
-            cursor = self.pg.execute("; ".join(statements).encode())
-            while cursor.nextset():
-                pass
+            with self.pg.pipeline():
+                for text, params in statements:
+                    cursor = self.pg.execute(text, params or None)
+                if last:
+                    cursor = self.pg.execute(last)
+            # the pipeline's end waited for every answer and raised the first error
             return _committed(cursor, (last or "").strip().upper())
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
