@@ -121,30 +121,42 @@ def test_values_kept_back_are_quoted_not_run(open_store: OpenStore) -> None:
     assert store.db.execute("SELECT count(*) FROM log").fetchone()[0] == 0
 
 
+class ChangedItsMind(Exception):
+    """A writer's own error after its writes (nothing of them may stay)."""
+
+
+def write_or_raise(store: Store, prefix: str, keys: list[int], raises: bool) -> int:
+    count = write_keys(store, prefix, keys)
+    if raises:
+        raise ChangedItsMind(prefix)
+    return count
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=5))
+@given(st.lists(st.tuples(st.lists(st.integers(0, 5), max_size=4), st.booleans()), min_size=1, max_size=5))
 def test_one_turn_of_writes_ends_as_sqlite_would_run_it(
-    open_store: OpenStore, writes: list[list[int]]
+    open_store: OpenStore, writes: list[tuple[list[int], bool]]
 ) -> None:
     """Any turn of writes (a write fails when it repeats a key, its own or an earlier committed
-    write's): each write's result and what the table holds after are the model's, on both
-    databases."""
+    write's, or raises after its writes): each write's result and what the table holds after are
+    the model's, on both databases. Every write's savepoint has one name: a rollback to a
+    savepoint that never reached PostgreSQL must not undo the write before it."""
     store = open_store()
     prefix = f"p{next(_examples)}-"
     expected: dict[str, int] = {}
     outcomes: list[bool] = []
-    for keys in writes:
+    for keys, raises in writes:
         names = [f"{prefix}{k}" for k in keys]
-        ok = len(set(names)) == len(names) and not set(names) & expected.keys()
+        ok = not raises and len(set(names)) == len(names) and not set(names) & expected.keys()
         outcomes.append(ok)
         if ok:
             expected.update(zip(names, keys, strict=True))
     group = GroupCommit.on(store)
     results = asyncio.run(
-        run_together(group, *(lambda keys=keys: write_keys(store, prefix, keys) for keys in writes))
+        run_together(group, *(lambda w=w: write_or_raise(store, prefix, w[0], w[1]) for w in writes))
     )
     if len(writes) == 1 and not outcomes[0]:
-        assert isinstance(results[0], sqlite3.IntegrityError)
+        assert isinstance(results[0], (sqlite3.IntegrityError, ChangedItsMind))
     else:
         assert [not isinstance(r, BaseException) for r in results] == outcomes
     assert inserted(store, prefix) == expected
@@ -203,3 +215,34 @@ def test_a_commit_answered_rollback_raises(pg_store: Any) -> None:
         swallow_a_failure()
     assert inserted(pg_store, "swallowed-") == {}
     assert not pg_store.in_transaction()
+
+
+def test_savepoints_go_with_the_writes_they_hold(pg_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A savepoint opened with nothing waiting goes first in its writes' pipeline; one rolled back
+    before it was sent costs no round trip and undoes nothing before it (the engine names every
+    write's savepoint alike)."""
+    pg = pg_store._session.pg
+    sent: list[tuple[str, bool]] = []
+    real_execute = pg.execute
+
+    def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append((str(query), pg._pipeline is not None))
+        return real_execute(query, *args, **kwargs)
+
+    monkeypatch.setattr(pg, "execute", execute)
+
+    def kept_write(key: str, raises: bool = False) -> None:
+        with pg_store.kept_savepoint():
+            pg_store.write_later(INSERT, (key, 1))
+            if raises:
+                raise ChangedItsMind(key)
+
+    with pg_store.transaction():
+        kept_write("sp-1")
+        with pytest.raises(ChangedItsMind):
+            kept_write("sp-2", raises=True)
+        kept_write("sp-3")
+    assert [query for query, piped in sent if not piped] == ["BEGIN", "COMMIT"]
+    assert [query for query, piped in sent if piped].count("SAVEPOINT kept") == 2
+    assert not any(query.startswith("ROLLBACK") for query, _ in sent)
+    assert inserted(pg_store, "sp-") == {"sp-1": 1, "sp-3": 1}

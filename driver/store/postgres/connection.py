@@ -111,6 +111,8 @@ class PostgresConnection:
                 return _NoRows()
             if word.startswith(("ROLLBACK TO", "RELEASE")):
                 return _NoRows()
+        if not parameters and self._savepoint_kept_back(sql, word):
+            return _NoRows()
         if self._later:
             if word.startswith("ROLLBACK"):
                 # what waits came after the latest savepoint (each one sent it): rolled back anyway
@@ -207,6 +209,32 @@ class PostgresConnection:
             return
         params = _integers(parameters)
         self._later.append((to_postgresql(sql, bool(params)), params))
+
+    def _savepoint_kept_back(self, sql: str, word: str) -> bool:
+        """Whether a savepoint statement needs no round trip of its own: a SAVEPOINT with nothing
+        waiting waits itself (it goes with the writes it holds, first in their pipeline); a
+        ROLLBACK TO or RELEASE of that savepoint while it still waits is done here. A SAVEPOINT
+        behind waiting writes goes with them at once, so that their error is the enclosing
+        transaction's, raised before the savepoint's own writes begin."""
+        if self._lost or self.pg.info.transaction_status != TransactionStatus.INTRANS:
+            return False
+        if word.startswith("SAVEPOINT "):
+            if self._later:
+                # one that waits alone, of the same name, was rolled back to with nothing since:
+                # the new one would mark the same point
+                return self._later == [(sql.strip(), [])]
+            self._later.append((sql.strip(), []))
+            return True
+        first = self._later[0][0].upper() if self._later else ""
+        if not first.startswith("SAVEPOINT ") or word.split()[-1] != first.split()[-1]:
+            return False
+        if word.startswith("ROLLBACK TO "):
+            del self._later[1:]  # the savepoint stays, as after a ROLLBACK TO sent
+            return True
+        if word.startswith("RELEASE ") and len(self._later) == 1:
+            self._later.clear()  # nothing was written in it
+            return True
+        return False
 
     def flush(self) -> None:
         """Send the deferred writes now (one round trip); errors as execute's."""
