@@ -115,7 +115,8 @@ class PostgresConnection:
             return _NoRows()
         if self._later:
             if word.startswith("ROLLBACK"):
-                # what waits came after the latest savepoint (each one sent it): rolled back anyway
+                # what waits came after the latest savepoint sent (one still waiting, of another
+                # name, is later still): rolled back anyway
                 self._later.clear()
             elif not parameters and word.startswith(("COMMIT", "RELEASE", "SAVEPOINT")):
                 return self._send_later(sql)
