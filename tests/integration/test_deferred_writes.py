@@ -164,6 +164,21 @@ def test_one_turn_of_writes_ends_as_sqlite_would_run_it(
 
 
 @pytest.fixture
+def sent(pg_store: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """What the PostgreSQL store sends from now on: each statement, and whether in a pipeline."""
+    pg = pg_store._session.pg
+    statements: list[tuple[str, bool]] = []
+    real_execute = pg.execute
+
+    def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
+        statements.append((str(query), pg._pipeline is not None))
+        return real_execute(query, *args, **kwargs)
+
+    monkeypatch.setattr(pg, "execute", execute)
+    return statements
+
+
+@pytest.fixture
 def pg_store(pg_database: str) -> Any:
     from driver.store.postgres.store import PostgresStore
 
@@ -173,25 +188,18 @@ def pg_store(pg_database: str) -> Any:
 
 
 def test_writes_kept_back_go_with_the_commit_in_one_pipeline(
-    pg_store: Any, monkeypatch: pytest.MonkeyPatch
+    pg_store: Any, sent: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """psycopg's pipeline: the statements go without waiting for each answer, one sync at its end
     (one round trip), each still a prepared statement once it repeats."""
-    pg = pg_store._session.pg
-    sent: list[tuple[str, bool]] = []
     pipelines: list[object] = []
-    real_execute, real_pipeline = pg.execute, pg.pipeline
-
-    def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append((str(query), pg._pipeline is not None))
-        return real_execute(query, *args, **kwargs)
+    real_pipeline = pg_store._session.pg.pipeline
 
     def pipeline(*args: Any, **kwargs: Any) -> Any:
         pipelines.append(object())
         return real_pipeline(*args, **kwargs)
 
-    monkeypatch.setattr(pg, "execute", execute)
-    monkeypatch.setattr(pg, "pipeline", pipeline)
+    monkeypatch.setattr(pg_store._session.pg, "pipeline", pipeline)
     with pg_store.transaction():
         for n in range(6):
             pg_store.write_later(INSERT, (f"trip-{n}", n))
@@ -217,19 +225,10 @@ def test_a_commit_answered_rollback_raises(pg_store: Any) -> None:
     assert not pg_store.in_transaction()
 
 
-def test_savepoints_go_with_the_writes_they_hold(pg_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_savepoints_go_with_the_writes_they_hold(pg_store: Any, sent: list[tuple[str, bool]]) -> None:
     """A savepoint opened with nothing waiting goes first in its writes' pipeline; one rolled back
     before it was sent costs no round trip and undoes nothing before it (the engine names every
     write's savepoint alike)."""
-    pg = pg_store._session.pg
-    sent: list[tuple[str, bool]] = []
-    real_execute = pg.execute
-
-    def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append((str(query), pg._pipeline is not None))
-        return real_execute(query, *args, **kwargs)
-
-    monkeypatch.setattr(pg, "execute", execute)
 
     def kept_write(key: str, raises: bool = False) -> None:
         with pg_store.kept_savepoint():
