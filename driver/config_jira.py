@@ -242,12 +242,23 @@ class JiraSection(Section):
     def _proxy_form(cls, value: str) -> str:
         if value and value != "bypass" and "://" not in value:
             raise ValueError("expected empty, 'bypass' or a proxy URL such as http://proxy:3128")
-        if value and value != "bypass":
-            try:
-                httpx.URL(value)
-            except httpx.InvalidURL:
-                raise ValueError(
-                    "expected a proxy URL such as http://proxy:3128 (in a password, write / ? # @"
-                    " as %2F %3F %23 %40)"
-                ) from None
+        if value and value != "bypass" and not readable_proxy(value):
+            raise ValueError(f"expected a proxy URL such as http://proxy:3128 ({PROXY_URL_HINT})")
         return value
+
+
+PROXY_URL_HINT = (
+    "scheme http, https or socks5; percent-encode '/', '?', '#' and '@' in its user and password, %2F for '/'"
+)
+"""What a proxy URL httpx cannot read needs, for the messages that refuse one."""
+
+
+def readable_proxy(value: str) -> bool:
+    """Whether httpx takes `value` as a proxy (a scheme-less host as http://): the configured
+    proxy's check and the environment's (driver.jira.http) are this one. httpx's own error
+    quotes part of the value, a password's start among it, so callers say PROXY_URL_HINT."""
+    try:
+        httpx.Proxy(value if "://" in value else f"http://{value}")
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return True

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from driver.config_jira import PROXY_URL_HINT, readable_proxy
 from driver.errors import (
     ConfigError,
     JiraAuthError,
@@ -136,17 +137,13 @@ def unreadable_environment_proxy() -> ConfigError | None:
     a client is made and raises with part of the value in its message (a password with '/' in it
     shows its start as the port): this names the variable, never the value."""
     for scheme, value in urllib.request.getproxies().items():
-        if scheme not in ("https", "http", "all") or not value.strip():
-            continue
-        try:
-            httpx.Proxy(value if "://" in value else f"http://{value}")
-        except (httpx.InvalidURL, ValueError):
+        if scheme in ("https", "http", "all") and value.strip() and not readable_proxy(value):
             return ConfigError(
                 "environment",
                 f"{scheme.upper()}_PROXY (or {scheme}_proxy)",
                 None,
-                "not a proxy URL httpx can read: percent-encode '/', '?', '#' and '@' in its user and"
-                " password (%2F for '/'), or set [jira] proxy to a proxy of its own or to bypass",
+                f"not a proxy URL httpx can read ({PROXY_URL_HINT}), or set [jira] proxy to a proxy"
+                " of its own or to bypass",
             )
     return None
 

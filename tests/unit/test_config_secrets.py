@@ -166,6 +166,15 @@ def test_a_proxy_password_with_url_characters_is_refused_and_not_shown(proxy: st
     assert "[credentials]@" in message
 
 
+@pytest.mark.parametrize("proxy", ["ftp://proxy:21", "http://proxy:notaport"])
+def test_a_proxy_httpx_would_refuse_is_refused_at_load(proxy: str) -> None:
+    """An ftp:// proxy passed the check of its form and then stopped `check` and `run` with
+    httpx's traceback when the client was made: the configured proxy and the environment's are
+    now checked by one piece (config_jira.readable_proxy)."""
+    with pytest.raises(ConfigError, match="scheme http, https or socks5"):
+        load_config(None, {"JIRA_DRIVER_JIRA_PROXY": proxy})
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
