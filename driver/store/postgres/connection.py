@@ -217,6 +217,8 @@ class PostgresConnection:
         ROLLBACK TO or RELEASE of that savepoint while it still waits is done here. A SAVEPOINT
         behind waiting writes goes with them at once, so that their error is the enclosing
         transaction's, raised before the savepoint's own writes begin."""
+        if not word.startswith(("SAVEPOINT ", "ROLLBACK TO ", "RELEASE ")):
+            return False  # most statements: no need to ask libpq for the transaction's state
         if self._lost or self.pg.info.transaction_status != TransactionStatus.INTRANS:
             return False
         if word.startswith("SAVEPOINT "):
