@@ -28,6 +28,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from driver.errors import LeaseLost
+
 if TYPE_CHECKING:
     from driver.store import Store
 
@@ -65,9 +67,11 @@ class GroupCommit:
     transaction: Callable[[], AbstractContextManager[None]]
     active: Callable[[], bool]
     fenced: Callable[[], AbstractContextManager[None]] | None = None
-    """The store's `fenced_transaction`, each group's transaction: its start is the fence (one
-    round trip with BEGIN on PostgreSQL), and when that raises no write of the group runs and each
-    gets its exception (a pair's node that lost its lease: LeaseLost). Without it, `transaction`."""
+    """The store's `fenced_transaction`, each group's transaction: its start is the fence, and when
+    that refuses (a pair's node that lost its lease: LeaseLost) nothing of the group stands and each
+    write gets the exception. On PostgreSQL the fence goes with the group's first statement that
+    needs an answer, or with its writes and COMMIT (one round trip): the writes that ran before it
+    answered are rolled back, as after a COMMIT that fails. Without it, `transaction`."""
     savepoint: Callable[[], AbstractContextManager[None]] | None = None
     """The store's `kept_savepoint` (one statement a write, ended by the COMMIT); without it, each
     write of a group runs in a nested `transaction` (a savepoint and its release)."""
@@ -143,8 +147,10 @@ class GroupCommit:
                         value = self._run(item)
                     results.append((item, value, None))
                 except Exception as exc:  # the writer's own: it decides what it means
-                    if alone or not self.active():
-                        raise  # alone: it was all of it; else SQLite ended the transaction itself
+                    if alone or not self.active() or isinstance(exc, LeaseLost):
+                        # alone: it was all of it; else SQLite ended the transaction itself, or the
+                        # fence (sent with the first write on PostgreSQL) refused all of it
+                        raise
                     results.append((item, None, exc))
         return results
 

@@ -245,3 +245,24 @@ def test_savepoints_go_with_the_writes_they_hold(pg_store: Any, sent: list[tuple
     assert [query for query, piped in sent if piped].count("SAVEPOINT kept") == 2
     assert not any(query.startswith("ROLLBACK") for query, _ in sent)
     assert inserted(pg_store, "sp-") == {"sp-1": 1, "sp-3": 1}
+
+
+async def test_a_fenced_group_of_one_write_is_one_round_trip(
+    pg_store: Any, sent: list[tuple[str, bool]]
+) -> None:
+    """BEGIN, the fence, the write and the COMMIT go in one pipeline: a leader's outcome or journal
+    intent alone in its turn (the common case) waits on PostgreSQL once."""
+    import psycopg
+
+    from driver.store.postgres.lease import LeaseTable
+
+    async with await psycopg.AsyncConnection.connect(pg_store.dsn, autocommit=True) as conn:
+        term = (await LeaseTable(conn).claim("node-a", 30.0)).term
+    pg_store.fence_writes("node-a", term)
+    await GroupCommit.on(pg_store).run(lambda: write_keys(pg_store, "fenced-", [1, 2]))
+    assert sent[0][0] == "BEGIN"
+    assert "driver_fence" in sent[1][0]
+    assert sent[-1][0] == "COMMIT"
+    assert len(sent) == 5
+    assert all(piped for _, piped in sent)
+    assert inserted(pg_store, "fenced-") == {"fenced-1": 1, "fenced-2": 2}

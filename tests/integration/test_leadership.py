@@ -213,8 +213,9 @@ async def test_a_leader_that_lost_its_lease_sends_and_records_nothing_until_it_l
 
 @pytest.mark.parametrize("begin", ["begin-and-fence", "fence-after-begin"])
 async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str, begin: str) -> None:
-    """As the engine makes it (BEGIN and the fence in one round trip), and with the fence as a
-    statement of its own; a node name with a quote in it is quoted, not run."""
+    """As the engine makes it (BEGIN and the fence kept back, sent with the write and its COMMIT),
+    and with the fence as a statement of its own; a node name with a quote in it is a value, not
+    SQL."""
     from driver.sending.group_commit import GroupCommit
     from driver.store.postgres.store import PostgresStore
 
@@ -246,6 +247,53 @@ async def test_a_group_commit_of_a_stale_term_writes_nothing(pg_database: str, b
         await group.run(lambda: store.put_setting("leader", True))
         assert store.setting("leader") is True
         assert not store.in_transaction()
+    finally:
+        store.close()
+
+
+async def test_a_stale_term_refuses_every_write_of_a_group_whatever_they_do(pg_database: str) -> None:
+    """The fence goes with the group's first statement that needs an answer: every write of the
+    group gets LeaseLost and nothing stands, also when a write reads (its read raises) or catches
+    that and writes on; the writes after the refusal do not run; the next group of the right term
+    commits."""
+    from driver.sending.group_commit import GroupCommit
+    from driver.store.postgres.store import PostgresStore
+
+    store = PostgresStore(pg_database)
+    ran: list[str] = []
+
+    def writes(name: str) -> None:
+        ran.append(name)
+        store.put_setting(name, True)
+
+    def reads_then_writes(name: str) -> None:
+        ran.append(name)
+        with pytest.raises(LeaseLost):
+            store.setting("anything")
+        store.put_setting(name, True)  # a write that went on: the group stays refused
+
+    try:
+        async with await psycopg.AsyncConnection.connect(pg_database, autocommit=True) as conn:
+            await LeaseTable(conn).claim("node-a", 30.0)
+            await conn.execute("UPDATE driver_lease SET expires_at = clock_timestamp()")
+            await LeaseTable(conn).claim("node-b", 30.0)
+        group = GroupCommit.on(store)
+        store.fence_writes("node-a", 1)
+        for first in (writes, reads_then_writes):
+            ran.clear()
+            outcomes = await asyncio.gather(
+                group.run(partial(first, "zombie-1")),
+                group.run(lambda: writes("zombie-2")),
+                group.run(lambda: writes("zombie-3")),
+                return_exceptions=True,
+            )
+            assert [type(o) for o in outcomes] == [LeaseLost] * 3, outcomes
+            assert ran == ["zombie-1"]  # refused with the first write: the others never ran
+            assert not store.in_transaction()
+            assert [store.setting(f"zombie-{n}") for n in (1, 2, 3)] == [None, None, None]
+        store.fence_writes("node-b", 2)
+        await asyncio.gather(group.run(lambda: writes("leader-1")), group.run(lambda: writes("leader-2")))
+        assert (store.setting("leader-1"), store.setting("leader-2")) == (True, True)
     finally:
         store.close()
 

@@ -20,7 +20,7 @@ engine's record of one create is six of them. A deferred write's error is raised
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -74,8 +74,12 @@ class PostgresConnection:
         self.dsn = dsn
         self._lost = False
         self._later: list[tuple[str, list[Any]]] = []
+        # a transaction begun here whose BEGIN has not gone yet (begin_later): its first statements
+        self._opening: list[tuple[str, list[Any]]] = []
+        self._refusal: tuple[str, Callable[[], Exception]] | None = None
+        # the opening's check refused the transaction: what every statement raises until ROLLBACK
+        self._refused: Callable[[], Exception] | None = None
         self.pg = self._connect()
-        self._quoter = psycopg.ClientCursor(self.pg)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -95,7 +99,31 @@ class PostgresConnection:
         """Whether a transaction is open, failed and not yet rolled back, or lost with its session
         (the families' ROLLBACK then ends it here)."""
         status = self.pg.info.transaction_status
-        return self._lost or status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+        return (
+            self._lost
+            or bool(self._opening)
+            or status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+        )
+
+    def _open(self) -> bool:
+        """Whether statements may wait here: inside a transaction that has not failed."""
+        if self._opening:
+            return True
+        return not self._lost and self.pg.info.transaction_status == TransactionStatus.INTRANS
+
+    def begin_later(
+        self, check: str, parameters: Sequence[Any], sqlstate: str, refusal: Callable[[], Exception]
+    ) -> None:
+        """Begin a transaction whose BEGIN, and `check` after it (written for PostgreSQL, %s
+        parameters), go with its first statement that needs an answer, or with its writes and
+        COMMIT: one round trip for a transaction that reads nothing. `check` refuses the transaction
+        by raising SQLSTATE `sqlstate`: PostgreSQL then skips what follows it, and that statement
+        raises `refusal()`, as does every one after it here until the ROLLBACK (a ROLLBACK TO or
+        RELEASE does nothing meanwhile: the savepoints went unrun)."""
+        if self.in_transaction:
+            raise RuntimeError("begin_later inside a transaction")
+        self._opening = [("BEGIN", []), (check, _integers(parameters))]
+        self._refusal = (sqlstate, refusal)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         """Run one of the store's statements. Raises DatabaseUnavailable, PostgresIntegrityError,
@@ -111,13 +139,23 @@ class PostgresConnection:
                 return _NoRows()
             if word.startswith(("ROLLBACK TO", "RELEASE")):
                 return _NoRows()
+        if self._refused is not None:
+            if word.startswith(("ROLLBACK TO", "RELEASE")):
+                return _NoRows()
+            if word != "ROLLBACK":
+                raise self._refused()
+            self._refused = None  # and the ROLLBACK goes: PostgreSQL holds the failed transaction
         if not parameters and self._savepoint_kept_back(sql, word):
             return _NoRows()
-        if self._later:
+        if self._later or self._opening:
             if word.startswith("ROLLBACK"):
                 # what waits came after the latest savepoint sent (one still waiting, of another
                 # name, is later still): rolled back anyway
                 self._later.clear()
+                if self._opening and word == "ROLLBACK":
+                    self._opening, self._refusal = [], None
+                    return _NoRows()  # PostgreSQL never saw the transaction
+                self.flush()  # a ROLLBACK TO needs the transaction begun
             elif not parameters and word.startswith(("COMMIT", "RELEASE", "SAVEPOINT")):
                 return self._send_later(sql)
             else:
@@ -156,27 +194,6 @@ class PostgresConnection:
         with self._errors():
             self.pg.execute(sql.encode())
 
-    def mogrify(self, sql: str, parameters: Mapping[str, Any]) -> str:
-        """A statement written for PostgreSQL with its values quoted in (psycopg's ClientCursor),
-        for a simple query; errors as execute's (it needs a live session for the encoding)."""
-        self._ready()
-        with self._errors():
-            return self._quoter.mogrify(sql, parameters)
-        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
-
-    def script_row(self, sql: bytes) -> tuple[Any, ...] | None:
-        """Run statements written for PostgreSQL in one round trip (no parameters: values already
-        quoted) and return the last one's first row; errors as execute's."""
-        self.flush()
-        self._ready()
-        with self._errors():
-            cursor = self.pg.execute(sql)
-            while cursor.nextset():
-                pass
-            row: tuple[Any, ...] | None = cursor.fetchone()
-            return row
-        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
-
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         """Run one statement once per row of parameters (psycopg pipelines them). One row goes as
         one execute: about 50 µs of the loop's CPU where a pipeline of one costs 75 (loopback)."""
@@ -196,16 +213,17 @@ class PostgresConnection:
         lost with its session has not been rolled back."""
         if self._lost:
             raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+        if self._refused is not None:
+            raise self._refused()
         if self.pg.broken or self.pg.closed:
             self.pg = self._connect()  # a restart, or a failover behind the same address
-            self._quoter = psycopg.ClientCursor(self.pg)
 
     def defer(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         """Inside a transaction, keep one of the store's writes (SQLite's text, as execute's) to
         send with the next statement that needs an answer (the module's docstring); outside one,
         or in one that failed, run it now. Raises what execute raises (a deferred write's own
         error comes from the statement it goes with)."""
-        if self._lost or self.pg.info.transaction_status != TransactionStatus.INTRANS:
+        if not self._open():
             self.execute(sql, parameters)
             return
         params = _integers(parameters)
@@ -219,7 +237,7 @@ class PostgresConnection:
         transaction's, raised before the savepoint's own writes begin."""
         if not word.startswith(("SAVEPOINT ", "ROLLBACK TO ", "RELEASE ")):
             return False  # most statements: no need to ask libpq for the transaction's state
-        if self._lost or self.pg.info.transaction_status != TransactionStatus.INTRANS:
+        if not self._open():
             return False
         if word.startswith("SAVEPOINT "):
             if self._later:
@@ -241,7 +259,7 @@ class PostgresConnection:
 
     def flush(self) -> None:
         """Send the deferred writes now (one round trip); errors as execute's."""
-        if self._later:
+        if self._later or self._opening:
             self._send_later(None)
 
     def _send_later(self, last: str | None) -> Any:
@@ -249,36 +267,50 @@ class PostgresConnection:
         (psycopg's: one round trip, each statement still prepared once it repeats, where a simple
         query of them all made PostgreSQL parse and plan each one each time); the last
         statement's cursor."""
-        statements, self._later = self._later, []
-        if self.pg.broken or self.pg.closed:
-            # deferred writes exist only inside a transaction: it ended with its session
-            self._lost = True
-            raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
-        with self._errors():
-            with self.pg.pipeline():
-                for text, params in statements:
-                    cursor = self.pg.execute(text, params or None)
-                if last:
-                    cursor = self.pg.execute(last)
-            # the pipeline's end waited for every answer and raised the first error
-            return _committed(cursor, (last or "").strip().upper())
+        opening = bool(self._opening)
+        statements, self._later, self._opening = [*self._opening, *self._later], [], []
+        try:
+            if self.pg.broken or self.pg.closed:
+                if not opening:
+                    # deferred writes exist only inside a transaction: it ended with its session
+                    self._lost = True
+                    raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
+                self._ready()  # the transaction never reached the session that ended: all of it goes
+            with self._errors(inside=True):
+                with self.pg.pipeline():
+                    for text, params in statements:
+                        cursor = self.pg.execute(text, params or None)
+                    if last:
+                        cursor = self.pg.execute(last)
+                # the pipeline's end waited for every answer and raised the first error
+                return _committed(cursor, (last or "").strip().upper())
+        finally:
+            if opening:
+                self._refusal = None  # the check has answered, or will never be asked
         raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, inside: bool = False) -> Iterator[None]:
         """psycopg's errors as the store's (the module's docstring); a session that ends inside a
-        transaction marks it lost."""
-        was_in = self.in_transaction
+        transaction (`inside`: one begun by what is sent) marks it lost; the opening's check
+        refusing the transaction raises its refusal (begin_later)."""
+        was_in = inside or self.in_transaction
         try:
             yield
-        except (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout) as exc:
+        except psycopg.Error as exc:
+            raise self._translated(exc, was_in) from exc
+
+    def _translated(self, exc: psycopg.Error, was_in: bool) -> Exception:
+        if self._refusal is not None and exc.sqlstate == self._refusal[0]:
+            self._refused, self._refusal = self._refusal[1], None
+            return self._refused()
+        if isinstance(exc, (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout)):
             # the second: the server ended a session idle in a transaction (IDLE_IN_TRANSACTION)
             self._lost = was_in and (self.pg.broken or self.pg.closed)
-            raise DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
-        except psycopg.IntegrityError as exc:
-            raise PostgresIntegrityError(f"PostgreSQL: {_first_line(exc)}") from exc
-        except psycopg.Error as exc:
-            raise sqlite3.DatabaseError(f"PostgreSQL: {_first_line(exc)}") from exc
+            return DatabaseUnavailable(f"PostgreSQL: {_first_line(exc)}")
+        if isinstance(exc, psycopg.IntegrityError):
+            return PostgresIntegrityError(f"PostgreSQL: {_first_line(exc)}")
+        return sqlite3.DatabaseError(f"PostgreSQL: {_first_line(exc)}")
 
     def close(self) -> None:
         """Close the connection."""

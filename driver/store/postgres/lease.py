@@ -65,7 +65,40 @@ WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s AND expires_at >
 FOR SHARE
 """
 
+FENCE_REFUSED = "JD001"
+"""The SQLSTATE `driver_fence` raises: this transaction's node does not hold the lease of its term."""
+
+_FENCE_FUNCTION = """
+CREATE OR REPLACE FUNCTION driver_fence(lease_name text, node text, lease_term bigint) RETURNS void
+LANGUAGE plpgsql AS $fence$
+BEGIN
+    PERFORM 1 FROM driver_lease
+    WHERE name = lease_name AND holder = node AND term = lease_term AND expires_at > clock_timestamp()
+    FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the sender''s lease of term % is not %''s', lease_term, node
+            USING ERRCODE = 'JD001';
+    END IF;
+END
+$fence$
+"""
+
+FENCE_CALL = "SELECT driver_fence(%s, %s, %s)"
+"""FENCE as a statement that fails its transaction (SQLSTATE FENCE_REFUSED) instead of answering
+no row: it can go in one pipeline with the writes it fences and their COMMIT, which PostgreSQL then
+skips (driver.store.postgres.connection's `begin_later`). Parameters: name, node, term."""
+
 Connection = psycopg.AsyncConnection[Any]
+
+
+def create_fence(conn: psycopg.Connection[Any]) -> None:
+    """Create the lease's table and `driver_fence` when missing (`conn` in autocommit mode). Two
+    nodes starting at once take turns (an advisory lock): PostgreSQL refuses two CREATE OR REPLACE
+    of one function at once ("tuple concurrently updated"). Raises psycopg.Error."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('driver_fence'))")
+        conn.execute(CREATE)
+        conn.execute(_FENCE_FUNCTION)
 
 
 class LeaseTable:

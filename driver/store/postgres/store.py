@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
+from functools import partial
 from typing import Any, cast
 
 import psycopg
@@ -23,8 +24,7 @@ from driver.errors import LeaseLost
 from driver.store.database import Store
 from driver.store.postgres.connection import DatabaseUnavailable, PostgresConnection
 from driver.store.postgres.handoff import BARRIER
-from driver.store.postgres.lease import CREATE as LEASE_TABLE
-from driver.store.postgres.lease import FENCE, LEASE_NAME
+from driver.store.postgres.lease import FENCE, FENCE_CALL, FENCE_REFUSED, LEASE_NAME, create_fence
 from driver.store.postgres.schema import apply
 
 
@@ -36,8 +36,6 @@ class PostgresStore(Store):
     def __init__(self, dsn: str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
         self.dsn = dsn
         self._fenced_by: tuple[str, int] | None = None
-        self._begin_for: tuple[str, int] | None = None
-        self._begin_text = b""
         # `path` names what sits beside a SQLite database (the run-time secret's file): here, a
         # file named after the database, in the working directory
         super().__init__(dsn.rsplit("/", 1)[-1] or "postgresql", clock, zone)
@@ -47,7 +45,7 @@ class PostgresStore(Store):
         self._session = PostgresConnection(self.dsn)
         try:
             apply(self._session.pg)
-            self._session.pg.execute(LEASE_TABLE)
+            create_fence(self._session.pg)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {exc}".splitlines()[0]) from exc
         return cast(Database, self._session)  # the families use it as sqlite-utils' Database
@@ -57,18 +55,17 @@ class PostgresStore(Store):
         self._fenced_by = None if term is None else (node, term)
 
     def begin_fenced(self) -> None:
-        """BEGIN and the fence in one simple query, one round trip where two were (their values
-        quoted by psycopg, once a term). Raises LeaseLost."""
+        """BEGIN and the fence, kept back to go with the transaction's first statement that needs
+        an answer, or with its writes and COMMIT: a group commit of one write is one round trip
+        (driver.store.postgres.connection's `begin_later`). LeaseLost is raised there, and by every
+        statement after it until the ROLLBACK; nothing of the transaction stands."""
         if self._fenced_by is None:
             self._session.execute("BEGIN")
             return
-        if self._begin_for != self._fenced_by:
-            node, term = self._fenced_by
-            params = {"name": LEASE_NAME, "node": node, "term": term}
-            fence = self._session.mogrify(FENCE, params)
-            self._begin_text, self._begin_for = f"BEGIN; {fence.strip()}".encode(), self._fenced_by
-        if self._session.script_row(self._begin_text) is None:
-            raise LeaseLost(*self._fenced_by)
+        node, term = self._fenced_by
+        self._session.begin_later(
+            FENCE_CALL, (LEASE_NAME, node, term), FENCE_REFUSED, partial(LeaseLost, node, term)
+        )
 
     def fence(self) -> None:
         """Inside the engine's transaction: go on only while this node holds the lease of its term
