@@ -42,6 +42,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.bench.bench_cpu import cpu_seconds  # noqa: E402
 from tests.bench.bench_throughput import Proc, start, stop  # noqa: E402
 from tests.bench.report import last_answer, print_table, verdict, wait_settled  # noqa: E402
 from tests.bench.soak import Stream, judge, log_rows, what_jira_holds  # noqa: E402
@@ -151,31 +152,40 @@ def feed(stream: Stream, nodes: list[Node], batch: int, pause: float, done: thre
         time.sleep(pause)
 
 
-def burst(url: str, sim_url: str, creates: int, tag: str) -> float:
-    """Creates per second, from the first POST until the last answer. Looked at twice a second
-    until every row is settled, the end read from the log: a look costs the driver a few reads,
-    which on PostgreSQL block its loop, and looking 20 times a second took a few percent of it."""
+def burst(node: Node, sim_url: str, creates: int, tag: str) -> tuple[float, float]:
+    """(creates per second, from the first POST until the last answer; the node's CPU
+    milliseconds per create meanwhile, intake included: less noisy than the rate on a shared
+    machine). Looked at twice a second until every row is settled, the end read from the log: a
+    look costs the driver a few reads, which on PostgreSQL block its loop, and looking 20 times a
+    second took a few percent of it."""
+    assert node.proc is not None
+    url, pid = node.url, node.proc.process.pid
     httpx.post(f"{sim_url}/_sim/reset", json={}, timeout=10).raise_for_status()
     httpx.post(f"{sim_url}/_sim/config", json={"latency_ms": 50}, timeout=10).raise_for_status()
+    cpu0 = cpu_seconds(pid)
     began = time.time()  # an epoch moment: the log's answers are compared with it
     with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as api:
         for first in range(0, creates, 100):
             lines = [f"{tag}/{n}|CREATE|summary;{tag} {n}|" for n in range(first, min(creates, first + 100))]
             api.post("/api/advanced", content="\n".join(lines), headers={"Content-Type": "text/plain"})
         wait_settled(api, 300, poll=0.5)
+        cpu = cpu_seconds(pid) - cpu0
         ended = last_answer(api)
-    return creates / (ended - began)
+    return creates / (ended - began), cpu / creates * 1000
 
 
-def throughput(tmp: Path, sim_url: str, dsn: str, creates: int) -> tuple[float, float]:
-    """(creates/s through a pair on PostgreSQL, creates/s through a driver alone on SQLite)."""
+def throughput(
+    tmp: Path, sim_url: str, dsn: str, creates: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """`burst`'s figures through a pair on PostgreSQL (its leader's CPU), and through a driver
+    alone on SQLite."""
     database = new_database(dsn)
     nodes = [Node(f"tp-{n}", tmp, sim_url, database, 10.0) for n in "ab"]
     for node in nodes:
         node.start()
     try:
         leader, _ = leader_of(nodes, 30)
-        on_postgresql = burst(leader.url, sim_url, creates, "pg")
+        on_postgresql = burst(leader, sim_url, creates, "pg")
     finally:
         for node in nodes:
             if node.proc is not None:
@@ -184,7 +194,7 @@ def throughput(tmp: Path, sim_url: str, dsn: str, creates: int) -> tuple[float, 
     alone.ini.write_text(alone.ini.read_text().split("[ha]")[0])
     alone.start()
     try:
-        on_sqlite = burst(alone.url, sim_url, creates, "sq")
+        on_sqlite = burst(alone, sim_url, creates, "sq")
     finally:
         assert alone.proc is not None
         stop(alone.proc)
@@ -197,15 +207,28 @@ def throughput_only(creates: int, runs: int) -> int:
     and noisy, so one run says little)."""
     tmp = Path(tempfile.mkdtemp(prefix="jira-driver-failover-"))
     shares: list[float] = []
-    rows: list[tuple[str, str, str, str]] = [("run", "PostgreSQL creates/s", "SQLite creates/s", "share")]
+    rows: list[tuple[str, ...]] = [
+        ("run", "PostgreSQL creates/s", "SQLite creates/s", "share", "CPU ms/create: PG leader", "SQLite")
+    ]
     with throwaway_cluster() as dsn:
         sim = start([sys.executable, "-m", "driver", "sim", "--port", "0"], tmp / "sim.log")
         try:
             for run in range(runs):
                 (tmp / f"run-{run}").mkdir()
-                on_postgresql, on_sqlite = throughput(tmp / f"run-{run}", sim.url, dsn, creates)
+                (on_postgresql, pg_cpu), (on_sqlite, sqlite_cpu) = throughput(
+                    tmp / f"run-{run}", sim.url, dsn, creates
+                )
                 shares.append(on_postgresql / on_sqlite)
-                rows.append((f"{run + 1}", f"{on_postgresql:.0f}", f"{on_sqlite:.0f}", f"{shares[-1]:.2f}"))
+                rows.append(
+                    (
+                        f"{run + 1}",
+                        f"{on_postgresql:.0f}",
+                        f"{on_sqlite:.0f}",
+                        f"{shares[-1]:.2f}",
+                        f"{pg_cpu:.2f}",
+                        f"{sqlite_cpu:.2f}",
+                    )
+                )
         finally:
             stop(sim)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -297,7 +320,7 @@ def main() -> int:
             for node in nodes:
                 if node.proc is not None:
                     stop(node.proc)
-            on_postgresql, on_sqlite = throughput(tmp, sim.url, dsn, args.creates)
+            (on_postgresql, pg_cpu), (on_sqlite, sqlite_cpu) = throughput(tmp, sim.url, dsn, args.creates)
         finally:
             for node in nodes:
                 if node.proc is not None and node.proc.process.poll() is None:
@@ -336,6 +359,7 @@ def main() -> int:
             ("creates/s, pair on PostgreSQL", f"{on_postgresql:.0f}", "", ""),
             ("creates/s, one driver on SQLite", f"{on_sqlite:.0f}", "", ""),
             ("PostgreSQL / SQLite", f"{share:.2f}", ">= 0.80", verdict(share >= 0.8)),
+            ("CPU ms per create, PostgreSQL leader / SQLite", f"{pg_cpu:.2f} / {sqlite_cpu:.2f}", "", ""),
         ]
     )
     clean = judged.clean and failed == 0 and zombie_back and worst < target
