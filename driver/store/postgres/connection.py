@@ -19,6 +19,7 @@ engine's record of one create is six of them. A deferred write's error is raised
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -125,6 +126,17 @@ class PostgresConnection:
         self._opening = [("BEGIN", []), (check, _integers(parameters))]
         self._refusal = (sqlstate, refusal)
 
+    def _sent_whole(self, word: str) -> bool:
+        """Whether this COMMIT ends a transaction none of which has gone yet, and which holds no
+        savepoint: it then goes as one implicit transaction, its statements and a Sync, without
+        BEGIN and COMMIT (PostgreSQL commits at the Sync what ran since the last one, and skips all
+        of it after an error: libpq's pipeline mode; two statements fewer of psycopg's CPU)."""
+        return (
+            word == "COMMIT"
+            and bool(self._opening)
+            and not any(text.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")) for text, _ in self._later)
+        )
+
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         """Run one of the store's statements. Raises DatabaseUnavailable, PostgresIntegrityError,
         or sqlite3.DatabaseError for anything else PostgreSQL refuses."""
@@ -147,6 +159,9 @@ class PostgresConnection:
             self._refused = None  # and the ROLLBACK goes: PostgreSQL holds the failed transaction
         if not parameters and self._savepoint_kept_back(sql, word):
             return _NoRows()
+        if word == "BEGIN" and not self.in_transaction:
+            self._opening = [("BEGIN", [])]  # it goes with the transaction's first statement sent
+            return _NoRows()
         if self._later or self._opening:
             if word.startswith("ROLLBACK"):
                 # what waits came after the latest savepoint sent (one still waiting, of another
@@ -156,10 +171,12 @@ class PostgresConnection:
                     self._opening, self._refusal = [], None
                     return _NoRows()  # PostgreSQL never saw the transaction
                 self.flush()  # a ROLLBACK TO needs the transaction begun
-            elif not parameters and word.startswith(("COMMIT", "RELEASE", "SAVEPOINT")):
-                return self._send_later(sql)
+            elif self._sent_whole(word):
+                return self._send_later(None, implicit=True)
             else:
-                self.flush()
+                # what waits, then this statement, one round trip; its cursor is this one's
+                params = _integers(parameters or ())
+                return self._send_later(to_postgresql(sql, bool(params)), params)
         self._ready()
         params = _integers(parameters or ())
         text = to_postgresql(sql, bool(params))
@@ -262,13 +279,14 @@ class PostgresConnection:
         if self._later or self._opening:
             self._send_later(None)
 
-    def _send_later(self, last: str | None) -> Any:
-        """The deferred writes, then `last` (a statement without parameters), in one pipeline
-        (psycopg's: one round trip, each statement still prepared once it repeats, where a simple
-        query of them all made PostgreSQL parse and plan each one each time); the last
-        statement's cursor."""
+    def _send_later(self, last: str | None, parameters: Sequence[Any] = (), implicit: bool = False) -> Any:
+        """The deferred writes, then `last` (written for PostgreSQL), in one pipeline (psycopg's:
+        one round trip, each statement still prepared once it repeats, where a simple query of them
+        all made PostgreSQL parse and plan each one each time); the last statement's cursor.
+        `implicit`: the whole transaction, sent without its BEGIN (`_sent_whole`)."""
         opening = bool(self._opening)
-        statements, self._later, self._opening = [*self._opening, *self._later], [], []
+        statements = [*self._opening[implicit:], *self._later]
+        self._later, self._opening = [], []
         try:
             if self.pg.broken or self.pg.closed:
                 if not opening:
@@ -276,18 +294,28 @@ class PostgresConnection:
                     self._lost = True
                     raise DatabaseUnavailable("PostgreSQL: the session ended inside a transaction")
                 self._ready()  # the transaction never reached the session that ended: all of it goes
-            with self._errors(inside=True):
-                with self.pg.pipeline():
-                    for text, params in statements:
-                        cursor = self.pg.execute(text, params or None)
-                    if last:
-                        cursor = self.pg.execute(last)
+            if not statements and last is None:
+                return _NoRows()  # a transaction that wrote nothing
+            with self._errors(inside=not implicit):
+                try:
+                    with self.pg.pipeline():
+                        for text, params in statements:
+                            cursor = self.pg.execute(text, params or None)
+                        if last is not None:
+                            cursor = self.pg.execute(last, parameters or None)
+                except psycopg.Error:
+                    if implicit and not (self.pg.broken or self.pg.closed):
+                        # PostgreSQL ended the transaction at the Sync; psycopg learns that the
+                        # statements it was preparing in it never were from a ROLLBACK's answer
+                        # (it then forgets them all), so one goes, though nothing is open
+                        with contextlib.suppress(psycopg.Error):
+                            self.pg.execute("ROLLBACK")
+                    raise
                 # the pipeline's end waited for every answer and raised the first error
                 return _committed(cursor, (last or "").strip().upper())
         finally:
             if opening:
                 self._refusal = None  # the check has answered, or will never be asked
-        raise AssertionError("unreachable")  # pragma: no cover (mypy: _errors re-raises)
 
     @contextmanager
     def _errors(self, inside: bool = False) -> Iterator[None]:
@@ -302,8 +330,10 @@ class PostgresConnection:
 
     def _translated(self, exc: psycopg.Error, was_in: bool) -> Exception:
         if self._refusal is not None and exc.sqlstate == self._refusal[0]:
-            self._refused, self._refusal = self._refusal[1], None
-            return self._refused()
+            refusal, self._refusal = self._refusal[1], None
+            if self.pg.info.transaction_status == TransactionStatus.INERROR:
+                self._refused = refusal  # until the ROLLBACK (an implicit one ended at its Sync)
+            return refusal()
         if isinstance(exc, (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout)):
             # the second: the server ended a session idle in a transaction (IDLE_IN_TRANSACTION)
             self._lost = was_in and (self.pg.broken or self.pg.closed)
