@@ -220,12 +220,18 @@ def test_a_transaction_sent_whole_that_fails_commits_nothing_and_leaves_the_sess
     for n in range(5):
         with pg_store.transaction():
             pg_store.write_later(statement, (f"warm-{n}", n))
-    with pytest.raises(sqlite3.IntegrityError), pg_store.transaction():
-        pg_store.write_later(INSERT, ("twice", 1))
-        pg_store.write_later(INSERT, ("twice", 1))
-        pg_store.write_later(statement, ("never", 1))  # its sixth run: psycopg prepares it here
+
+    def fails() -> None:
+        with pg_store.transaction():
+            pg_store.write_later(INSERT, ("twice", 1))
+            pg_store.write_later(INSERT, ("twice", 1))
+            pg_store.write_later(statement, ("never", 1))  # its sixth run: psycopg prepares it here
+
+    with pytest.raises(sqlite3.IntegrityError):
+        fails()
     assert not pg_store.in_transaction()
-    assert inserted(pg_store, "twice") == {} and inserted(pg_store, "never") == {}
+    assert inserted(pg_store, "twice") == {}
+    assert inserted(pg_store, "never") == {}
     for n in range(3):
         with pg_store.transaction():
             pg_store.write_later(statement, (f"after-{n}", n))
