@@ -12,9 +12,12 @@ PRAGMAs are SQLite's settings of its own file (WAL, secure_delete, checkpoints):
 mean nothing and are skipped.
 
 Writes whose answer nobody reads (`defer`, the table families' `write_later`) wait inside their
-transaction and go in one pipeline with the next statement that needs an answer, or with the
+transaction, and so does its BEGIN (with the lease's fence, `begin_later`), and they go in one
+pipeline with the next statement that needs an answer (last, its answer the caller's), or with the
 COMMIT: each statement is otherwise a round trip during which the driver's event loop waits, and the
-engine's record of one create is six of them. A deferred write's error is raised there.
+engine's record of one create is six of them. A deferred write's error is raised there. A
+transaction none of which has gone when its COMMIT comes goes without BEGIN and COMMIT
+(`_sent_whole`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class PostgresConnection:
         self._later: list[tuple[str, list[Any]]] = []
         # a transaction begun here whose BEGIN has not gone yet (begin_later): its first statements
         self._opening: list[tuple[str, list[Any]]] = []
+        # the SQLSTATE by which the opening's check refuses the transaction, and what it means
         self._refusal: tuple[str, Callable[[], Exception]] | None = None
         # the opening's check refused the transaction: what every statement raises until ROLLBACK
         self._refused: Callable[[], Exception] | None = None
@@ -105,7 +109,7 @@ class PostgresConnection:
             or status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
         )
 
-    def _open(self) -> bool:
+    def _may_wait(self) -> bool:
         """Whether statements may wait here: inside a transaction that has not failed."""
         if self._opening:
             return True
@@ -244,7 +248,7 @@ class PostgresConnection:
         send with the next statement that needs an answer (the module's docstring); outside one,
         or in one that failed, run it now. Raises what execute raises (a deferred write's own
         error comes from the statement it goes with)."""
-        if not self._open():
+        if not self._may_wait():
             self.execute(sql, parameters)
             return
         params = _integers(parameters)
@@ -258,7 +262,7 @@ class PostgresConnection:
         transaction's, raised before the savepoint's own writes begin."""
         if not word.startswith(("SAVEPOINT ", "ROLLBACK TO ", "RELEASE ")):
             return False  # most statements: no need to ask libpq for the transaction's state
-        if not self._open():
+        if not self._may_wait():
             return False
         if word.startswith("SAVEPOINT "):
             if self._later:

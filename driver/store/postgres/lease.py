@@ -68,7 +68,7 @@ FOR SHARE
 FENCE_REFUSED = "JD001"
 """The SQLSTATE `driver_fence` raises: this transaction's node does not hold the lease of its term."""
 
-_FENCE_FUNCTION = """
+_FENCE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION driver_fence(lease_name text, node text, lease_term bigint) RETURNS void
 LANGUAGE plpgsql AS $fence$
 BEGIN
@@ -77,7 +77,7 @@ BEGIN
     FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'the sender''s lease of term % is not %''s', lease_term, node
-            USING ERRCODE = 'JD001';
+            USING ERRCODE = '{FENCE_REFUSED}';
     END IF;
 END
 $fence$
