@@ -107,11 +107,12 @@ def test_ui_in_tmux_connects_takes_keys_and_shows_the_log(driver: DriverProcess,
         return "search: GUID" in filter_line(screen)
 
     # Focus moves on a later turn of the app's loop, and a terminal gives no signal for it but the
-    # footer: wait for the table's keys to leave it before typing. A key that is a binding (C-u,
-    # "/") runs when its event has bubbled back up to the app, after printable keys sent right
-    # behind it have reached the box (seen: "ALARM-5" typed, then wiped by the C-u sent before
-    # it), so after each binding wait for what it does before sending more. Re-aim and retype if
-    # the text still went elsewhere, as a person would; "/" typed into the box itself is cleared.
+    # footer: wait for the table's keys to leave it before typing. A key that is the page's binding
+    # ("/") runs when its event has bubbled back up to the app, after printable keys sent right
+    # behind it have gone to whatever held the focus, so after it wait for what it does before
+    # sending more (the box's own keys, C-u included, keep their order: ui.widgets.text_box).
+    # Re-aim and retype if the text still went elsewhere, as a person would; "/" typed into the
+    # box itself is cleared.
     for _attempt in range(3):
         terminal.keys("/")
         terminal.wait_for(lambda s: "Copy URL" not in s)

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from driver.contract.schemas import AddField, FieldInfo
+from ui.widgets.text_box import TextBox
 
 _CUSTOM_ID = re.compile(r"^customfield_\d+$")
 MODES = [("Included", "Included"), ("Excluded", "Excluded")]
@@ -38,13 +39,13 @@ class AddFieldModal(ModalScreen[AddField | None]):
             yield Select(options, prompt="choose a field", id="fixed-field")
             yield Label("… or a custom field (id, name and type):")
             with Horizontal(classes="row"):
-                yield Input(placeholder="customfield_10100", id="custom-id")
-                yield Input(placeholder="name", id="custom-name")
+                yield TextBox(placeholder="customfield_10100", id="custom-id")
+                yield TextBox(placeholder="name", id="custom-name")
                 yield Select(
                     [(t, t) for t in self.field_types], prompt="type", id="custom-type", allow_blank=True
                 )
             with Horizontal(classes="row"):
-                yield Input(placeholder="value", id="field-value")
+                yield TextBox(placeholder="value", id="field-value")
                 yield Select(MODES, value="Included", allow_blank=False, id="field-mode")
             yield Label("", id="add-field-error", classes="error")
             with Horizontal(classes="buttons"):

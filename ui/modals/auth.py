@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from driver.contract.schemas import AuthUpdate, JiraSettings, SettableAuthMode
+from ui.widgets.text_box import TextBox
 
 MODE_LABELS: dict[str, str] = {
     "basic": "Username and password / API token",
@@ -46,8 +47,8 @@ class AuthModal(ModalScreen[AuthUpdate | None]):
                 allow_blank=False,
                 id="auth-mode",
             )
-            yield Input(self.jira.username, placeholder="user (e-mail on Cloud)", id="auth-user")
-            yield Input(placeholder="secret: password, token or key", password=True, id="auth-secret")
+            yield TextBox(self.jira.username, placeholder="user (e-mail on Cloud)", id="auth-user")
+            yield TextBox(placeholder="secret: password, token or key", password=True, id="auth-secret")
             stored = (
                 "A secret is stored; leave the field empty to keep it."
                 if self.jira.has_secret

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from driver.contract.endpoints import EndpointInfo
+from ui.widgets.text_box import TextBox
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class CallEndpointModal(ModalScreen[EndpointChoice | None]):
         box = self.query_one("#call-variables", VerticalScroll)
         await box.remove_children()
         for variable in endpoint.variables:
-            await box.mount(Input(placeholder=variable, id=f"call-var-{variable}", classes="call-variable"))
+            await box.mount(TextBox(placeholder=variable, id=f"call-var-{variable}", classes="call-variable"))
         if not endpoint.variables:
             await box.mount(Label("(no variables)"))
 

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from ui.widgets.text_box import TextBox
+
 
 class PromptModal(ModalScreen[str | None]):
     """Ask for one value; Enter keeps it, Escape gives None."""
@@ -35,7 +37,7 @@ class PromptModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, id="prompt-title")
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield TextBox(self.value, placeholder=self.placeholder, id="prompt-input")
             with Horizontal():
                 yield Button("OK", id="prompt-ok", variant="primary")
                 yield Button("Cancel", id="prompt-cancel")

@@ -24,6 +24,7 @@ from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
 from ui.pages.log import browser_available
 from ui.widgets.alarms_table import AlarmsTable, state_text
+from ui.widgets.text_box import TextBox
 
 PAGE_SIZE = 100
 FILTER_DEBOUNCE = 0.3
@@ -84,7 +85,7 @@ class AlarmsPage(DriverPage):
     def compose(self) -> ComposeResult:
         with Horizontal(id="alarms-filters"):
             yield Select([(s, s) for s in STATES], prompt="any state", id="alarms-state")
-            yield Input(placeholder="GUID, ticket key or summary…", id="alarms-text")
+            yield TextBox(placeholder="GUID, ticket key or summary…", id="alarms-text")
             yield Static("", id="alarms-count")
         yield AlarmsTable(id="alarms-table")
         with VerticalScroll(id="alarms-detail-pane"):

@@ -24,6 +24,7 @@ from ui.client import DriverApi, DriverRejected
 from ui.modals.auth import MODE_LABELS, AuthModal
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
+from ui.widgets.text_box import TextBox
 
 SCOPES = [("per ticket", "ticket"), ("across all tickets", "global")]
 
@@ -67,10 +68,10 @@ class ConfigurationPage(DriverPage):
                 yield Label("Update Settings", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Label("Max updates (0 = no limit)")
-                    yield Input(id="max-updates", type="integer")
+                    yield TextBox(id="max-updates", type="integer")
                 with Horizontal(classes="field"):
                     yield Label("Interval (seconds)")
-                    yield Input(id="interval", type="number")
+                    yield TextBox(id="interval", type="number")
                 with Horizontal(classes="field"):
                     yield Label("Scope")
                     yield Select(SCOPES, allow_blank=False, value="ticket", id="scope")
@@ -78,10 +79,10 @@ class ConfigurationPage(DriverPage):
                 yield Label("Log Settings", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Label("Maximum entries (0 = all)")
-                    yield Input(id="max-entries", type="integer")
+                    yield TextBox(id="max-entries", type="integer")
                 with Horizontal(classes="field"):
                     yield Label("Remove older than (days)")
-                    yield Input(id="remove-older", type="integer")
+                    yield TextBox(id="remove-older", type="integer")
                 yield Button("Save log settings", id="save-log")
                 yield Static("", id="settings-result")
             with Vertical(id="config-right"):
@@ -89,7 +90,7 @@ class ConfigurationPage(DriverPage):
                 yield Static("", id="jira-url")
                 with Horizontal(classes="field"):
                     yield Label("Ticket Location URL")
-                    yield Input(id="ticket-location", placeholder="rest/api/latest/issue")
+                    yield TextBox(id="ticket-location", placeholder="rest/api/latest/issue")
                     yield Button("Save", id="save-location")
                 yield Static("", id="auth-summary")
                 with Horizontal(classes="buttons"):
@@ -98,7 +99,7 @@ class ConfigurationPage(DriverPage):
                 yield Static("", id="check-result")
                 yield Label("Advanced", classes="section-title")
                 with Horizontal(classes="field"):
-                    yield Input(id="advanced", placeholder="ALARM-1|CREATE|summary;Disk full|")
+                    yield TextBox(id="advanced", placeholder="ALARM-1|CREATE|summary;Disk full|")
                     yield Button("Send", id="send-advanced", variant="warning")
                 yield Static("", id="advanced-result")
 

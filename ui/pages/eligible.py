@@ -16,6 +16,7 @@ from ui.modals.prompt import PromptModal
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
 from ui.widgets.issues_table import IssuesTable
+from ui.widgets.text_box import TextBox
 
 PAGE_SIZE = 50
 
@@ -37,11 +38,11 @@ class EligiblePage(DriverPage):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="eligible-filters"):
-            yield Input(placeholder="project", id="eligible-project")
-            yield Input(placeholder="text in the ticket", id="eligible-text")
+            yield TextBox(placeholder="project", id="eligible-project")
+            yield TextBox(placeholder="text in the ticket", id="eligible-text")
             yield Checkbox("open only", value=True, id="eligible-open")
             yield Button("Search", id="eligible-search", variant="primary")
-        yield Input(placeholder="your own JQL (optional), e.g. priority = High", id="eligible-jql")
+        yield TextBox(placeholder="your own JQL (optional), e.g. priority = High", id="eligible-jql")
         yield Static("Search Jira for a ticket to attach an alarm to.", id="eligible-sent")
         yield IssuesTable(id="eligible-table")
 

@@ -21,6 +21,7 @@ from ui.client import DriverApi
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
 from ui.widgets.log_table import LogTable, status_text
+from ui.widgets.text_box import TextBox
 
 PAGE_SIZE = 200
 """Rows per request: a few screens' worth, so scrolling never waits on a small page."""
@@ -88,7 +89,7 @@ class LogViewPage(DriverPage):
         with Horizontal(id="log-filters"):
             yield Select([(s.value, s.value) for s in LogStatus], prompt="any status", id="filter-status")
             yield Select([(t.value, t.value) for t in LogType], prompt="any type", id="filter-type")
-            yield Input(placeholder="search: GUID, ticket key, error text…", id="filter-text")
+            yield TextBox(placeholder="search: GUID, ticket key, error text…", id="filter-text")
             yield Static("", id="log-count")
         yield LogTable(id="log-table")
         with VerticalScroll(id="log-detail-pane"):

@@ -27,6 +27,7 @@ from ui.modals.confirm import ConfirmModal
 from ui.modals.prompt import PromptModal
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
+from ui.widgets.text_box import TextEditor
 from ui.widgets.ticket_table import TicketTable
 
 QUERY_DEBOUNCE = 0.5
@@ -37,7 +38,7 @@ EXECUTE_WAIT = 10
 
 def query_editor() -> TextArea:
     """A JSON editor, highlighted when tree-sitter's JSON grammar is installed."""
-    editor = TextArea.code_editor(id="create-query", soft_wrap=True, tab_behavior="focus")
+    editor = TextEditor.code_editor(id="create-query", soft_wrap=True, tab_behavior="focus")
     if "json" in editor.available_languages:
         editor.language = "json"
     return editor
