@@ -34,18 +34,16 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def _no_blink() -> None:
-    pass
-
-
 def steady_cursors(app: App[Any]) -> None:
     """Cursor blink off in every input of the current screen (deterministic screenshots)."""
     for widget in app.screen.query(Input):
         widget.cursor_blink = False
-        # a blink tick already queued (a Timer event: pausing the timer does not take it back) may
-        # hide it after the watcher showed it, even after this function ran twice: a snapshot then
-        # differs in one cell (seen in CI twice); the ticks that come late toggle nothing
-        widget._toggle_cursor = _no_blink  # type: ignore[method-assign]
+        # The blink timer calls its callback from a task of its own: pausing it does not stop a
+        # tick already under way, which may hide the cursor after the watcher showed it (a
+        # snapshot then differs in one cell: seen in CI, and twice in full local runs). Stopped,
+        # it ticks no more.
+        if widget._blink_timer is not None:
+            widget._blink_timer.stop()
         widget._cursor_visible = True
     for area in app.screen.query(TextArea):
         area.cursor_blink = False
