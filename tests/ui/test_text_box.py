@@ -56,3 +56,20 @@ async def test_the_log_search_box_takes_a_burst_as_typed() -> None:
         press_together(pilot, *"ALARM-4", "backspace", "5")
         await settle(pilot)
         assert box.value == "ALARM-5"
+
+
+def test_every_text_box_of_the_ui_is_one_that_keeps_the_order() -> None:
+    """A plain Input or TextArea added to a page would bring the disorder back."""
+    import re
+    from pathlib import Path
+
+    plain = re.compile(r"(?<![\w.])(Input|TextArea)(\(|\.code_editor\()")
+    root = Path(__file__).resolve().parents[2] / "ui"
+    found = [
+        f"{path.relative_to(root.parent)}:{n}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "text_box.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if plain.search(line)
+    ]
+    assert found == [], "use ui.widgets.text_box's TextBox / TextEditor:\n" + "\n".join(found)
