@@ -129,6 +129,20 @@ class PostgresConnection:
         self._opening = [("BEGIN", []), (check, _integers(parameters))]
         self._refusal = (sqlstate, refusal)
 
+    def check(
+        self, check: str, parameters: Sequence[Any], sqlstate: str, refusal: Callable[[], Exception]
+    ) -> None:
+        """Inside a transaction, run `check` (as begin_later's) now: raises `refusal()` when it
+        refuses the transaction, as does every statement after it until the ROLLBACK."""
+        self.flush()  # before the refusal is set: a pipeline that sends a BEGIN clears it
+        self._ready()
+        self._refusal = (sqlstate, refusal)
+        try:
+            with self._errors():
+                self.pg.execute(check, _integers(parameters))
+        finally:
+            self._refusal = None
+
     def _sent_whole(self, word: str) -> bool:
         """Whether this COMMIT ends a transaction none of which has gone yet, and which holds no
         savepoint: it then goes as one implicit transaction, its statements and a Sync, without
@@ -137,7 +151,7 @@ class PostgresConnection:
         return (
             word == "COMMIT"
             and bool(self._opening)
-            and not any(text.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")) for text, _ in self._later)
+            and not any(text.startswith("SAVEPOINT") for text, _ in self._later)  # the one kept back
         )
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:

@@ -59,12 +59,6 @@ UPDATE driver_lease SET expires_at = clock_timestamp()
 WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s
 """
 
-FENCE = """
-SELECT 1 FROM driver_lease
-WHERE name = %(name)s AND holder = %(node)s AND term = %(term)s AND expires_at > clock_timestamp()
-FOR SHARE
-"""
-
 FENCE_REFUSED = "JD001"
 """The SQLSTATE `driver_fence` raises: this transaction's node does not hold the lease of its term."""
 
@@ -83,22 +77,30 @@ END
 $fence$
 """
 
-FENCE_CALL = "SELECT driver_fence(%s, %s, %s)"
-"""FENCE as a statement that fails its transaction (SQLSTATE FENCE_REFUSED) instead of answering
-no row: it can go in one pipeline with the writes it fences and their COMMIT, which PostgreSQL then
-skips (driver.store.postgres.connection's `begin_later`). Parameters: name, node, term."""
+FENCE = "SELECT driver_fence(%s, %s, %s)"
+"""The fence, the one place that says what holding the lease is: it fails its transaction (SQLSTATE
+FENCE_REFUSED) rather than answering no row, so it can go in one pipeline with the writes it fences
+and their COMMIT, which PostgreSQL then skips (driver.store.postgres.connection's `begin_later`).
+Parameters: name, node, term."""
 
 Connection = psycopg.AsyncConnection[Any]
 
 
+_CREATE_ALL = (
+    # two nodes starting at once take turns: PostgreSQL refuses two CREATE OR REPLACE of one
+    # function at once ("tuple concurrently updated")
+    "SELECT pg_advisory_xact_lock(hashtext('driver_fence'))",
+    CREATE,
+    _FENCE_FUNCTION,
+)
+
+
 def create_fence(conn: psycopg.Connection[Any]) -> None:
-    """Create the lease's table and `driver_fence` when missing (`conn` in autocommit mode). Two
-    nodes starting at once take turns (an advisory lock): PostgreSQL refuses two CREATE OR REPLACE
-    of one function at once ("tuple concurrently updated"). Raises psycopg.Error."""
+    """Create the lease's table and `driver_fence` when missing, in one transaction (`conn` in
+    autocommit mode). Raises psycopg.Error."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('driver_fence'))")
-        conn.execute(CREATE)
-        conn.execute(_FENCE_FUNCTION)
+        for statement in _CREATE_ALL:
+            conn.execute(statement)
 
 
 class LeaseTable:
@@ -110,8 +112,10 @@ class LeaseTable:
         self.name = name
 
     async def create(self) -> None:
-        """Create the table when it is missing."""
-        await self.conn.execute(CREATE)
+        """Create the table and the fence when missing (`create_fence`'s, on this connection)."""
+        async with self.conn.transaction():
+            for statement in _CREATE_ALL:
+                await self.conn.execute(statement)
 
     async def claim(self, node: str, seconds: float) -> Lease:
         """Renew `node`'s lease, or take it when it has lapsed, for `seconds` of the database's
@@ -138,9 +142,12 @@ class LeaseTable:
 async def fence(conn: Connection, node: str, term: int, name: str = LEASE_NAME) -> None:
     """Inside a write's transaction: go on only while `node` holds the lease of `term`, and keep any
     takeover waiting until this transaction ends. Raises LeaseLost otherwise."""
-    cursor = await conn.execute(FENCE, {"name": name, "node": node, "term": term})
-    if await cursor.fetchone() is None:
-        raise LeaseLost(node, term)
+    try:
+        await conn.execute(FENCE, (name, node, term))
+    except psycopg.Error as exc:
+        if exc.sqlstate == FENCE_REFUSED:
+            raise LeaseLost(node, term) from exc
+        raise
 
 
 def _lease(row: tuple[Any, ...]) -> Lease:

@@ -24,7 +24,7 @@ from driver.errors import LeaseLost
 from driver.store.database import Store
 from driver.store.postgres.connection import DatabaseUnavailable, PostgresConnection
 from driver.store.postgres.handoff import BARRIER
-from driver.store.postgres.lease import FENCE, FENCE_CALL, FENCE_REFUSED, LEASE_NAME, create_fence
+from driver.store.postgres.lease import FENCE, FENCE_REFUSED, LEASE_NAME, create_fence
 from driver.store.postgres.schema import apply
 
 
@@ -64,7 +64,7 @@ class PostgresStore(Store):
             return
         node, term = self._fenced_by
         self._session.begin_later(
-            FENCE_CALL, (LEASE_NAME, node, term), FENCE_REFUSED, partial(LeaseLost, node, term)
+            FENCE, (LEASE_NAME, node, term), FENCE_REFUSED, partial(LeaseLost, node, term)
         )
 
     def fence(self) -> None:
@@ -74,9 +74,7 @@ class PostgresStore(Store):
         if self._fenced_by is None:
             return
         node, term = self._fenced_by
-        row = self._session.native(FENCE, {"name": LEASE_NAME, "node": node, "term": term}).fetchone()
-        if row is None:
-            raise LeaseLost(node, term)
+        self._session.check(FENCE, (LEASE_NAME, node, term), FENCE_REFUSED, partial(LeaseLost, node, term))
 
     def write_later(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         """One write whose answer nobody reads, sent with the next statement that needs one
