@@ -132,8 +132,7 @@ class PostgresConnection:
     def check(
         self, check: str, parameters: Sequence[Any], sqlstate: str, refusal: Callable[[], Exception]
     ) -> None:
-        """Inside a transaction, run `check` (as begin_later's) now: raises `refusal()` when it
-        refuses the transaction, as does every statement after it until the ROLLBACK."""
+        """Run begin_later's `check` now, inside a transaction: its refusal is begin_later's."""
         self.flush()  # before the refusal is set: a pipeline that sends a BEGIN clears it
         self._ready()
         self._refusal = (sqlstate, refusal)
@@ -144,10 +143,9 @@ class PostgresConnection:
             self._refusal = None
 
     def _sent_whole(self, word: str) -> bool:
-        """Whether this COMMIT ends a transaction none of which has gone yet, and which holds no
-        savepoint: it then goes as one implicit transaction, its statements and a Sync, without
-        BEGIN and COMMIT (PostgreSQL commits at the Sync what ran since the last one, and skips all
-        of it after an error: libpq's pipeline mode; two statements fewer of psycopg's CPU)."""
+        """Whether this COMMIT ends a transaction none of which has gone, with no savepoint: it then
+        goes without BEGIN and COMMIT, PostgreSQL committing at the pipeline's Sync what ran since
+        the last one, or nothing of it after an error (libpq's pipeline mode; two statements less)."""
         return (
             word == "COMMIT"
             and bool(self._opening)
