@@ -17,9 +17,10 @@ from functools import partial
 from typing import Protocol
 
 from driver.app.settings import RuntimeSettings
-from driver.config import ResponsesSection
+from driver.config import Config, ResponsesSection
 from driver.jira.response_log import ResponseLog
 from driver.sending.engine import Engine
+from driver.sending.forgetting import ForgetPass
 from driver.store import TRIM_BATCH, Store
 from driver.sync.service import Sync
 
@@ -30,6 +31,7 @@ class Driver(Protocol):
     """What the upkeep needs of the driver (driver.app.driver.Driver has it)."""
 
     store: Store
+    config: Config
     settings: RuntimeSettings
     engine: Engine
     sync: Sync
@@ -72,7 +74,8 @@ async def metadata(driver: Driver, first_delay: float, first_try: asyncio.Event)
 
 
 async def retention(driver: Driver) -> None:
-    """The daily clean-up: rows older than `remove_older_than_days` (in batches), journals, keys."""
+    """The daily clean-up: rows older than `remove_older_than_days` (in batches), GUIDs idle for
+    `forget_after_days`, journals, keys."""
     store, settings = driver.store, driver.settings
     while True:
         days = settings.log.remove_older_than_days
@@ -81,6 +84,13 @@ async def retention(driver: Driver) -> None:
             log.info("log retention removed %d rows older than %d days", removed, days)
         kept = driver.responses_config
         await in_batches(partial(store.remove_responses_older_than, kept.remove_older_than_days, TRIM_BATCH))
+        forgotten = await forget_idle(driver, driver.config.ticket.forget_after_days)
+        if forgotten:
+            log.info(
+                "forgot %d GUIDs idle for %d days ([ticket] forget_after_days)",
+                forgotten,
+                driver.config.ticket.forget_after_days,
+            )
         driver.engine.prune_journal()
         store.prune_idempotency(IDEMPOTENCY_KEEP)
         driver.sync.prune()
@@ -132,6 +142,24 @@ async def responses(driver: Driver, interval: float = RESPONSES_FLUSH) -> None:
         except sqlite3.OperationalError as exc:
             log.warning("responses not written yet: %s", exc)
             heard.put_back(waiting)
+
+
+async def forget_idle(driver: Driver, days: int) -> int:
+    """One pass of forgetting GUIDs idle for `days` days (0: none), TRIM_BATCH GUIDs a transaction,
+    yielding between batches; how many went. A database that refuses a batch ends the pass (the
+    next day's takes it up): nothing is half forgotten."""
+    if days <= 0:
+        return 0
+    engine = driver.engine
+    run = ForgetPass(cutoff=driver.store.clock() - timedelta(days=days))
+    while not run.done:
+        try:
+            run.forget_batch(driver.store, engine.tickets, engine.queues, TRIM_BATCH)
+        except sqlite3.OperationalError as exc:
+            log.warning("forgetting idle GUIDs postponed: %s", exc)
+            break
+        await asyncio.sleep(0)
+    return run.forgotten
 
 
 async def in_batches(step: Callable[[], int]) -> int:

@@ -16,7 +16,7 @@ from driver.model.endpoints import OUTCOME_UNKNOWN, EndpointError, check_variabl
 from driver.model.jobs import DOUBTFUL, Job, TicketRecord
 from driver.model.request_setup import RequestSetup
 from driver.sending.limiter import UpdateLimiter
-from driver.sending.plans import Plan, Refuse, Send, limit_hold
+from driver.sending.plans import Plan, Refuse, Send, limit_hold, no_ticket
 from driver.sending.work import Work, WorkKind
 
 
@@ -27,8 +27,10 @@ def plan_call(
     setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
+    known_generation: int = 0,
 ) -> Plan:
-    """The call of the head row (a CALL, resolved): Send, a Hold of the update limit, or Refuse."""
+    """The call of the head row (a CALL, resolved): Send, a Hold of the update limit, or Refuse
+    (`known_generation`: the highest generation the GUID had, for a refusal's words)."""
     name = command.endpoint
     endpoint = setup.endpoints.get(name)
     if endpoint is None:
@@ -51,9 +53,7 @@ def plan_call(
             return Refuse(
                 f"the ticket {ticket.ticket_key} of GUID {guid!r} was deleted in Jira: CALL {name} has none"
             )
-        return Refuse(
-            f"no ticket for GUID {guid!r} to CALL {name}: it was never created (or its CREATE failed)"
-        )
+        return no_ticket(guid, known_generation, f" to CALL {name}")
     key, issue_id = "", ""
     if ticket is not None and live:
         key, issue_id = ticket.ticket_key or "", ticket.ticket_id or ""

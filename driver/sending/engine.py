@@ -397,7 +397,7 @@ class Engine:
         ticket, known = self.tickets.ticket_or_generation(guid)
         wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
         until = self.probe_unknown_until
-        in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until)
+        in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until and not known)
         plan = plan_next(queue, ticket, in_doubt, self.setup, self.limiter, now, known, wall=wall)
         if isinstance(plan, Hold):
             with self.store.transaction():

@@ -40,7 +40,7 @@ from driver.model.request_setup import RequestSetup
 from driver.model.requests import make_safe, merge_updates, plan_requests
 from driver.sending.call_plan import plan_call
 from driver.sending.limiter import UpdateLimiter
-from driver.sending.plans import Cancel, Hold, Plan, Refuse, Send, limit_hold
+from driver.sending.plans import Cancel, Hold, Plan, Refuse, Send, limit_hold, no_ticket
 from driver.sending.work import Work, WorkKind
 
 CATALOG_RECHECK = timedelta(seconds=2)
@@ -104,9 +104,9 @@ def plan_next(
         return Send(Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=generation))
     try:
         if head.action.transitions:
-            return _plan_transition(queue, ticket, setup, limiter, now)
+            return _plan_transition(queue, ticket, setup, limiter, now, known_generation)
         if head.action == Action.CALL:
-            return plan_call(head, resolve(head, setup), ticket, setup, limiter, now)
+            return plan_call(head, resolve(head, setup), ticket, setup, limiter, now, known_generation)
         if head.action == Action.CREATE:
             return _plan_create_command(queue, ticket, setup, limiter, now, wall, known_generation)
         if ticket is None or ticket.state != TicketState.CREATED or not ticket.ticket_key:
@@ -115,7 +115,7 @@ def plan_next(
                 return Send(
                     Work(WorkKind.PROBE, [head], guid, probe_for=Action.UPDATE, generation=ticket.generation)
                 )
-            return Refuse(f"no ticket for GUID {guid!r}: it was never created (or its CREATE failed)")
+            return no_ticket(guid, known_generation)
         if ticket.deleted_at is not None:
             return Refuse(_deleted(ticket))
         # One step before a row's own request at most: a reopen that leaves the ticket resolved (a
@@ -312,6 +312,7 @@ def _plan_transition(
     setup: RequestSetup,
     limiter: UpdateLimiter,
     now: datetime,
+    known_generation: int = 0,
 ) -> Plan:
     """A RESOLVE or REOPEN: its hold, its ticket, the update limit, then the transition."""
     head = queue[0]
@@ -351,7 +352,7 @@ def _plan_transition(
             return Send(
                 Work(WorkKind.PROBE, [head], guid, probe_for=head.action, generation=ticket.generation)
             )
-        return Refuse(f"no ticket for GUID {guid!r} to {verb}: it was never created (or its CREATE failed)")
+        return no_ticket(guid, known_generation, f" to {verb}")
     key = ticket.ticket_key or ""
     held = limit_hold(head, key, limiter, now)
     if held is not None:

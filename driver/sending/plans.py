@@ -49,3 +49,15 @@ def limit_hold(head: Job, key: str, limiter: UpdateLimiter, now: datetime) -> Ho
         return None
     allowed = limiter.next_allowed(key, now)
     return None if allowed is None else Hold(allowed, defer=True)
+
+
+def no_ticket(guid: str, known_generation: int, purpose: str = "") -> Refuse:
+    """The refusal of a command that needs the GUID's ticket when it has none; `purpose` (" to
+    RESOLVE") says what for. A GUID that had tickets (`known_generation` > 0) was forgotten after
+    `[ticket] forget_after_days`, or its last CREATE failed (driver.model.forgetting)."""
+    if known_generation <= 0:
+        return Refuse(f"no ticket for GUID {guid!r}{purpose}: it was never created (or its CREATE failed)")
+    return Refuse(
+        f"no ticket for GUID {guid!r}{purpose}: its earlier tickets were forgotten after [ticket]"
+        " forget_after_days (or its last CREATE failed); a CREATE makes a new one"
+    )

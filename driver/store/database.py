@@ -43,6 +43,7 @@ from driver.store.files import (
     is_corrupt,
     tighten_modes,
 )
+from driver.store.forgetting import ForgetTables
 from driver.store.journals import Journals
 from driver.store.log import LogTables
 from driver.store.log_read import LogReads
@@ -60,7 +61,9 @@ MIN_SQLITE = (3, 35, 0)
 """The oldest SQLite whose SQL the store speaks: RETURNING (3.35), which PostgreSQL shares."""
 
 
-class Store(LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables, AlertNoticeTables):
+class Store(
+    LogTables, LogReads, AlarmTables, Journals, Counters, ResponseTables, AlertNoticeTables, ForgetTables
+):
     """The single owner of the driver's database: every table family on one connection."""
 
     def __init__(self, path: Path | str, clock: Clock = utc_now, zone: tzinfo | None = None) -> None:

@@ -9,7 +9,8 @@ AUTOINCREMENT promises), INTEGER to BIGINT (SQLite's integers are 64-bit), REAL 
 PRECISION, LIKE to ILIKE (SQLite's ignores case), instr to strpos, `IS NOT ?` to
 `IS DISTINCT FROM ?`, SQLite's `+column` (keep off its index) to the column, `INSERT OR IGNORE`
 to `ON CONFLICT DO NOTHING`, the ISO-8601 UTC default of `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-and `?` placeholders to psycopg's `%s` (a literal `%` doubled) when there are parameters.
+SQLite's `WITHOUT ROWID` dropped, and `?` placeholders to psycopg's `%s` (a literal `%` doubled)
+when there are parameters.
 Anything else is standard SQL both speak (partial indexes, `ON CONFLICT ... DO UPDATE`,
 `RETURNING`, `count(*) FILTER`); a SQLite-only spelling left in a statement makes PostgreSQL refuse
 it, which the store's and the engine's suites, run on both databases, catch.
@@ -39,6 +40,8 @@ _RULES = (
     (re.compile(r"(?<=\s)\+(?=[a-z_])"), ""),
     # `INDEXED BY name`: SQLite's way to name the index a query must use; the same, for the planner
     (re.compile(r"\s+INDEXED BY \w+"), ""),
+    # a table keyed by its primary key alone is SQLite's choice of storage; PostgreSQL has no rowid
+    (re.compile(r"\s*\bWITHOUT ROWID\b"), ""),
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 

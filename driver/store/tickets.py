@@ -18,6 +18,14 @@ from driver.model.alarm_state import GuidRows, RowFacts
 from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
 from driver.store.tables import Tables, by_name, columns, iso, moment_of
 
+EARLIER_GENERATION = (
+    "(SELECT max(g) FROM (SELECT generation AS g FROM ticket_history h WHERE h.guid = {guid}"
+    " UNION ALL SELECT generation FROM forgotten_guids f WHERE f.guid = {guid}) AS generations)"
+)
+"""The highest generation of a ticket the GUID had besides its current record (its history, and
+what a forgetting kept: driver.store.forgetting), as a subquery of a statement that names the GUID
+as `{guid}`."""
+
 
 class TicketTables(Tables):
     """A GUID's ticket record and its earlier tickets."""
@@ -77,8 +85,7 @@ class TicketTables(Tables):
         none yet): one read where `ticket` and `max_generation` are two (the engine asks both of a
         GUID it holds no record of, which is every new alarm's first command)."""
         row = self.db.execute(
-            f"SELECT {self._TICKET_COLUMNS_OF_T},"
-            " (SELECT max(generation) FROM ticket_history h WHERE h.guid = k.guid)"
+            f"SELECT {self._TICKET_COLUMNS_OF_T}, {EARLIER_GENERATION.format(guid='k.guid')}"
             " FROM (SELECT ? AS guid) AS k LEFT JOIN tickets t ON t.guid = k.guid",
             (guid,),
         ).fetchone()
@@ -121,11 +128,12 @@ class TicketTables(Tables):
         return sorted((str(r[0]) for r in rows), key=lambda i: (len(i), i))
 
     def max_generation(self, guid: str) -> int:
-        """The highest generation of a ticket the GUID has had (0: none yet)."""
+        """The highest generation of a ticket the GUID has had (0: none yet), forgotten ones too."""
         row = self.db.execute(
             "SELECT max(g) FROM (SELECT generation AS g FROM tickets WHERE guid = ?"
-            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?) AS generations",
-            (guid, guid),
+            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?"
+            " UNION ALL SELECT generation FROM forgotten_guids WHERE guid = ?) AS generations",
+            (guid, guid, guid),
         ).fetchone()
         return int(row[0] or 0)
 

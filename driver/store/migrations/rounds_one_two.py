@@ -1,51 +1,12 @@
-"""The driver's schema, as ordered migrations (`0001_initial`, ...), written once in SQLite's words.
-
-On SQLite they are sqlite-utils migrations: each step runs in one transaction together with its
-record in `_sqlite_migrations`, so a crash mid-migration leaves the previous schema intact. On
-PostgreSQL (driver.store.postgres.schema) the same steps run through driver.store.dialect's
-translation. Add steps at the end; never edit an applied one. A statement that fills a new column
-or table from rows written before it goes through `backfill`: it runs where such rows can exist.
-"""
+"""The schema's steps of rounds 1 and 2 (0001 to 0010): the log and queue, tickets by GUID and their
+life, the journals, the database's identity. Never edit an applied step; add new ones at the end of
+driver.store.migrations.round_three."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
-ON_SQLITE = Migrations("jira_driver")
-"""The steps as sqlite-utils migrations: `ON_SQLITE.apply(db)` brings a SQLite database up to date."""
-
-
-class Schema(Protocol):
-    """What a step needs of its database: sqlite-utils' Database, or the PostgreSQL schema's."""
-
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> Any: ...
-
-
-Step = Callable[[Schema], None]
-STEPS: list[tuple[str, Step]] = []
-"""Every step in order, by name: what driver.store.postgres.schema applies."""
-
-
-def step(name: str) -> Callable[[Step], Step]:
-    """Register a migration step for both databases."""
-
-    def register(function: Step) -> Step:
-        STEPS.append((name, function))
-        return ON_SQLITE(name=name)(function)
-
-    return register
-
-
-def backfill(db: Schema, sql: str) -> None:
-    """Fill a new column or table from rows written before its step, on SQLite only: no PostgreSQL
-    database predates 0014, its first version there (and SQLite-only functions would be refused)."""
-    if isinstance(db, Database):
-        db.execute(sql)
+from driver.store.migrations import Schema, backfill, step
 
 
 @step("0001_initial")
@@ -308,93 +269,3 @@ def driver_values(db: Schema) -> None:
     (driver.model.multi_values). NULL for tickets made before: nothing is removed from them until
     the driver sets values again."""
     db.execute("ALTER TABLE tickets ADD COLUMN driver_values TEXT")
-
-
-@step("0011_responses")
-def responses(db: Schema) -> None:
-    """The Responses table (driver.model.responses.HeardResponse): every answer heard from Jira,
-    the log row it served; kept like the log (driver.store.responses)."""
-    db.execute(
-        """
-        CREATE TABLE responses (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            method TEXT NOT NULL,
-            path TEXT NOT NULL,
-            status INTEGER,
-            duration_ms REAL NOT NULL,
-            retry_after TEXT,
-            rate_limit_reason TEXT,
-            request_id TEXT,
-            body TEXT NOT NULL DEFAULT '',
-            error TEXT NOT NULL DEFAULT '',
-            log_id INTEGER
-        )
-        """
-    )
-    db.execute("CREATE INDEX responses_log ON responses(log_id) WHERE log_id IS NOT NULL")
-
-
-@step("0012_alarms")
-def alarms(db: Schema) -> None:
-    """The Alarms table's own part (driver.store.alarms): per GUID, what its automation last said.
-    Written at intake; filled here from the log's automatic rows and the ticket records (a GUID
-    whose rows retention removed keeps its ticket's create row, or 0)."""
-    db.execute(
-        """
-        CREATE TABLE alarms (
-            guid TEXT PRIMARY KEY,
-            first_at TEXT NOT NULL,
-            last_log_id INTEGER NOT NULL,
-            last_action TEXT NOT NULL,
-            last_at TEXT NOT NULL,
-            summary TEXT
-        )
-        """
-    )
-    db.execute("CREATE INDEX alarms_last ON alarms (last_log_id)")
-    backfill(
-        db,
-        "INSERT INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
-        " SELECT l.guid, (SELECT min(time) FROM log f WHERE f.guid = l.guid), l.id, l.action, l.time"
-        " FROM log l WHERE l.id IN (SELECT max(id) FROM log WHERE type = 'Automatic' GROUP BY guid)",
-    )
-    backfill(
-        db,
-        "INSERT OR IGNORE INTO alarms (guid, first_at, last_log_id, last_action, last_at)"
-        " SELECT guid, coalesce(created_at, intent_at, ''), coalesce(create_log_id, 0), 'CREATE',"
-        " coalesce(created_at, intent_at, '') FROM tickets",
-    )
-
-
-@step("0013_call_sends")
-def call_sends(db: Schema) -> None:
-    """The call journal (driver.store.journals): a CALL of an endpoint not marked idempotent is
-    written here before its request, so one whose answer was lost is Failed, never sent again."""
-    db.execute(
-        "CREATE TABLE call_sends (log_id INTEGER PRIMARY KEY, guid TEXT NOT NULL, intent_at TEXT NOT NULL)"
-    )
-
-
-@step("0014_alert_notices")
-def alert_notices(db: Schema) -> None:
-    """What the driver last did for each alert's GUID (driver.store.alert_notices): a notification
-    sent again unchanged, by a retry or another Alertmanager peer, makes no command."""
-    db.execute(
-        "CREATE TABLE alert_notices (guid TEXT PRIMARY KEY, state TEXT NOT NULL, digest TEXT NOT NULL,"
-        " at TEXT NOT NULL)"
-    )
-
-
-@step("0015_statistics_offsets")
-def statistics_offsets(db: Schema) -> None:
-    """Totals of creates and updates as their days' sums plus an offset only a reset moves (one
-    write a ticket, where there were two), set so that each total reads as the old table held it."""
-    db.execute("CREATE TABLE stats_offsets (counter TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-    db.execute(
-        "INSERT INTO stats_offsets (counter, value) SELECT c, coalesce((SELECT value FROM stats_totals"
-        " WHERE counter = c), 0) - (SELECT coalesce(sum(CASE c WHEN 'create' THEN created ELSE updated"
-        " END), 0) FROM stats_days) FROM (SELECT 'create' AS c UNION ALL SELECT 'update') AS counters"
-    )
-    db.execute("DELETE FROM stats_totals WHERE counter IN ('create', 'update')")

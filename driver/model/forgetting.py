@@ -1,0 +1,64 @@
+"""Which GUIDs the driver may forget (pure, no I/O): `[ticket] forget_after_days` without a command.
+
+Every alarm the driver ever saw keeps a ticket record, the tickets it had before, and its Alarms
+row; DataMiner gives each new alarm a GUID of its own, so on a busy system that is a row set per
+alarm for good (about 450 MB after a million alarms). A GUID is forgotten when nothing the driver
+does could still need more than its highest ticket generation:
+
+- its last command is older than the cutoff, and none of its rows is Pending or Deferred;
+- it has no ticket record (its commands all failed), or its ticket was created and has since been
+  resolved (a done status) or deleted in Jira, that long ago too. A ticket still open is never
+  forgotten, however long its alarm is quiet; nor a create in flight or in doubt.
+
+What is kept (driver.store.forgetting): the highest generation and that ticket's key. A CREATE for
+the GUID later makes a new ticket of the next generation (as after the reopen window), so its stamp
+is new and a stamp search never finds the old ticket; an UPDATE, RESOLVE or REOPEN is refused as for
+a GUID without a ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from driver.model.jobs import TicketState
+
+
+@dataclass(frozen=True)
+class IdleGuid:
+    """A GUID of the Alarms table, with what decides whether it may be forgotten."""
+
+    guid: str
+    last_log_id: int
+    """The id of its last automatic row (the Alarms table's cursor: ids grow with time)."""
+    last_at: datetime
+    """When its last command came."""
+    state: TicketState | None
+    """Its ticket record's state; None: it has no record."""
+    status_category: str | None
+    """The ticket's status category as last heard (done: resolved)."""
+    ended_at: datetime | None
+    """When the ticket was resolved or deleted in Jira, if it was and the driver knows when."""
+    deleted: bool
+    """The ticket was deleted in Jira."""
+    generation: int
+    """The highest generation of a ticket the GUID had: record, history or an earlier forgetting
+    (0: none)."""
+    ticket_key: str | None
+    """Its current ticket's key, if any."""
+    open_rows: bool
+    """It has a Pending or Deferred row."""
+
+
+def forgettable(idle: IdleGuid, cutoff: datetime) -> bool:
+    """Whether the GUID may be forgotten now: see the module docstring. `cutoff` is now minus
+    `forget_after_days` (wall time: the stored times are)."""
+    if idle.open_rows or idle.last_at >= cutoff:
+        return False
+    if idle.state is None:
+        return True
+    if idle.state != TicketState.CREATED:
+        return False
+    if not idle.deleted and idle.status_category != "done":
+        return False
+    return idle.ended_at is None or idle.ended_at < cutoff

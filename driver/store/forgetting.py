@@ -1,0 +1,85 @@
+"""Forgotten GUIDs (table `forgotten_guids`): what is kept of a GUID idle for `[ticket]
+forget_after_days` once its ticket record, history, Alarms row and alert notice are removed (which
+GUIDs qualify: driver.model.forgetting; who removes them and when: driver.sending.forgetting).
+
+    idle_guids(after, limit)   the Alarms table's GUIDs in the order of their last row's id, after
+                               the cursor `after` (that id and the GUID), each with what decides
+                               whether it may go
+    forget_guids(guids)        remove them, keeping each one's highest generation and ticket key
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from driver.model.forgetting import IdleGuid
+from driver.model.jobs import TicketState
+from driver.store.tables import Tables, iso, moment_of
+from driver.store.tickets import EARLIER_GENERATION
+
+
+class ForgetTables(Tables):
+    """The forgotten GUIDs."""
+
+    def idle_guids(self, after: tuple[int, str], limit: int) -> list[IdleGuid]:
+        """Up to `limit` GUIDs of the Alarms table after the cursor `after` (a last row's id and a
+        GUID), in the order of their last row's id, with their ticket record's state and whether a
+        row of theirs is still open."""
+        rows = self.db.execute(
+            "SELECT a.guid, a.last_log_id, a.last_at, t.state, t.status_category,"
+            " coalesce(t.deleted_at, t.resolved_at), t.deleted_at IS NOT NULL, t.generation, t.ticket_key,"
+            f" {EARLIER_GENERATION.format(guid='a.guid')},"
+            " EXISTS (SELECT 1 FROM log o INDEXED BY log_open WHERE o.guid = a.guid"
+            " AND o.status IN ('Pending', 'Deferred'))"
+            " FROM alarms a LEFT JOIN tickets t ON t.guid = a.guid"
+            # GUIDs linked before any command share last_log_id 0: the GUID breaks the tie
+            " WHERE a.last_log_id > ? OR (a.last_log_id = ? AND a.guid > ?)"
+            " ORDER BY a.last_log_id, a.guid LIMIT ?",
+            (after[0], after[0], after[1], limit),
+        ).fetchall()
+        return [_idle(row) for row in rows]
+
+    def forget_guids(self, guids: Sequence[IdleGuid]) -> None:
+        """Remove these GUIDs' ticket records, history, Alarms rows and alert notices, keeping the
+        highest generation and ticket key of each that had a ticket (inside the caller's
+        transaction). Their log rows are the log's retention's to remove."""
+        if not guids:
+            return
+        now = iso(self.clock())
+        names = [(idle.guid,) for idle in guids]
+        for table in ("tickets", "ticket_history", "alarms", "alert_notices"):
+            self.db.conn.executemany(f"DELETE FROM {table} WHERE guid = ?", names)
+        self.db.conn.executemany(
+            "INSERT INTO forgotten_guids (guid, generation, ticket_key, forgotten_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(guid) DO UPDATE SET generation = excluded.generation,"
+            " ticket_key = excluded.ticket_key, forgotten_at = excluded.forgotten_at",
+            [(idle.guid, idle.generation, idle.ticket_key, now) for idle in guids if idle.generation > 0],
+        )
+
+    def forgotten_count(self) -> int:
+        """How many GUIDs were forgotten (each at most once counted: a GUID that came back and was
+        forgotten again is one row)."""
+        return int(self.db.execute("SELECT count(*) FROM forgotten_guids").fetchone()[0])
+
+
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+def _idle(row: Sequence[Any]) -> IdleGuid:
+    """An IdleGuid of a row of `idle_guids`' statement."""
+    guid, last_id, last_at, state, category, ended_at, deleted, current, key, earlier, open_rows = row
+    return IdleGuid(
+        guid=str(guid),
+        last_log_id=int(last_id),
+        # an Alarms row filled from a ticket record without times (0012's backfill) is long quiet
+        last_at=moment_of(last_at) or _LONG_AGO,
+        state=None if state is None else TicketState(state),
+        status_category=category,
+        ended_at=moment_of(ended_at),
+        deleted=bool(deleted),
+        generation=max(int(current or 0), int(earlier or 0)),
+        ticket_key=key,
+        open_rows=bool(open_rows),
+    )
