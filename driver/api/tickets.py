@@ -29,7 +29,7 @@ GuidParam = Annotated[
 @router.get(
     "/api/tickets/{guid:path}",
     response_model=TicketView,
-    responses={404: documented("The driver has never seen this GUID: no log row, no ticket")},
+    responses={404: documented("The driver has never seen this GUID, or forgot it: no log row, no ticket")},
 )
 async def ticket_view(driver: DriverDep, guid: GuidParam) -> TicketView:
     """The GUID's current ticket with its Jira state, its earlier tickets, its alarm's state and log rows."""
@@ -43,5 +43,11 @@ async def ticket_view(driver: DriverDep, guid: GuidParam) -> TicketView:
         store.clock(),
     )
     if view is None:
+        if (kept := store.forgotten(guid)) is not None:
+            ticket = f": its last ticket was {kept.ticket_key}" if kept.ticket_key else ""
+            raise NotFound(
+                f"GUID {guid!r} was forgotten on {kept.forgotten_at:%Y-%m-%d}, [ticket] forget_after_days"
+                f" after its last command{ticket}; a CREATE makes a new ticket"
+            )
         raise NotFound(f"the driver has never seen GUID {guid!r}: no log row and no ticket")
     return view

@@ -50,6 +50,18 @@ class IdleGuid:
     """It has a Pending or Deferred row."""
 
 
+@dataclass(frozen=True)
+class ForgottenGuid:
+    """What is kept of a forgotten GUID."""
+
+    guid: str
+    generation: int
+    """The highest generation of a ticket it had: its next ticket takes the one after."""
+    ticket_key: str | None
+    """That ticket's key, when it had one."""
+    forgotten_at: datetime
+
+
 def forgettable(idle: IdleGuid, cutoff: datetime) -> bool:
     """Whether the GUID may be forgotten now: see the module docstring. `cutoff` is now minus
     `forget_after_days` (wall time: the stored times are)."""

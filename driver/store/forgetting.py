@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from driver.model.forgetting import IdleGuid
+from driver.model.forgetting import ForgottenGuid, IdleGuid
 from driver.model.jobs import TicketState
 from driver.store.tables import Tables, iso, moment_of
 from driver.store.tickets import EARLIER_GENERATION
@@ -57,6 +57,15 @@ class ForgetTables(Tables):
             " ticket_key = excluded.ticket_key, forgotten_at = excluded.forgotten_at",
             [(idle.guid, idle.generation, idle.ticket_key, now) for idle in guids if idle.generation > 0],
         )
+
+    def forgotten(self, guid: str) -> ForgottenGuid | None:
+        """What is kept of the GUID, if it was forgotten."""
+        row = self.db.execute(
+            "SELECT generation, ticket_key, forgotten_at FROM forgotten_guids WHERE guid = ?", (guid,)
+        ).fetchone()
+        if row is None:
+            return None
+        return ForgottenGuid(guid, int(row[0]), row[1], moment_of(row[2]) or _LONG_AGO)
 
     def forgotten_count(self) -> int:
         """How many GUIDs were forgotten (each at most once counted: a GUID that came back and was

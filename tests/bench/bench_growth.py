@@ -1,13 +1,18 @@
 """Growth benchmark: the database file after a million commands with log retention at 100,000 rows.
 
 Run:  .venv/bin/python tests/bench/bench_growth.py [--commands 1000000] [--guids 20000] [--keep 100000]
+      .venv/bin/python tests/bench/bench_growth.py --guids 1000000 --resolved   # each alarm once
 
 It writes what the driver writes for each command, through the store's own methods on a real SQLite
 file and without Jira (the network is not what grows): the row accepted (intake, retention
 applied there as in the driver), settled Ok with a create's or an update's request and answer,
 a create's ticket record and intent, the day's counters. GUIDs come round (`--guids` alarms, each
-one CREATE then UPDATEs), as alarms do. It prints, against issue 18's target, the file size
-(database and WAL) every 100,000 commands and at the end (<= 200 MB), with the rows of each table.
+one CREATE then UPDATEs), as alarms do. With `--resolved` each ticket is resolved once created (as
+its alarm's RESOLVE leaves it) and the commands are spread over `--days` on the store's clock, the
+daily upkeep forgetting GUIDs quiet for `--forget-after-days` ([ticket] forget_after_days) through
+the driver's own pass (driver.sending.forgetting): what a DataMiner system, whose every alarm has a
+GUID of its own, keeps after a year. It prints, against issue 18's target, the file size (database
+and WAL) every 100,000 commands and at the end (<= 200 MB), with the rows of each table.
 Figures, not assertions.
 """
 
@@ -17,6 +22,8 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -32,7 +39,10 @@ from driver.model.jobs import (  # noqa: E402
     TicketState,
 )
 from driver.model.statistics import Statistic  # noqa: E402
-from driver.store import Store  # noqa: E402
+from driver.sending.forgetting import ForgetPass  # noqa: E402
+from driver.sending.known_tickets import KnownTickets  # noqa: E402
+from driver.sending.queues import GuidQueues  # noqa: E402
+from driver.store import TRIM_BATCH, Store  # noqa: E402
 from tests.bench.report import print_table, verdict  # noqa: E402
 
 TARGET_MB = 200.0
@@ -49,14 +59,30 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--guids", type=int, default=20_000)
     parser.add_argument("--keep", type=int, default=100_000, help="[log] max_entries")
+    parser.add_argument("--resolved", action="store_true", help="each ticket resolved once created")
+    parser.add_argument("--days", type=float, default=365.0, help="the span of the commands (--resolved)")
+    parser.add_argument("--forget-after-days", type=int, default=90, help="[ticket] forget_after_days")
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="jira-driver-growth-")) / "driver.db"
-    store = Store(path)
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = Store(path, clock=lambda: now[0])
+    queues = GuidQueues()
+    memory = KnownTickets(store, queues)  # the engine's: empty, as for GUIDs quiet for months
+    step = timedelta(days=args.days) * BATCH / args.commands
+    next_pass = now[0] + timedelta(days=1)
+    forgotten = 0
     print(
         f"jira-driver growth benchmark: {args.commands:,} commands over {args.guids:,} GUIDs,"
-        f" log retention {args.keep:,} rows ({path})"
+        f" log retention {args.keep:,} rows"
+        + (
+            f", each ticket resolved, over {args.days:g} days, GUIDs forgotten after"
+            f" {args.forget_after_days} days"
+            if args.resolved
+            else ""
+        )
+        + f" ({path})"
     )
-    rows = [["commands", "file", "log rows", "tickets", "seconds"]]
+    rows = [["commands", "file", "log rows", "tickets", "forgotten", "seconds"]]
     keys: dict[str, str] = {}
     started = time.monotonic()
     done = 0
@@ -88,6 +114,10 @@ def main() -> int:
                         job.id,
                     )
                     store.ticket_created(record)
+                    if args.resolved:
+                        store.record_jira_state(
+                            replace(record, status_category="done", jira_status="Done", resolved_at=now[0])
+                        )
                     store.count(Statistic.CREATE)
                     body = {
                         "fields": {"project": {"key": "OPS"}, "summary": "Link down", "labels": ["alarm-x"]}
@@ -105,6 +135,14 @@ def main() -> int:
                     job.id, LogStatus.OK, ticket=record, attempts=1, request=request, response=answer
                 )
         done += len(jobs)
+        if args.resolved:
+            now[0] += step
+            if now[0] >= next_pass:  # the daily upkeep's pass
+                run = ForgetPass(cutoff=now[0] - timedelta(days=args.forget_after_days))
+                while not run.done:
+                    run.forget_batch(store, memory, queues, TRIM_BATCH)
+                forgotten += run.forgotten
+                next_pass += timedelta(days=1)
         if done % 100_000 == 0 or done == args.commands:
             counts = {
                 table: store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -116,6 +154,7 @@ def main() -> int:
                     f"{size_mb(path):.1f} MB",
                     f"{counts['log']:,}",
                     f"{counts['tickets']:,}",
+                    f"{forgotten:,}",
                     f"{time.monotonic() - started:.0f}",
                 ]
             )

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from driver.api import create_app
 from driver.app.upkeep import forget_idle
 from driver.contract.schemas import LogStatus
 from driver.model.forgetting import IdleGuid
@@ -74,6 +76,21 @@ async def test_a_resolved_guid_is_forgotten_and_its_next_create_makes_the_next_g
         assert table_rows(store, table, "F-1") == 0, table
     assert store.max_generation("F-1") == 1  # what is kept
     assert store.forgotten_count() == 1
+    kept = store.forgotten("F-1")
+    assert kept is not None
+    assert (kept.generation, kept.ticket_key) == (1, first)
+
+    # once the log's own retention removed its rows, the API says what became of the GUID
+    assert store.remove_older_than(30) > 0
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(h.driver)), base_url="http://driver"
+    ) as api:
+        answer = await api.get("/api/tickets/F-1")
+    assert answer.status_code == 404
+    assert (
+        "was forgotten on 2026-06-01, [ticket] forget_after_days after its last command:"
+        f" its last ticket was {first}" in answer.text
+    )
 
     # an UPDATE has no ticket to go to: refused, naming why, nothing sent to the old ticket
     posted = len(sim.journal())
