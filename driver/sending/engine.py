@@ -397,7 +397,7 @@ class Engine:
         ticket, known = self.tickets.ticket_or_generation(guid)
         wall = self.clock()  # `now` is the timer's; the probe window and the reopen window are wall times
         until = self.probe_unknown_until
-        in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until and not known)
+        in_doubt = self.tickets.is_in_doubt(guid, ticket, until is not None and wall < until)
         plan = plan_next(queue, ticket, in_doubt, self.setup, self.limiter, now, known, wall=wall)
         if isinstance(plan, Hold):
             with self.store.transaction():
@@ -415,10 +415,10 @@ class Engine:
             return None
         work = plan.work
         if work.kind == WorkKind.PROBE and ticket is None and not self.tickets.created_in_doubt(guid):
-            # Never seen, no create of ours in doubt: search with other new GUIDs. A create the
-            # driver made in doubt keeps its own probes (two misses, probe_delay apart:
-            # docs/wire-facts.md §5).
-            work = replace(work, batched=True)
+            # No record, no create of ours in doubt: search with other new GUIDs, for the stamp the
+            # create would carry (a forgotten GUID's old ticket is not this one). A create the
+            # driver made in doubt keeps its own probes (docs/wire-facts.md §5).
+            work = replace(work, batched=True, generation=known + 1)
         if work.kind in LIMITED and work.automatic and not work.continues:
             # A reopen before an update counts once, with the update it makes way for.
             self.limiter.record(work.limit_key, now)

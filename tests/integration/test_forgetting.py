@@ -101,8 +101,8 @@ async def test_a_resolved_guid_is_forgotten_and_its_next_create_makes_the_next_g
     assert "forgotten after [ticket] forget_after_days" in update.error
     assert len(sim.journal()) == posted
 
-    # within a probe window for GUIDs the store never saw, a forgotten GUID is not searched for:
-    # the search would find its old ticket by the old stamp and take it for this create's
+    # within a probe window for GUIDs without a record, a forgotten GUID is searched for by the
+    # stamp its create would carry: its old ticket's (found by the old stamp) is not this create's
     h.engine.probe_unknown_while(clock() + timedelta(days=7))
     await h.send("F-1|CREATE|summary;link down again|")
     await h.settle()
@@ -110,7 +110,9 @@ async def test_a_resolved_guid_is_forgotten_and_its_next_create_makes_the_next_g
     assert record is not None
     assert record.generation == 2
     assert record.ticket_key != first
-    assert not [e for e in sim.journal(posted) if "search" in e["path"]]
+    searches = [str(e) for e in sim.journal(posted) if "search" in e["path"]]
+    assert len(searches) == 1
+    assert stamp_label("F-1", generation=2) in searches[0]
     assert stamp_label("F-1", generation=2) in labels_of(sim, record.ticket_key or "")
     assert stamp_label("F-1") in labels_of(sim, first)  # the old ticket keeps the first stamp
 
@@ -176,3 +178,39 @@ def test_a_pass_walks_every_guid_in_batches_and_ends(open_store: Callable[..., S
         after = (batch[-1].last_log_id, batch[-1].guid)
     assert [idle.guid for idle in seen] == [f"LINK-{n:02d}" for n in range(30)]
     assert {idle.state for idle in seen} == {None}
+
+
+async def test_a_forgotten_guid_finds_the_ticket_its_next_create_made_after_a_backup(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    # A database restored from a backup taken while the GUID was forgotten: since then, another
+    # run made the GUID's second ticket. Searching for the stamp the create would carry finds it.
+    h = engine_factory(sim.url, clock=clock)
+    await h.start()
+    first = await resolved_ticket(h, "B-1")
+    clock.advance((DAYS + 1) * DAY)
+    assert await forget_idle(h.driver, DAYS) == 1
+    async with httpx.AsyncClient(auth=("admin", "admin"), timeout=5) as jira:
+        made = await jira.post(
+            f"{sim.url}/rest/api/2/issue",
+            json={
+                "fields": {
+                    "project": {"key": "OPS"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "made after the backup",
+                    "labels": [stamp_label("B-1", generation=2)],
+                }
+            },
+        )
+    assert made.status_code == 201, made.text
+    before = sim.counters()["created"]
+
+    h.engine.probe_unknown_while(clock() + timedelta(days=7))
+    await h.send("B-1|CREATE|summary;link down again|")
+    await h.settle()
+
+    record = h.store.ticket("B-1")
+    assert record is not None
+    assert (record.generation, record.ticket_key) == (2, made.json()["key"])
+    assert record.ticket_key != first
+    assert sim.counters()["created"] == before  # adopted, not made twice
