@@ -19,7 +19,6 @@ from driver.model.jobs import TicketState
 from driver.store.tables import Tables, iso, moment_of
 from driver.store.tickets import EARLIER_GENERATION
 
-
 IDLE_GUIDS = (
     "SELECT a.guid, a.last_log_id, a.last_at, t.state, t.status_category,"
     " coalesce(t.deleted_at, t.resolved_at), t.deleted_at IS NOT NULL, t.generation, t.ticket_key,"
