@@ -46,7 +46,7 @@ async def ticket_view(driver: DriverDep, guid: GuidParam) -> TicketView:
         if (kept := store.forgotten(guid)) is not None:
             ticket = f": its last ticket was {kept.ticket_key}" if kept.ticket_key else ""
             raise NotFound(
-                f"GUID {guid!r} was forgotten on {kept.forgotten_at:%Y-%m-%d}, [ticket] forget_after_days"
+                f"GUID {guid!r} was forgotten on {kept.forgotten_on:%Y-%m-%d}, [ticket] forget_after_days"
                 f" after its last command{ticket}; a CREATE makes a new ticket"
             )
         raise NotFound(f"the driver has never seen GUID {guid!r}: no log row and no ticket")

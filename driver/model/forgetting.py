@@ -19,7 +19,7 @@ a GUID without a ticket.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from driver.model.jobs import TicketState
 
@@ -59,7 +59,8 @@ class ForgottenGuid:
     """The highest generation of a ticket it had: its next ticket takes the one after."""
     ticket_key: str | None
     """That ticket's key, when it had one."""
-    forgotten_at: datetime
+    forgotten_on: date
+    """The day (UTC) it was forgotten."""
 
 
 def forgettable(idle: IdleGuid, cutoff: datetime) -> bool:

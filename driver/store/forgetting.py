@@ -11,12 +11,12 @@ GUIDs qualify: driver.model.forgetting; who removes them and when: driver.sendin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from driver.model.forgetting import ForgottenGuid, IdleGuid
 from driver.model.jobs import TicketState
-from driver.store.tables import Tables, iso, moment_of
+from driver.store.tables import Tables, moment_of
 from driver.store.tickets import EARLIER_GENERATION
 
 IDLE_GUIDS = (
@@ -51,25 +51,26 @@ class ForgetTables(Tables):
         transaction). Their log rows are the log's retention's to remove."""
         if not guids:
             return
-        now = iso(self.clock())
+        # a day, not a moment: the row is what a forgotten GUID costs, 1,000,000 of them a year
+        today = self.clock().astimezone(UTC).date().isoformat()
         names = [(idle.guid,) for idle in guids]
         for table in ("tickets", "ticket_history", "alarms", "alert_notices"):
             self.db.conn.executemany(f"DELETE FROM {table} WHERE guid = ?", names)
         self.db.conn.executemany(
-            "INSERT INTO forgotten_guids (guid, generation, ticket_key, forgotten_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO forgotten_guids (guid, generation, ticket_key, forgotten_on) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(guid) DO UPDATE SET generation = excluded.generation,"
-            " ticket_key = excluded.ticket_key, forgotten_at = excluded.forgotten_at",
-            [(idle.guid, idle.generation, idle.ticket_key, now) for idle in guids if idle.generation > 0],
+            " ticket_key = excluded.ticket_key, forgotten_on = excluded.forgotten_on",
+            [(idle.guid, idle.generation, idle.ticket_key, today) for idle in guids if idle.generation > 0],
         )
 
     def forgotten(self, guid: str) -> ForgottenGuid | None:
         """What is kept of the GUID, if it was forgotten."""
         row = self.db.execute(
-            "SELECT generation, ticket_key, forgotten_at FROM forgotten_guids WHERE guid = ?", (guid,)
+            "SELECT generation, ticket_key, forgotten_on FROM forgotten_guids WHERE guid = ?", (guid,)
         ).fetchone()
         if row is None:
             return None
-        return ForgottenGuid(guid, int(row[0]), row[1], moment_of(row[2]) or _LONG_AGO)
+        return ForgottenGuid(guid, int(row[0]), row[1], date.fromisoformat(str(row[2])))
 
     def forgotten_count(self) -> int:
         """How many GUIDs were forgotten (each at most once counted: a GUID that came back and was

@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--keep", type=int, default=100_000, help="[log] max_entries")
     parser.add_argument("--resolved", action="store_true", help="each ticket resolved once created")
     parser.add_argument("--days", type=float, default=365.0, help="the span of the commands (--resolved)")
-    parser.add_argument("--forget-after-days", type=int, default=90, help="[ticket] forget_after_days")
+    parser.add_argument("--forget-after-days", type=int, default=30, help="[ticket] forget_after_days")
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="jira-driver-growth-")) / "driver.db"
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
