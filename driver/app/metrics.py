@@ -145,6 +145,11 @@ class DriverMetrics:
             ["sender", "result"],
             registry=self.registry,
         )
+        self.forgotten = Counter(
+            "jira_driver_guids_forgotten",
+            "GUIDs forgotten after [ticket] forget_after_days without a command",
+            registry=self.registry,
+        )
         Info("jira_driver_build", "The running jira-driver", registry=self.registry).info(
             {"version": __version__}
         )

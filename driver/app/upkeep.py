@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Protocol
 
+from driver.app.metrics import DriverMetrics
 from driver.app.settings import RuntimeSettings
 from driver.config import Config, ResponsesSection
 from driver.jira.response_log import ResponseLog
@@ -34,6 +35,7 @@ class Driver(Protocol):
     config: Config
     settings: RuntimeSettings
     engine: Engine
+    metrics: DriverMetrics
     sync: Sync
 
     @property
@@ -84,13 +86,7 @@ async def retention(driver: Driver) -> None:
             log.info("log retention removed %d rows older than %d days", removed, days)
         kept = driver.responses_config
         await in_batches(partial(store.remove_responses_older_than, kept.remove_older_than_days, TRIM_BATCH))
-        forgotten = await forget_idle(driver, driver.config.ticket.forget_after_days)
-        if forgotten:
-            log.info(
-                "forgot %d GUIDs idle for %d days ([ticket] forget_after_days)",
-                forgotten,
-                driver.config.ticket.forget_after_days,
-            )
+        await forget_idle(driver, driver.config.ticket.forget_after_days)
         driver.engine.prune_journal()
         store.prune_idempotency(IDEMPOTENCY_KEEP)
         driver.sync.prune()
@@ -146,8 +142,9 @@ async def responses(driver: Driver, interval: float = RESPONSES_FLUSH) -> None:
 
 async def forget_idle(driver: Driver, days: int) -> int:
     """One pass of forgetting GUIDs idle for `days` days (0: none), TRIM_BATCH GUIDs a transaction,
-    yielding between batches; how many went. A database that refuses a batch ends the pass (the
-    next day's takes it up): nothing is half forgotten."""
+    yielding between batches; how many went (logged, and counted in jira_driver_guids_forgotten).
+    A database that refuses a batch ends the pass (the next day's takes it up): nothing is half
+    forgotten."""
     if days <= 0:
         return 0
     engine = driver.engine
@@ -159,6 +156,9 @@ async def forget_idle(driver: Driver, days: int) -> int:
             log.warning("forgetting idle GUIDs postponed: %s", exc)
             break
         await asyncio.sleep(0)
+    if run.forgotten:
+        driver.metrics.forgotten.inc(run.forgotten)
+        log.info("forgot %d GUIDs quiet for %d days ([ticket] forget_after_days)", run.forgotten, days)
     return run.forgotten
 
 

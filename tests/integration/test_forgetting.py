@@ -71,6 +71,7 @@ async def test_a_resolved_guid_is_forgotten_and_its_next_create_makes_the_next_g
     assert await forget_idle(h.driver, DAYS) == 0  # a day short: kept
     clock.advance(2 * DAY)
     assert await forget_idle(h.driver, DAYS) == 1
+    assert h.driver.metrics.registry.get_sample_value("jira_driver_guids_forgotten_total") == 1
 
     store = h.store
     for table in ("tickets", "ticket_history", "alarms"):
