@@ -1,0 +1,133 @@
+"""Faults found in the forgetting of idle GUIDs (`[ticket] forget_after_days`), each a test that
+failed before its fix: a GUID whose last command was a CALL, a reopen window longer than the
+forgetting, and a command another node of a pair commits while a batch is being forgotten.
+
+In-process drivers against the simulator (real HTTP on loopback), on both of the store's databases
+unless a test is about one; time moved by a hand-driven clock, as in test_forgetting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from driver.app.intake import Line, check_lines
+from driver.app.upkeep import forget_idle
+from driver.contract.schemas import LogStatus
+from driver.model.endpoints import Endpoint
+from driver.model.forgetting import forgettable
+from driver.store import Store
+from tests.fixtures.driver import EngineHarness, FakeClock
+
+Factory = Callable[..., EngineHarness]
+DAYS = 90
+DAY = 24 * 3600.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Every test of this module on both of the store's databases (unless it names one)."""
+    return str(request.param)
+
+
+def table_rows(store: Store, table: str, guid: str) -> int:
+    return int(store.db.execute(f"SELECT count(*) FROM {table} WHERE guid = ?", (guid,)).fetchone()[0])
+
+
+async def resolved_ticket(h: EngineHarness, guid: str) -> str:
+    """Create the GUID's ticket and resolve it; its key."""
+    await h.send(f"{guid}|CREATE|summary;link down|")
+    await h.settle()
+    await h.send(f"{guid}|RESOLVE|")
+    await h.settle()
+    record = h.store.ticket(guid)
+    assert record is not None
+    assert record.resolved, record
+    assert record.ticket_key
+    return record.ticket_key
+
+
+async def test_a_guid_whose_last_command_was_a_call_is_not_idle(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    # A CALL is a command of the GUID like any other, but the Alarms table's last row skips it (a
+    # CALL says nothing of the alarm's state): a GUID called every day, its ticket resolved long
+    # ago, was forgotten, and its next CALL refused.
+    h = engine_factory(sim.url, clock=clock)
+    h.driver.setup.endpoints = {
+        "watch": Endpoint.of("watch", "POST", "rest/api/2/issue/{key}/watchers", '"{user}"', (204,))
+    }
+    await h.start()
+    key = await resolved_ticket(h, "C-1")
+
+    clock.advance((DAYS - 10) * DAY)
+    await h.send("C-1|CALL|endpoint;watch|user;jsmith|")
+    await h.settle()
+    assert h.rows(guid="C-1")[-1].status == LogStatus.OK
+
+    clock.advance(20 * DAY)  # the CALL 20 days ago, the RESOLVE 100
+    assert await forget_idle(h.driver, DAYS) == 0
+    record = h.store.ticket("C-1")
+    assert record is not None
+    assert record.ticket_key == key
+
+    await h.send("C-1|CALL|endpoint;watch|user;jdoe|")
+    await h.settle()
+    assert h.rows(guid="C-1")[-1].status == LogStatus.OK, h.rows(guid="C-1")[-1].error
+
+
+async def test_a_ticket_within_the_reopen_window_is_not_forgotten(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    # [lifecycle] reopen_window_minutes may be up to a year, [ticket] forget_after_days 90: a
+    # CREATE within the window must reopen the ticket the driver resolved, not make a second one.
+    h = engine_factory(sim.url, clock=clock)
+    setup = h.driver.setup
+    setup.lifecycle = replace(setup.lifecycle, reopen_window=timedelta(days=180))
+    await h.start()
+    key = await resolved_ticket(h, "W-1")
+
+    clock.advance((DAYS + 10) * DAY)
+    await forget_idle(h.driver, DAYS)
+    created = sim.counters()["created"]
+    await h.send("W-1|CREATE|summary;link down again|")
+    await h.settle()
+
+    record = h.store.ticket("W-1")
+    assert record is not None
+    assert record.ticket_key == key, "a second ticket within the reopen window"
+    assert not record.resolved
+    assert sim.counters()["created"] == created
+
+
+@pytest.mark.parametrize("store_backend", ["postgresql"])
+async def test_a_command_the_other_node_commits_during_a_batch_keeps_its_alarm(
+    engine_factory: Factory, sim: Any, clock: FakeClock, tmp_path: Any
+) -> None:
+    # Both nodes of a pair take commands into the one database; the leader's batch reads the
+    # Alarms table, then deletes in its own transaction. A CREATE the standby commits between the
+    # two (a GUID back after 90 days) must keep its Alarms row: without it the alarm is on no
+    # page and its new ticket is never walked by a pass again.
+    path = tmp_path / "pair.db"
+    leader = engine_factory(sim.url, clock=clock, db_path=path)
+    standby = engine_factory(sim.url, clock=clock, db_path=path)  # its intake only: never started
+    await leader.start()
+    await resolved_ticket(leader, "P-1")
+    clock.advance((DAYS + 1) * DAY)
+    cutoff = clock() - timedelta(days=DAYS)
+
+    # ForgetPass.forget_batch's steps, with the standby's commit where another process may put it
+    batch = leader.store.idle_guids((0, ""), 500)
+    chosen = [idle for idle in batch if forgettable(idle, cutoff)]
+    assert [idle.guid for idle in chosen] == ["P-1"]
+    jobs = standby.driver.accept(check_lines([Line(1, "P-1|CREATE|summary;back again|")], standby.driver.setup))
+    with leader.store.fenced_transaction():
+        leader.store.forget_guids(chosen)
+
+    assert table_rows(leader.store, "alarms", "P-1") == 1
+    alarm = leader.store.idle_guids((0, ""), 500)
+    assert [(idle.guid, idle.last_log_id) for idle in alarm] == [("P-1", jobs[0].id)]
