@@ -20,6 +20,7 @@ from driver.app.metrics import DriverMetrics
 from driver.app.settings import RuntimeSettings
 from driver.config import Config, ResponsesSection
 from driver.jira.response_log import ResponseLog
+from driver.model.request_setup import RequestSetup
 from driver.sending.engine import Engine
 from driver.sending.forgetting import ForgetPass
 from driver.store import TRIM_BATCH, Store
@@ -37,6 +38,9 @@ class Driver(Protocol):
     engine: Engine
     metrics: DriverMetrics
     sync: Sync
+
+    @property
+    def setup(self) -> RequestSetup: ...
 
     @property
     def responses(self) -> ResponseLog: ...
@@ -144,11 +148,14 @@ async def forget_idle(driver: Driver, days: int) -> int:
     """One pass of forgetting GUIDs idle for `days` days (0: none), TRIM_BATCH GUIDs a transaction,
     yielding between batches; how many went (logged, and counted in jira_driver_guids_forgotten).
     A database that refuses a batch ends the pass (the next day's takes it up): nothing is half
-    forgotten."""
+    forgotten. A ticket resolved within `[lifecycle] reopen_window_minutes` is kept, however much
+    longer that is than `days`: a CREATE reopens it."""
     if days <= 0:
         return 0
     engine = driver.engine
-    run = ForgetPass(cutoff=driver.store.clock() - timedelta(days=days))
+    now = driver.store.clock()
+    cutoff = now - timedelta(days=days)
+    run = ForgetPass(cutoff=cutoff, ended_before=min(cutoff, now - driver.setup.lifecycle.reopen_window))
     while not run.done:
         try:
             run.forget_batch(driver.store, engine.tickets, engine.queues, TRIM_BATCH)

@@ -5,9 +5,11 @@ row; DataMiner gives each new alarm a GUID of its own, so on a busy system that 
 alarm for good (about 450 MB after a million alarms). A GUID is forgotten when nothing the driver
 does could still need more than its highest ticket generation:
 
-- its last command is older than the cutoff, and none of its rows is Pending or Deferred;
+- its last command (a CALL too) is older than the cutoff, and none of its rows is Pending or
+  Deferred;
 - it has no ticket record (its commands all failed), or its ticket was created and has since been
-  resolved (a done status) or deleted in Jira, that long ago too. A ticket still open is never
+  resolved (a done status) or deleted in Jira, that long ago too, and longer ago than `[lifecycle]
+  reopen_window_minutes` (a CREATE within it reopens that ticket). A ticket still open is never
   forgotten, however long its alarm is quiet; nor a create in flight or in doubt.
 
 What is kept (driver.store.forgetting): the highest generation and that ticket's key. A CREATE for
@@ -48,6 +50,9 @@ class IdleGuid:
     """Its current ticket's key, if any."""
     open_rows: bool
     """It has a Pending or Deferred row."""
+    last_row_at: datetime | None = None
+    """When its newest log row came, of any action (a CALL's is not the Alarms table's last row);
+    None: the log's retention removed them all."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,14 @@ class ForgottenGuid:
     """The day (UTC) it was forgotten."""
 
 
-def forgettable(idle: IdleGuid, cutoff: datetime) -> bool:
+def forgettable(idle: IdleGuid, cutoff: datetime, ended_before: datetime | None = None) -> bool:
     """Whether the GUID may be forgotten now: see the module docstring. `cutoff` is now minus
-    `forget_after_days` (wall time: the stored times are)."""
+    `forget_after_days` (wall time: the stored times are); `ended_before` (default `cutoff`): the
+    latest a ticket may have been resolved, so a CREATE within `[lifecycle] reopen_window_minutes`
+    still finds the ticket to reopen."""
     if idle.open_rows or idle.last_at >= cutoff:
+        return False
+    if idle.last_row_at is not None and idle.last_row_at >= cutoff:
         return False
     if idle.state is None:
         return True
@@ -74,4 +83,4 @@ def forgettable(idle: IdleGuid, cutoff: datetime) -> bool:
         return False
     if not idle.deleted and idle.status_category != "done":
         return False
-    return idle.ended_at is None or idle.ended_at < cutoff
+    return idle.ended_at is None or idle.ended_at < min(cutoff, ended_before or cutoff)

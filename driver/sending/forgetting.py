@@ -22,10 +22,13 @@ from driver.store import Store
 
 @dataclass
 class ForgetPass:
-    """One pass: GUIDs quiet since before `cutoff` go. `after` is the walk's cursor (the last row id
-    and the GUID of the last one looked at), `done` set once the walk reached its end."""
+    """One pass: GUIDs quiet since before `cutoff` go, their tickets ended before `ended_before`
+    too (default: `cutoff`; earlier when the reopen window is longer). `after` is the walk's cursor
+    (the last row id and the GUID of the last one looked at), `done` set once the walk reached its
+    end."""
 
     cutoff: datetime
+    ended_before: datetime | None = None
     after: tuple[int, str] = (0, "")
     forgotten: int = 0
     done: bool = False
@@ -39,17 +42,18 @@ class ForgetPass:
         chosen = [
             idle
             for idle in quiet
-            if forgettable(idle, self.cutoff)
+            if forgettable(idle, self.cutoff, self.ended_before)
             and not queues.holds(idle.guid)
             and not tickets.created_in_doubt(idle.guid)
         ]
+        gone = []
         if chosen:
             with store.fenced_transaction():
-                store.forget_guids(chosen)
-            for idle in chosen:
+                gone = store.forget_guids(chosen)
+            for idle in gone:
                 tickets.forget(idle.guid)
         if quiet:
             self.after = (quiet[-1].last_log_id, quiet[-1].guid)
-        self.forgotten += len(chosen)
+        self.forgotten += len(gone)
         self.done = len(batch) < limit or len(quiet) < len(batch)
-        return len(chosen)
+        return len(gone)

@@ -21,6 +21,7 @@ from driver.contract.schemas import LogStatus
 from driver.model.endpoints import Endpoint
 from driver.model.forgetting import forgettable
 from driver.store import Store
+from driver.store.forgetting import forget_alarms
 from tests.fixtures.driver import EngineHarness, FakeClock
 
 Factory = Callable[..., EngineHarness]
@@ -75,7 +76,7 @@ async def test_a_guid_whose_last_command_was_a_call_is_not_idle(
     assert record is not None
     assert record.ticket_key == key
 
-    await h.send("C-1|CALL|endpoint;watch|user;jdoe|")
+    await h.send("C-1|CALL|endpoint;watch|user;jsmith|")
     await h.settle()
     assert h.rows(guid="C-1")[-1].status == LogStatus.OK, h.rows(guid="C-1")[-1].error
 
@@ -124,10 +125,27 @@ async def test_a_command_the_other_node_commits_during_a_batch_keeps_its_alarm(
     batch = leader.store.idle_guids((0, ""), 500)
     chosen = [idle for idle in batch if forgettable(idle, cutoff)]
     assert [idle.guid for idle in chosen] == ["P-1"]
-    jobs = standby.driver.accept(check_lines([Line(1, "P-1|CREATE|summary;back again|")], standby.driver.setup))
+    jobs = standby.driver.accept(
+        check_lines([Line(1, "P-1|CREATE|summary;back again|")], standby.driver.setup)
+    )
     with leader.store.fenced_transaction():
         leader.store.forget_guids(chosen)
 
     assert table_rows(leader.store, "alarms", "P-1") == 1
     alarm = leader.store.idle_guids((0, ""), 500)
     assert [(idle.guid, idle.last_log_id) for idle in alarm] == [("P-1", jobs[0].id)]
+
+
+def test_a_batch_deletes_its_alarms_rows_by_key(db_path: Any) -> None:
+    # The delete that checks each GUID again finds its rows by the Alarms table's key: a scan of
+    # the table per batch would make a pass over a million GUIDs read a billion rows.
+    store = Store(db_path)
+    plan = [
+        row[-1]
+        for row in store.db.execute(f"EXPLAIN QUERY PLAN {forget_alarms(2)}", ("a", "b", "a", 1, "b", 2))
+    ]
+    assert any(
+        step.startswith("SEARCH alarms USING INDEX sqlite_autoindex_alarms_1 (guid=?)") for step in plan
+    ), plan
+    assert not any(step.startswith("SCAN alarms") for step in plan), plan
+    store.close()
