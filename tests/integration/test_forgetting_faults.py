@@ -15,9 +15,12 @@ from typing import Any
 
 import pytest
 
+from driver.app.alarm_actions import resolve_now
+from driver.app.alert_intake import take_alerts
 from driver.app.intake import Line, check_lines
 from driver.app.upkeep import forget_idle
 from driver.contract.schemas import LogStatus
+from driver.model.alert_intake import Notification
 from driver.model.endpoints import Endpoint
 from driver.model.forgetting import forgettable
 from driver.store import Store
@@ -149,3 +152,59 @@ def test_a_batch_deletes_its_alarms_rows_by_key(db_path: Any) -> None:
     ), plan
     assert not any(step.startswith("SCAN alarms") for step in plan), plan
     store.close()
+
+
+def firing(fingerprint: str) -> Notification:
+    """Alertmanager's notification of one firing alert, the same each time it is sent again."""
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "DiskFull", "instance": "db-1:9100", "severity": "critical"},
+        "annotations": {"summary": "Disk /data is 97% full"},
+        "startsAt": "2026-03-02T09:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "fingerprint": fingerprint,
+    }
+    return Notification.model_validate(
+        {
+            "version": "4",
+            "groupKey": '{}:{alertname="DiskFull"}',
+            "status": "firing",
+            "receiver": "jira",
+            "groupLabels": {"alertname": "DiskFull"},
+            "commonLabels": {"alertname": "DiskFull"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": [alert],
+        }
+    )
+
+
+async def test_an_alert_still_firing_is_not_forgotten(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    # Alertmanager sends a firing alert again every repeat_interval, unchanged: no command (its
+    # notice says so). An operator resolved its ticket from the Alarms table while it kept firing.
+    # Forgetting its notice with its ticket made the next unchanged repeat a CREATE: a second
+    # ticket for one alert that never stopped firing, and a third 90 days after that one is closed.
+    h = engine_factory(sim.url, clock=clock)
+    await h.start()
+    templates = h.driver.alerts["alertmanager"]
+    taken = take_alerts(h.driver, "alertmanager", firing("fp-1"), templates)
+    assert [job.action.value for job in taken.jobs] == ["CREATE"]
+    guid = taken.jobs[0].guid
+    await h.settle()
+    resolve_now(h.driver, guid)
+    await h.settle()
+    record = h.store.ticket(guid)
+    assert record is not None
+    assert record.resolved
+    created = sim.counters()["created"]
+
+    for _ in range(10):  # every 10 days the same notification: nothing to do
+        clock.advance(10 * DAY)
+        assert take_alerts(h.driver, "alertmanager", firing("fp-1"), templates).jobs == []
+        await forget_idle(h.driver, DAYS)
+
+    assert take_alerts(h.driver, "alertmanager", firing("fp-1"), templates).jobs == []
+    await h.settle()
+    assert sim.counters()["created"] == created
