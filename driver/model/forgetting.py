@@ -10,7 +10,9 @@ does could still need more than its highest ticket generation:
 - it has no ticket record (its commands all failed), or its ticket was created and has since been
   resolved (a done status) or deleted in Jira, that long ago too, and longer ago than `[lifecycle]
   reopen_window_minutes` (a CREATE within it reopens that ticket). A ticket still open is never
-  forgotten, however long its alarm is quiet; nor a create in flight or in doubt.
+  forgotten, however long its alarm is quiet; nor a create in flight or in doubt; nor an alert
+  still firing (Alertmanager repeats its notification unchanged, which makes no command only while
+  its notice is kept).
 
 What is kept (driver.store.forgetting): the highest generation and that ticket's key. A CREATE for
 the GUID later makes a new ticket of the next generation (as after the reopen window), so its stamp
@@ -53,6 +55,9 @@ class IdleGuid:
     last_row_at: datetime | None = None
     """When its newest log row came, of any action (a CALL's is not the Alarms table's last row);
     None: the log's retention removed them all."""
+    firing: bool = False
+    """Its alert (Alertmanager, Grafana) is firing as last notified: each repeat of that
+    notification makes no command only while its notice is kept."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def forgettable(idle: IdleGuid, cutoff: datetime, ended_before: datetime | None 
     `forget_after_days` (wall time: the stored times are); `ended_before` (default `cutoff`): the
     latest a ticket may have been resolved, so a CREATE within `[lifecycle] reopen_window_minutes`
     still finds the ticket to reopen."""
-    if idle.open_rows or idle.last_at >= cutoff:
+    if idle.open_rows or idle.firing or idle.last_at >= cutoff:
         return False
     if idle.last_row_at is not None and idle.last_row_at >= cutoff:
         return False

@@ -26,7 +26,9 @@ IDLE_GUIDS = (
     " EXISTS (SELECT 1 FROM log o INDEXED BY log_open WHERE o.guid = a.guid"
     " AND o.status IN ('Pending', 'Deferred')),"
     # a CALL's row is not the Alarms table's last row, but a command of the GUID all the same
-    " (SELECT n.time FROM log n INDEXED BY log_guid WHERE n.guid = a.guid ORDER BY n.id DESC LIMIT 1)"
+    " (SELECT n.time FROM log n INDEXED BY log_guid WHERE n.guid = a.guid ORDER BY n.id DESC LIMIT 1),"
+    # an alert still firing is sent again unchanged for as long as it fires: its notice must stay
+    " EXISTS (SELECT 1 FROM alert_notices w WHERE w.guid = a.guid AND w.state = 'firing')"
     " FROM alarms a LEFT JOIN tickets t ON t.guid = a.guid"
     # GUIDs linked before any command share last_log_id 0: the GUID breaks the tie. The
     # range on last_log_id alone is what lets SQLite start at the cursor in alarms_last (an
@@ -116,7 +118,21 @@ _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 def _idle(row: Sequence[Any]) -> IdleGuid:
     """An IdleGuid of a row of `idle_guids`' statement."""
-    guid, last_id, last_at, state, category, ended_at, deleted, current, key, earlier, open_rows, newest = row
+    (
+        guid,
+        last_id,
+        last_at,
+        state,
+        category,
+        ended_at,
+        deleted,
+        current,
+        key,
+        earlier,
+        open_rows,
+        newest,
+        firing,
+    ) = row
     return IdleGuid(
         guid=str(guid),
         last_log_id=int(last_id),
@@ -130,4 +146,5 @@ def _idle(row: Sequence[Any]) -> IdleGuid:
         ticket_key=key,
         open_rows=bool(open_rows),
         last_row_at=moment_of(newest),
+        firing=bool(firing),
     )
