@@ -208,3 +208,33 @@ async def test_an_alert_still_firing_is_not_forgotten(
     assert take_alerts(h.driver, "alertmanager", firing("fp-1"), templates).jobs == []
     await h.settle()
     assert sim.counters()["created"] == created
+
+
+@pytest.mark.parametrize("store_backend", ["postgresql"])
+async def test_a_ticket_the_other_node_hears_reopened_during_a_batch_is_kept(
+    engine_factory: Factory, sim: Any, clock: FakeClock, tmp_path: Any
+) -> None:
+    # A webhook delivered to the standby between the leader's read and its delete: the ticket a
+    # person reopened is the GUID's open ticket, not one to forget.
+    path = tmp_path / "pair.db"
+    leader = engine_factory(sim.url, clock=clock, db_path=path)
+    standby = engine_factory(sim.url, clock=clock, db_path=path)
+    await leader.start()
+    await resolved_ticket(leader, "P-2")
+    clock.advance((DAYS + 1) * DAY)
+    cutoff = clock() - timedelta(days=DAYS)
+
+    chosen = [idle for idle in leader.store.idle_guids((0, ""), 500) if forgettable(idle, cutoff)]
+    assert [idle.guid for idle in chosen] == ["P-2"]
+    record = standby.store.ticket("P-2")
+    assert record is not None
+    with standby.store.transaction():
+        standby.store.record_jira_state(
+            replace(record, jira_status="In Progress", status_category="indeterminate")
+        )
+    with leader.store.fenced_transaction():
+        assert leader.store.forget_guids(chosen) == []
+
+    kept = leader.store.ticket("P-2")
+    assert kept is not None
+    assert kept.status_category == "indeterminate"
