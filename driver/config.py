@@ -148,11 +148,12 @@ class TicketSection(Section):
     during which, with search_before_create = auto, GUIDs it has never seen are searched for before
     their ticket is created (batched, up to 50 stamps a search). 0: no such window."""
     forget_after_days: int = Field(default=30, ge=0, le=3650)
-    """Forget a GUID this many days after its last command once its ticket is resolved or deleted
-    (or it never had one) and nothing of it is open: its ticket record, earlier tickets and Alarms
-    row go, its highest ticket generation stays (driver.model.forgetting). A CREATE for it later
-    makes a new ticket; an UPDATE, RESOLVE or REOPEN is refused as for an unknown GUID. 0: never
-    (the database keeps about 580 bytes per alarm for good). The default is the log's own
+    """Forget a GUID this many days after its last command once its alarm is cleared (last command
+    a RESOLVE) and its ticket resolved, or its ticket deleted in Jira, or it never had one, with
+    nothing of it open: its ticket record, earlier tickets and Alarms row go, its highest ticket
+    generation stays (driver.model.forgetting has every rule). A CREATE for it later makes a new
+    ticket; an UPDATE, RESOLVE or REOPEN is refused as for an unknown GUID. 0: never (the database
+    keeps about 580 bytes per alarm for good). The default is the log's own
     `remove_older_than_days`: by then the GUID's rows are gone too."""
 
     @field_validator("guid_field")

@@ -10,7 +10,8 @@ does could still need more than its highest ticket generation:
 - it has no ticket record (its commands all failed), or its ticket was created and has since been
   resolved (a done status) or deleted in Jira, that long ago too, and longer ago than `[lifecycle]
   reopen_window_minutes` (a CREATE within it reopens that ticket). A ticket still open is never
-  forgotten, however long its alarm is quiet; nor a create in flight or in doubt; nor an alert
+  forgotten, however long its alarm is quiet, nor the resolved ticket of an alarm still raised (its
+  automation's last word CREATE, UPDATE or REOPEN); nor a create in flight or in doubt; nor an alert
   still firing (Alertmanager repeats its notification unchanged, which makes no command only while
   its notice is kept).
 
@@ -58,6 +59,9 @@ class IdleGuid:
     firing: bool = False
     """Its alert (Alertmanager, Grafana) is firing as last notified: each repeat of that
     notification makes no command only while its notice is kept."""
+    alarm_active: bool = False
+    """Its automation's last word was CREATE, UPDATE or REOPEN: the alarm is still raised (the
+    Alarms table's last action), whatever became of its ticket in Jira."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,10 @@ def forgettable(idle: IdleGuid, cutoff: datetime, ended_before: datetime | None 
     if idle.state is None:
         return True
     if idle.state != TicketState.CREATED:
+        return False
+    if idle.alarm_active and not idle.deleted:
+        # a person resolved the ticket of an alarm still raised: its next UPDATE goes to that
+        # ticket (`when_resolved_in_jira`), as it would the day after
         return False
     if not idle.deleted and idle.status_category != "done":
         return False

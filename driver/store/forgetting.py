@@ -28,7 +28,8 @@ IDLE_GUIDS = (
     # a CALL's row is not the Alarms table's last row, but a command of the GUID all the same
     " (SELECT n.time FROM log n INDEXED BY log_guid WHERE n.guid = a.guid ORDER BY n.id DESC LIMIT 1),"
     # an alert still firing is sent again unchanged for as long as it fires: its notice must stay
-    " EXISTS (SELECT 1 FROM alert_notices w WHERE w.guid = a.guid AND w.state = 'firing')"
+    " EXISTS (SELECT 1 FROM alert_notices w WHERE w.guid = a.guid AND w.state = 'firing'),"
+    " a.last_action IN ('CREATE', 'UPDATE', 'REOPEN')"
     " FROM alarms a LEFT JOIN tickets t ON t.guid = a.guid"
     # GUIDs linked before any command share last_log_id 0: the GUID breaks the tie. The
     # range on last_log_id alone is what lets SQLite start at the cursor in alarms_last (an
@@ -132,6 +133,7 @@ def _idle(row: Sequence[Any]) -> IdleGuid:
         open_rows,
         newest,
         firing,
+        active,
     ) = row
     return IdleGuid(
         guid=str(guid),
@@ -147,4 +149,5 @@ def _idle(row: Sequence[Any]) -> IdleGuid:
         open_rows=bool(open_rows),
         last_row_at=moment_of(newest),
         firing=bool(firing),
+        alarm_active=bool(active),
     )

@@ -1,14 +1,15 @@
 """Growth benchmark: the database file after a million commands with log retention at 100,000 rows.
 
 Run:  .venv/bin/python tests/bench/bench_growth.py [--commands 1000000] [--guids 20000] [--keep 100000]
-      .venv/bin/python tests/bench/bench_growth.py --guids 1000000 --resolved   # each alarm once
+      .venv/bin/python tests/bench/bench_growth.py --commands 2000000 --resolved   # a million alarms
 
 It writes what the driver writes for each command, through the store's own methods on a real SQLite
 file and without Jira (the network is not what grows): the row accepted (intake, retention
 applied there as in the driver), settled Ok with a create's or an update's request and answer,
 a create's ticket record and intent, the day's counters. GUIDs come round (`--guids` alarms, each
-one CREATE then UPDATEs), as alarms do. With `--resolved` each ticket is resolved once created (as
-its alarm's RESOLVE leaves it) and the commands are spread over `--days` on the store's clock, the
+one CREATE then UPDATEs), as alarms do. With `--resolved` each alarm is raised and cleared once
+(a CREATE, then a RESOLVE that leaves its ticket done: `--commands` / 2 alarms, `--guids` unused)
+and the commands are spread over `--days` on the store's clock, the
 daily upkeep forgetting GUIDs quiet for `--forget-after-days` ([ticket] forget_after_days) through
 the driver's own pass (driver.sending.forgetting): what a DataMiner system, whose every alarm has a
 GUID of its own, keeps after a year. It prints, against issue 18's target, the file size (database
@@ -59,7 +60,9 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--guids", type=int, default=20_000)
     parser.add_argument("--keep", type=int, default=100_000, help="[log] max_entries")
-    parser.add_argument("--resolved", action="store_true", help="each ticket resolved once created")
+    parser.add_argument(
+        "--resolved", action="store_true", help="each alarm raised and cleared once (CREATE, RESOLVE)"
+    )
     parser.add_argument("--days", type=float, default=365.0, help="the span of the commands (--resolved)")
     parser.add_argument("--forget-after-days", type=int, default=30, help="[ticket] forget_after_days")
     args = parser.parse_args()
@@ -72,10 +75,11 @@ def main() -> int:
     next_pass = now[0] + timedelta(days=1)
     forgotten = 0
     print(
-        f"jira-driver growth benchmark: {args.commands:,} commands over {args.guids:,} GUIDs,"
+        f"jira-driver growth benchmark: {args.commands:,} commands over"
+        f" {args.commands // 2 if args.resolved else args.guids:,} GUIDs,"
         f" log retention {args.keep:,} rows"
         + (
-            f", each ticket resolved, over {args.days:g} days, GUIDs forgotten after"
+            f", each alarm raised and cleared, over {args.days:g} days, GUIDs forgotten after"
             f" {args.forget_after_days} days"
             if args.resolved
             else ""
@@ -89,13 +93,17 @@ def main() -> int:
     while done < args.commands:
         entries = []
         for n in range(done, min(done + BATCH, args.commands)):
-            guid = f"growth/{n % args.guids}"
-            action = Action.UPDATE if guid in keys else Action.CREATE
-            text = (
-                f"{guid}|CREATE|summary;Link down on core-{n}|priority;High|"
-                if action == Action.CREATE
-                else f"{guid}|UPDATE|comment;still down at {n}|"
-            )
+            if args.resolved:  # each alarm raised, then cleared: CREATE, RESOLVE
+                guid = f"growth/{n // 2}"
+                action = Action.RESOLVE if guid in keys else Action.CREATE
+            else:
+                guid = f"growth/{n % args.guids}"
+                action = Action.UPDATE if guid in keys else Action.CREATE
+            text = {
+                Action.CREATE: f"{guid}|CREATE|summary;Link down on core-{n}|priority;High|",
+                Action.UPDATE: f"{guid}|UPDATE|comment;still down at {n}|",
+                Action.RESOLVE: f"{guid}|RESOLVE|comment;cleared at {n}|",
+            }[action]
             if action == Action.CREATE:
                 keys[guid] = f"OPS-{len(keys) + 1}"
             entries.append(NewEntry(LogType.AUTOMATIC, action, guid, JobPayload(text=text)))
@@ -114,16 +122,21 @@ def main() -> int:
                         job.id,
                     )
                     store.ticket_created(record)
-                    if args.resolved:
-                        store.record_jira_state(
-                            replace(record, status_category="done", jira_status="Done", resolved_at=now[0])
-                        )
                     store.count(Statistic.CREATE)
                     body = {
                         "fields": {"project": {"key": "OPS"}, "summary": "Link down", "labels": ["alarm-x"]}
                     }
                     request = LoggedRequest(RequestKind.CREATE, body)
                     answer = {"id": record.ticket_id, "key": key, "self": record.ticket_url}
+                elif job.action == Action.RESOLVE:
+                    created = store.ticket(job.guid)
+                    assert created is not None
+                    record = replace(created, status_category="done", jira_status="Done", resolved_at=now[0])
+                    store.record_jira_state(record)
+                    request = LoggedRequest(
+                        RequestKind.TRANSITION, {"transition": {"id": "31"}, "update": {"comment": []}}
+                    )
+                    answer = {}
                 else:
                     record = TicketRecord(job.guid, TicketState.CREATED, None, key, None, None)
                     store.count(Statistic.UPDATE)

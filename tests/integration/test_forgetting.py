@@ -9,6 +9,7 @@ time moved by a hand-driven clock; the pass is the daily upkeep's own (driver.ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -124,7 +125,16 @@ async def test_what_is_never_forgotten(engine_factory: Factory, sim: Any, clock:
     await h.start()
     await resolved_ticket(h, "KEEP-RECENT")
     await h.send("KEEP-OPEN|CREATE|summary;still down|")  # never resolved
+    await h.send("KEEP-RAISED|CREATE|summary;still down|")
     await h.settle()
+    # a person resolved KEEP-RAISED's ticket in Jira while its alarm is still raised (what sync
+    # records when it hears of it): the alarm's next UPDATE must still find that ticket
+    raised = h.store.ticket("KEEP-RAISED")
+    assert raised is not None
+    with h.store.transaction():
+        h.store.record_jira_state(
+            replace(raised, status_category="done", resolved_at=clock(), resolved_by_driver=False)
+        )
     await resolved_ticket(h, "GO")
 
     clock.advance(DAYS * DAY + 60)
@@ -136,6 +146,7 @@ async def test_what_is_never_forgotten(engine_factory: Factory, sim: Any, clock:
     assert h.store.ticket("GO") is None
     assert h.store.ticket("KEEP-RECENT") is not None
     assert h.store.ticket("KEEP-OPEN") is not None
+    assert h.store.ticket("KEEP-RAISED") is not None
     assert await forget_idle(h.driver, 0) == 0  # 0: never
 
 
