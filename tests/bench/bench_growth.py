@@ -64,7 +64,9 @@ def main() -> int:
         "--resolved", action="store_true", help="each alarm raised and cleared once (CREATE, RESOLVE)"
     )
     parser.add_argument("--days", type=float, default=365.0, help="the span of the commands (--resolved)")
-    parser.add_argument("--forget-after-days", type=int, default=30, help="[ticket] forget_after_days")
+    parser.add_argument(
+        "--forget-after-days", type=int, default=30, help="[ticket] forget_after_days (0: never)"
+    )
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="jira-driver-growth-")) / "driver.db"
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
@@ -150,7 +152,7 @@ def main() -> int:
         done += len(jobs)
         if args.resolved:
             now[0] += step
-            if now[0] >= next_pass:  # the daily upkeep's pass
+            if now[0] >= next_pass and args.forget_after_days > 0:  # the daily upkeep's pass
                 run = ForgetPass(cutoff=now[0] - timedelta(days=args.forget_after_days))
                 while not run.done:
                     run.forget_batch(store, memory, queues, TRIM_BATCH)
