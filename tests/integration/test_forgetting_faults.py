@@ -1,6 +1,7 @@
 """Faults found in the forgetting of idle GUIDs (`[ticket] forget_after_days`), each a test that
 failed before its fix: a GUID whose last command was a CALL, a reopen window longer than the
-forgetting, and a command another node of a pair commits while a batch is being forgotten.
+forgetting, an alert still firing, and what another node of a pair commits while a batch is
+being forgotten (a command, a ticket reopened).
 
 In-process drivers against the simulator (real HTTP on loopback), on both of the store's databases
 unless a test is about one; time moved by a hand-driven clock, as in test_forgetting.
@@ -26,33 +27,15 @@ from driver.model.forgetting import forgettable
 from driver.store import Store
 from driver.store.forgetting import forget_alarms
 from tests.fixtures.driver import EngineHarness, FakeClock
+from tests.integration.test_forgetting import DAY, DAYS, resolved_ticket, table_rows
 
 Factory = Callable[..., EngineHarness]
-DAYS = 90
-DAY = 24 * 3600.0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_backend(request: pytest.FixtureRequest) -> str:
     """Every test of this module on both of the store's databases (unless it names one)."""
     return str(request.param)
-
-
-def table_rows(store: Store, table: str, guid: str) -> int:
-    return int(store.db.execute(f"SELECT count(*) FROM {table} WHERE guid = ?", (guid,)).fetchone()[0])
-
-
-async def resolved_ticket(h: EngineHarness, guid: str) -> str:
-    """Create the GUID's ticket and resolve it; its key."""
-    await h.send(f"{guid}|CREATE|summary;link down|")
-    await h.settle()
-    await h.send(f"{guid}|RESOLVE|")
-    await h.settle()
-    record = h.store.ticket(guid)
-    assert record is not None
-    assert record.resolved, record
-    assert record.ticket_key
-    return record.ticket_key
 
 
 async def test_a_guid_whose_last_command_was_a_call_is_not_idle(
