@@ -56,7 +56,6 @@ from driver.jira.http import (
     describe_transport_error,
     heard_answer,
     heard_failure,
-    proxy_for,
     rate_hint,
     unreadable_environment_proxy,
 )
@@ -225,7 +224,7 @@ class JiraClient(IssueSearch, ProjectSetup):
     def proxy(self) -> str:
         """The proxy requests to `target` go through ('' for none), its credentials hidden, for
         messages."""
-        return without_credentials(proxy_for(self.target, self._proxy_setting))
+        return without_credentials(self._exchange.proxy(self._proxy_setting))
 
     def plain_http(self) -> httpx.AsyncClient:
         """A new client with this one's TLS, proxy and timeouts and no Jira auth or base URL: for

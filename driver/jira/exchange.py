@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from driver.jira.auth import StaticAuth
+from driver.jira.http import proxy_for
 
 
 class Exchange:
@@ -58,6 +59,27 @@ class Exchange:
             self._base, self._base_text = base, str(base)
             self._transport = self._client._transport_for_url(base)
         return self._base_text, self._transport
+
+    def proxy(self, setting: str) -> str:
+        """The proxy requests to the base URL go through ('' for none), as scheme://host[:port],
+        for messages: read off the transport httpx picked, so NO_PROXY means what httpx made of it
+        (urllib reads some forms otherwise: `localhost,*`, an entry with a scheme). A transport that
+        does not say (not httpx's own) falls back to the configured `setting` and the environment
+        as urllib reads them (driver.jira.http.proxy_for)."""
+        transport = self._client._transport_for_url(self._client.base_url)
+        pool = getattr(transport, "_pool", None)
+        if isinstance(transport, httpx.AsyncHTTPTransport) and pool is not None:
+            # its pool is httpcore's: a proxy's holds the proxy's URL (scheme, host, port; the
+            # credentials travel in a header), a direct one none
+            url = getattr(pool, "_proxy_url", None)
+            if url is None:
+                return ""
+            scheme, host, port = (getattr(url, name, None) for name in ("scheme", "host", "port"))
+            if isinstance(scheme, bytes) and isinstance(host, bytes):
+                name = host.decode("ascii")
+                name = f"[{name}]" if ":" in name else name
+                return f"{scheme.decode('ascii')}://{name}" + (f":{port}" if port else "")
+        return proxy_for(str(self._client.base_url), setting)
 
     async def request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None

@@ -114,10 +114,11 @@ def error_chain(exc: BaseException) -> list[BaseException]:
 
 
 def proxy_for(url: str, proxy: str) -> str:
-    """The proxy requests to `url` go through, for messages: the configured one, none for 'bypass',
-    else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host). httpx makes
-    the choice itself; NO_PROXY forms the two read differently (a '*' among other entries, an
-    entry with a scheme, a leading dot) may make this name a proxy that was not used, or none."""
+    """The proxy requests to `url` go through, for messages, when the transport cannot say
+    (driver.jira.exchange.Exchange.proxy reads httpx's own choice): the configured one, none for
+    'bypass', else the environment's (HTTPS_/HTTP_/ALL_PROXY, unless NO_PROXY names the host) as
+    urllib reads them, which differs from httpx for some NO_PROXY forms (a '*' among other
+    entries, an entry with a scheme, a leading dot)."""
     if proxy == "bypass":
         return ""
     if proxy:

@@ -196,3 +196,38 @@ async def test_rest_calls_go_the_way_the_setup_requests_go(
     assert pool_kind(rest) == pool_kind(setup) == way
     await plain.aclose()
     await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "named"),
+    [
+        ("", "http://127.0.0.1:8"),
+        # urllib reads '*' only as the whole value: it would name the proxy httpx does not use
+        ("localhost,*", ""),
+        # an entry with a scheme: httpx bypasses that origin alone
+        ("http://127.0.0.1:1", ""),
+        ("http://127.0.0.1:2", "http://127.0.0.1:8"),
+    ],
+)
+async def test_the_proxy_named_is_the_one_httpx_uses(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, named: str
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://user:secret@127.0.0.1:8")
+    monkeypatch.setenv("http_proxy", "http://user:secret@127.0.0.1:8")
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        monkeypatch.setenv("no_proxy", no_proxy)
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:1/") as client:
+        assert Exchange(client).proxy("") == named  # never its credentials
+
+
+async def test_a_configured_proxy_is_named_and_a_transport_of_its_own_falls_back() -> None:
+    async with httpx.AsyncClient(base_url="http://jira.test/", proxy="http://proxy.test:3128") as client:
+        assert Exchange(client).proxy("http://proxy.test:3128") == "http://proxy.test:3128"
+    exchange, client = exchange_for(None, lambda request: httpx.Response(200))
+    async with client:
+        # a transport httpx did not build says nothing of a proxy: the setting's words
+        assert exchange.proxy("http://proxy.test:3128") == "http://proxy.test:3128"
+        assert exchange.proxy("bypass") == ""
