@@ -61,7 +61,8 @@ class Exchange:
         return self._base_text, self._transport
 
     def proxy(self, setting: str) -> str:
-        """The proxy requests to the base URL go through ('' for none), as scheme://host[:port],
+        """The proxy requests to the base URL go through ('' for none), as
+        scheme://[[credentials]@]host[:port] (whether it has credentials, never what they are),
         for messages: read off the transport httpx picked, so NO_PROXY means what httpx made of it
         (urllib reads some forms otherwise: `localhost,*`, an entry with a scheme). A transport that
         does not say (not httpx's own) falls back to the configured `setting` and the environment
@@ -69,8 +70,8 @@ class Exchange:
         transport = self._client._transport_for_url(self._client.base_url)
         pool = getattr(transport, "_pool", None)
         if isinstance(transport, httpx.AsyncHTTPTransport) and pool is not None:
-            # its pool is httpcore's: a proxy's holds the proxy's URL (scheme, host, port; the
-            # credentials travel in a header), a direct one none
+            # its pool is httpcore's: a proxy's holds the proxy's URL (scheme, host, port) and its
+            # credentials as a Proxy-Authorization header, a direct one neither
             url = getattr(pool, "_proxy_url", None)
             if url is None:
                 return ""
@@ -78,7 +79,12 @@ class Exchange:
             if isinstance(scheme, bytes) and isinstance(host, bytes):
                 name = host.decode("ascii")
                 name = f"[{name}]" if ":" in name else name
-                return f"{scheme.decode('ascii')}://{name}" + (f":{port}" if port else "")
+                headers = getattr(pool, "_proxy_headers", None) or []
+                signed = any(
+                    isinstance(key, bytes) and key.lower() == b"proxy-authorization" for key, _ in headers
+                )
+                start = f"{scheme.decode('ascii')}://" + ("[credentials]@" if signed else "")
+                return start + name + (f":{port}" if port else "")
         return proxy_for(str(self._client.base_url), setting)
 
     async def request(

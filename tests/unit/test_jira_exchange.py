@@ -201,12 +201,12 @@ async def test_rest_calls_go_the_way_the_setup_requests_go(
 @pytest.mark.parametrize(
     ("no_proxy", "named"),
     [
-        ("", "http://127.0.0.1:8"),
+        ("", "http://[credentials]@127.0.0.1:8"),
         # urllib reads '*' only as the whole value: it would name the proxy httpx does not use
         ("localhost,*", ""),
         # an entry with a scheme: httpx bypasses that origin alone
         ("http://127.0.0.1:1", ""),
-        ("http://127.0.0.1:2", "http://127.0.0.1:8"),
+        ("http://127.0.0.1:2", "http://[credentials]@127.0.0.1:8"),
     ],
 )
 async def test_the_proxy_named_is_the_one_httpx_uses(
@@ -220,7 +220,7 @@ async def test_the_proxy_named_is_the_one_httpx_uses(
         monkeypatch.setenv("NO_PROXY", no_proxy)
         monkeypatch.setenv("no_proxy", no_proxy)
     async with httpx.AsyncClient(base_url="http://127.0.0.1:1/") as client:
-        assert Exchange(client).proxy("") == named  # never its credentials
+        assert Exchange(client).proxy("") == named  # that it has credentials, never what they are
 
 
 async def test_a_configured_proxy_is_named_and_a_transport_of_its_own_falls_back() -> None:
