@@ -23,7 +23,7 @@ from driver.app.upkeep import forget_idle
 from driver.contract.schemas import LogStatus
 from driver.model.alert_intake import Notification
 from driver.model.endpoints import Endpoint
-from driver.model.forgetting import forgettable
+from driver.model.forgetting import IdleGuid, forgettable
 from driver.store import Store
 from driver.store.forgetting import forget_alarms
 from tests.fixtures.driver import EngineHarness, FakeClock
@@ -36,6 +36,24 @@ Factory = Callable[..., EngineHarness]
 def store_backend(request: pytest.FixtureRequest) -> str:
     """Every test of this module on both of the store's databases (unless it names one)."""
     return str(request.param)
+
+
+async def pair_reading_a_batch(
+    engine_factory: Factory, sim: Any, clock: FakeClock, tmp_path: Any, guid: str
+) -> tuple[EngineHarness, EngineHarness, list[IdleGuid]]:
+    """Two nodes on one PostgreSQL database (the standby's intake and store only, never started),
+    the GUID's ticket made and resolved by the leader and quiet past the cutoff, and the leader's
+    batch read: (leader, standby, the batch's GUIDs to forget, the GUID alone)."""
+    path = tmp_path / "pair.db"
+    leader = engine_factory(sim.url, clock=clock, db_path=path)
+    standby = engine_factory(sim.url, clock=clock, db_path=path)
+    await leader.start()
+    await resolved_ticket(leader, guid)
+    clock.advance((DAYS + 1) * DAY)
+    cutoff = clock() - timedelta(days=DAYS)
+    chosen = [idle for idle in leader.store.idle_guids((0, ""), 500) if forgettable(idle, cutoff)]
+    assert [idle.guid for idle in chosen] == [guid]
+    return leader, standby, chosen
 
 
 async def test_a_guid_whose_last_command_was_a_call_is_not_idle(
@@ -99,18 +117,8 @@ async def test_a_command_the_other_node_commits_during_a_batch_keeps_its_alarm(
     # Alarms table, then deletes in its own transaction. A CREATE the standby commits between the
     # two (a GUID back after 90 days) must keep its Alarms row: without it the alarm is on no
     # page and its new ticket is never walked by a pass again.
-    path = tmp_path / "pair.db"
-    leader = engine_factory(sim.url, clock=clock, db_path=path)
-    standby = engine_factory(sim.url, clock=clock, db_path=path)  # its intake only: never started
-    await leader.start()
-    await resolved_ticket(leader, "P-1")
-    clock.advance((DAYS + 1) * DAY)
-    cutoff = clock() - timedelta(days=DAYS)
-
+    leader, standby, chosen = await pair_reading_a_batch(engine_factory, sim, clock, tmp_path, "P-1")
     # ForgetPass.forget_batch's steps, with the standby's commit where another process may put it
-    batch = leader.store.idle_guids((0, ""), 500)
-    chosen = [idle for idle in batch if forgettable(idle, cutoff)]
-    assert [idle.guid for idle in chosen] == ["P-1"]
     jobs = standby.driver.accept(
         check_lines([Line(1, "P-1|CREATE|summary;back again|")], standby.driver.setup)
     )
@@ -199,16 +207,7 @@ async def test_a_ticket_the_other_node_hears_reopened_during_a_batch_is_kept(
 ) -> None:
     # A webhook delivered to the standby between the leader's read and its delete: the ticket a
     # person reopened is the GUID's open ticket, not one to forget.
-    path = tmp_path / "pair.db"
-    leader = engine_factory(sim.url, clock=clock, db_path=path)
-    standby = engine_factory(sim.url, clock=clock, db_path=path)
-    await leader.start()
-    await resolved_ticket(leader, "P-2")
-    clock.advance((DAYS + 1) * DAY)
-    cutoff = clock() - timedelta(days=DAYS)
-
-    chosen = [idle for idle in leader.store.idle_guids((0, ""), 500) if forgettable(idle, cutoff)]
-    assert [idle.guid for idle in chosen] == ["P-2"]
+    leader, standby, chosen = await pair_reading_a_batch(engine_factory, sim, clock, tmp_path, "P-2")
     record = standby.store.ticket("P-2")
     assert record is not None
     with standby.store.transaction():
