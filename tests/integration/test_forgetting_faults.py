@@ -43,7 +43,7 @@ async def pair_reading_a_batch(
 ) -> tuple[EngineHarness, EngineHarness, list[IdleGuid]]:
     """Two nodes on one PostgreSQL database (the standby's intake and store only, never started),
     the GUID's ticket made and resolved by the leader and quiet past the cutoff, and the leader's
-    batch read: (leader, standby, the batch's GUIDs to forget, the GUID alone)."""
+    batch read: (leader, standby, the batch's GUIDs to forget: the GUID alone)."""
     path = tmp_path / "pair.db"
     leader = engine_factory(sim.url, clock=clock, db_path=path)
     standby = engine_factory(sim.url, clock=clock, db_path=path)
