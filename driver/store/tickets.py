@@ -131,8 +131,7 @@ class TicketTables(Tables):
         """The highest generation of a ticket the GUID has had (0: none yet), forgotten ones too."""
         row = self.db.execute(
             "SELECT max(g) FROM (SELECT generation AS g FROM tickets WHERE guid = ?"
-            " UNION ALL SELECT generation FROM ticket_history WHERE guid = ?"
-            " UNION ALL SELECT generation FROM forgotten_guids WHERE guid = ?) AS generations",
+            f" UNION ALL SELECT {EARLIER_GENERATION.format(guid='?')}) AS generations",
             (guid, guid, guid),
         ).fetchone()
         return int(row[0] or 0)
