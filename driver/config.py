@@ -393,21 +393,31 @@ class Config(BaseModel):
 
     def secrets(self) -> list[str]:
         """Every secret value configured (the log masks them wherever they would appear)."""
-        found: list[str] = []
-        for section in (self.jira, self.driver, self.sync, self.grafana):
+        return [value for _, value in self.named_secrets()]
+
+    def named_secrets(self) -> list[tuple[str, str]]:
+        """Every secret configured, with where it comes from: ('[section] key', value), or
+        ('the proxy's password (HTTPS_PROXY)', value) for one read from the environment."""
+        found: list[tuple[str, str]] = []
+        for title in ("jira", "driver", "sync", "grafana"):
+            section = getattr(self, title)
             for name in type(section).model_fields:
                 value = getattr(section, name)
                 if isinstance(value, SecretStr) and value.get_secret_value():
-                    found.append(value.get_secret_value().strip())
+                    found.append((f"[{title}] {name}", value.get_secret_value().strip()))
         # a proxy's password, configured or from the environment (HTTPS_PROXY=http://u:p@...;
         # NO_PROXY is a list of hosts, and 'bypass' leaves the environment unread)
-        proxies = [self.jira.proxy]
+        proxies = [("[jira] proxy", self.jira.proxy)]
         if self.jira.proxy != "bypass":
-            proxies += [url for key, url in urllib.request.getproxies().items() if key != "no"]
-        for url in proxies:
+            proxies += [
+                (f"{key.upper()}_PROXY", url)
+                for key, url in urllib.request.getproxies().items()
+                if key != "no"
+            ]
+        for where, url in proxies:
             password = _proxy_password(url)
             if password:
-                found.append(password)
+                found.append((f"the proxy's password ({where})", password))
         return found
 
     def eligible_on_create(self) -> EligibleOnCreate:

@@ -45,7 +45,7 @@ def asyncio_run(main: Coroutine[Any, Any, T], event_loop: str) -> T:
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
-    from driver.service.logging_setup import setup_logging
+    from driver.service.logging_setup import masking_words, setup_logging
     from driver.service.parent_watch import watch_parent_from_env
     from driver.service.process import LEASE_LOST, serve
     from driver.store import DatabaseFileError
@@ -58,6 +58,8 @@ def main(args: argparse.Namespace, config: Config) -> int:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
     setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
+    for warning in masking_words(config.named_secrets()):
+        logging.getLogger("driver").warning("%s", warning)
     config_file = config_file_in_use(getattr(args, "config", None))
     try:
         stopped_by = asyncio_run(

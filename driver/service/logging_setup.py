@@ -51,6 +51,18 @@ def _secret_pattern(secret: str) -> str:
     return before + text + after
 
 
+def masking_words(named: Iterable[tuple[str, str]]) -> list[str]:
+    """Warnings for the secrets that are a plain short word (`admin`, `pair`): the log masks every
+    word equal to one, so lines about something else lose words, and such a secret is easy to
+    guess. `named`: (where it is set, value), as Config.named_secrets gives them."""
+    return [
+        f"{where} is a short plain word: every such word in this log is shown as {MASK}, and it is"
+        " easy to guess; a long random value is safer (e.g. `openssl rand -hex 16`)"
+        for where, secret in named
+        if len(secret) < SHORT_SECRET and secret.isalpha() and len(secret) >= 4
+    ]
+
+
 class SecretFilter(logging.Filter):
     """Masks every configured secret (4 characters or more) in a record's message and its extra
     fields; one shorter than SHORT_SECRET only where no letter or digit touches it."""

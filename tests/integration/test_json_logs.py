@@ -80,3 +80,16 @@ def test_a_short_secret_with_a_symbol_on_its_edge_is_masked_even_against_a_word(
     record = logging.LogRecord("driver", logging.WARNING, __file__, 1, "x!abc1 y!abc1z abc1", (), None)
     SecretFilter(["!abc1", "abc1"]).filter(record)
     assert record.getMessage() == f"x{MASK} y!abc1z {MASK}"
+
+
+def test_a_secret_that_is_a_plain_word_is_warned_of_at_start(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    """An API token `pair` masks every "pair" of the log (a pair's own lines read "a [secret] is
+    two"): the driver says which setting does it, and why it matters, without its value."""
+    driver = driver_factory(sim.url, api_token="sentinel")
+    wanted = "[driver] api_token is a short plain word: every such word in this log is shown as [secret]"
+    text = driver.stderr_path.read_text()  # written before the API answered
+    assert wanted in text
+    assert "sentinel" not in text
+    assert "[jira] password is a short plain word" in text  # the fixture's Jira password: admin

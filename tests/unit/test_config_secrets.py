@@ -202,3 +202,34 @@ def test_a_malformed_environment_proxy_does_not_stop_the_driver(monkeypatch: pyt
     monkeypatch.setenv("HTTPS_PROXY", "http://u:p@ss/w0rd@[bad")
     assert Config.model_validate({"jira": {"proxy": "bypass"}}).secrets() == []
     assert Config.model_validate({"jira": {"proxy": ""}}).secrets() == ["p@ss/w0rd"]
+
+
+def test_secrets_are_named_by_where_they_are_set_and_plain_words_warned_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from driver.config import Config
+    from driver.service.logging_setup import masking_words
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://u:proxy@proxy.example.com:3128")
+    config = Config.model_validate(
+        {
+            "jira": {"password": "Summer2026!"},
+            "driver": {"api_token": "pair"},
+            "grafana": {"secret": "x" * 20},
+        }
+    )
+    assert config.named_secrets() == [
+        ("[jira] password", "Summer2026!"),
+        ("[driver] api_token", "pair"),
+        ("[grafana] secret", "x" * 20),
+        ("the proxy's password (HTTPS_PROXY)", "proxy"),
+    ]
+    warnings = masking_words(config.named_secrets())
+    assert [w.split(" is a short plain word")[0] for w in warnings] == [
+        "[driver] api_token",
+        "the proxy's password (HTTPS_PROXY)",
+    ]
+    assert not any("pair" in w or "proxy:" in w for w in warnings)
