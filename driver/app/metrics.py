@@ -239,6 +239,13 @@ class _StateCollector(Collector):
             )
             since.add_metric([], pair.since.timestamp() if pair.since else 0.0)
             yield since
+            nodes = GaugeMetricFamily(
+                "jira_driver_pair_nodes",
+                "Processes heard on the pair's database in the last half lease, this one included"
+                " (a pair is 2; a node killed is heard for half a lease after)",
+            )
+            nodes.add_metric([], float(len(pair.nodes)))
+            yield nodes
         if totals is not None:
             tickets = CounterMetricFamily(
                 "jira_driver_tickets",

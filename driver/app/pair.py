@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from driver.app.leadership import Elector, shown
+from driver.app.leadership import Elector
 from driver.contract.schemas import PairStatus
 from driver.model.jobs import Job
-from driver.model.lease import Leadership, LeaseTerms
+from driver.model.lease import Leadership, LeaseTerms, shown
 from driver.store.postgres.connection import connect_async
 from driver.store.postgres.handoff import listen, watermark
 from driver.store.postgres.store import PostgresStore
@@ -120,7 +120,7 @@ class PairNode:
             return self._seen is not None and self._seen >= log_id
 
     def status(self) -> PairStatus:
-        """This node's role, the lease's holder and term."""
+        """This node's role, the lease's holder and term, the nodes heard on the database."""
         state = self.elector.state
         return PairStatus(
             node=shown(state.node),
@@ -130,6 +130,8 @@ class PairNode:
             since=self._since,
             lease_seconds=self.elector.terms.lease_seconds,
             lease_problem=self.elector.problem,
+            nodes=[shown(state.node), *map(shown, self.elector.roll.others)],
+            nodes_problem=self.elector.roll.problem,
         )
 
     # --- leading --------------------------------------------------------------------------------

@@ -159,11 +159,10 @@ class SyncStatus(Body):
 
 
 class PairStatus(Body):
-    """A node of a pair on PostgreSQL (docs/pair.md): its name ([ha] node), its role (the leader
-    talks to Jira; the standby takes commands, serves reads and takes over when the lease lapses),
-    the lease's holder ('' : none, or the database did not answer), its term (one more at each
-    takeover), since when this node has its role, [ha] lease_seconds, and why the last renewal
-    failed ('' when it worked)."""
+    """A node of a pair on PostgreSQL (docs/pair.md): its name ([ha] node), role (only the leader
+    talks to Jira), the lease's holder ('' : none, or no answer), term (+1 at each takeover), since
+    when this node has its role, [ha] lease_seconds, why the last renewal failed, the nodes heard
+    on the database (this one first), what is wrong with them once it lasted a lease."""
 
     node: str
     role: Literal["leader", "standby"]
@@ -172,6 +171,8 @@ class PairStatus(Body):
     since: datetime | None = None
     lease_seconds: float
     lease_problem: str = ""
+    nodes: list[str] = Field(default_factory=list)
+    nodes_problem: str = ""
 
 
 class DriverStatus(Body):

@@ -15,6 +15,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -121,3 +122,57 @@ class Leadership:
     def may_send(self, now: float) -> bool:
         """Whether this node may start a request to Jira at monotonic `now`."""
         return self.leader and now < self.stop_by
+
+
+def shown(holder: str) -> str:
+    """A lease holder's name for people: the node's ([ha] node, or host:pid), without the
+    process's nonce after '#' (driver.app.leadership.node_name)."""
+    return holder.split("#", 1)[0]
+
+
+def crowd(node: str, others: Sequence[str]) -> str:
+    """What is wrong with the processes heard on the pair's database, this one (`node`) and
+    `others` (lease holders' names, nonce included): '' for one or two nodes of distinct names.
+
+    More than one process of a name: the configs were copied without changing [ha] node (each
+    still holds the lease alone, by its nonce, but the status cannot tell them apart). More than
+    two processes: a node started by mistake (a third host, a test run on the production
+    database); it waits as a standby, and takes commands too."""
+    names = sorted([shown(node), *(shown(other) for other in others)])
+    problems = []
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        problems.append(
+            f"more than one process is named {', '.join(twice)} ([ha] node): give each node its own name"
+        )
+    if len(names) > 2:
+        problems.append(
+            f"{len(names)} nodes use this database ({', '.join(names)}): a pair is two, stop the"
+            " one started by mistake"
+        )
+    return "; ".join(problems)
+
+
+@dataclass(frozen=True)
+class Roll:
+    """What one node heard of the other processes on the pair's database (driver.store.postgres.
+    nodes), and the problem it reports.
+
+    others: the other lease holders heard at the last renewal (names with their nonce).
+    since: the monotonic moment the crowd now heard was first heard, continuously (None: none).
+    problem: `crowd`'s words once the crowd has lasted a lease, else ''. A node killed (not
+    stopped) is heard for half a lease after its last renewal, so a node restarted at once after
+    a kill -9 is not reported as two processes of one name.
+    """
+
+    others: tuple[str, ...] = ()
+    since: float | None = None
+    problem: str = ""
+
+    def heard(self, node: str, others: Sequence[str], now: float, lease_seconds: float) -> Roll:
+        """After a renewal at monotonic `now` heard `others` beside `node`."""
+        found = crowd(node, others)
+        if not found:
+            return Roll(tuple(others))
+        since = now if self.since is None else self.since
+        return Roll(tuple(others), since, found if now - since >= lease_seconds else "")

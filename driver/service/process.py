@@ -138,9 +138,9 @@ async def join_pair(config: Config, driver: Driver, lost: Callable[[str], None])
     """This driver as a node of a pair on its PostgreSQL database: it claims the sender's lease at
     once and sends only while it holds it; `lost` is called when it no longer does. Raises
     ConfigError when the database is another Jira's (two pairs on one database by mistake)."""
-    from driver.app.leadership import node_name, shown
+    from driver.app.leadership import node_name
     from driver.app.pair import PairNode
-    from driver.model.lease import LeaseTerms
+    from driver.model.lease import LeaseTerms, shown
 
     remember_jira(driver.store, config)
     node = PairNode(

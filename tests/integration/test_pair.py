@@ -36,7 +36,7 @@ def pair_node(driver_factory: Callable[..., DriverProcess], sim: Any, dsn: str, 
     """A node on a fixed port: after losing its lease it starts again on the same address."""
     return driver_factory(
         sim.url,
-        api_token="pair",
+        api_token="pair-api-token",
         ini={
             "driver": {"database": dsn, "listen": f"127.0.0.1:{free_port()}"},
             "ha": {"lease_seconds": str(LEASE), "node": name},
@@ -55,6 +55,11 @@ def answering(node: DriverProcess) -> str | None:
         return role(node)[0]
     except httpx.TransportError:
         return None
+
+
+def says(node: DriverProcess, problem: str) -> Callable[[], bool]:
+    """Whether the node's status reports `problem` about the nodes on its database, when asked."""
+    return lambda: bool(node.status()["pair"]["nodes_problem"] == problem)
 
 
 def tickets_by_guid(sim: Any) -> Counter[str]:
@@ -136,9 +141,15 @@ def test_a_second_driver_waits_as_standby_and_takes_over_after_a_kill(
         expected = ["first", "keyed", "second", "third"] if keyed else ["first", "second", "third"]
         assert [b_.split()[0] for b_ in bodies] == expected, bodies
 
-    # the killed node comes back as the standby
+    # the killed node comes back as the standby, and a pair again: its killed process's row on the
+    # nodes' roll, heard for half a lease more, is not taken for a second process named node-a
     a.restart()
     assert role(a) == ("standby", "node-b", 2)
+    watched_until = time.monotonic() + LEASE + 1  # a "never": watched for longer than a lease
+    while time.monotonic() < watched_until:
+        assert b.status()["pair"]["nodes_problem"] == ""
+        time.sleep(0.2)
+    assert sorted(b.status()["pair"]["nodes"]) == ["node-a", "node-b"]
 
 
 def test_a_leader_stopped_past_its_lease_records_nothing_and_comes_back_as_standby(
@@ -340,6 +351,12 @@ def test_two_nodes_given_one_name_by_mistake_still_send_once(
     assert role(a) == ("leader", "node-a", 1)
     assert role(copy) == ("standby", "node-a", 1)
     assert "another process named node-a ([ha] node) holds the lease" in copy.stderr_path.read_text()
+    # ... and both say so, in the status (the TUI's status line) and the log, once it has lasted
+    twice = "more than one process is named node-a ([ha] node): give each node its own name"
+    for node in (a, copy):
+        wait_for(says(node, twice), "the name twice", LEASE + 3)
+        assert node.status()["pair"]["nodes"] == ["node-a", "node-a"]
+    assert twice in a.stderr_path.read_text()
     taken(copy, [f"N-{g}|CREATE|summary;named {g}|" for g in range(5)], "named")
     a.wait_rows(lambda rows: len(rows) == 5 and all(r["status"] == "Ok" for r in rows))
     # the leader killed and started again under its name: a new holder, a new term
@@ -348,3 +365,30 @@ def test_two_nodes_given_one_name_by_mistake_still_send_once(
     a.restart()
     assert role(a) == ("standby", "node-a", 2)
     assert tickets_by_guid(sim) == Counter({f"N-{g}": 1 for g in range(5)})
+
+
+def test_a_third_node_on_the_database_is_reported_by_all_until_it_stops(
+    pg_database: str, driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    """A node started on the pair's database by mistake waits as a standby and takes commands:
+    every node's status, log and /metrics say there are three, and stop saying it when it stops."""
+    a = pair_node(driver_factory, sim, pg_database, "node-a")
+    b = pair_node(driver_factory, sim, pg_database, "node-b")
+    assert [n.status()["pair"]["nodes_problem"] for n in (a, b)] == ["", ""]
+    c = pair_node(driver_factory, sim, pg_database, "node-c")
+    crowd = (
+        "3 nodes use this database (node-a, node-b, node-c): a pair is two, stop the one started by mistake"
+    )
+    for node in (a, b, c):
+        wait_for(says(node, crowd), "the crowd reported", LEASE + 3)
+        assert sorted(node.status()["pair"]["nodes"]) == ["node-a", "node-b", "node-c"]
+    assert crowd in a.stderr_path.read_text()
+    with b.client() as client:
+        assert "jira_driver_pair_nodes 3.0" in client.get("/metrics").text
+    c.stop()
+    for node in (a, b):
+        wait_for(says(node, ""), "the crowd gone", LEASE)
+        assert sorted(node.status()["pair"]["nodes"]) == ["node-a", "node-b"]
+    assert "the pair's database is back to node-a and node-b" in a.stderr_path.read_text()
+    with b.client() as client:
+        assert "jira_driver_pair_nodes 2.0" in client.get("/metrics").text

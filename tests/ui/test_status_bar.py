@@ -70,6 +70,22 @@ def test_a_standby_whose_lease_renewals_fail_says_why() -> None:
     assert state == "-jira-down"
 
 
+def test_a_third_node_on_the_pairs_database_is_a_warning() -> None:
+    crowd = "3 nodes use this database (a, b, c): a pair is two, stop the one started by mistake"
+    leader = PairStatus(
+        node="a",
+        role="leader",
+        leader="a",
+        term=1,
+        lease_seconds=10,
+        nodes=["a", "b", "c"],
+        nodes_problem=crowd,
+    )
+    text, state = describe(status(pair=leader), "", "u")
+    assert f"⚠ nodes: {crowd}" in text.plain
+    assert state == "-ok"  # one node leads and sends: a mistake to mend, not a failure
+
+
 def test_a_pairs_leader_says_its_term_and_a_dead_worker_still_shows() -> None:
     leader = PairStatus(node="driver-a", role="leader", leader="driver-a", term=3, lease_seconds=10)
     text, _ = describe(status(pair=leader), "", "u")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driver.model.lease import Leadership, Lease, LeaseTerms
+from driver.model.lease import Leadership, Lease, LeaseTerms, Roll, crowd, shown
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 TERMS = LeaseTerms(lease_seconds=10.0, margin=1.0)
@@ -89,3 +89,46 @@ def test_a_lapsed_lease_held_by_nobody_names_no_holder() -> None:
 def test_lease_terms_out_of_bounds_are_refused(seconds: float, margin: float) -> None:
     with pytest.raises(ValueError, match="lease_seconds|margin"):
         LeaseTerms(seconds, margin)
+
+
+def test_a_pair_is_no_crowd_and_a_third_node_or_a_name_twice_is() -> None:
+    assert crowd("a#1", []) == ""
+    assert crowd("a#1", ["b#2"]) == ""
+    assert crowd("a#1", ["b#2", "c#3"]) == (
+        "3 nodes use this database (a, b, c): a pair is two, stop the one started by mistake"
+    )
+    assert crowd("a#1", ["a#2"]) == (
+        "more than one process is named a ([ha] node): give each node its own name"
+    )
+    assert crowd("b#1", ["a#2", "b#3"]).split("; ") == [
+        "more than one process is named b ([ha] node): give each node its own name",
+        "3 nodes use this database (a, b, b): a pair is two, stop the one started by mistake",
+    ]
+
+
+names = st.text("ab", min_size=1, max_size=2)
+holders = st.tuples(names, st.integers(0, 9)).map(lambda h: f"{h[0]}#{h[1]}")
+
+
+@given(holders, st.lists(holders, max_size=4))
+def test_a_crowd_is_reported_exactly_when_the_names_are_not_a_pair(node: str, others: list[str]) -> None:
+    every = [shown(node), *map(shown, others)]
+    assert (crowd(node, others) == "") == (len(every) <= 2 and len(set(every)) == len(every))
+
+
+def test_a_crowd_is_reported_once_it_has_lasted_a_lease_and_cleared_at_once() -> None:
+    """A node killed and restarted at once is heard twice for half a lease (its old row ages
+    out): not reported. A third node that stays is, after a lease; gone, it is cleared."""
+    roll = Roll().heard("a#1", ["b#1"], 0.0, 10.0)
+    assert roll == Roll(("b#1",))
+    roll = roll.heard("a#1", ["b#1", "b#2"], 1.0, 10.0)  # b restarted: b#1's row not aged out yet
+    assert (roll.since, roll.problem) == (1.0, "")
+    roll = roll.heard("a#1", ["b#1", "b#2"], 4.0, 10.0)
+    assert (roll.since, roll.problem) == (1.0, "")
+    roll = roll.heard("a#1", ["b#2"], 7.0, 10.0)
+    assert roll == Roll(("b#2",))
+    for now in (20.0, 23.0, 26.0, 30.0):
+        roll = roll.heard("a#1", ["b#2", "c#1"], now, 10.0)
+    assert roll.since == 20.0
+    assert roll.problem.startswith("3 nodes use this database (a, b, c)")
+    assert roll.heard("a#1", ["b#2"], 32.0, 10.0) == Roll(("b#2",))

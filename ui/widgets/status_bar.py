@@ -42,6 +42,9 @@ def describe(status: DriverStatus | None, error: str, url: str) -> tuple[Text, s
         if pair.lease_problem:
             parts += [("lease", "bold"), f": {pair.lease_problem} │ "]
             state = "-jira-down"
+    if pair is not None and pair.nodes_problem:
+        # a setup mistake, not a failure: one node still leads and sends each command once
+        parts += [("⚠ nodes", "bold"), f": {pair.nodes_problem} │ "]
     if not status.engine_running and not standby:
         parts += [("sending stopped", "bold"), " (see the driver's log) │ "]
         state = "-jira-down"

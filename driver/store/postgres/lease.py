@@ -24,6 +24,7 @@ import psycopg
 
 from driver.errors import LeaseLost
 from driver.model.lease import Lease
+from driver.store.postgres import nodes
 
 LEASE_NAME = "sender"
 
@@ -91,12 +92,14 @@ _CREATE_ALL = (
     # function at once ("tuple concurrently updated")
     "SELECT pg_advisory_xact_lock(hashtext('driver_fence'))",
     CREATE,
+    nodes.CREATE,
     _FENCE_FUNCTION,
 )
 
 
 def create_fence(conn: psycopg.Connection[Any]) -> None:
-    """Create the lease's table and `driver_fence` when missing, in one transaction (`conn` in
+    """Create the lease's table, the nodes' roll (driver.store.postgres.nodes) and `driver_fence`
+    when missing, in one transaction (`conn` in
     autocommit mode). Raises psycopg.Error."""
     with conn.transaction():
         for statement in _CREATE_ALL:
