@@ -27,10 +27,9 @@ from typing import Any
 
 import psycopg
 
-from driver.model.lease import Leadership, LeaseTerms, Roll, shown
+from driver.model.lease import Leadership, LeaseTerms
 from driver.store.postgres.connection import connect_async
 from driver.store.postgres.lease import LeaseTable
-from driver.store.postgres.nodes import NodeRoll
 
 log = logging.getLogger("driver.leadership")
 
@@ -68,9 +67,6 @@ class Elector:
         self.state = Leadership(node)
         self.problem = ""
         """Why the last claim or renewal failed ('' when it worked)."""
-        self.roll = Roll()
-        """The other processes heard on the database, and what is wrong with them (a third node,
-        two of one name), as of the last renewal that could ask."""
         self._free_at: float | None = None
         """A standby's monotonic moment the holder's lease lapses unless renewed (its next claim
         goes then, not up to a renewal period later: the takeover is within the lease)."""
@@ -114,7 +110,6 @@ class Elector:
             self.problem = ""
             self._free_at = None if lease.held_by(self.state.node) else self.clock() + lease.seconds_left
             self._set(self.state.answered(lease, sent, self.terms), "")
-            await self._answer_roll(sent + limit)
         return self.state
 
     async def stop(self) -> None:
@@ -123,9 +118,6 @@ class Elector:
         if state.leader and self._conn is not None:
             with contextlib.suppress(psycopg.Error, OSError):  # else it lapses by itself
                 await LeaseTable(self._conn).release(state.node, state.term)
-        if self._conn is not None:
-            with contextlib.suppress(psycopg.Error, OSError, TimeoutError):  # else it ages out
-                await asyncio.wait_for(NodeRoll(self._conn).leave(state.node), self.terms.renew_every)
         self._set(Leadership(state.node, False, state.term), "stopped")
         await self._drop_connection()
 
@@ -134,26 +126,6 @@ class Elector:
             self._conn = await connect_async(self.dsn)
             await LeaseTable(self._conn).create()
         return await LeaseTable(self._conn).claim(self.state.node, self.terms.lease_seconds)
-
-    async def _answer_roll(self, by: float) -> None:
-        """Answer the nodes' roll and hear who else uses the database, by monotonic `by` (the
-        renewal's own bound). Its failure changes nothing of the lease: the next renewal asks
-        again (on a new connection: one left in a query that timed out is of no use)."""
-        assert self._conn is not None
-        try:
-            others = await asyncio.wait_for(
-                NodeRoll(self._conn).answer(self.state.node, self.terms.lease_seconds),
-                max(0.0, by - self.clock()),
-            )
-        except (psycopg.Error, OSError, TimeoutError):
-            await self._drop_connection()
-            return
-        before = self.roll
-        self.roll = before.heard(self.state.node, others, self.clock(), self.terms.lease_seconds)
-        if self.roll.problem and not before.problem:
-            log.error("%s", self.roll.problem)
-        elif before.problem and not self.roll.problem:
-            log.warning("the pair's database is back to %s: the extra process is gone", _names(self))
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -170,10 +142,6 @@ class Elector:
         elif before.leader:
             log.warning("this node no longer leads (term %d): %s", before.term, why or "another took over")
         self.changed(state)
-
-
-def _names(elector: Elector) -> str:
-    return " and ".join(sorted([shown(elector.state.node), *map(shown, elector.roll.others)]))
 
 
 def _reason(exc: BaseException) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from driver.app.leadership import Elector
+from driver.app.roll_call import RollCall
 from driver.contract.schemas import PairStatus
 from driver.model.jobs import Job
 from driver.model.lease import Leadership, LeaseTerms, shown
@@ -72,6 +73,7 @@ class PairNode:
         self.driver = driver
         self.dsn = dsn
         self.elector = Elector(dsn, node, terms, clock=clock, changed=self._changed)
+        self.roll_call = RollCall(dsn, lambda: self.elector.state.node, terms, clock=clock)
         self._lost = lost
         self._since = driver.clock()
         self._seen: int | None = None
@@ -88,6 +90,7 @@ class PairNode:
         """Claim the lease now (a free one is taken before the API answers), then keep at it."""
         await self.elector.beat()
         self._spawn(self.elector.run(), "elector")
+        self._spawn(self.roll_call.run(), "roll-call")
         self._spawn(self._follow_settings(), "settings")
 
     async def stop(self) -> None:
@@ -98,6 +101,7 @@ class PairNode:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._close()
+        await self.roll_call.leave()
         await self.elector.stop()
 
     def submit(self, jobs: list[Job]) -> None:
@@ -130,8 +134,8 @@ class PairNode:
             since=self._since,
             lease_seconds=self.elector.terms.lease_seconds,
             lease_problem=self.elector.problem,
-            nodes=[shown(state.node), *map(shown, self.elector.roll.others)],
-            nodes_problem=self.elector.roll.problem,
+            nodes=[shown(state.node), *map(shown, self.roll_call.roll.others)],
+            nodes_problem=self.roll_call.roll.problem,
         )
 
     # --- leading --------------------------------------------------------------------------------
