@@ -54,9 +54,10 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.endpoints import FilledCall
+from driver.model.jobs import TicketRecord
 from driver.model.requests import RequestSettings
 from driver.model.responses import HeardResponse
-from driver.model.stamps import foreign_stamp, stamp_jql, stamp_label, stamp_value, stamps_jql
+from driver.model.stamps import stamp_jql, stamps_jql
 from driver.model.transitions import (
     MARKER_PROPERTY,
     Target,
@@ -69,6 +70,7 @@ from driver.model.transitions import (
     no_transition_reason,
     transition_request,
 )
+from driver.sending.eligible_take import EligibleTakes
 from driver.sending.exactly_once import COMMENT_CLOCK_SKEW, exact_match, find_comment, our_comments
 from driver.sending.work import Outcome, Work, WorkKind
 from driver.store import CommentState, Store
@@ -97,8 +99,6 @@ def _resolution_after(outcome: Outcome, transition: IssueTransition, before: Iss
 
 
 SEARCH_CAP = 1000
-ELIGIBLE_HITS = 50
-"""Open tickets one [eligible] search reads (one page): the first no other alarm holds is taken."""
 """Hits beyond which a stamp search's answer may be cut short: JiraClient.search reads at most 10
 pages of 100 (a phrase search on a custom field can match many longer texts)."""
 
@@ -112,6 +112,10 @@ def _stamped_for(work: Work, found: Sequence[FoundIssue], settings: RequestSetti
             work.guid, [hit], settings.guid_field, settings.guid_label_prefix, generation=work.generation
         )
     ]
+
+
+def _guid_of(record: TicketRecord | None) -> str | None:
+    return None if record is None else record.guid
 
 
 class JiraPort(Protocol):
@@ -149,6 +153,7 @@ class Delivery:
         # already went out (rows merged in since the last attempt change it).
         self._edits_sent: dict[int, dict[str, Any]] = {}
         self.transitions = TransitionCache()
+        self.eligible = EligibleTakes(jira, lambda key: _guid_of(store.ticket_by_key(key)))
 
     async def _identity(self) -> JiraUser:
         """The driver's own Jira user (GET myself once per credentials)."""
@@ -163,6 +168,7 @@ class Delivery:
     def settled(self, job_id: int) -> None:
         """A row is settled: drop what was kept for its retries."""
         self._edits_sent.pop(job_id, None)
+        self.eligible.settled(job_id)
 
     async def deliver(self, work: Work, settings: RequestSettings) -> Outcome:
         """Make the work's requests; see the module docstring. The answers heard meanwhile go with
@@ -184,7 +190,7 @@ class Delivery:
                 outcome.found = hits[0] if hits else None
             elif work.kind == WorkKind.CREATE:
                 assert work.body is not None
-                if work.eligible is None or not await self._take_eligible(work, settings, outcome):
+                if work.eligible is None or not await self.eligible.take(work, settings, outcome):
                     outcome.created = await self.jira.create_issue(work.body)
             elif work.kind == WorkKind.TRANSITION:
                 await self._transition(work, outcome)
@@ -206,39 +212,6 @@ class Delivery:
             log.exception("unexpected error sending log #%d", work.head.id)
             outcome.error = exc
         return outcome
-
-    async def _take_eligible(self, work: Work, settings: RequestSettings, outcome: Outcome) -> bool:
-        """Search [eligible] jql; take the first open ticket no other alarm's stamp is on with one
-        edit (the CREATE's fields and the GUID's stamp): True. A search that fails raises as a
-        create would, Jira's reason named (driver.model.eligible_create: never created blind)."""
-        assert work.eligible is not None
-        stamp_field = settings.guid_field or "labels"
-        try:
-            found, _ = await self.jira.search_page(work.eligible.jql, [stamp_field], limit=ELIGIBLE_HITS)
-        except JiraRejected as exc:
-            messages = [f"Jira refused the [eligible] jql: {m}" for m in exc.error_messages or ["no details"]]
-            raise JiraRejected(exc.status, messages, exc.errors) from None
-        own = (
-            stamp_value(work.guid, work.generation)
-            if settings.guid_field
-            else stamp_label(work.guid, settings.guid_label_prefix, work.generation)
-        )
-        free = [
-            hit
-            for hit in found
-            if not foreign_stamp(hit.fields, settings.guid_field, settings.guid_label_prefix, own)
-        ]
-        if not free:
-            outcome.notes.append("no open ticket matched [eligible] jql: created one")
-            return False
-        hit = free[0]  # the search is ordered by creation as [eligible] pick says
-        outcome.edit = work.eligible.body
-        answer = await self.jira.edit_issue(hit.key, work.eligible.body)
-        outcome.created = CreatedIssue(hit.id, hit.key, hit.url, answer)
-        outcome.notes.append(
-            f"took the open ticket {hit.key} that [eligible] jql found instead of creating one"
-        )
-        return True
 
     async def _archived(self, work: Work, exc: JiraError | sqlite3.Error) -> BaseException:
         """A 404 to a change of the ticket is a deletion unless its project is archived (Cloud hides

@@ -143,3 +143,56 @@ def test_a_template_jira_refuses_fails_the_create_with_jiras_reason(
     assert row["status"] == "Failed"
     assert "Jira refused the [eligible] jql" in row["error"], row
     assert sim.issues() == []
+
+
+def test_two_alarms_creating_at_once_never_take_the_same_ticket(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    """helper-22: two alarms whose CREATEs match one open ticket, sent in one batch, go out at once
+    from two workers; both searches saw the ticket unstamped and both took it (two stamps on it,
+    both GUIDs pointing at it: one alarm's RESOLVE would close the other's ticket). One takes it,
+    the other creates its own."""
+    key = persons_ticket(sim, "Disk full on db-1")
+    sim.config(latency_ms=300)  # both searches answered before either edit lands
+    try:
+        driver = start(driver_factory, sim)
+        sent = driver.send("E-A|CREATE|summary;Disk full on db-1|", "E-B|CREATE|summary;Disk full on db-1|")
+        assert sent.status_code == 202, sent.text
+        rows = settled(driver, 2)
+    finally:
+        sim.config(latency_ms=0)
+    assert [r["status"] for r in rows] == ["Ok", "Ok"]
+    stamps = sorted(label for label in issue(sim, key)["fields"]["labels"] if label.startswith("alarm-"))
+    assert len(stamps) == 1, stamps
+    keys = {r["guid"]: r["ticket_key"] for r in rows}
+    taker = stamps[0].removeprefix("alarm-")
+    other = "E-B" if taker == "E-A" else "E-A"
+    assert keys[taker] == key
+    assert keys[other] != key
+    (row,) = [r for r in rows if r["guid"] == other]
+    assert f"the open tickets [eligible] jql found are other alarms' ({key}): created one" in row["note"]
+    assert sorted(i["key"] for i in sim.issues()) == sorted([key, keys[other]])
+
+
+def test_a_ticket_another_alarm_took_is_not_taken_when_its_stamp_is_gone(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    """Jira's search index lags an edit, and a person may take a label off: a ticket found without
+    a stamp is still another alarm's when the driver's record says so."""
+    key = persons_ticket(sim, "Fan failure on sw-2")
+    driver = start(driver_factory, sim)
+    assert driver.send("E-C|CREATE|summary;Fan failure on sw-2|").status_code == 202
+    (first,) = settled(driver, 1)
+    assert first["ticket_key"] == key
+    unstamped = httpx.put(
+        f"{sim.url}/rest/api/2/issue/{key}",
+        json={"update": {"labels": [{"remove": "alarm-E-C"}]}},
+        auth=("jsmith", "jsmith"),
+        timeout=10,
+    )
+    assert unstamped.status_code == 204, unstamped.text
+    assert driver.send("E-D|CREATE|summary;Fan failure on sw-2|").status_code == 202
+    second = settled(driver, 2)[1]
+    assert (second["status"], second["guid"]) == ("Ok", "E-D")
+    assert second["ticket_key"] != key
+    assert f"the open tickets [eligible] jql found are other alarms' ({key}): created one" in second["note"]
