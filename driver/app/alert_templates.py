@@ -1,7 +1,8 @@
 """The templates that make an alert's fields ([alertmanager] / [grafana] summary, description,
-fields): Jinja2 in a sandboxed environment (a template cannot reach Python's internals), undefined
-names an error rather than an empty string, compiled once at start so a bad one stops the start
-with its name and line."""
+fields): Jinja2 in an immutable sandbox (a template cannot reach Python's internals, nor change a
+list or dict it is given: the alerts of a notification are one context all its alerts' templates
+share), undefined names an error rather than an empty string, compiled once at start so a bad one
+stops the start with its name and line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from driver.config import AlertSection
 from driver.errors import ConfigError
@@ -23,7 +24,7 @@ class AlertTemplates:
     """One section's compiled templates; `render` is the alert model's renderer."""
 
     def __init__(self, section_name: str, section: AlertSection) -> None:
-        self.environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self.environment = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         sources = section.templates()
         self.compiled = {}
         for name, source in sources.items():

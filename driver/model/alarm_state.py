@@ -1,7 +1,7 @@
 """An alarm's own state, read from its GUID's log rows (pure, no I/O).
 
 The driver never sees the alarm itself, only the commands its automation sends. The GUID's latest
-automatic log row that is not Cancelled says what the alarm last did (`alarm_row`):
+automatic log row that is not Cancelled nor a CALL says what the alarm last did (`alarm_row`):
 
     no such row                             unknown
     CREATE, UPDATE or REOPEN (any status)   active
@@ -13,8 +13,9 @@ automatic log row that is not Cancelled says what the alarm last did (`alarm_row
     any other action                        unknown
 
 A Cancelled row is a RESOLVE its alarm took back within the hold (the command that took it back
-is a later row), and a Manual row is a person's Execute, not the alarm's: neither says anything
-about the alarm. Actions are compared as text, so rows of any version read the same.
+is a later row), a Manual row is a person's Execute, not the alarm's, and a CALL is a request to
+one of the [endpoint.*] the automation made about the ticket: none says anything about the alarm
+(the Alarms table skips CALLs for the same reason, driver.store.alarms). Actions are compared as text, so rows of any version read the same.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ALARM_STATES: tuple[AlarmState, ...] = get_args(AlarmState)
 
 _ACTIVE_ACTIONS = frozenset({"CREATE", "UPDATE", "REOPEN"})
 _RESOLVE = "RESOLVE"
+_CALL = "CALL"
 _OPEN = frozenset({LogStatus.PENDING, LogStatus.DEFERRED})
 
 
@@ -70,7 +72,7 @@ class GuidRows:
     latest: RowFacts | None
     """The GUID's newest row, of any type and status (None: no row, or retention removed them)."""
     alarm: RowFacts | None
-    """The newest row alarm_row picks (automatic, not Cancelled)."""
+    """The newest row alarm_row picks (automatic, not Cancelled, not a CALL)."""
     open_rows: int
     """How many of its rows are Pending or Deferred."""
 
@@ -84,8 +86,12 @@ class Alarm:
 
 
 def speaks_for_the_alarm(row: RowFacts) -> bool:
-    """Whether a row says what the alarm did: an automatic row that is not Cancelled."""
-    return row.type == LogType.AUTOMATIC and row.status != LogStatus.CANCELLED
+    """Whether a row says what the alarm did: an automatic row that is not Cancelled nor a CALL."""
+    return (
+        row.type == LogType.AUTOMATIC
+        and row.status != LogStatus.CANCELLED
+        and row.action.upper().partition(" ")[0] != _CALL  # a CALL's action is 'CALL <endpoint>'
+    )
 
 
 def alarm_row(rows: Iterable[RowFacts]) -> RowFacts | None:

@@ -131,13 +131,14 @@ def plan(
     """The commands this notification makes, given what was last recorded of each GUID.
 
     Raises TemplateFailed for a template these values do not render (nothing is made)."""
+    base = _base_context(notification)  # once: each alert's context shares it (n alerts, not n^2)
     if settings.ticket_per == "group":
         units: list[tuple[str, State, Any, dict[str, Any]]] = [
             (
                 guid_of(sender, notification, None),
                 notification.status,
                 [(a.fingerprint, a.status, a.labels, a.annotations) for a in notification.alerts],
-                _context(notification, None),
+                _context(base, notification, None),
             )
         ]
     else:
@@ -146,7 +147,7 @@ def plan(
                 guid_of(sender, notification, alert),
                 alert.status,
                 (alert.labels, alert.annotations),
-                _context(notification, alert),
+                _context(base, notification, alert),
             )
             for alert in notification.alerts
         ]
@@ -180,11 +181,10 @@ def plan(
     return commands
 
 
-def _context(notification: Notification, alert: Alert | None) -> dict[str, Any]:
-    """What templates see: the alert's labels, annotations and links (or, per group, the group's
-    common labels and every alert), and the notification's own fields."""
+def _base_context(notification: Notification) -> dict[str, Any]:
+    """What every template of a notification sees: its own fields and every alert."""
     alerts = [a.model_dump(mode="json") for a in notification.alerts]
-    base = {
+    return {
         "receiver": notification.receiver,
         "status": notification.status,
         "group_labels": notification.groupLabels,
@@ -195,6 +195,11 @@ def _context(notification: Notification, alert: Alert | None) -> dict[str, Any]:
         "firing": [a for a in alerts if a["status"] == "firing"],
         "extra": notification.model_extra or {},
     }
+
+
+def _context(base: dict[str, Any], notification: Notification, alert: Alert | None) -> dict[str, Any]:
+    """What templates see: the alert's labels, annotations and links (or, per group, the group's
+    common labels and every alert), and the notification's own fields (`base`)."""
     if alert is None:
         return base | {"labels": notification.commonLabels, "annotations": notification.commonAnnotations}
     return base | {

@@ -15,6 +15,7 @@ from typing import Any
 
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.alarm_state import GuidRows, RowFacts
+from driver.model.commands import Action
 from driver.model.jobs import HistoryEntry, TicketRecord, TicketState
 from driver.store.tables import Tables, by_name, columns, iso, moment_of
 
@@ -301,7 +302,8 @@ class TicketTables(Tables):
     def guid_rows(self, guid: str) -> GuidRows:
         """What a GUID's ticket view needs of its log rows (driver.model.alarm_state.GuidRows).
 
-        Its newest row, its newest automatic row that is not Cancelled (what the alarm last did),
+        Its newest row, its newest automatic row that is not Cancelled nor a CALL (what the alarm
+        last did: driver.model.alarm_state.speaks_for_the_alarm),
         and how many of its rows are Pending or Deferred. Each is a walk of one index (log_guid
         from its newest row, the partial log_open), not of the whole log.
         """
@@ -323,8 +325,10 @@ class TicketTables(Tables):
             f"SELECT {columns} FROM log WHERE guid = ? ORDER BY id DESC LIMIT 1", (guid,)
         ).fetchone()
         alarm = self.db.execute(
-            f"SELECT {columns} FROM log WHERE guid = ? AND type = ? AND status != ? ORDER BY id DESC LIMIT 1",
-            (guid, LogType.AUTOMATIC.value, LogStatus.CANCELLED.value),
+            # a CALL's action is 'CALL <endpoint>'
+            f"SELECT {columns} FROM log WHERE guid = ? AND type = ? AND status != ? AND action NOT LIKE ?"
+            " ORDER BY id DESC LIMIT 1",
+            (guid, LogType.AUTOMATIC.value, LogStatus.CANCELLED.value, f"{Action.CALL.value}%"),
         ).fetchone()
         # Unasked, SQLite counts through log_guid, every row the GUID ever had; the statuses are
         # literals so that it can prove the partial index applies.

@@ -11,7 +11,10 @@ issue 21's targets:
   2. /metrics under a scrape every second: `--commands` Advanced commands (20% CREATE, 80%
      UPDATE) sent to Jira end to end, once without a scraper and once with one scraping
      GET /metrics every second; the two throughputs and their ratio (target: no measurable loss,
-     inside this machine's noise of a few per cent).
+     inside this machine's noise of a few per cent);
+  3. one notification at the bound (MAX_ALERTS distinct firing alerts): the seconds to take it, and
+     the slowest answer to GET /api/status asked every 0.1 s meanwhile (the event loop's longest
+     stall: the intake does not yield, so two copies of one notification are taken one by one).
 Figures, not assertions: the machine is shared and noisy.
 """
 
@@ -29,6 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from driver.model.alert_intake import MAX_ALERTS  # noqa: E402
 from tests.bench.bench_throughput import command_text, reset_sim, start, stop, workload, write_config  # noqa: E402
 from tests.bench.report import print_table, verdict, wait_settled  # noqa: E402
 
@@ -68,6 +72,29 @@ def intake(api: httpx.Client, notifications: int, alerts: int) -> tuple[float, f
             api.post("/api/alertmanager", json=body).raise_for_status()
         rates.append(notifications * alerts / (time.perf_counter() - t0))
     return rates[0], rates[1]
+
+
+def largest(api: httpx.Client) -> tuple[float, float]:
+    """(seconds to take one notification of MAX_ALERTS alerts, slowest status answer meanwhile)."""
+    body = payload(-1, MAX_ALERTS)
+    done = threading.Event()
+    slowest = [0.0]
+
+    def look() -> None:
+        with httpx.Client(base_url=str(api.base_url), timeout=120) as client:
+            while not done.wait(0.1):
+                t = time.perf_counter()
+                client.get("/api/status").raise_for_status()
+                slowest[0] = max(slowest[0], time.perf_counter() - t)
+
+    thread = threading.Thread(target=look, daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+    api.post("/api/alertmanager", json=body).raise_for_status()
+    took = time.perf_counter() - t0
+    done.set()
+    thread.join(150)
+    return took, slowest[0]
 
 
 def end_to_end(python: str, sim_url: str, tmp: Path, commands: int, scrape: bool) -> float:
@@ -130,6 +157,7 @@ def main() -> int:
             try:
                 with httpx.Client(base_url=drv.url, timeout=120) as api:
                     first, again = intake(api, args.notifications, args.alerts)
+                    big, stall = largest(api)
             finally:
                 stop(drv)
             plain = end_to_end(python, sim.url, tmp, args.commands, scrape=False)
@@ -145,6 +173,8 @@ def main() -> int:
                 f">= {TARGET_ALERTS_PER_SECOND:,.0f}  {verdict(first >= TARGET_ALERTS_PER_SECOND)}",
             ),
             ("alerts/s, the same payloads again (unchanged)", f"{again:,.0f}", ""),
+            (f"one notification of {MAX_ALERTS:,} alerts (the bound)", f"{big:.1f} s", ""),
+            ("slowest status answer meanwhile", f"{stall:.1f} s", ""),
             (f"end to end, {args.commands} commands, no scraper", f"{plain:,.0f} commands/s", ""),
             ("the same, /metrics scraped every second", f"{scraped:,.0f} commands/s", ""),
             ("ratio scraped / not", f"{scraped / plain:.3f}", "~1.0 (no measurable loss)"),

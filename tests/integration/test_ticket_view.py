@@ -266,7 +266,7 @@ def test_lifecycle_values_seeded_in_the_store_are_shown(
 ROW_KINDS = st.tuples(
     st.sampled_from(["g", "g/2", "h"]),
     st.sampled_from(list(LogType)),
-    st.sampled_from(["CREATE", "UPDATE", "RESOLVE", "REOPEN"]),
+    st.sampled_from(["CREATE", "UPDATE", "RESOLVE", "REOPEN", "CALL watch", "CALL"]),
     st.sampled_from(list(LogStatus)),
 )
 
