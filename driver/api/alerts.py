@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Unauthorized, documented
 from driver.api.intake import bounded_body
-from driver.app.alert_intake import take_alerts
+from driver.app.alert_intake import AlertRefused, take_alerts
 from driver.app.driver import Driver
 from driver.contract.alerts import AlertsAccepted
 from driver.contract.schemas import AcceptedCommand
@@ -68,6 +68,9 @@ async def grafana(request: Request, driver: DriverDep) -> AlertsAccepted:
     return _take(driver, "grafana", raw)
 
 
+_NAMED: dict[Sender, str] = {"alertmanager": "an Alertmanager", "grafana": "a Grafana"}
+
+
 def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
     try:
         notification = Notification.model_validate_json(raw)
@@ -76,11 +79,11 @@ def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
         where = ".".join(str(part) for part in first["loc"]) or "body"
         driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(
-            f"not a {sender} notification: {where}: {first['msg']} (nothing was queued)"
+            f"not {_NAMED[sender]} notification: {where}: {first['msg']} (nothing was queued)"
         ) from None
     try:
         taken = take_alerts(driver, sender, notification, driver.alerts[sender])
-    except TemplateFailed as exc:
+    except (TemplateFailed, AlertRefused) as exc:
         driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(f"[{sender}] {exc} (nothing was queued)") from None
     driver.metrics.alerts.labels(sender, "taken").inc()

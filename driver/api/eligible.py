@@ -66,8 +66,13 @@ async def eligible(driver: DriverDep, query: Annotated[EligibleQuery, Query()]) 
         raise BadRequest(str(exc)) from None
     try:
         found, cursor = await driver.jira.search_page(jql, FIELDS, query.cursor, query.limit)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
     except JiraRejected as exc:
-        raise BadRequest(f"Jira refused the search: {exc}") from None
+        # this answer's own status is 400 too: Jira's words alone, not "HTTP 400: ... HTTP 400: ..."
+        raise BadRequest(
+            f"Jira refused the search: {str(exc).removeprefix(f'HTTP {exc.status}: ')}"
+        ) from None
     except JiraAuthError as exc:
         raise UpstreamFailed(f"Jira refused the driver's credentials: {exc}") from None
     except JiraRetryable as exc:

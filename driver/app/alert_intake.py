@@ -10,12 +10,18 @@ finds the first's notices and makes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from driver.app.alert_templates import AlertTemplates
 from driver.app.driver import Driver
-from driver.app.intake import Line, check_lines
+from driver.app.intake import IntakeError, Line, check_lines
 from driver.model.alert_intake import Notification, Sender, guid_of, plan
 from driver.model.jobs import Job
+
+
+class AlertRefused(ValueError):
+    """An alert (or group) whose command the intake refuses: its place in the notification
+    (`alerts.5 (fingerprint '...')`) and why; nothing of the notification is queued."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ def take_alerts(
     driver: Driver, sender: Sender, notification: Notification, templates: AlertTemplates
 ) -> AlertsTaken:
     """Commit the commands a notification makes (all or nothing). Raises TemplateFailed or
-    IntakeError (bad input: nothing queued), sqlite3 errors (the database: nothing queued)."""
+    AlertRefused (bad input: nothing queued), sqlite3 errors (the database: nothing queued)."""
     settings = templates.settings
     if settings.ticket_per == "group":
         guids = [guid_of(sender, notification, None)]
@@ -41,6 +47,27 @@ def take_alerts(
     units = len(set(guids))
     if not commands:
         return AlertsTaken([], units)
-    entries = check_lines([Line(n, c.line) for n, c in enumerate(commands, start=1)], driver.setup)
+    try:
+        entries = check_lines([Line(n, c.line) for n, c in enumerate(commands, start=1)], driver.setup)
+    except IntakeError as exc:
+        # its line and position are in a command the sender never wrote: the alert's place instead
+        guid = commands[exc.line - 1].notice.guid
+        raise AlertRefused(
+            f"{_place(sender, notification, settings.ticket_per, guid)}: {exc.reason}"
+        ) from None
     jobs = driver.accept(entries, notices=[c.notice for c in commands])
     return AlertsTaken(jobs, units - len(commands))
+
+
+def _place(sender: Sender, notification: Notification, per: Literal["alert", "group"], guid: str) -> str:
+    """Where in the notification the command of `guid` came from, in the sender's own terms."""
+    if per == "group":
+        return f"the group {notification.groupKey or notification.receiver!r}"
+    for index, alert in enumerate(notification.alerts):
+        if guid_of(sender, notification, alert) == guid:
+            return (
+                f"alerts.{index} (fingerprint {alert.fingerprint!r})"
+                if alert.fingerprint
+                else f"alerts.{index}"
+            )
+    return f"the alert of GUID {guid!r}"

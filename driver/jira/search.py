@@ -4,6 +4,7 @@ its requests go through the client's one `_request` (the credential rule, the st
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -11,6 +12,9 @@ import httpx
 
 from driver.jira.http import body_of
 from driver.model.answers import FoundIssue
+
+_DC_CURSOR = re.compile(r"@[0-9]{1,9}")
+"""A Data Center page's cursor: `@<startAt>` (ASCII digits: str.isdigit takes '²' too)."""
 
 ApiFlavor = Literal["cloud", "datacenter", "unknown"]
 
@@ -115,7 +119,8 @@ class IssueSearch:
     ) -> tuple[list[FoundIssue], str | None]:
         """One page of a JQL's result, for a person paging through it, and the cursor of the next
         (None on the last). Cloud: the page's nextPageToken; Data Center: `@<startAt>` (the
-        cursor is opaque to callers). Raises the JiraError of the request."""
+        cursor is opaque to callers). Raises the JiraError of the request, ValueError for a
+        Data Center cursor that is not of that form."""
         flavor = await self.detect_api_type()
         payload: dict[str, Any] = {"jql": jql, "fields": ["key", *fields], "maxResults": limit}
         if flavor == "cloud":
@@ -123,7 +128,11 @@ class IssueSearch:
                 payload["nextPageToken"] = cursor
             data = body_of(await self._request("POST", f"{self.api_prefix}/3/search/jql", json=payload))
         else:
-            start = int(cursor[1:]) if cursor and cursor.startswith("@") and cursor[1:].isdigit() else 0
+            start = 0
+            if cursor:
+                if not _DC_CURSOR.fullmatch(cursor):
+                    raise ValueError(f"cursor {cursor[:40]!r} is not one this driver gave (next_cursor)")
+                start = int(cursor[1:])
             payload["startAt"] = start
             data = body_of(await self._request("POST", f"{self.api_prefix}/2/search", json=payload))
         if not isinstance(data, dict):

@@ -15,7 +15,8 @@ automatic log row that is not Cancelled nor a CALL says what the alarm last did 
 A Cancelled row is a RESOLVE its alarm took back within the hold (the command that took it back
 is a later row), a Manual row is a person's Execute, not the alarm's, and a CALL is a request to
 one of the [endpoint.*] the automation made about the ticket: none says anything about the alarm
-(the Alarms table skips CALLs for the same reason, driver.store.alarms). Actions are compared as text, so rows of any version read the same.
+(the Alarms table skips CALLs for the same reason, driver.store.alarms). Actions are compared
+as text, so rows of any version read the same.
 """
 
 from __future__ import annotations
