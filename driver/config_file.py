@@ -6,6 +6,7 @@ and what is wrong (exit 2). The sections themselves and their bounds are driver.
 from __future__ import annotations
 
 import configparser
+import difflib
 import os
 import stat
 from collections.abc import Mapping
@@ -63,12 +64,33 @@ def _read_ini(path: Path) -> dict[str, Any]:
     return data
 
 
+NOT_SETTINGS = frozenset({"JIRA_DRIVER_URL", "JIRA_DRIVER_PARENT_FD", "JIRA_DRIVER_FAILPOINTS"})
+"""JIRA_DRIVER_ variables that are not settings: the client commands' driver address, the demo's
+watch of its parent, the tests' fault injection (driver.failpoints)."""
+
+
 def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, str]) -> None:
+    """The JIRA_DRIVER_<SECTION>_<KEY> variables over the file's values. Raises ConfigError for a
+    JIRA_DRIVER_ variable that is no setting (a misspelt one would be ignored in silence, and its
+    effect, a 401 say, met later), naming the closest setting; never its value."""
+    names = {}
     for section, keys in known_keys().items():
         for key in keys:
             name = f"{ENV_PREFIX}{section}_{key}".upper()
+            names[name] = (section, key)
             if name in environ:
                 data.setdefault(section, {})[key] = environ[name]
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in names and name not in NOT_SETTINGS:
+            # compared without the prefix all share, which would make every name close to one
+            tails = [known.removeprefix(ENV_PREFIX) for known in [*names, *NOT_SETTINGS]]
+            close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), tails, n=1)
+            hint = (
+                f"did you mean {ENV_PREFIX}{close[0]}?"
+                if close
+                else "the form is JIRA_DRIVER_<SECTION>_<KEY>"
+            )
+            raise ConfigError("environment", name, None, f"not a setting ({hint})")
 
 
 def secret_keys() -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from driver.config import AlertSection
+from driver.config import AlertSection, Config
 from driver.errors import ConfigError
 from driver.model.alert_intake import DEFAULT_TEMPLATES, AlertSettings, TemplateFailed
 
@@ -53,3 +53,13 @@ class AlertTemplates:
         except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
             raise TemplateFailed(name, f"{type(exc).__name__}: {exc}") from None
         return text.strip()[:MAX_RENDERED]
+
+
+def compile_all(config: Config) -> dict[str, AlertTemplates]:
+    """The templates of [alertmanager] and [grafana], compiled: the driver's, and what `run` and
+    `check` try before anything else (a bad template refused before the database is touched).
+    Raises ConfigError naming the section, the key and the template's line."""
+    return {
+        "alertmanager": AlertTemplates("alertmanager", config.alertmanager),
+        "grafana": AlertTemplates("grafana", config.grafana),
+    }

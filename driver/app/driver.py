@@ -34,7 +34,7 @@ import httpx
 
 from driver import __version__
 from driver.app import upkeep
-from driver.app.alert_templates import AlertTemplates
+from driver.app.alert_templates import AlertTemplates, compile_all
 from driver.app.credential_expiry import credential_expiry
 from driver.app.intake import commit
 from driver.app.intake import manual_entry as _manual_entry
@@ -131,10 +131,7 @@ def build(
     )
     settings.attach(jira, engine)
     sync = Sync(config.sync, store, jira, engine, health=health, setup=settings.setup, clock=wall)
-    alerts = {
-        "alertmanager": AlertTemplates("alertmanager", config.alertmanager),
-        "grafana": AlertTemplates("grafana", config.grafana),
-    }
+    alerts = compile_all(config)
     metrics = DriverMetrics()
     jira.responses.listeners.append(metrics.heard)
     driver = Driver(

@@ -54,6 +54,7 @@ _EXIT_BY_KIND = {
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver check`."""
+    from driver.app.alert_templates import compile_all
     from driver.app.credential_expiry import credential_expiry
     from driver.jira.check import check
     from driver.jira.client import JiraClient
@@ -79,9 +80,14 @@ def main(args: argparse.Namespace, config: Config) -> int:
         finally:
             await client.aclose()
 
-    if missing := config.jira.oauth_missing():
-        # nothing to ask the token endpoint with: a configuration error, and nothing is sent
-        say(f"jira-driver check: configuration error: {missing}")
+    try:
+        # what `run` refuses before it starts, refused here too (an OAuth secret missing: nothing
+        # to ask the token endpoint with; a webhook without its secret; a template that does not
+        # compile), and nothing is sent
+        config.check_for_the_driver()
+        compile_all(config)
+    except ConfigError as exc:
+        say(f"jira-driver check: configuration error: {exc}")
         return ExitCode.BAD_INPUT
     config_file = config_file_in_use(getattr(args, "config", None))
     if config_file is None:

@@ -45,6 +45,7 @@ def asyncio_run(main: Coroutine[Any, Any, T], event_loop: str) -> T:
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver run`."""
+    from driver.app.alert_templates import compile_all
     from driver.service.logging_setup import masking_words, setup_logging
     from driver.service.parent_watch import watch_parent_from_env
     from driver.service.process import LEASE_LOST, serve
@@ -53,7 +54,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
     # started by `jira-driver demo`: stop when the demo is gone, however it went (driver.service.parent_watch)
     watch_parent_from_env()
     try:
-        config.check_for_the_driver()  # before the lock and the port: a plain configuration error
+        # before the lock, the port and the database: a plain configuration error, nothing made
+        config.check_for_the_driver()
+        compile_all(config)
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT

@@ -174,3 +174,37 @@ def test_a_token_about_to_expire_is_a_warning_not_a_failure(tmp_path: Path, sim:
     result = check_with(setup_ini(tmp_path, sim.url, f"token_expires = {soon.isoformat()}\n"))
     assert result.returncode == 0, result.stderr
     assert f"warning: the Jira token expires on {soon.isoformat()} (in 3 days" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ("[sync]\nmode = webhook\n", "[sync] webhook_secret: mode = webhook needs it"),
+        (
+            "[alertmanager]\nsummary = {{ labels.alertname\n",
+            "[alertmanager] summary: template 'summary', line 1: unexpected end of template",
+        ),
+    ],
+)
+def test_check_and_run_refuse_alike_and_run_makes_nothing(
+    tmp_path: Path, sim: Any, section: str, words: str
+) -> None:
+    """helper-21: `check` said ok to a config `run` refuses (a webhook without its secret, a
+    template that does not compile), and `run` refused a template only after making the database
+    and its lock file: exit 2 is "nothing changed"."""
+    ini = setup_ini(tmp_path, sim.url)
+    ini.write_text(ini.read_text() + section)
+    checked = check_with(ini)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert f"jira-driver check: configuration error: {words}" in checked.stderr
+    ran = subprocess.run(
+        [sys.executable, "-m", "driver", "run", "--config", str(ini)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=False,
+    )
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert f"jira-driver run: configuration error: {words}" in ran.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["check.ini"]

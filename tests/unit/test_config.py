@@ -129,3 +129,24 @@ def test_config_errors_are_plain_words_not_the_validators(tmp_path: Path, line: 
     assert said in message
     assert len(message) < 200
     assert not any(words in message for words in ("should", "Input", "pattern"))
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("JIRA_DRIVER_JIRA_PASWORD", "did you mean JIRA_DRIVER_JIRA_PASSWORD?"),
+        ("JIRA_DRIVER_UPDATE_MAXUPDATES", "did you mean JIRA_DRIVER_UPDATE_MAX_UPDATES?"),
+        ("JIRA_DRIVER_X", "the form is JIRA_DRIVER_<SECTION>_<KEY>"),
+    ],
+)
+def test_a_misspelt_environment_variable_is_refused_by_name_never_its_value(name: str, hint: str) -> None:
+    """helper-21: a misspelt variable was ignored in silence; the operator met a 401 later."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={name: "s3cret-value", "JIRA_DRIVER_URL": "http://127.0.0.1:8750"})
+    assert str(caught.value) == f"[environment] {name}: not a setting ({hint})"
+    assert "s3cret" not in str(caught.value)
+
+
+def test_the_variables_that_are_not_settings_are_let_be() -> None:
+    environ = {"JIRA_DRIVER_URL": "http://x", "JIRA_DRIVER_PARENT_FD": "3", "JIRA_DRIVER_FAILPOINTS": ""}
+    assert load_config(None, environ=environ).jira.url == Config().jira.url
