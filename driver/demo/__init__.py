@@ -286,6 +286,19 @@ def _write_config(path: Path, sim_url: str, database: Path, webhook_secret: str)
     )
 
 
+def _command(python: str) -> str:
+    """How a person types jira-driver here: the name when it is on PATH, else the script beside
+    this Python (the clone's .venv/bin, which ./scripts/demo does not put on PATH)."""
+    if shutil.which("jira-driver"):
+        return "jira-driver"
+    script = Path(python).parent / "jira-driver"
+    if not script.exists():
+        return f"{python} -m driver"
+    with contextlib.suppress(ValueError):
+        return f"./{script.relative_to(Path.cwd())}"
+    return str(script)
+
+
 async def _register_webhook(sim_url: str, driver_url: str, secret: str) -> None:
     """Register the driver's webhook with the simulator, as a Jira administrator would
     (docs/wire-facts.md §12)."""
@@ -410,7 +423,10 @@ def _run(
     drv = _start("driver", drv_argv, demo_dir / "driver.log", parent_fd, children)
     print(f"driver API at {drv.url}", flush=True)
     # the README's shell lines reach this driver with it (it listens on a free port, not the default)
-    print(f"in another shell: JIRA_DRIVER_URL={drv.url} jira-driver log  (or send, ticket, ui)", flush=True)
+    print(
+        f"in another shell: JIRA_DRIVER_URL={drv.url} {_command(python)} log  (or send, ticket, ui)",
+        flush=True,
+    )
     asyncio.run(_register_webhook(sim.url, drv.url, secret))
     print("the simulator sends its webhooks to the driver (a person's changes flow back)", flush=True)
     if use_ui:
