@@ -70,3 +70,17 @@ def test_the_metrics_docs_name_only_metrics_the_driver_exports() -> None:
             (name[: -len(s)] for s in suffixes if name.endswith(s) and name[: -len(s)] in defined), name
         )
         assert base in defined, name
+
+
+def test_the_api_reference_is_written_from_the_openapi_document() -> None:
+    """docs/api.md is what driver.api.reference writes from the OpenAPI document the driver serves:
+    a route, a field or a docstring changed without writing it again fails here."""
+    from driver.api import openapi_document
+    from driver.api.reference import render
+
+    written = (REPO / "docs" / "api.md").read_text()
+    assert written == render(openapi_document()), (
+        "docs/api.md is out of date: .venv/bin/python -m driver.api.reference > docs/api.md"
+    )
+    for path in openapi_document()["paths"]:
+        assert f" {path}`" in written, path

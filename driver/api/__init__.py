@@ -57,7 +57,7 @@ from driver.api.deps import require_token
 from driver.api.errors import documented
 from driver.app.driver import Driver
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "openapi_document"]
 
 
 _COMMON: dict[int | str, dict[str, Any]] = {
@@ -88,8 +88,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(driver: Driver) -> FastAPI:
     """The FastAPI application serving one driver (driver.app.driver.build)."""
-    app = FastAPI(title="jira-driver", version=__version__, docs_url=None, redoc_url=None)
+    app = _application()
     app.state.driver = driver
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document every driver serves at /openapi.json (no driver needed: the routes
+    and their models are the same for all); docs/api.md is written from it (driver.api.reference)."""
+    return _application().openapi()
+
+
+def _application() -> FastAPI:
+    # no /docs page: Swagger UI's scripts come from a CDN a closed network does not reach;
+    # docs/api.md is the reference, /openapi.json the machine-readable one
+    app = FastAPI(title="jira-driver", version=__version__, docs_url=None, redoc_url=None)
     errors.install(app)
     app.include_router(health.open_router)
     app.include_router(webhook.router)

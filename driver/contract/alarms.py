@@ -58,7 +58,7 @@ class AlarmEntry(Body):
 class AlarmQuery(BaseModel):
     """The filters of GET /api/alarms (query parameters); unknown parameters are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     state: AlarmState | None = None
     category: Literal["new", "indeterminate", "done"] | None = None
@@ -81,7 +81,7 @@ class AlarmPage(Body):
 class AlarmActionBody(BaseModel):
     """The body of POST /api/alarms/{resolve,retry,unlink}: the GUID, exactly as in its commands."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     guid: str = Field(min_length=1, max_length=MAX_GUID_LENGTH)
 
@@ -98,7 +98,7 @@ class AlarmUnlinked(Body):
 class AlarmLinkBody(BaseModel):
     """The body of POST /api/alarms/link: the GUID and the ticket (its key, or its numeric id)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     guid: str = Field(min_length=1, max_length=MAX_GUID_LENGTH)
     key: str = Field(pattern=r"^(?:[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}|[1-9][0-9]{0,17})$")

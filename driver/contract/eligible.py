@@ -17,7 +17,7 @@ MAX_LABELS = 20
 class EligibleQuery(BaseModel):
     """The filters of GET /api/eligible (query parameters; all ANDed); unknown ones are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     project: str | None = Field(default=None, max_length=MAX_FILTER_TEXT)
     category: Literal["new", "indeterminate", "done"] | None = None

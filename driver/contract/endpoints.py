@@ -44,7 +44,7 @@ class EndpointList(Body):
 class EndpointCall(BaseModel):
     """The body of POST /api/endpoints/{name}: the GUID whose ticket it is for, and the variables."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     guid: str = Field(min_length=1, max_length=MAX_GUID_LENGTH)
     variables: dict[str, str] = Field(default_factory=dict, max_length=MAX_VARIABLES)

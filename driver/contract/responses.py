@@ -48,7 +48,7 @@ class ResponseEntry(Body):
 class ResponseQuery(BaseModel):
     """The filters of GET /api/responses (query parameters); unknown parameters are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     status: StatusFilter | None = None
     kind: ResponseKindName | None = None

@@ -50,7 +50,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 class Body(BaseModel):
     """The base of every body: a key it does not name is refused (400), never ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 # --- bounds -------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ MAX_SEARCH_TEXT = 1000
 class LogQuery(BaseModel):
     """The filters of GET /api/log (query parameters); unknown parameters are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     status: LogStatus | None = None
     type: LogType | None = None
@@ -425,7 +425,7 @@ class UpdateSettingsBody(UpdateSettings):
     """The body of PUT /api/settings/update: as UpdateSettings, with JSON's types taken strictly
     (`false` or `"5"` is not a number; the TUI's forms convert their text with UpdateSettings)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 class LogSettings(Body):
@@ -438,7 +438,7 @@ class LogSettings(Body):
 class LogSettingsBody(LogSettings):
     """The body of PUT /api/settings/log: as LogSettings, with JSON's types taken strictly."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 AuthMode = Literal["basic", "bearer", "authorization_key", "oauth_client_credentials", "oauth_3lo", "none"]
