@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -204,4 +205,4 @@ def _cell(text: str) -> str:
 
 
 if __name__ == "__main__":
-    print(render(openapi_document()), end="")
+    sys.stdout.write(render(openapi_document()))
