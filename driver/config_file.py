@@ -93,6 +93,25 @@ def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, 
             raise ConfigError("environment", name, None, f"not a setting ({hint})")
 
 
+def quoted_values(config: Config) -> list[str]:
+    """Warnings for the settings whose value is wrapped in quotes (`password = "s3cret"`): an INI
+    value is taken as written, quotes included, so such a password is refused by Jira with no
+    hint why. Names, never values; the [endpoint.*] sections are left out (a JSON body may well be
+    a quoted string)."""
+    found = []
+    for section in SECTIONS:
+        values = getattr(config, section)
+        for key in type(values).model_fields:
+            value = getattr(values, key)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                found.append(
+                    f"[{section}] {key} is wrapped in quotes: an INI value is taken as written, the"
+                    " quotes included; remove them unless they are part of it"
+                )
+    return found
+
+
 def secret_keys() -> dict[str, list[str]]:
     """The keys whose values are secrets (SecretStr), by section."""
     found: dict[str, list[str]] = {}

@@ -21,6 +21,7 @@ from driver.contract.client import (
     DriverClientError,
     DriverRejected,
     DriverUnreachable,
+    checked_url,
     driver_url,
 )
 from driver.contract.eligible import EligiblePage, EligibleQuery
@@ -118,7 +119,7 @@ class DriverApi(Protocol):
 
 def url_for(config: Config, override: str | None = None) -> str:
     """The driver's base URL: an explicit override, else $JIRA_DRIVER_URL, else [driver] listen."""
-    return override.rstrip("/") if override else driver_url(config)
+    return checked_url(override, ("option", "--url")) if override else driver_url(config)
 
 
 def connect(

@@ -93,7 +93,8 @@ def reconcile(config: Config, store: Store) -> None:
                     )
                 continue
             if stored is None:
-                log.info("%s: from the config file", where)
+                # the file's value or a JIRA_DRIVER_ variable's: nothing set at run time overrides it
+                log.info("%s: from the configuration (the file and the environment)", where)
             elif changed:
                 store.put_setting(key, None)
                 log.info(

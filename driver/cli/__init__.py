@@ -281,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"jira-driver: configuration error: [file] {path}: not UTF-8 text")
             return ExitCode.BAD_INPUT
         handler: Handler = args.handler
-        status = handler(args, config)
+        try:
+            status = handler(args, config)
+        except ConfigError as exc:  # met by a command itself: $JIRA_DRIVER_URL not a URL, say
+            say(f"jira-driver: configuration error: {exc}")
+            return ExitCode.BAD_INPUT
         # flushed here, not at exit, so that a closed pipe is met inside this try
         sys.stdout.flush()
         return status

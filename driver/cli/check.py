@@ -20,7 +20,7 @@ from pathlib import Path
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use, exposed_secrets_warning
+from driver.config_file import DEFAULT_CONFIG_FILE, config_file_in_use, exposed_secrets_warning, quoted_values
 from driver.contract.schemas import CheckResult
 from driver.errors import ConfigError
 from driver.model.creation_table import TicketTable
@@ -101,6 +101,8 @@ def main(args: argparse.Namespace, config: Config) -> int:
         say(f"warning: {exposed}")
     if secret_warning:
         say(f"warning: {secret_warning}")
+    for quoted in quoted_values(config):
+        say(f"warning: {quoted}")
     try:
         result, unreachable = asyncio.run(run())
     except ssl.SSLError as exc:

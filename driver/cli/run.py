@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
 from driver.config import Config
-from driver.config_file import config_file_in_use
+from driver.config_file import config_file_in_use, quoted_values
 from driver.errors import ConfigError
 
 T = TypeVar("T")
@@ -61,7 +61,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
     setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
-    for warning in masking_words(config.named_secrets()):
+    for warning in [*masking_words(config.named_secrets()), *quoted_values(config)]:
         logging.getLogger("driver").warning("%s", warning)
     config_file = config_file_in_use(getattr(args, "config", None))
     try:

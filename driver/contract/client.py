@@ -52,6 +52,7 @@ from driver.contract.schemas import (
     UpdateSettings,
 )
 from driver.contract.tickets import TicketView
+from driver.errors import ConfigError
 
 URL_ENV = "JIRA_DRIVER_URL"
 """Overrides the address derived from [driver] listen, for a driver on another host."""
@@ -90,11 +91,23 @@ class DriverRejected(DriverClientError):
         return details if isinstance(details, CommandProblem) else None
 
 
+def checked_url(url: str, where: tuple[str, str]) -> str:
+    """A driver's base URL as given (`where`: the section and key, or the option, naming it), its
+    trailing slash dropped. Raises ConfigError when it is not an http:// or https:// URL (httpx
+    would only say so at the first request, as a transport error)."""
+    if not url.startswith(("http://", "https://")) or len(url) > 2_000:
+        raise ConfigError(
+            *where, url[:200], "the driver's address as http://HOST:PORT, e.g. http://127.0.0.1:8750"
+        )
+    return url.rstrip("/")
+
+
 def driver_url(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    """The base URL of the driver's API: $JIRA_DRIVER_URL, else derived from [driver] listen."""
+    """The base URL of the driver's API: $JIRA_DRIVER_URL, else derived from [driver] listen.
+    Raises ConfigError for a $JIRA_DRIVER_URL that is no http(s) URL."""
     environ = os.environ if environ is None else environ
     if environ.get(URL_ENV):
-        return environ[URL_ENV].rstrip("/")
+        return checked_url(environ[URL_ENV], ("environment", URL_ENV))
     host = config.driver.host
     # a driver listening on every interface is still reached through loopback from here
     if host in {"0.0.0.0", "", "::"}:

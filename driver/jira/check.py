@@ -72,6 +72,9 @@ async def _connect(
                 f"HTTP 404: no Jira REST API at {client.url}/{client.api_root}. "
                 "Check [jira] url (and its context path, e.g. /jira) and ticket_location."
             )
+            if client.api_root.rstrip("/").endswith("/3"):
+                # Data Center serves REST API 2 only; version 3 (ADF) is Cloud's
+                message += " Data Center has no REST API 3: use rest/api/2/issue there."
         else:
             message = str(exc)
         finding = _auth(message) if exc.status == 403 else CheckFinding(kind="config", message=message)
@@ -84,6 +87,8 @@ async def _connect(
             )
             return CheckResult(ok=False, message=text, findings=[_connection(text)]), unreachable
         text = f"Jira is not answering properly: {exc.reason}"
+        if exc.retry_after:
+            text += f"; it asks to wait {exc.retry_after:.0f} s (Retry-After): run check again after that"
         return CheckResult(ok=False, message=text, findings=[_connection(text)]), True
     except JiraError as exc:
         return CheckResult(ok=False, message=str(exc), findings=[_connection(str(exc))]), False

@@ -30,6 +30,16 @@ from driver.jira.health import Bucket
 from driver.model.responses import HeardResponse, ResponseKind, body_head, clean_path, kind_of, mask
 
 TLS_HINT = " (a company CA? set [jira] ca_bundle to its PEM file)"
+PLAIN_HTTP_HINT = (
+    " (the server answered in plain HTTP: is the URL https:// for an http:// Jira, or the port another one?)"
+)
+
+
+def _tls_hint(error: ssl.SSLError) -> str:
+    """What to do about a TLS failure: OpenSSL's WRONG_VERSION_NUMBER is a server that does not speak
+    TLS on that port (a CA would not help); otherwise, most often, a CA this host does not trust."""
+    return PLAIN_HTTP_HINT if getattr(error, "reason", "") == "WRONG_VERSION_NUMBER" else TLS_HINT
+
 
 RETRY_AFTER_MAX = 600.0
 """The longest wait a Retry-After (or X-RateLimit-Reset) is taken for, in seconds: a date in a
@@ -168,7 +178,10 @@ def describe_transport_error(
             if isinstance(inner, socket.gaierror):
                 return f"DNS: cannot resolve the host name {host!r}", True
             if isinstance(inner, ssl.SSLError):
-                return f"TLS: cannot establish a trusted connection to {host}: {inner}{TLS_HINT}", True
+                return (
+                    f"TLS: cannot establish a trusted connection to {host}: {inner}{_tls_hint(inner)}",
+                    True,
+                )
             if (
                 isinstance(inner, ConnectionRefusedError)
                 or getattr(inner, "errno", None) == errno.ECONNREFUSED

@@ -252,5 +252,8 @@ def check_variables(endpoint: Endpoint, variables: Mapping[str, str]) -> tuple[s
             return name, f"endpoint {endpoint.name!r} has no placeholder {{{name}}} (its variables: {used})"
     for name in wanted:
         if name not in variables:
-            return "", f"endpoint {endpoint.name!r} needs a value for {{{name}}}: add |{name};value|"
+            return "", (
+                f"endpoint {endpoint.name!r} needs a value for {{{name}}}: |{name};value| in a CALL"
+                f" command, {name}=VALUE to jira-driver call"
+            )
     return "", ""

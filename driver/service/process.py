@@ -117,7 +117,11 @@ async def serve(config: Config, *, init: bool = False, config_file: Path | None 
     try:
         sock = listening_socket(host, port)
     except OSError as exc:
-        log.error("cannot listen on %s: %s", config.driver.listen, exc.strerror)
+        log.error(
+            "cannot listen on %s ([driver] listen): %s; stop what holds it, or choose another address",
+            config.driver.listen,
+            exc.strerror,
+        )
         if held is not None:
             held.release()
         return None

@@ -103,7 +103,9 @@ def test_bad_calls_are_refused_at_intake_naming_what_is_wrong(
     driver = start(driver_factory, sim)
     cases = {
         "E-3|CALL|endpoint;nope|": "unknown endpoint 'nope' (known: property, watch)",
-        "E-3|CALL|endpoint;watch|": "endpoint 'watch' needs a value for {user}: add |user;value|",
+        "E-3|CALL|endpoint;watch|": (
+            "endpoint 'watch' needs a value for {user}: |user;value| in a CALL command, user=VALUE"
+        ),
         "E-3|CALL|endpoint;watch|user;x|colour;red|": "endpoint 'watch' has no placeholder {colour}",
         "E-3|CALL|user;x|": "a CALL names its endpoint",
         "E-3|CALL|endpoint;watch|key;ABC-1|user;x|": "{key} is filled by the driver",
