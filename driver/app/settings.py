@@ -35,7 +35,7 @@ from driver.app.precedence import reconcile
 from driver.config import Config
 from driver.config_jira import location_problem
 from driver.contract.schemas import AddField, AuthMode, LogSettings, TicketRowBody, UpdateSettings
-from driver.errors import ConfigError, DriverError
+from driver.errors import ConfigError, DriverError, QueryError
 from driver.jira.auth import Credentials, credentials_from_config
 from driver.model.creation_table import (
     Mode,
@@ -45,6 +45,7 @@ from driver.model.creation_table import (
     query_to_table,
     seed_table,
     table_to_query,
+    unknown_fields,
 )
 from driver.model.fields import FieldCatalog, FieldDef, FieldType
 from driver.model.request_setup import RequestSetup
@@ -455,6 +456,10 @@ class RuntimeSettings:
         table = query_to_table(
             query_text, self.setup.table, self.setup.catalog, settings.user_style, settings.text_format
         )
+        if unknown := unknown_fields(table, self.setup.table, self.setup.catalog):
+            raise QueryError(
+                f"fields.{unknown[0]}: no such field in the catalog (Add Field adds a custom one)"
+            )
         self.set_table(table)
 
     def add_field(self, body: AddField) -> None:

@@ -368,6 +368,14 @@ def query_to_table(
         raise QueryError(f"not a ticket body: {exc.errors()[0]['msg']}") from None
 
 
+def unknown_fields(table: TicketTable, previous: TicketTable, catalog: FieldCatalog) -> list[str]:
+    """The fields of an edited table (query_to_table's) that are neither rows of the previous table
+    nor in the catalog: what a Create Query typed by hand gets refused for, as an Advanced command
+    naming an unknown field is (else each CREATE after it is refused by Jira, long after)."""
+    before = {row.field for row in previous.rows}
+    return [row.field for row in table.rows if row.field not in before and catalog.get(row.field) is None]
+
+
 def check_value(
     field: FieldDef,
     value: str,

@@ -106,6 +106,12 @@ def test_ticket_table_endpoints_and_execute(driver: DriverProcess, sim: Any) -> 
         )
         priority = [r for r in state.rows if r.field == "priority"][0]
         assert (priority.value, priority.mode) == ("High", "Included")
+        # a field the catalog does not have is refused now, not by Jira at every CREATE after it
+        query["fields"] = dict(query["fields"], bogus_field=1)
+        unknown = client.put("/api/ticket/query", json={"query_text": json.dumps(query)})
+        assert unknown.status_code == 400, unknown.text
+        assert "fields.bogus_field: no such field in the catalog" in unknown.json()["error"]
+        assert "bogus_field" not in client.get("/api/ticket").json()["query"]["fields"]
         refreshed = CreationTableState.model_validate(client.post("/api/catalog/refresh").json())
         assert any(f.name == "Alarm Severity" for f in refreshed.catalog)
         added = client.post(
