@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Unauthorized, documented
 from driver.api.intake import bounded_body
-from driver.app.alert_intake import AlertRefused, take_alerts
+from driver.app.alert_intake import AlertRefused, take_alerts_soon
 from driver.app.driver import Driver
 from driver.contract.alerts import AlertsAccepted
 from driver.contract.schemas import AcceptedCommand
@@ -44,7 +44,7 @@ async def alertmanager(request: Request, driver: DriverDep) -> AlertsAccepted:
     """Take Alertmanager's webhook payload (version 4): each alert (or group) a CREATE, UPDATE or
     RESOLVE, or nothing when it changed nothing since the last notification."""
     raw = await bounded_body(request, driver.config.driver.max_request_bytes)
-    return _take(driver, "alertmanager", raw)
+    return await _take(driver, "alertmanager", raw)
 
 
 @router.post(
@@ -65,13 +65,13 @@ async def grafana(request: Request, driver: DriverDep) -> AlertsAccepted:
         if not hmac.compare_digest(signed.strip().lower().removeprefix("sha256="), expected):
             driver.metrics.alerts.labels("grafana", "refused").inc()
             raise Unauthorized("X-Grafana-Alerting-Signature is missing or wrong: check [grafana] secret")
-    return _take(driver, "grafana", raw)
+    return await _take(driver, "grafana", raw)
 
 
 _NAMED: dict[Sender, str] = {"alertmanager": "an Alertmanager", "grafana": "a Grafana"}
 
 
-def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
+async def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
     try:
         notification = Notification.model_validate_json(raw)
     except ValidationError as exc:
@@ -82,7 +82,7 @@ def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
             f"not {_NAMED[sender]} notification: {where}: {first['msg']} (nothing was queued)"
         ) from None
     try:
-        taken = take_alerts(driver, sender, notification, driver.alerts[sender])
+        taken = await take_alerts_soon(driver, sender, notification, driver.alerts[sender])
     except (TemplateFailed, AlertRefused) as exc:
         driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(f"[{sender}] {exc} (nothing was queued)") from None

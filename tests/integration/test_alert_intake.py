@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from driver.app.alert_intake import THREAD_ALERTS
 from tests.fixtures.driver import DriverProcess
 
 TOKEN = "alerts-token"
@@ -237,3 +238,22 @@ def test_a_thousand_alerts_are_one_commit_and_an_oversized_payload_is_413(
     too_large = post(driver, "/api/alertmanager", huge)
     assert too_large.status_code == 413
     assert "max_request_bytes" in too_large.json()["error"]
+
+
+def test_two_copies_of_a_big_notification_at_once_make_its_commands_once(driver: DriverProcess) -> None:
+    """A notification of more alerts than THREAD_ALERTS is planned on a worker thread; two
+    Alertmanager peers sending it at once must still make its commands once: the second copy finds
+    the first's notices (the alert intake takes one notification at a time)."""
+    big = notification(*(alert(f"big-{n}", instance=f"h{n}:9100") for n in range(THREAD_ALERTS + 500)))
+    answers: list[httpx.Response] = []
+    copies = [
+        threading.Thread(target=lambda: answers.append(post(driver, "/api/alertmanager", big))) for _ in "ab"
+    ]
+    for copy in copies:
+        copy.start()
+    for copy in copies:
+        copy.join(60)
+    assert sorted(a.status_code for a in answers) == [200, 200]
+    bodies = sorted((a.json() for a in answers), key=lambda b: len(b["accepted"]))
+    assert (len(bodies[0]["accepted"]), bodies[0]["unchanged"]) == (0, THREAD_ALERTS + 500)
+    assert (len(bodies[1]["accepted"]), bodies[1]["unchanged"]) == (THREAD_ALERTS + 500, 0)
