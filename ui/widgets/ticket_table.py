@@ -20,6 +20,11 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _cells(body: TicketRowBody) -> list[Text]:
+    mode = Text(body.mode, style="bold" if body.mode == "Included" else "dim italic")
+    return [Text(body.field), Text(_cut(body.name, 14)), Text(body.type), Text(_cut(body.value, 16)), mode]
+
+
 class TicketTable(DataTable[Text | str]):
     """Shows rows; keys only report what the operator asked for, the page applies it."""
 
@@ -53,16 +58,23 @@ class TicketTable(DataTable[Text | str]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        for label in COLUMNS:
-            self.add_column(label, key=label)
+        self.show([])
 
     def show(self, rows: list[TicketRowBody]) -> None:
-        """Replace the shown rows, keeping the cursor on the same line."""
+        """Replace the shown rows, keeping the cursor on the same line.
+
+        The columns are laid out again, each as wide as its widest cell, in the same call: left to
+        DataTable, the widths are measured on its next idle, and a paint before that idle stays
+        cached at the old widths (textual#3533), so a first load could keep 5-column cells.
+        """
         row = self.cursor_row
-        self.clear()
-        for body in rows:
-            mode = Text(body.mode, style="bold" if body.mode == "Included" else "dim italic")
-            self.add_row(body.field, _cut(body.name, 14), body.type, _cut(body.value, 16), mode)
+        cells = [_cells(body) for body in rows]
+        self.clear(columns=True)
+        for index, label in enumerate(COLUMNS):
+            width = max([len(label), *(line[index].cell_len for line in cells)])
+            self.add_column(label, key=label, width=width)
+        for line in cells:
+            self.add_row(*line)
         if rows:
             self.move_cursor(row=min(row, len(rows) - 1), animate=False)
 
