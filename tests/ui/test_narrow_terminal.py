@@ -3,17 +3,27 @@ the first load and the first paint interleave."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select
 
-from driver.contract.schemas import TicketRowBody
+from driver.contract.endpoints import EndpointInfo
+from driver.contract.schemas import JiraSettings, TicketRowBody
 from tests.fixtures.driver import DriverProcess
 from tests.ui.conftest import settle, wait_for
-from tests.ui.fake_driver import FakeDriver
+from tests.ui.fake_driver import CATALOG, FakeDriver
 from ui.app import JiraDriverApp
 from ui.client import connect
+from ui.modals.add_field import AddFieldModal
+from ui.modals.auth import AuthModal
+from ui.modals.call_endpoint import CallEndpointModal
+from ui.modals.confirm import ConfirmModal
+from ui.modals.prompt import PromptModal
 from ui.pages.ticket_creation import TicketCreationPage
 from ui.widgets.ticket_table import TicketTable
 
@@ -89,3 +99,68 @@ async def test_every_launch_draws_the_ticket_table_with_its_columns_fitted(drive
         async with app.run_test(size=NARROW) as pilot:
             headers.add(await launch_and_read(pilot, app))
     assert len(headers) == 1, headers
+
+
+# --- dialogs ------------------------------------------------------------------------------------
+
+
+def dialogs(endpoints: list[EndpointInfo]) -> dict[str, Callable[[], ModalScreen[Any]]]:
+    """Every dialog of the TUI, each with its longest texts."""
+    jira = JiraSettings(
+        url="https://jira.example",
+        ticket_location="rest/api/2/issue",
+        auth_mode="oauth_client_credentials",
+        username="operator@example.com",
+        has_secret=True,
+        api_type="cloud",
+    )
+    long_name = "Value of Alarm GUID for the monitoring system (customfield_10100, string)"
+    return {
+        "add-field": lambda: AddFieldModal(CATALOG, ["string", "number", "option", "multi-option"], set()),
+        "auth": lambda: AuthModal(jira),
+        "confirm": lambda: ConfirmModal(
+            "Unlink 12/345/6789 from OPS-1234? Its next CREATE makes a new ticket.", yes="Unlink"
+        ),
+        "prompt": lambda: PromptModal(long_name, "a value " * 20),
+        "call-endpoint": lambda: CallEndpointModal("12/345/6789", endpoints),
+    }
+
+
+CONTROLS = "Input, Select, Button, Checkbox"
+
+
+@pytest.mark.parametrize("name", list(dialogs([])))
+async def test_every_dialog_fits_an_ssh_terminal_with_each_control_in_view_and_reachable(name: str) -> None:
+    app = JiraDriverApp(FakeDriver(), poll_interval=3600)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        modal = dialogs((await FakeDriver().endpoints()).endpoints)[name]()
+        await app.push_screen(modal)
+        await settle(pilot)
+        screen = app.screen
+        assert screen is modal
+        controls = list(screen.query(CONTROLS))
+        assert controls
+        (dialog,) = screen.children
+        for control in controls:
+            where = f"{control!r} at {control.region} in {dialog.region} of {screen.region}"
+            assert screen.region.contains_region(dialog.region), where
+            assert dialog.content_region.contains_region(control.region), where
+            if isinstance(control, Input | Select):
+                assert control.region.width >= 12, where
+        # Tab walks to every control (none is only reachable with the mouse)
+        reached = set()
+        for _ in range(2 * len(controls)):
+            await pilot.press("tab")
+            reached.add(app.focused)
+        assert reached >= {c for c in controls if c.focusable}, reached
+
+
+async def test_the_auth_dialog_names_the_ini_section_of_an_oauth_setup() -> None:
+    app = JiraDriverApp(FakeDriver(), poll_interval=3600)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await app.push_screen(dialogs([])["auth"]())
+        await settle(pilot)
+        shown = " ".join(str(label.render()) for label in app.screen.query(Label))
+        assert "from [jira] auth (docs/auth.md)" in shown

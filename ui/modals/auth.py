@@ -39,7 +39,8 @@ class AuthModal(ModalScreen[AuthUpdate | None]):
             if oauth:
                 # OAuth lives in the config file and its consent in `jira-driver auth login`
                 yield Label(
-                    f"Now: {self.jira.auth_mode}, from [jira] auth (docs/auth.md). Saving here replaces it."
+                    f"Now: {self.jira.auth_mode}, from [jira] auth (docs/auth.md). Saving here replaces it.",
+                    markup=False,  # "[jira]" is the INI section, not a style
                 )
             yield Select(
                 [(MODE_LABELS.get(m, m), m) for m in modes],
