@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from driver.contract.endpoints import EndpointInfo
-from driver.contract.schemas import JiraSettings, TicketRowBody
+from driver.contract.schemas import DriverStatus, JiraSettings, JiraState, TicketRowBody
 from tests.fixtures.driver import DriverProcess
 from tests.ui.conftest import settle, wait_for
 from tests.ui.fake_driver import CATALOG, FakeDriver
@@ -25,6 +25,7 @@ from ui.modals.call_endpoint import CallEndpointModal
 from ui.modals.confirm import ConfirmModal
 from ui.modals.prompt import PromptModal
 from ui.pages.ticket_creation import TicketCreationPage
+from ui.widgets.status_bar import StatusBar
 from ui.widgets.ticket_table import TicketTable
 
 NARROW = (80, 24)
@@ -164,3 +165,24 @@ async def test_the_auth_dialog_names_the_ini_section_of_an_oauth_setup() -> None
         await settle(pilot)
         shown = " ".join(str(label.render()) for label in app.screen.query(Label))
         assert "from [jira] auth (docs/auth.md)" in shown
+
+
+# --- the status line ----------------------------------------------------------------------------
+
+
+class AuthFailedDriver(FakeDriver):
+    async def status(self) -> DriverStatus:
+        answer = await super().status()
+        message = "Jira answered 401 Unauthorized: check [jira] username and the API token"
+        return answer.model_copy(update={"jira_state": JiraState.AUTH_FAILED, "jira_message": message})
+
+
+async def test_the_status_line_at_80_columns_shows_jira_auth_failed_and_why() -> None:
+    app = JiraDriverApp(AuthFailedDriver(), poll_interval=3600)
+    async with app.run_test(size=NARROW) as pilot:
+        bar = app.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.status is not None)
+        await pilot.pause()
+        line = bar.render_line(0).text
+        assert "● connected │ Jira auth failed: Jira answered 401 Unauthorized" in line, line
+        assert "queue" not in line  # no room left: the counts give way, not Jira's answer

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from driver.contract.schemas import DriverStatus, JiraState, PairStatus
 from ui.widgets.status_bar import describe
 
@@ -42,10 +44,11 @@ def test_all_well_says_nothing_of_either() -> None:
     assert state == "-ok"
 
 
-def test_a_credential_about_to_expire_is_said_after_the_counts() -> None:
+def test_a_credential_about_to_expire_is_said_before_the_counts_but_is_no_failure() -> None:
     warning = "the Jira token expires on 2026-12-08 (in 3 days, [jira] token_expires): make a new one"
     text, state = describe(status(credential_warning=warning), "", "u")
-    assert text.plain.index("queue 3") < text.plain.index("⚠ the Jira token expires on 2026-12-08")
+    # it needs the operator (within days), so a narrow bar must not push it off behind the counts
+    assert text.plain.index("⚠ the Jira token expires on 2026-12-08") < text.plain.index("queue 3")
     assert state == "-ok"  # a warning, not a failure
 
 
@@ -93,3 +96,69 @@ def test_a_pairs_leader_says_its_term_and_a_dead_worker_still_shows() -> None:
     text, state = describe(status(pair=leader, engine_running=False), "", "u")
     assert "sending stopped" in text.plain
     assert state == "-jira-down"
+
+
+# --- an 80-column terminal: the bar has 78 cells (padding 0 1) ---------------------------------
+
+BAR = 78
+ALERTS: dict[str, tuple[dict[str, object], str]] = {
+    "auth failed": (
+        {
+            "jira_state": JiraState.AUTH_FAILED,
+            "jira_message": "Jira answered 401 Unauthorized: check [jira] username",
+        },
+        "Jira auth failed: Jira answered 401",
+    ),
+    "paused": (
+        {
+            "jira_state": JiraState.PAUSED,
+            "paused_until": datetime(2026, 1, 1, 10, 17, 47, tzinfo=UTC),
+            "pause_reason": "429 Too Many Requests, Retry-After 120",
+        },
+        "⏸ paused by Jira until 10:17:47",
+    ),
+    "unreachable": (
+        {"jira_state": JiraState.UNREACHABLE, "jira_message": "connection refused (jira.example:443)"},
+        "Jira unreachable: connection refused",
+    ),
+    "database": (
+        {"database": "unavailable", "database_message": "database unavailable: database is locked"},
+        "database unavailable: database is locked",
+    ),
+    "stopped": ({"engine_running": False}, "sending stopped"),
+    "lease": (
+        {
+            "engine_running": False,
+            "pair": PairStatus(
+                node="b",
+                role="standby",
+                lease_seconds=10,
+                lease_problem="the database did not renew the lease",
+            ),
+        },
+        "lease: the database did not renew",
+    ),
+}
+
+
+def shown(text: str, width: int = BAR) -> str:
+    """What a bar `width` cells wide shows of the line (no_wrap, ellipsis)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@pytest.mark.parametrize("name", list(ALERTS))
+def test_at_80_columns_what_needs_the_operator_comes_first_and_stays_in_view(name: str) -> None:
+    changes, must_show = ALERTS[name]
+    text, _ = describe(status(failed_today=2, **changes), "", "u", BAR)
+    assert must_show in shown(text.plain), text.plain
+
+
+def test_at_80_columns_the_counts_shorten_before_they_are_dropped() -> None:
+    text, _ = describe(status(jira_state=JiraState.AUTH_FAILED, failed_today=2), "", "u", BAR)
+    assert text.plain == "● connected │ Jira auth failed: check the credentials │ queue 3 │ failed 2"
+
+
+def test_at_80_columns_all_well_keeps_the_whole_counts() -> None:
+    text, _ = describe(status(failed_today=2), "", "u", BAR)
+    assert text.plain == "● connected │ queue 3 (pending 3, deferred 0) │ failed today 2 │ Jira ok"
+    assert describe(status(failed_today=2), "", "u")[0].plain == text.plain  # no width: the same
