@@ -190,7 +190,24 @@ class Delivery:
                 outcome.found = hits[0] if hits else None
             elif work.kind == WorkKind.CREATE:
                 assert work.body is not None
-                if work.eligible is None or not await self.eligible.take(work, settings, outcome):
+                hit = None
+                if work.eligible is not None:
+                    hit, why_not = await self.eligible.choose(work, settings)
+                    if hit is None:
+                        outcome.notes.append(why_not)
+                    else:
+                        outcome.edit = work.eligible.body  # the request, whatever becomes of it
+                        try:
+                            answer = await self.jira.edit_issue(hit.key, work.eligible.body)
+                        except BaseException:
+                            self.eligible.release(hit.key)
+                            raise
+                        outcome.created = CreatedIssue(hit.id, hit.key, hit.url, answer)
+                        outcome.notes.append(
+                            f"took the open ticket {hit.key} that [eligible] jql found"
+                            " instead of creating one"
+                        )
+                if hit is None:
                     outcome.created = await self.jira.create_issue(work.body)
             elif work.kind == WorkKind.TRANSITION:
                 await self._transition(work, outcome)

@@ -12,23 +12,22 @@ pass it; a claim whose edit fails is given back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from driver.errors import JiraRejected
-from driver.model.answers import Answer, CreatedIssue, FoundIssue
+from driver.model.answers import FoundIssue
 from driver.model.requests import RequestSettings
 from driver.model.stamps import foreign_stamp, stamp_label, stamp_value
-from driver.sending.work import Outcome, Work
+from driver.sending.work import Work
 
 ELIGIBLE_HITS = 50
 """Open tickets one [eligible] search reads (one page): the first no other alarm holds is taken."""
 
 
 class EligibleJira(Protocol):
-    """What a take needs of Jira (driver.jira.client.JiraClient)."""
+    """What choosing a ticket needs of Jira (driver.jira.client.JiraClient)."""
 
-    async def edit_issue(self, key: str, body: Mapping[str, Any]) -> Answer: ...
     async def search_page(
         self, jql: str, fields: Sequence[str], cursor: str | None = ..., limit: int = ...
     ) -> tuple[list[FoundIssue], str | None]: ...
@@ -47,10 +46,11 @@ class EligibleTakes:
         self._claims: dict[str, tuple[str, int]] = {}
         """Ticket key -> (GUID, head row id) of each take under way."""
 
-    async def take(self, work: Work, settings: RequestSettings, outcome: Outcome) -> bool:
-        """Search [eligible] jql; take the first open ticket that is free for the work's GUID
-        with one edit (the CREATE's fields and the GUID's stamp): True, the ticket in
-        `outcome.created`. False when none is (the caller creates one; a note says why).
+    async def choose(self, work: Work, settings: RequestSettings) -> tuple[FoundIssue | None, str]:
+        """Search [eligible] jql and claim, for the work's GUID, the first open ticket that is
+        free for it; (that ticket, None when none is) and a note for its row saying why none.
+        The caller edits the ticket (the CREATE's fields and the GUID's stamp) and gives the
+        claim back (`release`) when the edit fails.
 
         Raises JiraError as a create would, a refused jql with Jira's reason named
         (driver.model.eligible_create: never created blind)."""
@@ -73,25 +73,16 @@ class EligibleTakes:
         ]
         # the search is ordered by creation as [eligible] pick says: the first free one
         hit = next((hit for hit in unstamped if self._claim(hit, work)), None)
-        if hit is None:
-            held = ", ".join(h.key for h in unstamped)
-            outcome.notes.append(
-                f"the open tickets [eligible] jql found are other alarms' ({held}): created one"
-                if held
-                else "no open ticket matched [eligible] jql: created one"
-            )
-            return False
-        outcome.edit = work.eligible.body
-        try:
-            answer = await self.jira.edit_issue(hit.key, work.eligible.body)
-        except BaseException:
-            self._claims.pop(hit.key, None)
-            raise
-        outcome.created = CreatedIssue(hit.id, hit.key, hit.url, answer)
-        outcome.notes.append(
-            f"took the open ticket {hit.key} that [eligible] jql found instead of creating one"
-        )
-        return True
+        if hit is not None:
+            return hit, ""
+        held = ", ".join(h.key for h in unstamped)
+        if held:
+            return None, f"the open tickets [eligible] jql found are other alarms' ({held}): created one"
+        return None, "no open ticket matched [eligible] jql: created one"
+
+    def release(self, key: str) -> None:
+        """Give back the claim of a ticket whose taking edit failed."""
+        self._claims.pop(key, None)
 
     def settled(self, job_id: int) -> None:
         """A row is settled: its take, if any, is in the store now (or came to nothing)."""
