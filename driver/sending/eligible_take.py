@@ -1,5 +1,6 @@
-"""Taking an open ticket that [eligible] jql finds instead of creating one (Get Eligible Ticket on a
-CREATE, docs/operations.md), each ticket for one alarm only (I/O: a search and an edit).
+"""Choosing the open ticket that [eligible] jql finds, for a CREATE to take instead of creating one
+(Get Eligible Ticket on a CREATE, docs/operations.md), each ticket for one alarm only (I/O: the
+search; driver.sending.delivery makes the taking edit).
 
 Why claims: two alarms whose CREATEs match one ticket are sent at once by two workers, and both
 searches see it free: neither stamp is on it yet, and Jira's search index lags an edit anyway. A
@@ -7,7 +8,7 @@ ticket found is free for a GUID only when no other alarm's stamp is on it, no ot
 record holds it (the store: takes committed, by this process or an earlier one) and no other GUID's
 take of it is under way here (the claims: from just before its edit until its row is settled). The
 check and the claim run with no await between them, on the event loop, so two workers never both
-pass it; a claim whose edit fails is given back.
+pass it; a claim whose edit fails is given back (`release`).
 """
 
 from __future__ import annotations
