@@ -15,50 +15,8 @@ import httpx
 import pytest
 
 from driver.app.alert_intake import THREAD_ALERTS
+from tests.fixtures.alerts import TOKEN, alert, notification, post
 from tests.fixtures.driver import DriverProcess
-
-TOKEN = "alerts-token"
-
-
-def alert(fingerprint: str, status: str = "firing", **labels: str) -> dict[str, Any]:
-    return {
-        "status": status,
-        "labels": {"alertname": "DiskFull", "instance": "db-1:9100", "severity": "critical", **labels},
-        "annotations": {"summary": "Disk /data is 97% full"},
-        "startsAt": "2026-12-05T10:00:00Z",
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph?g0.expr=disk",
-        "fingerprint": fingerprint,
-    }
-
-
-def notification(
-    *alerts: dict[str, Any], status: str = "firing", group: str = '{}:{alertname="DiskFull"}'
-) -> dict[str, Any]:
-    return {
-        "version": "4",
-        "groupKey": group,
-        "truncatedAlerts": 0,
-        "status": status,
-        "receiver": "jira",
-        "groupLabels": {"alertname": "DiskFull"},
-        "commonLabels": {"alertname": "DiskFull", "severity": "critical"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": list(alerts),
-    }
-
-
-def post(
-    driver: DriverProcess, path: str, body: Any, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(
-        f"{driver.url}{path}",
-        content=raw,
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", **(headers or {})},
-        timeout=20,
-    )
 
 
 @pytest.fixture
