@@ -182,7 +182,11 @@ async def _advanced(
             return first
         raise
     return AdvancedAccepted(
-        accepted=[AcceptedCommand(id=job.id, guid=job.guid, action=job.action) for job in jobs]
+        accepted=[
+            # as the log shows it: `CALL NAME` for a call (one job per entry, in order)
+            AcceptedCommand(id=job.id, guid=job.guid, action=entry.shown_action)
+            for job, entry in zip(jobs, entries, strict=True)
+        ]
     )
 
 

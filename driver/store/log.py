@@ -164,7 +164,10 @@ class LogTables(Tables):
                     for row_id, entry in zip(ids, chunk, strict=True)
                 )
             if idempotency is not None:
-                answer = [[job.id, job.guid, job.action.value] for job in jobs]
+                # as the log shows the action (`CALL NAME`): a replay answers as the first time did
+                answer = [
+                    [job.id, job.guid, entry.shown_action] for job, entry in zip(jobs, entries, strict=True)
+                ]
                 conn.execute(
                     "INSERT INTO idempotency (key, body, answer, created_at) VALUES (?, ?, ?, ?)",
                     (idempotency[0], idempotency[1], to_json(answer), stamp),

@@ -121,7 +121,10 @@ def test_a_call_before_its_ticket_exists_fails_with_the_reason(
     driver_factory: Factory, sim: SimProcess
 ) -> None:
     driver = start(driver_factory, sim)
-    assert driver.send("E-4|CALL|endpoint;watch|user;jsmith|").status_code == 202
+    accepted = driver.send("E-4|CALL|endpoint;watch|user;jsmith|")
+    assert accepted.status_code == 202
+    # the 202 names the action as the log does (helper-21: `jira-driver send` printed "CALL E-4")
+    assert [a["action"] for a in accepted.json()["accepted"]] == ["CALL watch"]
     (row,) = driver.wait_rows(lambda rows: len(rows) == 1 and rows[0]["status"] == "Failed")
     assert "no ticket for GUID 'E-4' to CALL watch" in row["error"]
     assert watcher_posts(sim) == []
