@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from driver.app.alert_intake import THREAD_ALERTS
 from tests.fixtures.alerts import TOKEN, alert, notification, post
 from tests.fixtures.driver import DriverProcess
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.fixture
@@ -215,3 +217,34 @@ def test_two_copies_of_a_big_notification_at_once_make_its_commands_once(driver:
     bodies = sorted((a.json() for a in answers), key=lambda b: len(b["accepted"]))
     assert (len(bodies[0]["accepted"]), bodies[0]["unchanged"]) == (0, THREAD_ALERTS + 500)
     assert (len(bodies[1]["accepted"]), bodies[1]["unchanged"]) == (THREAD_ALERTS + 500, 0)
+
+
+@pytest.mark.parametrize("moment", ["before_sending", "creates_on_the_wire"])
+def test_a_notification_answered_200_survives_a_kill_9(
+    driver_factory: Callable[..., DriverProcess], sim: Any, moment: str
+) -> None:
+    """A notification answered 200 is in the store: after a SIGKILL (before its creates went, or
+    with them on the wire) and a restart, each alert has one ticket and every row ends Ok, and
+    Alertmanager's retry of the notification adds nothing (helper-24: held)."""
+    driver = driver_factory(sim.url, api_token=TOKEN)
+    if moment == "before_sending":
+        sim.faults(kind="503", count=-1, method="POST", path="/rest/api/")
+    else:
+        sim.config(latency_ms=400)
+    body = notification(*(alert(f"k{n:03d}", instance=f"host-{n}:9100") for n in range(20)))
+    answer = post(driver, "/api/alertmanager", body)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["accepted"]) == 20
+    if moment == "before_sending":
+        wait_for(lambda: sim.counters()["faults"] > 0, "a create refused", 10, every=0.01)
+    else:
+        wait_for(lambda: sim.counters()["in_flight"] > 0, "creates on the wire", 10, every=0.01)
+    driver.kill()
+    sim.admin("faults", method="DELETE")
+    sim.config(latency_ms=0)
+    wait_for(lambda: sim.counters()["in_flight"] == 0, "the killed driver's requests done", 10, every=0.01)
+    driver.restart()
+    rows = driver.wait_rows(lambda rows: len(rows) == 20 and all(r["status"] == "Ok" for r in rows), 60)
+    assert len({r["ticket_key"] for r in rows}) == 20
+    assert post(driver, "/api/alertmanager", body).json()["accepted"] == []
+    assert sorted(Counter(i["fields"]["summary"] for i in issues(sim)).values()) == [1] * 20
