@@ -73,17 +73,17 @@ def _overlay_environment(data: dict[str, dict[str, str]], environ: Mapping[str, 
     """The JIRA_DRIVER_<SECTION>_<KEY> variables over the file's values. Raises ConfigError for a
     JIRA_DRIVER_ variable that is no setting (a misspelt one would be ignored in silence, and its
     effect, a 401 say, met later), naming the closest setting; never its value."""
-    names = {}
+    names: set[str] = set()
     for section, keys in known_keys().items():
         for key in keys:
             name = f"{ENV_PREFIX}{section}_{key}".upper()
-            names[name] = (section, key)
+            names.add(name)
             if name in environ:
                 data.setdefault(section, {})[key] = environ[name]
     for name in sorted(environ):
         if name.startswith(ENV_PREFIX) and name not in names and name not in NOT_SETTINGS:
             # compared without the prefix all share, which would make every name close to one
-            tails = [known.removeprefix(ENV_PREFIX) for known in [*names, *NOT_SETTINGS]]
+            tails = sorted(known.removeprefix(ENV_PREFIX) for known in names | NOT_SETTINGS)
             close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), tails, n=1)
             hint = (
                 f"did you mean {ENV_PREFIX}{close[0]}?"
