@@ -29,7 +29,7 @@ driver serves at `/openapi.json` (version {{ version }}); do not edit by hand. H
 each task: [operations.md](operations.md), [advanced-commands.md](advanced-commands.md),
 [endpoints.md](endpoints.md), [pair.md](pair.md).
 
-Every request but the open ones (marked *open*) carries `Authorization: Bearer <[driver]
+Every request but the open ones (marked (open)) carries `Authorization: Bearer <[driver]
 api_token>`; a wrong or missing one is answered 401. A refused request is answered with a JSON
 body `{"error": "<what was wrong and where>"}` and changes nothing: 400 for a body or parameter
 out of its bounds, 401, 404, 409, 413 for a body over `[driver] max_request_bytes`, 503 with
