@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.cli import run_cli
 from tests.fixtures.paths import REPO
 
 
@@ -197,14 +198,7 @@ def test_check_and_run_refuse_alike_and_run_makes_nothing(
     checked = check_with(ini)
     assert checked.returncode == 2, checked.stdout + checked.stderr
     assert f"jira-driver check: configuration error: {words}" in checked.stderr
-    ran = subprocess.run(
-        [sys.executable, "-m", "driver", "run", "--config", str(ini)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    ran = run_cli(ini, "run")
     assert ran.returncode == 2, ran.stdout + ran.stderr
     assert f"jira-driver run: configuration error: {words}" in ran.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["check.ini"]
