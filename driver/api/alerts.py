@@ -51,10 +51,18 @@ async def alertmanager(request: Request, driver: DriverDep) -> AlertsAccepted:
     "/api/grafana",
     response_model=AlertsAccepted,
     dependencies=[Depends(require_accepting), Depends(watch_database)],
-    responses=_RESPONSES,
+    responses={
+        **_RESPONSES,
+        401: documented(
+            "Missing or wrong API token, or (with [grafana] secret) X-Grafana-Alerting-Signature"
+            " missing or wrong"
+        ),
+    },
 )
 async def grafana(request: Request, driver: DriverDep) -> AlertsAccepted:
-    """Take Grafana's webhook contact point payload, its signature checked when [grafana] secret is set."""
+    """Take Grafana's webhook contact point payload, its signature checked when [grafana] secret is
+    set: header X-Grafana-Alerting-Signature, the hex HMAC-SHA256 of the body under the secret (or
+    of `<timestamp>:<body>` when X-Grafana-Alerting-Signature-Timestamp is sent)."""
     raw = await bounded_body(request, driver.config.driver.max_request_bytes)
     secret = driver.config.grafana.secret.get_secret_value()
     if secret:

@@ -59,7 +59,7 @@ async def bounded_body(request: Request, limit: int) -> bytes:
     def too_large() -> TooLarge:
         return TooLarge(
             f"the body is larger than [driver] max_request_bytes = {limit} bytes:"
-            " send fewer commands per request"
+            " send fewer commands (or alerts) per request"
         )
 
     declared = request.headers.get("content-length", "")

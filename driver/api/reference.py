@@ -29,12 +29,18 @@ driver serves at `/openapi.json` (version {{ version }}); do not edit by hand. H
 each task: [operations.md](operations.md), [advanced-commands.md](advanced-commands.md),
 [endpoints.md](endpoints.md), [pair.md](pair.md).
 
-Every request but the open ones (marked (open)) carries `Authorization: Bearer <[driver]
-api_token>`; a wrong or missing one is answered 401. A refused request is answered with a JSON
-body `{"error": "<what was wrong and where>"}` and changes nothing: 400 for a body or parameter
-out of its bounds, 401, 404, 409, 413 for a body over `[driver] max_request_bytes`, 503 with
-`Retry-After` while the driver is shutting down or its database cannot take the write. Unknown
-keys in a JSON body are refused, never ignored.
+Every request but the open ones (marked (open), and `GET /openapi.json`) carries
+`Authorization: Bearer <[driver] api_token>`; a wrong or missing one is answered 401. A JSON body
+goes with `Content-Type: application/json`. A refused request is answered with a JSON body
+`{"error": "<what was wrong and where>", "details": ...}` and changes nothing: 400 for a body or
+parameter out of its bounds (`details`: the command's problems, `{"errors": [{"at", "problem"}]}`,
+for Advanced commands; the fields', `{"errors": [{"loc", "msg"}]}`, for a body of the driver's
+own models), 401, 404, 409, 413 where an operation lists it (a body over `[driver]
+max_request_bytes`), 503 with `Retry-After` while the driver is shutting down or its database
+cannot take the write. Unknown keys in a body of the driver's own models are refused, never
+ignored; the senders' payloads (Alertmanager, Grafana, Jira's webhooks) are read for what the
+driver needs, the rest let be. A list in the query string is the parameter repeated
+(`labels=a&labels=b`).
 {% for tag, operations in groups %}
 ## {{ tag }}
 {% for op in operations %}
@@ -79,11 +85,11 @@ _TOKEN_INSIDE = ("/metrics", "/api/alertmanager", "/api/grafana")
 def render(document: Mapping[str, Any]) -> str:
     """The Markdown reference of an OpenAPI document (the driver's: 3.1, as FastAPI writes it)."""
     groups: dict[str, list[dict[str, Any]]] = {}
+    schemas = document.get("components", {}).get("schemas", {})
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             tag = (operation.get("tags") or [_UNTAGGED])[0]
-            groups.setdefault(tag, []).append(_operation(method, path, operation))
-    schemas = document.get("components", {}).get("schemas", {})
+            groups.setdefault(tag, []).append(_operation(method, path, operation, schemas))
     models = [_model(name, schema) for name, schema in sorted(schemas.items())]
     environment = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     text = environment.from_string(_TEMPLATE).render(
@@ -94,12 +100,17 @@ def render(document: Mapping[str, Any]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
-def _operation(method: str, path: str, operation: Mapping[str, Any]) -> dict[str, Any]:
+def _operation(
+    method: str, path: str, operation: Mapping[str, Any], schemas: Mapping[str, Any]
+) -> dict[str, Any]:
     parameters = [
         {
             "name": p["name"],
             "where": p.get("in", ""),
-            "type": _type(p.get("schema", {})),
+            "type": _cell(
+                _type(p.get("schema", {}))
+                + (", the parameter repeated" if p.get("schema", {}).get("type") == "array" else "")
+            ),
             "required": "yes" if p.get("required") else "no",
             "default": _default(p.get("schema", {})),
             "meaning": _cell(p.get("description") or p.get("schema", {}).get("description", "")),
@@ -109,9 +120,14 @@ def _operation(method: str, path: str, operation: Mapping[str, Any]) -> dict[str
     body = ""
     if (request := operation.get("requestBody")) is not None:
         kinds = [
-            f"{_type(c.get('schema', {}))} as `{kind}`" for kind, c in request.get("content", {}).items()
+            _type(c.get("schema", {}))
+            + (f" ({_cell(c['schema']['description'])})" if c.get("schema", {}).get("description") else "")
+            + f" as `{kind}`"
+            for kind, c in request.get("content", {}).items()
         ]
         body = " or ".join(kinds) or "any"
+        if request.get("required"):
+            body += "; required" + (" (`{}` for the defaults)" if _all_defaults(request, schemas) else "")
     elif path in ("/api/alertmanager", "/api/grafana"):
         body = "the sender's JSON payload as it sends it (`application/json`), read whole"
     answers = [
@@ -140,7 +156,7 @@ def _model(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
     fields = [
         {
             "name": field,
-            "type": _type(spec),
+            "type": _cell(_type(spec)),
             "required": "yes" if field in required else "no",
             "default": _default(spec),
             "meaning": _cell(spec.get("description", "")),
@@ -173,24 +189,47 @@ def _type(schema: Mapping[str, Any]) -> str:
         text = f"list of {_type(schema.get('items', {}))}"
     elif kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         text = f"map of {_type(schema['additionalProperties'])}"
+    elif kind == "object" and schema.get("properties"):
+        # a body declared inline (no model of its own): its fields in a line
+        required = set(schema.get("required", []))
+        fields = [
+            f"`{name}`{'' if name in required else ' (optional)'}: {_type(spec)}"
+            for name, spec in schema["properties"].items()
+        ]
+        text = "object {" + "; ".join(fields) + "}"
     else:
         text = str(kind) + (f" ({schema['format']})" if "format" in schema else "")
     bounds = [
-        f"{word} {schema[key]}"
-        for key, word in (
-            ("minLength", "at least"),
-            ("maxLength", "at most"),
-            ("minItems", "at least"),
-            ("maxItems", "at most"),
-            ("minimum", ">="),
-            ("exclusiveMinimum", ">"),
-            ("maximum", "<="),
-            ("exclusiveMaximum", "<"),
-            ("pattern", "matching"),
+        f"{word} {_number(schema[key])}{unit}"
+        for key, word, unit in (
+            ("minLength", "at least", " characters"),
+            ("maxLength", "at most", " characters"),
+            ("minItems", "at least", " items"),
+            ("maxItems", "at most", " items"),
+            ("minimum", ">=", ""),
+            ("exclusiveMinimum", ">", ""),
+            ("maximum", "<=", ""),
+            ("exclusiveMaximum", "<", ""),
         )
         if key in schema
     ]
+    if "pattern" in schema:
+        bounds.append(f"matching `{schema['pattern']}`")
     return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _all_defaults(request: Mapping[str, Any], schemas: Mapping[str, Any]) -> bool:
+    """Whether a required body is a model none of whose fields is required (`{}` will do)."""
+    for content in request.get("content", {}).values():
+        ref = str(content.get("schema", {}).get("$ref", ""))
+        if ref and not schemas.get(ref.rsplit("/", 1)[-1], {}).get("required"):
+            return True
+    return False
+
+
+def _number(value: Any) -> str:
+    """A bound as written: 10000, not 10000.0 (pydantic states int bounds of float fields so)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _default(schema: Mapping[str, Any]) -> str:

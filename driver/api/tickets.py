@@ -21,7 +21,10 @@ GuidParam = Annotated[
     Path(
         min_length=1,
         max_length=MAX_GUID_LENGTH,
-        description="The GUID exactly as in its commands (surrounding spaces stripped), percent-encoded",
+        description=(
+            "The GUID exactly as the driver keeps it (a command's spaces around its GUID are not"
+            " part of it, and are not stripped here), percent-encoded"
+        ),
     ),
 ]
 

@@ -294,9 +294,9 @@ class LogEntry(Body):
     note: str = ""
     """What the driver did on its own, e.g. 'summary cut to 255 characters', 'merged 3 updates'."""
     request: dict[str, Any] | None = None
-    """Only in GET /api/log/{id}: the body sent (never headers)."""
+    """In GET /api/log/{id} and POST /api/execute's answer: the body sent (never headers)."""
     response: dict[str, Any] | None = None
-    """Only in GET /api/log/{id}: Jira's last answer (status and body)."""
+    """In GET /api/log/{id} and POST /api/execute's answer: Jira's last answer (status, body)."""
 
 
 MAX_SEARCH_TEXT = 1000
