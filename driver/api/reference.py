@@ -40,7 +40,7 @@ max_request_bytes`), 503 with `Retry-After` while the driver is shutting down or
 cannot take the write. Unknown keys in a body of the driver's own models are refused, never
 ignored; the senders' payloads (Alertmanager, Grafana, Jira's webhooks) are read for what the
 driver needs, the rest let be. A list in the query string is the parameter repeated
-(`labels=a&labels=b`).
+(`labels=a&labels=b`). A moment (`date-time`) is ISO 8601; one without an offset is read as UTC.
 {% for tag, operations in groups %}
 ## {{ tag }}
 {% for op in operations %}
