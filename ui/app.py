@@ -12,7 +12,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from ui.client import DriverApi, DriverRejected, DriverUnreachable, connect, url_for
+from ui.client import DriverApi, DriverRejected, DriverUnreachable, connect, driver_url
 from ui.messages import DriverCallFailed, DriverStatusChanged
 from ui.mutations import MutationQueue
 from ui.pages.alarms import AlarmsPage
@@ -173,6 +173,6 @@ def run_app(url: str, api_token: str | None, *, seconds: float = 0) -> None:
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver ui`: the TUI on the configured driver ($JIRA_DRIVER_URL for another host)."""
-    url = url_for(config, args.url)
+    url = driver_url(config, override=args.url)
     run_app(url, config.driver.api_token.get_secret_value() or None)
     return 0

@@ -13,7 +13,6 @@ from typing import Protocol
 
 import httpx
 
-from driver.config import Config
 from driver.contract.alarms import AlarmLinked, AlarmPage, AlarmUnlinked
 from driver.contract.client import (
     URL_ENV,
@@ -21,7 +20,6 @@ from driver.contract.client import (
     DriverClientError,
     DriverRejected,
     DriverUnreachable,
-    checked_url,
     driver_url,
 )
 from driver.contract.eligible import EligiblePage, EligibleQuery
@@ -55,7 +53,7 @@ __all__ = [
     "DriverRejected",
     "DriverUnreachable",
     "connect",
-    "url_for",
+    "driver_url",
 ]
 
 
@@ -115,11 +113,6 @@ class DriverApi(Protocol):
         limit: int = 100,
     ) -> ResponsePageBody: ...
     async def aclose(self) -> None: ...
-
-
-def url_for(config: Config, override: str | None = None) -> str:
-    """The driver's base URL: an explicit override, else $JIRA_DRIVER_URL, else [driver] listen."""
-    return checked_url(override, ("option", "--url")) if override else driver_url(config)
 
 
 def connect(

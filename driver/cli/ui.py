@@ -7,13 +7,13 @@ import argparse
 
 from driver.cli.exit_codes import ExitCode
 from driver.config import Config
-from driver.contract.client import checked_url, driver_url
+from driver.contract.client import driver_url
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver ui`: 0 when the operator quits."""
     from ui.app import run_app
 
-    url = checked_url(args.url, ("option", "--url")) if args.url else driver_url(config)
+    url = driver_url(config, override=args.url)
     run_app(url, config.driver.api_token.get_secret_value() or None)
     return ExitCode.OK

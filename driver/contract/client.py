@@ -102,9 +102,14 @@ def checked_url(url: str, where: tuple[str, str]) -> str:
     return url.rstrip("/")
 
 
-def driver_url(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    """The base URL of the driver's API: $JIRA_DRIVER_URL, else derived from [driver] listen.
-    Raises ConfigError for a $JIRA_DRIVER_URL that is no http(s) URL."""
+def driver_url(
+    config: Config, environ: Mapping[str, str] | None = None, *, override: str | None = None
+) -> str:
+    """The base URL of the driver's API: `override` (a command's --url), else $JIRA_DRIVER_URL,
+    else derived from [driver] listen. Raises ConfigError for an override or $JIRA_DRIVER_URL that
+    is no http(s) URL."""
+    if override:
+        return checked_url(override, ("option", "--url"))
     environ = os.environ if environ is None else environ
     if environ.get(URL_ENV):
         return checked_url(environ[URL_ENV], ("environment", URL_ENV))

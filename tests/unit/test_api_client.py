@@ -10,6 +10,7 @@ import pytest
 from driver.config_file import load_config
 from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable, driver_url
 from driver.contract.schemas import CommandProblem
+from driver.errors import ConfigError
 
 
 def _client(handler: httpx.MockTransport) -> DriverClient:
@@ -65,3 +66,8 @@ def test_the_url_comes_from_listen_or_the_environment() -> None:
     config = load_config(None, {"JIRA_DRIVER_DRIVER_LISTEN": "0.0.0.0:9000"})
     assert driver_url(config, {}) == "http://127.0.0.1:9000"
     assert driver_url(config, {"JIRA_DRIVER_URL": "http://ops-host:8750/"}) == "http://ops-host:8750"
+    # a command's --url comes first, checked alike
+    environ = {"JIRA_DRIVER_URL": "http://ops-host:8750"}
+    assert driver_url(config, environ, override="http://other:1/") == "http://other:1"
+    with pytest.raises(ConfigError, match=r"\[option\] --url = 'other:1': the driver's address"):
+        driver_url(config, environ, override="other:1")
