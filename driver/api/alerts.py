@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Unauthorized, documented
 from driver.api.intake import bounded_body
-from driver.app.alert_intake import AlertRefused, take_alerts_soon
+from driver.app.alert_intake import AlertRefused, take_alerts
 from driver.app.driver import Driver
 from driver.contract.alerts import AlertsAccepted
 from driver.contract.schemas import AcceptedCommand
@@ -90,7 +90,7 @@ async def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
             f"not {_NAMED[sender]} notification: {where}: {first['msg']} (nothing was queued)"
         ) from None
     try:
-        taken = await take_alerts_soon(driver, sender, notification, driver.alerts[sender])
+        taken = await take_alerts(driver, sender, notification, driver.alerts[sender])
     except (TemplateFailed, AlertRefused) as exc:
         driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(f"[{sender}] {exc} (nothing was queued)") from None

@@ -41,22 +41,14 @@ worker thread, so the driver goes on answering and sending meanwhile (10,000 ale
 take about two seconds on 2 cores: tests/bench/bench_alerts.py)."""
 
 
-def take_alerts(
+async def take_alerts(
     driver: Driver, sender: Sender, notification: Notification, templates: AlertTemplates
 ) -> AlertsTaken:
-    """Commit the commands a notification makes (all or nothing), without yielding to the event
-    loop. Raises TemplateFailed or AlertRefused (bad input: nothing queued), sqlite3 errors (the
-    database: nothing queued)."""
-    guids, known = _known(driver, sender, notification, templates)
-    return _accept(driver, guids, _commands(driver, sender, notification, templates, known))
-
-
-async def take_alerts_soon(
-    driver: Driver, sender: Sender, notification: Notification, templates: AlertTemplates
-) -> AlertsTaken:
-    """take_alerts, a big notification planned on a worker thread. One notification at a time
-    (driver.alert_lock, held from reading the notices to committing), so two copies of one are
-    still taken one after the other and the second makes nothing."""
+    """Commit the commands a notification makes (all or nothing), a big one planned on a worker
+    thread. One notification at a time (driver.alert_lock, held from reading the notices to
+    committing), so two copies of one are still taken one after the other and the second makes
+    nothing. Raises TemplateFailed or AlertRefused (bad input: nothing queued), sqlite3 errors
+    (the database: nothing queued)."""
     async with driver.alert_lock:
         guids, known = _known(driver, sender, notification, templates)
         if len(notification.alerts) > THREAD_ALERTS:

@@ -182,7 +182,7 @@ class Driver:
     alerts: dict[str, AlertTemplates] = field(default_factory=dict)
     alert_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by the alert intake from reading a notification's notices to committing its commands
-    (driver.app.alert_intake.take_alerts_soon)."""
+    (driver.app.alert_intake.take_alerts)."""
     """The compiled templates of [alertmanager] and [grafana], by sender."""
     accepting: bool = True
     """False from the moment it stops: intake answers 503 (nothing half-accepted)."""

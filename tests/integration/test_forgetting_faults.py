@@ -180,7 +180,7 @@ async def test_an_alert_still_firing_is_not_forgotten(
     h = engine_factory(sim.url, clock=clock)
     await h.start()
     templates = h.driver.alerts["alertmanager"]
-    taken = take_alerts(h.driver, "alertmanager", firing("fp-1"), templates)
+    taken = await take_alerts(h.driver, "alertmanager", firing("fp-1"), templates)
     assert [job.action.value for job in taken.jobs] == ["CREATE"]
     guid = taken.jobs[0].guid
     await h.settle()
@@ -193,10 +193,10 @@ async def test_an_alert_still_firing_is_not_forgotten(
 
     for _ in range(10):  # every 10 days the same notification: nothing to do
         clock.advance(10 * DAY)
-        assert take_alerts(h.driver, "alertmanager", firing("fp-1"), templates).jobs == []
+        assert (await take_alerts(h.driver, "alertmanager", firing("fp-1"), templates)).jobs == []
         await forget_idle(h.driver, DAYS)
 
-    assert take_alerts(h.driver, "alertmanager", firing("fp-1"), templates).jobs == []
+    assert (await take_alerts(h.driver, "alertmanager", firing("fp-1"), templates)).jobs == []
     await h.settle()
     assert sim.counters()["created"] == created
 
