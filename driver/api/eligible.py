@@ -11,6 +11,7 @@ from driver.api.deps import DriverDep, require_leader
 from driver.api.errors import BadRequest, Unavailable, UpstreamFailed, documented
 from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
 from driver.errors import JiraAuthError, JiraRejected, JiraRetryable
+from driver.jira.search import BadCursor
 from driver.model.answers import FoundIssue
 from driver.model.jql import EligibleSearch, eligible_jql
 
@@ -66,7 +67,7 @@ async def eligible(driver: DriverDep, query: Annotated[EligibleQuery, Query()]) 
         raise BadRequest(str(exc)) from None
     try:
         found, cursor = await driver.jira.search_page(jql, FIELDS, query.cursor, query.limit)
-    except ValueError as exc:
+    except BadCursor as exc:
         raise BadRequest(str(exc)) from None
     except JiraRejected as exc:
         # this answer's own status is 400 too: Jira's words alone, not "HTTP 400: ... HTTP 400: ..."

@@ -13,6 +13,11 @@ import httpx
 from driver.jira.http import body_of
 from driver.model.answers import FoundIssue
 
+
+class BadCursor(ValueError):
+    """A page cursor this driver did not give (the caller's input, not Jira's answer)."""
+
+
 _DC_CURSOR = re.compile(r"@[0-9]{1,9}")
 """A Data Center page's cursor: `@<startAt>` (ASCII digits: str.isdigit takes '²' too)."""
 
@@ -119,7 +124,7 @@ class IssueSearch:
     ) -> tuple[list[FoundIssue], str | None]:
         """One page of a JQL's result, for a person paging through it, and the cursor of the next
         (None on the last). Cloud: the page's nextPageToken; Data Center: `@<startAt>` (the
-        cursor is opaque to callers). Raises the JiraError of the request, ValueError for a
+        cursor is opaque to callers). Raises the JiraError of the request, BadCursor for a
         Data Center cursor that is not of that form."""
         flavor = await self.detect_api_type()
         payload: dict[str, Any] = {"jql": jql, "fields": ["key", *fields], "maxResults": limit}
@@ -131,7 +136,7 @@ class IssueSearch:
             start = 0
             if cursor:
                 if not _DC_CURSOR.fullmatch(cursor):
-                    raise ValueError(f"cursor {cursor[:40]!r} is not one this driver gave (next_cursor)")
+                    raise BadCursor(f"cursor {cursor[:40]!r} is not one this driver gave (next_cursor)")
                 start = int(cursor[1:])
             payload["startAt"] = start
             data = body_of(await self._request("POST", f"{self.api_prefix}/2/search", json=payload))
