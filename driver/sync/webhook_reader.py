@@ -100,13 +100,23 @@ def read_webhook(stream: IO[bytes], stamp_field: str = "", fields: Collection[st
             elif event != "map_key":
                 _place(root, items, prefix, value)
     except ijson.JSONError as exc:
-        raise WebhookUnreadable(f"the body is not JSON: {exc}") from None
+        raise WebhookUnreadable(f"the body is not JSON: {_one_line(exc)}") from None
     if scalar_root:
         return scalar_root[0]
     changelog = root.get("changelog")
     if items_seen and isinstance(changelog, dict):
         changelog["items"] = items
     return root
+
+
+def _one_line(exc: Exception) -> str:
+    """ijson's message on one line: yajl's spans three (the error, an excerpt of the body, a caret
+    under it), which a log line or an HTTP answer's `detail` would break up."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and "(right here)" not in line]
+    if len(lines) == 2:
+        return f"{lines[0].rstrip('.')}, near {lines[1]!r}"
+    return " ".join(lines)
 
 
 def _place(root: dict[str, Any], items: list[Any], prefix: str, value: Any) -> None:
