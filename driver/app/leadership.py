@@ -28,8 +28,8 @@ from typing import Any
 import psycopg
 
 from driver.model.lease import Leadership, LeaseTerms
-from driver.store.postgres.connection import connect_async
 from driver.store.postgres.lease import LeaseTable
+from driver.store.postgres.sessions import close_quietly, connect_async
 
 log = logging.getLogger("driver.leadership")
 
@@ -129,9 +129,7 @@ class Elector:
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await conn.close()
+        await close_quietly(conn)
 
     def _set(self, state: Leadership, why: str) -> None:
         before, self.state = self.state, state

@@ -40,8 +40,8 @@ from driver.app.roll_call import RollCall
 from driver.contract.schemas import PairStatus
 from driver.model.jobs import Job
 from driver.model.lease import Leadership, LeaseTerms, shown
-from driver.store.postgres.connection import connect_async
 from driver.store.postgres.handoff import listen, watermark
+from driver.store.postgres.sessions import close_quietly, connect_async
 from driver.store.postgres.store import PostgresStore
 
 if TYPE_CHECKING:
@@ -223,9 +223,7 @@ class PairNode:
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await conn.close()
+        await close_quietly(conn)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(work, name=f"pair-{name}"))

@@ -21,8 +21,8 @@ from typing import Any
 import psycopg
 
 from driver.model.lease import LeaseTerms, Roll, shown
-from driver.store.postgres.connection import connect_async
 from driver.store.postgres.nodes import NodeRoll
+from driver.store.postgres.sessions import close_quietly, connect_async
 
 log = logging.getLogger("driver.leadership")
 
@@ -83,6 +83,4 @@ class RollCall:
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await conn.close()
+        await close_quietly(conn)

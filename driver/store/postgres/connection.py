@@ -43,12 +43,6 @@ server then ends it, which releases its locks: the lease row a fenced write hold
 takeover waits on it) and the hand-off's intake lock (the leader's watermark waits on it)."""
 
 
-async def connect_async(dsn: str) -> psycopg.AsyncConnection[Any]:
-    """A session of its own for the lease, the hand-off's watermark or its NOTIFYs (autocommit).
-    Raises psycopg.OperationalError when PostgreSQL cannot be reached within CONNECT_TIMEOUT."""
-    return await psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-
-
 class DatabaseUnavailable(sqlite3.OperationalError):
     """PostgreSQL cannot be reached, or ended the session: the write waits, as for a locked file."""
 
