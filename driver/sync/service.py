@@ -196,7 +196,7 @@ class Sync:
         signed = incoming.signed_by(named.get("x-hub-signature"))
         if incoming.too_large:
             if signed:
-                self._read_instead(incoming)
+                await self._read_instead(incoming)
             raise WebhookRefused(
                 "too_large",
                 f"the body is over {MAX_WEBHOOK_BYTES} bytes ({incoming.size} read); nothing was changed",
@@ -211,10 +211,10 @@ class Sync:
             parsed = await asyncio.to_thread(read_webhook, incoming.file(), stamp_field)
             body = WebhookBody.model_validate(parsed)
         except WebhookUnreadable as exc:
-            self._read_instead(incoming)
+            await self._read_instead(incoming)
             raise WebhookRefused("malformed", str(exc)) from None
         except ValidationError as exc:
-            self._read_instead(incoming)
+            await self._read_instead(incoming)
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first.get("loc", ())) or "body"
             raise WebhookRefused("malformed", f"not a Jira webhook body: {where}: {first['msg']}") from None
@@ -224,10 +224,12 @@ class Sync:
         key = body.issue.key if body.issue is not None else ""
         return self._handle(change, me, key=key, identifier=identifier, counted=True)
 
-    def _read_instead(self, incoming: IncomingBody) -> None:
+    async def _read_instead(self, incoming: IncomingBody) -> None:
         """A signed delivery refused: read the issue it names from Jira instead, in the background
-        (a 4xx is never sent again, so a person's resolve in it would be lost)."""
-        named = issue_named(incoming.file())
+        (a 4xx is never sent again, so a person's resolve in it would be lost). The body is looked
+        through on a worker thread: one that names no issue is read to its end (up to
+        MAX_WEBHOOK_BYTES), which must not hold the event loop."""
+        named = await asyncio.to_thread(issue_named, incoming.file())
         if named is None:
             log.warning("a refused webhook delivery names no issue: nothing to read instead")
             return

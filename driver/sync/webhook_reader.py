@@ -10,7 +10,7 @@ holds the parser's buffer and the parts, never the body or its comments, whateve
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import IO, Any
 
 import ijson
@@ -39,7 +39,27 @@ ISSUE_FIELDS = ("status", "resolution", "assignee", "project", "issuetype", "upd
 
 
 class WebhookUnreadable(ValueError):
-    """The body is not JSON (or ends early); the message says where."""
+    """The body is not JSON (or ends early, or nests deeper than MAX_DEPTH); the message says where."""
+
+
+MAX_DEPTH = 100
+"""Deepest nesting of arrays and objects read. Jira's bodies nest about ten levels; ijson names
+each event by its whole path, so a body of 50,000 `[` (100 KB) would take gigabytes."""
+
+
+def _events(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
+    """ijson's basic events of the body, numbers as floats where they are not small integers (a
+    4,301-digit integer crashed the C parser building a Python int), refused past MAX_DEPTH.
+    Raises WebhookUnreadable (past MAX_DEPTH) and ijson.JSONError."""
+    depth = 0
+    for event, value in ijson.basic_parse(stream, use_float=True):
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise WebhookUnreadable(f"the body nests deeper than {MAX_DEPTH} levels")
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        yield event, value
 
 
 CONTAINERS = frozenset({"issue", "issue.fields", "changelog", "comment"})
@@ -68,7 +88,7 @@ def read_webhook(stream: IO[bytes], stamp_field: str = "", fields: Collection[st
     building = ""
     depth = 0
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True):
+        for prefix, event, value in ijson.parse(_events(stream)):
             if builder is not None:
                 builder.event(event, value)
                 depth += event in ("start_map", "start_array")
@@ -147,12 +167,12 @@ def issue_named(stream: IO[bytes]) -> str | None:
     `issue.key` comes first); None when it names none."""
     found: dict[str, str] = {}
     try:
-        for prefix, event, value in ijson.parse(stream):
+        for prefix, event, value in ijson.parse(_events(stream)):
             if prefix in ("issue.id", "issue.key") and event in ("string", "number"):
                 found[prefix] = str(value)
                 if len(found) == 2:
                     break
-    except ijson.JSONError:
+    except (ijson.JSONError, WebhookUnreadable):
         pass
     issue_id = found.get("issue.id", "")
     return issue_id if issue_id.isdigit() else found.get("issue.key") or None

@@ -297,6 +297,34 @@ def post_sig(body: bytes) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
+def test_hostile_signed_bodies_are_refused_quickly_and_the_driver_lives_on(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    # Signed, so read past the signature: 50,000 `[` made ijson build each event's whole path
+    # (gigabytes, the API stalled); a 4,301-digit integer crashed its C parser making a Python int
+    # (the process segfaulted) when the refusal looked for the issue to read instead.
+    driver = webhook_driver(driver_factory, sim)
+    key = create(driver, "SYNC-HOSTILE")
+    named = b'{"webhookEvent": "jira:issue_updated", "issue": {"id": "1", "key": "%s"}, ' % key.encode()
+    bodies = {
+        "deep": b"[" * 50_000 + b"]" * 50_000,
+        "deep after the issue": named + b'"x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        "long integer": b'{"timestamp": ' + b"9" * 5_000 + b', "issue": {"id": "1", "key": "OPS-1"}}',
+        "long integer after the issue": named + b'"timestamp": ' + b"9" * 5_000 + b"}",
+    }
+    for name, body in bodies.items():
+        started = time.monotonic()
+        answer = post_hook(driver, body, identifier=str(uuid.uuid4()))
+        assert answer.status_code == 400, (name, answer.text)
+        assert "\n" not in answer.json()["error"], name
+        assert time.monotonic() - started < 5, name
+        with driver.client() as api:
+            assert api.get("/api/health").status_code == 200, name
+    assert driver.proc is not None
+    assert driver.proc.poll() is None
+    assert sync_status(driver)["webhooks_refused"] == len(bodies)
+
+
 def test_a_replay_of_a_real_delivery_is_a_duplicate(driver_factory: Factory, sim: SimProcess) -> None:
     driver = webhook_driver(driver_factory, sim)
     register(sim, driver)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import tracemalloc
 from typing import Any
 
@@ -13,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driver.sync.rules import WebhookBody, webhook_change
-from driver.sync.webhook_reader import ISSUE_FIELDS, WebhookUnreadable, issue_named, read_webhook
+from driver.sync.webhook_reader import ISSUE_FIELDS, MAX_DEPTH, WebhookUnreadable, issue_named, read_webhook
 
 STAMP = "customfield_10101"
 
@@ -180,3 +182,40 @@ def test_memory_stays_bounded_whatever_the_size() -> None:
         tracemalloc.stop()
     assert kept["issue"]["key"] == "OPS-1"
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes while reading {len(raw)}"
+
+
+@pytest.mark.parametrize("reader", [read_webhook, issue_named])
+def test_a_body_nested_past_the_bound_is_refused_in_linear_time(reader: Any) -> None:
+    # ijson names each event by its whole path: 50,000 levels would have taken gigabytes
+    deep = b'{"issue": {"id": "10001"}, "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    if reader is read_webhook:
+        with pytest.raises(WebhookUnreadable, match=f"deeper than {MAX_DEPTH} levels"):
+            reader(io.BytesIO(deep))
+    else:
+        assert reader(io.BytesIO(deep)) == "10001"
+    at_the_bound = (
+        b'{"issue": {"id": "10001"}, "x": ' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}"
+    )
+    assert read_webhook(io.BytesIO(at_the_bound)) == {"issue": {"id": "10001"}}
+
+
+def test_a_long_integer_is_refused_without_taking_the_process_down() -> None:
+    # ijson's C parser crashed (SIGSEGV) making a Python int past its 4,300-digit limit: a child
+    # process, so the crash this guards against cannot take the test run with it
+    code = (
+        "import io\n"
+        "from driver.sync.webhook_reader import issue_named, read_webhook, WebhookUnreadable\n"
+        'for body in (b\'{"timestamp": \' + b\'9\' * 4301 + b\', "issue": {"id": "10000"}}\',\n'
+        '             b\'{"issue": {"id": "10000"}, "timestamp": \' + b\'9\' * 4301 + b\'}\'):\n'
+        "    print(issue_named(io.BytesIO(body)))\n"
+        "    try:\n"
+        "        read_webhook(io.BytesIO(body))\n"
+        "    except WebhookUnreadable as exc:\n"
+        "        print('refused', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
+    lines = done.stdout.splitlines()
+    assert (lines[0], lines[2]) == ("None", "10000"), lines
+    assert lines[1].startswith("refused the body is not JSON"), lines
+    assert lines[3].startswith("refused"), lines
