@@ -30,7 +30,7 @@ class UserSpec:
 
 @dataclass(frozen=True)
 class FaultRule:
-    """One injected fault: `status` (429, 5xx), `drop` (close the socket unanswered), `drop_after`
+    """One injected fault: `status` (4xx, 429, 5xx), `drop` (close the socket unanswered), `drop_after`
     (process the request, then close the socket unanswered), `slow_after` (process, answer `seconds`
     late) or `status_after` (process the request, then answer `status` as if it had failed: a Jira
     that applied a request before a 500, which a client must not take for "not done").
@@ -158,8 +158,8 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
             f"unknown fault kind {kind!r} (expected a status code, status, drop, drop_after,"
             " slow_after or status_after)"
         )
-    if kind in ("status", "status_after") and not (status == 429 or 500 <= status <= 599):
-        raise ValueError(f"a status fault needs status 429 or 5xx, got {status}")
+    if kind in ("status", "status_after") and not 400 <= status <= 599:
+        raise ValueError(f"a status fault needs a status of 400 to 599, got {status}")
     retry_after = data.get("retry_after")
     if retry_after is None and status == 429:
         retry_after = 1

@@ -60,7 +60,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
     except ConfigError as exc:
         say(f"jira-driver run: configuration error: {exc}")
         return ExitCode.BAD_INPUT
-    setup_logging(bool(args.json_logs) or config.driver.log_format == "json", config.secrets())
+    setup_logging(
+        bool(args.json_logs) or config.driver.log_format == "json", config.secrets(), config.jira.username
+    )
     for warning in [*masking_words(config.named_secrets()), *quoted_values(config)]:
         logging.getLogger("driver").warning("%s", warning)
     config_file = config_file_in_use(getattr(args, "config", None))

@@ -73,7 +73,7 @@ from driver.model.answers import (
     JiraUser,
 )
 from driver.model.endpoints import FilledCall
-from driver.model.responses import ResponseKind, secret_forms, without_credentials
+from driver.model.responses import ResponseKind, mask_json, secret_forms, without_credentials
 
 LONG_RUN = 100
 """Answers after which a 401 is more likely an expired token than a wrong one."""
@@ -113,14 +113,15 @@ class JiraClient(IssueSearch, ProjectSetup):
         self.api_type: ApiFlavor = api_type if api_type in ("cloud", "datacenter") else "unknown"  # type: ignore[assignment]
         self.near_limit = False
         self.rate_hint: float | None = None
+        """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.bucket: Bucket | None = None
         """Data Center's token bucket as the last answer that stated it said (driver.jira.http)."""
         self._answers = 0
         self._successes = 0
         """Answers under 300 with the present credentials (a 401 after many: an expired token)."""
-        """Requests/s Jira says it allows (docs/wire-facts.md §8), from the last response that said."""
         self.credentials = credentials or Credentials("none")
-        self._secrets = secret_forms([self.credentials.secret], self.credentials.username)
+        self.secret_forms = secret_forms([self.credentials.secret], self.credentials.username)
+        """The secret in each form an answer may echo it: masked in answers, errors and the log."""
         self.responses = ResponseLog()
         """What it heard outside a unit of work, waiting for the driver to write it."""
         self._proven = False
@@ -239,7 +240,7 @@ class JiraClient(IssueSearch, ProjectSetup):
     def set_credentials(self, credentials: Credentials) -> None:
         """Use new credentials from the next request on (unproven again: one canary first)."""
         self.credentials = credentials
-        self._secrets = secret_forms([credentials.secret], credentials.username)
+        self.secret_forms = secret_forms([credentials.secret], credentials.username)
         self._client.auth = credentials.auth()  # type: ignore[assignment]
         self._successes = 0
         self._proven = False
@@ -324,12 +325,12 @@ class JiraClient(IssueSearch, ProjectSetup):
             failure = self._transport_failure(exc, method, path)
             took = (time.perf_counter() - started) * 1000
             self.responses.heard(
-                heard_failure(method, path, params, str(failure), took, self.clock(), self._secrets, kind)
+                heard_failure(method, path, params, str(failure), took, self.clock(), self.secret_forms, kind)
             )
             raise failure from exc
         took = (time.perf_counter() - started) * 1000
         self.responses.heard(
-            heard_answer(method, path, params, response, took, self.clock(), self._secrets, kind)
+            heard_answer(method, path, params, response, took, self.clock(), self.secret_forms, kind)
         )
         self.near_limit = response.headers.get("X-RateLimit-NearLimit", "").lower() == "true"
         self.rate_hint = rate_hint(response) or self.rate_hint
@@ -339,7 +340,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         if status < 300:
             self._successes += 1
             return response
-        error = answer_error(response, self.clock())
+        error = answer_error(response, self.clock(), self.secret_forms)
         if isinstance(error, JiraAuthError) and status == 401 and self._successes >= LONG_RUN:
             error = JiraAuthError(status, self._expired(error.message))
         raise error
@@ -378,7 +379,7 @@ class JiraClient(IssueSearch, ProjectSetup):
         the other JiraErrors as for every request."""
         json = None if request.body is None else request.body
         response = await self._request(request.method, request.path, json=json, kind=ResponseKind.CALL)
-        answer = Answer(response.status_code, body_of(response))
+        answer = Answer(response.status_code, mask_json(body_of(response), self.secret_forms))
         if response.status_code not in expect:
             wanted = ", ".join(str(code) for code in expect)
             raise JiraRejected(response.status_code, [f"HTTP {response.status_code}, expected {wanted}"], {})

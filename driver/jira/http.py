@@ -282,10 +282,12 @@ def _login_denied(response: httpx.Response) -> bool:
     return reason.upper() == "AUTHENTICATION_DENIED" or denied.upper().startswith("CAPTCHA_CHALLENGE")
 
 
-def answer_error(response: httpx.Response, now: datetime) -> JiraError:
+def answer_error(response: httpx.Response, now: datetime, secrets: tuple[str, ...] = ()) -> JiraError:
     """The error an answer of 300 or more stands for (docs/wire-facts.md §7, §8, §9): 401 (and DC's
     CAPTCHA lock) JiraAuthError, 429 JiraRateLimited, 502-504 JiraUnavailable, 409 and other 5xx
-    JiraRetryable, anything else JiraRejected with Jira's errorMessages and per-field errors."""
+    JiraRetryable, anything else JiraRejected with Jira's errorMessages and per-field errors.
+    `secrets` (driver.model.responses.secret_forms) are masked in every text taken from the body:
+    the error reaches the log table, the driver's log and the API."""
     status = response.status_code
     body = body_of(response)
     messages: list[str] = []
@@ -293,12 +295,12 @@ def answer_error(response: httpx.Response, now: datetime) -> JiraError:
     if isinstance(body, dict):
         raw_messages = body.get("errorMessages")
         if isinstance(raw_messages, list):
-            messages = [str(m) for m in raw_messages]
+            messages = [mask(str(m), secrets) for m in raw_messages]
         raw_errors = body.get("errors")
         if isinstance(raw_errors, dict):
-            errors = {str(k): str(v) for k, v in raw_errors.items()}
+            errors = {mask(str(k), secrets): mask(str(v), secrets) for k, v in raw_errors.items()}
     elif isinstance(body, str) and body.strip() and len(body) < 300:
-        messages = [body.strip()]
+        messages = [mask(body.strip(), secrets)]
     detail = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
     if status == 401:
         return JiraAuthError(status, detail or "Jira rejected the credentials")

@@ -11,6 +11,7 @@ then by shape (JSON members and query parameters named like secrets, Authorizati
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 BODY_HEAD = 2048
 """Characters of an answer's body kept, from its first bytes (2 KB of ASCII: the table is for
@@ -106,16 +107,39 @@ def kind_of(method: str, path: str) -> ResponseKind:
 
 
 def secret_forms(secrets: Iterable[str], username: str = "") -> tuple[str, ...]:
-    """The texts to mask for these configured secrets: each as it is, percent-encoded, and the
-    base64 of `username:secret` a Basic Authorization header carries; longest first."""
+    """The texts to mask for these configured secrets, longest first: each as it is, as a JSON
+    string holds it, percent-encoded (with and without `/` kept, `+` for a space, hex digits in
+    either case), and in base64, alone and as the `username:secret` a Basic Authorization header
+    carries. Jira, a proxy or a gateway may echo any of them into an answer."""
     forms: set[str] = set()
     for secret in secrets:
         if len(secret) < _MIN_SECRET:
             continue
-        forms.add(secret)
-        forms.add(quote(secret, safe=""))
-        forms.add(base64.b64encode(f"{username}:{secret}".encode()).decode())
+        forms.update((secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]))
+        for encoded in (
+            quote(secret, safe=""),
+            quote(secret),
+            quote_plus(secret),
+            quote_plus(secret, safe="/"),
+        ):
+            forms.update((encoded, _HEX.sub(lambda hex_digits: hex_digits[0].lower(), encoded)))
+        for plain in (f"{username}:{secret}", secret):
+            forms.add(base64.b64encode(plain.encode()).decode())
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
+def mask_json(value: Any, secrets: tuple[str, ...] = ()) -> Any:
+    """A parsed JSON value with every string in it masked (`mask`), members' names kept."""
+    if isinstance(value, str):
+        return mask(value, secrets)
+    if isinstance(value, dict):
+        return {key: mask_json(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_json(item, secrets) for item in value]
+    return value
 
 
 _NAME_HINTS = (

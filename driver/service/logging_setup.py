@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from driver.model.responses import secret_forms
 from driver.service.connection_guard import RepeatFilter
 
 MASK = "[secret]"
@@ -64,19 +65,43 @@ def masking_words(named: Iterable[tuple[str, str]]) -> list[str]:
 
 
 class SecretFilter(logging.Filter):
-    """Masks every configured secret (4 characters or more) in a record's message and its extra
-    fields; one shorter than SHORT_SECRET only where no letter or digit touches it."""
+    """Masks every secret (4 characters or more) in a record's message and its extra fields, in
+    each form an answer may echo it (driver.model.responses.secret_forms: JSON-escaped,
+    percent-encoded, the base64 of a Basic header); a form shorter than SHORT_SECRET only where no
+    letter or digit touches it.
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    secrets: the configured ones; username: the Jira user a Basic header pairs them with. `watch`
+    adds a source of forms read again at each record: the Jira client's present credentials, which
+    a person may change while the driver runs (PUT /api/settings/auth).
+    """
+
+    def __init__(self, secrets: Iterable[str], username: str = "") -> None:
         super().__init__()
-        # longest first: a secret that contains another is masked whole
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(_secret_pattern(s) for s in self.secrets)) if self.secrets else None
-        )
+        self._fixed = secret_forms(secrets, username)
+        self._sources: list[Callable[[], tuple[str, ...]]] = []
+        self._watched: tuple[str, ...] = ()
+        self._pattern = self._compile(())
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The forms masked now, longest first."""
+        return tuple(sorted(set(self._fixed) | set(self._watched), key=len, reverse=True))
+
+    def watch(self, source: Callable[[], tuple[str, ...]]) -> None:
+        """Mask what `source` gives too, as it is at each record (it must be cheap and not log)."""
+        self._sources.append(source)
+
+    def _compile(self, watched: tuple[str, ...]) -> re.Pattern[str] | None:
+        self._watched = watched
+        forms = self.secrets
+        return re.compile("|".join(_secret_pattern(s) for s in forms)) if forms else None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if self._sources:
+            watched = tuple(form for source in self._sources for form in source())
+            if watched != self._watched:
+                self._pattern = self._compile(watched)
+        if self._pattern is None:
             return True
         message = record.getMessage()
         masked = self._mask(message)
@@ -92,6 +117,15 @@ class SecretFilter(logging.Filter):
         return text if self._pattern is None else self._pattern.sub(MASK, text)
 
 
+def watch_secrets(source: Callable[[], tuple[str, ...]]) -> None:
+    """Have the log mask what `source` gives as well (SecretFilter.watch), on every handler
+    setup_logging installed; nothing when it was not called (tests, the CLI's other commands)."""
+    for handler in logging.getLogger().handlers:
+        for installed in handler.filters:
+            if isinstance(installed, SecretFilter):
+                installed.watch(source)
+
+
 class _Json(JsonFormatter):
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -103,7 +137,7 @@ class _Json(JsonFormatter):
         log_data.setdefault("event", "log")
 
 
-def setup_logging(json_lines: bool, secrets: Iterable[str] = ()) -> None:
+def setup_logging(json_lines: bool, secrets: Iterable[str] = (), username: str = "") -> None:
     """Plain lines (or JSON lines) on stderr; httpx's per-request lines stay quiet.
 
     Repeated records of one kind are rate-limited (connection_guard.RepeatFilter): a flood of one
@@ -111,7 +145,7 @@ def setup_logging(json_lines: bool, secrets: Iterable[str] = ()) -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RepeatFilter())
-    handler.addFilter(SecretFilter(secrets))
+    handler.addFilter(SecretFilter(secrets, username))
     if json_lines:
         handler.setFormatter(_Json("%(message)s", json_ensure_ascii=False))
     else:

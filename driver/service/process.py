@@ -42,6 +42,7 @@ from driver.service.connection_guard import (
     quiet_accept_errors,
     raise_file_limit,
 )
+from driver.service.logging_setup import watch_secrets
 from driver.store import Store, database_file
 from driver.store.counters import S_JIRA
 
@@ -281,6 +282,8 @@ async def _run(config: Config, sock: socket.socket, family: int, soft_files: int
     if built is None:
         return stopped_by[0]  # stopped while it waited for the database
     driver = built
+    # credentials a person sets while it runs (PUT /api/settings/auth) are masked like the configured ones
+    watch_secrets(lambda: driver.jira.secret_forms)
     log.info("%s", credentials_line(config))
     if warning := driver.credential_expiry():
         log.warning("%s", warning)

@@ -88,6 +88,46 @@ def test_credentials_a_proxy_echoes_back_are_masked(driver: DriverProcess, sim: 
     assert "admin:admin" not in everything
 
 
+def test_credentials_echoed_into_a_refusal_are_masked_in_the_log_table_the_shell_and_stderr(
+    driver_factory: Factory, sim_factory: Callable[..., SimProcess], store_backend: str
+) -> None:
+    # A 400 is final: Jira's reason becomes the row's error and response, the CLI prints it and
+    # the engine logs it. Only the Responses table used to mask it; the row kept `Basic <base64>`,
+    # and a token set while the driver ran was logged as it was.
+    token = "RuntimeTok3n-0123456789abcdef"
+    sim = sim_factory("--token", token)
+    if store_backend == "postgresql":  # a pair's node takes credentials only from its config
+        driver = driver_factory(sim.url, api_token="t", ini={"jira": {"bearer_token": token}})
+    else:
+        driver = driver_factory(sim.url, api_token="t")
+        with driver.client() as client:
+            changed = client.put("/api/settings/auth", json={"mode": "bearer", "secret": token})
+            assert changed.status_code == 200, changed.text
+    sim.faults(kind="400", count=2, method="POST", path="/rest/api/latest/issue", echo_headers=True)
+    assert driver.send("R-6|CREATE|summary;Echo|").status_code == 202
+    driver.wait_settled()
+    (row,) = driver.rows()
+    assert row["status"] == "Failed"
+    assert "authorization: Bearer ****" in row["error"]
+    with driver.client() as client:
+        whole = client.get(f"/api/log/{row['id']}").text
+        answers = client.get("/api/responses", params={"limit": 1000}).text
+    shell = cli(driver, "log", "--limit", "5")
+    assert shell.returncode == 0, shell.stderr
+    stderr = wait_for(
+        lambda: text if "R-6" in (text := driver.stderr_path.read_text(encoding="utf-8")) else None,
+        "the engine's line about R-6",
+    )
+    for where, text in {
+        "GET /api/log/{id}": whole,
+        "/api/responses": answers,
+        "jira-driver log": shell.stdout,
+        "the driver's log": stderr,
+    }.items():
+        assert token not in text, where
+        assert base64.b64encode(token.encode()).decode() not in text, where
+
+
 def test_no_answer_is_kept_as_none_with_the_reason(driver_factory: Factory, sim: SimProcess) -> None:
     driver = driver_factory(sim.url, api_token="t", ini={"jira": {"timeout_seconds": "1"}})
     sim.faults(kind="slow_after", count=1, seconds=3, method="POST", path="/rest/api/latest/issue")

@@ -24,13 +24,14 @@ WALL = datetime(2026, 1, 1, 1, 1, 0, tzinfo=UTC)
         ("drop", FaultRule("drop")),
         ("slow_after:1,seconds=2.5", FaultRule("slow_after", 1, seconds=2.5)),
         ("drop_after:-1", FaultRule("drop_after", -1)),
+        ("400", FaultRule("status", 1, 400)),  # a proxy's own refusal, which a client cannot retry
     ],
 )
 def test_fault_syntax(text: str, rule: FaultRule) -> None:
     assert parse_fault(text) == rule
 
 
-@pytest.mark.parametrize("text", ["404", "teapot", "429:x", "429,retry_after", "500,colour=red"])
+@pytest.mark.parametrize("text", ["302", "600", "teapot", "429:x", "429,retry_after", "500,colour=red"])
 def test_bad_fault_syntax(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each message names its own problem
         parse_fault(text)
