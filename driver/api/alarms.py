@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, require_accepting, require_leader, watch_database
 from driver.api.errors import Conflict, NotFound, Unavailable, UpstreamFailed, documented
 from driver.app.alarm_actions import AlarmActionRefused, resolve_now, retry_failed, unlink
@@ -25,7 +26,7 @@ from driver.errors import JiraAuthError, JiraError, JiraRejected
 from driver.model.alarms import AlarmFilter, AlarmRecord
 from driver.model.jobs import Job
 
-router = APIRouter(tags=["alarms"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["alarms"])
 
 
 def entry(record: AlarmRecord) -> AlarmEntry:

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
+from driver.api.bodies import StrictJsonRoute, media_type, refuse_duplicate_members
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Unauthorized, documented
 from driver.api.intake import bounded_body
@@ -27,10 +28,11 @@ from driver.contract.alerts import AlertsAccepted
 from driver.contract.schemas import AcceptedCommand
 from driver.model.alert_intake import Notification, Sender, TemplateFailed
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     413: documented("The body is over [driver] max_request_bytes; nothing was queued"),
+    415: documented("The body is not application/json (UTF-8); nothing was queued"),
 }
 
 
@@ -43,6 +45,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def alertmanager(request: Request, driver: DriverDep) -> AlertsAccepted:
     """Take Alertmanager's webhook payload (version 4): each alert (or group) a CREATE, UPDATE or
     RESOLVE, or nothing when it changed nothing since the last notification."""
+    media_type(request, ("application/json",))
     raw = await bounded_body(request, driver.config.driver.max_request_bytes)
     return await _take(driver, "alertmanager", raw)
 
@@ -63,6 +66,7 @@ async def grafana(request: Request, driver: DriverDep) -> AlertsAccepted:
     """Take Grafana's webhook contact point payload, its signature checked when [grafana] secret is
     set: header X-Grafana-Alerting-Signature, the hex HMAC-SHA256 of the body under the secret (or
     of `<timestamp>:<body>` when X-Grafana-Alerting-Signature-Timestamp is sent)."""
+    media_type(request, ("application/json",))
     raw = await bounded_body(request, driver.config.driver.max_request_bytes)
     secret = driver.config.grafana.secret.get_secret_value()
     if secret:
@@ -89,6 +93,11 @@ async def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
         raise BadRequest(
             f"not {_NAMED[sender]} notification: {where}: {first['msg']} (nothing was queued)"
         ) from None
+    try:
+        refuse_duplicate_members(raw, f"not {_NAMED[sender]} notification")
+    except BadRequest:
+        driver.metrics.alerts.labels(sender, "refused").inc()
+        raise
     try:
         taken = await take_alerts(driver, sender, notification, driver.alerts[sender])
     except (TemplateFailed, AlertRefused) as exc:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import SettingsDep, watch_database
 from driver.api.views import creation_table_state
 from driver.contract.schemas import AddField, CreationTableState, TicketQueryUpdate, TicketRowsUpdate
 
-router = APIRouter(tags=["ticket"], dependencies=[Depends(watch_database)])
+router = APIRouter(route_class=StrictJsonRoute, tags=["ticket"], dependencies=[Depends(watch_database)])
 
 
 @router.get("/api/ticket", response_model=CreationTableState)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, require_leader
 from driver.api.errors import BadRequest, Unavailable, UpstreamFailed, documented
 from driver.contract.eligible import EligibleIssue, EligiblePage, EligibleQuery
@@ -15,7 +16,7 @@ from driver.jira.search import BadCursor
 from driver.model.answers import FoundIssue
 from driver.model.jql import EligibleSearch, eligible_jql
 
-router = APIRouter(tags=["eligible"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["eligible"])
 FIELDS = ("summary", "status", "assignee", "updated")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, NotFound, documented
 from driver.app.endpoint_calls import UnknownEndpoint, call_entry
@@ -12,7 +13,7 @@ from driver.app.intake import IntakeError
 from driver.contract.endpoints import EndpointCall, EndpointInfo, EndpointList
 from driver.contract.schemas import AcceptedCommand, AdvancedAccepted
 
-router = APIRouter(tags=["endpoints"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["endpoints"])
 
 
 @router.get("/api/endpoints", response_model=EndpointList)

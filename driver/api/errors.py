@@ -4,6 +4,8 @@
     ├── BadRequest          400  a body or parameter that is not valid
     ├── Unauthorized        401  missing or wrong API token (WWW-Authenticate: Bearer)
     ├── NotFound            404  no such log row, a GUID the driver has never seen
+    ├── TooLarge            413  a body or batch over the configured limit
+    ├── UnsupportedMediaType 415 a body in a media type the route does not take (driver.api.bodies)
     ├── UpstreamFailed      502  Jira failed the request this route makes
     └── Unavailable         503  shutting down, or the database cannot take the write (Retry-After)
         └── NotLeader       503  a pair's standby asked what only the leader does (Jira, the queue)
@@ -156,11 +158,17 @@ def as_api_error(exc: Exception) -> ApiError | None:
 
 
 def _validation_error(exc: RequestValidationError) -> BadRequest:
-    problems = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()
-    ]
+    problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": _problem(e)} for e in exc.errors()]
     first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
     return BadRequest(f"invalid request: {'.'.join(first['loc'])}: {first['msg']}", {"errors": problems})
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """A validation error's message; for a body that is not JSON, with the parser's reason (where
+    it stopped, or the member a JSON object names twice: driver.api.bodies)."""
+    message = str(error.get("msg", ""))
+    reason = (error.get("ctx") or {}).get("error")
+    return f"{message}: {reason}" if error.get("type") == "json_invalid" and reason else message
 
 
 def install(app: FastAPI) -> None:

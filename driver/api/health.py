@@ -5,14 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from driver import __version__
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, require_leader, watch_database
 from driver.api.errors import UpstreamFailed, documented
 from driver.api.views import creation_table_state
 from driver.contract.schemas import CheckResult, CreationTableState, DriverStatus, Health
 from driver.errors import JiraError
 
-open_router = APIRouter(tags=["health"])
-router = APIRouter(tags=["health"])
+open_router = APIRouter(route_class=StrictJsonRoute, tags=["health"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["health"])
 
 
 @open_router.get("/api/health", response_model=Health)

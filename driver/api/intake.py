@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
 from driver.api import views
+from driver.api.bodies import StrictJsonRoute, media_type, refuse_duplicate_members
 from driver.api.deps import DriverDep, StoreDep, require_accepting, watch_database
 from driver.api.errors import BadRequest, Conflict, TooLarge, documented
 from driver.app.driver import Driver
@@ -34,7 +35,7 @@ from driver.errors import CommandError, ShapeError
 from driver.model.dry_run import build_dry_run
 from driver.store import Store
 
-router = APIRouter(tags=["intake"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["intake"])
 
 _ADVANCED_BODY = {
     "requestBody": {
@@ -75,9 +76,9 @@ async def bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
+def _lines(raw: bytes, kind: str, max_lines: int) -> list[Line]:
     """The command lines of the body: text/plain split on line feeds, or AdvancedRequest JSON."""
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if kind == "application/json":
         try:
             body = AdvancedRequest.model_validate_json(raw)
         except ValidationError as exc:
@@ -91,6 +92,7 @@ def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
                 ' (expected {"commands": ["GUID|ACTION|field;value|", ...]})',
                 {"errors": problems},
             ) from None
+        refuse_duplicate_members(raw, "invalid request body")
         lines = [Line(n, text) for n, text in enumerate(body.commands, start=1)]
     else:
         try:
@@ -125,6 +127,7 @@ def _lines(request: Request, raw: bytes, max_lines: int) -> list[Line]:
     responses={
         409: documented("The Idempotency-Key was used with another body; nothing was queued"),
         413: documented("The body or the batch is over [driver] max_request_bytes / max_batch_lines"),
+        415: documented("The body is neither text/plain nor application/json (UTF-8); nothing was queued"),
     },
 )
 async def advanced(
@@ -163,11 +166,12 @@ async def _advanced(
 ) -> AdvancedAccepted:
     limits = driver.config.driver
     store = driver.store
+    kind = media_type(request, ("text/plain", "application/json"))
     raw = await bounded_body(request, limits.max_request_bytes)
     digest = hashlib.sha256(request.headers.get("content-type", "").encode() + b"\0" + raw).hexdigest()
     if idempotency_key is not None and (first := _replay(store, idempotency_key, digest, response)):
         return first
-    lines = _lines(request, raw, limits.max_batch_lines)
+    lines = _lines(raw, kind, limits.max_batch_lines)
     if len(lines) > THREAD_BATCH:
         entries = await asyncio.to_thread(check_lines, lines, driver.setup)
     else:

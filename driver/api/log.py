@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from driver.api import views
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import StoreDep, watch_database
 from driver.api.errors import NotFound, documented
 from driver.contract.schemas import INT64_MAX, LogEntry, LogPage, LogQuery, Statistics, StatsReset
 from driver.store import LogFilter
 
-router = APIRouter(tags=["log"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["log"])
 
 
 @router.get("/api/log", response_model=LogPage)

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Request, Security
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, bearer, require_token
 from driver.api.errors import documented
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 
 
 @router.get(

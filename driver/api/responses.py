@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import StoreDep
 from driver.contract.responses import ResponseEntry, ResponsePageBody, ResponseQuery
 from driver.model.responses import ResponseFilter, ResponseKind, StoredResponse
 
-router = APIRouter(tags=["responses"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["responses"])
 
 
 def entry(stored: StoredResponse) -> ResponseEntry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, SettingsDep, watch_database
 from driver.api.views import settings_view
 from driver.contract.schemas import (
@@ -14,7 +15,7 @@ from driver.contract.schemas import (
     UpdateSettingsBody,
 )
 
-router = APIRouter(tags=["settings"], dependencies=[Depends(watch_database)])
+router = APIRouter(route_class=StrictJsonRoute, tags=["settings"], dependencies=[Depends(watch_database)])
 
 
 @router.get("/api/settings", response_model=Settings)

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep
 from driver.api.errors import NotFound, documented
 from driver.contract.tickets import TicketView
 from driver.model.commands import MAX_GUID_LENGTH
 from driver.model.ticket_view import build_view
 
-router = APIRouter(tags=["tickets"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["tickets"])
 
 # `:path`: a GUID may hold `/` (12/345/6789). Clients send it percent-encoded (`/` as %2F, space
 # as %20, `%` as %25); the server decodes the path before routing, so the route sees it as typed.

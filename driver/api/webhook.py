@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from driver.api.bodies import StrictJsonRoute
 from driver.api.deps import DriverDep, require_accepting, watch_database
 from driver.api.errors import ApiError, BadRequest, TooLarge, documented
 from driver.contract.webhook import WebhookAnswer
@@ -21,7 +22,7 @@ from driver.sync.incoming import MAX_WEBHOOK_BYTES, READ_AT_MOST, IncomingBody
 from driver.sync.rules import WebhookBody
 from driver.sync.service import WebhookRefused
 
-router = APIRouter(tags=["sync"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["sync"])
 
 
 class SignatureRefused(ApiError):

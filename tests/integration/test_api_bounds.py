@@ -332,3 +332,104 @@ async def test_a_bad_json_body_names_where_it_is_wrong(
     assert "at commands: Field required" in missing.error
     assert broken.error.startswith("invalid request body at body: ")
     assert ctx.store.counts() == (0, 0)
+
+
+DUPLICATED = [
+    ("POST", "/api/advanced", '{"commands": ["G5|CREATE|summary;x|"], "commands": ["G6|CREATE|summary;y|"]}'),
+    (
+        "PUT",
+        "/api/settings/update",
+        '{"max_updates": 3, "interval_seconds": 30, "max_updates": 0, "scope": "global"}',
+    ),
+    ("POST", "/api/alertmanager", '{"version": "4", "status": "firing", "alerts": [], "alerts": []}'),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), DUPLICATED, ids=[p for _, p, _ in DUPLICATED])
+async def test_a_json_member_named_twice_is_refused_by_name_and_changes_nothing(
+    app_ctx: tuple[httpx.AsyncClient, Driver], method: str, path: str, body: str
+) -> None:
+    # Python's json and pydantic keep the last value: G5 was dropped while the answer said 202
+    # (found by helper-26)
+    client, ctx = app_ctx
+    before = await settings_of(client)
+    answer = await client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    error = refused(answer)
+    member = "max_updates" if "settings" in path else "alerts" if "alertmanager" in path else "commands"
+    assert f"the member '{member}' appears twice in one object" in error.error
+    assert ctx.store.counts() == (0, 0)
+    assert await settings_of(client) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "said"),
+    [
+        ("application/x-www-form-urlencoded", "curl -d sends that: add -H 'Content-Type: text/plain'"),
+        (
+            "multipart/form-data; boundary=x",
+            "Content-Type multipart/form-data: send text/plain or application/json",
+        ),
+        ("text/plain; charset=utf-16", "charset utf-16: send text/plain in UTF-8"),
+        ("", "Content-Type (empty): send text/plain or application/json"),
+    ],
+)
+async def test_advanced_commands_in_another_media_type_are_refused_unread(
+    app_ctx: tuple[httpx.AsyncClient, Driver], content_type: str, said: str
+) -> None:
+    # read as text, `commands=G|CREATE|...` from `curl -d` queued a command for the GUID `commands=G`
+    client, ctx = app_ctx
+    answer = await client.post(
+        "/api/advanced", content="commands=G7|CREATE|summary;x|", headers={"Content-Type": content_type}
+    )
+    assert answer.status_code == 415, answer.text
+    assert said in ErrorBody.model_validate(answer.json()).error
+    assert ctx.store.counts() == (0, 0)
+
+
+async def test_a_body_without_content_type_is_read_as_text_and_utf8_charsets_are_taken(
+    app_ctx: tuple[httpx.AsyncClient, Driver],
+) -> None:
+    client, ctx = app_ctx
+    bare = client.build_request("POST", "/api/advanced", content=b"G8|CREATE|summary;x|")
+    assert "content-type" not in bare.headers
+    assert (await client.send(bare)).status_code == 202
+    for content_type in ("text/plain; charset=UTF-8", 'TEXT/PLAIN; charset="us-ascii"'):
+        answer = await client.post(
+            "/api/advanced", content=b"G9|UPDATE|comment;x|", headers={"Content-Type": content_type}
+        )
+        assert answer.status_code == 202, answer.text
+    assert ctx.store.counts()[0] == 3
+
+
+async def test_an_alert_notification_that_is_not_json_by_its_content_type_is_refused(
+    app_ctx: tuple[httpx.AsyncClient, Driver],
+) -> None:
+    client, ctx = app_ctx
+    answer = await client.post(
+        "/api/alertmanager", content=b'{"version": "4", "alerts": []}', headers={"Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 415, answer.text
+    assert "send application/json" in answer.json()["error"]
+
+
+def test_every_route_reads_json_strictly(tmp_path: Path) -> None:
+    """A router made without route_class=StrictJsonRoute would take a member named twice again."""
+    from fastapi.routing import APIRoute
+
+    from driver.api.bodies import StrictJsonRoute
+
+    def every(routes: list[Any]) -> list[Any]:
+        # FastAPI keeps an included router whole (`original_router`), its routes inside
+        found = []
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            found.extend(every(inner.routes) if inner is not None else [route])
+        return found
+
+    ctx = build(Config(driver=DriverSection(database=str(tmp_path / "driver.db"), api_token="tok")))
+    try:
+        routes = [r for r in every(create_app(ctx).routes) if isinstance(r, APIRoute)]
+        assert len(routes) > 30
+        assert [r.path for r in routes if not isinstance(r, StrictJsonRoute)] == []
+    finally:
+        ctx.store.close()
