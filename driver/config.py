@@ -21,7 +21,7 @@ from __future__ import annotations
 import urllib.request
 from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -32,7 +32,8 @@ from pydantic import (
     field_validator,
 )
 
-from driver.config_jira import AuthChoice, JiraSection, Section
+from driver.config_jira import AuthChoice, JiraSection, Section, header_safe
+from driver.database_url import checked_database, is_postgresql
 from driver.errors import ConfigError
 from driver.model.eligible_create import EligibleOnCreate, template_problem
 from driver.model.endpoints import Endpoint, EndpointError
@@ -41,12 +42,6 @@ from driver.model.requests import RequestSettings
 from driver.model.responses import split_credentials
 from driver.model.shaping import UserStyle, text_format_for, user_style_for
 from driver.model.transitions import Target
-
-
-def is_postgresql(database: str) -> bool:
-    """Whether a [driver] database value names a PostgreSQL database (a postgresql:// URL) rather
-    than a SQLite file."""
-    return database.startswith(("postgresql://", "postgres://"))
 
 
 class DriverSection(Section):
@@ -85,21 +80,13 @@ class DriverSection(Section):
 
     @field_validator("database")
     @classmethod
-    def _no_password(cls, value: str) -> str:
-        if is_postgresql(value):
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 (parses the port: a bad one raises here, not at connect)
-            except ValueError:
-                raise ValueError("expected postgresql://user@host:5432/dbname") from None
-            if parts.password is not None or "password" in {k.lower() for k in parse_qs(parts.query)}:
-                # refused like a Jira URL with credentials: config files get copied and pasted
-                raise ValueError(
-                    "a password in the database URL: leave it out and set PGPASSWORD or ~/.pgpass"
-                )
-            if not parts.hostname or not parts.path.strip("/"):
-                raise ValueError("expected postgresql://user@host:5432/dbname")
-        return value
+    def _database(cls, value: str) -> str:
+        return checked_database(value)
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_token(cls, value: SecretStr) -> SecretStr:
+        return header_safe(value)  # clients send it in their Authorization header
 
     @field_validator("listen")
     @classmethod

@@ -86,6 +86,18 @@ def _plain_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def header_safe(value: SecretStr) -> SecretStr:
+    """A secret sent in an HTTP header (a token, an Authorization value): printable ASCII only, as
+    a header carries nothing else. Raises ValueError, which never shows the value."""
+    text = value.get_secret_value()
+    if not (text.isascii() and text.isprintable()):
+        raise ValueError(
+            "it holds a character an HTTP header cannot carry (only printable ASCII: letters, digits,"
+            " punctuation; e.g. `openssl rand -hex 16`)"
+        )
+    return value
+
+
 class JiraSection(Section):
     url: str = "http://127.0.0.1:8080"
     """Base URL of Jira, e.g. https://your-domain.atlassian.net or https://jira.example.com/jira."""
@@ -143,6 +155,11 @@ class JiraSection(Section):
     probe_delay_seconds: float = Field(default=5.0, ge=0, le=600)
     """After a create with no answer, wait this long before the second search for its GUID stamp
     (Cloud search is eventually consistent: one miss is not proof)."""
+
+    @field_validator("bearer_token", "authorization_key")
+    @classmethod
+    def _header_values(cls, value: SecretStr) -> SecretStr:
+        return header_safe(value)
 
     @field_validator("url")
     @classmethod

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 
 from driver.cli.exit_codes import ExitCode
 from driver.cli.output import say
-from driver.config import Config, is_postgresql
+from driver.config import Config
 from driver.config_jira import AuthChoice
+from driver.database_url import is_postgresql
 from driver.errors import JiraAuthError, JiraError, JiraRetryable, SetupRefused
 
 STILL_VALID = (

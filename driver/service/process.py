@@ -33,8 +33,9 @@ import uvicorn
 
 from driver.api import create_app
 from driver.app.driver import METADATA_WAIT, Driver, build
-from driver.config import Config, is_postgresql
+from driver.config import Config
 from driver.config_file import exposed_secrets_warning
+from driver.database_url import is_postgresql
 from driver.errors import ConfigError
 from driver.service.connection_guard import (
     connection_budget,
@@ -209,7 +210,7 @@ async def build_waiting(
 
 _REFUSED_FOR_GOOD = re.compile(
     r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication failed'
-    r"[^,;]*|no pg_hba\.conf entry[^,;]*"
+    r"[^,;]*|no pg_hba\.conf entry[^,;]*|invalid \w+ value: \"[^\"]*\""
 )
 """What PostgreSQL answers a connection that no retry will fix: the start ends in one line."""
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from driver.clock import Clock, utc_now
-from driver.config import is_postgresql
+from driver.database_url import is_postgresql
 from driver.model.alert_intake import Notice
 from driver.store import migrations
 from driver.store.alarms import AlarmTables

@@ -128,6 +128,17 @@ def test_the_start_up_line_names_where_the_credentials_came_from_never_their_val
         ("postgresql://ops@db.example.com/jd?sslmode=require&PASSWORD=pg-s3cret", "a password in"),
         ("postgresql://db.example.com:99999/jd", "expected postgresql://user@host:5432/dbname"),
         ("postgresql://ops@db.example.com", "expected postgresql://user@host:5432/dbname"),
+        # libpq refuses these at connect, which the driver took for a server that was down and
+        # waited on forever (found by helper-26)
+        (
+            "postgresql://ops@db.example.com/jd?sslmode=bogus",
+            'libpq cannot read it: invalid sslmode value: "bogus"',
+        ),
+        ("postgresql://ops@db.example.com/jd?sslmod=require", 'invalid URI query parameter: "sslmod"'),
+        (
+            "postgresql://ops@db.example.com/jd?target_session_attrs=any-old",
+            "invalid target_session_attrs value",
+        ),
     ],
 )
 def test_a_database_url_with_a_password_or_without_a_database_is_refused(
@@ -142,8 +153,12 @@ def test_a_database_url_with_a_password_or_without_a_database_is_refused(
 
 def test_a_database_url_without_a_password_is_taken(tmp_path: Path) -> None:
     ini = tmp_path / "d.ini"
-    ini.write_text("[driver]\ndatabase = postgresql://ops@db.example.com:5432/jd\n")
-    assert load_config(ini, {}).driver.database == "postgresql://ops@db.example.com:5432/jd"
+    for url in (
+        "postgresql://ops@db.example.com:5432/jd",
+        "postgresql://ops@db.example.com/jd?sslmode=verify-full&application_name=jira-driver&connect_timeout=3",
+    ):
+        ini.write_text(f"[driver]\ndatabase = {url}\n")
+        assert load_config(ini, {}).driver.database == url
 
 
 @pytest.mark.parametrize(
@@ -233,3 +248,18 @@ def test_secrets_are_named_by_where_they_are_set_and_plain_words_warned_of(
         "the proxy's password (HTTPS_PROXY)",
     ]
     assert not any("pair" in w or "proxy:" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [("driver", "api_token"), ("jira", "bearer_token"), ("jira", "authorization_key")]
+)
+def test_a_token_a_header_cannot_carry_is_refused_by_name_without_its_value(
+    tmp_path: Path, section: str, key: str
+) -> None:
+    # a non-ASCII api_token started the driver, then every client command died with a
+    # UnicodeEncodeError traceback (found by helper-26)
+    ini = tmp_path / "d.ini"
+    ini.write_text(f"[{section}]\n{key} = Tok3n-ABCDEFGHIJKLMNOP-\u00ff+/=\n")
+    with pytest.raises(ConfigError, match=f"\\[{section}\\] {key} .*only printable ASCII") as refused:
+        load_config(ini, {})
+    assert "Tok3n" not in str(refused.value)
