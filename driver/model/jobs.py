@@ -149,6 +149,9 @@ class Job:
     steps_done: tuple[str, ...] = ()
     """What steps before the row's own request did (a reopen, a new ticket), for its log note.
     Memory only: after a restart the step's effect is in the ticket record and the row plans anew."""
+    searches_failed: int = 0
+    """Stamp searches made for the row that Jira failed (a 5xx): they back off by it, and do not
+    use up the row's own attempts. Memory only."""
 
     def taken(self, instant: datetime) -> None:
         """The engine holds the row from this instant (its resolve hold runs from it)."""
@@ -170,6 +173,10 @@ class Job:
     def give_up(self, reason: str) -> None:
         """Its last allowed transition attempt is in doubt: the next only reads the marker."""
         self.giving_up = reason
+
+    def search_failed(self) -> None:
+        """A stamp search made for the row failed and will be made again."""
+        self.searches_failed += 1
 
     def course_changed(self, note: str) -> None:
         """An attempt found what changes the row's course (its ticket deleted in Jira)."""

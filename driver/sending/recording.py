@@ -45,7 +45,7 @@ from driver.sending.known_tickets import KnownTickets
 from driver.sending.log_notes import answer_json, body_field, log_failed, merged_note, row_event
 from driver.sending.queues import GuidQueues
 from driver.sending.retries import Retries, jira_spoke
-from driver.sending.verdicts import Decision, Verdict, decide
+from driver.sending.verdicts import Decision, Verdict, decide_for
 from driver.sending.work import After, Outcome, Work, WorkKind
 from driver.store import Store
 
@@ -163,9 +163,7 @@ class Recorder:
             # mirrors the journal delivery wrote (and committed) during this attempt
             head.set_journaled(outcome.journaled)
         jira_out = isinstance(error, JiraTimeout) and self.retries.timeouts_repeat(head.id)
-        decision = decide(
-            work.kind, error, head.attempts, self.max_retries, jira_out=jira_out, call=work.endpoint
-        )
+        decision = decide_for(work, error, self.max_retries, jira_out=jira_out)
         if (
             decision.verdict == Verdict.FAIL
             and work.kind == WorkKind.TRANSITION
@@ -229,6 +227,8 @@ class Recorder:
 
         def again() -> None:
             head.attempted(attempts)
+            if work.kind == WorkKind.PROBE and decision.verdict == Verdict.RETRY:
+                head.search_failed()
             self.queues.release(work.guid, now, at)
 
         after(again)

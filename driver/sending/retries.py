@@ -19,7 +19,7 @@ from driver.jira.backoff import backoff_seconds
 from driver.jira.health import JiraHealth
 from driver.sending.queues import GuidQueues
 from driver.sending.verdicts import Decision, Verdict
-from driver.sending.work import Work
+from driver.sending.work import Work, WorkKind
 from driver.store import Store
 
 log = logging.getLogger("driver.engine")
@@ -106,7 +106,8 @@ class Retries:
             return None, "waiting for Jira: "
         if isinstance(error, sqlite3.Error):
             return now + timedelta(seconds=DB_RETRY_BASE), "retrying: "
-        attempt = work.head.attempts + 1
+        # a stamp search's failures do not count as the row's attempts, but back off all the same
+        attempt = (work.head.searches_failed if work.kind == WorkKind.PROBE else work.head.attempts) + 1
         retry_after = getattr(error, "retry_after", None)
         delay = backoff_seconds(attempt, self.retry_base, retry_after, self.retry_cap, self.rand)
         log.info(

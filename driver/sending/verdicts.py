@@ -38,7 +38,14 @@ from driver.errors import (
 )
 from driver.model.endpoints import OUTCOME_UNKNOWN, Endpoint
 from driver.sending.exactly_once import never_sent
-from driver.sending.work import WorkKind
+from driver.sending.work import Work, WorkKind
+
+SEARCH_GAVE_UP = (
+    "the search for an existing ticket before creating failed {n} times ({why}): nothing was"
+    " created; Retry searches again"
+)
+"""The reason of a create whose stamp search (a new database's, before the first create of a GUID
+it has never seen) Jira failed `[jira] max_retries` times: no create was sent, so the row can fail."""
 
 
 class Verdict(StrEnum):
@@ -81,13 +88,17 @@ def decide(
     *,
     jira_out: bool = False,
     call: Endpoint | None = None,
+    searches_failed: int = 0,
+    nothing_sent: bool = False,
 ) -> Decision:
     """The decision for a request of `kind` whose head row had `attempts` failed attempts before.
 
     `jira_out` is JiraHealth's view that Jira as a whole is not answering (an outage under way, or
     timeouts of several different requests in a row): a timeout then parks instead of counting.
     `call`: a CALL's endpoint; one not marked idempotent is Failed when its outcome is unknown
-    (an answer lost, a 5xx, a gateway's 502/503/504), never repeated.
+    (an answer lost, a 5xx, a gateway's 502/503/504), never repeated. `searches_failed`: a stamp
+    search's earlier failures for the row; `nothing_sent`: the search precedes a create never sent
+    (a new database's), so after `max_retries` failures the row fails, nothing being in doubt.
     """
     if error is None:
         return Decision(Verdict.DONE)
@@ -115,6 +126,14 @@ def decide(
     if isinstance(error, JiraRetryable):
         effect = "in_doubt" if create else "keep"
         if kind == WorkKind.PROBE:
+            if nothing_sent and searches_failed + 1 > max_retries:
+                return Decision(
+                    Verdict.FAIL,
+                    "keep",
+                    reason=SEARCH_GAVE_UP.format(n=searches_failed + 1, why=error.reason),
+                )
+            # a search for a create in doubt never gives up: failing the row would say no ticket
+            # came of it, which nobody knows; it backs off by the searches failed (Job.searches_failed)
             return Decision(Verdict.RETRY, effect, count_attempt=False, reason=error.reason)
         if attempts + 1 > max_retries:
             return Decision(
@@ -142,3 +161,21 @@ def decide(
             },
         )
     return Decision(Verdict.FAIL, "in_doubt" if create else "keep", reason=f"internal error: {error!r}")
+
+
+def decide_for(
+    work: Work, error: BaseException | None, max_retries: int, *, jira_out: bool = False
+) -> Decision:
+    """`decide` for one attempt of `work`: its head row's attempts and failed searches, its
+    endpoint, and whether it is a search before a create never sent (a batched probe)."""
+    head = work.head
+    return decide(
+        work.kind,
+        error,
+        head.attempts,
+        max_retries,
+        jira_out=jira_out,
+        call=work.endpoint,
+        searches_failed=head.searches_failed,
+        nothing_sent=work.batched,
+    )

@@ -274,3 +274,30 @@ async def test_a_failed_batched_search_creates_nothing_blind_and_adopts_once_jir
     assert [e["status"] for e in searches] == [503, 429, 200], [(e["path"], e["status"]) for e in journal]
     assert len(creates) == 1
     assert creates[0]["seq"] > searches[-1]["seq"], "created before a search answered"
+
+
+async def test_a_new_databases_search_that_jira_fails_backs_off_and_fails_the_row_creating_nothing(
+    engine_factory: Callable[..., EngineHarness], sim: Any
+) -> None:
+    # Each 500 was retried after retry_base, forever, as "retry 1" (about one search a second a
+    # row, 158 in 78 s), the rows Pending while nothing came of them (an operator trial)
+    harness = engine_factory(sim.url, max_retries=3, retry_base=0.2)
+    harness.engine.probe_unknown_until = datetime.now(UTC) + timedelta(days=7)
+    seq = max((entry["seq"] for entry in sim.journal()), default=0)
+    sim.faults(kind=500, count=-1, method="POST", path="/rest/api/2/search")
+    await harness.start()
+    await harness.send("S-1|CREATE|summary;first|")
+    await harness.settle(20)
+
+    (row,) = harness.rows()
+    assert row.status == LogStatus.FAILED
+    assert "the search for an existing ticket before creating failed 4 times (HTTP 500" in row.error
+    assert "nothing was created" in row.error
+    journal = sim.journal(seq)
+    searches = [e for e in journal if "search" in e["path"]]
+    assert [e["status"] for e in searches] == [500] * 4
+    # backed off: 0.2, 0.4, 0.8 s (each x0.7-1.3), not retry_base every time
+    times = [datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%f%z") for e in searches]
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[2] > 1.5 * gaps[0], gaps
+    assert sim.issues() == []

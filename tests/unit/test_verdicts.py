@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from driver.errors import (
     JiraAuthError,
@@ -93,3 +95,21 @@ def test_giving_up_names_the_attempts_and_a_refusal_keeps_jiras_answer() -> None
         reason="HTTP 400: no; summary: too long",
         response={"status": 400, "body": {"errorMessages": ["no"], "errors": {"summary": "too long"}}},
     )
+
+
+@given(st.integers(min_value=0, max_value=50), st.integers(min_value=0, max_value=10))
+def test_a_stamp_search_never_uses_the_rows_attempts_and_fails_only_when_no_create_was_sent(
+    searches_failed: int, max_retries: int
+) -> None:
+    error = JiraRetryable("HTTP 500", None, 500)
+    in_doubt = decide(WorkKind.PROBE, error, 0, max_retries, searches_failed=searches_failed)
+    assert (in_doubt.verdict, in_doubt.count_attempt) == (Verdict.RETRY, False)  # a ticket may exist
+    never_sent = decide(
+        WorkKind.PROBE, error, 0, max_retries, searches_failed=searches_failed, nothing_sent=True
+    )
+    if searches_failed + 1 > max_retries:
+        assert never_sent.verdict == Verdict.FAIL
+        assert never_sent.ticket == "keep"
+        assert f"failed {searches_failed + 1} times (HTTP 500)" in never_sent.reason
+    else:
+        assert (never_sent.verdict, never_sent.count_attempt) == (Verdict.RETRY, False)
