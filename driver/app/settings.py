@@ -86,7 +86,7 @@ class EngineTarget(Protocol):
 
     limiter: UpdateLimiter
 
-    def wake(self) -> None: ...
+    def wake(self, deferred: bool = False) -> None: ...
     def credentials_changed(self) -> None: ...
 
 
@@ -375,7 +375,7 @@ class RuntimeSettings:
         self._update = update
         if self._engine is not None:
             self._engine.limiter.configure(update.max_updates, update.interval_seconds, update.scope)
-            self._engine.wake()
+            self._engine.wake(deferred=True)
 
     def set_log(self, settings: LogSettings) -> int:
         """New retention, applied at once to the log; returns how many rows it removed."""

@@ -15,9 +15,7 @@ What decides readiness, each in its own module
     sending.planning      what a GUID's head row sends (create, update with merged deferred rows,
                           probe, transition), or why it waits (update limit, hold, field list)
     sending.known_tickets the ticket records and the GUIDs in doubt that planning reads
-
-What an outcome does: sending.verdicts says what it means, sending.recording writes it,
-sending.retries says when a row goes again; exactly once: sending.exactly_once.
+An outcome: sending.verdicts (what it means), .recording (writes it), .retries (when again).
 
 The database: every decision is committed before memory follows it (sending.work.After), the
 writes of one loop turn in one transaction (sending.group_commit). A write that fails leaves memory
@@ -221,8 +219,11 @@ class Engine:
         """The wall time of an instant of the engine's timer, for people (status, a Deferred row)."""
         return wall_of(instant, self.clock(), self.timer())
 
-    def wake(self) -> None:
-        """Look at the queue and the clock now (tests advance a fake clock, settings change)."""
+    def wake(self, deferred: bool = False) -> None:
+        """Look at the queue and the clock now (tests advance a fake clock, settings change);
+        `deferred`: the update limit changed, so its Deferred rows are planned again now."""
+        if deferred:
+            self.queues.wake_where(self.timer(), lambda head: head.status == LogStatus.DEFERRED)
         self._notify()
 
     def credentials_changed(self) -> None:

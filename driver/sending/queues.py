@@ -18,7 +18,7 @@ and a GUID with a row is always in one of them: that is what keeps a row from be
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from driver.model.commands import Action
@@ -144,6 +144,12 @@ class GuidQueues:
         del self._timed_at[guid]
         self._placed.discard(guid)
         self._place(guid, now, None)
+
+    def wake_where(self, now: datetime, head_is: Callable[[Job], bool]) -> None:
+        """Every timed GUID whose head row `head_is` is looked at again now (the update limit
+        changed: a row it deferred may go sooner, or later)."""
+        for guid in [g for g, queue in self._queues.items() if g in self._timed_at and head_is(queue[0])]:
+            self.wake(guid, now)
 
     def reserve(self, guid: str) -> bool:
         """Hold a GUID that is neither busy nor queued, as a request in flight would (an operator's

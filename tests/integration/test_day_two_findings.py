@@ -1,0 +1,51 @@
+"""Faults an operator's day-2 trial found (changing settings while it runs, outages, finding a
+GUID's history), each fixed as a kind and kept as a test, against a driver process and the
+simulator.
+
+- Switching the update limit off left the rows it had Deferred waiting for their old time, and
+  new updates of their GUIDs queued behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.fixtures.driver import DriverProcess
+from tests.fixtures.sim import SimProcess
+from tests.fixtures.waiting import wait_for
+
+Factory = Callable[..., DriverProcess]
+
+
+def all_ok(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    return rows if rows and all(r["status"] == "Ok" for r in rows) and len(rows) == 4 else None
+
+
+def test_switching_the_update_limit_off_sends_the_rows_it_deferred_at_once(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = driver_factory(sim.url, api_token="t")
+    with driver.client() as api:
+        limited = api.put(
+            "/api/settings/update", json={"max_updates": 1, "interval_seconds": 600, "scope": "ticket"}
+        )
+        assert limited.status_code == 200, limited.text
+        assert driver.send("K-1|CREATE|summary;link down|").status_code == 202
+        driver.wait_settled()
+        assert driver.send("K-1|UPDATE|comment;one|", "K-1|UPDATE|comment;two|").status_code == 202
+        wait_for(
+            lambda: [r["status"] for r in driver.rows()] == ["Ok", "Ok", "Deferred"] or None,
+            "the second update deferred for ten minutes",
+        )
+        off = api.put(
+            "/api/settings/update", json={"max_updates": 0, "interval_seconds": 600, "scope": "ticket"}
+        )
+        assert off.status_code == 200, off.text
+        assert driver.send("K-1|UPDATE|comment;three|").status_code == 202
+        rows = wait_for(
+            lambda: all_ok(driver.rows()),
+            "every row sent within seconds of the limit going off, not after ten minutes",
+            seconds=10,
+        )
+    assert not any("deferred" in (r["error"] or "") for r in rows)
