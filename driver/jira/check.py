@@ -105,6 +105,20 @@ async def _connect(
     connected = f"Connected to {product} at {client.url} as {user}"
     if client.access.route is not None and client.access.route.via_gateway:
         connected += f" (through the gateway, cloud id {client.access.route.cloud_id})"
+    if project is not None and not (project and issue_type):
+        # the table left out what every create needs: each CREATE would be refused by Jira
+        missing = " and ".join(
+            name for name, value in (("project", project), ("issue type", issue_type)) if not value
+        )
+        problem = (
+            f"the Ticket Creation Table includes no {missing}: Jira refuses a create without one"
+            " (a CREATE that names none fails); put the row back (the TUI's F1 page, Add field) or"
+            " set [ticket] project / issue_type"
+        )
+        finding = CheckFinding(kind="config", message=problem)
+        return CheckResult(
+            ok=False, message=f"{connected}, but {problem}", connected=True, findings=[finding]
+        ), False
     if project:
         problem = await _create_problem(client, project, issue_type, user)
         if problem:

@@ -4,6 +4,8 @@ simulator.
 
 - Switching the update limit off left the rows it had Deferred waiting for their old time, and
   new updates of their GUIDs queued behind them.
+- One Delete on the Ticket Creation Table took its project row away: every CREATE was refused by
+  Jira while `check` said all was well.
 """
 
 from __future__ import annotations
@@ -49,3 +51,18 @@ def test_switching_the_update_limit_off_sends_the_rows_it_deferred_at_once(
             seconds=10,
         )
     assert not any("deferred" in (r["error"] or "") for r in rows)
+
+
+def test_check_reports_a_ticket_creation_table_without_a_project(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = driver_factory(sim.url, api_token="t")
+    with driver.client() as api:
+        assert api.post("/api/check").json()["ok"] is True
+        table = api.get("/api/ticket").json()
+        rows = [row for row in table["rows"] if row["field"] != "project"]
+        assert api.put("/api/ticket/rows", json={"rows": rows}).status_code == 200
+        found = api.post("/api/check").json()
+    assert found["ok"] is False
+    assert "the Ticket Creation Table includes no project" in found["message"]
+    assert [f["kind"] for f in found["findings"]] == ["config"]

@@ -217,6 +217,32 @@ async def test_a_toggle_of_a_row_removed_just_before_changes_nothing_else(ui: Se
     assert table.row_count == len(after.rows)
 
 
+async def test_removing_the_project_row_asks_first_and_no_keeps_it(ui: Session) -> None:
+    # one Delete took the project away, and every CREATE after it was refused by Jira (an
+    # operator's trial); other rows still go at once
+    before = await ticket(ui)
+    table = ui.app.query_one(TicketTable)
+    table.focus()
+    table.move_cursor(row=rows_index(before, "project"))
+    await settle(ui.pilot)
+    await ui.pilot.press("delete")
+    await settle(ui.pilot)
+    assert isinstance(ui.app.screen, ConfirmModal)
+    assert "Jira refuses every create without a project" in str(
+        ui.app.screen.query_one("#confirm-question", Static).render()
+    )
+    await ui.pilot.press("n")
+    await settle(ui.pilot)
+    assert (await ticket(ui)).rows == before.rows
+    await ui.pilot.press("delete")
+    await settle(ui.pilot)
+    await ui.pilot.press("y")
+    await settle(ui.pilot)
+    assert [row.field for row in (await ticket(ui)).rows] == [
+        r.field for r in before.rows if r.field != "project"
+    ]
+
+
 async def test_query_edits_update_the_table_and_bad_json_shows_where(ui: Session) -> None:
     pilot = ui.pilot
     editor = ui.app.query_one("#create-query", TextArea)

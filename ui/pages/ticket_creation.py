@@ -68,6 +68,10 @@ def describe_execution(entry: LogEntry) -> Text:
     return Text(f"Request #{entry.id} is {entry.status.value}: Jira has not answered yet (see the Log page).")
 
 
+NEEDED_BY_EVERY_CREATE = ("project", "issuetype")
+"""Rows whose removal asks first: Jira refuses a create without them (`check` says so too)."""
+
+
 class TicketCreationPage(DriverPage):
     """Edit the table or the JSON; each change goes to the driver, which returns both."""
 
@@ -249,8 +253,23 @@ class TicketCreationPage(DriverPage):
     @on(TicketTable.RowRemoved)
     def _remove_row(self, event: TicketTable.RowRemoved) -> None:
         shown = self._shown_row(event.index)
-        if shown is not None:
-            self.edit_rows(f"Remove {shown.field}", shown.field, lambda row: None)
+        if shown is None:
+            return
+        field = shown.field
+        if field not in NEEDED_BY_EVERY_CREATE:
+            self.edit_rows(f"Remove {field}", field, lambda row: None)
+            return
+        # one keypress took the project away and every CREATE after it was refused by Jira
+        question = (
+            f"Remove the {field} row? Jira refuses every create without a {field}: each CREATE"
+            f" that does not name one will fail."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.edit_rows(f"Remove {field}", field, lambda row: None)
+
+        self.app.push_screen(ConfirmModal(question, yes="Remove"), answer)
 
     @on(TicketTable.RowChosen)
     def _edit_value(self, event: TicketTable.RowChosen) -> None:
