@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -99,9 +100,11 @@ class Retries:
             if decision.verdict == Verdict.PAUSE:
                 return seen.until, "retrying: "
             if not self._heads_told_of_outage:
-                # once an outage (whoever met it first): every GUID's next row says why it waits
+                # once an outage (whoever met it first): every GUID's next row says why it waits,
+                # without the request that met it (another alarm's path read as this row's own)
                 self._heads_told_of_outage = True
-                self._mark_heads_waiting("waiting for Jira: " + getattr(error, "reason", str(error)))
+                met = _REQUEST_NAMED.sub("", getattr(error, "reason", str(error)))
+                self._mark_heads_waiting(f"waiting for Jira: {met} (met by log #{work.head.id})")
             # Ready at once in memory: the outage pause holds it, and an answer lifts that early.
             return None, "waiting for Jira: "
         if isinstance(error, sqlite3.Error):
@@ -133,6 +136,10 @@ class Retries:
             head = self.queues.head(guid)
             if head is not None and not self.queues.is_busy(guid):
                 self.store.note_error(head.id, reason)
+
+
+_REQUEST_NAMED = re.compile(r" \((?:GET|POST|PUT|DELETE|PATCH) [^()]*\)$")
+"""The `(METHOD path)` a timeout's reason ends with (driver.jira.client): the request that met it."""
 
 
 class DatabaseTrouble:
