@@ -84,3 +84,32 @@ def test_the_api_reference_is_written_from_the_openapi_document() -> None:
     )
     for path in openapi_document()["paths"]:
         assert f" {path}`" in written, path
+
+
+SYSTEMD_UNIT_SUFFIXES = (
+    ".service",
+    ".socket",
+    ".timer",
+    ".target",
+    ".path",
+    ".mount",
+    ".slice",
+    ".scope",
+    ".device",
+    ".swap",
+    ".automount",
+)
+
+
+def test_every_systemd_unit_the_docs_name_has_a_name_systemd_takes() -> None:
+    # docs/operations.md named its unit jira-driver.service.process (an operator trial: systemd
+    # refuses a unit whose name does not end in its type)
+    named: list[tuple[str, str]] = []
+    for path in [REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "scripts").iterdir()]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            named += [(path.name, unit) for unit in re.findall(r"/etc/systemd/system/(\S+)", text)]
+    assert named, "no unit named: the pattern is wrong"
+    for where, unit in named:
+        assert unit.endswith(SYSTEMD_UNIT_SUFFIXES), f"{where}: {unit}"
+    assert ("operations.md", "jira-driver.service") in named
