@@ -113,3 +113,27 @@ def test_every_systemd_unit_the_docs_name_has_a_name_systemd_takes() -> None:
     for where, unit in named:
         assert unit.endswith(SYSTEMD_UNIT_SUFFIXES), f"{where}: {unit}"
     assert ("operations.md", "jira-driver.service") in named
+
+
+def _check_exit_codes(text: str) -> dict[int, str]:
+    """The `check` exit codes a doc states after "Exit codes", as number: words."""
+    sentence = text.split("Exit codes", 1)[1].split(".\n", 1)[0]
+    sentence = re.sub(r"\([^)]*\)", "", " ".join(sentence.split()))  # a link or an aside is no code
+    return {int(n): words.strip() for n, words in re.findall(r"\b(\d)\b ([^,]+)", sentence)}
+
+
+def test_the_check_exit_codes_in_operations_agree_with_the_code() -> None:
+    # docs/operations.md said "0 connected, 1 Jira refused, 3 Jira unreachable"; a wrong password
+    # exits 4 (an operator trial)
+    from driver.cli.check import _EXIT_BY_KIND
+    from driver.cli.exit_codes import ExitCode
+
+    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text.split("`check` asks Jira who you are", 1)[1]
+    stated = _check_exit_codes(section)
+    assert set(stated) == {ExitCode.OK, ExitCode.FAILED, *_EXIT_BY_KIND.values()}, stated
+    assert "credentials" in stated[ExitCode.AUTH]
+    assert "permission" in stated[ExitCode.PERMISSION]
+    assert "screen" in stated[ExitCode.SCREEN]
+    assert "unreachable" in stated[ExitCode.UNREACHABLE]
+    assert "configuration" in stated[ExitCode.BAD_INPUT]

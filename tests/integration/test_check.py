@@ -165,6 +165,25 @@ def test_permissions_the_create_screen_and_the_workflow_are_checked_before_the_f
     assert check_with(ini).returncode == 0
 
 
+def test_each_class_of_problem_has_its_exit_code(tmp_path: Path, sim: Any) -> None:
+    # docs/operations.md gave `check` three exit codes (0, 1, 3), a wrong password exits 4 (an
+    # operator trial): the create screen alone is 6, a permission alone 5, both together 5
+    ini = setup_ini(tmp_path, sim.url)
+    sim.admin("screens", {"project": "OPS", "required": ["environment"]})
+    screen = check_with(ini)
+    assert screen.returncode == 6, screen.stderr
+    assert any(x.startswith("screen: ") for x in screen.stderr.splitlines())
+    sim.admin("screens", {"project": "OPS"})
+    sim.admin("permissions", {"user": "admin", "project": "OPS", "denied": ["ADD_COMMENTS"]})
+    permission = check_with(ini)
+    assert permission.returncode == 5, permission.stderr
+    sim.admin("permissions", {"user": "admin", "project": "OPS", "denied": []})
+    assert check_with(ini).returncode == 0
+    wrong = setup_ini(tmp_path, sim.url)
+    wrong.write_text(wrong.read_text().replace("password = admin", "password = wrong-pw"))
+    assert check_with(wrong).returncode == 4
+
+
 def check_with_args(ini: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "driver", "check", "--config", str(ini), *args]
     return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=30, check=False)
