@@ -202,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.capitalize,
         help="only rows with this status",
     )
+    p.add_argument("--guid", metavar="GUID", help="only rows of this GUID, exactly as in its commands")
+    p.add_argument(
+        "--search", metavar="TEXT", help="only rows whose GUID, ticket key, action, error or note holds TEXT"
+    )
+    moment = "ISO 8601, e.g. 2026-03-02T09:00:00Z or 2026-03-02 (UTC when no offset is given)"
+    p.add_argument("--since", metavar="TIME", help=f"only rows at or after TIME: {moment}")
+    p.add_argument("--until", metavar="TIME", help=f"only rows at or before TIME: {moment}")
 
     p = add(
         "alarms", _cmd_alarms, "print the Alarms table: every GUID the driver knows, newest activity first"

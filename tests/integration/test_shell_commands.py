@@ -135,6 +135,44 @@ def test_log_filters_by_status_and_limits(driver: DriverProcess) -> None:
     assert len(people) == 4
 
 
+def test_log_filters_as_the_api_does_by_guid_text_and_time(driver: DriverProcess) -> None:
+    # `log` had only --status, and said "(the log is empty)" when a filter matched nothing (an
+    # operator trial): --guid, --search, --since and --until are GET /api/log's guid, q, since, until
+    assert cli(driver, "log").stdout.splitlines() == ["(the log is empty)"]
+    assert cli(driver, "send", "H-1|CREATE|summary;disk|", "H-2|CREATE|summary;fan|").returncode == 0
+    assert cli(driver, "send", "H-1|UPDATE|comment;disk at 95%|").returncode == 0
+    driver.wait_settled()
+
+    def guids(*args: str) -> list[tuple[str, str]]:
+        result = cli(driver, "log", "--json", *args)
+        assert (result.returncode, result.stderr) == (0, ""), args
+        return [(r["guid"], r["action"]) for r in map(json.loads, result.stdout.splitlines())]
+
+    assert guids("--guid", "H-1") == [("H-1", "UPDATE"), ("H-1", "CREATE")]
+    assert guids("--search", "H-2") == [("H-2", "CREATE")]  # as the API's q: text in the GUID...
+    assert guids("--search", "UPDATE") == [("H-1", "UPDATE")]  # ... or the action
+    assert len(guids("--since", "2000-01-01", "--until", "2999-12-31T23:59:59+01:00")) == 3
+    assert guids("--since", "2999-01-01T00:00:00Z") == []
+    assert guids("--guid", "H-2", "--status", "failed") == []
+    for filtered in (("--guid", "nobody"), ("--until", "2001-01-01"), ("--search", "no such text")):
+        none = cli(driver, "log", *filtered)
+        assert (none.returncode, none.stdout, none.stderr) == (0, "(no rows match)\n", ""), filtered
+    assert len(cli(driver, "log").stdout.splitlines()) == 5  # header, rule, three rows
+
+    for bad, option in (
+        (("--since", "yesterday"), "--since 'yesterday': expected an ISO 8601 date-time"),
+        (("--until", "1712345678"), "--until '1712345678': expected an ISO 8601 date-time"),
+        (("--since", "1900-01-01"), "--since '1900-01-01': expected a moment between the years 1970"),
+        (("--since", "2026-03-02", "--until", "2026-03-01"), "--since '2026-03-02' is after --until"),
+        (("--guid", ""), "--guid: empty"),
+        (("--search", "x" * 1001), "--search: 1001 characters, at most 1000"),
+    ):
+        refused = cli(driver, "log", *bad)
+        assert (refused.returncode, refused.stdout) == (2, ""), bad
+        [line] = refused.stderr.splitlines()
+        assert line.startswith(f"jira-driver log: {option}"), line
+
+
 @pytest.mark.parametrize("as_json", [True, False])
 def test_stats_count_what_was_created_and_updated(driver: DriverProcess, as_json: bool) -> None:
     commands = ["S1|CREATE|summary;one|", "S2|CREATE|summary;two|", "S1|UPDATE|comment;hello|"]
