@@ -252,8 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("guid", metavar="GUID", help="the alarm's GUID, e.g. '12/345/6789' (quote it)")
     p.add_argument("--json", action="store_true", help="the API's JSON, one object")
 
-    p = add("stats", _cmd_stats, "print the daily statistics")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p = add("stats", _cmd_stats, "print the daily statistics (days in the driver's time zone)")
+    p.add_argument(
+        "--json", action="store_true", help="the API's whole answer: counters, the last 30 days, time zone"
+    )
 
     p = add("demo", _cmd_demo, "start the simulator, the driver against it and sample alarms")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")

@@ -7,8 +7,11 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -174,24 +177,44 @@ def test_log_filters_as_the_api_does_by_guid_text_and_time(driver: DriverProcess
 
 
 @pytest.mark.parametrize("as_json", [True, False])
-def test_stats_count_what_was_created_and_updated(driver: DriverProcess, as_json: bool) -> None:
+def test_stats_count_what_was_created_and_updated(
+    driver_factory: Callable[..., DriverProcess], sim: Any, as_json: bool
+) -> None:
+    # `stats --json` printed create/update/total only, and the plain output did not say in which
+    # time zone "today" is (an operator trial): --json is GET /api/stats's whole answer, the 30
+    # days included, and both name the driver's time zone (here 14 hours ahead of UTC)
+    zone = "Pacific/Kiritimati"
+    driver = driver_factory(sim.url, api_token="t", ini={"driver": {"timezone": zone}})
     commands = ["S1|CREATE|summary;one|", "S2|CREATE|summary;two|", "S1|UPDATE|comment;hello|"]
     assert cli(driver, "send", *commands).returncode == 0
     driver.wait_settled()
     result = cli(driver, "stats", *(["--json"] if as_json else []))
     assert result.returncode == 0, result.stderr
+    today = datetime.now(ZoneInfo(zone)).date()
     if as_json:
-        assert json.loads(result.stdout) == {
+        answer = json.loads(result.stdout)
+        with driver.client() as client:
+            assert answer == client.get("/api/stats").json()
+        days = answer.pop("days")
+        assert answer == {
             "create": {"today": 2, "yesterday": 0, "total": 2},
             "update": {"today": 1, "yesterday": 0, "total": 1},
             "total": {"today": 3, "yesterday": 0, "total": 3},
+            "timezone": zone,
         }
+        assert len(days) == 30
+        assert days[-1] == {"day": today.isoformat(), "created": 2, "updated": 1}
+        assert days[0]["day"] == (today - timedelta(days=29)).isoformat()
+        assert all((d["created"], d["updated"]) == (0, 0) for d in days[:-1])
     else:
         lines = result.stdout.splitlines()
         assert lines[0].split() == ["TODAY", "YESTERDAY", "TOTAL"]
         assert lines[2].split() == ["created", "2", "0", "2"]
         assert lines[3].split() == ["updated", "1", "0", "1"]
         assert lines[4].split() == ["total", "3", "0", "3"]
+        assert (
+            lines[5] == f"(today is {today.isoformat()} in {zone}, the driver's time zone: [driver] timezone)"
+        )
 
 
 def plain_cli(tmp_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
