@@ -86,6 +86,24 @@ def _cmd_link(args: argparse.Namespace, config: Config) -> int:
     return link.main(args, config)
 
 
+def _cmd_unlink(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import unlink
+
+    return unlink.main(args, config)
+
+
+def _cmd_resolve(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import resolve
+
+    return resolve.main(args, config)
+
+
+def _cmd_retry(args: argparse.Namespace, config: Config) -> int:
+    from driver.cli import retry
+
+    return retry.main(args, config)
+
+
 def _cmd_call(args: argparse.Namespace, config: Config) -> int:
     from driver.cli import call
 
@@ -225,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("link", _cmd_link, "make a ticket a person opened an alarm's ticket (stamped first)")
     p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
     p.add_argument("key", metavar="KEY", help="the ticket's key, e.g. OPS-12")
+
+    p = add("unlink", _cmd_unlink, "end an alarm's link to its ticket: its next CREATE makes a new ticket")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
+
+    p = add("resolve", _cmd_resolve, "resolve an alarm's ticket now (a Manual RESOLVE, without the hold)")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
+
+    p = add("retry", _cmd_retry, "accept an alarm's Failed rows again as new rows (they stay in the log)")
+    p.add_argument("guid", metavar="GUID", help="the alarm's GUID (quote it)")
 
     p = add("call", _cmd_call, "call a custom API endpoint for an alarm's ticket (a Manual CALL)")
     p.add_argument("name", metavar="NAME", help="the endpoint, as in its [endpoint.NAME] section")

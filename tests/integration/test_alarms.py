@@ -4,6 +4,7 @@ real SQLite file, and `jira-driver alarms`."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,3 +261,59 @@ def test_link_from_the_shell(driver: DriverProcess, sim: SimProcess) -> None:
     again = cli(driver, "link", "P-2", key)
     assert again.returncode == 1
     assert "is the ticket of GUID 'P-1'" in again.stderr
+
+
+def test_resolve_retry_and_unlink_from_the_shell(driver_factory: Factory, sim: SimProcess) -> None:
+    # the TUI and the API had them, the shell had only `link` (an operator trial)
+    driver = driver_factory(sim.url, api_token="t", ini={"lifecycle": {"resolve_hold_seconds": "600"}})
+    for action in ("resolve", "retry", "unlink"):
+        unknown = cli(driver, action, "never-seen")
+        assert (unknown.returncode, unknown.stdout) == (1, ""), (action, unknown.stderr)
+        assert unknown.stderr.splitlines() == [
+            f"jira-driver {action}: HTTP 404: GUID 'never-seen' has"
+            f" {'no Failed rows to retry' if action == 'retry' else f'no ticket to {action}'}"
+        ]
+
+    # retry: a create Jira refused, accepted again once Jira takes it
+    sim.faults(kind="status", status=500, count=-1, method="POST", path="/rest/api/latest/issue")
+    with driver.client() as client:
+        client.put("/api/settings/jira", json={"max_retries": 0})
+    assert driver.send("C-1|CREATE|summary;Chiller alarm|").status_code == 202
+    (failed,) = driver.wait_rows(lambda rows: bool(rows) and rows[0]["status"] == "Failed")
+    sim.admin("faults", method="DELETE")
+    retried = cli(driver, "retry", "C-1")
+    assert retried.returncode == 0, retried.stderr
+    [line] = retried.stdout.splitlines()
+    again = int(line.split()[1].removeprefix("#"))
+    assert line == f"accepted #{again} CREATE C-1"
+    driver.wait_settled()
+    row = next(r for r in driver.rows() if r["id"] == again)
+    assert (row["status"], row["note"].startswith(f"retry of log #{failed['id']}")) == ("Ok", True)
+    first = row["ticket_key"]
+
+    # resolve: now, not after the 600 s hold
+    resolved = cli(driver, "resolve", "C-1")
+    assert resolved.returncode == 0, resolved.stderr
+    [line] = resolved.stdout.splitlines()
+    assert re.fullmatch(r"accepted #\d+ RESOLVE C-1", line), line
+    driver.wait_settled()
+    (issue,) = [i for i in sim.issues() if i["key"] == first]
+    assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
+
+    # unlink: refused while a row is open, then the next CREATE makes a new ticket
+    sim.faults(kind="slow_after", count=1, seconds=2, method="POST", path=f"/rest/api/latest/issue/{first}")
+    assert driver.send("C-1|UPDATE|comment;still hot|").status_code == 202
+    busy = cli(driver, "unlink", "C-1")
+    assert (busy.returncode, busy.stdout) == (1, "")
+    assert "open row(s): unlink it once they are settled" in busy.stderr
+    driver.wait_settled()
+    unlinked = cli(driver, "unlink", "C-1")
+    assert unlinked.returncode == 0, unlinked.stderr
+    assert unlinked.stdout.splitlines() == [
+        f"unlinked C-1 from {first}: its next CREATE makes a new ticket (generation 2)"
+    ]
+    assert cli(driver, "unlink", "C-1").returncode == 1
+    assert driver.send("C-1|CREATE|summary;Chiller alarm again|").status_code == 202
+    driver.wait_settled()
+    (alarm,) = alarms(driver)["rows"]
+    assert (alarm["generation"], alarm["ticket_key"] != first) == (2, True)

@@ -1,0 +1,22 @@
+"""`jira-driver resolve GUID`: resolve the alarm's ticket now, a Manual RESOLVE sent as an Advanced
+one is, without waiting out the resolve hold (POST /api/alarms/resolve; the TUI's Alarms page `r`).
+The alarm's own state does not change. 0 accepted (the row's id on stdout: `jira-driver log --guid
+GUID` shows its outcome), 1 refused (the reason on stderr: the GUID has no ticket), 3 unreachable."""
+
+from __future__ import annotations
+
+import argparse
+
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import ask_driver
+from driver.config import Config
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver resolve`."""
+    accepted = ask_driver("resolve", config, lambda client: client.resolve_alarm(args.guid))
+    if isinstance(accepted, ExitCode):
+        return accepted
+    for item in accepted.accepted:
+        print(f"accepted #{item.id} {item.action} {item.guid}")
+    return ExitCode.OK

@@ -1,0 +1,22 @@
+"""`jira-driver retry GUID`: accept the alarm's Failed rows again as new rows, each noting "retry of
+log #N"; the Failed rows stay in the log as they were (POST /api/alarms/retry; the TUI's Alarms
+page `t`). 0 accepted (one line per new row), 1 refused (the reason on stderr: the GUID has no
+Failed rows), 3 unreachable."""
+
+from __future__ import annotations
+
+import argparse
+
+from driver.cli.exit_codes import ExitCode
+from driver.cli.output import ask_driver
+from driver.config import Config
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """`jira-driver retry`."""
+    accepted = ask_driver("retry", config, lambda client: client.retry_alarm(args.guid))
+    if isinstance(accepted, ExitCode):
+        return accepted
+    for item in accepted.accepted:
+        print(f"accepted #{item.id} {item.action} {item.guid}")
+    return ExitCode.OK
