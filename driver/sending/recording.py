@@ -6,13 +6,12 @@ The engine (driver.sending.engine) hands every Outcome of driver.sending.deliver
     done     the row Ok with the request and Jira's answer (merged rows Ok, pointing at the head),
              the ticket record for a create or a probe that found it, the day's statistics
     retry    attempts, the next attempt's time and the reason in the row's error column
-    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx); a CALL of
-             an endpoint not marked idempotent whose outcome is unknown too (verdicts)
-    park, pause, stop
-             Jira's health learns of it, and the row waits (driver.sending.retries)
+    fail     every row of the work Failed with the reason (and Jira's answer for a 4xx, and the
+             ticket it was for); a CALL not marked idempotent whose outcome is unknown too
+    park, pause, stop  Jira's health learns of it, the row waits (driver.sending.retries)
 
-What a create's outcome says about its ticket (driver.sending.exactly_once) goes to the store and,
-after the commit, to the engine's memory of it (driver.sending.known_tickets).
+What a create's outcome says about its ticket (sending.exactly_once) goes to the store, and after
+the commit to the engine's memory of it (sending.known_tickets).
 
 Every decision is committed before memory follows it: the writes of one outcome are one
 transaction, and what memory does with them (the rows leave their queue, the GUID's next row
@@ -171,8 +170,7 @@ class Recorder:
             and not head.giving_up
             and isinstance(error, JiraRetryable)
         ):
-            # The last attempt may have been done (a timeout, a 500 after the work): never Failed
-            # for a transition Jira made. One more attempt reads the ticket's marker, sends nothing.
+            # The last attempt may have been done (a timeout, a 500 after it): one more reads the marker
             reason = decision.reason
             decision = replace(decision, verdict=Verdict.RETRY, count_attempt=False)
             after(lambda: head.give_up(reason))
@@ -470,10 +468,13 @@ class Recorder:
             self.store.forget_call_in(head.id)
         request = outcome.logged_request if outcome is not None else work.logged_request()
         notes = outcome.all_notes if outcome is not None else work.notes
+        record = self.tickets.ticket(work.guid) if work.key else None  # a Failed row names its ticket too
+        ticket = record if record is not None and record.ticket_key == work.key else None
         for job in work.jobs:
             self.store.settle(
                 job.id,
                 status,
+                ticket=ticket,
                 error=reason,
                 note="; ".join(notes) if job is head else merged_note(head),
                 attempts=head.attempts + 1 if job is head else job.attempts,

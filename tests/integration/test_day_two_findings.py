@@ -6,6 +6,7 @@ simulator.
   new updates of their GUIDs queued behind them.
 - One Delete on the Ticket Creation Table took its project row away: every CREATE was refused by
   Jira while `check` said all was well.
+- A Failed UPDATE of a ticket the GUID has showed no ticket: the log could not say which one.
 """
 
 from __future__ import annotations
@@ -66,3 +67,16 @@ def test_check_reports_a_ticket_creation_table_without_a_project(
     assert found["ok"] is False
     assert "the Ticket Creation Table includes no project" in found["message"]
     assert [f["kind"] for f in found["findings"]] == ["config"]
+
+
+def test_a_failed_update_names_the_ticket_it_did_not_reach(driver_factory: Factory, sim: SimProcess) -> None:
+    driver = driver_factory(sim.url, api_token="t")
+    assert driver.send("K-2|CREATE|summary;fan failure|").status_code == 202
+    driver.wait_settled()
+    (created,) = driver.rows()
+    sim.faults(kind="400", count=1, method="PUT")
+    assert driver.send("K-2|UPDATE|summary;fan failure, second fan|").status_code == 202
+    driver.wait_settled()
+    failed = driver.rows()[-1]
+    assert failed["status"] == "Failed"
+    assert (failed["ticket_key"], failed["ticket_url"]) == (created["ticket_key"], created["ticket_url"])
