@@ -19,6 +19,7 @@
         ├── JiraRetryable(reason, retry_after, status)  500, 409, read timeouts: this request, try later
         │   ├── JiraRateLimited(scope, reason_header)   429: pause the issue or everything until retry_after
         │   ├── JiraTimeout                             no answer within the timeout
+        │   │   └── JiraConnectionLost                  the connection dropped before the answer
         │   └── JiraUnavailable                         Jira cannot be reached at all (refused, DNS, TLS,
         │       │                                       proxy, 502/503/504): pause everything, count nothing
         │       └── JiraNotReached                      no connection made: the request surely not sent
@@ -220,6 +221,13 @@ class UnknownFieldError(CommandError):
 
 class JiraTimeout(JiraRetryable):
     """Jira took the connection but did not answer in time; repeated across requests, an outage."""
+
+
+class JiraConnectionLost(JiraTimeout):
+    """The connection closed or was reset before Jira's answer came (httpx's RemoteProtocolError,
+    ReadError, WriteError): as after a timeout, the request may have been applied, and when it
+    repeats across requests Jira is out, not this request (a proxy or load balancer dropping every
+    connection): the rows wait instead of using up their attempts."""
 
 
 class StampAmbiguous(JiraError):

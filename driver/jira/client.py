@@ -10,17 +10,15 @@ HTTP status codes and turns them into the driver.errors tree.
     connect failures -> JiraUnavailable      (refused, DNS, TLS, connect timeout, the proxy: the
                                               request never left; the httpx error is __cause__)
     409, other 5xx -> JiraRetryable          (this request; retry_after from Retry-After)
-    read/write timeout, connection lost -> JiraRetryable (the request may have arrived; __cause__)
+    timeout -> JiraTimeout, connection lost -> JiraConnectionLost (it may have arrived; __cause__)
     other 4xx      -> JiraRejected           (Jira's errorMessages / errors)
 
-A JiraUnavailable with a __cause__ proves nothing reached Jira; one without (a gateway's 502/504,
-or a 503) was answered by something in front of Jira or by Jira itself, so the request may have
-reached it.
+A JiraUnavailable with a __cause__ proves nothing reached Jira; one without (a gateway's 502/504, or
+a 503) was answered by something in front of Jira or by Jira, so the request may have reached it.
 
-Secrets never leave the client in text: the auth objects' reprs (driver.jira.auth) mask them like
-httpx's `[secure]`, errors carry no headers, and the bodies we log are request bodies only.
-Headers and transport failures are read in driver.jira.http; driver.jira.check (`jira-driver
-check`, POST /api/check) asks GET myself and serverInfo and says plainly what is wrong.
+Secrets never leave the client in text: the auth objects' reprs mask them like httpx's `[secure]`,
+errors carry no headers, and Jira's answers are masked (`secret_forms`) before anything keeps them.
+Headers and transport failures are read in driver.jira.http; `check` in driver.jira.check.
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ from driver.clock import Clock, utc_now
 from driver.config_jira import JiraSection
 from driver.errors import (
     JiraAuthError,
+    JiraConnectionLost,
     JiraError,
     JiraNotReached,
     JiraRateLimited,
@@ -353,7 +352,8 @@ class JiraClient(IssueSearch, ProjectSetup):
         if isinstance(exc, httpx.TimeoutException):
             return JiraTimeout(f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})")
         message, _ = describe_transport_error(exc, self.target, self.timeout_seconds, self.proxy)
-        return JiraRetryable(message)
+        lost = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError)
+        return JiraConnectionLost(message) if lost else JiraRetryable(message)
 
     # --- operations -----------------------------------------------------------------------------
 

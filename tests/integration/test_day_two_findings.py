@@ -7,6 +7,8 @@ simulator.
 - One Delete on the Ticket Creation Table took its project row away: every CREATE was refused by
   Jira while `check` said all was well.
 - A Failed UPDATE of a ticket the GUID has showed no ticket: the log could not say which one.
+- A Jira (or the proxy or load balancer before it) dropping every connection failed rows after
+  their few attempts while the status said Jira was ok: each drop counted as Jira answering.
 """
 
 from __future__ import annotations
@@ -80,3 +82,26 @@ def test_a_failed_update_names_the_ticket_it_did_not_reach(driver_factory: Facto
     failed = driver.rows()[-1]
     assert failed["status"] == "Failed"
     assert (failed["ticket_key"], failed["ticket_url"]) == (created["ticket_key"], created["ticket_url"])
+
+
+def test_a_jira_that_drops_every_connection_is_an_outage_not_failed_rows(
+    driver_factory: Factory, sim: SimProcess
+) -> None:
+    driver = driver_factory(
+        sim.url, api_token="t", ini={"jira": {"max_retries": "1", "retry_base_seconds": "0.2"}}
+    )
+    guids = [f"D-{n}" for n in range(3)]
+    assert driver.send(*(f"{g}|CREATE|summary;{g}|" for g in guids)).status_code == 202
+    driver.wait_settled()
+    sim.faults(kind="drop", count=-1)
+    assert driver.send(*(f"{g}|UPDATE|comment;{g} still down|" for g in guids)).status_code == 202
+    wait_for(lambda: driver.status()["jira_state"] == "unreachable" or None, "the drops seen as an outage")
+    status = driver.status()
+    assert "lost" in status["jira_message"], status
+    # longer than max_retries = 1 would have taken to fail them
+    wait_for(lambda: driver.status()["outage_attempts"] >= 3 or None, "three tries of the water", seconds=30)
+    assert [r["status"] for r in driver.rows()[3:]] == ["Pending"] * 3
+    sim.admin("faults", method="DELETE")
+    driver.wait_settled(60)
+    assert [r["status"] for r in driver.rows()] == ["Ok"] * 6
+    assert driver.status()["jira_state"] == "ok"

@@ -225,7 +225,7 @@ def test_cli_flags_arm_faults_and_limits(sim_factory: Any) -> None:
 
 
 def test_bad_fault_requests_are_refused(sim: SimProcess) -> None:
-    response = httpx.post(f"{sim.url}/_sim/faults", json={"kind": 404})
+    response = httpx.post(f"{sim.url}/_sim/faults", json={"kind": 302})
     assert response.status_code == 400
     assert httpx.post(f"{sim.url}/_sim/config", json={"nope": 1}).status_code == 400
 
