@@ -29,7 +29,7 @@ class EligiblePage(DriverPage):
         Binding("y", "copy_ticket", "Copy URL"),
     ]
 
-    FOCUS = "#eligible-text"
+    FOCUS = "#eligible-project"
 
     def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
         super().__init__(client, mutations, id=id)
