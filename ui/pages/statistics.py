@@ -39,7 +39,7 @@ def counter_lines(counter: Counter) -> str:
 class StatisticsPage(DriverPage):
     """Three counter groups, each with its resets, and the chart below."""
 
-    FOCUS = "#reset-create-daily"
+    FOCUS = "#stats-chart"
 
     def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
         super().__init__(client, mutations, id=id)

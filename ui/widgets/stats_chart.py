@@ -24,6 +24,10 @@ def _bar_cell(value: int, top: int, row_from_bottom: int, height: int) -> str:
 class StatsChart(Widget):
     """Days oldest first; the owner sets `days`."""
 
+    # Focusable so the Statistics page can start here: its only other controls are the Reset
+    # buttons, and a page shown with one focused reset the counters on an Enter meant elsewhere.
+    can_focus = True
+
     COMPONENT_CLASSES = {"stats-chart--created", "stats-chart--updated", "stats-chart--axis"}
 
     DEFAULT_CSS = """
