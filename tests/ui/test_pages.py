@@ -328,7 +328,7 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     app.query_one("#interval", Input).value = "45"
     await pilot.click("#save-update")
     await settle(pilot)
-    assert "saved" in ui.text("#settings-result")
+    assert "saved" in ui.text("#update-result")
     assert (await ui.get("/api/settings"))["update"]["max_updates"] == 1
     assert (await ui.get("/api/settings"))["update"]["interval_seconds"] == 45
 
@@ -343,7 +343,7 @@ async def test_settings_auth_check_and_advanced(ui: Session) -> None:
     settings = await ui.get("/api/settings")
     assert settings["update"] == {"max_updates": 3, "interval_seconds": 30, "scope": "ticket"}
     assert settings["log"] == {"max_entries": 500, "remove_older_than_days": 7}
-    assert "Log settings saved" in ui.text("#settings-result")
+    assert "Log settings saved" in ui.text("#log-result")
     assert app.query_one("#max-updates", Input).value == "3"
 
     # Authentication: the secret is typed masked and never comes back.

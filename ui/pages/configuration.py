@@ -24,6 +24,7 @@ from ui.client import DriverApi, DriverRejected
 from ui.modals.auth import MODE_LABELS, AuthModal
 from ui.mutations import MutationQueue
 from ui.pages.base import DriverPage
+from ui.widgets.feedback import Feedback
 from ui.widgets.text_box import TextBox
 
 SCOPES = [("per ticket", "ticket"), ("across all tickets", "global")]
@@ -76,6 +77,7 @@ class ConfigurationPage(DriverPage):
                     yield Label("Scope")
                     yield Select(SCOPES, allow_blank=False, value="ticket", id="scope")
                 yield Button("Save update settings", id="save-update")
+                yield Feedback(id="update-result")
                 yield Label("Log Settings", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Label("Maximum entries (0 = all)")
@@ -84,7 +86,7 @@ class ConfigurationPage(DriverPage):
                     yield Label("Remove older than (days)")
                     yield TextBox(id="remove-older", type="integer")
                 yield Button("Save log settings", id="save-log")
-                yield Static("", id="settings-result")
+                yield Feedback(id="log-result")
             with Vertical(id="config-right"):
                 yield Label("Jira", classes="section-title")
                 yield Static("", id="jira-url")
@@ -92,16 +94,18 @@ class ConfigurationPage(DriverPage):
                     yield Label("Ticket Location URL")
                     yield TextBox(id="ticket-location", placeholder="rest/api/latest/issue")
                     yield Button("Save", id="save-location")
+                yield Feedback(id="location-result")
                 yield Static("", id="auth-summary")
                 with Horizontal(classes="buttons"):
                     yield Button("Authentication…", id="auth")
                     yield Button("Test connection", id="check")
-                yield Static("", id="check-result")
+                yield Feedback(id="auth-result")
+                yield Feedback(id="check-result")
                 yield Label("Advanced", classes="section-title")
                 with Horizontal(classes="field"):
                     yield TextBox(id="advanced", placeholder="ALARM-1|CREATE|summary;Disk full|")
                     yield Button("Send", id="send-advanced", variant="warning")
-                yield Static("", id="advanced-result")
+                yield Feedback(id="advanced-result")
 
     def refresh_data(self) -> None:
         self.load()
@@ -122,11 +126,17 @@ class ConfigurationPage(DriverPage):
             "Save the update settings",
             lambda: self.client.put_update_settings(body),
             "Update settings saved.",
+            "#update-result",
         )
 
     def save_log(self, body: LogSettings) -> None:
         """Queue storing the log settings."""
-        self._save("Save the log settings", lambda: self.client.put_log_settings(body), "Log settings saved.")
+        self._save(
+            "Save the log settings",
+            lambda: self.client.put_log_settings(body),
+            "Log settings saved.",
+            "#log-result",
+        )
 
     def save_location(self, body: JiraSettingsUpdate) -> None:
         """Queue storing the Ticket Location URL."""
@@ -134,29 +144,37 @@ class ConfigurationPage(DriverPage):
             "Save the Ticket Location URL",
             lambda: self.client.put_jira_settings(body),
             "Ticket Location URL saved.",
+            "#location-result",
         )
 
     def save_auth(self, body: AuthUpdate) -> None:
         """Queue storing the credentials (the secret goes one way)."""
-        self._save("Save the authentication", lambda: self.client.put_auth(body), "Authentication saved.")
+        self._save(
+            "Save the authentication",
+            lambda: self.client.put_auth(body),
+            "Authentication saved.",
+            "#auth-result",
+        )
 
-    def _save(self, what: str, call: Callable[[], Awaitable[Settings]], done: str) -> None:
+    def _save(self, what: str, call: Callable[[], Awaitable[Settings]], done: str, answer: str) -> None:
+        """Queue a save; its answer goes under the control that asked (`answer`, a Feedback)."""
+
         async def change() -> None:
-            result = self.query_one("#settings-result", Static)
+            result = self.query_one(answer, Feedback)
             try:
                 settings = await call()
             except DriverRejected as exc:
-                result.update(Text(f"✖ {exc.body.error}", style="bold red"))
+                result.say(Text(f"✖ {exc.body.error}", style="bold red"))
                 return
             self.show_settings(settings)
-            result.update(Text(f"✔ {done}", style="green"))
+            result.say(Text(f"✔ {done}", style="green"))
 
         self.mutate(what, change)
 
     def run_check(self) -> None:
         """Queue asking the driver to reach Jira with the credentials stored by then."""
-        out = self.query_one("#check-result", Static)
-        out.update("Testing the connection to Jira…")
+        out = self.query_one("#check-result", Feedback)
+        out.say("Testing the connection to Jira…")
 
         async def change() -> None:
             answer = await self.client.check()
@@ -167,24 +185,24 @@ class ConfigurationPage(DriverPage):
                 text.append(
                     f"\n  {label}: {finding.message}", style="yellow" if finding.kind == "expiry" else "red"
                 )
-            out.update(text)
+            out.say(text)
 
         # Not a change, but it must test what an authentication save queued before it stored.
         self.mutate("Test connection", change, changes_view=False)
 
     def send_advanced(self, command: str) -> None:
         """Queue sending one Advanced command; show the parse error under its position."""
-        out = self.query_one("#advanced-result", Static)
+        out = self.query_one("#advanced-result", Feedback)
 
         async def change() -> None:
             try:
                 accepted = await self.client.send_commands([command])
             except DriverRejected as exc:
                 details = exc.body.details
-                out.update(caret_under(details) if isinstance(details, CommandProblem) else exc.body.error)
+                out.say(caret_under(details) if isinstance(details, CommandProblem) else exc.body.error)
                 return
             done = ", ".join(f"#{a.id} {a.guid} {a.action}" for a in accepted.accepted)
-            out.update(Text(f"✔ Accepted {done} (see the Log page)", style="green"))
+            out.say(Text(f"✔ Accepted {done} (see the Log page)", style="green"))
 
         self.mutate("Send the Advanced command", change, changes_view=False)
 
@@ -208,10 +226,8 @@ class ConfigurationPage(DriverPage):
     def _value(self, selector: str) -> str:
         return self.query_one(selector, Input).value.strip()
 
-    def _invalid(self, exc: ValidationError, names: dict[str, str]) -> None:
-        self.query_one("#settings-result", Static).update(
-            Text(f"✖ {_first_error(exc, names)}", style="bold red")
-        )
+    def _invalid(self, exc: ValidationError, names: dict[str, str], answer: str) -> None:
+        self.query_one(answer, Feedback).say(Text(f"✖ {_first_error(exc, names)}", style="bold red"))
 
     @on(Button.Pressed, "#save-update")
     def _save_update(self) -> None:
@@ -225,7 +241,7 @@ class ConfigurationPage(DriverPage):
                 }
             )
         except ValidationError as exc:
-            self._invalid(exc, names)
+            self._invalid(exc, names, "#update-result")
             return
         self.save_update(body)
 
@@ -240,7 +256,7 @@ class ConfigurationPage(DriverPage):
                 }
             )
         except ValidationError as exc:
-            self._invalid(exc, names)
+            self._invalid(exc, names, "#log-result")
             return
         self.save_log(body)
 
@@ -250,7 +266,7 @@ class ConfigurationPage(DriverPage):
         try:
             body = JiraSettingsUpdate(ticket_location=self._value("#ticket-location"))
         except ValidationError as exc:
-            self._invalid(exc, {"ticket_location": "Ticket Location URL"})
+            self._invalid(exc, {"ticket_location": "Ticket Location URL"}, "#location-result")
             return
         self.save_location(body)
 
