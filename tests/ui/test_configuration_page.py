@@ -80,7 +80,32 @@ async def test_a_refused_save_is_answered_under_its_button_in_view(in_process: I
         assert in_view(app, answer), (answer.region, app.query_one(ConfigurationPage).region)
         assert in_view(app, button)
         assert under(answer, button), (answer.region, button.region)
-        assert painted(answer)[0] == "✖ Interval: Input should be greater than or equal to 1"
+        text = " ".join(painted(answer))
+        assert text.startswith("✖ Interval: Input should be greater than or equal to 1"), text
+
+
+async def test_a_refused_value_is_marked_and_the_value_the_driver_keeps_named(
+    in_process: InProcessDriver,
+) -> None:
+    before = (await in_process.get("/api/settings"))["update"]
+    async with config_page(in_process.client()) as (app, pilot):
+        interval = app.query_one("#interval", Input)
+        interval.value = "0"
+        await press_button(pilot, "#save-update")
+        answer = app.query_one("#update-result", Static)
+        text = " ".join(painted(answer))
+        assert text.endswith(f"(not saved: the driver keeps {before['interval_seconds']:g})"), text
+        # the refused value stays for the operator to correct, marked: it is not what is saved
+        assert interval.value == "0"
+        assert interval.has_class("-refused")
+        assert not app.query_one("#max-updates", Input).has_class("-refused")  # it is what is saved
+        assert (await in_process.get("/api/settings"))["update"] == before
+
+        interval.value = "30"
+        await press_button(pilot, "#save-update")
+        assert painted(answer) == ["✔ Update settings saved."]
+        assert not interval.has_class("-refused")
+        assert (await in_process.get("/api/settings"))["update"]["interval_seconds"] == 30
 
 
 async def test_the_log_settings_answer_shows_under_its_own_button_in_view(

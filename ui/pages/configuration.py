@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import ValidationError
 from rich.text import Text
@@ -48,10 +48,36 @@ def auth_summary(jira: JiraSettings) -> str:
     return f"{MODE_LABELS.get(jira.auth_mode, jira.auth_mode)}{who}; {secret}"
 
 
-def _first_error(exc: ValidationError, names: dict[str, str]) -> str:
+FIELDS = {
+    "max_updates": ("Max updates", "#max-updates"),
+    "interval_seconds": ("Interval", "#interval"),
+    "max_entries": ("Maximum entries", "#max-entries"),
+    "remove_older_than_days": ("Remove older than", "#remove-older"),
+    "ticket_location": ("Ticket Location URL", "#ticket-location"),
+}
+"""The settings typed in a text box: the label the form gives each, and its box."""
+UPDATE_FIELDS = ("max_updates", "interval_seconds")
+LOG_FIELDS = ("max_entries", "remove_older_than_days")
+LOCATION_FIELDS = ("ticket_location",)
+
+
+def form_values(settings: Settings) -> dict[str, str]:
+    """The text each box shows for these settings, by the field of FIELDS."""
+    return {
+        "max_updates": str(settings.update.max_updates),
+        "interval_seconds": f"{settings.update.interval_seconds:g}",
+        "max_entries": str(settings.log.max_entries),
+        "remove_older_than_days": str(settings.log.remove_older_than_days),
+        "ticket_location": settings.jira.ticket_location,
+    }
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    """The field of the first problem, and the problem in the form's words."""
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error["loc"] else ""
-    return f"{names.get(field, field)}: {error['msg']}"
+    label = FIELDS[field][0] if field in FIELDS else field.replace("_", " ").capitalize()
+    return field, f"{label}: {error['msg']}"
 
 
 class ConfigurationPage(DriverPage):
@@ -127,6 +153,7 @@ class ConfigurationPage(DriverPage):
             lambda: self.client.put_update_settings(body),
             "Update settings saved.",
             "#update-result",
+            UPDATE_FIELDS,
         )
 
     def save_log(self, body: LogSettings) -> None:
@@ -136,6 +163,7 @@ class ConfigurationPage(DriverPage):
             lambda: self.client.put_log_settings(body),
             "Log settings saved.",
             "#log-result",
+            LOG_FIELDS,
         )
 
     def save_location(self, body: JiraSettingsUpdate) -> None:
@@ -145,6 +173,7 @@ class ConfigurationPage(DriverPage):
             lambda: self.client.put_jira_settings(body),
             "Ticket Location URL saved.",
             "#location-result",
+            LOCATION_FIELDS,
         )
 
     def save_auth(self, body: AuthUpdate) -> None:
@@ -156,18 +185,24 @@ class ConfigurationPage(DriverPage):
             "#auth-result",
         )
 
-    def _save(self, what: str, call: Callable[[], Awaitable[Settings]], done: str, answer: str) -> None:
-        """Queue a save; its answer goes under the control that asked (`answer`, a Feedback)."""
+    def _save(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[Settings]],
+        done: str,
+        answer: str,
+        fields: Sequence[str] = (),
+    ) -> None:
+        """Queue a save of `fields`; its answer goes under the control that asked (`answer`)."""
 
         async def change() -> None:
-            result = self.query_one(answer, Feedback)
             try:
                 settings = await call()
             except DriverRejected as exc:
-                result.say(Text(f"✖ {exc.body.error}", style="bold red"))
+                self._refused(answer, exc.body.error, fields)
                 return
             self.show_settings(settings)
-            result.say(Text(f"✔ {done}", style="green"))
+            self.query_one(answer, Feedback).say(Text(f"✔ {done}", style="green"))
 
         self.mutate(what, change)
 
@@ -211,14 +246,13 @@ class ConfigurationPage(DriverPage):
     def show_settings(self, settings: Settings) -> None:
         """Fill the form from the driver's settings."""
         self.settings = settings
-        self.query_one("#max-updates", Input).value = str(settings.update.max_updates)
-        self.query_one("#interval", Input).value = f"{settings.update.interval_seconds:g}"
+        for field, text in form_values(settings).items():
+            box = self.query_one(FIELDS[field][1], Input)
+            box.value = text
+            box.remove_class("-refused")
         self.query_one("#scope", Select).value = settings.update.scope
-        self.query_one("#max-entries", Input).value = str(settings.log.max_entries)
-        self.query_one("#remove-older", Input).value = str(settings.log.remove_older_than_days)
         jira = settings.jira
         self.query_one("#jira-url", Static).update(f"Jira at {jira.url} (API: {jira.api_type})")
-        self.query_one("#ticket-location", Input).value = jira.ticket_location
         self.query_one("#auth-summary", Static).update(f"Authentication: {auth_summary(jira)}")
 
     # --- operator actions -----------------------------------------------------------------------
@@ -226,12 +260,34 @@ class ConfigurationPage(DriverPage):
     def _value(self, selector: str) -> str:
         return self.query_one(selector, Input).value.strip()
 
-    def _invalid(self, exc: ValidationError, names: dict[str, str], answer: str) -> None:
-        self.query_one(answer, Feedback).say(Text(f"✖ {_first_error(exc, names)}", style="bold red"))
+    def _refused(self, answer: str, reason: str, fields: Sequence[str], at: str = "") -> None:
+        """Say why a save was refused and mark the boxes it sent whose text the driver does not hold.
+
+        The refused text stays in its box for the operator to correct (put the saved value back
+        and the typo is lost, with the other values typed beside it), but marked, so it is not
+        taken for what is saved; the answer names the value the driver keeps for `at`, the field
+        at fault. Editing a box clears its mark (`_edited`).
+        """
+        text = Text(f"✖ {reason}", style="bold red")
+        if self.settings is not None:
+            saved = form_values(self.settings)
+            if at in saved:
+                text.append(f" (not saved: the driver keeps {saved[at] or 'none'})", style="red")
+            for field in fields:
+                box = self.query_one(FIELDS[field][1], Input)
+                box.set_class(box.value.strip() != saved[field], "-refused")
+        self.query_one(answer, Feedback).say(text)
+
+    def _invalid(self, exc: ValidationError, answer: str, fields: Sequence[str]) -> None:
+        field, reason = _first_error(exc)
+        self._refused(answer, reason, fields, at=field)
+
+    @on(Input.Changed)
+    def _edited(self, event: Input.Changed) -> None:
+        event.input.remove_class("-refused")
 
     @on(Button.Pressed, "#save-update")
     def _save_update(self) -> None:
-        names = {"max_updates": "Max updates", "interval_seconds": "Interval", "scope": "Scope"}
         try:
             body = UpdateSettings.model_validate(
                 {
@@ -241,13 +297,12 @@ class ConfigurationPage(DriverPage):
                 }
             )
         except ValidationError as exc:
-            self._invalid(exc, names, "#update-result")
+            self._invalid(exc, "#update-result", UPDATE_FIELDS)
             return
         self.save_update(body)
 
     @on(Button.Pressed, "#save-log")
     def _save_log(self) -> None:
-        names = {"max_entries": "Maximum entries", "remove_older_than_days": "Remove older than"}
         try:
             body = LogSettings.model_validate(
                 {
@@ -256,7 +311,7 @@ class ConfigurationPage(DriverPage):
                 }
             )
         except ValidationError as exc:
-            self._invalid(exc, names, "#log-result")
+            self._invalid(exc, "#log-result", LOG_FIELDS)
             return
         self.save_log(body)
 
@@ -266,7 +321,7 @@ class ConfigurationPage(DriverPage):
         try:
             body = JiraSettingsUpdate(ticket_location=self._value("#ticket-location"))
         except ValidationError as exc:
-            self._invalid(exc, {"ticket_location": "Ticket Location URL"}, "#location-result")
+            self._invalid(exc, "#location-result", LOCATION_FIELDS)
             return
         self.save_location(body)
 
