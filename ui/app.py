@@ -155,7 +155,7 @@ class JiraDriverApp(App[None]):
 
     @on(TabbedContent.TabActivated, "#pages")
     def _tab_shown(self) -> None:
-        self.page.shown()
+        self.page.shown(self.status_bar.status)
 
     def action_show_page(self, tab: str) -> None:
         """Switch to a page."""

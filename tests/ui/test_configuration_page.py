@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from tests.ui.conftest import InProcessDriver, settle, wait_for
+from tests.ui.fake_driver import FakeDriver
 from tests.ui.test_pages import InProcessFactory
 from ui.app import JiraDriverApp
 from ui.client import DriverApi
@@ -139,3 +140,19 @@ async def test_a_refused_advanced_command_shows_whole_with_its_echo_and_caret_in
         echo = next(line for line in lines if "ALARM-1|CRATE|summary;x" in line)
         caret = lines[lines.index(echo) + 1]
         assert caret.index("^") == echo.index("CRATE"), lines
+
+
+async def test_the_jira_line_names_the_api_the_driver_detected() -> None:
+    # the fake driver's settings say api_type auto, its status datacenter; it is polled once, at
+    # start, before the page is shown: the page uses the status the app already has
+    async with config_page(FakeDriver()) as (app, _):
+        line = str(app.query_one("#jira-url", Static).render())
+        assert line == "Jira at http://jira.example (API: auto, detected Data Center)", line
+
+
+async def test_the_jira_line_names_the_api_the_real_driver_detected(in_process: InProcessDriver) -> None:
+    # the simulator is Data Center, and the driver's [jira] api_type is left at auto
+    assert (await in_process.get("/api/status"))["api_type"] == "datacenter"
+    async with config_page(in_process.client()) as (app, _):
+        line = str(app.query_one("#jira-url", Static).render())
+        assert line.endswith("(API: auto, detected Data Center)"), line

@@ -39,8 +39,9 @@ class DriverPage(Container):
     def status_changed(self, status: DriverStatus) -> None:
         """The app saw a new driver status while this page is visible."""
 
-    def shown(self) -> None:
-        """The page became visible: fetch its data and take the focus."""
+    def shown(self, status: DriverStatus | None) -> None:
+        """The page became visible: fetch its data and take the focus. `status` is the driver's
+        latest (None before the first, or while it is unreachable); `status_changed` follows."""
         self.refresh_data()
         if self.FOCUS:
             self.query_one(self.FOCUS).focus()

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from driver.contract.schemas import (
     AuthUpdate,
     CommandProblem,
+    DriverStatus,
     JiraSettings,
     JiraSettingsUpdate,
     LogSettings,
@@ -39,6 +40,18 @@ def caret_under(problem: CommandProblem) -> Text:
         f"  {problem.command}\n",
         (f"  {pad}^", "bold red"),
     )
+
+
+API_NAMES = {"cloud": "Cloud", "datacenter": "Data Center"}
+
+
+def jira_line(jira: JiraSettings, status: DriverStatus | None) -> str:
+    """Where Jira is and its API: as configured and, when that is auto, what the driver detected."""
+    api: str = jira.api_type
+    if api == "auto" and status is not None:
+        found = API_NAMES.get(status.api_type)
+        api += f", detected {found}" if found else ", not detected yet"
+    return f"Jira at {jira.url} (API: {api})"
 
 
 def auth_summary(jira: JiraSettings) -> str:
@@ -88,6 +101,7 @@ class ConfigurationPage(DriverPage):
     def __init__(self, client: DriverApi, mutations: MutationQueue, *, id: str | None = None) -> None:
         super().__init__(client, mutations, id=id)
         self.settings: Settings | None = None
+        self.status: DriverStatus | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -135,6 +149,15 @@ class ConfigurationPage(DriverPage):
 
     def refresh_data(self) -> None:
         self.load()
+
+    def shown(self, status: DriverStatus | None) -> None:
+        self.status = status
+        super().shown(status)
+
+    def status_changed(self, status: DriverStatus) -> None:
+        self.status = status
+        if self.settings is not None:
+            self.show_jira(self.settings.jira)
 
     # --- driver calls ---------------------------------------------------------------------------
 
@@ -252,8 +275,15 @@ class ConfigurationPage(DriverPage):
             box.remove_class("-refused")
         self.query_one("#scope", Select).value = settings.update.scope
         jira = settings.jira
-        self.query_one("#jira-url", Static).update(f"Jira at {jira.url} (API: {jira.api_type})")
+        self.show_jira(jira)
         self.query_one("#auth-summary", Static).update(f"Authentication: {auth_summary(jira)}")
+
+    def show_jira(self, jira: JiraSettings) -> None:
+        """The Jira line, from the settings and the driver's latest status (its detected API)."""
+        line = self.query_one("#jira-url", Static)
+        text = jira_line(jira, self.status)
+        if str(line.render()) != text:  # statuses come every half second, mostly the same
+            line.update(text)
 
     # --- operator actions -----------------------------------------------------------------------
 
