@@ -100,7 +100,12 @@ class Store(
             db.enable_wal()
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=250")
+            migrations.ON_SQLITE.ensure_migrations_table(db)
+            done = len(list(migrations.ON_SQLITE.applied(db)))
+            pending = [step.name for step in migrations.ON_SQLITE.pending(db)]
             migrations.ON_SQLITE.apply(db)
+            if done and pending:  # an upgrade (a new database takes every step, unsaid)
+                log.info("%s upgraded: schema steps %s to %s applied", self.path, pending[0], pending[-1])
         except sqlite3.DatabaseError as exc:
             if not is_corrupt(exc):
                 raise

@@ -317,6 +317,15 @@ def settle(
         # No marker: a first start, a lost database with its marker (rm driver.db*), or a database
         # that lost its marker. Tickets of an earlier database may be in Jira: a new database.
         store.record_birth(moment)
+        if not opening.replacing and opening.state == FileState.READY:
+            # moved, copied or restored without it: said, as it changes what the first commands do
+            log.warning(
+                "%s has no id file %s: it counts as a new database (moved, copied or restored"
+                " without it?), so a GUID it has no ticket for is searched for in Jira before its"
+                " create; a restored backup wants `run --init` (docs/operations.md)",
+                opening.path,
+                opening.marker,
+            )
     identity = store.identity()
     if opening.previous_id != identity.id:
         _write_marker(opening.marker, identity.id)
@@ -327,6 +336,11 @@ def settle(
     if search_before_create == "never":
         return None
     if identity.replaces is not None:
+        if not opening.replacing:
+            log.info(
+                "this database took over another's (run --init): a GUID it has no ticket for is"
+                " searched for in Jira before its create, for as long as it runs"
+            )
         return PROBE_ALWAYS
     if identity.born_at is None or probe_new_days <= 0:
         return None

@@ -7,6 +7,7 @@ Real `jira-driver run` processes against the simulator, real SQLite files.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from driver.contract.schemas import LogType
 from driver.model.commands import Action
 from driver.model.jobs import JobPayload, NewEntry
-from driver.store import DatabaseFileError, Store, database_file, read_ticket_state
+from driver.store import DatabaseFileError, Store, database_file, migrations, read_ticket_state
 from driver.store.database_file import PROBE_ALWAYS, FileState, marker_path
 from tests.fixtures.driver import DriverProcess
 
@@ -457,3 +459,47 @@ def test_no_probe_once_the_new_databases_window_has_passed(
     # no search: the documented limit of an old database that never knew the GUID
     assert _searches_since(sim, seq) == 0
     assert len(_tickets_of(sim, "W-2")) == 2
+
+
+def test_what_a_start_decides_about_the_database_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # moved without its id file, taken over by --init, upgraded: each changes what the first
+    # commands do, and each start said nothing of it (an operator's trial)
+    db = tmp_path / "d.db"
+    store = Store(db)
+    database_file.settle(store, database_file.check(db, init=False), "auto")
+    store.close()
+    moved = tmp_path / "elsewhere" / "d.db"
+    moved.parent.mkdir()
+    os.replace(db, moved)
+    caplog.set_level(logging.INFO)
+    store = Store(moved)
+    database_file.settle(store, database_file.check(moved, init=False), "auto")
+    store.close()
+    assert f"{moved} has no id file" in caplog.text
+    assert "counts as a new database" in caplog.text
+
+    caplog.clear()
+    other = tmp_path / "other.db"
+    Store(other).close()
+    os.replace(other, moved)
+    store = Store(moved)
+    database_file.settle(store, database_file.check(moved, init=True), "auto")
+    store.close()
+    store = Store(moved)
+    database_file.settle(store, database_file.check(moved, init=False), "auto")
+    store.close()
+    assert "this database took over another's (run --init)" in caplog.text
+
+    caplog.clear()
+    old = tmp_path / "old.db"
+    older = Database(old)  # a database an older driver made: its first six steps only
+    migrations.ON_SQLITE.apply(older, stop_before=migrations.STEPS[6][0])
+    older.close()
+    Store(old).close()
+    steps = f"{migrations.STEPS[6][0]} to {migrations.STEPS[-1][0]}"
+    assert f"{old} upgraded: schema steps {steps} applied" in caplog.text
+    caplog.clear()
+    Store(old).close()
+    assert "upgraded" not in caplog.text
