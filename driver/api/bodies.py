@@ -1,10 +1,14 @@
-"""Request bodies as the API reads them: the media types each route takes, and JSON read strictly.
+"""Requests as the API reads them: the media types each route takes, JSON read strictly, and a
+query parameter that takes one value given once.
 
 A JSON object that names one member twice is refused (400, the member named): Python's json and
 pydantic both keep the last value silently, so `{"commands": [A], "commands": [B]}` queued B,
 answered 202, and A was never heard of. Routes whose body FastAPI reads are StrictJsonRoutes; the
 routes that read their own bytes (Advanced commands, alert notifications) call
 `refuse_duplicate_members`.
+
+A query parameter that takes one value, given twice (`?status=Ok&status=Failed`), is refused (400,
+the parameter named): FastAPI takes the last, so the answer did not match what was asked.
 
 A body in a media type the route does not take is refused (415) before it is read as one it
 does: `curl -d` sends application/x-www-form-urlencoded, and `commands=G|CREATE|...` read as text
@@ -15,10 +19,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, get_origin
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from driver.api.errors import ApiError, BadRequest
 
@@ -95,13 +100,39 @@ class StrictJsonRequest(Request):
         return self._json
 
 
+def single_valued(route: APIRoute) -> frozenset[str]:
+    """The route's query parameters that take one value (a model's fields count one by one)."""
+    names: set[str] = set()
+    for param in route.dependant.query_params:
+        annotation = param.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, field in annotation.model_fields.items():
+                if get_origin(field.annotation) not in (list, tuple, set, frozenset):
+                    names.add(field.alias or name)
+        elif get_origin(annotation) not in (list, tuple, set, frozenset):
+            names.add(param.alias)
+    return frozenset(names)
+
+
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is read by StrictJsonRequest."""
+    """A route whose JSON body is read by StrictJsonRequest, and whose single-valued query
+    parameters are refused when given twice."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        single = single_valued(self)
 
         async def strict(request: Request) -> Response:
+            if single and (twice := sorted(_repeated(request) & single)):
+                raise BadRequest(f"query parameter {twice[0]!r} given more than once: it takes one value")
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict
+
+
+def _repeated(request: Request) -> set[str]:
+    seen: set[str] = set()
+    again: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        (again if name in seen else seen).add(name)
+    return again
