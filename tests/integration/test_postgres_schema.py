@@ -4,6 +4,7 @@ idempotent, and a database a newer driver migrated is refused, naming what it ho
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from driver.store import Store
 from driver.store.migrations import STEPS
+from driver.store.postgres import schema
 from driver.store.postgres.schema import SchemaTooNew, apply
 
 SQLITE_OWN = {"sqlite_sequence", "_sqlite_migrations"}
@@ -91,6 +93,19 @@ def test_a_schema_from_a_newer_driver_is_refused_naming_it(pg_database: str) -> 
         with pytest.raises(SchemaTooNew, match="0099_from_the_future") as refused:
             apply(conn)
         assert "\n" not in str(refused.value)
+
+
+def test_an_upgrade_names_the_steps_applied_and_a_new_database_says_nothing(
+    pg_database: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="driver.store")
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        with monkeypatch.context() as older:  # the driver before the last two steps
+            older.setattr(schema, "STEPS", STEPS[:-2])
+            assert apply(conn) == [name for name, _ in STEPS[:-2]]
+        assert "upgraded" not in caplog.text
+        assert apply(conn) == [name for name, _ in STEPS[-2:]]
+    assert f"upgraded: schema steps {STEPS[-2][0]} to {STEPS[-1][0]} applied" in caplog.text
 
 
 def test_run_waits_for_an_unreachable_postgresql_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ finds the step applied.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS _migrations (
     applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
 )
 """
+
+log = logging.getLogger("driver.store")
 
 
 class SchemaTooNew(DriverError):
@@ -64,7 +67,8 @@ def apply(conn: psycopg.Connection[Any]) -> list[str]:
     `conn` must be in autocommit mode (each step opens its own transaction). Raises SchemaTooNew."""
     with conn.transaction():
         known = {name for name, _ in STEPS}
-        unknown = [name for name in applied(conn) if name not in known]
+        before = applied(conn)
+        unknown = [name for name in before if name not in known]
     if unknown:
         raise SchemaTooNew(unknown)
     done: list[str] = []
@@ -77,4 +81,6 @@ def apply(conn: psycopg.Connection[Any]) -> list[str]:
             function(schema)
             conn.execute("INSERT INTO _migrations (name) VALUES (%s)", (name,))
             done.append(name)
+    if before and done:  # an upgrade (a new database takes every step, unsaid)
+        log.info("the PostgreSQL database upgraded: schema steps %s to %s applied", done[0], done[-1])
     return done
