@@ -10,7 +10,7 @@ import asyncio
 import json
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import say
+from driver.cli.output import print_accepted, say
 from driver.config import Config
 from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
 from driver.contract.schemas import LogEntry, LogStatus
@@ -52,7 +52,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
         async with DriverClient.from_config(config) as client:
             accepted = await client.call_endpoint(args.name, args.guid, variables)
             (item,) = accepted.accepted
-            print(f"accepted #{item.id} {item.action} {item.guid}")
+            print_accepted(accepted)
             if args.wait is None:
                 return item.id, None
             return item.id, await _settled(client, item.id, args.wait)

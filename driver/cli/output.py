@@ -10,6 +10,7 @@ from typing import TypeVar
 from driver.cli.exit_codes import ExitCode
 from driver.config import Config
 from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
+from driver.contract.schemas import AdvancedAccepted
 
 T = TypeVar("T")
 
@@ -46,6 +47,23 @@ def ask_driver(command: str, config: Config, call: Callable[[DriverClient], Awai
     except DriverRejected as exc:
         say(f"jira-driver {command}: {exc}")
         return ExitCode.FAILED
+
+
+def print_accepted(accepted: AdvancedAccepted) -> None:
+    """One line per row the driver accepted: `accepted #ID ACTION GUID` (scripts read it)."""
+    for item in accepted.accepted:
+        print(f"accepted #{item.id} {item.action} {item.guid}")
+
+
+def ask_for_rows(
+    command: str, config: Config, call: Callable[[DriverClient], Awaitable[AdvancedAccepted]]
+) -> int:
+    """A request that makes rows (resolve, retry): the rows printed and 0, or ask_driver's code."""
+    accepted = ask_driver(command, config, call)
+    if isinstance(accepted, ExitCode):
+        return accepted
+    print_accepted(accepted)
+    return ExitCode.OK
 
 
 Cursor = TypeVar("Cursor")

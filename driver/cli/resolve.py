@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from driver.cli.exit_codes import ExitCode
-from driver.cli.output import ask_driver
+from driver.cli.output import ask_for_rows
 from driver.config import Config
 
 
 def main(args: argparse.Namespace, config: Config) -> int:
     """`jira-driver resolve`."""
-    accepted = ask_driver("resolve", config, lambda client: client.resolve_alarm(args.guid))
-    if isinstance(accepted, ExitCode):
-        return accepted
-    for item in accepted.accepted:
-        print(f"accepted #{item.id} {item.action} {item.guid}")
-    return ExitCode.OK
+    return ask_for_rows("resolve", config, lambda client: client.resolve_alarm(args.guid))

@@ -9,7 +9,7 @@ import sys
 import uuid
 
 from driver.cli.exit_codes import ExitCode
-from driver.cli.output import say
+from driver.cli.output import print_accepted, say
 from driver.config import Config
 from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
 from driver.contract.schemas import AdvancedAccepted, CommandProblem
@@ -73,6 +73,5 @@ def main(args: argparse.Namespace, config: Config) -> int:
         say("jira-driver send: rejected, nothing was queued")
         say(describe_problem(problem) if problem else str(exc))
         return ExitCode.BAD_INPUT
-    for item in accepted.accepted:
-        print(f"accepted #{item.id} {item.action} {item.guid}")
+    print_accepted(accepted)
     return ExitCode.OK
