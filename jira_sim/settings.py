@@ -158,8 +158,11 @@ def fault_from_json(data: dict[str, Any]) -> FaultRule:
             f"unknown fault kind {kind!r} (expected a status code, status, drop, drop_after,"
             " slow_after or status_after)"
         )
-    if kind in ("status", "status_after") and not 400 <= status <= 599:
+    if kind == "status" and not 400 <= status <= 599:
         raise ValueError(f"a status fault needs a status of 400 to 599, got {status}")
+    if kind == "status_after" and not (status == 429 or 500 <= status <= 599):
+        # applied, then an error a client must not read as "not done": a 4xx would say it was refused
+        raise ValueError(f"a status_after fault needs status 429 or 5xx, got {status}")
     retry_after = data.get("retry_after")
     if retry_after is None and status == 429:
         retry_after = 1
