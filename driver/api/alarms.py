@@ -115,7 +115,8 @@ async def resolve_alarm(driver: DriverDep, body: AlarmActionBody) -> AdvancedAcc
     dependencies=_WRITES,
 )
 async def retry_alarm(driver: DriverDep, body: AlarmActionBody) -> AdvancedAccepted:
-    """Accept the GUID's Failed rows again as new rows (the Failed ones stay in the log as they were)."""
+    """Accept the GUID's Failed rows again as new rows, each Failed row once (it stays Failed, its
+    note saying `retried as log #M`); 404 when none is left to retry."""
     try:
         return _accepted(retry_failed(driver, body.guid))
     except AlarmActionRefused as exc:

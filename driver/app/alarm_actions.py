@@ -8,6 +8,7 @@ as for intake (sqlite3.OperationalError: nothing changed).
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Literal, Protocol
 
 from driver.contract.schemas import LogType
@@ -59,8 +60,15 @@ def retry_failed(driver: Driver, guid: str) -> list[Job]:
     were); AlarmActionRefused when it has none."""
     entries = driver.store.failed_entries(guid, MAX_RETRY_ROWS)
     if not entries:
-        raise AlarmActionRefused("not_found", f"GUID {guid!r} has no Failed rows to retry")
-    return driver.accept(entries)
+        raise AlarmActionRefused(
+            "not_found", f"GUID {guid!r} has no Failed rows to retry (a row is retried once)"
+        )
+    try:
+        return driver.accept(entries)
+    except sqlite3.IntegrityError:  # another retry of the same rows committed first: it stands
+        raise AlarmActionRefused(
+            "conflict", f"GUID {guid!r}: its Failed rows were retried meanwhile"
+        ) from None
 
 
 def unlink(driver: Driver, guid: str) -> TicketRecord:

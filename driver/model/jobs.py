@@ -104,6 +104,9 @@ class NewEntry:
     """The summary the command sets, for the Alarms table (None: it sets none)."""
     endpoint: str = ""
     """A CALL's endpoint: the log's Action column says `CALL NAME`."""
+    retries: int | None = None
+    """The Failed row this one sends again (an Alarms table retry): marked `retried as log #N` in
+    the same transaction, so it is never retried twice."""
 
     @property
     def shown_action(self) -> str:

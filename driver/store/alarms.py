@@ -18,7 +18,7 @@ from driver.model.alarm_state import RowFacts, alarm_state
 from driver.model.alarms import AlarmFilter, AlarmRecord, AlarmRows, RowCounts
 from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload, NewEntry, TicketRecord
-from driver.store.tables import contains_pattern, iso, moment_of
+from driver.store.tables import RETRIED, contains_pattern, iso, moment_of
 from driver.store.tickets import TicketTables
 
 _ACTIVE = ("CREATE", "UPDATE", "REOPEN")
@@ -164,11 +164,11 @@ class AlarmTables(TicketTables):
     # --- the actions --------------------------------------------------------------------------
 
     def failed_entries(self, guid: str, limit: int) -> list[NewEntry]:
-        """The GUID's Failed rows (oldest first, at most the newest `limit`) as new entries to
-        accept again: the same type, action and payload, noting which row each retries."""
+        """The GUID's Failed rows not retried yet (oldest first, at most the newest `limit`) as new
+        entries to accept again: the same type, action and payload, noting which row each retries."""
         found = self.db.execute(
             "SELECT id, type, action, payload FROM log WHERE guid = ? AND status = ?"
-            " ORDER BY id DESC LIMIT ?",
+            f" AND note NOT LIKE '%{RETRIED}%' ORDER BY id DESC LIMIT ?",
             (guid, LogStatus.FAILED.value, limit),
         ).fetchall()
         return [
@@ -178,6 +178,7 @@ class AlarmTables(TicketTables):
                 guid,
                 JobPayload.from_json(payload),
                 note=f"retry of log #{row_id}",
+                retries=row_id,
             )
             for row_id, kind, action, payload in reversed(found)
         ]

@@ -6,6 +6,7 @@ the work still to do, in id order; retention never removes them.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 from driver.contract.schemas import LogStatus, LogType
 from driver.model.commands import Action
 from driver.model.jobs import Job, JobPayload, LoggedRequest, NewEntry, RequestKind, TicketRecord
-from driver.store.tables import OPEN_STATUSES, Tables, by_name, columns, iso, to_json
+from driver.store.tables import OPEN_STATUSES, Tables, by_name, columns, iso, mark_retried, to_json
 
 TRIM_BATCH = 500
 """Most log rows one retention transaction removes (a few ms of the writer)."""
@@ -163,6 +164,9 @@ class LogTables(Tables):
                     )
                     for row_id, entry in zip(ids, chunk, strict=True)
                 )
+            for job, entry in zip(jobs, entries, strict=True):
+                if entry.retries is not None and not mark_retried(conn, entry.retries, job.id):
+                    raise sqlite3.IntegrityError(f"log #{entry.retries} was retried meanwhile")
             if idempotency is not None:
                 # as the log shows the action (`CALL NAME`): a replay answers as the first time did
                 answer = [

@@ -200,3 +200,21 @@ class Tables:
     def in_transaction(self) -> bool:
         """Whether a transaction is open on the connection now."""
         return self.db.conn.in_transaction
+
+
+RETRIED = "retried as log #"
+"""What a Failed row's note says once an Alarms table retry sent it again (never twice)."""
+
+
+def mark_retried(conn: Any, failed: int, retry: int) -> bool:
+    """Mark the Failed row `failed` as sent again by row `retry`, inside the caller's transaction;
+    False when it is not a Failed row any more, or was retried already."""
+    mark = f"{RETRIED}{retry}"
+    return bool(
+        conn.execute(
+            "UPDATE log SET note = CASE WHEN note = '' THEN ? ELSE note || '; ' || ? END"
+            f" WHERE id = ? AND status = 'Failed' AND note NOT LIKE '%{RETRIED}%'",
+            (mark, mark, failed),
+        ).rowcount
+        == 1
+    )

@@ -158,8 +158,29 @@ def test_retry_accepts_the_failed_rows_again_and_keeps_them(driver: DriverProces
     rows = driver.rows()
     assert [(r["id"], r["status"]) for r in rows] == [(failed[0]["id"], "Failed"), (again["id"], "Ok")]
     assert rows[1]["note"].startswith(f"retry of log #{failed[0]['id']}")
-    # the Failed row stays as it was, so a retry may be asked again: it makes one more row
-    assert post(driver, "retry", "F-1").status_code == 202
+    assert rows[0]["note"].endswith(f"retried as log #{again['id']}")
+    # a Failed row is retried once: a second retry (a double click, a script run twice) sent the
+    # rows again, and a retried UPDATE's comment went to the ticket twice (found by helper-30)
+    twice = post(driver, "retry", "F-1")
+    assert twice.status_code == 404, twice.text
+    assert "retried once" in twice.json()["error"]
+    assert len(driver.rows()) == 2
+
+
+def test_a_retried_update_is_not_sent_again_by_a_second_retry(driver: DriverProcess, sim: SimProcess) -> None:
+    assert driver.send("F-2|CREATE|summary;Fan|").status_code == 202
+    driver.wait_settled()
+    key = driver.rows()[0]["ticket_key"]
+    sim.faults(kind="400", count=1, method="POST", path=f"/rest/api/latest/issue/{key}/comment")
+    assert driver.send("F-2|UPDATE|comment;second fan down|").status_code == 202
+    driver.wait_settled()
+    assert driver.rows()[1]["status"] == "Failed"
+    assert post(driver, "retry", "F-2").status_code == 202
+    driver.wait_settled()
+    assert post(driver, "retry", "F-2").status_code == 404
+    driver.wait_settled()
+    comments = sim.admin(f"issues/{key}")["fields"]["comment"]["comments"]
+    assert [c["body"] for c in comments] == ["second fan down"]
 
 
 def test_unlink_makes_the_next_create_a_new_ticket(driver: DriverProcess, sim: SimProcess) -> None:
@@ -266,12 +287,16 @@ def test_link_from_the_shell(driver: DriverProcess, sim: SimProcess) -> None:
 def test_resolve_retry_and_unlink_from_the_shell(driver_factory: Factory, sim: SimProcess) -> None:
     # the TUI and the API had them, the shell had only `link` (an operator trial)
     driver = driver_factory(sim.url, api_token="t", ini={"lifecycle": {"resolve_hold_seconds": "600"}})
-    for action in ("resolve", "retry", "unlink"):
+    refusals = {
+        "resolve": "no ticket to resolve",
+        "retry": "no Failed rows to retry (a row is retried once)",
+        "unlink": "no ticket to unlink",
+    }
+    for action, said in refusals.items():
         unknown = cli(driver, action, "never-seen")
         assert (unknown.returncode, unknown.stdout) == (1, ""), (action, unknown.stderr)
         assert unknown.stderr.splitlines() == [
-            f"jira-driver {action}: HTTP 404: GUID 'never-seen' has"
-            f" {'no Failed rows to retry' if action == 'retry' else f'no ticket to {action}'}"
+            f"jira-driver {action}: HTTP 404: GUID 'never-seen' has {said}"
         ]
 
     # retry: a create Jira refused, accepted again once Jira takes it
