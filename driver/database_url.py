@@ -3,6 +3,7 @@ checked the way libpq will read it before anything opens it."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 SHAPE = "expected postgresql://user@host:5432/dbname"
@@ -18,7 +19,8 @@ def checked_database(value: str) -> str:
     """`value` when it is a SQLite path, or a PostgreSQL URL libpq reads: a host, a database, no
     password (config files get copied and pasted: PGPASSWORD or ~/.pgpass hold it), and only
     options libpq knows, each with a value it takes (`sslmode=bogus` was otherwise waited on
-    forever, as if the server were down). Raises ValueError naming what is wrong, never the URL."""
+    forever, as if the server were down). Raises ValueError naming what is wrong, never the URL or
+    a value from it."""
     if not is_postgresql(value):
         return value
     try:
@@ -45,12 +47,18 @@ def libpq_refusal(url: str) -> str | None:
     try:
         options = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        return str(exc).strip()
+        # libpq quotes what it could not read, which may be a value: shown only when it is an
+        # option's name (an unknown one)
+        reason = str(exc).strip().splitlines()[0]
+        return reason if reason.startswith("invalid URI query parameter") else _QUOTED.sub('"..."', reason)
     for name, allowed in _CHOICES.items():
         value = options.get(name)
         if value is not None and str(value) not in allowed:
-            return f'invalid {name} value: "{value}" (one of {", ".join(allowed)})'
+            return f"{name} takes one of {', '.join(allowed)}"
     return None
+
+
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 _CHOICES = {

@@ -210,7 +210,7 @@ async def build_waiting(
 
 _REFUSED_FOR_GOOD = re.compile(
     r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication failed'
-    r"[^,;]*|no pg_hba\.conf entry[^,;]*|invalid \w+ value: \"[^\"]*\""
+    r"[^,;]*|no pg_hba\.conf entry[^,;]*|invalid \w+ value"
 )
 """What PostgreSQL answers a connection that no retry will fix: the start ends in one line."""
 
