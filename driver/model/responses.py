@@ -36,7 +36,9 @@ _SECRET_PARAMS = rf"(?:\w*{_SECRET_KEYS}|code|sig|state)"
 """Query parameters so named are masked (an OAuth callback's code and state too)."""
 _JSON_SECRET = re.compile(rf'("[^"\\]*?{_SECRET_KEYS}"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _QUERY_SECRET = re.compile(rf"((?:^|[?&;]){_SECRET_PARAMS}=)[^&;#\s]*", re.IGNORECASE)
-_AUTH_WORD = re.compile(r"\b(Basic|Bearer|Token|JWT|OAuth)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+_AUTH_WORD = re.compile(
+    r"\b(Basic|Bearer|Token|JWT|OAuth)(?:\s+|%20|\+)[A-Za-z0-9._~+/=%-]{6,}", re.IGNORECASE
+)
 _MIN_SECRET = 4
 """A configured secret shorter than this is not masked by value (it would mask ordinary text)."""
 
@@ -108,14 +110,18 @@ def kind_of(method: str, path: str) -> ResponseKind:
 
 def secret_forms(secrets: Iterable[str], username: str = "") -> tuple[str, ...]:
     """The texts to mask for these configured secrets, longest first: each as it is, as a JSON
-    string holds it, percent-encoded (with and without `/` kept, `+` for a space, hex digits in
-    either case), and in base64, alone and as the `username:secret` a Basic Authorization header
-    carries. Jira, a proxy or a gateway may echo any of them into an answer."""
+    string holds it (once or twice escaped), percent-encoded (with and without `/` kept, `+` for a
+    space, hex digits in either case), and in base64 (alone and as the `username:secret` a Basic
+    header carries; padded, unpadded, percent-encoded); and the Authorization values made of them
+    (`Basic ...`, `Bearer ...`) percent-encoded or in base64. Jira, a proxy or a gateway may echo
+    any of them into an answer."""
     forms: set[str] = set()
     for secret in secrets:
         if len(secret) < _MIN_SECRET:
             continue
-        forms.update((secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]))
+        escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        escaped |= {json.dumps(text)[1:-1] for text in escaped}
+        forms.update((secret, *escaped))
         for encoded in (
             quote(secret, safe=""),
             quote(secret),
@@ -123,9 +129,16 @@ def secret_forms(secrets: Iterable[str], username: str = "") -> tuple[str, ...]:
             quote_plus(secret, safe="/"),
         ):
             forms.update((encoded, _HEX.sub(lambda hex_digits: hex_digits[0].lower(), encoded)))
-        for plain in (f"{username}:{secret}", secret):
-            forms.add(base64.b64encode(plain.encode()).decode())
+        basic = _b64(f"{username}:{secret}")
+        for coded in (basic, _b64(secret)):
+            forms.update((coded, coded.rstrip("="), quote(coded, safe="")))
+        for header in (f"Basic {basic}", f"Bearer {secret}"):
+            forms.update((quote(header, safe=""), quote_plus(header), _b64(header), _b64(header).rstrip("=")))
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 _HEX = re.compile(r"%[0-9A-F]{2}")

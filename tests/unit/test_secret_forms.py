@@ -24,14 +24,29 @@ secrets = st.text(
 def echoes(secret: str, username: str) -> list[str]:
     """What a Jira, a proxy or a custom endpoint may answer with the secret in it."""
     encoded = [quote(secret, safe=""), quote(secret), quote_plus(secret)]
+    basic = b64(f"{username}:{secret}")
+    json_forms = [json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
     return [
         secret,
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
+        *json_forms,
+        *(json.dumps(text)[1:-1] for text in json_forms),  # a JSON string of a JSON string
         *encoded,
         *(re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), text) for text in encoded),
-        base64.b64encode(f"{username}:{secret}".encode()).decode(),
+        basic,
+        basic.rstrip("="),
+        quote(basic, safe=""),
+        b64(secret),
+        *(form for header in (f"Basic {basic}", f"Bearer {secret}") for form in header_forms(header)),
     ]
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def header_forms(header: str) -> list[str]:
+    """An Authorization value echoed percent-encoded, with + for its space, or in base64."""
+    return [quote(header, safe=""), quote_plus(header), b64(header), b64(header).rstrip("=")]
 
 
 @given(secrets, st.sampled_from(["eve", "ops.bot@example.com", ""]))
