@@ -8,7 +8,9 @@ routes that read their own bytes (Advanced commands, alert notifications) call
 `refuse_duplicate_members`.
 
 A query parameter that takes one value, given twice (`?status=Ok&status=Failed`), is refused (400,
-the parameter named): FastAPI takes the last, so the answer did not match what was asked.
+the parameter named): FastAPI takes the last, so the answer did not match what was asked. So is one
+a route that takes query parameters does not know (`?search=` for `?q=`): it was ignored, and every
+row came back.
 
 A body in a media type the route does not take is refused (415) before it is read as one it
 does: `curl -d` sends application/x-www-form-urlencoded, and `commands=G|CREATE|...` read as text
@@ -100,39 +102,46 @@ class StrictJsonRequest(Request):
         return self._json
 
 
-def single_valued(route: APIRoute) -> frozenset[str]:
-    """The route's query parameters that take one value (a model's fields count one by one)."""
-    names: set[str] = set()
+def query_names(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    """(every query parameter the route takes, those that take one value); a model's fields count
+    one by one."""
+    names: dict[str, bool] = {}
     for param in route.dependant.query_params:
         annotation = param.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             for name, field in annotation.model_fields.items():
-                if get_origin(field.annotation) not in (list, tuple, set, frozenset):
-                    names.add(field.alias or name)
-        elif get_origin(annotation) not in (list, tuple, set, frozenset):
-            names.add(param.alias)
-    return frozenset(names)
+                names[field.alias or name] = get_origin(field.annotation) not in _MANY
+        else:
+            names[param.alias] = get_origin(annotation) not in _MANY
+    return frozenset(names), frozenset(name for name, single in names.items() if single)
+
+
+_MANY = (list, tuple, set, frozenset)
 
 
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is read by StrictJsonRequest, and whose single-valued query
-    parameters are refused when given twice."""
+    """A route whose JSON body is read by StrictJsonRequest, and whose query parameters are its
+    own, each that takes one value given once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        single = single_valued(self)
+        known, single = query_names(self)
 
         async def strict(request: Request) -> Response:
-            if single and (twice := sorted(_repeated(request) & single)):
-                raise BadRequest(f"query parameter {twice[0]!r} given more than once: it takes one value")
+            if known and request.query_params:
+                _check_query(request, known, single)
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict
 
 
-def _repeated(request: Request) -> set[str]:
+def _check_query(request: Request, known: frozenset[str], single: frozenset[str]) -> None:
+    """Raises BadRequest for a query parameter the route does not take (a misspelt filter was
+    ignored, and every row came back), or one that takes one value given twice."""
     seen: set[str] = set()
-    again: set[str] = set()
     for name, _ in request.query_params.multi_items():
-        (again if name in seen else seen).add(name)
-    return again
+        if name not in known:
+            raise BadRequest(f"unknown query parameter {name!r}: this route takes {', '.join(sorted(known))}")
+        if name in seen and name in single:
+            raise BadRequest(f"query parameter {name!r} given more than once: it takes one value")
+        seen.add(name)

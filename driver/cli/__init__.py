@@ -226,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     moment = "ISO 8601, e.g. 2026-03-02T09:00:00Z or 2026-03-02 (UTC when no offset is given)"
     p.add_argument("--since", metavar="TIME", help=f"only rows at or after TIME: {moment}")
-    p.add_argument("--until", metavar="TIME", help=f"only rows at or before TIME: {moment}")
+    p.add_argument(
+        "--until", metavar="TIME", help=f"only rows at or before TIME (a date alone: to its end): {moment}"
+    )
 
     p = add(
         "alarms", _cmd_alarms, "print the Alarms table: every GUID the driver knows, newest activity first"

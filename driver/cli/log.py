@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -57,17 +58,24 @@ class BadOption(ValueError):
     """A filter's value GET /api/log would refuse: the one line `log` says."""
 
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _moment(option: str, text: str | None) -> datetime | None:
     """--since or --until as the API reads it: ISO 8601, UTC when no offset is given."""
     if text is None:
         return None
     try:
-        return _MOMENT.validate_python(text)
+        moment = _MOMENT.validate_python(text)
     except ValidationError as exc:
         reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
         if not reason.startswith("expected"):  # pydantic's words: what is wrong with the text
             reason = f"expected an ISO 8601 date-time such as 2026-03-02T09:00:00Z ({reason.lower()})"
         raise BadOption(f"--{option} {text!r}: {reason}") from None
+    if option == "until" and _DATE_ONLY.match(text):
+        # a day named alone is the whole day: `--until 2026-12-06` keeps that day's rows
+        return moment + timedelta(days=1) - timedelta(microseconds=1)
+    return moment
 
 
 def _text(option: str, text: str | None) -> str | None:

@@ -56,7 +56,7 @@ class AlarmEntry(Body):
 
 
 class AlarmQuery(BaseModel):
-    """The filters of GET /api/alarms (query parameters); unknown parameters are ignored."""
+    """The filters of GET /api/alarms (query parameters); an unknown one is refused (400)."""
 
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 

@@ -15,7 +15,7 @@ MAX_LABELS = 20
 
 
 class EligibleQuery(BaseModel):
-    """The filters of GET /api/eligible (query parameters; all ANDed); unknown ones are ignored."""
+    """The filters of GET /api/eligible (query parameters; all ANDed); an unknown one is refused (400)."""
 
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 

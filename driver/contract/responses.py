@@ -46,7 +46,7 @@ class ResponseEntry(Body):
 
 
 class ResponseQuery(BaseModel):
-    """The filters of GET /api/responses (query parameters); unknown parameters are ignored."""
+    """The filters of GET /api/responses (query parameters); an unknown one is refused (400)."""
 
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 

@@ -304,7 +304,7 @@ MAX_SEARCH_TEXT = 1000
 
 
 class LogQuery(BaseModel):
-    """The filters of GET /api/log (query parameters); unknown parameters are ignored."""
+    """The filters of GET /api/log (query parameters); an unknown one is refused (400)."""
 
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 

@@ -156,6 +156,9 @@ def test_log_filters_as_the_api_does_by_guid_text_and_time(driver: DriverProcess
     assert guids("--search", "UPDATE") == [("H-1", "UPDATE")]  # ... or the action
     assert len(guids("--since", "2000-01-01", "--until", "2999-12-31T23:59:59+01:00")) == 3
     assert guids("--since", "2999-01-01T00:00:00Z") == []
+    # a day named alone as --until is the whole day (helper-30: --until of the rows' own day matched none)
+    day = json.loads(cli(driver, "log", "--json").stdout.splitlines()[0])["time"][:10]
+    assert len(guids("--since", day, "--until", day)) == 3
     assert guids("--guid", "H-2", "--status", "failed") == []
     for filtered in (("--guid", "nobody"), ("--until", "2001-01-01"), ("--search", "no such text")):
         none = cli(driver, "log", *filtered)
