@@ -213,8 +213,8 @@ def mark_retried(conn: Any, failed: int, retry: int) -> bool:
     return bool(
         conn.execute(
             "UPDATE log SET note = CASE WHEN note = '' THEN ? ELSE note || '; ' || ? END"
-            f" WHERE id = ? AND status = 'Failed' AND note NOT LIKE '%{RETRIED}%'",
-            (mark, mark, failed),
+            f" WHERE id = ? AND status = ? AND note NOT LIKE '%{RETRIED}%'",
+            (mark, mark, failed, LogStatus.FAILED.value),
         ).rowcount
         == 1
     )
