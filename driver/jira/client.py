@@ -1,4 +1,5 @@
-"""The Jira REST client: one pooled httpx.AsyncClient, auth flows, and the one place that reads
+"""The Jira REST client: one pooled httpx.AsyncClient (aiohttp's pool under it on the direct route:
+driver.jira.transport), auth flows, and the one place that reads
 HTTP status codes and turns them into the driver.errors tree.
 
     2xx            -> a typed result
@@ -35,13 +36,9 @@ from driver.clock import Clock, utc_now
 from driver.config_jira import JiraSection
 from driver.errors import (
     JiraAuthError,
-    JiraConnectionLost,
-    JiraError,
-    JiraNotReached,
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
-    JiraTimeout,
     JiraUnavailable,
 )
 from driver.failpoints import failpoint
@@ -52,10 +49,10 @@ from driver.jira.http import (
     answer_error,
     body_of,
     bucket_of,
-    describe_transport_error,
     heard_answer,
     heard_failure,
     rate_hint,
+    transport_failure,
     unreadable_environment_proxy,
 )
 from driver.jira.oauth import GrantKeeper, Monotonic, OAuthSetup
@@ -63,6 +60,7 @@ from driver.jira.project_setup import ProjectSetup
 from driver.jira.response_log import ResponseLog
 from driver.jira.route import Access, RouteSetup
 from driver.jira.search import ApiFlavor, IssueSearch
+from driver.jira.transport import DirectTransport
 from driver.model.answers import (
     Answer,
     CreatedIssue,
@@ -151,7 +149,12 @@ class JiraClient(IssueSearch, ProjectSetup):
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             **{**kwargs, "headers": {"Accept": "application/json", "User-Agent": "jira-driver"}},
         )
-        self._exchange = Exchange(self._client)
+        self._exchange = Exchange(
+            self._client,
+            DirectTransport(verify=verify, trust_env=proxy != "bypass", max_connections=max_connections)
+            if transport is None
+            else None,
+        )
         self._plain_options = kwargs
         self.access = Access(
             route or RouteSetup(self.url, self.credentials.mode, api_type=api_type),
@@ -233,6 +236,7 @@ class JiraClient(IssueSearch, ProjectSetup):
 
     async def aclose(self) -> None:
         """Close the connection pools."""
+        await self._exchange.aclose()
         await self._client.aclose()
         await self.access.aclose()
 
@@ -321,7 +325,9 @@ class JiraClient(IssueSearch, ProjectSetup):
         try:
             response = await self._exchange.request(method, path, json=json, params=params)
         except httpx.TransportError as exc:
-            failure = self._transport_failure(exc, method, path)
+            failure = transport_failure(
+                exc, f"{method} {path}", self.target, self.timeout_seconds, self.proxy
+            )
             took = (time.perf_counter() - started) * 1000
             self.responses.heard(
                 heard_failure(method, path, params, str(failure), took, self.clock(), self.secret_forms, kind)
@@ -343,17 +349,6 @@ class JiraClient(IssueSearch, ProjectSetup):
         if isinstance(error, JiraAuthError) and status == 401 and self._successes >= LONG_RUN:
             error = JiraAuthError(status, self._expired(error.message))
         raise error
-
-    def _transport_failure(self, exc: httpx.TransportError, method: str, path: str) -> JiraError:
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
-            # No connection to Jira (or through the proxy) was made: nothing of this request left.
-            message, _ = describe_transport_error(exc, self.target, self.timeout_seconds, self.proxy)
-            return JiraNotReached(message)
-        if isinstance(exc, httpx.TimeoutException):
-            return JiraTimeout(f"timeout: no answer within {self.timeout_seconds:g} s ({method} {path})")
-        message, _ = describe_transport_error(exc, self.target, self.timeout_seconds, self.proxy)
-        lost = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError)
-        return JiraConnectionLost(message) if lost else JiraRetryable(message)
 
     # --- operations -----------------------------------------------------------------------------
 

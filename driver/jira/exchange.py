@@ -1,4 +1,5 @@
-"""One request and its answer, sent straight to the transport httpx picked.
+"""One request and its answer, sent straight to the transport httpx picked (or, where it picked its
+own direct one, to the driver's: driver.jira.transport).
 
 httpx.AsyncClient builds each request through layers the driver does not use (redirects, event
 hooks, per-request cookies and headers merged afresh, an auth generator for a header that never
@@ -35,8 +36,11 @@ class Exchange:
     client is closed; an answer of any status is returned, its body read.
     """
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, direct: httpx.AsyncBaseTransport | None = None) -> None:
         self._client = client
+        self._direct = direct
+        """Carries the requests the client would send on its own transport, where no proxy
+        applies (driver.jira.transport); None: the client's own."""
         self._headers = list(client.headers.multi_items())
         self._extensions = {"timeout": client.timeout.as_dict()}
         self._base: httpx.URL | None = None
@@ -57,8 +61,16 @@ class Exchange:
             # transport (proxy or none) httpx would pick for it. httpx offers no public way to ask,
             # so tests/unit/test_jira_exchange.py checks the answer against the requests it sends.
             self._base, self._base_text = base, str(base)
-            self._transport = self._client._transport_for_url(base)
+            transport = self._client._transport_for_url(base)
+            if self._direct is not None and transport is self._client._transport:
+                transport = self._direct
+            self._transport = transport
         return self._base_text, self._transport
+
+    async def aclose(self) -> None:
+        """Close the direct transport's pool (the client closes its own)."""
+        if self._direct is not None:
+            await self._direct.aclose()
 
     def proxy(self, setting: str) -> str:
         """The proxy requests to the base URL go through ('' for none), as

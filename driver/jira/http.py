@@ -20,10 +20,13 @@ from driver.config_jira import PROXY_URL_HINT, readable_proxy
 from driver.errors import (
     ConfigError,
     JiraAuthError,
+    JiraConnectionLost,
     JiraError,
+    JiraNotReached,
     JiraRateLimited,
     JiraRejected,
     JiraRetryable,
+    JiraTimeout,
     JiraUnavailable,
 )
 from driver.jira.health import Bucket
@@ -208,6 +211,21 @@ def describe_transport_error(
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return f"connection to {host} lost: {text}", True
     return f"cannot reach {url}: {text}", True
+
+
+def transport_failure(
+    exc: httpx.TransportError, request: str, target: str, timeout: float, proxy: str
+) -> JiraError:
+    """The driver's error for a request (`request`: 'METHOD path') that got no answer from Jira at
+    `target`: JiraNotReached when no connection was made (nothing of it left), JiraTimeout or
+    JiraConnectionLost when it may have arrived, JiraRetryable otherwise."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
+        return JiraNotReached(describe_transport_error(exc, target, timeout, proxy)[0])
+    if isinstance(exc, httpx.TimeoutException):
+        return JiraTimeout(f"timeout: no answer within {timeout:g} s ({request})")
+    message, _ = describe_transport_error(exc, target, timeout, proxy)
+    lost = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError)
+    return JiraConnectionLost(message) if lost else JiraRetryable(message)
 
 
 REQUEST_ID_HEADERS = ("X-AREQUESTID", "Atl-Traceid")
