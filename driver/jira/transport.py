@@ -26,6 +26,10 @@ from typing import Any
 
 import aiohttp
 import httpx
+from yarl import URL
+
+HEAD_BYTES = 16 * 1024
+"""The longest header line or field an answer may have."""
 
 KEEPALIVE_SECONDS = 5.0
 """How long an idle connection is kept (httpx's default keep-alive expiry)."""
@@ -74,6 +78,10 @@ class DirectTransport(httpx.AsyncBaseTransport):
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
+            # an answer's head as large as httpx's own parser takes (h11: 16 KiB in all), where
+            # aiohttp's default refuses a header line over 8 KiB
+            max_line_size=HEAD_BYTES,
+            max_field_size=HEAD_BYTES,
         )
         self._loop = loop
         return self._session
@@ -105,7 +113,8 @@ class DirectTransport(httpx.AsyncBaseTransport):
         try:
             async with session.request(
                 request.method,
-                str(request.url),
+                # the target exactly as httpx encoded it (yarl would requote a plain string)
+                URL(str(request.url), encoded=True),
                 data=body or None,
                 headers=headers,
                 allow_redirects=False,

@@ -124,6 +124,31 @@ async def test_an_answer_comes_back_as_sent_with_the_request_as_made() -> None:
     assert not any("aiohttp" in line or line.startswith("accept-encoding") for line in lines)
 
 
+async def test_the_target_goes_as_httpx_encoded_it_and_a_long_header_comes_back() -> None:
+    """A JQL search's query (spaces, quotes, + and & inside values, non-ASCII) reaches Jira byte
+    for byte as httpx encoded it; an answer with a 12 KB header line (a large cookie) is read."""
+    targets: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        targets.append(head.split(b" ")[1])
+        writer.write(answer(200, b"{}", "Set-Cookie: big=" + "x" * 12_000))
+        await writer.drain()
+
+    transport = DirectTransport()
+    async with serving(handler) as url:
+        sent = httpx.Request(
+            "GET",
+            url + "/rest/api/2/search/a%2Fb",
+            params={"jql": 'labels = "alarm-a+b&c" AND summary ~ "é 100%"', "fields": "key,labels"},
+            extensions={"timeout": TIMEOUT},
+        )
+        response = await transport.handle_async_request(sent)
+    await transport.aclose()
+    assert targets == [sent.url.raw_path]
+    assert len(response.headers["set-cookie"]) == 12_004
+
+
 async def test_a_redirect_is_returned_not_followed() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
