@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +22,7 @@ from pydantic import ValidationError
 
 from driver.api.bodies import StrictJsonRoute, media_type, refuse_duplicate_members
 from driver.api.deps import DriverDep, require_accepting, watch_database
-from driver.api.errors import BadRequest, Unauthorized, documented
+from driver.api.errors import ApiError, BadRequest, Unauthorized, documented
 from driver.api.intake import bounded_body
 from driver.app.alert_intake import AlertRefused, take_alerts
 from driver.app.driver import Driver
@@ -45,9 +47,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def alertmanager(request: Request, driver: DriverDep) -> AlertsAccepted:
     """Take Alertmanager's webhook payload (version 4): each alert (or group) a CREATE, UPDATE or
     RESOLVE, or nothing when it changed nothing since the last notification."""
-    media_type(request, ("application/json",))
-    raw = await bounded_body(request, driver.config.driver.max_request_bytes)
-    return await _take(driver, "alertmanager", raw)
+    with _refusals_counted(driver, "alertmanager"):
+        media_type(request, ("application/json",))
+        raw = await bounded_body(request, driver.config.driver.max_request_bytes)
+        return await _take(driver, "alertmanager", raw)
 
 
 @router.post(
@@ -66,18 +69,30 @@ async def grafana(request: Request, driver: DriverDep) -> AlertsAccepted:
     """Take Grafana's webhook contact point payload, its signature checked when [grafana] secret is
     set: header X-Grafana-Alerting-Signature, the hex HMAC-SHA256 of the body under the secret (or
     of `<timestamp>:<body>` when X-Grafana-Alerting-Signature-Timestamp is sent)."""
-    media_type(request, ("application/json",))
-    raw = await bounded_body(request, driver.config.driver.max_request_bytes)
-    secret = driver.config.grafana.secret.get_secret_value()
-    if secret:
-        signed = request.headers.get("X-Grafana-Alerting-Signature", "")
-        stamp = request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
-        message = f"{stamp}:".encode() + raw if stamp else raw
-        expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signed.strip().lower().removeprefix("sha256="), expected):
-            driver.metrics.alerts.labels("grafana", "refused").inc()
-            raise Unauthorized("X-Grafana-Alerting-Signature is missing or wrong: check [grafana] secret")
-    return await _take(driver, "grafana", raw)
+    with _refusals_counted(driver, "grafana"):
+        media_type(request, ("application/json",))
+        raw = await bounded_body(request, driver.config.driver.max_request_bytes)
+        secret = driver.config.grafana.secret.get_secret_value()
+        if secret:
+            signed = request.headers.get("X-Grafana-Alerting-Signature", "")
+            stamp = request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
+            message = f"{stamp}:".encode() + raw if stamp else raw
+            expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(signed.strip().lower().removeprefix("sha256="), expected):
+                raise Unauthorized("X-Grafana-Alerting-Signature is missing or wrong: check [grafana] secret")
+        return await _take(driver, "grafana", raw)
+
+
+@contextmanager
+def _refusals_counted(driver: Driver, sender: Sender) -> Iterator[None]:
+    """Each notification refused for what it is (4xx: its type, size, signature, body or
+    templates) counted once as refused; 'try later' (503) is not a refusal of it."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.status < 500:
+            driver.metrics.alerts.labels(sender, "refused").inc()
+        raise
 
 
 _NAMED: dict[Sender, str] = {"alertmanager": "an Alertmanager", "grafana": "a Grafana"}
@@ -89,19 +104,13 @@ async def _take(driver: Driver, sender: Sender, raw: bytes) -> AlertsAccepted:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(
             f"not {_NAMED[sender]} notification: {where}: {first['msg']} (nothing was queued)"
         ) from None
-    try:
-        refuse_duplicate_members(raw, f"not {_NAMED[sender]} notification")
-    except BadRequest:
-        driver.metrics.alerts.labels(sender, "refused").inc()
-        raise
+    refuse_duplicate_members(raw, f"not {_NAMED[sender]} notification")
     try:
         taken = await take_alerts(driver, sender, notification, driver.alerts[sender])
     except (TemplateFailed, AlertRefused) as exc:
-        driver.metrics.alerts.labels(sender, "refused").inc()
         raise BadRequest(f"[{sender}] {exc} (nothing was queued)") from None
     driver.metrics.alerts.labels(sender, "taken").inc()
     driver.metrics.accepted.inc(len(taken.jobs))

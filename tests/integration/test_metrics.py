@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.fixtures.alerts import TOKEN as ALERTS_TOKEN
+from tests.fixtures.alerts import alert, notification, post
 from tests.fixtures.driver import DriverProcess
 from tests.fixtures.waiting import wait_for
 
@@ -103,3 +105,30 @@ def test_the_figures_follow_tickets_429s_and_refused_webhooks(
     )
     assert bad.status_code == 400
     assert value(scrape(driver), "jira_driver_intake_refused_total", reason="bad_input") == 1
+
+
+def test_every_refused_alert_notification_is_counted_once(
+    driver_factory: Callable[..., DriverProcess], sim: Any
+) -> None:
+    """A notification refused for its type (415), size (413), body (400) or signature (401) is
+    counted as refused, once each; one taken is counted as taken."""
+    driver = driver_factory(
+        sim.url,
+        api_token=ALERTS_TOKEN,
+        ini={"driver": {"max_request_bytes": "4096"}, "grafana": {"secret": "s3cret-grafana"}},
+    )
+    refusals = [
+        ("/api/alertmanager", b"{}", {"Content-Type": "text/plain"}, 415),
+        ("/api/alertmanager", b"[" + b" " * 5000 + b"]", {}, 413),
+        ("/api/alertmanager", b"{not json", {}, 400),
+        ("/api/alertmanager", notification(alert("m1"), alert("m1")) | {"status": 7}, {}, 400),
+        ("/api/grafana", notification(alert("g1")), {"X-Grafana-Alerting-Signature": "00"}, 401),
+    ]
+    for path, body, headers, status in refusals:
+        assert post(driver, path, body, headers).status_code == status, (path, headers)
+    assert post(driver, "/api/alertmanager", notification(alert("m2"))).status_code == 200
+    samples = scrape(driver, ALERTS_TOKEN)
+    name = "jira_driver_alert_notifications_total"
+    assert value(samples, name, sender="alertmanager", result="refused") == 4
+    assert value(samples, name, sender="grafana", result="refused") == 1
+    assert value(samples, name, sender="alertmanager", result="taken") == 1
