@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from driver.cli.exit_codes import ExitCode
 from driver.config import Config
-from driver.contract.client import DriverClient, DriverRejected, DriverUnreachable
+from driver.contract.client import DriverClient, DriverInputRefused, DriverRejected, DriverUnreachable
 from driver.contract.schemas import AdvancedAccepted
 
 T = TypeVar("T")
@@ -31,9 +31,14 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+BAD_INPUT_STATUSES = (400, 413, 422)
+"""The driver's answers that refuse the input itself (its API's errors: driver.api.errors)."""
+
+
 def ask_driver(command: str, config: Config, call: Callable[[DriverClient], Awaitable[T]]) -> T | ExitCode:
-    """One read from the running driver; on failure the line said and the exit code (3 unreachable,
-    1 refused) instead of the answer."""
+    """One request to the running driver; on failure the line said and the exit code instead of
+    the answer: 3 unreachable, 2 for input refused as such (by the API's contract before sending,
+    or by the driver: 400, 413, 422; nothing changed), 1 for any other refusal."""
 
     async def run() -> T:
         async with DriverClient.from_config(config) as client:
@@ -46,7 +51,10 @@ def ask_driver(command: str, config: Config, call: Callable[[DriverClient], Awai
         return ExitCode.UNREACHABLE
     except DriverRejected as exc:
         say(f"jira-driver {command}: {exc}")
-        return ExitCode.FAILED
+        return ExitCode.BAD_INPUT if exc.status in BAD_INPUT_STATUSES else ExitCode.FAILED
+    except DriverInputRefused as exc:
+        say(f"jira-driver {command}: {exc}")
+        return ExitCode.BAD_INPUT
 
 
 def print_accepted(accepted: AdvancedAccepted) -> None:

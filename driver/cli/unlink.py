@@ -1,7 +1,8 @@
 """`jira-driver unlink GUID`: end the alarm's link to its ticket; its next CREATE makes a new ticket
 (the next generation), and the old one stays in its history as unlinked (POST /api/alarms/unlink;
 the TUI's Alarms page `u`). 0 unlinked, 1 refused (the reason on stderr: the GUID has no ticket, or
-rows Pending or Deferred: unlink it once they are settled), 3 unreachable."""
+rows Pending or Deferred: unlink it once they are settled), 2 a GUID the driver refuses (empty, too
+long), 3 unreachable."""
 
 from __future__ import annotations
 

@@ -76,6 +76,28 @@ class DriverUnreachable(DriverClientError):
         super().__init__(f"cannot reach the driver at {url}: {reason}")
 
 
+FORMS = {"key": "an issue key (OPS-123) or an issue id (10042)"}
+"""What a field with a pattern takes, in words, for DriverInputRefused."""
+
+
+class DriverInputRefused(DriverClientError):
+    """A value the API's contract refuses (a GUID over its length, say): nothing was sent."""
+
+
+def request_body(model: type[Model], **values: Any) -> Model:
+    """A request body of the caller's values; raises DriverInputRefused naming the first field the
+    contract refuses and why, before anything is sent."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or model.__name__
+        said = first["msg"]
+        if first["type"] == "string_pattern_mismatch":  # pydantic's words would show the regex
+            said = f"{str(first['input'])[:80]!r} is not {FORMS.get(where, 'in the form it takes')}"
+        raise DriverInputRefused(f"{where}: {said} (nothing was sent)") from None
+
+
 class DriverRejected(DriverClientError):
     """The driver answered with an error status and an ErrorBody."""
 
@@ -259,25 +281,28 @@ class DriverClient:
     async def resolve_alarm(self, guid: str) -> AdvancedAccepted:
         """Resolve the GUID's ticket now (a Manual RESOLVE, without the resolve hold)."""
         return await self._request(
-            "POST", "/api/alarms/resolve", AdvancedAccepted, json_body=AlarmActionBody(guid=guid)
+            "POST",
+            "/api/alarms/resolve",
+            AdvancedAccepted,
+            json_body=request_body(AlarmActionBody, guid=guid),
         )
 
     async def retry_alarm(self, guid: str) -> AdvancedAccepted:
         """Accept the GUID's Failed rows again as new rows."""
         return await self._request(
-            "POST", "/api/alarms/retry", AdvancedAccepted, json_body=AlarmActionBody(guid=guid)
+            "POST", "/api/alarms/retry", AdvancedAccepted, json_body=request_body(AlarmActionBody, guid=guid)
         )
 
     async def link_alarm(self, guid: str, key: str) -> AlarmLinked:
         """Make a ticket a person opened the GUID's ticket (the driver stamps it first)."""
         return await self._request(
-            "POST", "/api/alarms/link", AlarmLinked, json_body=AlarmLinkBody(guid=guid, key=key)
+            "POST", "/api/alarms/link", AlarmLinked, json_body=request_body(AlarmLinkBody, guid=guid, key=key)
         )
 
     async def unlink_alarm(self, guid: str) -> AlarmUnlinked:
         """End the GUID's link to its ticket: its next CREATE makes a new ticket."""
         return await self._request(
-            "POST", "/api/alarms/unlink", AlarmUnlinked, json_body=AlarmActionBody(guid=guid)
+            "POST", "/api/alarms/unlink", AlarmUnlinked, json_body=request_body(AlarmActionBody, guid=guid)
         )
 
     async def eligible(self, query: EligibleQuery) -> EligiblePage:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from driver.contract.schemas import MAX_GUID_LENGTH
 from tests.fixtures.driver import DriverProcess
 
 
@@ -278,3 +279,31 @@ def test_client_commands_need_no_secret_only_the_driver_uses(tmp_path: Path) -> 
         "jira-driver run: configuration error: [sync] webhook_secret: mode = webhook needs it"
     ), line
     assert not (tmp_path / "d.db").exists()  # refused before the database was touched
+
+
+@pytest.mark.parametrize(
+    "command", [("link", "GUID", "OPS-1"), ("resolve", "GUID"), ("retry", "GUID"), ("unlink", "GUID")]
+)
+def test_a_guid_the_driver_refuses_exits_2_and_changes_nothing(
+    driver: DriverProcess, command: tuple[str, ...]
+) -> None:
+    """Bad input, as the exit statuses say: a GUID over the length limit is refused before it is
+    sent and the command exits 2, one line on stderr naming the field and the limit (it was a
+    traceback); a GUID without a ticket is a refusal of the job (1)."""
+    too_long = "G" * (MAX_GUID_LENGTH + 1)
+    refused = cli(driver, *(too_long if part == "GUID" else part for part in command))
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"jira-driver {command[0]}: guid: String should have at most {MAX_GUID_LENGTH} characters"
+        " (nothing was sent)"
+    ]
+    if command[0] == "link":
+        bad_key = cli(driver, "link", "GUID", "ops 1")
+        assert bad_key.returncode == 2
+        assert bad_key.stderr.splitlines() == [
+            "jira-driver link: key: 'ops 1' is not an issue key (OPS-123) or an issue id (10042)"
+            " (nothing was sent)"
+        ]
+    unknown = cli(driver, *("no-such-alarm" if part == "GUID" else part for part in command))
+    assert unknown.returncode == 1, unknown.stderr
+    assert driver.rows() == []
