@@ -83,6 +83,11 @@ class DirectTransport(httpx.AsyncBaseTransport):
             max_line_size=HEAD_BYTES,
             max_field_size=HEAD_BYTES,
         )
+        # aiohttp sends an idempotent request (PUT, GET, DELETE) again, once, when the connection
+        # drops before its answer, and says nothing: the driver decides what is sent again
+        # (after a stamp search, counted against the rate limits, heard in the Responses table).
+        # No public setting; the attribute is among those aiohttp lets be set (ClientSession.ATTRS).
+        self._session._retry_connection = False
         self._loop = loop
         return self._session
 
@@ -132,7 +137,10 @@ class DirectTransport(httpx.AsyncBaseTransport):
                     request=request,
                 )
         except aiohttp.ClientError as exc:
-            raise as_httpx(exc, request) from exc
+            # the OS's own error (gaierror, SSLError, ConnectionRefusedError) as the cause, for
+            # the words that name it (driver.jira.http.describe_transport_error)
+            cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+            raise as_httpx(exc, request) from cause
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "no answer in time", request=request) from exc
         except (ConnectionResetError, BrokenPipeError) as exc:
@@ -154,8 +162,6 @@ def as_httpx(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.Transpor
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(text, request=request)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        # the OS's own error (gaierror, SSLError, ConnectionRefusedError) stays in the chain for
-        # the words that name it (driver.jira.http.describe_transport_error)
         return httpx.ConnectError(text, request=request)
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.UnsupportedProtocol(text, request=request)
