@@ -21,18 +21,25 @@ never-sent: a duplicate ticket is the one mistake the driver must not make.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
+from contextlib import nullcontext
 from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractStreamWriter
 from yarl import URL
-
-HEAD_BYTES = 16 * 1024
-"""The longest header line or field an answer may have."""
 
 KEEPALIVE_SECONDS = 5.0
 """How long an idle connection is kept (httpx's default keep-alive expiry)."""
+FORBIDDEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+"""The control bytes no header may hold (aiohttp's check before it writes a request, as h11's)."""
+WRITE_PART = 1 << 16
+"""A body up to this size is handed to the socket at once (asyncio buffers it, no wait): only a
+longer one is written in parts under the write timeout."""
+HEAD_LIMIT = 100 * 1024
+"""Answer heads read up to h11's 100 kB, as httpx reads them (aiohttp's 8,190 bytes a line refused)."""
 
 
 class DirectTransport(httpx.AsyncBaseTransport):
@@ -78,15 +85,14 @@ class DirectTransport(httpx.AsyncBaseTransport):
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
-            # an answer's head as large as httpx's own parser takes (h11: 16 KiB in all), where
-            # aiohttp's default refuses a header line over 8 KiB
-            max_line_size=HEAD_BYTES,
-            max_field_size=HEAD_BYTES,
+            max_line_size=HEAD_LIMIT,
+            max_field_size=HEAD_LIMIT,
+            max_headers=HEAD_LIMIT // 4,
         )
-        # aiohttp sends an idempotent request (PUT, GET, DELETE) again, once, when the connection
-        # drops before its answer, and says nothing: the driver decides what is sent again
-        # (after a stamp search, counted against the rate limits, heard in the Responses table).
-        # No public setting; the attribute is among those aiohttp lets be set (ClientSession.ATTRS).
+        # aiohttp sends a GET, PUT or DELETE again, once and silently, when the connection drops
+        # before the answer: the driver decides what is sent again (a custom endpoint may not be;
+        # a resend is counted against the limits and heard in the Responses table). No public
+        # setting; the attribute is one aiohttp lets be set (ClientSession.ATTRS).
         self._session._retry_connection = False
         self._loop = loop
         return self._session
@@ -110,21 +116,26 @@ class DirectTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send `request`, return its answer with the body read; raises httpx.TransportError kinds
-        as the module docstring lists them."""
+        """`request`'s answer, its body read; raises httpx.TransportError kinds (module docstring)."""
         session = self._open()
         body = await request.aread()
         headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        write = (request.extensions.get("timeout") or {}).get("write")
+        deadline = asyncio.timeout(None) if write is not None and len(body) > WRITE_PART else None
+        data = _Body(body, deadline, write) if deadline is not None and write is not None else body or None
         try:
-            async with session.request(
-                request.method,
-                # the target exactly as httpx encoded it (yarl would requote a plain string)
-                URL(str(request.url), encoded=True),
-                data=body or None,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout(request.extensions),
-            ) as answer:
+            async with (
+                deadline or nullcontext(),
+                session.request(
+                    request.method,
+                    # the target exactly as httpx encoded it (yarl would requote a plain string)
+                    URL(str(request.url), encoded=True),
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=self._timeout(request.extensions),
+                ) as answer,
+            ):
                 content = await answer.read()
                 return httpx.Response(
                     answer.status,
@@ -141,8 +152,15 @@ class DirectTransport(httpx.AsyncBaseTransport):
             # the words that name it (driver.jira.http.describe_transport_error)
             cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
             raise as_httpx(exc, request) from cause
+        except ValueError as exc:
+            # aiohttp refuses a header with a control character before writing anything, as httpx
+            # does (LocalProtocolError, without the value); any other may be after the request left
+            if any(FORBIDDEN.search(key + value) for key, value in request.headers.raw):
+                raise httpx.LocalProtocolError("a header with a control character", request=request) from exc
+            raise httpx.RemoteProtocolError(str(exc) or exc.__class__.__name__, request=request) from exc
         except TimeoutError as exc:
-            raise httpx.ReadTimeout(str(exc) or "no answer in time", request=request) from exc
+            kind = httpx.WriteTimeout if deadline is not None and deadline.expired() else httpx.ReadTimeout
+            raise kind(str(exc) or "no answer in time", request=request) from exc
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise httpx.WriteError(str(exc) or exc.__class__.__name__, request=request) from exc
         except OSError as exc:
@@ -154,6 +172,22 @@ class DirectTransport(httpx.AsyncBaseTransport):
             await session.close()
 
 
+class _Body(aiohttp.BytesPayload):
+    """A body written in parts each within the write timeout, as httpx writes: aiohttp has none (its
+    read timeout starts once the body is written), so a Jira that stopped reading held it forever."""
+
+    def __init__(self, value: bytes, deadline: asyncio.Timeout, write: float) -> None:
+        super().__init__(value)
+        self._deadline, self._write = deadline, write
+
+    async def write_with_length(self, writer: AbstractStreamWriter, content_length: int | None) -> None:
+        value = memoryview(self._value)[:content_length]
+        for start in range(0, len(value), 1 << 16):
+            self._deadline.reschedule(asyncio.get_running_loop().time() + self._write)
+            await writer.write(value[start : start + (1 << 16)])
+        self._deadline.reschedule(None)
+
+
 def as_httpx(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
     """httpx's kind of transport failure for what aiohttp raised (see the module docstring)."""
     text = str(exc) or exc.__class__.__name__
@@ -162,6 +196,10 @@ def as_httpx(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.Transpor
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(text, request=request)
     if isinstance(exc, aiohttp.ClientConnectorError):
+        # aiohttp's words name its ssl setting ('ssl:default') whatever failed, which reads as a
+        # TLS problem (driver.jira.http.describe_transport_error): on http://, the OS's words
+        if request.url.scheme == "http":
+            text = exc.strerror or repr(exc.os_error)
         return httpx.ConnectError(text, request=request)
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.UnsupportedProtocol(text, request=request)

@@ -272,27 +272,6 @@ async def test_a_post_on_a_connection_the_server_dropped_is_not_resent() -> None
     assert requests == [b"one"]
 
 
-@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST"])
-async def test_a_request_whose_connection_drops_is_sent_once(method: str) -> None:
-    """Jira reads the request (a stamp's PUT, say) and the connection drops before its answer:
-    the request is reported lost and not sent again behind the driver's back (aiohttp would
-    resend an idempotent one), so each resend is the driver's own decision, counted and heard."""
-    seen: list[bytes] = []
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head, _ = await read_request(reader)
-        seen.append(head.split(b" ")[0])
-        reset(writer)
-
-    transport = DirectTransport()
-    async with serving(handler) as url:
-        sent = httpx.Request(method, url + "/rest/api/2/issue/OPS-1", extensions={"timeout": TIMEOUT})
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-            await transport.handle_async_request(sent)
-    await transport.aclose()
-    assert seen == [method.encode()]
-
-
 def test_a_transport_serves_requests_from_one_event_loop_after_another() -> None:
     """A client closed at the end of one event loop serves again in the next (a pool of its own)."""
 
