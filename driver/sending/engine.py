@@ -1,13 +1,13 @@
 """The sending engine: a fixed pool of workers that take ready rows, send them, and record the outcome.
 
 The loop
-    `concurrency` worker coroutines each repeat: take the next ready row (`_take`), deliver its
-    request (driver.sending.delivery), record the outcome (`_record`, driver.sending.recording).
-    A worker that finds nothing ready registers a wake-up future and waits for it or for the next
-    moment something becomes due; every change that can make work ready (intake, a settled row,
-    new credentials, wake()) resolves all registered futures. The check and the registration
-    happen with no await between them, so a wake-up cannot be lost; a worker that finishes a
-    request takes the next one itself, so a settled wave never needs anyone to notice it.
+    Worker coroutines (`concurrency` and a quarter more) each repeat: take the next ready row
+    (`_take`), deliver its request (driver.sending.delivery), record the outcome (`_record`,
+    driver.sending.recording). At most `concurrency` requests are in flight: one leaves the count
+    when Jira answers, so a spare worker sends the next while its outcome is committed. A worker
+    that finds nothing ready waits for a wake-up future or the next moment something is due; every
+    change that can make work ready resolves all those futures, with no await between the check
+    and the registration, so no wake-up is lost and a settled wave needs no one to notice it.
 
 What decides readiness, each in its own module
     sending.queues        per-GUID order (one request per GUID at a time, in id order), timing
@@ -52,6 +52,7 @@ from driver.sending.plans import Cancel, Hold, Refuse
 from driver.sending.queues import GuidQueues
 from driver.sending.recording import Recorder
 from driver.sending.retries import CREDENTIALS_REFUSED, DatabaseTrouble
+from driver.sending.wakeups import Wakeups
 from driver.sending.work import LIMITED, After, Outcome, Work, WorkKind
 from driver.store import Store
 from driver.store.database_file import PROBE_ALWAYS
@@ -124,7 +125,7 @@ class Engine:
         self._may_send: Callable[[], bool] = lambda: True  # send_while
         self._commits = GroupCommit.on(store)
         self._in_flight = 0
-        self._idle: set[asyncio.Future[None]] = set()
+        self._idle = Wakeups()
         self._settled: dict[int, list[asyncio.Future[None]]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -166,15 +167,14 @@ class Engine:
     def start(self) -> None:
         """Start the workers as tasks of the running event loop."""
         loop = asyncio.get_running_loop()
-        self._workers = [
-            loop.create_task(self._worker(), name=f"engine-{n}") for n in range(self.concurrency)
-        ]
+        workers = self.concurrency + max(2, self.concurrency // 4)
+        self._workers = [loop.create_task(self._worker(), name=f"engine-{n}") for n in range(workers)]
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop sending: requests in flight get `grace` s to finish and be recorded; the rest stay
         open (a create cut off stays journaled and is probed at the next start)."""
         self._stopping = True
-        self._notify()
+        self._idle.all()
         tasks = [*self._workers, *([self._probe_task] if self._probe_task is not None else [])]
         if not tasks:
             return
@@ -213,7 +213,7 @@ class Engine:
                 # merged with them): Pending would tell the operator they are about to go.
                 with contextlib.suppress(sqlite3.OperationalError):
                     self._mark_deferred(guid, until)
-        self._notify()
+        self._idle.all()
 
     def wall_of(self, instant: datetime) -> datetime:
         """The wall time of an instant of the engine's timer, for people (status, a Deferred row)."""
@@ -224,7 +224,7 @@ class Engine:
         `deferred`: the update limit changed, so its Deferred rows are planned again now."""
         if deferred:
             self.queues.wake_where(self.timer(), lambda head: head.status == LogStatus.DEFERRED)
-        self._notify()
+        self._idle.all()
 
     def credentials_changed(self) -> None:
         """New credentials: sending resumes after a 401 (one canary request first)."""
@@ -232,13 +232,13 @@ class Engine:
             log.info("credentials changed: sending resumes")
         self.health.credentials_changed()
         self.delivery.forget_identity()
-        self._notify()
+        self._idle.all()
 
     def ticket_changed(self, record: TicketRecord) -> None:
         """Sync stored what Jira says of a GUID's ticket (a person resolved or deleted it): the GUID's
         next rows are planned with it."""
         self.tickets.changed(record)
-        self._notify()
+        self._idle.all()
 
     def ticket_unlinked(self, guid: str) -> None:
         """The store ended the GUID's ticket (Alarms table, unlink): its next CREATE makes a new one."""
@@ -248,7 +248,7 @@ class Engine:
         """Jira answered properly outside the engine (check, field list): an outage ends."""
         if self.health.answered():
             log.warning("Jira answers again: sending resumes")
-        self._notify()
+        self._idle.all()
 
     def queue_depth(self) -> int:
         """Rows not yet settled."""
@@ -285,12 +285,6 @@ class Engine:
 
     # --- the workers ----------------------------------------------------------------------------
 
-    def _notify(self) -> None:
-        idle, self._idle = self._idle, set()
-        for future in idle:
-            if not future.done():
-                future.set_result(None)
-
     async def _worker(self) -> None:
         while True:
             work = await self._next_work()
@@ -302,6 +296,10 @@ class Engine:
                 self._give_back(work.guid)
                 return
             outcome = await self.delivery.deliver(work, self.setup.settings)
+            # Jira answered: its place in flight goes to a spare worker while this outcome is
+            # committed (the GUID stays busy until memory follows the commit)
+            self._in_flight -= 1
+            self._idle.one()
             await self._record(outcome)
 
     async def _journal(self, work: Work) -> bool:
@@ -323,7 +321,7 @@ class Engine:
         """The GUID's work was taken and not sent: its head row waits in its queue again."""
         self._in_flight -= 1
         self.queues.release(guid, self.timer())
-        self._notify()
+        self._idle.all()
 
     async def _next_work(self) -> Work | None:
         while not self._stopping:
@@ -335,13 +333,11 @@ class Engine:
                 continue
             if work is not None:
                 return work
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._idle.add(future)
+            future = self._idle.register()
             due = self._next_moment(now)
-            timeout = None if due is None else max(0.0, (due - now).total_seconds()) + 0.001
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(future, timeout)
-            self._idle.discard(future)
+            await self._idle.wait(
+                future, None if due is None else max(0.0, (due - now).total_seconds()) + 0.001
+            )
         return None
 
     def _next_moment(self, now: datetime) -> datetime | None:
@@ -451,7 +447,7 @@ class Engine:
                 waiting, self._probes = self._probes, []
                 for work in waiting:
                     self.queues.release(work.guid, now)
-                self._notify()
+                self._idle.all()
                 return
             batch, self._probes = self._probes[:STAMP_BATCH], self._probes[STAMP_BATCH:]
             self._in_flight += 1
@@ -459,15 +455,14 @@ class Engine:
             try:
                 outcomes = await self.delivery.probe_batch(batch, self.setup.settings)
                 for outcome in outcomes:
-                    await self._record(outcome, request=False)
+                    await self._record(outcome)
             finally:
                 # after the outcomes are recorded: `idle` must not say so while they are not
                 self._in_flight -= 1
-            self._notify()
+            self._idle.all()
 
-    async def _record(self, outcome: Outcome, *, request: bool = True) -> None:
-        """Commit the outcome, then let memory follow; a database error is retried, never dropped.
-        request: the outcome is of a worker's request in flight (False: one of a batched search's)."""
+    async def _record(self, outcome: Outcome) -> None:
+        """Commit the outcome, then let memory follow; a database error is retried, never dropped."""
         while True:
             try:
                 after = await self._commits.run(lambda: self.recorder.record(outcome))
@@ -484,14 +479,12 @@ class Engine:
                     continue
             break
         self.database.ok()
-        if request:
-            self._in_flight -= 1
         work = outcome.work
         nothing_sent = work.kind == WorkKind.TRANSITION and outcome.error is None and not outcome.transitioned
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):
             self.limiter.unrecord(work.limit_key, work.limited_at)
         after.run()
-        self._notify()
+        self._idle.all()
 
     def _row_settled(self, log_id: int) -> None:
         """A row left its queue Ok or Failed: wake whoever waits for it (wait_settled)."""
