@@ -20,12 +20,16 @@ cookies Jira sets are kept in its jar.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from json import dumps
 from typing import Any
 
 import httpx
 
 from driver.jira.auth import StaticAuth
 from driver.jira.http import proxy_for
+
+URLS_KEPT = 1024
+"""Paths whose parsed URL is kept: the create and search paths, and the latest tickets' own."""
 
 
 class Exchange:
@@ -42,6 +46,9 @@ class Exchange:
         """Carries the requests the client would send on its own transport, where no proxy
         applies (driver.jira.transport); None: the client's own."""
         self._headers = list(client.headers.multi_items())
+        self._json_headers = [*self._headers, ("Content-Type", "application/json")]
+        self._urls: dict[str, httpx.URL] = {}
+        """Each path's URL under the base, parsed once (cleared when the base moves or it is full)."""
         self._extensions = {"timeout": client.timeout.as_dict()}
         self._base: httpx.URL | None = None
         self._base_text = ""
@@ -61,6 +68,7 @@ class Exchange:
             # transport (proxy or none) httpx would pick for it. httpx offers no public way to ask,
             # so tests/unit/test_jira_exchange.py checks the answer against the requests it sends.
             self._base, self._base_text = base, str(base)
+            self._urls.clear()
             transport = self._client._transport_for_url(base)
             if self._direct is not None and transport is self._client._transport:
                 transport = self._direct
@@ -105,13 +113,19 @@ class Exchange:
         """One request to `path` (relative to the base URL, a leading / ignored, as the client
         joins it), its answer with the body read."""
         base, transport = self._route()
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= URLS_KEPT:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(base + path.lstrip("/"))
+        if json is None:
+            headers, content = self._headers, None
+        else:
+            # as httpx encodes json= (httpx._content.encode_json), without its layers
+            content = dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            headers = self._json_headers
         request = httpx.Request(
-            method,
-            base + path.lstrip("/"),
-            params=params,
-            headers=self._headers,
-            json=json,
-            extensions=self._extensions,
+            method, url, params=params, headers=headers, content=content, extensions=self._extensions
         )
         cookies = self._client.cookies
         if cookies:
