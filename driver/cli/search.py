@@ -1,7 +1,7 @@
 """`jira-driver search JQL [--json] [--limit N]`: Get Eligible Ticket from the shell: Jira's issues
 matching a JQL, newest update first, asked through the running driver (its credentials, its
 connection to Jira). 0 printed, 1 the driver or Jira refused (Jira's reason on stderr), 2 bad
-flags, 3 unreachable."""
+flags or a JQL Jira refuses (its reason on stderr), 3 unreachable."""
 
 from __future__ import annotations
 
