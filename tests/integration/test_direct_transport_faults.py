@@ -26,6 +26,17 @@ LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 """The failures that say the request may have been applied (driver.jira.http.transport_failure)."""
 
 
+def replying(wire: bytes) -> Handler:
+    """A server that reads a request and writes `wire` back, whatever it is."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(wire)
+        await writer.drain()
+
+    return handler
+
+
 async def outcome(transport: httpx.AsyncBaseTransport, sent: httpx.Request) -> httpx.Response | Exception:
     """The answer, or the failure the transport raised."""
     try:
@@ -192,13 +203,8 @@ async def test_an_answer_is_read_as_httpx_reads_it(
     """Answers httpx reads in its own ways (an interim 100, a body to the close, a 204 or a HEAD
     answer with a Content-Length and no body, chunks) come back the same."""
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(wire)
-        await writer.drain()
-
     transport = DirectTransport()
-    async with serving(handler) as url:
+    async with serving(replying(wire)) as url:
         sent = httpx.Request(method, url + "/x", content=b"{}" if method in ("POST", "PUT") else None)
         response = await send(transport, sent)
     await transport.aclose()
@@ -220,13 +226,8 @@ async def test_a_broken_answer_to_a_create_is_lost_never_not_reached(wire: bytes
     aiohttp refuses them): whichever, the create may have been applied, so it is lost, never
     'not reached'."""
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(wire)
-        await writer.drain()
-
     transport = DirectTransport()
-    async with serving(handler) as url:
+    async with serving(replying(wire)) as url:
         got = await outcome(transport, request(url))
     await transport.aclose()
     assert isinstance(got, LOST) or (isinstance(got, httpx.Response) and got.status_code in (200, 201))
@@ -343,13 +344,8 @@ async def test_the_authorization_value_is_in_no_failure_text(wire: bytes) -> Non
     Authorization header the request carried (aiohttp's own keep the request's headers in their
     request_info: their repr, not their text, shows it)."""
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(wire)
-        await writer.drain()
-
     transport = DirectTransport()
-    async with serving(handler) as url:
+    async with serving(replying(wire)) as url:
         sent = request(url)
         sent.headers["Authorization"] = "Basic c2VjcmV0LXRva2Vu"
         got = await outcome(transport, sent)
