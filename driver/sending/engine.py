@@ -1,7 +1,7 @@
 """The sending engine: a fixed pool of workers that take ready rows, send them, and record the outcome.
 
 The loop
-    Worker coroutines (`concurrency` and a quarter more) each repeat: take the next ready row
+    Worker coroutines (`concurrency` and an eighth more, at least 2) each repeat: take the next row
     (`_take`), deliver its request (driver.sending.delivery), record the outcome (`_record`,
     driver.sending.recording). At most `concurrency` requests are in flight: one leaves the count
     when Jira answers, so a spare worker sends the next while its outcome is committed. A worker
@@ -167,7 +167,7 @@ class Engine:
     def start(self) -> None:
         """Start the workers as tasks of the running event loop."""
         loop = asyncio.get_running_loop()
-        workers = self.concurrency + max(2, self.concurrency // 4)
+        workers = self.concurrency + max(2, self.concurrency // 8)
         self._workers = [loop.create_task(self._worker(), name=f"engine-{n}") for n in range(workers)]
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -333,7 +333,9 @@ class Engine:
                 continue
             if work is not None:
                 return work
-            future = self._idle.register()
+            # every place in flight taken: only an answer (`one`) can let this worker send
+            full = 0 < self._in_flight >= self.health.send_limit(self.concurrency)
+            future = self._idle.register(for_place=full)
             due = self._next_moment(now)
             await self._idle.wait(
                 future, None if due is None else max(0.0, (due - now).total_seconds()) + 0.001
@@ -484,7 +486,8 @@ class Engine:
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):
             self.limiter.unrecord(work.limit_key, work.limited_at)
         after.run()
-        self._idle.all()
+        self._idle.ready()
+        self._idle.places(self.health.send_limit(self.concurrency) - self._in_flight)
 
     def _row_settled(self, log_id: int) -> None:
         """A row left its queue Ok or Failed: wake whoever waits for it (wait_settled)."""

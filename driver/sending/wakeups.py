@@ -1,10 +1,13 @@
 """The engine's idle workers and what wakes them.
 
 A worker that finds nothing to send waits here until something may have made work ready (`all`:
-intake, a settled row, new credentials, Jira back) or a place in flight came free (`one`: a
-single request may go, so one worker is enough), or until the next moment something is due.
-The check for work and the wait's registration happen with no await between them (the engine's
-`_next_work`), so no wake-up is lost.
+intake, new credentials, Jira back; `ready`: a settled row), or a place in flight came free
+(`one`: a single request may go, so one worker is enough), or until the next moment something is
+due. A worker that found work but every place in flight taken waits `for_place`: only a freed
+place (or `all`) wakes it, since a settled row's outcome frees none (the request left the count
+when Jira answered); there is always an answer to come, as the engine waits so only while
+requests are in flight. The check for work and the wait's registration happen with no await
+between them (the engine's `_next_work`), so no wake-up is lost.
 
 Waiting costs one future and, with a due moment, one timer (not asyncio.wait_for, whose task and
 callbacks cost more than the wait itself: a spare worker waits often, issue 18).
@@ -21,33 +24,51 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 class Wakeups:
-    """The wake-up futures of the workers waiting now."""
+    """The wake-up futures of the workers waiting now: for work, or for a place in flight."""
 
     def __init__(self) -> None:
-        self._waiting: set[asyncio.Future[None]] = set()
+        self._work: set[asyncio.Future[None]] = set()
+        self._place: set[asyncio.Future[None]] = set()
 
     def __len__(self) -> int:
         """Workers waiting now."""
-        return len(self._waiting)
+        return len(self._work) + len(self._place)
 
     def all(self) -> None:
         """Wake every waiting worker."""
-        waiting, self._waiting = self._waiting, set()
-        for future in waiting:
+        self.ready()
+        place, self._place = self._place, set()
+        for future in place:
             _wake(future)
 
-    def one(self) -> None:
-        """Wake one waiting worker (none waiting: nothing to do)."""
-        while self._waiting:
-            future = self._waiting.pop()
+    def ready(self) -> None:
+        """Wake the workers waiting for work (not those waiting for a place in flight)."""
+        work, self._work = self._work, set()
+        for future in work:
+            _wake(future)
+
+    def places(self, free: int) -> None:
+        """`free` places in flight are open (the limit rose: Jira back, credentials proven): wake
+        that many workers waiting for one."""
+        while free > 0 and self._place:
+            future = self._place.pop()
             if not future.done():
                 future.set_result(None)
-                return
+                free -= 1
 
-    def register(self) -> asyncio.Future[None]:
+    def one(self) -> None:
+        """A place in flight came free: wake one waiting worker, one waiting for a place first."""
+        for waiting in (self._place, self._work):
+            while waiting:
+                future = waiting.pop()
+                if not future.done():
+                    future.set_result(None)
+                    return
+
+    def register(self, for_place: bool = False) -> asyncio.Future[None]:
         """A new wake-up future; register it before the caller's next await."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.add(future)
+        (self._place if for_place else self._work).add(future)
         return future
 
     async def wait(self, future: asyncio.Future[None], seconds: float | None) -> None:
@@ -58,4 +79,5 @@ class Wakeups:
         finally:
             if timer is not None:
                 timer.cancel()
-            self._waiting.discard(future)
+            self._work.discard(future)
+            self._place.discard(future)
