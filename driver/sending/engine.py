@@ -206,14 +206,18 @@ class Engine:
             if head.action == Action.RESOLVE and len(queue) > 1:
                 # A RESOLVE in its hold is taken back by a later CREATE/UPDATE/REOPEN: look now.
                 self.queues.wake(guid, now)
-            until = self.queues.waiting_until(guid)
-            deferred = head.status == LogStatus.DEFERRED and until is not None and until > now
-            if deferred and until is not None and not self.queues.is_busy(guid):
-                # They wait for the same window as the deferred rows ahead of them (and go out
-                # merged with them): Pending would tell the operator they are about to go.
-                with contextlib.suppress(sqlite3.OperationalError):
-                    self._mark_deferred(guid, until)
+            self._defer_behind(guid, now)
         self._idle.all()
+
+    def _defer_behind(self, guid: str, now: datetime) -> None:
+        """Rows behind a Deferred head wait for its window, merged with it (Pending would say they
+        are about to go); a GUID out at Jira is looked at again once its outcome is recorded."""
+        head, until = self.queues.head(guid), self.queues.waiting_until(guid)
+        if head is None or head.status != LogStatus.DEFERRED or until is None or until <= now:
+            return
+        if not self.queues.is_busy(guid):
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._mark_deferred(guid, until)
 
     def wall_of(self, instant: datetime) -> datetime:
         """The wall time of an instant of the engine's timer, for people (status, a Deferred row)."""
@@ -296,8 +300,7 @@ class Engine:
                 self._give_back(work.guid)
                 return
             outcome = await self.delivery.deliver(work, self.setup.settings)
-            # Jira answered: its place in flight goes to a spare worker while this outcome is
-            # committed (the GUID stays busy until memory follows the commit)
+            # Jira answered: its place goes to a spare worker while the outcome is committed
             self._in_flight -= 1
             self._idle.one()
             await self._record(outcome)
@@ -486,6 +489,7 @@ class Engine:
         if work.limited_at is not None and (outcome.error is not None or nothing_sent):
             self.limiter.unrecord(work.limit_key, work.limited_at)
         after.run()
+        self._defer_behind(work.guid, self.timer())
         self._idle.ready()
         self._idle.places(self.health.send_limit(self.concurrency) - self._in_flight)
 

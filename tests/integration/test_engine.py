@@ -511,6 +511,37 @@ async def test_rows_merged_into_a_retry_are_not_lost(
     assert [c["body"] for c in issue(sim, key)["fields"]["comment"]["comments"]] == ["c1"]
 
 
+async def test_a_row_queued_while_its_guid_is_at_jira_waits_deferred_with_the_retry(
+    engine_factory: Factory, sim_factory: Callable[..., Any], clock: FakeClock
+) -> None:
+    """A row that arrives while its GUID's request is out, which then meets a 500 and waits for a
+    retry: the new row waits with it, Deferred, not Pending (it stayed Pending when it came in the
+    moment between the outcome's commit and the GUID's release: the full suite saw it once)."""
+    slow = sim_factory("--latency-ms", "300")
+    h = engine_factory(slow.url, clock=clock, max_updates=1, interval=60)
+    await h.start()
+    await h.send("MQ|CREATE|summary;x|")
+    await h.settle()
+    await h.send("MQ|UPDATE|summary;first|", "MQ|UPDATE|summary;a|comment;c1|")
+    await h.settle(allow_deferred=True)
+    key = h.rows()[0].ticket_key
+    sim_post(
+        slow,
+        "/_sim/faults",
+        {"kind": "500", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
+    )
+    clock.advance(61)
+    h.engine.wake()
+    await wait_until(lambda: h.engine.in_flight == 1 or None, "the deferred row out at Jira", every=0.005)
+    await h.send("MQ|UPDATE|summary;b|")
+    await h.settle(allow_deferred=True)
+    assert [r.status for r in h.rows()][-2:] == [LogStatus.DEFERRED, LogStatus.DEFERRED]
+    clock.advance(61)
+    h.engine.wake()
+    await h.settle()
+    assert issue(slow, key)["fields"]["summary"] == "b"
+
+
 async def test_a_bug_fails_its_row_and_the_loop_goes_on(
     engine_factory: Factory, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
