@@ -476,17 +476,16 @@ async def test_rows_behind_a_deferred_row_show_deferred(
     assert len([e for e in writes(sim) if e["method"] == "PUT"]) == 2
 
 
-async def test_rows_merged_into_a_retry_are_not_lost(
-    engine_factory: Factory, sim: Any, clock: FakeClock
-) -> None:
-    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+async def a_deferred_row_going_out_to_a_500(h: EngineHarness, sim: Any, clock: FakeClock, guid: str) -> str:
+    """A ticket for `guid` and two updates, the second Deferred by the update limit, then let go:
+    its edit lands, its comment meets a 500 and it waits for a retry. The ticket's key."""
     await h.start()
-    await h.send("MR|CREATE|summary;x|")
+    await h.send(f"{guid}|CREATE|summary;x|")
     await h.settle()
-    await h.send("MR|UPDATE|summary;first|", "MR|UPDATE|summary;a|comment;c1|")
+    await h.send(f"{guid}|UPDATE|summary;first|", f"{guid}|UPDATE|summary;a|comment;c1|")
     await h.settle(allow_deferred=True)
     key = h.rows()[0].ticket_key
-    # The deferred row goes out: its edit lands, its comment meets a 500 and waits for a retry.
+    assert key is not None
     sim_post(
         sim,
         "/_sim/faults",
@@ -494,6 +493,14 @@ async def test_rows_merged_into_a_retry_are_not_lost(
     )
     clock.advance(61)
     h.engine.wake()
+    return str(key)
+
+
+async def test_rows_merged_into_a_retry_are_not_lost(
+    engine_factory: Factory, sim: Any, clock: FakeClock
+) -> None:
+    h = engine_factory(sim.url, clock=clock, max_updates=1, interval=60)
+    key = await a_deferred_row_going_out_to_a_500(h, sim, clock, "MR")
     for _ in range(200):
         if any(e.get("status") == 500 for e in sim_get(sim, "/_sim/journal")):
             break
@@ -519,19 +526,7 @@ async def test_a_row_queued_while_its_guid_is_at_jira_waits_deferred_with_the_re
     moment between the outcome's commit and the GUID's release: the full suite saw it once)."""
     slow = sim_factory("--latency-ms", "300")
     h = engine_factory(slow.url, clock=clock, max_updates=1, interval=60)
-    await h.start()
-    await h.send("MQ|CREATE|summary;x|")
-    await h.settle()
-    await h.send("MQ|UPDATE|summary;first|", "MQ|UPDATE|summary;a|comment;c1|")
-    await h.settle(allow_deferred=True)
-    key = h.rows()[0].ticket_key
-    sim_post(
-        slow,
-        "/_sim/faults",
-        {"kind": "500", "count": 1, "method": "POST", "path": f"/rest/api/latest/issue/{key}/comment"},
-    )
-    clock.advance(61)
-    h.engine.wake()
+    key = await a_deferred_row_going_out_to_a_500(h, slow, clock, "MQ")
     await wait_until(lambda: h.engine.in_flight == 1 or None, "the deferred row out at Jira", every=0.005)
     await h.send("MQ|UPDATE|summary;b|")
     await h.settle(allow_deferred=True)
