@@ -23,6 +23,16 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _wake_one(waiting: set[asyncio.Future[None]]) -> bool:
+    """Wake one of `waiting` (taken out of it); False when none was left to wake."""
+    while waiting:
+        future = waiting.pop()
+        if not future.done():
+            future.set_result(None)
+            return True
+    return False
+
+
 class Wakeups:
     """The wake-up futures of the workers waiting now: for work, or for a place in flight."""
 
@@ -50,20 +60,13 @@ class Wakeups:
     def places(self, free: int) -> None:
         """`free` places in flight are open (the limit rose: Jira back, credentials proven): wake
         that many workers waiting for one."""
-        while free > 0 and self._place:
-            future = self._place.pop()
-            if not future.done():
-                future.set_result(None)
-                free -= 1
+        while free > 0 and _wake_one(self._place):
+            free -= 1
 
     def one(self) -> None:
         """A place in flight came free: wake one waiting worker, one waiting for a place first."""
-        for waiting in (self._place, self._work):
-            while waiting:
-                future = waiting.pop()
-                if not future.done():
-                    future.set_result(None)
-                    return
+        if not _wake_one(self._place):
+            _wake_one(self._work)
 
     def register(self, for_place: bool = False) -> asyncio.Future[None]:
         """A new wake-up future; register it before the caller's next await."""
